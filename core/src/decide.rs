@@ -1,0 +1,305 @@
+//! The push decision (push-rules §2) and the merged notification settings.
+
+use crate::error::{Error, Field};
+use crate::model::{
+    Case, Conversation, DeviceState, DndWindow, Elem, GroupType, Mention, Message, Origin,
+    ReceiveOpt, Recipient, MAX_ELEMS, MAX_MENTIONS,
+};
+use crate::text::{self, Body};
+
+const SECONDS_PER_DAY: i64 = 86_400;
+/// Widest real UTC offsets: UTC-12:00 to UTC+14:00.
+const MIN_UTC_OFFSET: i32 = -12 * 3600;
+const MAX_UTC_OFFSET: i32 = 14 * 3600;
+
+/// iOS sound literals (push-rules §4.1).
+pub const NO_SOUND: &str = "push.no_sound";
+pub const DEFAULT_SOUND: &str = "default";
+
+/// Why a device gets no notification: one per row of push-rules §2.1, in
+/// the order the rows are evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    SystemMessage,
+    GroupTips,
+    OnlineOnly,
+    PushDisabledByMessage,
+    NoPushInfo,
+    GroupTypeNoPush,
+    SelfSent,
+    NoDisplayText,
+    RecipientLoggedOut,
+    NoToken,
+    PushDisabledByUser,
+    Foreground,
+    MutedConversation,
+    MutedGlobal,
+    NotMentioned,
+}
+
+impl Reason {
+    /// The case-format name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Reason::SystemMessage => "SystemMessage",
+            Reason::GroupTips => "GroupTips",
+            Reason::OnlineOnly => "OnlineOnly",
+            Reason::PushDisabledByMessage => "PushDisabledByMessage",
+            Reason::NoPushInfo => "NoPushInfo",
+            Reason::GroupTypeNoPush => "GroupTypeNoPush",
+            Reason::SelfSent => "SelfSent",
+            Reason::NoDisplayText => "NoDisplayText",
+            Reason::RecipientLoggedOut => "RecipientLoggedOut",
+            Reason::NoToken => "NoToken",
+            Reason::PushDisabledByUser => "PushDisabledByUser",
+            Reason::Foreground => "Foreground",
+            Reason::MutedConversation => "MutedConversation",
+            Reason::MutedGlobal => "MutedGlobal",
+            Reason::NotMentioned => "NotMentioned",
+        }
+    }
+}
+
+/// The outcome for one device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision<'a> {
+    Push(Notification<'a>),
+    Suppress(Reason),
+}
+
+/// A notification to push: the case plus every setting merged by priority
+/// (message > conversation > user global > app default, push-rules §2.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Notification<'a> {
+    pub case: &'a Case<'a>,
+    pub body: Body<'a>,
+    /// iOS title; empty = none.
+    pub ios_title: &'a str,
+    /// Android title; never empty unless every source is.
+    pub android_title: &'a str,
+    /// iOS sound; `None` = no `sound` key (`push.no_sound`).
+    pub ios_sound: Option<&'a str>,
+    /// Android sound resource; empty = the channel's default.
+    pub android_sound: &'a str,
+    /// Badge to show; `None` = leave the device's badge alone.
+    pub badge: Option<u32>,
+    /// Pass-through for the app; empty = none.
+    pub ext: &'a str,
+    /// Absolute expiry (Unix seconds) from `MsgLifeTime`; `None` = provider default.
+    pub expires_at: Option<i64>,
+}
+
+impl<'a> Notification<'a> {
+    /// The message this notification is for.
+    pub fn message(&self) -> &'a Message<'a> {
+        &self.case.message
+    }
+
+    /// The conversation key (`thread-id`, Android tag).
+    pub fn thread_key(&self) -> text::Segments<'a> {
+        text::thread_key(&self.case.message)
+    }
+}
+
+/// Checks what the model's types cannot: capacities, at most one custom
+/// elem, option ranges, the do-not-disturb window.
+pub fn validate(case: &Case<'_>) -> Result<(), Error> {
+    let message = &case.message;
+    if message.elems.len() > MAX_ELEMS {
+        return Err(Error::TooMany(Field::MsgBody));
+    }
+    if message.mentions.len() > MAX_MENTIONS {
+        return Err(Error::TooMany(Field::GroupAtInfo));
+    }
+    let customs = message
+        .elems
+        .iter()
+        .filter(|e| matches!(e, Elem::Custom(_)))
+        .count();
+    if customs > 1 {
+        return Err(Error::MoreThanOneCustomElem);
+    }
+    let recipient = &case.recipient;
+    let mention_option = matches!(
+        recipient.receive_opt,
+        ReceiveOpt::NotNotifyExceptAt | ReceiveOpt::NotReceiveExceptAt
+    );
+    if mention_option && matches!(message.conversation, Conversation::C2c { .. }) {
+        // Options 3 and 4 exist for groups and topics only (push-rules §2.3).
+        return Err(Error::Invalid(Field::ReceiveOpt));
+    }
+    if !matches!(
+        recipient.global_receive_opt,
+        ReceiveOpt::Receive | ReceiveOpt::NotNotify
+    ) {
+        return Err(Error::Invalid(Field::GlobalReceiveOpt));
+    }
+    if let Some(DndWindow::Daily {
+        start_second,
+        utc_offset,
+        ..
+    }) = recipient.dnd
+    {
+        let start_ok = i64::from(start_second) < SECONDS_PER_DAY;
+        let offset_ok = (MIN_UTC_OFFSET..=MAX_UTC_OFFSET).contains(&utc_offset);
+        if !start_ok || !offset_ok {
+            return Err(Error::Invalid(Field::Dnd));
+        }
+    }
+    Ok(())
+}
+
+/// Decides whether the case's device gets a notification and merges its
+/// settings. The first row of push-rules §2.1 that fires is the reason.
+pub fn decide<'a>(case: &'a Case<'a>) -> Result<Decision<'a>, Error> {
+    validate(case)?;
+    let message = &case.message;
+    let recipient = &case.recipient;
+    let now = case.now;
+
+    if let Some(reason) = suppression(message, recipient, now) {
+        return Ok(Decision::Suppress(reason));
+    }
+
+    let push_info = message.push_info.as_ref();
+    let custom = message.elems.iter().find_map(|e| match e {
+        Elem::Custom(c) => Some(*c),
+        _ => None,
+    });
+    // With an OfflinePushInfo the custom elem's push fields are ignored
+    // (push-rules §2.5); its Desc still shows as the elem's text (§3.1).
+    let custom_push = if push_info.is_none() { custom } else { None };
+
+    let message_sound = match push_info {
+        Some(p) => p.apns.sound,
+        None => custom_push.map_or("", |c| c.sound),
+    };
+    let user_sound = match message.conversation {
+        Conversation::C2c { .. } => recipient.c2c_sound,
+        Conversation::Group(_) => recipient.group_sound,
+    };
+    let ios_sound = match text::first_set(message_sound, user_sound) {
+        NO_SOUND => None,
+        "" => Some(DEFAULT_SOUND),
+        sound => Some(sound),
+    };
+
+    let badge_counted = !push_info.is_some_and(|p| p.apns.badge_not_counted);
+    let badge = badge_counted.then(|| recipient.badge.saturating_add(1));
+
+    let ext = match push_info {
+        Some(p) => p.ext,
+        None => custom_push.map_or("", |c| c.ext),
+    };
+
+    let expires_at = message
+        .life_time
+        .map(|seconds| now.saturating_add(i64::from(seconds)));
+
+    Ok(Decision::Push(Notification {
+        case,
+        body: Body::of(message, recipient.locale),
+        ios_title: text::ios_title(push_info),
+        android_title: text::android_title(message),
+        ios_sound,
+        android_sound: push_info.map_or("", |p| p.android.sound),
+        badge,
+        ext,
+        expires_at,
+    }))
+}
+
+/// Rows 1–14 of push-rules §2.1, in order.
+fn suppression(message: &Message<'_>, recipient: &Recipient<'_>, now: i64) -> Option<Reason> {
+    if message.is_system {
+        return Some(Reason::SystemMessage);
+    }
+    if message.elems.iter().any(|e| matches!(e, Elem::GroupTips)) {
+        return Some(Reason::GroupTips);
+    }
+    // Row 3, and row 4: MsgLifeTime 0 keeps nothing for offline users (OQ-16).
+    if message.online_only || message.life_time == Some(0) {
+        return Some(Reason::OnlineOnly);
+    }
+    if message.push_info.is_some_and(|p| p.disabled) {
+        return Some(Reason::PushDisabledByMessage);
+    }
+    if message.origin == Origin::SdkOptIn && message.push_info.is_none() {
+        return Some(Reason::NoPushInfo);
+    }
+    if let Conversation::Group(group) = message.conversation {
+        if group.kind == GroupType::AvChatRoom {
+            return Some(Reason::GroupTypeNoPush);
+        }
+    }
+    if !message.sender.account.is_empty() && message.sender.account == recipient.account {
+        return Some(Reason::SelfSent);
+    }
+    if Body::of(message, recipient.locale).is_empty() {
+        return Some(Reason::NoDisplayText);
+    }
+    match recipient.device.state {
+        DeviceState::Offline => return Some(Reason::RecipientLoggedOut),
+        _ if recipient.device.token.is_empty() => return Some(Reason::NoToken),
+        _ if !recipient.push_enabled => return Some(Reason::PushDisabledByUser),
+        DeviceState::Foreground => return Some(Reason::Foreground),
+        DeviceState::Background | DeviceState::PushOnline => {}
+    }
+    receive_option(message, recipient, now)
+}
+
+/// Row 14: the conversation option, then the global window (push-rules §2.3).
+fn receive_option(message: &Message<'_>, recipient: &Recipient<'_>, now: i64) -> Option<Reason> {
+    // REST C2C sends ignore the per-peer mute unless asked to honour it (OQ-13).
+    let rest_c2c = message.origin == Origin::Rest
+        && matches!(message.conversation, Conversation::C2c { .. });
+    let conversation_applies = !rest_c2c || message.with_mute_notifications;
+    if conversation_applies {
+        match recipient.receive_opt {
+            ReceiveOpt::Receive => {}
+            ReceiveOpt::NotReceive | ReceiveOpt::NotNotify => {
+                return Some(Reason::MutedConversation)
+            }
+            ReceiveOpt::NotNotifyExceptAt | ReceiveOpt::NotReceiveExceptAt => {
+                if !mentions(message, recipient.account) {
+                    return Some(Reason::NotMentioned);
+                }
+            }
+        }
+    }
+    let globally_muted = recipient.global_receive_opt == ReceiveOpt::NotNotify
+        && recipient.dnd.map_or(true, |w| in_window(w, now));
+    globally_muted.then_some(Reason::MutedGlobal)
+}
+
+/// Whether the message @-mentions `account` or @all.
+pub fn mentions(message: &Message<'_>, account: &str) -> bool {
+    message.mentions.iter().any(|m| match m {
+        Mention::All => true,
+        Mention::Account(a) => *a == account,
+    })
+}
+
+/// Whether `now` lies in the half-open window `[start, start + duration)`.
+/// A daily window of a whole day or more mutes permanently; a daily window
+/// may cross midnight.
+pub fn in_window(window: DndWindow, now: i64) -> bool {
+    match window {
+        DndWindow::Daily {
+            start_second,
+            duration,
+            utc_offset,
+        } => {
+            if i64::from(duration) >= SECONDS_PER_DAY {
+                return true;
+            }
+            let local = (now.rem_euclid(SECONDS_PER_DAY) + i64::from(utc_offset))
+                .rem_euclid(SECONDS_PER_DAY);
+            let since_start = (local - i64::from(start_second)).rem_euclid(SECONDS_PER_DAY);
+            since_start < i64::from(duration)
+        }
+        DndWindow::Absolute { start, duration } => {
+            now >= start && now < start.saturating_add(i64::from(duration))
+        }
+    }
+}

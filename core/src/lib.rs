@@ -1,0 +1,73 @@
+//! Tidings core: decides whether an IM message becomes an offline push for
+//! one device, by Tencent Cloud IM's rules, and renders the exact provider
+//! payload into the caller's buffer.
+//!
+//! `no_std`, no allocator, no `unsafe`, no panics on any input: the caller
+//! passes the case (borrowed), the current time and an output `&mut [u8]`.
+//!
+//! ```
+//! use tidings_core::model::*;
+//! use tidings_core::{decide, render, Decision};
+//!
+//! let elems = [Elem::Text("hi")];
+//! let case = Case {
+//!     message: Message {
+//!         sender: Sender { account: "ann", nick: "Ann", name_card: "" },
+//!         conversation: Conversation::C2c { to_account: "bob" },
+//!         origin: Origin::Rest,
+//!         elems: &elems,
+//!         push_info: None,
+//!         online_only: false,
+//!         life_time: None,
+//!         with_mute_notifications: false,
+//!         mentions: &[],
+//!         is_system: false,
+//!     },
+//!     recipient: Recipient {
+//!         account: "bob",
+//!         device: Device { channel: Channel::Apns, token: "a1b2", state: DeviceState::Background },
+//!         badge: 4,
+//!         push_enabled: true,
+//!         c2c_sound: "",
+//!         group_sound: "",
+//!         receive_opt: ReceiveOpt::Receive,
+//!         global_receive_opt: ReceiveOpt::Receive,
+//!         dnd: None,
+//!         locale: Locale::En,
+//!     },
+//!     app: App { bundle_id: "com.example.chat", package_name: "com.example.chat" },
+//!     now: 1_795_236_000,
+//! };
+//! let Ok(Decision::Push(notification)) = decide(&case) else { panic!() };
+//! let mut buf = [0u8; 4096];
+//! let rendered = render(&notification, &mut buf).unwrap();
+//! assert_eq!(
+//!     &buf[..rendered.len],
+//!     br#"{"aps":{"alert":"Ann:hi","badge":5,"sound":"default","thread-id":"c2c:ann"}}"#
+//! );
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_debug_implementations)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo
+    )
+)]
+
+pub mod decide;
+pub mod error;
+pub mod model;
+pub mod render;
+pub mod text;
+pub mod write;
+
+pub use decide::{decide, Decision, Notification, Reason};
+pub use error::{Error, Field};
+pub use render::{render, Rendered};

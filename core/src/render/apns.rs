@@ -1,0 +1,117 @@
+//! APNs (vendors.md §1): the JSON body and the HTTP/2 headers.
+//!
+//! The body is `{"aps":{...},"ext":"...","image":"..."}` (push-rules §9.1,
+//! render-map). A VoIP push keeps the same `aps` content so the app has the
+//! text for its call UI; only the push type, topic and limit differ.
+
+use crate::decide::Notification;
+use crate::error::{Error, Field};
+use crate::model::Channel;
+use crate::render::{Headers, Rendered, Warnings};
+use crate::text::Segments;
+use crate::write::{fit, Layout, Sink, Slot, Text, Writer};
+
+/// Body limit for every push type except VoIP (vendors.md §1.5).
+pub const PAYLOAD_LIMIT: usize = 4096;
+/// Body limit for VoIP pushes (vendors.md §1.5).
+pub const VOIP_PAYLOAD_LIMIT: usize = 5120;
+/// `apns-priority`: send now (vendors.md §1.2).
+pub const PRIORITY_IMMEDIATE: &str = "10";
+/// `apns-topic` suffix of VoIP pushes (vendors.md §1.3).
+pub const VOIP_TOPIC_SUFFIX: &str = ".voip";
+
+/// The request headers the body goes with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApnsHeaders<'a> {
+    /// `apns-push-type`: `alert` or `voip`.
+    pub push_type: &'static str,
+    /// `apns-priority`.
+    pub priority: &'static str,
+    /// `apns-topic` is `topic` followed by `topic_suffix`.
+    pub topic: &'a str,
+    pub topic_suffix: &'static str,
+    /// `apns-expiration` (absolute Unix seconds); `None` = not sent.
+    pub expiration: Option<i64>,
+    /// The device token for `:path` (`/3/device/<token>`).
+    pub device_token: &'a str,
+}
+
+struct Apns<'n, 'a> {
+    n: &'n Notification<'a>,
+}
+
+impl Layout for Apns<'_, '_> {
+    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+        let n = self.n;
+        let apns_info = n.message().push_info.map(|p| p.apns).unwrap_or_default();
+        let body = Text {
+            segments: n.body.segments(),
+            limit: None,
+        };
+        w.begin_object();
+        w.key("aps");
+        w.begin_object();
+        w.key("alert");
+        if n.ios_title.is_empty() && apns_info.sub_title.is_empty() {
+            w.text(Slot::Body, body);
+        } else {
+            w.begin_object();
+            if !n.ios_title.is_empty() {
+                let title = Text {
+                    segments: Segments::single(n.ios_title),
+                    limit: None,
+                };
+                w.text_member("title", Slot::Title, title);
+            }
+            w.opt_str_member("subtitle", Field::SubTitle, apns_info.sub_title);
+            w.text_member("body", Slot::Body, body);
+            w.end_object();
+        }
+        if let Some(badge) = n.badge {
+            w.u64_member("badge", u64::from(badge));
+        }
+        if let Some(sound) = n.ios_sound {
+            w.str_member("sound", Field::Sound, sound);
+        }
+        w.key("thread-id");
+        w.string_segments(Field::ThreadId, n.thread_key());
+        if apns_info.mutable_content || !apns_info.image.is_empty() {
+            w.u64_member("mutable-content", 1);
+        }
+        w.end_object();
+        w.opt_str_member("ext", Field::Ext, n.ext);
+        w.opt_str_member("image", Field::Image, apns_info.image);
+        w.end_object();
+        Ok(())
+    }
+}
+
+/// Renders the APNs body into `buf` and returns it with its headers.
+pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    let case = n.case;
+    let token = case.recipient.device.token;
+    // The token goes into `:path`: hex only, length not assumed (§1.1).
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Invalid(Field::Token));
+    }
+    let topic = case.app.bundle_id;
+    if topic.is_empty() || !topic.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::Invalid(Field::BundleId));
+    }
+    let voip = case.recipient.device.channel == Channel::ApnsVoip;
+    let limit = if voip { VOIP_PAYLOAD_LIMIT } else { PAYLOAD_LIMIT };
+    let fitted = fit(&Apns { n }, buf, limit)?;
+    Ok(Rendered {
+        len: fitted.len,
+        cut: fitted.cut,
+        headers: Headers::Apns(ApnsHeaders {
+            push_type: if voip { "voip" } else { "alert" },
+            priority: PRIORITY_IMMEDIATE,
+            topic,
+            topic_suffix: if voip { VOIP_TOPIC_SUFFIX } else { "" },
+            expiration: n.expires_at,
+            device_token: token,
+        }),
+        warnings: Warnings::default(),
+    })
+}

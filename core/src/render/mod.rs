@@ -1,0 +1,55 @@
+//! Provider renderers: one file per provider, each with its limits as named
+//! consts at the top. All write through [`crate::write`], so escaping,
+//! form encoding and cutting exist once.
+
+use crate::decide::Notification;
+use crate::error::Error;
+use crate::model::Channel;
+use crate::write::Cut;
+
+pub mod apns;
+
+pub use apns::ApnsHeaders;
+
+/// Things a renderer chose to leave out rather than fail the push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Warnings {
+    /// OPPO: `ext` is not a JSON object, so `action_parameters` was left
+    /// out (push-rules OQ-19).
+    pub ext_not_json_object: bool,
+}
+
+impl Warnings {
+    /// The warnings' names, for reports.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        [("ExtNotJsonObject", self.ext_not_json_object)]
+            .into_iter()
+            .filter_map(|(name, on)| on.then_some(name))
+    }
+}
+
+/// Provider request parts that are not in the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Headers<'a> {
+    None,
+    Apns(ApnsHeaders<'a>),
+}
+
+/// A payload written into the caller's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rendered<'a> {
+    /// Bytes of the buffer that hold the payload.
+    pub len: usize,
+    /// Where the body and title were cut to fit, if they were.
+    pub cut: Cut,
+    pub headers: Headers<'a>,
+    pub warnings: Warnings,
+}
+
+/// Renders the notification for the recipient device's channel into `buf`.
+pub fn render<'a>(notification: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    match notification.case.recipient.device.channel {
+        Channel::Apns | Channel::ApnsVoip => apns::render(notification, buf),
+        channel => Err(Error::Unsupported(channel)),
+    }
+}

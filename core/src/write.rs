@@ -1,0 +1,730 @@
+//! Fixed-buffer writers: JSON, `application/x-www-form-urlencoded`, JSON
+//! inside a form value, and the cut that fits text into a provider's limits.
+//!
+//! Writing never fails and never allocates: a [`Sink`] counts every byte it
+//! is given and stores those that fit. A renderer therefore runs once
+//! optimistically into the caller's buffer; only when the count says the
+//! payload is over the limit does [`fit`] run it a second time with byte
+//! budgets for the body (then the title), computed from the first run's
+//! measurements. The result uses as much of the limit as it can and never
+//! more (vendors.md §10.1).
+
+use crate::error::{Error, Field};
+
+/// The ellipsis that ends a cut text (U+2026: 3 bytes, 1 char).
+pub const ELLIPSIS: &str = "\u{2026}";
+
+/// Where encoded bytes go. Every sink counts what it is given, stored or not.
+pub trait Sink {
+    /// Appends `bytes` (already encoded by any outer layer).
+    fn put(&mut self, bytes: &[u8]);
+    /// What `bytes` cost at the bottom of this sink stack.
+    fn cost(bytes: &[u8]) -> usize;
+    /// Bytes counted so far at the bottom of the stack.
+    fn count(&self) -> usize;
+}
+
+impl<S: Sink> Sink for &mut S {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        (**self).put(bytes);
+    }
+    #[inline]
+    fn cost(bytes: &[u8]) -> usize {
+        S::cost(bytes)
+    }
+    #[inline]
+    fn count(&self) -> usize {
+        (**self).count()
+    }
+}
+
+/// The caller's buffer. Bytes past its end are counted, not stored, so
+/// `count() > capacity` means the output did not fit.
+#[derive(Debug)]
+pub struct SliceSink<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl<'b> SliceSink<'b> {
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        SliceSink { buf, len: 0 }
+    }
+}
+
+impl Sink for SliceSink<'_> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(bytes);
+        }
+        self.len = end;
+    }
+    #[inline]
+    fn cost(bytes: &[u8]) -> usize {
+        bytes.len()
+    }
+    #[inline]
+    fn count(&self) -> usize {
+        self.len
+    }
+}
+
+/// Counts without storing: sizes a payload before it is written.
+#[derive(Debug, Default)]
+pub struct CountSink(usize);
+
+impl Sink for CountSink {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 = self.0.saturating_add(bytes.len());
+    }
+    #[inline]
+    fn cost(bytes: &[u8]) -> usize {
+        bytes.len()
+    }
+    #[inline]
+    fn count(&self) -> usize {
+        self.0
+    }
+}
+
+/// Percent-encodes everything put through it (WHATWG urlencoded serializer:
+/// `A-Z a-z 0-9 * - . _` kept, space as `+`, the rest `%XX` uppercase).
+/// Its output is ASCII, which every inner sink stores one-for-one.
+#[derive(Debug)]
+pub struct FormEnc<S>(pub S);
+
+#[inline]
+const fn form_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_')
+}
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+impl<S: Sink> Sink for FormEnc<S> {
+    fn put(&mut self, bytes: &[u8]) {
+        let mut run_start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if form_unreserved(b) {
+                continue;
+            }
+            self.0.put(bytes.get(run_start..i).unwrap_or_default());
+            if b == b' ' {
+                self.0.put(b"+");
+            } else {
+                let hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+                let lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+                self.0.put(&[b'%', hi, lo]);
+            }
+            run_start = i.saturating_add(1);
+        }
+        self.0.put(bytes.get(run_start..).unwrap_or_default());
+    }
+    fn cost(bytes: &[u8]) -> usize {
+        bytes.iter().fold(0usize, |n, &b| {
+            n.saturating_add(if form_unreserved(b) || b == b' ' { 1 } else { 3 })
+        })
+    }
+    #[inline]
+    fn count(&self) -> usize {
+        self.0.count()
+    }
+}
+
+/// How a provider counts characters (vendors.md §10.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// Unicode scalar values (Xiaomi).
+    Scalars,
+    /// UTF-16 code units, as a Java server counts (OPPO, Meizu).
+    Utf16,
+    /// ASCII 1, everything else 2: the strictest of vivo's documented rules.
+    Weighted,
+}
+
+impl Counter {
+    /// Units one char takes.
+    #[inline]
+    pub const fn units(self, c: char) -> usize {
+        match self {
+            Counter::Scalars => 1,
+            Counter::Utf16 => c.len_utf16(),
+            Counter::Weighted => {
+                if c.is_ascii() {
+                    1
+                } else {
+                    2
+                }
+            }
+        }
+    }
+
+    /// Units a whole string takes.
+    pub fn count(self, s: &str) -> usize {
+        match self {
+            Counter::Scalars => s.chars().count(),
+            _ => s
+                .chars()
+                .fold(0usize, |n, c| n.saturating_add(self.units(c))),
+        }
+    }
+}
+
+/// A per-field character cap: at most `max` units, counted by `counter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CharLimit {
+    pub counter: Counter,
+    pub max: usize,
+}
+
+// JSON string escapes (vendors.md §10.4). 0 = as is, 1 = lead byte of a
+// possible U+2028/U+2029, b'u' = \u00XX, anything else = that two-char escape.
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b'u';
+        b += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[0xe2] = 1;
+    t
+};
+
+#[inline]
+fn escape_class(b: u8) -> u8 {
+    ESCAPE.get(usize::from(b)).copied().unwrap_or(0)
+}
+
+/// Writes `s` JSON-escaped (without quotes), copying unescaped runs whole.
+fn put_escaped<S: Sink>(sink: &mut S, s: &str) {
+    let bytes = s.as_bytes();
+    let mut run_start = 0;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let class = escape_class(b);
+        if class == 0 {
+            i += 1;
+            continue;
+        }
+        if class == 1 {
+            // U+2028 / U+2029 are E2 80 A8 / E2 80 A9.
+            let line_sep = bytes.get(i + 1) == Some(&0x80)
+                && matches!(bytes.get(i + 2), Some(0xa8) | Some(0xa9));
+            if !line_sep {
+                i += 1;
+                continue;
+            }
+            sink.put(bytes.get(run_start..i).unwrap_or_default());
+            let last = if bytes.get(i + 2) == Some(&0xa8) { b'8' } else { b'9' };
+            sink.put(&[b'\\', b'u', b'2', b'0', b'2', last]);
+            i += 3;
+            run_start = i;
+            continue;
+        }
+        sink.put(bytes.get(run_start..i).unwrap_or_default());
+        if class == b'u' {
+            let hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+            let lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+            sink.put(&[b'\\', b'u', b'0', b'0', hi, lo]);
+        } else {
+            sink.put(&[b'\\', class]);
+        }
+        i += 1;
+        run_start = i;
+    }
+    sink.put(bytes.get(run_start..).unwrap_or_default());
+}
+
+/// What one char costs JSON-escaped, at the bottom of sink stack `S`.
+#[inline]
+fn escaped_char_cost<S: Sink>(c: char) -> usize {
+    let mut utf8 = [0u8; 4];
+    let encoded = c.encode_utf8(&mut utf8);
+    let mut escaped = EscapeBuf::default();
+    put_escaped(&mut escaped, encoded);
+    S::cost(escaped.as_bytes())
+}
+
+/// A tiny sink for one escaped char (at most 6 bytes).
+#[derive(Default)]
+struct EscapeBuf {
+    bytes: [u8; 8],
+    len: usize,
+}
+
+impl EscapeBuf {
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl Sink for EscapeBuf {
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        if let Some(dst) = self.bytes.get_mut(self.len..end) {
+            dst.copy_from_slice(bytes);
+            self.len = end;
+        }
+    }
+    fn cost(bytes: &[u8]) -> usize {
+        bytes.len()
+    }
+    fn count(&self) -> usize {
+        self.len
+    }
+}
+
+/// The texts a renderer may cut to fit a byte limit, body first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Body = 0,
+    Title = 1,
+}
+
+const SLOTS: [Slot; 2] = [Slot::Body, Slot::Title];
+
+#[derive(Clone, Copy, Debug, Default)]
+struct SlotPlan {
+    /// Encoded bytes the slot took in the measuring run (quotes excluded).
+    measured: usize,
+    /// The encoded ellipsis: the least a cut slot can shrink to.
+    floor: usize,
+    /// Byte budget for the emitting run (quotes excluded).
+    budget: Option<usize>,
+    /// Bytes of the source text kept when the slot was cut.
+    kept: Option<usize>,
+}
+
+/// Measurements and budgets shared by the two runs of [`fit`].
+#[derive(Debug, Default)]
+pub struct Plan {
+    slots: [SlotPlan; 2],
+    /// Bytes the provider does not count against its limit (Huawei tokens).
+    exempt: usize,
+    /// The largest uncuttable string, named when nothing else can give.
+    largest: Option<(Field, usize)>,
+}
+
+impl Plan {
+    fn slot(&mut self, slot: Slot) -> &mut SlotPlan {
+        match slot {
+            Slot::Body => &mut self.slots[0],
+            Slot::Title => &mut self.slots[1],
+        }
+    }
+
+    /// Spreads a byte excess over the body, then the title.
+    fn assign_budgets(&mut self, excess: usize) -> Result<(), Error> {
+        let mut left = excess;
+        for slot in SLOTS {
+            let plan = self.slot(slot);
+            let reducible = plan.measured.saturating_sub(plan.floor);
+            let cut = left.min(reducible);
+            if cut > 0 {
+                plan.budget = Some(plan.measured - cut);
+                left -= cut;
+            }
+        }
+        if left > 0 {
+            return Err(Error::TooLong(self.largest.map_or(Field::Payload, |(f, _)| f)));
+        }
+        Ok(())
+    }
+
+    fn start_emitting(&mut self) {
+        self.exempt = 0;
+        self.largest = None;
+        for plan in &mut self.slots {
+            plan.measured = 0;
+            plan.kept = None;
+        }
+    }
+}
+
+/// What became of a cuttable text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Cut {
+    /// Bytes of the source text kept before the ellipsis; `None` = whole.
+    pub body: Option<usize>,
+    pub title: Option<usize>,
+}
+
+/// A rendered payload's length and cuts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fitted {
+    pub len: usize,
+    pub cut: Cut,
+}
+
+/// A provider payload's layout, written once for both runs of [`fit`].
+pub trait Layout {
+    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error>;
+}
+
+/// Renders `layout` into `buf` so that it fits both `buf` and `limit`
+/// (bytes, not counting exempt bytes), cutting the body and then the title
+/// at a char boundary, each ending with `…`, only as far as needed.
+pub fn fit<L: Layout + ?Sized>(layout: &L, buf: &mut [u8], limit: usize) -> Result<Fitted, Error> {
+    let capacity = buf.len();
+    let mut plan = Plan::default();
+    let total = run(layout, buf, &mut plan)?;
+    let allowed = capacity.min(limit.saturating_add(plan.exempt));
+    if total > allowed {
+        plan.assign_budgets(total - allowed)?;
+        plan.start_emitting();
+        let total = run(layout, buf, &mut plan)?;
+        if total > allowed {
+            return Err(Error::TooLong(Field::Payload));
+        }
+        return Ok(plan.fitted(total));
+    }
+    Ok(plan.fitted(total))
+}
+
+impl Plan {
+    fn fitted(&self, len: usize) -> Fitted {
+        Fitted {
+            len,
+            cut: Cut {
+                body: self.slots[0].kept,
+                title: self.slots[1].kept,
+            },
+        }
+    }
+}
+
+fn run<L: Layout + ?Sized>(layout: &L, buf: &mut [u8], plan: &mut Plan) -> Result<usize, Error> {
+    let mut w = Writer::new(SliceSink::new(buf), plan);
+    layout.write(&mut w)?;
+    Ok(w.sink.count())
+}
+
+/// A cuttable text: segments joined with nothing between them.
+#[derive(Clone, Copy, Debug)]
+pub struct Text<I> {
+    pub segments: I,
+    pub limit: Option<CharLimit>,
+}
+
+/// Writes JSON and form structure into a sink. Keys are static ASCII.
+#[derive(Debug)]
+pub struct Writer<'p, S> {
+    sink: S,
+    plan: &'p mut Plan,
+    /// No member written yet in the innermost open object, array or form.
+    first: bool,
+}
+
+impl<'p, S: Sink> Writer<'p, S> {
+    pub fn new(sink: S, plan: &'p mut Plan) -> Self {
+        Writer {
+            sink,
+            plan,
+            first: true,
+        }
+    }
+
+    #[inline]
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.sink.put(bytes);
+    }
+
+    #[inline]
+    pub fn begin_object(&mut self) {
+        self.sink.put(b"{");
+        self.first = true;
+    }
+
+    #[inline]
+    pub fn end_object(&mut self) {
+        self.sink.put(b"}");
+        self.first = false;
+    }
+
+    #[inline]
+    pub fn begin_array(&mut self) {
+        self.sink.put(b"[");
+        self.first = true;
+    }
+
+    #[inline]
+    pub fn end_array(&mut self) {
+        self.sink.put(b"]");
+        self.first = false;
+    }
+
+    #[inline]
+    fn separate(&mut self, separator: &[u8]) {
+        if !self.first {
+            self.sink.put(separator);
+        }
+        self.first = false;
+    }
+
+    /// Starts an object member: `,"key":`.
+    #[inline]
+    pub fn key(&mut self, key: &str) {
+        self.separate(b",");
+        self.sink.put(b"\"");
+        self.sink.put(key.as_bytes());
+        self.sink.put(b"\":");
+    }
+
+    /// Starts an array element.
+    #[inline]
+    pub fn element(&mut self) {
+        self.separate(b",");
+    }
+
+    /// A JSON string, tracked so that an overlong one can be named.
+    pub fn string(&mut self, field: Field, value: &str) {
+        let before = self.sink.count();
+        self.sink.put(b"\"");
+        put_escaped(&mut self.sink, value);
+        self.sink.put(b"\"");
+        let size = self.sink.count().saturating_sub(before);
+        if self.plan.largest.map_or(true, |(_, n)| size > n) {
+            self.plan.largest = Some((field, size));
+        }
+    }
+
+    /// A JSON string joined from segments (not cuttable).
+    pub fn string_segments<'a>(&mut self, field: Field, segments: impl Iterator<Item = &'a str>) {
+        let before = self.sink.count();
+        self.sink.put(b"\"");
+        for segment in segments {
+            put_escaped(&mut self.sink, segment);
+        }
+        self.sink.put(b"\"");
+        let size = self.sink.count().saturating_sub(before);
+        if self.plan.largest.map_or(true, |(_, n)| size > n) {
+            self.plan.largest = Some((field, size));
+        }
+    }
+
+    /// `"key":"value"`.
+    pub fn str_member(&mut self, key: &str, field: Field, value: &str) {
+        self.key(key);
+        self.string(field, value);
+    }
+
+    /// `"key":"value"` when `value` is set (non-empty); nothing otherwise.
+    pub fn opt_str_member(&mut self, key: &str, field: Field, value: &str) {
+        if !value.is_empty() {
+            self.str_member(key, field, value);
+        }
+    }
+
+    pub fn u64(&mut self, value: u64) {
+        let mut digits = itoa::Buffer::new();
+        self.sink.put(digits.format(value).as_bytes());
+    }
+
+    pub fn i64(&mut self, value: i64) {
+        let mut digits = itoa::Buffer::new();
+        self.sink.put(digits.format(value).as_bytes());
+    }
+
+    pub fn u64_member(&mut self, key: &str, value: u64) {
+        self.key(key);
+        self.u64(value);
+    }
+
+    pub fn bool_member(&mut self, key: &str, value: bool) {
+        self.key(key);
+        self.sink.put(if value { b"true" } else { b"false" });
+    }
+
+    /// A cuttable text as a JSON string. Each slot is written once per run.
+    pub fn text<'a, I>(&mut self, slot: Slot, text: Text<I>)
+    where
+        I: Iterator<Item = &'a str> + Clone,
+    {
+        self.sink.put(b"\"");
+        let before = self.sink.count();
+        let budget = self.plan.slot(slot).budget;
+        let kept = plan_cut::<S, I>(text.segments.clone(), text.limit, budget);
+        match kept {
+            None => {
+                for segment in text.segments {
+                    put_escaped(&mut self.sink, segment);
+                }
+            }
+            Some(mut left) => {
+                for segment in text.segments {
+                    if left == 0 {
+                        break;
+                    }
+                    let part = segment.get(..left.min(segment.len())).unwrap_or_default();
+                    put_escaped(&mut self.sink, part);
+                    left -= part.len();
+                }
+                put_escaped(&mut self.sink, ELLIPSIS);
+            }
+        }
+        let plan = self.plan.slot(slot);
+        plan.measured = plan
+            .measured
+            .saturating_add(self.sink.count().saturating_sub(before));
+        plan.floor = S::cost(ELLIPSIS.as_bytes());
+        plan.kept = kept;
+        self.sink.put(b"\"");
+    }
+
+    /// `"key":"text"` for a cuttable text.
+    pub fn text_member<'a, I>(&mut self, key: &str, slot: Slot, text: Text<I>)
+    where
+        I: Iterator<Item = &'a str> + Clone,
+    {
+        self.key(key);
+        self.text(slot, text);
+    }
+
+    /// Writes through `f` with the bytes exempt from the provider's limit.
+    pub fn exempt(&mut self, f: impl FnOnce(&mut Self)) {
+        let before = self.sink.count();
+        f(self);
+        let size = self.sink.count().saturating_sub(before);
+        self.plan.exempt = self.plan.exempt.saturating_add(size);
+    }
+
+    /// Starts a form pair: `&name=`.
+    #[inline]
+    pub fn form_name(&mut self, name: &str) {
+        self.separate(b"&");
+        FormEnc(&mut self.sink).put(name.as_bytes());
+        self.sink.put(b"=");
+    }
+
+    /// `name=value`, value percent-encoded.
+    pub fn form_str(&mut self, name: &str, field: Field, value: &str) {
+        self.form_name(name);
+        let before = self.sink.count();
+        FormEnc(&mut self.sink).put(value.as_bytes());
+        let size = self.sink.count().saturating_sub(before);
+        if self.plan.largest.map_or(true, |(_, n)| size > n) {
+            self.plan.largest = Some((field, size));
+        }
+    }
+
+    /// `name=value` when `value` is set; nothing otherwise.
+    pub fn opt_form_str(&mut self, name: &str, field: Field, value: &str) {
+        if !value.is_empty() {
+            self.form_str(name, field, value);
+        }
+    }
+
+    pub fn form_u64(&mut self, name: &str, value: u64) {
+        self.form_name(name);
+        self.u64(value);
+    }
+
+    pub fn form_i64(&mut self, name: &str, value: i64) {
+        self.form_name(name);
+        FormEnc(&mut self.sink).put(itoa::Buffer::new().format(value).as_bytes());
+    }
+
+    /// `name=<text>` for a cuttable text, percent-encoded, not JSON-escaped.
+    pub fn form_text<'a, I>(&mut self, name: &str, slot: Slot, text: Text<I>)
+    where
+        I: Iterator<Item = &'a str> + Clone,
+    {
+        self.form_name(name);
+        let before = self.sink.count();
+        let budget = self.plan.slot(slot).budget;
+        let kept = plan_cut_with(text.segments.clone(), text.limit, budget, |c| {
+            let mut utf8 = [0u8; 4];
+            FormEnc::<CountSink>::cost(c.encode_utf8(&mut utf8).as_bytes())
+        });
+        let ellipsis_cost = FormEnc::<CountSink>::cost(ELLIPSIS.as_bytes());
+        let mut form = FormEnc(&mut self.sink);
+        match kept {
+            None => text.segments.for_each(|s| form.put(s.as_bytes())),
+            Some(mut left) => {
+                for segment in text.segments {
+                    if left == 0 {
+                        break;
+                    }
+                    let part = segment.get(..left.min(segment.len())).unwrap_or_default();
+                    form.put(part.as_bytes());
+                    left -= part.len();
+                }
+                form.put(ELLIPSIS.as_bytes());
+            }
+        }
+        let plan = self.plan.slot(slot);
+        plan.measured = plan
+            .measured
+            .saturating_add(self.sink.count().saturating_sub(before));
+        plan.floor = ellipsis_cost;
+        plan.kept = kept;
+    }
+
+    /// `name=<JSON>`: a JSON document written by `f`, percent-encoded as a
+    /// form value (OPPO `message`, Meizu `messageJson`).
+    pub fn form_json(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Writer<'_, FormEnc<&mut S>>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.form_name(name);
+        let mut inner = Writer::new(FormEnc(&mut self.sink), &mut *self.plan);
+        f(&mut inner)
+    }
+
+}
+
+/// The source bytes to keep so that `prefix + …` fits `limit` and `budget`
+/// (bytes at the bottom of `S`), or `None` when the whole text fits.
+fn plan_cut<'a, S: Sink, I>(segments: I, limit: Option<CharLimit>, budget: Option<usize>) -> Option<usize>
+where
+    I: Iterator<Item = &'a str>,
+{
+    plan_cut_with(segments, limit, budget, escaped_char_cost::<S>)
+}
+
+fn plan_cut_with<'a, I>(
+    segments: I,
+    limit: Option<CharLimit>,
+    budget: Option<usize>,
+    char_cost: impl Fn(char) -> usize,
+) -> Option<usize>
+where
+    I: Iterator<Item = &'a str>,
+{
+    if limit.is_none() && budget.is_none() {
+        return None;
+    }
+    let max_units = limit.map_or(usize::MAX, |l| l.max);
+    let max_bytes = budget.unwrap_or(usize::MAX);
+    let ellipsis = ELLIPSIS.chars().next().unwrap_or('.');
+    let ellipsis_units = limit.map_or(0, |l| l.counter.units(ellipsis));
+    let ellipsis_bytes = char_cost(ellipsis);
+    let (mut units, mut bytes, mut kept, mut best) = (0usize, 0usize, 0usize, 0usize);
+    for segment in segments {
+        for c in segment.chars() {
+            if units.saturating_add(ellipsis_units) <= max_units
+                && bytes.saturating_add(ellipsis_bytes) <= max_bytes
+            {
+                best = kept;
+            }
+            units = units.saturating_add(limit.map_or(0, |l| l.counter.units(c)));
+            bytes = bytes.saturating_add(char_cost(c));
+            kept = kept.saturating_add(c.len_utf8());
+            if units > max_units || bytes > max_bytes {
+                return Some(best);
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,1 @@
+//! Tidings std adapters.
