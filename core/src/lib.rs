@@ -35,7 +35,7 @@
 //!         dnd: None,
 //!         locale: Locale::En,
 //!     },
-//!     app: App { bundle_id: "com.example.chat", package_name: "com.example.chat" },
+//!     app: App { bundle_id: "com.example.chat", package_name: "com.example.chat", badge_class: "" },
 //!     now: 1_795_236_000,
 //! };
 //! let Ok(Decision::Push(notification)) = decide(&case) else { panic!() };

@@ -312,6 +312,9 @@ pub struct App<'a> {
     pub bundle_id: &'a str,
     /// Android package name.
     pub package_name: &'a str,
+    /// Android launcher activity class: Huawei and Honor set a badge only
+    /// when it is configured (render-map). Empty = no badge on Android.
+    pub badge_class: &'a str,
 }
 
 /// One message meeting one recipient device at one instant.
