@@ -1,1 +1,151 @@
-fn main() {}
+//! `tidings`: run push cases from the command line.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+use tidings_std::conform::check_file;
+use tidings_std::ingest::AppDoc;
+use tidings_std::report::{run_case, RunConfig};
+
+#[derive(Parser)]
+#[command(name = "tidings", version, about = "Offline-push rules and payload engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decide and render one case (case-format.md) and print the result.
+    Render {
+        /// The case file, or `-` for standard input.
+        case: PathBuf,
+        /// Print the rendered provider body alone (nothing when suppressed).
+        #[arg(long)]
+        raw: bool,
+        /// Unix seconds for cases without `Now` (default: the clock).
+        #[arg(long)]
+        now: Option<i64>,
+        /// APNs topic for cases without `App.BundleId`.
+        #[arg(long, env = "TIDINGS_BUNDLE_ID")]
+        bundle_id: Option<String>,
+        /// Android package for cases without `App.PackageName`.
+        #[arg(long, env = "TIDINGS_PACKAGE_NAME")]
+        package_name: Option<String>,
+        /// Android launcher class (Huawei/Honor badge) for cases without `App.BadgeClass`.
+        #[arg(long, env = "TIDINGS_BADGE_CLASS")]
+        badge_class: Option<String>,
+    },
+    /// Run conformance vector files (case-format.md §Vectors) and report.
+    Conform {
+        /// Vector files (JSON arrays of {Name, Case, Expect}).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Conform { files } => conform(&files),
+        Command::Render {
+            case,
+            raw,
+            now,
+            bundle_id,
+            package_name,
+            badge_class,
+        } => {
+            let input = match read_input(&case) {
+                Ok(input) => input,
+                Err(e) => return fail(&format!("{}: {e}", case.display())),
+            };
+            let config = RunConfig {
+                now: now.unwrap_or_else(clock_now),
+                app: AppDoc {
+                    bundle_id,
+                    package_name,
+                    badge_class,
+                },
+            };
+            match run_case(&input, &config) {
+                Err(e) => fail(&e.to_string()),
+                Ok(outcome) => {
+                    let mut out = std::io::stdout().lock();
+                    let written = if raw {
+                        match &outcome.payload {
+                            Some(payload) => out.write_all(payload),
+                            None => {
+                                eprintln!("suppressed: {}", outcome.report["Reason"].as_str().unwrap_or("?"));
+                                Ok(())
+                            }
+                        }
+                    } else {
+                        serde_json::to_writer_pretty(&mut out, &outcome.report)
+                            .map_err(std::io::Error::from)
+                            .and_then(|()| writeln!(out))
+                    };
+                    match written.and_then(|()| out.flush()) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => fail(&format!("writing output: {e}")),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn conform(files: &[PathBuf]) -> ExitCode {
+    let config = RunConfig::default();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for file in files {
+        let vectors: serde_json::Value = match std::fs::read(file)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        {
+            Ok(vectors) => vectors,
+            Err(e) => return fail(&format!("{}: {e}", file.display())),
+        };
+        let total = vectors.as_array().map_or(0, Vec::len);
+        match check_file(&vectors, &config) {
+            Err(e) => return fail(&format!("{}: {e}", file.display())),
+            Ok(failures) => {
+                for (name, why) in &failures {
+                    println!("FAIL {}: {name}: {why}", file.display());
+                }
+                failed += failures.len();
+                passed += total - failures.len();
+            }
+        }
+    }
+    println!("conform: {passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn read_input(path: &PathBuf) -> std::io::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut input = Vec::new();
+        std::io::stdin().read_to_end(&mut input)?;
+        Ok(input)
+    } else {
+        std::fs::read(path)
+    }
+}
+
+fn clock_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
