@@ -8,6 +8,8 @@ use crate::model::Channel;
 use crate::write::Cut;
 
 pub mod apns;
+pub mod meizu;
+pub mod vivo;
 
 pub use apns::ApnsHeaders;
 
@@ -50,6 +52,8 @@ pub struct Rendered<'a> {
 pub fn render<'a>(notification: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
     match notification.case.recipient.device.channel {
         Channel::Apns | Channel::ApnsVoip => apns::render(notification, buf),
+        Channel::Vivo => vivo::render(notification, buf),
+        Channel::Meizu => meizu::render(notification, buf),
         channel => Err(Error::Unsupported(channel)),
     }
 }

@@ -1,0 +1,604 @@
+//! vivo Push (vendors.md §7): the JSON body of `POST /message/send`.
+//!
+//! The body is `{"regId","notifyType":4,"title","content","timeToLive"?,
+//! "skipType":1,"classification","category"?,"clientCustomMap"?,
+//! "requestId","pushMode":0}` (render-map, vendors.md §7.2), in that order.
+//! `appId` and the `authToken` header are the adapter's (credentials and
+//! deployment configuration, render-map): the core never renders them.
+//!
+//! Decisions where the spec is silent or conflicting:
+//! - Title (40) and content (100) are counted with [`Counter::Weighted`]
+//!   (ASCII 1, anything else 2), the strictest of vivo's documented rules
+//!   (§7.2, §10.3); the ellipsis of a cut text counts 2.
+//! - vivo documents no byte limit on the whole body (§10.8), so the layout
+//!   is fitted to the caller's buffer only (`fit(.., usize::MAX)`).
+//! - `timeToLive` is `MsgLifeTime` clamped to 60 … 86 400 s (§7.4: the newer
+//!   docs cap it at one day); no `MsgLifeTime` leaves it out (vivo's default).
+//! - `classification`: `VIVOClassification` when set (only 0 or 1, anything
+//!   else is `Error::Invalid(Field::Classification)`). When it is unset and
+//!   `VIVOCategory` is one of vivo's documented categories, the class follows
+//!   the category (so `MARKETING` alone does not become a 10097 mismatch);
+//!   otherwise 1 (render-map default). A documented category that contradicts
+//!   an explicit classification is `Error::Invalid(Field::Category)` (vivo
+//!   10097, §7.3). A category that is not `[A-Z0-9_]+` is refused the same
+//!   way (vivo wants uppercase, 10096); a well-formed category vivo did not
+//!   document (vivo grants special ones on request) is sent as is.
+//! - `clientCustomMap` is `{"ext": Ext}` when Ext is set. Its keys and values
+//!   together may hold 1024 chars (§7.4), counted weighted like the texts;
+//!   more is `Error::TooLong(Field::Ext)`, never cut.
+//! - `requestId` (required, ≤ 64 chars, unique per request, §7.2): the model
+//!   has no message id, so it is the 128-bit FNV-1a hash ([`request_id`]) of
+//!   the sender account, the conversation (`c2c:` followed by `To_Account`,
+//!   or `group:` followed by `GroupId`), `Now`, the uncut body and the device
+//!   token, as 32 lowercase hex digits. The same message to the same device
+//!   always gets the same id (a retried send is deduplicated by vivo); two
+//!   identical texts from one sender in one conversation within the same
+//!   second to the same device collide, which is the most the model can
+//!   distinguish.
+
+use crate::decide::Notification;
+use crate::error::{Error, Field};
+use crate::model::{AndroidInfo, Conversation};
+use crate::render::{Headers, Rendered, Warnings};
+use crate::text::Segments;
+use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
+
+/// `title`: at most 40 chars (vendors.md §7.2, §7.4).
+pub const TITLE_LIMIT: CharLimit = CharLimit {
+    counter: Counter::Weighted,
+    max: 40,
+};
+/// `content`: at most 100 chars (vendors.md §7.2, §7.4).
+pub const CONTENT_LIMIT: CharLimit = CharLimit {
+    counter: Counter::Weighted,
+    max: 100,
+};
+/// `clientCustomMap`: keys and values together, in chars (vendors.md §7.4).
+pub const CUSTOM_MAP_LIMIT: usize = 1024;
+/// `timeToLive` range in seconds (vendors.md §7.2, §7.4, §10.7).
+pub const MIN_TTL: u32 = 60;
+pub const MAX_TTL: u32 = 86_400;
+/// `notifyType` 4: ring and vibrate (vendors.md §7.2).
+pub const NOTIFY_TYPE_RING_VIBRATE: u64 = 4;
+/// `skipType` 1: open the app's home (vendors.md §7.2).
+pub const SKIP_TYPE_OPEN_APP: u64 = 1;
+/// `pushMode` 0: production (vendors.md §7.2).
+pub const PUSH_MODE_PRODUCTION: u64 = 0;
+/// `classification` values (vendors.md §7.2) and the render-map default.
+pub const CLASSIFICATION_OPERATIONAL: u8 = 0;
+pub const CLASSIFICATION_SYSTEM: u8 = 1;
+pub const DEFAULT_CLASSIFICATION: u8 = CLASSIFICATION_SYSTEM;
+/// vivo's documented system categories (vendors.md §7.2).
+pub const SYSTEM_CATEGORIES: [&str; 6] = [
+    "IM",
+    "ACCOUNT",
+    "TODO",
+    "DEVICE_REMINDER",
+    "ORDER",
+    "SUBSCRIPTION",
+];
+/// vivo's documented operational categories (vendors.md §7.2; `NEWS` from
+/// vivo's category table as relayed by Alibaba EMAS).
+pub const OPERATIONAL_CATEGORIES: [&str; 4] = ["NEWS", "CONTENT", "MARKETING", "SOCIAL"];
+/// `requestId` length: 128 bits as lowercase hex (≤ 64, vendors.md §7.2).
+pub const REQUEST_ID_LEN: usize = 32;
+/// The key of the ext entry in `clientCustomMap` (render-map).
+pub const EXT_KEY: &str = "ext";
+
+/// FNV-1a 128-bit parameters (Fowler/Noll/Vo, IETF draft-eastlake-fnv).
+pub const FNV128_OFFSET_BASIS: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+pub const FNV128_PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+
+/// A running FNV-1a 128 hash.
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv1a128(u128);
+
+impl Default for Fnv1a128 {
+    fn default() -> Self {
+        Fnv1a128(FNV128_OFFSET_BASIS)
+    }
+}
+
+impl Fnv1a128 {
+    /// Feeds bytes.
+    pub fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u128::from(b);
+            self.0 = self.0.wrapping_mul(FNV128_PRIME);
+        }
+    }
+
+    /// Ends a field with `0xFF`, a byte UTF-8 never contains, so that
+    /// `("ab", "c")` and `("a", "bc")` hash differently.
+    pub fn end_field(&mut self) {
+        self.write(&[0xff]);
+    }
+
+    /// The hash value.
+    pub fn finish(&self) -> u128 {
+        self.0
+    }
+}
+
+/// The `requestId` of a notification (see the module doc): FNV-1a 128 over
+/// sender account, conversation, `Now` (8 bytes little-endian), the body's
+/// segments joined, and the device token, each ended by `0xFF`; written as
+/// 32 lowercase hex digits.
+pub fn request_id(n: &Notification<'_>) -> [u8; REQUEST_ID_LEN] {
+    let case = n.case;
+    let mut h = Fnv1a128::default();
+    h.write(case.message.sender.account.as_bytes());
+    h.end_field();
+    match case.message.conversation {
+        Conversation::C2c { to_account } => {
+            h.write(b"c2c:");
+            h.write(to_account.as_bytes());
+        }
+        Conversation::Group(group) => {
+            h.write(b"group:");
+            h.write(group.id.as_bytes());
+        }
+    }
+    h.end_field();
+    h.write(&case.now.to_le_bytes());
+    h.end_field();
+    for segment in n.body.segments() {
+        h.write(segment.as_bytes());
+    }
+    h.end_field();
+    h.write(case.recipient.device.token.as_bytes());
+    h.end_field();
+    hex128(h.finish())
+}
+
+fn hex128(value: u128) -> [u8; REQUEST_ID_LEN] {
+    const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'0'; REQUEST_ID_LEN];
+    for (i, digit) in out.iter_mut().enumerate() {
+        let shift = (REQUEST_ID_LEN - 1 - i) * 4;
+        let nibble = ((value >> shift) & 0xf) as usize;
+        *digit = HEX_LOWER.get(nibble).copied().unwrap_or(b'0');
+    }
+    out
+}
+
+/// `classification` and `category` as sent (see the module doc).
+fn classify<'a>(android: &AndroidInfo<'a>) -> Result<(u8, &'a str), Error> {
+    let explicit = match android.vivo_classification {
+        None => None,
+        Some(c @ (CLASSIFICATION_OPERATIONAL | CLASSIFICATION_SYSTEM)) => Some(c),
+        Some(_) => return Err(Error::Invalid(Field::Classification)),
+    };
+    let category = android.vivo_category;
+    if category.is_empty() {
+        return Ok((explicit.unwrap_or(DEFAULT_CLASSIFICATION), ""));
+    }
+    let well_formed = category
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if !well_formed {
+        return Err(Error::Invalid(Field::Category));
+    }
+    let implied = if SYSTEM_CATEGORIES.contains(&category) {
+        Some(CLASSIFICATION_SYSTEM)
+    } else if OPERATIONAL_CATEGORIES.contains(&category) {
+        Some(CLASSIFICATION_OPERATIONAL)
+    } else {
+        None
+    };
+    match (explicit, implied) {
+        (Some(e), Some(i)) if e != i => Err(Error::Invalid(Field::Category)),
+        _ => Ok((
+            explicit.or(implied).unwrap_or(DEFAULT_CLASSIFICATION),
+            category,
+        )),
+    }
+}
+
+struct Vivo<'n, 'a> {
+    n: &'n Notification<'a>,
+    classification: u8,
+    category: &'a str,
+    request_id: &'n str,
+}
+
+impl Layout for Vivo<'_, '_> {
+    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+        let n = self.n;
+        w.begin_object();
+        w.str_member("regId", Field::Token, n.case.recipient.device.token);
+        w.u64_member("notifyType", NOTIFY_TYPE_RING_VIBRATE);
+        let title = Text {
+            segments: Segments::single(n.android_title),
+            limit: Some(TITLE_LIMIT),
+        };
+        w.text_member("title", Slot::Title, title);
+        let content = Text {
+            segments: n.body.segments(),
+            limit: Some(CONTENT_LIMIT),
+        };
+        w.text_member("content", Slot::Body, content);
+        if let Some(seconds) = n.message().life_time {
+            w.u64_member("timeToLive", u64::from(seconds.clamp(MIN_TTL, MAX_TTL)));
+        }
+        w.u64_member("skipType", SKIP_TYPE_OPEN_APP);
+        w.u64_member("classification", u64::from(self.classification));
+        w.opt_str_member("category", Field::Category, self.category);
+        if !n.ext.is_empty() {
+            w.key("clientCustomMap");
+            w.begin_object();
+            w.str_member(EXT_KEY, Field::Ext, n.ext);
+            w.end_object();
+        }
+        w.str_member("requestId", Field::RequestId, self.request_id);
+        w.u64_member("pushMode", PUSH_MODE_PRODUCTION);
+        w.end_object();
+        Ok(())
+    }
+}
+
+/// Renders the vivo `/message/send` body into `buf`.
+pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    if n.case.recipient.device.token.is_empty() {
+        return Err(Error::Invalid(Field::Token));
+    }
+    if n.android_title.is_empty() {
+        // vivo requires a title (§7.2); render-map says it is never empty.
+        return Err(Error::Invalid(Field::Title));
+    }
+    let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+    let (classification, category) = classify(&android)?;
+    if !n.ext.is_empty() {
+        let chars = Counter::Weighted
+            .count(EXT_KEY)
+            .saturating_add(Counter::Weighted.count(n.ext));
+        if chars > CUSTOM_MAP_LIMIT {
+            return Err(Error::TooLong(Field::Ext));
+        }
+    }
+    let id = request_id(n);
+    let request_id = core::str::from_utf8(&id).map_err(|_| Error::Invalid(Field::RequestId))?;
+    let layout = Vivo {
+        n,
+        classification,
+        category,
+        request_id,
+    };
+    let fitted = fit(&layout, buf, usize::MAX)?;
+    Ok(Rendered {
+        len: fitted.len,
+        cut: fitted.cut,
+        headers: Headers::None,
+        warnings: Warnings::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::{decide, Decision};
+    use crate::model::*;
+    use crate::write::Cut;
+
+    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+
+    fn case<'a>(
+        elems: &'a [Elem<'a>],
+        conversation: Conversation<'a>,
+        push_info: Option<PushInfo<'a>>,
+        life_time: Option<u32>,
+        token: &'a str,
+    ) -> Case<'a> {
+        Case {
+            message: Message {
+                sender: Sender {
+                    account: "ann",
+                    nick: "Ann",
+                    name_card: "",
+                },
+                conversation,
+                origin: Origin::Rest,
+                elems,
+                push_info,
+                online_only: false,
+                life_time,
+                with_mute_notifications: false,
+                mentions: &[],
+                is_system: false,
+            },
+            recipient: Recipient {
+                account: "bob",
+                device: Device {
+                    channel: Channel::Vivo,
+                    token,
+                    state: DeviceState::Background,
+                },
+                badge: 4,
+                push_enabled: true,
+                c2c_sound: "",
+                group_sound: "",
+                receive_opt: ReceiveOpt::Receive,
+                global_receive_opt: ReceiveOpt::Receive,
+                dnd: None,
+                locale: Locale::En,
+            },
+            app: App {
+                bundle_id: "com.example.chat",
+                package_name: "com.example.chat",
+                badge_class: "",
+            },
+            now: 1_795_236_000,
+        }
+    }
+
+    const BOB: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+
+    fn vivo_info(classification: Option<u8>, category: &str) -> PushInfo<'_> {
+        PushInfo {
+            ext: EXT,
+            android: AndroidInfo {
+                vivo_classification: classification,
+                vivo_category: category,
+                ..AndroidInfo::default()
+            },
+            ..PushInfo::default()
+        }
+    }
+
+    fn notification<'a>(case: &'a Case<'a>) -> Notification<'a> {
+        match decide(case).unwrap() {
+            Decision::Push(n) => n,
+            Decision::Suppress(reason) => panic!("suppressed: {reason:?}"),
+        }
+    }
+
+    fn render_str<'b>(case: &Case<'_>, buf: &'b mut [u8]) -> (&'b str, Cut) {
+        let n = notification(case);
+        let r = render(&n, buf).unwrap();
+        (core::str::from_utf8(&buf[..r.len]).unwrap(), r.cut)
+    }
+
+    fn id_of(case: &Case<'_>) -> [u8; REQUEST_ID_LEN] {
+        request_id(&notification(case))
+    }
+
+    #[test]
+    fn fnv1a_128_reference_values() {
+        // Published FNV-1a 128 test values (draft-eastlake-fnv).
+        assert_eq!(Fnv1a128::default().finish(), FNV128_OFFSET_BASIS);
+        let mut h = Fnv1a128::default();
+        h.write(b"a");
+        assert_eq!(h.finish(), 0xd228cb696f1a8caf78912b704e4a8964);
+        let mut h = Fnv1a128::default();
+        h.write(b"foobar");
+        assert_eq!(h.finish(), 0x343e1662793c64bf6f0d3597ba446f18);
+    }
+
+    #[test]
+    fn basic_vector() {
+        let elems = [Elem::Text("hi")];
+        let c = case(
+            &elems,
+            BOB,
+            Some(vivo_info(Some(1), "IM")),
+            None,
+            "vivo-token-1",
+        );
+        let mut buf = [0u8; 1024];
+        let (out, cut) = render_str(&c, &mut buf);
+        assert_eq!(
+            out,
+            r#"{"regId":"vivo-token-1","notifyType":4,"title":"Ann","content":"Ann:hi","skipType":1,"classification":1,"category":"IM","clientCustomMap":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"},"requestId":"14474a8e2ada15f44cf79e2de799a374","pushMode":0}"#
+        );
+        assert_eq!(cut, Cut::default());
+        // Byte-identical when rendered twice.
+        let mut again = [0u8; 1024];
+        let (second, _) = render_str(&c, &mut again);
+        assert_eq!(out, second);
+    }
+
+    #[test]
+    fn group_message() {
+        let elems = [Elem::Text("lunch?"), Elem::Image];
+        let group = Conversation::Group(Group {
+            id: "g1",
+            name: "Team",
+            kind: GroupType::Work,
+        });
+        let c = case(&elems, group, None, Some(3600), "vivo-token-1");
+        let mut buf = [0u8; 1024];
+        let (out, _) = render_str(&c, &mut buf);
+        assert_eq!(
+            out,
+            r#"{"regId":"vivo-token-1","notifyType":4,"title":"Team","content":"Ann(Team):lunch?[image]","timeToLive":3600,"skipType":1,"classification":1,"requestId":"0d64851e3ebf5e2a92976908bc2c5bd1","pushMode":0}"#
+        );
+    }
+
+    #[test]
+    fn cjk_and_emoji_cut_by_weighted_limits() {
+        // Title: 21 CJK = 42 weighted > 40: 19 kept + "…" (2) = 40.
+        let title = "一二三四五六七八九十一二三四五六七八九十一";
+        // Body: "Ann:" (4) + 50 emoji (100) = 104 > 100: 4 + 47 × 2 + 2 = 100.
+        let emoji = "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀";
+        let elems = [Elem::Text(emoji)];
+        let info = PushInfo {
+            title,
+            ..PushInfo::default()
+        };
+        let c = case(&elems, BOB, Some(info), None, "vivo-token-1");
+        let mut buf = [0u8; 1024];
+        let (out, cut) = render_str(&c, &mut buf);
+        assert_eq!(
+            out,
+            r#"{"regId":"vivo-token-1","notifyType":4,"title":"一二三四五六七八九十一二三四五六七八九…","content":"Ann:😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀…","skipType":1,"classification":1,"requestId":"134d861a1ea4be69aaef4a4670d8306b","pushMode":0}"#
+        );
+        assert_eq!(
+            cut,
+            Cut {
+                body: Some(4 + 47 * 4),
+                title: Some(19 * 3)
+            }
+        );
+    }
+
+    #[test]
+    fn small_buffer_cuts_the_body_to_fit() {
+        // vivo has no byte limit; a buffer too small for the whole body
+        // still gets the body cut (then the title), never a partial payload.
+        let elems = [Elem::Text("abcdefghijklmnopqrstuvwxyz")];
+        let c = case(&elems, BOB, None, None, "t");
+        let mut full = [0u8; 1024];
+        let (whole, _) = render_str(&c, &mut full);
+        let whole_len = whole.len();
+        let mut buf = [0u8; 1024];
+        let small = &mut buf[..whole_len - 10];
+        let n = notification(&c);
+        let r = render(&n, small).unwrap();
+        let out = core::str::from_utf8(&small[..r.len]).unwrap();
+        assert!(out.contains(r#""content":"Ann:abcdefghijklm…""#), "{out}");
+        assert_eq!(r.len, whole_len - 10);
+        assert_eq!(r.cut.body, Some(17));
+        // Nothing left to cut: an error naming the largest uncuttable field.
+        let mut tiny = [0u8; 40];
+        assert_eq!(render(&n, &mut tiny), Err(Error::TooLong(Field::RequestId)));
+    }
+
+    #[test]
+    fn unset_knobs_are_left_out() {
+        let elems = [Elem::Text("hi")];
+        let c = case(&elems, BOB, None, None, "vivo-token-1");
+        let mut buf = [0u8; 1024];
+        let (out, _) = render_str(&c, &mut buf);
+        // No timeToLive, category or clientCustomMap; classification 1.
+        assert_eq!(
+            out,
+            r#"{"regId":"vivo-token-1","notifyType":4,"title":"Ann","content":"Ann:hi","skipType":1,"classification":1,"requestId":"14474a8e2ada15f44cf79e2de799a374","pushMode":0}"#
+        );
+    }
+
+    #[test]
+    fn ttl_is_clamped_to_vivo_range() {
+        let elems = [Elem::Text("hi")];
+        for (life, ttl) in [(1, 60), (59, 60), (60, 60), (7200, 7200), (604_800, 86_400)] {
+            let c = case(&elems, BOB, None, Some(life), "t");
+            let mut buf = [0u8; 1024];
+            let (out, _) = render_str(&c, &mut buf);
+            let expected = format_ttl(ttl);
+            assert!(out.contains(expected.as_str()), "{life}: {out}");
+        }
+    }
+
+    /// `"timeToLive":<ttl>,` without std's format machinery.
+    fn format_ttl(ttl: u32) -> FixedStr {
+        let mut s = FixedStr::default();
+        s.push(r#""timeToLive":"#);
+        s.push(itoa::Buffer::new().format(ttl));
+        s.push(",");
+        s
+    }
+
+    #[derive(Default)]
+    struct FixedStr {
+        bytes: [u8; 32],
+        len: usize,
+    }
+
+    impl FixedStr {
+        fn push(&mut self, s: &str) {
+            self.bytes[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+            self.len += s.len();
+        }
+        fn as_str(&self) -> &str {
+            core::str::from_utf8(&self.bytes[..self.len]).unwrap()
+        }
+    }
+
+    #[test]
+    fn classification_follows_a_documented_category() {
+        let elems = [Elem::Text("hi")];
+        let c = case(&elems, BOB, Some(vivo_info(None, "MARKETING")), None, "t");
+        let mut buf = [0u8; 1024];
+        let (out, _) = render_str(&c, &mut buf);
+        assert!(
+            out.contains(r#""classification":0,"category":"MARKETING""#),
+            "{out}"
+        );
+        // An undocumented but well-formed category passes through.
+        let c = case(
+            &elems,
+            BOB,
+            Some(vivo_info(Some(0), "SPECIAL_1")),
+            None,
+            "t",
+        );
+        let (out, _) = render_str(&c, &mut buf);
+        assert!(
+            out.contains(r#""classification":0,"category":"SPECIAL_1""#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let elems = [Elem::Text("hi")];
+        let mut buf = [0u8; 1024];
+        let cases = [
+            (
+                vivo_info(Some(2), ""),
+                Error::Invalid(Field::Classification),
+            ),
+            (vivo_info(Some(0), "IM"), Error::Invalid(Field::Category)),
+            (vivo_info(Some(1), "im"), Error::Invalid(Field::Category)),
+        ];
+        for (info, error) in cases {
+            let c = case(&elems, BOB, Some(info), None, "t");
+            assert_eq!(render(&notification(&c), &mut buf), Err(error));
+        }
+        // clientCustomMap: "ext" (3) + 1021 = 1024 fits, 1022 does not.
+        let long = [b'x'; 1022];
+        let long = core::str::from_utf8(&long).unwrap();
+        for (ext, ok) in [(&long[..1021], true), (long, false)] {
+            let info = PushInfo {
+                ext,
+                ..PushInfo::default()
+            };
+            let c = case(&elems, BOB, Some(info), None, "t");
+            let mut big = [0u8; 2048];
+            let result = render(&notification(&c), &mut big);
+            assert_eq!(result.is_ok(), ok);
+            if !ok {
+                assert_eq!(result, Err(Error::TooLong(Field::Ext)));
+            }
+        }
+    }
+
+    #[test]
+    fn request_id_is_deterministic_and_distinguishes_inputs() {
+        let elems = [Elem::Text("hi")];
+        let base = case(&elems, BOB, None, None, "tok-a");
+        let id = id_of(&base);
+        assert_eq!(id, id_of(&base));
+        assert!(id
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)));
+        let other_token = case(&elems, BOB, None, None, "tok-b");
+        assert_ne!(id, id_of(&other_token));
+        let mut later = base;
+        later.now += 1;
+        assert_ne!(id, id_of(&later));
+        let other_text = [Elem::Text("hi!")];
+        assert_ne!(id, id_of(&case(&other_text, BOB, None, None, "tok-a")));
+        let group = Conversation::Group(Group {
+            id: "bob",
+            name: "",
+            kind: GroupType::Work,
+        });
+        assert_ne!(id, id_of(&case(&elems, group, None, None, "tok-a")));
+        // The title and ext do not identify the message.
+        let info = PushInfo {
+            ext: EXT,
+            ..PushInfo::default()
+        };
+        assert_eq!(id, id_of(&case(&elems, BOB, Some(info), None, "tok-a")));
+    }
+}
