@@ -1,0 +1,79 @@
+//! Every conformance vector in `tests/vectors/` (the shared public vectors,
+//! copied in, plus the project's own), matched by `tidings_std::conform`.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use tidings_std::conform::check_file;
+use tidings_std::report::RunConfig;
+
+fn vectors(file: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors").join(file);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn run(file: &str) {
+    let vectors = vectors(file);
+    let count = vectors.as_array().map_or(0, Vec::len);
+    assert!(count > 0, "{file} has no vectors");
+    let failures = check_file(&vectors, &RunConfig::default()).unwrap();
+    for (name, why) in &failures {
+        eprintln!("FAIL {file}: {name}: {why}");
+    }
+    assert!(failures.is_empty(), "{} of {count} vectors in {file} failed", failures.len());
+}
+
+#[test]
+fn shared_rule_vectors() {
+    run("rules.json");
+}
+
+#[test]
+fn shared_provider_vectors() {
+    run("providers.json");
+}
+
+#[test]
+fn worked_examples_e1_to_e14() {
+    run("worked-examples.json");
+}
+
+#[test]
+fn project_vectors_every_rule_reason_and_edge() {
+    run("tidings.json");
+}
+
+/// Every suppression reason is pinned by at least one vector.
+#[test]
+fn every_reason_has_a_vector() {
+    let mut seen = std::collections::BTreeSet::new();
+    for file in ["rules.json", "worked-examples.json", "tidings.json"] {
+        for v in vectors(file).as_array().unwrap() {
+            if let Some(reason) = v["Expect"]["Reason"].as_str() {
+                seen.insert(reason.to_owned());
+            }
+        }
+    }
+    use tidings_core::Reason::*;
+    let all = [
+        SystemMessage,
+        GroupTips,
+        OnlineOnly,
+        PushDisabledByMessage,
+        NoPushInfo,
+        GroupTypeNoPush,
+        SelfSent,
+        NoDisplayText,
+        RecipientLoggedOut,
+        NoToken,
+        PushDisabledByUser,
+        Foreground,
+        MutedConversation,
+        MutedGlobal,
+        NotMentioned,
+    ];
+    for reason in all {
+        assert!(seen.contains(reason.name()), "no vector expects {}", reason.name());
+    }
+}

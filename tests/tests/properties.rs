@@ -1,0 +1,222 @@
+//! Property tests: arbitrary names, texts and knobs through decide + render.
+//!
+//! Texts mix ASCII, CJK, emoji with skin-tone modifiers and ZWJ, control
+//! characters, quotes, backslashes and U+2028/U+2029 — everything that
+//! stresses escaping, form encoding and cutting.
+
+use proptest::prelude::*;
+use serde_json::Value;
+use tidings_core::model::*;
+use tidings_core::{decide, render, Decision, Error};
+use tidings_std::conform::decoded_payload;
+
+const TRICKY: &[char] = &[
+    'a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', '\u{1}', '\u{1f}', '\u{7f}', '&', '=', '+', '%',
+    'é', 'ß', '中', '文', '字', '😀', '👍', '\u{1F3FD}', '\u{200D}', '👩', '\u{2028}', '\u{2029}',
+    '…', '\u{FEFF}', '𝄞',
+];
+
+fn text(max: usize) -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(TRICKY), 0..max).prop_map(String::from_iter)
+}
+
+#[derive(Debug, Clone)]
+struct Input {
+    nick: String,
+    card: String,
+    group_name: Option<String>,
+    body: String,
+    title: String,
+    desc: String,
+    ext: String,
+    sub_title: String,
+    badge: u32,
+    life_time: Option<u32>,
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    (
+        (text(20), text(20), prop::option::of(text(20))),
+        (prop_oneof![text(40), text(6000)], text(60), prop_oneof![Just(String::new()), text(300)]),
+        (text(200), text(20), any::<u32>(), prop::option::of(any::<u32>())),
+    )
+        .prop_map(
+            |((nick, card, group_name), (body, title, desc), (ext, sub_title, badge, life_time))| {
+                Input {
+                    nick,
+                    card,
+                    group_name,
+                    body,
+                    title,
+                    desc,
+                    ext,
+                    sub_title,
+                    badge,
+                    life_time,
+                }
+            },
+        )
+}
+
+fn render_case(input: &Input, channel: Channel, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+    let elems = [Elem::Text(&input.body), Elem::Image];
+    let conversation = match &input.group_name {
+        Some(name) => Conversation::Group(Group {
+            id: "g-1",
+            name,
+            kind: GroupType::Work,
+        }),
+        None => Conversation::C2c { to_account: "bob" },
+    };
+    let push_info = PushInfo {
+        title: &input.title,
+        desc: &input.desc,
+        ext: &input.ext,
+        apns: ApnsInfo {
+            sub_title: &input.sub_title,
+            ..ApnsInfo::default()
+        },
+        ..PushInfo::default()
+    };
+    let case = Case {
+        message: Message {
+            sender: Sender {
+                account: "ann",
+                nick: &input.nick,
+                name_card: &input.card,
+            },
+            conversation,
+            origin: Origin::Rest,
+            elems: &elems,
+            push_info: Some(push_info),
+            online_only: false,
+            life_time: input.life_time.filter(|t| *t > 0),
+            with_mute_notifications: false,
+            mentions: &[],
+            is_system: false,
+        },
+        recipient: Recipient {
+            account: "bob",
+            device: Device {
+                channel,
+                token: "0a1b2c3d",
+                state: DeviceState::Background,
+            },
+            badge: input.badge,
+            push_enabled: true,
+            c2c_sound: "",
+            group_sound: "",
+            receive_opt: ReceiveOpt::Receive,
+            global_receive_opt: ReceiveOpt::Receive,
+            dnd: None,
+            locale: Locale::En,
+        },
+        app: App {
+            bundle_id: "com.example.chat",
+            package_name: "com.example.chat",
+            badge_class: "",
+        },
+        now: 1_795_236_000,
+    };
+    match decide(&case)? {
+        Decision::Suppress(_) => Ok(None),
+        Decision::Push(n) => render(&n, buf).map(|r| Some(r.len)),
+    }
+}
+
+fn full_body(input: &Input) -> String {
+    if !input.desc.is_empty() {
+        return input.desc.clone();
+    }
+    let name = match &input.group_name {
+        Some(_) if !input.card.is_empty() => input.card.as_str(),
+        _ => input.nick.as_str(),
+    };
+    let group = input.group_name.as_deref().unwrap_or("");
+    let prefix = match (name.is_empty(), group.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!("{name}:"),
+        _ => format!("{name}({group}):"),
+    };
+    format!("{prefix}{}[image]", input.body)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1000)
+    ))]
+
+    /// APNs: valid JSON, within the limit, body cut only at a char boundary
+    /// and only as far as needed, identical when rendered twice.
+    #[test]
+    fn apns_payload_is_valid_bounded_and_deterministic(input in input(), voip in any::<bool>()) {
+        let channel = if voip { Channel::ApnsVoip } else { Channel::Apns };
+        let limit = if voip { 5120 } else { 4096 };
+        let mut buf = vec![0u8; 8192];
+        let len = match render_case(&input, channel, &mut buf) {
+            Ok(Some(len)) => len,
+            Ok(None) => return Ok(()),
+            // Only an uncuttable field (ext, subtitle) may fail to fit.
+            Err(Error::TooLong(_)) => {
+                prop_assert!(input.ext.len() + input.sub_title.len() > 1000);
+                return Ok(());
+            }
+            Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
+        };
+        prop_assert!(len <= limit);
+        let payload: Value = serde_json::from_slice(&buf[..len])
+            .map_err(|e| TestCaseError::fail(format!("not JSON: {e}")))?;
+        let alert = &payload["aps"]["alert"];
+        let body = alert.get("body").unwrap_or(alert).as_str().unwrap().to_owned();
+        let full = full_body(&input);
+        if body != full {
+            let kept = body.strip_suffix('…').expect("a cut body ends with …");
+            prop_assert!(full.starts_with(kept), "cut body is not a prefix");
+            // Cut only as far as needed: one more char (≤ 6 bytes escaped) would not fit.
+            prop_assert!(len + 6 > limit, "cut to {len} bytes, limit {limit}");
+        }
+        let mut again = vec![0u8; 8192];
+        let len_again = render_case(&input, channel, &mut again).unwrap().unwrap();
+        prop_assert_eq!(&buf[..len], &again[..len_again]);
+    }
+
+    /// Any buffer size: a payload that fits the buffer, or a typed error —
+    /// never a panic, never a byte past the buffer.
+    #[test]
+    fn small_buffers_never_panic(input in input(), size in 0usize..400, channel in prop::sample::select(Channel::ALL.to_vec())) {
+        let mut buf = vec![0u8; size];
+        match render_case(&input, channel, &mut buf) {
+            Ok(Some(len)) => {
+                prop_assert!(len <= size);
+                if let Ok(report) = serde_json::from_slice::<Value>(&buf[..len]) {
+                    prop_assert!(report.is_object());
+                }
+            }
+            Ok(None) | Err(_) => {}
+        }
+    }
+
+    /// Every channel: rendering twice gives the same bytes, and JSON
+    /// providers give JSON, form providers a form whose JSON fields parse.
+    #[test]
+    fn every_channel_renders_valid_deterministic_bytes(input in input(), channel in prop::sample::select(Channel::ALL.to_vec())) {
+        let mut first = vec![0u8; 65536];
+        let mut second = vec![0u8; 65536];
+        let (Ok(Some(a)), Ok(Some(b))) = (
+            render_case(&input, channel, &mut first),
+            render_case(&input, channel, &mut second),
+        ) else {
+            return Ok(());
+        };
+        prop_assert_eq!(&first[..a], &second[..b]);
+        let text = std::str::from_utf8(&first[..a]).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        let payload = if tidings_std::report::is_form_channel(channel) {
+            Value::String(text.to_owned())
+        } else {
+            serde_json::from_str(text).map_err(|e| TestCaseError::fail(format!("not JSON: {e}")))?
+        };
+        let report = serde_json::json!({ "Channel": channel.name(), "Payload": payload });
+        let decoded = decoded_payload(&report).map_err(TestCaseError::fail)?;
+        prop_assert!(decoded.is_some_and(|p| p.is_object()));
+    }
+}
