@@ -63,6 +63,7 @@
 
 pub mod decide;
 pub mod error;
+pub mod json;
 pub mod model;
 pub mod render;
 pub mod text;

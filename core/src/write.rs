@@ -624,6 +624,24 @@ impl<'p, S: Sink> Writer<'p, S> {
         }
     }
 
+    /// `name=value` with the value joined from segments, percent-encoded
+    /// (not cuttable; Xiaomi `extra.sound_uri`).
+    pub fn form_str_segments<'a>(
+        &mut self,
+        name: &str,
+        field: Field,
+        segments: impl Iterator<Item = &'a str>,
+    ) {
+        self.form_name(name);
+        let before = self.sink.count();
+        let mut form = FormEnc(&mut self.sink);
+        segments.for_each(|s| form.put(s.as_bytes()));
+        let size = self.sink.count().saturating_sub(before);
+        if self.plan.largest.map_or(true, |(_, n)| size > n) {
+            self.plan.largest = Some((field, size));
+        }
+    }
+
     pub fn form_u64(&mut self, name: &str, value: u64) {
         self.form_name(name);
         self.u64(value);

@@ -8,6 +8,8 @@ use crate::model::Channel;
 use crate::write::Cut;
 
 pub mod apns;
+pub mod oppo;
+pub mod xiaomi;
 pub mod meizu;
 pub mod vivo;
 
@@ -54,6 +56,8 @@ pub fn render<'a>(notification: &Notification<'a>, buf: &mut [u8]) -> Result<Ren
         Channel::Apns | Channel::ApnsVoip => apns::render(notification, buf),
         Channel::Vivo => vivo::render(notification, buf),
         Channel::Meizu => meizu::render(notification, buf),
+        Channel::Xiaomi => xiaomi::render(notification, buf),
+        Channel::Oppo => oppo::render(notification, buf),
         channel => Err(Error::Unsupported(channel)),
     }
 }

@@ -1,0 +1,427 @@
+//! Xiaomi Mi Push (vendors.md §5): the `application/x-www-form-urlencoded`
+//! body of `POST /v3/message/regid`. The `Authorization: key=<AppSecret>`
+//! header belongs to the adapter.
+//!
+//! Fields, in this order (render-map): `registration_id`,
+//! `restricted_package_name`, `pass_through=0`, `notify_type=-1`, `title`,
+//! `description`, `payload`, `time_to_live`, `extra.channel_id`,
+//! `extra.sound_uri`, `extra.notify_effect=1`.
+//!
+//! Decisions where the spec is silent:
+//! - Title and description are cut to fewer than 50 / 128 Unicode scalar
+//!   values (§5.2, §10.3). Xiaomi rejects an all-whitespace (or empty) title
+//!   or description (§5.2), so either is an `Invalid` error rather than a
+//!   request that would fail.
+//! - There is no whole-body byte limit (§10.8); only the caller's buffer
+//!   bounds the body, and the body (then the title) is cut to fit it.
+//! - `payload` is `ext`, form-encoded once, like the public Go clients
+//!   (§10.6): whether Xiaomi wants a second percent-encoding inside the
+//!   value is unconfirmed. The < 4 KB limit is taken on the decoded value
+//!   (§10.1 item 2): an `ext` of 4096 bytes or more is `TooLong(Ext)`.
+//! - `time_to_live` is `MsgLifeTime` in ms, clamped to 10 days: an IM push
+//!   is a private message under Xiaomi's classification, whose current
+//!   maximum is 10 days (§5.2; public messages keep 1 day, older docs said
+//!   two weeks). Absent `MsgLifeTime` leaves the field out (Xiaomi default).
+//! - `extra.sound_uri`: Xiaomi only plays sounds from the app's own
+//!   resources, as `android.resource://<package>/raw/<name>` (§5.2 "file in
+//!   app `raw/`"). `AndroidInfo.Sound` is a raw resource name (push-rules
+//!   §4.2), so the URI is built from `App.PackageName`; a trailing file
+//!   extension (`shake.mp3`) is dropped because resource names have none; a
+//!   value that already is an `android.resource://` URI is sent as is. A
+//!   name that cannot be a resource name (empty, or not `[A-Za-z0-9_]`) is
+//!   `Invalid(Sound)`.
+//! - A `,` in the token or the package name would address several devices
+//!   or packages (§5.2), so either is `Invalid`.
+
+use crate::decide::Notification;
+use crate::error::{Error, Field};
+use crate::render::{Headers, Rendered, Warnings};
+use crate::text::Segments;
+use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
+
+/// `title`: fewer than 50 chars, each scalar value counts 1 (vendors.md §5.2, §10.3).
+pub const TITLE_MAX_CHARS: usize = 49;
+/// `description`: fewer than 128 chars (vendors.md §5.2, §10.3).
+pub const DESCRIPTION_MAX_CHARS: usize = 127;
+/// `payload` must be shorter than 4 KB, decoded (vendors.md §5.4, §10.1).
+pub const PAYLOAD_LIMIT: usize = 4096;
+/// `time_to_live` ceiling: 10 days in ms, private messages (vendors.md §5.2).
+pub const TTL_MAX_MS: u64 = 10 * 86_400 * 1000;
+/// `pass_through`: 0 = notification (vendors.md §5.2).
+pub const PASS_THROUGH_NOTIFICATION: u64 = 0;
+/// `notify_type`: −1 = all defaults (vendors.md §5.2).
+pub const NOTIFY_TYPE_DEFAULT_ALL: i64 = -1;
+/// `extra.notify_effect`: "1" = open the launcher activity (vendors.md §5.2).
+pub const NOTIFY_EFFECT_LAUNCHER: u64 = 1;
+/// `extra.sound_uri` prefix and resource folder (vendors.md §5.2).
+pub const SOUND_URI_SCHEME: &str = "android.resource://";
+pub const SOUND_URI_RAW: &str = "/raw/";
+
+struct Xiaomi<'n, 'a> {
+    n: &'n Notification<'a>,
+    /// `extra.sound_uri` as `[scheme, package, "/raw/", name]`, or a whole
+    /// URI in the first piece; `None` = no sound.
+    sound_uri: Option<[&'a str; 4]>,
+}
+
+impl Layout for Xiaomi<'_, '_> {
+    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+        let n = self.n;
+        let case = n.case;
+        let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+        w.form_str("registration_id", Field::Token, case.recipient.device.token);
+        w.form_str(
+            "restricted_package_name",
+            Field::PackageName,
+            case.app.package_name,
+        );
+        w.form_u64("pass_through", PASS_THROUGH_NOTIFICATION);
+        w.form_i64("notify_type", NOTIFY_TYPE_DEFAULT_ALL);
+        let title = Text {
+            segments: Segments::single(n.android_title),
+            limit: Some(CharLimit {
+                counter: Counter::Scalars,
+                max: TITLE_MAX_CHARS,
+            }),
+        };
+        w.form_text("title", Slot::Title, title);
+        let description = Text {
+            segments: n.body.segments(),
+            limit: Some(CharLimit {
+                counter: Counter::Scalars,
+                max: DESCRIPTION_MAX_CHARS,
+            }),
+        };
+        w.form_text("description", Slot::Body, description);
+        w.opt_form_str("payload", Field::Ext, n.ext);
+        if let Some(seconds) = n.message().life_time {
+            let ms = u64::from(seconds).saturating_mul(1000).min(TTL_MAX_MS);
+            w.form_u64("time_to_live", ms);
+        }
+        w.opt_form_str(
+            "extra.channel_id",
+            Field::ChannelId,
+            android.xiaomi_channel_id,
+        );
+        if let Some(uri) = self.sound_uri {
+            w.form_str_segments("extra.sound_uri", Field::Sound, uri.into_iter());
+        }
+        w.form_u64("extra.notify_effect", NOTIFY_EFFECT_LAUNCHER);
+        Ok(())
+    }
+}
+
+fn is_blank(s: &str) -> bool {
+    s.chars().all(char::is_whitespace)
+}
+
+/// The pieces of `extra.sound_uri` for an `AndroidInfo.Sound`.
+fn sound_uri<'a>(sound: &'a str, package: &'a str) -> Result<Option<[&'a str; 4]>, Error> {
+    if sound.is_empty() {
+        return Ok(None);
+    }
+    if sound.starts_with(SOUND_URI_SCHEME) {
+        return Ok(Some([sound, "", "", ""]));
+    }
+    let name = sound.split('.').next().unwrap_or_default();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::Invalid(Field::Sound));
+    }
+    Ok(Some([SOUND_URI_SCHEME, package, SOUND_URI_RAW, name]))
+}
+
+/// Renders the Mi Push form body into `buf`.
+pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    let case = n.case;
+    let token = case.recipient.device.token;
+    if token.is_empty() || token.contains(',') {
+        return Err(Error::Invalid(Field::Token));
+    }
+    let package = case.app.package_name;
+    if package.is_empty() || package.contains(',') {
+        return Err(Error::Invalid(Field::PackageName));
+    }
+    if is_blank(n.android_title) {
+        return Err(Error::Invalid(Field::Title));
+    }
+    if n.body.segments().all(is_blank) {
+        return Err(Error::Invalid(Field::Body));
+    }
+    if n.ext.len() >= PAYLOAD_LIMIT {
+        return Err(Error::TooLong(Field::Ext));
+    }
+    let sound_uri = sound_uri(n.android_sound, package)?;
+    let fitted = fit(&Xiaomi { n, sound_uri }, buf, usize::MAX)?;
+    Ok(Rendered {
+        len: fitted.len,
+        cut: fitted.cut,
+        headers: Headers::None,
+        warnings: Warnings::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::{decide, Decision};
+    use crate::model::*;
+
+    fn case<'a>(
+        elems: &'a [Elem<'a>],
+        conversation: Conversation<'a>,
+        push_info: Option<PushInfo<'a>>,
+    ) -> Case<'a> {
+        Case {
+            message: Message {
+                sender: Sender {
+                    account: "ann",
+                    nick: "Ann",
+                    name_card: "",
+                },
+                conversation,
+                origin: Origin::Rest,
+                elems,
+                push_info,
+                online_only: false,
+                life_time: None,
+                with_mute_notifications: false,
+                mentions: &[],
+                is_system: false,
+            },
+            recipient: Recipient {
+                account: "bob",
+                device: Device {
+                    channel: Channel::Xiaomi,
+                    token: "xm-token-1",
+                    state: DeviceState::Background,
+                },
+                badge: 4,
+                push_enabled: true,
+                c2c_sound: "",
+                group_sound: "",
+                receive_opt: ReceiveOpt::Receive,
+                global_receive_opt: ReceiveOpt::Receive,
+                dnd: None,
+                locale: Locale::En,
+            },
+            app: App {
+                bundle_id: "com.example.chat",
+                package_name: "com.example.chat",
+                badge_class: "",
+            },
+            now: 1_795_236_000,
+        }
+    }
+
+    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+
+    fn push_info<'a>(ext: &'a str, channel: &'a str) -> PushInfo<'a> {
+        PushInfo {
+            ext,
+            android: AndroidInfo {
+                xiaomi_channel_id: channel,
+                ..AndroidInfo::default()
+            },
+            ..PushInfo::default()
+        }
+    }
+
+    fn render_case<'a, 'b>(
+        case: &'a Case<'a>,
+        buf: &'b mut [u8],
+    ) -> Result<(Rendered<'a>, &'b str), Error> {
+        let Ok(Decision::Push(n)) = decide(case) else {
+            panic!("not pushed")
+        };
+        let r = render(&n, buf)?;
+        Ok((r, core::str::from_utf8(&buf[..r.len]).unwrap()))
+    }
+
+    #[test]
+    fn basic_vector() {
+        let elems = [Elem::Text("hi")];
+        let case = case(&elems, C2C, Some(push_info(EXT, "xm-im")));
+        let mut buf = [0u8; 1024];
+        let (r, body) = render_case(&case, &mut buf).unwrap();
+        assert_eq!(
+            body,
+            "registration_id=xm-token-1&restricted_package_name=com.example.chat\
+             &pass_through=0&notify_type=-1&title=Ann&description=Ann%3Ahi\
+             &payload=%7B%22entity%22%3A%7B%22sender%22%3A%22ann%22%2C%22chatType%22%3A1%7D%7D\
+             &extra.channel_id=xm-im&extra.notify_effect=1"
+        );
+        assert_eq!(r.cut, Default::default());
+        assert_eq!(r.headers, Headers::None);
+        assert_eq!(r.warnings, Warnings::default());
+        // Deterministic.
+        let mut again = [0u8; 1024];
+        let (_, second) = render_case(&case, &mut again).unwrap();
+        assert_eq!(body, second);
+    }
+
+    #[test]
+    fn group_message_with_ttl_and_sound() {
+        let elems = [Elem::Text("lunch?"), Elem::Image];
+        let group = Conversation::Group(Group {
+            id: "g1",
+            name: "Team A",
+            kind: GroupType::Work,
+        });
+        let mut info = push_info("", "xm-im");
+        info.android.sound = "shake.mp3";
+        let mut case = case(&elems, group, Some(info));
+        case.message.sender.name_card = "Annie";
+        case.message.life_time = Some(3600);
+        let mut buf = [0u8; 1024];
+        let (_, body) = render_case(&case, &mut buf).unwrap();
+        assert_eq!(
+            body,
+            "registration_id=xm-token-1&restricted_package_name=com.example.chat\
+             &pass_through=0&notify_type=-1&title=Team+A\
+             &description=Annie%28Team+A%29%3Alunch%3F%5Bimage%5D\
+             &time_to_live=3600000&extra.channel_id=xm-im\
+             &extra.sound_uri=android.resource%3A%2F%2Fcom.example.chat%2Fraw%2Fshake\
+             &extra.notify_effect=1"
+        );
+    }
+
+    #[test]
+    fn ttl_is_clamped_and_uri_sound_kept() {
+        let elems = [Elem::Text("hi")];
+        let mut info = push_info("", "");
+        info.android.sound = "android.resource://com.example.chat/raw/ding";
+        let mut case = case(&elems, C2C, Some(info));
+        case.message.life_time = Some(u32::MAX);
+        let mut buf = [0u8; 1024];
+        let (_, body) = render_case(&case, &mut buf).unwrap();
+        assert_eq!(
+            body,
+            "registration_id=xm-token-1&restricted_package_name=com.example.chat\
+             &pass_through=0&notify_type=-1&title=Ann&description=Ann%3Ahi\
+             &time_to_live=864000000\
+             &extra.sound_uri=android.resource%3A%2F%2Fcom.example.chat%2Fraw%2Fding\
+             &extra.notify_effect=1"
+        );
+    }
+
+    #[test]
+    fn cjk_and_emoji_cut_by_char_limits() {
+        // Title 50 scalars (limit 49), body 128 (limit 127): each keeps
+        // 48 / 126 scalars plus `…`; an emoji counts 1 (§10.3).
+        let title = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa😀标题😀😀";
+        let text = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\
+                    xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx你😀好😀世界";
+        assert_eq!((title.chars().count(), text.chars().count()), (50, 124));
+        let elems = [Elem::Text(text)];
+        let mut info = push_info("", "");
+        info.title = title;
+        let case = case(&elems, C2C, Some(info));
+        let mut buf = [0u8; 4096];
+        let (r, body) = render_case(&case, &mut buf).unwrap();
+        assert_eq!(
+            body,
+            "registration_id=xm-token-1&restricted_package_name=com.example.chat\
+             &pass_through=0&notify_type=-1\
+             &title=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\
+             %F0%9F%98%80%E6%A0%87%E9%A2%98%E2%80%A6\
+             &description=Ann%3Axxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\
+             xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\
+             %E4%BD%A0%F0%9F%98%80%E5%A5%BD%F0%9F%98%80%E2%80%A6&extra.notify_effect=1"
+        );
+        assert_eq!(r.cut.title, Some(55));
+        assert_eq!(r.cut.body, Some(136));
+    }
+
+    #[test]
+    fn small_buffer_cuts_body() {
+        let elems = [Elem::Text("a fairly long message body")];
+        let case = case(&elems, C2C, None);
+        let mut buf = [0u8; 4096];
+        let (_, full) = render_case(&case, &mut buf).unwrap();
+        assert_eq!(
+            full,
+            "registration_id=xm-token-1&restricted_package_name=com.example.chat\
+             &pass_through=0&notify_type=-1&title=Ann\
+             &description=Ann%3Aa+fairly+long+message+body&extra.notify_effect=1"
+        );
+        // 10 bytes short: the body gives them up, and 9 more for its `…`
+        // (%E2%80%A6): 32 encoded bytes become 13 + 9.
+        let mut small = [0u8; 1024];
+        let mut tight = [0u8; 1024];
+        let n = full.len() - 10;
+        let (r, body) = render_case(&case, &mut small[..n]).unwrap();
+        assert_eq!(
+            body,
+            "registration_id=xm-token-1&restricted_package_name=com.example.chat\
+             &pass_through=0&notify_type=-1&title=Ann\
+             &description=Ann%3Aa+fairl%E2%80%A6&extra.notify_effect=1"
+        );
+        assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
+        assert_eq!(r.cut.title, None);
+        // A buffer that cannot hold even the fixed fields fails.
+        let err = render_case(&case, &mut tight[..60]).unwrap_err();
+        assert!(matches!(err, Error::TooLong(_)));
+    }
+
+    #[test]
+    fn unset_knobs_are_left_out() {
+        // No push info: no payload, channel, sound or TTL.
+        let elems = [Elem::Text("hi")];
+        let case = case(&elems, C2C, None);
+        let mut buf = [0u8; 1024];
+        let (_, body) = render_case(&case, &mut buf).unwrap();
+        assert_eq!(
+            body,
+            "registration_id=xm-token-1&restricted_package_name=com.example.chat\
+             &pass_through=0&notify_type=-1&title=Ann&description=Ann%3Ahi\
+             &extra.notify_effect=1"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let elems = [Elem::Text("hi")];
+        let mut buf = [0u8; 8192];
+
+        let mut no_package = case(&elems, C2C, None);
+        no_package.app.package_name = "";
+        assert_eq!(
+            render_case(&no_package, &mut buf).unwrap_err(),
+            Error::Invalid(Field::PackageName)
+        );
+
+        let big = [b'x'; PAYLOAD_LIMIT];
+        let big = core::str::from_utf8(&big).unwrap();
+        let too_big = case(&elems, C2C, Some(push_info(big, "")));
+        assert_eq!(
+            render_case(&too_big, &mut buf).unwrap_err(),
+            Error::TooLong(Field::Ext)
+        );
+        let just_fits = case(&elems, C2C, Some(push_info(&big[1..], "")));
+        assert!(render_case(&just_fits, &mut buf).is_ok());
+
+        let mut info = push_info("", "");
+        info.android.sound = "my sound";
+        let bad_sound = case(&elems, C2C, Some(info));
+        assert_eq!(
+            render_case(&bad_sound, &mut buf).unwrap_err(),
+            Error::Invalid(Field::Sound)
+        );
+
+        let mut blank = push_info("", "");
+        blank.title = " \u{3000} ";
+        let blank_title = case(&elems, C2C, Some(blank));
+        assert_eq!(
+            render_case(&blank_title, &mut buf).unwrap_err(),
+            Error::Invalid(Field::Title)
+        );
+
+        let mut two_tokens = case(&elems, C2C, None);
+        two_tokens.recipient.device.token = "a,b";
+        assert_eq!(
+            render_case(&two_tokens, &mut buf).unwrap_err(),
+            Error::Invalid(Field::Token)
+        );
+    }
+}
