@@ -251,8 +251,8 @@ fn suppression(message: &Message<'_>, recipient: &Recipient<'_>, now: i64) -> Op
 /// Row 14: the conversation option, then the global window (push-rules §2.3).
 fn receive_option(message: &Message<'_>, recipient: &Recipient<'_>, now: i64) -> Option<Reason> {
     // REST C2C sends ignore the per-peer mute unless asked to honour it (OQ-13).
-    let rest_c2c = message.origin == Origin::Rest
-        && matches!(message.conversation, Conversation::C2c { .. });
+    let rest_c2c =
+        message.origin == Origin::Rest && matches!(message.conversation, Conversation::C2c { .. });
     let conversation_applies = !rest_c2c || message.with_mute_notifications;
     if conversation_applies {
         match recipient.receive_opt {

@@ -54,7 +54,10 @@ pub fn check_vector(vector: &Value, config: &RunConfig) -> Result<(), String> {
     }
     if let (Some(bytes), Some(p)) = (report.get("PayloadBytes"), &outcome.payload) {
         if bytes.as_u64() != u64::try_from(p.len()).ok() {
-            return Err(format!("PayloadBytes {bytes} but the payload has {} bytes", p.len()));
+            return Err(format!(
+                "PayloadBytes {bytes} but the payload has {} bytes",
+                p.len()
+            ));
         }
     }
     Ok(())
@@ -122,7 +125,11 @@ pub fn check_file(vectors: &Value, config: &RunConfig) -> Result<Vec<(String, St
     Ok(vectors
         .iter()
         .filter_map(|v| {
-            let name = v.get("Name").and_then(Value::as_str).unwrap_or("?").to_owned();
+            let name = v
+                .get("Name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned();
             check_vector(v, config).err().map(|why| (name, why))
         })
         .collect())

@@ -395,18 +395,20 @@ impl CaseDoc {
             .group_at_info
             .iter()
             .enumerate()
-            .map(|(i, at)| match (at.group_at_all_flag, at.group_at_account.as_deref()) {
-                (1, _) => Ok(Mention::All),
-                (0, Some(account)) if !account.is_empty() => Ok(Mention::Account(account)),
-                (0, _) => Err(IngestError::new(
-                    format!("Message.GroupAtInfo[{i}].GroupAt_Account"),
-                    "required when GroupAtAllFlag is 0",
-                )),
-                _ => Err(IngestError::new(
-                    format!("Message.GroupAtInfo[{i}].GroupAtAllFlag"),
-                    "must be 0 or 1",
-                )),
-            })
+            .map(
+                |(i, at)| match (at.group_at_all_flag, at.group_at_account.as_deref()) {
+                    (1, _) => Ok(Mention::All),
+                    (0, Some(account)) if !account.is_empty() => Ok(Mention::Account(account)),
+                    (0, _) => Err(IngestError::new(
+                        format!("Message.GroupAtInfo[{i}].GroupAt_Account"),
+                        "required when GroupAtAllFlag is 0",
+                    )),
+                    _ => Err(IngestError::new(
+                        format!("Message.GroupAtInfo[{i}].GroupAtAllFlag"),
+                        "must be 0 or 1",
+                    )),
+                },
+            )
             .collect::<Result<Vec<_>, _>>()?;
 
         let dnd = self.recipient.dnd.as_ref().map(lend_dnd).transpose()?;
@@ -591,7 +593,10 @@ fn lend_push_info(p: &PushInfoDoc) -> Result<PushInfo<'_>, IngestError> {
     let a = &p.android_info;
     let apns = &p.apns_info;
     Ok(PushInfo {
-        disabled: flag("Message.OfflinePushInfo.PushFlag", u8::try_from(p.push_flag).unwrap_or(u8::MAX))?,
+        disabled: flag(
+            "Message.OfflinePushInfo.PushFlag",
+            u8::try_from(p.push_flag).unwrap_or(u8::MAX),
+        )?,
         title: s(&p.title),
         desc: s(&p.desc),
         ext: s(&p.ext),
@@ -619,7 +624,10 @@ fn lend_push_info(p: &PushInfoDoc) -> Result<PushInfo<'_>, IngestError> {
         },
         apns: ApnsInfo {
             sound: s(&apns.sound),
-            badge_not_counted: flag("Message.OfflinePushInfo.ApnsInfo.BadgeMode", apns.badge_mode)?,
+            badge_not_counted: flag(
+                "Message.OfflinePushInfo.ApnsInfo.BadgeMode",
+                apns.badge_mode,
+            )?,
             title: s(&apns.title),
             sub_title: s(&apns.sub_title),
             image: s(&apns.image),

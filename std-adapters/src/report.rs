@@ -93,7 +93,9 @@ fn push_report(n: &Notification<'_>) -> Result<Outcome, IngestError> {
     }
     report.insert("PayloadBytes".into(), rendered.len.into());
     let payload = if is_form_channel(channel) {
-        Value::String(String::from_utf8(buf.clone()).map_err(|_| internal("form body is not UTF-8"))?)
+        Value::String(
+            String::from_utf8(buf.clone()).map_err(|_| internal("form body is not UTF-8"))?,
+        )
     } else {
         serde_json::from_slice(&buf).map_err(|e| internal(&format!("payload is not JSON: {e}")))?
     };
@@ -112,7 +114,11 @@ fn push_report(n: &Notification<'_>) -> Result<Outcome, IngestError> {
 fn apply_cut(full: &str, kept: Option<usize>) -> String {
     match kept {
         None => full.to_owned(),
-        Some(n) => format!("{}{}", full.get(..n).unwrap_or(full), tidings_core::write::ELLIPSIS),
+        Some(n) => format!(
+            "{}{}",
+            full.get(..n).unwrap_or(full),
+            tidings_core::write::ELLIPSIS
+        ),
     }
 }
 

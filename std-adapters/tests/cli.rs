@@ -21,14 +21,20 @@ fn tidings(args: &[&str], stdin: Option<&[u8]>) -> Output {
 }
 
 fn example(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name);
     path.to_string_lossy().into_owned()
 }
 
 #[test]
 fn renders_the_readme_example() {
     let out = tidings(&["render", &example("c2c-apns.json")], None);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["Decision"], "push");
     assert_eq!(report["Channel"], "apns");
@@ -57,7 +63,10 @@ fn fills_app_identity_from_flags() {
     let without = tidings(&["render", "-"], Some(case));
     assert_eq!(without.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&without.stderr).contains("App.BundleId"));
-    let with = tidings(&["render", "--bundle-id", "com.example.chat", "-"], Some(case));
+    let with = tidings(
+        &["render", "--bundle-id", "com.example.chat", "-"],
+        Some(case),
+    );
     assert!(with.status.success());
     let report: serde_json::Value = serde_json::from_slice(&with.stdout).unwrap();
     assert_eq!(report["Headers"]["apns-topic"], "com.example.chat");
@@ -70,7 +79,10 @@ fn suppression_prints_the_reason() {
     let out = tidings(&["render", "-"], Some(case));
     assert!(out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report, serde_json::json!({"Decision": "suppress", "Reason": "Foreground"}));
+    assert_eq!(
+        report,
+        serde_json::json!({"Decision": "suppress", "Reason": "Foreground"})
+    );
     let raw = tidings(&["render", "--raw", "-"], Some(case));
     assert!(raw.status.success());
     assert!(raw.stdout.is_empty());
@@ -97,7 +109,11 @@ fn malformed_cases_are_refused_with_the_key() {
         let out = tidings(&["render", "-"], Some(input));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
-        assert!(out.stdout.is_empty(), "{key}: printed {:?}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.stdout.is_empty(),
+            "{key}: printed {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         assert_eq!(stderr.lines().count(), 1, "{key}: {stderr}");
         assert!(stderr.contains(key), "expected {key:?} in {stderr:?}");
     }

@@ -8,7 +8,9 @@ use tidings_std::conform::check_file;
 use tidings_std::report::RunConfig;
 
 fn vectors(file: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("vectors")
+        .join(file);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -21,7 +23,11 @@ fn run(file: &str) {
     for (name, why) in &failures {
         eprintln!("FAIL {file}: {name}: {why}");
     }
-    assert!(failures.is_empty(), "{} of {count} vectors in {file} failed", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {count} vectors in {file} failed",
+        failures.len()
+    );
 }
 
 #[test]
@@ -74,6 +80,10 @@ fn every_reason_has_a_vector() {
         NotMentioned,
     ];
     for reason in all {
-        assert!(seen.contains(reason.name()), "no vector expects {}", reason.name());
+        assert!(
+            seen.contains(reason.name()),
+            "no vector expects {}",
+            reason.name()
+        );
     }
 }

@@ -11,9 +11,37 @@ use tidings_core::{decide, render, Decision, Error};
 use tidings_std::conform::decoded_payload;
 
 const TRICKY: &[char] = &[
-    'a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', '\u{1}', '\u{1f}', '\u{7f}', '&', '=', '+', '%',
-    'é', 'ß', '中', '文', '字', '😀', '👍', '\u{1F3FD}', '\u{200D}', '👩', '\u{2028}', '\u{2029}',
-    '…', '\u{FEFF}', '𝄞',
+    'a',
+    'Z',
+    '0',
+    ' ',
+    '"',
+    '\\',
+    '/',
+    '\n',
+    '\t',
+    '\u{1}',
+    '\u{1f}',
+    '\u{7f}',
+    '&',
+    '=',
+    '+',
+    '%',
+    'é',
+    'ß',
+    '中',
+    '文',
+    '字',
+    '😀',
+    '👍',
+    '\u{1F3FD}',
+    '\u{200D}',
+    '👩',
+    '\u{2028}',
+    '\u{2029}',
+    '…',
+    '\u{FEFF}',
+    '𝄞',
 ];
 
 fn text(max: usize) -> impl Strategy<Value = String> {
@@ -37,11 +65,24 @@ struct Input {
 fn input() -> impl Strategy<Value = Input> {
     (
         (text(20), text(20), prop::option::of(text(20))),
-        (prop_oneof![text(40), text(6000)], text(60), prop_oneof![Just(String::new()), text(300)]),
-        (text(200), text(20), any::<u32>(), prop::option::of(any::<u32>())),
+        (
+            prop_oneof![text(40), text(6000)],
+            text(60),
+            prop_oneof![Just(String::new()), text(300)],
+        ),
+        (
+            text(200),
+            text(20),
+            any::<u32>(),
+            prop::option::of(any::<u32>()),
+        ),
     )
         .prop_map(
-            |((nick, card, group_name), (body, title, desc), (ext, sub_title, badge, life_time))| {
+            |(
+                (nick, card, group_name),
+                (body, title, desc),
+                (ext, sub_title, badge, life_time),
+            )| {
                 Input {
                     nick,
                     card,

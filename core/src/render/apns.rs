@@ -99,7 +99,11 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         return Err(Error::Invalid(Field::BundleId));
     }
     let voip = case.recipient.device.channel == Channel::ApnsVoip;
-    let limit = if voip { VOIP_PAYLOAD_LIMIT } else { PAYLOAD_LIMIT };
+    let limit = if voip {
+        VOIP_PAYLOAD_LIMIT
+    } else {
+        PAYLOAD_LIMIT
+    };
     let fitted = fit(&Apns { n }, buf, limit)?;
     Ok(Rendered {
         len: fitted.len,

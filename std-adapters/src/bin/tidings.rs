@@ -11,7 +11,11 @@ use tidings_std::ingest::AppDoc;
 use tidings_std::report::{run_case, RunConfig};
 
 #[derive(Parser)]
-#[command(name = "tidings", version, about = "Offline-push rules and payload engine")]
+#[command(
+    name = "tidings",
+    version,
+    about = "Offline-push rules and payload engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -79,7 +83,10 @@ fn main() -> ExitCode {
                         match &outcome.payload {
                             Some(payload) => out.write_all(payload),
                             None => {
-                                eprintln!("suppressed: {}", outcome.report["Reason"].as_str().unwrap_or("?"));
+                                eprintln!(
+                                    "suppressed: {}",
+                                    outcome.report["Reason"].as_str().unwrap_or("?")
+                                );
                                 Ok(())
                             }
                         }
