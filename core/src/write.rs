@@ -134,6 +134,53 @@ impl<S: Sink> Sink for FormEnc<S> {
     }
 }
 
+/// Percent-encodes everything put through it as an Android intent URI
+/// value, which `Intent.parseUri` decodes with `Uri.decode` (no `+` for
+/// space): RFC 3986 unreserved `A-Z a-z 0-9 - . _ ~` kept, the rest `%XX`
+/// uppercase. Its output is ASCII that needs no JSON escaping.
+#[derive(Debug)]
+pub struct UriEnc<S>(pub S);
+
+#[inline]
+const fn uri_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+impl<S: Sink> Sink for UriEnc<S> {
+    fn put(&mut self, bytes: &[u8]) {
+        let mut run_start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if uri_unreserved(b) {
+                continue;
+            }
+            self.0.put(bytes.get(run_start..i).unwrap_or_default());
+            let hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+            let lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+            self.0.put(&[b'%', hi, lo]);
+            run_start = i.saturating_add(1);
+        }
+        self.0.put(bytes.get(run_start..).unwrap_or_default());
+    }
+    fn cost(bytes: &[u8]) -> usize {
+        bytes.iter().fold(0usize, |n, &b| {
+            n.saturating_add(if uri_unreserved(b) { 1 } else { 3 })
+        })
+    }
+    #[inline]
+    fn count(&self) -> usize {
+        self.0.count()
+    }
+}
+
+/// One piece of a JSON string written by [`Writer::string_parts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part<'a> {
+    /// JSON-escaped as is.
+    Plain(&'a str),
+    /// Percent-encoded by [`UriEnc`] (Huawei intent extras).
+    Uri(&'a str),
+}
+
 /// How a provider counts characters (vendors.md §10.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Counter {
@@ -543,6 +590,33 @@ impl<'p, S: Sink> Writer<'p, S> {
     pub fn bool_member(&mut self, key: &str, value: bool) {
         self.key(key);
         self.sink.put(if value { b"true" } else { b"false" });
+    }
+
+    /// `"key":"<seconds>s"`: a protobuf `Duration` in its JSON form (FCM,
+    /// Huawei and Honor `android.ttl`).
+    pub fn duration_member(&mut self, key: &str, seconds: u64) {
+        self.key(key);
+        self.sink.put(b"\"");
+        self.u64(seconds);
+        self.sink.put(b"s\"");
+    }
+
+    /// A JSON string joined from parts, each JSON-escaped or
+    /// percent-encoded (not cuttable), tracked like [`Writer::string`].
+    pub fn string_parts(&mut self, field: Field, parts: &[Part<'_>]) {
+        let before = self.sink.count();
+        self.sink.put(b"\"");
+        for part in parts {
+            match *part {
+                Part::Plain(s) => put_escaped(&mut self.sink, s),
+                Part::Uri(s) => UriEnc(&mut self.sink).put(s.as_bytes()),
+            }
+        }
+        self.sink.put(b"\"");
+        let size = self.sink.count().saturating_sub(before);
+        if self.plan.largest.map_or(true, |(_, n)| size > n) {
+            self.plan.largest = Some((field, size));
+        }
     }
 
     /// A cuttable text as a JSON string. Each slot is written once per run.

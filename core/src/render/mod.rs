@@ -8,10 +8,13 @@ use crate::model::Channel;
 use crate::write::Cut;
 
 pub mod apns;
-pub mod oppo;
-pub mod xiaomi;
+pub mod fcm;
+pub mod honor;
+pub mod huawei;
 pub mod meizu;
+pub mod oppo;
 pub mod vivo;
+pub mod xiaomi;
 
 pub use apns::ApnsHeaders;
 
@@ -58,6 +61,8 @@ pub fn render<'a>(notification: &Notification<'a>, buf: &mut [u8]) -> Result<Ren
         Channel::Meizu => meizu::render(notification, buf),
         Channel::Xiaomi => xiaomi::render(notification, buf),
         Channel::Oppo => oppo::render(notification, buf),
-        channel => Err(Error::Unsupported(channel)),
+        Channel::Fcm => fcm::render(notification, buf),
+        Channel::Huawei => huawei::render(notification, buf),
+        Channel::Honor => honor::render(notification, buf),
     }
 }

@@ -1,0 +1,347 @@
+//! FCM HTTP v1 (vendors.md §2): the JSON body of `messages:send`.
+//!
+//! The body is `{"message":{"token","notification":{title, body, image},
+//! "android":{priority, ttl, notification:{channel_id, sound, tag}},
+//! "data":{"ext"}}}` (render-map). The OAuth bearer token and the project id
+//! in the URL belong to the adapter.
+//!
+//! Decisions where the spec is silent:
+//! - The 4096-byte limit is applied to the whole body, keys and values,
+//!   `{"message":…}` wrapper included: vendors.md §2.3 says which parts FCM
+//!   counts is unconfirmed, so the strictest reading wins (as sygnal does).
+//! - FCM has no per-field character cap (vendors.md §2.5), so title and body
+//!   are cut only to fit the byte limit.
+//! - Field names are `snake_case`, the spelling of Firebase's docs (§2.1).
+//! - `android.priority` is always `HIGH`: a chat notification is
+//!   user-visible and time-sensitive (render-map); `vendorParams.fcmPriority`
+//!   is not in the model.
+//! - `android.ttl` is `MsgLifeTime` clamped to 0…2,419,200 s (§2.5), written
+//!   as a whole-second duration string (`"3600s"`); without `MsgLifeTime`
+//!   it is left out and FCM's default (4 weeks) applies.
+//! - `notification.image` (`AndroidInfo.GoogleImage`) is passed through
+//!   unchecked: FCM documents no scheme rule (§2.2), and a bad URL only
+//!   costs the picture, not the push.
+//! - `android.notification.sound` is `AndroidInfo.Sound` as given (a raw
+//!   resource name, push-rules §4.2); FCM takes it only on pre-8.0 devices,
+//!   the channel decides on 8.0+.
+
+use crate::decide::Notification;
+use crate::error::{Error, Field};
+use crate::render::{Headers, Rendered, Warnings};
+use crate::text::Segments;
+use crate::write::{fit, Layout, Sink, Slot, Text, Writer};
+
+/// Limit on the request body for a token target (vendors.md §2.3, §2.5).
+pub const PAYLOAD_LIMIT: usize = 4096;
+/// Longest `android.ttl`, in seconds: 4 weeks (vendors.md §2.2, §2.5).
+pub const MAX_TTL_SECONDS: u32 = 2_419_200;
+/// `android.priority` (vendors.md §2.2).
+pub const PRIORITY: &str = "HIGH";
+
+struct Fcm<'n, 'a> {
+    n: &'n Notification<'a>,
+}
+
+impl Layout for Fcm<'_, '_> {
+    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+        let n = self.n;
+        let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+        w.begin_object();
+        w.key("message");
+        w.begin_object();
+        w.str_member("token", Field::Token, n.case.recipient.device.token);
+
+        w.key("notification");
+        w.begin_object();
+        let title = Text {
+            segments: Segments::single(n.android_title),
+            limit: None,
+        };
+        w.text_member("title", Slot::Title, title);
+        let body = Text {
+            segments: n.body.segments(),
+            limit: None,
+        };
+        w.text_member("body", Slot::Body, body);
+        w.opt_str_member("image", Field::Image, android.google_image);
+        w.end_object();
+
+        w.key("android");
+        w.begin_object();
+        w.str_member("priority", Field::Payload, PRIORITY);
+        if let Some(seconds) = n.message().life_time {
+            w.duration_member("ttl", u64::from(seconds.min(MAX_TTL_SECONDS)));
+        }
+        w.key("notification");
+        w.begin_object();
+        w.opt_str_member("channel_id", Field::ChannelId, android.google_channel_id);
+        w.opt_str_member("sound", Field::Sound, n.android_sound);
+        w.key("tag");
+        w.string_segments(Field::ThreadId, n.thread_key());
+        w.end_object();
+        w.end_object();
+
+        if !n.ext.is_empty() {
+            w.key("data");
+            w.begin_object();
+            w.str_member("ext", Field::Ext, n.ext);
+            w.end_object();
+        }
+        w.end_object();
+        w.end_object();
+        Ok(())
+    }
+}
+
+/// Renders the FCM v1 `messages:send` body into `buf`.
+pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    if n.case.recipient.device.token.is_empty() {
+        return Err(Error::Invalid(Field::Token));
+    }
+    let fitted = fit(&Fcm { n }, buf, PAYLOAD_LIMIT)?;
+    Ok(Rendered {
+        len: fitted.len,
+        cut: fitted.cut,
+        headers: Headers::None,
+        warnings: Warnings::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::decide::{decide, Decision};
+    use crate::model::*;
+    use crate::write::Cut;
+    use std::borrow::ToOwned;
+    use std::boxed::Box;
+    use std::string::String;
+
+    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+
+    fn case(
+        elems: &'static [Elem<'static>],
+        conversation: Conversation<'static>,
+        sender: Sender<'static>,
+        push_info: Option<PushInfo<'static>>,
+    ) -> Case<'static> {
+        Case {
+            message: Message {
+                sender,
+                conversation,
+                origin: Origin::Rest,
+                elems,
+                push_info,
+                online_only: false,
+                life_time: None,
+                with_mute_notifications: false,
+                mentions: &[],
+                is_system: false,
+            },
+            recipient: Recipient {
+                account: "bob",
+                device: Device {
+                    channel: Channel::Fcm,
+                    token: "fcm-token-1",
+                    state: DeviceState::Background,
+                },
+                badge: 4,
+                push_enabled: true,
+                c2c_sound: "",
+                group_sound: "",
+                receive_opt: ReceiveOpt::Receive,
+                global_receive_opt: ReceiveOpt::Receive,
+                dnd: None,
+                locale: Locale::En,
+            },
+            app: App {
+                bundle_id: "com.example.chat",
+                package_name: "com.example.chat",
+                badge_class: "",
+            },
+            now: 1_795_236_000,
+        }
+    }
+
+    fn ann() -> Sender<'static> {
+        Sender {
+            account: "ann",
+            nick: "Ann",
+            name_card: "",
+        }
+    }
+
+    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+
+    fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 8192]) {
+        let Ok(Decision::Push(n)) = decide(case) else {
+            panic!("not pushed")
+        };
+        let mut buf = [0xa5u8; 8192];
+        let r = render(&n, &mut buf);
+        (r, buf)
+    }
+
+    fn render_str(case: &Case<'_>) -> (String, Cut) {
+        let (r, buf) = rendered(case);
+        let r = r.unwrap();
+        let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
+        // Byte-identical on a second run.
+        let (again, buf2) = rendered(case);
+        assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
+        (s, r.cut)
+    }
+
+    #[test]
+    fn fcm_basic_vector() {
+        let push = PushInfo {
+            ext: EXT,
+            android: AndroidInfo {
+                google_channel_id: "im",
+                ..AndroidInfo::default()
+            },
+            ..PushInfo::default()
+        };
+        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let (s, cut) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"message":{"token":"fcm-token-1","notification":{"title":"Ann","body":"Ann:hi"},"android":{"priority":"HIGH","notification":{"channel_id":"im","tag":"c2c:ann"}},"data":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#
+        );
+        assert_eq!(cut, Cut::default());
+    }
+
+    #[test]
+    fn group_title_is_the_group_name() {
+        let group = Conversation::Group(Group {
+            id: "dev-1",
+            name: "Dev",
+            kind: GroupType::Work,
+        });
+        let sender = Sender {
+            account: "ann",
+            nick: "",
+            name_card: "A.",
+        };
+        let c = case(&[Elem::Text("ok")], group, sender, None);
+        let (s, _) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"message":{"token":"fcm-token-1","notification":{"title":"Dev","body":"A.(Dev):ok"},"android":{"priority":"HIGH","notification":{"tag":"group:dev-1"}}}}"#
+        );
+    }
+
+    #[test]
+    fn every_knob_set() {
+        let push = PushInfo {
+            ext: "x",
+            android: AndroidInfo {
+                sound: "shake",
+                google_channel_id: "im",
+                google_image: "https://example.com/a.png",
+                ..AndroidInfo::default()
+            },
+            ..PushInfo::default()
+        };
+        let mut c = case(&[Elem::Image], C2C, ann(), Some(push));
+        c.message.life_time = Some(3600);
+        let (s, _) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"message":{"token":"fcm-token-1","notification":{"title":"Ann","body":"Ann:[image]","image":"https://example.com/a.png"},"android":{"priority":"HIGH","ttl":"3600s","notification":{"channel_id":"im","sound":"shake","tag":"c2c:ann"}},"data":{"ext":"x"}}}"#
+        );
+        // A life time past four weeks is clamped.
+        c.message.life_time = Some(u32::MAX);
+        let (s, _) = render_str(&c);
+        assert!(s.contains(r#""ttl":"2419200s""#), "{s}");
+    }
+
+    #[test]
+    fn unset_knobs_are_left_out() {
+        // No OfflinePushInfo, no ext, no life time: no image, ttl,
+        // channel_id, sound or data; the admin sender has no nick.
+        let sender = Sender {
+            account: "admin",
+            nick: "",
+            name_card: "",
+        };
+        let c = case(&[Elem::Text("hello")], C2C, sender, None);
+        let (s, _) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"message":{"token":"fcm-token-1","notification":{"title":"admin","body":"hello"},"android":{"priority":"HIGH","notification":{"tag":"c2c:admin"}}}}"#
+        );
+    }
+
+    // Envelope of a C2C push from "ann" without push info, title "Ann".
+    const HEAD: &str = r#"{"message":{"token":"fcm-token-1","notification":{"title":""#;
+
+    #[test]
+    fn cjk_and_emoji_cut_at_the_byte_limit() {
+        // FCM has no char cap: a CJK body and an emoji title that cannot
+        // both fit are cut at char boundaries, body first (to "…"), then
+        // the title, so that the whole body is exactly 4096 bytes.
+        const TITLE: &str = concat!(
+            "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀",
+            "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀"
+        );
+        let mut title = String::new();
+        for _ in 0..20 {
+            title.push_str(TITLE); // 20 × 80 emoji × 4 bytes = 6400 bytes
+        }
+        let title: &'static str = Box::leak(title.into_boxed_str());
+        let body: &'static str = Box::leak("中文消息".repeat(200).into_boxed_str());
+        let elems: &'static [Elem<'static>] =
+            Box::leak(std::vec![Elem::Text(body)].into_boxed_slice());
+        let push = PushInfo {
+            title,
+            ..PushInfo::default()
+        };
+        let c = case(elems, C2C, ann(), Some(push));
+        let (s, cut) = render_str(&c);
+        // Emoji are 4 bytes: the cut lands within 3 bytes of the limit.
+        assert!(s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4);
+        assert!(s.starts_with(HEAD));
+        let tail =
+            r#"…","body":"…"},"android":{"priority":"HIGH","notification":{"tag":"c2c:ann"}}}}"#;
+        assert!(s.ends_with(tail), "{s}");
+        let kept_title = &s[HEAD.len()..s.len() - tail.len()];
+        assert!(kept_title.chars().all(|c| c == '😀'));
+        assert_eq!(cut.body, Some(0));
+        assert_eq!(cut.title, Some(kept_title.len()));
+    }
+
+    #[test]
+    fn long_body_cut_to_the_byte_limit() {
+        let body: &'static str = Box::leak("ab\"".repeat(2000).into_boxed_str());
+        let elems: &'static [Elem<'static>] =
+            Box::leak(std::vec![Elem::Text(body)].into_boxed_slice());
+        let c = case(elems, C2C, ann(), None);
+        let (s, cut) = render_str(&c);
+        // An escaped quote costs 2 bytes: the cut lands within 1 byte.
+        assert!(s.len() == PAYLOAD_LIMIT || s.len() == PAYLOAD_LIMIT - 1);
+        let head =
+            r#"{"message":{"token":"fcm-token-1","notification":{"title":"Ann","body":"Ann:"#;
+        let tail = r#"…"},"android":{"priority":"HIGH","notification":{"tag":"c2c:ann"}}}}"#;
+        assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
+        // The escaped quote is never split from its backslash.
+        let kept = &s[head.len()..s.len() - tail.len()];
+        assert!(kept.ends_with('a') || kept.ends_with('b') || kept.ends_with("\\\""));
+        assert_eq!(cut.title, None);
+        assert!(cut.body.is_some());
+    }
+
+    #[test]
+    fn oversized_ext_is_an_error_naming_it() {
+        let ext: &'static str = Box::leak("e".repeat(5000).into_boxed_str());
+        let push = PushInfo {
+            ext,
+            ..PushInfo::default()
+        };
+        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let (r, _) = rendered(&c);
+        assert_eq!(r, Err(Error::TooLong(Field::Ext)));
+    }
+}

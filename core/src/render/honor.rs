@@ -1,0 +1,358 @@
+//! Honor Push (vendors.md §4): the JSON body of `sendMessage`.
+//!
+//! The body is `{"data","android":{ttl, notification:{…}},"token":[…]}`:
+//! Huawei's shape without the `message` wrapper, in `lowerCamelCase`
+//! (vendors.md §4.2, render-map). The OAuth bearer token, the app id in the
+//! URL and the `timestamp` header (epoch milliseconds, §4.1) belong to the
+//! adapter, which owns the clock.
+//!
+//! Decisions where the spec is silent:
+//! - Size: Honor's limit is unconfirmed; vendors.md §4.3 says to assume
+//!   Huawei's 4096 bytes, so the `token` member is exempt as on Huawei.
+//! - No per-field character cap (none documented, §4.3, §10.3): title and
+//!   body are cut only to fit the byte limit.
+//! - `android.ttl`: `MsgLifeTime` as a whole-second duration string, clamped
+//!   to Huawei's 15 days (Honor's range is undocumented, §4.3); absent
+//!   `MsgLifeTime` leaves it out.
+//! - `importance`: `HonorImportance` `LOW` or `NORMAL` (§4.2); anything else
+//!   is `Error::Invalid(Field::Importance)`. Unset, it is left out rather
+//!   than defaulted to `NORMAL`: render-map gives no default for Honor,
+//!   `NORMAL` needs approved self-classification rights (§4.2, push-rules
+//!   §9.2), and Honor then applies its own default classification (§4.2).
+//! - `image` (`AndroidInfo.HonorImage`) goes into `android.notification.image`
+//!   (the body shape of §4.2), passed through: Honor's URL rules are not
+//!   documented in vendors.md.
+//! - `tag` is always the conversation key (render-map "Android tag where the
+//!   vendor has one"; §4.2 lists `tag`).
+//! - No sound and no channel: render-map gives Honor neither, and `Sound`
+//!   is honoured by Huawei and FCM only (push-rules §4.2).
+//! - `badge` is `{"addNum":1,"badgeClass":<App.BadgeClass>}` only when the
+//!   app has a launcher class and the badge counts (`BadgeMode` 0).
+
+use crate::decide::Notification;
+use crate::error::{Error, Field};
+use crate::render::{Headers, Rendered, Warnings};
+use crate::text::Segments;
+use crate::write::{fit, Layout, Sink, Slot, Text, Writer};
+
+/// Assumed limit on the request body, the `token` array excluded
+/// (vendors.md §4.3: unconfirmed, Huawei's §3.4 value).
+pub const PAYLOAD_LIMIT: usize = 4096;
+/// Longest `android.ttl`, in seconds: Huawei's 15 days (vendors.md §4.3
+/// documents no Honor range).
+pub const MAX_TTL_SECONDS: u32 = 1_296_000;
+/// `clickAction.type`: open the app (vendors.md §4.2).
+pub const CLICK_OPEN_APP: u64 = 3;
+
+struct Honor<'n, 'a> {
+    n: &'n Notification<'a>,
+    importance: Option<&'static str>,
+}
+
+impl Layout for Honor<'_, '_> {
+    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+        let n = self.n;
+        let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+        w.begin_object();
+        w.opt_str_member("data", Field::Ext, n.ext);
+
+        w.key("android");
+        w.begin_object();
+        if let Some(seconds) = n.message().life_time {
+            w.duration_member("ttl", u64::from(seconds.min(MAX_TTL_SECONDS)));
+        }
+        w.key("notification");
+        w.begin_object();
+        let title = Text {
+            segments: Segments::single(n.android_title),
+            limit: None,
+        };
+        w.text_member("title", Slot::Title, title);
+        let body = Text {
+            segments: n.body.segments(),
+            limit: None,
+        };
+        w.text_member("body", Slot::Body, body);
+        w.opt_str_member("image", Field::Image, android.honor_image);
+        if let Some(importance) = self.importance {
+            w.str_member("importance", Field::Importance, importance);
+        }
+        w.key("clickAction");
+        w.begin_object();
+        w.u64_member("type", CLICK_OPEN_APP);
+        w.end_object();
+        w.key("tag");
+        w.string_segments(Field::ThreadId, n.thread_key());
+        let badge_class = n.case.app.badge_class;
+        if n.badge.is_some() && !badge_class.is_empty() {
+            w.key("badge");
+            w.begin_object();
+            w.u64_member("addNum", 1);
+            w.str_member("badgeClass", Field::Payload, badge_class);
+            w.end_object();
+        }
+        w.end_object();
+        w.end_object();
+
+        let token = n.case.recipient.device.token;
+        w.exempt(|w| {
+            w.key("token");
+            w.begin_array();
+            w.element();
+            w.string(Field::Token, token);
+            w.end_array();
+        });
+        w.end_object();
+        Ok(())
+    }
+}
+
+/// `HonorImportance` as Honor's `importance`; `None` = left out.
+fn importance(value: &str) -> Result<Option<&'static str>, Error> {
+    match value {
+        "" => Ok(None),
+        "LOW" => Ok(Some("LOW")),
+        "NORMAL" => Ok(Some("NORMAL")),
+        _ => Err(Error::Invalid(Field::Importance)),
+    }
+}
+
+/// Renders the Honor `sendMessage` body into `buf`.
+pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    if n.case.recipient.device.token.is_empty() {
+        return Err(Error::Invalid(Field::Token));
+    }
+    let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+    let layout = Honor {
+        n,
+        importance: importance(android.honor_importance)?,
+    };
+    let fitted = fit(&layout, buf, PAYLOAD_LIMIT)?;
+    Ok(Rendered {
+        len: fitted.len,
+        cut: fitted.cut,
+        headers: Headers::None,
+        warnings: Warnings::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::decide::{decide, Decision};
+    use crate::model::*;
+    use crate::write::Cut;
+    use std::borrow::ToOwned;
+    use std::boxed::Box;
+    use std::string::String;
+
+    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+
+    fn case(
+        elems: &'static [Elem<'static>],
+        conversation: Conversation<'static>,
+        sender: Sender<'static>,
+        push_info: Option<PushInfo<'static>>,
+    ) -> Case<'static> {
+        Case {
+            message: Message {
+                sender,
+                conversation,
+                origin: Origin::Rest,
+                elems,
+                push_info,
+                online_only: false,
+                life_time: None,
+                with_mute_notifications: false,
+                mentions: &[],
+                is_system: false,
+            },
+            recipient: Recipient {
+                account: "bob",
+                device: Device {
+                    channel: Channel::Honor,
+                    token: "honor-token-1",
+                    state: DeviceState::Background,
+                },
+                badge: 4,
+                push_enabled: true,
+                c2c_sound: "",
+                group_sound: "",
+                receive_opt: ReceiveOpt::Receive,
+                global_receive_opt: ReceiveOpt::Receive,
+                dnd: None,
+                locale: Locale::En,
+            },
+            app: App {
+                bundle_id: "com.example.chat",
+                package_name: "com.example.chat",
+                badge_class: "",
+            },
+            now: 1_795_236_000,
+        }
+    }
+
+    fn ann() -> Sender<'static> {
+        Sender {
+            account: "ann",
+            nick: "Ann",
+            name_card: "",
+        }
+    }
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    fn text(s: &'static str) -> &'static [Elem<'static>] {
+        Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
+    }
+
+    fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 16384]) {
+        let Ok(Decision::Push(n)) = decide(case) else {
+            panic!("not pushed")
+        };
+        let mut buf = [0xa5u8; 16384];
+        let r = render(&n, &mut buf);
+        (r, buf)
+    }
+
+    fn render_str(case: &Case<'_>) -> (String, Cut) {
+        let (r, buf) = rendered(case);
+        let r = r.unwrap();
+        let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
+        let (again, buf2) = rendered(case);
+        assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
+        (s, r.cut)
+    }
+
+    #[test]
+    fn honor_basic_vector() {
+        let push = PushInfo {
+            ext: EXT,
+            android: AndroidInfo {
+                honor_importance: "NORMAL",
+                ..AndroidInfo::default()
+            },
+            ..PushInfo::default()
+        };
+        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let (s, cut) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"data":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}","android":{"notification":{"title":"Ann","body":"Ann:hi","importance":"NORMAL","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#
+        );
+        assert_eq!(cut, Cut::default());
+    }
+
+    #[test]
+    fn group_message() {
+        let group = Conversation::Group(Group {
+            id: "dev-1",
+            name: "Dev",
+            kind: GroupType::Public,
+        });
+        let sender = Sender {
+            account: "ann",
+            nick: "Ann",
+            name_card: "",
+        };
+        let c = case(&[Elem::Text("ok"), Elem::Image], group, sender, None);
+        let (s, _) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"android":{"notification":{"title":"Dev","body":"Ann(Dev):ok[image]","clickAction":{"type":3},"tag":"group:dev-1"}},"token":["honor-token-1"]}"#
+        );
+    }
+
+    #[test]
+    fn every_knob_set() {
+        let push = PushInfo {
+            ext: "x",
+            android: AndroidInfo {
+                honor_importance: "LOW",
+                honor_image: "https://example.com/a.png",
+                ..AndroidInfo::default()
+            },
+            ..PushInfo::default()
+        };
+        let mut c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        c.message.life_time = Some(86_400);
+        c.app.badge_class = "com.example.chat.Main";
+        let (s, _) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"data":"x","android":{"ttl":"86400s","notification":{"title":"Ann","body":"Ann:hi","image":"https://example.com/a.png","importance":"LOW","clickAction":{"type":3},"tag":"c2c:ann","badge":{"addNum":1,"badgeClass":"com.example.chat.Main"}}},"token":["honor-token-1"]}"#
+        );
+        c.message.life_time = Some(u32::MAX);
+        let (s, _) = render_str(&c);
+        assert!(s.contains(r#""ttl":"1296000s""#), "{s}");
+    }
+
+    #[test]
+    fn unset_knobs_are_left_out() {
+        // No push info: no data, ttl, image, importance; no launcher class,
+        // so no badge although the badge counts.
+        let c = case(&[Elem::Text("hello")], C2C, ann(), None);
+        let (s, _) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"android":{"notification":{"title":"Ann","body":"Ann:hello","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#
+        );
+    }
+
+    #[test]
+    fn cjk_and_emoji_cut_at_the_byte_limit() {
+        let title = leak("😀".repeat(1600)); // 6400 bytes
+        let body = leak("中文消息".repeat(200)); // 2400 bytes
+        let push = PushInfo {
+            title,
+            ..PushInfo::default()
+        };
+        let c = case(text(body), C2C, ann(), Some(push));
+        let (s, cut) = render_str(&c);
+        let token = r#","token":["honor-token-1"]"#;
+        assert!(s.len() - token.len() <= PAYLOAD_LIMIT);
+        assert!(s.len() - token.len() > PAYLOAD_LIMIT - 4);
+        let head = r#"{"android":{"notification":{"title":""#;
+        let tail = r#"…","body":"…","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#;
+        assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
+        let kept = &s[head.len()..s.len() - tail.len()];
+        assert!(!kept.is_empty() && kept.chars().all(|c| c == '😀'));
+        assert_eq!(cut.body, Some(0));
+        assert_eq!(cut.title, Some(kept.len()));
+    }
+
+    #[test]
+    fn long_body_cut_to_the_byte_limit() {
+        let body = leak("消息 ".repeat(1500)); // 10500 bytes
+        let c = case(text(body), C2C, ann(), None);
+        let (s, cut) = render_str(&c);
+        let token = r#","token":["honor-token-1"]"#;
+        let head = r#"{"android":{"notification":{"title":"Ann","body":"Ann:"#;
+        let tail = r#"…","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#;
+        assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
+        assert!(s.len() - token.len() > PAYLOAD_LIMIT - 3);
+        assert!(s.len() - token.len() <= PAYLOAD_LIMIT);
+        assert_eq!(cut.title, None);
+        assert_eq!(cut.body, Some(4 + s.len() - head.len() - tail.len()));
+    }
+
+    #[test]
+    fn invalid_importance_is_an_error() {
+        for bad in ["HIGH", "normal", " LOW"] {
+            let push = PushInfo {
+                android: AndroidInfo {
+                    honor_importance: bad,
+                    ..AndroidInfo::default()
+                },
+                ..PushInfo::default()
+            };
+            let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+            assert_eq!(rendered(&c).0, Err(Error::Invalid(Field::Importance)));
+        }
+    }
+}
