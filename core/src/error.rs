@@ -76,8 +76,6 @@ pub enum Error {
     /// The field does not fit the provider's limit or the caller's buffer,
     /// even with the body and title cut to their shortest.
     TooLong(Field),
-    /// No renderer for this channel in this build.
-    Unsupported(crate::model::Channel),
 }
 
 impl fmt::Display for Error {
@@ -89,10 +87,11 @@ impl fmt::Display for Error {
                 write!(f, "{}: more than one TIMCustomElem", Field::MsgBody.key())
             }
             Error::TooLong(field) => {
-                write!(f, "{}: does not fit the provider limit or buffer", field.key())
-            }
-            Error::Unsupported(channel) => {
-                write!(f, "Recipient.Device.Channel: no renderer for {}", channel.name())
+                write!(
+                    f,
+                    "{}: does not fit the provider limit or buffer",
+                    field.key()
+                )
             }
         }
     }

@@ -125,7 +125,11 @@ impl<S: Sink> Sink for FormEnc<S> {
     }
     fn cost(bytes: &[u8]) -> usize {
         bytes.iter().fold(0usize, |n, &b| {
-            n.saturating_add(if form_unreserved(b) || b == b' ' { 1 } else { 3 })
+            n.saturating_add(if form_unreserved(b) || b == b' ' {
+                1
+            } else {
+                3
+            })
         })
     }
     #[inline]
@@ -229,6 +233,8 @@ pub struct CharLimit {
 
 // JSON string escapes (vendors.md §10.4). 0 = as is, 1 = lead byte of a
 // possible U+2028/U+2029, b'u' = \u00XX, anything else = that two-char escape.
+// Built at compile time: an out-of-range index here fails the build, never a run.
+#[allow(clippy::indexing_slicing)]
 const ESCAPE: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
@@ -272,7 +278,11 @@ fn put_escaped<S: Sink>(sink: &mut S, s: &str) {
                 continue;
             }
             sink.put(bytes.get(run_start..i).unwrap_or_default());
-            let last = if bytes.get(i + 2) == Some(&0xa8) { b'8' } else { b'9' };
+            let last = if bytes.get(i + 2) == Some(&0xa8) {
+                b'8'
+            } else {
+                b'9'
+            };
             sink.put(&[b'\\', b'u', b'2', b'0', b'2', last]);
             i += 3;
             run_start = i;
@@ -383,7 +393,9 @@ impl Plan {
             }
         }
         if left > 0 {
-            return Err(Error::TooLong(self.largest.map_or(Field::Payload, |(f, _)| f)));
+            return Err(Error::TooLong(
+                self.largest.map_or(Field::Payload, |(f, _)| f),
+            ));
         }
         Ok(())
     }
@@ -773,12 +785,15 @@ impl<'p, S: Sink> Writer<'p, S> {
         let mut inner = Writer::new(FormEnc(&mut self.sink), &mut *self.plan);
         f(&mut inner)
     }
-
 }
 
 /// The source bytes to keep so that `prefix + …` fits `limit` and `budget`
 /// (bytes at the bottom of `S`), or `None` when the whole text fits.
-fn plan_cut<'a, S: Sink, I>(segments: I, limit: Option<CharLimit>, budget: Option<usize>) -> Option<usize>
+fn plan_cut<'a, S: Sink, I>(
+    segments: I,
+    limit: Option<CharLimit>,
+    budget: Option<usize>,
+) -> Option<usize>
 where
     I: Iterator<Item = &'a str>,
 {
