@@ -320,6 +320,11 @@ pub struct AppDoc {
 
 /// Parses a case from JSON bytes. Structural errors name the key's path.
 pub fn parse_case(json: &[u8]) -> Result<CaseDoc, IngestError> {
+    // serde would also accept a struct as an array of its fields; a case is an object.
+    let first = json.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(IngestError::new("", "a case is a JSON object"));
+    }
     let mut de = serde_json::Deserializer::from_slice(json);
     let doc: CaseDoc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
