@@ -261,3 +261,136 @@ proptest! {
         prop_assert!(decoded.is_some_and(|p| p.is_object()));
     }
 }
+
+/// Where each Android provider puts title and body in the decoded payload,
+/// and the limits it enforces on them.
+struct AndroidShape {
+    channel: Channel,
+    title: &'static str,
+    body: &'static str,
+    limits: Option<(CharLimit, CharLimit)>,
+    byte_limit: Option<usize>,
+}
+
+use tidings_core::render::{fcm, honor, huawei, meizu, oppo, vivo, xiaomi};
+use tidings_core::write::CharLimit;
+
+const ANDROID: [AndroidShape; 7] = [
+    AndroidShape {
+        channel: Channel::Fcm,
+        title: "message.notification.title",
+        body: "message.notification.body",
+        limits: None,
+        byte_limit: Some(fcm::PAYLOAD_LIMIT),
+    },
+    AndroidShape {
+        channel: Channel::Huawei,
+        title: "message.android.notification.title",
+        body: "message.android.notification.body",
+        limits: None,
+        // The token array is not counted: `"token":["0a1b2c3d"]` plus a comma.
+        byte_limit: Some(huawei::PAYLOAD_LIMIT + 21),
+    },
+    AndroidShape {
+        channel: Channel::Honor,
+        title: "android.notification.title",
+        body: "android.notification.body",
+        limits: None,
+        byte_limit: Some(honor::PAYLOAD_LIMIT + 21),
+    },
+    AndroidShape {
+        channel: Channel::Xiaomi,
+        title: "title",
+        body: "description",
+        limits: Some((xiaomi::TITLE_LIMIT, xiaomi::DESCRIPTION_LIMIT)),
+        byte_limit: None,
+    },
+    AndroidShape {
+        channel: Channel::Oppo,
+        title: "message.notification.title",
+        body: "message.notification.content",
+        limits: Some((oppo::TITLE_LIMIT, oppo::CONTENT_LIMIT)),
+        byte_limit: None,
+    },
+    AndroidShape {
+        channel: Channel::Vivo,
+        title: "title",
+        body: "content",
+        limits: Some((vivo::TITLE_LIMIT, vivo::CONTENT_LIMIT)),
+        byte_limit: None,
+    },
+    AndroidShape {
+        channel: Channel::Meizu,
+        title: "messageJson.noticeBarInfo.title",
+        body: "messageJson.noticeBarInfo.content",
+        limits: Some((meizu::TITLE_LIMIT, meizu::CONTENT_LIMIT)),
+        byte_limit: None,
+    },
+];
+
+fn at<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+/// `sent` is `full`, or a prefix of it cut at a char boundary plus `…`.
+fn is_whole_or_cut(sent: &str, full: &str) -> bool {
+    sent == full
+        || sent
+            .strip_suffix('…')
+            .is_some_and(|kept| full.starts_with(kept))
+}
+
+fn android_title(input: &Input) -> String {
+    if !input.title.is_empty() {
+        return input.title.clone();
+    }
+    match &input.group_name {
+        Some(name) if !name.is_empty() => name.clone(),
+        Some(_) => "g-1".into(),
+        None if !input.nick.is_empty() => input.nick.clone(),
+        None => "ann".into(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1000)
+    ))]
+
+    /// Android: title and body are the full text or a char-boundary prefix
+    /// plus `…`, within the provider's char limits (counted its way) and
+    /// byte limit, never empty.
+    #[test]
+    fn android_text_within_provider_limits(input in input(), which in 0usize..ANDROID.len()) {
+        let shape = &ANDROID[which];
+        let mut buf = vec![0u8; 65536];
+        let len = match render_case(&input, shape.channel, &mut buf) {
+            Ok(Some(len)) => len,
+            Ok(None) => return Ok(()),
+            // Only an uncuttable field (ext) or an empty title/body a
+            // provider refuses may fail.
+            Err(Error::TooLong(_) | Error::Invalid(_)) => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
+        };
+        if let Some(limit) = shape.byte_limit {
+            prop_assert!(len <= limit, "{} bytes over {}", len, limit);
+        }
+        let text = std::str::from_utf8(&buf[..len]).unwrap();
+        let payload = if tidings_std::report::is_form_channel(shape.channel) {
+            Value::String(text.to_owned())
+        } else {
+            serde_json::from_str(text).unwrap()
+        };
+        let report = serde_json::json!({ "Channel": shape.channel.name(), "Payload": payload });
+        let decoded = decoded_payload(&report).map_err(TestCaseError::fail)?.unwrap();
+        let title = at(&decoded, shape.title).and_then(Value::as_str).unwrap();
+        let body = at(&decoded, shape.body).and_then(Value::as_str).unwrap();
+        prop_assert!(!title.is_empty() && !body.is_empty());
+        prop_assert!(is_whole_or_cut(title, &android_title(&input)), "title {title:?}");
+        prop_assert!(is_whole_or_cut(body, &full_body(&input)), "body {body:?}");
+        if let Some((title_limit, body_limit)) = shape.limits {
+            prop_assert!(title_limit.counter.count(title) <= title_limit.max);
+            prop_assert!(body_limit.counter.count(body) <= body_limit.max);
+        }
+    }
+}

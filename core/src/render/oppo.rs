@@ -34,9 +34,15 @@ use crate::text::Segments;
 use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
 
 /// `notification.title`: at most 50 chars, counted as UTF-16 units (vendors.md §6.2, §10.3).
-pub const TITLE_MAX_UNITS: usize = 50;
+pub const TITLE_LIMIT: CharLimit = CharLimit {
+    counter: Counter::Utf16,
+    max: 50,
+};
 /// `notification.content`, style 1: at most 50 (the safe copy, vendors.md §6.4).
-pub const CONTENT_MAX_UNITS: usize = 50;
+pub const CONTENT_LIMIT: CharLimit = CharLimit {
+    counter: Counter::Utf16,
+    max: 50,
+};
 /// `notification.action_parameters`: at most 4000 chars (vendors.md §6.4).
 pub const ACTION_PARAMETERS_MAX_UNITS: usize = 4000;
 /// `notification.off_line_ttl` ceiling: 10 days in seconds (vendors.md §6.2).
@@ -66,18 +72,12 @@ impl Layout for Oppo<'_, '_> {
             w.begin_object();
             let title = Text {
                 segments: Segments::single(n.android_title),
-                limit: Some(CharLimit {
-                    counter: Counter::Utf16,
-                    max: TITLE_MAX_UNITS,
-                }),
+                limit: Some(TITLE_LIMIT),
             };
             w.text_member("title", Slot::Title, title);
             let content = Text {
                 segments: n.body.segments(),
-                limit: Some(CharLimit {
-                    counter: Counter::Utf16,
-                    max: CONTENT_MAX_UNITS,
-                }),
+                limit: Some(CONTENT_LIMIT),
             };
             w.text_member("content", Slot::Body, content);
             w.opt_str_member("channel_id", Field::ChannelId, android.oppo_channel_id);

@@ -40,9 +40,15 @@ use crate::text::Segments;
 use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
 
 /// `title`: fewer than 50 chars, each scalar value counts 1 (vendors.md §5.2, §10.3).
-pub const TITLE_MAX_CHARS: usize = 49;
+pub const TITLE_LIMIT: CharLimit = CharLimit {
+    counter: Counter::Scalars,
+    max: 49,
+};
 /// `description`: fewer than 128 chars (vendors.md §5.2, §10.3).
-pub const DESCRIPTION_MAX_CHARS: usize = 127;
+pub const DESCRIPTION_LIMIT: CharLimit = CharLimit {
+    counter: Counter::Scalars,
+    max: 127,
+};
 /// `payload` must be shorter than 4 KB, decoded (vendors.md §5.4, §10.1).
 pub const PAYLOAD_LIMIT: usize = 4096;
 /// `time_to_live` ceiling: 10 days in ms, private messages (vendors.md §5.2).
@@ -79,18 +85,12 @@ impl Layout for Xiaomi<'_, '_> {
         w.form_i64("notify_type", NOTIFY_TYPE_DEFAULT_ALL);
         let title = Text {
             segments: Segments::single(n.android_title),
-            limit: Some(CharLimit {
-                counter: Counter::Scalars,
-                max: TITLE_MAX_CHARS,
-            }),
+            limit: Some(TITLE_LIMIT),
         };
         w.form_text("title", Slot::Title, title);
         let description = Text {
             segments: n.body.segments(),
-            limit: Some(CharLimit {
-                counter: Counter::Scalars,
-                max: DESCRIPTION_MAX_CHARS,
-            }),
+            limit: Some(DESCRIPTION_LIMIT),
         };
         w.form_text("description", Slot::Body, description);
         w.opt_form_str("payload", Field::Ext, n.ext);
