@@ -157,50 +157,18 @@ mod tests {
         sender: Sender<'static>,
         push_info: Option<PushInfo<'static>>,
     ) -> Case<'static> {
-        Case {
-            message: Message {
-                sender,
-                conversation,
-                origin: Origin::Rest,
-                elems,
-                push_info,
-                online_only: false,
-                life_time: None,
-                with_mute_notifications: false,
-                mentions: &[],
-                is_system: false,
-            },
-            recipient: Recipient {
-                account: "bob",
-                device: Device {
-                    channel: Channel::Honor,
-                    token: "honor-token-1",
-                    state: DeviceState::Background,
-                },
-                badge: 4,
-                push_enabled: true,
-                c2c_sound: "",
-                group_sound: "",
-                receive_opt: ReceiveOpt::Receive,
-                global_receive_opt: ReceiveOpt::Receive,
-                dnd: None,
-                locale: Locale::En,
-            },
-            app: App {
-                bundle_id: "com.example.chat",
-                package_name: "com.example.chat",
-                badge_class: "",
-            },
-            now: 1_795_236_000,
-        }
+        crate::testkit::case(
+            Channel::Honor,
+            "honor-token-1",
+            sender,
+            conversation,
+            elems,
+            push_info,
+        )
     }
 
     fn ann() -> Sender<'static> {
-        Sender {
-            account: "ann",
-            nick: "Ann",
-            name_card: "",
-        }
+        crate::testkit::ANN
     }
 
     fn leak(s: String) -> &'static str {

@@ -206,46 +206,16 @@ mod tests {
         life_time: Option<u32>,
         token: &'a str,
     ) -> Case<'a> {
-        Case {
-            message: Message {
-                sender: Sender {
-                    account: "ann",
-                    nick: "Ann",
-                    name_card: "",
-                },
-                conversation,
-                origin: Origin::Rest,
-                elems,
-                push_info,
-                online_only: false,
-                life_time,
-                with_mute_notifications: false,
-                mentions: &[],
-                is_system: false,
-            },
-            recipient: Recipient {
-                account: "bob",
-                device: Device {
-                    channel: Channel::Meizu,
-                    token,
-                    state: DeviceState::Background,
-                },
-                badge: 4,
-                push_enabled: true,
-                c2c_sound: "",
-                group_sound: "",
-                receive_opt: ReceiveOpt::Receive,
-                global_receive_opt: ReceiveOpt::Receive,
-                dnd: None,
-                locale: Locale::En,
-            },
-            app: App {
-                bundle_id: "com.example.chat",
-                package_name: "com.example.chat",
-                badge_class: "",
-            },
-            now: 1_795_236_000,
-        }
+        let mut case = crate::testkit::case(
+            Channel::Meizu,
+            token,
+            crate::testkit::ANN,
+            conversation,
+            elems,
+            push_info,
+        );
+        case.message.life_time = life_time;
+        case
     }
 
     fn ext_info(ext: &str) -> PushInfo<'_> {

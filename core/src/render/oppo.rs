@@ -151,46 +151,14 @@ mod tests {
         conversation: Conversation<'a>,
         push_info: Option<PushInfo<'a>>,
     ) -> Case<'a> {
-        Case {
-            message: Message {
-                sender: Sender {
-                    account: "ann",
-                    nick: "Ann",
-                    name_card: "",
-                },
-                conversation,
-                origin: Origin::Rest,
-                elems,
-                push_info,
-                online_only: false,
-                life_time: None,
-                with_mute_notifications: false,
-                mentions: &[],
-                is_system: false,
-            },
-            recipient: Recipient {
-                account: "bob",
-                device: Device {
-                    channel: Channel::Oppo,
-                    token: "oppo-token-1",
-                    state: DeviceState::Background,
-                },
-                badge: 4,
-                push_enabled: true,
-                c2c_sound: "",
-                group_sound: "",
-                receive_opt: ReceiveOpt::Receive,
-                global_receive_opt: ReceiveOpt::Receive,
-                dnd: None,
-                locale: Locale::En,
-            },
-            app: App {
-                bundle_id: "com.example.chat",
-                package_name: "com.example.chat",
-                badge_class: "",
-            },
-            now: 1_795_236_000,
-        }
+        crate::testkit::case(
+            Channel::Oppo,
+            "oppo-token-1",
+            crate::testkit::ANN,
+            conversation,
+            elems,
+            push_info,
+        )
     }
 
     const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
