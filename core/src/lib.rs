@@ -66,6 +66,8 @@ pub mod error;
 pub mod json;
 pub mod model;
 pub mod render;
+#[cfg(test)]
+mod testkit;
 pub mod text;
 pub mod write;
 
