@@ -38,6 +38,25 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in evaluation order.
+    pub const ALL: [Reason; 15] = [
+        Reason::SystemMessage,
+        Reason::GroupTips,
+        Reason::OnlineOnly,
+        Reason::PushDisabledByMessage,
+        Reason::NoPushInfo,
+        Reason::GroupTypeNoPush,
+        Reason::SelfSent,
+        Reason::NoDisplayText,
+        Reason::RecipientLoggedOut,
+        Reason::NoToken,
+        Reason::PushDisabledByUser,
+        Reason::Foreground,
+        Reason::MutedConversation,
+        Reason::MutedGlobal,
+        Reason::NotMentioned,
+    ];
+
     /// The case-format name.
     pub const fn name(self) -> &'static str {
         match self {

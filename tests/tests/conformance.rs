@@ -61,25 +61,7 @@ fn every_reason_has_a_vector() {
             }
         }
     }
-    use tidings_core::Reason::*;
-    let all = [
-        SystemMessage,
-        GroupTips,
-        OnlineOnly,
-        PushDisabledByMessage,
-        NoPushInfo,
-        GroupTypeNoPush,
-        SelfSent,
-        NoDisplayText,
-        RecipientLoggedOut,
-        NoToken,
-        PushDisabledByUser,
-        Foreground,
-        MutedConversation,
-        MutedGlobal,
-        NotMentioned,
-    ];
-    for reason in all {
+    for reason in tidings_core::Reason::ALL {
         assert!(
             seen.contains(reason.name()),
             "no vector expects {}",
