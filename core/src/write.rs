@@ -14,6 +14,53 @@ use crate::error::{Error, Field};
 /// The ellipsis that ends a cut text (U+2026: 3 bytes, 1 char).
 pub const ELLIPSIS: &str = "\u{2026}";
 
+/// An integer in decimal, formatted without indexing: the `itoa` crate's
+/// bounds checks survive `opt-level = "z"`, so they were panic paths in the
+/// firmware build (core/examples/firmware.rs links only without any).
+#[derive(Clone, Copy, Debug)]
+pub struct Decimal {
+    /// `u64::MAX` has 20 digits; `i64::MIN` has a sign and 19.
+    bytes: [u8; 20],
+    start: usize,
+}
+
+impl Decimal {
+    pub fn u64(mut value: u64) -> Decimal {
+        let mut bytes = [b'0'; 20];
+        let mut start = bytes.len();
+        for slot in bytes.iter_mut().rev() {
+            // `value % 10 < 10`: the cast keeps every bit.
+            *slot = b'0' + (value % 10) as u8;
+            start -= 1;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        Decimal { bytes, start }
+    }
+
+    pub fn i64(value: i64) -> Decimal {
+        let mut decimal = Decimal::u64(value.unsigned_abs());
+        if value < 0 {
+            let start = decimal.start.saturating_sub(1);
+            if let Some(sign) = decimal.bytes.get_mut(start) {
+                *sign = b'-';
+                decimal.start = start;
+            }
+        }
+        decimal
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(self.start..).unwrap_or_default()
+    }
+
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
 /// Where encoded bytes go. Every sink counts what it is given, stored or not.
 pub trait Sink {
     /// Appends `bytes` (already encoded by any outer layer).
@@ -56,11 +103,11 @@ impl<'b> SliceSink<'b> {
 impl Sink for SliceSink<'_> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        let end = self.len.saturating_add(bytes.len());
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
-            dst.copy_from_slice(bytes);
+        let dst = self.buf.get_mut(self.len..);
+        if let Some(dst) = dst.and_then(|rest| rest.get_mut(..bytes.len())) {
+            copy(dst, bytes);
         }
-        self.len = end;
+        self.len = self.len.saturating_add(bytes.len());
     }
     #[inline]
     fn cost(bytes: &[u8]) -> usize {
@@ -69,6 +116,17 @@ impl Sink for SliceSink<'_> {
     #[inline]
     fn count(&self) -> usize {
         self.len
+    }
+}
+
+/// `dst.copy_from_slice(src)` for slices of equal length, without its
+/// length-mismatch panic: at `opt-level = "z"` that check sits in an
+/// out-of-line function the optimiser cannot drop, which fails the firmware
+/// link (core/examples/firmware.rs). A zipped copy still compiles to memcpy.
+#[inline]
+fn copy(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
     }
 }
 
@@ -327,10 +385,10 @@ impl EscapeBuf {
 
 impl Sink for EscapeBuf {
     fn put(&mut self, bytes: &[u8]) {
-        let end = self.len.saturating_add(bytes.len());
-        if let Some(dst) = self.bytes.get_mut(self.len..end) {
-            dst.copy_from_slice(bytes);
-            self.len = end;
+        let dst = self.bytes.get_mut(self.len..);
+        if let Some(dst) = dst.and_then(|rest| rest.get_mut(..bytes.len())) {
+            copy(dst, bytes);
+            self.len = self.len.saturating_add(bytes.len());
         }
     }
     fn cost(bytes: &[u8]) -> usize {
@@ -585,13 +643,11 @@ impl<'p, S: Sink> Writer<'p, S> {
     }
 
     pub fn u64(&mut self, value: u64) {
-        let mut digits = itoa::Buffer::new();
-        self.sink.put(digits.format(value).as_bytes());
+        self.sink.put(Decimal::u64(value).as_bytes());
     }
 
     pub fn i64(&mut self, value: i64) {
-        let mut digits = itoa::Buffer::new();
-        self.sink.put(digits.format(value).as_bytes());
+        self.sink.put(Decimal::i64(value).as_bytes());
     }
 
     pub fn u64_member(&mut self, key: &str, value: u64) {
@@ -735,7 +791,7 @@ impl<'p, S: Sink> Writer<'p, S> {
 
     pub fn form_i64(&mut self, name: &str, value: i64) {
         self.form_name(name);
-        FormEnc(&mut self.sink).put(itoa::Buffer::new().format(value).as_bytes());
+        FormEnc(&mut self.sink).put(Decimal::i64(value).as_bytes());
     }
 
     /// `name=<text>` for a cuttable text, percent-encoded, not JSON-escaped.
@@ -834,4 +890,30 @@ where
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Decimal;
+
+    #[test]
+    fn decimal_matches_itoa_at_every_width_and_edge() {
+        let mut power = 1u64;
+        for _ in 0..19 {
+            for v in [power - 1, power, power + 1, power * 9 + 9] {
+                assert_eq!(Decimal::u64(v).as_str(), itoa::Buffer::new().format(v));
+                let signed = i64::try_from(v).unwrap();
+                for s in [signed, -signed] {
+                    assert_eq!(Decimal::i64(s).as_str(), itoa::Buffer::new().format(s));
+                }
+            }
+            power *= 10;
+        }
+        for v in [u64::MAX - 1, u64::MAX] {
+            assert_eq!(Decimal::u64(v).as_str(), itoa::Buffer::new().format(v));
+        }
+        for v in [i64::MAX, i64::MIN, i64::MIN + 1] {
+            assert_eq!(Decimal::i64(v).as_str(), itoa::Buffer::new().format(v));
+        }
+    }
 }
