@@ -53,11 +53,15 @@ impl Layout for Fcm<'_, '_> {
 
         w.key("notification");
         w.begin_object();
-        let title = Text {
-            segments: Segments::single(n.android_title),
-            limit: None,
-        };
-        w.text_member("title", Slot::Title, title);
+        // FCM's title is optional: without any title source it is left
+        // out, never sent empty (found by fuzzing, case_json).
+        if !n.android_title.is_empty() {
+            let title = Text {
+                segments: Segments::single(n.android_title),
+                limit: None,
+            };
+            w.text_member("title", Slot::Title, title);
+        }
         let body = Text {
             segments: n.body.segments(),
             limit: None,

@@ -122,6 +122,11 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if n.case.recipient.device.token.is_empty() {
         return Err(Error::Invalid(Field::Token));
     }
+    if n.android_title.is_empty() {
+        // Honor requires a title (as on Huawei, vendors.md §4.2): refused like
+        // Xiaomi's, not sent empty (found by fuzzing, case_json).
+        return Err(Error::Invalid(Field::Title));
+    }
     let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
     let layout = Honor {
         n,

@@ -203,6 +203,11 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if n.case.recipient.device.token.is_empty() {
         return Err(Error::Invalid(Field::Token));
     }
+    if n.android_title.is_empty() {
+        // Huawei requires a title (vendors.md §3.3): refused like
+        // Xiaomi's, not sent empty (found by fuzzing, case_json).
+        return Err(Error::Invalid(Field::Title));
+    }
     let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
     let importance = importance(android.huawei_importance)?;
     if !android.huawei_image.is_empty() && !is_https(android.huawei_image) {
