@@ -19,6 +19,8 @@ pub const DEFAULT_SOUND: &str = "default";
 /// Why a device gets no notification: one per row of push-rules §2.1, in
 /// the order the rows are evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Reason {
     SystemMessage,
     GroupTips,

@@ -63,12 +63,16 @@
 
 pub mod decide;
 pub mod error;
+#[cfg(feature = "json")]
+pub mod ingest;
 pub mod json;
 pub mod model;
 pub mod render;
 #[cfg(test)]
 mod testkit;
 pub mod text;
+#[cfg(feature = "postcard")]
+pub mod wire;
 pub mod write;
 
 pub use decide::{decide, Decision, Notification, Reason};

@@ -15,6 +15,8 @@ pub const MAX_SEND_CONTROLS: usize = 8;
 
 /// Which API sent the message (push-rules OQ-9, case-format `Origin`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Origin {
     /// REST `sendmsg` / `send_group_msg`: a missing push info means default rules.
     #[default]
@@ -27,6 +29,8 @@ pub enum Origin {
 
 /// Placeholder language (push-rules §3.1, OQ-5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Locale {
     #[default]
     En,
@@ -35,6 +39,7 @@ pub enum Locale {
 
 /// One message element, reduced to what the rules read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Elem<'a> {
     Text(&'a str),
     Image,
@@ -43,7 +48,7 @@ pub enum Elem<'a> {
     Video,
     Face,
     Location,
-    Custom(CustomElem<'a>),
+    Custom(#[cfg_attr(feature = "serde", serde(borrow))] CustomElem<'a>),
     /// A forwarded chat history (`TIMRelayElem`) with its title.
     Relay(&'a str),
     GroupTips,
@@ -51,6 +56,7 @@ pub enum Elem<'a> {
 
 /// The push-relevant fields of a `TIMCustomElem` (`Data` is never pushed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CustomElem<'a> {
     pub desc: &'a str,
     pub ext: &'a str,
@@ -59,6 +65,8 @@ pub struct CustomElem<'a> {
 
 /// Group types (push-rules §2.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum GroupType {
     Work,
     Public,
@@ -69,6 +77,7 @@ pub enum GroupType {
 
 /// The group a group message was sent in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Group<'a> {
     pub id: &'a str,
     pub name: &'a str,
@@ -78,13 +87,15 @@ pub struct Group<'a> {
 /// Exactly one of a C2C peer or a group: the case format's
 /// "exactly one of `To_Account` and `GroupId`" made unrepresentable otherwise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Conversation<'a> {
     C2c { to_account: &'a str },
-    Group(Group<'a>),
+    Group(#[cfg_attr(feature = "serde", serde(borrow))] Group<'a>),
 }
 
 /// The sender's profile as the recipient sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Sender<'a> {
     /// `From_Account`; empty for an admin-sent REST message.
     pub account: &'a str,
@@ -95,6 +106,7 @@ pub struct Sender<'a> {
 
 /// One `GroupAtInfo` entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Mention<'a> {
     All,
     Account(&'a str),
@@ -102,6 +114,7 @@ pub enum Mention<'a> {
 
 /// `OfflinePushInfo.AndroidInfo` (push-rules §7). Empty strings are unset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AndroidInfo<'a> {
     pub sound: &'a str,
     pub huawei_channel_id: &'a str,
@@ -124,6 +137,7 @@ pub struct AndroidInfo<'a> {
 
 /// `OfflinePushInfo.ApnsInfo` (push-rules §7). Empty strings are unset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ApnsInfo<'a> {
     pub sound: &'a str,
     /// `BadgeMode = 1`: pushed without counting towards the badge.
@@ -136,18 +150,22 @@ pub struct ApnsInfo<'a> {
 
 /// `OfflinePushInfo` (push-rules §7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PushInfo<'a> {
     /// `PushFlag = 1`.
     pub disabled: bool,
     pub title: &'a str,
     pub desc: &'a str,
     pub ext: &'a str,
+    #[cfg_attr(feature = "serde", serde(borrow))]
     pub android: AndroidInfo<'a>,
+    #[cfg_attr(feature = "serde", serde(borrow))]
     pub apns: ApnsInfo<'a>,
 }
 
 /// One message as the IM backend sent it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Message<'a> {
     pub sender: Sender<'a>,
     pub conversation: Conversation<'a>,
@@ -166,6 +184,8 @@ pub struct Message<'a> {
 
 /// Which provider a device is registered with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Channel {
     Apns,
     ApnsVoip,
@@ -220,6 +240,8 @@ impl Channel {
 
 /// Device state (push-rules §2.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum DeviceState {
     Foreground,
     Background,
@@ -231,6 +253,7 @@ pub enum DeviceState {
 
 /// The recipient's device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Device<'a> {
     pub channel: Channel,
     /// The provider's device token; empty = no push registration.
@@ -240,6 +263,8 @@ pub struct Device<'a> {
 
 /// Receive option for a conversation, or globally (push-rules §2.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ReceiveOpt {
     /// 0: receive and notify.
     #[default]
@@ -271,6 +296,7 @@ impl ReceiveOpt {
 /// The global do-not-disturb window (push-rules §2.3), half-open
 /// `[start, start + duration)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum DndWindow {
     /// Every day from `start_second` (seconds after local midnight) for
     /// `duration` seconds, in the zone `utc_offset` seconds east of UTC.
@@ -286,8 +312,10 @@ pub enum DndWindow {
 
 /// The recipient: account, device and settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Recipient<'a> {
     pub account: &'a str,
+    #[cfg_attr(feature = "serde", serde(borrow))]
     pub device: Device<'a>,
     /// The badge the device shows now.
     pub badge: u32,
@@ -307,6 +335,7 @@ pub struct Recipient<'a> {
 
 /// The app identity a provider needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct App<'a> {
     /// iOS bundle id: the `apns-topic`.
     pub bundle_id: &'a str,
@@ -319,6 +348,7 @@ pub struct App<'a> {
 
 /// One message meeting one recipient device at one instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Case<'a> {
     pub message: Message<'a>,
     pub recipient: Recipient<'a>,

@@ -20,6 +20,7 @@ pub use apns::ApnsHeaders;
 
 /// Things a renderer chose to leave out rather than fail the push.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Warnings {
     /// OPPO: `ext` is not a JSON object, so `action_parameters` was left
     /// out (push-rules OQ-19).
