@@ -88,6 +88,20 @@ pub enum Decision<'a> {
     Suppress(Reason),
 }
 
+/// Logs the outcome compactly on a device: `Push(<channel>)` or
+/// `Suppress(<reason>)` (the notification's texts stay off the wire).
+#[cfg(feature = "defmt")]
+impl defmt::Format for Decision<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            Decision::Push(n) => {
+                defmt::write!(f, "Push({=str})", n.case.recipient.device.channel.name())
+            }
+            Decision::Suppress(reason) => defmt::write!(f, "Suppress({})", reason),
+        }
+    }
+}
+
 /// A notification to push: the case plus every setting merged by priority
 /// (message > conversation > user global > app default, push-rules §2.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
