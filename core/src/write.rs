@@ -316,48 +316,83 @@ fn escape_class(b: u8) -> u8 {
     ESCAPE.get(usize::from(b)).copied().unwrap_or(0)
 }
 
+/// Bytes with every bit set (`ONES * n` repeats byte `n`) and their high bits.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` (8 bytes, little-endian) that the
+/// escape table may flag: below 0x20, `"`, `\`, or 0xE2. Every such byte
+/// is marked; a borrow (which carries upwards only) may also mark a byte
+/// above one, so a candidate is looked up in the table before it is escaped.
+#[inline]
+fn escape_candidates(x: u64) -> u64 {
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    control
+        | zero_byte(x ^ (ONES * u64::from(b'"')))
+        | zero_byte(x ^ (ONES * u64::from(b'\\')))
+        | zero_byte(x ^ (ONES * 0xe2))
+}
+
 /// Writes `s` JSON-escaped (without quotes), copying unescaped runs whole.
+/// Clean text is skipped eight bytes at a time (SWAR, no `unsafe`): this is
+/// the hot path of every render.
 fn put_escaped<S: Sink>(sink: &mut S, s: &str) {
     let bytes = s.as_bytes();
     let mut run_start = 0;
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let class = escape_class(b);
-        if class == 0 {
-            i += 1;
-            continue;
+    while let Some(chunk) = bytes
+        .get(i..i + 8)
+        .and_then(|c| <[u8; 8]>::try_from(c).ok())
+    {
+        let mut candidates = escape_candidates(u64::from_le_bytes(chunk));
+        while candidates != 0 {
+            let at = i + (candidates.trailing_zeros() / 8) as usize;
+            escape_at(sink, bytes, at, &mut run_start);
+            candidates &= candidates - 1;
         }
-        if class == 1 {
-            // U+2028 / U+2029 are E2 80 A8 / E2 80 A9.
-            let line_sep = bytes.get(i + 1) == Some(&0x80)
-                && matches!(bytes.get(i + 2), Some(0xa8) | Some(0xa9));
-            if !line_sep {
-                i += 1;
-                continue;
-            }
-            sink.put(bytes.get(run_start..i).unwrap_or_default());
-            let last = if bytes.get(i + 2) == Some(&0xa8) {
-                b'8'
-            } else {
-                b'9'
-            };
-            sink.put(&[b'\\', b'u', b'2', b'0', b'2', last]);
-            i += 3;
-            run_start = i;
-            continue;
-        }
-        sink.put(bytes.get(run_start..i).unwrap_or_default());
-        if class == b'u' {
-            let hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-            let lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-            sink.put(&[b'\\', b'u', b'0', b'0', hi, lo]);
-        } else {
-            sink.put(&[b'\\', class]);
-        }
-        i += 1;
-        run_start = i;
+        i += 8;
+    }
+    while i < bytes.len() {
+        i = escape_at(sink, bytes, i, &mut run_start);
     }
     sink.put(bytes.get(run_start..).unwrap_or_default());
+}
+
+/// Escapes the byte at `i` if the table says so (a candidate may not need
+/// it), flushing the unescaped run before it; returns where the next byte
+/// starts. Bytes before `run_start` (the tail of an escaped U+2028) are
+/// already written.
+#[inline]
+fn escape_at<S: Sink>(sink: &mut S, bytes: &[u8], i: usize, run_start: &mut usize) -> usize {
+    let b = bytes.get(i).copied().unwrap_or(0);
+    let class = escape_class(b);
+    if class == 0 || i < *run_start {
+        return i + 1;
+    }
+    let escape: &[u8] = match class {
+        // U+2028 / U+2029 are E2 80 A8 / E2 80 A9; any other E2 is as is.
+        1 => match (bytes.get(i + 1), bytes.get(i + 2)) {
+            (Some(0x80), Some(0xa8)) => b"\\u2028",
+            (Some(0x80), Some(0xa9)) => b"\\u2029",
+            _ => return i + 1,
+        },
+        b'u' => {
+            let hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+            let lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+            sink.put(bytes.get(*run_start..i).unwrap_or_default());
+            sink.put(&[b'\\', b'u', b'0', b'0', hi, lo]);
+            *run_start = i + 1;
+            return i + 1;
+        }
+        _ => &[b'\\', class],
+    };
+    sink.put(bytes.get(*run_start..i).unwrap_or_default());
+    sink.put(escape);
+    // The escape replaces the whole char: 3 bytes for U+2028/9, else 1.
+    let next = i + if class == 1 { 3 } else { 1 };
+    *run_start = next;
+    next
 }
 
 /// What one char costs JSON-escaped, at the bottom of sink stack `S`.
@@ -365,6 +400,11 @@ fn put_escaped<S: Sink>(sink: &mut S, s: &str) {
 fn escaped_char_cost<S: Sink>(c: char) -> usize {
     let mut utf8 = [0u8; 4];
     let encoded = c.encode_utf8(&mut utf8);
+    // Only ASCII controls, `"`, `\` and U+2028/9 are escaped: skip the
+    // escaper for every other char (the cut asks this once per char).
+    if !matches!(c, '\0'..='\x1f' | '"' | '\\' | '\u{2028}' | '\u{2029}') {
+        return S::cost(encoded.as_bytes());
+    }
     let mut escaped = EscapeBuf::default();
     put_escaped(&mut escaped, encoded);
     S::cost(escaped.as_bytes())

@@ -1,0 +1,96 @@
+//! The core's JSON string escaper (which scans eight bytes at a time)
+//! against a plain char-by-char reference: the same bytes for any text,
+//! wherever an escape falls relative to the 8-byte chunks.
+
+use std::fmt::Write as _;
+
+use proptest::prelude::*;
+use tidings_core::write::{CountSink, Plan, Sink, SliceSink, Writer};
+use tidings_core::Field;
+
+/// JSON-escapes as vendors.md §10.4 says: `"` `\` and controls, short forms
+/// where JSON has them, U+2028/U+2029 as `\u` escapes, everything else as is.
+fn reference(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if u32::from(c) < 0x20 => write!(out, "\\u{:04X}", u32::from(c)).unwrap(),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// What `Writer::string` writes, and what a counting run says it costs.
+fn written(s: &str) -> (String, usize) {
+    let mut buf = vec![0u8; s.len() * 6 + 2];
+    let mut sink = SliceSink::new(&mut buf);
+    Writer::new(&mut sink, &mut Plan::default()).string(Field::Ext, s);
+    let len = sink.count();
+    let mut counter = CountSink::default();
+    Writer::new(&mut counter, &mut Plan::default()).string(Field::Ext, s);
+    (
+        String::from_utf8(buf[..len].to_vec()).unwrap(),
+        counter.count(),
+    )
+}
+
+/// Chars that exercise every branch: plain ASCII, each escape class, other
+/// E2-led chars (`…`, `✅`) that must pass as is, and 2- and 4-byte chars.
+fn tricky_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => prop::char::range('a', 'z'),
+        1 => Just('"'),
+        1 => Just('\\'),
+        1 => prop::char::range('\0', '\u{1f}'),
+        1 => Just('\u{2028}'),
+        1 => Just('\u{2029}'),
+        1 => Just('\u{2026}'),
+        1 => Just('\u{2705}'),
+        1 => Just('\u{e9}'),
+        1 => Just('\u{4f60}'),
+        1 => Just('\u{1f389}'),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn escaper_matches_the_reference(chars in prop::collection::vec(tricky_char(), 0..80)) {
+        let s: String = chars.into_iter().collect();
+        let (out, cost) = written(&s);
+        prop_assert_eq!(&out, &reference(&s));
+        prop_assert_eq!(cost, out.len());
+    }
+}
+
+#[test]
+fn every_escape_at_every_chunk_offset() {
+    let specials = [
+        "\"", "\\", "\u{0}", "\u{1f}", "\n", "\u{2028}", "\u{2029}", "\u{2026}", "\u{2705}",
+    ];
+    for before in 0..18 {
+        for special in specials {
+            for after in 0..10 {
+                for twice in [false, true] {
+                    let mut s = "a".repeat(before);
+                    s.push_str(special);
+                    if twice {
+                        s.push_str(special);
+                    }
+                    s.push_str(&"b".repeat(after));
+                    assert_eq!(written(&s).0, reference(&s), "{s:?}");
+                }
+            }
+        }
+    }
+}
