@@ -303,7 +303,7 @@ fn receive_option(message: &Message<'_>, recipient: &Recipient<'_>, now: i64) ->
         }
     }
     let globally_muted = recipient.global_receive_opt == ReceiveOpt::NotNotify
-        && recipient.dnd.map_or(true, |w| in_window(w, now));
+        && recipient.dnd.is_none_or(|w| in_window(w, now));
     globally_muted.then_some(Reason::MutedGlobal)
 }
 

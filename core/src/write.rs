@@ -643,16 +643,23 @@ impl<'p, S: Sink> Writer<'p, S> {
         self.separate(b",");
     }
 
+    /// Remembers the largest uncuttable field written since `before`, to
+    /// name it when even the shortest texts cannot make the payload fit.
+    #[inline]
+    fn track(&mut self, field: Field, before: usize) {
+        let size = self.sink.count().saturating_sub(before);
+        if self.plan.largest.is_none_or(|(_, n)| size > n) {
+            self.plan.largest = Some((field, size));
+        }
+    }
+
     /// A JSON string, tracked so that an overlong one can be named.
     pub fn string(&mut self, field: Field, value: &str) {
         let before = self.sink.count();
         self.sink.put(b"\"");
         put_escaped(&mut self.sink, value);
         self.sink.put(b"\"");
-        let size = self.sink.count().saturating_sub(before);
-        if self.plan.largest.map_or(true, |(_, n)| size > n) {
-            self.plan.largest = Some((field, size));
-        }
+        self.track(field, before);
     }
 
     /// A JSON string joined from segments (not cuttable).
@@ -663,10 +670,7 @@ impl<'p, S: Sink> Writer<'p, S> {
             put_escaped(&mut self.sink, segment);
         }
         self.sink.put(b"\"");
-        let size = self.sink.count().saturating_sub(before);
-        if self.plan.largest.map_or(true, |(_, n)| size > n) {
-            self.plan.largest = Some((field, size));
-        }
+        self.track(field, before);
     }
 
     /// `"key":"value"`.
@@ -721,10 +725,7 @@ impl<'p, S: Sink> Writer<'p, S> {
             }
         }
         self.sink.put(b"\"");
-        let size = self.sink.count().saturating_sub(before);
-        if self.plan.largest.map_or(true, |(_, n)| size > n) {
-            self.plan.largest = Some((field, size));
-        }
+        self.track(field, before);
     }
 
     /// A cuttable text as a JSON string. Each slot is written once per run.
@@ -793,10 +794,7 @@ impl<'p, S: Sink> Writer<'p, S> {
         self.form_name(name);
         let before = self.sink.count();
         FormEnc(&mut self.sink).put(value.as_bytes());
-        let size = self.sink.count().saturating_sub(before);
-        if self.plan.largest.map_or(true, |(_, n)| size > n) {
-            self.plan.largest = Some((field, size));
-        }
+        self.track(field, before);
     }
 
     /// `name=value` when `value` is set; nothing otherwise.
@@ -818,10 +816,7 @@ impl<'p, S: Sink> Writer<'p, S> {
         let before = self.sink.count();
         let mut form = FormEnc(&mut self.sink);
         segments.for_each(|s| form.put(s.as_bytes()));
-        let size = self.sink.count().saturating_sub(before);
-        if self.plan.largest.map_or(true, |(_, n)| size > n) {
-            self.plan.largest = Some((field, size));
-        }
+        self.track(field, before);
     }
 
     pub fn form_u64(&mut self, name: &str, value: u64) {

@@ -44,7 +44,7 @@ impl fmt::Display for IngestError {
     }
 }
 
-impl std::error::Error for IngestError {}
+impl core::error::Error for IngestError {}
 
 impl From<tidings_core::Error> for IngestError {
     fn from(error: tidings_core::Error) -> Self {

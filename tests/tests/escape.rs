@@ -2,7 +2,7 @@
 //! against a plain char-by-char reference: the same bytes for any text,
 //! wherever an escape falls relative to the 8-byte chunks.
 
-use std::fmt::Write as _;
+use core::fmt::Write as _;
 
 use proptest::prelude::*;
 use tidings_core::write::{CountSink, Plan, Sink, SliceSink, Writer};

@@ -219,7 +219,7 @@ impl Owned {
                         DndWindow::Absolute { start, duration: b }
                     }
                 }),
-                locale: if self.badge % 2 == 0 {
+                locale: if self.badge.is_multiple_of(2) {
                     Locale::En
                 } else {
                     Locale::Zh
