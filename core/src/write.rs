@@ -164,31 +164,10 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 impl<S: Sink> Sink for FormEnc<S> {
     fn put(&mut self, bytes: &[u8]) {
-        let mut run_start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if form_unreserved(b) {
-                continue;
-            }
-            self.0.put(bytes.get(run_start..i).unwrap_or_default());
-            if b == b' ' {
-                self.0.put(b"+");
-            } else {
-                let hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-                let lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-                self.0.put(&[b'%', hi, lo]);
-            }
-            run_start = i.saturating_add(1);
-        }
-        self.0.put(bytes.get(run_start..).unwrap_or_default());
+        percent_encode::<S, true>(&mut self.0, bytes, form_unreserved);
     }
     fn cost(bytes: &[u8]) -> usize {
-        bytes.iter().fold(0usize, |n, &b| {
-            n.saturating_add(if form_unreserved(b) || b == b' ' {
-                1
-            } else {
-                3
-            })
-        })
+        percent_encoded_len::<true>(bytes, form_unreserved)
     }
     #[inline]
     fn count(&self) -> usize {
@@ -210,28 +189,64 @@ const fn uri_unreserved(b: u8) -> bool {
 
 impl<S: Sink> Sink for UriEnc<S> {
     fn put(&mut self, bytes: &[u8]) {
-        let mut run_start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            if uri_unreserved(b) {
-                continue;
-            }
-            self.0.put(bytes.get(run_start..i).unwrap_or_default());
-            let hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-            let lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-            self.0.put(&[b'%', hi, lo]);
-            run_start = i.saturating_add(1);
-        }
-        self.0.put(bytes.get(run_start..).unwrap_or_default());
+        percent_encode::<S, false>(&mut self.0, bytes, uri_unreserved);
     }
     fn cost(bytes: &[u8]) -> usize {
-        bytes.iter().fold(0usize, |n, &b| {
-            n.saturating_add(if uri_unreserved(b) { 1 } else { 3 })
-        })
+        percent_encoded_len::<false>(bytes, uri_unreserved)
     }
     #[inline]
     fn count(&self) -> usize {
         self.0.count()
     }
+}
+
+/// Bytes of percent-encoded output staged before they go to the sink.
+const PERCENT_STAGE: usize = 128;
+
+/// Percent-encodes `bytes` into `sink`: bytes `keep` accepts as they are,
+/// space as `+` when `SPACE_AS_PLUS`, the rest `%XX` (uppercase). Output is
+/// staged on the stack and handed over in blocks: JSON inside a form value
+/// is mostly bytes to encode, and a sink call per byte made form bodies slow.
+#[inline]
+fn percent_encode<S: Sink, const SPACE_AS_PLUS: bool>(
+    sink: &mut S,
+    bytes: &[u8],
+    keep: impl Fn(u8) -> bool,
+) {
+    let mut stage = [0u8; PERCENT_STAGE];
+    let mut len = 0;
+    for &b in bytes {
+        if len + 3 > PERCENT_STAGE {
+            sink.put(stage.get(..len).unwrap_or_default());
+            len = 0;
+        }
+        if keep(b) || (SPACE_AS_PLUS && b == b' ') {
+            if let Some(slot) = stage.get_mut(len) {
+                *slot = if b == b' ' { b'+' } else { b };
+            }
+            len += 1;
+        } else {
+            if let Some([pct, hi, lo]) = stage.get_mut(len..len + 3) {
+                *pct = b'%';
+                *hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+                *lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+            }
+            len += 3;
+        }
+    }
+    sink.put(stage.get(..len).unwrap_or_default());
+}
+
+/// The length [`percent_encode`] gives `bytes`.
+#[inline]
+fn percent_encoded_len<const SPACE_AS_PLUS: bool>(
+    bytes: &[u8],
+    keep: impl Fn(u8) -> bool,
+) -> usize {
+    bytes.iter().fold(0usize, |n, &b| {
+        let as_is = keep(b) || (SPACE_AS_PLUS && b == b' ');
+        n.saturating_add(if as_is { 1 } else { 3 })
+    })
 }
 
 /// One piece of a JSON string written by [`Writer::string_parts`].
@@ -886,9 +901,21 @@ fn plan_cut<'a, S: Sink, I>(
     budget: Option<usize>,
 ) -> Option<usize>
 where
-    I: Iterator<Item = &'a str>,
+    I: Iterator<Item = &'a str> + Clone,
 {
     plan_cut_with(segments, limit, budget, escaped_char_cost::<S>)
+}
+
+/// Whether the joined segments stay within `limit`'s units.
+fn segments_within<'a>(segments: impl Iterator<Item = &'a str>, limit: CharLimit) -> bool {
+    let mut units = 0usize;
+    for segment in segments {
+        units = units.saturating_add(limit.counter.count(segment));
+        if units > limit.max {
+            return false;
+        }
+    }
+    true
 }
 
 fn plan_cut_with<'a, I>(
@@ -898,10 +925,14 @@ fn plan_cut_with<'a, I>(
     char_cost: impl Fn(char) -> usize,
 ) -> Option<usize>
 where
-    I: Iterator<Item = &'a str>,
+    I: Iterator<Item = &'a str> + Clone,
 {
-    if limit.is_none() && budget.is_none() {
-        return None;
+    match (limit, budget) {
+        (None, None) => return None,
+        // Only a char cap: most texts are well inside it, and counting is
+        // far cheaper than walking chars with their encoded costs.
+        (Some(l), None) if segments_within(segments.clone(), l) => return None,
+        _ => {}
     }
     let max_units = limit.map_or(usize::MAX, |l| l.max);
     let max_bytes = budget.unwrap_or(usize::MAX);
@@ -917,7 +948,9 @@ where
                 best = kept;
             }
             units = units.saturating_add(limit.map_or(0, |l| l.counter.units(c)));
-            bytes = bytes.saturating_add(char_cost(c));
+            if budget.is_some() {
+                bytes = bytes.saturating_add(char_cost(c));
+            }
             kept = kept.saturating_add(c.len_utf8());
             if units > max_units || bytes > max_bytes {
                 return Some(best);
