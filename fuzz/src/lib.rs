@@ -21,13 +21,12 @@
 //! - the device token is where the provider wants it;
 //! - OPPO sends `ext` as `action_parameters` only when it is a JSON object.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use tidings_core::json::{is_json_object, MAX_DEPTH};
-use tidings_core::model::{Case, Channel, Device};
+use tidings_core::model::{Case, Channel, Device, Elem};
 use tidings_core::render::{apns, fcm, honor, huawei, meizu, oppo, vivo, xiaomi};
 use tidings_core::write::{CharLimit, ELLIPSIS};
 use tidings_core::{decide, render, Decision, Error, Notification, Reason};
@@ -102,6 +101,20 @@ pub fn check_case(case: &Case<'_>, buffer: usize) -> Summary {
 /// Checks `case` as it is, then on every channel with [`VALID_TOKEN`]:
 /// every channel must come to the same decision.
 pub fn check_every_channel(case: &Case<'_>, buffer: usize) {
+    // Once per case, not per channel: the ext texts do not change.
+    let custom = case.message.elems.iter().filter_map(|e| match e {
+        Elem::Custom(c) => Some(c.ext),
+        _ => None,
+    });
+    for ext in case
+        .message
+        .push_info
+        .map(|p| p.ext)
+        .into_iter()
+        .chain(custom)
+    {
+        check_json_classifier(ext);
+    }
     check_case(case, buffer);
     let mut first: Option<(Channel, Summary)> = None;
     for channel in Channel::ALL {
@@ -249,9 +262,8 @@ pub fn check_render(n: &Notification<'_>, buffer: usize) {
         Value::String(text.to_owned())
     } else {
         let mut de = serde_json::Deserializer::from_str(text);
-        let NoDuplicates = NoDuplicates::deserialize(&mut de).expect("payload is not JSON");
+        let Unique(value) = Unique::deserialize(&mut de).expect("payload is not JSON");
         de.end().expect("payload has trailing bytes");
-        let value: Value = serde_json::from_str(text).expect("payload is not JSON");
         assert!(value.is_object(), "payload is not a JSON object");
         value
     };
@@ -357,7 +369,6 @@ pub fn check_render(n: &Notification<'_>, buffer: usize) {
             !n.ext.is_empty() && !object
         );
     }
-    check_json_classifier(n.ext);
 }
 
 /// `sent` is `full`, or `full[..kept]` plus `…`, as `kept` says; within
@@ -491,55 +502,60 @@ pub fn json_depth(value: &Value) -> usize {
     }
 }
 
-/// Deserializes any JSON, failing on an object that repeats a member name
-/// (serde_json's `Value` would keep the last silently).
-struct NoDuplicates;
+/// Any JSON value, read into a `Value`, failing on an object that repeats
+/// a member name (serde_json's own `Value` would keep the last silently).
+struct Unique(Value);
 
-impl<'de> Deserialize<'de> for NoDuplicates {
+impl<'de> Deserialize<'de> for Unique {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NoDuplicates)
+        d.deserialize_any(UniqueVisitor)
     }
 }
 
-impl<'de> Visitor<'de> for NoDuplicates {
-    type Value = NoDuplicates;
+struct UniqueVisitor;
+
+impl<'de> Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
-        Ok(self)
+    fn visit_bool<E>(self, v: bool) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
-        Ok(self)
+    fn visit_i64<E>(self, v: i64) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
-        Ok(self)
+    fn visit_u64<E>(self, v: u64) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
-        Ok(self)
+    fn visit_f64<E>(self, v: f64) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
     }
-    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
-        Ok(self)
+    fn visit_str<E>(self, v: &str) -> Result<Unique, E> {
+        Ok(Unique(v.into()))
     }
-    fn visit_unit<E>(self) -> Result<Self, E> {
-        Ok(self)
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique(Value::Null))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
-        while seq.next_element::<NoDuplicates>()?.is_some() {}
-        Ok(self)
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Unique(Value::Array(items)))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
-        let mut seen = BTreeSet::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut members = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
+            let Unique(value) = map.next_value()?;
+            if members.insert(key.clone(), value).is_some() {
                 return Err(serde::de::Error::custom(format!(
                     "duplicate member {key:?}"
                 )));
             }
-            map.next_value::<NoDuplicates>()?;
         }
-        Ok(self)
+        Ok(Unique(Value::Object(members)))
     }
 }
 
