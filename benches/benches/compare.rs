@@ -36,7 +36,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tidings_core::model::{
     App, Case, Channel, Conversation, Device, DeviceState, DndWindow, Elem, Group, GroupType,
-    Locale, Mention, Message, Origin, PushInfo, ReceiveOpt, Recipient, Sender,
+    Mention, Message, PushInfo, ReceiveOpt, Recipient, Sender,
 };
 use tidings_core::render::vivo::Fnv1a128;
 use tidings_core::{decide, render, Decision, Reason};
@@ -142,36 +142,27 @@ fn push_info() -> PushInfo<'static> {
 fn c2c_case<'a>(channel: Channel, elems: &'a [Elem<'a>]) -> Case<'a> {
     Case {
         message: Message {
-            sender: Sender {
-                account: FROM,
-                nick: NICK,
-                name_card: "",
-            },
-            conversation: Conversation::C2c { to_account: TO },
-            origin: Origin::Rest,
-            elems,
             push_info: Some(push_info()),
-            online_only: false,
-            life_time: None,
-            with_mute_notifications: false,
-            mentions: &[],
-            is_system: false,
+            ..Message::new(
+                Sender {
+                    account: FROM,
+                    nick: NICK,
+                    name_card: "",
+                },
+                Conversation::C2c { to_account: TO },
+                elems,
+            )
         },
         recipient: Recipient {
-            account: TO,
-            device: Device {
-                channel,
-                token: TOKEN,
-                state: DeviceState::Background,
-            },
             badge: BADGE,
-            push_enabled: true,
-            c2c_sound: "",
-            group_sound: "",
-            receive_opt: ReceiveOpt::Receive,
-            global_receive_opt: ReceiveOpt::Receive,
-            dnd: None,
-            locale: Locale::En,
+            ..Recipient::new(
+                TO,
+                Device {
+                    channel,
+                    token: TOKEN,
+                    state: DeviceState::Background,
+                },
+            )
         },
         app: App {
             bundle_id: BUNDLE,

@@ -22,8 +22,8 @@
 use core::hint::black_box;
 
 use tidings_core::model::{
-    AndroidInfo, ApnsInfo, App, Case, Channel, Conversation, Device, DeviceState, Elem, Locale,
-    Message, Origin, PushInfo, ReceiveOpt, Recipient, Sender,
+    AndroidInfo, ApnsInfo, App, Case, Channel, Conversation, Device, DeviceState, Elem, Message,
+    PushInfo, Recipient, Sender,
 };
 use tidings_core::{decide, render, Decision};
 
@@ -117,14 +117,6 @@ fn run(text: &str, every_option: bool, apns: &mut [u8], android: &mut [u8]) -> [
     };
     let mut case = Case {
         message: Message {
-            sender: Sender {
-                account: "ann",
-                nick: "Ann",
-                name_card: "",
-            },
-            conversation: Conversation::C2c { to_account: "bob" },
-            origin: Origin::Rest,
-            elems: &elems,
             push_info: Some(PushInfo {
                 disabled: false,
                 title,
@@ -133,27 +125,27 @@ fn run(text: &str, every_option: bool, apns: &mut [u8], android: &mut [u8]) -> [
                 android: android_info,
                 apns: apns_info,
             }),
-            online_only: false,
             life_time: Some(86_400),
-            with_mute_notifications: false,
-            mentions: &[],
-            is_system: false,
+            ..Message::new(
+                Sender {
+                    account: "ann",
+                    nick: "Ann",
+                    name_card: "",
+                },
+                Conversation::C2c { to_account: "bob" },
+                &elems,
+            )
         },
         recipient: Recipient {
-            account: "bob",
-            device: Device {
-                channel: Channel::Apns,
-                token: APNS_TOKEN,
-                state: DeviceState::Background,
-            },
             badge: 4,
-            push_enabled: true,
-            c2c_sound: "",
-            group_sound: "",
-            receive_opt: ReceiveOpt::Receive,
-            global_receive_opt: ReceiveOpt::Receive,
-            dnd: None,
-            locale: Locale::En,
+            ..Recipient::new(
+                "bob",
+                Device {
+                    channel: Channel::Apns,
+                    token: APNS_TOKEN,
+                    state: DeviceState::Background,
+                },
+            )
         },
         app: App {
             bundle_id: "com.example.chat",

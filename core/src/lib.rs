@@ -10,31 +10,11 @@
 //! use tidings_core::{decide, render, Decision};
 //!
 //! let elems = [Elem::Text("hi")];
+//! let sender = Sender { account: "ann", nick: "Ann", name_card: "" };
+//! let device = Device { channel: Channel::Apns, token: "a1b2", state: DeviceState::Background };
 //! let case = Case {
-//!     message: Message {
-//!         sender: Sender { account: "ann", nick: "Ann", name_card: "" },
-//!         conversation: Conversation::C2c { to_account: "bob" },
-//!         origin: Origin::Rest,
-//!         elems: &elems,
-//!         push_info: None,
-//!         online_only: false,
-//!         life_time: None,
-//!         with_mute_notifications: false,
-//!         mentions: &[],
-//!         is_system: false,
-//!     },
-//!     recipient: Recipient {
-//!         account: "bob",
-//!         device: Device { channel: Channel::Apns, token: "a1b2", state: DeviceState::Background },
-//!         badge: 4,
-//!         push_enabled: true,
-//!         c2c_sound: "",
-//!         group_sound: "",
-//!         receive_opt: ReceiveOpt::Receive,
-//!         global_receive_opt: ReceiveOpt::Receive,
-//!         dnd: None,
-//!         locale: Locale::En,
-//!     },
+//!     message: Message::new(sender, Conversation::C2c { to_account: "bob" }, &elems),
+//!     recipient: Recipient { badge: 4, ..Recipient::new("bob", device) },
 //!     app: App { bundle_id: "com.example.chat", package_name: "com.example.chat", badge_class: "" },
 //!     now: 1_795_236_000,
 //! };

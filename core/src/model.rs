@@ -182,6 +182,29 @@ pub struct Message<'a> {
     pub is_system: bool,
 }
 
+impl<'a> Message<'a> {
+    /// A REST message with no push info, no flags and no mentions: the
+    /// case format's defaults for everything but who, where and what.
+    pub const fn new(
+        sender: Sender<'a>,
+        conversation: Conversation<'a>,
+        elems: &'a [Elem<'a>],
+    ) -> Self {
+        Message {
+            sender,
+            conversation,
+            origin: Origin::Rest,
+            elems,
+            push_info: None,
+            online_only: false,
+            life_time: None,
+            with_mute_notifications: false,
+            mentions: &[],
+            is_system: false,
+        }
+    }
+}
+
 /// Which provider a device is registered with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -331,6 +354,25 @@ pub struct Recipient<'a> {
     /// The window for a global `NotNotify`; `None` mutes at all times.
     pub dnd: Option<DndWindow>,
     pub locale: Locale,
+}
+
+impl<'a> Recipient<'a> {
+    /// A recipient with the case format's defaults: badge 0, push enabled,
+    /// no legacy sounds, receiving everything, no do-not-disturb, English.
+    pub const fn new(account: &'a str, device: Device<'a>) -> Self {
+        Recipient {
+            account,
+            device,
+            badge: 0,
+            push_enabled: true,
+            c2c_sound: "",
+            group_sound: "",
+            receive_opt: ReceiveOpt::Receive,
+            global_receive_opt: ReceiveOpt::Receive,
+            dnd: None,
+            locale: Locale::En,
+        }
+    }
 }
 
 /// The app identity a provider needs.

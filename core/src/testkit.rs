@@ -1,8 +1,8 @@
 //! Fixtures shared by the renderers' golden tests (compiled for tests only).
 
 use crate::model::{
-    App, Case, Channel, Conversation, Device, DeviceState, Elem, Locale, Message, Origin, PushInfo,
-    ReceiveOpt, Recipient, Sender,
+    App, Case, Channel, Conversation, Device, DeviceState, Elem, Message, PushInfo, Recipient,
+    Sender,
 };
 
 /// The instant every fixture case happens at.
@@ -27,32 +27,19 @@ pub(crate) fn case<'a>(
 ) -> Case<'a> {
     Case {
         message: Message {
-            sender,
-            conversation,
-            origin: Origin::Rest,
-            elems,
             push_info,
-            online_only: false,
-            life_time: None,
-            with_mute_notifications: false,
-            mentions: &[],
-            is_system: false,
+            ..Message::new(sender, conversation, elems)
         },
         recipient: Recipient {
-            account: "bob",
-            device: Device {
-                channel,
-                token,
-                state: DeviceState::Background,
-            },
             badge: 4,
-            push_enabled: true,
-            c2c_sound: "",
-            group_sound: "",
-            receive_opt: ReceiveOpt::Receive,
-            global_receive_opt: ReceiveOpt::Receive,
-            dnd: None,
-            locale: Locale::En,
+            ..Recipient::new(
+                "bob",
+                Device {
+                    channel,
+                    token,
+                    state: DeviceState::Background,
+                },
+            )
         },
         app: App {
             bundle_id: "com.example.chat",

@@ -121,36 +121,28 @@ fn render_case(input: &Input, channel: Channel, buf: &mut [u8]) -> Result<Option
     };
     let case = Case {
         message: Message {
-            sender: Sender {
-                account: "ann",
-                nick: &input.nick,
-                name_card: &input.card,
-            },
-            conversation,
-            origin: Origin::Rest,
-            elems: &elems,
             push_info: Some(push_info),
-            online_only: false,
             life_time: input.life_time.filter(|t| *t > 0),
-            with_mute_notifications: false,
-            mentions: &[],
-            is_system: false,
+            ..Message::new(
+                Sender {
+                    account: "ann",
+                    nick: &input.nick,
+                    name_card: &input.card,
+                },
+                conversation,
+                &elems,
+            )
         },
         recipient: Recipient {
-            account: "bob",
-            device: Device {
-                channel,
-                token: "0a1b2c3d",
-                state: DeviceState::Background,
-            },
             badge: input.badge,
-            push_enabled: true,
-            c2c_sound: "",
-            group_sound: "",
-            receive_opt: ReceiveOpt::Receive,
-            global_receive_opt: ReceiveOpt::Receive,
-            dnd: None,
-            locale: Locale::En,
+            ..Recipient::new(
+                "bob",
+                Device {
+                    channel,
+                    token: "0a1b2c3d",
+                    state: DeviceState::Background,
+                },
+            )
         },
         app: App {
             bundle_id: "com.example.chat",
