@@ -2,8 +2,8 @@
 
 use crate::error::{Error, Field};
 use crate::model::{
-    Case, Conversation, DeviceState, DndWindow, Elem, GroupType, Mention, Message, Origin,
-    ReceiveOpt, Recipient, MAX_ELEMS, MAX_MENTIONS,
+    AndroidInfo, ApnsInfo, Case, Conversation, DeviceState, DndWindow, Elem, GroupType, Mention,
+    Message, Origin, ReceiveOpt, Recipient, MAX_ELEMS, MAX_MENTIONS,
 };
 use crate::text::{self, Body};
 
@@ -128,6 +128,24 @@ impl<'a> Notification<'a> {
     /// The message this notification is for.
     pub fn message(&self) -> &'a Message<'a> {
         &self.case.message
+    }
+
+    /// The message's Android knobs (all unset without an OfflinePushInfo).
+    pub fn android_info(&self) -> AndroidInfo<'a> {
+        self.case
+            .message
+            .push_info
+            .map(|p| p.android)
+            .unwrap_or_default()
+    }
+
+    /// The message's APNs knobs (all unset without an OfflinePushInfo).
+    pub fn apns_info(&self) -> ApnsInfo<'a> {
+        self.case
+            .message
+            .push_info
+            .map(|p| p.apns)
+            .unwrap_or_default()
     }
 
     /// The conversation key (`thread-id`, Android tag).

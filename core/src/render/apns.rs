@@ -43,7 +43,7 @@ struct Apns<'n, 'a> {
 impl Layout for Apns<'_, '_> {
     fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
         let n = self.n;
-        let apns_info = n.message().push_info.map(|p| p.apns).unwrap_or_default();
+        let apns_info = n.apns_info();
         let body = Text {
             segments: n.body.segments(),
             limit: None,

@@ -45,7 +45,7 @@ struct Fcm<'n, 'a> {
 impl Layout for Fcm<'_, '_> {
     fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
         let n = self.n;
-        let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+        let android = n.android_info();
         w.begin_object();
         w.key("message");
         w.begin_object();

@@ -31,7 +31,7 @@
 
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{Headers, Rendered, Warnings};
+use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
 use crate::write::{fit, Layout, Sink, Slot, Text, Writer};
 
@@ -52,7 +52,7 @@ struct Honor<'n, 'a> {
 impl Layout for Honor<'_, '_> {
     fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
         let n = self.n;
-        let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+        let android = n.android_info();
         w.begin_object();
         w.opt_str_member("data", Field::Ext, n.ext);
 
@@ -119,15 +119,10 @@ fn importance(value: &str) -> Result<Option<&'static str>, Error> {
 
 /// Renders the Honor `sendMessage` body into `buf`.
 pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
-    if n.case.recipient.device.token.is_empty() {
-        return Err(Error::Invalid(Field::Token));
-    }
-    if n.android_title.is_empty() {
-        // Honor requires a title (as on Huawei, vendors.md §4.2): refused like
-        // Xiaomi's, not sent empty (found by fuzzing, case_json).
-        return Err(Error::Invalid(Field::Title));
-    }
-    let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+    // Honor requires a title (as on Huawei, vendors.md §4.2): refused, not
+    // sent empty (found by fuzzing, case_json).
+    require_token_and_title(n)?;
+    let android = n.android_info();
     let layout = Honor {
         n,
         importance: importance(android.honor_importance)?,

@@ -49,7 +49,7 @@
 
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{Headers, Rendered, Warnings};
+use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
 use crate::write::{fit, Layout, Part, Sink, Slot, Text, Writer};
 
@@ -85,7 +85,7 @@ struct Huawei<'n, 'a> {
 impl Layout for Huawei<'_, '_> {
     fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
         let n = self.n;
-        let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+        let android = n.android_info();
         w.begin_object();
         w.key("message");
         w.begin_object();
@@ -200,15 +200,10 @@ fn is_package_name(name: &str) -> bool {
 
 /// Renders the Huawei v1 `messages:send` body into `buf`.
 pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
-    if n.case.recipient.device.token.is_empty() {
-        return Err(Error::Invalid(Field::Token));
-    }
-    if n.android_title.is_empty() {
-        // Huawei requires a title (vendors.md §3.3): refused like
-        // Xiaomi's, not sent empty (found by fuzzing, case_json).
-        return Err(Error::Invalid(Field::Title));
-    }
-    let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+    // Huawei requires a title (vendors.md §3.3): refused, not sent empty
+    // (found by fuzzing, case_json).
+    require_token_and_title(n)?;
+    let android = n.android_info();
     let importance = importance(android.huawei_importance)?;
     if !android.huawei_image.is_empty() && !is_https(android.huawei_image) {
         return Err(Error::Invalid(Field::Image));

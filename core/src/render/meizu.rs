@@ -79,7 +79,7 @@ fn check(n: &Notification<'_>) -> Result<Option<u8>, Error> {
         // Meizu requires 1–32 chars (§8.2); render-map says never empty.
         return Err(Error::Invalid(Field::Title));
     }
-    let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+    let android = n.android_info();
     match android.meizu_notice_msg_type {
         Some(t) if t > NOTICE_MSG_TYPE_MAX => Err(Error::Invalid(Field::NoticeMsgType)),
         t => Ok(t),

@@ -54,6 +54,19 @@ pub struct Rendered<'a> {
     pub warnings: Warnings,
 }
 
+/// What every token-addressed Android provider needs before rendering: a
+/// device token, and a title (render-map: never empty; the provider would
+/// refuse an empty one).
+pub(crate) fn require_token_and_title(n: &Notification<'_>) -> Result<(), Error> {
+    if n.case.recipient.device.token.is_empty() {
+        return Err(Error::Invalid(crate::error::Field::Token));
+    }
+    if n.android_title.is_empty() {
+        return Err(Error::Invalid(crate::error::Field::Title));
+    }
+    Ok(())
+}
+
 /// Renders the notification for the recipient device's channel into `buf`.
 pub fn render<'a>(notification: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
     match notification.case.recipient.device.channel {

@@ -29,7 +29,7 @@
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::json::is_json_object;
-use crate::render::{Headers, Rendered, Warnings};
+use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
 use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
 
@@ -63,7 +63,7 @@ struct Oppo<'n, 'a> {
 impl Layout for Oppo<'_, '_> {
     fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
         let n = self.n;
-        let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+        let android = n.android_info();
         w.form_json("message", |w| {
             w.begin_object();
             w.u64_member("target_type", TARGET_TYPE_REGISTRATION_ID);
@@ -100,13 +100,8 @@ impl Layout for Oppo<'_, '_> {
 
 /// Renders the OPPO unicast form body (`message=<JSON>`) into `buf`.
 pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
-    if n.case.recipient.device.token.is_empty() {
-        return Err(Error::Invalid(Field::Token));
-    }
-    if n.android_title.is_empty() {
-        return Err(Error::Invalid(Field::Title));
-    }
-    let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+    require_token_and_title(n)?;
+    let android = n.android_info();
     let notify_level = match android.oppo_notify_level {
         Some(level) if !NOTIFY_LEVELS.contains(&level) => {
             return Err(Error::Invalid(Field::NotifyLevel))

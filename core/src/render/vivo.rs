@@ -39,7 +39,7 @@
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::model::{AndroidInfo, Conversation};
-use crate::render::{Headers, Rendered, Warnings};
+use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
 use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
 
@@ -239,14 +239,9 @@ impl Layout for Vivo<'_, '_> {
 
 /// Renders the vivo `/message/send` body into `buf`.
 pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
-    if n.case.recipient.device.token.is_empty() {
-        return Err(Error::Invalid(Field::Token));
-    }
-    if n.android_title.is_empty() {
-        // vivo requires a title (§7.2); render-map says it is never empty.
-        return Err(Error::Invalid(Field::Title));
-    }
-    let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+    // vivo requires a title (§7.2).
+    require_token_and_title(n)?;
+    let android = n.android_info();
     let (classification, category) = classify(&android)?;
     if !n.ext.is_empty() {
         let chars = Counter::Weighted

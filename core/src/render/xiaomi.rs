@@ -74,7 +74,7 @@ impl Layout for Xiaomi<'_, '_> {
     fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
         let n = self.n;
         let case = n.case;
-        let android = n.message().push_info.map(|p| p.android).unwrap_or_default();
+        let android = n.android_info();
         w.form_str("registration_id", Field::Token, case.recipient.device.token);
         w.form_str(
             "restricted_package_name",
