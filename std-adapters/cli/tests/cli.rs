@@ -22,7 +22,7 @@ fn tidings(args: &[&str], stdin: Option<&[u8]>) -> Output {
 
 fn example(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples")
+        .join("../../examples")
         .join(name);
     path.to_string_lossy().into_owned()
 }
