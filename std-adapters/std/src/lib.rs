@@ -4,8 +4,11 @@
 //!   the core model;
 //! - [`report`]: one case decided and rendered into the result object that
 //!   `tidings render` prints;
-//! - [`conform`]: conformance vectors matched against results.
+//! - [`conform`]: conformance vectors matched against results;
+//! - [`clock`]: time passed in, so credential lifetimes and retries are
+//!   tested by moving a clock, not by sleeping.
 
+pub mod clock;
 pub mod conform;
 pub mod ingest;
 pub mod report;
