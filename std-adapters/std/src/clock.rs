@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Wall-clock time, as the caller chooses to supply it.
-pub trait Clock: Send + Sync + 'static {
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now(&self) -> SystemTime;
 
     /// Whole seconds since the Unix epoch (0 before it).

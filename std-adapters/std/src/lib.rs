@@ -5,10 +5,12 @@
 //! - [`report`]: one case decided and rendered into the result object that
 //!   `tidings render` prints;
 //! - [`conform`]: conformance vectors matched against results;
+//! - [`config`]: the TOML configuration with environment overrides;
 //! - [`clock`]: time passed in, so credential lifetimes and retries are
 //!   tested by moving a clock, not by sleeping.
 
 pub mod clock;
+pub mod config;
 pub mod conform;
 pub mod ingest;
 pub mod report;
