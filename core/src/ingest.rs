@@ -921,6 +921,7 @@ impl<'a> Object<'a> for ApnsInfoDoc<'a> {
         ("SubTitle", Field::SubTitle),
         ("Image", Field::ApnsImage),
         ("MutableContent", Field::MutableContent),
+        ("CollapseId", Field::CollapseId),
     ];
     fn member<A: MapAccess<'a>>(
         &mut self,
@@ -936,6 +937,7 @@ impl<'a> Object<'a> for ApnsInfoDoc<'a> {
             Field::SubTitle => info.sub_title = text(ctx, map)?,
             Field::ApnsImage => info.image = text(ctx, map)?,
             Field::MutableContent => self.mutable_content = map.next_value()?,
+            Field::CollapseId => info.collapse_id = text(ctx, map)?,
             _ => {}
         }
         Ok(())

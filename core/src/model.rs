@@ -146,6 +146,9 @@ pub struct ApnsInfo<'a> {
     pub sub_title: &'a str,
     pub image: &'a str,
     pub mutable_content: bool,
+    /// `apns-collapse-id`: pushes with the same id show as one
+    /// notification (vendors.md §1.2).
+    pub collapse_id: &'a str,
 }
 
 /// `OfflinePushInfo` (push-rules §7).

@@ -81,7 +81,7 @@ use crate::model::{
 };
 
 /// The layout version this build writes and reads (byte 0 of a job).
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// Why a job cannot be encoded or decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -163,6 +163,7 @@ pub struct FPushInfo {
     sub_title: Text,
     image: Text,
     mutable_content: bool,
+    collapse_id: Text,
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -432,6 +433,7 @@ fn push_info(p: &FPushInfo) -> PushInfo<'_> {
             sub_title: p.sub_title.s(),
             image: p.image.s(),
             mutable_content: p.mutable_content,
+            collapse_id: p.collapse_id.s(),
         },
     }
 }

@@ -187,6 +187,7 @@ impl Owned {
                             sub_title: self.s(23),
                             image: self.s(24),
                             mutable_content: !badge_nc,
+                            collapse_id: self.s(32),
                         },
                     }),
                 online_only: self.flags[0],

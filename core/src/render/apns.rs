@@ -19,6 +19,8 @@ pub const VOIP_PAYLOAD_LIMIT: usize = 5120;
 pub const PRIORITY_IMMEDIATE: &str = "10";
 /// `apns-topic` suffix of VoIP pushes (vendors.md §1.3).
 pub const VOIP_TOPIC_SUFFIX: &str = ".voip";
+/// `apns-collapse-id`: at most 64 bytes (vendors.md §1.2, §1.8).
+pub const COLLAPSE_ID_LIMIT: usize = 64;
 
 /// The request headers the body goes with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub struct ApnsHeaders<'a> {
     pub topic_suffix: &'static str,
     /// `apns-expiration` (absolute Unix seconds); `None` = not sent.
     pub expiration: Option<i64>,
+    /// `apns-collapse-id` (`ApnsInfo.CollapseId`); `None` = not sent.
+    pub collapse_id: Option<&'a str>,
     /// The device token for `:path` (`/3/device/<token>`).
     pub device_token: &'a str,
 }
@@ -100,6 +104,18 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if topic.is_empty() || !topic.bytes().fold(true, |ok, b| ok & b.is_ascii_graphic()) {
         return Err(Error::Invalid(Field::BundleId));
     }
+    let collapse_id = n.apns_info().collapse_id;
+    // A header value: visible ASCII only, so no CR/LF can reach the request
+    // (vendors.md §1.2); over 64 bytes APNs answers 400 BadCollapseId.
+    if !collapse_id
+        .bytes()
+        .fold(true, |ok, b| ok & b.is_ascii_graphic())
+    {
+        return Err(Error::Invalid(Field::CollapseId));
+    }
+    if collapse_id.len() > COLLAPSE_ID_LIMIT {
+        return Err(Error::TooLong(Field::CollapseId));
+    }
     let voip = case.recipient.device.channel == Channel::ApnsVoip;
     let limit = if voip {
         VOIP_PAYLOAD_LIMIT
@@ -116,8 +132,69 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
             topic,
             topic_suffix: if voip { VOIP_TOPIC_SUFFIX } else { "" },
             expiration: n.expires_at,
+            collapse_id: (!collapse_id.is_empty()).then_some(collapse_id),
             device_token: token,
         }),
         warnings: Warnings::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::{decide, Decision};
+    use crate::model::{ApnsInfo, Conversation, Elem, PushInfo};
+
+    fn headers_for(collapse_id: &str) -> Result<ApnsHeaders<'_>, Error> {
+        let elems = [Elem::Text("hi")];
+        let info = PushInfo {
+            apns: ApnsInfo {
+                collapse_id,
+                ..ApnsInfo::default()
+            },
+            ..PushInfo::default()
+        };
+        let case = crate::testkit::case(
+            Channel::Apns,
+            "a1b2",
+            crate::testkit::ANN,
+            Conversation::C2c { to_account: "bob" },
+            &elems,
+            Some(info),
+        );
+        let Ok(Decision::Push(n)) = decide(&case) else {
+            panic!("not pushed")
+        };
+        let mut buf = [0u8; 256];
+        let rendered = render(&n, &mut buf)?;
+        let Headers::Apns(h) = rendered.headers else {
+            panic!("no APNs headers")
+        };
+        // The borrow of `case` ends here; only the id outlives it.
+        Ok(ApnsHeaders {
+            topic: "",
+            device_token: "",
+            collapse_id: h.collapse_id.map(|_| collapse_id),
+            ..h
+        })
+    }
+
+    #[test]
+    fn collapse_id_is_a_visible_ascii_header_of_at_most_64_bytes() {
+        let long = "k".repeat(COLLAPSE_ID_LIMIT + 1);
+        assert_eq!(headers_for("").unwrap().collapse_id, None);
+        let at_limit = &long[..COLLAPSE_ID_LIMIT];
+        assert_eq!(headers_for(at_limit).unwrap().collapse_id, Some(at_limit));
+        assert_eq!(
+            headers_for(&long).unwrap_err(),
+            Error::TooLong(Field::CollapseId)
+        );
+        for bad in ["a b", "a\r\nb", "caf\u{e9}", "\u{7f}"] {
+            assert_eq!(
+                headers_for(bad).unwrap_err(),
+                Error::Invalid(Field::CollapseId),
+                "{bad:?}"
+            );
+        }
+    }
 }

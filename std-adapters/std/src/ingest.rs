@@ -203,6 +203,7 @@ pub struct ApnsInfoDoc {
     pub image: Option<String>,
     #[serde(default)]
     pub mutable_content: u8,
+    pub collapse_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -640,6 +641,7 @@ fn lend_push_info(p: &PushInfoDoc) -> Result<PushInfo<'_>, IngestError> {
                 "Message.OfflinePushInfo.ApnsInfo.MutableContent",
                 apns.mutable_content,
             )?,
+            collapse_id: s(&apns.collapse_id),
         },
     })
 }

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Map, Value};
 use tidings_core::model::Channel;
-use tidings_core::render::Headers;
-use tidings_core::{decide, render, Decision, Notification};
+use tidings_core::render::{Headers, Rendered};
+use tidings_core::{decide, render, Decision, Notification, Reason};
 
 use crate::ingest::{parse_case, AppDoc, IngestError};
 
@@ -41,15 +41,22 @@ pub fn run_case(json: &[u8], config: &RunConfig) -> Result<Outcome, IngestError>
     let lent = doc.lend()?;
     let case = lent.case(config.now, &config.app)?;
     match decide(&case)? {
-        Decision::Suppress(reason) => Ok(Outcome {
-            report: json!({ "Decision": "suppress", "Reason": reason.name() }),
-            payload: None,
-        }),
-        Decision::Push(notification) => push_report(&notification),
+        Decision::Suppress(reason) => Ok(suppress_report(reason)),
+        Decision::Push(notification) => Ok(push_report(&notification)?.0),
     }
 }
 
-fn push_report(n: &Notification<'_>) -> Result<Outcome, IngestError> {
+/// The result object of a suppressed case.
+pub fn suppress_report(reason: Reason) -> Outcome {
+    Outcome {
+        report: json!({ "Decision": "suppress", "Reason": reason.name() }),
+        payload: None,
+    }
+}
+
+/// Renders a push and reports it; the [`Rendered`] keeps the request
+/// parts outside the body (APNs headers) for a sender.
+pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), IngestError> {
     let channel = n.case.recipient.device.channel;
     let mut buf = vec![0u8; RENDER_BUFFER];
     let rendered = render(n, &mut buf)?;
@@ -89,6 +96,9 @@ fn push_report(n: &Notification<'_>) -> Result<Outcome, IngestError> {
         if let Some(expiration) = h.expiration {
             headers.insert("apns-expiration".into(), expiration.to_string().into());
         }
+        if let Some(collapse_id) = h.collapse_id {
+            headers.insert("apns-collapse-id".into(), collapse_id.into());
+        }
         report.insert("Headers".into(), headers.into());
     }
     report.insert("PayloadBytes".into(), rendered.len.into());
@@ -104,10 +114,13 @@ fn push_report(n: &Notification<'_>) -> Result<Outcome, IngestError> {
     if !warnings.is_empty() {
         report.insert("Warnings".into(), warnings.into());
     }
-    Ok(Outcome {
-        report: report.into(),
-        payload: Some(buf),
-    })
+    Ok((
+        Outcome {
+            report: report.into(),
+            payload: Some(buf),
+        },
+        rendered,
+    ))
 }
 
 /// The text as sent: the kept bytes and the ellipsis, when it was cut.
