@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
+
+mod send;
 use tidings_std::conform::check_file;
 use tidings_std::ingest::AppDoc;
 use tidings_std::report::{run_case, RunConfig};
@@ -43,6 +45,20 @@ enum Command {
         #[arg(long, env = "TIDINGS_BADGE_CLASS")]
         badge_class: Option<String>,
     },
+    /// Decide, render and deliver one case; print the result with its Delivery.
+    ///
+    /// Exit 0 when delivered or suppressed, 3 when the provider did not take
+    /// it (see Delivery.Outcome), 2 when the case or configuration is unusable.
+    Send {
+        /// The case file, or `-` for standard input.
+        case: PathBuf,
+        /// The TOML configuration (one table per provider).
+        #[arg(long, env = "TIDINGS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Unix seconds for cases without `Now` (default: the clock).
+        #[arg(long)]
+        now: Option<i64>,
+    },
     /// Run conformance vector files (case-format.md §Vectors) and report.
     Conform {
         /// Vector files (JSON arrays of {Name, Case, Expect}).
@@ -53,7 +69,19 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     match cli.command {
+        Command::Send { case, config, now } => {
+            let input = match read_input(&case) {
+                Ok(input) => input,
+                Err(e) => return fail(&format!("{}: {e}", case.display())),
+            };
+            match send::run(config.as_deref(), &input, now) {
+                Err(send::Unusable(why)) => fail(&why),
+                Ok(send::Sent::Done(report)) => print_report(&report, ExitCode::SUCCESS),
+                Ok(send::Sent::NotDelivered(report)) => print_report(&report, ExitCode::from(3)),
+            }
+        }
         Command::Conform { files } => conform(&files),
         Command::Render {
             case,
@@ -103,6 +131,29 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+fn print_report(report: &serde_json::Value, code: ExitCode) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let written = serde_json::to_writer_pretty(&mut out, report)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => code,
+        Err(e) => fail(&format!("writing output: {e}")),
+    }
+}
+
+/// Logs go to stderr; `TIDINGS_LOG` (an `EnvFilter`, e.g. `debug`) sets
+/// the level, `warn` by default. No secret is ever logged.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn conform(files: &[PathBuf]) -> ExitCode {

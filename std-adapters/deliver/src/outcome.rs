@@ -1,0 +1,127 @@
+//! The one vocabulary of delivery: whatever a provider answers, a send ends
+//! in one [`Outcome`]. Each provider module maps its status and reason codes
+//! onto it in one table.
+
+use std::time::{Duration, SystemTime};
+
+/// How one send ended, as the caller must act on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The provider took the push; `id` is its message id (APNs: `apns-id`).
+    Delivered { id: String },
+    /// The device token is dead: stop sending to it. `since` is when the
+    /// provider last saw it valid, where it says (APNs 410 `timestamp`).
+    TokenInvalid {
+        reason: String,
+        since: Option<SystemTime>,
+    },
+    /// Try again, not before `not_before` (the provider's `Retry-After`, or
+    /// the provider's retry policy for this attempt).
+    Retry {
+        reason: String,
+        not_before: SystemTime,
+    },
+    /// The provider refused this push for good; sending it again cannot help.
+    Rejected { reason: String },
+}
+
+impl Outcome {
+    /// The outcome's name in reports: `delivered`, `token_invalid`, `retry`,
+    /// `rejected`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Delivered { .. } => "delivered",
+            Outcome::TokenInvalid { .. } => "token_invalid",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Rejected { .. } => "rejected",
+        }
+    }
+
+    /// The provider's reason (empty when delivered).
+    pub fn reason(&self) -> &str {
+        match self {
+            Outcome::Delivered { .. } => "",
+            Outcome::TokenInvalid { reason, .. }
+            | Outcome::Retry { reason, .. }
+            | Outcome::Rejected { reason } => reason,
+        }
+    }
+}
+
+/// One send's result: the outcome and the HTTP status it came with (`None`
+/// when no answer arrived: a deadline, a lost or refused connection).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub outcome: Outcome,
+    pub status: Option<u16>,
+    /// The provider's message id when it sent one, whatever the outcome.
+    pub id: Option<String>,
+}
+
+/// Exponential backoff without jitter: `base · 2^attempt`, at most `cap`.
+/// The client reports the earliest time; spreading retries (jitter) is the
+/// scheduler's business, which knows how many are due at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Backoff {
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+}
+
+/// Reads an HTTP `Retry-After` value given in seconds (RFC 9110 §10.2.3).
+/// An HTTP-date form is not used by the providers we speak to and reads as
+/// absent, so the policy applies.
+pub fn retry_after_seconds(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_base_and_stops_at_cap() {
+        let policy = Backoff {
+            base: Duration::from_secs(5),
+            cap: Duration::from_secs(60),
+        };
+        let delays: Vec<u64> = (0..6).map(|a| policy.delay(a).as_secs()).collect();
+        assert_eq!(delays, [5, 10, 20, 40, 60, 60]);
+        assert_eq!(policy.delay(u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_only() {
+        assert_eq!(retry_after_seconds(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after_seconds("-1"), None);
+    }
+
+    #[test]
+    fn names_are_the_report_vocabulary() {
+        let now = SystemTime::UNIX_EPOCH;
+        let all = [
+            Outcome::Delivered { id: "x".into() },
+            Outcome::TokenInvalid {
+                reason: "Unregistered".into(),
+                since: None,
+            },
+            Outcome::Retry {
+                reason: "Shutdown".into(),
+                not_before: now,
+            },
+            Outcome::Rejected {
+                reason: "BadTopic".into(),
+            },
+        ];
+        let names: Vec<&str> = all.iter().map(Outcome::name).collect();
+        assert_eq!(names, ["delivered", "token_invalid", "retry", "rejected"]);
+        assert_eq!(all[3].reason(), "BadTopic");
+    }
+}
