@@ -43,6 +43,7 @@
 
 pub mod decide;
 pub mod error;
+pub mod grapheme;
 #[cfg(feature = "json")]
 pub mod ingest;
 pub mod json;

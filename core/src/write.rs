@@ -10,6 +10,7 @@
 //! more (vendors.md §10.1).
 
 use crate::error::{Error, Field};
+use crate::grapheme::Boundaries;
 
 /// The ellipsis that ends a cut text (U+2026: 3 bytes, 1 char).
 pub const ELLIPSIS: &str = "\u{2026}";
@@ -265,7 +266,9 @@ pub enum Counter {
     Scalars,
     /// UTF-16 code units, as a Java server counts (OPPO, Meizu).
     Utf16,
-    /// ASCII 1, everything else 2: the strictest of vivo's documented rules.
+    /// vivo: the largest of its documented rules (vendors.md §10.3): every
+    /// char 1, non-ASCII 2, UTF-16 units. ASCII 1, other BMP chars 2, and
+    /// astral chars (emoji) 4: two UTF-16 units, each weighted 2.
     Weighted,
 }
 
@@ -280,7 +283,7 @@ impl Counter {
                 if c.is_ascii() {
                     1
                 } else {
-                    2
+                    2 * c.len_utf16()
                 }
             }
         }
@@ -545,7 +548,9 @@ pub trait Layout {
 
 /// Renders `layout` into `buf` so that it fits both `buf` and `limit`
 /// (bytes, not counting exempt bytes), cutting the body and then the title
-/// at a char boundary, each ending with `…`, only as far as needed.
+/// at an extended grapheme cluster boundary (UAX #29, [`crate::grapheme`]),
+/// each ending with `…`, only as far as needed: at most one cluster more
+/// than a char-boundary cut would remove.
 pub fn fit<L: Layout + ?Sized>(layout: &L, buf: &mut [u8], limit: usize) -> Result<Fitted, Error> {
     let capacity = buf.len();
     let mut plan = Plan::default();
@@ -940,9 +945,15 @@ where
     let ellipsis_units = limit.map_or(0, |l| l.counter.units(ellipsis));
     let ellipsis_bytes = char_cost(ellipsis);
     let (mut units, mut bytes, mut kept, mut best) = (0usize, 0usize, 0usize, 0usize);
+    // Clusters run across segments: `Ann:` + a text opening with U+0301
+    // makes `:\u{301}` one user-perceived character.
+    let mut clusters = Boundaries::default();
     for segment in segments {
         for c in segment.chars() {
-            if units.saturating_add(ellipsis_units) <= max_units
+            // Only a cluster boundary may end the kept text, so what is
+            // kept is whole user-perceived characters (UAX #29).
+            if clusters.before(c)
+                && units.saturating_add(ellipsis_units) <= max_units
                 && bytes.saturating_add(ellipsis_bytes) <= max_bytes
             {
                 best = kept;

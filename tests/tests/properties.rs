@@ -9,6 +9,7 @@ use serde_json::Value;
 use tidings_core::model::*;
 use tidings_core::{decide, render, Decision, Error};
 use tidings_std::conform::decoded_payload;
+use unicode_segmentation::UnicodeSegmentation;
 
 const TRICKY: &[char] = &[
     'a',
@@ -157,6 +158,34 @@ fn render_case(input: &Input, channel: Channel, buf: &mut [u8]) -> Result<Option
     }
 }
 
+/// Whether `at` is an extended grapheme cluster boundary of `text`, by the
+/// reference (`unicode-segmentation`; the alphabets here have no viramas,
+/// the one rule, GB9c, the core does not cover).
+fn is_cluster_boundary(text: &str, at: usize) -> bool {
+    at == text.len() || text.grapheme_indices(true).any(|(i, _)| i == at)
+}
+
+/// The cluster of `text` starting at `at` (empty at the end).
+fn next_cluster(text: &str, at: usize) -> &str {
+    text[at..].graphemes(true).next().unwrap_or("")
+}
+
+/// Bytes `s` takes JSON-escaped the way the core escapes (U+2028/9 too).
+fn escaped_len(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+            '\0'..='\u{1f}' | '\u{2028}' | '\u{2029}' => 6,
+            c => c.len_utf8(),
+        })
+        .sum()
+}
+
+/// Units of the cluster of `text` starting at `at`, counted `limit`'s way.
+fn next_cluster_units(text: &str, at: usize, limit: CharLimit) -> usize {
+    limit.counter.count(next_cluster(text, at))
+}
+
 fn full_body(input: &Input) -> String {
     if !input.desc.is_empty() {
         return input.desc.clone();
@@ -205,8 +234,10 @@ proptest! {
         if body != full {
             let kept = body.strip_suffix('…').expect("a cut body ends with …");
             prop_assert!(full.starts_with(kept), "cut body is not a prefix");
-            // Cut only as far as needed: one more char (≤ 6 bytes escaped) would not fit.
-            prop_assert!(len + 6 > limit, "cut to {len} bytes, limit {limit}");
+            prop_assert!(is_cluster_boundary(&full, kept.len()), "cut inside a cluster: {kept:?}");
+            // Cut only as far as needed: the next whole cluster would not fit.
+            let next = next_cluster(&full, kept.len());
+            prop_assert!(len + escaped_len(next) > limit, "cut to {len} bytes, limit {limit}");
         }
         let mut again = vec![0u8; 8192];
         let len_again = render_case(&input, channel, &mut again).unwrap().unwrap();
@@ -321,12 +352,24 @@ fn at<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(value, |v, key| v.get(key))
 }
 
-/// `sent` is `full`, or a prefix of it cut at a char boundary plus `…`.
+/// `sent` is `full`, or a prefix of it cut at a cluster boundary plus `…`.
 fn is_whole_or_cut(sent: &str, full: &str) -> bool {
     sent == full
         || sent
             .strip_suffix('…')
-            .is_some_and(|kept| full.starts_with(kept))
+            .is_some_and(|kept| full.starts_with(kept) && is_cluster_boundary(full, kept.len()))
+}
+
+/// A cut by a char limit went no further than needed: the next whole
+/// cluster and the ellipsis would have been over `limit`.
+fn cut_only_as_needed(sent: &str, full: &str, limit: CharLimit) -> bool {
+    let Some(kept) = sent.strip_suffix('…').filter(|_| sent != full) else {
+        return true;
+    };
+    limit.counter.count(kept)
+        + next_cluster_units(full, kept.len(), limit)
+        + limit.counter.count("…")
+        > limit.max
 }
 
 fn android_title(input: &Input) -> String {
@@ -380,6 +423,10 @@ proptest! {
         if let Some((title_limit, body_limit)) = shape.limits {
             prop_assert!(title_limit.counter.count(title) <= title_limit.max);
             prop_assert!(body_limit.counter.count(body) <= body_limit.max);
+            // A 64 KiB buffer never cuts these form/JSON bodies: only the
+            // char limits do, and only as far as needed.
+            prop_assert!(cut_only_as_needed(title, &android_title(&input), title_limit), "title {title:?}");
+            prop_assert!(cut_only_as_needed(body, &full_body(&input), body_limit), "body {body:?}");
         }
     }
 }

@@ -8,8 +8,10 @@
 //!
 //! Decisions where the spec is silent or conflicting:
 //! - Title (40) and content (100) are counted with [`Counter::Weighted`]
-//!   (ASCII 1, anything else 2), the strictest of vivo's documented rules
-//!   (§7.2, §10.3); the ellipsis of a cut text counts 2.
+//!   (ASCII 1, other BMP chars 2, astral chars such as emoji 4): the
+//!   maximum of vivo's documented rules per char (§7.2, §10.3: every char 1,
+//!   non-ASCII 2, UTF-16 units, so an emoji's two units weigh 2 each); the
+//!   ellipsis of a cut text counts 2. `clientCustomMap` is counted the same way.
 //! - vivo documents no byte limit on the whole body (§10.8), so the layout
 //!   is fitted to the caller's buffer only (`fit(.., usize::MAX)`).
 //! - `timeToLive` is `MsgLifeTime` clamped to 60 … 86 400 s (§7.4: the newer
@@ -383,7 +385,8 @@ mod tests {
     fn cjk_and_emoji_cut_by_weighted_limits() {
         // Title: 21 CJK = 42 weighted > 40: 19 kept + "…" (2) = 40.
         let title = "一二三四五六七八九十一二三四五六七八九十一";
-        // Body: "Ann:" (4) + 50 emoji (100) = 104 > 100: 4 + 47 × 2 + 2 = 100.
+        // Body: "Ann:" (4) + 50 emoji (4 each: two UTF-16 units weighted 2,
+        // §10.3) = 204 > 100: 4 + 23 × 4 + 2 = 98, and a 24th would make 102.
         let emoji = "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀";
         let elems = [Elem::Text(emoji)];
         let info = PushInfo {
@@ -395,12 +398,12 @@ mod tests {
         let (out, cut) = render_str(&c, &mut buf);
         assert_eq!(
             out,
-            r#"{"regId":"vivo-token-1","notifyType":4,"title":"一二三四五六七八九十一二三四五六七八九…","content":"Ann:😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀…","skipType":1,"classification":1,"requestId":"134d861a1ea4be69aaef4a4670d8306b","pushMode":0}"#
+            r#"{"regId":"vivo-token-1","notifyType":4,"title":"一二三四五六七八九十一二三四五六七八九…","content":"Ann:😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀…","skipType":1,"classification":1,"requestId":"134d861a1ea4be69aaef4a4670d8306b","pushMode":0}"#
         );
         assert_eq!(
             cut,
             Cut {
-                body: Some(4 + 47 * 4),
+                body: Some(4 + 23 * 4),
                 title: Some(19 * 3)
             }
         );
