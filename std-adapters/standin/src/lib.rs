@@ -1,1 +1,76 @@
-//! placeholder
+//! Loopback stand-ins for the push providers.
+//!
+//! A stand-in speaks a provider's documented protocol on `127.0.0.1`:
+//! it validates what the provider validates, answers the provider's exact
+//! status codes and bodies, records what it accepted, and can be scripted and
+//! faulted so a client's tests reach every documented answer. The client's
+//! tests, the benchmarks and `tidings standin <provider>` all use them.
+//!
+//! * [`apns`] — Apple's HTTP/2 provider API (`spec/vendors.md` §1): TLS with
+//!   a generated CA, token (ES256 JWT) and certificate auth, the §1.7 reply
+//!   table, GOAWAY / cut-connection / delay faults.
+//! * [`tls`] — the CA, server configuration and client identities every
+//!   stand-in shares.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tidings_standin::Error> {
+//! use tidings_standin::apns::{generate_signing_key, ApnsStandin, Reply};
+//!
+//! let key = generate_signing_key("TEAM123456", "KEY1234567")?;
+//! let standin = ApnsStandin::builder()
+//!     .signing_key(&key.team_id, &key.key_id, &key.public_key)
+//!     .topic("com.example.app")
+//!     .reply_always("deadbeef", Reply::Unregistered { timestamp_ms: None })
+//!     .start()
+//!     .await?;
+//! // point a client at standin.url(), trusting standin.ca_pem()
+//! # let _ = standin.accepted();
+//! standin.shutdown().await?;
+//! # Ok(()) }
+//! ```
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub mod apns;
+pub mod tls;
+
+pub use apns::{
+    generate_signing_key, public_key_from_p8, AcceptedPush, ApnsSigningKey, ApnsStandin,
+    ApnsStandinBuilder, Auth, PushType, Reply, Stats,
+};
+pub use tls::{CertificateAuthority, ClientIdentity};
+
+/// Why a stand-in could not start (or, from `shutdown`, that one of its
+/// tasks panicked).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("certificate generation failed: {0}")]
+    Certificate(#[from] rcgen::Error),
+    #[error("TLS configuration failed: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("client certificate verifier: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+    #[error("PKCS#12: {0}")]
+    Pkcs12(String),
+    #[error("signing key: {0}")]
+    Key(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot open record file {path}: {source}")]
+    RecordFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("a stand-in task panicked: {0}")]
+    TaskPanicked(String),
+}
