@@ -51,9 +51,14 @@ pub const DEVICE_BACKOFF: Backoff = Backoff {
     base: Duration::from_secs(60),
     cap: Duration::from_secs(60 * 60),
 };
-/// Resends within one send of a request the server did not process or
-/// asked to be sent on a fresh connection or with a fresh token.
+/// Resends within one send of a request the server asked to be sent on a
+/// fresh connection or with a fresh token.
 const MAX_RESENDS: u32 = 3;
+/// Resends within one send of a request the server did not process
+/// (GOAWAY, REFUSED_STREAM): always safe, and each needs a new connection,
+/// so the deadline bounds them too; this only stops a server that refuses
+/// everything from keeping a send busy until its deadline.
+const MAX_UNPROCESSED_RESENDS: u32 = 10;
 
 static APNS_ID: HeaderName = HeaderName::from_static("apns-id");
 static APNS_PUSH_TYPE: HeaderName = HeaderName::from_static("apns-push-type");
@@ -343,7 +348,12 @@ impl ApnsClient {
                 key,
             } => (
                 None,
-                Some(ProviderToken::new(team_id, key_id, *key, Arc::clone(&clock))),
+                Some(ProviderToken::new(
+                    team_id,
+                    key_id,
+                    *key,
+                    Arc::clone(&clock),
+                )),
             ),
             ApnsAuth::Certificate(identity) => (Some(identity), None),
         };
@@ -391,7 +401,7 @@ impl ApnsClient {
             Ok(a) => a,
             Err(e) => return self.auth_failure(&e),
         };
-        let mut resends = 0;
+        let (mut resends, mut unprocessed) = (0, 0);
         loop {
             let request = match self.request(headers, push, authorization.as_ref()) {
                 Ok(r) => r,
@@ -399,12 +409,16 @@ impl ApnsClient {
             };
             let answer = match self.pool.send(request, body.clone()).await {
                 Ok(answer) => answer,
-                Err(SendError::Unprocessed(why)) if resends < MAX_RESENDS => {
+                Err(SendError::Unprocessed(why)) if unprocessed < MAX_UNPROCESSED_RESENDS => {
                     tracing::debug!(%why, "APNs did not process a push; sending it again");
-                    resends += 1;
+                    unprocessed += 1;
                     continue;
                 }
-                Err(SendError::Unprocessed(why) | SendError::Lost(why)) => {
+                Err(SendError::Unprocessed(why)) => {
+                    tracing::warn!(%why, "APNs refused a push on every connection");
+                    return self.retry_now("Unprocessed", None);
+                }
+                Err(SendError::Lost(why)) => {
                     tracing::warn!(%why, "APNs push got no answer");
                     return self.retry_now("ConnectionLost", None);
                 }
