@@ -411,6 +411,50 @@ impl Reply {
         }
     }
 
+    /// The reply whose body reason is `reason` (Apple's, or the stand-in's
+    /// `BadPayload`); 410s then carry the answer time as their timestamp
+    /// and 429 `TooManyRequests` no `retry-after`. For `tidings standin
+    /// apns --reply TOKEN=Reason`.
+    pub fn from_reason(reason: &str) -> Option<Reply> {
+        [
+            Reply::BadCollapseId,
+            Reply::BadDeviceToken,
+            Reply::BadExpirationDate,
+            Reply::BadMessageId,
+            Reply::BadPriority,
+            Reply::BadTopic,
+            Reply::DeviceTokenNotForTopic,
+            Reply::DuplicateHeaders,
+            Reply::IdleTimeout,
+            Reply::InvalidPushType,
+            Reply::MissingDeviceToken,
+            Reply::MissingTopic,
+            Reply::PayloadEmpty,
+            Reply::TopicDisallowed,
+            Reply::BadCertificate,
+            Reply::BadCertificateEnvironment,
+            Reply::ExpiredProviderToken,
+            Reply::Forbidden,
+            Reply::InvalidProviderToken,
+            Reply::MissingProviderToken,
+            Reply::UnrelatedKeyIdInToken,
+            Reply::BadEnvironmentKeyIdInToken,
+            Reply::BadPath,
+            Reply::MethodNotAllowed,
+            Reply::ExpiredToken { timestamp_ms: None },
+            Reply::Unregistered { timestamp_ms: None },
+            Reply::PayloadTooLarge,
+            Reply::TooManyProviderTokenUpdates,
+            Reply::TooManyRequests { retry_after: None },
+            Reply::InternalServerError,
+            Reply::ServiceUnavailable,
+            Reply::Shutdown,
+            Reply::BadPayload,
+        ]
+        .into_iter()
+        .find(|r| r.reason() == reason)
+    }
+
     /// The exact body bytes: `{"reason":"<reason>"}`, plus
     /// `,"timestamp":<ms>` on 410 (`now_ms` fills a `None` timestamp).
     pub fn body(&self, now_ms: u64) -> Bytes {
@@ -1755,6 +1799,237 @@ mod tests {
         assert_eq!(PushType::Voip.topic_suffix(), ".voip");
         assert_eq!(PushType::Voip.max_payload(), 5120);
         assert_eq!(PushType::Alert.max_payload(), 4096);
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    /// The checks without a socket: the order decides which of several
+    /// faults is reported.
+    #[test]
+    fn validator_reports_the_first_failure_in_the_documented_order() {
+        use tidings_std::clock::{Clock, ManualClock};
+        let key = generate_signing_key("TEAM123456", "KEY1234567").unwrap();
+        let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let v = ApnsStandin::builder()
+            .signing_key_from(&key)
+            .topic("com.example.app")
+            .clock(Arc::new(clock.clone()))
+            .validator()
+            .unwrap();
+        let auth = format!("bearer {}", key.jwt(clock.unix_seconds()).unwrap());
+        let good = headers(&[("authorization", &auth), ("apns-topic", "com.example.app")]);
+        fn check<'a>(
+            v: &Validator,
+            method: &'a Method,
+            path: &'a str,
+            headers: &'a HeaderMap,
+            body: &'a [u8],
+            client_certificate: bool,
+        ) -> Result<Checked<'a>, Reply> {
+            v.check(&RequestParts {
+                method,
+                path,
+                headers,
+                body,
+                client_certificate,
+                connection_key_id: None,
+            })
+        }
+        let body = br#"{"aps":{}}"#;
+        let ok = check(&v, &Method::POST, "/3/device/00ff", &good, body, false).unwrap();
+        assert_eq!(ok.token, "00ff");
+        assert_eq!(
+            ok.auth,
+            Auth::Token {
+                key_id: Arc::from("KEY1234567"),
+                team_id: Arc::from("TEAM123456"),
+                iat: 1_800_000_000
+            }
+        );
+        // Method before path, path before everything else.
+        assert_eq!(
+            check(&v, &Method::GET, "/nope", &HeaderMap::new(), b"", false),
+            Err(Reply::MethodNotAllowed)
+        );
+        assert_eq!(
+            check(
+                &v,
+                &Method::POST,
+                "/3/device/zz",
+                &HeaderMap::new(),
+                b"",
+                false
+            ),
+            Err(Reply::BadDeviceToken)
+        );
+        // Duplicates before auth; auth before push type, topic and body.
+        let mut dup = HeaderMap::new();
+        dup.append("apns-id", HeaderValue::from_static("x"));
+        dup.append("apns-id", HeaderValue::from_static("y"));
+        assert_eq!(
+            check(&v, &Method::POST, "/3/device/00", &dup, b"", false),
+            Err(Reply::DuplicateHeaders)
+        );
+        let bad_everything = headers(&[
+            ("apns-push-type", "nope"),
+            ("apns-priority", "3"),
+            ("apns-id", "x"),
+        ]);
+        assert_eq!(
+            check(
+                &v,
+                &Method::POST,
+                "/3/device/00",
+                &bad_everything,
+                b"",
+                false
+            ),
+            Err(Reply::MissingProviderToken)
+        );
+        // With a certificate, the push type is next, then the topic, ...
+        assert_eq!(
+            check(
+                &v,
+                &Method::POST,
+                "/3/device/00",
+                &bad_everything,
+                b"",
+                true
+            ),
+            Err(Reply::InvalidPushType)
+        );
+        let h = headers(&[
+            ("apns-push-type", "voip"),
+            ("apns-topic", "com.example.app"),
+            ("apns-priority", "3"),
+        ]);
+        assert_eq!(
+            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
+            Err(Reply::BadTopic)
+        );
+        let h = headers(&[
+            ("apns-topic", "com.example.app"),
+            ("apns-priority", "3"),
+            ("apns-expiration", "x"),
+        ]);
+        assert_eq!(
+            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
+            Err(Reply::BadPriority)
+        );
+        let h = headers(&[("apns-expiration", "x"), ("apns-id", "x")]);
+        assert_eq!(
+            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
+            Err(Reply::BadExpirationDate)
+        );
+        let h = headers(&[("apns-id", "x"), ("apns-collapse-id", &"c".repeat(65))]);
+        assert_eq!(
+            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
+            Err(Reply::BadMessageId)
+        );
+        let h = headers(&[("apns-collapse-id", &"c".repeat(65))]);
+        assert_eq!(
+            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
+            Err(Reply::BadCollapseId)
+        );
+        assert_eq!(
+            check(
+                &v,
+                &Method::POST,
+                "/3/device/00",
+                &HeaderMap::new(),
+                b"",
+                true
+            ),
+            Err(Reply::PayloadEmpty)
+        );
+        assert_eq!(
+            check(
+                &v,
+                &Method::POST,
+                "/3/device/00",
+                &HeaderMap::new(),
+                &[b'x'; 4097],
+                true
+            ),
+            Err(Reply::PayloadTooLarge)
+        );
+        assert_eq!(
+            check(
+                &v,
+                &Method::POST,
+                "/3/device/00",
+                &HeaderMap::new(),
+                b"x",
+                true
+            ),
+            Err(Reply::BadPayload)
+        );
+        // The token's age moves with the clock; an hour to the second is fine.
+        clock.advance(Duration::from_secs(3600));
+        assert!(check(&v, &Method::POST, "/3/device/00", &good, body, false).is_ok());
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            check(&v, &Method::POST, "/3/device/00", &good, body, false),
+            Err(Reply::ExpiredProviderToken)
+        );
+        assert_eq!(v.distinct_jwts(), 1);
+    }
+
+    #[test]
+    fn hostile_token_claims_do_not_panic() {
+        let key = generate_signing_key("T", "K").unwrap();
+        let v = ApnsStandin::builder()
+            .signing_key_from(&key)
+            .validator()
+            .unwrap();
+        for iat in [i64::MIN, i64::MAX, 0, -1] {
+            let auth = format!("bearer {}", key.jwt(iat).unwrap());
+            let h = headers(&[("authorization", &auth), ("apns-topic", "a.b")]);
+            let r = v.check(&RequestParts {
+                method: &Method::POST,
+                path: "/3/device/00",
+                headers: &h,
+                body: b"{}",
+                client_certificate: false,
+                connection_key_id: None,
+            });
+            assert!(
+                matches!(
+                    r,
+                    Err(Reply::ExpiredProviderToken | Reply::InvalidProviderToken)
+                ),
+                "{iat}: {r:?}"
+            );
+        }
+        for junk in [
+            "bearer ....",
+            "bearer é",
+            "BEARER x.y.z",
+            "bearer",
+            "bearer a.b.c.d",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(
+                "authorization",
+                HeaderValue::from_bytes(junk.as_bytes()).unwrap(),
+            );
+            h.insert("apns-topic", HeaderValue::from_static("a.b"));
+            let r = v.check(&RequestParts {
+                method: &Method::POST,
+                path: "/3/device/00",
+                headers: &h,
+                body: b"{}",
+                client_certificate: false,
+                connection_key_id: None,
+            });
+            assert!(r.is_err(), "{junk}");
+        }
     }
 
     #[test]

@@ -411,6 +411,37 @@ async fn every_validation_row_is_answered_with_apples_status_and_reason() {
     standin.shutdown().await.unwrap();
 }
 
+/// A body far over every limit is answered 413 without being read to the end.
+#[tokio::test]
+async fn a_huge_body_is_answered_413() {
+    let key = key();
+    let standin = builder(&key).start().await.unwrap();
+    let c = connect(&standin, None).await;
+    let auth = bearer(&key, now());
+    let huge = vec![b' '; 200_000];
+    let answer = c
+        .send(
+            push(TOKEN, &[("authorization", &auth), ("apns-topic", BUNDLE)]),
+            &huge,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (answer.status, answer.body_str()),
+        (413, r#"{"reason":"PayloadTooLarge"}"#)
+    );
+    // The connection is still good.
+    let answer = c
+        .send(
+            push(TOKEN, &[("authorization", &auth), ("apns-topic", BUNDLE)]),
+            BODY,
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    standin.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_good_token_push_is_accepted_and_recorded_exactly() {
     let key = key();
