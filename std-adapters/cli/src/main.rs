@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Parser, Subcommand};
 
 mod send;
+mod standin;
 use tidings_std::conform::check_file;
 use tidings_std::ingest::AppDoc;
 use tidings_std::report::{run_case, RunConfig};
@@ -59,6 +60,12 @@ enum Command {
         #[arg(long)]
         now: Option<i64>,
     },
+    /// Start a loopback stand-in for a provider (validates what the provider
+    /// validates, answers its documented codes).
+    Standin {
+        #[command(subcommand)]
+        provider: StandinProvider,
+    },
     /// Run conformance vector files (case-format.md §Vectors) and report.
     Conform {
         /// Vector files (JSON arrays of {Name, Case, Expect}).
@@ -67,10 +74,70 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum StandinProvider {
+    /// Apple's HTTP/2 provider API over TLS. Writes ca.pem, the signing
+    /// key and a tidings.toml for `tidings send` into --dir; prints one
+    /// JSON line with their paths and the URL; serves until Ctrl-C.
+    Apns {
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:2197")]
+        listen: std::net::SocketAddr,
+        /// Folder for ca.pem, AuthKey_<key id>.p8 and tidings.toml.
+        #[arg(long, default_value = "tidings-standin-apns")]
+        dir: PathBuf,
+        /// A bundle id pushes may go to (repeatable; default com.example.chat).
+        #[arg(long = "topic")]
+        topics: Vec<String>,
+        #[arg(long, default_value = standin::DEFAULT_TEAM_ID)]
+        team_id: String,
+        #[arg(long, default_value = standin::DEFAULT_KEY_ID)]
+        key_id: String,
+        /// Accept tokens signed by this .p8 key (default: generate one).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// Append one JSON line per accepted push to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// TOKEN=Reason: answer Apple's Reason for that device token, e.g.
+        /// `--reply 00ff=Unregistered` (repeatable).
+        #[arg(long = "reply")]
+        replies: Vec<String>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
+        Command::Standin {
+            provider:
+                StandinProvider::Apns {
+                    listen,
+                    dir,
+                    topics,
+                    team_id,
+                    key_id,
+                    key_file,
+                    record,
+                    replies,
+                },
+        } => {
+            let args = standin::ApnsArgs {
+                listen,
+                dir,
+                topics,
+                team_id,
+                key_id,
+                key_file,
+                record,
+                replies,
+            };
+            match standin::run_apns(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
         Command::Send { case, config, now } => {
             let input = match read_input(&case) {
                 Ok(input) => input,

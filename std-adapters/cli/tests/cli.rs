@@ -125,3 +125,153 @@ fn a_missing_file_is_an_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/case.json"));
 }
+
+/// `tidings standin apns` started on a free port, as a user starts it.
+struct Standin {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    info: serde_json::Value,
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn standin(extra: &[&str]) -> Standin {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["standin", "apns", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(dir.path())
+        .arg("--record")
+        .arg(dir.path().join("record.jsonl"))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    Standin { child, dir, info }
+}
+
+fn send(standin: &Standin, case: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args([
+            "send",
+            "--config",
+            standin.info["Config"].as_str().unwrap(),
+            "-",
+        ])
+        .env("TIDINGS_LOG", "trace")
+        .env_remove("TIDINGS_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(case).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// No part of the key, no provider token and no `authorization` value in
+/// what a command printed or logged.
+fn assert_no_secrets(standin: &Standin, text: &str) {
+    let key = std::fs::read_to_string(standin.info["KeyFile"].as_str().unwrap()).unwrap();
+    for line in key.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!text.contains(line), "key material in the output");
+    }
+    // Every ES256 provider token starts with base64url('{"alg":"ES256","kid":').
+    assert!(
+        !text.contains("eyJhbGciOiJFUzI1NiIsImtpZCI6"),
+        "a JWT in the output"
+    );
+    assert!(
+        !text.to_ascii_lowercase().contains("bearer "),
+        "an authorization value in the output"
+    );
+}
+
+#[test]
+fn send_delivers_the_rendered_bytes_to_the_standin_without_leaking_secrets() {
+    let standin = standin(&[]);
+    let case = std::fs::read(example("c2c-apns.json")).unwrap();
+    let out = send(&standin, &case);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Delivery"]["Outcome"], "delivered");
+    assert_eq!(report["Delivery"]["Status"], 200);
+    let id = report["Delivery"]["Id"].as_str().unwrap();
+    assert_eq!(id.len(), 36);
+    assert!(
+        stderr.contains("minted an APNs provider token"),
+        "trace logging was on"
+    );
+    assert_no_secrets(&standin, &stderr);
+    assert_no_secrets(&standin, &String::from_utf8_lossy(&out.stdout));
+
+    // The stand-in got exactly the bytes `tidings render --raw` prints.
+    let raw = tidings(&["render", "--raw", &example("c2c-apns.json")], None);
+    let record = std::fs::read_to_string(standin.dir.path().join("record.jsonl")).unwrap();
+    let accepted: serde_json::Value = serde_json::from_str(record.lines().next().unwrap()).unwrap();
+    assert_eq!(accepted["apns_id"], id);
+    let payload: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
+    assert_eq!(accepted["payload"], payload);
+}
+
+#[test]
+fn send_exits_3_when_the_provider_refuses_and_0_when_suppressed() {
+    let token = "00ff00ff";
+    let standin = standin(&["--reply", &format!("{token}=Unregistered")]);
+    let mut case: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(example("c2c-apns.json")).unwrap()).unwrap();
+    case["Recipient"]["Device"]["Token"] = token.into();
+    let out = send(&standin, case.to_string().as_bytes());
+    assert_eq!(out.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Delivery"]["Outcome"], "token_invalid");
+    assert_eq!(report["Delivery"]["Status"], 410);
+    assert_eq!(report["Delivery"]["Reason"], "Unregistered");
+    assert!(report["Delivery"]["InvalidSince"].is_u64());
+
+    case["Recipient"]["Device"]["State"] = "foreground".into();
+    let out = send(&standin, case.to_string().as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Decision"], "suppress");
+    assert!(report.get("Delivery").is_none());
+}
+
+#[test]
+fn send_names_the_missing_key_file_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tidings.toml");
+    std::fs::write(
+        &config,
+        "[apns]\nteam_id = \"TEAM000001\"\nkey_id = \"KEY0000001\"\nkey_file = \"nowhere.p8\"\n",
+    )
+    .unwrap();
+    let out = tidings(
+        &[
+            "send",
+            "--config",
+            config.to_str().unwrap(),
+            &example("c2c-apns.json"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: apns.key_file: "), "{stderr}");
+    assert!(stderr.contains("nowhere.p8"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1);
+}
