@@ -325,7 +325,8 @@ pub enum Reply {
     /// ([`REASON_STANDIN_BAD_PAYLOAD`]); not an Apple reason.
     BadPayload,
     /// Any other status and reason, for testing how a client treats a reason
-    /// it does not know.
+    /// it does not know. `status` must be a valid HTTP status (100-999),
+    /// else the stream is dropped unanswered.
     Other {
         status: u16,
         reason: String,
