@@ -1784,6 +1784,28 @@ mod tests {
     }
 
     #[test]
+    fn from_reason_knows_every_reason_in_the_table() {
+        for (reason, status) in [
+            ("BadDeviceToken", 400),
+            ("IdleTimeout", 400),
+            ("ExpiredProviderToken", 403),
+            ("BadPath", 404),
+            ("MethodNotAllowed", 405),
+            ("Unregistered", 410),
+            ("ExpiredToken", 410),
+            ("PayloadTooLarge", 413),
+            ("TooManyRequests", 429),
+            ("InternalServerError", 500),
+            ("Shutdown", 503),
+            ("BadPayload", 400),
+        ] {
+            let reply = Reply::from_reason(reason).unwrap();
+            assert_eq!((reply.reason(), reply.status()), (reason, status));
+        }
+        assert_eq!(Reply::from_reason("Teapot"), None);
+    }
+
+    #[test]
     fn uuid_shape() {
         assert!(is_canonical_uuid("123e4567-e89b-12d3-a456-426614174000"));
         assert!(!is_canonical_uuid("123E4567-E89B-12D3-A456-426614174000"));
