@@ -16,7 +16,9 @@ const [url, caFile, keyFile, teamId, keyId, topic, token, payloadFile, concurren
 const concurrency = parseInt(concurrencyArg, 10);
 const count = parseInt(countArg, 10);
 const { hostname, port } = new URL(url);
-const payload = fs.readFileSync(payloadFile, 'utf8');
+// node-apn serialises rawPayload itself: parsed here, sent with the same keys in
+// the same order (and so the same bytes for this payload).
+const payload = JSON.parse(fs.readFileSync(payloadFile, 'utf8'));
 
 const provider = new apn.Provider({
   token: { key: keyFile, keyId, teamId },
