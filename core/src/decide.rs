@@ -3,7 +3,7 @@
 use crate::error::{Error, Field};
 use crate::model::{
     AndroidInfo, ApnsInfo, Case, Conversation, DeviceState, DndWindow, Elem, GroupType, Mention,
-    Message, Origin, ReceiveOpt, Recipient, MAX_ELEMS, MAX_MENTIONS,
+    Message, Origin, ReceiveOpt, Recipient,
 };
 use crate::text::{self, Body};
 
@@ -154,15 +154,24 @@ impl<'a> Notification<'a> {
     }
 }
 
-/// Checks what the model's types cannot: capacities, at most one custom
-/// elem, option ranges, the do-not-disturb window.
+/// Checks what the model's types cannot: the clock, at most one custom
+/// elem, option ranges, the do-not-disturb window, and that every instant
+/// the rules compute fits an `i64`. Elems and mentions may be any number:
+/// the rules only walk them.
 pub fn validate(case: &Case<'_>) -> Result<(), Error> {
     let message = &case.message;
-    if message.elems.len() > MAX_ELEMS {
-        return Err(Error::TooMany(Field::MsgBody));
+    // Unix time before 1970 is no clock a server runs on, and a negative
+    // `Now` plus a lifetime would render a negative `apns-expiration`.
+    if case.now < 0 {
+        return Err(Error::Invalid(Field::Now));
     }
-    if message.mentions.len() > MAX_MENTIONS {
-        return Err(Error::TooMany(Field::GroupAtInfo));
+    // `Now + MsgLifeTime` is the APNs expiry: refused rather than clamped
+    // when it would overflow (only for a `Now` within 2^32 s of i64::MAX).
+    if message
+        .life_time
+        .is_some_and(|seconds| case.now.checked_add(i64::from(seconds)).is_none())
+    {
+        return Err(Error::Invalid(Field::MsgLifeTime));
     }
     let customs = message
         .elems
@@ -187,17 +196,25 @@ pub fn validate(case: &Case<'_>) -> Result<(), Error> {
     ) {
         return Err(Error::Invalid(Field::GlobalReceiveOpt));
     }
-    if let Some(DndWindow::Daily {
-        start_second,
-        utc_offset,
-        ..
-    }) = recipient.dnd
-    {
-        let start_ok = i64::from(start_second) < SECONDS_PER_DAY;
-        let offset_ok = (MIN_UTC_OFFSET..=MAX_UTC_OFFSET).contains(&utc_offset);
-        if !start_ok || !offset_ok {
-            return Err(Error::Invalid(Field::Dnd));
+    match recipient.dnd {
+        Some(DndWindow::Daily {
+            start_second,
+            utc_offset,
+            ..
+        }) => {
+            let start_ok = i64::from(start_second) < SECONDS_PER_DAY;
+            let offset_ok = (MIN_UTC_OFFSET..=MAX_UTC_OFFSET).contains(&utc_offset);
+            if !start_ok || !offset_ok {
+                return Err(Error::Invalid(Field::Dnd));
+            }
         }
+        // The window's end, `StartTimeStamp + Duration`, must exist too.
+        Some(DndWindow::Absolute { start, duration })
+            if start.checked_add(i64::from(duration)).is_none() =>
+        {
+            return Err(Error::Invalid(Field::DndStartTimeStamp));
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -245,9 +262,10 @@ pub fn decide<'a>(case: &'a Case<'a>) -> Result<Decision<'a>, Error> {
         None => custom_push.map_or("", |c| c.ext),
     };
 
+    // Cannot overflow: `validate` refused such a lifetime.
     let expires_at = message
         .life_time
-        .map(|seconds| now.saturating_add(i64::from(seconds)));
+        .and_then(|seconds| now.checked_add(i64::from(seconds)));
 
     Ok(Decision::Push(Notification {
         case,
@@ -327,10 +345,31 @@ fn receive_option(message: &Message<'_>, recipient: &Recipient<'_>, now: i64) ->
 
 /// Whether the message @-mentions `account` or @all.
 pub fn mentions(message: &Message<'_>, account: &str) -> bool {
-    message.mentions.iter().any(|m| match m {
-        Mention::All => true,
-        Mention::Account(a) => *a == account,
-    })
+    relevant_mention(message.mentions, account).is_some()
+}
+
+/// All the rules read of a mention list for the recipient `account`:
+/// `@all` if any entry is, else the recipient's own entry, else nothing.
+/// A list reduced to this entry decides the same, so the fixed-storage
+/// paths (`ingest`, `wire`) keep only it, however long the list.
+pub fn relevant_mention<'a>(mentions: &[Mention<'a>], account: &str) -> Option<Mention<'a>> {
+    mentions
+        .iter()
+        .fold(None, |kept, m| fold_mention(kept, *m, |a| a == account))
+}
+
+/// One step of [`relevant_mention`]: `is_recipient` says whether an
+/// account is the recipient's.
+pub fn fold_mention<'a>(
+    kept: Option<Mention<'a>>,
+    next: Mention<'a>,
+    is_recipient: impl FnOnce(&str) -> bool,
+) -> Option<Mention<'a>> {
+    match (kept, next) {
+        (Some(Mention::All), _) | (_, Mention::All) => Some(Mention::All),
+        (Some(mine), _) => Some(mine),
+        (None, Mention::Account(a)) => is_recipient(a).then_some(next),
+    }
 }
 
 /// Whether `now` lies in the half-open window `[start, start + duration)`.

@@ -209,8 +209,6 @@ impl Field {
 pub enum Error {
     /// The value is outside what the field allows.
     Invalid(Field),
-    /// More entries than the model's capacity for the field.
-    TooMany(Field),
     /// More than one `TIMCustomElem` in one message (push-rules OQ-7).
     MoreThanOneCustomElem,
     /// The field does not fit the provider's limit or the caller's buffer,
@@ -222,7 +220,6 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::Invalid(field) => write!(f, "{}: invalid value", field.key()),
-            Error::TooMany(field) => write!(f, "{}: too many entries", field.key()),
             Error::MoreThanOneCustomElem => {
                 write!(f, "{}: more than one TIMCustomElem", Field::MsgBody.key())
             }

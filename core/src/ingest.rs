@@ -42,10 +42,21 @@
 //!   [`crate::json::is_json_object`]; that pass also caps nesting at
 //!   [`crate::json::MAX_DEPTH`] (32; serde_json allows 128), which bounds
 //!   serde-json-core's recursion and so the stack.
-//! - Capacities are the model's: more than [`MAX_ELEMS`] elems,
-//!   [`MAX_MENTIONS`] `GroupAtInfo` entries or [`MAX_SEND_CONTROLS`]
-//!   `SendMsgControl` entries is [`IngestError::TooMany`]. (The std side
-//!   refuses the first two when deciding and has no cap on the third.)
+//! - Elems go into fixed storage: [`MAX_ELEMS`] (240, the most a 12 KB
+//!   message holds) by default, or the caller's `ELEMS` with
+//!   [`Ingested::parse`]. More is [`IngestError::TooMany`]; the std side and
+//!   [`crate::decide()`] take any number.
+//! - `GroupAtInfo` and `SendMsgControl` are not stored: they are folded
+//!   while read, into the one mention the rules read
+//!   ([`crate::decide::relevant_mention`]: `@all`, else the recipient's own
+//!   entry) and the `WithMuteNotifications` flag, so any number is read.
+//!   Matching a mention needs `Recipient.Account`. When `Recipient` comes
+//!   before `Message` in the input, the account is already read; otherwise
+//!   (the case format's own order) the first account mention makes the
+//!   ingest skim the input once for `Recipient.Account`, skipping the rest.
+//!   Key order changes only that cost, never the result. The lent case's
+//!   mention list is that one entry or empty, which decides the same as
+//!   the whole list (the std side lends the whole list).
 //! - An enum value (`Channel`, `State`, `Origin`, `Group.Type`, `Locale`)
 //!   is read only as a JSON string; serde_json also takes the externally
 //!   tagged form `{"apns": null}`, which the case format never uses.
@@ -56,11 +67,12 @@ use core::marker::PhantomData;
 use heapless::Vec;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::decide::fold_mention;
 use crate::error::Field;
 use crate::model::{
     AndroidInfo, ApnsInfo, App, Case, Channel, Conversation, CustomElem, Device, DeviceState,
     DndWindow, Elem, Group, GroupType, Locale, Mention, Message, Origin, PushInfo, ReceiveOpt,
-    Recipient, Sender, MAX_ELEMS, MAX_MENTIONS, MAX_SEND_CONTROLS,
+    Recipient, Sender, MAX_ELEMS,
 };
 
 /// Default zone of a daily do-not-disturb window: UTC+8, Tencent's home
@@ -115,48 +127,106 @@ pub struct Defaults<'d> {
     pub app: App<'d>,
 }
 
-/// A case read into fixed storage; [`Ingested::case`] lends it.
+/// A case read into fixed storage of `ELEMS` elems (by default
+/// [`MAX_ELEMS`]); [`Ingested::case`] lends it.
+///
+/// On a 32-bit target an elem takes 28 bytes, so the default storage is
+/// 6,720 bytes of elems; the whole `Ingested` 6,960 (README, Embedded).
 #[derive(Clone, Debug)]
-pub struct Ingested<'a> {
-    elems: Vec<Elem<'a>, MAX_ELEMS>,
-    mentions: Vec<Mention<'a>, MAX_MENTIONS>,
+pub struct Ingested<'a, const ELEMS: usize = MAX_ELEMS> {
+    elems: Vec<Elem<'a>, ELEMS>,
+    /// The one mention the rules read (`@all` or the recipient's).
+    mention: Option<Mention<'a>>,
     /// Everything but the two slices, which point into `self`.
     case: Case<'a>,
 }
 
-impl Ingested<'_> {
-    /// The case, borrowing the elems and mentions from `self`.
+impl<'a, const ELEMS: usize> Ingested<'a, ELEMS> {
+    /// The case, borrowing the elems and the mention from `self`.
     pub fn case(&self) -> Case<'_> {
         let mut case: Case<'_> = self.case;
         case.message.elems = &self.elems;
-        case.message.mentions = &self.mentions;
+        case.message.mentions = self.mention.as_slice();
         case
+    }
+
+    /// [`parse`] with room for `ELEMS` elems, e.g.
+    /// `Ingested::<32>::parse(json, &mut scratch, defaults)`.
+    pub fn parse(
+        json: &'a [u8],
+        scratch: &'a mut [u8],
+        defaults: Defaults<'a>,
+    ) -> Result<Self, IngestError> {
+        let text = core::str::from_utf8(json).map_err(|_| IngestError::Syntax)?;
+        if !crate::json::is_json_object(text) {
+            return Err(IngestError::Syntax);
+        }
+        let mut ctx = Ctx::new(json, scratch);
+        let mut de = serde_json_core::de::Deserializer::new(json, None);
+        let doc = match Obj::<CaseDoc<'a, ELEMS>>::new(&mut ctx).deserialize(&mut de) {
+            Ok(doc) => doc,
+            Err(error) => return Err(ctx.problem.unwrap_or_else(|| from_json(error, ctx.at))),
+        };
+        de.end().map_err(|_| IngestError::Syntax)?;
+        lend(doc, defaults)
     }
 }
 
-/// Reads one case from `json`. Strings with escapes are unescaped into
-/// `scratch`; every other string is borrowed from `json`.
+/// Reads one case from `json` into [`MAX_ELEMS`] elems of storage. Strings
+/// with escapes are unescaped into `scratch`; every other string is
+/// borrowed from `json`.
 pub fn parse<'a>(
     json: &'a [u8],
     scratch: &'a mut [u8],
     defaults: Defaults<'a>,
 ) -> Result<Ingested<'a>, IngestError> {
-    let text = core::str::from_utf8(json).map_err(|_| IngestError::Syntax)?;
-    if !crate::json::is_json_object(text) {
-        return Err(IngestError::Syntax);
+    Ingested::parse(json, scratch, defaults)
+}
+
+/// `Recipient.Account` as far as it is known while reading.
+#[derive(Clone, Copy)]
+enum Account<'a> {
+    /// Not read yet.
+    Unknown,
+    /// Read (unescaped): `Recipient` came before `Message`.
+    Read(&'a str),
+    /// Found by skimming the input ahead: the string literal's contents,
+    /// still escaped; `None` if there is none (the case is then refused).
+    Skimmed(Option<&'a str>),
+}
+
+/// Whether the contents of a JSON string literal, `raw`, stand for `text`.
+fn unescaped_eq(raw: &str, text: &str) -> bool {
+    let (raw, mut text) = (raw.as_bytes(), text.as_bytes());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        let mut utf8 = [0u8; 4];
+        let (expect, used): (&[u8], usize) = if b == b'\\' {
+            let Some((ch, used)) = escape(raw.get(i + 1..).unwrap_or_default()) else {
+                return false;
+            };
+            (ch.encode_utf8(&mut utf8).as_bytes(), 1 + used)
+        } else {
+            (raw.get(i..=i).unwrap_or_default(), 1)
+        };
+        match text.strip_prefix(expect) {
+            Some(rest) => text = rest,
+            None => return false,
+        }
+        i += used;
     }
-    let mut ctx = Ctx {
-        scratch,
-        at: None,
-        problem: None,
-    };
+    text.is_empty()
+}
+
+/// `Recipient.Account` of the whole input, read without unescaping and
+/// skipping everything else.
+fn skim_account(json: &[u8]) -> Option<&str> {
+    let mut ctx = Ctx::new(json, &mut []);
     let mut de = serde_json_core::de::Deserializer::new(json, None);
-    let doc = match Obj::<CaseDoc<'a>>::new(&mut ctx).deserialize(&mut de) {
-        Ok(doc) => doc,
-        Err(error) => return Err(ctx.problem.unwrap_or_else(|| from_json(error, ctx.at))),
-    };
-    de.end().map_err(|_| IngestError::Syntax)?;
-    lend(doc, defaults)
+    Obj::<SkimCase<'_>>::new(&mut ctx)
+        .deserialize(&mut de)
+        .ok()
+        .flatten()
 }
 
 /// A serde-json-core error at the key being read. The input is valid JSON
@@ -172,6 +242,10 @@ fn from_json(error: serde_json_core::de::Error, at: Option<Field>) -> IngestErro
 
 /// State shared by every visitor of one parse.
 struct Ctx<'a> {
+    /// The whole input, for [`skim_account`].
+    input: &'a [u8],
+    /// What is known of `Recipient.Account`, to match mentions against.
+    account: Account<'a>,
     /// The part of the scratch buffer not yet lent.
     scratch: &'a mut [u8],
     /// The key whose value is being read.
@@ -182,6 +256,29 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    fn new(input: &'a [u8], scratch: &'a mut [u8]) -> Self {
+        Ctx {
+            input,
+            account: Account::Unknown,
+            scratch,
+            at: None,
+            problem: None,
+        }
+    }
+
+    /// Whether `account` is the recipient's, skimming the input for
+    /// `Recipient.Account` the first time it is not yet read.
+    fn is_recipient(&mut self, account: &str) -> bool {
+        if let Account::Unknown = self.account {
+            self.account = Account::Skimmed(skim_account(self.input));
+        }
+        match self.account {
+            Account::Read(recipient) => recipient == account,
+            Account::Skimmed(Some(raw)) => unescaped_eq(raw, account),
+            Account::Unknown | Account::Skimmed(None) => false,
+        }
+    }
+
     fn fail<E: de::Error>(&mut self, problem: IngestError) -> E {
         let first = *self.problem.get_or_insert(problem);
         E::custom(first)
@@ -477,33 +574,121 @@ impl<'a, T: Object<'a>, const N: usize> Visitor<'a> for List<'_, 'a, T, N> {
     }
 }
 
-/// Reads an array of strings into at most `N` entries.
-struct Texts<'c, 'a, const N: usize>(&'c mut Ctx<'a>, Field);
+/// Reads `SendMsgControl`, any length, into whether it holds
+/// `WithMuteNotifications`.
+struct Controls<'c, 'a>(&'c mut Ctx<'a>, Field);
 
-impl<'a, const N: usize> DeserializeSeed<'a> for Texts<'_, 'a, N> {
-    type Value = Vec<&'a str, N>;
+impl<'a> DeserializeSeed<'a> for Controls<'_, 'a> {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'a> Visitor<'a> for Controls<'_, 'a> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of strings")
+    }
+    fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let Controls(ctx, field) = self;
+        let mut with_mute_notifications = false;
+        loop {
+            ctx.at = Some(field);
+            let Some(item) = seq.next_element_seed(Str(ctx))? else {
+                return Ok(with_mute_notifications);
+            };
+            with_mute_notifications |= item == "WithMuteNotifications";
+        }
+    }
+}
+
+/// Reads `GroupAtInfo`, any length, into the one mention the rules read.
+struct Mentions<'c, 'a>(&'c mut Ctx<'a>, Field);
+
+impl<'a> DeserializeSeed<'a> for Mentions<'_, 'a> {
+    type Value = Option<Mention<'a>>;
     fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'a, const N: usize> Visitor<'a> for Texts<'_, 'a, N> {
-    type Value = Vec<&'a str, N>;
+impl<'a> Visitor<'a> for Mentions<'_, 'a> {
+    type Value = Option<Mention<'a>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of strings")
+        f.write_str("an array of objects")
     }
     fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let Texts(ctx, field) = self;
-        let mut out = Vec::new();
+        let Mentions(ctx, field) = self;
+        let mut kept = None;
         loop {
             ctx.at = Some(field);
-            let Some(item) = seq.next_element_seed(Str(ctx))? else {
-                return Ok(out);
+            let Some(next) = seq.next_element_seed(Obj::<GroupAtDoc<'a>>::new(ctx))? else {
+                return Ok(kept);
             };
-            if out.push(item).is_err() {
-                return Err(ctx.fail(IngestError::TooMany(field)));
-            }
+            kept = fold_mention(kept, next, |account| ctx.is_recipient(account));
         }
+    }
+}
+
+/// Reads a string literal's contents as they are, escapes and all.
+struct Raw;
+
+impl<'a> DeserializeSeed<'a> for Raw {
+    type Value = &'a str;
+    fn deserialize<D: Deserializer<'a>>(self, d: D) -> Result<&'a str, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'a> Visitor<'a> for Raw {
+    type Value = &'a str;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, raw: &'a str) -> Result<&'a str, E> {
+        Ok(raw)
+    }
+}
+
+/// The skim of [`skim_account`]: only `Recipient`, and in it only `Account`.
+#[derive(Default)]
+struct SkimCase<'a>(Option<&'a str>);
+
+impl<'a> Object<'a> for SkimCase<'a> {
+    type Out = Option<&'a str>;
+    const KEYS: Keys = &[("Recipient", Field::Recipient)];
+    fn member<A: MapAccess<'a>>(
+        &mut self,
+        ctx: &mut Ctx<'a>,
+        map: &mut A,
+        _: Field,
+    ) -> Result<(), A::Error> {
+        self.0 = map.next_value_seed(Obj::<SkimRecipient<'a>>::new(ctx))?;
+        Ok(())
+    }
+    fn finish(self) -> Result<Self::Out, IngestError> {
+        Ok(self.0)
+    }
+}
+
+#[derive(Default)]
+struct SkimRecipient<'a>(Option<&'a str>);
+
+impl<'a> Object<'a> for SkimRecipient<'a> {
+    type Out = Option<&'a str>;
+    const KEYS: Keys = &[("Account", Field::Account)];
+    fn member<A: MapAccess<'a>>(
+        &mut self,
+        _: &mut Ctx<'a>,
+        map: &mut A,
+        _: Field,
+    ) -> Result<(), A::Error> {
+        self.0 = map.next_value_seed(Opt(Raw))?;
+        Ok(())
+    }
+    fn finish(self) -> Result<Self::Out, IngestError> {
+        Ok(self.0)
     }
 }
 
@@ -533,8 +718,8 @@ fn flag(value: u32, field: Field) -> Result<bool, IngestError> {
 }
 
 #[derive(Default)]
-struct CaseDoc<'a> {
-    message: Option<MessageDoc<'a>>,
+struct CaseDoc<'a, const ELEMS: usize> {
+    message: Option<MessageDoc<'a, ELEMS>>,
     sender: Sender<'a>,
     group: Option<(&'a str, GroupType)>,
     recipient: Option<Recipient<'a>>,
@@ -542,7 +727,7 @@ struct CaseDoc<'a> {
     now: Option<i64>,
 }
 
-impl<'a> Object<'a> for CaseDoc<'a> {
+impl<'a, const ELEMS: usize> Object<'a> for CaseDoc<'a, ELEMS> {
     type Out = Self;
     const KEYS: Keys = &[
         ("Message", Field::Message),
@@ -560,7 +745,7 @@ impl<'a> Object<'a> for CaseDoc<'a> {
     ) -> Result<(), A::Error> {
         match field {
             Field::Message => {
-                self.message = Some(map.next_value_seed(Obj::<MessageDoc<'a>>::new(ctx))?)
+                self.message = Some(map.next_value_seed(Obj::<MessageDoc<'a, ELEMS>>::new(ctx))?)
             }
             Field::Sender => self.sender = map.next_value_seed(Obj::<SenderDoc<'a>>::new(ctx))?,
             Field::Group => {
@@ -581,17 +766,17 @@ impl<'a> Object<'a> for CaseDoc<'a> {
 }
 
 #[derive(Default)]
-struct MessageDoc<'a> {
+struct MessageDoc<'a, const ELEMS: usize> {
     from_account: &'a str,
     to_account: &'a str,
     group_id: &'a str,
     origin: Origin,
-    elems: Option<Vec<Elem<'a>, MAX_ELEMS>>,
+    elems: Option<Vec<Elem<'a>, ELEMS>>,
     push_info: Option<PushInfo<'a>>,
     online_only_flag: u32,
     life_time: Option<u32>,
     with_mute_notifications: bool,
-    mentions: Vec<Mention<'a>, MAX_MENTIONS>,
+    mention: Option<Mention<'a>>,
     is_system: bool,
 }
 
@@ -604,7 +789,7 @@ fn origin(name: &str) -> Option<Origin> {
     }
 }
 
-impl<'a> Object<'a> for MessageDoc<'a> {
+impl<'a, const ELEMS: usize> Object<'a> for MessageDoc<'a, ELEMS> {
     type Out = Self;
     const KEYS: Keys = &[
         ("From_Account", Field::FromAccount),
@@ -631,7 +816,7 @@ impl<'a> Object<'a> for MessageDoc<'a> {
             Field::GroupId => self.group_id = text(ctx, map)?,
             Field::Origin => self.origin = name(ctx, map, field, origin)?,
             Field::MsgBody => {
-                self.elems = Some(map.next_value_seed(List::<ElemDoc<'a>, MAX_ELEMS>(
+                self.elems = Some(map.next_value_seed(List::<ElemDoc<'a>, ELEMS>(
                     ctx,
                     field,
                     PhantomData,
@@ -643,16 +828,9 @@ impl<'a> Object<'a> for MessageDoc<'a> {
             Field::OnlineOnlyFlag => self.online_only_flag = map.next_value()?,
             Field::MsgLifeTime => self.life_time = map.next_value()?,
             Field::SendMsgControl => {
-                let controls = map.next_value_seed(Texts::<MAX_SEND_CONTROLS>(ctx, field))?;
-                self.with_mute_notifications = controls.contains(&"WithMuteNotifications");
+                self.with_mute_notifications = map.next_value_seed(Controls(ctx, field))?;
             }
-            Field::GroupAtInfo => {
-                self.mentions = map.next_value_seed(List::<GroupAtDoc<'a>, MAX_MENTIONS>(
-                    ctx,
-                    field,
-                    PhantomData,
-                ))?;
-            }
+            Field::GroupAtInfo => self.mention = map.next_value_seed(Mentions(ctx, field))?,
             Field::IsSystem => self.is_system = map.next_value()?,
             _ => {}
         }
@@ -1059,7 +1237,11 @@ impl<'a> Object<'a> for RecipientDoc<'a> {
         field: Field,
     ) -> Result<(), A::Error> {
         match field {
-            Field::Account => self.account = text(ctx, map)?,
+            Field::Account => {
+                self.account = text(ctx, map)?;
+                // Mentions read after this match against it directly.
+                ctx.account = Account::Read(self.account);
+            }
             Field::Device => {
                 self.device = Some(map.next_value_seed(Obj::<DeviceDoc<'a>>::new(ctx))?)
             }
@@ -1231,7 +1413,10 @@ impl<'a> Object<'a> for AppDoc<'a> {
 
 /// The checks the std side makes when lending: the conversation's shape,
 /// then the defaults.
-fn lend<'a>(doc: CaseDoc<'a>, defaults: Defaults<'a>) -> Result<Ingested<'a>, IngestError> {
+fn lend<'a, const ELEMS: usize>(
+    doc: CaseDoc<'a, ELEMS>,
+    defaults: Defaults<'a>,
+) -> Result<Ingested<'a, ELEMS>, IngestError> {
     let message = doc.message.ok_or(IngestError::Missing(Field::Message))?;
     let recipient = doc
         .recipient
@@ -1250,7 +1435,7 @@ fn lend<'a>(doc: CaseDoc<'a>, defaults: Defaults<'a>) -> Result<Ingested<'a>, In
     let pick = |given: &'a str, default: &'a str| if given.is_empty() { default } else { given };
     Ok(Ingested {
         elems,
-        mentions: message.mentions,
+        mention: message.mention,
         case: Case {
             message: Message {
                 sender: Sender {

@@ -2,16 +2,21 @@
 //!
 //! Every string is borrowed from the caller's input; an empty string means
 //! "not set" (push-rules treat an empty name, title or desc as missing).
-//! Collections are slices, so the model is `Copy` and never allocates; an
-//! ingest that collects them into fixed storage uses the capacities below.
+//! Collections are slices of any length, so the model is `Copy` and never
+//! allocates; an ingest that collects them into fixed storage defaults to
+//! [`MAX_ELEMS`] elems and keeps one mention (see
+//! [`crate::decide::relevant_mention`]).
 
-/// Elems one message may carry (REST messages are at most 8000 bytes, so
-/// real messages stay far below this).
-pub const MAX_ELEMS: usize = 32;
-/// `GroupAtInfo` entries one message may carry.
-pub const MAX_MENTIONS: usize = 32;
-/// `SendMsgControl` entries one message may carry.
-pub const MAX_SEND_CONTROLS: usize = 8;
+/// The largest message Tencent Cloud IM accepts: 12 KB (push-rules §3.5;
+/// REST messages are capped lower, at 8000 bytes).
+pub const MESSAGE_LIMIT: usize = 12 * 1024;
+/// The smallest elem the IM API takes, as its JSON with the comma after it.
+pub const SMALLEST_ELEM: &str = r#"{"MsgType":"TIMFaceElem","MsgContent":{"Index":0}},"#;
+/// The most elems a real message can hold: 12 KB / 51 bytes = 240. The
+/// default capacity of the fixed-storage paths (the no_std `ingest`, the
+/// `wire` decoder), which also take a capacity of the caller's choosing;
+/// [`crate::decide()`] takes any number.
+pub const MAX_ELEMS: usize = MESSAGE_LIMIT / SMALLEST_ELEM.len();
 
 /// Which API sent the message (push-rules OQ-9, case-format `Origin`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -126,6 +126,12 @@ impl<'a> Body<'a> {
         if !desc.is_empty() {
             return Body::Desc(desc);
         }
+        Body::composed(message, locale)
+    }
+
+    /// The body composed from the elems, whatever `Desc` says: what a
+    /// provider that refuses a blank `Desc` falls back to.
+    pub fn composed(message: &Message<'a>, locale: Locale) -> Body<'a> {
         let (name, group_name) = match message.conversation {
             Conversation::C2c { .. } => (message.sender.nick, ""),
             Conversation::Group(group) => (
@@ -200,14 +206,24 @@ pub fn ios_title<'a>(push_info: Option<&PushInfo<'a>>) -> &'a str {
 /// nickname, else `From_Account`; group: group name, else `GroupId`.
 /// Empty only when every one of those is empty.
 pub fn android_title<'a>(message: &Message<'a>) -> &'a str {
+    android_title_chain(message)
+        .into_iter()
+        .find(|t| !t.is_empty())
+        .unwrap_or_default()
+}
+
+/// The Android title's sources in order of preference (render-map, OQ-2).
+pub fn android_title_chain<'a>(message: &Message<'a>) -> [&'a str; 3] {
     let title = message.push_info.map_or("", |p| p.title);
-    if !title.is_empty() {
-        return title;
-    }
     match message.conversation {
-        Conversation::C2c { .. } => first_set(message.sender.nick, message.sender.account),
-        Conversation::Group(group) => first_set(group.name, group.id),
+        Conversation::C2c { .. } => [title, message.sender.nick, message.sender.account],
+        Conversation::Group(group) => [title, group.name, group.id],
     }
+}
+
+/// Whether a text is empty or all whitespace: nothing a reader would see.
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(char::is_whitespace)
 }
 
 /// The conversation key: `c2c:<From_Account>` or `group:<GroupId>`.

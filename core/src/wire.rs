@@ -39,12 +39,12 @@
 //! | `message.sender` | `account`, `nick`, `name_card`: strings |
 //! | `message.conversation` | variant 0 `C2c { to_account }`, 1 `Group { id, name, kind }` |
 //! | `message.origin` | variant 0 `Rest`, 1 `Sdk`, 2 `SdkOptIn` |
-//! | `message.elems` | length, then each `Elem`: variant 0 `Text(str)`, 1 `Image`, 2 `Sound`, 3 `File`, 4 `Video`, 5 `Face`, 6 `Location`, 7 `Custom { desc, ext, sound }`, 8 `Relay(title)`, 9 `GroupTips`; at most [`MAX_ELEMS`] |
+//! | `message.elems` | length, then each `Elem`: variant 0 `Text(str)`, 1 `Image`, 2 `Sound`, 3 `File`, 4 `Video`, 5 `Face`, 6 `Location`, 7 `Custom { desc, ext, sound }`, 8 `Relay(title)`, 9 `GroupTips` |
 //! | `message.push_info` | option of `PushInfo { disabled, title, desc, ext, android, apns }`, `android` and `apns` being `AndroidInfo` and `ApnsInfo` field by field in declaration order |
 //! | `message.online_only` | bool |
 //! | `message.life_time` | option of u32 |
 //! | `message.with_mute_notifications` | bool |
-//! | `message.mentions` | length, then each: variant 0 `All`, 1 `Account(str)`; at most [`MAX_MENTIONS`] |
+//! | `message.mention` | option of the one mention the rules read ([`relevant_mention`]): variant 0 `All`, 1 `Account(str)` |
 //! | `message.is_system` | bool |
 //! | `recipient` | `account`; `device { channel, token, state }`; `badge` u32; `push_enabled`; `c2c_sound`; `group_sound`; `receive_opt`, `global_receive_opt` (variants 0–4 in code order); `dnd`: option of variant 0 `Daily { start_second u32, duration u32, utc_offset i32 }`, 1 `Absolute { start i64, duration u32 }`; `locale`: 0 `En`, 1 `Zh` |
 //! | `app` | `bundle_id`, `package_name`, `badge_class` |
@@ -62,10 +62,15 @@
 //! bump [`VERSION`]; `tests/tests/wire.rs` pins the bytes of one job.
 //!
 //! Decisions: a job is exactly one case, so bytes after it are
-//! [`WireError::Trailing`]; the decoder reads elems and mentions into
-//! fixed storage of the model's capacities and reports more as
-//! [`WireError::TooMany`] rather than truncating; the decoded case is not
-//! validated beyond its encoding (that is [`crate::decide()`]'s job).
+//! [`WireError::Trailing`]. The mention list is not sent whole: the relay
+//! knows the recipient, so it sends only `@all` or the recipient's own
+//! entry, which decides the same ([`relevant_mention`]); a job carries any
+//! number of mentions in at most one entry. Elems are read into fixed
+//! storage of [`MAX_ELEMS`] (240, the most a 12 KB message holds) or the
+//! caller's `ELEMS` ([`Job::decode`]); more is [`WireError::TooMany`]
+//! rather than a truncated message. The encoder sends any number. The
+//! decoded case is not validated beyond its encoding (that is
+//! [`crate::decide()`]'s job).
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -74,14 +79,14 @@ use heapless::Vec;
 use serde::de::{SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::decide::relevant_mention;
 use crate::error::Field;
 use crate::model::{
-    App, Case, Conversation, Elem, Mention, Message, Origin, PushInfo, Recipient, Sender,
-    MAX_ELEMS, MAX_MENTIONS,
+    App, Case, Conversation, Elem, Mention, Message, Origin, PushInfo, Recipient, Sender, MAX_ELEMS,
 };
 
 /// The layout version this build writes and reads (byte 0 of a job).
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// Why a job cannot be encoded or decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,8 +101,7 @@ pub enum WireError {
     Malformed,
     /// Bytes follow the job.
     Trailing,
-    /// More entries than the model holds: in the case to encode, or
-    /// claimed by the job being decoded.
+    /// The job claims more elems than the decoder's storage holds.
     TooMany(Field),
     /// The output buffer is too small for the job.
     BufferFull,
@@ -116,35 +120,72 @@ impl fmt::Display for WireError {
     }
 }
 
-/// A decoded job: the case in fixed storage, its strings borrowed from
-/// the input bytes; [`Job::case`] lends it.
+/// A decoded job: the case in fixed storage of `ELEMS` elems (by default
+/// [`MAX_ELEMS`]), its strings borrowed from the input bytes;
+/// [`Job::case`] lends it.
 #[derive(Clone, Debug)]
-pub struct Job<'a> {
-    elems: Vec<Elem<'a>, MAX_ELEMS>,
-    mentions: Vec<Mention<'a>, MAX_MENTIONS>,
+pub struct Job<'a, const ELEMS: usize = MAX_ELEMS> {
+    elems: Vec<Elem<'a>, ELEMS>,
+    mention: Option<Mention<'a>>,
     /// Everything but the two slices, which point into `self`.
     case: Case<'a>,
 }
 
-impl Job<'_> {
-    /// The case, borrowing the elems and mentions from `self`.
+impl<'a, const ELEMS: usize> Job<'a, ELEMS> {
+    /// The case, borrowing the elems and the mention from `self`.
     pub fn case(&self) -> Case<'_> {
         let mut case: Case<'_> = self.case;
         case.message.elems = &self.elems;
-        case.message.mentions = &self.mentions;
+        case.message.mentions = self.mention.as_slice();
         case
+    }
+
+    /// [`decode`] with room for `ELEMS` elems, e.g. `Job::<32>::decode(bytes)`.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, WireError> {
+        let (&version, body) = bytes.split_first().ok_or(WireError::Truncated)?;
+        if version != VERSION {
+            return Err(WireError::Version(version));
+        }
+        let (job, rest) =
+            postcard::take_from_bytes::<JobIn<'_, ELEMS>>(body).map_err(|e| match e {
+                postcard::Error::DeserializeUnexpectedEnd => WireError::Truncated,
+                _ => WireError::Malformed,
+            })?;
+        if !rest.is_empty() {
+            return Err(WireError::Trailing);
+        }
+        let m = job.message;
+        if m.elems.overflow {
+            return Err(WireError::TooMany(Field::MsgBody));
+        }
+        Ok(Job {
+            elems: m.elems.items,
+            mention: m.mention,
+            case: Case {
+                message: Message {
+                    sender: m.sender,
+                    conversation: m.conversation,
+                    origin: m.origin,
+                    elems: &[],
+                    push_info: m.push_info,
+                    online_only: m.online_only,
+                    life_time: m.life_time,
+                    with_mute_notifications: m.with_mute_notifications,
+                    mentions: &[],
+                    is_system: m.is_system,
+                },
+                recipient: job.recipient,
+                app: job.app,
+                now: job.now,
+            },
+        })
     }
 }
 
-/// Writes `case` as a job into `out`; returns the bytes written.
+/// Writes `case` as a job into `out`; returns the bytes written. Only the
+/// mention the rules read is sent (see the module docs).
 pub fn encode(case: &Case<'_>, out: &mut [u8]) -> Result<usize, WireError> {
     let m = &case.message;
-    if m.elems.len() > MAX_ELEMS {
-        return Err(WireError::TooMany(Field::MsgBody));
-    }
-    if m.mentions.len() > MAX_MENTIONS {
-        return Err(WireError::TooMany(Field::GroupAtInfo));
-    }
     let (version, body) = out.split_first_mut().ok_or(WireError::BufferFull)?;
     *version = VERSION;
     let job = JobOut {
@@ -157,7 +198,7 @@ pub fn encode(case: &Case<'_>, out: &mut [u8]) -> Result<usize, WireError> {
             online_only: m.online_only,
             life_time: m.life_time,
             with_mute_notifications: m.with_mute_notifications,
-            mentions: m.mentions,
+            mention: relevant_mention(m.mentions, case.recipient.account),
             is_system: m.is_system,
         },
         recipient: &case.recipient,
@@ -172,47 +213,10 @@ pub fn encode(case: &Case<'_>, out: &mut [u8]) -> Result<usize, WireError> {
     Ok(written.len() + 1)
 }
 
-/// Reads one job; its strings borrow from `bytes`.
+/// Reads one job into [`MAX_ELEMS`] elems of storage; its strings borrow
+/// from `bytes`.
 pub fn decode(bytes: &[u8]) -> Result<Job<'_>, WireError> {
-    let (&version, body) = bytes.split_first().ok_or(WireError::Truncated)?;
-    if version != VERSION {
-        return Err(WireError::Version(version));
-    }
-    let (job, rest) = postcard::take_from_bytes::<JobIn<'_>>(body).map_err(|e| match e {
-        postcard::Error::DeserializeUnexpectedEnd => WireError::Truncated,
-        _ => WireError::Malformed,
-    })?;
-    if !rest.is_empty() {
-        return Err(WireError::Trailing);
-    }
-    let m = job.message;
-    if m.elems.overflow {
-        return Err(WireError::TooMany(Field::MsgBody));
-    }
-    if m.mentions.overflow {
-        return Err(WireError::TooMany(Field::GroupAtInfo));
-    }
-    Ok(Job {
-        elems: m.elems.items,
-        mentions: m.mentions.items,
-        case: Case {
-            message: Message {
-                sender: m.sender,
-                conversation: m.conversation,
-                origin: m.origin,
-                elems: &[],
-                push_info: m.push_info,
-                online_only: m.online_only,
-                life_time: m.life_time,
-                with_mute_notifications: m.with_mute_notifications,
-                mentions: &[],
-                is_system: m.is_system,
-            },
-            recipient: job.recipient,
-            app: job.app,
-            now: job.now,
-        },
-    })
+    Job::decode(bytes)
 }
 
 // The two mirrors below are the layout: `MessageOut` writes the model's
@@ -236,14 +240,14 @@ struct MessageOut<'c, 'a> {
     online_only: bool,
     life_time: Option<u32>,
     with_mute_notifications: bool,
-    mentions: &'c [Mention<'a>],
+    mention: Option<Mention<'a>>,
     is_system: bool,
 }
 
 #[derive(Deserialize)]
-struct JobIn<'a> {
+struct JobIn<'a, const ELEMS: usize> {
     #[serde(borrow)]
-    message: MessageIn<'a>,
+    message: MessageIn<'a, ELEMS>,
     #[serde(borrow)]
     recipient: Recipient<'a>,
     #[serde(borrow)]
@@ -252,21 +256,21 @@ struct JobIn<'a> {
 }
 
 #[derive(Deserialize)]
-struct MessageIn<'a> {
+struct MessageIn<'a, const ELEMS: usize> {
     #[serde(borrow)]
     sender: Sender<'a>,
     #[serde(borrow)]
     conversation: Conversation<'a>,
     origin: Origin,
     #[serde(borrow)]
-    elems: Capped<Elem<'a>, MAX_ELEMS>,
+    elems: Capped<Elem<'a>, ELEMS>,
     #[serde(borrow)]
     push_info: Option<PushInfo<'a>>,
     online_only: bool,
     life_time: Option<u32>,
     with_mute_notifications: bool,
     #[serde(borrow)]
-    mentions: Capped<Mention<'a>, MAX_MENTIONS>,
+    mention: Option<Mention<'a>>,
     is_system: bool,
 }
 

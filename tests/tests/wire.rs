@@ -1,11 +1,14 @@
 //! The postcard job format (tidings_core::wire): arbitrary cases round-trip
-//! exactly, the layout is pinned byte by byte, and any bytes decode to a
-//! job or an error, never a panic.
+//! exactly but for the mention list, which arrives reduced to the entry
+//! that decides; the layout is pinned byte by byte, and any bytes decode to
+//! a job or an error, never a panic.
 
 use proptest::prelude::*;
+use tidings_core::decide::relevant_mention;
 use tidings_core::error::Field;
 use tidings_core::model::*;
 use tidings_core::wire::{self, WireError, VERSION};
+use tidings_core::{decide, Decision};
 
 const TRICKY: &[char] = &[
     'a', 'Z', '0', ' ', '"', '\\', '\n', '\u{0}', '\u{7f}', 'é', '中', '😀', '\u{200D}',
@@ -39,7 +42,7 @@ fn owned() -> impl Strategy<Value = Owned> {
     (
         prop::collection::vec(text(), 40),
         prop::collection::vec((0u8..10, 0usize..40), 0..=MAX_ELEMS),
-        prop::collection::vec(prop::option::of(0usize..40), 0..=MAX_MENTIONS),
+        prop::collection::vec(prop::option::of(0usize..40), 0..200),
         prop::option::of(0u8..5),
         prop::option::of((
             any::<bool>(),
@@ -365,47 +368,66 @@ fn trailing_bytes_are_refused() {
 }
 
 #[test]
-fn more_entries_than_the_model_holds_are_refused() {
-    let (case, bytes) = pinned();
-    // Splice 33 `Image` elems in place of the two at bytes 9..15.
-    let mut job = bytes[..9].to_vec();
-    job.push(33);
-    job.extend(std::iter::repeat_n(0x01, 33));
-    job.extend(&bytes[15..]);
+fn more_elems_than_the_storage_holds_are_refused() {
+    let (_, bytes) = pinned();
+    // Splice MAX_ELEMS + 1 `Image` elems in place of the two at bytes 9..15.
+    let splice = |count: usize| {
+        let mut job = bytes[..9].to_vec();
+        let mut n = count;
+        while n >= 0x80 {
+            job.push(0x80 | (n & 0x7f) as u8);
+            n >>= 7;
+        }
+        job.push(n as u8);
+        job.extend(std::iter::repeat_n(0x01, count));
+        job.extend(&bytes[15..]);
+        job
+    };
     assert_eq!(
-        wire::decode(&job).unwrap_err(),
+        wire::decode(&splice(MAX_ELEMS + 1)).unwrap_err(),
         WireError::TooMany(Field::MsgBody)
     );
-    // The same count of 32 fits.
-    job.remove(9);
-    job.remove(9);
-    job.insert(9, 32);
-    assert_eq!(wire::decode(&job).unwrap().case().message.elems.len(), 32);
+    let full = splice(MAX_ELEMS);
+    assert_eq!(wire::decode(&full).unwrap().case().message.elems.len(), 240);
+    // A capacity of the caller's choosing.
+    assert_eq!(
+        wire::Job::<1>::decode(&bytes).unwrap_err(),
+        WireError::TooMany(Field::MsgBody)
+    );
+    assert_eq!(wire::Job::<2>::decode(&bytes).unwrap().case(), pinned().0);
+}
 
-    let elems = vec![Elem::Image; MAX_ELEMS + 1];
-    let too_many = Case {
-        message: Message {
-            elems: &elems,
-            ..case.message
-        },
-        ..case
+#[test]
+fn only_the_mention_the_rules_read_is_sent() {
+    let (case, _) = pinned();
+    let accounts: Vec<String> = (0..1000).map(|i| format!("member-{i}")).collect();
+    let mut mentions: Vec<Mention<'_>> = accounts.iter().map(|a| Mention::Account(a)).collect();
+    let sent = |mentions: &[Mention<'_>]| {
+        let case = Case {
+            message: Message {
+                mentions,
+                ..case.message
+            },
+            ..case
+        };
+        let bytes = encode_exact(&case);
+        let job = wire::decode(&bytes).unwrap();
+        let kept = job.case().message.mentions;
+        let first = kept.first().map(|m| match m {
+            Mention::All => "@all".to_owned(),
+            Mention::Account(a) => (*a).to_owned(),
+        });
+        (bytes.len(), kept.len(), first)
     };
-    assert_eq!(
-        wire::encode(&too_many, &mut [0u8; 4096]),
-        Err(WireError::TooMany(Field::MsgBody))
-    );
-    let mentions = vec![Mention::All; MAX_MENTIONS + 1];
-    let too_many = Case {
-        message: Message {
-            mentions: &mentions,
-            ..case.message
-        },
-        ..case
-    };
-    assert_eq!(
-        wire::encode(&too_many, &mut [0u8; 4096]),
-        Err(WireError::TooMany(Field::GroupAtInfo))
-    );
+    let plain = encode_exact(&case).len();
+    // 1000 others: nothing is sent, the job is as long as without them.
+    assert_eq!(sent(&mentions), (plain, 0, None));
+    // The recipient ("b") last of 1001: only that entry.
+    mentions.push(Mention::Account("b"));
+    assert_eq!(sent(&mentions), (plain + 3, 1, Some("b".to_owned())));
+    // @all among them wins.
+    mentions.insert(500, Mention::All);
+    assert_eq!(sent(&mentions), (plain + 1, 1, Some("@all".to_owned())));
 }
 
 proptest! {
@@ -422,7 +444,15 @@ proptest! {
         let case = owned.case(&elems, &mentions);
         let bytes = encode_exact(&case);
         let job = wire::decode(&bytes).unwrap();
-        prop_assert_eq!(job.case(), case);
+        // The same case but for the mention list, reduced to what decides.
+        let kept = relevant_mention(&mentions, case.recipient.account);
+        let reduced = Case { message: Message { mentions: kept.as_slice(), ..case.message }, ..case };
+        prop_assert_eq!(job.case(), reduced);
+        let reason = |c: &Case<'_>| decide(c).map(|d| match d {
+            Decision::Push(_) => None,
+            Decision::Suppress(r) => Some(r),
+        });
+        prop_assert_eq!(reason(&job.case()), reason(&case));
         let mut small = vec![0u8; short.index(bytes.len())];
         prop_assert_eq!(wire::encode(&case, &mut small), Err(WireError::BufferFull));
     }

@@ -1,10 +1,23 @@
 //! Provider renderers: one file per provider, each with its limits as named
 //! consts at the top. All write through [`crate::write`], so escaping,
 //! form encoding and cutting exist once.
+//!
+//! Texts a provider would refuse (the spec leaves what to do open):
+//!
+//! | provider | falls back | refuses the push |
+//! | --- | --- | --- |
+//! | Xiaomi | a blank title to the next non-blank of `OfflinePushInfo.Title`, nickname, `From_Account` (group: group name, `GroupId`); a blank `Desc` to the body composed from the elems | `Invalid(Title)` / `Invalid(Body)` when the whole chain is blank (§5.2) |
+//! | Huawei, Honor, OPPO, vivo, Meizu | — (an empty title already falls back along the chain in [`crate::decide()`]; whitespace is not refused by these providers, so it is sent as is) | `Invalid(Title)` when every title source is empty |
+//! | FCM | — | never: an absent title is left out |
+//! | APNs | — | never: title and subtitle are optional |
+//!
+//! The body is never empty when rendering: an empty one is `NoDisplayText`.
+//! [`title`] and [`body`] say which texts a channel is sent.
 
 use crate::decide::Notification;
 use crate::error::Error;
 use crate::model::Channel;
+use crate::text::Body;
 use crate::write::Cut;
 
 pub mod apns;
@@ -65,6 +78,25 @@ pub(crate) fn require_token_and_title(n: &Notification<'_>) -> Result<(), Error>
         return Err(Error::Invalid(crate::error::Field::Title));
     }
     Ok(())
+}
+
+/// The title the recipient's provider is sent, before any cut; empty =
+/// none. [`Rendered::cut`]'s `title` is measured in this text.
+pub fn title<'a>(n: &Notification<'a>) -> &'a str {
+    match n.case.recipient.device.channel {
+        Channel::Apns | Channel::ApnsVoip => n.ios_title,
+        Channel::Xiaomi => xiaomi::title(n),
+        _ => n.android_title,
+    }
+}
+
+/// The body the recipient's provider is sent, before any cut.
+/// [`Rendered::cut`]'s `body` is measured in this text.
+pub fn body<'a>(n: &Notification<'a>) -> Body<'a> {
+    match n.case.recipient.device.channel {
+        Channel::Xiaomi => xiaomi::description(n),
+        _ => n.body,
+    }
 }
 
 /// Renders the notification for the recipient device's channel into `buf`.

@@ -10,8 +10,12 @@
 //! Decisions where the spec is silent:
 //! - Title and description are cut to fewer than 50 / 128 Unicode scalar
 //!   values (§5.2, §10.3). Xiaomi rejects an all-whitespace (or empty) title
-//!   or description (§5.2), so either is an `Invalid` error rather than a
-//!   request that would fail.
+//!   or description (§5.2), so a blank one falls back along its default
+//!   chain ([`title`], [`description`]): the title to the first non-blank of
+//!   `OfflinePushInfo.Title`, nickname, `From_Account` (group: group name,
+//!   `GroupId`); a blank `Desc` to the body composed from the elems. Only
+//!   when the whole chain is blank is the push refused (`Invalid(Title)`,
+//!   `Invalid(Body)`) rather than sent to fail.
 //! - There is no whole-body byte limit (§10.8); only the caller's buffer
 //!   bounds the body, and the body (then the title) is cut to fit it.
 //! - `payload` is `ext`, form-encoded once, like the public Go clients
@@ -36,7 +40,7 @@
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::render::{Headers, Rendered, Warnings};
-use crate::text::Segments;
+use crate::text::{self, is_blank, Body, Segments};
 use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
 
 /// `title`: fewer than 50 chars, each scalar value counts 1 (vendors.md §5.2, §10.3).
@@ -65,6 +69,8 @@ pub const SOUND_URI_RAW: &str = "/raw/";
 
 struct Xiaomi<'n, 'a> {
     n: &'n Notification<'a>,
+    title: &'a str,
+    description: Body<'a>,
     /// `extra.sound_uri` as `[scheme, package, "/raw/", name]`, or a whole
     /// URI in the first piece; `None` = no sound.
     sound_uri: Option<[&'a str; 4]>,
@@ -84,12 +90,12 @@ impl Layout for Xiaomi<'_, '_> {
         w.form_u64("pass_through", PASS_THROUGH_NOTIFICATION);
         w.form_i64("notify_type", NOTIFY_TYPE_DEFAULT_ALL);
         let title = Text {
-            segments: Segments::single(n.android_title),
+            segments: Segments::single(self.title),
             limit: Some(TITLE_LIMIT),
         };
         w.form_text("title", Slot::Title, title);
         let description = Text {
-            segments: n.body.segments(),
+            segments: self.description.segments(),
             limit: Some(DESCRIPTION_LIMIT),
         };
         w.form_text("description", Slot::Body, description);
@@ -111,8 +117,22 @@ impl Layout for Xiaomi<'_, '_> {
     }
 }
 
-fn is_blank(s: &str) -> bool {
-    s.chars().all(char::is_whitespace)
+/// The title sent: the first non-blank of the Android title chain; empty
+/// when every one is blank (the push is then refused).
+pub fn title<'a>(n: &Notification<'a>) -> &'a str {
+    text::android_title_chain(n.message())
+        .into_iter()
+        .find(|t| !is_blank(t))
+        .unwrap_or_default()
+}
+
+/// The description sent: the body, or, when it is a blank `Desc`, the body
+/// composed from the elems.
+pub fn description<'a>(n: &Notification<'a>) -> Body<'a> {
+    match n.body {
+        Body::Desc(desc) if is_blank(desc) => Body::composed(n.message(), n.case.recipient.locale),
+        body => body,
+    }
 }
 
 /// The pieces of `extra.sound_uri` for an `AndroidInfo.Sound`.
@@ -141,17 +161,25 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if package.is_empty() || package.contains(',') {
         return Err(Error::Invalid(Field::PackageName));
     }
-    if is_blank(n.android_title) {
+    let title = title(n);
+    if title.is_empty() {
         return Err(Error::Invalid(Field::Title));
     }
-    if n.body.segments().all(is_blank) {
+    let description = description(n);
+    if description.segments().all(is_blank) {
         return Err(Error::Invalid(Field::Body));
     }
     if n.ext.len() >= PAYLOAD_LIMIT {
         return Err(Error::TooLong(Field::Ext));
     }
     let sound_uri = sound_uri(n.android_sound, package)?;
-    let fitted = fit(&Xiaomi { n, sound_uri }, buf, usize::MAX)?;
+    let layout = Xiaomi {
+        n,
+        title,
+        description,
+        sound_uri,
+    };
+    let fitted = fit(&layout, buf, usize::MAX)?;
     Ok(Rendered {
         len: fitted.len,
         cut: fitted.cut,
@@ -302,6 +330,31 @@ mod tests {
     }
 
     #[test]
+    fn blank_title_and_desc_fall_back_along_their_chains() {
+        let elems = [Elem::Text("hi")];
+        let mut info = push_info("", "");
+        info.title = " \u{3000} ";
+        info.desc = "\n ";
+        let c2c = case(&elems, C2C, Some(info));
+        let mut buf = [0u8; 1024];
+        let (_, body) = render_case(&c2c, &mut buf).unwrap();
+        assert!(body.contains("&title=Ann&description=Ann%3Ahi&"), "{body}");
+        // No nickname: the account. A group: its name, then its id.
+        let mut no_nick = c2c;
+        no_nick.message.sender.nick = " ";
+        let (_, body) = render_case(&no_nick, &mut buf).unwrap();
+        assert!(body.contains("&title=ann&"), "{body}");
+        let group = Conversation::Group(Group {
+            id: "g1",
+            name: "\t",
+            kind: GroupType::Work,
+        });
+        let in_group = case(&elems, group, Some(info));
+        let (_, body) = render_case(&in_group, &mut buf).unwrap();
+        assert!(body.contains("&title=g1&"), "{body}");
+    }
+
+    #[test]
     fn small_buffer_cuts_body() {
         let elems = [Elem::Text("a fairly long message body")];
         let case = case(&elems, C2C, None);
@@ -377,12 +430,25 @@ mod tests {
             Error::Invalid(Field::Sound)
         );
 
+        // A blank title and sender names: nothing in the chain to show.
         let mut blank = push_info("", "");
         blank.title = " \u{3000} ";
-        let blank_title = case(&elems, C2C, Some(blank));
+        let mut blank_title = case(&elems, C2C, Some(blank));
+        blank_title.message.sender.nick = "\t";
+        blank_title.message.sender.account = " ";
         assert_eq!(
             render_case(&blank_title, &mut buf).unwrap_err(),
             Error::Invalid(Field::Title)
+        );
+        // A blank Desc over a blank composed body (no nickname, text " ").
+        let spaces = [Elem::Text(" ")];
+        let mut blank = push_info("", "");
+        blank.desc = "\u{3000}";
+        let mut blank_body = case(&spaces, C2C, Some(blank));
+        blank_body.message.sender.nick = "";
+        assert_eq!(
+            render_case(&blank_body, &mut buf).unwrap_err(),
+            Error::Invalid(Field::Body)
         );
 
         let mut two_tokens = case(&elems, C2C, None);

@@ -62,10 +62,10 @@ pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), 
     let rendered = render(n, &mut buf)?;
     buf.truncate(rendered.len);
 
-    let body_full: String = n.body.segments().collect();
+    let body_full: String = tidings_core::render::body(n).segments().collect();
     let body = apply_cut(&body_full, rendered.cut.body);
     let apple = channel.is_apple();
-    let title_full = if apple { n.ios_title } else { n.android_title };
+    let title_full = tidings_core::render::title(n);
     let title = (!title_full.is_empty()).then(|| apply_cut(title_full, rendered.cut.title));
     let sound = if apple {
         n.ios_sound
