@@ -167,7 +167,9 @@ impl ApnsConfig {
             .unwrap_or_else(|| "production".to_owned());
         Endpoint::parse(endpoint_url(&endpoint))
             .map_err(|e| ConfigError::new("apns.endpoint", e))?;
-        let connections = section.connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let connections = section.connections.map_or(DEFAULT_MAX_CONNECTIONS, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        });
         if connections == 0 {
             return Err(ConfigError::new("apns.connections", "must be at least 1"));
         }

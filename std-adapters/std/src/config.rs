@@ -41,53 +41,248 @@ impl ConfigError {
     }
 }
 
-/// The whole file.
+/// A setting's kind: how an environment value is read, and whether it is
+/// hidden from `Debug`.
+macro_rules! setting_type {
+    (text) => {
+        String
+    };
+    (secret) => {
+        String
+    };
+    (path) => {
+        PathBuf
+    };
+    (number) => {
+        u64
+    };
+}
+
+macro_rules! setting_from_env {
+    (text, $key:expr, $v:expr) => {
+        Ok::<_, ConfigError>($v)
+    };
+    (secret, $key:expr, $v:expr) => {
+        Ok::<_, ConfigError>($v)
+    };
+    (path, $key:expr, $v:expr) => {
+        Ok::<_, ConfigError>(PathBuf::from($v))
+    };
+    (number, $key:expr, $v:expr) => {
+        $v.parse::<u64>()
+            .map_err(|_| ConfigError::new($key, format!("{:?} is not a whole number", $v)))
+    };
+}
+
+macro_rules! setting_debug {
+    (secret, $value:expr) => {
+        &$value.as_ref().map(|_| "..") as &dyn std::fmt::Debug
+    };
+    ($kind:ident, $value:expr) => {
+        &$value as &dyn std::fmt::Debug
+    };
+}
+
+macro_rules! setting_resolve {
+    (path, $value:expr, $base:expr) => {
+        if let Some(path) = $value.as_mut().filter(|p| p.is_relative()) {
+            *path = $base.join(&*path);
+        }
+    };
+    ($kind:ident, $value:expr, $base:expr) => {};
+}
+
+/// One provider's table: every key optional in the file (the provider's
+/// `from_section` says which it needs), each overridable by
+/// `TIDINGS_<TABLE>_<KEY>`, secrets hidden from `Debug`, paths resolved
+/// against the config file's folder.
+macro_rules! section {
+    ($(#[$meta:meta])* $name:ident, $table:literal {
+        $( $(#[$fmeta:meta])* $field:ident : $kind:ident ),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: Option<setting_type!($kind)>, )*
+        }
+
+        impl $name {
+            /// The table's name in the file.
+            pub const TABLE: &'static str = $table;
+
+            fn apply_env(slot: &mut Option<Self>, env: &dyn Env) -> Result<(), ConfigError> {
+                $(
+                    let key = format!("TIDINGS_{}_{}", $table, stringify!($field)).to_ascii_uppercase();
+                    if let Some(value) = env.var(&key) {
+                        let value = setting_from_env!($kind, key, value)?;
+                        slot.get_or_insert_with(Self::default).$field = Some(value);
+                    }
+                )*
+                Ok(())
+            }
+
+            fn resolve_paths(&mut self, base: &Path) {
+                let _ = base; // tables without paths
+                $( setting_resolve!($kind, self.$field, base); )*
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $( .field(stringify!($field), setting_debug!($kind, self.$field)) )*
+                    .finish()
+            }
+        }
+    };
+}
+
+section! {
+    /// `[app]`: the app identity for cases without `App`.
+    AppSection, "app" {
+        /// APNs topic (also `[apns] topic`).
+        bundle_id: text,
+        package_name: text,
+        /// Android launcher class, for Huawei/Honor badges.
+        badge_class: text,
+    }
+}
+
+section! {
+    /// `[apns]` (vendors.md §1): token auth (`team_id`, `key_id`,
+    /// `key_file`) or certificate auth (`cert_file`, `cert_password`).
+    ApnsSection, "apns" {
+        team_id: text,
+        key_id: text,
+        /// The `.p8` key (PKCS#8 PEM).
+        key_file: path,
+        /// PEM with certificate and key, or `.p12`/`.pfx`.
+        cert_file: path,
+        /// The PKCS#12 password; better given as `TIDINGS_APNS_CERT_PASSWORD`.
+        cert_password: secret,
+        /// The app's bundle id, for cases without `App.BundleId`.
+        topic: text,
+        /// `production` (default), `sandbox`, or `https://host:port`.
+        endpoint: text,
+        /// An extra CA to trust (a stand-in's `ca.pem`).
+        ca_file: path,
+        /// Most HTTP/2 connections to open.
+        connections: number,
+        /// A send's whole deadline, in seconds.
+        request_timeout_secs: number,
+    }
+}
+
+section! {
+    /// `[fcm]` (vendors.md §2): a service-account JSON key file as Google
+    /// issues it; `project_id` and `token_endpoint` default to the file's.
+    FcmSection, "fcm" {
+        service_account_file: path,
+        project_id: text,
+        endpoint: text,
+        token_endpoint: text,
+        ca_file: path,
+        request_timeout_secs: number,
+    }
+}
+
+section! {
+    /// `[huawei]` (vendors.md §3): OAuth client credentials.
+    HuaweiSection, "huawei" {
+        app_id: text,
+        /// Defaults to `app_id` (Huawei's client id is the app id).
+        client_id: text,
+        client_secret: secret,
+        endpoint: text,
+        token_endpoint: text,
+        ca_file: path,
+        request_timeout_secs: number,
+    }
+}
+
+section! {
+    /// `[honor]` (vendors.md §4): OAuth client credentials.
+    HonorSection, "honor" {
+        app_id: text,
+        client_id: text,
+        client_secret: secret,
+        endpoint: text,
+        token_endpoint: text,
+        ca_file: path,
+        request_timeout_secs: number,
+    }
+}
+
+section! {
+    /// `[xiaomi]` (vendors.md §5): `Authorization: key=<app_secret>`.
+    XiaomiSection, "xiaomi" {
+        app_secret: secret,
+        endpoint: text,
+        ca_file: path,
+        request_timeout_secs: number,
+    }
+}
+
+section! {
+    /// `[oppo]` (vendors.md §6): `sign = sha256(app_key + timestamp + master_secret)`.
+    OppoSection, "oppo" {
+        app_key: text,
+        master_secret: secret,
+        endpoint: text,
+        ca_file: path,
+        request_timeout_secs: number,
+    }
+}
+
+section! {
+    /// `[vivo]` (vendors.md §7): `sign = md5(app_id + app_key + timestamp + app_secret)`.
+    VivoSection, "vivo" {
+        app_id: text,
+        app_key: text,
+        app_secret: secret,
+        endpoint: text,
+        ca_file: path,
+        request_timeout_secs: number,
+    }
+}
+
+section! {
+    /// `[meizu]` (vendors.md §8): md5 over the sorted parameters and the app secret.
+    MeizuSection, "meizu" {
+        app_id: text,
+        app_secret: secret,
+        endpoint: text,
+        ca_file: path,
+        request_timeout_secs: number,
+    }
+}
+
+section! {
+    /// `[tpns]` (vendors.md §9): HMAC-SHA256 `Sign` over the body.
+    TpnsSection, "tpns" {
+        access_id: text,
+        secret_key: secret,
+        endpoint: text,
+        ca_file: path,
+        request_timeout_secs: number,
+    }
+}
+
+/// The whole file: one optional table per provider.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    pub app: Option<AppSection>,
     pub apns: Option<ApnsSection>,
-}
-
-/// `[apns]` (vendors.md §1): token auth (`team_id`, `key_id`, `key_file`)
-/// or certificate auth (`cert_file`, `cert_password`).
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ApnsSection {
-    pub team_id: Option<String>,
-    pub key_id: Option<String>,
-    /// The `.p8` key (PKCS#8 PEM).
-    pub key_file: Option<PathBuf>,
-    /// PEM with certificate and key, or `.p12`/`.pfx`.
-    pub cert_file: Option<PathBuf>,
-    /// The PKCS#12 password; better given as `TIDINGS_APNS_CERT_PASSWORD`.
-    pub cert_password: Option<String>,
-    /// The app's bundle id, for cases without `App.BundleId`.
-    pub topic: Option<String>,
-    /// `production` (default), `sandbox`, or `https://host:port`.
-    pub endpoint: Option<String>,
-    /// An extra CA to trust (a stand-in's `ca.pem`).
-    pub ca_file: Option<PathBuf>,
-    /// Most HTTP/2 connections to open.
-    pub connections: Option<usize>,
-    /// A send's whole deadline, in seconds.
-    pub request_timeout_secs: Option<u64>,
-}
-
-impl std::fmt::Debug for ApnsSection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApnsSection")
-            .field("team_id", &self.team_id)
-            .field("key_id", &self.key_id)
-            .field("key_file", &self.key_file)
-            .field("cert_file", &self.cert_file)
-            .field("cert_password", &self.cert_password.as_ref().map(|_| ".."))
-            .field("topic", &self.topic)
-            .field("endpoint", &self.endpoint)
-            .field("ca_file", &self.ca_file)
-            .field("connections", &self.connections)
-            .field("request_timeout_secs", &self.request_timeout_secs)
-            .finish()
-    }
+    pub fcm: Option<FcmSection>,
+    pub huawei: Option<HuaweiSection>,
+    pub honor: Option<HonorSection>,
+    pub xiaomi: Option<XiaomiSection>,
+    pub oppo: Option<OppoSection>,
+    pub vivo: Option<VivoSection>,
+    pub meizu: Option<MeizuSection>,
+    pub tpns: Option<TpnsSection>,
 }
 
 /// Where environment overrides come from: the process, or a map in tests.
@@ -113,6 +308,23 @@ impl<const N: usize> Env for [(&str, &str); N] {
     }
 }
 
+/// Applies `$f` to every table of the config.
+macro_rules! each_table {
+    ($config:expr, $f:ident $(, $arg:expr)*) => {{
+        let c = $config;
+        AppSection::$f(&mut c.app $(, $arg)*)?;
+        ApnsSection::$f(&mut c.apns $(, $arg)*)?;
+        FcmSection::$f(&mut c.fcm $(, $arg)*)?;
+        HuaweiSection::$f(&mut c.huawei $(, $arg)*)?;
+        HonorSection::$f(&mut c.honor $(, $arg)*)?;
+        XiaomiSection::$f(&mut c.xiaomi $(, $arg)*)?;
+        OppoSection::$f(&mut c.oppo $(, $arg)*)?;
+        VivoSection::$f(&mut c.vivo $(, $arg)*)?;
+        MeizuSection::$f(&mut c.meizu $(, $arg)*)?;
+        TpnsSection::$f(&mut c.tpns $(, $arg)*)?;
+    }};
+}
+
 impl Config {
     /// Reads `path` (or nothing when `None`), then applies the environment.
     pub fn load(path: Option<&Path>, env: &dyn Env) -> Result<Self, ConfigError> {
@@ -130,7 +342,7 @@ impl Config {
                 (config, base)
             }
         };
-        config.apply_env(env)?;
+        each_table!(&mut config, apply_env, env);
         config.resolve_paths(&base);
         Ok(config)
     }
@@ -149,65 +361,13 @@ impl Config {
         })
     }
 
-    fn apply_env(&mut self, env: &dyn Env) -> Result<(), ConfigError> {
-        let names = [
-            "TEAM_ID",
-            "KEY_ID",
-            "KEY_FILE",
-            "CERT_FILE",
-            "CERT_PASSWORD",
-            "TOPIC",
-            "ENDPOINT",
-            "CA_FILE",
-            "CONNECTIONS",
-            "REQUEST_TIMEOUT_SECS",
-        ];
-        let given: Vec<(&str, String)> = names
-            .iter()
-            .filter_map(|n| env.var(&format!("TIDINGS_APNS_{n}")).map(|v| (*n, v)))
-            .collect();
-        if given.is_empty() {
-            return Ok(());
-        }
-        let apns = self.apns.get_or_insert_with(ApnsSection::default);
-        for (name, value) in given {
-            let number = |v: &str| {
-                v.parse::<u64>().map_err(|_| {
-                    ConfigError::new(
-                        format!("TIDINGS_APNS_{name}"),
-                        format!("{v:?} is not a whole number"),
-                    )
-                })
-            };
-            match name {
-                "TEAM_ID" => apns.team_id = Some(value),
-                "KEY_ID" => apns.key_id = Some(value),
-                "KEY_FILE" => apns.key_file = Some(value.into()),
-                "CERT_FILE" => apns.cert_file = Some(value.into()),
-                "CERT_PASSWORD" => apns.cert_password = Some(value),
-                "TOPIC" => apns.topic = Some(value),
-                "ENDPOINT" => apns.endpoint = Some(value),
-                "CA_FILE" => apns.ca_file = Some(value.into()),
-                "CONNECTIONS" => {
-                    apns.connections = Some(usize::try_from(number(&value)?).unwrap_or(usize::MAX));
-                }
-                _ => apns.request_timeout_secs = Some(number(&value)?),
-            }
-        }
-        Ok(())
-    }
-
     fn resolve_paths(&mut self, base: &Path) {
-        if let Some(apns) = self.apns.as_mut() {
-            for path in [&mut apns.key_file, &mut apns.cert_file, &mut apns.ca_file]
-                .into_iter()
-                .flatten()
-            {
-                if path.is_relative() {
-                    *path = base.join(&*path);
-                }
-            }
+        macro_rules! resolve_each {
+            ($($table:ident),*) => {
+                $( if let Some(section) = self.$table.as_mut() { section.resolve_paths(base); } )*
+            };
         }
+        resolve_each!(app, apns, fcm, huawei, honor, xiaomi, oppo, vivo, meizu, tpns);
     }
 }
 
@@ -268,6 +428,27 @@ mod tests {
         let bad = Config::load(Some(&file), &[("TIDINGS_APNS_CONNECTIONS", "many")]).unwrap_err();
         assert_eq!(bad.key, "TIDINGS_APNS_CONNECTIONS");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn every_table_takes_environment_overrides_and_hides_its_secrets() {
+        let env = [
+            ("TIDINGS_XIAOMI_APP_SECRET", "xiaomi-secret"),
+            ("TIDINGS_HUAWEI_CLIENT_SECRET", "huawei-secret"),
+            ("TIDINGS_TPNS_REQUEST_TIMEOUT_SECS", "7"),
+            ("TIDINGS_APP_PACKAGE_NAME", "com.example.chat"),
+        ];
+        let config = Config::load(None, &env).unwrap();
+        let xiaomi = config.xiaomi.as_ref().unwrap();
+        assert_eq!(xiaomi.app_secret.as_deref(), Some("xiaomi-secret"));
+        assert_eq!(config.tpns.as_ref().unwrap().request_timeout_secs, Some(7));
+        assert_eq!(
+            config.app.as_ref().unwrap().package_name.as_deref(),
+            Some("com.example.chat")
+        );
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("xiaomi-secret") && !shown.contains("huawei-secret"));
+        assert!(shown.contains("com.example.chat"));
     }
 
     #[test]
