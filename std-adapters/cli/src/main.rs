@@ -60,11 +60,39 @@ enum Command {
         #[arg(long)]
         now: Option<i64>,
     },
-    /// Start a loopback stand-in for a provider (validates what the provider
-    /// validates, answers its documented codes).
+    /// Start a provider's stand-in on a local address: it validates what the
+    /// provider validates and answers its documented codes. Writes its CA,
+    /// test credentials and a tidings.toml for `tidings send` into --dir;
+    /// prints one JSON line with their paths and its URL; serves until Ctrl-C.
     Standin {
-        #[command(subcommand)]
-        provider: StandinProvider,
+        /// apns (more providers as their clients land).
+        provider: String,
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// Folder for ca.pem, credentials and tidings.toml (default:
+        /// tidings-standin-PROVIDER).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Append one JSON line per accepted push to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// TOKEN=CODE: answer the provider's documented error CODE for that
+        /// device token, e.g. `--reply 00ff=Unregistered` (repeatable).
+        #[arg(long = "reply")]
+        replies: Vec<String>,
+        /// APNs: a bundle id pushes may go to (repeatable; default com.example.chat).
+        #[arg(long = "topic")]
+        topics: Vec<String>,
+        /// APNs: the team id tokens must carry.
+        #[arg(long, default_value = standin::DEFAULT_TEAM_ID)]
+        team_id: String,
+        /// APNs: the key id tokens must carry.
+        #[arg(long, default_value = standin::DEFAULT_KEY_ID)]
+        key_id: String,
+        /// APNs: accept tokens signed by this .p8 key (default: generate one).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
     },
     /// Run conformance vector files (case-format.md §Vectors) and report.
     Conform {
@@ -74,66 +102,35 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum StandinProvider {
-    /// Apple's HTTP/2 provider API over TLS. Writes ca.pem, the signing
-    /// key and a tidings.toml for `tidings send` into --dir; prints one
-    /// JSON line with their paths and the URL; serves until Ctrl-C.
-    Apns {
-        /// Address to listen on (port 0: any free port).
-        #[arg(long, default_value = "127.0.0.1:2197")]
-        listen: std::net::SocketAddr,
-        /// Folder for ca.pem, AuthKey_<key id>.p8 and tidings.toml.
-        #[arg(long, default_value = "tidings-standin-apns")]
-        dir: PathBuf,
-        /// A bundle id pushes may go to (repeatable; default com.example.chat).
-        #[arg(long = "topic")]
-        topics: Vec<String>,
-        #[arg(long, default_value = standin::DEFAULT_TEAM_ID)]
-        team_id: String,
-        #[arg(long, default_value = standin::DEFAULT_KEY_ID)]
-        key_id: String,
-        /// Accept tokens signed by this .p8 key (default: generate one).
-        #[arg(long)]
-        key_file: Option<PathBuf>,
-        /// Append one JSON line per accepted push to this file.
-        #[arg(long)]
-        record: Option<PathBuf>,
-        /// TOKEN=Reason: answer Apple's Reason for that device token, e.g.
-        /// `--reply 00ff=Unregistered` (repeatable).
-        #[arg(long = "reply")]
-        replies: Vec<String>,
-    },
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
         Command::Standin {
-            provider:
-                StandinProvider::Apns {
-                    listen,
-                    dir,
+            provider,
+            listen,
+            dir,
+            record,
+            replies,
+            topics,
+            team_id,
+            key_id,
+            key_file,
+        } => {
+            let args = standin::Args {
+                dir: dir.unwrap_or_else(|| PathBuf::from(format!("tidings-standin-{provider}"))),
+                provider,
+                listen,
+                record,
+                replies,
+                apns: tidings_standin::cli::ApnsCliSetup {
                     topics,
                     team_id,
                     key_id,
                     key_file,
-                    record,
-                    replies,
                 },
-        } => {
-            let args = standin::ApnsArgs {
-                listen,
-                dir,
-                topics,
-                team_id,
-                key_id,
-                key_file,
-                record,
-                replies,
             };
-            match standin::run_apns(args) {
+            match standin::run(args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e),
             }

@@ -5,10 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tidings_core::model::Channel;
 use tidings_core::{decide, Decision};
-use tidings_deliver::apns::{ApnsClient, ApnsConfig};
-use tidings_deliver::{Delivery, Outcome, Provider, Push};
+use tidings_deliver::{Delivery, Outcome, Push};
 use tidings_std::clock::{Clock, SystemClock};
 use tidings_std::config::{Config, ConfigError, ProcessEnv};
 use tidings_std::ingest::{parse_case, AppDoc};
@@ -57,7 +55,7 @@ pub fn run(
     };
     let (outcome, rendered) = push_report(&notification).map_err(|e| Unusable(e.to_string()))?;
     let body = outcome.payload.unwrap_or_default();
-    let provider = provider_for(case.recipient.device.channel, &config, clock)?;
+    let provider = tidings_deliver::client_for(case.recipient.device.channel, &config, clock)?;
     let push = Push {
         body: &body,
         headers: rendered.headers,
@@ -75,27 +73,6 @@ pub fn run(
     } else {
         Sent::NotDelivered(report)
     })
-}
-
-fn provider_for(
-    channel: Channel,
-    config: &Config,
-    clock: Arc<SystemClock>,
-) -> Result<Box<dyn Provider>, Unusable> {
-    match channel {
-        Channel::Apns | Channel::ApnsVoip => {
-            let section = config.apns.as_ref().ok_or_else(|| {
-                Unusable("apns: no [apns] table in the config (or TIDINGS_APNS_* variables)".into())
-            })?;
-            let apns = ApnsConfig::from_section(section)?;
-            let client = ApnsClient::new(apns, clock).map_err(|e| Unusable(e.to_string()))?;
-            Ok(Box::new(client))
-        }
-        other => Err(Unusable(format!(
-            "Recipient.Device.Channel: delivery to {} is not built yet (apns and apns-voip are)",
-            other.name()
-        ))),
-    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Unusable> {

@@ -5,7 +5,8 @@
 //!
 //! - [`outcome`]: the one vocabulary of delivery ([`Outcome`], [`Delivery`]);
 //! - [`apns`]: Apple (HTTP/2, ES256 provider token or client certificate);
-//! - [`http2`]: the HTTP/2 connection pool the HTTP/2 providers share;
+//! - [`http2`]: the HTTP/2 connection pool APNs uses;
+//! - [`https`]: HTTPS and the cached bearer token for the other providers;
 //! - [`jwt`], [`tls`]: signing and TLS set-up shared by the providers.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -16,6 +17,7 @@ use std::pin::Pin;
 
 pub mod apns;
 pub mod http2;
+pub mod https;
 pub mod jwt;
 pub mod outcome;
 pub mod tls;
@@ -44,4 +46,40 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// or a local refusal is a `Delivery` too.
 pub trait Provider: Send + Sync {
     fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery>;
+}
+
+/// The client for a channel, from its table in the configuration: the one
+/// place a channel name becomes a provider (`tidings send` and the gateway
+/// both ask here). A missing table or key is an error naming it.
+pub fn client_for(
+    channel: tidings_core::model::Channel,
+    config: &tidings_std::config::Config,
+    clock: tidings_std::clock::SharedClock,
+) -> Result<Box<dyn Provider>, tidings_std::config::ConfigError> {
+    use tidings_core::model::Channel;
+    use tidings_std::config::ConfigError;
+    fn table<'c, T>(section: &'c Option<T>, name: &str) -> Result<&'c T, ConfigError> {
+        section.as_ref().ok_or_else(|| {
+            ConfigError::new(
+                name,
+                format!(
+                    "no [{name}] table in the config (nor TIDINGS_{}_* variables)",
+                    name.to_ascii_uppercase()
+                ),
+            )
+        })
+    }
+    let init = |e: apns::InitError| ConfigError::new("", e.to_string());
+    match channel {
+        Channel::Apns | Channel::ApnsVoip => {
+            let section = table(&config.apns, "apns")?;
+            let client = apns::ApnsClient::new(apns::ApnsConfig::from_section(section)?, clock)
+                .map_err(init)?;
+            Ok(Box::new(client))
+        }
+        other => Err(ConfigError::new(
+            "Recipient.Device.Channel",
+            format!("delivery to {} is not built yet", other.name()),
+        )),
+    }
 }

@@ -33,6 +33,8 @@ pub enum TlsError {
     Rejected { path: PathBuf, reason: String },
     #[error("TLS set-up failed: {0}")]
     Rustls(#[from] rustls::Error),
+    #[error("HTTPS client set-up failed: {0}")]
+    Client(String),
 }
 
 /// A client certificate with its private key.

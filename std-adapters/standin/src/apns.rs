@@ -1758,6 +1758,94 @@ async fn handle_stream(
     }
 }
 
+// ---------------------------------------------------------------------------
+// `tidings standin apns`
+// ---------------------------------------------------------------------------
+
+/// The command line's stand-in: the key it accepts (the user's `.p8`, or
+/// one generated into the folder), its bundle ids (default
+/// `com.example.chat`), `--reply TOKEN=Reason` scripts, and `ca.pem`.
+pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
+    use crate::cli::{toml_string, write_private, CliStandin};
+    let apns = &setup.apns;
+    let (key_file, public_key) = match &apns.key_file {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)?;
+            (std::fs::canonicalize(path)?, public_key_from_p8(&pem)?)
+        }
+        None => {
+            let key = generate_signing_key(&apns.team_id, &apns.key_id)?;
+            let path = setup.dir.join(format!("AuthKey_{}.p8", apns.key_id));
+            write_private(&path, &key.p8_pem)?;
+            (path, key.public_key)
+        }
+    };
+    let topics = if apns.topics.is_empty() {
+        vec!["com.example.chat".to_owned()]
+    } else {
+        apns.topics.clone()
+    };
+    let mut builder = ApnsStandin::builder().listen(setup.listen).signing_key(
+        &apns.team_id,
+        &apns.key_id,
+        &public_key,
+    );
+    for topic in &topics {
+        builder = builder.topic(topic);
+    }
+    for (token, reason) in &setup.replies {
+        let reply = Reply::from_reason(reason).ok_or_else(|| {
+            Error::Config(format!("--reply {token}={reason}: not an APNs reason"))
+        })?;
+        builder = builder.reply_always(token, reply);
+    }
+    if let Some(record) = &setup.record {
+        builder = builder.record_to(record);
+    }
+    let standin = builder.start().await?;
+    let ca_file = setup.dir.join("ca.pem");
+    standin.write_ca_pem(&ca_file)?;
+    let config_table = format!(
+        "[apns]\nendpoint = {}\nca_file = {}\nteam_id = {}\nkey_id = {}\nkey_file = {}\ntopic = {}\n",
+        toml_string(&standin.url()),
+        toml_string(&ca_file.to_string_lossy()),
+        toml_string(&apns.team_id),
+        toml_string(&apns.key_id),
+        toml_string(&key_file.to_string_lossy()),
+        toml_string(&topics[0]),
+    );
+    let info = serde_json::json!({
+        "Url": standin.url(),
+        "CaFile": ca_file,
+        "KeyFile": key_file,
+        "TeamId": apns.team_id,
+        "KeyId": apns.key_id,
+        "Topics": topics,
+    });
+    Ok(CliStandin {
+        url: standin.url(),
+        config_table,
+        info,
+        running: Box::new(standin),
+    })
+}
+
+impl crate::cli::CliRunning for ApnsStandin {
+    fn stop(
+        self: Box<Self>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
+        Box::pin(async move {
+            let stats = self.stats();
+            let accepted = self.accepted_count();
+            self.shutdown().await?;
+            Ok(format!(
+                "{accepted} pushes accepted over {} connections ({} streams)",
+                stats.connections, stats.streams
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,8 @@
 //! * [`apns`] — Apple's HTTP/2 provider API (`spec/vendors.md` §1): TLS with
 //!   a generated CA, token (ES256 JWT) and certificate auth, the §1.7 reply
 //!   table, GOAWAY / cut-connection / delay faults.
+//! * [`https`] — an axum router over TLS (HTTP/1.1 and HTTP/2): what every
+//!   request/response provider's stand-in runs on.
 //! * [`tls`] — the CA, server configuration and client identities every
 //!   stand-in shares.
 //!
@@ -35,6 +37,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub mod apns;
+pub mod cli;
+pub mod https;
 pub mod tls;
 
 pub use apns::{

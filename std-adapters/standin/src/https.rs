@@ -1,0 +1,146 @@
+//! An axum router served over TLS (HTTP/1.1 and HTTP/2, as the providers
+//! offer) on a local address: what every request/response provider's
+//! stand-in runs on. APNs has its own h2 server (it needs stream-level
+//! faults); everything else is a router.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::tls::CertificateAuthority;
+use crate::Error;
+
+/// A running HTTPS server; stops on [`HttpsServer::shutdown`] or drop.
+pub struct HttpsServer {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for HttpsServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpsServer")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl HttpsServer {
+    /// Binds `listen` and serves `router` with a server certificate from
+    /// `ca` (for `localhost`, `127.0.0.1` and `::1`).
+    pub async fn start(
+        router: axum::Router,
+        ca: &CertificateAuthority,
+        listen: SocketAddr,
+    ) -> Result<Self, Error> {
+        let mut tls = (*ca.server_config()?).clone();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = TlsAcceptor::from(Arc::new(tls));
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr()?;
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    accepted = listener.accept() => {
+                        let Ok((tcp, _)) = accepted else { continue };
+                        let (acceptor, router) = (acceptor.clone(), router.clone());
+                        connections.spawn(async move {
+                            let Ok(tls) = acceptor.accept(tcp).await else { return };
+                            let service = hyper::service::service_fn(move |request| {
+                                tower::ServiceExt::oneshot(router.clone(), request)
+                            });
+                            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                                .serve_connection(TokioIo::new(tls), service)
+                                .await;
+                        });
+                    }
+                }
+            }
+            connections.shutdown().await;
+        });
+        Ok(Self {
+            addr,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Stops accepting, ends every connection, and waits for the server.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        let _ = self.stop.send(true);
+        match self.task.take() {
+            Some(task) => task.await.map_err(|e| Error::TaskPanicked(e.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for HttpsServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn serves_a_router_over_tls_with_http1_and_http2() {
+        let ca = CertificateAuthority::generate().unwrap();
+        let router = axum::Router::new().route("/ping", axum::routing::post(|| async { "pong" }));
+        let server = HttpsServer::start(router, &ca, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let root = reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap();
+        for http2 in [false, true] {
+            let builder = reqwest::Client::builder()
+                .use_rustls_tls()
+                .add_root_certificate(root.clone());
+            let builder = if http2 {
+                builder.http2_prior_knowledge()
+            } else {
+                builder.http1_only()
+            };
+            let client = builder.build().unwrap();
+            let answer = client
+                .post(format!("{}/ping", server.url()))
+                .send()
+                .await
+                .unwrap();
+            let version = answer.version();
+            assert_eq!(answer.text().await.unwrap(), "pong");
+            let expected = if http2 {
+                reqwest::Version::HTTP_2
+            } else {
+                reqwest::Version::HTTP_11
+            };
+            assert_eq!(version, expected);
+        }
+        server.shutdown().await.unwrap();
+    }
+}
