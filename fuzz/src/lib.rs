@@ -14,10 +14,17 @@
 //!   body whose values decode to UTF-8 and whose JSON fields parse;
 //! - byte limits: APNs 4096 (VoIP 5120), FCM 4096, Huawei and Honor 4096
 //!   without the `token` member;
-//! - title and body as sent are the whole text, or a char-boundary prefix
-//!   plus `…` exactly as `Rendered::cut` says, within the provider's char
-//!   limits (the consts in `core/src/render/*.rs`), cut only as far as
-//!   needed; a title is sent exactly when there is one;
+//! - title and body as sent are the whole text, or a prefix ending on an
+//!   extended grapheme cluster boundary plus `…` exactly as `Rendered::cut`
+//!   says (the core's boundaries, and `unicode-segmentation`'s where the
+//!   text has no Indic virama, GB9c being the one rule the core leaves
+//!   out), within the provider's char limits (the consts in
+//!   `core/src/render/*.rs`), cut only as far as needed: the next whole
+//!   cluster would not have fitted; a title is sent exactly when there is
+//!   one;
+//! - the texts sent are the notification's, except Xiaomi's blank title or
+//!   `Desc`, which fall back along their chains (the first non-blank title
+//!   source; the composed body);
 //! - the device token is where the provider wants it;
 //! - OPPO sends `ext` as `action_parameters` only when it is a JSON object.
 
@@ -25,13 +32,16 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use tidings_core::grapheme;
 use tidings_core::json::{is_json_object, MAX_DEPTH};
 use tidings_core::model::{Case, Channel, Device, Elem};
 use tidings_core::render::{apns, fcm, honor, huawei, meizu, oppo, vivo, xiaomi};
+use tidings_core::text::{self, Body};
 use tidings_core::write::{CharLimit, ELLIPSIS};
 use tidings_core::{decide, render, Decision, Error, Notification, Reason};
 use tidings_std::conform::decoded_payload;
 use tidings_std::report::is_form_channel;
+use unicode_segmentation::UnicodeSegmentation;
 
 pub mod structured;
 
@@ -41,11 +51,56 @@ pub const BIG_BUFFER: usize = tidings_std::report::RENDER_BUFFER;
 /// A token every renderer accepts (APNs wants hex; Xiaomi refuses `,`).
 pub const VALID_TOKEN: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
-/// Largest JSON-escaped cost of one char: `\u2028`, `\u001f`.
-const MAX_ESCAPED_CHAR: usize = 6;
 /// Largest cost of one char in JSON inside a form value: an emoji's four
 /// UTF-8 bytes, each `%XX`.
 const MAX_FORM_CHAR: usize = 12;
+
+/// `InCB=Linker` (Unicode 17): the viramas GB9c reads. The core does not
+/// cover GB9c, so only texts without them are held to the reference.
+const INCB_LINKERS: &[char] = &[
+    '\u{94d}',
+    '\u{9cd}',
+    '\u{acd}',
+    '\u{b4d}',
+    '\u{c4d}',
+    '\u{d4d}',
+    '\u{1039}',
+    '\u{17d2}',
+    '\u{1a60}',
+    '\u{1b44}',
+    '\u{1bab}',
+    '\u{a9c0}',
+    '\u{aaf6}',
+    '\u{10a3f}',
+    '\u{11133}',
+    '\u{113d0}',
+    '\u{1193e}',
+    '\u{11a47}',
+    '\u{11a99}',
+    '\u{11f42}',
+];
+
+/// The cluster of `full` starting at `at` (empty at its end), by the core.
+fn next_cluster(full: &str, at: usize) -> &str {
+    let rest = &full[at..];
+    let mut clusters = grapheme::Boundaries::default();
+    let end = rest
+        .char_indices()
+        .find(|&(i, c)| clusters.before(c) && i > 0)
+        .map_or(rest.len(), |(i, _)| i);
+    &rest[..end]
+}
+
+/// Bytes `s` takes JSON-escaped as the core escapes (U+2028/9 too).
+fn escaped_len(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\u{8}' | '\u{c}' | '\n' | '\r' | '\t' => 2,
+            '\0'..='\u{1f}' | '\u{2028}' | '\u{2029}' => 6,
+            c => c.len_utf8(),
+        })
+        .sum()
+}
 
 /// What a case came to, without the borrowed case (so channels compare).
 #[derive(Debug, PartialEq, Eq)]
@@ -302,24 +357,20 @@ pub fn check_render(n: &Notification<'_>, buffer: usize) {
     let body = at(&decoded, body_path)
         .and_then(Value::as_str)
         .unwrap_or_else(|| panic!("{} sends no body", channel.name()));
-    let full_body: String = n.body.segments().collect();
+    let full_body: String = render::body(n).segments().collect();
+    let full_title = render::title(n);
+    check_sent_texts(n, full_title, render::body(n));
     let limits = shape.chars;
-    // Whether one more char of any kind would still have fitted the buffer.
-    let room = buffer - len >= MAX_FORM_CHAR;
+    let spare = buffer - len;
     check_text(
         &format!("{} body", channel.name()),
         body,
         &full_body,
         rendered.cut.body,
         limits.map(|l| l.1),
-        room,
+        spare,
     );
 
-    let full_title = if channel.is_apple() {
-        n.ios_title
-    } else {
-        n.android_title
-    };
     let title = at(&decoded, shape.title);
     if full_title.is_empty() {
         assert!(
@@ -337,20 +388,24 @@ pub fn check_render(n: &Notification<'_>, buffer: usize) {
             full_title,
             rendered.cut.title,
             limits.map(|l| l.0),
-            room,
+            spare,
         );
     }
 
-    // Cut only as far as needed: with a cut text one more char (at most
-    // MAX_ESCAPED_CHAR bytes) must not have fitted. Form bodies cost more
-    // per char and are bounded by the buffer only, so this is checked on
+    // Cut only as far as needed: the next whole cluster of the text cut
+    // last (the title once the body is down to `…`) must not have fitted.
+    // Form bodies are bounded by the buffer only, so this is checked on
     // the byte-limited JSON providers.
-    let cut = rendered.cut.body.is_some() || rendered.cut.title.is_some();
-    if let (true, Some(limit)) = (cut, shape.bytes) {
+    let last_cut = match (rendered.cut.title, rendered.cut.body) {
+        (Some(kept), _) => Some(next_cluster(full_title, kept)),
+        (None, Some(kept)) => Some(next_cluster(&full_body, kept)),
+        (None, None) => None,
+    };
+    if let (Some(next), Some(limit)) = (last_cut, shape.bytes) {
         let allowed = buffer.min(limit + exempt);
         assert!(
-            len + MAX_ESCAPED_CHAR > allowed,
-            "{} cut to {len} bytes though {allowed} are allowed",
+            len + escaped_len(next) > allowed,
+            "{} cut to {len} bytes though {allowed} are allowed and {next:?} would fit",
             channel.name()
         );
     }
@@ -371,16 +426,46 @@ pub fn check_render(n: &Notification<'_>, buffer: usize) {
     }
 }
 
-/// `sent` is `full`, or `full[..kept]` plus `…`, as `kept` says; within
-/// `limit`; and when the buffer had `room` for more, so that only the char
-/// limit can have cut, cut only as far as needed.
+/// The texts a channel is sent are the notification's, except that Xiaomi
+/// (which refuses blank ones) takes the first non-blank title source and
+/// the composed body for a blank `Desc`.
+fn check_sent_texts(n: &Notification<'_>, title: &str, body: Body<'_>) {
+    let channel = n.case.recipient.device.channel;
+    if channel == Channel::Xiaomi {
+        let chain = text::android_title_chain(n.message());
+        let want = chain.into_iter().find(|t| !text::is_blank(t)).unwrap_or("");
+        assert_eq!(title, want, "Xiaomi title");
+        if !text::is_blank(n.android_title) {
+            assert_eq!(title, n.android_title, "Xiaomi replaced a title it accepts");
+        }
+        let composed = Body::composed(n.message(), n.case.recipient.locale);
+        let want = match n.body {
+            Body::Desc(desc) if text::is_blank(desc) => composed,
+            other => other,
+        };
+        assert_eq!(body, want, "Xiaomi description");
+    } else {
+        let want = if channel.is_apple() {
+            n.ios_title
+        } else {
+            n.android_title
+        };
+        assert_eq!(title, want, "{} title", channel.name());
+        assert_eq!(body, n.body, "{} body", channel.name());
+    }
+}
+
+/// `sent` is `full`, or `full[..kept]` plus `…`, as `kept` says, `kept`
+/// being a cluster boundary; within `limit`; and when the buffer had
+/// `spare` bytes for one more cluster, so that only the char limit can have
+/// cut, cut only as far as needed.
 fn check_text(
     what: &str,
     sent: &str,
     full: &str,
     kept: Option<usize>,
     limit: Option<CharLimit>,
-    room: bool,
+    spare: usize,
 ) {
     assert!(!sent.is_empty(), "{what} sent empty");
     match kept {
@@ -395,6 +480,16 @@ fn check_text(
                 Some(head),
                 "{what} is not its kept prefix plus the ellipsis"
             );
+            assert!(
+                grapheme::is_boundary(full, k),
+                "{what} cut inside a cluster at {k} of {full:?}"
+            );
+            if !full.contains(INCB_LINKERS) {
+                assert!(
+                    full.grapheme_indices(true).any(|(i, _)| i == k),
+                    "{what} cut at {k}, not a UAX #29 boundary of {full:?}"
+                );
+            }
         }
     }
     let Some(limit) = limit else { return };
@@ -404,16 +499,14 @@ fn check_text(
         "{what} has {count} units, limit {}",
         limit.max
     );
-    if let (Some(k), true) = (kept, room) {
-        // One more char would have gone over the char limit.
-        let next = full[k..]
-            .chars()
-            .next()
-            .map_or(0, |c| limit.counter.units(c));
+    let Some(k) = kept else { return };
+    let next = next_cluster(full, k);
+    if spare >= MAX_FORM_CHAR * next.chars().count() {
+        // One more cluster would have gone over the char limit.
         let ellipsis = limit.counter.count(ELLIPSIS);
         assert!(
-            limit.counter.count(&full[..k]) + next + ellipsis > limit.max,
-            "{what} cut to {count} units, limit {}",
+            limit.counter.count(&full[..k]) + limit.counter.count(next) + ellipsis > limit.max,
+            "{what} cut to {count} units, limit {}, though {next:?} would fit",
             limit.max
         );
     }
