@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Parser, Subcommand};
 
 mod send;
+mod serve;
 mod standin;
 use tidings_std::conform::check_file;
 use tidings_std::ingest::AppDoc;
@@ -94,6 +95,14 @@ enum Command {
         #[arg(long)]
         key_file: Option<PathBuf>,
     },
+    /// Run the gateway: HTTP API, durable local queue, workers, feedback,
+    /// metrics (config tables [server], [queue], [feedback], [app] and one
+    /// per provider). Stops on Ctrl-C or SIGTERM, draining sends in flight.
+    Serve {
+        /// The TOML configuration.
+        #[arg(long, env = "TIDINGS_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Run conformance vector files (case-format.md §Vectors) and report.
     Conform {
         /// Vector files (JSON arrays of {Name, Case, Expect}).
@@ -135,6 +144,14 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        Command::Serve { config } => match serve::run(config.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(serve::Failed::Config(why)) => {
+                eprintln!("error: {why}");
+                ExitCode::from(64)
+            }
+            Err(serve::Failed::Runtime(why)) => fail(&why),
+        },
         Command::Send { case, config, now } => {
             let input = match read_input(&case) {
                 Ok(input) => input,

@@ -269,6 +269,52 @@ section! {
     }
 }
 
+section! {
+    /// `[server]`: `tidings serve`'s HTTP API and its local store.
+    ServerSection, "server" {
+        /// `host:port` (default 127.0.0.1:8080).
+        listen: text,
+        /// Where the local queue's database lives (default ./tidings-data).
+        data_dir: path,
+        /// Bearer tokens the API accepts, comma-separated; none = no auth.
+        api_tokens: secret,
+        /// Largest request body, bytes (default 1 MiB).
+        max_body_bytes: number,
+        /// Most devices in one push request (default 10,000).
+        max_devices: number,
+        /// Devices queued above which new pushes get 503 (default 1,000,000).
+        high_water: number,
+        /// How long SIGTERM waits for sends in flight, seconds (default 10).
+        drain_secs: number,
+        /// Sends in flight per provider (default 256).
+        concurrency: number,
+        /// A device's retry budget when its message has no lifetime,
+        /// seconds (default 3,600).
+        retry_budget_secs: number,
+        /// `text` (default) or `json` log lines.
+        log_format: text,
+    }
+}
+
+section! {
+    /// `[queue]`: where the work lives: `local` (default, an embedded
+    /// store under `server.data_dir`).
+    QueueSection, "queue" {
+        kind: text,
+    }
+}
+
+section! {
+    /// `[feedback]`: invalid-token feedback POSTed in batches to a webhook.
+    FeedbackSection, "feedback" {
+        webhook_url: text,
+        /// An extra CA for the webhook's TLS.
+        ca_file: path,
+        /// Records per POST (default 100).
+        batch: number,
+    }
+}
+
 /// The whole file: one optional table per provider.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -283,6 +329,9 @@ pub struct Config {
     pub vivo: Option<VivoSection>,
     pub meizu: Option<MeizuSection>,
     pub tpns: Option<TpnsSection>,
+    pub server: Option<ServerSection>,
+    pub queue: Option<QueueSection>,
+    pub feedback: Option<FeedbackSection>,
 }
 
 /// Where environment overrides come from: the process, or a map in tests.
@@ -322,6 +371,9 @@ macro_rules! each_table {
         VivoSection::$f(&mut c.vivo $(, $arg)*)?;
         MeizuSection::$f(&mut c.meizu $(, $arg)*)?;
         TpnsSection::$f(&mut c.tpns $(, $arg)*)?;
+        ServerSection::$f(&mut c.server $(, $arg)*)?;
+        QueueSection::$f(&mut c.queue $(, $arg)*)?;
+        FeedbackSection::$f(&mut c.feedback $(, $arg)*)?;
     }};
 }
 
@@ -367,7 +419,9 @@ impl Config {
                 $( if let Some(section) = self.$table.as_mut() { section.resolve_paths(base); } )*
             };
         }
-        resolve_each!(app, apns, fcm, huawei, honor, xiaomi, oppo, vivo, meizu, tpns);
+        resolve_each!(
+            app, apns, fcm, huawei, honor, xiaomi, oppo, vivo, meizu, tpns, server, queue, feedback
+        );
     }
 }
 

@@ -1,0 +1,325 @@
+//! The HTTP API (axum): `POST /v1/push`, `GET /v1/jobs/{id}`,
+//! `GET /v1/feedback`, `GET /metrics`, `GET /healthz`, `GET /readyz`.
+//! JSON with PascalCase keys, as the case format.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+use tidings_std::clock::SharedClock;
+use tidings_std::ingest::AppDoc;
+
+use crate::job::prepare;
+use crate::metrics::Metrics;
+use crate::store::{Accepted, JobForm, JobRecord, Store};
+use crate::worker::now_ms;
+
+/// `Retry-After` on a 503 when the queue is above its high-water mark.
+const BUSY_RETRY_AFTER_SECS: u64 = 5;
+/// Feedback records per page at most.
+const FEEDBACK_PAGE: usize = 1000;
+
+pub struct AppState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub clock: SharedClock,
+    pub wake: Arc<tokio::sync::Notify>,
+    pub tokens: Vec<String>,
+    pub app: AppDoc,
+    pub max_devices: usize,
+    pub high_water: u64,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("tokens", &self.tokens.len())
+            .field("max_devices", &self.max_devices)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An error answer: a status and one message (naming the key for a 400).
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(json!({ "Error": self.message }))).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// The router; `max_body` bytes per request (413 above).
+pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
+    let api = Router::new()
+        .route("/v1/push", post(push))
+        .route("/v1/jobs/{id}", get(job))
+        .route("/v1/feedback", get(feedback))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            authorize,
+        ));
+    Router::new()
+        .merge(api)
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), count))
+        .with_state(state)
+}
+
+/// Requests by matched route (never the raw path: ids would make the
+/// label set unbounded) and status.
+async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    state.metrics.http(&route, response.status().as_u16());
+    response
+}
+
+/// `Authorization: Bearer <token>` against the configured tokens, in
+/// constant time per token. No tokens configured: the API is open.
+async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    if state.tokens.is_empty() {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let mut ok = subtle::Choice::from(0u8);
+    for token in &state.tokens {
+        ok |= token.as_bytes().ct_eq(given.as_bytes());
+    }
+    if bool::from(ok) && !given.is_empty() {
+        next.run(request).await
+    } else {
+        let mut response =
+            ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is needed")
+                .into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+    }
+}
+
+#[derive(Deserialize)]
+struct PushQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn push(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<PushQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    if let Some(kind) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        if !kind.starts_with("application/json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Type {kind:?}: send application/json"),
+            ));
+        }
+    }
+    let store = state.store.clone();
+    if !query.dry_run {
+        let queued = tokio::task::spawn_blocking(move || store.queued())
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        if queued >= state.high_water {
+            let mut busy = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the queue is full ({queued} devices waiting)"),
+            );
+            busy.retry_after = Some(BUSY_RETRY_AFTER_SECS);
+            return Err(busy);
+        }
+    }
+    let accepted_ms = now_ms(&state.clock);
+    let now = i64::try_from(accepted_ms / 1000).unwrap_or(i64::MAX);
+    let (app, max) = (state.app.clone(), state.max_devices);
+    let prepared = tokio::task::spawn_blocking(move || prepare(&body, now, &app, max))
+        .await
+        .map_err(internal)?
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    if query.dry_run {
+        let n = prepared.reports.len();
+        return Ok((
+            StatusCode::OK,
+            Json(json!({ "Devices": n, "Results": prepared.reports })),
+        )
+            .into_response());
+    }
+    let job = JobRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        accepted_ms,
+        devices: u32::try_from(prepared.devices.len()).unwrap_or(u32::MAX),
+        idempotency_key: prepared.idempotency_key,
+        form: JobForm::Json {
+            common: prepared.common,
+        },
+    };
+    let (store, devices) = (state.store.clone(), prepared.devices);
+    let (job, devices, accepted) = tokio::task::spawn_blocking(move || {
+        let accepted = store.accept(&job, &devices);
+        (job, devices, accepted)
+    })
+    .await
+    .map_err(internal)?;
+    let answer = match accepted.map_err(internal)? {
+        Accepted::New => {
+            for d in &devices {
+                if let crate::store::DeviceState::Suppressed { reason } = &d.state {
+                    state.metrics.suppress(reason);
+                }
+            }
+            state.wake.notify_one();
+            json!({ "JobId": job.id, "Devices": job.devices })
+        }
+        Accepted::Existing { job_id, devices } => json!({ "JobId": job_id, "Devices": devices }),
+    };
+    state
+        .metrics
+        .accept_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+async fn job(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let lookup = id.clone();
+    let (record, devices) = tokio::task::spawn_blocking(move || {
+        let record = store.job(&lookup)?;
+        let devices = store.devices(&lookup)?;
+        Ok::<_, crate::store::StoreError>((record, devices))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    let record =
+        record.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no job {id}")))?;
+    let devices: Vec<Value> = devices
+        .into_iter()
+        .map(|d| {
+            let mut entry = serde_json::to_value(&d.state).unwrap_or(Value::Null);
+            entry["Path"] = d.path.into();
+            entry["Channel"] = d.channel.into();
+            entry["Token"] = d.token.into();
+            entry["Attempts"] = d.attempts.into();
+            entry
+        })
+        .collect();
+    Ok(Json(json!({
+        "JobId": record.id,
+        "AcceptedAt": record.accepted_ms,
+        "Devices": devices,
+    })))
+}
+
+#[derive(Deserialize)]
+struct FeedbackQuery {
+    #[serde(default)]
+    after: u64,
+    limit: Option<usize>,
+}
+
+async fn feedback(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<FeedbackQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let limit = q.limit.unwrap_or(FEEDBACK_PAGE).clamp(1, FEEDBACK_PAGE);
+    let records = tokio::task::spawn_blocking(move || store.feedback_after(q.after, limit))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+    let next = records.last().map_or(q.after, |(seq, _)| *seq);
+    let records: Vec<Value> = records
+        .into_iter()
+        .map(|(seq, f)| {
+            let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+            v["Seq"] = seq.into();
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "Records": records, "Next": next })))
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    if let Ok(depth) = state.store.queued() {
+        state
+            .metrics
+            .queue_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.queued()).await {
+        Ok(Ok(_)) => Ok("ready"),
+        _ => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store cannot be read",
+        )),
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "internal error");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}

@@ -1,0 +1,271 @@
+//! `tidings serve`: the push gateway. An IM backend posts one message with
+//! its recipients; the gateway decides, renders and delivers a
+//! notification to every device that should get one, through a durable
+//! local queue (redb under `server.data_dir`), telling the backend which
+//! tokens are dead (a cursor feed and an optional webhook), with
+//! Prometheus metrics.
+//!
+//! - [`job`]: a request → one decided case per device;
+//! - [`store`]: the local queue, job states, idempotency keys, feedback;
+//! - [`worker`]: due devices → provider clients → committed results;
+//! - [`api`]: the HTTP API; [`metrics`]: the Prometheus registry;
+//! - [`webhook`]: invalid-token feedback POSTed in batches.
+
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tidings_std::clock::SharedClock;
+use tidings_std::config::{Config, ConfigError};
+use tidings_std::ingest::AppDoc;
+
+pub mod api;
+pub mod job;
+pub mod metrics;
+pub mod store;
+pub mod webhook;
+pub mod worker;
+
+/// Defaults of `[server]`, each with its reason.
+pub mod defaults {
+    use std::time::Duration;
+    /// Loopback: exposing the API is a deliberate act.
+    pub const LISTEN: &str = "127.0.0.1:8080";
+    pub const DATA_DIR: &str = "tidings-data";
+    /// A 12 KB message to a few thousand devices fits; more is abuse.
+    pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
+    pub const MAX_DEVICES: u64 = 10_000;
+    /// About a gigabyte of queue at a few hundred bytes per device.
+    pub const HIGH_WATER: u64 = 1_000_000;
+    /// Long enough for a provider's answer, short enough for an orchestrator's kill timeout (30 s).
+    pub const DRAIN: Duration = Duration::from_secs(10);
+    /// APNs and FCM take hundreds of streams per connection.
+    pub const CONCURRENCY: u64 = 256;
+    /// A push nobody gave a lifetime stops being worth sending after an hour.
+    pub const RETRY_BUDGET: Duration = Duration::from_secs(3600);
+}
+
+/// The gateway's settings, read and checked from the config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub tokens: Vec<String>,
+    pub max_body: usize,
+    pub max_devices: usize,
+    pub high_water: u64,
+    pub drain: Duration,
+    pub concurrency: usize,
+    pub retry_budget: Duration,
+    pub app: AppDoc,
+    pub webhook: Option<webhook::WebhookSettings>,
+}
+
+impl Settings {
+    /// `[server]`, `[queue]`, `[feedback]` and `[app]`; errors name the key.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let server = config.server.clone().unwrap_or_default();
+        let listen_text = server.listen.unwrap_or_else(|| defaults::LISTEN.into());
+        let listen = listen_text.parse().map_err(|_| {
+            ConfigError::new("server.listen", format!("{listen_text:?} is not host:port"))
+        })?;
+        let tokens: Vec<String> = server
+            .api_tokens
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let positive = |value: Option<u64>, default: u64, key: &str| match value {
+            Some(0) => Err(ConfigError::new(key, "must be at least 1")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        match config.queue.as_ref().and_then(|q| q.kind.as_deref()) {
+            None | Some("local") => {}
+            Some("nats") => {
+                return Err(ConfigError::new(
+                    "queue.kind",
+                    "\"nats\" is not built yet; use \"local\" (the default)",
+                ))
+            }
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "queue.kind",
+                    format!("{other:?}: use \"local\""),
+                ))
+            }
+        }
+        let app_table = config.app.clone().unwrap_or_default();
+        Ok(Self {
+            listen,
+            data_dir: server
+                .data_dir
+                .unwrap_or_else(|| PathBuf::from(defaults::DATA_DIR)),
+            tokens,
+            max_body: size(positive(
+                server.max_body_bytes,
+                defaults::MAX_BODY_BYTES,
+                "server.max_body_bytes",
+            )?),
+            max_devices: size(positive(
+                server.max_devices,
+                defaults::MAX_DEVICES,
+                "server.max_devices",
+            )?),
+            high_water: positive(server.high_water, defaults::HIGH_WATER, "server.high_water")?,
+            drain: server
+                .drain_secs
+                .map_or(defaults::DRAIN, Duration::from_secs),
+            concurrency: size(positive(
+                server.concurrency,
+                defaults::CONCURRENCY,
+                "server.concurrency",
+            )?),
+            retry_budget: Duration::from_secs(positive(
+                server.retry_budget_secs,
+                defaults::RETRY_BUDGET.as_secs(),
+                "server.retry_budget_secs",
+            )?),
+            app: AppDoc {
+                bundle_id: app_table
+                    .bundle_id
+                    .or_else(|| config.apns.as_ref().and_then(|a| a.topic.clone())),
+                package_name: app_table.package_name,
+                badge_class: app_table.badge_class,
+            },
+            webhook: webhook::WebhookSettings::from_config(config)?,
+        })
+    }
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("server.listen {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running gateway.
+pub struct Gateway {
+    addr: SocketAddr,
+    http: tokio::task::JoinHandle<()>,
+    stop_http: tokio::sync::watch::Sender<bool>,
+    workers: worker::Workers,
+    webhook: Option<webhook::Webhook>,
+    drain: Duration,
+    store: store::Store,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Opens the store, starts the workers (which pick up whatever a
+    /// previous run left queued) and the HTTP API.
+    pub async fn start(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        let settings = Settings::from_config(&config)?;
+        let dir = settings.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || store::Store::open(&dir))
+            .await
+            .map_err(|e| store::StoreError::from_join(&e))??;
+        let metrics = Arc::new(metrics::Metrics::default());
+        if settings.tokens.is_empty() {
+            tracing::warn!("server.api_tokens is not set: the API takes requests without a token");
+        }
+        let workers = worker::Workers::start(
+            store.clone(),
+            config,
+            Arc::clone(&clock),
+            Arc::clone(&metrics),
+            worker::Settings {
+                concurrency: settings.concurrency,
+                retry_budget: settings.retry_budget,
+                app: settings.app.clone(),
+            },
+        );
+        let webhook = settings
+            .webhook
+            .clone()
+            .map(|w| webhook::Webhook::start(store.clone(), w))
+            .transpose()?;
+        let state = Arc::new(api::AppState {
+            store: store.clone(),
+            metrics,
+            clock,
+            wake: Arc::clone(&workers.wake),
+            tokens: settings.tokens.clone(),
+            app: settings.app.clone(),
+            max_devices: settings.max_devices,
+            high_water: settings.high_water,
+        });
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: settings.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+        let (stop_http, mut stopped) = tokio::sync::watch::channel(false);
+        let app = api::router(state, settings.max_body);
+        let http = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.changed().await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        tracing::info!(%addr, "tidings gateway listening");
+        Ok(Self {
+            addr,
+            http,
+            stop_http,
+            workers,
+            webhook,
+            drain: settings.drain,
+            store,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The store (for tests and tools reading job states directly).
+    pub fn store(&self) -> &store::Store {
+        &self.store
+    }
+
+    /// Stops taking requests, lets sends in flight finish within the
+    /// drain deadline, and leaves the rest queued.
+    pub async fn shutdown(self) {
+        let _ = self.stop_http.send(true);
+        let _ = tokio::time::timeout(self.drain, self.http).await;
+        self.workers.stop(self.drain).await;
+        if let Some(webhook) = self.webhook {
+            webhook.stop().await;
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! The gateway on loopback, against the APNs stand-in really started: the
+//! API contract, every bad-input class, dry run, idempotency, retries on a
+//! moved clock, expiry, feedback by cursor and by webhook, metrics.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tidings_gateway::Gateway;
+use tidings_standin::apns::{generate_signing_key, ApnsStandin, ApnsStandinBuilder, Reply};
+use tidings_std::clock::ManualClock;
+use tidings_std::config::Config;
+
+const TOPIC: &str = "com.example.chat";
+const API_TOKEN: &str = "s3cret-api-token";
+
+struct Bed {
+    gateway: Option<Gateway>,
+    standin: ApnsStandin,
+    clock: ManualClock,
+    http: reqwest::Client,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn bed(standin: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder, extra: &str) -> Bed {
+    let key = generate_signing_key("TEAM000001", "KEY0000001").unwrap();
+    let standin = standin(ApnsStandin::builder().signing_key_from(&key).topic(TOPIC))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    standin.write_ca_pem(&ca).unwrap();
+    let key_file = dir.path().join("AuthKey.p8");
+    std::fs::write(&key_file, &key.p8_pem).unwrap();
+    let toml = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\napi_tokens = \"other-token, {API_TOKEN}\"\nmax_devices = 50\nmax_body_bytes = 65536\n\
+         [apns]\nendpoint = {url:?}\nca_file = {ca:?}\nteam_id = \"TEAM000001\"\nkey_id = \"KEY0000001\"\nkey_file = {key:?}\n{extra}",
+        data = dir.path().join("data"),
+        url = standin.url(),
+        ca = ca,
+        key = key_file,
+    );
+    let config = Config::parse(&toml).unwrap();
+    let clock = ManualClock::starting_now();
+    let gateway = Gateway::start(config, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let base = format!("http://{}", gateway.addr());
+    Bed {
+        gateway: Some(gateway),
+        standin,
+        clock,
+        http: reqwest::Client::new(),
+        base,
+        _dir: dir,
+    }
+}
+
+fn device(token: &str, state: &str) -> Value {
+    json!({ "Channel": "apns", "Token": token, "State": state })
+}
+
+fn push_body(recipients: Value, extra: Value) -> Value {
+    let mut body = json!({
+        "Message": {
+            "From_Account": "ann", "To_Account": "bob",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "Lunch at 12?" } }],
+            "MsgLifeTime": 600
+        },
+        "Sender": { "Nick": "Ann" },
+        "App": { "BundleId": TOPIC },
+        "Recipients": recipients
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    body
+}
+
+impl Bed {
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let answer = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(API_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(API_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Waits (bounded) until every device of the job is in a final state
+    /// or `pending` says to stop waiting; answers the job.
+    async fn settled(&self, job: &str, pending: &[&str]) -> Value {
+        for _ in 0..500 {
+            let (_, state) = self.get(&format!("/v1/jobs/{job}")).await;
+            let waiting = state["Devices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| pending.contains(&d["State"].as_str().unwrap()));
+            if !waiting {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("job {job} did not settle");
+    }
+
+    async fn stop(mut self) {
+        if let Some(g) = self.gateway.take() {
+            g.shutdown().await;
+        }
+        self.standin.shutdown().await.unwrap();
+    }
+}
+
+fn states(job: &Value) -> Vec<String> {
+    job["Devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["State"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_push_fans_out_to_every_device_and_reports_each() {
+    let bed = bed(|b| b, "").await;
+    let body = push_body(
+        json!([
+            { "Account": "bob", "Device": device("aa01", "background") },
+            { "Account": "cat", "Devices": [device("aa02", "foreground"), device("aa03", "background")] }
+        ]),
+        json!({}),
+    );
+    let (status, accepted) = bed.post("/v1/push", &body).await;
+    assert_eq!(status, 202, "{accepted}");
+    assert_eq!(accepted["Devices"], 3);
+    let job = accepted["JobId"].as_str().unwrap();
+    let state = bed.settled(job, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["delivered", "suppressed", "delivered"]);
+    assert_eq!(state["Devices"][1]["Reason"], "Foreground");
+    assert_eq!(state["Devices"][1]["Path"], "Recipients[1].Devices[0]");
+    // The stand-in got exactly the bytes the dry run shows, once per device.
+    let (status, dry) = bed.post("/v1/push?dry_run=true", &body).await;
+    assert_eq!(status, 200);
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 2);
+    for got in &accepted {
+        assert_eq!(got.payload().unwrap(), dry["Results"][0]["Payload"]);
+        let delivered = state["Devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["Token"] == got.token.as_str())
+            .unwrap();
+        assert_eq!(delivered["Id"], got.apns_id.as_str());
+    }
+    let metrics = bed.metrics().await;
+    assert!(
+        metrics.contains("tidings_pushes_total{channel=\"apns\",outcome=\"delivered\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tidings_suppressed_total{reason=\"Foreground\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tidings_http_requests_total{route=\"/v1/push\",status=\"202\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tidings_queue_depth 0"), "{metrics}");
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_whole_with_the_key_named() {
+    let bed = bed(|b| b, "").await;
+    let good = device("aa01", "background");
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            push_body(
+                json!([{ "Device": { "Channel": "pager", "Token": "a", "State": "background" } }]),
+                json!({}),
+            ),
+            "Recipients[0].Device.Channel",
+        ),
+        (
+            push_body(
+                json!([{ "Device": good.clone() }, { "Device": { "Channel": "apns", "Token": 12, "State": "background" } }]),
+                json!({}),
+            ),
+            "Recipients[1].Device.Token",
+        ),
+        (push_body(json!("everyone"), json!({})), "Recipients"),
+        (
+            json!({ "Recipients": [{ "Device": good.clone() }] }),
+            "Message",
+        ),
+        (
+            push_body(
+                json!([{ "Device": good.clone() }]),
+                json!({ "IdempotencyKey": 5 }),
+            ),
+            "IdempotencyKey",
+        ),
+    ];
+    for (body, key) in cases {
+        let (status, answer) = bed.post("/v1/push", &body).await;
+        assert_eq!(status, 400, "{answer}");
+        let message = answer["Error"].as_str().unwrap();
+        assert!(message.starts_with(&format!("{key}: ")), "{key}: {message}");
+    }
+    // Not JSON.
+    let raw = bed
+        .http
+        .post(format!("{}/v1/push", bed.base))
+        .bearer_auth(API_TOKEN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 400);
+    // More devices than the limit (50).
+    let many: Vec<Value> = (0..51)
+        .map(|i| json!({ "Device": device(&format!("ab{i:02}"), "background") }))
+        .collect();
+    let (status, answer) = bed
+        .post("/v1/push", &push_body(Value::Array(many), json!({})))
+        .await;
+    assert_eq!(
+        (status, answer["Error"].as_str().unwrap()),
+        (400, "Recipients: more than 50 devices")
+    );
+    // Over the body limit (64 KiB here).
+    let big = push_body(
+        json!([{ "Device": good.clone() }]),
+        json!({ "Padding": "x".repeat(70_000) }),
+    );
+    let (status, _) = bed.post("/v1/push", &big).await;
+    assert_eq!(status, 413);
+    // No token, a wrong token.
+    for auth in [None, Some("wrong")] {
+        let mut request = bed
+            .http
+            .post(format!("{}/v1/push", bed.base))
+            .json(&push_body(json!([{ "Device": good.clone() }]), json!({})));
+        if let Some(token) = auth {
+            request = request.bearer_auth(token);
+        }
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status(), 401);
+        assert_eq!(answer.headers()["www-authenticate"], "Bearer");
+    }
+    // Nothing of it was queued or sent.
+    assert!(bed.metrics().await.contains("tidings_queue_depth 0"));
+    assert!(bed.standin.accepted().is_empty());
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn dry_run_queues_nothing_and_idempotency_keys_return_the_first_job() {
+    let bed = bed(|b| b, "").await;
+    let body = push_body(
+        json!([{ "Device": device("aa01", "background") }]),
+        json!({ "IdempotencyKey": "msg-7" }),
+    );
+    let (status, dry) = bed.post("/v1/push?dry_run=true", &body).await;
+    assert_eq!(status, 200);
+    assert_eq!(dry["Results"][0]["Decision"], "push");
+    assert_eq!(dry["Results"][0]["Body"], "Ann:Lunch at 12?");
+    let (_, first) = bed.post("/v1/push", &body).await;
+    let (status, second) = bed.post("/v1/push", &body).await;
+    assert_eq!(status, 202);
+    assert_eq!(first, second);
+    bed.settled(first["JobId"].as_str().unwrap(), &["queued", "retrying"])
+        .await;
+    assert_eq!(bed.standin.accepted().len(), 1);
+    let (status, _) = bed.get("/v1/jobs/no-such-job").await;
+    assert_eq!(status, 404);
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn retries_follow_the_clock_and_expiry_stops_them() {
+    let bed = bed(
+        |b| {
+            b.reply_next("aa01", 1, Reply::ServiceUnavailable)
+                .reply_always("aa02", Reply::ServiceUnavailable)
+                .reply_always("aa03", Reply::PayloadTooLarge)
+        },
+        "",
+    )
+    .await;
+    let body = push_body(
+        json!([
+            { "Device": device("aa01", "background") },
+            { "Device": device("aa02", "background") },
+            { "Device": device("aa03", "background") }
+        ]),
+        json!({}),
+    );
+    let (_, accepted) = bed.post("/v1/push", &body).await;
+    let job = accepted["JobId"].as_str().unwrap();
+    let state = bed.settled(job, &["queued"]).await;
+    assert_eq!(states(&state), ["retrying", "retrying", "failed"]);
+    assert_eq!(state["Devices"][0]["Reason"], "ServiceUnavailable");
+    assert_eq!(state["Devices"][2]["Reason"], "PayloadTooLarge");
+    // Nothing is due until the clock reaches the retry time (5 s + jitter).
+    assert_eq!(bed.standin.stats().streams, 3);
+    bed.clock.advance(Duration::from_secs(7));
+    let mut last = Value::Null;
+    for _ in 0..500 {
+        let (_, s) = bed.get(&format!("/v1/jobs/{job}")).await;
+        if s["Devices"][0]["State"] == "delivered"
+            && s["Devices"][1]["Attempts"].as_u64() >= Some(2)
+        {
+            last = s;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(last["Devices"][0]["State"], "delivered", "{last}");
+    assert_eq!(last["Devices"][1]["State"], "retrying");
+    // Past the message's lifetime (600 s) the push is expired, not sent.
+    let sent_before = bed.standin.stats().streams;
+    bed.clock.advance(Duration::from_secs(700));
+    let state = bed.settled(job, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["delivered", "expired", "failed"]);
+    assert_eq!(bed.standin.stats().streams, sent_before);
+    let metrics = bed.metrics().await;
+    assert!(
+        metrics.contains("tidings_pushes_total{channel=\"apns\",outcome=\"expired\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "tidings_provider_errors_total{channel=\"apns\",reason=\"ServiceUnavailable\"}"
+        ),
+        "{metrics}"
+    );
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_tokens_reach_the_cursor_feed_and_the_webhook_despite_its_failures() {
+    // A webhook that refuses its first POST, then takes the rest.
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (r, c) = (Arc::clone(&received), Arc::clone(&calls));
+    let hook = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(batch): axum::Json<Vec<Value>>| {
+            let (r, c) = (Arc::clone(&r), Arc::clone(&c));
+            async move {
+                if c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                r.lock().unwrap().extend(batch);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+
+    let bed = bed(
+        |b| {
+            b.reply_always(
+                "dead01",
+                Reply::Unregistered {
+                    timestamp_ms: Some(1_700_000_000_000),
+                },
+            )
+            .reply_always("dead02", Reply::BadDeviceToken)
+        },
+        &format!("[feedback]\nwebhook_url = {hook_url:?}\nbatch = 1\n"),
+    )
+    .await;
+    let body = push_body(
+        json!([
+            { "Device": device("dead01", "background") },
+            { "Device": device("dead02", "background") },
+            { "Device": device("aa03", "background") }
+        ]),
+        json!({}),
+    );
+    let (_, accepted) = bed.post("/v1/push", &body).await;
+    let job = accepted["JobId"].as_str().unwrap();
+    let state = bed.settled(job, &["queued", "retrying"]).await;
+    assert_eq!(
+        states(&state),
+        ["token_invalid", "token_invalid", "delivered"]
+    );
+
+    let (_, page) = bed.get("/v1/feedback?after=0&limit=1").await;
+    assert_eq!(page["Records"].as_array().unwrap().len(), 1);
+    let next = page["Next"].as_u64().unwrap();
+    let (_, rest) = bed.get(&format!("/v1/feedback?after={next}")).await;
+    let mut tokens: Vec<String> = page["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["Records"].as_array().unwrap())
+        .map(|r| r["Token"].as_str().unwrap().to_owned())
+        .collect();
+    tokens.sort();
+    assert_eq!(tokens, ["dead01", "dead02"]);
+    let first = &page["Records"][0];
+    assert_eq!(first["Channel"], "apns");
+    assert_eq!(first["JobId"], job);
+
+    // The webhook gets both, in feed order, after its refusal (retried after 1 s).
+    for _ in 0..500 {
+        if received.lock().unwrap().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let got = received.lock().unwrap().clone();
+    let seqs: Vec<u64> = got.iter().map(|r| r["Seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2]);
+    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    let unregistered = got.iter().find(|r| r["Token"] == "dead01").unwrap();
+    assert_eq!(unregistered["Reason"], "Unregistered");
+    assert_eq!(unregistered["InvalidSince"], 1_700_000_000_000u64);
+    assert!(got.iter().any(|r| r["Token"] == "dead02"));
+    bed.stop().await;
+}
