@@ -126,7 +126,7 @@ fn a_missing_file_is_an_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/case.json"));
 }
 
-/// `tidings standin apns` started on a free port, as a user starts it.
+/// `tidings standin PROVIDER` started on a free port, as a user starts it.
 struct Standin {
     child: std::process::Child,
     dir: tempfile::TempDir,
@@ -141,10 +141,14 @@ impl Drop for Standin {
 }
 
 fn standin(extra: &[&str]) -> Standin {
+    standin_for("apns", extra)
+}
+
+fn standin_for(provider: &str, extra: &[&str]) -> Standin {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .args(["standin", "apns", "--listen", "127.0.0.1:0", "--dir"])
+        .args(["standin", provider, "--listen", "127.0.0.1:0", "--dir"])
         .arg(dir.path())
         .arg("--record")
         .arg(dir.path().join("record.jsonl"))
@@ -182,12 +186,33 @@ fn send(standin: &Standin, case: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-/// No part of the key, no provider token and no `authorization` value in
-/// what a command printed or logged.
+/// No part of the key or secret, no provider or access token and no
+/// `authorization`/`authToken` value in what a command printed or logged.
 fn assert_no_secrets(standin: &Standin, text: &str) {
-    let key = std::fs::read_to_string(standin.info["KeyFile"].as_str().unwrap()).unwrap();
-    for line in key.lines().filter(|l| !l.starts_with("-----")) {
-        assert!(!text.contains(line), "key material in the output");
+    if let Some(secret_file) = standin.info["SecretFile"].as_str() {
+        let secret = std::fs::read_to_string(secret_file).unwrap();
+        assert!(secret.len() >= 16);
+        assert!(
+            !text.contains(secret.trim()),
+            "the app secret in the output"
+        );
+        // An access token shows only with its name (the token answer's
+        // `access_token`/`authToken`, the `authToken` header) or its scheme.
+        let lower = text.to_ascii_lowercase();
+        for marker in [
+            "access_token",
+            "\"authtoken\"",
+            "authtoken:",
+            "client_secret",
+            "app_secret",
+        ] {
+            assert!(!lower.contains(marker), "{marker} in the output");
+        }
+    } else {
+        let key = std::fs::read_to_string(standin.info["KeyFile"].as_str().unwrap()).unwrap();
+        for line in key.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!text.contains(line), "key material in the output");
+        }
     }
     // Every ES256 provider token starts with base64url('{"alg":"ES256","kid":').
     assert!(
@@ -274,4 +299,45 @@ fn send_names_the_missing_key_file_and_exits_2() {
     assert!(stderr.starts_with("error: apns.key_file: "), "{stderr}");
     assert!(stderr.contains("nowhere.p8"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1);
+}
+
+/// `tidings standin huawei|honor|vivo` + `tidings send`: delivered, exit 0,
+/// the stand-in got the core's body, no secret or token at trace level.
+#[test]
+fn send_delivers_to_the_huawei_honor_and_vivo_standins_without_leaking_secrets() {
+    let case: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(example("group-huawei.json")).unwrap()).unwrap();
+    for provider in ["huawei", "honor", "vivo"] {
+        let standin = standin_for(provider, &[]);
+        let mut case = case.clone();
+        case["Recipient"]["Device"]["Channel"] = provider.into();
+        case["Recipient"]["Device"]["Token"] = format!("{provider}-device-token-0001").into();
+        let case = case.to_string();
+        let out = send(&standin, case.as_bytes());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{provider}: {stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["Delivery"]["Outcome"], "delivered", "{provider}");
+        assert_eq!(report["Delivery"]["Status"], 200, "{provider}");
+        assert!(report["Delivery"]["Id"].is_string(), "{provider}");
+        let fetched = if provider == "vivo" {
+            "fetched a vivo authToken"
+        } else {
+            "fetched an OAuth access token"
+        };
+        assert!(stderr.contains(fetched), "{provider}: trace logging was on");
+        assert_no_secrets(&standin, &stderr);
+        assert_no_secrets(&standin, &String::from_utf8_lossy(&out.stdout));
+
+        let record = std::fs::read_to_string(standin.dir.path().join("record.jsonl")).unwrap();
+        let accepted: serde_json::Value =
+            serde_json::from_str(record.lines().next().unwrap()).unwrap();
+        let mut payload = accepted["payload"].clone();
+        if provider == "vivo" {
+            // The adapter's `appId`, beside the core's fields.
+            assert_eq!(payload["appId"], standin.info["AppId"]);
+            payload.as_object_mut().unwrap().remove("appId");
+        }
+        assert_eq!(payload, report["Payload"], "{provider}");
+    }
 }

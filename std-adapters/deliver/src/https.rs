@@ -115,6 +115,252 @@ impl TokenCache {
     }
 }
 
+/// A send's whole budget (token fetch, request, answer) unless the table
+/// sets `request_timeout_secs`: as APNs.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// A token endpoint that answers no `expires_in` is taken to mean an hour
+/// (Huawei's documented lifetime, vendors.md §3.1).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// `application/x-www-form-urlencoded` (vendors.md §10.6: keep
+/// `A-Z a-z 0-9 * - . _`, space as `+`, everything else `%XX` uppercase).
+pub fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_component(&mut out, name);
+        out.push('=');
+        encode_component(&mut out, value);
+    }
+    out
+}
+
+fn encode_component(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in text.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
+}
+
+/// `Retry-After` in seconds, if the answer carried one.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::outcome::retry_after_seconds)
+}
+
+/// Why an auth token could not be had. Never carries the secret.
+#[derive(Debug)]
+pub enum TokenError {
+    /// The request did not reach the endpoint, or its answer was lost.
+    Transport(SendError),
+    /// The endpoint refused the credentials (a 4xx other than 429, or a
+    /// vendor code saying so): the configuration must change.
+    Refused { status: u16, error: String },
+    /// The endpoint failed (5xx, 429) or answered something unreadable:
+    /// try again later.
+    Unavailable {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl TokenError {
+    /// The push's [`crate::Delivery`] when its token could not be had: a
+    /// refusal is [`crate::Outcome::Rejected`] (`TokenRefused`, logged at
+    /// error level: the configuration is wrong), anything else a retry.
+    pub fn delivery(
+        &self,
+        provider: &str,
+        now: SystemTime,
+        backoff: crate::outcome::Backoff,
+        attempt: u32,
+    ) -> crate::Delivery {
+        use crate::outcome::Outcome;
+        let (outcome, status) = match self {
+            TokenError::Transport(e) => (transport_retry(provider, e, now), None),
+            TokenError::Refused { status, error } => {
+                tracing::error!(provider, status, %error, "the auth endpoint refused the credentials: check the configuration");
+                (
+                    Outcome::Rejected {
+                        reason: "TokenRefused".into(),
+                    },
+                    Some(*status),
+                )
+            }
+            TokenError::Unavailable {
+                status,
+                retry_after,
+            } => {
+                tracing::warn!(provider, status, "the auth endpoint is unavailable");
+                (
+                    Outcome::Retry {
+                        reason: "TokenUnavailable".into(),
+                        not_before: now + retry_after.unwrap_or(backoff.delay(attempt)),
+                    },
+                    Some(*status),
+                )
+            }
+        };
+        crate::Delivery {
+            outcome,
+            status,
+            id: None,
+            invalid_tokens: Vec::new(),
+        }
+    }
+}
+
+/// A request that got no answer, as a retry: at once (`Unreachable`: never
+/// reached the server; `ConnectionLost`: may have been acted on), as APNs.
+pub fn transport_retry(provider: &str, e: &SendError, now: SystemTime) -> crate::Outcome {
+    let reason = match e {
+        SendError::Connect(why) => {
+            tracing::warn!(provider, %why, "provider unreachable");
+            "Unreachable"
+        }
+        SendError::Lost(why) | SendError::Unprocessed(why) => {
+            tracing::warn!(provider, %why, "push got no answer");
+            "ConnectionLost"
+        }
+    };
+    crate::Outcome::Retry {
+        reason: reason.into(),
+        not_before: now,
+    }
+}
+
+/// OAuth 2.0 client credentials (RFC 6749 §4.4), as Huawei (vendors.md
+/// §3.1) and Honor (§4.1) take them: a form POST of `grant_type`,
+/// `client_id` and `client_secret`; the answer's `access_token` and
+/// `expires_in` (seconds; [`DEFAULT_TOKEN_LIFETIME`] when absent). An
+/// `error` answer (Huawei's is a number, Honor's a string) is a refusal
+/// when the status is 4xx (not 429).
+pub async fn client_credentials(
+    http: &reqwest::Client,
+    url: &str,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<(String, Duration), TokenError> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        access_token: Option<String>,
+        expires_in: Option<u64>,
+        error: Option<serde_json::Value>,
+        error_description: Option<String>,
+    }
+    let body = form_urlencoded(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("client_secret", client_secret),
+    ]);
+    let answer = http
+        .post(url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| TokenError::Transport(classify(&e)))?;
+    let status = answer.status().as_u16();
+    let retry_after = retry_after(answer.headers());
+    let bytes = answer
+        .bytes()
+        .await
+        .map_err(|e| TokenError::Transport(classify(&e)))?;
+    let parsed: Option<Answer> = serde_json::from_slice(&bytes).ok();
+    match parsed {
+        Some(Answer {
+            access_token: Some(token),
+            expires_in,
+            ..
+        }) if (200..300).contains(&status) && !token.is_empty() => {
+            tracing::debug!(status, expires_in, "fetched an OAuth access token");
+            Ok((
+                token,
+                expires_in.map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs),
+            ))
+        }
+        _ if status == 429 || status >= 500 || (200..300).contains(&status) => {
+            Err(TokenError::Unavailable {
+                status,
+                retry_after,
+            })
+        }
+        other => {
+            let error = other.map_or_else(String::new, |a| {
+                let code = a.error.map_or_else(String::new, |e| match e {
+                    serde_json::Value::String(s) => s,
+                    v => v.to_string(),
+                });
+                match a.error_description {
+                    Some(d) => format!("{code}: {d}"),
+                    None => code,
+                }
+            });
+            Err(TokenError::Refused { status, error })
+        }
+    }
+}
+
+/// Config helpers every HTTPS provider's `from_section` shares.
+pub mod config {
+    use std::time::Duration;
+
+    use tidings_std::config::ConfigError;
+
+    /// A required text value, trimmed of nothing but refused when blank.
+    pub fn required(value: &Option<String>, key: &str) -> Result<String, ConfigError> {
+        value
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| ConfigError::new(key, "missing"))
+    }
+
+    /// An `https://host[:port]` base (or any absolute URL), without a
+    /// trailing `/`; `default` when absent.
+    pub fn base_url(
+        value: &Option<String>,
+        default: &str,
+        key: &str,
+    ) -> Result<String, ConfigError> {
+        let text = value.as_deref().unwrap_or(default);
+        let url = reqwest::Url::parse(text)
+            .map_err(|e| ConfigError::new(key, format!("{text:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(ConfigError::new(
+                key,
+                format!("{text:?} is not an https URL"),
+            ));
+        }
+        Ok(text.trim_end_matches('/').to_owned())
+    }
+
+    /// `request_timeout_secs`, at least 1; the shared default when absent.
+    pub fn request_timeout(value: Option<u64>, key: &str) -> Result<Duration, ConfigError> {
+        let timeout = value.map_or(super::DEFAULT_REQUEST_TIMEOUT, Duration::from_secs);
+        if timeout.is_zero() {
+            return Err(ConfigError::new(key, "must be at least 1"));
+        }
+        Ok(timeout)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +394,16 @@ mod tests {
         assert_eq!(cache.fetches(), 3);
         let failing = cache.get(|| async { Err::<(String, Duration), _>("down") });
         assert_eq!(failing.await.unwrap(), "t6");
+    }
+
+    #[test]
+    fn form_encoding_keeps_the_unreserved_set_only() {
+        assert_eq!(
+            form_urlencoded(&[
+                ("grant_type", "client_credentials"),
+                ("client_secret", "a b+c/=&é~*")
+            ]),
+            "grant_type=client_credentials&client_secret=a+b%2Bc%2F%3D%26%C3%A9%7E*"
+        );
     }
 }

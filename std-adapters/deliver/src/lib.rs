@@ -5,6 +5,8 @@
 //!
 //! - [`outcome`]: the one vocabulary of delivery ([`Outcome`], [`Delivery`]);
 //! - [`apns`]: Apple (HTTP/2, ES256 provider token or client certificate);
+//! - [`huawei`], [`honor`]: OAuth client credentials, JSON over HTTPS;
+//! - [`vivo`]: an md5-signed `authToken`, JSON over HTTPS;
 //! - [`http2`]: the HTTP/2 connection pool APNs uses;
 //! - [`https`]: HTTPS and the cached bearer token for the other providers;
 //! - [`jwt`], [`tls`]: signing and TLS set-up shared by the providers.
@@ -16,11 +18,14 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub mod apns;
+pub mod honor;
 pub mod http2;
 pub mod https;
+pub mod huawei;
 pub mod jwt;
 pub mod outcome;
 pub mod tls;
+pub mod vivo;
 
 pub use outcome::{Delivery, Outcome};
 use tidings_core::render::Headers;
@@ -70,11 +75,30 @@ pub fn client_for(
         })
     }
     let init = |e: apns::InitError| ConfigError::new("", e.to_string());
+    let tls = |e: tls::TlsError| ConfigError::new("", e.to_string());
     match channel {
         Channel::Apns | Channel::ApnsVoip => {
             let section = table(&config.apns, "apns")?;
             let client = apns::ApnsClient::new(apns::ApnsConfig::from_section(section)?, clock)
                 .map_err(init)?;
+            Ok(Box::new(client))
+        }
+        Channel::Huawei => {
+            let section = table(&config.huawei, "huawei")?;
+            let config = huawei::HuaweiConfig::from_section(section)?;
+            let client = huawei::HuaweiClient::new(config, clock).map_err(tls)?;
+            Ok(Box::new(client))
+        }
+        Channel::Honor => {
+            let section = table(&config.honor, "honor")?;
+            let config = honor::HonorConfig::from_section(section)?;
+            let client = honor::HonorClient::new(config, clock).map_err(tls)?;
+            Ok(Box::new(client))
+        }
+        Channel::Vivo => {
+            let section = table(&config.vivo, "vivo")?;
+            let config = vivo::VivoConfig::from_section(section)?;
+            let client = vivo::VivoClient::new(config, clock).map_err(tls)?;
             Ok(Box::new(client))
         }
         other => Err(ConfigError::new(

@@ -56,6 +56,11 @@ pub struct Delivery {
     pub status: Option<u16>,
     /// The provider's message id when it sent one, whatever the outcome.
     pub id: Option<String>,
+    /// Device tokens the provider's answer named dead (Huawei and Honor,
+    /// whose requests may address many: a partial success lists the dead
+    /// ones beside a `Delivered` outcome): stop sending to them. Empty where
+    /// the outcome alone says it (APNs, vivo) or none was named.
+    pub invalid_tokens: Vec<String>,
 }
 
 /// Exponential backoff without jitter: `base · 2^attempt`, at most `cap`.
@@ -72,6 +77,19 @@ impl Backoff {
         let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
         self.base.saturating_mul(factor).min(self.cap)
     }
+}
+
+/// The first midnight after `now` in a zone `utc_offset_secs` east of UTC
+/// (a vendor's daily quota resets then: vivo's at midnight China time).
+pub fn next_midnight(now: SystemTime, utc_offset_secs: i64) -> SystemTime {
+    const DAY: i64 = 86_400;
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
+    let local = secs.saturating_add(utc_offset_secs);
+    let next_local = (local.div_euclid(DAY) + 1).saturating_mul(DAY);
+    let next = next_local.saturating_sub(utc_offset_secs).max(0);
+    SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(next).unwrap_or(0))
 }
 
 /// Reads an HTTP `Retry-After` value given in seconds (RFC 9110 §10.2.3).
@@ -94,6 +112,20 @@ mod tests {
         let delays: Vec<u64> = (0..6).map(|a| policy.delay(a).as_secs()).collect();
         assert_eq!(delays, [5, 10, 20, 40, 60, 60]);
         assert_eq!(policy.delay(u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn next_midnight_in_china_time() {
+        let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        // 2026-01-01T15:59:59Z is 23:59:59 in UTC+8: midnight is 1 s away.
+        let before = 1_767_283_199;
+        assert_eq!(next_midnight(at(before), 8 * 3600), at(before + 1));
+        // …and at 16:00:00Z it is a whole day away.
+        assert_eq!(
+            next_midnight(at(before + 1), 8 * 3600),
+            at(before + 1 + 86_400)
+        );
+        assert_eq!(next_midnight(at(10), 0), at(86_400));
     }
 
     #[test]

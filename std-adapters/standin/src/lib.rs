@@ -9,6 +9,12 @@
 //! * [`apns`] — Apple's HTTP/2 provider API (`spec/vendors.md` §1): TLS with
 //!   a generated CA, token (ES256 JWT) and certificate auth, the §1.7 reply
 //!   table, GOAWAY / cut-connection / delay faults.
+//! * [`huawei`], [`honor`] — Huawei Push Kit and Honor Push (§3, §4): an
+//!   OAuth client-credentials token endpoint and the send API, result codes
+//!   and partial success per token.
+//! * [`vivo`] — vivo Push (§7): the md5-signed `/message/auth` and
+//!   `/message/send`, `result` codes and `invalidUser`.
+//! * [`kit`] — scripts, issued tokens and the record those three share.
 //! * [`https`] — an axum router over TLS (HTTP/1.1 and HTTP/2): what every
 //!   request/response provider's stand-in runs on.
 //! * [`tls`] — the CA, server configuration and client identities every
@@ -38,8 +44,12 @@ use std::path::PathBuf;
 
 pub mod apns;
 pub mod cli;
+pub mod honor;
 pub mod https;
+pub mod huawei;
+pub mod kit;
 pub mod tls;
+pub mod vivo;
 
 pub use apns::{
     generate_signing_key, public_key_from_p8, AcceptedPush, ApnsSigningKey, ApnsStandin,

@@ -1,0 +1,566 @@
+//! Huawei Push Kit v1 (vendors.md §3): OAuth 2.0 client credentials, then
+//! `POST /v1/<appId>/messages:send` with `Authorization: Bearer <token>`
+//! and the core's body as it is; the answer → [`Outcome`] table is
+//! [`RESPONSES`].
+//!
+//! The access token is cached in a [`TokenCache`]: fetched once, shared by
+//! every send, refreshed [`TOKEN_REFRESH_BEFORE`] ahead of its `expires_in`,
+//! and dropped on 80200003/80200001, after which the push is sent ONCE more
+//! with a fresh token.
+//!
+//! Decisions where vendors.md is silent:
+//! - 80200001 (auth error) is refreshed once like 80200003 (the brief; a
+//!   token of another app or a stale one looks the same from here); a
+//!   second 80200001 is [`Outcome::Rejected`] (the credentials are wrong),
+//!   a second 80200003 a retry on [`SERVER_BACKOFF`].
+//! - 80100000 (partial success): `msg` is read as JSON for `illegal_tokens`
+//!   (v1 shape, as Huawei's server SDKs read it) or `illegalTokens` (v3:
+//!   an array, or an object whose values are tokens or arrays of them).
+//!   When every token of the request is named the outcome is
+//!   [`Outcome::TokenInvalid`], otherwise [`Outcome::Delivered`]; the named
+//!   tokens are [`Delivery::invalid_tokens`] either way. 80300007 (all
+//!   tokens invalid) names every token of the request.
+//! - 80100017 (too many concurrent topic messages) and HTTP 503 (flow
+//!   control) retry on the slower [`FLOW_BACKOFF`]; Huawei documents no
+//!   daily-quota code for v1 (an over-quota marketing message is accepted
+//!   and folded by the device), so none is mapped. `Retry-After` wins
+//!   wherever it is sent.
+//! - An answer with an unknown or unreadable `code` falls back by HTTP
+//!   status: 401 refresh once, 429/5xx backoff, anything else (2xx too: a
+//!   success always says 80000000) rejected and logged.
+//! - `Delivered.id` is Huawei's `requestId` (the push's UUID when absent).
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use tidings_std::clock::SharedClock;
+use tidings_std::config::{ConfigError, HuaweiSection};
+
+use crate::https::{self, TokenCache, TokenError};
+use crate::outcome::{Backoff, Delivery, Outcome};
+use crate::tls::TlsError;
+use crate::{BoxFuture, Provider, Push};
+
+/// Push host (vendors.md §3.2).
+pub const PRODUCTION_URL: &str = "https://push-api.cloud.huawei.com";
+/// OAuth token endpoint (vendors.md §3.1).
+pub const TOKEN_URL: &str = "https://oauth-login.cloud.huawei.com/oauth2/v3/token";
+/// The token is refreshed this long before `expires_in` runs out (one hour,
+/// §3.1): three minutes, as push-relay does (std-anchors §3), so a send
+/// never carries a token that expires in flight.
+pub const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(180);
+/// 80600003, 81000001, HTTP 5xx (§3.4 retry policy: exponential backoff):
+/// 5 s doubling to 30 minutes, as APNs.
+pub const SERVER_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(5),
+    cap: Duration::from_secs(30 * 60),
+};
+/// 80100017 and HTTP 503 flow control (§3.4: "retry later; spread
+/// traffic"): a minute doubling to an hour, so a throttled app backs off
+/// harder than one that met a server error.
+pub const FLOW_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(60),
+    cap: Duration::from_secs(60 * 60),
+};
+
+// ---------------------------------------------------------------- config
+
+pub struct HuaweiConfig {
+    pub app_id: String,
+    /// The OAuth client id: Huawei's is the app id (§3.1).
+    pub client_id: String,
+    pub client_secret: String,
+    /// The push host, `https://host[:port]`.
+    pub endpoint: String,
+    pub token_endpoint: String,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for HuaweiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HuaweiConfig")
+            .field("app_id", &self.app_id)
+            .field("client_id", &self.client_id)
+            .field("endpoint", &self.endpoint)
+            .field("token_endpoint", &self.token_endpoint)
+            .field("ca_file", &self.ca_file)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HuaweiConfig {
+    /// Reads `[huawei]`; errors name the key and never carry the secret.
+    pub fn from_section(section: &HuaweiSection) -> Result<Self, ConfigError> {
+        use https::config::{base_url, request_timeout, required};
+        let app_id = required(&section.app_id, "huawei.app_id")?;
+        if !app_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ConfigError::new(
+                "huawei.app_id",
+                "must be letters and digits (it goes into the URL path)",
+            ));
+        }
+        let client_id = match &section.client_id {
+            Some(_) => required(&section.client_id, "huawei.client_id")?,
+            None => app_id.clone(),
+        };
+        Ok(Self {
+            client_secret: required(&section.client_secret, "huawei.client_secret")?,
+            endpoint: base_url(&section.endpoint, PRODUCTION_URL, "huawei.endpoint")?,
+            token_endpoint: base_url(&section.token_endpoint, TOKEN_URL, "huawei.token_endpoint")?,
+            ca_file: section.ca_file.clone(),
+            request_timeout: request_timeout(
+                section.request_timeout_secs,
+                "huawei.request_timeout_secs",
+            )?,
+            app_id,
+            client_id,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- client
+
+/// A Huawei client: one per app, shared by all sends.
+pub struct HuaweiClient {
+    http: reqwest::Client,
+    send_url: String,
+    config: HuaweiConfig,
+    tokens: TokenCache,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for HuaweiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HuaweiClient")
+            .field("send_url", &self.send_url)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HuaweiClient {
+    pub fn new(config: HuaweiConfig, clock: SharedClock) -> Result<Self, TlsError> {
+        let http = https::client(config.ca_file.as_deref(), config.request_timeout)?;
+        Ok(Self {
+            http,
+            send_url: format!("{}/v1/{}/messages:send", config.endpoint, config.app_id),
+            tokens: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            config,
+            clock,
+        })
+    }
+
+    /// Access tokens fetched so far.
+    pub fn token_fetches(&self) -> u64 {
+        self.tokens.fetches()
+    }
+
+    /// Sends one rendered Huawei push; never fails, every end is a [`Delivery`].
+    pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        match tokio::time::timeout(self.config.request_timeout, self.send_once_more(push)).await {
+            Ok(delivery) => delivery,
+            Err(_) => retry_now(self.clock.now(), "Timeout"),
+        }
+    }
+
+    async fn token(&self) -> Result<String, TokenError> {
+        let c = &self.config;
+        self.tokens
+            .get(|| {
+                https::client_credentials(
+                    &self.http,
+                    &c.token_endpoint,
+                    &c.client_id,
+                    &c.client_secret,
+                )
+            })
+            .await
+    }
+
+    async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
+        let mut refreshed = false;
+        loop {
+            let token = match self.token().await {
+                Ok(token) => token,
+                Err(e) => {
+                    return e.delivery("huawei", self.clock.now(), SERVER_BACKOFF, push.attempt)
+                }
+            };
+            let Ok(mut bearer) = HeaderValue::try_from(format!("Bearer {token}")) else {
+                self.tokens.invalidate(&token).await;
+                return TokenError::Unavailable {
+                    status: 200,
+                    retry_after: None,
+                }
+                .delivery("huawei", self.clock.now(), SERVER_BACKOFF, push.attempt);
+            };
+            bearer.set_sensitive(true);
+            let sent = self
+                .http
+                .post(&self.send_url)
+                .header(AUTHORIZATION, bearer)
+                .header(CONTENT_TYPE, "application/json")
+                .body(push.body.to_vec())
+                .send()
+                .await;
+            let answer = match sent {
+                Ok(answer) => answer,
+                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+            };
+            let status = answer.status().as_u16();
+            let retry_after = https::retry_after(answer.headers());
+            let bytes = match answer.bytes().await {
+                Ok(bytes) => bytes,
+                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+            };
+            let reply = Reply::read(&bytes);
+            let action = action_for(status, &reply.code);
+            if let Action::RefreshAuth(_) = action {
+                self.tokens.invalidate(&token).await;
+                if !refreshed {
+                    tracing::debug!(code = %reply.code, "Huawei refused the access token; fetching a new one");
+                    refreshed = true;
+                    continue;
+                }
+            }
+            return self.finish(status, retry_after, reply, action, push);
+        }
+    }
+
+    fn finish(
+        &self,
+        status: u16,
+        retry_after: Option<Duration>,
+        reply: Reply,
+        action: Action,
+        push: &Push<'_>,
+    ) -> Delivery {
+        let now = self.clock.now();
+        let reason = if reply.code.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            reply.code.clone()
+        };
+        let request_tokens = body_tokens(push.body);
+        let mut invalid_tokens = Vec::new();
+        let outcome = match action {
+            Action::Deliver => {
+                invalid_tokens = reply.illegal_tokens();
+                let all_dead = !invalid_tokens.is_empty()
+                    && request_tokens.iter().all(|t| invalid_tokens.contains(t));
+                if all_dead {
+                    Outcome::TokenInvalid {
+                        reason,
+                        since: None,
+                    }
+                } else {
+                    Outcome::Delivered {
+                        id: reply
+                            .request_id
+                            .clone()
+                            .unwrap_or_else(|| push.id.to_string()),
+                    }
+                }
+            }
+            Action::DropTokens => {
+                invalid_tokens = request_tokens;
+                Outcome::TokenInvalid {
+                    reason,
+                    since: None,
+                }
+            }
+            Action::Backoff | Action::RefreshAuth(Then::Backoff) => Outcome::Retry {
+                reason,
+                not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+            },
+            Action::FlowControl => Outcome::Retry {
+                reason,
+                not_before: now + retry_after.unwrap_or(FLOW_BACKOFF.delay(push.attempt)),
+            },
+            Action::Reject | Action::RefreshAuth(Then::Reject) => {
+                tracing::error!(status, %reason, msg = %reply.msg, "Huawei rejected a push: check the configuration or the payload");
+                Outcome::Rejected { reason }
+            }
+        };
+        Delivery {
+            outcome,
+            status: Some(status),
+            id: reply.request_id,
+            invalid_tokens,
+        }
+    }
+}
+
+impl Provider for HuaweiClient {
+    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
+        Box::pin(HuaweiClient::send(self, push))
+    }
+}
+
+fn retry_now(now: SystemTime, reason: &str) -> Delivery {
+    Delivery {
+        outcome: Outcome::Retry {
+            reason: reason.to_owned(),
+            not_before: now,
+        },
+        status: None,
+        id: None,
+        invalid_tokens: Vec::new(),
+    }
+}
+
+fn transport(now: SystemTime, e: &crate::http2::SendError) -> Delivery {
+    Delivery {
+        outcome: https::transport_retry("huawei", e, now),
+        status: None,
+        id: None,
+        invalid_tokens: Vec::new(),
+    }
+}
+
+/// The device tokens a rendered body addresses (`message.token`).
+pub fn body_tokens(body: &[u8]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        message: Option<Message>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Message {
+        token: Option<Vec<String>>,
+    }
+    serde_json::from_slice::<Body>(body)
+        .ok()
+        .and_then(|b| b.message)
+        .and_then(|m| m.token)
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- answers
+
+/// The answer `{"code": "<8 digits>", "msg": "...", "requestId": "..."}`
+/// (vendors.md §3.4).
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub code: String,
+    pub msg: String,
+    pub request_id: Option<String>,
+}
+
+impl Reply {
+    pub fn read(body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            code: Option<serde_json::Value>,
+            msg: Option<String>,
+            #[serde(rename = "requestId")]
+            request_id: Option<String>,
+        }
+        let Ok(b) = serde_json::from_slice::<Body>(body) else {
+            return Self::default();
+        };
+        Self {
+            code: match b.code {
+                Some(serde_json::Value::String(s)) => s,
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            },
+            msg: b.msg.unwrap_or_default(),
+            request_id: b.request_id,
+        }
+    }
+
+    /// The tokens a partial success's `msg` names illegal (see the module doc).
+    pub fn illegal_tokens(&self) -> Vec<String> {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&self.msg) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for key in ["illegal_tokens", "illegalTokens"] {
+            collect_tokens(msg.get(key), &mut out);
+        }
+        out
+    }
+}
+
+fn collect_tokens(value: Option<&serde_json::Value>, out: &mut Vec<String>) {
+    match value {
+        Some(serde_json::Value::String(s)) if !out.contains(s) => out.push(s.clone()),
+        Some(serde_json::Value::Array(items)) => {
+            for item in items {
+                collect_tokens(Some(item), out);
+            }
+        }
+        Some(serde_json::Value::Object(map)) => {
+            for item in map.values() {
+                collect_tokens(Some(item), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What one answer asks of the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Taken (partial success included: the illegal tokens are read).
+    Deliver,
+    /// Every token of the request is dead.
+    DropTokens,
+    /// The access token was refused: fetch a new one and send once more;
+    /// a second refusal ends as `Then`.
+    RefreshAuth(Then),
+    /// Server trouble: [`SERVER_BACKOFF`] or `Retry-After`.
+    Backoff,
+    /// Flow control: [`FLOW_BACKOFF`] or `Retry-After`.
+    FlowControl,
+    /// Fix the push or the configuration.
+    Reject,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    Backoff,
+    Reject,
+}
+
+/// Every row of vendors.md §3.4, result code → action.
+pub const RESPONSES: &[(&str, Action)] = &[
+    ("80000000", Action::Deliver),
+    ("80100000", Action::Deliver),
+    ("80100001", Action::Reject),
+    ("80100002", Action::Reject),
+    ("80100003", Action::Reject),
+    ("80100004", Action::Reject),
+    ("80100013", Action::Reject),
+    ("80100016", Action::Reject),
+    ("80100017", Action::FlowControl),
+    ("80100018", Action::Reject),
+    ("80200001", Action::RefreshAuth(Then::Reject)),
+    ("80200003", Action::RefreshAuth(Then::Backoff)),
+    ("80300002", Action::Reject),
+    ("80300007", Action::DropTokens),
+    ("80300008", Action::Reject),
+    ("80300010", Action::Reject),
+    ("80300011", Action::Reject),
+    ("80600003", Action::Backoff),
+    ("81000001", Action::Backoff),
+];
+
+/// The table's row, or by HTTP status for a code not in it (see the
+/// module doc).
+pub fn action_for(status: u16, code: &str) -> Action {
+    if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
+        return action;
+    }
+    if !code.is_empty() {
+        tracing::warn!(status, %code, "Huawei answered a code not in the table");
+    }
+    match status {
+        401 => Action::RefreshAuth(Then::Reject),
+        503 => Action::FlowControl,
+        429 => Action::FlowControl,
+        500..=599 => Action::Backoff,
+        _ => Action::Reject,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_of_the_table() {
+        for (i, (code, _)) in RESPONSES.iter().enumerate() {
+            assert!(
+                !RESPONSES.iter().skip(i + 1).any(|(c, _)| c == code),
+                "{code} twice"
+            );
+        }
+        // vendors.md §3.4 lists 19 codes (and the HTTP 502/503 row, by status).
+        assert_eq!(RESPONSES.len(), 19);
+        let expect =
+            |code: &str, action: Action| assert_eq!(action_for(200, code), action, "{code}");
+        expect("80000000", Action::Deliver);
+        expect("80100000", Action::Deliver);
+        for code in [
+            "80100001", "80100002", "80100003", "80100004", "80100013", "80100016", "80100018",
+            "80300002", "80300008", "80300010", "80300011",
+        ] {
+            expect(code, Action::Reject);
+        }
+        expect("80100017", Action::FlowControl);
+        expect("80200001", Action::RefreshAuth(Then::Reject));
+        expect("80200003", Action::RefreshAuth(Then::Backoff));
+        expect("80300007", Action::DropTokens);
+        expect("80600003", Action::Backoff);
+        expect("81000001", Action::Backoff);
+    }
+
+    #[test]
+    fn unknown_codes_fall_back_by_status() {
+        assert_eq!(action_for(503, ""), Action::FlowControl);
+        assert_eq!(action_for(502, ""), Action::Backoff);
+        assert_eq!(action_for(500, "89999999"), Action::Backoff);
+        assert_eq!(action_for(429, ""), Action::FlowControl);
+        assert_eq!(action_for(401, ""), Action::RefreshAuth(Then::Reject));
+        assert_eq!(action_for(400, "80999999"), Action::Reject);
+        assert_eq!(action_for(200, "89999999"), Action::Reject);
+    }
+
+    #[test]
+    fn partial_success_names_illegal_tokens_in_either_shape() {
+        let v1 = Reply {
+            code: "80100000".into(),
+            msg: r#"{"success":1,"failure":2,"illegal_tokens":["a","b"]}"#.into(),
+            request_id: None,
+        };
+        assert_eq!(v1.illegal_tokens(), ["a", "b"]);
+        let v3 = Reply {
+            msg: r#"{"success":1,"failure":1,"illegalTokens":{"80300007":["c"]}}"#.into(),
+            ..Reply::default()
+        };
+        assert_eq!(v3.illegal_tokens(), ["c"]);
+        assert!(Reply::default().illegal_tokens().is_empty());
+    }
+
+    #[test]
+    fn reads_the_answer_and_the_body_tokens() {
+        let r = Reply::read(br#"{"code":"80000000","msg":"Success","requestId":"1602"}"#);
+        assert_eq!(
+            (r.code.as_str(), r.request_id.as_deref()),
+            ("80000000", Some("1602"))
+        );
+        assert_eq!(Reply::read(b"<html>").code, "");
+        assert_eq!(
+            body_tokens(br#"{"message":{"android":{},"token":["t1","t2"]}}"#),
+            ["t1", "t2"]
+        );
+    }
+
+    #[test]
+    fn config_names_the_key_and_hides_the_secret() {
+        let section = HuaweiSection {
+            app_id: Some("104000001".into()),
+            client_secret: Some("s3cret-value".into()),
+            ..HuaweiSection::default()
+        };
+        let config = HuaweiConfig::from_section(&section).unwrap();
+        assert_eq!(config.client_id, "104000001");
+        assert_eq!(config.endpoint, PRODUCTION_URL);
+        assert!(!format!("{config:?}").contains("s3cret-value"));
+        let missing = HuaweiConfig::from_section(&HuaweiSection {
+            client_secret: None,
+            ..section.clone()
+        })
+        .unwrap_err();
+        assert_eq!(missing.to_string(), "huawei.client_secret: missing");
+        let bad = HuaweiConfig::from_section(&HuaweiSection {
+            endpoint: Some("push-api".into()),
+            ..section
+        })
+        .unwrap_err();
+        assert_eq!(bad.key, "huawei.endpoint");
+    }
+}

@@ -1,0 +1,87 @@
+//! What the Android providers' client tests share: a case rendered the way
+//! `tidings send` renders it (case JSON → ingest → decide → push report),
+//! a test bed's clock, and a port nothing listens on.
+
+#![allow(dead_code)]
+
+use std::time::{Duration, SystemTime};
+
+use tidings_core::{decide, Decision};
+use tidings_deliver::Push;
+use tidings_std::ingest::{parse_case, AppDoc};
+use tidings_std::report::push_report;
+
+pub const PACKAGE: &str = "com.example.chat";
+
+/// The core's body for a one-to-one text from Ann to Bob's device `token`
+/// on `channel` (`huawei`, `honor`, `vivo`), with `android_info` merged
+/// into `OfflinePushInfo.AndroidInfo`.
+pub fn render(
+    channel: &str,
+    token: &str,
+    text: &str,
+    now: i64,
+    android_info: serde_json::Value,
+) -> Vec<u8> {
+    let json = serde_json::json!({
+        "Message": {
+            "From_Account": "ann", "To_Account": "bob",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
+            "OfflinePushInfo": {
+                "Ext": "{\"entity\":{\"chatType\":1,\"sender\":\"ann\"}}",
+                "AndroidInfo": android_info
+            },
+            "MsgLifeTime": 3600
+        },
+        "Sender": { "Nick": "Ann" },
+        "Recipient": {
+            "Account": "bob",
+            "Device": { "Channel": channel, "Token": token, "State": "background" },
+            "Badge": 2
+        },
+        "App": { "PackageName": PACKAGE, "BadgeClass": "com.example.chat.MainActivity" },
+        "Now": now
+    })
+    .to_string();
+    let doc = parse_case(json.as_bytes()).unwrap();
+    let lent = doc.lend().unwrap();
+    let app = AppDoc::default();
+    let case = lent.case(now, &app).unwrap();
+    let Decision::Push(n) = decide(&case).unwrap() else {
+        panic!("suppressed")
+    };
+    let (outcome, _) = push_report(&n).unwrap();
+    outcome.payload.unwrap()
+}
+
+pub fn push(body: &[u8], attempt: u32) -> Push<'_> {
+    Push {
+        body,
+        headers: tidings_core::render::Headers::None,
+        id: uuid::Uuid::new_v4(),
+        attempt,
+    }
+}
+
+pub fn unix(t: SystemTime) -> i64 {
+    i64::try_from(t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()).unwrap()
+}
+
+pub fn millis(t: SystemTime) -> u64 {
+    u64::try_from(
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// `https://127.0.0.1:PORT` where nothing listens.
+pub fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("https://127.0.0.1:{port}")
+}
+
+pub const SECOND: Duration = Duration::from_secs(1);

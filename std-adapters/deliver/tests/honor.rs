@@ -1,0 +1,282 @@
+//! The Honor client against the Honor stand-in, really started on loopback:
+//! the core's exact bytes with a millisecond `timestamp`, every outcome
+//! class, the access token's life, a wrong secret refused, `expireTokens`
+//! per token. Time moves on a `ManualClock` shared by client and stand-in.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{millis, push, render, SECOND};
+use tidings_deliver::honor::{HonorClient, HonorConfig, FLOW_BACKOFF, SERVER_BACKOFF};
+use tidings_deliver::Outcome;
+use tidings_standin::honor::{HonorStandin, HonorStandinBuilder, Reply};
+use tidings_std::clock::{Clock, ManualClock};
+
+const APP_ID: &str = "104400001";
+const CLIENT_ID: &str = "honor-client-1";
+const SECRET: &str = "honor-test-secret";
+const TOKEN: &str = "AFx3Gb0_honor_token_0001";
+
+struct Bed {
+    standin: HonorStandin,
+    client: HonorClient,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+impl Bed {
+    fn rendered(&self, token: &str) -> Vec<u8> {
+        let info = serde_json::json!({ "HonorImportance": "NORMAL" });
+        render(
+            "honor",
+            token,
+            "Lunch at 12? 🍜",
+            common::unix(self.clock.now()),
+            info,
+        )
+    }
+}
+
+async fn bed_with(
+    standin: impl FnOnce(HonorStandinBuilder) -> HonorStandinBuilder,
+    secret: &str,
+    client_clock: Option<ManualClock>,
+) -> Bed {
+    let clock = ManualClock::starting_now();
+    let standin = standin(
+        HonorStandin::builder()
+            .app(APP_ID, CLIENT_ID, SECRET)
+            .clock(Arc::new(clock.clone())),
+    )
+    .start()
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    standin.write_ca_pem(&ca).unwrap();
+    let config = HonorConfig {
+        app_id: APP_ID.into(),
+        client_id: CLIENT_ID.into(),
+        client_secret: secret.into(),
+        endpoint: standin.url(),
+        token_endpoint: standin.token_url(),
+        ca_file: Some(ca),
+        request_timeout: Duration::from_secs(10),
+    };
+    let client_clock = client_clock.unwrap_or_else(|| clock.clone());
+    let client = HonorClient::new(config, Arc::new(client_clock)).unwrap();
+    Bed {
+        standin,
+        client,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn bed(standin: impl FnOnce(HonorStandinBuilder) -> HonorStandinBuilder) -> Bed {
+    bed_with(standin, SECRET, None).await
+}
+
+#[tokio::test]
+async fn delivers_the_rendered_bytes_with_a_millisecond_timestamp() {
+    let bed = bed(|b| b).await;
+    let body = bed.rendered(TOKEN);
+    for _ in 0..10 {
+        let d = bed.client.send(&push(&body, 0)).await;
+        let Outcome::Delivered { id } = &d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            d.id.as_deref(),
+            Some(id.as_str()),
+            "the id is data.requestId"
+        );
+    }
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 10);
+    assert_eq!(accepted[0].body.as_ref(), body.as_slice());
+    assert_eq!(accepted[0].tokens, [TOKEN]);
+    assert_eq!(accepted[0].timestamp_ms, Some(millis(bed.clock.now())));
+    assert_eq!(bed.client.token_fetches(), 1);
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_timestamp_in_seconds_or_off_by_minutes_is_refused() {
+    // The client's clock is 11 minutes behind Honor's.
+    let behind = ManualClock::at(std::time::SystemTime::now() - Duration::from_secs(11 * 60));
+    let bed = bed_with(|b| b, SECRET, Some(behind)).await;
+    let body = bed.rendered(TOKEN);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "80100001".into()
+        }
+    );
+    assert!(bed.standin.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
+    let bed = bed(|b| b).await;
+    let body = bed.rendered(TOKEN);
+    assert!(matches!(
+        bed.client.send(&push(&body, 0)).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    bed.standin.expire_tokens();
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    assert_eq!(bed.client.token_fetches(), 2);
+    assert_eq!(bed.standin.stats().answered_code("80200003"), 1);
+
+    bed.standin.script_next(TOKEN, 2, Reply::AuthExpired);
+    let now = bed.clock.now();
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "80200003".into(),
+            not_before: now + SERVER_BACKOFF.base
+        }
+    );
+    assert_eq!(
+        bed.standin.stats().answered_code("80200003"),
+        3,
+        "one resend, no loop"
+    );
+}
+
+#[tokio::test]
+async fn every_outcome_class() {
+    let t = |i: u32| format!("{TOKEN}-{i}");
+    let bed = bed(|b| {
+        b.reply_always(&t(0), Reply::ExpiredToken)
+            .reply_always(&t(1), Reply::InternalError)
+            .reply_always(
+                &t(2),
+                Reply::FlowControl {
+                    retry_after: Some(90),
+                },
+            )
+            .reply_always(&t(3), Reply::FlowControl { retry_after: None })
+            .reply_always(&t(4), Reply::BodyTooLarge)
+            .reply_always(&t(5), Reply::FailToken)
+            .reply_always(&t(6), Reply::InvalidTokens)
+    })
+    .await;
+    let now = bed.clock.now();
+    let send = |i: u32, attempt: u32| {
+        let body = bed.rendered(&t(i));
+        let client = &bed.client;
+        async move { client.send(&push(&body, attempt)).await }
+    };
+    let d = send(0, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::TokenInvalid {
+            reason: "expireTokens".into(),
+            since: None
+        }
+    );
+    assert_eq!(d.invalid_tokens, [t(0)]);
+    let d = send(1, 1).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "81000001".into(),
+            not_before: now + 2 * SERVER_BACKOFF.base
+        }
+    );
+    let d = send(2, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "HTTP 503".into(),
+            not_before: now + 90 * SECOND
+        }
+    );
+    let d = send(3, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "HTTP 503".into(),
+            not_before: now + FLOW_BACKOFF.base
+        }
+    );
+    let d = send(4, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "80300008".into()
+        }
+    );
+    let d = send(5, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "SendFailed".into()
+        }
+    );
+    let d = send(6, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::TokenInvalid {
+            reason: "80300007".into(),
+            since: None
+        }
+    );
+    assert_eq!(d.invalid_tokens, [t(6)]);
+    assert!(bed.standin.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn expire_tokens_per_token_in_a_partial_success() {
+    let dead = format!("{TOKEN}-dead");
+    let bed = bed(|b| b.reply_always(&dead, Reply::ExpiredToken)).await;
+    // The core renders one token per push; a request for two is the same
+    // body with a second token in its array.
+    let one = String::from_utf8(bed.rendered(TOKEN)).unwrap();
+    let two = one.replace(
+        &format!("\"token\":[\"{TOKEN}\"]"),
+        &format!("\"token\":[\"{TOKEN}\",\"{dead}\"]"),
+    );
+    assert_ne!(one, two);
+    let d = bed.client.send(&push(two.as_bytes(), 0)).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    assert_eq!(d.invalid_tokens, [dead.as_str()]);
+    assert_eq!(bed.standin.accepted()[0].invalid_tokens, [dead]);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_by_the_standin() {
+    let bed = bed_with(|b| b, "not-the-secret", None).await;
+    let body = bed.rendered(TOKEN);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "TokenRefused".into()
+        }
+    );
+    let stats = bed.standin.stats();
+    assert_eq!(
+        (stats.token_refusals, stats.token_fetches, stats.requests),
+        (1, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn the_standin_refuses_huawei_s_wrapper() {
+    let bed = bed(|b| b).await;
+    let body = String::from_utf8(bed.rendered(TOKEN)).unwrap();
+    let wrapped = format!("{{\"message\":{body}}}");
+    let d = bed.client.send(&push(wrapped.as_bytes(), 0)).await;
+    // The token array is now inside `message`: no top-level token.
+    assert!(matches!(d.outcome, Outcome::Rejected { .. }), "{d:?}");
+    assert!(bed.standin.accepted().is_empty());
+}

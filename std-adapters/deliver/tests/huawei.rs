@@ -1,0 +1,393 @@
+//! The Huawei client against the Huawei stand-in, really started on
+//! loopback: delivery of the core's exact bytes, every outcome class, the
+//! access token's life (one fetch for many sends, ONE resend after
+//! 80200003), a wrong secret refused, partial success per token. Time moves
+//! on a `ManualClock` shared by client and stand-in; nothing sleeps.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{dead_url, push, render, SECOND};
+use tidings_deliver::huawei::{HuaweiClient, HuaweiConfig, FLOW_BACKOFF, SERVER_BACKOFF};
+use tidings_deliver::Outcome;
+use tidings_standin::huawei::{HuaweiStandin, HuaweiStandinBuilder, Reply};
+use tidings_std::clock::{Clock, ManualClock};
+
+const APP_ID: &str = "104000001";
+const SECRET: &str = "huawei-test-secret";
+const TOKEN: &str = "IQAAAACy0kYkAAD-hw_token_0001";
+
+struct Bed {
+    standin: HuaweiStandin,
+    client: HuaweiClient,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+impl Bed {
+    fn rendered(&self, token: &str) -> Vec<u8> {
+        let info = serde_json::json!({ "HuaWeiCategory": "IM", "HuaWeiImportance": "NORMAL" });
+        render(
+            "huawei",
+            token,
+            "Lunch \"at\" 12? 🍜",
+            common::unix(self.clock.now()),
+            info,
+        )
+    }
+}
+
+async fn bed_with(
+    standin: impl FnOnce(HuaweiStandinBuilder) -> HuaweiStandinBuilder,
+    secret: &str,
+) -> Bed {
+    let clock = ManualClock::starting_now();
+    let standin = standin(
+        HuaweiStandin::builder()
+            .app(APP_ID, SECRET)
+            .clock(Arc::new(clock.clone())),
+    )
+    .start()
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    standin.write_ca_pem(&ca).unwrap();
+    let config = HuaweiConfig {
+        app_id: APP_ID.into(),
+        client_id: APP_ID.into(),
+        client_secret: secret.into(),
+        endpoint: standin.url(),
+        token_endpoint: standin.token_url(),
+        ca_file: Some(ca),
+        request_timeout: Duration::from_secs(10),
+    };
+    let client = HuaweiClient::new(config, Arc::new(clock.clone())).unwrap();
+    Bed {
+        standin,
+        client,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn bed(standin: impl FnOnce(HuaweiStandinBuilder) -> HuaweiStandinBuilder) -> Bed {
+    bed_with(standin, SECRET).await
+}
+
+#[tokio::test]
+async fn delivers_the_rendered_bytes_with_one_token_for_many_sends() {
+    let bed = bed(|b| b).await;
+    let body = bed.rendered(TOKEN);
+    for _ in 0..20 {
+        let d = bed.client.send(&push(&body, 0)).await;
+        let Outcome::Delivered { id } = &d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            d.id.as_deref(),
+            Some(id.as_str()),
+            "the id is Huawei's requestId"
+        );
+        assert_eq!(d.status, Some(200));
+        assert!(d.invalid_tokens.is_empty());
+    }
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 20);
+    assert_eq!(accepted[0].body.as_ref(), body.as_slice());
+    assert_eq!(accepted[0].tokens, [TOKEN]);
+    assert_eq!(accepted[0].app_id, APP_ID);
+    assert_eq!(bed.client.token_fetches(), 1);
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_token_is_refreshed_before_its_hour_is_out() {
+    let bed = bed(|b| b).await;
+    let body = bed.rendered(TOKEN);
+    assert!(matches!(
+        bed.client.send(&push(&body, 0)).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    bed.clock.advance(Duration::from_secs(3600 - 181));
+    assert!(matches!(
+        bed.client.send(&push(&body, 0)).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    assert_eq!(bed.client.token_fetches(), 1);
+    bed.clock.advance(Duration::from_secs(2));
+    assert!(matches!(
+        bed.client.send(&push(&body, 0)).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    assert_eq!(bed.client.token_fetches(), 2, "refreshed 180 s early");
+    assert_eq!(bed.standin.stats().answered_code("80200003"), 0);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
+    let bed = bed(|b| b).await;
+    let body = bed.rendered(TOKEN);
+    assert!(matches!(
+        bed.client.send(&push(&body, 0)).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    bed.standin.expire_tokens();
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    assert_eq!(bed.client.token_fetches(), 2);
+    let stats = bed.standin.stats();
+    assert_eq!(stats.answered_code("80200003"), 1);
+    assert_eq!(stats.token_fetches, 2);
+    assert_eq!(bed.standin.accepted().len(), 2);
+
+    // Refused twice: ONE resend, then a retry on the backoff, not a loop.
+    bed.standin.script_next(TOKEN, 2, Reply::AuthExpired);
+    let now = bed.clock.now();
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "80200003".into(),
+            not_before: now + SERVER_BACKOFF.base
+        }
+    );
+    assert_eq!(bed.standin.stats().answered_code("80200003"), 3);
+    assert_eq!(
+        bed.client.token_fetches(),
+        3,
+        "one new token per refusal resent"
+    );
+
+    // 80200001 twice: the credentials are wrong for this app.
+    bed.standin.script_next(TOKEN, 2, Reply::AuthError);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "80200001".into()
+        }
+    );
+    assert_eq!(d.status, Some(401));
+}
+
+#[tokio::test]
+async fn every_outcome_class() {
+    let t = |i: u32| format!("{TOKEN}-{i}");
+    let bed = bed(|b| {
+        b.reply_always(&t(0), Reply::InvalidToken)
+            .reply_always(&t(1), Reply::InternalError)
+            .reply_always(
+                &t(2),
+                Reply::FlowControl {
+                    retry_after: Some(120),
+                },
+            )
+            .reply_always(&t(3), Reply::FlowControl { retry_after: None })
+            .reply_always(&t(4), Reply::BodyTooLarge)
+            .reply_always(&t(5), Reply::OAuthServiceFailed)
+            .reply_always(&t(6), Reply::TopicFlowControl)
+            .reply_always(
+                &t(7),
+                Reply::Other {
+                    status: 400,
+                    code: "80999999".into(),
+                },
+            )
+    })
+    .await;
+    let now = bed.clock.now();
+    let send = |i: u32, attempt: u32| {
+        let body = bed.rendered(&t(i));
+        let client = &bed.client;
+        async move { client.send(&push(&body, attempt)).await }
+    };
+
+    let d = send(0, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::TokenInvalid {
+            reason: "80300007".into(),
+            since: None
+        }
+    );
+    assert_eq!((d.status, d.invalid_tokens), (Some(400), vec![t(0)]));
+    let d = send(1, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "81000001".into(),
+            not_before: now + SERVER_BACKOFF.base
+        }
+    );
+    let d = send(1, 2).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "81000001".into(),
+            not_before: now + 20 * SECOND
+        }
+    );
+    // Retry-After wins over the policy.
+    let d = send(2, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "HTTP 503".into(),
+            not_before: now + 120 * SECOND
+        }
+    );
+    let d = send(3, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "HTTP 503".into(),
+            not_before: now + FLOW_BACKOFF.base
+        }
+    );
+    let d = send(4, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "80300008".into()
+        }
+    );
+    let d = send(5, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "80600003".into(),
+            not_before: now + SERVER_BACKOFF.base
+        }
+    );
+    let d = send(6, 1).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "80100017".into(),
+            not_before: now + 2 * FLOW_BACKOFF.base
+        }
+    );
+    let d = send(7, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "80999999".into()
+        }
+    );
+    assert!(bed.standin.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn partial_success_names_the_dead_tokens() {
+    let dead = format!("{TOKEN}-dead");
+    let bed = bed(|b| b.reply_always(&dead, Reply::InvalidToken)).await;
+    // The core renders one token per push; a request for two is the same
+    // body with a second token in its array.
+    let one = String::from_utf8(bed.rendered(TOKEN)).unwrap();
+    let two = one.replace(
+        &format!("\"token\":[\"{TOKEN}\"]"),
+        &format!("\"token\":[\"{TOKEN}\",\"{dead}\"]"),
+    );
+    assert_ne!(one, two);
+    let d = bed.client.send(&push(two.as_bytes(), 0)).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    assert_eq!(d.invalid_tokens, [dead.as_str()]);
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted[0].tokens, [TOKEN.to_owned(), dead.clone()]);
+    assert_eq!(accepted[0].invalid_tokens, [dead.as_str()]);
+    assert_eq!(bed.standin.stats().answered_code("80100000"), 1);
+
+    // Every token dead: the outcome says so.
+    let both_dead = one.replace(
+        &format!("\"token\":[\"{TOKEN}\"]"),
+        &format!("\"token\":[\"{dead}\"]"),
+    );
+    let d = bed.client.send(&push(both_dead.as_bytes(), 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::TokenInvalid {
+            reason: "80300007".into(),
+            since: None
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_by_the_standin() {
+    let bed = bed_with(|b| b, "not-the-secret").await;
+    let body = bed.rendered(TOKEN);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "TokenRefused".into()
+        }
+    );
+    assert_eq!(d.status, Some(401));
+    let stats = bed.standin.stats();
+    assert_eq!(
+        (stats.token_refusals, stats.token_fetches, stats.requests),
+        (1, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn the_standin_checks_what_huawei_checks() {
+    let bed = bed(|b| b).await;
+    let body = String::from_utf8(bed.rendered(TOKEN)).unwrap();
+    // Huawei's body without its `message` wrapper: a structure error.
+    let unwrapped = body.replacen("{\"message\":", "", 1);
+    let unwrapped = &unwrapped[..unwrapped.len() - 1];
+    let d = bed.client.send(&push(unwrapped.as_bytes(), 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "80100003".into()
+        }
+    );
+    // HIGH importance needs a permission the app lacks.
+    let high = body.replace("\"importance\":\"NORMAL\"", "\"importance\":\"HIGH\"");
+    let d = bed.client.send(&push(high.as_bytes(), 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "80300011".into()
+        }
+    );
+    assert!(bed.standin.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_a_retry_now() {
+    let clock = ManualClock::starting_now();
+    let config = HuaweiConfig {
+        app_id: APP_ID.into(),
+        client_id: APP_ID.into(),
+        client_secret: SECRET.into(),
+        endpoint: dead_url(),
+        token_endpoint: format!("{}/oauth2/v3/token", dead_url()),
+        ca_file: None,
+        request_timeout: Duration::from_secs(10),
+    };
+    let client = HuaweiClient::new(config, Arc::new(clock.clone())).unwrap();
+    let body = render(
+        "huawei",
+        TOKEN,
+        "hi",
+        common::unix(clock.now()),
+        serde_json::json!({}),
+    );
+    let d = client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Unreachable".into(),
+            not_before: clock.now()
+        }
+    );
+    assert_eq!(d.status, None);
+}

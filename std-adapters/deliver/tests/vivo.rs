@@ -1,0 +1,297 @@
+//! The vivo client against the vivo stand-in, really started on loopback:
+//! the core's exact bytes (plus the adapter's `appId`), every outcome
+//! class, the daily quota's window, the `authToken`'s life (md5 sign and
+//! timestamp checked by the stand-in, one fetch for many sends, ONE resend
+//! after 10000). Time moves on a `ManualClock`; nothing sleeps.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use common::{push, render, SECOND};
+use tidings_deliver::outcome::next_midnight;
+use tidings_deliver::vivo::{with_app_id, VivoClient, VivoConfig, SERVER_BACKOFF};
+use tidings_deliver::Outcome;
+use tidings_standin::vivo::{Reply, VivoStandin, VivoStandinBuilder};
+use tidings_std::clock::{Clock, ManualClock};
+
+const APP_ID: u64 = 10004;
+const APP_KEY: &str = "25509283-3767-4b9e-83fe-b6e55ac6243e";
+const SECRET: &str = "vivo-test-secret";
+const REG_ID: &str = "15500004881236010100129";
+
+struct Bed {
+    standin: VivoStandin,
+    client: VivoClient,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+impl Bed {
+    fn rendered(&self, reg_id: &str) -> Vec<u8> {
+        let info = serde_json::json!({ "VIVOCategory": "IM" });
+        render(
+            "vivo",
+            reg_id,
+            "Lunch at 12? 🍜",
+            common::unix(self.clock.now()),
+            info,
+        )
+    }
+}
+
+async fn bed_with(
+    standin: impl FnOnce(VivoStandinBuilder) -> VivoStandinBuilder,
+    secret: &str,
+    client_clock: Option<ManualClock>,
+) -> Bed {
+    let clock = ManualClock::starting_now();
+    let standin = standin(
+        VivoStandin::builder()
+            .app(APP_ID, APP_KEY, SECRET)
+            .clock(Arc::new(clock.clone())),
+    )
+    .start()
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    standin.write_ca_pem(&ca).unwrap();
+    let config = VivoConfig {
+        app_id: APP_ID,
+        app_key: APP_KEY.into(),
+        app_secret: secret.into(),
+        endpoint: standin.url(),
+        ca_file: Some(ca),
+        request_timeout: Duration::from_secs(10),
+    };
+    let client_clock = client_clock.unwrap_or_else(|| clock.clone());
+    let client = VivoClient::new(config, Arc::new(client_clock)).unwrap();
+    Bed {
+        standin,
+        client,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn bed(standin: impl FnOnce(VivoStandinBuilder) -> VivoStandinBuilder) -> Bed {
+    bed_with(standin, SECRET, None).await
+}
+
+#[tokio::test]
+async fn delivers_the_rendered_bytes_with_one_auth_token() {
+    let bed = bed(|b| b).await;
+    let body = bed.rendered(REG_ID);
+    for _ in 0..10 {
+        let d = bed.client.send(&push(&body, 0)).await;
+        let Outcome::Delivered { id } = &d.outcome else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            d.id.as_deref(),
+            Some(id.as_str()),
+            "the id is vivo's taskId"
+        );
+    }
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 10);
+    // The core's bytes, with only `"appId":10004,` put after the `{`.
+    let sent = accepted[0].body.as_ref();
+    assert_eq!(sent, with_app_id(&body, APP_ID).unwrap().as_slice());
+    let prefix = b"{\"appId\":10004,";
+    assert_eq!(&sent[..prefix.len()], prefix);
+    assert_eq!(&sent[prefix.len()..], &body[1..]);
+    assert_eq!(accepted[0].tokens, [REG_ID]);
+    assert_eq!(bed.client.token_fetches(), 1);
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_auth_token_is_renewed_after_an_hour() {
+    let bed = bed(|b| b).await;
+    let body = bed.rendered(REG_ID);
+    assert!(matches!(
+        bed.client.send(&push(&body, 0)).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    bed.clock.advance(59 * 60 * SECOND);
+    assert!(matches!(
+        bed.client.send(&push(&body, 0)).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    assert_eq!(bed.client.token_fetches(), 1);
+    bed.clock.advance(2 * 60 * SECOND);
+    assert!(matches!(
+        bed.client.send(&push(&body, 0)).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    assert_eq!(bed.client.token_fetches(), 2);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
+    let bed = bed(|b| b).await;
+    let body = bed.rendered(REG_ID);
+    assert!(matches!(
+        bed.client.send(&push(&body, 0)).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    bed.standin.expire_tokens();
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    assert_eq!(bed.client.token_fetches(), 2);
+    assert_eq!(bed.standin.stats().answered_code("10000"), 1);
+
+    bed.standin.script_next(REG_ID, 2, Reply::AuthTokenInvalid);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "10000".into()
+        }
+    );
+    assert_eq!(
+        bed.standin.stats().answered_code("10000"),
+        3,
+        "one resend, no loop"
+    );
+}
+
+#[tokio::test]
+async fn every_outcome_class() {
+    let r = |i: u32| format!("{REG_ID}{i}");
+    let bed = bed(|b| {
+        b.reply_always(&r(0), Reply::InvalidUser { status: 2 })
+            .reply_always(&r(1), Reply::InvalidUser { status: 4 })
+            .reply_always(
+                &r(2),
+                Reply::ServerError {
+                    retry_after: Some(30),
+                },
+            )
+            .reply_always(&r(3), Reply::ServerError { retry_after: None })
+            .reply_always(&r(4), Reply::DailyQuota)
+            .reply_always(&r(5), Reply::CategoryMismatch)
+            .reply_always(
+                &r(6),
+                Reply::Other {
+                    status: 200,
+                    result: 10055,
+                },
+            )
+    })
+    .await;
+    let now = bed.clock.now();
+    let send = |i: u32, attempt: u32| {
+        let body = bed.rendered(&r(i));
+        let client = &bed.client;
+        async move { client.send(&push(&body, attempt)).await }
+    };
+    let d = send(0, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::TokenInvalid {
+            reason: "invalidUser 2".into(),
+            since: None
+        }
+    );
+    let d = send(1, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "invalidUser 4".into()
+        }
+    );
+    let d = send(2, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "HTTP 500".into(),
+            not_before: now + 30 * SECOND
+        }
+    );
+    let d = send(3, 3).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "HTTP 500".into(),
+            not_before: now + 8 * SERVER_BACKOFF.base
+        }
+    );
+    // The daily quota waits for vivo's next day, not a backoff.
+    let d = send(4, 0).await;
+    let midnight = next_midnight(now, 8 * 3600);
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "10070".into(),
+            not_before: midnight
+        }
+    );
+    assert!(midnight > now && midnight <= now + 86_400 * SECOND);
+    let d = send(5, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "10097".into()
+        }
+    );
+    let d = send(6, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "10055".into()
+        }
+    );
+    assert!(bed.standin.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn a_wrong_secret_or_a_skewed_clock_is_refused_by_the_standin() {
+    let bed = bed_with(|b| b, "not-the-secret", None).await;
+    let body = bed.rendered(REG_ID);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "TokenRefused".into()
+        }
+    );
+    let stats = bed.standin.stats();
+    assert_eq!(
+        (stats.token_refusals, stats.token_fetches, stats.requests),
+        (1, 0, 0)
+    );
+
+    // The right secret, but a clock 11 minutes ahead: outside ±10 minutes.
+    let ahead = ManualClock::at(SystemTime::now() + 11 * 60 * SECOND);
+    let bed = bed_with(|b| b, SECRET, Some(ahead)).await;
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "TokenRefused".into()
+        }
+    );
+    assert_eq!(bed.standin.stats().token_refusals, 1);
+}
+
+#[tokio::test]
+async fn the_standin_checks_what_vivo_checks() {
+    let bed = bed(|b| b).await;
+    let body = String::from_utf8(bed.rendered(REG_ID)).unwrap();
+    // A category that contradicts the classification: 10097.
+    let mismatched = body.replace("\"classification\":1", "\"classification\":0");
+    assert_ne!(mismatched, body);
+    let d = bed.client.send(&push(mismatched.as_bytes(), 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "10097".into()
+        }
+    );
+    assert!(bed.standin.accepted().is_empty());
+}
