@@ -95,6 +95,9 @@ pub fn delivery_object(delivery: &Delivery) -> Value {
         "Reason": delivery.outcome.reason(),
         "Id": delivery.id,
     });
+    if !delivery.invalid_tokens.is_empty() {
+        object["InvalidTokens"] = delivery.invalid_tokens.clone().into();
+    }
     match &delivery.outcome {
         Outcome::TokenInvalid {
             since: Some(since), ..
