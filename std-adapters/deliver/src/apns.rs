@@ -451,6 +451,7 @@ impl ApnsClient {
                                 },
                                 status: Some(answer.status.as_u16()),
                                 id: None,
+                                invalid_tokens: Vec::new(),
                             }
                         }
                         Err(e) => return self.auth_failure(&e),
@@ -577,6 +578,7 @@ impl ApnsClient {
             outcome,
             status: Some(status),
             id,
+            invalid_tokens: Vec::new(),
         }
     }
 
@@ -588,6 +590,7 @@ impl ApnsClient {
             },
             status,
             id: None,
+            invalid_tokens: Vec::new(),
         }
     }
 
@@ -598,6 +601,7 @@ impl ApnsClient {
             },
             status: None,
             id: None,
+            invalid_tokens: Vec::new(),
         }
     }
 

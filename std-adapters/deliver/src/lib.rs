@@ -5,6 +5,9 @@
 //!
 //! - [`outcome`]: the one vocabulary of delivery ([`Outcome`], [`Delivery`]);
 //! - [`apns`]: Apple (HTTP/2, ES256 provider token or client certificate);
+//! - [`xiaomi`], [`oppo`], [`meizu`]: the form-bodied Chinese vendors
+//!   (app-secret header, SHA-256-signed auth token, MD5 request signature);
+//! - [`form`]: what those three share (form encoding, one POST, quotas);
 //! - [`http2`]: the HTTP/2 connection pool APNs uses;
 //! - [`https`]: HTTPS and the cached bearer token for the other providers;
 //! - [`jwt`], [`tls`]: signing and TLS set-up shared by the providers.
@@ -16,11 +19,15 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub mod apns;
+pub mod form;
 pub mod http2;
 pub mod https;
 pub mod jwt;
+pub mod meizu;
+pub mod oppo;
 pub mod outcome;
 pub mod tls;
+pub mod xiaomi;
 
 pub use outcome::{Delivery, Outcome};
 use tidings_core::render::Headers;
@@ -70,11 +77,33 @@ pub fn client_for(
         })
     }
     let init = |e: apns::InitError| ConfigError::new("", e.to_string());
+    let form_init = |e: form::InitError| match e {
+        form::InitError::Config(e) => e,
+        other => ConfigError::new("", other.to_string()),
+    };
     match channel {
         Channel::Apns | Channel::ApnsVoip => {
             let section = table(&config.apns, "apns")?;
             let client = apns::ApnsClient::new(apns::ApnsConfig::from_section(section)?, clock)
                 .map_err(init)?;
+            Ok(Box::new(client))
+        }
+        Channel::Xiaomi => {
+            let section = table(&config.xiaomi, "xiaomi")?;
+            let config = xiaomi::XiaomiConfig::from_section(section)?;
+            let client = xiaomi::XiaomiClient::new(config, clock).map_err(form_init)?;
+            Ok(Box::new(client))
+        }
+        Channel::Oppo => {
+            let section = table(&config.oppo, "oppo")?;
+            let config = oppo::OppoConfig::from_section(section)?;
+            let client = oppo::OppoClient::new(config, clock).map_err(form_init)?;
+            Ok(Box::new(client))
+        }
+        Channel::Meizu => {
+            let section = table(&config.meizu, "meizu")?;
+            let config = meizu::MeizuConfig::from_section(section)?;
+            let client = meizu::MeizuClient::new(config, clock).map_err(form_init)?;
             Ok(Box::new(client))
         }
         other => Err(ConfigError::new(

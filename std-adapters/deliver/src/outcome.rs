@@ -56,6 +56,9 @@ pub struct Delivery {
     pub status: Option<u16>,
     /// The provider's message id when it sent one, whatever the outcome.
     pub id: Option<String>,
+    /// Device tokens the provider named invalid in a partial success (a
+    /// multi-token send, or a per-device result list); empty otherwise.
+    pub invalid_tokens: Vec<String>,
 }
 
 /// Exponential backoff without jitter: `base · 2^attempt`, at most `cap`.

@@ -52,12 +52,15 @@ pub trait CliRunning: Send {
 }
 
 /// The providers `tidings standin` knows.
-pub const PROVIDERS: &[&str] = &["apns"];
+pub const PROVIDERS: &[&str] = &["apns", "xiaomi", "oppo", "meizu"];
 
 /// Starts the stand-in named `provider`.
 pub async fn start(provider: &str, setup: CliSetup) -> Result<CliStandin, Error> {
     match provider {
         "apns" => crate::apns::start_for_cli(setup).await,
+        "xiaomi" => crate::xiaomi::start_for_cli(setup).await,
+        "oppo" => crate::oppo::start_for_cli(setup).await,
+        "meizu" => crate::meizu::start_for_cli(setup).await,
         other => Err(Error::Config(format!(
             "no stand-in for {other:?} (known: {})",
             PROVIDERS.join(", ")

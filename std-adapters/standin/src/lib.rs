@@ -9,6 +9,11 @@
 //! * [`apns`] — Apple's HTTP/2 provider API (`spec/vendors.md` §1): TLS with
 //!   a generated CA, token (ES256 JWT) and certificate auth, the §1.7 reply
 //!   table, GOAWAY / cut-connection / delay faults.
+//! * [`xiaomi`], [`oppo`], [`meizu`] — the form-bodied Chinese vendors
+//!   (§5, §6, §8): AppSecret header, SHA-256-signed auth token with its
+//!   10-minute timestamp window, MD5 signature over the raw parameters;
+//!   each answers its vendor's result JSON and codes. [`form`] holds what
+//!   they share (strict form decoding, scripts, the record).
 //! * [`https`] — an axum router over TLS (HTTP/1.1 and HTTP/2): what every
 //!   request/response provider's stand-in runs on.
 //! * [`tls`] — the CA, server configuration and client identities every
@@ -38,8 +43,12 @@ use std::path::PathBuf;
 
 pub mod apns;
 pub mod cli;
+pub mod form;
 pub mod https;
+pub mod meizu;
+pub mod oppo;
 pub mod tls;
+pub mod xiaomi;
 
 pub use apns::{
     generate_signing_key, public_key_from_p8, AcceptedPush, ApnsSigningKey, ApnsStandin,
