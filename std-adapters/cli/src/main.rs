@@ -65,7 +65,7 @@ enum Command {
     /// test credentials and a tidings.toml for `tidings send` into --dir;
     /// prints one JSON line with their paths and its URL; serves until Ctrl-C.
     Standin {
-        /// apns (more providers as their clients land).
+        /// apns, xiaomi, oppo or meizu (more providers as their clients land).
         provider: String,
         /// Address to listen on (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:0")]
