@@ -270,3 +270,21 @@ async fn the_standin_refuses_a_timestamp_outside_ten_minutes() {
     assert_eq!(d.outcome.name(), "delivered", "9 min 59 s behind is fine");
     standin.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_share_one_token_fetch() {
+    let bed = Arc::new(bed(|b| b).await);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let bed = Arc::clone(&bed);
+        tasks.spawn(async move {
+            let r = rendered(&bed, &format!("c{i}"));
+            bed.client.send(&r.push(0)).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert_eq!(done.unwrap().outcome.name(), "delivered");
+    }
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+    assert_eq!(bed.standin.accepted().len(), 20);
+}

@@ -537,6 +537,47 @@ mod tests {
     }
 
     #[test]
+    fn checks_app_id_sign_and_push_id_count() {
+        let shared = Shared {
+            app_id: "1".into(),
+            app_secret: "secret".into(),
+            scripts: Scripts::default(),
+            journal: Journal::default(),
+        };
+        let json = r#"{"noticeBarInfo":{"title":"T","content":"C"}}"#;
+        let signed = |ids: &str, app_id: &str| {
+            let mut form = Form {
+                fields: vec![
+                    ("appId".into(), app_id.into()),
+                    ("pushIds".into(), ids.into()),
+                    ("messageJson".into(), json.into()),
+                ],
+            };
+            let s = sign(&form, "secret");
+            form.fields.push(("sign".into(), s));
+            form
+        };
+        assert_eq!(
+            shared.check(&signed("a,b", "1")),
+            Ok(vec!["a".into(), "b".into()])
+        );
+        let many: Vec<String> = (0..101).map(|i| format!("id{i}")).collect();
+        assert_eq!(
+            shared.check(&signed(&many.join(","), "1")),
+            Err(Reply::ParameterError)
+        );
+        assert_eq!(
+            shared.check(&signed("a", "2")).unwrap_err().code(),
+            Some(110000)
+        );
+        let mut tampered = signed("a", "1");
+        tampered.fields[1].1 = "b".into();
+        assert_eq!(shared.check(&tampered), Err(Reply::SignFailed));
+        tampered.fields.retain(|(n, _)| n != "sign");
+        assert_eq!(shared.check(&tampered).unwrap_err().code(), Some(110004));
+    }
+
+    #[test]
     fn checks_message_json() {
         let ok = r#"{"noticeBarInfo":{"title":"T","content":"C"},"pushTimeInfo":{"offLine":1,"validTime":24}}"#;
         assert_eq!(check_message_json(ok), Ok(()));
