@@ -341,3 +341,142 @@ fn send_delivers_to_the_huawei_honor_and_vivo_standins_without_leaking_secrets()
         assert_eq!(payload, report["Payload"], "{provider}");
     }
 }
+
+/// None of `secrets` (a stand-in's credentials, tokens it issued) in `text`.
+fn assert_no_secret_values(text: &str, secrets: &[&str]) {
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        assert!(!text.contains(secret), "a secret in the output");
+    }
+}
+
+/// The example case, sent to `channel` and `token`.
+fn android_case(channel: &str, token: &str) -> Vec<u8> {
+    let mut case: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(example("c2c-apns.json")).unwrap()).unwrap();
+    case["Recipient"]["Device"]["Channel"] = channel.into();
+    case["Recipient"]["Device"]["Token"] = token.into();
+    case.to_string().into_bytes()
+}
+
+/// `tidings standin PROVIDER` + `tidings send`: delivered, exit 0, the
+/// stand-in recorded the form fields `tidings render --raw` prints, and no
+/// credential (the secrets of the `[provider]` table written for `send`, an
+/// `Authorization: key=` value, an `auth_token`) in stdout or stderr at
+/// `TIDINGS_LOG=trace`.
+fn sends_through_a_form_standin(provider: &str, token: &str) {
+    let standin = standin_for(provider, &[]);
+    let case = android_case(provider, token);
+    let out = send(&standin, &case);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Delivery"]["Outcome"], "delivered", "{report}");
+    assert_eq!(report["Delivery"]["Status"], 200);
+    let id = report["Delivery"]["Id"].as_str().unwrap();
+    assert!(!id.is_empty());
+    assert!(
+        stderr.contains("TRACE") || stderr.contains("DEBUG"),
+        "trace logging was on"
+    );
+
+    let config = std::fs::read_to_string(standin.info["Config"].as_str().unwrap()).unwrap();
+    let mut all: Vec<String> = Vec::new();
+    for line in config.lines() {
+        if let Some((key, value)) = line.split_once(" = ") {
+            if ["app_secret", "master_secret"].contains(&key) {
+                all.push(serde_json::from_str::<String>(value).unwrap());
+            }
+        }
+    }
+    assert!(!all.is_empty());
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    assert_no_secret_values(&stderr, &all);
+    assert_no_secret_values(&stdout, &all);
+    assert!(
+        !stderr.contains("key="),
+        "an authorization value in the output"
+    );
+    assert!(
+        !stderr.contains("auth_token="),
+        "an auth token in the output"
+    );
+    assert!(
+        !stderr.contains("\"auth_token\""),
+        "an auth token in the output"
+    );
+
+    // The stand-in recorded the fields of `tidings render --raw`'s body.
+    let mut render = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["render", "--raw", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    render.stdin.take().unwrap().write_all(&case).unwrap();
+    let raw = render.wait_with_output().unwrap().stdout;
+    let record = std::fs::read_to_string(standin.dir.path().join("record.jsonl")).unwrap();
+    let accepted: serde_json::Value = serde_json::from_str(record.lines().next().unwrap()).unwrap();
+    assert_eq!(accepted["token"], token);
+    assert_eq!(accepted["message_id"], id);
+    for pair in String::from_utf8(raw).unwrap().split('&') {
+        let (name, value) = pair.split_once('=').unwrap();
+        let decoded = form_decode(value);
+        assert_eq!(accepted["fields"][name], decoded.as_str(), "{name}");
+    }
+}
+
+fn form_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                out.push(u8::from_str_radix(&value[i + 1..i + 3], 16).unwrap());
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn send_delivers_through_the_xiaomi_standin_without_leaking_secrets() {
+    sends_through_a_form_standin("xiaomi", "xm-reg-cli-1");
+}
+
+#[test]
+fn send_delivers_through_the_oppo_standin_without_leaking_secrets() {
+    sends_through_a_form_standin("oppo", "CN_oppo-reg-cli-1");
+}
+
+#[test]
+fn send_delivers_through_the_meizu_standin_without_leaking_secrets() {
+    sends_through_a_form_standin("meizu", "mz-push-cli-1");
+}
+
+#[test]
+fn send_exits_3_when_a_form_vendor_names_the_token_dead() {
+    for (provider, token, code) in [
+        ("xiaomi", "xm-dead", "20301"),
+        ("oppo", "oppo-dead", "10000"),
+        ("meizu", "mz-dead", "110003"),
+    ] {
+        let standin = standin_for(provider, &["--reply", &format!("{token}={code}")]);
+        let out = send(&standin, &android_case(provider, token));
+        assert_eq!(out.status.code(), Some(3), "{provider}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["Delivery"]["Outcome"], "token_invalid", "{provider}");
+        assert!(
+            report["Delivery"]["Reason"]
+                .as_str()
+                .unwrap()
+                .starts_with(code),
+            "{provider}: {report}"
+        );
+    }
+}

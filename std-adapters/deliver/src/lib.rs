@@ -7,6 +7,9 @@
 //! - [`apns`]: Apple (HTTP/2, ES256 provider token or client certificate);
 //! - [`huawei`], [`honor`]: OAuth client credentials, JSON over HTTPS;
 //! - [`vivo`]: an md5-signed `authToken`, JSON over HTTPS;
+//! - [`xiaomi`], [`oppo`], [`meizu`]: the form-bodied Chinese vendors
+//!   (app-secret header, SHA-256-signed auth token, MD5 request signature);
+//! - [`form`]: what those three share (form encoding, one POST, quotas);
 //! - [`http2`]: the HTTP/2 connection pool APNs uses;
 //! - [`https`]: HTTPS and the cached bearer token for the other providers;
 //! - [`jwt`], [`tls`]: signing and TLS set-up shared by the providers.
@@ -18,14 +21,18 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub mod apns;
+pub mod form;
 pub mod honor;
 pub mod http2;
 pub mod https;
 pub mod huawei;
 pub mod jwt;
+pub mod meizu;
+pub mod oppo;
 pub mod outcome;
 pub mod tls;
 pub mod vivo;
+pub mod xiaomi;
 
 pub use outcome::{Delivery, Outcome};
 use tidings_core::render::Headers;
@@ -76,6 +83,10 @@ pub fn client_for(
     }
     let init = |e: apns::InitError| ConfigError::new("", e.to_string());
     let tls = |e: tls::TlsError| ConfigError::new("", e.to_string());
+    let form_init = |e: form::InitError| match e {
+        form::InitError::Config(e) => e,
+        other => ConfigError::new("", other.to_string()),
+    };
     match channel {
         Channel::Apns | Channel::ApnsVoip => {
             let section = table(&config.apns, "apns")?;
@@ -99,6 +110,24 @@ pub fn client_for(
             let section = table(&config.vivo, "vivo")?;
             let config = vivo::VivoConfig::from_section(section)?;
             let client = vivo::VivoClient::new(config, clock).map_err(tls)?;
+            Ok(Box::new(client))
+        }
+        Channel::Xiaomi => {
+            let section = table(&config.xiaomi, "xiaomi")?;
+            let config = xiaomi::XiaomiConfig::from_section(section)?;
+            let client = xiaomi::XiaomiClient::new(config, clock).map_err(form_init)?;
+            Ok(Box::new(client))
+        }
+        Channel::Oppo => {
+            let section = table(&config.oppo, "oppo")?;
+            let config = oppo::OppoConfig::from_section(section)?;
+            let client = oppo::OppoClient::new(config, clock).map_err(form_init)?;
+            Ok(Box::new(client))
+        }
+        Channel::Meizu => {
+            let section = table(&config.meizu, "meizu")?;
+            let config = meizu::MeizuConfig::from_section(section)?;
+            let client = meizu::MeizuClient::new(config, clock).map_err(form_init)?;
             Ok(Box::new(client))
         }
         other => Err(ConfigError::new(

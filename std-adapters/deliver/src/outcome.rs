@@ -56,10 +56,10 @@ pub struct Delivery {
     pub status: Option<u16>,
     /// The provider's message id when it sent one, whatever the outcome.
     pub id: Option<String>,
-    /// Device tokens the provider's answer named dead (Huawei and Honor,
-    /// whose requests may address many: a partial success lists the dead
-    /// ones beside a `Delivered` outcome): stop sending to them. Empty where
-    /// the outcome alone says it (APNs, vivo) or none was named.
+    /// Device tokens the provider's answer named dead beside the outcome
+    /// (a partial success of a multi-token send, or a per-device result
+    /// list): stop sending to them. Empty where the outcome alone says it
+    /// or none was named.
     pub invalid_tokens: Vec<String>,
 }
 
@@ -78,6 +78,10 @@ impl Backoff {
         self.base.saturating_mul(factor).min(self.cap)
     }
 }
+
+/// China Standard Time, seconds east of UTC: where the Chinese vendors'
+/// daily quotas reset.
+pub const CHINA_UTC_OFFSET_SECS: i64 = 8 * 3600;
 
 /// The first midnight after `now` in a zone `utc_offset_secs` east of UTC
 /// (a vendor's daily quota resets then: vivo's at midnight China time).

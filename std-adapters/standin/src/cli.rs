@@ -52,7 +52,7 @@ pub trait CliRunning: Send {
 }
 
 /// The providers `tidings standin` knows.
-pub const PROVIDERS: &[&str] = &["apns", "huawei", "honor", "vivo"];
+pub const PROVIDERS: &[&str] = &["apns", "huawei", "honor", "vivo", "xiaomi", "oppo", "meizu"];
 
 /// Starts the stand-in named `provider`.
 pub async fn start(provider: &str, setup: CliSetup) -> Result<CliStandin, Error> {
@@ -61,6 +61,9 @@ pub async fn start(provider: &str, setup: CliSetup) -> Result<CliStandin, Error>
         "huawei" => crate::huawei::start_for_cli(setup).await,
         "honor" => crate::honor::start_for_cli(setup).await,
         "vivo" => crate::vivo::start_for_cli(setup).await,
+        "xiaomi" => crate::xiaomi::start_for_cli(setup).await,
+        "oppo" => crate::oppo::start_for_cli(setup).await,
+        "meizu" => crate::meizu::start_for_cli(setup).await,
         other => Err(Error::Config(format!(
             "no stand-in for {other:?} (known: {})",
             PROVIDERS.join(", ")

@@ -15,6 +15,11 @@
 //! * [`vivo`] — vivo Push (§7): the md5-signed `/message/auth` and
 //!   `/message/send`, `result` codes and `invalidUser`.
 //! * [`kit`] — scripts, issued tokens and the record those three share.
+//! * [`xiaomi`], [`oppo`], [`meizu`] — the form-bodied Chinese vendors
+//!   (§5, §6, §8): AppSecret header, SHA-256-signed auth token with its
+//!   10-minute timestamp window, MD5 signature over the raw parameters;
+//!   each answers its vendor's result JSON and codes. [`form`] holds what
+//!   they share (strict form decoding, scripts, the record).
 //! * [`https`] — an axum router over TLS (HTTP/1.1 and HTTP/2): what every
 //!   request/response provider's stand-in runs on.
 //! * [`tls`] — the CA, server configuration and client identities every
@@ -44,12 +49,16 @@ use std::path::PathBuf;
 
 pub mod apns;
 pub mod cli;
+pub mod form;
 pub mod honor;
 pub mod https;
 pub mod huawei;
 pub mod kit;
+pub mod meizu;
+pub mod oppo;
 pub mod tls;
 pub mod vivo;
+pub mod xiaomi;
 
 pub use apns::{
     generate_signing_key, public_key_from_p8, AcceptedPush, ApnsSigningKey, ApnsStandin,

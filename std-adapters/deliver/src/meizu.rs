@@ -1,0 +1,502 @@
+//! Meizu Push (vendors.md §8): `POST /garcia/api/server/push/varnished/
+//! pushByPushId` with the core's form body (`pushIds`, `messageJson`) as it
+//! is plus `&appId=<id>&sign=<md5>`; the answer → [`Outcome`] table is
+//! [`RESPONSES`] (top-level codes and per-device codes in `value`).
+//!
+//! The signature (§8.1, §10.6): every parameter but `sign`, sorted by name,
+//! `name=value` concatenated with no separator over the **raw** values,
+//! then the app secret; MD5, lowercase hex. The raw values are the core's
+//! body fields form-decoded: the core guarantees the decoded `messageJson`
+//! is byte for byte what `tidings_core::render::meizu::render_message_json`
+//! writes (its tests pin that), so what is signed is exactly what is sent,
+//! and nothing is re-encoded.
+//!
+//! Decisions where vendors.md is silent or unsure:
+//! - Host: `https://server-api-push.meizu.com` (the official doc's host,
+//!   over HTTPS as §8.1 prefers); `endpoint` takes any URL, e.g. the Go
+//!   SDK's `https://api-push.meizu.com`.
+//! - `code` is a string per §8.3; a number is read the same.
+//! - Per-device codes: the push's pushId listed under 110002/110003/110005
+//!   or 110010 (notifications switched off: nothing will show until the
+//!   user turns them back on) is [`Outcome::TokenInvalid`]; 501/513/519
+//!   retry; 110011 (the device's daily public-message limit) waits for the
+//!   next midnight, China Standard Time; 520 (folded) and 201 (no
+//!   permission) are rejections. Every pushId listed under a dead-token
+//!   code goes to [`Delivery::invalid_tokens`].
+//! - A 200 answer that lists the pushId nowhere is delivered (`msgId`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use tidings_core::render::Headers;
+use tidings_std::clock::SharedClock;
+use tidings_std::config::{ConfigError, MeizuSection};
+
+pub use crate::form::InitError;
+use crate::form::{
+    self, check_endpoint, local_reject, network_failure, next_midnight, request_timeout, required,
+    Answer, CHINA_UTC_OFFSET_SECS,
+};
+use crate::outcome::{Backoff, Delivery, Outcome};
+use crate::{BoxFuture, Provider, Push};
+
+/// The official doc's host, over HTTPS (vendors.md §8.1).
+pub const DEFAULT_URL: &str = "https://server-api-push.meizu.com";
+/// Notification by pushId (vendors.md §8.1).
+pub const PUSH_PATH: &str = "/garcia/api/server/push/varnished/pushByPushId";
+/// A send's whole budget.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// 500/1001/1003 and per-device 501/513/519 (vendors.md §8.3 "retry with
+/// backoff"): from 5 s, doubling, at most 30 minutes.
+pub const SERVER_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(5),
+    cap: Duration::from_secs(30 * 60),
+};
+/// 110010 at the top, push rate too high (vendors.md §8.3 "back off"):
+/// from a minute up to an hour.
+pub const RATE_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(60),
+    cap: Duration::from_secs(60 * 60),
+};
+
+// ---------------------------------------------------------------- config
+
+pub struct MeizuConfig {
+    /// `production` (default) or any `https://host:port`.
+    pub endpoint: String,
+    pub app_id: String,
+    pub app_secret: String,
+    pub ca_file: Option<PathBuf>,
+    pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for MeizuConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeizuConfig")
+            .field("endpoint", &self.endpoint)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"..")
+            .field("ca_file", &self.ca_file)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+/// `production` / a URL.
+pub fn endpoint_url(endpoint: &str) -> &str {
+    match endpoint {
+        "production" => DEFAULT_URL,
+        url => url,
+    }
+}
+
+impl MeizuConfig {
+    /// Reads `[meizu]`. Errors name the key and never carry the secret.
+    pub fn from_section(section: &MeizuSection) -> Result<Self, ConfigError> {
+        let app_id = required(&section.app_id, "meizu.app_id")?;
+        let app_secret = required(&section.app_secret, "meizu.app_secret")?;
+        let endpoint = section
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| "production".to_owned());
+        check_endpoint("meizu.endpoint", &endpoint, endpoint_url(&endpoint))?;
+        Ok(Self {
+            endpoint,
+            app_id,
+            app_secret,
+            ca_file: section.ca_file.clone(),
+            request_timeout: request_timeout(
+                "meizu.request_timeout_secs",
+                section.request_timeout_secs,
+                DEFAULT_REQUEST_TIMEOUT,
+            )?,
+        })
+    }
+}
+
+/// Meizu's `sign` over raw parameters (vendors.md §8.1): sorted by name
+/// (byte order), `name=value` with no separator, then the secret; MD5,
+/// lowercase hex. `sign` itself is never part of it.
+pub fn sign(params: &[(&str, &[u8])], app_secret: &str) -> String {
+    let mut sorted: Vec<&(&str, &[u8])> = params.iter().filter(|(n, _)| *n != "sign").collect();
+    sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut md5 = Md5::new();
+    for (name, value) in sorted {
+        md5.update(name.as_bytes());
+        md5.update(b"=");
+        md5.update(value);
+    }
+    md5.update(app_secret.as_bytes());
+    hex::encode(md5.finalize())
+}
+
+// ---------------------------------------------------------------- client
+
+/// A Meizu Push client: one per app, shared by all sends.
+pub struct MeizuClient {
+    http: reqwest::Client,
+    url: String,
+    app_id: String,
+    app_secret: String,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for MeizuClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeizuClient")
+            .field("url", &self.url)
+            .field("app_id", &self.app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MeizuClient {
+    pub fn new(config: MeizuConfig, clock: SharedClock) -> Result<Self, InitError> {
+        let base = endpoint_url(&config.endpoint);
+        check_endpoint("meizu.endpoint", &config.endpoint, base)?;
+        Ok(Self {
+            http: crate::https::client(config.ca_file.as_deref(), config.request_timeout)?,
+            url: format!("{}{PUSH_PATH}", base.trim_end_matches('/')),
+            app_id: config.app_id,
+            app_secret: config.app_secret,
+            clock,
+        })
+    }
+
+    /// The form body sent for a rendered one: the core's bytes, then
+    /// `&appId=…&sign=…`. `None` when the body is not a form.
+    pub fn signed_body(&self, rendered: &[u8]) -> Option<Vec<u8>> {
+        let pairs = form::pairs(rendered)?;
+        let mut params: Vec<(&str, &[u8])> = pairs
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
+        params.push(("appId", self.app_id.as_bytes()));
+        let sign = sign(&params, &self.app_secret);
+        let mut body = rendered.to_vec();
+        form::append_pair(&mut body, "appId", &self.app_id);
+        form::append_pair(&mut body, "sign", &sign);
+        Some(body)
+    }
+
+    /// Sends one rendered Meizu body; never fails, every end is a
+    /// [`Delivery`].
+    pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if !matches!(push.headers, Headers::None) {
+            return local_reject("NotAMeizuPush");
+        }
+        let Some(body) = self.signed_body(push.body) else {
+            return local_reject("NotAFormBody");
+        };
+        let push_id = form::field(push.body, "pushIds")
+            .and_then(|v| String::from_utf8(v).ok())
+            .unwrap_or_default();
+        match form::post(&self.http, &self.url, http::HeaderMap::new(), body).await {
+            Ok(answer) => self.finish(&answer, &push_id, push.attempt),
+            Err(e) => network_failure("Meizu Push", &e, self.clock.now()),
+        }
+    }
+
+    fn finish(&self, answer: &Answer, push_id: &str, attempt: u32) -> Delivery {
+        let now = self.clock.now();
+        let reply = Reply::read(&answer.body);
+        let top = match reply.code {
+            Some(code) => action_for(Scope::Top, answer.status, code),
+            None => status_action(answer.status),
+        };
+        // A processed request: this device's own result decides.
+        let (action, code) = match (top, reply.device_code(push_id)) {
+            (Action::Deliver, Some(code)) => {
+                (action_for(Scope::Device, answer.status, code), Some(code))
+            }
+            (action, _) => (action, reply.code),
+        };
+        let reason = match code {
+            Some(code) if reply.message.is_empty() => code.to_string(),
+            Some(code) => format!("{code} {}", reply.message),
+            None => format!("HTTP {}", answer.status),
+        };
+        let later = |backoff: Backoff| now + answer.retry_after.unwrap_or(backoff.delay(attempt));
+        let outcome = match action {
+            Action::Deliver => Outcome::Delivered {
+                id: reply.msg_id.clone().unwrap_or_default(),
+            },
+            Action::DropToken => Outcome::TokenInvalid {
+                reason,
+                since: None,
+            },
+            Action::Backoff => Outcome::Retry {
+                reason,
+                not_before: later(SERVER_BACKOFF),
+            },
+            Action::RateBackoff => Outcome::Retry {
+                reason,
+                not_before: later(RATE_BACKOFF),
+            },
+            Action::NextDay => Outcome::Retry {
+                reason,
+                not_before: answer
+                    .retry_after
+                    .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
+            },
+            Action::Reject => {
+                tracing::error!(status = answer.status, %reason, "Meizu rejected a push: check the configuration or the payload");
+                Outcome::Rejected { reason }
+            }
+        };
+        let invalid_tokens = reply
+            .value
+            .iter()
+            .filter(|(code, _)| {
+                action_for(Scope::Device, answer.status, *code) == Action::DropToken
+            })
+            .flat_map(|(_, ids)| ids.iter().cloned())
+            .collect();
+        Delivery {
+            outcome,
+            status: Some(answer.status),
+            id: reply.msg_id.clone().filter(|id| !id.is_empty()),
+            invalid_tokens,
+        }
+    }
+}
+
+impl Provider for MeizuClient {
+    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
+        Box::pin(MeizuClient::send(self, push))
+    }
+}
+
+// ---------------------------------------------------------------- answers
+
+/// `{"code": "200", "message", "value": {<code>: [pushIds]}, "msgId"}`
+/// (vendors.md §8.3).
+struct Reply {
+    code: Option<i64>,
+    message: String,
+    value: Vec<(i64, Vec<String>)>,
+    msg_id: Option<String>,
+}
+
+fn code_of(value: &serde_json::Value) -> Option<i64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+impl Reply {
+    fn read(body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            code: Option<serde_json::Value>,
+            message: Option<String>,
+            value: Option<serde_json::Value>,
+            #[serde(rename = "msgId")]
+            msg_id: Option<serde_json::Value>,
+        }
+        let Ok(b) = serde_json::from_slice::<Body>(body) else {
+            return Self {
+                code: None,
+                message: String::new(),
+                value: Vec::new(),
+                msg_id: None,
+            };
+        };
+        let value = match b.value {
+            Some(serde_json::Value::Object(map)) => map
+                .into_iter()
+                .filter_map(|(code, ids)| {
+                    let code = code.trim().parse().ok()?;
+                    let ids = match ids {
+                        serde_json::Value::Array(ids) => ids
+                            .into_iter()
+                            .filter_map(|id| id.as_str().map(str::to_owned))
+                            .collect(),
+                        serde_json::Value::String(s) => {
+                            s.split(',').map(|s| s.trim().to_owned()).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    Some((code, ids))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Self {
+            code: b.code.as_ref().and_then(code_of),
+            message: b.message.unwrap_or_default(),
+            value,
+            msg_id: b.msg_id.map(|v| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            }),
+        }
+    }
+
+    /// The per-device code listing `push_id`, if any.
+    fn device_code(&self, push_id: &str) -> Option<i64> {
+        self.value
+            .iter()
+            .find(|(_, ids)| ids.iter().any(|id| id == push_id))
+            .map(|(code, _)| *code)
+    }
+}
+
+/// Where a code appears: the answer's `code`, or a key of `value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Top,
+    Device,
+}
+
+/// What one answer asks of the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Deliver,
+    DropToken,
+    Backoff,
+    RateBackoff,
+    /// A daily limit: the next midnight, China Standard Time.
+    NextDay,
+    Reject,
+}
+
+/// Every code of vendors.md §8.3, by scope → action.
+pub const RESPONSES: &[(Scope, i64, Action)] = &[
+    (Scope::Top, 200, Action::Deliver),
+    (Scope::Top, 500, Action::Backoff),
+    (Scope::Top, 1001, Action::Backoff),
+    (Scope::Top, 1003, Action::Backoff),
+    (Scope::Top, 1005, Action::Reject),
+    (Scope::Top, 1006, Action::Reject),
+    (Scope::Top, 110000, Action::Reject),
+    (Scope::Top, 110001, Action::Reject),
+    (Scope::Top, 110033, Action::Reject),
+    (Scope::Top, 110031, Action::Reject),
+    (Scope::Top, 110004, Action::Reject),
+    (Scope::Top, 110009, Action::Reject),
+    (Scope::Top, 110010, Action::RateBackoff),
+    (Scope::Top, 110019, Action::NextDay),
+    (Scope::Top, 110051, Action::NextDay),
+    (Scope::Top, 110032, Action::Reject),
+    (Scope::Top, 110053, Action::Reject),
+    (Scope::Device, 110002, Action::DropToken),
+    (Scope::Device, 110003, Action::DropToken),
+    (Scope::Device, 110005, Action::DropToken),
+    (Scope::Device, 110010, Action::DropToken),
+    (Scope::Device, 110011, Action::NextDay),
+    (Scope::Device, 201, Action::Reject),
+    (Scope::Device, 501, Action::Backoff),
+    (Scope::Device, 513, Action::Backoff),
+    (Scope::Device, 519, Action::Backoff),
+    (Scope::Device, 520, Action::Reject),
+];
+
+/// The table's row; otherwise by HTTP status class, a 2xx one a rejection.
+pub fn action_for(scope: Scope, status: u16, code: i64) -> Action {
+    if let Some(&(_, _, action)) = RESPONSES.iter().find(|(s, c, _)| *s == scope && *c == code) {
+        return action;
+    }
+    tracing::warn!(
+        status,
+        code,
+        ?scope,
+        "Meizu answered a code not in the table"
+    );
+    match status_action(status) {
+        Action::Deliver => Action::Reject,
+        other => other,
+    }
+}
+
+/// An answer without a code: by HTTP status class.
+pub fn status_action(status: u16) -> Action {
+    match status {
+        200..=299 => Action::Deliver,
+        429 => Action::RateBackoff,
+        500..=599 => Action::Backoff,
+        _ => Action::Reject,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_one_row_per_scope() {
+        for (i, (scope, code, _)) in RESPONSES.iter().enumerate() {
+            assert!(
+                !RESPONSES
+                    .iter()
+                    .skip(i + 1)
+                    .any(|(s, c, _)| s == scope && c == code),
+                "{scope:?} {code} twice"
+            );
+        }
+        for &(scope, code, action) in RESPONSES {
+            assert_eq!(action_for(scope, 200, code), action, "{scope:?} {code}");
+        }
+        assert_eq!(RESPONSES.len(), 27);
+        // 110010 means two things by scope (§8.3).
+        assert_eq!(action_for(Scope::Top, 200, 110010), Action::RateBackoff);
+        assert_eq!(action_for(Scope::Device, 200, 110010), Action::DropToken);
+        assert_eq!(action_for(Scope::Top, 200, 110019), Action::NextDay);
+        assert_eq!(action_for(Scope::Device, 200, 513), Action::Backoff);
+        assert_eq!(action_for(Scope::Top, 200, 1006), Action::Reject);
+        assert_eq!(action_for(Scope::Top, 200, 424242), Action::Reject);
+        assert_eq!(action_for(Scope::Top, 503, 424242), Action::Backoff);
+    }
+
+    #[test]
+    fn sign_sorts_raw_parameters_and_appends_the_secret() {
+        let json = br#"{"a":"b c&d"}"#;
+        let params: &[(&str, &[u8])] = &[
+            ("pushIds", b"id1"),
+            ("messageJson", json),
+            ("appId", b"100"),
+            ("sign", b"ignored"),
+        ];
+        let expected = hex::encode(Md5::digest(
+            br#"appId=100messageJson={"a":"b c&d"}pushIds=id1secret"#,
+        ));
+        assert_eq!(sign(params, "secret"), expected);
+    }
+
+    #[test]
+    fn reads_string_codes_and_the_device_lists() {
+        let r = Reply::read(
+            br#"{"code":"200","message":"","value":{"110003":["x","y"],"501":["z"]},"redirect":"","msgId":"m-1"}"#,
+        );
+        assert_eq!(r.code, Some(200));
+        assert_eq!(r.device_code("y"), Some(110003));
+        assert_eq!(r.device_code("z"), Some(501));
+        assert_eq!(r.device_code("w"), None);
+        assert_eq!(r.msg_id.as_deref(), Some("m-1"));
+    }
+
+    #[test]
+    fn config_names_the_key_and_hides_the_secret() {
+        let err = MeizuConfig::from_section(&MeizuSection::default()).unwrap_err();
+        assert_eq!(err.to_string(), "meizu.app_id: missing");
+        let section = MeizuSection {
+            app_id: Some("100".into()),
+            ..MeizuSection::default()
+        };
+        assert_eq!(
+            MeizuConfig::from_section(&section).unwrap_err().to_string(),
+            "meizu.app_secret: missing"
+        );
+        let section = MeizuSection {
+            app_id: Some("100".into()),
+            app_secret: Some("mz-s3cret".into()),
+            ..MeizuSection::default()
+        };
+        let config = MeizuConfig::from_section(&section).unwrap();
+        assert_eq!(endpoint_url(&config.endpoint), DEFAULT_URL);
+        assert!(!format!("{config:?}").contains("mz-s3cret"));
+    }
+}

@@ -1,0 +1,525 @@
+//! OPPO Push (vendors.md §6): an `auth_token` from `POST /server/v1/auth`
+//! (`sign` = hex SHA-256 of `app_key + timestamp + master_secret`), cached
+//! in an [`https::TokenCache`](crate::https::TokenCache), then
+//! `POST /server/v1/message/notification/unicast` with the core's form body
+//! (`message=<JSON>`) as it is plus `&auth_token=<token>`. The answer →
+//! [`Outcome`] table is [`RESPONSES`].
+//!
+//! Decisions where vendors.md is silent or unsure:
+//! - `auth_token` travels as the form field (§6.2, a common parameter) and
+//!   also as an `auth_token` header, as OPPO's own server SDK sends it, so
+//!   either reading of §6.2 is met. Both are the same sensitive value.
+//! - The token lives 24 h (§6.1); it is renewed [`TOKEN_REFRESH_BEFORE`]
+//!   ahead (so after 23 h), or at once when a send answers 11 (invalid
+//!   auth_token) or 29 (missing): the push is then resent ONCE with a new
+//!   token; a second 11/29 is a retry after [`SERVER_BACKOFF`].
+//! - An auth request that fails is reported through the same table: a bad
+//!   app key or signature (14–17) rejects, a server error retries.
+//! - Dead registration ids: vendors.md lists no unicast code for them
+//!   (10000–20000 are endpoint-specific, unconfirmed). OPPO's unicast
+//!   answers 10000 for an invalid `registration_id`; that one code is
+//!   [`Outcome::TokenInvalid`], every other 10000–20000 code a rejection.
+//! - 33/34 (daily limits): retry at the next midnight, China Standard
+//!   Time; −2/13/55 (flow control, frequency) back off from a minute.
+//! - One client talks to one host (`endpoint`: `china` by default, `intl`
+//!   for overseas devices, or a URL); routing each regId to its region
+//!   (§6.1 `_`-split rule) is left to the deployment's configuration.
+
+use std::path::PathBuf;
+use std::time::{Duration, UNIX_EPOCH};
+
+use http::header::HeaderValue;
+use http::{HeaderMap, HeaderName};
+use sha2::{Digest, Sha256};
+use tidings_core::render::Headers;
+use tidings_std::clock::SharedClock;
+use tidings_std::config::{ConfigError, OppoSection};
+
+pub use crate::form::InitError;
+use crate::form::{
+    self, check_endpoint, local_reject, network_failure, next_midnight, request_timeout, required,
+    Answer, CHINA_UTC_OFFSET_SECS,
+};
+use crate::https::TokenCache;
+use crate::outcome::{Backoff, Delivery, Outcome};
+use crate::{BoxFuture, Provider, Push};
+
+/// Host for China devices (vendors.md §6.1).
+pub const CHINA_URL: &str = "https://api.push.oppomobile.com";
+/// Host for overseas devices (vendors.md §6.1).
+pub const INTL_URL: &str = "https://api-intl.push.oppomobile.com";
+/// The auth endpoint (vendors.md §6.1).
+pub const AUTH_PATH: &str = "/server/v1/auth";
+/// Single notification send (vendors.md §6.2).
+pub const UNICAST_PATH: &str = "/server/v1/message/notification/unicast";
+/// An `auth_token` lives 24 h (vendors.md §6.1).
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// …and is renewed this long before that (an hour: no send ever carries a
+/// token about to lapse, and a refresh a day is far from any limit).
+pub const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(3600);
+/// A send's whole budget.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// −1 service unavailable, 5xx (vendors.md §6.3 "retry later with
+/// backoff"): from 5 s, doubling, at most 30 minutes.
+pub const SERVER_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(5),
+    cap: Duration::from_secs(30 * 60),
+};
+/// −2 flow control, 13/55 call frequency (vendors.md §6.3 "back off"):
+/// from a minute up to an hour.
+pub const RATE_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(60),
+    cap: Duration::from_secs(60 * 60),
+};
+
+static AUTH_TOKEN: HeaderName = HeaderName::from_static("auth_token");
+
+// ---------------------------------------------------------------- config
+
+pub struct OppoConfig {
+    /// `china` (default), `intl`, or any `https://host:port`.
+    pub endpoint: String,
+    pub app_key: String,
+    pub master_secret: String,
+    pub ca_file: Option<PathBuf>,
+    pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for OppoConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OppoConfig")
+            .field("endpoint", &self.endpoint)
+            .field("app_key", &self.app_key)
+            .field("master_secret", &"..")
+            .field("ca_file", &self.ca_file)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+/// `china` / `intl` (or `global`) / a URL.
+pub fn endpoint_url(endpoint: &str) -> &str {
+    match endpoint {
+        "china" => CHINA_URL,
+        "intl" | "global" => INTL_URL,
+        url => url,
+    }
+}
+
+impl OppoConfig {
+    /// Reads `[oppo]`. Errors name the key and never carry the secret.
+    pub fn from_section(section: &OppoSection) -> Result<Self, ConfigError> {
+        let app_key = required(&section.app_key, "oppo.app_key")?;
+        let master_secret = required(&section.master_secret, "oppo.master_secret")?;
+        let endpoint = section
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| "china".to_owned());
+        check_endpoint("oppo.endpoint", &endpoint, endpoint_url(&endpoint))?;
+        Ok(Self {
+            endpoint,
+            app_key,
+            master_secret,
+            ca_file: section.ca_file.clone(),
+            request_timeout: request_timeout(
+                "oppo.request_timeout_secs",
+                section.request_timeout_secs,
+                DEFAULT_REQUEST_TIMEOUT,
+            )?,
+        })
+    }
+}
+
+/// `sign` for the auth request: lowercase hex SHA-256 of
+/// `app_key + timestamp + master_secret` (vendors.md §6.1).
+pub fn auth_sign(app_key: &str, timestamp_ms: u64, master_secret: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(app_key.as_bytes());
+    hasher.update(timestamp_ms.to_string().as_bytes());
+    hasher.update(master_secret.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+// ---------------------------------------------------------------- client
+
+/// An OPPO Push client: one per app, shared by all sends.
+pub struct OppoClient {
+    http: reqwest::Client,
+    auth_url: String,
+    send_url: String,
+    app_key: String,
+    master_secret: String,
+    token: TokenCache,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for OppoClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OppoClient")
+            .field("send_url", &self.send_url)
+            .field("app_key", &self.app_key)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why no auth token could be had: the auth endpoint's answer, as a
+/// delivery for the push that needed it.
+struct AuthFailure(Delivery);
+
+impl OppoClient {
+    pub fn new(config: OppoConfig, clock: SharedClock) -> Result<Self, InitError> {
+        let base = endpoint_url(&config.endpoint);
+        check_endpoint("oppo.endpoint", &config.endpoint, base)?;
+        let base = base.trim_end_matches('/');
+        Ok(Self {
+            http: crate::https::client(config.ca_file.as_deref(), config.request_timeout)?,
+            auth_url: format!("{base}{AUTH_PATH}"),
+            send_url: format!("{base}{UNICAST_PATH}"),
+            app_key: config.app_key,
+            master_secret: config.master_secret,
+            token: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            clock,
+        })
+    }
+
+    /// Auth tokens fetched so far.
+    pub fn token_fetches(&self) -> u64 {
+        self.token.fetches()
+    }
+
+    /// Sends one rendered OPPO body; never fails, every end is a
+    /// [`Delivery`].
+    pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if !matches!(push.headers, Headers::None) {
+            return local_reject("NotAnOppoPush");
+        }
+        let mut renewed = false;
+        loop {
+            let token = match self.token.get(|| self.fetch_token(push.attempt)).await {
+                Ok(token) => token,
+                Err(AuthFailure(delivery)) => return delivery,
+            };
+            let mut headers = HeaderMap::new();
+            match HeaderValue::from_str(&token) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    headers.insert(AUTH_TOKEN.clone(), value);
+                }
+                Err(_) => {
+                    tracing::error!("OPPO issued an auth_token that is not a header value");
+                    self.token.invalidate(&token).await;
+                    return local_reject("AuthTokenUnusable");
+                }
+            }
+            let mut body = push.body.to_vec();
+            form::append_pair(&mut body, "auth_token", &token);
+            let answer = match form::post(&self.http, &self.send_url, headers, body).await {
+                Ok(answer) => answer,
+                Err(e) => return network_failure("OPPO Push", &e, self.clock.now()),
+            };
+            let reply = Reply::read(&answer.body);
+            let action = match reply.code {
+                Some(code) => action_for(answer.status, code),
+                None => status_action(answer.status),
+            };
+            if action == Action::Reauth {
+                self.token.invalidate(&token).await;
+                if !renewed {
+                    tracing::debug!(code = ?reply.code, "OPPO refused the auth_token; fetching a new one and sending again");
+                    renewed = true;
+                    continue;
+                }
+            }
+            return self.finish(&answer, &reply, action, push.attempt);
+        }
+    }
+
+    async fn fetch_token(&self, attempt: u32) -> Result<(String, Duration), AuthFailure> {
+        let timestamp = self
+            .clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let mut body = Vec::with_capacity(160);
+        form::append_pair(&mut body, "app_key", &self.app_key);
+        form::append_pair(&mut body, "timestamp", &timestamp.to_string());
+        let sign = auth_sign(&self.app_key, timestamp, &self.master_secret);
+        form::append_pair(&mut body, "sign", &sign);
+        let answer = form::post(&self.http, &self.auth_url, HeaderMap::new(), body)
+            .await
+            .map_err(|e| AuthFailure(network_failure("OPPO auth", &e, self.clock.now())))?;
+        let reply = Reply::read(&answer.body);
+        match (reply.code, reply.auth_token.clone()) {
+            (Some(0), Some(token)) if answer.status == 200 && !token.is_empty() => {
+                tracing::debug!(app_key = %self.app_key, "fetched an OPPO auth_token");
+                // The token lives 24 h from `create_time` (ms), else from now.
+                let lifetime = reply
+                    .create_time_ms
+                    .map(|ms| UNIX_EPOCH + Duration::from_millis(ms) + TOKEN_LIFETIME)
+                    .and_then(|expiry| expiry.duration_since(self.clock.now()).ok())
+                    .map_or(TOKEN_LIFETIME, |left| left.min(TOKEN_LIFETIME));
+                Ok((token, lifetime))
+            }
+            (code, _) => {
+                let action = match code {
+                    Some(0) | None => status_action(answer.status),
+                    Some(code) => action_for(answer.status, code),
+                };
+                // A token answer without a token is the server's fault.
+                let action = match action {
+                    Action::Deliver | Action::Reauth => Action::Backoff,
+                    a => a,
+                };
+                tracing::error!(status = answer.status, code = ?code, "OPPO auth failed");
+                let mut delivery = self.finish(&answer, &reply, action, attempt);
+                if let Outcome::Rejected { reason } | Outcome::Retry { reason, .. } =
+                    &mut delivery.outcome
+                {
+                    *reason = format!("auth: {reason}");
+                }
+                Err(AuthFailure(delivery))
+            }
+        }
+    }
+
+    fn finish(&self, answer: &Answer, reply: &Reply, action: Action, attempt: u32) -> Delivery {
+        let now = self.clock.now();
+        let reason = reply.reason(answer.status);
+        let later = |backoff: Backoff| now + answer.retry_after.unwrap_or(backoff.delay(attempt));
+        let outcome = match action {
+            Action::Deliver => Outcome::Delivered {
+                id: reply.message_id.clone().unwrap_or_default(),
+            },
+            Action::DropToken => Outcome::TokenInvalid {
+                reason,
+                since: None,
+            },
+            Action::Backoff | Action::Reauth => Outcome::Retry {
+                reason,
+                not_before: later(SERVER_BACKOFF),
+            },
+            Action::RateBackoff => Outcome::Retry {
+                reason,
+                not_before: later(RATE_BACKOFF),
+            },
+            Action::NextDay => Outcome::Retry {
+                reason,
+                not_before: answer
+                    .retry_after
+                    .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
+            },
+            Action::Reject => {
+                tracing::error!(status = answer.status, %reason, "OPPO rejected a push: check the configuration or the payload");
+                Outcome::Rejected { reason }
+            }
+        };
+        Delivery {
+            outcome,
+            status: Some(answer.status),
+            id: reply.message_id.clone(),
+            invalid_tokens: Vec::new(),
+        }
+    }
+}
+
+impl Provider for OppoClient {
+    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
+        Box::pin(OppoClient::send(self, push))
+    }
+}
+
+// ---------------------------------------------------------------- answers
+
+/// `{"code", "message", "data": {"messageId" | "auth_token", "create_time"}}`
+/// (vendors.md §6.1, §6.2).
+struct Reply {
+    code: Option<i64>,
+    message: String,
+    message_id: Option<String>,
+    auth_token: Option<String>,
+    create_time_ms: Option<u64>,
+}
+
+impl Reply {
+    fn read(body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            code: Option<serde_json::Value>,
+            message: Option<String>,
+            data: Option<Data>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Data {
+            #[serde(rename = "messageId")]
+            message_id: Option<String>,
+            auth_token: Option<String>,
+            create_time: Option<u64>,
+        }
+        let b = serde_json::from_slice::<Body>(body).ok();
+        let code = b
+            .as_ref()
+            .and_then(|b| b.code.as_ref())
+            .and_then(|c| match c {
+                serde_json::Value::Number(n) => n.as_i64(),
+                serde_json::Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            });
+        let (message, data) = b.map_or((None, None), |b| (b.message, b.data));
+        Self {
+            code,
+            message: message.unwrap_or_default(),
+            message_id: data.as_ref().and_then(|d| d.message_id.clone()),
+            auth_token: data.as_ref().and_then(|d| d.auth_token.clone()),
+            create_time_ms: data.and_then(|d| d.create_time),
+        }
+    }
+
+    fn reason(&self, status: u16) -> String {
+        match (self.code, self.message.is_empty()) {
+            (Some(code), true) => code.to_string(),
+            (Some(code), false) => format!("{code} {}", self.message),
+            (None, _) => format!("HTTP {status}"),
+        }
+    }
+}
+
+/// What one answer asks of the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Deliver,
+    DropToken,
+    /// The auth token is refused: fetch a new one, send again once.
+    Reauth,
+    /// Service trouble: [`SERVER_BACKOFF`] or `Retry-After`.
+    Backoff,
+    /// Flow control: [`RATE_BACKOFF`] or `Retry-After`.
+    RateBackoff,
+    /// A daily limit: the next midnight, China Standard Time.
+    NextDay,
+    Reject,
+}
+
+/// Every code of vendors.md §6.3 → action (plus 10000, see the module doc).
+pub const RESPONSES: &[(i64, Action)] = &[
+    (0, Action::Deliver),
+    (-2, Action::RateBackoff),
+    (-1, Action::Backoff),
+    (11, Action::Reauth),
+    (12, Action::Reject),
+    (13, Action::RateBackoff),
+    (14, Action::Reject),
+    (15, Action::Reject),
+    (16, Action::Reject),
+    (17, Action::Reject),
+    (18, Action::Reject),
+    (19, Action::Reject),
+    (20, Action::Reject),
+    (21, Action::Reject),
+    (22, Action::Reject),
+    (23, Action::Reject),
+    (24, Action::Reject),
+    (25, Action::Reject),
+    (26, Action::Reject),
+    (27, Action::Reject),
+    (28, Action::Reject),
+    (29, Action::Reauth),
+    (30, Action::Reject),
+    (31, Action::Reject),
+    (32, Action::Reject),
+    (33, Action::NextDay),
+    (34, Action::NextDay),
+    (40, Action::Reject),
+    (41, Action::Reject),
+    (51, Action::Reject),
+    (55, Action::RateBackoff),
+    (59, Action::Reject),
+    (67, Action::Reject),
+    (10000, Action::DropToken),
+];
+
+/// The table's row for `code`; otherwise by HTTP status class, a 2xx one
+/// a rejection (unknown business codes, 10001–20000 included).
+pub fn action_for(status: u16, code: i64) -> Action {
+    if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
+        return action;
+    }
+    tracing::warn!(status, code, "OPPO answered a code not in the table");
+    match status_action(status) {
+        Action::Deliver => Action::Reject,
+        other => other,
+    }
+}
+
+/// An answer without a code: by HTTP status class.
+pub fn status_action(status: u16) -> Action {
+    match status {
+        200..=299 => Action::Deliver,
+        429 => Action::RateBackoff,
+        500..=599 => Action::Backoff,
+        _ => Action::Reject,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_one_row_and_maps_as_the_spec_says() {
+        for (i, (code, _)) in RESPONSES.iter().enumerate() {
+            assert!(
+                !RESPONSES.iter().skip(i + 1).any(|(c, _)| c == code),
+                "{code} twice"
+            );
+        }
+        for &(code, action) in RESPONSES {
+            assert_eq!(action_for(200, code), action, "{code}");
+        }
+        assert_eq!(RESPONSES.len(), 34);
+        assert_eq!(action_for(200, 11), Action::Reauth);
+        assert_eq!(action_for(200, 29), Action::Reauth);
+        assert_eq!(action_for(200, 33), Action::NextDay);
+        assert_eq!(action_for(200, -2), Action::RateBackoff);
+        assert_eq!(action_for(200, -1), Action::Backoff);
+        assert_eq!(action_for(200, 16), Action::Reject);
+        assert_eq!(action_for(200, 10000), Action::DropToken);
+    }
+
+    #[test]
+    fn unknown_codes_fall_back_by_status_class() {
+        assert_eq!(action_for(200, 10001), Action::Reject);
+        assert_eq!(action_for(502, 777), Action::Backoff);
+        assert_eq!(status_action(429), Action::RateBackoff);
+        assert_eq!(status_action(404), Action::Reject);
+    }
+
+    #[test]
+    fn sign_is_sha256_hex_of_key_timestamp_secret() {
+        // sha256("k" "1700000000000" "s"), computed independently.
+        let expected = hex::encode(Sha256::digest(b"k1700000000000s"));
+        assert_eq!(auth_sign("k", 1_700_000_000_000, "s"), expected);
+        assert_eq!(expected.len(), 64);
+    }
+
+    #[test]
+    fn config_names_the_key_and_hides_the_secret() {
+        let err = OppoConfig::from_section(&OppoSection::default()).unwrap_err();
+        assert_eq!(err.to_string(), "oppo.app_key: missing");
+        let section = OppoSection {
+            app_key: Some("key".into()),
+            ..OppoSection::default()
+        };
+        let err = OppoConfig::from_section(&section).unwrap_err();
+        assert_eq!(err.to_string(), "oppo.master_secret: missing");
+        let section = OppoSection {
+            app_key: Some("key".into()),
+            master_secret: Some("m4ster-s3cret".into()),
+            endpoint: Some("intl".into()),
+            ..OppoSection::default()
+        };
+        let config = OppoConfig::from_section(&section).unwrap();
+        assert_eq!(endpoint_url(&config.endpoint), INTL_URL);
+        assert!(!format!("{config:?}").contains("m4ster"));
+    }
+}

@@ -1,0 +1,460 @@
+//! Xiaomi Mi Push (vendors.md §5): `POST /v3/message/regid` with the core's
+//! form body as it is and `Authorization: key=<AppSecret>`; the answer →
+//! [`Outcome`] table is [`RESPONSES`].
+//!
+//! Decisions where vendors.md is silent or unsure:
+//! - Invalid regIds: vendors.md §5.3 did not find how Xiaomi reports them.
+//!   Public clients read `data.bad_regids` (comma-separated) on a `code` 0
+//!   answer, and count `code` 20301 as "every target failed" (Xiaomi's
+//!   reason text is "No valid targets!"). So: a `code` 0 answer that lists
+//!   the push's regId in `bad_regids` is [`Outcome::TokenInvalid`] (the
+//!   listed regIds go to [`Delivery::invalid_tokens`]); 20301 is
+//!   `TokenInvalid` too (one regId per push here, so "no valid targets"
+//!   means this one). 22102, the other "send failed", stays a retry.
+//! - 65003 "device not found (usually offline)": not a dead token, and no
+//!   immediate retry (§5.3): a retry after [`OFFLINE_BACKOFF`].
+//! - 10034 (daily quota): retry at the next midnight in China Standard
+//!   Time (Xiaomi's quotas are per calendar day; its console runs on
+//!   Beijing time) — never a tight loop.
+//! - An unknown `code` on a 200 answer is a rejection (logged); without a
+//!   JSON answer the HTTP status decides: 429 backs off, 5xx retries, the
+//!   rest is a rejection.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::header::{HeaderValue, AUTHORIZATION};
+use http::HeaderMap;
+use tidings_core::render::Headers;
+use tidings_std::clock::SharedClock;
+use tidings_std::config::{ConfigError, XiaomiSection};
+
+pub use crate::form::InitError;
+use crate::form::{
+    self, check_endpoint, local_reject, network_failure, next_midnight, request_timeout, required,
+    Answer, CHINA_UTC_OFFSET_SECS,
+};
+use crate::outcome::{Backoff, Delivery, Outcome};
+use crate::{BoxFuture, Provider, Push};
+
+/// Mainland China host (vendors.md §5.1).
+pub const CHINA_URL: &str = "https://api.xmpush.xiaomi.com";
+/// Global hosts by region (vendors.md §5.1).
+pub const SINGAPORE_URL: &str = "https://sgp-api.xmpush.global.xiaomi.com";
+pub const RUSSIA_URL: &str = "https://ru-api.xmpush.global.xiaomi.com";
+pub const INDIA_URL: &str = "https://idmb-api.xmpush.global.xiaomi.com";
+pub const EUROPE_URL: &str = "https://fr-api.xmpush.global.xiaomi.com";
+/// The send path for regIds (vendors.md §5.1: v3 takes several packages).
+pub const SEND_PATH: &str = "/v3/message/regid";
+/// A send's whole budget.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// System and internal errors (vendors.md §5.3 "retry with backoff"): from
+/// 5 s, doubling, at most 30 minutes, as for APNs.
+pub const SERVER_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(5),
+    cap: Duration::from_secs(30 * 60),
+};
+/// Call-rate codes (vendors.md §5.3 "back off"): slower, from a minute up
+/// to an hour.
+pub const RATE_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(60),
+    cap: Duration::from_secs(60 * 60),
+};
+/// 65003, device not found (usually offline; vendors.md §5.3 "no immediate
+/// retry"): from 30 minutes up to 12 hours.
+pub const OFFLINE_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(30 * 60),
+    cap: Duration::from_secs(12 * 3600),
+};
+
+// ---------------------------------------------------------------- config
+
+pub struct XiaomiConfig {
+    /// `china` (default), `singapore` (or `global`), `russia`, `india`,
+    /// `europe`, or any `https://host:port`.
+    pub endpoint: String,
+    pub app_secret: String,
+    pub ca_file: Option<PathBuf>,
+    pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for XiaomiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XiaomiConfig")
+            .field("endpoint", &self.endpoint)
+            .field("app_secret", &"..")
+            .field("ca_file", &self.ca_file)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+/// `china` / `singapore` / `global` / `russia` / `india` / `europe` / a URL.
+pub fn endpoint_url(endpoint: &str) -> &str {
+    match endpoint {
+        "china" => CHINA_URL,
+        "singapore" | "global" => SINGAPORE_URL,
+        "russia" => RUSSIA_URL,
+        "india" => INDIA_URL,
+        "europe" => EUROPE_URL,
+        url => url,
+    }
+}
+
+impl XiaomiConfig {
+    /// Reads `[xiaomi]`. Errors name the key and never carry the secret.
+    pub fn from_section(section: &XiaomiSection) -> Result<Self, ConfigError> {
+        let app_secret = required(&section.app_secret, "xiaomi.app_secret")?;
+        if HeaderValue::from_str(&format!("key={app_secret}")).is_err() {
+            return Err(ConfigError::new(
+                "xiaomi.app_secret",
+                "not usable in a header (control characters?)",
+            ));
+        }
+        let endpoint = section
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| "china".to_owned());
+        check_endpoint("xiaomi.endpoint", &endpoint, endpoint_url(&endpoint))?;
+        Ok(Self {
+            endpoint,
+            app_secret,
+            ca_file: section.ca_file.clone(),
+            request_timeout: request_timeout(
+                "xiaomi.request_timeout_secs",
+                section.request_timeout_secs,
+                DEFAULT_REQUEST_TIMEOUT,
+            )?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- client
+
+/// A Mi Push client: one per app secret, shared by all sends.
+pub struct XiaomiClient {
+    http: reqwest::Client,
+    url: String,
+    /// `key=<AppSecret>`, marked sensitive.
+    authorization: HeaderValue,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for XiaomiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XiaomiClient")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl XiaomiClient {
+    pub fn new(config: XiaomiConfig, clock: SharedClock) -> Result<Self, InitError> {
+        let base = endpoint_url(&config.endpoint);
+        check_endpoint("xiaomi.endpoint", &config.endpoint, base)?;
+        let mut authorization = HeaderValue::from_str(&format!("key={}", config.app_secret))
+            .map_err(|_| ConfigError::new("xiaomi.app_secret", "not usable in a header"))?;
+        authorization.set_sensitive(true);
+        Ok(Self {
+            http: crate::https::client(config.ca_file.as_deref(), config.request_timeout)?,
+            url: format!("{}{SEND_PATH}", base.trim_end_matches('/')),
+            authorization,
+            clock,
+        })
+    }
+
+    /// Sends one rendered Mi Push body; never fails, every end is a
+    /// [`Delivery`].
+    pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if !matches!(push.headers, Headers::None) {
+            return local_reject("NotAXiaomiPush");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, self.authorization.clone());
+        let answer = match form::post(&self.http, &self.url, headers, push.body.to_vec()).await {
+            Ok(answer) => answer,
+            Err(e) => return network_failure("Mi Push", &e, self.clock.now()),
+        };
+        let reg_id = form::field(push.body, "registration_id")
+            .and_then(|v| String::from_utf8(v).ok())
+            .unwrap_or_default();
+        self.finish(&answer, &reg_id, push.attempt)
+    }
+
+    fn finish(&self, answer: &Answer, reg_id: &str, attempt: u32) -> Delivery {
+        let now = self.clock.now();
+        let reply = Reply::read(&answer.body);
+        let action = match reply.code {
+            Some(code) => action_for(answer.status, code),
+            None => status_action(answer.status),
+        };
+        let reason = reply.reason(answer.status);
+        let bad: Vec<String> = reply
+            .bad_regids
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let status = Some(answer.status);
+        let id = reply.id.clone();
+        let later = |backoff: Backoff| now + answer.retry_after.unwrap_or(backoff.delay(attempt));
+        let outcome = match action {
+            Action::Deliver if bad.iter().any(|b| b == reg_id) => Outcome::TokenInvalid {
+                reason: "bad_regids".to_owned(),
+                since: None,
+            },
+            Action::Deliver => match &reply.id {
+                Some(id) => Outcome::Delivered { id: id.clone() },
+                None => {
+                    tracing::warn!("Mi Push answered success without data.id");
+                    Outcome::Delivered { id: String::new() }
+                }
+            },
+            Action::DropToken => Outcome::TokenInvalid {
+                reason,
+                since: None,
+            },
+            Action::Backoff => Outcome::Retry {
+                reason,
+                not_before: later(SERVER_BACKOFF),
+            },
+            Action::RateBackoff => Outcome::Retry {
+                reason,
+                not_before: later(RATE_BACKOFF),
+            },
+            Action::OfflineBackoff => Outcome::Retry {
+                reason,
+                not_before: later(OFFLINE_BACKOFF),
+            },
+            Action::NextDay => Outcome::Retry {
+                reason,
+                not_before: answer
+                    .retry_after
+                    .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
+            },
+            Action::Reject => {
+                tracing::error!(status = answer.status, %reason, "Mi Push rejected a push: check the configuration or the payload");
+                Outcome::Rejected { reason }
+            }
+        };
+        let invalid_tokens = match &outcome {
+            Outcome::TokenInvalid { .. } if bad.is_empty() => vec![reg_id.to_owned()],
+            _ => bad,
+        };
+        Delivery {
+            outcome,
+            status,
+            id,
+            invalid_tokens,
+        }
+    }
+}
+
+impl Provider for XiaomiClient {
+    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
+        Box::pin(XiaomiClient::send(self, push))
+    }
+}
+
+// ---------------------------------------------------------------- answers
+
+/// The result JSON (vendors.md §5.3).
+struct Reply {
+    code: Option<i64>,
+    description: String,
+    id: Option<String>,
+    bad_regids: String,
+}
+
+impl Reply {
+    fn read(body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            code: Option<serde_json::Value>,
+            description: Option<String>,
+            reason: Option<String>,
+            data: Option<Data>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Data {
+            id: Option<String>,
+            #[serde(alias = "bad_regIds")]
+            bad_regids: Option<String>,
+        }
+        let Ok(b) = serde_json::from_slice::<Body>(body) else {
+            return Self {
+                code: None,
+                description: String::new(),
+                id: None,
+                bad_regids: String::new(),
+            };
+        };
+        let code = b.code.as_ref().and_then(|c| match c {
+            serde_json::Value::Number(n) => n.as_i64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        });
+        let data = b.data;
+        Self {
+            code,
+            description: b.reason.or(b.description).unwrap_or_default(),
+            id: data.as_ref().and_then(|d| d.id.clone()),
+            bad_regids: data.and_then(|d| d.bad_regids).unwrap_or_default(),
+        }
+    }
+
+    /// The reason reported: the code (Xiaomi's codes are the stable part;
+    /// the texts change), with the text after it when there is one.
+    fn reason(&self, status: u16) -> String {
+        match (self.code, self.description.is_empty()) {
+            (Some(code), true) => code.to_string(),
+            (Some(code), false) => format!("{code} {}", self.description),
+            (None, _) => format!("HTTP {status}"),
+        }
+    }
+}
+
+/// What one answer asks of the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Deliver,
+    DropToken,
+    /// System trouble: [`SERVER_BACKOFF`] or `Retry-After`.
+    Backoff,
+    /// Called too fast: [`RATE_BACKOFF`] or `Retry-After`.
+    RateBackoff,
+    /// The device is away: [`OFFLINE_BACKOFF`].
+    OfflineBackoff,
+    /// Daily quota spent: the next midnight, China Standard Time.
+    NextDay,
+    /// Fix the push or the configuration.
+    Reject,
+}
+
+/// Every code of vendors.md §5.3 → action (plus 20301, see the module doc).
+pub const RESPONSES: &[(i64, Action)] = &[
+    (0, Action::Deliver),
+    (-1, Action::Backoff),
+    (1, Action::Backoff),
+    (10001, Action::Backoff),
+    (10002, Action::Backoff),
+    (10003, Action::Backoff),
+    (26003, Action::Backoff),
+    (65029, Action::Backoff),
+    (10008, Action::Reject),
+    (10016, Action::Reject),
+    (10017, Action::Reject),
+    (21305, Action::Reject),
+    (65011, Action::Reject),
+    (10027, Action::RateBackoff),
+    (21303, Action::RateBackoff),
+    (26004, Action::RateBackoff),
+    (10031, Action::Reject),
+    (10036, Action::Reject),
+    (22000, Action::Reject),
+    (10034, Action::NextDay),
+    (20301, Action::DropToken),
+    (22102, Action::Backoff),
+    (21301, Action::Reject),
+    (21302, Action::Reject),
+    (22022, Action::Reject),
+    (26006, Action::Reject),
+    (27001, Action::Reject),
+    (65003, Action::OfflineBackoff),
+    (65009, Action::Reject),
+    (65014, Action::Reject),
+    (65015, Action::Reject),
+    (65036, Action::Reject),
+    (65037, Action::Reject),
+    (65038, Action::Reject),
+];
+
+/// The table's row for `code`; a code not in it falls back on the HTTP
+/// status class ([`status_action`]), a 2xx one to a rejection.
+pub fn action_for(status: u16, code: i64) -> Action {
+    if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
+        return action;
+    }
+    tracing::warn!(status, code, "Mi Push answered a code not in the table");
+    match status_action(status) {
+        Action::Deliver => Action::Reject,
+        other => other,
+    }
+}
+
+/// An answer without a result code: by HTTP status class.
+pub fn status_action(status: u16) -> Action {
+    match status {
+        200..=299 => Action::Deliver,
+        429 => Action::RateBackoff,
+        500..=599 => Action::Backoff,
+        _ => Action::Reject,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_one_row_and_maps_as_the_spec_says() {
+        for (i, (code, _)) in RESPONSES.iter().enumerate() {
+            assert!(
+                !RESPONSES.iter().skip(i + 1).any(|(c, _)| c == code),
+                "{code} twice"
+            );
+        }
+        for &(code, action) in RESPONSES {
+            assert_eq!(action_for(200, code), action, "{code}");
+        }
+        assert_eq!(RESPONSES.len(), 34);
+        assert_eq!(action_for(200, 10034), Action::NextDay);
+        assert_eq!(action_for(200, 20301), Action::DropToken);
+        assert_eq!(action_for(200, 21301), Action::Reject);
+        assert_eq!(action_for(200, 10027), Action::RateBackoff);
+        assert_eq!(action_for(200, 10002), Action::Backoff);
+        assert_eq!(action_for(200, 65003), Action::OfflineBackoff);
+    }
+
+    #[test]
+    fn unknown_codes_and_bare_statuses_fall_back_by_class() {
+        assert_eq!(action_for(200, 99999), Action::Reject);
+        assert_eq!(action_for(503, 99999), Action::Backoff);
+        assert_eq!(action_for(429, 99999), Action::RateBackoff);
+        assert_eq!(status_action(200), Action::Deliver);
+        assert_eq!(status_action(502), Action::Backoff);
+        assert_eq!(status_action(401), Action::Reject);
+    }
+
+    #[test]
+    fn reads_codes_as_numbers_or_strings() {
+        let r = Reply::read(br#"{"result":"ok","code":0,"data":{"id":"m1","bad_regids":"a,b"}}"#);
+        assert_eq!((r.code, r.id.as_deref()), (Some(0), Some("m1")));
+        assert_eq!(r.bad_regids, "a,b");
+        let r = Reply::read(br#"{"result":"error","code":"10034","reason":"quota"}"#);
+        assert_eq!(r.code, Some(10034));
+        assert_eq!(r.reason(200), "10034 quota");
+        assert_eq!(Reply::read(b"<html>").reason(502), "HTTP 502");
+    }
+
+    #[test]
+    fn config_names_the_key_and_hides_the_secret() {
+        let err = XiaomiConfig::from_section(&XiaomiSection::default()).unwrap_err();
+        assert_eq!(err.to_string(), "xiaomi.app_secret: missing");
+        let section = XiaomiSection {
+            app_secret: Some("s3cr3t-value".into()),
+            endpoint: Some("ftp://x".into()),
+            ..XiaomiSection::default()
+        };
+        let err = XiaomiConfig::from_section(&section).unwrap_err();
+        assert_eq!(err.key, "xiaomi.endpoint");
+        let section = XiaomiSection {
+            app_secret: Some("s3cr3t-value".into()),
+            ..XiaomiSection::default()
+        };
+        let config = XiaomiConfig::from_section(&section).unwrap();
+        assert_eq!(endpoint_url(&config.endpoint), CHINA_URL);
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,201 @@
+//! The Meizu client against the Meizu stand-in, really started on
+//! loopback: the signed form (the signed `messageJson` is the core's raw
+//! one, byte for byte), dead pushIds from the per-device `value`, partial
+//! success, retries, rejections, a wrong secret refused (1006). Time is a
+//! `ManualClock`; nothing sleeps.
+
+mod form_support;
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use form_support::{ca_file, case_json, render, Rendered};
+use tidings_core::{decide, Decision};
+use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
+use tidings_deliver::meizu::{MeizuClient, MeizuConfig, RATE_BACKOFF, SERVER_BACKOFF};
+use tidings_deliver::Outcome;
+use tidings_standin::meizu::{MeizuStandin, MeizuStandinBuilder, Reply};
+use tidings_std::clock::{Clock, ManualClock};
+use tidings_std::ingest::{parse_case, AppDoc};
+
+const APP_ID: &str = "112233";
+const SECRET: &str = "meizu-app-secret-0123456789";
+
+struct Bed {
+    standin: MeizuStandin,
+    client: MeizuClient,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+async fn bed_with(
+    secret: &str,
+    standin: impl FnOnce(MeizuStandinBuilder) -> MeizuStandinBuilder,
+) -> Bed {
+    let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let standin = standin(MeizuStandin::builder().credentials(APP_ID, SECRET))
+        .start()
+        .await
+        .unwrap();
+    let (dir, ca) = ca_file(standin.ca_pem());
+    let config = MeizuConfig {
+        endpoint: standin.url(),
+        app_id: APP_ID.into(),
+        app_secret: secret.into(),
+        ca_file: Some(ca),
+        request_timeout: Duration::from_secs(10),
+    };
+    let client = MeizuClient::new(config, Arc::new(clock.clone())).unwrap();
+    Bed {
+        standin,
+        client,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn bed(standin: impl FnOnce(MeizuStandinBuilder) -> MeizuStandinBuilder) -> Bed {
+    bed_with(SECRET, standin).await
+}
+
+const TEXT: &str = "Lunch \"at\" 12? 🍜 & more";
+
+fn rendered(bed: &Bed, token: &str) -> Rendered {
+    render(case_json("meizu", token, TEXT, bed.clock.unix_seconds()))
+}
+
+/// The core's raw `messageJson` for the same case (what must be signed).
+fn raw_message_json(json: &str) -> Vec<u8> {
+    let doc = parse_case(json.as_bytes()).unwrap();
+    let lent = doc.lend().unwrap();
+    let app = AppDoc::default();
+    let case = lent.case(0, &app).unwrap();
+    let Decision::Push(n) = decide(&case).unwrap() else {
+        panic!("suppressed")
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let len = tidings_core::render::meizu::render_message_json(&n, &mut buf).unwrap();
+    buf.truncate(len);
+    buf
+}
+
+#[tokio::test]
+async fn delivers_a_form_signed_over_the_cores_raw_message_json() {
+    let bed = bed(|b| b).await;
+    let json = case_json("meizu", "mz-1", TEXT, bed.clock.unix_seconds());
+    let r = render(json.clone());
+    let d = bed.client.send(&r.push(0)).await;
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 1, "{d:?}");
+    let got = &accepted[0];
+    assert_eq!(
+        d.outcome,
+        Outcome::Delivered {
+            id: got.message_id.clone()
+        }
+    );
+    assert!(got.body.starts_with(&r.body), "the core's bytes first");
+    let raw = raw_message_json(&json);
+    assert_eq!(got.field("messageJson").unwrap().as_bytes(), raw.as_slice());
+    assert_eq!(got.field("appId"), Some(APP_ID));
+    assert_eq!(got.field("pushIds"), Some("mz-1"));
+    let expected = tidings_deliver::meizu::sign(
+        &[
+            ("appId", APP_ID.as_bytes()),
+            ("messageJson", &raw),
+            ("pushIds", b"mz-1"),
+        ],
+        SECRET,
+    );
+    assert_eq!(got.field("sign"), Some(expected.as_str()));
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_with_1006() {
+    let bed = bed_with("not-the-secret", |b| b).await;
+    let d = bed.client.send(&rendered(&bed, "mz-1").push(0)).await;
+    assert_eq!(d.outcome.name(), "rejected");
+    assert!(d.outcome.reason().starts_with("1006"), "{:?}", d.outcome);
+    assert!(bed.standin.accepted().is_empty());
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dead_push_ids_and_partial_success() {
+    let bed = bed(|b| {
+        b.reply_always("mz-dead", Reply::IllegalPushId)
+            .reply_always("mz-off", Reply::SwitchedOff)
+    })
+    .await;
+    let d = bed.client.send(&rendered(&bed, "mz-dead").push(0)).await;
+    assert_eq!(d.outcome.name(), "token_invalid", "{d:?}");
+    assert!(d.outcome.reason().starts_with("110003"));
+    assert_eq!(d.invalid_tokens, ["mz-dead"]);
+    let d = bed.client.send(&rendered(&bed, "mz-off").push(0)).await;
+    assert_eq!(d.outcome.name(), "token_invalid");
+    assert!(d.outcome.reason().starts_with("110010"));
+
+    // Two pushIds in one request (the core renders one; Meizu takes 100).
+    let mut r = rendered(&bed, "mz-ok");
+    let body = String::from_utf8(r.body.clone()).unwrap();
+    r.body = body
+        .replacen("pushIds=mz-ok", "pushIds=mz-ok%2Cmz-dead", 1)
+        .into_bytes();
+    let d = bed.client.send(&r.push(0)).await;
+    assert_eq!(d.outcome.name(), "delivered", "{d:?}");
+    assert_eq!(d.invalid_tokens, ["mz-dead"]);
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].token, "mz-ok");
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn retries_and_rejections() {
+    let bed = bed(|b| {
+        b.reply_always("busy", Reply::ServerBusy)
+            .reply_always("failed", Reply::PushFailed)
+            .reply_always("rate", Reply::RateTooHigh)
+            .reply_always(
+                "gw",
+                Reply::Http {
+                    status: 503,
+                    retry_after: Some(45),
+                },
+            )
+            .reply_always("day", Reply::DailyLimit)
+            .reply_always("device-day", Reply::DeviceDailyLimit)
+            .reply_always("folded", Reply::Folded)
+    })
+    .await;
+    let now = bed.clock.now();
+    let retry = |o: &Outcome| match o {
+        Outcome::Retry { not_before, .. } => not_before.duration_since(now).unwrap(),
+        other => panic!("not a retry: {other:?}"),
+    };
+    let d = bed.client.send(&rendered(&bed, "busy").push(1)).await;
+    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(1));
+    let d = bed.client.send(&rendered(&bed, "failed").push(0)).await;
+    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(0));
+    assert!(d.outcome.reason().starts_with("513"));
+    let d = bed.client.send(&rendered(&bed, "rate").push(0)).await;
+    assert_eq!(retry(&d.outcome), RATE_BACKOFF.delay(0));
+    let d = bed.client.send(&rendered(&bed, "gw").push(0)).await;
+    assert_eq!(
+        retry(&d.outcome),
+        Duration::from_secs(45),
+        "Retry-After wins"
+    );
+    let midnight = next_midnight(now, CHINA_UTC_OFFSET_SECS)
+        .duration_since(now)
+        .unwrap();
+    let d = bed.client.send(&rendered(&bed, "day").push(0)).await;
+    assert_eq!(retry(&d.outcome), midnight);
+    let d = bed.client.send(&rendered(&bed, "device-day").push(0)).await;
+    assert_eq!(retry(&d.outcome), midnight);
+    let d = bed.client.send(&rendered(&bed, "folded").push(0)).await;
+    assert_eq!(d.outcome.name(), "rejected");
+    assert!(d.outcome.reason().starts_with("520"));
+    bed.standin.shutdown().await.unwrap();
+}

@@ -1,0 +1,290 @@
+//! The OPPO client against the OPPO stand-in, really started on loopback:
+//! the auth token fetched once for many sends and renewed when OPPO says it
+//! is invalid (code 11) with one resend, renewed before its 24 h are up,
+//! delivered bytes, dead regIds, retries, the daily limit, rejections, a
+//! wrong MasterSecret refused. Time is a `ManualClock`; nothing sleeps.
+
+mod form_support;
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use form_support::{ca_file, case_json, render, Rendered};
+use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
+use tidings_deliver::oppo::{OppoClient, OppoConfig, RATE_BACKOFF, SERVER_BACKOFF};
+use tidings_deliver::Outcome;
+use tidings_standin::oppo::{OppoStandin, OppoStandinBuilder, Reply};
+use tidings_std::clock::{Clock, ManualClock};
+
+const APP_KEY: &str = "oppo-app-key";
+const MASTER_SECRET: &str = "oppo-master-secret-0123456789";
+
+struct Bed {
+    standin: OppoStandin,
+    client: OppoClient,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+async fn bed_with(
+    master_secret: &str,
+    standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder,
+) -> Bed {
+    let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let standin = standin(
+        OppoStandin::builder()
+            .credentials(APP_KEY, MASTER_SECRET)
+            .clock(Arc::new(clock.clone())),
+    )
+    .start()
+    .await
+    .unwrap();
+    let (dir, ca) = ca_file(standin.ca_pem());
+    let config = OppoConfig {
+        endpoint: standin.url(),
+        app_key: APP_KEY.into(),
+        master_secret: master_secret.into(),
+        ca_file: Some(ca),
+        request_timeout: Duration::from_secs(10),
+    };
+    let client = OppoClient::new(config, Arc::new(clock.clone())).unwrap();
+    Bed {
+        standin,
+        client,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn bed(standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder) -> Bed {
+    bed_with(MASTER_SECRET, standin).await
+}
+
+fn rendered(bed: &Bed, token: &str) -> Rendered {
+    render(case_json(
+        "oppo",
+        token,
+        "Lunch \"at\" 12? 🍜 & more",
+        bed.clock.unix_seconds(),
+    ))
+}
+
+#[tokio::test]
+async fn delivers_the_rendered_form_with_the_auth_token_appended() {
+    let bed = bed(|b| b).await;
+    let r = rendered(&bed, "CN_oppo-reg-1");
+    let delivery = bed.client.send(&r.push(0)).await;
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 1);
+    let got = &accepted[0];
+    assert_eq!(
+        delivery.outcome,
+        Outcome::Delivered {
+            id: got.message_id.clone()
+        }
+    );
+    assert_eq!(delivery.id.as_deref(), Some(got.message_id.as_str()));
+    assert_eq!(got.token, "CN_oppo-reg-1");
+    // The core's bytes as they are, then `&auth_token=…`.
+    assert!(got.body.starts_with(&r.body));
+    let tail = std::str::from_utf8(&got.body[r.body.len()..]).unwrap();
+    assert!(tail.starts_with("&auth_token="), "{tail}");
+    assert_eq!(got.field("message").unwrap(), r.field("message"));
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn one_token_for_many_sends_renewed_before_a_day_is_up() {
+    let bed = bed(|b| b).await;
+    for i in 0..5 {
+        let d = bed
+            .client
+            .send(&rendered(&bed, &format!("r{i}")).push(0))
+            .await;
+        assert_eq!(d.outcome.name(), "delivered", "{d:?}");
+    }
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+    assert_eq!(bed.client.token_fetches(), 1);
+    bed.clock.advance(Duration::from_secs(22 * 3600));
+    bed.client.send(&rendered(&bed, "r5").push(0)).await;
+    assert_eq!(bed.standin.stats().token_fetches, 1, "22 h: still good");
+    bed.clock.advance(Duration::from_secs(3600 + 1));
+    let d = bed.client.send(&rendered(&bed, "r6").push(0)).await;
+    assert_eq!(d.outcome.name(), "delivered");
+    assert_eq!(
+        bed.standin.stats().token_fetches,
+        2,
+        "renewed an hour early"
+    );
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_and_the_push_resent_once() {
+    let bed = bed(|b| b).await;
+    assert_eq!(
+        bed.client
+            .send(&rendered(&bed, "r1").push(0))
+            .await
+            .outcome
+            .name(),
+        "delivered"
+    );
+    bed.standin.expire_auth_tokens();
+    let d = bed.client.send(&rendered(&bed, "r2").push(0)).await;
+    assert_eq!(d.outcome.name(), "delivered", "{d:?}");
+    let stats = bed.standin.stats();
+    assert_eq!(stats.token_fetches, 2);
+    assert_eq!(stats.answered(11), 1);
+    assert_eq!(bed.standin.accepted().len(), 2);
+
+    // A token refused again right after renewal: one resend only, then a retry.
+    bed.standin.script_next("r3", 2, Reply::InvalidAuthToken);
+    let now = bed.clock.now();
+    let d = bed.client.send(&rendered(&bed, "r3").push(0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "11 Invalid AuthToken".into(),
+            not_before: now + SERVER_BACKOFF.delay(0)
+        }
+    );
+    assert_eq!(bed.standin.stats().answered(11), 3);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dead_regids_retries_and_rejections() {
+    let bed = bed(|b| {
+        b.reply_always("dead", Reply::InvalidRegId)
+            .reply_always("busy", Reply::Unavailable)
+            .reply_always("flow", Reply::FlowControl)
+            .reply_always(
+                "gw",
+                Reply::Http {
+                    status: 503,
+                    retry_after: Some(30),
+                },
+            )
+            .reply_always(
+                "gw-bare",
+                Reply::Http {
+                    status: 500,
+                    retry_after: None,
+                },
+            )
+            .reply_always("quota", Reply::DailyLimit)
+            .reply_always("off", Reply::AppDisabled)
+    })
+    .await;
+    let now = bed.clock.now();
+    let retry = |o: &Outcome| match o {
+        Outcome::Retry { not_before, .. } => not_before.duration_since(now).unwrap(),
+        other => panic!("not a retry: {other:?}"),
+    };
+    let d = bed.client.send(&rendered(&bed, "dead").push(0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::TokenInvalid {
+            reason: "10000 Invalid RegistrationId".into(),
+            since: None
+        }
+    );
+    let d = bed.client.send(&rendered(&bed, "busy").push(3)).await;
+    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(3));
+    let d = bed.client.send(&rendered(&bed, "flow").push(0)).await;
+    assert_eq!(retry(&d.outcome), RATE_BACKOFF.delay(0));
+    let d = bed.client.send(&rendered(&bed, "gw").push(0)).await;
+    assert_eq!(
+        retry(&d.outcome),
+        Duration::from_secs(30),
+        "Retry-After wins"
+    );
+    let d = bed.client.send(&rendered(&bed, "gw-bare").push(0)).await;
+    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(0));
+    let d = bed.client.send(&rendered(&bed, "quota").push(0)).await;
+    let Outcome::Retry { not_before, .. } = d.outcome else {
+        panic!("{d:?}")
+    };
+    assert_eq!(not_before, next_midnight(now, CHINA_UTC_OFFSET_SECS));
+    let d = bed.client.send(&rendered(&bed, "off").push(0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "28 App Disabled".into()
+        }
+    );
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_master_secret_is_refused_by_the_standin() {
+    let bed = bed_with("not-the-master-secret", |b| b).await;
+    let d = bed.client.send(&rendered(&bed, "r1").push(0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "auth: 16 Invalid Sign".into()
+        }
+    );
+    let stats = bed.standin.stats();
+    assert_eq!((stats.token_fetches, stats.token_refusals), (0, 1));
+    assert_eq!(stats.requests, 0, "no send without a token");
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_standin_refuses_a_timestamp_outside_ten_minutes() {
+    // The client's clock runs 11 minutes behind the stand-in's.
+    let standin_clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_660));
+    let standin = OppoStandin::builder()
+        .credentials(APP_KEY, MASTER_SECRET)
+        .clock(Arc::new(standin_clock))
+        .start()
+        .await
+        .unwrap();
+    let (_dir, ca) = ca_file(standin.ca_pem());
+    let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let client = OppoClient::new(
+        OppoConfig {
+            endpoint: standin.url(),
+            app_key: APP_KEY.into(),
+            master_secret: MASTER_SECRET.into(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        },
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    let r = render(case_json("oppo", "r1", "hi", clock.unix_seconds()));
+    let d = client.send(&r.push(0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "auth: 19 Invalid Timestamp".into()
+        }
+    );
+    clock.advance(Duration::from_secs(61));
+    let d = client.send(&r.push(0)).await;
+    assert_eq!(d.outcome.name(), "delivered", "9 min 59 s behind is fine");
+    standin.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_share_one_token_fetch() {
+    let bed = Arc::new(bed(|b| b).await);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let bed = Arc::clone(&bed);
+        tasks.spawn(async move {
+            let r = rendered(&bed, &format!("c{i}"));
+            bed.client.send(&r.push(0)).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert_eq!(done.unwrap().outcome.name(), "delivered");
+    }
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+    assert_eq!(bed.standin.accepted().len(), 20);
+}

@@ -1,0 +1,237 @@
+//! The Xiaomi client against the Xiaomi stand-in, really started on
+//! loopback: delivered bytes, dead regIds (both ways Xiaomi reports them),
+//! retries with and without `Retry-After`, the daily quota, rejections, and
+//! a wrong AppSecret refused. Time is a `ManualClock`; nothing sleeps.
+
+mod form_support;
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use form_support::{ca_file, case_json, render, Rendered, PACKAGE};
+use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
+use tidings_deliver::xiaomi::{
+    XiaomiClient, XiaomiConfig, OFFLINE_BACKOFF, RATE_BACKOFF, SERVER_BACKOFF,
+};
+use tidings_deliver::Outcome;
+use tidings_standin::xiaomi::{Reply, XiaomiStandin, XiaomiStandinBuilder};
+use tidings_std::clock::{Clock, ManualClock};
+
+const SECRET: &str = "xiaomi-test-secret-0123456789";
+
+struct Bed {
+    standin: XiaomiStandin,
+    client: XiaomiClient,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+async fn bed_with(
+    secret: &str,
+    standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder,
+) -> Bed {
+    let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let standin = standin(
+        XiaomiStandin::builder()
+            .app_secret(SECRET)
+            .package(PACKAGE)
+            .clock(Arc::new(clock.clone())),
+    )
+    .start()
+    .await
+    .unwrap();
+    let (dir, ca) = ca_file(standin.ca_pem());
+    let config = XiaomiConfig {
+        endpoint: standin.url(),
+        app_secret: secret.into(),
+        ca_file: Some(ca),
+        request_timeout: Duration::from_secs(10),
+    };
+    let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
+    Bed {
+        standin,
+        client,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn bed(standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder) -> Bed {
+    bed_with(SECRET, standin).await
+}
+
+fn rendered(bed: &Bed, token: &str) -> Rendered {
+    render(case_json(
+        "xiaomi",
+        token,
+        "Lunch \"at\" 12? 🍜 & more",
+        bed.clock.unix_seconds(),
+    ))
+}
+
+#[tokio::test]
+async fn delivers_the_rendered_form_as_it_is() {
+    let bed = bed(|b| b).await;
+    let r = rendered(&bed, "xm-reg-1");
+    let delivery = bed.client.send(&r.push(0)).await;
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 1);
+    let got = &accepted[0];
+    assert_eq!(
+        delivery.outcome,
+        Outcome::Delivered {
+            id: got.message_id.clone()
+        }
+    );
+    assert_eq!(delivery.status, Some(200));
+    assert_eq!(delivery.id.as_deref(), Some(got.message_id.as_str()));
+    assert!(delivery.invalid_tokens.is_empty());
+    assert_eq!(
+        got.body.as_ref(),
+        r.body.as_slice(),
+        "the core's bytes, untouched"
+    );
+    assert_eq!(got.token, "xm-reg-1");
+    assert_eq!(got.field("restricted_package_name"), Some(PACKAGE));
+    assert_eq!(got.field("extra.channel_id"), Some("im"));
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dead_regids_either_way_xiaomi_says_so() {
+    let bed = bed(|b| {
+        b.reply_always("xm-bad", Reply::BadRegId)
+            .reply_always("xm-gone", Reply::NoValidTargets)
+    })
+    .await;
+    let d = bed.client.send(&rendered(&bed, "xm-bad").push(0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::TokenInvalid {
+            reason: "bad_regids".into(),
+            since: None
+        }
+    );
+    assert_eq!(d.invalid_tokens, ["xm-bad"]);
+    let d = bed.client.send(&rendered(&bed, "xm-gone").push(0)).await;
+    assert_eq!(d.outcome.name(), "token_invalid");
+    assert!(d.outcome.reason().starts_with("20301"), "{:?}", d.outcome);
+    assert_eq!(d.invalid_tokens, ["xm-gone"]);
+    assert!(bed.standin.accepted().is_empty());
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn partial_success_names_the_bad_regids() {
+    // A two-regId body (the core renders one; Xiaomi takes a list).
+    let bed = bed(|b| b.reply_always("xm-b", Reply::BadRegId)).await;
+    let mut r = rendered(&bed, "xm-a");
+    let body = String::from_utf8(r.body.clone()).unwrap();
+    r.body = body
+        .replacen("registration_id=xm-a", "registration_id=xm-a%2Cxm-b", 1)
+        .into_bytes();
+    let d = bed.client.send(&r.push(0)).await;
+    assert_eq!(d.outcome.name(), "delivered", "{d:?}");
+    assert_eq!(d.invalid_tokens, ["xm-b"]);
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].token, "xm-a");
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn retries_follow_the_policy_or_retry_after() {
+    let bed = bed(|b| {
+        b.reply_always("busy", Reply::SystemBusy)
+            .reply_always("rate", Reply::RateTooHigh)
+            .reply_always(
+                "gw",
+                Reply::Http {
+                    status: 503,
+                    retry_after: Some(120),
+                },
+            )
+            .reply_always(
+                "gw-bare",
+                Reply::Http {
+                    status: 502,
+                    retry_after: None,
+                },
+            )
+            .reply_always("away", Reply::DeviceNotFound)
+            .reply_always("quota", Reply::DailyQuota)
+    })
+    .await;
+    let now = bed.clock.now();
+    let retry = |o: &Outcome| match o {
+        Outcome::Retry { not_before, .. } => not_before.duration_since(now).unwrap(),
+        other => panic!("not a retry: {other:?}"),
+    };
+    let d = bed.client.send(&rendered(&bed, "busy").push(2)).await;
+    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(2));
+    assert!(d.outcome.reason().starts_with("10002"));
+    let d = bed.client.send(&rendered(&bed, "rate").push(0)).await;
+    assert_eq!(retry(&d.outcome), RATE_BACKOFF.delay(0));
+    let d = bed.client.send(&rendered(&bed, "gw").push(0)).await;
+    assert_eq!(d.status, Some(503));
+    assert_eq!(
+        retry(&d.outcome),
+        Duration::from_secs(120),
+        "Retry-After wins"
+    );
+    let d = bed.client.send(&rendered(&bed, "gw-bare").push(1)).await;
+    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(1));
+    assert_eq!(d.outcome.reason(), "HTTP 502");
+    let d = bed.client.send(&rendered(&bed, "away").push(0)).await;
+    assert_eq!(retry(&d.outcome), OFFLINE_BACKOFF.delay(0));
+    let d = bed.client.send(&rendered(&bed, "quota").push(0)).await;
+    let Outcome::Retry { not_before, .. } = d.outcome else {
+        panic!("{d:?}")
+    };
+    assert_eq!(not_before, next_midnight(now, CHINA_UTC_OFFSET_SECS));
+    assert!(not_before > now && not_before <= now + Duration::from_secs(86_400));
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn permanent_rejections() {
+    let bed = bed(|b| b.reply_always("pkg", Reply::IllegalPackage)).await;
+    let d = bed.client.send(&rendered(&bed, "pkg").push(0)).await;
+    assert_eq!(d.outcome.name(), "rejected");
+    assert!(d.outcome.reason().starts_with("22022"));
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_app_secret_is_refused_by_the_standin() {
+    let bed = bed_with("not-the-secret", |b| b).await;
+    let d = bed.client.send(&rendered(&bed, "xm-reg-1").push(0)).await;
+    assert_eq!(d.outcome.name(), "rejected");
+    assert!(d.outcome.reason().starts_with("21301"), "{:?}", d.outcome);
+    assert!(bed.standin.accepted().is_empty());
+    assert_eq!(bed.standin.stats().answered(21301), 1);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_host_is_a_retry_now() {
+    let clock = ManualClock::starting_now();
+    let (_dir, ca) = ca_file(XiaomiStandin::builder().start().await.unwrap().ca_pem());
+    let config = XiaomiConfig {
+        endpoint: "https://127.0.0.1:1".into(),
+        app_secret: SECRET.into(),
+        ca_file: Some(ca),
+        request_timeout: Duration::from_secs(5),
+    };
+    let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
+    let r = render(case_json("xiaomi", "xm-1", "hi", clock.unix_seconds()));
+    let d = client.send(&r.push(0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Unreachable".into(),
+            not_before: clock.now()
+        }
+    );
+    assert_eq!(d.status, None);
+}

@@ -1,0 +1,620 @@
+//! The OPPO Push stand-in (`spec/vendors.md` §6): `POST /server/v1/auth`
+//! and `POST /server/v1/message/notification/unicast` over TLS on loopback.
+//! Every answer is HTTP 200 with `{"code": N, "message": .., "data": ..}`.
+//!
+//! # Auth (`/server/v1/auth`, form)
+//!
+//! 1. `app_key` present (else 15) and the registered one (else 14);
+//! 2. `timestamp` present (else 18), 13-digit epoch ms within the last
+//!    [`TIMESTAMP_WINDOW`] by the stand-in's clock (at most
+//!    [`TIMESTAMP_FUTURE_SKEW`] ahead) — else 19;
+//! 3. `sign` present (else 17) and the lowercase hex SHA-256 of
+//!    `app_key + timestamp + master_secret` — else 16.
+//!
+//! It then issues a fresh `auth_token` valid [`TOKEN_LIFETIME`] from now
+//! (`data.auth_token`, `data.create_time` in ms).
+//!
+//! # Unicast (form)
+//!
+//! 1. `auth_token` (form field, or the `auth_token` header) present — else
+//!    29; one the stand-in issued, not expired by its clock and not revoked
+//!    by [`OppoStandin::expire_auth_tokens`] — else 11. A header and a form
+//!    field that differ are 11 too.
+//! 2. `message` present — else 40; a JSON object with `target_type` 2 and
+//!    a non-empty string `target_value`, and a `notification` object whose
+//!    `title` (1–50) and `content` (1–50, the safe reading of §6.2's
+//!    conflict) count UTF-16 units as OPPO's Java server does; `sub_title`
+//!    ≤ 10; `action_parameters` a JSON-object string of ≤ 4000 units;
+//!    `off_line` a bool; `off_line_ttl` a number; `notify_level` 1, 2 or 16
+//!    — else 41. A `notify_level` without `category` is 67.
+//!
+//! Then the scripts by `target_value`; else recorded and answered code 0
+//! with `data.messageId`.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::Response;
+use bytes::Bytes;
+use http::HeaderMap;
+use sha2::{Digest, Sha256};
+use tidings_std::clock::{SharedClock, SystemClock};
+
+use crate::form::{
+    cli_replies, fresh_id, is_form, json_answer, load_scripts, lock, now_ms, AcceptedPush, Form,
+    Journal, PendingScripts, Scripts, Stats,
+};
+use crate::https::HttpsServer;
+use crate::tls::CertificateAuthority;
+use crate::Error;
+
+pub const AUTH_PATH: &str = "/server/v1/auth";
+pub const UNICAST_PATH: &str = "/server/v1/message/notification/unicast";
+/// An auth token lives 24 h (vendors.md §6.1).
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// The auth `timestamp` must be within the last 10 minutes (vendors.md §6.1).
+pub const TIMESTAMP_WINDOW: Duration = Duration::from_secs(600);
+/// …and no further ahead than this (OPPO documents none; a minute of
+/// clock skew between real hosts).
+pub const TIMESTAMP_FUTURE_SKEW: Duration = Duration::from_secs(60);
+/// Field limits in UTF-16 units (vendors.md §6.2, §10.3).
+pub const TITLE_LIMIT: usize = 50;
+pub const CONTENT_LIMIT: usize = 50;
+pub const SUB_TITLE_LIMIT: usize = 10;
+pub const ACTION_PARAMETERS_LIMIT: usize = 4000;
+
+/// OPPO's documented answers (§6.3) the stand-in can give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// 10000: the registration id is invalid (unicast business code).
+    InvalidRegId,
+    /// 11: invalid auth_token.
+    InvalidAuthToken,
+    /// −2: service in flow control.
+    FlowControl,
+    /// −1: service unavailable.
+    Unavailable,
+    /// 13: app call limit.
+    CallLimit,
+    /// 33: daily message limit.
+    DailyLimit,
+    /// 41: invalid argument.
+    InvalidArgument,
+    /// 28: app disabled.
+    AppDisabled,
+    /// An HTTP error without a body, with an optional `Retry-After`.
+    Http {
+        status: u16,
+        retry_after: Option<u32>,
+    },
+    /// Any other code.
+    Other { code: i64, message: String },
+}
+
+impl Reply {
+    pub fn code(&self) -> Option<i64> {
+        Some(match self {
+            Reply::InvalidRegId => 10000,
+            Reply::InvalidAuthToken => 11,
+            Reply::FlowControl => -2,
+            Reply::Unavailable => -1,
+            Reply::CallLimit => 13,
+            Reply::DailyLimit => 33,
+            Reply::InvalidArgument => 41,
+            Reply::AppDisabled => 28,
+            Reply::Other { code, .. } => *code,
+            Reply::Http { .. } => return None,
+        })
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Reply::InvalidRegId => "Invalid RegistrationId",
+            Reply::InvalidAuthToken => "Invalid AuthToken",
+            Reply::FlowControl => "Service In Flow Control",
+            Reply::Unavailable => "Service Currently Unavailable",
+            Reply::CallLimit => "App Call Limited",
+            Reply::DailyLimit => "Exceed Daily Message Limit",
+            Reply::InvalidArgument => "Invalid Argument",
+            Reply::AppDisabled => "App Disabled",
+            Reply::Other { message, .. } => message,
+            Reply::Http { .. } => "",
+        }
+    }
+
+    /// For `tidings standin oppo --reply TOKEN=CODE`: a documented code
+    /// (`10000`, `11`, `-2`, `-1`, `13`, `33`, `41`, `28`) or `http-503`.
+    pub fn from_code(code: &str) -> Option<Reply> {
+        if let Some(status) = code.strip_prefix("http-") {
+            let status = status.parse().ok().filter(|s| (400..600).contains(s))?;
+            return Some(Reply::Http {
+                status,
+                retry_after: None,
+            });
+        }
+        let n: i64 = code.parse().ok()?;
+        [
+            Reply::InvalidRegId,
+            Reply::InvalidAuthToken,
+            Reply::FlowControl,
+            Reply::Unavailable,
+            Reply::CallLimit,
+            Reply::DailyLimit,
+            Reply::InvalidArgument,
+            Reply::AppDisabled,
+        ]
+        .into_iter()
+        .find(|r| r.code() == Some(n))
+    }
+}
+
+fn other(code: i64, message: &str) -> Reply {
+    Reply::Other {
+        code,
+        message: message.to_owned(),
+    }
+}
+
+struct Shared {
+    app_key: String,
+    master_secret: String,
+    clock: SharedClock,
+    /// Issued tokens → their expiry (ms since the epoch).
+    tokens: Mutex<HashMap<String, u64>>,
+    scripts: Scripts<Reply>,
+    journal: Journal,
+}
+
+impl Shared {
+    fn refuse(&self, reply: &Reply) -> Response {
+        match reply {
+            Reply::Http {
+                status,
+                retry_after,
+            } => {
+                self.journal.answer(i64::from(*status));
+                json_answer(*status, *retry_after, String::new())
+            }
+            r => {
+                let code = r.code().unwrap_or(-1);
+                self.journal.answer(code);
+                let body = serde_json::json!({ "code": code, "message": r.message() });
+                json_answer(200, None, body.to_string())
+            }
+        }
+    }
+
+    fn auth(&self, headers: &HeaderMap, body: &Bytes) -> Response {
+        let result = self.check_auth(headers, body);
+        self.journal.token_fetch(result.is_ok());
+        match result {
+            Err(reply) => self.refuse(&reply),
+            Ok(()) => {
+                let token = fresh_id();
+                let now = now_ms(&self.clock);
+                let lifetime = u64::try_from(TOKEN_LIFETIME.as_millis()).unwrap_or(u64::MAX);
+                lock(&self.tokens).insert(token.clone(), now.saturating_add(lifetime));
+                self.journal.answer(0);
+                let body = serde_json::json!({
+                    "code": 0,
+                    "message": "Success",
+                    "data": { "auth_token": token, "create_time": now },
+                });
+                json_answer(200, None, body.to_string())
+            }
+        }
+    }
+
+    fn check_auth(&self, headers: &HeaderMap, body: &Bytes) -> Result<(), Reply> {
+        let form = match Form::parse(body) {
+            Ok(form) if is_form(headers) => form,
+            _ => return Err(other(25, "Invalid Encoding")),
+        };
+        let app_key = form
+            .non_empty("app_key")
+            .ok_or(other(15, "Missing AppKey"))?;
+        if app_key != self.app_key {
+            return Err(other(14, "Invalid AppKey"));
+        }
+        let timestamp = form
+            .non_empty("timestamp")
+            .ok_or(other(18, "Missing Timestamp"))?;
+        let now = now_ms(&self.clock);
+        let window = u64::try_from(TIMESTAMP_WINDOW.as_millis()).unwrap_or(u64::MAX);
+        let skew = u64::try_from(TIMESTAMP_FUTURE_SKEW.as_millis()).unwrap_or(u64::MAX);
+        let fresh = timestamp.len() == 13
+            && timestamp.bytes().all(|b| b.is_ascii_digit())
+            && timestamp
+                .parse::<u64>()
+                .is_ok_and(|t| t <= now.saturating_add(skew) && t.saturating_add(window) >= now);
+        if !fresh {
+            return Err(other(19, "Invalid Timestamp"));
+        }
+        let sign = form.non_empty("sign").ok_or(other(17, "Missing Sign"))?;
+        let mut hasher = Sha256::new();
+        hasher.update(app_key.as_bytes());
+        hasher.update(timestamp.as_bytes());
+        hasher.update(self.master_secret.as_bytes());
+        if sign != hex::encode(hasher.finalize()) {
+            return Err(other(16, "Invalid Sign"));
+        }
+        Ok(())
+    }
+
+    fn unicast(&self, headers: &HeaderMap, body: &Bytes) -> Response {
+        self.journal.request();
+        let form = match Form::parse(body) {
+            Ok(form) if is_form(headers) => form,
+            _ => return self.refuse(&other(25, "Invalid Encoding")),
+        };
+        if let Err(reply) = self.check_token(headers, &form) {
+            return self.refuse(&reply);
+        }
+        let target = match check_message(&form) {
+            Ok(target) => target,
+            Err(reply) => return self.refuse(&reply),
+        };
+        if let Some(reply) = self.scripts.take(&target) {
+            return self.refuse(&reply);
+        }
+        let id = fresh_id();
+        self.journal.accept(AcceptedPush {
+            token: target,
+            message_id: id.clone(),
+            body: body.clone(),
+            form,
+        });
+        self.journal.answer(0);
+        let body = serde_json::json!({
+            "code": 0,
+            "message": "Success",
+            "data": { "messageId": id },
+        });
+        json_answer(200, None, body.to_string())
+    }
+
+    fn check_token(&self, headers: &HeaderMap, form: &Form) -> Result<(), Reply> {
+        let header = headers.get("auth_token").and_then(|v| v.to_str().ok());
+        let token = form
+            .non_empty("auth_token")
+            .or(header)
+            .ok_or(other(29, "Missing AuthToken"))?;
+        if header.is_some_and(|h| h != token) {
+            return Err(Reply::InvalidAuthToken);
+        }
+        let now = now_ms(&self.clock);
+        match lock(&self.tokens).get(token) {
+            Some(&expiry) if now < expiry => Ok(()),
+            _ => Err(Reply::InvalidAuthToken),
+        }
+    }
+}
+
+fn utf16_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// Checks `message` (§6.2); answers the target regId.
+fn check_message(form: &Form) -> Result<String, Reply> {
+    let message = form
+        .non_empty("message")
+        .ok_or(other(40, "Missing Required Argument"))?;
+    let invalid = || Reply::InvalidArgument;
+    let message: serde_json::Value = serde_json::from_str(message).map_err(|_| invalid())?;
+    if message
+        .get("target_type")
+        .and_then(serde_json::Value::as_u64)
+        != Some(2)
+    {
+        return Err(invalid());
+    }
+    let target = message
+        .get("target_value")
+        .and_then(serde_json::Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(invalid)?;
+    let n = message
+        .get("notification")
+        .and_then(serde_json::Value::as_object)
+        .ok_or_else(invalid)?;
+    let text = |key: &str, max: usize, required: bool| match n.get(key) {
+        None => !required,
+        Some(v) => v
+            .as_str()
+            .is_some_and(|s| (!required || !s.is_empty()) && utf16_len(s) <= max),
+    };
+    if !text("title", TITLE_LIMIT, true)
+        || !text("content", CONTENT_LIMIT, true)
+        || !text("sub_title", SUB_TITLE_LIMIT, false)
+    {
+        return Err(invalid());
+    }
+    if let Some(p) = n.get("action_parameters") {
+        let ok = p.as_str().is_some_and(|s| {
+            utf16_len(s) <= ACTION_PARAMETERS_LIMIT
+                && serde_json::from_str::<serde_json::Value>(s).is_ok_and(|v| v.is_object())
+        });
+        if !ok {
+            return Err(invalid());
+        }
+    }
+    if n.get("off_line").is_some_and(|v| !v.is_boolean())
+        || n.get("off_line_ttl").is_some_and(|v| !v.is_u64())
+    {
+        return Err(invalid());
+    }
+    if let Some(level) = n.get("notify_level") {
+        if !matches!(level.as_u64(), Some(1 | 2 | 16)) {
+            return Err(invalid());
+        }
+        if n.get("category").is_none() {
+            return Err(other(67, "Category Error"));
+        }
+    }
+    Ok(target.to_owned())
+}
+
+/// Configures an OPPO stand-in.
+pub struct OppoStandinBuilder {
+    listen: SocketAddr,
+    clock: SharedClock,
+    app_key: String,
+    master_secret: String,
+    scripts: PendingScripts<Reply>,
+    record_to: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for OppoStandinBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OppoStandinBuilder")
+            .field("listen", &self.listen)
+            .field("app_key", &self.app_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OppoStandinBuilder {
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// The clock timestamps and token lifetimes are checked against.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The app's key and MasterSecret (default: fresh ones).
+    pub fn credentials(mut self, app_key: &str, master_secret: &str) -> Self {
+        self.app_key = app_key.to_owned();
+        self.master_secret = master_secret.to_owned();
+        self
+    }
+
+    pub fn reply_always(mut self, reg_id: &str, reply: Reply) -> Self {
+        self.scripts.push((reg_id.to_owned(), reply, None));
+        self
+    }
+
+    pub fn reply_next(mut self, reg_id: &str, n: u32, reply: Reply) -> Self {
+        self.scripts.push((reg_id.to_owned(), reply, Some(n)));
+        self
+    }
+
+    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
+        self.record_to = Some(path.into());
+        self
+    }
+
+    pub async fn start(self) -> Result<OppoStandin, Error> {
+        let shared = Arc::new(Shared {
+            app_key: self.app_key,
+            master_secret: self.master_secret,
+            clock: self.clock,
+            tokens: Mutex::new(HashMap::new()),
+            scripts: load_scripts(self.scripts),
+            journal: Journal::new(self.record_to.as_deref(), &["auth_token"])?,
+        });
+        let router = axum::Router::new()
+            .route(
+                AUTH_PATH,
+                axum::routing::post(
+                    |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes| async move {
+                        s.auth(&headers, &body)
+                    },
+                ),
+            )
+            .route(
+                UNICAST_PATH,
+                axum::routing::post(
+                    |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes| async move {
+                        s.unicast(&headers, &body)
+                    },
+                ),
+            )
+            .with_state(shared.clone());
+        let ca = CertificateAuthority::generate()?;
+        let server = HttpsServer::start(router, &ca, self.listen).await?;
+        tracing::debug!(addr = %server.addr(), "OPPO stand-in listening");
+        Ok(OppoStandin { server, ca, shared })
+    }
+}
+
+/// A running OPPO stand-in.
+pub struct OppoStandin {
+    server: HttpsServer,
+    ca: CertificateAuthority,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for OppoStandin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OppoStandin")
+            .field("addr", &self.server.addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OppoStandin {
+    pub fn builder() -> OppoStandinBuilder {
+        OppoStandinBuilder {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            clock: Arc::new(SystemClock),
+            app_key: fresh_id(),
+            master_secret: fresh_id(),
+            scripts: Vec::new(),
+            record_to: None,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn ca_pem(&self) -> &str {
+        self.ca.pem()
+    }
+
+    pub fn write_ca_pem(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        self.ca.write_pem(path)
+    }
+
+    pub fn app_key(&self) -> &str {
+        &self.shared.app_key
+    }
+
+    pub fn master_secret(&self) -> &str {
+        &self.shared.master_secret
+    }
+
+    /// Every auth token issued so far is refused from now on (code 11), as
+    /// when OPPO expires a token early.
+    pub fn expire_auth_tokens(&self) {
+        lock(&self.shared.tokens).clear();
+    }
+
+    pub fn accepted(&self) -> Vec<AcceptedPush> {
+        self.shared.journal.accepted()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.shared.journal.stats()
+    }
+
+    pub fn script(&self, reg_id: &str, reply: Reply) {
+        self.shared.scripts.always(reg_id, reply);
+    }
+
+    pub fn script_next(&self, reg_id: &str, n: u32, reply: Reply) {
+        self.shared.scripts.next(reg_id, n, reply);
+    }
+
+    pub fn unscript(&self, reg_id: &str) {
+        self.shared.scripts.remove(reg_id);
+    }
+
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.server.shutdown().await
+    }
+}
+
+/// `tidings standin oppo`: a fresh app key and MasterSecret written to
+/// `oppo-credentials.json` (owner-only), `--reply TOKEN=CODE`, `ca.pem`.
+pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
+    use crate::cli::{toml_string, write_private, CliStandin};
+    let mut builder = OppoStandin::builder().listen(setup.listen);
+    for (token, reply) in cli_replies(&setup.replies, "OPPO", Reply::from_code)? {
+        builder = builder.reply_always(&token, reply);
+    }
+    if let Some(record) = &setup.record {
+        builder = builder.record_to(record);
+    }
+    let standin = builder.start().await?;
+    let ca_file = setup.dir.join("ca.pem");
+    standin.write_ca_pem(&ca_file)?;
+    let credentials = setup.dir.join("oppo-credentials.json");
+    let json = serde_json::json!({
+        "app_key": standin.app_key(),
+        "master_secret": standin.master_secret(),
+    });
+    write_private(&credentials, &json.to_string())?;
+    let config_table = format!(
+        "[oppo]\nendpoint = {}\nca_file = {}\napp_key = {}\nmaster_secret = {}\n",
+        toml_string(&standin.url()),
+        toml_string(&ca_file.to_string_lossy()),
+        toml_string(standin.app_key()),
+        toml_string(standin.master_secret()),
+    );
+    let info = serde_json::json!({
+        "Url": standin.url(),
+        "CaFile": ca_file,
+        "AppKey": standin.app_key(),
+        "CredentialsFile": credentials,
+    });
+    Ok(CliStandin {
+        url: standin.url(),
+        config_table,
+        info,
+        running: Box::new(standin),
+    })
+}
+
+impl crate::cli::CliRunning for OppoStandin {
+    fn stop(
+        self: Box<Self>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
+        Box::pin(async move {
+            let stats = self.stats();
+            let accepted = self.shared.journal.accepted_count();
+            self.shutdown().await?;
+            Ok(format!(
+                "{accepted} pushes accepted of {} requests; {} auth tokens issued",
+                stats.requests, stats.token_fetches
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(n: &str) -> Form {
+        let json = format!(r#"{{"target_type":2,"target_value":"r1","notification":{n}}}"#);
+        Form {
+            fields: vec![("message".into(), json)],
+        }
+    }
+
+    #[test]
+    fn checks_the_message() {
+        assert_eq!(
+            check_message(&message(r#"{"title":"T","content":"C","off_line":true}"#)),
+            Ok("r1".into())
+        );
+        let code = |n: &str| check_message(&message(n)).unwrap_err().code();
+        assert_eq!(code(r#"{"content":"C"}"#), Some(41));
+        let long = "😀".repeat(26);
+        assert_eq!(
+            code(&format!(r#"{{"title":"{long}","content":"C"}}"#)),
+            Some(41)
+        );
+        assert_eq!(
+            code(r#"{"title":"T","content":"C","action_parameters":{"a":1}}"#),
+            Some(41)
+        );
+        assert_eq!(
+            code(r#"{"title":"T","content":"C","notify_level":2}"#),
+            Some(67)
+        );
+        assert_eq!(
+            check_message(&Form::default()).unwrap_err().code(),
+            Some(40)
+        );
+    }
+}

@@ -1,0 +1,639 @@
+//! The Xiaomi Mi Push stand-in (`spec/vendors.md` §5): `POST
+//! /v3/message/regid` (and `/v2/…`) over TLS on loopback.
+//!
+//! # Validation order (first failure answers)
+//!
+//! Xiaomi answers HTTP 200 with a result JSON for every refusal it
+//! documents; the stand-in does the same: `{"result":"error","code":N,
+//! "description":..,"reason":..,"trace_id":..}`.
+//!
+//! 1. `Authorization` is exactly `key=<AppSecret>` (`key` lowercase, §5.1)
+//!    — else 21301 (authentication failed).
+//! 2. The body is a form (`Content-Type`, every pair `name=value`, valid
+//!    escapes, UTF-8, no name twice) — else 10017 (illegal value).
+//! 3. `registration_id` and `restricted_package_name` are present — else
+//!    10016 (missing); a registered package list must hold every package
+//!    named — else 22022.
+//! 4. `pass_through` is 0 or 1; `notify_type`, `time_to_live`, `notify_id`
+//!    are integers (`notify_id` 0…2147483647) — else 10017.
+//! 5. A notification (`pass_through=0`) has a `title` (< 50 chars) and a
+//!    `description` (< 128 chars), neither blank — missing 10016, blank or
+//!    too long 10017 (§5.4: the exact code is unconfirmed).
+//! 6. `payload` is under 4 KB decoded — else 65009.
+//! 7. Custom `extra.*` keys (not Xiaomi's own): at most 10 (65014), key and
+//!    value at most 1024 chars each (65015).
+//!
+//! A valid request is matched against the scripts by regId (the first one
+//! with a script, for a `,`-joined list); else it is recorded and answered
+//! `code` 0 with `data.id`. [`Reply::BadRegId`] answers success with the
+//! regId in `data.bad_regids`, as Xiaomi reports invalid targets in a
+//! batch; with several regIds, the others are recorded as delivered.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::Response;
+use bytes::Bytes;
+use http::HeaderMap;
+use tidings_std::clock::{SharedClock, SystemClock};
+
+use crate::form::{
+    cli_replies, fresh_id, is_form, json_answer, load_scripts, AcceptedPush, Form, Journal,
+    PendingScripts, Scripts, Stats,
+};
+use crate::https::HttpsServer;
+use crate::tls::CertificateAuthority;
+use crate::Error;
+
+/// Send paths (vendors.md §5.1).
+pub const SEND_PATHS: [&str; 2] = ["/v3/message/regid", "/v2/message/regid"];
+/// `title` must be shorter than this many chars (vendors.md §5.2).
+pub const TITLE_LIMIT: usize = 50;
+/// `description` must be shorter than this many chars (vendors.md §5.2).
+pub const DESCRIPTION_LIMIT: usize = 128;
+/// `payload` must be shorter than this many bytes (vendors.md §5.4).
+pub const PAYLOAD_LIMIT: usize = 4096;
+/// Custom `extra.*` pairs and their key/value length (vendors.md §5.2).
+pub const MAX_CUSTOM_EXTRAS: usize = 10;
+pub const MAX_EXTRA_CHARS: usize = 1024;
+/// Xiaomi's own `extra.` keys (vendors.md §5.2); any other is custom.
+pub const KNOWN_EXTRAS: &[&str] = &[
+    "channel_id",
+    "channel_name",
+    "channel_description",
+    "sound_uri",
+    "ticker",
+    "notify_foreground",
+    "notify_effect",
+    "intent_uri",
+    "web_uri",
+    "flow_control",
+    "jobkey",
+    "callback",
+    "callback.param",
+    "callback.type",
+    "only_send_once",
+    "locale",
+    "locale_not_in",
+    "model",
+    "model_not_in",
+    "app_version",
+    "app_version_not_in",
+    "connpt",
+];
+
+/// What the stand-in answers: Xiaomi's documented results (§5.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// `code` 0, `data.bad_regids` naming the regId (an invalid target).
+    BadRegId,
+    /// 20301 "No valid targets!".
+    NoValidTargets,
+    /// 10002 system busy.
+    SystemBusy,
+    /// 1 internal error.
+    InternalError,
+    /// 10027 call rate too high.
+    RateTooHigh,
+    /// 10034 daily message quota exceeded.
+    DailyQuota,
+    /// 21301 authentication failed.
+    AuthFailed,
+    /// 22022 illegal package name.
+    IllegalPackage,
+    /// 65003 device not found.
+    DeviceNotFound,
+    /// 65009 message content too long.
+    TooLong,
+    /// 10017 illegal parameter value.
+    IllegalValue,
+    /// An HTTP error without a result JSON (a gateway's 503), with an
+    /// optional `Retry-After` in seconds.
+    Http {
+        status: u16,
+        retry_after: Option<u32>,
+    },
+    /// Any other code, for testing unknown codes.
+    Other { code: i64, reason: String },
+}
+
+impl Reply {
+    /// The result code (`None` for [`Reply::Http`]).
+    pub fn code(&self) -> Option<i64> {
+        Some(match self {
+            Reply::BadRegId => 0,
+            Reply::NoValidTargets => 20301,
+            Reply::SystemBusy => 10002,
+            Reply::InternalError => 1,
+            Reply::RateTooHigh => 10027,
+            Reply::DailyQuota => 10034,
+            Reply::AuthFailed => 21301,
+            Reply::IllegalPackage => 22022,
+            Reply::DeviceNotFound => 65003,
+            Reply::TooLong => 65009,
+            Reply::IllegalValue => 10017,
+            Reply::Other { code, .. } => *code,
+            Reply::Http { .. } => return None,
+        })
+    }
+
+    fn reason(&self) -> &str {
+        match self {
+            Reply::BadRegId => "",
+            Reply::NoValidTargets => "No valid targets!",
+            Reply::SystemBusy => "System busy",
+            Reply::InternalError => "Internal error",
+            Reply::RateTooHigh => "Call rate too high",
+            Reply::DailyQuota => "Daily message quota exceeded",
+            Reply::AuthFailed => "Authentication failed",
+            Reply::IllegalPackage => "Illegal package name",
+            Reply::DeviceNotFound => "Device not found",
+            Reply::TooLong => "Message content too long",
+            Reply::IllegalValue => "Illegal parameter value",
+            Reply::Other { reason, .. } => reason,
+            Reply::Http { .. } => "",
+        }
+    }
+
+    /// The reply for a code as `tidings standin xiaomi --reply TOKEN=CODE`
+    /// takes it: a documented result code, `bad_regids`, or `http-503`.
+    pub fn from_code(code: &str) -> Option<Reply> {
+        if code == "bad_regids" {
+            return Some(Reply::BadRegId);
+        }
+        if let Some(status) = code.strip_prefix("http-") {
+            let status = status.parse().ok().filter(|s| (400..600).contains(s))?;
+            return Some(Reply::Http {
+                status,
+                retry_after: None,
+            });
+        }
+        let n: i64 = code.parse().ok()?;
+        [
+            Reply::NoValidTargets,
+            Reply::SystemBusy,
+            Reply::InternalError,
+            Reply::RateTooHigh,
+            Reply::DailyQuota,
+            Reply::AuthFailed,
+            Reply::IllegalPackage,
+            Reply::DeviceNotFound,
+            Reply::TooLong,
+            Reply::IllegalValue,
+        ]
+        .into_iter()
+        .find(|r| r.code() == Some(n))
+    }
+}
+
+fn error_body(code: i64, reason: &str) -> String {
+    serde_json::json!({
+        "result": "error",
+        "trace_id": crate::form::fresh_id(),
+        "code": code,
+        "description": reason,
+        "reason": reason,
+    })
+    .to_string()
+}
+
+struct Shared {
+    app_secret: String,
+    packages: Vec<String>,
+    scripts: Scripts<Reply>,
+    journal: Journal,
+}
+
+impl Shared {
+    fn answer(&self, code: i64, body: String) -> Response {
+        self.journal.answer(code);
+        json_answer(200, None, body)
+    }
+
+    fn refuse(&self, reply: &Reply) -> Response {
+        match reply {
+            Reply::Http {
+                status,
+                retry_after,
+            } => {
+                self.journal.answer(i64::from(*status));
+                json_answer(*status, *retry_after, String::new())
+            }
+            r => {
+                let code = r.code().unwrap_or(-1);
+                self.answer(code, error_body(code, r.reason()))
+            }
+        }
+    }
+
+    fn handle(&self, headers: &HeaderMap, body: &Bytes) -> Response {
+        self.journal.request();
+        let expected = format!("key={}", self.app_secret);
+        let authorized = headers
+            .get(http::header::AUTHORIZATION)
+            .is_some_and(|v| v.as_bytes() == expected.as_bytes());
+        if !authorized {
+            return self.refuse(&Reply::AuthFailed);
+        }
+        let form = match Form::parse(body) {
+            Ok(form) if is_form(headers) => form,
+            _ => return self.refuse(&Reply::IllegalValue),
+        };
+        if let Err(reply) = self.check(&form) {
+            return self.refuse(&reply);
+        }
+        let reg_ids: Vec<&str> = form
+            .get("registration_id")
+            .unwrap_or_default()
+            .split(',')
+            .collect();
+        let mut bad = Vec::new();
+        for reg_id in &reg_ids {
+            match self.scripts.take(reg_id) {
+                None => {}
+                Some(Reply::BadRegId) => bad.push(*reg_id),
+                Some(reply) => return self.refuse(&reply),
+            }
+        }
+        let id = format!("scm{}", fresh_id());
+        for reg_id in reg_ids.iter().filter(|r| !bad.contains(r)) {
+            self.journal.accept(AcceptedPush {
+                token: (*reg_id).to_owned(),
+                message_id: id.clone(),
+                body: body.clone(),
+                form: form.clone(),
+            });
+        }
+        let mut data = serde_json::json!({ "id": id });
+        if !bad.is_empty() {
+            data["bad_regids"] = bad.join(",").into();
+        }
+        let answer = serde_json::json!({
+            "result": "ok",
+            "trace_id": fresh_id(),
+            "code": 0,
+            "data": data,
+            "description": "成功",
+            "info": format!("Received push messages for {} REGID", reg_ids.len()),
+        });
+        self.answer(0, answer.to_string())
+    }
+
+    fn check(&self, form: &Form) -> Result<(), Reply> {
+        let reg_ids = form.non_empty("registration_id").ok_or(Reply::Other {
+            code: 10016,
+            reason: "registration_id is missing".into(),
+        })?;
+        if reg_ids.split(',').any(str::is_empty) {
+            return Err(Reply::IllegalValue);
+        }
+        let packages = form
+            .non_empty("restricted_package_name")
+            .ok_or(Reply::Other {
+                code: 10016,
+                reason: "restricted_package_name is missing".into(),
+            })?;
+        if !self.packages.is_empty()
+            && !packages
+                .split(',')
+                .all(|p| self.packages.iter().any(|k| k == p))
+        {
+            return Err(Reply::IllegalPackage);
+        }
+        let int = |name: &str| form.get(name).is_none_or(|v| v.parse::<i64>().is_ok());
+        if !int("notify_type") || !int("time_to_live") || !int("time_to_send") {
+            return Err(Reply::IllegalValue);
+        }
+        if form
+            .get("notify_id")
+            .is_some_and(|v| !v.parse::<u32>().is_ok_and(|n| n <= 2_147_483_647))
+        {
+            return Err(Reply::IllegalValue);
+        }
+        let pass_through = form.get("pass_through").unwrap_or("0");
+        match pass_through {
+            "0" => {
+                for (name, limit) in [("title", TITLE_LIMIT), ("description", DESCRIPTION_LIMIT)] {
+                    let text = form.get(name).ok_or(Reply::Other {
+                        code: 10016,
+                        reason: format!("{name} is missing"),
+                    })?;
+                    if text.trim().is_empty() || text.chars().count() >= limit {
+                        return Err(Reply::IllegalValue);
+                    }
+                }
+            }
+            "1" => {}
+            _ => return Err(Reply::IllegalValue),
+        }
+        if form
+            .get("payload")
+            .is_some_and(|p| p.len() >= PAYLOAD_LIMIT)
+        {
+            return Err(Reply::TooLong);
+        }
+        let custom: Vec<(&str, &str)> = form
+            .fields
+            .iter()
+            .filter_map(|(n, v)| Some((n.strip_prefix("extra.")?, v.as_str())))
+            .filter(|(k, _)| !KNOWN_EXTRAS.contains(k) && !k.ends_with("_not_in"))
+            .collect();
+        if custom.len() > MAX_CUSTOM_EXTRAS {
+            return Err(Reply::Other {
+                code: 65014,
+                reason: "Too many key-value pairs".into(),
+            });
+        }
+        if custom.iter().any(|(k, v)| {
+            k.chars().count() > MAX_EXTRA_CHARS || v.chars().count() > MAX_EXTRA_CHARS
+        }) {
+            return Err(Reply::Other {
+                code: 65015,
+                reason: "Key-value pair too long".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Configures a Xiaomi stand-in.
+pub struct XiaomiStandinBuilder {
+    listen: SocketAddr,
+    clock: SharedClock,
+    app_secret: String,
+    packages: Vec<String>,
+    scripts: PendingScripts<Reply>,
+    record_to: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for XiaomiStandinBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XiaomiStandinBuilder")
+            .field("listen", &self.listen)
+            .field("packages", &self.packages)
+            .finish_non_exhaustive()
+    }
+}
+
+impl XiaomiStandinBuilder {
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Unused by Xiaomi's checks (nothing expires); kept so every stand-in
+    /// takes the test's clock the same way.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The AppSecret `Authorization: key=…` must carry (default: a fresh one).
+    pub fn app_secret(mut self, secret: &str) -> Self {
+        self.app_secret = secret.to_owned();
+        self
+    }
+
+    /// A package `restricted_package_name` may name (with none, any).
+    pub fn package(mut self, name: &str) -> Self {
+        self.packages.push(name.to_owned());
+        self
+    }
+
+    pub fn reply_always(mut self, reg_id: &str, reply: Reply) -> Self {
+        self.scripts.push((reg_id.to_owned(), reply, None));
+        self
+    }
+
+    pub fn reply_next(mut self, reg_id: &str, n: u32, reply: Reply) -> Self {
+        self.scripts.push((reg_id.to_owned(), reply, Some(n)));
+        self
+    }
+
+    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
+        self.record_to = Some(path.into());
+        self
+    }
+
+    pub async fn start(self) -> Result<XiaomiStandin, Error> {
+        let shared = Arc::new(Shared {
+            app_secret: self.app_secret,
+            packages: self.packages,
+            scripts: load_scripts(self.scripts),
+            journal: Journal::new(self.record_to.as_deref(), &[])?,
+        });
+        let mut router = axum::Router::new();
+        for path in SEND_PATHS {
+            router = router.route(
+                path,
+                axum::routing::post(
+                    |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes| async move {
+                        s.handle(&headers, &body)
+                    },
+                ),
+            );
+        }
+        let ca = CertificateAuthority::generate()?;
+        let server =
+            HttpsServer::start(router.with_state(shared.clone()), &ca, self.listen).await?;
+        tracing::debug!(addr = %server.addr(), "Xiaomi stand-in listening");
+        Ok(XiaomiStandin {
+            server,
+            ca,
+            shared,
+            _clock: self.clock,
+        })
+    }
+}
+
+/// A running Xiaomi stand-in.
+pub struct XiaomiStandin {
+    server: HttpsServer,
+    ca: CertificateAuthority,
+    shared: Arc<Shared>,
+    _clock: SharedClock,
+}
+
+impl std::fmt::Debug for XiaomiStandin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XiaomiStandin")
+            .field("addr", &self.server.addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl XiaomiStandin {
+    pub fn builder() -> XiaomiStandinBuilder {
+        XiaomiStandinBuilder {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            clock: Arc::new(SystemClock),
+            app_secret: fresh_id(),
+            packages: Vec::new(),
+            scripts: Vec::new(),
+            record_to: None,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn ca_pem(&self) -> &str {
+        self.ca.pem()
+    }
+
+    pub fn write_ca_pem(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
+        self.ca.write_pem(path)
+    }
+
+    /// The AppSecret it accepts.
+    pub fn app_secret(&self) -> &str {
+        &self.shared.app_secret
+    }
+
+    pub fn accepted(&self) -> Vec<AcceptedPush> {
+        self.shared.journal.accepted()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.shared.journal.stats()
+    }
+
+    pub fn script(&self, reg_id: &str, reply: Reply) {
+        self.shared.scripts.always(reg_id, reply);
+    }
+
+    pub fn script_next(&self, reg_id: &str, n: u32, reply: Reply) {
+        self.shared.scripts.next(reg_id, n, reply);
+    }
+
+    pub fn unscript(&self, reg_id: &str) {
+        self.shared.scripts.remove(reg_id);
+    }
+
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.server.shutdown().await
+    }
+}
+
+/// `tidings standin xiaomi`: a fresh AppSecret written to
+/// `xiaomi-app-secret` (owner-only), `--reply TOKEN=CODE` scripts, `ca.pem`.
+pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
+    use crate::cli::{toml_string, write_private, CliStandin};
+    let mut builder = XiaomiStandin::builder().listen(setup.listen);
+    for (token, reply) in cli_replies(&setup.replies, "Xiaomi", Reply::from_code)? {
+        builder = builder.reply_always(&token, reply);
+    }
+    if let Some(record) = &setup.record {
+        builder = builder.record_to(record);
+    }
+    let standin = builder.start().await?;
+    let ca_file = setup.dir.join("ca.pem");
+    standin.write_ca_pem(&ca_file)?;
+    let secret_file = setup.dir.join("xiaomi-app-secret");
+    write_private(&secret_file, standin.app_secret())?;
+    let config_table = format!(
+        "[xiaomi]\nendpoint = {}\nca_file = {}\napp_secret = {}\n",
+        toml_string(&standin.url()),
+        toml_string(&ca_file.to_string_lossy()),
+        toml_string(standin.app_secret()),
+    );
+    let info = serde_json::json!({
+        "Url": standin.url(),
+        "CaFile": ca_file,
+        "AppSecretFile": secret_file,
+    });
+    Ok(CliStandin {
+        url: standin.url(),
+        config_table,
+        info,
+        running: Box::new(standin),
+    })
+}
+
+impl crate::cli::CliRunning for XiaomiStandin {
+    fn stop(
+        self: Box<Self>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
+        Box::pin(async move {
+            let stats = self.stats();
+            let accepted = self.shared.journal.accepted_count();
+            self.shutdown().await?;
+            Ok(format!(
+                "{accepted} pushes accepted of {} requests",
+                stats.requests
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared() -> Shared {
+        Shared {
+            app_secret: "s".into(),
+            packages: vec!["com.example.chat".into()],
+            scripts: Scripts::default(),
+            journal: Journal::default(),
+        }
+    }
+
+    fn form(text: &str) -> Form {
+        Form::parse(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn checks_the_documented_fields() {
+        let s = shared();
+        let ok = "registration_id=r&restricted_package_name=com.example.chat&pass_through=0&title=T&description=D";
+        assert_eq!(s.check(&form(ok)), Ok(()));
+        let code = |text: &str| s.check(&form(text)).unwrap_err().code();
+        assert_eq!(
+            code("restricted_package_name=com.example.chat"),
+            Some(10016)
+        );
+        assert_eq!(
+            code("registration_id=r&restricted_package_name=other&title=T&description=D"),
+            Some(22022)
+        );
+        let long = "x".repeat(50);
+        assert_eq!(
+            code(&format!("registration_id=r&restricted_package_name=com.example.chat&title={long}&description=D")),
+            Some(10017)
+        );
+        assert_eq!(
+            code(
+                "registration_id=r&restricted_package_name=com.example.chat&title=+&description=D"
+            ),
+            Some(10017)
+        );
+        let payload = "p".repeat(4096);
+        assert_eq!(code(&format!("{ok}&payload={payload}")), Some(65009));
+        let extras: String = (0..11).map(|i| format!("&extra.k{i}=v")).collect();
+        assert_eq!(code(&format!("{ok}{extras}")), Some(65014));
+        assert_eq!(
+            s.check(&form(&format!(
+                "{ok}&extra.channel_id=c&extra.notify_effect=1"
+            ))),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn from_code_reads_the_cli_codes() {
+        assert_eq!(Reply::from_code("20301"), Some(Reply::NoValidTargets));
+        assert_eq!(Reply::from_code("bad_regids"), Some(Reply::BadRegId));
+        assert_eq!(
+            Reply::from_code("http-503"),
+            Some(Reply::Http {
+                status: 503,
+                retry_after: None
+            })
+        );
+        assert_eq!(Reply::from_code("nope"), None);
+    }
+}
