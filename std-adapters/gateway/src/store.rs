@@ -78,6 +78,9 @@ pub enum DeviceState {
     Delivered {
         #[serde(rename = "Id")]
         id: String,
+        /// When the provider took it (Unix ms).
+        #[serde(rename = "DeliveredAt")]
+        at_ms: u64,
     },
     TokenInvalid {
         #[serde(rename = "Reason")]
@@ -511,7 +514,10 @@ mod tests {
             .commit(&[
                 DeviceResult {
                     key: due[0].clone(),
-                    state: DeviceState::Delivered { id: "x".into() },
+                    state: DeviceState::Delivered {
+                        id: "x".into(),
+                        at_ms: 9,
+                    },
                     attempts: 1,
                     feedback: None,
                 },

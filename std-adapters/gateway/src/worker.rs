@@ -374,7 +374,7 @@ fn result_of(
             metrics
                 .delivery_seconds
                 .observe(now.saturating_sub(job.accepted_ms) as f64 / 1000.0);
-            finish(DeviceState::Delivered { id }, None)
+            finish(DeviceState::Delivered { id, at_ms: now }, None)
         }
         Outcome::TokenInvalid { reason, since } => {
             let feedback = Feedback {
