@@ -558,7 +558,10 @@ mod tests {
         store.commit(&[again]).unwrap();
         assert_eq!(
             store.devices("j1").unwrap()[0].state,
-            DeviceState::Delivered { id: "x".into() }
+            DeviceState::Delivered {
+                id: "x".into(),
+                at_ms: 9
+            }
         );
         assert_eq!(store.queued().unwrap(), 1);
     }
