@@ -10,8 +10,8 @@
 //!   device's budget — the message's `MsgLifeTime`, else
 //!   `retry_budget` (1 h) — after which the device is `failed`.
 //! - A push whose `MsgLifeTime` has passed is `expired`, not sent.
-//! - Results are committed in small batches (one transaction for up to 256
-//!   results, or what arrived within a few milliseconds), so a burst costs
+//! - Results are committed in batches (one transaction for all that
+//!   arrived while the last one committed), so a burst costs
 //!   few disk syncs; a crash before a commit sends those devices again
 //!   (at least once), a committed result is never sent again.
 
@@ -36,8 +36,9 @@ use crate::store::{
 
 /// Due devices read from the queue at a time.
 const BATCH: usize = 512;
-/// Results committed in one transaction at most.
-const COMMIT_BATCH: usize = 256;
+/// Results committed in one transaction at most: a commit costs one disk
+/// sync whatever its size, so the committer takes all that is waiting.
+const COMMIT_BATCH: usize = 4096;
 /// How long the committer waits to fill a batch.
 const COMMIT_WINDOW: Duration = Duration::from_millis(2);
 /// Longest idle wait between queue reads (new jobs wake the loop at once).
@@ -148,7 +149,7 @@ async fn dispatch(
     wake: Arc<Notify>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
-    let (results, committed) = mpsc::channel::<DeviceResult>(COMMIT_BATCH * 4);
+    let (results, committed) = mpsc::channel::<DeviceResult>(COMMIT_BATCH);
     let committer = tokio::spawn(commit_loop(Arc::clone(&shared), committed));
     let in_flight = Arc::new(Semaphore::new(shared.settings.concurrency.max(1) * 4));
     let mut sends = tokio::task::JoinSet::new();
