@@ -71,11 +71,15 @@ fn serve(config: &std::path::Path, port: u16, log: &std::path::Path) -> Gateway 
         .stderr(log)
         .spawn()
         .unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    // Owned at once, so the process is killed and waited for on any panic.
+    let gateway = Gateway {
+        child,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+    };
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
-        if http(addr, "GET", "/healthz", None).is_some() {
-            return Gateway { child, addr };
+        if http(gateway.addr, "GET", "/healthz", None).is_some() {
+            return gateway;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
