@@ -113,7 +113,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        init_logging("warn", false);
+    }
     match cli.command {
         Command::Standin {
             provider,
@@ -227,14 +229,21 @@ fn print_report(report: &serde_json::Value, code: ExitCode) -> ExitCode {
 }
 
 /// Logs go to stderr; `TIDINGS_LOG` (an `EnvFilter`, e.g. `debug`) sets
-/// the level, `warn` by default. No secret is ever logged.
-fn init_logging() {
+/// the level, `default` otherwise; `json` writes one JSON object a line.
+/// No secret is ever logged.
+pub(crate) fn init_logging(default: &str, json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TIDINGS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    use std::io::IsTerminal as _;
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn conform(files: &[PathBuf]) -> ExitCode {

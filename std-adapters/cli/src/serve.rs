@@ -16,6 +16,16 @@ pub enum Failed {
 pub fn run(config_path: Option<&Path>) -> Result<(), Failed> {
     let config =
         Config::load(config_path, &ProcessEnv).map_err(|e| Failed::Config(e.to_string()))?;
+    let json = match config.server.as_ref().and_then(|s| s.log_format.as_deref()) {
+        None | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            return Err(Failed::Config(format!(
+                "server.log_format: {other:?}: use \"text\" or \"json\""
+            )))
+        }
+    };
+    crate::init_logging("info", json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -202,6 +202,10 @@ fn kill_9_mid_load_loses_no_accepted_push_and_sigterm_drains() {
     for log in [first_log, second_log] {
         let text = std::fs::read_to_string(log).unwrap();
         assert!(text.contains("tidings gateway"), "logging was on");
+        assert!(
+            text.contains("request_id="),
+            "requests are logged with their id"
+        );
         assert_no_secrets(&standin, &text);
         assert!(!text.contains(API_TOKEN), "the API token in the log");
     }

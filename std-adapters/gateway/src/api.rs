@@ -18,13 +18,15 @@ use subtle::ConstantTimeEq;
 use tidings_std::clock::SharedClock;
 use tidings_std::ingest::AppDoc;
 
-use crate::job::prepare;
+use crate::job::{prepare, prepare_wire, WIRE_CONTENT_TYPE};
 use crate::metrics::Metrics;
 use crate::store::{Accepted, JobForm, JobRecord, Store};
 use crate::worker::now_ms;
 
 /// `Retry-After` on a 503 when the queue is above its high-water mark.
 const BUSY_RETRY_AFTER_SECS: u64 = 5;
+/// The request id header, read and answered.
+static REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 /// Feedback records per page at most.
 const FEEDBACK_PAGE: usize = 1000;
 
@@ -98,15 +100,37 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .with_state(state)
 }
 
-/// Requests by matched route (never the raw path: ids would make the
-/// label set unbounded) and status.
+/// Every request gets an id (the caller's `x-request-id` when it is a
+/// short visible-ASCII token, else a new UUID) in its log span and its
+/// answer, and is counted by matched route (never the raw path: ids would
+/// make the label set unbounded) and status.
 async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    state.metrics.http(&route, response.status().as_u16());
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), route = %route);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::debug!(
+            status,
+            micros = started.elapsed().as_micros() as u64,
+            "answered"
+        )
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID.clone(), value);
+    }
+    state.metrics.http(&route, status);
     response
 }
 
@@ -152,16 +176,16 @@ async fn push(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    if let Some(kind) = headers
+    let kind = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-    {
-        if !kind.starts_with("application/json") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Content-Type {kind:?}: send application/json"),
-            ));
-        }
+        .unwrap_or("application/json");
+    let wire = kind.starts_with(WIRE_CONTENT_TYPE);
+    if !wire && !kind.starts_with("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type {kind:?}: send application/json or {WIRE_CONTENT_TYPE}"),
+        ));
     }
     let store = state.store.clone();
     if !query.dry_run {
@@ -181,10 +205,17 @@ async fn push(
     let accepted_ms = now_ms(&state.clock);
     let now = i64::try_from(accepted_ms / 1000).unwrap_or(i64::MAX);
     let (app, max) = (state.app.clone(), state.max_devices);
-    let prepared = tokio::task::spawn_blocking(move || prepare(&body, now, &app, max))
-        .await
-        .map_err(internal)?
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let prepared = tokio::task::spawn_blocking(move || {
+        if wire {
+            prepare_wire(&body, now).map(|p| (p, Some(body)))
+        } else {
+            prepare(&body, now, &app, max).map(|p| (p, None))
+        }
+    })
+    .await
+    .map_err(internal)?
+    .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let (prepared, wire_bytes) = prepared;
     if query.dry_run {
         let n = prepared.reports.len();
         return Ok((
@@ -198,8 +229,13 @@ async fn push(
         accepted_ms,
         devices: u32::try_from(prepared.devices.len()).unwrap_or(u32::MAX),
         idempotency_key: prepared.idempotency_key,
-        form: JobForm::Json {
-            common: prepared.common,
+        form: match wire_bytes {
+            Some(bytes) => JobForm::Wire {
+                bytes: bytes.to_vec(),
+            },
+            None => JobForm::Json {
+                common: prepared.common,
+            },
         },
     };
     let (store, devices) = (state.store.clone(), prepared.devices);

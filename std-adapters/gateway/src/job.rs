@@ -7,13 +7,23 @@
 //! IdempotencyKey?}`; each recipient is the case format's `Recipient`,
 //! with `Devices: [Device…]` allowed in place of `Device`. Errors name the
 //! key's path in the request (`Recipients[3].Devices[1].Channel`).
+//!
+//! An edge relay that cannot afford JSON sends one job in the core's
+//! postcard format instead ([`WIRE_CONTENT_TYPE`]): one case, one device,
+//! decided and rendered exactly like a JSON one. Its `Now` is replaced by
+//! the accepted time, as for JSON jobs; a job of another wire version, a
+//! truncated or a malformed one is refused with the reason.
 
 use serde_json::{Map, Value};
-use tidings_core::{decide, Decision};
+use tidings_core::model::Case;
+use tidings_core::{decide, wire, Decision, Notification};
 use tidings_std::ingest::{parse_case, AppDoc, CaseDoc, IngestError};
 use tidings_std::report::{push_report, suppress_report, Outcome};
 
 use crate::store::{DeviceRecord, DeviceState};
+
+/// The content type of a request body holding one postcard job.
+pub const WIRE_CONTENT_TYPE: &str = "application/x-tidings-job";
 
 /// A request that cannot be used: the key's path and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,6 +167,28 @@ pub fn prepare(
     })
 }
 
+/// Reads one postcard job and decides it at `now`.
+pub fn prepare_wire(body: &[u8], now: i64) -> Result<Prepared, BadRequest> {
+    let job = wire::decode(body).map_err(|e| bad("", e.to_string()))?;
+    let mut case = job.case();
+    case.now = now;
+    let (state, report) = decide_case(&case).map_err(|e| bad(e.key, e.reason))?;
+    let device = case.recipient.device;
+    Ok(Prepared {
+        common: String::new(),
+        devices: vec![DeviceRecord {
+            recipient: String::new(),
+            channel: device.channel.name().to_owned(),
+            token: device.token.to_owned(),
+            path: "job".to_owned(),
+            state,
+            attempts: 0,
+        }],
+        idempotency_key: None,
+        reports: vec![report],
+    })
+}
+
 /// The case JSON of one device: the shared members, its recipient, the
 /// accepted time.
 pub fn case_json(common: &str, recipient: &str, now: i64) -> String {
@@ -192,19 +224,35 @@ fn decide_one(
     let case = lent.case(now, app)?;
     let channel = case.recipient.device.channel.name().to_owned();
     let token = case.recipient.device.token.to_owned();
-    match decide(&case)? {
+    let (state, report) = decide_case(&case)?;
+    Ok((state, report, channel, token))
+}
+
+/// A case's first state and its report: suppressed with the reason, or
+/// queued once it rendered.
+fn decide_case(case: &Case<'_>) -> Result<(DeviceState, Value), IngestError> {
+    match decide(case)? {
         Decision::Suppress(reason) => {
             let Outcome { report, .. } = suppress_report(reason);
             let state = DeviceState::Suppressed {
                 reason: reason.name().to_owned(),
             };
-            Ok((state, report, channel, token))
+            Ok((state, report))
         }
         Decision::Push(n) => {
             let (outcome, _) = push_report(&n)?;
-            Ok((DeviceState::Queued, outcome.report, channel, token))
+            Ok((DeviceState::Queued, outcome.report))
         }
     }
+}
+
+/// A rendered push: the body and the request parts outside it.
+pub type RenderedPush<'a> = (Vec<u8>, tidings_core::render::Headers<'a>);
+
+/// Renders a decided push for sending.
+pub fn render_push<'a>(n: &Notification<'a>) -> Result<RenderedPush<'a>, IngestError> {
+    let (outcome, rendered) = push_report(n)?;
+    Ok((outcome.payload.unwrap_or_default(), rendered.headers))
 }
 
 /// A case error's key, as a path in the request: `Recipient.Device.X`

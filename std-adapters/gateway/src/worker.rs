@@ -19,16 +19,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, UNIX_EPOCH};
 
-use tidings_core::model::Channel;
+use tidings_core::model::{Case, Channel};
 use tidings_core::{decide, Decision};
 use tidings_deliver::{Delivery, Outcome, Provider, Push};
 use tidings_std::clock::SharedClock;
 use tidings_std::config::Config;
 use tidings_std::ingest::AppDoc;
-use tidings_std::report::push_report;
 use tokio::sync::{mpsc, Notify, Semaphore};
 
-use crate::job::case_doc;
+use crate::job::{case_doc, render_push};
 use crate::metrics::Metrics;
 use crate::store::{
     DeviceRecord, DeviceResult, DeviceState, Feedback, JobForm, JobRecord, QueueKey, Store,
@@ -245,49 +244,48 @@ async fn process(shared: &Shared, key: QueueKey) -> Option<DeviceResult> {
         feedback,
     };
     let accepted_secs = i64::try_from(job.accepted_ms / 1000).unwrap_or(i64::MAX);
-    let JobForm::Json { common } = &job.form else {
-        return Some(finish(
-            DeviceState::Failed {
-                reason: "UnsupportedJobForm".into(),
-            },
-            None,
-        ));
-    };
-    let doc = match case_doc(common, &device.recipient, accepted_secs) {
-        Ok(doc) => doc,
-        Err(e) => {
-            return Some(finish(
-                DeviceState::Failed {
-                    reason: e.to_string(),
-                },
-                None,
-            ))
+    let failed = |why: String| Some(finish(DeviceState::Failed { reason: why }, None));
+    match &job.form {
+        JobForm::Json { common } => {
+            let doc = match case_doc(common, &device.recipient, accepted_secs) {
+                Ok(doc) => doc,
+                Err(e) => return failed(e.to_string()),
+            };
+            let lent = match doc.lend() {
+                Ok(lent) => lent,
+                Err(e) => return failed(e.to_string()),
+            };
+            let case = match lent.case(accepted_secs, &shared.settings.app) {
+                Ok(case) => case,
+                Err(e) => return failed(e.to_string()),
+            };
+            send_case(shared, &key, &job, &device, &case, &finish).await
         }
-    };
-    let lent = match doc.lend() {
-        Ok(lent) => lent,
-        Err(e) => {
-            return Some(finish(
-                DeviceState::Failed {
-                    reason: e.to_string(),
-                },
-                None,
-            ))
+        JobForm::Wire { bytes } => {
+            let decoded = match tidings_core::wire::decode(bytes) {
+                Ok(decoded) => decoded,
+                Err(e) => return failed(e.to_string()),
+            };
+            let mut case = decoded.case();
+            case.now = accepted_secs;
+            send_case(shared, &key, &job, &device, &case, &finish).await
         }
-    };
-    let case = match lent.case(accepted_secs, &shared.settings.app) {
-        Ok(case) => case,
-        Err(e) => {
-            return Some(finish(
-                DeviceState::Failed {
-                    reason: e.to_string(),
-                },
-                None,
-            ))
-        }
-    };
+    }
+}
+
+/// Decides and renders a device's case again (the same inputs as at
+/// accept time, so the same bytes), and sends it unless it expired.
+async fn send_case(
+    shared: &Shared,
+    key: &QueueKey,
+    job: &JobRecord,
+    device: &DeviceRecord,
+    case: &Case<'_>,
+    finish: &impl Fn(DeviceState, Option<Feedback>) -> DeviceResult,
+) -> Option<DeviceResult> {
+    let failed = |why: String| Some(finish(DeviceState::Failed { reason: why }, None));
     let channel = case.recipient.device.channel;
-    let n = match decide(&case) {
+    let n = match decide(case) {
         Ok(Decision::Push(n)) => n,
         Ok(Decision::Suppress(reason)) => {
             return Some(finish(
@@ -297,14 +295,7 @@ async fn process(shared: &Shared, key: QueueKey) -> Option<DeviceResult> {
                 None,
             ))
         }
-        Err(e) => {
-            return Some(finish(
-                DeviceState::Failed {
-                    reason: e.to_string(),
-                },
-                None,
-            ))
-        }
+        Err(e) => return failed(e.to_string()),
     };
     let now = now_ms(&shared.clock);
     if let Some(expires) = n.expires_at {
@@ -313,28 +304,20 @@ async fn process(shared: &Shared, key: QueueKey) -> Option<DeviceResult> {
             return Some(finish(DeviceState::Expired, None));
         }
     }
-    let (outcome, rendered) = match push_report(&n) {
+    let (body, headers) = match render_push(&n) {
         Ok(r) => r,
-        Err(e) => {
-            return Some(finish(
-                DeviceState::Failed {
-                    reason: e.to_string(),
-                },
-                None,
-            ))
-        }
+        Err(e) => return failed(e.to_string()),
     };
     let provider = match shared.providers.get(channel) {
         Ok(p) => p,
         Err(why) => {
             tracing::error!(channel = channel.name(), %why, "no provider client");
-            return Some(finish(DeviceState::Failed { reason: why }, None));
+            return failed(why);
         }
     };
-    let body = outcome.payload.unwrap_or_default();
     let push = Push {
         body: &body,
-        headers: rendered.headers,
+        headers,
         id: uuid::Uuid::new_v5(
             &PUSH_ID_NAMESPACE,
             format!("{}/{}", key.job_id, key.device).as_bytes(),
@@ -353,7 +336,16 @@ async fn process(shared: &Shared, key: QueueKey) -> Option<DeviceResult> {
         let _permit = limit.acquire().await.ok()?;
         provider.send(&push).await
     };
-    Some(result_of(shared, &job, &device, channel, delivery, finish))
+    // The budget: the message's lifetime, else the configured one.
+    let budget = case
+        .message
+        .life_time
+        .map_or(millis(shared.settings.retry_budget), |secs| {
+            u64::from(secs) * 1000
+        });
+    Some(result_of(
+        shared, job, device, channel, delivery, budget, finish,
+    ))
 }
 
 fn result_of(
@@ -362,7 +354,8 @@ fn result_of(
     device: &DeviceRecord,
     channel: Channel,
     delivery: Delivery,
-    finish: impl Fn(DeviceState, Option<Feedback>) -> DeviceResult,
+    budget_ms: u64,
+    finish: &impl Fn(DeviceState, Option<Feedback>) -> DeviceResult,
 ) -> DeviceResult {
     let metrics = &shared.metrics;
     metrics.push(channel.name(), delivery.outcome.name());
@@ -396,9 +389,7 @@ fn result_of(
             let delay = at.saturating_sub(now);
             let jitter = (delay as f64 * JITTER * rand::random::<f64>()) as u64;
             let next = at.max(now) + jitter;
-            let budget_end = job
-                .accepted_ms
-                .saturating_add(budget_ms(shared, job, device));
+            let budget_end = job.accepted_ms.saturating_add(budget_ms);
             if next > budget_end {
                 finish(
                     DeviceState::Failed {
@@ -417,19 +408,6 @@ fn result_of(
             }
         }
     }
-}
-
-/// The message's lifetime, else the configured budget.
-fn budget_ms(shared: &Shared, job: &JobRecord, device: &DeviceRecord) -> u64 {
-    let JobForm::Json { common } = &job.form else {
-        return millis(shared.settings.retry_budget);
-    };
-    case_doc(common, &device.recipient, 0)
-        .ok()
-        .and_then(|doc| doc.message.msg_life_time)
-        .map_or(millis(shared.settings.retry_budget), |secs| {
-            u64::from(secs) * 1000
-        })
 }
 
 fn job(shared: &Shared, id: &str) -> Option<Arc<JobRecord>> {

@@ -250,6 +250,11 @@ async fn bad_input_is_refused_whole_with_the_key_named() {
         .await
         .unwrap();
     assert_eq!(raw.status(), 400);
+    assert_eq!(
+        raw.headers()["x-request-id"].len(),
+        36,
+        "a request id is answered"
+    );
     // More devices than the limit (50).
     let many: Vec<Value> = (0..51)
         .map(|i| json!({ "Device": device(&format!("ab{i:02}"), "background") }))
@@ -455,5 +460,71 @@ async fn invalid_tokens_reach_the_cursor_feed_and_the_webhook_despite_its_failur
     assert_eq!(unregistered["Reason"], "Unregistered");
     assert_eq!(unregistered["InvalidSince"], 1_700_000_000_000u64);
     assert!(got.iter().any(|r| r["Token"] == "dead02"));
+    bed.stop().await;
+}
+
+/// A postcard job (the core's `wire`) as an edge relay sends it.
+fn wire_job(token: &str) -> Vec<u8> {
+    let case = json!({
+        "Message": {
+            "From_Account": "ann", "To_Account": "bob",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "from the relay" } }]
+        },
+        "Sender": { "Nick": "Ann" },
+        "Recipient": { "Account": "bob", "Device": device(token, "background") },
+        "App": { "BundleId": TOPIC },
+        "Now": 1
+    })
+    .to_string();
+    let doc = tidings_std::ingest::parse_case(case.as_bytes()).unwrap();
+    let lent = doc.lend().unwrap();
+    let app = tidings_std::ingest::AppDoc::default();
+    let case = lent.case(0, &app).unwrap();
+    let mut buffer = [0u8; 1024];
+    let len = tidings_core::wire::encode(&case, &mut buffer).unwrap();
+    buffer[..len].to_vec()
+}
+
+#[tokio::test]
+async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
+    let bed = bed(|b| b, "").await;
+    let post = |body: Vec<u8>| {
+        bed.http
+            .post(format!("{}/v1/push", bed.base))
+            .bearer_auth(API_TOKEN)
+            .header("content-type", tidings_gateway::job::WIRE_CONTENT_TYPE)
+            .body(body)
+            .send()
+    };
+    let answer = post(wire_job("ee01")).await.unwrap();
+    assert_eq!(answer.status(), 202);
+    let accepted: Value = answer.json().await.unwrap();
+    assert_eq!(accepted["Devices"], 1);
+    let state = bed
+        .settled(accepted["JobId"].as_str().unwrap(), &["queued", "retrying"])
+        .await;
+    assert_eq!(states(&state), ["delivered"]);
+    let got = bed.standin.accepted();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].token, "ee01");
+    assert_eq!(
+        got[0].payload().unwrap()["aps"]["alert"],
+        "Ann:from the relay"
+    );
+
+    // A truncated job and one of another version are refused with the reason.
+    let job = wire_job("ee02");
+    let answer = post(job[..job.len() - 3].to_vec()).await.unwrap();
+    assert_eq!(answer.status(), 400);
+    let error: Value = answer.json().await.unwrap();
+    assert_eq!(error["Error"], "job ends early");
+    let mut other = job.clone();
+    other[0] = 9;
+    let error: Value = post(other).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        error["Error"],
+        format!("job version 9, expected {}", tidings_core::wire::VERSION)
+    );
+    assert_eq!(bed.standin.accepted().len(), 1);
     bed.stop().await;
 }
