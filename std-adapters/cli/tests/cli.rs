@@ -383,3 +383,66 @@ fn send_exits_3_when_a_form_vendor_names_the_token_dead() {
         );
     }
 }
+
+/// No line of a PEM key in `text`.
+fn assert_no_key_lines(key_pem: &str, text: &str) {
+    for line in key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----") && !l.is_empty())
+    {
+        assert!(!text.contains(line), "key material in the output");
+    }
+}
+
+/// What `tidings render --raw` prints for `case`.
+fn raw_render(case: &[u8]) -> Vec<u8> {
+    tidings(&["render", "--raw", "-"], Some(case)).stdout
+}
+
+/// The first push the stand-in recorded.
+fn first_record(standin: &Standin) -> serde_json::Value {
+    let record = std::fs::read_to_string(standin.dir.path().join("record.jsonl")).unwrap();
+    serde_json::from_str(record.lines().next().unwrap()).unwrap()
+}
+
+#[test]
+fn send_delivers_to_the_fcm_standin_without_leaking_the_key_or_access_token() {
+    let standin = standin_for("fcm", &[]);
+    let case = android_case("fcm", "fcm-cli-token-1");
+    let out = send(&standin, &case);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Delivery"]["Outcome"], "delivered");
+    assert_eq!(report["Delivery"]["Status"], 200);
+    let id = report["Delivery"]["Id"].as_str().unwrap();
+    assert!(id.starts_with("projects/tidings-standin/messages/"), "{id}");
+    assert!(
+        stderr.contains("fetched an FCM access token"),
+        "trace logging was on"
+    );
+    let account: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(standin.info["ServiceAccountFile"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    for text in [&*stderr, &*stdout] {
+        assert_no_key_lines(account["private_key"].as_str().unwrap(), text);
+        // The stand-in's access tokens start `ya29.` as Google's do; an RS256
+        // assertion starts with base64url('{"alg":"RS256"').
+        assert!(!text.contains("ya29."), "an access token in the output");
+        assert!(
+            !text.contains("eyJhbGciOiJSUzI1NiI"),
+            "an assertion in the output"
+        );
+        assert!(
+            !text.to_ascii_lowercase().contains("bearer "),
+            "an authorization value in the output"
+        );
+    }
+    let accepted = first_record(&standin);
+    assert_eq!(accepted["name"], id);
+    assert_eq!(accepted["token"], "fcm-cli-token-1");
+    let payload: serde_json::Value = serde_json::from_slice(&raw_render(&case)).unwrap();
+    assert_eq!(accepted["payload"], payload);
+}

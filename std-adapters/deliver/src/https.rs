@@ -26,6 +26,27 @@ pub fn client(extra_ca: Option<&Path>, timeout: Duration) -> Result<reqwest::Cli
         .map_err(|e| TlsError::Client(e.to_string()))
 }
 
+/// A client that speaks HTTP/2 only (ALPN `h2`), for providers whose
+/// endpoints all do (FCM): concurrent sends wait for the one connection
+/// being opened and then multiplex over it, instead of each opening its own
+/// while ALPN is still unknown.
+pub fn client_http2_only(
+    extra_ca: Option<&Path>,
+    timeout: Duration,
+) -> Result<reqwest::Client, TlsError> {
+    let config = client_config(extra_ca, None)?;
+    let mut config = (*config).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .http2_prior_knowledge()
+        .timeout(timeout)
+        .connect_timeout(crate::http2::DEFAULT_CONNECT_TIMEOUT)
+        .pool_idle_timeout(Some(crate::http2::DEFAULT_PING_INTERVAL))
+        .build()
+        .map_err(|e| TlsError::Client(e.to_string()))
+}
+
 /// Sorts a failed request the way [`crate::http2`] does: a request that
 /// never reached the server may be sent again; one that timed out or lost
 /// its connection after it was written may have been acted on.

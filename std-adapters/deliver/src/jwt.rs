@@ -1,12 +1,15 @@
 //! Compact JWS signing with `ring` (RFC 7515/7518): ES256 for APNs provider
-//! tokens. The key never leaves this type and is never printed.
+//! tokens, RS256 for Google service-account assertions (FCM). The key never
+//! leaves its type and is never printed.
 
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use ring::signature::{
+    EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
+};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivatePkcs8KeyDer;
 
@@ -17,6 +20,8 @@ pub enum KeyError {
     NotPkcs8Pem,
     #[error("not a P-256 (ES256) private key")]
     NotP256,
+    #[error("not an RSA (RS256) private key of 2048 to 8192 bits")]
+    NotRsa,
     #[error("signing failed")]
     Signing,
 }
@@ -70,6 +75,52 @@ impl Es256Key {
     }
 }
 
+/// An RS256 signing key (RSASSA-PKCS1-v1_5, SHA-256), as Google's
+/// service-account JSON carries it (`private_key`, PKCS#8 PEM).
+pub struct Rs256Key {
+    pair: RsaKeyPair,
+    rng: SystemRandom,
+}
+
+impl fmt::Debug for Rs256Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Rs256Key(..)")
+    }
+}
+
+impl Rs256Key {
+    /// Reads a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`) RSA key.
+    pub fn from_pkcs8_pem(pem: &[u8]) -> Result<Self, KeyError> {
+        let der = PrivatePkcs8KeyDer::from_pem_slice(pem).map_err(|_| KeyError::NotPkcs8Pem)?;
+        let pair = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).map_err(|_| KeyError::NotRsa)?;
+        Ok(Self {
+            pair,
+            rng: SystemRandom::new(),
+        })
+    }
+
+    /// `base64url(header).base64url(claims).base64url(signature)`.
+    pub fn sign(&self, header_json: &str, claims_json: &str) -> Result<String, KeyError> {
+        let mut jws = String::with_capacity(1024);
+        URL_SAFE_NO_PAD.encode_string(header_json, &mut jws);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims_json, &mut jws);
+        let mut signature = vec![0u8; self.pair.public().modulus_len()];
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &self.rng, jws.as_bytes(), &mut signature)
+            .map_err(|_| KeyError::Signing)?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);
+        Ok(jws)
+    }
+
+    /// The public half (DER `RSAPublicKey`), for verifiers.
+    pub fn public_key(&self) -> &[u8] {
+        use ring::signature::KeyPair as _;
+        self.pair.public_key().as_ref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +146,27 @@ mod tests {
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, key.public_key())
             .verify(signed.as_bytes(), &signature)
             .unwrap();
+    }
+
+    #[test]
+    fn rs256_signs_a_jws_that_verifies_with_the_public_half() {
+        let pem = include_str!("../../standin/testdata/fcm-test-key-1.pem");
+        let key = Rs256Key::from_pkcs8_pem(pem.as_bytes()).unwrap();
+        let jws = key.sign(r#"{"alg":"RS256"}"#, r#"{"iat":1}"#).unwrap();
+        let (signed, signature) = jws.rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        assert_eq!(signature.len(), 256, "2048-bit key");
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            key.public_key(),
+        )
+        .verify(signed.as_bytes(), &signature)
+        .unwrap();
+        // An EC key is not an RSA key.
+        assert_eq!(
+            Rs256Key::from_pkcs8_pem(test_key_pem().as_bytes()).unwrap_err(),
+            KeyError::NotRsa
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`xiaomi`], [`oppo`], [`meizu`]: the form-bodied Chinese vendors
 //!   (app-secret header, SHA-256-signed auth token, MD5 request signature);
 //! - [`form`]: what those three share (form encoding, one POST, quotas);
+//! - [`fcm`]: Firebase Cloud Messaging HTTP v1 (OAuth2 service account);
 //! - [`http2`]: the HTTP/2 connection pool APNs uses;
 //! - [`https`]: HTTPS and the cached bearer token for the other providers;
 //! - [`jwt`], [`tls`]: signing and TLS set-up shared by the providers.
@@ -21,6 +22,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub mod apns;
+pub mod fcm;
 pub mod form;
 pub mod honor;
 pub mod http2;
@@ -130,9 +132,11 @@ pub fn client_for(
             let client = meizu::MeizuClient::new(config, clock).map_err(form_init)?;
             Ok(Box::new(client))
         }
-        other => Err(ConfigError::new(
-            "Recipient.Device.Channel",
-            format!("delivery to {} is not built yet", other.name()),
-        )),
+        Channel::Fcm => {
+            let section = table(&config.fcm, "fcm")?;
+            let client = fcm::FcmClient::new(fcm::FcmConfig::from_section(section)?, clock)
+                .map_err(|e| ConfigError::new("", e.to_string()))?;
+            Ok(Box::new(client))
+        }
     }
 }

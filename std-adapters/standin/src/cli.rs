@@ -52,12 +52,15 @@ pub trait CliRunning: Send {
 }
 
 /// The providers `tidings standin` knows.
-pub const PROVIDERS: &[&str] = &["apns", "huawei", "honor", "vivo", "xiaomi", "oppo", "meizu"];
+pub const PROVIDERS: &[&str] = &[
+    "apns", "fcm", "huawei", "honor", "vivo", "xiaomi", "oppo", "meizu",
+];
 
 /// Starts the stand-in named `provider`.
 pub async fn start(provider: &str, setup: CliSetup) -> Result<CliStandin, Error> {
     match provider {
         "apns" => crate::apns::start_for_cli(setup).await,
+        "fcm" => crate::fcm::start_for_cli(setup).await,
         "huawei" => crate::huawei::start_for_cli(setup).await,
         "honor" => crate::honor::start_for_cli(setup).await,
         "vivo" => crate::vivo::start_for_cli(setup).await,

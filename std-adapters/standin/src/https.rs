@@ -4,6 +4,7 @@
 //! faults); everything else is a router.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -20,6 +21,7 @@ pub struct HttpsServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    connections: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for HttpsServer {
@@ -49,6 +51,8 @@ impl HttpsServer {
             })?;
         let addr = listener.local_addr()?;
         let (stop, mut stopped) = watch::channel(false);
+        let connections_accepted = Arc::new(AtomicU64::new(0));
+        let counter = connections_accepted.clone();
         let task = tokio::spawn(async move {
             let mut connections = tokio::task::JoinSet::new();
             loop {
@@ -56,6 +60,7 @@ impl HttpsServer {
                     _ = stopped.changed() => break,
                     accepted = listener.accept() => {
                         let Ok((tcp, _)) = accepted else { continue };
+                        counter.fetch_add(1, Ordering::Relaxed);
                         let (acceptor, router) = (acceptor.clone(), router.clone());
                         connections.spawn(async move {
                             let Ok(tls) = acceptor.accept(tcp).await else { return };
@@ -75,7 +80,14 @@ impl HttpsServer {
             addr,
             stop,
             task: Some(task),
+            connections: connections_accepted,
         })
+    }
+
+    /// TCP connections accepted so far (HTTP/2 clients multiplex many
+    /// requests over one).
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::Relaxed)
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -9,6 +9,9 @@
 //! * [`apns`] — Apple's HTTP/2 provider API (`spec/vendors.md` §1): TLS with
 //!   a generated CA, token (ES256 JWT) and certificate auth, the §1.7 reply
 //!   table, GOAWAY / cut-connection / delay faults.
+//! * [`fcm`] — Google's OAuth2 token endpoint and FCM HTTP v1 (§2): RS256
+//!   service-account assertions verified, google.rpc error bodies, access
+//!   tokens that can be expired on demand.
 //! * [`huawei`], [`honor`] — Huawei Push Kit and Honor Push (§3, §4): an
 //!   OAuth client-credentials token endpoint and the send API, result codes
 //!   and partial success per token.
@@ -49,6 +52,7 @@ use std::path::PathBuf;
 
 pub mod apns;
 pub mod cli;
+pub mod fcm;
 pub mod form;
 pub mod honor;
 pub mod https;

@@ -1,0 +1,494 @@
+//! The FCM client against the FCM stand-in (token endpoint and
+//! `messages:send`), really started on loopback: every outcome class, the
+//! access token's life (fetched once, refreshed early, refreshed once on
+//! 401), a wrong key refused, HTTP/2 multiplexing. Time moves on a
+//! `ManualClock` shared by client and stand-in; nothing sleeps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tidings_core::render::Headers;
+use tidings_core::{decide, Decision};
+use tidings_deliver::fcm::{
+    FcmClient, FcmConfig, QUOTA_BACKOFF, SERVER_BACKOFF, TOKEN_REFRESH_BEFORE,
+};
+use tidings_deliver::{Delivery, Outcome, Push};
+use tidings_standin::fcm::{
+    FcmStandin, FcmStandinBuilder, Reply, ServiceAccount, ACCESS_TOKEN_LIFETIME_SECS,
+    OTHER_TEST_KEY_PEM,
+};
+use tidings_std::clock::{Clock, ManualClock};
+use tidings_std::config::FcmSection;
+use tidings_std::ingest::{parse_case, AppDoc};
+use tidings_std::report::push_report;
+
+const PROJECT: &str = "tidings-test";
+const TOKEN: &str = "dXNlcjE6APA91bH-fcm-registration-token-0001";
+
+struct Rendered {
+    body: Vec<u8>,
+    headers: Headers<'static>,
+}
+
+fn case_json(token: &str, text: &str, now: i64) -> String {
+    serde_json::json!({
+        "Message": {
+            "From_Account": "ann", "To_Account": "bob",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
+            "OfflinePushInfo": {
+                "Ext": "{\"entity\":{\"sender\":\"ann\"}}",
+                "AndroidInfo": { "GoogleChannelID": "im" }
+            },
+            "MsgLifeTime": 3600
+        },
+        "Sender": { "Nick": "Ann" },
+        "Recipient": {
+            "Account": "bob",
+            "Device": { "Channel": "fcm", "Token": token, "State": "background" }
+        },
+        "App": { "PackageName": "com.example.chat" },
+        "Now": now
+    })
+    .to_string()
+}
+
+fn render(json: String) -> Rendered {
+    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
+    let lent = Box::leak(Box::new(doc.lend().unwrap()));
+    let app = Box::leak(Box::new(AppDoc::default()));
+    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
+    let Decision::Push(n) = decide(case).unwrap() else {
+        panic!("suppressed")
+    };
+    let (outcome, rendered) = push_report(&n).unwrap();
+    Rendered {
+        body: outcome.payload.unwrap(),
+        headers: rendered.headers,
+    }
+}
+
+struct Bed {
+    standin: FcmStandin,
+    client: Arc<FcmClient>,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+impl Bed {
+    fn rendered(&self, token: &str) -> Rendered {
+        render(case_json(
+            token,
+            "Lunch at 12? 🍜",
+            self.clock.unix_seconds(),
+        ))
+    }
+
+    async fn send(&self, rendered: &Rendered, attempt: u32) -> Delivery {
+        let push = Push {
+            body: &rendered.body,
+            headers: rendered.headers,
+            id: uuid::Uuid::new_v4(),
+            attempt,
+        };
+        self.client.send(&push).await
+    }
+}
+
+/// A stand-in registered for `PROJECT`'s test account, and a client reading
+/// a key file for the same account but with `client_key` as its key.
+async fn bed_with_key(
+    client_key: Option<&str>,
+    standin: impl FnOnce(FcmStandinBuilder) -> FcmStandinBuilder,
+) -> Bed {
+    let clock = ManualClock::starting_now();
+    let account = ServiceAccount::test(PROJECT);
+    let standin = standin(
+        FcmStandin::builder()
+            .account(account.clone())
+            .clock(Arc::new(clock.clone())),
+    )
+    .start()
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    standin.write_ca_pem(&ca).unwrap();
+    let key_file = dir.path().join("service-account.json");
+    let client_account = match client_key {
+        Some(pem) => ServiceAccount::with_key(PROJECT, pem),
+        None => account,
+    };
+    std::fs::write(
+        &key_file,
+        client_account.key_file_json(&standin.token_url()),
+    )
+    .unwrap();
+    let section = FcmSection {
+        service_account_file: Some(key_file),
+        endpoint: Some(standin.url()),
+        ca_file: Some(ca),
+        ..FcmSection::default()
+    };
+    let config = FcmConfig::from_section(&section).unwrap();
+    assert_eq!(config.project_id, PROJECT, "defaults to the key file's");
+    assert_eq!(
+        config.token_endpoint,
+        standin.token_url(),
+        "the key file's token_uri"
+    );
+    let client = Arc::new(FcmClient::new(config, Arc::new(clock.clone())).unwrap());
+    Bed {
+        standin,
+        client,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn bed(standin: impl FnOnce(FcmStandinBuilder) -> FcmStandinBuilder) -> Bed {
+    bed_with_key(None, standin).await
+}
+
+#[tokio::test]
+async fn delivers_the_rendered_bytes_with_one_access_token_for_many_sends() {
+    let bed = bed(|b| b).await;
+    let rendered = bed.rendered(TOKEN);
+    for _ in 0..5 {
+        let delivery = bed.send(&rendered, 0).await;
+        assert_eq!(delivery.status, Some(200));
+        let Outcome::Delivered { id } = &delivery.outcome else {
+            panic!("{delivery:?}")
+        };
+        assert!(
+            id.starts_with(&format!("projects/{PROJECT}/messages/0:")),
+            "{id}"
+        );
+        assert_eq!(delivery.id.as_deref(), Some(id.as_str()));
+        assert!(delivery.invalid_tokens.is_empty());
+    }
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 5);
+    for got in &accepted {
+        assert_eq!(got.body.as_ref(), rendered.body.as_slice(), "byte for byte");
+        assert_eq!(got.token, TOKEN);
+        assert_eq!(got.project, PROJECT);
+    }
+    assert_eq!(bed.client.token_fetches(), 1);
+    assert_eq!(bed.standin.stats().token_grants, 1);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_sends_share_one_http2_connection() {
+    let bed = bed(|b| b).await;
+    let rendered = Arc::new(bed.rendered(TOKEN));
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let (client, rendered) = (bed.client.clone(), rendered.clone());
+        sends.spawn(async move {
+            let push = Push {
+                body: &rendered.body,
+                headers: rendered.headers,
+                id: uuid::Uuid::new_v4(),
+                attempt: 0,
+            };
+            client.send(&push).await
+        });
+    }
+    while let Some(delivery) = sends.join_next().await {
+        let delivery = delivery.unwrap();
+        assert!(
+            matches!(delivery.outcome, Outcome::Delivered { .. }),
+            "{delivery:?}"
+        );
+    }
+    let stats = bed.standin.stats();
+    assert_eq!(bed.standin.accepted().len(), 100);
+    assert_eq!(stats.token_grants, 1, "one fetch at a time, shared");
+    assert_eq!(
+        stats.connections, 1,
+        "100 sends multiplexed over one connection"
+    );
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dead_tokens_are_token_invalid() {
+    let bed = bed(|b| {
+        b.reply_always("dead-1", Reply::Unregistered)
+            .reply_always("dead-2", Reply::InvalidToken)
+            .reply_always("dead-3", Reply::SenderIdMismatch)
+    })
+    .await;
+    for (token, status, reason) in [
+        ("dead-1", 404, "UNREGISTERED"),
+        ("dead-2", 400, "INVALID_ARGUMENT"),
+        ("dead-3", 403, "SENDER_ID_MISMATCH"),
+    ] {
+        let delivery = bed.send(&bed.rendered(token), 0).await;
+        assert_eq!(delivery.status, Some(status));
+        assert_eq!(
+            delivery.outcome,
+            Outcome::TokenInvalid {
+                reason: reason.into(),
+                since: None
+            }
+        );
+    }
+    assert!(bed.standin.accepted().is_empty());
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn retries_honour_retry_after_else_the_policy() {
+    let bed = bed(|b| {
+        b.reply_always(
+            "quota-after",
+            Reply::QuotaExceeded {
+                retry_after: Some(120),
+            },
+        )
+        .reply_always("quota", Reply::QuotaExceeded { retry_after: None })
+        .reply_always(
+            "busy-after",
+            Reply::Unavailable {
+                retry_after: Some(7),
+            },
+        )
+        .reply_always("busy", Reply::Unavailable { retry_after: None })
+        .reply_always("internal", Reply::Internal)
+    })
+    .await;
+    let now = bed.clock.now();
+    let retry = |reason: &str, after: Duration| Outcome::Retry {
+        reason: reason.into(),
+        not_before: now + after,
+    };
+    let d = bed.send(&bed.rendered("quota-after"), 0).await;
+    assert_eq!(d.status, Some(429));
+    assert_eq!(d.outcome, retry("QUOTA_EXCEEDED", Duration::from_secs(120)));
+    let d = bed.send(&bed.rendered("quota"), 0).await;
+    assert_eq!(d.outcome, retry("QUOTA_EXCEEDED", QUOTA_BACKOFF.base));
+    assert_eq!(
+        QUOTA_BACKOFF.base,
+        Duration::from_secs(60),
+        "§2.4: at least a minute"
+    );
+    let d = bed.send(&bed.rendered("quota"), 3).await;
+    assert_eq!(d.outcome, retry("QUOTA_EXCEEDED", QUOTA_BACKOFF.delay(3)));
+    let d = bed.send(&bed.rendered("busy-after"), 0).await;
+    assert_eq!(d.status, Some(503));
+    assert_eq!(d.outcome, retry("UNAVAILABLE", Duration::from_secs(7)));
+    let d = bed.send(&bed.rendered("busy"), 2).await;
+    assert_eq!(d.outcome, retry("UNAVAILABLE", SERVER_BACKOFF.delay(2)));
+    let d = bed.send(&bed.rendered("internal"), 0).await;
+    assert_eq!(d.status, Some(500));
+    assert_eq!(d.outcome, retry("INTERNAL", SERVER_BACKOFF.base));
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn permanent_refusals_are_rejected() {
+    let bed = bed(|b| {
+        b.reply_always("apns-broken", Reply::ThirdPartyAuthError)
+            .reply_always(
+                "bad-ttl",
+                Reply::InvalidArgument {
+                    field: "message.android.ttl".into(),
+                    description: "Invalid value".into(),
+                },
+            )
+    })
+    .await;
+    let d = bed.send(&bed.rendered("apns-broken"), 0).await;
+    assert_eq!(d.status, Some(401));
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "THIRD_PARTY_AUTH_ERROR".into()
+        }
+    );
+    assert_eq!(bed.client.token_fetches(), 1, "not an access-token problem");
+    let d = bed.send(&bed.rendered("bad-ttl"), 0).await;
+    assert_eq!(d.status, Some(400));
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "INVALID_ARGUMENT".into()
+        }
+    );
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refreshed_once_and_the_push_resent() {
+    let bed = bed(|b| b).await;
+    let rendered = bed.rendered(TOKEN);
+    assert!(matches!(
+        bed.send(&rendered, 0).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    bed.standin.expire_access_tokens();
+    let d = bed.send(&rendered, 0).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    let stats = bed.standin.stats();
+    assert_eq!(stats.answered(401), 1);
+    assert_eq!(stats.token_grants, 2);
+    assert_eq!(bed.client.token_fetches(), 2);
+    assert_eq!(bed.standin.accepted().len(), 2);
+
+    // Before the token's end (less the margin) it is reused; after, a new
+    // one is fetched without a 401.
+    let lifetime = u64::try_from(ACCESS_TOKEN_LIFETIME_SECS).unwrap();
+    bed.clock
+        .advance(Duration::from_secs(lifetime) - TOKEN_REFRESH_BEFORE - Duration::from_secs(1));
+    bed.send(&rendered, 0).await;
+    assert_eq!(bed.client.token_fetches(), 2);
+    bed.clock.advance(Duration::from_secs(2));
+    let d = bed.send(&rendered, 0).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }));
+    assert_eq!(bed.client.token_fetches(), 3);
+    assert_eq!(bed.standin.stats().answered(401), 1);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_second_401_after_a_fresh_token_is_a_retry_not_a_loop() {
+    let bed = bed(|b| b.reply_next(TOKEN, 2, Reply::Unauthenticated)).await;
+    let now = bed.clock.now();
+    let d = bed.send(&bed.rendered(TOKEN), 0).await;
+    assert_eq!(d.status, Some(401));
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "UNAUTHENTICATED".into(),
+            not_before: now + SERVER_BACKOFF.base
+        }
+    );
+    assert_eq!(bed.standin.stats().sends, 2, "one resend, no more");
+    assert_eq!(bed.client.token_fetches(), 2);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_assertion_signed_with_the_wrong_key_is_refused_by_the_token_endpoint() {
+    let bed = bed_with_key(Some(OTHER_TEST_KEY_PEM), |b| b).await;
+    let d = bed.send(&bed.rendered(TOKEN), 0).await;
+    assert_eq!(d.status, Some(400));
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "OAuth2:invalid_grant".into()
+        }
+    );
+    let stats = bed.standin.stats();
+    assert_eq!(
+        (stats.token_refusals, stats.token_grants, stats.sends),
+        (1, 0, 0)
+    );
+    assert!(bed.standin.accepted().is_empty());
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_assertion_from_a_skewed_clock_is_refused() {
+    // The client's clock is two hours behind the stand-in's: its assertion
+    // expired before it was sent.
+    let bed = bed(|b| b).await;
+    let rendered = bed.rendered(TOKEN);
+    let behind = ManualClock::at(bed.clock.now() - Duration::from_secs(7200));
+    let section = FcmSection {
+        service_account_file: Some(bed._dir.path().join("service-account.json")),
+        endpoint: Some(bed.standin.url()),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ..FcmSection::default()
+    };
+    let client =
+        FcmClient::new(FcmConfig::from_section(&section).unwrap(), Arc::new(behind)).unwrap();
+    let push = Push {
+        body: &rendered.body,
+        headers: rendered.headers,
+        id: uuid::Uuid::new_v4(),
+        attempt: 0,
+    };
+    let d = client.send(&push).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "OAuth2:invalid_grant".into()
+        }
+    );
+    assert_eq!(bed.standin.stats().token_refusals, 1);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_a_retry_now() {
+    let bed = bed(|b| b).await;
+    let rendered = bed.rendered(TOKEN);
+    let section = FcmSection {
+        service_account_file: Some(bed._dir.path().join("service-account.json")),
+        endpoint: Some("https://127.0.0.1:1".into()),
+        token_endpoint: Some("https://127.0.0.1:1/token".into()),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ..FcmSection::default()
+    };
+    let client = FcmClient::new(
+        FcmConfig::from_section(&section).unwrap(),
+        Arc::new(bed.clock.clone()),
+    )
+    .unwrap();
+    let push = Push {
+        body: &rendered.body,
+        headers: rendered.headers,
+        id: uuid::Uuid::new_v4(),
+        attempt: 0,
+    };
+    let d = client.send(&push).await;
+    assert_eq!(d.status, None);
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Unreachable".into(),
+            not_before: bed.clock.now()
+        }
+    );
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let e = FcmConfig::from_section(&FcmSection::default()).unwrap_err();
+    assert_eq!(e.key, "fcm.service_account_file");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sa.json");
+    std::fs::write(&file, r#"{"type":"service_account"}"#).unwrap();
+    let section = FcmSection {
+        service_account_file: Some(file.clone()),
+        ..FcmSection::default()
+    };
+    let e = FcmConfig::from_section(&section).unwrap_err();
+    assert_eq!(e.key, "fcm.service_account_file");
+    assert!(e.reason.ends_with("no client_email"), "{e}");
+    let mut account = ServiceAccount::test(PROJECT);
+    account.project_id = String::new();
+    std::fs::write(&file, account.key_file_json("https://x/token")).unwrap();
+    let e = FcmConfig::from_section(&section).unwrap_err();
+    assert_eq!(e.key, "fcm.project_id");
+    let section = FcmSection {
+        project_id: Some("other".into()),
+        endpoint: Some("http://plain".into()),
+        ..section
+    };
+    let e = FcmConfig::from_section(&section).unwrap_err();
+    assert_eq!(e.key, "fcm.endpoint");
+    let debug = format!(
+        "{:?}",
+        FcmConfig::from_section(&FcmSection {
+            endpoint: None,
+            ..section
+        })
+        .unwrap()
+    );
+    assert!(!debug.contains("PRIVATE KEY"), "{debug}");
+}
