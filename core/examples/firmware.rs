@@ -73,7 +73,12 @@ const RUNS: usize = 2 * Channel::ALL.len();
 /// `apns`, the others into `android`. `every_option` also sets `text` as
 /// the title and every optional push setting, so each renderer takes its
 /// longest path.
-fn run(text: &str, every_option: bool, apns: &mut [u8], android: &mut [u8]) -> [u32; 9] {
+fn run(
+    text: &str,
+    every_option: bool,
+    apns: &mut [u8],
+    android: &mut [u8],
+) -> [u32; Channel::ALL.len()] {
     let elems = [Elem::Text(text), Elem::Image];
     let image = "https://cdn.example.com/push/a.png";
     let android_info = AndroidInfo {
@@ -158,7 +163,7 @@ fn run(text: &str, every_option: bool, apns: &mut [u8], android: &mut [u8]) -> [
     // nothing below is constant-folded, so every check and panic path a
     // real input can reach stays in the build.
     black_box(&mut case);
-    let mut outcomes = [0; 9];
+    let mut outcomes = [0; Channel::ALL.len()];
     for (slot, channel) in outcomes.iter_mut().zip(Channel::ALL) {
         let (token, buf) = if channel.is_apple() {
             (APNS_TOKEN, &mut *apns)

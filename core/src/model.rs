@@ -227,11 +227,13 @@ pub enum Channel {
     Oppo,
     Vivo,
     Meizu,
+    /// Tencent Push Notification Service (legacy, vendors.md §9).
+    Tpns,
 }
 
 impl Channel {
     /// Every channel, in the order the case format lists them.
-    pub const ALL: [Channel; 9] = [
+    pub const ALL: [Channel; 10] = [
         Channel::Apns,
         Channel::ApnsVoip,
         Channel::Fcm,
@@ -241,6 +243,7 @@ impl Channel {
         Channel::Oppo,
         Channel::Vivo,
         Channel::Meizu,
+        Channel::Tpns,
     ];
 
     /// The case-format name (`Recipient.Device.Channel`).
@@ -255,6 +258,7 @@ impl Channel {
             Channel::Oppo => "oppo",
             Channel::Vivo => "vivo",
             Channel::Meizu => "meizu",
+            Channel::Tpns => "tpns",
         }
     }
 

@@ -86,7 +86,9 @@ use crate::model::{
 };
 
 /// The layout version this build writes and reads (byte 0 of a job).
-pub const VERSION: u8 = 3;
+/// 4: `Channel` gained `Tpns` (variant 9), so a v3 reader cannot read
+/// every v4 job.
+pub const VERSION: u8 = 4;
 
 /// Why a job cannot be encoded or decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

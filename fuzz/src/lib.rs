@@ -35,7 +35,7 @@ use serde_json::Value;
 use tidings_core::grapheme;
 use tidings_core::json::{is_json_object, MAX_DEPTH};
 use tidings_core::model::{Case, Channel, Device, Elem};
-use tidings_core::render::{apns, fcm, honor, huawei, meizu, oppo, vivo, xiaomi};
+use tidings_core::render::{apns, fcm, honor, huawei, meizu, oppo, tpns, vivo, xiaomi};
 use tidings_core::text::{self, Body};
 use tidings_core::write::{CharLimit, ELLIPSIS};
 use tidings_core::{decide, render, Decision, Error, Notification, Reason};
@@ -275,6 +275,13 @@ fn shape(channel: Channel) -> Shape {
             Some("pushIds"),
             Some((meizu::TITLE_LIMIT, meizu::CONTENT_LIMIT)),
             None,
+        ),
+        Channel::Tpns => s(
+            "message.title",
+            "message.content",
+            Some("token_list.0"),
+            None,
+            Some(tpns::PAYLOAD_LIMIT),
         ),
     }
 }

@@ -177,6 +177,7 @@ pub enum FChannel {
     Oppo,
     Vivo,
     Meizu,
+    Tpns,
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -348,6 +349,7 @@ impl FuzzCase {
                         FChannel::Oppo => Channel::Oppo,
                         FChannel::Vivo => Channel::Vivo,
                         FChannel::Meizu => Channel::Meizu,
+                        FChannel::Tpns => Channel::Tpns,
                     },
                     token: match &r.token {
                         FToken::Valid => VALID_TOKEN,

@@ -72,7 +72,7 @@ fn long_cjk_emoji_case() -> Value {
 #[derive(Default)]
 struct Tally {
     calls: usize,
-    rendered: [usize; 9],
+    rendered: [usize; Channel::ALL.len()],
 }
 
 /// Decides and renders `case`, counting allocations around the core calls

@@ -7,7 +7,7 @@
 //! | provider | falls back | refuses the push |
 //! | --- | --- | --- |
 //! | Xiaomi | a blank title to the next non-blank of `OfflinePushInfo.Title`, nickname, `From_Account` (group: group name, `GroupId`); a blank `Desc` to the body composed from the elems | `Invalid(Title)` / `Invalid(Body)` when the whole chain is blank (§5.2) |
-//! | Huawei, Honor, OPPO, vivo, Meizu | — (an empty title already falls back along the chain in [`crate::decide()`]; whitespace is not refused by these providers, so it is sent as is) | `Invalid(Title)` when every title source is empty |
+//! | Huawei, Honor, OPPO, vivo, Meizu, TPNS | — (an empty title already falls back along the chain in [`crate::decide()`]; whitespace is not refused by these providers, so it is sent as is) | `Invalid(Title)` when every title source is empty |
 //! | FCM | — | never: an absent title is left out |
 //! | APNs | — | never: title and subtitle are optional |
 //!
@@ -26,6 +26,7 @@ pub mod honor;
 pub mod huawei;
 pub mod meizu;
 pub mod oppo;
+pub mod tpns;
 pub mod vivo;
 pub mod xiaomi;
 
@@ -110,5 +111,6 @@ pub fn render<'a>(notification: &Notification<'a>, buf: &mut [u8]) -> Result<Ren
         Channel::Fcm => fcm::render(notification, buf),
         Channel::Huawei => huawei::render(notification, buf),
         Channel::Honor => honor::render(notification, buf),
+        Channel::Tpns => tpns::render(notification, buf),
     }
 }

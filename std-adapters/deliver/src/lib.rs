@@ -132,6 +132,10 @@ pub fn client_for(
             let client = meizu::MeizuClient::new(config, clock).map_err(form_init)?;
             Ok(Box::new(client))
         }
+        Channel::Tpns => Err(ConfigError::new(
+            "Recipient.Device.Channel",
+            "delivery to tpns is not built yet",
+        )),
         Channel::Fcm => {
             let section = table(&config.fcm, "fcm")?;
             let client = fcm::FcmClient::new(fcm::FcmConfig::from_section(section)?, clock)

@@ -280,6 +280,7 @@ pub enum ChannelDoc {
     Oppo,
     Vivo,
     Meizu,
+    Tpns,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -564,6 +565,7 @@ impl<'d> Lent<'d> {
                         ChannelDoc::Oppo => Channel::Oppo,
                         ChannelDoc::Vivo => Channel::Vivo,
                         ChannelDoc::Meizu => Channel::Meizu,
+                        ChannelDoc::Tpns => Channel::Tpns,
                     },
                     token: s(&recipient.device.token),
                     state: match recipient.device.state {

@@ -1,0 +1,241 @@
+//! TPNS, Tencent Push Notification Service (vendors.md §9): the JSON body
+//! of `POST /v3/push/app`.
+//!
+//! The body is `{"audience_type":"token","token_list":[<token>],
+//! "message_type":"notify","message":{"title","content",
+//! "android":{"custom_content"}}}` (§9.2). The `AccessId`, `TimeStamp` and
+//! `Sign` headers (§9.1) belong to the adapter, which signs these exact
+//! bytes.
+//!
+//! Decisions where the spec is silent:
+//! - The 4 KB limit (§9.3, §10.8: "4 KB `message`") is applied to the whole
+//!   body, 4096 bytes, the envelope included: which parts TPNS counts is not
+//!   documented, so the strictest reading wins (as for FCM).
+//! - TPNS has no per-field character cap of its own (§9.3: "per vendor
+//!   channel when relayed", which TPNS applies, not us): title and content
+//!   are cut only to fit the byte limit.
+//! - `audience_type` is `token` with the device token as the only element
+//!   of `token_list` (§9.2: for `token`, only the first is used). The
+//!   token's length (≤ 36 chars, §9.2) is TPNS's to check: a longer one is
+//!   an invalid token the adapter reports, not a push refused here.
+//! - `custom_content` is `ext` as a JSON *string* (§9.2, §10.5), sent only
+//!   when `ext` is one JSON object ([`crate::json::is_json_object`]); any
+//!   other `ext` is left out with `warnings.ext_not_json_object`, as for
+//!   OPPO. Without it, `message.android` is left out.
+//! - A title is required (as for the other Android vendors): a push without
+//!   any title source is `Invalid(Title)`.
+//! - No `expire_time`, `environment` or `message.ios`: the channel carries
+//!   Android notifications, and §9.2 gives no confirmed v3 field for the
+//!   message's lifetime.
+
+use crate::decide::Notification;
+use crate::error::{Error, Field};
+use crate::json::is_json_object;
+use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
+use crate::text::Segments;
+use crate::write::{fit, Layout, Sink, Slot, Text, Writer};
+
+/// Limit on the request body, bytes (vendors.md §9.3 "4 KB", §10.8).
+pub const PAYLOAD_LIMIT: usize = 4096;
+/// `audience_type` for one device token (vendors.md §9.2).
+pub const AUDIENCE_TOKEN: &str = "token";
+/// `message_type` of a notification (vendors.md §9.2).
+pub const MESSAGE_NOTIFY: &str = "notify";
+
+struct Tpns<'n, 'a> {
+    n: &'n Notification<'a>,
+    /// `custom_content`; empty = left out.
+    custom_content: &'a str,
+}
+
+impl Layout for Tpns<'_, '_> {
+    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+        let n = self.n;
+        w.begin_object();
+        w.str_member("audience_type", Field::Payload, AUDIENCE_TOKEN);
+        w.key("token_list");
+        w.begin_array();
+        w.element();
+        w.string(Field::Token, n.case.recipient.device.token);
+        w.end_array();
+        w.str_member("message_type", Field::Payload, MESSAGE_NOTIFY);
+        w.key("message");
+        w.begin_object();
+        let title = Text {
+            segments: Segments::single(n.android_title),
+            limit: None,
+        };
+        w.text_member("title", Slot::Title, title);
+        let content = Text {
+            segments: n.body.segments(),
+            limit: None,
+        };
+        w.text_member("content", Slot::Body, content);
+        if !self.custom_content.is_empty() {
+            w.key("android");
+            w.begin_object();
+            w.str_member("custom_content", Field::Ext, self.custom_content);
+            w.end_object();
+        }
+        w.end_object();
+        w.end_object();
+        Ok(())
+    }
+}
+
+/// Renders the TPNS `push/app` body into `buf`.
+pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    require_token_and_title(n)?;
+    let mut warnings = Warnings::default();
+    let custom_content = if n.ext.is_empty() {
+        ""
+    } else if is_json_object(n.ext) {
+        n.ext
+    } else {
+        warnings.ext_not_json_object = true;
+        ""
+    };
+    let fitted = fit(&Tpns { n, custom_content }, buf, PAYLOAD_LIMIT)?;
+    Ok(Rendered {
+        len: fitted.len,
+        cut: fitted.cut,
+        headers: Headers::None,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::decide::{decide, Decision};
+    use crate::model::*;
+    use crate::write::Cut;
+    use std::borrow::ToOwned;
+    use std::boxed::Box;
+    use std::string::String;
+
+    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef0123";
+
+    fn case(
+        elems: &'static [Elem<'static>],
+        conversation: Conversation<'static>,
+        sender: Sender<'static>,
+        push_info: Option<PushInfo<'static>>,
+    ) -> Case<'static> {
+        crate::testkit::case(Channel::Tpns, TOKEN, sender, conversation, elems, push_info)
+    }
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    fn text(s: &'static str) -> &'static [Elem<'static>] {
+        Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
+    }
+
+    fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 16384]) {
+        let Ok(Decision::Push(n)) = decide(case) else {
+            panic!("not pushed")
+        };
+        let mut buf = [0xa5u8; 16384];
+        let r = render(&n, &mut buf);
+        (r, buf)
+    }
+
+    fn render_str<'c>(case: &'c Case<'c>) -> (String, Rendered<'c>) {
+        let (r, buf) = rendered(case);
+        let r = r.unwrap();
+        let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
+        let (again, buf2) = rendered(case);
+        assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
+        (s, r)
+    }
+
+    fn with_ext(ext: &'static str) -> Option<PushInfo<'static>> {
+        Some(PushInfo {
+            ext,
+            ..PushInfo::default()
+        })
+    }
+
+    #[test]
+    fn tpns_basic_vector() {
+        let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(EXT));
+        let (s, r) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"audience_type":"token","token_list":["0123456789abcdef0123456789abcdef0123"],"message_type":"notify","message":{"title":"Ann","content":"Ann:hi","android":{"custom_content":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#
+        );
+        assert_eq!(r.cut, Cut::default());
+        assert_eq!(r.warnings, Warnings::default());
+        assert_eq!(r.headers, Headers::None);
+    }
+
+    #[test]
+    fn group_message_without_ext() {
+        let group = Conversation::Group(Group {
+            id: "dev-1",
+            name: "Dev",
+            kind: GroupType::Public,
+        });
+        let c = case(
+            &[Elem::Text("ok"), Elem::Image],
+            group,
+            crate::testkit::ANN,
+            None,
+        );
+        let (s, _) = render_str(&c);
+        assert_eq!(
+            s,
+            r#"{"audience_type":"token","token_list":["0123456789abcdef0123456789abcdef0123"],"message_type":"notify","message":{"title":"Dev","content":"Ann(Dev):ok[image]"}}"#
+        );
+    }
+
+    #[test]
+    fn ext_that_is_not_a_json_object_is_left_out_with_a_warning() {
+        for ext in ["hello", "[1,2]", "\"s\""] {
+            let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(ext));
+            let (s, r) = render_str(&c);
+            assert!(!s.contains("android"), "{s}");
+            assert!(r.warnings.ext_not_json_object);
+        }
+    }
+
+    #[test]
+    fn cjk_body_and_emoji_title_cut_at_the_byte_limit() {
+        let title = leak("😀".repeat(1600)); // 6400 bytes
+        let body = leak("中文消息".repeat(400)); // 4800 bytes
+        let push = PushInfo {
+            title,
+            ext: EXT,
+            ..PushInfo::default()
+        };
+        let c = case(text(body), C2C, crate::testkit::ANN, Some(push));
+        let (s, r) = render_str(&c);
+        assert!(
+            s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4,
+            "{}",
+            s.len()
+        );
+        let head = r#"{"audience_type":"token","token_list":["0123456789abcdef0123456789abcdef0123"],"message_type":"notify","message":{"title":""#;
+        assert!(s.starts_with(head), "{s}");
+        assert!(s.ends_with(r#"…","android":{"custom_content":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#));
+        assert!(r.cut.title.is_some() || r.cut.body.is_some());
+        assert!(
+            s.contains(r#"…","content":""#) || s.contains(r#"…","android""#),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn refused_without_a_title() {
+        let mut untitled = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, None);
+        untitled.message.sender.nick = "";
+        untitled.message.sender.account = "";
+        assert_eq!(rendered(&untitled).0, Err(Error::Invalid(Field::Title)));
+    }
+}
