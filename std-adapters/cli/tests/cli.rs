@@ -446,3 +446,37 @@ fn send_delivers_to_the_fcm_standin_without_leaking_the_key_or_access_token() {
     let payload: serde_json::Value = serde_json::from_slice(&raw_render(&case)).unwrap();
     assert_eq!(accepted["payload"], payload);
 }
+
+#[test]
+fn send_delivers_to_the_tpns_standin_without_leaking_the_secret_or_signature() {
+    let standin = standin_for("tpns", &[]);
+    let case = android_case("tpns", "0b3f1a2c-6d7e-4f80-9a1b-2c3d4e5f6a7b");
+    let out = send(&standin, &case);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Delivery"]["Outcome"], "delivered");
+    assert_eq!(report["Delivery"]["Status"], 200);
+    let id = report["Delivery"]["Id"].as_str().unwrap();
+    assert!(
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
+        "{id}"
+    );
+    assert!(stderr.contains("TRACE"), "trace logging was on");
+    let secret = std::fs::read_to_string(standin.info["SecretKeyFile"].as_str().unwrap()).unwrap();
+    assert!(secret.len() >= 16);
+    for text in [&*stderr, &*stdout] {
+        assert!(!text.contains(&secret), "the SecretKey in the output");
+        let lower = text.to_ascii_lowercase();
+        assert!(
+            !lower.contains("sign: ") && !lower.contains("\"sign\""),
+            "a signature in the output"
+        );
+    }
+    let accepted = first_record(&standin);
+    assert_eq!(accepted["push_id"], id);
+    assert_eq!(accepted["auth"], "sign");
+    let payload: serde_json::Value = serde_json::from_slice(&raw_render(&case)).unwrap();
+    assert_eq!(accepted["payload"], payload);
+}

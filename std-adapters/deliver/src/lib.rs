@@ -11,6 +11,7 @@
 //!   (app-secret header, SHA-256-signed auth token, MD5 request signature);
 //! - [`form`]: what those three share (form encoding, one POST, quotas);
 //! - [`fcm`]: Firebase Cloud Messaging HTTP v1 (OAuth2 service account);
+//! - [`tpns`]: Tencent Push Notification Service (HMAC-SHA256 signature);
 //! - [`http2`]: the HTTP/2 connection pool APNs uses;
 //! - [`https`]: HTTPS and the cached bearer token for the other providers;
 //! - [`jwt`], [`tls`]: signing and TLS set-up shared by the providers.
@@ -33,6 +34,7 @@ pub mod meizu;
 pub mod oppo;
 pub mod outcome;
 pub mod tls;
+pub mod tpns;
 pub mod vivo;
 pub mod xiaomi;
 
@@ -132,10 +134,12 @@ pub fn client_for(
             let client = meizu::MeizuClient::new(config, clock).map_err(form_init)?;
             Ok(Box::new(client))
         }
-        Channel::Tpns => Err(ConfigError::new(
-            "Recipient.Device.Channel",
-            "delivery to tpns is not built yet",
-        )),
+        Channel::Tpns => {
+            let section = table(&config.tpns, "tpns")?;
+            let client = tpns::TpnsClient::new(tpns::TpnsConfig::from_section(section)?, clock)
+                .map_err(|e| ConfigError::new("", e.to_string()))?;
+            Ok(Box::new(client))
+        }
         Channel::Fcm => {
             let section = table(&config.fcm, "fcm")?;
             let client = fcm::FcmClient::new(fcm::FcmConfig::from_section(section)?, clock)

@@ -53,7 +53,7 @@ pub trait CliRunning: Send {
 
 /// The providers `tidings standin` knows.
 pub const PROVIDERS: &[&str] = &[
-    "apns", "fcm", "huawei", "honor", "vivo", "xiaomi", "oppo", "meizu",
+    "apns", "fcm", "huawei", "honor", "vivo", "xiaomi", "oppo", "meizu", "tpns",
 ];
 
 /// Starts the stand-in named `provider`.
@@ -67,6 +67,7 @@ pub async fn start(provider: &str, setup: CliSetup) -> Result<CliStandin, Error>
         "xiaomi" => crate::xiaomi::start_for_cli(setup).await,
         "oppo" => crate::oppo::start_for_cli(setup).await,
         "meizu" => crate::meizu::start_for_cli(setup).await,
+        "tpns" => crate::tpns::start_for_cli(setup).await,
         other => Err(Error::Config(format!(
             "no stand-in for {other:?} (known: {})",
             PROVIDERS.join(", ")

@@ -25,6 +25,8 @@
 //!   they share (strict form decoding, scripts, the record).
 //! * [`https`] — an axum router over TLS (HTTP/1.1 and HTTP/2): what every
 //!   request/response provider's stand-in runs on.
+//! * [`tpns`] — TPNS `push/app` (§9): the HMAC-SHA256 `Sign` over the exact
+//!   body and the timestamp window checked, `ret_code` answers.
 //! * [`tls`] — the CA, server configuration and client identities every
 //!   stand-in shares.
 //!
@@ -61,6 +63,7 @@ pub mod kit;
 pub mod meizu;
 pub mod oppo;
 pub mod tls;
+pub mod tpns;
 pub mod vivo;
 pub mod xiaomi;
 

@@ -1,0 +1,514 @@
+//! TPNS, Tencent Push Notification Service (vendors.md §9, legacy): `POST
+//! /v3/push/app` with the signature auth of §9.1 option 2; the answer →
+//! [`Outcome`] table is [`RESPONSES`].
+//!
+//! Every request carries `AccessId`, `TimeStamp` (epoch seconds, from the
+//! clock) and `Sign` = Base64(HMAC-SHA256(key = SecretKey, msg = TimeStamp +
+//! AccessId + the body)), the body being the core's render sent byte for
+//! byte (it holds the device token in `token_list`). There is no token to
+//! cache: each request is signed on its own.
+//!
+//! Decisions where vendors.md is silent:
+//! - Signature auth (option 2) rather than Basic (option 1): the secret
+//!   never travels, and a captured request cannot be replayed outside the
+//!   server's time window.
+//! - TPNS answers its codes in the JSON body (`ret_code`); the HTTP status
+//!   is read first: a 429 backs off as the frequency limit does, a 5xx on
+//!   the server backoff, any other non-2xx is a rejection (reason
+//!   `HTTP <status>`). A 2xx body without a `ret_code` is retried on the
+//!   server backoff: TPNS may have taken the push, and its duplicate check
+//!   (10010018) stops a second delivery.
+//! - `1008028` (frequency limit) backs off from [`FREQUENCY_BACKOFF`]'s 1 s,
+//!   doubling (§9.3: "≥ 1 s"), and `1008004` from [`SERVER_BACKOFF`]'s 5 s;
+//!   a `Retry-After`, though TPNS documents none, wins.
+//! - `10010005` (push target does not exist) drops the token, like
+//!   `1008006`/`1008029` (§9.3: "drop target").
+//! - `10010018` (duplicate push) is a rejection: §9.3 says not to retry.
+//! - `1008003` (authentication failed) and `10030002` (AccessID/AccessKey
+//!   mismatch) reject the push and log an error: the credentials or the
+//!   clock are wrong, and no resend can fix them.
+//! - Endpoint names: `guangzhou` (the default), `shanghai`, `hongkong`,
+//!   `singapore` (§9.1 access points), or any `https://host:port`.
+//! - `Delivered.id` is TPNS's `push_id`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use tidings_core::render::Headers;
+use tidings_std::clock::SharedClock;
+use tidings_std::config::{ConfigError, TpnsSection};
+
+use crate::http2::SendError;
+use crate::https::{classify, client};
+use crate::outcome::{retry_after_seconds, Backoff, Delivery, Outcome};
+use crate::tls::TlsError;
+use crate::{BoxFuture, Provider, Push};
+
+/// Guangzhou access point (vendors.md §9.1), the default.
+pub const GUANGZHOU_URL: &str = "https://api.tpns.tencent.com";
+/// Shanghai access point (§9.1).
+pub const SHANGHAI_URL: &str = "https://api.tpns.sh.tencent.com";
+/// Hong Kong access point (§9.1).
+pub const HONG_KONG_URL: &str = "https://api.tpns.hk.tencent.com";
+/// Singapore access point (§9.1).
+pub const SINGAPORE_URL: &str = "https://api.tpns.sgp.tencent.com";
+/// The push path (§9.1).
+pub const PUSH_PATH: &str = "/v3/push/app";
+/// A send's whole budget.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// `1008004` and 5xx (§9.3: "retry with backoff").
+pub const SERVER_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(5),
+    cap: Duration::from_secs(30 * 60),
+};
+/// `1008028` frequency limit (§9.3: "back off ≥ 1 s"; pushes to all/tag/
+/// package audiences are limited to one a second).
+pub const FREQUENCY_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(1),
+    cap: Duration::from_secs(10 * 60),
+};
+
+static ACCESS_ID: HeaderName = HeaderName::from_static("accessid");
+static TIME_STAMP: HeaderName = HeaderName::from_static("timestamp");
+static SIGN: HeaderName = HeaderName::from_static("sign");
+
+// ---------------------------------------------------------------- config
+
+pub struct TpnsConfig {
+    /// `guangzhou`, `shanghai`, `hongkong`, `singapore`, or a URL.
+    pub endpoint: String,
+    pub access_id: String,
+    pub secret_key: String,
+    pub ca_file: Option<PathBuf>,
+    pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for TpnsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TpnsConfig")
+            .field("endpoint", &self.endpoint)
+            .field("access_id", &self.access_id)
+            .field("secret_key", &"..")
+            .field("ca_file", &self.ca_file)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+/// Why a client could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+impl TpnsConfig {
+    /// Reads `[tpns]`. Errors name the key (`tpns.secret_key: missing`) and
+    /// never carry the secret.
+    pub fn from_section(section: &TpnsSection) -> Result<Self, ConfigError> {
+        let access_id = section
+            .access_id
+            .clone()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| ConfigError::new("tpns.access_id", "missing"))?;
+        if !access_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::new(
+                "tpns.access_id",
+                "must be visible ASCII (it is sent as a header)",
+            ));
+        }
+        let secret_key = section
+            .secret_key
+            .clone()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "tpns.secret_key",
+                    "missing (better given as TIDINGS_TPNS_SECRET_KEY)",
+                )
+            })?;
+        let endpoint = section
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| "guangzhou".to_owned());
+        match endpoint_url(&endpoint).parse::<http::Uri>() {
+            Ok(uri) if uri.scheme_str() == Some("https") && uri.authority().is_some() => {}
+            _ => {
+                return Err(ConfigError::new(
+                    "tpns.endpoint",
+                    format!(
+                        "{endpoint:?} is not guangzhou, shanghai, hongkong, singapore or an https:// URL"
+                    ),
+                ))
+            }
+        }
+        let request_timeout = section
+            .request_timeout_secs
+            .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs);
+        if request_timeout.is_zero() {
+            return Err(ConfigError::new(
+                "tpns.request_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        Ok(Self {
+            endpoint,
+            access_id,
+            secret_key,
+            ca_file: section.ca_file.clone(),
+            request_timeout,
+        })
+    }
+}
+
+/// An access point's name, or a URL as it is.
+pub fn endpoint_url(endpoint: &str) -> &str {
+    match endpoint {
+        "guangzhou" => GUANGZHOU_URL,
+        "shanghai" => SHANGHAI_URL,
+        "hongkong" => HONG_KONG_URL,
+        "singapore" => SINGAPORE_URL,
+        url => url,
+    }
+}
+
+/// `Sign` (§9.1 option 2): Base64(HMAC-SHA256(secret, timestamp +
+/// access_id + body)).
+pub fn sign(secret_key: &str, timestamp: &str, access_id: &str, body: &[u8]) -> String {
+    // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret_key.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(timestamp.as_bytes());
+    mac.update(access_id.as_bytes());
+    mac.update(body);
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+// ---------------------------------------------------------------- client
+
+/// A TPNS client: one per app (AccessId), shared by all sends.
+pub struct TpnsClient {
+    http: reqwest::Client,
+    url: String,
+    access_id: String,
+    secret_key: String,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for TpnsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TpnsClient")
+            .field("url", &self.url)
+            .field("access_id", &self.access_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TpnsClient {
+    pub fn new(config: TpnsConfig, clock: SharedClock) -> Result<Self, InitError> {
+        let http = client(config.ca_file.as_deref(), config.request_timeout)?;
+        let base = endpoint_url(&config.endpoint).trim_end_matches('/');
+        Ok(Self {
+            http,
+            url: format!("{base}{PUSH_PATH}"),
+            access_id: config.access_id,
+            secret_key: config.secret_key,
+            clock,
+        })
+    }
+
+    /// Sends one rendered TPNS push; never fails, every end is a [`Delivery`].
+    pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if !matches!(push.headers, Headers::None) {
+            return self.delivery(
+                Outcome::Rejected {
+                    reason: "NotATpnsPush".into(),
+                },
+                None,
+                None,
+            );
+        }
+        let timestamp = self.clock.unix_seconds().to_string();
+        let mut signature = match HeaderValue::try_from(sign(
+            &self.secret_key,
+            &timestamp,
+            &self.access_id,
+            push.body,
+        )) {
+            Ok(v) => v,
+            Err(_) => {
+                return self.delivery(
+                    Outcome::Rejected {
+                        reason: "SignUnusable".into(),
+                    },
+                    None,
+                    None,
+                )
+            }
+        };
+        signature.set_sensitive(true);
+        let sent = self
+            .http
+            .post(&self.url)
+            .header(ACCESS_ID.clone(), self.access_id.as_str())
+            .header(TIME_STAMP.clone(), timestamp.as_str())
+            .header(SIGN.clone(), signature)
+            .header(CONTENT_TYPE, "application/json")
+            .body(Bytes::copy_from_slice(push.body))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => return self.lost(&classify(&e)),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(retry_after_seconds);
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) => return self.lost(&classify(&e)),
+        };
+        let reply = Reply::read(&body);
+        let (action, reason) = match (status, reply.ret_code) {
+            (200..=299, Some(code)) => (action_for(code), code.to_string()),
+            (200..=299, None) => (Action::Backoff, "BadAnswer".to_owned()),
+            (429, _) => (Action::FrequencyBackoff, format!("HTTP {status}")),
+            (500..=599, _) => (Action::Backoff, format!("HTTP {status}")),
+            _ => (Action::Reject, format!("HTTP {status}")),
+        };
+        let now = self.clock.now();
+        let outcome = match action {
+            Action::Deliver => Outcome::Delivered {
+                id: reply.push_id.clone().unwrap_or_else(|| push.id.to_string()),
+            },
+            Action::DropToken => Outcome::TokenInvalid {
+                reason,
+                since: None,
+            },
+            Action::Backoff => Outcome::Retry {
+                reason,
+                not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+            },
+            Action::FrequencyBackoff => Outcome::Retry {
+                reason,
+                not_before: now + retry_after.unwrap_or(FREQUENCY_BACKOFF.delay(push.attempt)),
+            },
+            Action::Reject => {
+                tracing::error!(status, %reason, err_msg = %reply.err_msg, "TPNS rejected a push: check the credentials, the clock or the payload");
+                Outcome::Rejected { reason }
+            }
+        };
+        self.delivery(outcome, Some(status), reply.push_id)
+    }
+
+    fn delivery(&self, outcome: Outcome, status: Option<u16>, id: Option<String>) -> Delivery {
+        Delivery {
+            outcome,
+            status,
+            id,
+            invalid_tokens: Vec::new(),
+        }
+    }
+
+    fn lost(&self, e: &SendError) -> Delivery {
+        let reason = match e {
+            SendError::Connect(why) => {
+                tracing::warn!(%why, "TPNS unreachable");
+                "Unreachable"
+            }
+            SendError::Lost(why) | SendError::Unprocessed(why) => {
+                tracing::warn!(%why, "TPNS request got no answer");
+                "ConnectionLost"
+            }
+        };
+        let outcome = Outcome::Retry {
+            reason: reason.to_owned(),
+            not_before: self.clock.now(),
+        };
+        self.delivery(outcome, None, None)
+    }
+}
+
+impl Provider for TpnsClient {
+    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
+        Box::pin(TpnsClient::send(self, push))
+    }
+}
+
+// ---------------------------------------------------------------- answers
+
+/// The answer's `ret_code`, `err_msg` and `push_id` (§9.2).
+struct Reply {
+    ret_code: Option<i64>,
+    err_msg: String,
+    push_id: Option<String>,
+}
+
+impl Reply {
+    fn read(body: &[u8]) -> Self {
+        let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let push_id = match value.get("push_id") {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        Self {
+            ret_code: value.get("ret_code").and_then(serde_json::Value::as_i64),
+            err_msg: value
+                .get("err_msg")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            push_id,
+        }
+    }
+}
+
+/// What one `ret_code` asks of the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Deliver,
+    /// The device token is dead.
+    DropToken,
+    /// Server trouble: retry after the server backoff.
+    Backoff,
+    /// Frequency limit: retry after the frequency backoff.
+    FrequencyBackoff,
+    /// Fix the push, the content or the account; sending again cannot help.
+    Reject,
+}
+
+/// Every row of vendors.md §9.3, `ret_code` → action.
+pub const RESPONSES: &[(i64, Action)] = &[
+    (0, Action::Deliver),
+    (1_008_001, Action::Reject),
+    (1_008_002, Action::Reject),
+    (1_008_007, Action::Reject),
+    (1_008_003, Action::Reject),
+    (1_008_004, Action::Backoff),
+    (1_008_006, Action::DropToken),
+    (1_008_029, Action::DropToken),
+    (1_008_019, Action::Reject),
+    (1_008_028, Action::FrequencyBackoff),
+    (1_008_030, Action::Reject),
+    (1_008_031, Action::Reject),
+    (1_010_001, Action::Reject),
+    (10_010_005, Action::DropToken),
+    (10_010_012, Action::Reject),
+    (10_010_018, Action::Reject),
+    (10_030_002, Action::Reject),
+];
+
+/// The row for `ret_code`; a code not in the table is a rejection (§9.3:
+/// "others are permanent").
+pub fn action_for(ret_code: i64) -> Action {
+    match RESPONSES.iter().find(|(code, _)| *code == ret_code) {
+        Some(&(_, action)) => action,
+        None => {
+            tracing::warn!(ret_code, "TPNS answered a ret_code not in the table");
+            Action::Reject
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_code_has_one_row() {
+        for (i, (code, _)) in RESPONSES.iter().enumerate() {
+            assert!(
+                !RESPONSES.iter().skip(i + 1).any(|(c, _)| c == code),
+                "{code} twice"
+            );
+        }
+        // vendors.md §9.3 lists 17 codes, success included.
+        assert_eq!(RESPONSES.len(), 17);
+        let expect = |codes: &[i64], action: Action| {
+            for code in codes {
+                assert_eq!(action_for(*code), action, "{code}");
+            }
+        };
+        expect(&[0], Action::Deliver);
+        expect(&[1_008_006, 1_008_029, 10_010_005], Action::DropToken);
+        expect(&[1_008_004], Action::Backoff);
+        expect(&[1_008_028], Action::FrequencyBackoff);
+        expect(
+            &[
+                1_008_001, 1_008_002, 1_008_007, 1_008_003, 1_008_019, 1_008_030, 1_008_031,
+                1_010_001, 10_010_012, 10_010_018, 10_030_002,
+            ],
+            Action::Reject,
+        );
+        assert_eq!(
+            action_for(42),
+            Action::Reject,
+            "unknown codes are permanent"
+        );
+    }
+
+    #[test]
+    fn sign_is_base64_hmac_sha256_over_timestamp_access_id_body() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        let sign = sign("Jefe", "what do ", "ya want ", b"for nothing?");
+        assert_eq!(
+            STANDARD.decode(&sign).unwrap(),
+            hex::decode("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn replies_read_codes_and_push_ids() {
+        let r = Reply::read(br#"{"seq":1,"push_id":"3895624686","ret_code":0,"environment":"product","err_msg":""}"#);
+        assert_eq!(
+            (r.ret_code, r.push_id.as_deref()),
+            (Some(0), Some("3895624686"))
+        );
+        let r = Reply::read(br#"{"ret_code":1008006,"err_msg":"token invalid"}"#);
+        assert_eq!(
+            (r.ret_code, r.err_msg.as_str()),
+            (Some(1_008_006), "token invalid")
+        );
+        assert_eq!(Reply::read(b"<html>").ret_code, None);
+    }
+
+    #[test]
+    fn config_names_keys_and_hides_the_secret() {
+        let e = TpnsConfig::from_section(&TpnsSection::default()).unwrap_err();
+        assert_eq!(e.key, "tpns.access_id");
+        let section = TpnsSection {
+            access_id: Some("1500000001".into()),
+            ..TpnsSection::default()
+        };
+        let e = TpnsConfig::from_section(&section).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "tpns.secret_key: missing (better given as TIDINGS_TPNS_SECRET_KEY)"
+        );
+        let section = TpnsSection {
+            secret_key: Some("s3cr3t-value".into()),
+            ..section
+        };
+        let config = TpnsConfig::from_section(&section).unwrap();
+        assert_eq!(endpoint_url(&config.endpoint), GUANGZHOU_URL);
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+        let e = TpnsConfig::from_section(&TpnsSection {
+            endpoint: Some("beijing".into()),
+            ..section
+        })
+        .unwrap_err();
+        assert_eq!(e.key, "tpns.endpoint");
+        assert!(!e.to_string().contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,322 @@
+//! The TPNS client against the TPNS stand-in, really started on loopback:
+//! every outcome class of §9.3, the signature (a wrong secret and a skewed
+//! clock refused), HTTP faults with and without `Retry-After`. Time moves
+//! on a `ManualClock` shared by client and stand-in; nothing sleeps.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tidings_core::render::Headers;
+use tidings_core::{decide, Decision};
+use tidings_deliver::tpns::{TpnsClient, TpnsConfig, FREQUENCY_BACKOFF, SERVER_BACKOFF};
+use tidings_deliver::{Delivery, Outcome, Push};
+use tidings_standin::tpns::{code, Reply, TpnsStandin, TpnsStandinBuilder, TIMESTAMP_WINDOW_SECS};
+use tidings_std::clock::{Clock, ManualClock};
+use tidings_std::config::TpnsSection;
+use tidings_std::ingest::{parse_case, AppDoc};
+use tidings_std::report::push_report;
+
+const ACCESS_ID: &str = "1500012345";
+const SECRET: &str = "tpns-test-secret-0123456789abcdef";
+const TOKEN: &str = "0b3f1a2c-6d7e-4f80-9a1b-2c3d4e5f6a7b";
+
+struct Rendered {
+    body: Vec<u8>,
+    headers: Headers<'static>,
+}
+
+fn render(token: &str, text: &str, now: i64) -> Rendered {
+    let json = serde_json::json!({
+        "Message": {
+            "From_Account": "ann", "To_Account": "bob",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
+            "OfflinePushInfo": { "Ext": "{\"entity\":{\"sender\":\"ann\"}}" }
+        },
+        "Sender": { "Nick": "Ann" },
+        "Recipient": {
+            "Account": "bob",
+            "Device": { "Channel": "tpns", "Token": token, "State": "background" }
+        },
+        "App": { "PackageName": "com.example.chat" },
+        "Now": now
+    })
+    .to_string();
+    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
+    let lent = Box::leak(Box::new(doc.lend().unwrap()));
+    let app = Box::leak(Box::new(AppDoc::default()));
+    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
+    let Decision::Push(n) = decide(case).unwrap() else {
+        panic!("suppressed")
+    };
+    let (outcome, rendered) = push_report(&n).unwrap();
+    Rendered {
+        body: outcome.payload.unwrap(),
+        headers: rendered.headers,
+    }
+}
+
+struct Bed {
+    standin: TpnsStandin,
+    clock: ManualClock,
+    dir: tempfile::TempDir,
+}
+
+impl Bed {
+    fn client(&self, secret: &str, clock: ManualClock) -> TpnsClient {
+        let section = TpnsSection {
+            access_id: Some(ACCESS_ID.into()),
+            secret_key: Some(secret.into()),
+            endpoint: Some(self.standin.url()),
+            ca_file: Some(self.dir.path().join("ca.pem")),
+            ..TpnsSection::default()
+        };
+        TpnsClient::new(TpnsConfig::from_section(&section).unwrap(), Arc::new(clock)).unwrap()
+    }
+
+    async fn send_with(
+        &self,
+        client: &TpnsClient,
+        token: &str,
+        attempt: u32,
+    ) -> (Rendered, Delivery) {
+        let rendered = render(token, "Lunch at 12? 🍜", self.clock.unix_seconds());
+        let push = Push {
+            body: &rendered.body,
+            headers: rendered.headers,
+            id: uuid::Uuid::new_v4(),
+            attempt,
+        };
+        let delivery = client.send(&push).await;
+        (rendered, delivery)
+    }
+
+    async fn send(&self, token: &str, attempt: u32) -> Delivery {
+        let client = self.client(SECRET, self.clock.clone());
+        self.send_with(&client, token, attempt).await.1
+    }
+}
+
+async fn bed(standin: impl FnOnce(TpnsStandinBuilder) -> TpnsStandinBuilder) -> Bed {
+    let clock = ManualClock::starting_now();
+    let standin = standin(
+        TpnsStandin::builder()
+            .credentials(ACCESS_ID, SECRET)
+            .clock(Arc::new(clock.clone())),
+    )
+    .start()
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    standin.write_ca_pem(dir.path().join("ca.pem")).unwrap();
+    Bed {
+        standin,
+        clock,
+        dir,
+    }
+}
+
+#[tokio::test]
+async fn delivers_the_signed_rendered_bytes() {
+    let bed = bed(|b| b).await;
+    let client = bed.client(SECRET, bed.clock.clone());
+    let (rendered, d) = bed.send_with(&client, TOKEN, 0).await;
+    assert_eq!(d.status, Some(200));
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 1);
+    let got = &accepted[0];
+    assert_eq!(got.body.as_ref(), rendered.body.as_slice(), "byte for byte");
+    assert_eq!(got.tokens, [TOKEN]);
+    assert_eq!(got.auth, "sign");
+    assert_eq!(
+        d.outcome,
+        Outcome::Delivered {
+            id: got.push_id.clone()
+        }
+    );
+    assert_eq!(d.id.as_deref(), Some(got.push_id.as_str()));
+    let payload = got.payload().unwrap();
+    assert_eq!(
+        payload["message"]["android"]["custom_content"],
+        "{\"entity\":{\"sender\":\"ann\"}}"
+    );
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn dead_tokens_are_token_invalid() {
+    let bed = bed(|b| {
+        b.reply_always("dead-1", Reply::Code(code::INVALID_TOKEN))
+            .reply_always("dead-2", Reply::Code(code::TOKEN_INVALID))
+            .reply_always("dead-3", Reply::Code(code::TARGET_NOT_FOUND))
+    })
+    .await;
+    for (token, reason) in [
+        ("dead-1", "1008006"),
+        ("dead-2", "1008029"),
+        ("dead-3", "10010005"),
+    ] {
+        let d = bed.send(token, 0).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::TokenInvalid {
+                reason: reason.into(),
+                since: None
+            }
+        );
+    }
+    // A token over 36 chars: the core sends it, the stand-in refuses it as TPNS does.
+    let d = bed.send(&"x".repeat(37), 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::TokenInvalid {
+            reason: "1008006".into(),
+            since: None
+        }
+    );
+    assert!(bed.standin.accepted().is_empty());
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn retries_honour_retry_after_else_the_policy() {
+    let bed = bed(|b| {
+        b.reply_always("busy", Reply::Code(code::INTERNAL_ERROR))
+            .reply_always("often", Reply::Code(code::FREQUENCY_LIMIT))
+            .reply_always(
+                "gateway-after",
+                Reply::Http {
+                    status: 503,
+                    retry_after: Some(30),
+                },
+            )
+            .reply_always(
+                "gateway",
+                Reply::Http {
+                    status: 502,
+                    retry_after: None,
+                },
+            )
+            .reply_always(
+                "throttled",
+                Reply::Http {
+                    status: 429,
+                    retry_after: None,
+                },
+            )
+    })
+    .await;
+    let now = bed.clock.now();
+    let retry = |reason: &str, after: Duration| Outcome::Retry {
+        reason: reason.into(),
+        not_before: now + after,
+    };
+    assert_eq!(
+        bed.send("busy", 0).await.outcome,
+        retry("1008004", SERVER_BACKOFF.base)
+    );
+    assert_eq!(
+        bed.send("busy", 2).await.outcome,
+        retry("1008004", SERVER_BACKOFF.delay(2))
+    );
+    let d = bed.send("often", 0).await;
+    assert_eq!(d.outcome, retry("1008028", FREQUENCY_BACKOFF.base));
+    assert!(
+        FREQUENCY_BACKOFF.base >= Duration::from_secs(1),
+        "§9.3: ≥ 1 s"
+    );
+    let d = bed.send("gateway-after", 0).await;
+    assert_eq!(d.status, Some(503));
+    assert_eq!(d.outcome, retry("HTTP 503", Duration::from_secs(30)));
+    let d = bed.send("gateway", 1).await;
+    assert_eq!(d.outcome, retry("HTTP 502", SERVER_BACKOFF.delay(1)));
+    let d = bed.send("throttled", 0).await;
+    assert_eq!(d.outcome, retry("HTTP 429", FREQUENCY_BACKOFF.base));
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn permanent_refusals_are_rejected() {
+    let bed = bed(|b| {
+        b.reply_always("flagged", Reply::Code(code::CONTENT_FLAGGED))
+            .reply_always("again", Reply::Code(code::DUPLICATE_PUSH))
+            .reply_always("unpaid", Reply::Code(code::UNPAID))
+    })
+    .await;
+    for (token, reason) in [
+        ("flagged", "1008019"),
+        ("again", "10010018"),
+        ("unpaid", "1008030"),
+    ] {
+        let d = bed.send(token, 0).await;
+        assert_eq!(d.status, Some(200));
+        assert_eq!(
+            d.outcome,
+            Outcome::Rejected {
+                reason: reason.into()
+            }
+        );
+    }
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_secret_or_a_skewed_clock_fails_the_signature() {
+    let bed = bed(|b| b).await;
+    let wrong = bed.client("not-the-secret", bed.clock.clone());
+    let (_, d) = bed.send_with(&wrong, TOKEN, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "1008003".into()
+        }
+    );
+    let behind = ManualClock::at(
+        bed.clock.now() - Duration::from_secs(u64::try_from(TIMESTAMP_WINDOW_SECS).unwrap() + 1),
+    );
+    let skewed = bed.client(SECRET, behind);
+    let (_, d) = bed.send_with(&skewed, TOKEN, 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "1008003".into()
+        }
+    );
+    let stats = bed.standin.stats();
+    assert_eq!(
+        (stats.auth_failures, stats.answered(code::AUTH_FAILED)),
+        (2, 2)
+    );
+    assert!(bed.standin.accepted().is_empty());
+    // Within the window, the same client's pushes pass.
+    let near = ManualClock::at(bed.clock.now() - Duration::from_secs(60));
+    let (_, d) = bed.send_with(&bed.client(SECRET, near), TOKEN, 0).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_a_retry_now() {
+    let bed = bed(|b| b).await;
+    let section = TpnsSection {
+        access_id: Some(ACCESS_ID.into()),
+        secret_key: Some(SECRET.into()),
+        endpoint: Some("https://127.0.0.1:1".into()),
+        ca_file: Some(bed.dir.path().join("ca.pem")),
+        ..TpnsSection::default()
+    };
+    let client = TpnsClient::new(
+        TpnsConfig::from_section(&section).unwrap(),
+        Arc::new(bed.clock.clone()),
+    )
+    .unwrap();
+    let (_, d) = bed.send_with(&client, TOKEN, 0).await;
+    assert_eq!(d.status, None);
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Unreachable".into(),
+            not_before: bed.clock.now()
+        }
+    );
+    bed.standin.shutdown().await.unwrap();
+}
