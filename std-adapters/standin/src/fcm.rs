@@ -1357,6 +1357,223 @@ mod tests {
         assert!(form_fields(b"a=%zz").is_none());
     }
 
+    fn shared_at(now: i64) -> Shared {
+        let account = ServiceAccount::test("p");
+        let clock = tidings_std::clock::ManualClock::at(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(now).unwrap()),
+        );
+        let shared = Shared {
+            project_id: account.project_id.clone(),
+            client_email: account.client_email.clone(),
+            private_key_id: account.private_key_id.clone(),
+            public_key: account.public_key().unwrap(),
+            token_url: OnceLock::new(),
+            clock: Arc::new(clock),
+            access_token_lifetime: ACCESS_TOKEN_LIFETIME_SECS,
+            scripts: Mutex::new(HashMap::new()),
+            issued: Mutex::new(HashMap::new()),
+            accepted: Mutex::new(Vec::new()),
+            answers: Mutex::new(BTreeMap::new()),
+            token_grants: AtomicU64::new(0),
+            token_refusals: AtomicU64::new(0),
+            sends: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
+            record_file: None,
+        };
+        shared
+            .token_url
+            .set("https://127.0.0.1:1/token".into())
+            .unwrap();
+        shared
+    }
+
+    fn jwt(pem: &str, header: &Value, claims: &Value) -> String {
+        let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+        let pair = RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
+        let mut out = URL_SAFE_NO_PAD.encode(header.to_string());
+        out.push('.');
+        out.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let mut sig = std::vec![0u8; pair.public().modulus_len()];
+        pair.sign(
+            &ring::signature::RSA_PKCS1_SHA256,
+            &ring::rand::SystemRandom::new(),
+            out.as_bytes(),
+            &mut sig,
+        )
+        .unwrap();
+        out.push('.');
+        out.push_str(&URL_SAFE_NO_PAD.encode(sig));
+        out
+    }
+
+    #[test]
+    fn the_token_endpoint_checks_every_claim() {
+        let now = 1_795_236_000;
+        let s = shared_at(now);
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": s.private_key_id});
+        let good = json!({
+            "iss": s.client_email, "scope": SCOPES[0],
+            "aud": "https://127.0.0.1:1/token", "iat": now, "exp": now + 3600,
+        });
+        let check = |header: &Value, claims: &Value, pem: &str| {
+            s.check_assertion(&jwt(pem, header, claims))
+                .map_err(|r| (r.error, r.description))
+        };
+        assert_eq!(check(&header, &good, TEST_KEY_PEM), Ok(()));
+        let with = |key: &str, value: Value| {
+            let mut c = good.clone();
+            c[key] = value;
+            c
+        };
+        let refused = |r: Result<(), (&'static str, String)>| r.unwrap_err().0;
+        assert_eq!(
+            refused(check(&header, &good, OTHER_TEST_KEY_PEM)),
+            "invalid_grant"
+        );
+        let other_kid = json!({"alg": "RS256", "kid": "other"});
+        assert_eq!(
+            refused(check(&other_kid, &good, TEST_KEY_PEM)),
+            "invalid_grant"
+        );
+        let hs256 = json!({"alg": "HS256"});
+        assert_eq!(refused(check(&hs256, &good, TEST_KEY_PEM)), "invalid_grant");
+        let e = check(&header, &with("iss", json!("x@y")), TEST_KEY_PEM).unwrap_err();
+        assert_eq!(
+            e,
+            (
+                "invalid_grant",
+                "Invalid grant: account not found".to_owned()
+            )
+        );
+        let e = check(
+            &header,
+            &with("aud", json!("https://oauth2.googleapis.com/token")),
+            TEST_KEY_PEM,
+        )
+        .unwrap_err();
+        assert!(e.1.contains("audience"), "{e:?}");
+        let e = check(&header, &with("exp", json!(now + 3601)), TEST_KEY_PEM).unwrap_err();
+        assert!(e.1.contains("short-lived"), "{e:?}");
+        let e = check(
+            &header,
+            &with("iat", json!(now + CLOCK_SKEW_SECS + 1)),
+            TEST_KEY_PEM,
+        )
+        .unwrap_err();
+        assert!(e.1.contains("short-lived"), "{e:?}");
+        let expired = with("iat", json!(now - 3600));
+        let expired = {
+            let mut c = expired;
+            c["exp"] = json!(now);
+            c
+        };
+        assert!(check(&header, &expired, TEST_KEY_PEM)
+            .unwrap_err()
+            .1
+            .contains("short-lived"));
+        let e = check(
+            &header,
+            &with(
+                "scope",
+                json!("https://www.googleapis.com/auth/userinfo.email"),
+            ),
+            TEST_KEY_PEM,
+        )
+        .unwrap_err();
+        assert_eq!(e.0, "invalid_scope");
+        assert_eq!(
+            check(&header, &with("scope", json!(SCOPES[1])), TEST_KEY_PEM),
+            Ok(())
+        );
+        // A tampered claim set no longer matches its signature.
+        let token = jwt(TEST_KEY_PEM, &header, &good);
+        let mut parts: std::vec::Vec<&str> = token.split('.').collect();
+        let forged = URL_SAFE_NO_PAD.encode(with("iss", json!("x@y")).to_string());
+        parts[1] = &forged;
+        assert_eq!(
+            s.check_assertion(&parts.join(".")).unwrap_err().error,
+            "invalid_grant"
+        );
+    }
+
+    #[test]
+    fn sends_need_a_live_token_the_project_and_a_well_formed_message() {
+        let s = shared_at(1_795_236_000);
+        lock(&s.issued).insert(
+            "ya29.live".into(),
+            Issued {
+                expires_at: 1_795_236_000 + 10,
+                revoked: false,
+            },
+        );
+        lock(&s.issued).insert(
+            "ya29.old".into(),
+            Issued {
+                expires_at: 1_795_236_000,
+                revoked: false,
+            },
+        );
+        let headers = |token: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", format!("Bearer {token}").parse().unwrap());
+            h.insert(
+                "content-type",
+                "application/json; charset=UTF-8".parse().unwrap(),
+            );
+            h
+        };
+        let path = "/v1/projects/p/messages:send";
+        let ok = br#"{"message":{"token":"t","notification":{"title":"a","body":"b"},"android":{"priority":"HIGH","ttl":"3600s","notification":{"tag":"x"}},"data":{"ext":"{}"}}}"#;
+        let check = |path: &str, token: &str, body: &[u8]| {
+            s.check_send(path, &headers(token), body).map(|c| c.token)
+        };
+        assert_eq!(check(path, "ya29.live", ok), Ok("t".to_owned()));
+        assert_eq!(check(path, "ya29.old", ok), Err(Reply::Unauthenticated));
+        assert_eq!(check(path, "ya29.unknown", ok), Err(Reply::Unauthenticated));
+        assert_eq!(
+            check("/v1/projects/q/messages:send", "ya29.live", ok),
+            Err(Reply::PermissionDenied)
+        );
+        assert_eq!(
+            check("/v1/messages:send", "ya29.live", ok),
+            Err(Reply::NotFound)
+        );
+        let field = |body: &str| match check(path, "ya29.live", body.as_bytes()) {
+            Err(Reply::InvalidArgument { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(r#"{"message":{"token":"t","bogus":1}}"#),
+            "message.bogus"
+        );
+        assert_eq!(field(r#"{"message":{"token":"t","topic":"x"}}"#), "message");
+        assert_eq!(
+            field(r#"{"message":{"token":"t","data":{"n":1}}}"#),
+            "message.data.n"
+        );
+        assert_eq!(
+            field(r#"{"message":{"token":"t","data":{"google.x":"1"}}}"#),
+            "message.data.google.x"
+        );
+        assert_eq!(
+            field(r#"{"message":{"token":"t","android":{"ttl":"2419201s"}}}"#),
+            "message.android.ttl"
+        );
+        assert_eq!(
+            field(r#"{"message":{"token":"t","android":{"priority":"URGENT"}}}"#),
+            "message.android.priority"
+        );
+        let big = format!(
+            r#"{{"message":{{"token":"t","data":{{"x":"{}"}}}}}}"#,
+            "a".repeat(4096)
+        );
+        assert_eq!(field(&big), "message");
+        assert_eq!(
+            check(path, "ya29.live", br#"{"message":{"token":""}}"#),
+            Err(Reply::InvalidToken)
+        );
+    }
+
     #[test]
     fn test_keys_are_rsa_and_differ() {
         let one = public_key_from_pem(TEST_KEY_PEM).unwrap();
