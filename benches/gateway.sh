@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The gateway benchmark, end to end: `tidings serve` (its own process, its
+# redb queue on disk) taking push requests over HTTP from the gateway-bench
+# driver and delivering them to the APNs stand-in (its own process, TLS +
+# HTTP/2, JWT checked on every request), beside @parse/node-apn's bare
+# client sending the same payload to the same stand-in.
+#
+#   A  single pushes: COUNT requests of one device each, IN_FLIGHT at a time
+#   B  a group message: one request fanned out to GROUP devices
+#   -  node-apn: COUNT sends from benches/peers/deliver.js, IN_FLIGHT at a time
+#
+# pushes/s run from the first request to the last device's DeliveredAt;
+# p50/p99 are accept-to-delivered per device (DeliveredAt - AcceptedAt from
+# GET /v1/jobs, read once the queue is empty); CPU is the serve process's
+# (/proc/PID/stat utime + stime) or node's, per 1,000 pushes.
+#
+#   bash benches/gateway.sh                        # COUNT=20000 IN_FLIGHT=100 GROUP=10000
+#   COUNT=5000 bash benches/gateway.sh            # quicker; node-apn is slower over short runs
+#   SERVE_CONCURRENCY=1000 bash benches/gateway.sh # [server] concurrency (default 256)
+#
+# Needs node and npm (installs benches/peers' pinned node-apn). Not part of
+# `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${COUNT:-20000}
+in_flight=${IN_FLIGHT:-100}
+group=${GROUP:-10000}
+# The gateway's default: sends in flight per provider. Measured against 100
+# and 1,000 it made no difference here (see README, "The gateway end to
+# end"); the accept path, not the sends, sets the pace.
+serve_concurrency=${SERVE_CONCURRENCY:-256}
+case_file=examples/c2c-apns.json
+
+cargo build -q --release -p tidings --bin tidings -p tidings-benches --bin gateway-bench
+(cd benches/peers && { [ -d node_modules/@parse/node-apn ] || npm install --no-audit --no-fund --silent; })
+target_dir=$(cargo metadata -q --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin=$target_dir/release
+
+work=$(mktemp -d)
+pids=()
+stop() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # The gateway drains (up to 10 s) before it exits; its queue is in $work.
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop EXIT
+
+"$bin/tidings" standin apns --listen 127.0.0.1:0 --dir "$work/standin" >"$work/standin.json" 2>"$work/standin.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/standin.json" ] && break; sleep 0.1; done
+info() { python3 -c "import json,sys; print(json.load(open('$work/standin.json'))['$1'])"; }
+url=$(info Url)
+
+# The stand-in's [apns] table (absolute paths) under the gateway's [server].
+# Port 0: the gateway binds a free port and prints it.
+{
+  printf '[server]\nlisten = "127.0.0.1:0"\ndata_dir = "%s"\n' "$work/data"
+  printf 'max_devices = %d\nmax_body_bytes = 4194304\nconcurrency = %d\n\n' \
+    "$((group > 10000 ? group : 10000))" "$serve_concurrency"
+  grep -v '^#' "$(info Config)"
+} >"$work/gateway.toml"
+"$bin/tidings" serve --config "$work/gateway.toml" 2>"$work/serve.log" &
+serve_pid=$!
+pids+=("$serve_pid")
+base=
+for _ in $(seq 100); do
+  base=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/serve.log" || true)
+  [ -n "$base" ] && break
+  kill -0 "$serve_pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$base" ] || { echo "the gateway did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+
+"$bin/tidings" render --raw "$case_file" >"$work/payload.json"
+token=$(python3 -c "import json; print(json.load(open('$case_file'))['Recipient']['Device']['Token'])")
+tick=$(getconf CLK_TCK)
+
+single=$("$bin/gateway-bench" single "$base" "$serve_pid" "$tick" "$case_file" "$work/payload.json" "$count" "$in_flight")
+fanout=$("$bin/gateway-bench" group "$base" "$serve_pid" "$tick" "$case_file" "$work/payload.json" "$group")
+peer=$(cd benches/peers && node deliver.js "$url" "$(info CaFile)" "$(info KeyFile)" \
+  "$(info TeamId)" "$(info KeyId)" com.example.chat "$token" "$work/payload.json" "$in_flight" "$count")
+
+python3 - "$in_flight" "$single" "$fanout" "$peer" <<'PY'
+import json, sys
+in_flight = sys.argv[1]
+single, fanout, peer = (json.loads(a) for a in sys.argv[2:5])
+def rate(r): return r["delivered"] / r["seconds"]
+runs = (
+    (f"A: single pushes, {in_flight} in flight", "tidings serve", single),
+    ("B: one request, fanned out", "tidings serve", fanout),
+    (f"bare client, {in_flight} in flight", "@parse/node-apn 8.1.0", peer),
+)
+for scenario, name, r in runs:
+    if r["delivered"] != r["pushes"] or r["seconds"] <= 0:
+        sys.exit(f"{scenario}: only {r['delivered']} of {r['pushes']} delivered")
+print(f"{'scenario':<34} | {'system':<21} | {'requests':>8} | {'devices':>7} | {'pushes/s':>8} | "
+      f"{'p50 ms':>7} | {'p99 ms':>7} | {'CPU s/1000':>10} | ratio")
+print("|".join("-" * n for n in (35, 23, 10, 9, 10, 9, 9, 12, 6)))
+for scenario, name, r in runs:
+    ratio = f"{rate(r) / rate(peer):.2f}x" if r is not peer else ""
+    print(f"{scenario:<34} | {name:<21} | {r.get('requests', r['pushes']):>8} | {r['pushes']:>7} | "
+          f"{rate(r):8.0f} | {r['p50_ms']:7.1f} | {r['p99_ms']:7.1f} | "
+          f"{1000 * r['cpu_seconds'] / r['pushes']:10.3f} | {ratio}")
+print()
+print("pushes/s: first request to the last device's DeliveredAt (node-apn: first send to last answer).")
+print("p50/p99: tidings accepted -> delivered per device (DeliveredAt - AcceptedAt); node-apn send -> answer.")
+print("ratio: pushes/s over node-apn's (target >= 1.5x). CPU: the serve process's (utime + stime), or node's.")
+for label, r in (("A", single), ("B", fanout)):
+    print(f"{label}: POST /v1/push answered in p50 {r['post_p50_ms']:.1f} ms, p99 {r['post_p99_ms']:.1f} ms; "
+          f"the driver used {1000 * r['driver_cpu_seconds'] / r['pushes']:.3f} CPU s / 1,000 devices.")
+PY
