@@ -32,6 +32,8 @@ const FEEDBACK_PAGE: usize = 1000;
 
 pub struct AppState {
     pub store: Store,
+    /// Jobs to commit: one writer commits every waiting job at once.
+    pub acceptor: tokio::sync::mpsc::Sender<AcceptJob>,
     pub metrics: Arc<Metrics>,
     pub clock: SharedClock,
     pub wake: Arc<tokio::sync::Notify>,
@@ -47,6 +49,58 @@ impl std::fmt::Debug for AppState {
             .field("tokens", &self.tokens.len())
             .field("max_devices", &self.max_devices)
             .finish_non_exhaustive()
+    }
+}
+
+/// A job waiting to be committed, and where its answer goes.
+pub struct AcceptJob {
+    pub job: JobRecord,
+    pub devices: Vec<crate::store::DeviceRecord>,
+    pub reply: tokio::sync::oneshot::Sender<Result<Accepted, String>>,
+}
+
+/// Jobs committed in one transaction at most.
+const ACCEPT_BATCH: usize = 512;
+
+/// The store's one writer of jobs: it takes every job waiting and commits
+/// them in one durable transaction, then answers each. A request is still
+/// answered 202 only after its job is on disk, but a burst of requests
+/// costs one disk sync, not one each. Ends when every sender is gone.
+pub async fn accept_loop(store: Store, mut jobs: tokio::sync::mpsc::Receiver<AcceptJob>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < ACCEPT_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let writer = store.clone();
+        let committed = tokio::task::spawn_blocking(move || {
+            let refs: Vec<(&JobRecord, &[crate::store::DeviceRecord])> = batch
+                .iter()
+                .map(|a| (&a.job, a.devices.as_slice()))
+                .collect();
+            let answers = writer.accept_all(&refs);
+            (batch, answers)
+        })
+        .await;
+        let Ok((batch, answers)) = committed else {
+            tracing::error!("the store writer task failed");
+            continue;
+        };
+        match answers {
+            Ok(answers) => {
+                for (job, answer) in batch.into_iter().zip(answers) {
+                    let _ = job.reply.send(Ok(answer));
+                }
+            }
+            Err(e) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(e.to_string()));
+                }
+            }
+        }
     }
 }
 
@@ -205,11 +259,12 @@ async fn push(
     let accepted_ms = now_ms(&state.clock);
     let now = i64::try_from(accepted_ms / 1000).unwrap_or(i64::MAX);
     let (app, max) = (state.app.clone(), state.max_devices);
+    let dry_run = query.dry_run;
     let prepared = tokio::task::spawn_blocking(move || {
         if wire {
-            prepare_wire(&body, now).map(|p| (p, Some(body)))
+            prepare_wire(&body, now, dry_run).map(|p| (p, Some(body)))
         } else {
-            prepare(&body, now, &app, max).map(|p| (p, None))
+            prepare(&body, now, &app, max, dry_run).map(|p| (p, None))
         }
     })
     .await
@@ -238,22 +293,37 @@ async fn push(
             },
         },
     };
-    let (store, devices) = (state.store.clone(), prepared.devices);
-    let (job, devices, accepted) = tokio::task::spawn_blocking(move || {
-        let accepted = store.accept(&job, &devices);
-        (job, devices, accepted)
-    })
-    .await
-    .map_err(internal)?;
-    let answer = match accepted.map_err(internal)? {
+    let suppressed: Vec<String> = prepared
+        .devices
+        .iter()
+        .filter_map(|d| match &d.state {
+            crate::store::DeviceState::Suppressed { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    let (job_id, devices) = (job.id.clone(), job.devices);
+    let (reply, answered) = tokio::sync::oneshot::channel();
+    let request = AcceptJob {
+        job,
+        devices: prepared.devices,
+        reply,
+    };
+    state
+        .acceptor
+        .send(request)
+        .await
+        .map_err(|_| internal("the store writer has stopped"))?;
+    let accepted = answered
+        .await
+        .map_err(|_| internal("the store writer dropped a job"))?
+        .map_err(internal)?;
+    let answer = match accepted {
         Accepted::New => {
-            for d in &devices {
-                if let crate::store::DeviceState::Suppressed { reason } = &d.state {
-                    state.metrics.suppress(reason);
-                }
+            for reason in &suppressed {
+                state.metrics.suppress(reason);
             }
             state.wake.notify_one();
-            json!({ "JobId": job.id, "Devices": job.devices })
+            json!({ "JobId": job_id, "Devices": devices })
         }
         Accepted::Existing { job_id, devices } => json!({ "JobId": job_id, "Devices": devices }),
     };

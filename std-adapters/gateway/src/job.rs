@@ -69,6 +69,7 @@ pub fn prepare(
     now: i64,
     app: &AppDoc,
     max_devices: usize,
+    report: bool,
 ) -> Result<Prepared, BadRequest> {
     let request: Value =
         serde_json::from_slice(body).map_err(|e| bad("", format!("not JSON: {e}")))?;
@@ -146,8 +147,8 @@ pub fn prepare(
                 ));
             }
             let recipient = Value::Object(one).to_string();
-            let (state, report, channel, token) =
-                decide_one(&common, &recipient, now, app).map_err(|e| in_request(e, &path))?;
+            let (state, report, channel, token) = decide_one(&common, &recipient, now, app, report)
+                .map_err(|e| in_request(e, &path))?;
             devices.push(DeviceRecord {
                 recipient,
                 channel,
@@ -168,11 +169,11 @@ pub fn prepare(
 }
 
 /// Reads one postcard job and decides it at `now`.
-pub fn prepare_wire(body: &[u8], now: i64) -> Result<Prepared, BadRequest> {
+pub fn prepare_wire(body: &[u8], now: i64, report: bool) -> Result<Prepared, BadRequest> {
     let job = wire::decode(body).map_err(|e| bad("", e.to_string()))?;
     let mut case = job.case();
     case.now = now;
-    let (state, report) = decide_case(&case).map_err(|e| bad(e.key, e.reason))?;
+    let (state, report) = decide_case(&case, report).map_err(|e| bad(e.key, e.reason))?;
     let device = case.recipient.device;
     Ok(Prepared {
         common: String::new(),
@@ -218,19 +219,22 @@ fn decide_one(
     recipient: &str,
     now: i64,
     app: &AppDoc,
+    report: bool,
 ) -> Result<(DeviceState, Value, String, String), IngestError> {
     let doc = case_doc(common, recipient, now)?;
     let lent = doc.lend()?;
     let case = lent.case(now, app)?;
     let channel = case.recipient.device.channel.name().to_owned();
     let token = case.recipient.device.token.to_owned();
-    let (state, report) = decide_case(&case)?;
+    let (state, report) = decide_case(&case, report)?;
     Ok((state, report, channel, token))
 }
 
 /// A case's first state and its report: suppressed with the reason, or
 /// queued once it rendered.
-fn decide_case(case: &Case<'_>) -> Result<(DeviceState, Value), IngestError> {
+/// Without `report` the push is only rendered (to refuse what cannot be
+/// sent) and the report is `null`: the report is for dry runs.
+fn decide_case(case: &Case<'_>, report: bool) -> Result<(DeviceState, Value), IngestError> {
     match decide(case)? {
         Decision::Suppress(reason) => {
             let Outcome { report, .. } = suppress_report(reason);
@@ -239,9 +243,13 @@ fn decide_case(case: &Case<'_>) -> Result<(DeviceState, Value), IngestError> {
             };
             Ok((state, report))
         }
-        Decision::Push(n) => {
+        Decision::Push(n) if report => {
             let (outcome, _) = push_report(&n)?;
             Ok((DeviceState::Queued, outcome.report))
+        }
+        Decision::Push(n) => {
+            render_push(&n)?;
+            Ok((DeviceState::Queued, Value::Null))
         }
     }
 }
@@ -249,10 +257,21 @@ fn decide_case(case: &Case<'_>) -> Result<(DeviceState, Value), IngestError> {
 /// A rendered push: the body and the request parts outside it.
 pub type RenderedPush<'a> = (Vec<u8>, tidings_core::render::Headers<'a>);
 
-/// Renders a decided push for sending.
+thread_local! {
+    /// Each worker thread's render buffer, made once (as large as the
+    /// report's, so only provider limits ever cut text).
+    static RENDER: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(vec![0; tidings_std::report::RENDER_BUFFER]);
+}
+
+/// Renders a decided push for sending: the bytes alone, no report.
 pub fn render_push<'a>(n: &Notification<'a>) -> Result<RenderedPush<'a>, IngestError> {
-    let (outcome, rendered) = push_report(n)?;
-    Ok((outcome.payload.unwrap_or_default(), rendered.headers))
+    RENDER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        let rendered = tidings_core::render(n, &mut buffer)?;
+        let body = buffer.get(..rendered.len).unwrap_or_default().to_vec();
+        Ok((body, rendered.headers))
+    })
 }
 
 /// A case error's key, as a path in the request: `Recipient.Device.X`
@@ -300,7 +319,7 @@ mod tests {
                 { "Channel": "apns", "Token": "ab03", "State": "background" }
             ] }
         ]));
-        let p = prepare(&body, 1_800_000_000, &AppDoc::default(), 100).unwrap();
+        let p = prepare(&body, 1_800_000_000, &AppDoc::default(), 100, true).unwrap();
         let summary: Vec<(&str, &str, &str)> = p
             .devices
             .iter()
@@ -337,17 +356,23 @@ mod tests {
             ),
         ];
         for (recipients, key) in cases {
-            let e =
-                prepare(&request(recipients), 1_800_000_000, &AppDoc::default(), 100).unwrap_err();
+            let e = prepare(
+                &request(recipients),
+                1_800_000_000,
+                &AppDoc::default(),
+                100,
+                true,
+            )
+            .unwrap_err();
             assert_eq!(e.key, key, "{e}");
         }
         assert_eq!(
-            prepare(b"[1]", 0, &AppDoc::default(), 10)
+            prepare(b"[1]", 0, &AppDoc::default(), 10, true)
                 .unwrap_err()
                 .reason,
             "a push request is a JSON object"
         );
-        assert!(prepare(b"{", 0, &AppDoc::default(), 10)
+        assert!(prepare(b"{", 0, &AppDoc::default(), 10, true)
             .unwrap_err()
             .reason
             .starts_with("not JSON"));
@@ -356,7 +381,7 @@ mod tests {
             { "Channel": "apns", "Token": "a2", "State": "background" }
         ] }]);
         assert_eq!(
-            prepare(&request(many), 0, &AppDoc::default(), 1)
+            prepare(&request(many), 0, &AppDoc::default(), 1, true)
                 .unwrap_err()
                 .key,
             "Recipients"
@@ -368,7 +393,7 @@ mod tests {
         let body = request(serde_json::json!([
             { "Account": "bob", "Device": { "Channel": "apns", "Token": "ab01", "State": "background" } }
         ]));
-        let p = prepare(&body, 1_800_000_000, &AppDoc::default(), 10).unwrap();
+        let p = prepare(&body, 1_800_000_000, &AppDoc::default(), 10, true).unwrap();
         let doc = case_doc(&p.common, &p.devices[0].recipient, 1_800_000_000).unwrap();
         let lent = doc.lend().unwrap();
         let app = AppDoc::default();

@@ -207,8 +207,11 @@ impl Gateway {
             .clone()
             .map(|w| webhook::Webhook::start(store.clone(), w))
             .transpose()?;
+        let (acceptor, accepted) = tokio::sync::mpsc::channel(4096);
+        tokio::spawn(api::accept_loop(store.clone(), accepted));
         let state = Arc::new(api::AppState {
             store: store.clone(),
+            acceptor,
             metrics,
             clock,
             wake: Arc::clone(&workers.wake),

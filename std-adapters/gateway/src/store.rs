@@ -216,60 +216,75 @@ impl Store {
         job: &JobRecord,
         devices: &[DeviceRecord],
     ) -> Result<Accepted, StoreError> {
+        let mut answers = self.accept_all(&[(job, devices)])?;
+        answers.pop().ok_or_else(|| err("no answer"))
+    }
+
+    /// [`Store::accept`] for several jobs in one transaction: one disk sync
+    /// for all of them (a job later in the batch sees the idempotency keys
+    /// of the earlier ones). Nothing is stored unless everything is.
+    pub fn accept_all(
+        &self,
+        jobs_in: &[(&JobRecord, &[DeviceRecord])],
+    ) -> Result<Vec<Accepted>, StoreError> {
         let txn = self.db.begin_write().map_err(err)?;
+        let mut answers = Vec::with_capacity(jobs_in.len());
         {
             let mut jobs = txn.open_table(JOBS).map_err(err)?;
             let mut keys = txn.open_table(IDEMPOTENCY).map_err(err)?;
-            if let Some(key) = &job.idempotency_key {
-                let earlier = keys
-                    .get(key.as_str())
-                    .map_err(err)?
-                    .map(|v| v.value().to_owned());
-                if let Some(earlier) = earlier {
-                    let record = jobs
-                        .get(earlier.as_str())
-                        .map_err(err)?
-                        .map(|v| serde_json::from_slice::<JobRecord>(v.value()))
-                        .transpose()
-                        .map_err(err)?;
-                    if let Some(record) = record {
-                        if job.accepted_ms.saturating_sub(record.accepted_ms)
-                            < IDEMPOTENCY_WINDOW_MS
-                        {
-                            return Ok(Accepted::Existing {
-                                job_id: record.id,
-                                devices: record.devices,
-                            });
-                        }
-                    }
-                }
-                keys.insert(key.as_str(), job.id.as_str()).map_err(err)?;
-            }
-            let bytes = serde_json::to_vec(job).map_err(err)?;
-            jobs.insert(job.id.as_str(), bytes.as_slice())
-                .map_err(err)?;
             let mut table = txn.open_table(DEVICES).map_err(err)?;
             let mut queue = txn.open_table(QUEUE).map_err(err)?;
-            let mut queued = 0u64;
-            for (i, device) in devices.iter().enumerate() {
-                let index = u32::try_from(i).map_err(err)?;
-                let bytes = serde_json::to_vec(device).map_err(err)?;
-                table
-                    .insert((job.id.as_str(), index), bytes.as_slice())
-                    .map_err(err)?;
-                if device.state.is_pending() {
-                    queue
-                        .insert((job.accepted_ms, job.id.as_str(), index), ())
-                        .map_err(err)?;
-                    queued += 1;
-                }
-            }
             let mut meta = txn.open_table(META).map_err(err)?;
-            let depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
-            meta.insert(QUEUED, depth + queued).map_err(err)?;
+            let mut depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
+            'jobs: for &(job, devices) in jobs_in {
+                if let Some(key) = &job.idempotency_key {
+                    let earlier = keys
+                        .get(key.as_str())
+                        .map_err(err)?
+                        .map(|v| v.value().to_owned());
+                    if let Some(earlier) = earlier {
+                        let record = jobs
+                            .get(earlier.as_str())
+                            .map_err(err)?
+                            .map(|v| serde_json::from_slice::<JobRecord>(v.value()))
+                            .transpose()
+                            .map_err(err)?;
+                        if let Some(record) = record {
+                            if job.accepted_ms.saturating_sub(record.accepted_ms)
+                                < IDEMPOTENCY_WINDOW_MS
+                            {
+                                answers.push(Accepted::Existing {
+                                    job_id: record.id,
+                                    devices: record.devices,
+                                });
+                                continue 'jobs;
+                            }
+                        }
+                    }
+                    keys.insert(key.as_str(), job.id.as_str()).map_err(err)?;
+                }
+                let bytes = serde_json::to_vec(job).map_err(err)?;
+                jobs.insert(job.id.as_str(), bytes.as_slice())
+                    .map_err(err)?;
+                for (i, device) in devices.iter().enumerate() {
+                    let index = u32::try_from(i).map_err(err)?;
+                    let bytes = serde_json::to_vec(device).map_err(err)?;
+                    table
+                        .insert((job.id.as_str(), index), bytes.as_slice())
+                        .map_err(err)?;
+                    if device.state.is_pending() {
+                        queue
+                            .insert((job.accepted_ms, job.id.as_str(), index), ())
+                            .map_err(err)?;
+                        depth += 1;
+                    }
+                }
+                answers.push(Accepted::New);
+            }
+            meta.insert(QUEUED, depth).map_err(err)?;
         }
         txn.commit().map_err(err)?;
-        Ok(Accepted::New)
+        Ok(answers)
     }
 
     /// Up to `limit` queue entries due by `now_ms`, skipping `leased` ones.
