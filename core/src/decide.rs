@@ -1,6 +1,9 @@
 //! The push decision (push-rules §2) and the merged notification settings.
 
+use core::ops::ControlFlow;
+
 use crate::error::{Error, Field};
+use crate::explain::{Check, Observer, Read, Silent, Sources};
 use crate::model::{
     AndroidInfo, ApnsInfo, Case, Conversation, DeviceState, DndWindow, Elem, GroupType, Mention,
     Message, Origin, ReceiveOpt, Recipient,
@@ -222,12 +225,21 @@ pub fn validate(case: &Case<'_>) -> Result<(), Error> {
 /// Decides whether the case's device gets a notification and merges its
 /// settings. The first row of push-rules §2.1 that fires is the reason.
 pub fn decide<'a>(case: &'a Case<'a>) -> Result<Decision<'a>, Error> {
+    decide_observed(case, &mut Silent)
+}
+
+/// [`decide`], telling `observer` each check it evaluates and, for a push,
+/// where each setting came from ([`crate::explain`]).
+pub fn decide_observed<'a, O: Observer<'a>>(
+    case: &'a Case<'a>,
+    observer: &mut O,
+) -> Result<Decision<'a>, Error> {
     validate(case)?;
     let message = &case.message;
     let recipient = &case.recipient;
     let now = case.now;
 
-    if let Some(reason) = suppression(message, recipient, now) {
+    if let ControlFlow::Break(reason) = suppression(message, recipient, now, observer) {
         return Ok(Decision::Suppress(reason));
     }
 
@@ -241,14 +253,15 @@ pub fn decide<'a>(case: &'a Case<'a>) -> Result<Decision<'a>, Error> {
     let custom_push = if push_info.is_none() { custom } else { None };
 
     let message_sound = match push_info {
-        Some(p) => p.apns.sound,
-        None => custom_push.map_or("", |c| c.sound),
+        Some(p) => (p.apns.sound, Field::ApnsSound),
+        None => (custom_push.map_or("", |c| c.sound), Field::ElemSound),
     };
     let user_sound = match message.conversation {
-        Conversation::C2c { .. } => recipient.c2c_sound,
-        Conversation::Group(_) => recipient.group_sound,
+        Conversation::C2c { .. } => (recipient.c2c_sound, Field::C2cSound),
+        Conversation::Group(_) => (recipient.group_sound, Field::GroupSound),
     };
-    let ios_sound = match text::first_set(message_sound, user_sound) {
+    let (sound, sound_from) = first_set_sourced(message_sound, user_sound);
+    let ios_sound = match sound {
         NO_SOUND => None,
         "" => Some(DEFAULT_SOUND),
         sound => Some(sound),
@@ -257,9 +270,9 @@ pub fn decide<'a>(case: &'a Case<'a>) -> Result<Decision<'a>, Error> {
     let badge_counted = !push_info.is_some_and(|p| p.apns.badge_not_counted);
     let badge = badge_counted.then(|| recipient.badge.saturating_add(1));
 
-    let ext = match push_info {
-        Some(p) => p.ext,
-        None => custom_push.map_or("", |c| c.ext),
+    let (ext, ext_from) = match push_info {
+        Some(p) => (p.ext, Field::Ext),
+        None => (custom_push.map_or("", |c| c.ext), Field::ElemExt),
     };
 
     // Cannot overflow: `validate` refused such a lifetime.
@@ -267,80 +280,193 @@ pub fn decide<'a>(case: &'a Case<'a>) -> Result<Decision<'a>, Error> {
         .life_time
         .and_then(|seconds| now.checked_add(i64::from(seconds)));
 
+    let (ios_title, ios_title_from) = text::ios_title_sourced(push_info);
+    let (android_title, android_title_from) = text::android_title_sourced(message);
+    let raw_android_sound = push_info.map_or("", |p| p.android.sound);
+    observer.sources(|| Sources {
+        ios_title: ios_title_from,
+        android_title: android_title_from,
+        ios_sound: sound_from.filter(|_| !sound.is_empty()),
+        android_sound: (!raw_android_sound.is_empty()).then_some(Field::AndroidSound),
+        badge: if badge_counted {
+            Field::Badge
+        } else {
+            Field::BadgeMode
+        },
+        ext: (!ext.is_empty()).then_some(ext_from),
+        expiry: expires_at.map(|_| Field::MsgLifeTime),
+    });
+
     Ok(Decision::Push(Notification {
         case,
         body: Body::of(message, recipient.locale),
-        ios_title: text::ios_title(push_info),
-        android_title: text::android_title(message),
+        ios_title,
+        android_title,
         ios_sound,
-        android_sound: push_info.map_or("", |p| p.android.sound),
+        android_sound: text::android_sound_name(raw_android_sound),
         badge,
         ext,
         expires_at,
     }))
 }
 
+/// The first set of two sourced strings, with its source.
+fn first_set_sourced<'a>(
+    preferred: (&'a str, Field),
+    fallback: (&'a str, Field),
+) -> (&'a str, Option<Field>) {
+    let (text, from) = if preferred.0.is_empty() {
+        fallback
+    } else {
+        preferred
+    };
+    (text, (!text.is_empty()).then_some(from))
+}
+
+/// Tells the observer of one check and breaks with its reason if it fired.
+fn check<'a, O: Observer<'a>>(
+    observer: &mut O,
+    reason: Reason,
+    fired: bool,
+    read: impl FnOnce() -> Read<'a>,
+) -> ControlFlow<Reason> {
+    observer.check(|| Check {
+        reason,
+        read: read(),
+        fired,
+    });
+    if fired {
+        ControlFlow::Break(reason)
+    } else {
+        ControlFlow::Continue(())
+    }
+}
+
 /// Rows 1–14 of push-rules §2.1, in order.
-fn suppression(message: &Message<'_>, recipient: &Recipient<'_>, now: i64) -> Option<Reason> {
-    if message.is_system {
-        return Some(Reason::SystemMessage);
-    }
-    if message.elems.iter().any(|e| matches!(e, Elem::GroupTips)) {
-        return Some(Reason::GroupTips);
-    }
-    // Row 3, and row 4: MsgLifeTime 0 keeps nothing for offline users (OQ-16).
-    if message.online_only || message.life_time == Some(0) {
-        return Some(Reason::OnlineOnly);
-    }
-    if message.push_info.is_some_and(|p| p.disabled) {
-        return Some(Reason::PushDisabledByMessage);
-    }
-    if message.origin == Origin::SdkOptIn && message.push_info.is_none() {
-        return Some(Reason::NoPushInfo);
-    }
-    if let Conversation::Group(group) = message.conversation {
-        if group.kind == GroupType::AvChatRoom {
-            return Some(Reason::GroupTypeNoPush);
+fn suppression<'a, O: Observer<'a>>(
+    message: &'a Message<'a>,
+    recipient: &'a Recipient<'a>,
+    now: i64,
+    observer: &mut O,
+) -> ControlFlow<Reason> {
+    let o = observer;
+    check(o, Reason::SystemMessage, message.is_system, || {
+        Read::SystemMessage {
+            is_system: message.is_system,
         }
-    }
-    if !message.sender.account.is_empty() && message.sender.account == recipient.account {
-        return Some(Reason::SelfSent);
-    }
-    if Body::of(message, recipient.locale).is_empty() {
-        return Some(Reason::NoDisplayText);
-    }
-    match recipient.device.state {
-        DeviceState::Offline => return Some(Reason::RecipientLoggedOut),
-        _ if recipient.device.token.is_empty() => return Some(Reason::NoToken),
-        _ if !recipient.push_enabled => return Some(Reason::PushDisabledByUser),
-        DeviceState::Foreground => return Some(Reason::Foreground),
-        DeviceState::Background | DeviceState::PushOnline => {}
-    }
-    receive_option(message, recipient, now)
+    })?;
+    let group_tips = message.elems.iter().any(|e| matches!(e, Elem::GroupTips));
+    check(o, Reason::GroupTips, group_tips, || Read::GroupTips {
+        group_tips,
+    })?;
+    // Row 3, and row 4: MsgLifeTime 0 keeps nothing for offline users (OQ-16).
+    let online_only = message.online_only || message.life_time == Some(0);
+    check(o, Reason::OnlineOnly, online_only, || Read::OnlineOnly {
+        online_only: message.online_only,
+        life_time: message.life_time,
+    })?;
+    let push_flag = message.push_info.is_some_and(|p| p.disabled);
+    check(o, Reason::PushDisabledByMessage, push_flag, || {
+        Read::PushDisabledByMessage {
+            push_info: message.push_info.is_some(),
+            push_flag,
+        }
+    })?;
+    let no_push_info = message.origin == Origin::SdkOptIn && message.push_info.is_none();
+    check(o, Reason::NoPushInfo, no_push_info, || Read::NoPushInfo {
+        origin: message.origin,
+        push_info: message.push_info.is_some(),
+    })?;
+    let group_type = match message.conversation {
+        Conversation::Group(group) => Some(group.kind),
+        Conversation::C2c { .. } => None,
+    };
+    let av_chat_room = group_type == Some(GroupType::AvChatRoom);
+    check(o, Reason::GroupTypeNoPush, av_chat_room, || {
+        Read::GroupTypeNoPush { group_type }
+    })?;
+    let self_sent =
+        !message.sender.account.is_empty() && message.sender.account == recipient.account;
+    check(o, Reason::SelfSent, self_sent, || Read::SelfSent {
+        sender: message.sender.account,
+        recipient: recipient.account,
+    })?;
+    let body = Body::of(message, recipient.locale);
+    check(o, Reason::NoDisplayText, body.is_empty(), || {
+        Read::NoDisplayText { body }
+    })?;
+    let device = recipient.device;
+    let state = device.state;
+    check(
+        o,
+        Reason::RecipientLoggedOut,
+        state == DeviceState::Offline,
+        || Read::RecipientLoggedOut { state },
+    )?;
+    check(o, Reason::NoToken, device.token.is_empty(), || {
+        Read::NoToken {
+            token_set: !device.token.is_empty(),
+        }
+    })?;
+    check(
+        o,
+        Reason::PushDisabledByUser,
+        !recipient.push_enabled,
+        || Read::PushDisabledByUser {
+            push_enabled: recipient.push_enabled,
+        },
+    )?;
+    check(
+        o,
+        Reason::Foreground,
+        state == DeviceState::Foreground,
+        || Read::Foreground { state },
+    )?;
+    receive_option(message, recipient, now, o)
 }
 
 /// Row 14: the conversation option, then the global window (push-rules §2.3).
-fn receive_option(message: &Message<'_>, recipient: &Recipient<'_>, now: i64) -> Option<Reason> {
+fn receive_option<'a, O: Observer<'a>>(
+    message: &'a Message<'a>,
+    recipient: &'a Recipient<'a>,
+    now: i64,
+    o: &mut O,
+) -> ControlFlow<Reason> {
     // REST C2C sends ignore the per-peer mute unless asked to honour it (OQ-13).
     let rest_c2c =
         message.origin == Origin::Rest && matches!(message.conversation, Conversation::C2c { .. });
-    let conversation_applies = !rest_c2c || message.with_mute_notifications;
-    if conversation_applies {
-        match recipient.receive_opt {
-            ReceiveOpt::Receive => {}
-            ReceiveOpt::NotReceive | ReceiveOpt::NotNotify => {
-                return Some(Reason::MutedConversation)
-            }
-            ReceiveOpt::NotNotifyExceptAt | ReceiveOpt::NotReceiveExceptAt => {
-                if !mentions(message, recipient.account) {
-                    return Some(Reason::NotMentioned);
-                }
-            }
+    let applies = !rest_c2c || message.with_mute_notifications;
+    let receive_opt = recipient.receive_opt;
+    let muted = applies && matches!(receive_opt, ReceiveOpt::NotReceive | ReceiveOpt::NotNotify);
+    check(o, Reason::MutedConversation, muted, || {
+        Read::MutedConversation {
+            receive_opt,
+            applies,
         }
-    }
-    let globally_muted = recipient.global_receive_opt == ReceiveOpt::NotNotify
-        && recipient.dnd.is_none_or(|w| in_window(w, now));
-    globally_muted.then_some(Reason::MutedGlobal)
+    })?;
+    let mention_only = applies
+        && matches!(
+            receive_opt,
+            ReceiveOpt::NotNotifyExceptAt | ReceiveOpt::NotReceiveExceptAt
+        );
+    let mentioned = mention_only && mentions(message, recipient.account);
+    check(o, Reason::NotMentioned, mention_only && !mentioned, || {
+        Read::NotMentioned {
+            receive_opt,
+            applies,
+            mentioned: mentions(message, recipient.account),
+        }
+    })?;
+    let global = recipient.global_receive_opt;
+    let in_dnd = recipient.dnd.is_none_or(|w| in_window(w, now));
+    let globally_muted = global == ReceiveOpt::NotNotify && in_dnd;
+    check(o, Reason::MutedGlobal, globally_muted, || {
+        Read::MutedGlobal {
+            global_receive_opt: global,
+            dnd: recipient.dnd,
+            in_window: recipient.dnd.is_some_and(|w| in_window(w, now)),
+        }
+    })
 }
 
 /// Whether the message @-mentions `account` or @all.

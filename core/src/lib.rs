@@ -43,10 +43,12 @@
 
 pub mod decide;
 pub mod error;
+pub mod explain;
 pub mod grapheme;
 #[cfg(feature = "json")]
 pub mod ingest;
 pub mod json;
+pub mod lint;
 pub mod model;
 pub mod render;
 #[cfg(test)]
@@ -56,6 +58,6 @@ pub mod text;
 pub mod wire;
 pub mod write;
 
-pub use decide::{decide, Decision, Notification, Reason};
+pub use decide::{decide, decide_observed, Decision, Notification, Reason};
 pub use error::{Error, Field};
 pub use render::{render, Rendered};

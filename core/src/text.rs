@@ -1,6 +1,7 @@
 //! Notification text as segments (push-rules §3): never concatenated into a
 //! temporary string, only walked by the writers.
 
+use crate::error::Field;
 use crate::model::{Conversation, Elem, Locale, Message, PushInfo};
 
 /// The separator between the name prefix and the content (push-rules OQ-3).
@@ -199,26 +200,74 @@ pub fn first_set<'a>(preferred: &'a str, fallback: &'a str) -> &'a str {
 
 /// iOS title: `ApnsInfo.Title`, else `OfflinePushInfo.Title`, else none.
 pub fn ios_title<'a>(push_info: Option<&PushInfo<'a>>) -> &'a str {
-    push_info.map_or("", |p| first_set(p.apns.title, p.title))
+    ios_title_sourced(push_info).0
+}
+
+/// [`ios_title`] and the key it came from (`None` = no title).
+pub fn ios_title_sourced<'a>(push_info: Option<&PushInfo<'a>>) -> (&'a str, Option<Field>) {
+    let sources = push_info.map_or([("", Field::ApnsTitle), ("", Field::Title)], |p| {
+        [(p.apns.title, Field::ApnsTitle), (p.title, Field::Title)]
+    });
+    first_of(sources)
 }
 
 /// Android title (render-map, OQ-2): `OfflinePushInfo.Title`; else C2C:
 /// nickname, else `From_Account`; group: group name, else `GroupId`.
 /// Empty only when every one of those is empty.
 pub fn android_title<'a>(message: &Message<'a>) -> &'a str {
-    android_title_chain(message)
-        .into_iter()
-        .find(|t| !t.is_empty())
-        .unwrap_or_default()
+    android_title_sourced(message).0
+}
+
+/// [`android_title`] and the key it came from (`None` = every source empty).
+pub fn android_title_sourced<'a>(message: &Message<'a>) -> (&'a str, Option<Field>) {
+    first_of(android_title_sources(message))
 }
 
 /// The Android title's sources in order of preference (render-map, OQ-2).
 pub fn android_title_chain<'a>(message: &Message<'a>) -> [&'a str; 3] {
+    android_title_sources(message).map(|(text, _)| text)
+}
+
+/// [`android_title_chain`] with the key of each source.
+pub fn android_title_sources<'a>(message: &Message<'a>) -> [(&'a str, Field); 3] {
     let title = message.push_info.map_or("", |p| p.title);
     match message.conversation {
-        Conversation::C2c { .. } => [title, message.sender.nick, message.sender.account],
-        Conversation::Group(group) => [title, group.name, group.id],
+        Conversation::C2c { .. } => [
+            (title, Field::Title),
+            (message.sender.nick, Field::Nick),
+            (message.sender.account, Field::FromAccount),
+        ],
+        Conversation::Group(group) => [
+            (title, Field::Title),
+            (group.name, Field::GroupName),
+            (group.id, Field::GroupId),
+        ],
     }
+}
+
+fn first_of<const N: usize>(sources: [(&str, Field); N]) -> (&str, Option<Field>) {
+    sources
+        .into_iter()
+        .find(|(text, _)| !text.is_empty())
+        .map_or(("", None), |(text, from)| (text, Some(from)))
+}
+
+/// The Android sound as every provider is given it (push-rules §4.2:
+/// `AndroidInfo.Sound` names a raw resource, which has no file extension):
+/// everything from the first `.` of the last `/`-separated segment is
+/// dropped, once, for every provider (`shake.mp3` → `shake`,
+/// `/raw/ding.ogg` → `/raw/ding`). A value without an extension is kept.
+pub fn android_sound_name(sound: &str) -> &str {
+    // Walked by hand: `str::find` would bring in slice-bounds panic paths.
+    let mut cut = None;
+    for (i, b) in sound.bytes().enumerate().rev() {
+        match b {
+            b'/' => break,
+            b'.' => cut = Some(i),
+            _ => {}
+        }
+    }
+    cut.and_then(|end| sound.get(..end)).unwrap_or(sound)
 }
 
 /// Whether a text is empty or all whitespace: nothing a reader would see.

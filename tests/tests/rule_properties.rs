@@ -483,6 +483,35 @@ proptest! {
         prop_assert_eq!(reason_of(&world), world.expected());
     }
 
+    /// The trace decides exactly as `decide` (the same code, observed): its
+    /// checks run in order up to the first that fires, which is the reason;
+    /// a push ran all 15 and records its sources.
+    #[test]
+    fn trace_decides_as_decide(world in world()) {
+        let elems = world.elems();
+        let mentions = world.mentions();
+        let case = world.case(&elems, &mentions);
+        let decided = decide(&case).expect("a generated case is valid");
+        let explained = tidings_core::explain::explain(&case).expect("a generated case is valid");
+        prop_assert_eq!(explained.decision, decided);
+        let checks: Vec<_> = explained.trace.checks().copied().collect();
+        let fired: Vec<_> = checks.iter().filter(|c| c.fired).map(|c| c.reason).collect();
+        let mut seen = std::collections::HashSet::new();
+        prop_assert!(checks.iter().all(|c| seen.insert(c.reason)), "a check ran twice");
+        match decided {
+            Decision::Suppress(reason) => {
+                prop_assert_eq!(fired, vec![reason]);
+                prop_assert_eq!(checks.last().map(|c| c.reason), Some(reason));
+                prop_assert!(explained.trace.sources.is_none());
+            }
+            Decision::Push(_) => {
+                prop_assert!(fired.is_empty());
+                prop_assert_eq!(checks.len(), Reason::ALL.len());
+                prop_assert!(explained.trace.sources.is_some());
+            }
+        }
+    }
+
     /// `PushFlag = 1` always suppresses, as `PushDisabledByMessage` unless
     /// an earlier row (system, tips, online-only) fires.
     #[test]

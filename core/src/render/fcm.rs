@@ -21,8 +21,9 @@
 //! - `notification.image` (`AndroidInfo.GoogleImage`) is passed through
 //!   unchecked: FCM documents no scheme rule (§2.2), and a bad URL only
 //!   costs the picture, not the push.
-//! - `android.notification.sound` is `AndroidInfo.Sound` as given (a raw
-//!   resource name, push-rules §4.2); FCM takes it only on pre-8.0 devices,
+//! - `android.notification.sound` is `AndroidInfo.Sound` as a raw
+//!   resource name (push-rules §4.2; a file extension dropped by
+//!   [`crate::text::android_sound_name`]); FCM takes it only on pre-8.0 devices,
 //!   the channel decides on 8.0+.
 
 use crate::decide::Notification;

@@ -21,7 +21,8 @@
 //!   `Error::Invalid(Field::Importance)`. Matching is exact (upper case).
 //! - `sound`: Huawei wants a raw-resource path (`"/raw/shake"`, its server
 //!   docs and samples), while `AndroidInfo.Sound` is the bare resource name
-//!   (`"shake"`, push-rules §4.2), so `/raw/` is prepended unless the value
+//!   (`"shake"`, push-rules §4.2; a file extension is dropped for every
+//!   provider by [`crate::text::android_sound_name`]), so `/raw/` is prepended unless the value
 //!   already starts with `/`. With a sound, `default_sound` is `false`
 //!   (required by §3.3); without, `default_sound: true`.
 //! - `image` (`AndroidInfo.HuaWeiImage`) must be an `https://` URL (§3.3);

@@ -165,7 +165,7 @@ fn hex128(value: u128) -> [u8; REQUEST_ID_LEN] {
 }
 
 /// `classification` and `category` as sent (see the module doc).
-fn classify<'a>(android: &AndroidInfo<'a>) -> Result<(u8, &'a str), Error> {
+pub(crate) fn classify<'a>(android: &AndroidInfo<'a>) -> Result<(u8, &'a str), Error> {
     let explicit = match android.vivo_classification {
         None => None,
         Some(c @ (CLASSIFICATION_OPERATIONAL | CLASSIFICATION_SYSTEM)) => Some(c),

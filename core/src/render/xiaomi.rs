@@ -29,9 +29,9 @@
 //! - `extra.sound_uri`: Xiaomi only plays sounds from the app's own
 //!   resources, as `android.resource://<package>/raw/<name>` (§5.2 "file in
 //!   app `raw/`"). `AndroidInfo.Sound` is a raw resource name (push-rules
-//!   §4.2), so the URI is built from `App.PackageName`; a trailing file
-//!   extension (`shake.mp3`) is dropped because resource names have none; a
-//!   value that already is an `android.resource://` URI is sent as is. A
+//!   §4.2), so the URI is built from `App.PackageName`; a file extension
+//!   (`shake.mp3`) was already dropped for every provider by
+//!   [`crate::text::android_sound_name`]; a value that already is an `android.resource://` URI is sent as is. A
 //!   name that cannot be a resource name (empty, or not `[A-Za-z0-9_]`) is
 //!   `Invalid(Sound)`.
 //! - A `,` in the token or the package name would address several devices
@@ -143,7 +143,8 @@ fn sound_uri<'a>(sound: &'a str, package: &'a str) -> Result<Option<[&'a str; 4]
     if sound.starts_with(SOUND_URI_SCHEME) {
         return Ok(Some([sound, "", "", ""]));
     }
-    let name = sound.split('.').next().unwrap_or_default();
+    // `decide` already dropped a file extension (`text::android_sound_name`).
+    let name = sound;
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(Error::Invalid(Field::Sound));
     }

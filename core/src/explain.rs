@@ -1,0 +1,225 @@
+//! Why a case was decided as it was: the trace of [`crate::decide()`].
+//!
+//! `decide` is [`decide_observed`] with the [`Silent`] observer, whose
+//! methods are empty and never build a record, so the trace costs the
+//! plain decision nothing (the firmware build links no part of it).
+//! [`explain`] runs the very same code with a [`Trace`] observer, which
+//! keeps, in fixed storage:
+//!
+//! - each suppression check of push-rules §2.1 in the order it is
+//!   evaluated, with the inputs it read and whether it fired, up to the
+//!   first that fires;
+//! - for a push, the case-format key every merged setting came from
+//!   ([`Sources`]).
+//!
+//! [`cuts`] says what the renderer cut from the body and title.
+
+use crate::decide::{decide_observed, Decision, Notification, Reason};
+use crate::error::{Error, Field};
+use crate::model::{Case, DeviceState, DndWindow, GroupType, Origin, ReceiveOpt};
+use crate::render::Rendered;
+use crate::text::{Body, Segments};
+
+/// Receives what [`decide_observed`] evaluates. Each method takes a
+/// closure that builds the record, so an observer that ignores it (the
+/// default) costs nothing.
+pub trait Observer<'a> {
+    /// One suppression check was evaluated.
+    fn check(&mut self, check: impl FnOnce() -> Check<'a>) {
+        let _ = check;
+    }
+
+    /// The case pushes; where its settings came from.
+    fn sources(&mut self, sources: impl FnOnce() -> Sources) {
+        let _ = sources;
+    }
+}
+
+/// The observer of [`crate::decide()`]: records nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Observer<'_> for Silent {}
+
+/// One suppression check: the reason it gives, what it read, whether it fired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Check<'a> {
+    pub reason: Reason,
+    pub read: Read<'a>,
+    pub fired: bool,
+}
+
+/// The inputs a check read, one variant per check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read<'a> {
+    /// `Message.IsSystem`.
+    SystemMessage { is_system: bool },
+    /// Whether any elem is a `TIMGroupTipElem`.
+    GroupTips { group_tips: bool },
+    /// `OnlineOnlyFlag` and `MsgLifeTime` (0 keeps nothing offline).
+    OnlineOnly {
+        online_only: bool,
+        life_time: Option<u32>,
+    },
+    /// `OfflinePushInfo` present and its `PushFlag = 1`.
+    PushDisabledByMessage { push_info: bool, push_flag: bool },
+    /// `Origin` and whether there is an `OfflinePushInfo`.
+    NoPushInfo { origin: Origin, push_info: bool },
+    /// `Group.Type`; `None` for C2C.
+    GroupTypeNoPush { group_type: Option<GroupType> },
+    /// `From_Account` and `Recipient.Account`.
+    SelfSent { sender: &'a str, recipient: &'a str },
+    /// The body the message shows (push-rules §3).
+    NoDisplayText { body: Body<'a> },
+    /// `Recipient.Device.State`.
+    RecipientLoggedOut { state: DeviceState },
+    /// Whether `Recipient.Device.Token` is set.
+    NoToken { token_set: bool },
+    /// `Recipient.PushEnabled`.
+    PushDisabledByUser { push_enabled: bool },
+    /// `Recipient.Device.State`.
+    Foreground { state: DeviceState },
+    /// `Recipient.ReceiveOpt`, and whether it applies (a REST C2C send
+    /// ignores it unless `WithMuteNotifications`, OQ-13).
+    MutedConversation {
+        receive_opt: ReceiveOpt,
+        applies: bool,
+    },
+    /// As [`Read::MutedConversation`], and whether the message @-mentions
+    /// the recipient or @all.
+    NotMentioned {
+        receive_opt: ReceiveOpt,
+        applies: bool,
+        mentioned: bool,
+    },
+    /// `Recipient.GlobalReceiveOpt`, the window and whether `Now` is in it.
+    MutedGlobal {
+        global_receive_opt: ReceiveOpt,
+        dnd: Option<DndWindow>,
+        in_window: bool,
+    },
+}
+
+/// Where each merged setting of a push came from, as the case-format key
+/// ([`Field::key`]); `None` = no source set it (the default applies). The
+/// body's source is the notification's [`Body`] itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sources {
+    /// `ApnsTitle` or `Title`.
+    pub ios_title: Option<Field>,
+    /// `Title`, `Nick`, `FromAccount` (C2C) or `GroupName`, `GroupId`.
+    pub android_title: Option<Field>,
+    /// `ApnsSound`, `ElemSound`, `C2cSound` or `GroupSound`; `None` = `default`.
+    pub ios_sound: Option<Field>,
+    /// `AndroidSound`.
+    pub android_sound: Option<Field>,
+    /// `Badge` (one more than `Recipient.Badge`) or `BadgeMode` (not counted).
+    pub badge: Field,
+    /// `Ext` or `ElemExt`.
+    pub ext: Option<Field>,
+    /// `MsgLifeTime`.
+    pub expiry: Option<Field>,
+}
+
+/// The checks' capacity: one per reason.
+pub const MAX_CHECKS: usize = Reason::ALL.len();
+
+/// An observer that keeps everything, in fixed storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trace<'a> {
+    checks: [Option<Check<'a>>; MAX_CHECKS],
+    /// Set when the case pushes.
+    pub sources: Option<Sources>,
+}
+
+impl Default for Trace<'_> {
+    fn default() -> Self {
+        Trace {
+            checks: [None; MAX_CHECKS],
+            sources: None,
+        }
+    }
+}
+
+impl<'a> Trace<'a> {
+    /// The checks evaluated, in order; the last one fired if any did.
+    pub fn checks(&self) -> impl Iterator<Item = &Check<'a>> {
+        self.checks.iter().flatten()
+    }
+}
+
+impl<'a> Observer<'a> for Trace<'a> {
+    fn check(&mut self, check: impl FnOnce() -> Check<'a>) {
+        if let Some(slot) = self.checks.iter_mut().find(|c| c.is_none()) {
+            *slot = Some(check());
+        }
+    }
+
+    fn sources(&mut self, sources: impl FnOnce() -> Sources) {
+        self.sources = Some(sources());
+    }
+}
+
+/// A decision and its trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Explanation<'a> {
+    pub decision: Decision<'a>,
+    pub trace: Trace<'a>,
+}
+
+/// Decides the case as [`crate::decide()`] does, by the same code, and
+/// keeps the trace.
+pub fn explain<'a>(case: &'a Case<'a>) -> Result<Explanation<'a>, Error> {
+    let mut trace = Trace::default();
+    let decision = decide_observed(case, &mut trace)?;
+    Ok(Explanation { decision, trace })
+}
+
+/// What a cut removed from one text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Removed {
+    /// [`Field::Body`] or [`Field::Title`].
+    pub field: Field,
+    /// Bytes of the text kept before the `…`.
+    pub kept_bytes: usize,
+    pub removed_bytes: usize,
+    /// Unicode scalar values removed.
+    pub removed_chars: usize,
+}
+
+/// What the renderer cut from the body and the title (in that order),
+/// measured in the texts the provider is sent ([`crate::render::body`],
+/// [`crate::render::title`]).
+pub fn cuts(n: &Notification<'_>, rendered: &Rendered<'_>) -> [Option<Removed>; 2] {
+    let body = rendered
+        .cut
+        .body
+        .map(|kept| removed(Field::Body, crate::render::body(n).segments(), kept));
+    let title = rendered.cut.title.map(|kept| {
+        removed(
+            Field::Title,
+            Segments::single(crate::render::title(n)),
+            kept,
+        )
+    });
+    [body, title]
+}
+
+fn removed(field: Field, text: Segments<'_>, kept: usize) -> Removed {
+    let (mut offset, mut removed_bytes, mut removed_chars) = (0usize, 0usize, 0usize);
+    for piece in text {
+        for (i, c) in piece.char_indices() {
+            if offset.saturating_add(i) >= kept {
+                removed_bytes = removed_bytes.saturating_add(c.len_utf8());
+                removed_chars = removed_chars.saturating_add(1);
+            }
+        }
+        offset = offset.saturating_add(piece.len());
+    }
+    Removed {
+        field,
+        kept_bytes: kept,
+        removed_bytes,
+        removed_chars,
+    }
+}
