@@ -50,6 +50,21 @@ fn project_vectors_every_rule_reason_and_edge() {
     run("tidings.json");
 }
 
+#[test]
+fn lint_vectors_each_lint_fires_exactly_when_it_should() {
+    run("lints.json");
+}
+
+/// Every lint code is pinned by a vector that expects it.
+#[test]
+fn every_lint_has_a_vector() {
+    let text = vectors("lints.json").to_string();
+    for lint in tidings_core::lint::Lint::ALL {
+        let code = format!("{{\"Code\":\"{}\"}}", lint.name());
+        assert!(text.contains(&code), "no vector expects {}", lint.name());
+    }
+}
+
 /// Every suppression reason is pinned by at least one vector.
 #[test]
 fn every_reason_has_a_vector() {

@@ -303,6 +303,8 @@ async fn dry_run_queues_nothing_and_idempotency_keys_return_the_first_job() {
     assert_eq!(status, 200);
     assert_eq!(dry["Results"][0]["Decision"], "push");
     assert_eq!(dry["Results"][0]["Body"], "Ann:Lunch at 12?");
+    // The vendor lints are part of the dry-run answer (none for this APNs push).
+    assert_eq!(dry["Results"][0]["Lints"], json!([]));
     let (_, first) = bed.post("/v1/push", &body).await;
     let (status, second) = bed.post("/v1/push", &body).await;
     assert_eq!(status, 202);

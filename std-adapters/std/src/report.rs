@@ -110,6 +110,7 @@ pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), 
         serde_json::from_slice(&buf).map_err(|e| internal(&format!("payload is not JSON: {e}")))?
     };
     report.insert("Payload".into(), payload);
+    report.insert("Lints".into(), lints_json(n, &rendered));
     let warnings: Vec<Value> = rendered.warnings.names().map(Value::from).collect();
     if !warnings.is_empty() {
         report.insert("Warnings".into(), warnings.into());
@@ -121,6 +122,23 @@ pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), 
         },
         rendered,
     ))
+}
+
+/// The vendor lints of a rendered push (`tidings_core::lint`), each as
+/// `{Code, Severity, Source, Advice}`; `[]` when none.
+pub fn lints_json(n: &Notification<'_>, rendered: &Rendered<'_>) -> Value {
+    tidings_core::lint::lints(n, rendered)
+        .iter()
+        .map(|lint| {
+            json!({
+                "Code": lint.name(),
+                "Severity": lint.severity().name(),
+                "Source": lint.source(),
+                "Advice": lint.advice(),
+            })
+        })
+        .collect::<Vec<_>>()
+        .into()
 }
 
 /// The text as sent: the kept bytes and the ellipsis, when it was cut.
