@@ -464,7 +464,7 @@ fn receive_option<'a, O: Observer<'a>>(
         Read::MutedGlobal {
             global_receive_opt: global,
             dnd: recipient.dnd,
-            in_window: recipient.dnd.is_some_and(|w| in_window(w, now)),
+            in_window: in_dnd,
         }
     })
 }

@@ -92,7 +92,8 @@ pub enum Read<'a> {
         applies: bool,
         mentioned: bool,
     },
-    /// `Recipient.GlobalReceiveOpt`, the window and whether `Now` is in it.
+    /// `Recipient.GlobalReceiveOpt`, the window and whether `Now` is in it
+    /// (always, without a window).
     MutedGlobal {
         global_receive_opt: ReceiveOpt,
         dnd: Option<DndWindow>,
@@ -121,8 +122,48 @@ pub struct Sources {
     pub expiry: Option<Field>,
 }
 
+/// The checks in the order `decide` evaluates them: [`Reason::ALL`]
+/// except that row 14's conversation option (`MutedConversation`, then
+/// `NotMentioned`) comes before the global one (`MutedGlobal`).
+pub const ORDER: [Reason; 15] = [
+    Reason::SystemMessage,
+    Reason::GroupTips,
+    Reason::OnlineOnly,
+    Reason::PushDisabledByMessage,
+    Reason::NoPushInfo,
+    Reason::GroupTypeNoPush,
+    Reason::SelfSent,
+    Reason::NoDisplayText,
+    Reason::RecipientLoggedOut,
+    Reason::NoToken,
+    Reason::PushDisabledByUser,
+    Reason::Foreground,
+    Reason::MutedConversation,
+    Reason::NotMentioned,
+    Reason::MutedGlobal,
+];
+
+/// The row of push-rules §2.1 a check is (`OnlineOnly` is rows 3–4).
+pub const fn row(reason: Reason) -> &'static str {
+    match reason {
+        Reason::SystemMessage => "1",
+        Reason::GroupTips => "2",
+        Reason::OnlineOnly => "3-4",
+        Reason::PushDisabledByMessage => "5",
+        Reason::NoPushInfo => "6",
+        Reason::GroupTypeNoPush => "7",
+        Reason::SelfSent => "8",
+        Reason::NoDisplayText => "9",
+        Reason::RecipientLoggedOut => "10",
+        Reason::NoToken => "11",
+        Reason::PushDisabledByUser => "12",
+        Reason::Foreground => "13",
+        Reason::MutedConversation | Reason::NotMentioned | Reason::MutedGlobal => "14",
+    }
+}
+
 /// The checks' capacity: one per reason.
-pub const MAX_CHECKS: usize = Reason::ALL.len();
+pub const MAX_CHECKS: usize = ORDER.len();
 
 /// An observer that keeps everything, in fixed storage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

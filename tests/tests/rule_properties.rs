@@ -498,6 +498,8 @@ proptest! {
         let fired: Vec<_> = checks.iter().filter(|c| c.fired).map(|c| c.reason).collect();
         let mut seen = std::collections::HashSet::new();
         prop_assert!(checks.iter().all(|c| seen.insert(c.reason)), "a check ran twice");
+        let order: Vec<_> = checks.iter().map(|c| c.reason).collect();
+        prop_assert_eq!(&order[..], &tidings_core::explain::ORDER[..order.len()]);
         match decided {
             Decision::Suppress(reason) => {
                 prop_assert_eq!(fired, vec![reason]);

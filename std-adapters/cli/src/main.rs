@@ -11,6 +11,7 @@ mod send;
 mod serve;
 mod standin;
 use tidings_std::conform::check_file;
+use tidings_std::explain::explain_case;
 use tidings_std::ingest::AppDoc;
 use tidings_std::report::{run_case, RunConfig};
 
@@ -34,6 +35,29 @@ enum Command {
         /// Print the rendered provider body alone (nothing when suppressed).
         #[arg(long)]
         raw: bool,
+        /// Unix seconds for cases without `Now` (default: the clock).
+        #[arg(long)]
+        now: Option<i64>,
+        /// APNs topic for cases without `App.BundleId`.
+        #[arg(long, env = "TIDINGS_BUNDLE_ID")]
+        bundle_id: Option<String>,
+        /// Android package for cases without `App.PackageName`.
+        #[arg(long, env = "TIDINGS_PACKAGE_NAME")]
+        package_name: Option<String>,
+        /// Android launcher class (Huawei/Honor badge) for cases without `App.BadgeClass`.
+        #[arg(long, env = "TIDINGS_BADGE_CLASS")]
+        badge_class: Option<String>,
+    },
+    /// Explain one case: every suppression check of push-rules §2.1 with
+    /// what it read and whether it fired, where each setting came from,
+    /// the cut and the vendor lints with their advice. Exit codes as `render`.
+    Explain {
+        /// The case file, or `-` for standard input.
+        case: PathBuf,
+        /// Print the JSON report (the render result object with `Rules`,
+        /// `Sources` and `Cut`) instead of the readable one.
+        #[arg(long)]
+        json: bool,
         /// Unix seconds for cases without `Now` (default: the clock).
         #[arg(long)]
         now: Option<i64>,
@@ -166,6 +190,41 @@ fn main() -> ExitCode {
             }
         }
         Command::Conform { files } => conform(&files),
+        Command::Explain {
+            case,
+            json,
+            now,
+            bundle_id,
+            package_name,
+            badge_class,
+        } => {
+            let input = match read_input(&case) {
+                Ok(input) => input,
+                Err(e) => return fail(&format!("{}: {e}", case.display())),
+            };
+            let config = RunConfig {
+                now: now.unwrap_or_else(clock_now),
+                app: AppDoc {
+                    bundle_id,
+                    package_name,
+                    badge_class,
+                },
+            };
+            match explain_case(&input, &config) {
+                Err(e) => fail(&e.to_string()),
+                Ok(explained) if json => print_report(&explained.report, ExitCode::SUCCESS),
+                Ok(explained) => {
+                    let mut out = std::io::stdout().lock();
+                    match out
+                        .write_all(explained.text.as_bytes())
+                        .and_then(|()| out.flush())
+                    {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => fail(&format!("writing output: {e}")),
+                    }
+                }
+            }
+        }
         Command::Render {
             case,
             raw,

@@ -480,3 +480,41 @@ fn send_delivers_to_the_tpns_standin_without_leaking_the_secret_or_signature() {
     let payload: serde_json::Value = serde_json::from_slice(&raw_render(&case)).unwrap();
     assert_eq!(accepted["payload"], payload);
 }
+
+/// `tidings explain`: the readable report by default, JSON with `--json`,
+/// exit codes as `render` (0 decided, 2 unusable).
+#[test]
+fn explain_prints_the_rule_table_sources_and_lints() {
+    let case = br#"{"Message":{"From_Account":"ann","To_Account":"bob","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]},
+        "Sender":{"Nick":"Ann"},"App":{"PackageName":"com.example.chat"},
+        "Recipient":{"Account":"bob","Device":{"Channel":"huawei","Token":"hw1","State":"background"}},"Now":1}"#;
+    let out = tidings(&["explain", "-"], Some(case));
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("Decision: push on huawei\n"), "{text}");
+    assert!(text.contains("MutedGlobal"), "{text}");
+    assert!(text.contains("\"Ann\" from Sender.Nick"), "{text}");
+    assert!(text.contains("warning  HuaweiNoCategory"), "{text}");
+
+    let out = tidings(&["explain", "--json", "-"], Some(case));
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Rules"].as_array().unwrap().len(), 15);
+    assert_eq!(report["Lints"][0]["Code"], "HuaweiNoCategory");
+
+    let render = tidings(&["render", "-"], Some(case));
+    let rendered: serde_json::Value = serde_json::from_slice(&render.stdout).unwrap();
+    assert_eq!(rendered["Lints"], report["Lints"]);
+
+    let foreground = String::from_utf8_lossy(case).replace("background", "foreground");
+    let out = tidings(&["explain", "-"], Some(foreground.as_bytes()));
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("Decision: suppress (Foreground, push-rules §2.1 row 13)"));
+    assert!(text.contains("not reached"), "{text}");
+
+    let out = tidings(&["explain", "-"], Some(b"{}"));
+    assert_eq!(out.status.code(), Some(2));
+    let out = tidings(&["explain", "/nonexistent/case.json"], None);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -4,6 +4,7 @@
 //!   the core model;
 //! - [`report`]: one case decided and rendered into the result object that
 //!   `tidings render` prints;
+//! - [`explain`]: the core's trace of one case as `tidings explain` prints it;
 //! - [`conform`]: conformance vectors matched against results;
 //! - [`config`]: the TOML configuration with environment overrides;
 //! - [`clock`]: time passed in, so credential lifetimes and retries are
@@ -12,5 +13,6 @@
 pub mod clock;
 pub mod config;
 pub mod conform;
+pub mod explain;
 pub mod ingest;
 pub mod report;
