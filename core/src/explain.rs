@@ -264,3 +264,82 @@ fn removed(field: Field, text: Segments<'_>, kept: usize) -> Removed {
         removed_chars,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Channel, Conversation, Elem, PushInfo};
+    use crate::testkit::{case, ANN};
+    use crate::text::android_sound_name;
+
+    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+
+    #[test]
+    fn android_sound_loses_its_extension_once() {
+        assert_eq!(android_sound_name("shake.mp3"), "shake");
+        assert_eq!(android_sound_name("shake"), "shake");
+        assert_eq!(android_sound_name("shake.v2.ogg"), "shake");
+        assert_eq!(android_sound_name("/raw/ding.ogg"), "/raw/ding");
+        assert_eq!(
+            android_sound_name("android.resource://com.example.chat/raw/a.wav"),
+            "android.resource://com.example.chat/raw/a"
+        );
+        assert_eq!(android_sound_name(""), "");
+        assert_eq!(android_sound_name(".mp3"), "");
+    }
+
+    #[test]
+    fn a_push_traces_all_fifteen_checks_and_its_sources() {
+        let elems = [Elem::Text("hi")];
+        let mut push = PushInfo::default();
+        push.android.sound = "ring.mp3";
+        push.ext = "{}";
+        let c = case(Channel::Huawei, "t", ANN, C2C, &elems, Some(push));
+        let e = explain(&c).unwrap();
+        let Decision::Push(n) = e.decision else {
+            panic!("{:?}", e.decision)
+        };
+        assert_eq!(n.android_sound, "ring");
+        let order: [Reason; 15] =
+            core::array::from_fn(|i| e.trace.checks().nth(i).map(|c| c.reason).unwrap());
+        assert_eq!(order, ORDER);
+        assert!(e.trace.checks().all(|c| !c.fired));
+        let s = e.trace.sources.unwrap();
+        assert_eq!(s.android_title, Some(Field::Nick));
+        assert_eq!(s.ios_title, None);
+        assert_eq!(s.ios_sound, None);
+        assert_eq!(s.android_sound, Some(Field::AndroidSound));
+        assert_eq!(s.badge, Field::Badge);
+        assert_eq!(s.ext, Some(Field::Ext));
+        assert_eq!(s.expiry, None);
+    }
+
+    #[test]
+    fn a_suppression_stops_at_the_check_that_fired() {
+        let elems = [Elem::Text("hi")];
+        let mut c = case(Channel::Apns, "t", ANN, C2C, &elems, None);
+        c.recipient.account = "ann";
+        let e = explain(&c).unwrap();
+        assert_eq!(e.decision, Decision::Suppress(Reason::SelfSent));
+        let last = e.trace.checks().last().unwrap();
+        assert_eq!(last.reason, Reason::SelfSent);
+        assert!(last.fired);
+        assert_eq!(
+            last.read,
+            Read::SelfSent {
+                sender: "ann",
+                recipient: "ann"
+            }
+        );
+        assert_eq!(e.trace.checks().count(), 7);
+        assert!(e.trace.sources.is_none());
+    }
+
+    #[test]
+    fn removed_counts_bytes_and_chars_after_the_kept_prefix() {
+        let r = removed(Field::Body, Segments::pair("ab", "中文x"), 5);
+        assert_eq!((r.kept_bytes, r.removed_bytes, r.removed_chars), (5, 4, 2));
+        let r = removed(Field::Title, Segments::single("héllo"), 6);
+        assert_eq!((r.removed_bytes, r.removed_chars), (0, 0));
+    }
+}
