@@ -1,5 +1,5 @@
 //! Zero allocation, measured: a counting global allocator around `decide`
-//! and `render` for every conformance vector in `tests/vectors/`, re-run on
+//! and `render` (and the traced `explain`, the lints and the cut) for every conformance vector in `tests/vectors/`, re-run on
 //! every channel, plus a 6000-char CJK/emoji body cut to each limit.
 //!
 //! Ingest (serde_json, std) runs first and outside the count; only the core
@@ -81,9 +81,24 @@ fn run_counted(name: &str, case: &Case<'_>, buf: &mut [u8], tally: &mut Tally) {
     let region = Region::new(GLOBAL);
     let decision = decide(case);
     let rendered = match &decision {
-        Ok(Decision::Push(n)) => Some(render(n, buf).map(|r| r.len)),
+        Ok(Decision::Push(n)) => Some(render(n, buf).map(|r| {
+            // The lints and the cut, as `explain` and `render` report them.
+            core::hint::black_box((
+                tidings_core::lint::lints(n, &r),
+                tidings_core::explain::cuts(n, &r),
+            ));
+            r.len
+        })),
         _ => None,
     };
+    // The traced decision: the same, in fixed storage.
+    let explained = tidings_core::explain::explain(case);
+    assert_eq!(
+        explained.as_ref().map(|e| e.decision).ok(),
+        decision.as_ref().ok().copied(),
+        "{name}"
+    );
+    core::hint::black_box(&explained);
     let stats = region.change();
     assert_eq!(
         (stats.allocations, stats.reallocations),
