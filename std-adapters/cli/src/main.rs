@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 mod send;
 mod serve;
@@ -26,50 +26,62 @@ struct Cli {
     command: Command,
 }
 
+/// A case to decide, and what the case format leaves to the runner.
+#[derive(Args)]
+struct CaseArgs {
+    /// The case file, or `-` for standard input.
+    case: PathBuf,
+    /// Unix seconds for cases without `Now` (default: the clock).
+    #[arg(long)]
+    now: Option<i64>,
+    /// APNs topic for cases without `App.BundleId`.
+    #[arg(long, env = "TIDINGS_BUNDLE_ID")]
+    bundle_id: Option<String>,
+    /// Android package for cases without `App.PackageName`.
+    #[arg(long, env = "TIDINGS_PACKAGE_NAME")]
+    package_name: Option<String>,
+    /// Android launcher class (Huawei/Honor badge) for cases without `App.BadgeClass`.
+    #[arg(long, env = "TIDINGS_BADGE_CLASS")]
+    badge_class: Option<String>,
+}
+
+impl CaseArgs {
+    /// The case's bytes and the run's defaults; a read error is the exit.
+    fn read(self) -> Result<(Vec<u8>, RunConfig), ExitCode> {
+        let input =
+            read_input(&self.case).map_err(|e| fail(&format!("{}: {e}", self.case.display())))?;
+        let config = RunConfig {
+            now: self.now.unwrap_or_else(clock_now),
+            app: AppDoc {
+                bundle_id: self.bundle_id,
+                package_name: self.package_name,
+                badge_class: self.badge_class,
+            },
+        };
+        Ok((input, config))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Decide and render one case (case-format.md) and print the result.
     Render {
-        /// The case file, or `-` for standard input.
-        case: PathBuf,
+        #[command(flatten)]
+        case: CaseArgs,
         /// Print the rendered provider body alone (nothing when suppressed).
         #[arg(long)]
         raw: bool,
-        /// Unix seconds for cases without `Now` (default: the clock).
-        #[arg(long)]
-        now: Option<i64>,
-        /// APNs topic for cases without `App.BundleId`.
-        #[arg(long, env = "TIDINGS_BUNDLE_ID")]
-        bundle_id: Option<String>,
-        /// Android package for cases without `App.PackageName`.
-        #[arg(long, env = "TIDINGS_PACKAGE_NAME")]
-        package_name: Option<String>,
-        /// Android launcher class (Huawei/Honor badge) for cases without `App.BadgeClass`.
-        #[arg(long, env = "TIDINGS_BADGE_CLASS")]
-        badge_class: Option<String>,
     },
     /// Explain one case: every suppression check of push-rules §2.1 with
     /// what it read and whether it fired, where each setting came from,
     /// the cut and the vendor lints with their advice. Exit codes as `render`.
     Explain {
-        /// The case file, or `-` for standard input.
-        case: PathBuf,
+        #[command(flatten)]
+        case: CaseArgs,
         /// Print the JSON report (the render result object with `Rules`,
         /// `Sources` and `Cut`) instead of the readable one.
         #[arg(long)]
         json: bool,
-        /// Unix seconds for cases without `Now` (default: the clock).
-        #[arg(long)]
-        now: Option<i64>,
-        /// APNs topic for cases without `App.BundleId`.
-        #[arg(long, env = "TIDINGS_BUNDLE_ID")]
-        bundle_id: Option<String>,
-        /// Android package for cases without `App.PackageName`.
-        #[arg(long, env = "TIDINGS_PACKAGE_NAME")]
-        package_name: Option<String>,
-        /// Android launcher class (Huawei/Honor badge) for cases without `App.BadgeClass`.
-        #[arg(long, env = "TIDINGS_BADGE_CLASS")]
-        badge_class: Option<String>,
     },
     /// Decide, render and deliver one case; print the result with its Delivery.
     ///
@@ -190,25 +202,10 @@ fn main() -> ExitCode {
             }
         }
         Command::Conform { files } => conform(&files),
-        Command::Explain {
-            case,
-            json,
-            now,
-            bundle_id,
-            package_name,
-            badge_class,
-        } => {
-            let input = match read_input(&case) {
-                Ok(input) => input,
-                Err(e) => return fail(&format!("{}: {e}", case.display())),
-            };
-            let config = RunConfig {
-                now: now.unwrap_or_else(clock_now),
-                app: AppDoc {
-                    bundle_id,
-                    package_name,
-                    badge_class,
-                },
+        Command::Explain { case, json } => {
+            let (input, config) = match case.read() {
+                Ok(read) => read,
+                Err(code) => return code,
             };
             match explain_case(&input, &config) {
                 Err(e) => fail(&e.to_string()),
@@ -225,25 +222,10 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Render {
-            case,
-            raw,
-            now,
-            bundle_id,
-            package_name,
-            badge_class,
-        } => {
-            let input = match read_input(&case) {
-                Ok(input) => input,
-                Err(e) => return fail(&format!("{}: {e}", case.display())),
-            };
-            let config = RunConfig {
-                now: now.unwrap_or_else(clock_now),
-                app: AppDoc {
-                    bundle_id,
-                    package_name,
-                    badge_class,
-                },
+        Command::Render { case, raw } => {
+            let (input, config) = match case.read() {
+                Ok(read) => read,
+                Err(code) => return code,
             };
             match run_case(&input, &config) {
                 Err(e) => fail(&e.to_string()),
