@@ -287,15 +287,21 @@ impl Store {
         Ok(answers)
     }
 
-    /// Up to `limit` queue entries due by `now_ms`, skipping `leased` ones.
-    pub fn due(
+    /// Up to `limit` queue entries due by `now_ms` that are not in
+    /// `leased`, with their device records, read in one transaction; each
+    /// one returned is added to `leased` (so no two workers take it).
+    pub fn take_due(
         &self,
         now_ms: u64,
         limit: usize,
-        leased: &HashSet<QueueKey>,
-    ) -> Result<Vec<QueueKey>, StoreError> {
+        leased: &std::sync::Mutex<HashSet<QueueKey>>,
+    ) -> Result<Vec<(QueueKey, DeviceRecord)>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
         let queue = txn.open_table(QUEUE).map_err(err)?;
+        let devices = txn.open_table(DEVICES).map_err(err)?;
+        let mut leased = leased
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = Vec::new();
         for entry in queue
             .range((0u64, "", 0u32)..=(now_ms, "\u{10ffff}", u32::MAX))
@@ -308,11 +314,21 @@ impl Store {
                 job_id: job_id.to_owned(),
                 device,
             };
-            if !leased.contains(&key) {
-                out.push(key);
-                if out.len() >= limit {
-                    break;
-                }
+            if leased.contains(&key) {
+                continue;
+            }
+            let record = devices
+                .get((job_id, device))
+                .map_err(err)?
+                .map(|v| serde_json::from_slice::<DeviceRecord>(v.value()))
+                .transpose()
+                .map_err(err)?;
+            // A queue entry always has its device (they commit together).
+            let Some(record) = record else { continue };
+            leased.insert(key.clone());
+            out.push((key, record));
+            if out.len() >= limit {
+                break;
             }
         }
         Ok(out)
@@ -520,11 +536,23 @@ mod tests {
             }
         );
         assert_eq!(store.queued().unwrap(), 2);
-        let due = store.due(1_000, 10, &HashSet::new()).unwrap();
+        let none = std::sync::Mutex::new(HashSet::new());
+        let due: Vec<QueueKey> = store
+            .take_due(1_000, 10, &none)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(due.len(), 2);
-        assert!(store.due(999, 10, &HashSet::new()).unwrap().is_empty());
-        let leased: HashSet<QueueKey> = [due[0].clone()].into();
-        assert_eq!(store.due(1_000, 10, &leased).unwrap(), vec![due[1].clone()]);
+        assert!(store
+            .take_due(999, 10, &std::sync::Mutex::new(HashSet::new()))
+            .unwrap()
+            .is_empty());
+        let leased = std::sync::Mutex::new([due[0].clone()].into_iter().collect::<HashSet<_>>());
+        let second = store.take_due(1_000, 10, &leased).unwrap();
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].0, due[1]);
+        assert_eq!(leased.lock().unwrap().len(), 2, "taking leases");
         store
             .commit(&[
                 DeviceResult {
@@ -587,7 +615,12 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let devices: Vec<DeviceRecord> = (0..3).map(|_| device(DeviceState::Queued)).collect();
         store.accept(&job("j", None, 0, 3), &devices).unwrap();
-        let due = store.due(0, 10, &HashSet::new()).unwrap();
+        let due: Vec<QueueKey> = store
+            .take_due(0, 10, &std::sync::Mutex::new(HashSet::new()))
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         let results: Vec<DeviceResult> = due
             .iter()
             .map(|key| DeviceResult {

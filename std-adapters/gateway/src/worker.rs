@@ -159,13 +159,8 @@ async fn dispatch(
         while sends.try_join_next().is_some() {}
         let now = now_ms(&shared.clock);
         let due = {
-            let leased = shared
-                .leased
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            let store = shared.store.clone();
-            tokio::task::spawn_blocking(move || store.due(now, BATCH, &leased))
+            let taker = Arc::clone(&shared);
+            tokio::task::spawn_blocking(move || taker.store.take_due(now, BATCH, &taker.leased))
                 .await
                 .unwrap_or_else(|e| Err(crate::store::StoreError::from_join(&e)))
         };
@@ -188,18 +183,13 @@ async fn dispatch(
             }
             continue;
         }
-        for key in due {
+        for (key, device) in due {
             let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
                 break;
             };
-            shared
-                .leased
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(key.clone());
             let (shared, results) = (Arc::clone(&shared), results.clone());
             sends.spawn(async move {
-                let result = process(&shared, key.clone()).await;
+                let result = process(&shared, key.clone(), device).await;
                 drop(permit);
                 match result {
                     Some(result) => {
@@ -225,17 +215,11 @@ async fn dispatch(
     let _ = committer.await;
 }
 
-/// One device: decide and render again, send, and say what to commit
-/// (`None`: the store could not be read; the device stays queued).
-async fn process(shared: &Shared, key: QueueKey) -> Option<DeviceResult> {
-    let store = shared.store.clone();
+/// One device (its record read with its queue entry): decide and render
+/// again, send, and say what to commit (`None`: its job could not be read;
+/// the device stays queued).
+async fn process(shared: &Shared, key: QueueKey, device: DeviceRecord) -> Option<DeviceResult> {
     let job = job(shared, &key.job_id)?;
-    let (job_id, index) = (key.job_id.clone(), key.device);
-    let device = tokio::task::spawn_blocking(move || store.device(&job_id, index))
-        .await
-        .ok()?
-        .ok()
-        .flatten()?;
     let attempts = device.attempts + 1;
     let finish = |state: DeviceState, feedback: Option<Feedback>| DeviceResult {
         key: key.clone(),
