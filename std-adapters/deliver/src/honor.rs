@@ -399,29 +399,9 @@ impl Reply {
     }
 }
 
-/// What one answer asks of the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Taken (`data.expireTokens` and `failTokens` are read).
-    Deliver,
-    /// Every token of the request is dead.
-    DropTokens,
-    /// The access token was refused: fetch a new one and send once more;
-    /// a second refusal ends as `Then`.
-    RefreshAuth(Then),
-    /// Server trouble: [`SERVER_BACKOFF`] or `Retry-After`.
-    Backoff,
-    /// Flow control: [`FLOW_BACKOFF`] or `Retry-After`.
-    FlowControl,
-    /// Fix the push or the configuration.
-    Reject,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Then {
-    Backoff,
-    Reject,
-}
+/// What one answer asks of the client: Huawei's actions, since Honor
+/// answers Huawei's codes (vendors.md §4.3).
+pub use crate::huawei::{Action, Then};
 
 /// Honor's result codes → action. Only 200 is Honor's own (its published
 /// example); the rest are Huawei's §3.4 codes, assumed shared (§4.3
@@ -447,19 +427,7 @@ pub const RESPONSES: &[(&str, Action)] = &[
 /// The table's row, or by HTTP status for a code not in it (see the
 /// module doc).
 pub fn action_for(status: u16, code: &str) -> Action {
-    if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
-        return action;
-    }
-    if !code.is_empty() {
-        tracing::warn!(status, %code, "Honor answered a code not in the table");
-    }
-    match status {
-        401 => Action::RefreshAuth(Then::Reject),
-        503 => Action::FlowControl,
-        429 => Action::FlowControl,
-        500..=599 => Action::Backoff,
-        _ => Action::Reject,
-    }
+    crate::huawei::action_in(RESPONSES, "Honor", status, code)
 }
 
 #[cfg(test)]

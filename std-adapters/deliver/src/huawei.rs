@@ -404,7 +404,8 @@ fn collect_tokens(value: Option<&serde_json::Value>, out: &mut Vec<String>) {
 /// What one answer asks of the client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Taken (partial success included: the illegal tokens are read).
+    /// Taken (partial success included: the dead tokens it names —
+    /// Huawei's illegal tokens, Honor's `expireTokens` — are read).
     Deliver,
     /// Every token of the request is dead.
     DropTokens,
@@ -451,16 +452,22 @@ pub const RESPONSES: &[(&str, Action)] = &[
 /// The table's row, or by HTTP status for a code not in it (see the
 /// module doc).
 pub fn action_for(status: u16, code: &str) -> Action {
-    if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
+    action_in(RESPONSES, "Huawei", status, code)
+}
+
+/// `table`'s row for `code`, or by HTTP status: 401 refresh once, 429/503
+/// flow control, 5xx backoff, anything else rejected (and logged). Honor
+/// answers Huawei's codes (vendors.md §4.3) and shares this.
+pub(crate) fn action_in(table: &[(&str, Action)], vendor: &str, status: u16, code: &str) -> Action {
+    if let Some(&(_, action)) = table.iter().find(|(c, _)| *c == code) {
         return action;
     }
     if !code.is_empty() {
-        tracing::warn!(status, %code, "Huawei answered a code not in the table");
+        tracing::warn!(status, %code, "{vendor} answered a code not in the table");
     }
     match status {
         401 => Action::RefreshAuth(Then::Reject),
-        503 => Action::FlowControl,
-        429 => Action::FlowControl,
+        503 | 429 => Action::FlowControl,
         500..=599 => Action::Backoff,
         _ => Action::Reject,
     }
