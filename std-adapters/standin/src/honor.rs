@@ -365,33 +365,20 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    match kit::check_client_credentials(content_type, &body, &s.client_id, &s.client_secret) {
-        Ok(()) => match s.tokens.issue() {
-            Ok(token) => axum::Json(serde_json::json!({
-                "access_token": token,
-                "expires_in": s.tokens.lifetime().as_secs(),
-                "token_type": "Bearer",
-            }))
-            .into_response(),
-            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    let client = (s.client_id.as_str(), s.client_secret.as_str());
+    kit::token_answer(
+        content_type,
+        &body,
+        client,
+        &s.tokens,
+        &s.recorder,
+        |error| {
+            serde_json::json!({
+                "error": error,
+                "error_description": "stand-in: the client credentials were not accepted",
+            })
         },
-        Err(error) => {
-            s.recorder.token_refused();
-            let status = if error == "invalid_client" {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            (
-                status,
-                axum::Json(serde_json::json!({
-                    "error": error,
-                    "error_description": "stand-in: the client credentials were not accepted",
-                })),
-            )
-                .into_response()
-        }
-    }
+    )
 }
 
 async fn send(

@@ -403,30 +403,22 @@ async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) ->
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    match kit::check_client_credentials(content_type, &body, &s.app_id, &s.client_secret) {
-        Ok(()) => match s.tokens.issue() {
-            Ok(token) => axum::Json(serde_json::json!({
-                "access_token": token,
-                "expires_in": s.tokens.lifetime().as_secs(),
-                "token_type": "Bearer",
-            }))
-            .into_response(),
-            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        },
-        Err(error) => {
-            s.recorder.token_refused();
-            let (status, number) = if error == "invalid_client" {
-                (StatusCode::UNAUTHORIZED, OAUTH_ERROR_INVALID_CLIENT)
+    let client = (s.app_id.as_str(), s.client_secret.as_str());
+    kit::token_answer(
+        content_type,
+        &body,
+        client,
+        &s.tokens,
+        &s.recorder,
+        |error| {
+            let number = if error == "invalid_client" {
+                OAUTH_ERROR_INVALID_CLIENT
             } else {
-                (StatusCode::BAD_REQUEST, OAUTH_ERROR_INVALID_REQUEST)
+                OAUTH_ERROR_INVALID_REQUEST
             };
-            (
-                status,
-                axum::Json(serde_json::json!({ "error": number, "error_description": error })),
-            )
-                .into_response()
-        }
-    }
+            serde_json::json!({ "error": number, "error_description": error })
+        },
+    )
 }
 
 async fn send(

@@ -352,6 +352,43 @@ pub(crate) fn check_client_credentials(
     Ok(())
 }
 
+/// A client-credentials token endpoint's answer, as Huawei's and Honor's
+/// share it: the checked request gets a fresh token (`access_token`,
+/// `expires_in`, `token_type`); a refused one is counted and its RFC 6749
+/// error name (and whether it is `invalid_client`, a 401) is handed to
+/// `refusal`, which writes the vendor's error body.
+pub(crate) fn token_answer(
+    content_type: Option<&str>,
+    body: &[u8],
+    client: (&str, &str),
+    tokens: &IssuedTokens,
+    recorder: &Recorder,
+    refusal: impl FnOnce(&'static str) -> serde_json::Value,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse as _;
+    match check_client_credentials(content_type, body, client.0, client.1) {
+        Ok(()) => match tokens.issue() {
+            Ok(token) => axum::Json(serde_json::json!({
+                "access_token": token,
+                "expires_in": tokens.lifetime().as_secs(),
+                "token_type": "Bearer",
+            }))
+            .into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Err(error) => {
+            recorder.token_refused();
+            let status = if error == "invalid_client" {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (status, axum::Json(refusal(error))).into_response()
+        }
+    }
+}
+
 /// Compares secrets without an early exit on the first differing byte.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
