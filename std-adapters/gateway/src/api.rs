@@ -20,23 +20,33 @@ use tidings_std::ingest::AppDoc;
 
 use crate::job::{prepare, prepare_wire, WIRE_CONTENT_TYPE};
 use crate::metrics::Metrics;
-use crate::store::{Accepted, JobForm, JobRecord, Store};
+use crate::nats::{AcceptError, Nats};
+use crate::store::{Accepted, DeviceRecord, JobForm, JobRecord, Store};
 use crate::worker::now_ms;
 
-/// `Retry-After` on a 503 when the queue is above its high-water mark.
+/// `Retry-After` on a 503: the queue is above its high-water mark or
+/// (NATS) not reachable.
 const BUSY_RETRY_AFTER_SECS: u64 = 5;
 /// The request id header, read and answered.
 static REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
 /// Feedback records per page at most.
 const FEEDBACK_PAGE: usize = 1000;
 
+/// Where accepted jobs go.
+pub enum Queue {
+    Local {
+        store: Store,
+        /// Jobs to commit: one writer commits every waiting job at once.
+        acceptor: tokio::sync::mpsc::Sender<AcceptJob>,
+        wake: Arc<tokio::sync::Notify>,
+    },
+    Nats(Arc<Nats>),
+}
+
 pub struct AppState {
-    pub store: Store,
-    /// Jobs to commit: one writer commits every waiting job at once.
-    pub acceptor: tokio::sync::mpsc::Sender<AcceptJob>,
+    pub queue: Queue,
     pub metrics: Arc<Metrics>,
     pub clock: SharedClock,
-    pub wake: Arc<tokio::sync::Notify>,
     pub tokens: Vec<String>,
     pub app: AppDoc,
     pub max_devices: usize,
@@ -241,19 +251,24 @@ async fn push(
             format!("Content-Type {kind:?}: send application/json or {WIRE_CONTENT_TYPE}"),
         ));
     }
-    let store = state.store.clone();
     if !query.dry_run {
-        let queued = tokio::task::spawn_blocking(move || store.queued())
-            .await
-            .map_err(internal)?
-            .map_err(internal)?;
+        let queued = match &state.queue {
+            Queue::Local { store, .. } => {
+                let store = store.clone();
+                tokio::task::spawn_blocking(move || store.queued())
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?
+            }
+            Queue::Nats(nats) => {
+                if !nats.connected() {
+                    return Err(unavailable("the queue (NATS) is not reachable"));
+                }
+                nats.depth()
+            }
+        };
         if queued >= state.high_water {
-            let mut busy = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the queue is full ({queued} devices waiting)"),
-            );
-            busy.retry_after = Some(BUSY_RETRY_AFTER_SECS);
-            return Err(busy);
+            return Err(unavailable(format!("the queue is full ({queued} waiting)")));
         }
     }
     let accepted_ms = now_ms(&state.clock);
@@ -262,15 +277,15 @@ async fn push(
     let dry_run = query.dry_run;
     let prepared = tokio::task::spawn_blocking(move || {
         if wire {
-            prepare_wire(&body, now, dry_run).map(|p| (p, Some(body)))
+            prepare_wire(&body, now, dry_run).map(|p| (p, body))
         } else {
-            prepare(&body, now, &app, max, dry_run).map(|p| (p, None))
+            prepare(&body, now, &app, max, dry_run).map(|p| (p, body))
         }
     })
     .await
     .map_err(internal)?
     .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-    let (prepared, wire_bytes) = prepared;
+    let (prepared, body) = prepared;
     if query.dry_run {
         let n = prepared.reports.len();
         return Ok((
@@ -284,15 +299,19 @@ async fn push(
         accepted_ms,
         devices: u32::try_from(prepared.devices.len()).unwrap_or(u32::MAX),
         idempotency_key: prepared.idempotency_key,
-        form: match wire_bytes {
-            Some(bytes) => JobForm::Wire {
-                bytes: bytes.to_vec(),
-            },
-            None => JobForm::Json {
+        form: if wire {
+            JobForm::Wire {
+                bytes: body.to_vec(),
+            }
+        } else {
+            JobForm::Json {
                 common: prepared.common,
-            },
+            }
         },
     };
+    // The NATS queue keeps a JSON job's request: its devices are read
+    // from it again by whichever gateway fans it out.
+    let request_body = (!wire).then_some(body);
     let suppressed: Vec<String> = prepared
         .devices
         .iter()
@@ -302,27 +321,43 @@ async fn push(
         })
         .collect();
     let (job_id, devices) = (job.id.clone(), job.devices);
-    let (reply, answered) = tokio::sync::oneshot::channel();
-    let request = AcceptJob {
-        job,
-        devices: prepared.devices,
-        reply,
+    let accepted = match &state.queue {
+        Queue::Local { acceptor, .. } => {
+            let (reply, answered) = tokio::sync::oneshot::channel();
+            let request = AcceptJob {
+                job,
+                devices: prepared.devices,
+                reply,
+            };
+            acceptor
+                .send(request)
+                .await
+                .map_err(|_| internal("the store writer has stopped"))?;
+            answered
+                .await
+                .map_err(|_| internal("the store writer dropped a job"))?
+                .map_err(internal)?
+        }
+        Queue::Nats(nats) => {
+            nats.accept(job, request_body.as_deref())
+                .await
+                .map_err(|e| match e {
+                    AcceptError::Unavailable(why) => {
+                        tracing::warn!(%why, "a push was not accepted");
+                        unavailable(format!("the queue cannot take it now: {why}"))
+                    }
+                    AcceptError::Internal(why) => internal(why),
+                })?
+        }
     };
-    state
-        .acceptor
-        .send(request)
-        .await
-        .map_err(|_| internal("the store writer has stopped"))?;
-    let accepted = answered
-        .await
-        .map_err(|_| internal("the store writer dropped a job"))?
-        .map_err(internal)?;
     let answer = match accepted {
         Accepted::New => {
             for reason in &suppressed {
                 state.metrics.suppress(reason);
             }
-            state.wake.notify_one();
+            if let Queue::Local { wake, .. } = &state.queue {
+                wake.notify_one();
+            }
             json!({ "JobId": job_id, "Devices": devices })
         }
         Accepted::Existing { job_id, devices } => json!({ "JobId": job_id, "Devices": devices }),
@@ -338,18 +373,26 @@ async fn job(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = state.store.clone();
-    let lookup = id.clone();
-    let (record, devices) = tokio::task::spawn_blocking(move || {
-        let record = store.job(&lookup)?;
-        let devices = store.devices(&lookup)?;
-        Ok::<_, crate::store::StoreError>((record, devices))
-    })
-    .await
-    .map_err(internal)?
-    .map_err(internal)?;
-    let record =
-        record.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no job {id}")))?;
+    let found: Option<(JobRecord, Vec<DeviceRecord>)> = match &state.queue {
+        Queue::Local { store, .. } => {
+            let (store, lookup) = (store.clone(), id.clone());
+            let (record, devices) = tokio::task::spawn_blocking(move || {
+                let record = store.job(&lookup)?;
+                let devices = store.devices(&lookup)?;
+                Ok::<_, crate::store::StoreError>((record, devices))
+            })
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+            record.map(|r| (r, devices))
+        }
+        Queue::Nats(nats) => nats.job_view(&id).await.map_err(|why| {
+            tracing::warn!(%why, "reading a job from NATS failed");
+            unavailable("the queue (NATS) cannot be read now")
+        })?,
+    };
+    let (record, devices) =
+        found.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no job {id}")))?;
     let devices: Vec<Value> = devices
         .into_iter()
         .map(|d| {
@@ -379,12 +422,20 @@ async fn feedback(
     State(state): State<Arc<AppState>>,
     Query(q): Query<FeedbackQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = state.store.clone();
     let limit = q.limit.unwrap_or(FEEDBACK_PAGE).clamp(1, FEEDBACK_PAGE);
-    let records = tokio::task::spawn_blocking(move || store.feedback_after(q.after, limit))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    let records = match &state.queue {
+        Queue::Local { store, .. } => {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.feedback_after(q.after, limit))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?
+        }
+        Queue::Nats(nats) => nats.feedback_after(q.after, limit).await.map_err(|why| {
+            tracing::warn!(%why, "reading feedback from NATS failed");
+            unavailable("the queue (NATS) cannot be read now")
+        })?,
+    };
     let next = records.last().map_or(q.after, |(seq, _)| *seq);
     let records: Vec<Value> = records
         .into_iter()
@@ -398,11 +449,14 @@ async fn feedback(
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    if let Ok(depth) = state.store.queued() {
-        state
-            .metrics
-            .queue_depth
-            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    // The NATS queue's depth is refreshed by its workers.
+    if let Queue::Local { store, .. } = &state.queue {
+        if let Ok(depth) = store.queued() {
+            state
+                .metrics
+                .queue_depth
+                .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        }
     }
     (
         [(
@@ -415,14 +469,27 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.queued()).await {
-        Ok(Ok(_)) => Ok("ready"),
-        _ => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the store cannot be read",
-        )),
+    match &state.queue {
+        Queue::Local { store, .. } => {
+            let store = store.clone();
+            match tokio::task::spawn_blocking(move || store.queued()).await {
+                Ok(Ok(_)) => Ok("ready"),
+                _ => Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the store cannot be read",
+                )),
+            }
+        }
+        Queue::Nats(nats) if nats.connected() => Ok("ready"),
+        Queue::Nats(_) => Err(unavailable("the queue (NATS) is not reachable")),
     }
+}
+
+/// A 503 the caller should retry after a pause.
+fn unavailable(message: impl Into<String>) -> ApiError {
+    let mut busy = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message);
+    busy.retry_after = Some(BUSY_RETRY_AFTER_SECS);
+    busy
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {

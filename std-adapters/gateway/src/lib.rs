@@ -1,12 +1,14 @@
 //! `tidings serve`: the push gateway. An IM backend posts one message with
 //! its recipients; the gateway decides, renders and delivers a
 //! notification to every device that should get one, through a durable
-//! local queue (redb under `server.data_dir`), telling the backend which
-//! tokens are dead (a cursor feed and an optional webhook), with
-//! Prometheus metrics.
+//! queue — local (redb under `server.data_dir`, the default) or NATS
+//! JetStream shared by many gateways — telling the backend which tokens
+//! are dead (a cursor feed and an optional webhook), with Prometheus
+//! metrics.
 //!
 //! - [`job`]: a request → one decided case per device;
 //! - [`store`]: the local queue, job states, idempotency keys, feedback;
+//! - [`nats`]: the same on JetStream, and its consumers;
 //! - [`worker`]: due devices → provider clients → committed results;
 //! - [`api`]: the HTTP API; [`metrics`]: the Prometheus registry;
 //! - [`webhook`]: invalid-token feedback POSTed in batches.
@@ -26,6 +28,7 @@ use tidings_std::ingest::AppDoc;
 pub mod api;
 pub mod job;
 pub mod metrics;
+pub mod nats;
 pub mod store;
 pub mod webhook;
 pub mod worker;
@@ -63,6 +66,14 @@ pub struct Settings {
     pub retry_budget: Duration,
     pub app: AppDoc,
     pub webhook: Option<webhook::WebhookSettings>,
+    pub queue: QueueSettings,
+}
+
+/// Which queue holds the work.
+#[derive(Debug, Clone)]
+pub enum QueueSettings {
+    Local,
+    Nats(Box<nats::NatsSettings>),
 }
 
 impl Settings {
@@ -87,21 +98,19 @@ impl Settings {
             None => Ok(default),
         };
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        match config.queue.as_ref().and_then(|q| q.kind.as_deref()) {
-            None | Some("local") => {}
+        let queue_table = config.queue.clone().unwrap_or_default();
+        let queue = match queue_table.kind.as_deref() {
+            None | Some("local") => QueueSettings::Local,
             Some("nats") => {
-                return Err(ConfigError::new(
-                    "queue.kind",
-                    "\"nats\" is not built yet; use \"local\" (the default)",
-                ))
+                QueueSettings::Nats(Box::new(nats::NatsSettings::from_config(&queue_table)?))
             }
             Some(other) => {
                 return Err(ConfigError::new(
                     "queue.kind",
-                    format!("{other:?}: use \"local\""),
+                    format!("{other:?}: use \"local\" or \"nats\""),
                 ))
             }
-        }
+        };
         let app_table = config.app.clone().unwrap_or_default();
         Ok(Self {
             listen,
@@ -141,6 +150,7 @@ impl Settings {
                 badge_class: app_table.badge_class,
             },
             webhook: webhook::WebhookSettings::from_config(config)?,
+            queue,
         })
     }
 }
@@ -152,6 +162,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Nats(#[from] nats::NatsError),
     #[error("server.listen {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -164,10 +176,14 @@ pub struct Gateway {
     addr: SocketAddr,
     http: tokio::task::JoinHandle<()>,
     stop_http: tokio::sync::watch::Sender<bool>,
-    workers: worker::Workers,
+    workers: Workers,
     webhook: Option<webhook::Webhook>,
     drain: Duration,
-    store: store::Store,
+}
+
+enum Workers {
+    Local(worker::Workers),
+    Nats(nats::NatsWorkers),
 }
 
 impl std::fmt::Debug for Gateway {
@@ -179,42 +195,83 @@ impl std::fmt::Debug for Gateway {
 }
 
 impl Gateway {
-    /// Opens the store, starts the workers (which pick up whatever a
+    /// Opens the queue, starts the workers (which pick up whatever a
     /// previous run left queued) and the HTTP API.
     pub async fn start(config: Config, clock: SharedClock) -> Result<Self, StartError> {
-        let settings = Settings::from_config(&config)?;
-        let dir = settings.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || store::Store::open(&dir))
-            .await
-            .map_err(|e| store::StoreError::from_join(&e))??;
+        let mut settings = Settings::from_config(&config)?;
         let metrics = Arc::new(metrics::Metrics::default());
         if settings.tokens.is_empty() {
             tracing::warn!("server.api_tokens is not set: the API takes requests without a token");
         }
-        let workers = worker::Workers::start(
-            store.clone(),
-            config,
-            Arc::clone(&clock),
-            Arc::clone(&metrics),
-            worker::Settings {
-                concurrency: settings.concurrency,
-                retry_budget: settings.retry_budget,
-                app: settings.app.clone(),
-            },
-        );
+        let worker_settings = worker::Settings {
+            concurrency: settings.concurrency,
+            retry_budget: settings.retry_budget,
+            app: settings.app.clone(),
+        };
+        let (queue, workers, feed) = match settings.queue.clone() {
+            QueueSettings::Local => {
+                let dir = settings.data_dir.clone();
+                let store = tokio::task::spawn_blocking(move || store::Store::open(&dir))
+                    .await
+                    .map_err(|e| store::StoreError::from_join(&e))??;
+                let workers = worker::Workers::start(
+                    store.clone(),
+                    config,
+                    Arc::clone(&clock),
+                    Arc::clone(&metrics),
+                    worker_settings,
+                );
+                let (acceptor, accepted) = tokio::sync::mpsc::channel(4096);
+                tokio::spawn(api::accept_loop(store.clone(), accepted));
+                let queue = api::Queue::Local {
+                    store: store.clone(),
+                    acceptor,
+                    wake: Arc::clone(&workers.wake),
+                };
+                (
+                    queue,
+                    Workers::Local(workers),
+                    webhook::FeedSource::Local(store),
+                )
+            }
+            QueueSettings::Nats(nats_settings) => {
+                let nats =
+                    nats::Nats::connect(*nats_settings, settings.app.clone(), settings.max_devices)
+                        .await?;
+                // A request is published whole: one larger than the
+                // server's max_payload (less room for the job's record)
+                // could never be.
+                let room = nats.max_payload().saturating_sub(16 * 1024);
+                if settings.max_body > room {
+                    tracing::info!(
+                        max_body_bytes = room,
+                        "server.max_body_bytes lowered to what the NATS server's max_payload allows"
+                    );
+                    settings.max_body = room;
+                }
+                let context = worker::Context::new(
+                    config,
+                    Arc::clone(&clock),
+                    Arc::clone(&metrics),
+                    worker_settings,
+                );
+                let workers = nats::NatsWorkers::start(Arc::clone(&nats), context);
+                (
+                    api::Queue::Nats(Arc::clone(&nats)),
+                    Workers::Nats(workers),
+                    webhook::FeedSource::Nats(nats),
+                )
+            }
+        };
         let webhook = settings
             .webhook
             .clone()
-            .map(|w| webhook::Webhook::start(store.clone(), w))
+            .map(|w| webhook::Webhook::start(feed, w))
             .transpose()?;
-        let (acceptor, accepted) = tokio::sync::mpsc::channel(4096);
-        tokio::spawn(api::accept_loop(store.clone(), accepted));
         let state = Arc::new(api::AppState {
-            store: store.clone(),
-            acceptor,
+            queue,
             metrics,
             clock,
-            wake: Arc::clone(&workers.wake),
             tokens: settings.tokens.clone(),
             app: settings.app.clone(),
             max_devices: settings.max_devices,
@@ -248,7 +305,6 @@ impl Gateway {
             workers,
             webhook,
             drain: settings.drain,
-            store,
         })
     }
 
@@ -256,17 +312,15 @@ impl Gateway {
         self.addr
     }
 
-    /// The store (for tests and tools reading job states directly).
-    pub fn store(&self) -> &store::Store {
-        &self.store
-    }
-
     /// Stops taking requests, lets sends in flight finish within the
     /// drain deadline, and leaves the rest queued.
     pub async fn shutdown(self) {
         let _ = self.stop_http.send(true);
         let _ = tokio::time::timeout(self.drain, self.http).await;
-        self.workers.stop(self.drain).await;
+        match self.workers {
+            Workers::Local(workers) => workers.stop(self.drain).await,
+            Workers::Nats(workers) => workers.stop(self.drain).await,
+        }
         if let Some(webhook) = self.webhook {
             webhook.stop().await;
         }

@@ -98,6 +98,12 @@ pub enum DeviceState {
         reason: String,
     },
     Expired,
+    /// Delivered `queue.max_deliver` times without a final outcome (NATS
+    /// queue only): moved to the dead-letter subject with the last reason.
+    DeadLettered {
+        #[serde(rename = "Reason")]
+        reason: String,
+    },
 }
 
 impl DeviceState {
@@ -110,6 +116,7 @@ impl DeviceState {
             DeviceState::Retrying { .. } => "retrying",
             DeviceState::Failed { .. } => "failed",
             DeviceState::Expired => "expired",
+            DeviceState::DeadLettered { .. } => "dead_lettered",
         }
     }
 
@@ -134,7 +141,7 @@ pub struct DeviceRecord {
 }
 
 /// An invalid token, as the feedback feed and webhook give it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Feedback {
     pub channel: String,

@@ -5,11 +5,22 @@
 //! nothing while the webhook is down (and `GET /v1/feedback` serves the
 //! same records meanwhile).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tidings_std::config::{Config, ConfigError};
 
+use crate::nats::Nats;
 use crate::store::Store;
+
+/// Where the feedback comes from: the local store's feed (with its
+/// cursor), or the NATS feedback stream through a durable consumer the
+/// gateways share (each record posted by one of them).
+#[derive(Clone)]
+pub enum FeedSource {
+    Local(Store),
+    Nats(Arc<Nats>),
+}
 
 /// Records per POST unless `feedback.batch` says otherwise.
 pub const DEFAULT_BATCH: u64 = 100;
@@ -64,11 +75,11 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn start(store: Store, settings: WebhookSettings) -> Result<Self, ConfigError> {
+    pub fn start(source: FeedSource, settings: WebhookSettings) -> Result<Self, ConfigError> {
         let client = tidings_deliver::https::client(settings.ca_file.as_deref(), POST_TIMEOUT)
             .map_err(|e| ConfigError::new("feedback.ca_file", e.to_string()))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(run(store, client, settings, stopped));
+        let task = tokio::spawn(run(source, client, settings, stopped));
         Ok(Self { stop, task })
     }
 
@@ -79,14 +90,14 @@ impl Webhook {
 }
 
 async fn run(
-    store: Store,
+    source: FeedSource,
     client: reqwest::Client,
     settings: WebhookSettings,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut pause = FIRST_PAUSE;
     loop {
-        let wait = match post_next(&store, &client, &settings).await {
+        let wait = match post_next(&source, &client, &settings).await {
             Ok(true) => {
                 pause = FIRST_PAUSE;
                 continue;
@@ -108,23 +119,61 @@ async fn run(
 
 /// Posts the next batch; `Ok(false)` when there is none.
 async fn post_next(
-    store: &Store,
+    source: &FeedSource,
     client: &reqwest::Client,
     settings: &WebhookSettings,
 ) -> Result<bool, String> {
-    let (reader, batch) = (store.clone(), settings.batch);
-    let records = tokio::task::spawn_blocking(move || {
-        let cursor = reader.webhook_cursor()?;
-        reader.feedback_after(cursor, batch)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
-    let Some(&(last, _)) = records.last() else {
-        return Ok(false);
-    };
+    match source {
+        FeedSource::Local(store) => {
+            let (reader, batch) = (store.clone(), settings.batch);
+            let records = tokio::task::spawn_blocking(move || {
+                let cursor = reader.webhook_cursor()?;
+                reader.feedback_after(cursor, batch)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            let Some(&(last, _)) = records.last() else {
+                return Ok(false);
+            };
+            post(client, settings, records.into_iter()).await?;
+            let writer = store.clone();
+            tokio::task::spawn_blocking(move || writer.set_webhook_cursor(last))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            Ok(true)
+        }
+        FeedSource::Nats(nats) => {
+            let mut held = nats.webhook_batch(settings.batch).await?;
+            if held.is_empty() {
+                return Ok(false);
+            }
+            let records: Vec<(u64, crate::store::Feedback)> = held
+                .iter_mut()
+                .map(|(seq, f, _)| (*seq, std::mem::take(f)))
+                .collect();
+            let posted = post(client, settings, records.into_iter()).await;
+            for (_, _, message) in &held {
+                // Not posted: the records go back to be posted again.
+                let kind = if posted.is_ok() {
+                    async_nats::jetstream::AckKind::Ack
+                } else {
+                    async_nats::jetstream::AckKind::Nak(Some(FIRST_PAUSE))
+                };
+                let _ = message.ack_with(kind).await;
+            }
+            posted.map(|()| true)
+        }
+    }
+}
+
+async fn post(
+    client: &reqwest::Client,
+    settings: &WebhookSettings,
+    records: impl Iterator<Item = (u64, crate::store::Feedback)>,
+) -> Result<(), String> {
     let body: Vec<serde_json::Value> = records
-        .into_iter()
         .map(|(seq, f)| {
             let mut v = serde_json::to_value(f).unwrap_or(serde_json::Value::Null);
             v["Seq"] = seq.into();
@@ -140,10 +189,5 @@ async fn post_next(
     if !answer.status().is_success() {
         return Err(format!("the webhook answered {}", answer.status()));
     }
-    let writer = store.clone();
-    tokio::task::spawn_blocking(move || writer.set_webhook_cursor(last))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    Ok(true)
+    Ok(())
 }

@@ -85,15 +85,48 @@ pub struct Workers {
     dispatcher: tokio::task::JoinHandle<()>,
 }
 
+/// What sending a device needs, whichever queue it came from.
+pub(crate) struct Context {
+    pub(crate) clock: SharedClock,
+    pub(crate) metrics: Arc<Metrics>,
+    providers: Providers,
+    pub(crate) settings: Settings,
+    limits: Mutex<HashMap<&'static str, Arc<Semaphore>>>,
+}
+
+impl Context {
+    pub(crate) fn new(
+        config: Config,
+        clock: SharedClock,
+        metrics: Arc<Metrics>,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            providers: Providers {
+                config,
+                clock: Arc::clone(&clock),
+                made: Mutex::new(HashMap::new()),
+            },
+            clock,
+            metrics,
+            settings,
+            limits: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// The local queue's dispatcher state.
 struct Shared {
     store: Store,
-    clock: SharedClock,
-    metrics: Arc<Metrics>,
-    providers: Providers,
-    settings: Settings,
+    context: Context,
     leased: Mutex<HashSet<QueueKey>>,
-    limits: Mutex<HashMap<&'static str, Arc<Semaphore>>>,
     jobs: Mutex<HashMap<String, Arc<JobRecord>>>,
+}
+
+/// What one attempt at a device came to.
+pub(crate) struct Attempt {
+    pub(crate) state: DeviceState,
+    pub(crate) feedback: Option<Feedback>,
 }
 
 impl Workers {
@@ -106,16 +139,8 @@ impl Workers {
     ) -> Self {
         let shared = Arc::new(Shared {
             store,
-            providers: Providers {
-                config,
-                clock: Arc::clone(&clock),
-                made: Mutex::new(HashMap::new()),
-            },
-            clock,
-            metrics,
-            settings,
+            context: Context::new(config, clock, metrics, settings),
             leased: Mutex::new(HashSet::new()),
-            limits: Mutex::new(HashMap::new()),
             jobs: Mutex::new(HashMap::new()),
         });
         let wake = Arc::new(Notify::new());
@@ -150,14 +175,16 @@ async fn dispatch(
 ) {
     let (results, committed) = mpsc::channel::<DeviceResult>(COMMIT_BATCH);
     let committer = tokio::spawn(commit_loop(Arc::clone(&shared), committed));
-    let in_flight = Arc::new(Semaphore::new(shared.settings.concurrency.max(1) * 4));
+    let in_flight = Arc::new(Semaphore::new(
+        shared.context.settings.concurrency.max(1) * 4,
+    ));
     let mut sends = tokio::task::JoinSet::new();
     loop {
         if *stopped.borrow() {
             break;
         }
         while sends.try_join_next().is_some() {}
-        let now = now_ms(&shared.clock);
+        let now = now_ms(&shared.context.clock);
         let due = {
             let taker = Arc::clone(&shared);
             tokio::task::spawn_blocking(move || taker.store.take_due(now, BATCH, &taker.leased))
@@ -215,20 +242,38 @@ async fn dispatch(
     let _ = committer.await;
 }
 
-/// One device (its record read with its queue entry): decide and render
-/// again, send, and say what to commit (`None`: its job could not be read;
-/// the device stays queued).
+/// One device (its record read with its queue entry): what to commit
+/// (`None`: its job could not be read; the device stays queued).
 async fn process(shared: &Shared, key: QueueKey, device: DeviceRecord) -> Option<DeviceResult> {
     let job = job(shared, &key.job_id)?;
-    let attempts = device.attempts + 1;
-    let finish = |state: DeviceState, feedback: Option<Feedback>| DeviceResult {
-        key: key.clone(),
+    let Attempt { state, feedback } =
+        attempt(&shared.context, &job, key.device, &device, device.attempts).await?;
+    Some(DeviceResult {
+        key,
         state,
-        attempts,
+        attempts: device.attempts + 1,
         feedback,
+    })
+}
+
+/// One attempt at a device of `job` (`before` attempts made already):
+/// decide and render again from what was kept (at the job's accepted
+/// time), send unless expired, and say what came of it. `None` only when
+/// the send was abandoned (the gateway stopping).
+pub(crate) async fn attempt(
+    context: &Context,
+    job: &JobRecord,
+    index: u32,
+    device: &DeviceRecord,
+    before: u32,
+) -> Option<Attempt> {
+    let failed = |why: String| {
+        Some(Attempt {
+            state: DeviceState::Failed { reason: why },
+            feedback: None,
+        })
     };
     let accepted_secs = i64::try_from(job.accepted_ms / 1000).unwrap_or(i64::MAX);
-    let failed = |why: String| Some(finish(DeviceState::Failed { reason: why }, None));
     match &job.form {
         JobForm::Json { common } => {
             let doc = match case_doc(common, &device.recipient, accepted_secs) {
@@ -239,11 +284,11 @@ async fn process(shared: &Shared, key: QueueKey, device: DeviceRecord) -> Option
                 Ok(lent) => lent,
                 Err(e) => return failed(e.to_string()),
             };
-            let case = match lent.case(accepted_secs, &shared.settings.app) {
+            let case = match lent.case(accepted_secs, &context.settings.app) {
                 Ok(case) => case,
                 Err(e) => return failed(e.to_string()),
             };
-            send_case(shared, &key, &job, &device, &case, &finish).await
+            send_case(context, job, index, device, before, &case).await
         }
         JobForm::Wire { bytes } => {
             let decoded = match tidings_core::wire::decode(bytes) {
@@ -252,7 +297,7 @@ async fn process(shared: &Shared, key: QueueKey, device: DeviceRecord) -> Option
             };
             let mut case = decoded.case();
             case.now = accepted_secs;
-            send_case(shared, &key, &job, &device, &case, &finish).await
+            send_case(context, job, index, device, before, &case).await
         }
     }
 }
@@ -260,39 +305,42 @@ async fn process(shared: &Shared, key: QueueKey, device: DeviceRecord) -> Option
 /// Decides and renders a device's case again (the same inputs as at
 /// accept time, so the same bytes), and sends it unless it expired.
 async fn send_case(
-    shared: &Shared,
-    key: &QueueKey,
+    context: &Context,
     job: &JobRecord,
+    index: u32,
     device: &DeviceRecord,
+    before: u32,
     case: &Case<'_>,
-    finish: &impl Fn(DeviceState, Option<Feedback>) -> DeviceResult,
-) -> Option<DeviceResult> {
-    let failed = |why: String| Some(finish(DeviceState::Failed { reason: why }, None));
+) -> Option<Attempt> {
+    let finish = |state: DeviceState| {
+        Some(Attempt {
+            state,
+            feedback: None,
+        })
+    };
+    let failed = |why: String| finish(DeviceState::Failed { reason: why });
     let channel = case.recipient.device.channel;
     let n = match decide(case) {
         Ok(Decision::Push(n)) => n,
         Ok(Decision::Suppress(reason)) => {
-            return Some(finish(
-                DeviceState::Suppressed {
-                    reason: reason.name().into(),
-                },
-                None,
-            ))
+            return finish(DeviceState::Suppressed {
+                reason: reason.name().into(),
+            })
         }
         Err(e) => return failed(e.to_string()),
     };
-    let now = now_ms(&shared.clock);
+    let now = now_ms(&context.clock);
     if let Some(expires) = n.expires_at {
         if i128::from(now / 1000) > i128::from(expires) {
-            shared.metrics.push(channel.name(), "expired");
-            return Some(finish(DeviceState::Expired, None));
+            context.metrics.push(channel.name(), "expired");
+            return finish(DeviceState::Expired);
         }
     }
     let (body, headers) = match render_push(&n) {
         Ok(r) => r,
         Err(e) => return failed(e.to_string()),
     };
-    let provider = match shared.providers.get(channel) {
+    let provider = match context.providers.get(channel) {
         Ok(p) => p,
         Err(why) => {
             tracing::error!(channel = channel.name(), %why, "no provider client");
@@ -302,18 +350,18 @@ async fn send_case(
     let push = Push {
         body: &body,
         headers,
-        id: uuid::Uuid::new_v5(
-            &PUSH_ID_NAMESPACE,
-            format!("{}/{}", key.job_id, key.device).as_bytes(),
-        ),
-        attempt: device.attempts,
+        id: push_id(&job.id, index),
+        attempt: before,
     };
     let limit = {
-        let mut limits = shared.limits.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut limits = context
+            .limits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         Arc::clone(
             limits
                 .entry(channel.name())
-                .or_insert_with(|| Arc::new(Semaphore::new(shared.settings.concurrency.max(1)))),
+                .or_insert_with(|| Arc::new(Semaphore::new(context.settings.concurrency.max(1)))),
         )
     };
     let delivery = {
@@ -324,35 +372,42 @@ async fn send_case(
     let budget = case
         .message
         .life_time
-        .map_or(millis(shared.settings.retry_budget), |secs| {
+        .map_or(millis(context.settings.retry_budget), |secs| {
             u64::from(secs) * 1000
         });
-    Some(result_of(
-        shared, job, device, channel, delivery, budget, finish,
-    ))
+    Some(result_of(context, job, device, channel, delivery, budget))
+}
+
+/// A device's push id (APNs `apns-id`): the same on every attempt, after a
+/// restart and on whichever gateway sends it.
+pub(crate) fn push_id(job_id: &str, index: u32) -> uuid::Uuid {
+    uuid::Uuid::new_v5(&PUSH_ID_NAMESPACE, format!("{job_id}/{index}").as_bytes())
 }
 
 fn result_of(
-    shared: &Shared,
+    context: &Context,
     job: &JobRecord,
     device: &DeviceRecord,
     channel: Channel,
     delivery: Delivery,
     budget_ms: u64,
-    finish: &impl Fn(DeviceState, Option<Feedback>) -> DeviceResult,
-) -> DeviceResult {
-    let metrics = &shared.metrics;
+) -> Attempt {
+    let finish = |state: DeviceState| Attempt {
+        state,
+        feedback: None,
+    };
+    let metrics = &context.metrics;
     metrics.push(channel.name(), delivery.outcome.name());
     if !matches!(delivery.outcome, Outcome::Delivered { .. }) {
         metrics.provider_error(channel.name(), delivery.outcome.reason());
     }
-    let now = now_ms(&shared.clock);
+    let now = now_ms(&context.clock);
     match delivery.outcome {
         Outcome::Delivered { id } => {
             metrics
                 .delivery_seconds
                 .observe(now.saturating_sub(job.accepted_ms) as f64 / 1000.0);
-            finish(DeviceState::Delivered { id, at_ms: now }, None)
+            finish(DeviceState::Delivered { id, at_ms: now })
         }
         Outcome::TokenInvalid { reason, since } => {
             let feedback = Feedback {
@@ -365,9 +420,12 @@ fn result_of(
                 job_id: job.id.clone(),
                 at: now,
             };
-            finish(DeviceState::TokenInvalid { reason }, Some(feedback))
+            Attempt {
+                state: DeviceState::TokenInvalid { reason },
+                feedback: Some(feedback),
+            }
         }
-        Outcome::Rejected { reason } => finish(DeviceState::Failed { reason }, None),
+        Outcome::Rejected { reason } => finish(DeviceState::Failed { reason }),
         Outcome::Retry { reason, not_before } => {
             let at = not_before.duration_since(UNIX_EPOCH).map_or(now, millis);
             let delay = at.saturating_sub(now);
@@ -375,20 +433,14 @@ fn result_of(
             let next = at.max(now) + jitter;
             let budget_end = job.accepted_ms.saturating_add(budget_ms);
             if next > budget_end {
-                finish(
-                    DeviceState::Failed {
-                        reason: format!("RetryBudgetExhausted: {reason}"),
-                    },
-                    None,
-                )
+                finish(DeviceState::Failed {
+                    reason: format!("RetryBudgetExhausted: {reason}"),
+                })
             } else {
-                finish(
-                    DeviceState::Retrying {
-                        reason,
-                        next_attempt_ms: next,
-                    },
-                    None,
-                )
+                finish(DeviceState::Retrying {
+                    reason,
+                    next_attempt_ms: next,
+                })
             }
         }
     }
@@ -439,6 +491,7 @@ async fn commit_loop(shared: Arc<Shared>, mut results: mpsc::Receiver<DeviceResu
         }
         if let Ok(depth) = shared.store.queued() {
             shared
+                .context
                 .metrics
                 .queue_depth
                 .set(i64::try_from(depth).unwrap_or(i64::MAX));

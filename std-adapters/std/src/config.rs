@@ -298,9 +298,35 @@ section! {
 
 section! {
     /// `[queue]`: where the work lives: `local` (default, an embedded
-    /// store under `server.data_dir`).
+    /// store under `server.data_dir`) or `nats` (JetStream, shared by
+    /// every gateway on the same server or cluster).
     QueueSection, "queue" {
         kind: text,
+        /// NATS server(s), comma-separated (default nats://127.0.0.1:4222);
+        /// a `user:password@` in it is a secret.
+        url: secret,
+        /// A NATS `.creds` file (JWT + nkey seed).
+        credentials_file: path,
+        /// An extra CA for the NATS server's TLS.
+        ca_file: path,
+        /// Work stream name (default TIDINGS); `_FEEDBACK`, `_DEAD`,
+        /// `_JOBS` and `_KEYS` name its siblings.
+        stream: text,
+        /// Subject prefix (default tidings): `.job`, `.device`,
+        /// `.feedback`, `.dead`.
+        subject: text,
+        /// The durable pull consumer every gateway shares (default tidings).
+        consumer: text,
+        /// Stream and bucket replicas in a cluster (default 1).
+        replicas: number,
+        /// Seconds before an unacknowledged message is delivered again (default 30).
+        ack_wait_secs: number,
+        /// Deliveries of one device before it goes to the dead letters (default 10).
+        max_deliver: number,
+        /// JetStream's message-id de-duplication window (default 120).
+        duplicate_window_secs: number,
+        /// How long job states are kept (default 604800, a week).
+        job_ttl_secs: number,
     }
 }
 

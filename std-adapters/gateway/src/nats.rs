@@ -1,0 +1,1224 @@
+//! The JetStream queue (`[queue] kind = "nats"`): every gateway on one NATS
+//! server or cluster shares the work, the job states and the feedback, so
+//! any gateway answers for any job and a gateway that dies loses nothing.
+//!
+//! What lives where (`S` = `queue.stream`, `P` = `queue.subject`):
+//!
+//! - stream `S` (work queue, file storage, `queue.replicas`), subjects
+//!   `P.job` and `P.device`, one durable pull consumer `queue.consumer`
+//!   every gateway pulls from:
+//!   - `P.job`: an accepted request, published by the API (202 only after
+//!     JetStream's ack, `Nats-Msg-Id` = job id). The gateway that takes it
+//!     fans it out into one `P.device` message per device to send
+//!     (`Nats-Msg-Id` = job/device, so a fan-out repeated after a crash is
+//!     stored once), then acks it;
+//!   - `P.device`: one device to send. Acked once its final state is in
+//!     `S_JOBS`; kept alive by in-progress acks during a slow send; a retry
+//!     is a delayed nak (the provider's time plus jitter); redelivered by
+//!     JetStream after `queue.ack_wait_secs` when its gateway dies;
+//! - KV bucket `S_JOBS` (`queue.job_ttl_secs`): key `<job>` holds the job
+//!   as accepted, `<job>.<device>` a device's latest state;
+//! - KV bucket `S_KEYS` (24 h): idempotency key (SHA-256) → job id;
+//! - stream `S_FEEDBACK`, subject `P.feedback`: invalid tokens; a record's
+//!   `Seq` is its stream sequence; the webhook shares the durable consumer
+//!   `<consumer>_webhook`;
+//! - stream `S_DEAD`, subject `P.dead`: devices delivered
+//!   `queue.max_deliver` times without a final outcome, with the last
+//!   reason (the device's state says `dead_lettered` too).
+//!
+//! Decisions where JetStream leaves a choice:
+//!
+//! - The consumer's own `max_deliver` is unlimited and the gateway counts
+//!   deliveries itself (JetStream's count, from the message): JetStream
+//!   stops delivering at its limit and leaves the message in the stream
+//!   with only an advisory, so a gateway killed during the last delivery
+//!   would strand it. Here the next delivery past the limit goes to the
+//!   dead letters.
+//! - `IdempotencyKey` → the `S_KEYS` bucket (`create` is atomic across
+//!   gateways; 24 h as the local queue) rather than JetStream's message-id
+//!   window alone: a repeated request must be answered with the earlier job
+//!   id, which a duplicate publish's ack does not give, and holding 24 h of
+//!   ids in the server's memory is costly. The publish still carries
+//!   `Nats-Msg-Id` (the job id), so a publish repeated after a lost ack is
+//!   stored once.
+//! - A device already final in `S_JOBS` is acked without sending when it
+//!   is delivered again (its gateway died between the state and the ack).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, kv, stream, AckKind, Message};
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use tidings_std::config::{ConfigError, QueueSection};
+use tidings_std::ingest::AppDoc;
+use tokio::sync::Semaphore;
+
+use crate::job::{prepare, prepare_wire};
+use crate::store::{
+    Accepted, DeviceRecord, DeviceState, Feedback, JobForm, JobRecord, IDEMPOTENCY_WINDOW_MS,
+};
+use crate::worker::{attempt, now_ms, Attempt, Context};
+
+/// Defaults of `[queue]` for `kind = "nats"`.
+pub mod defaults {
+    pub const URL: &str = "nats://127.0.0.1:4222";
+    pub const STREAM: &str = "TIDINGS";
+    pub const SUBJECT: &str = "tidings";
+    pub const CONSUMER: &str = "tidings";
+    pub const REPLICAS: u64 = 1;
+    /// Longer than any provider's answer (their deadlines are ≤ 20 s);
+    /// a dead gateway's work moves on after this.
+    pub const ACK_WAIT_SECS: u64 = 30;
+    pub const MAX_DELIVER: u64 = 10;
+    /// NATS's own default.
+    pub const DUPLICATE_WINDOW_SECS: u64 = 120;
+    pub const JOB_TTL_SECS: u64 = 7 * 24 * 3600;
+}
+
+/// Unacknowledged messages the consumer allows across all gateways.
+const MAX_ACK_PENDING: i64 = 20_000;
+/// Messages a gateway pulls per request.
+const PULL_BATCH: usize = 256;
+/// Device messages published before their acks are awaited.
+const FAN_OUT_CHUNK: usize = 1024;
+/// How long a request without an answer from JetStream waits.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// An idempotency key reserved this long ago with no job behind it is
+/// taken to be a request that failed (the gateway died between the
+/// reservation and the publish): the next request with it takes it over.
+const RESERVATION_GRACE_MS: u64 = 30_000;
+/// How often the queue depth (for `/metrics` and `server.high_water`) is read.
+const DEPTH_REFRESH: Duration = Duration::from_secs(1);
+/// Pause before pulling again after the consumer failed (NATS gone).
+const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+/// Feedback records in flight to the webhook are delivered again after this.
+const WEBHOOK_ACK_WAIT: Duration = Duration::from_secs(60);
+
+/// `[queue]` for NATS, checked.
+#[derive(Clone)]
+pub struct NatsSettings {
+    /// May hold `user:password@`: never logged.
+    url: String,
+    credentials_file: Option<std::path::PathBuf>,
+    ca_file: Option<std::path::PathBuf>,
+    pub stream: String,
+    pub subject: String,
+    pub consumer: String,
+    pub replicas: usize,
+    pub ack_wait: Duration,
+    pub max_deliver: u64,
+    pub duplicate_window: Duration,
+    pub job_ttl: Duration,
+}
+
+impl std::fmt::Debug for NatsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSettings")
+            .field("url", &redact(&self.url))
+            .field("stream", &self.stream)
+            .field("subject", &self.subject)
+            .field("consumer", &self.consumer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The servers without any `user:password@`.
+fn redact(url: &str) -> String {
+    url.split(',')
+        .map(|one| match (one.find("://"), one.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}://…@{}", &one[..scheme], &one[at + 1..])
+            }
+            (None, Some(at)) => format!("…@{}", &one[at + 1..]),
+            _ => one.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn subject_ok(subject: &str) -> bool {
+    subject.split('.').all(|token| {
+        !token.is_empty()
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'*' && b != b'>')
+    })
+}
+
+impl NatsSettings {
+    pub fn from_config(queue: &QueueSection) -> Result<Self, ConfigError> {
+        let positive = |value: Option<u64>, default: u64, key: &str| match value {
+            Some(0) => Err(ConfigError::new(key, "must be at least 1")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        };
+        let stream = queue
+            .stream
+            .clone()
+            .unwrap_or_else(|| defaults::STREAM.into());
+        if !name_ok(&stream) {
+            return Err(ConfigError::new(
+                "queue.stream",
+                format!("{stream:?}: letters, digits, _ and - only"),
+            ));
+        }
+        let consumer = queue
+            .consumer
+            .clone()
+            .unwrap_or_else(|| defaults::CONSUMER.into());
+        if !name_ok(&consumer) {
+            return Err(ConfigError::new(
+                "queue.consumer",
+                format!("{consumer:?}: letters, digits, _ and - only"),
+            ));
+        }
+        let subject = queue
+            .subject
+            .clone()
+            .unwrap_or_else(|| defaults::SUBJECT.into());
+        if !subject_ok(&subject) {
+            return Err(ConfigError::new(
+                "queue.subject",
+                format!("{subject:?}: dot-separated tokens without spaces or wildcards"),
+            ));
+        }
+        let replicas = positive(queue.replicas, defaults::REPLICAS, "queue.replicas")?;
+        if replicas > 5 {
+            return Err(ConfigError::new(
+                "queue.replicas",
+                "JetStream allows 1 to 5",
+            ));
+        }
+        Ok(Self {
+            url: queue.url.clone().unwrap_or_else(|| defaults::URL.into()),
+            credentials_file: queue.credentials_file.clone(),
+            ca_file: queue.ca_file.clone(),
+            stream,
+            subject,
+            consumer,
+            replicas: usize::try_from(replicas).unwrap_or(1),
+            ack_wait: Duration::from_secs(positive(
+                queue.ack_wait_secs,
+                defaults::ACK_WAIT_SECS,
+                "queue.ack_wait_secs",
+            )?),
+            max_deliver: positive(
+                queue.max_deliver,
+                defaults::MAX_DELIVER,
+                "queue.max_deliver",
+            )?,
+            duplicate_window: Duration::from_secs(positive(
+                queue.duplicate_window_secs,
+                defaults::DUPLICATE_WINDOW_SECS,
+                "queue.duplicate_window_secs",
+            )?),
+            job_ttl: Duration::from_secs(positive(
+                queue.job_ttl_secs,
+                defaults::JOB_TTL_SECS,
+                "queue.job_ttl_secs",
+            )?),
+        })
+    }
+
+    fn job_subject(&self) -> String {
+        format!("{}.job", self.subject)
+    }
+    fn device_subject(&self) -> String {
+        format!("{}.device", self.subject)
+    }
+    fn feedback_subject(&self) -> String {
+        format!("{}.feedback", self.subject)
+    }
+    fn dead_subject(&self) -> String {
+        format!("{}.dead", self.subject)
+    }
+}
+
+/// Why the NATS queue could not be used: JetStream's own words, never the
+/// URL's credentials.
+#[derive(Debug, thiserror::Error)]
+#[error("queue (NATS {servers}): {reason}")]
+pub struct NatsError {
+    servers: String,
+    reason: String,
+}
+
+/// A job as published and as kept in `S_JOBS`: the record and, for a JSON
+/// job, the request it came from (its devices are read from it again).
+#[derive(Debug, Serialize, Deserialize)]
+struct JobEnvelope {
+    record: JobRecord,
+    request: Option<String>,
+}
+
+/// One device to send.
+#[derive(Debug, Serialize, Deserialize)]
+struct DeviceEnvelope {
+    job: String,
+    index: u32,
+    device: DeviceRecord,
+}
+
+/// A device's latest state in `S_JOBS`.
+#[derive(Debug, Serialize, Deserialize)]
+struct DeviceStatus {
+    state: DeviceState,
+    attempts: u32,
+}
+
+/// A device in the dead letters.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeadLetter {
+    job_id: String,
+    device: u32,
+    path: String,
+    channel: String,
+    reason: String,
+    deliveries: u64,
+}
+
+/// What accepting a job could not do.
+#[derive(Debug)]
+pub enum AcceptError {
+    /// NATS is not reachable now, or an identical request is being
+    /// accepted by another gateway: answer 503 with `Retry-After`.
+    Unavailable(String),
+    Internal(String),
+}
+
+/// The connection and everything opened on it.
+pub struct Nats {
+    settings: NatsSettings,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    jobs: kv::Store,
+    keys: kv::Store,
+    depth: AtomicU64,
+    app: AppDoc,
+    max_devices: usize,
+}
+
+impl std::fmt::Debug for Nats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nats")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Nats {
+    /// Connects (failing at once if no server answers), then creates the
+    /// streams, buckets and consumer where absent.
+    pub async fn connect(
+        settings: NatsSettings,
+        app: AppDoc,
+        max_devices: usize,
+    ) -> Result<Arc<Self>, NatsError> {
+        let servers = redact(&settings.url);
+        let fail = |reason: String| NatsError {
+            servers: servers.clone(),
+            reason,
+        };
+        let mut options = async_nats::ConnectOptions::new()
+            .name("tidings-gateway")
+            .connection_timeout(REQUEST_TIMEOUT)
+            .max_reconnects(None)
+            .event_callback(|event| async move {
+                match event {
+                    async_nats::Event::Disconnected => tracing::warn!("NATS connection lost"),
+                    async_nats::Event::Connected => tracing::info!("NATS connected"),
+                    other => tracing::debug!(event = %other, "NATS"),
+                }
+            });
+        if let Some(path) = &settings.credentials_file {
+            options = options
+                .credentials_file(path)
+                .await
+                .map_err(|e| fail(format!("queue.credentials_file: {e}")))?;
+        }
+        if let Some(path) = &settings.ca_file {
+            options = options.add_root_certificates(path.clone());
+        }
+        let servers_list: Vec<async_nats::ServerAddr> = settings
+            .url
+            .split(',')
+            .map(|s| s.trim().parse::<async_nats::ServerAddr>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| fail("queue.url: not a list of nats:// addresses".into()))?;
+        let client = options
+            .connect(servers_list)
+            .await
+            .map_err(|e| fail(format!("cannot connect: {e}")))?;
+        let js = jetstream::ContextBuilder::new()
+            .timeout(REQUEST_TIMEOUT)
+            .build(client.clone());
+        let replicas = settings.replicas;
+        let stream = |name: String, subjects: Vec<String>, retention, max_age| stream::Config {
+            name,
+            subjects,
+            retention,
+            max_age,
+            storage: stream::StorageType::File,
+            num_replicas: replicas,
+            duplicate_window: settings.duplicate_window,
+            ..Default::default()
+        };
+        let work = js
+            .get_or_create_stream(stream(
+                settings.stream.clone(),
+                vec![settings.job_subject(), settings.device_subject()],
+                stream::RetentionPolicy::WorkQueue,
+                Duration::ZERO,
+            ))
+            .await
+            .map_err(|e| fail(format!("stream {}: {e}", settings.stream)))?;
+        for (suffix, subject) in [
+            ("FEEDBACK", settings.feedback_subject()),
+            ("DEAD", settings.dead_subject()),
+        ] {
+            let name = format!("{}_{suffix}", settings.stream);
+            js.get_or_create_stream(stream(
+                name.clone(),
+                vec![subject],
+                stream::RetentionPolicy::Limits,
+                settings.job_ttl,
+            ))
+            .await
+            .map_err(|e| fail(format!("stream {name}: {e}")))?;
+        }
+        work.get_or_create_consumer(
+            &settings.consumer,
+            consumer::pull::Config {
+                durable_name: Some(settings.consumer.clone()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: settings.ack_wait,
+                max_deliver: -1,
+                max_ack_pending: MAX_ACK_PENDING,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| fail(format!("consumer {}: {e}", settings.consumer)))?;
+        let jobs_bucket = format!("{}_JOBS", settings.stream);
+        let jobs = open_bucket(&js, &jobs_bucket, settings.job_ttl, replicas)
+            .await
+            .map_err(|e| fail(format!("bucket {jobs_bucket}: {e}")))?;
+        let keys_bucket = format!("{}_KEYS", settings.stream);
+        let keys = open_bucket(
+            &js,
+            &keys_bucket,
+            Duration::from_millis(IDEMPOTENCY_WINDOW_MS),
+            replicas,
+        )
+        .await
+        .map_err(|e| fail(format!("bucket {keys_bucket}: {e}")))?;
+        tracing::info!(servers = %servers, stream = %settings.stream, "NATS JetStream queue ready");
+        Ok(Arc::new(Self {
+            settings,
+            client,
+            js,
+            jobs,
+            keys,
+            depth: AtomicU64::new(0),
+            app,
+            max_devices,
+        }))
+    }
+
+    /// Whether the connection is up now (`/readyz`, and 503 otherwise).
+    pub fn connected(&self) -> bool {
+        matches!(
+            self.client.connection_state(),
+            async_nats::connection::State::Connected
+        )
+    }
+
+    /// The largest message the server takes: requests above it cannot be
+    /// published.
+    pub fn max_payload(&self) -> usize {
+        self.client.server_info().max_payload
+    }
+
+    /// Messages waiting or in flight on the shared consumer, as last read.
+    pub fn depth(&self) -> u64 {
+        self.depth.load(Ordering::Relaxed)
+    }
+
+    async fn read_depth(&self) -> Result<u64, String> {
+        let consumer: consumer::PullConsumer = self
+            .js
+            .get_consumer_from_stream(&self.settings.consumer, &self.settings.stream)
+            .await
+            .map_err(|e| e.to_string())?;
+        let info = consumer.get_info().await.map_err(|e| e.to_string())?;
+        Ok(info.num_pending + u64::try_from(info.num_ack_pending).unwrap_or(0))
+    }
+
+    /// Publishes a job and keeps its record; `Ok` only once JetStream has
+    /// both. An idempotency key seen within 24 h answers the earlier job.
+    pub async fn accept(
+        &self,
+        record: JobRecord,
+        request: Option<&[u8]>,
+    ) -> Result<Accepted, AcceptError> {
+        if !self.connected() {
+            return Err(AcceptError::Unavailable("NATS is not connected".into()));
+        }
+        let unavailable = |e: &dyn std::fmt::Display| AcceptError::Unavailable(e.to_string());
+        let reserved = match &record.idempotency_key {
+            Some(key) => match self.reserve(key, &record).await? {
+                Reservation::Earlier(accepted) => return Ok(accepted),
+                Reservation::Ours(slot) => Some(slot),
+            },
+            None => None,
+        };
+        let envelope = JobEnvelope {
+            request: request.map(|body| String::from_utf8_lossy(body).into_owned()),
+            record,
+        };
+        let payload = bytes::Bytes::from(
+            serde_json::to_vec(&envelope).map_err(|e| AcceptError::Internal(e.to_string()))?,
+        );
+        let published = async {
+            self.js
+                .send_publish(
+                    self.settings.job_subject(),
+                    jetstream::message::PublishMessage::build()
+                        .payload(payload.clone())
+                        .message_id(&envelope.record.id),
+                )
+                .await
+                .map_err(|e| e.to_string())?
+                .await
+                .map_err(|e| e.to_string())?;
+            self.jobs
+                .put(&envelope.record.id, payload.clone())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        if let Err(why) = published {
+            // Free the key, so the caller's retry is not told to wait.
+            if let Some(slot) = reserved {
+                let _ = self.keys.delete(slot).await;
+            }
+            return Err(unavailable(&why));
+        }
+        Ok(Accepted::New)
+    }
+
+    /// Takes an idempotency key for `record`, or finds its earlier job.
+    async fn reserve(&self, key: &str, record: &JobRecord) -> Result<Reservation, AcceptError> {
+        let slot = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+        let unavailable = |e: &dyn std::fmt::Display| AcceptError::Unavailable(e.to_string());
+        let mine = bytes::Bytes::from(
+            serde_json::to_vec(&KeyHolder {
+                job: record.id.clone(),
+                at_ms: record.accepted_ms,
+            })
+            .map_err(|e| AcceptError::Internal(e.to_string()))?,
+        );
+        match self.keys.create(&slot, mine.clone()).await {
+            Ok(_) => return Ok(Reservation::Ours(slot)),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
+            Err(e) => return Err(unavailable(&e)),
+        }
+        let entry = self
+            .keys
+            .entry(&slot)
+            .await
+            .map_err(|e| unavailable(&e))?
+            .ok_or_else(|| AcceptError::Unavailable("idempotency key changed; retry".into()))?;
+        let holder: KeyHolder = serde_json::from_slice(&entry.value)
+            .map_err(|e| AcceptError::Internal(e.to_string()))?;
+        if let Some(earlier) = self
+            .job_envelope(&holder.job)
+            .await
+            .map_err(|e| unavailable(&e))?
+        {
+            return Ok(Reservation::Earlier(Accepted::Existing {
+                job_id: earlier.record.id,
+                devices: earlier.record.devices,
+            }));
+        }
+        if record.accepted_ms.saturating_sub(holder.at_ms) < RESERVATION_GRACE_MS {
+            return Err(AcceptError::Unavailable(
+                "a request with this IdempotencyKey is being accepted".into(),
+            ));
+        }
+        self.keys
+            .update(&slot, mine, entry.revision)
+            .await
+            .map_err(|_| {
+                AcceptError::Unavailable(
+                    "a request with this IdempotencyKey is being accepted".into(),
+                )
+            })?;
+        Ok(Reservation::Ours(slot))
+    }
+
+    async fn job_envelope(&self, id: &str) -> Result<Option<JobEnvelope>, String> {
+        // Only a job id may become a key (`<job>.<n>` is a device's state).
+        if uuid::Uuid::try_parse(id).is_err() {
+            return Ok(None);
+        }
+        let Some(bytes) = self.jobs.get(id).await.map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A job and every device's latest state, as `GET /v1/jobs/{id}` shows
+    /// them, from whichever gateway accepted or sent them.
+    pub async fn job_view(
+        &self,
+        id: &str,
+    ) -> Result<Option<(JobRecord, Vec<DeviceRecord>)>, String> {
+        let Some(envelope) = self.job_envelope(id).await? else {
+            return Ok(None);
+        };
+        let mut devices = devices_of(&envelope, &self.app, self.max_devices)?;
+        let prefix = format!("{id}.");
+        for (key, status) in self.latest_under(&prefix).await? {
+            let index = key
+                .strip_prefix(&prefix)
+                .and_then(|i| i.parse::<usize>().ok());
+            if let Some(device) = index.and_then(|i| devices.get_mut(i)) {
+                device.state = status.state;
+                device.attempts = status.attempts;
+            }
+        }
+        Ok(Some((envelope.record, devices)))
+    }
+
+    /// The latest value of every `S_JOBS` key under `prefix`, read through
+    /// a short-lived consumer (one pass, not one request per key).
+    async fn latest_under(&self, prefix: &str) -> Result<Vec<(String, DeviceStatus)>, String> {
+        let bucket_stream = format!("KV_{}_JOBS", self.settings.stream);
+        let subject_prefix = format!("$KV.{}_JOBS.", self.settings.stream);
+        let stream = self
+            .js
+            .get_stream(&bucket_stream)
+            .await
+            .map_err(|e| e.to_string())?;
+        let reader = stream
+            .create_consumer(consumer::pull::Config {
+                deliver_policy: consumer::DeliverPolicy::LastPerSubject,
+                filter_subject: format!("{subject_prefix}{prefix}*"),
+                ack_policy: consumer::AckPolicy::None,
+                inactive_threshold: Duration::from_secs(30),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        loop {
+            let mut batch = reader
+                .fetch()
+                .max_messages(1000)
+                .messages()
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut got = 0;
+            while let Some(message) = batch.next().await {
+                let message = message.map_err(|e| e.to_string())?;
+                got += 1;
+                let key = message
+                    .subject
+                    .as_str()
+                    .strip_prefix(&subject_prefix)
+                    .unwrap_or_default()
+                    .to_owned();
+                if let Ok(status) = serde_json::from_slice::<DeviceStatus>(&message.payload) {
+                    out.push((key, status));
+                }
+            }
+            if got == 0 {
+                break;
+            }
+        }
+        let _ = stream.delete_consumer(&reader.cached_info().name).await;
+        Ok(out)
+    }
+
+    /// Feedback records after stream sequence `cursor`, at most `limit`.
+    pub async fn feedback_after(
+        &self,
+        cursor: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Feedback)>, String> {
+        let stream = self
+            .js
+            .get_stream(format!("{}_FEEDBACK", self.settings.stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        let reader = stream
+            .create_consumer(consumer::pull::Config {
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: cursor.saturating_add(1),
+                },
+                ack_policy: consumer::AckPolicy::None,
+                inactive_threshold: Duration::from_secs(30),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut batch = reader
+            .fetch()
+            .max_messages(limit)
+            .messages()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        while let Some(message) = batch.next().await {
+            let message = message.map_err(|e| e.to_string())?;
+            let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
+            if let Ok(feedback) = serde_json::from_slice(&message.payload) {
+                out.push((seq, feedback));
+            }
+        }
+        let _ = stream.delete_consumer(&reader.cached_info().name).await;
+        Ok(out)
+    }
+
+    /// The webhook's share of the feedback: the next records no gateway's
+    /// webhook holds, each to ack once posted (or nak to post again).
+    pub async fn webhook_batch(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(u64, Feedback, Message)>, String> {
+        let stream = self
+            .js
+            .get_stream(format!("{}_FEEDBACK", self.settings.stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        let name = format!("{}_webhook", self.settings.consumer);
+        let consumer: consumer::PullConsumer = stream
+            .get_or_create_consumer(
+                &name,
+                consumer::pull::Config {
+                    durable_name: Some(name.clone()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: WEBHOOK_ACK_WAIT,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut batch = consumer
+            .fetch()
+            .max_messages(limit)
+            .messages()
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        while let Some(message) = batch.next().await {
+            let message = message.map_err(|e| e.to_string())?;
+            let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
+            match serde_json::from_slice(&message.payload) {
+                Ok(feedback) => out.push((seq, feedback, message)),
+                Err(_) => {
+                    let _ = message.ack_with(AckKind::Term).await;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Opens a KV bucket, creating its stream where absent in JetStream's KV
+/// layout (`KV_<bucket>`, subjects `$KV.<bucket>.>`, one value per key,
+/// rollups allowed, deletes denied, direct gets, new values discarded when
+/// full). Created as a stream rather than through `create_key_value`,
+/// which first reads the account's info in a shape nats-server 2.9
+/// (Debian 12's) does not answer.
+async fn open_bucket(
+    js: &jetstream::Context,
+    bucket: &str,
+    max_age: Duration,
+    replicas: usize,
+) -> Result<kv::Store, String> {
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{bucket}"),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        max_age,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        storage: stream::StorageType::File,
+        num_replicas: replicas,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    js.get_key_value(bucket).await.map_err(|e| e.to_string())
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyHolder {
+    job: String,
+    at_ms: u64,
+}
+
+enum Reservation {
+    Ours(String),
+    Earlier(Accepted),
+}
+
+/// A job's devices as accepted (read from the request again: the same
+/// input at the same time, so the same devices in the same order).
+fn devices_of(
+    envelope: &JobEnvelope,
+    app: &AppDoc,
+    max_devices: usize,
+) -> Result<Vec<DeviceRecord>, String> {
+    let now = i64::try_from(envelope.record.accepted_ms / 1000).unwrap_or(i64::MAX);
+    let prepared = match (&envelope.record.form, &envelope.request) {
+        (JobForm::Wire { bytes }, _) => prepare_wire(bytes, now, false),
+        (JobForm::Json { .. }, Some(request)) => {
+            prepare(request.as_bytes(), now, app, max_devices, false)
+        }
+        (JobForm::Json { .. }, None) => return Err("a JSON job without its request".into()),
+    };
+    prepared.map(|p| p.devices).map_err(|e| e.to_string())
+}
+
+/// The consumers of this gateway: the work and, when configured, nothing
+/// else (the webhook pulls through [`Nats::webhook_batch`]).
+pub struct NatsWorkers {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Worker {
+    nats: Arc<Nats>,
+    context: Context,
+    jobs: Mutex<std::collections::HashMap<String, Arc<JobRecord>>>,
+}
+
+impl NatsWorkers {
+    pub(crate) fn start(nats: Arc<Nats>, context: Context) -> Self {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = Arc::new(Worker {
+            nats,
+            context,
+            jobs: Mutex::new(std::collections::HashMap::new()),
+        });
+        let task = tokio::spawn(consume(worker, stopped));
+        Self { stop, task }
+    }
+
+    /// Stops pulling, lets sends in flight finish within `drain`; what is
+    /// not acked by then is delivered again (to this or another gateway).
+    pub async fn stop(self, drain: Duration) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(drain, self.task).await.is_err() {
+            tracing::warn!("drain deadline passed; unfinished sends go back to the queue");
+        }
+    }
+}
+
+async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let in_flight = Arc::new(Semaphore::new(
+        worker.context.settings.concurrency.max(1) * 4,
+    ));
+    let mut handling = tokio::task::JoinSet::new();
+    let depth = tokio::spawn(refresh_depth(Arc::clone(&worker)));
+    'pulling: while !*stopped.borrow() {
+        let messages = async {
+            let consumer: consumer::PullConsumer = worker
+                .nats
+                .js
+                .get_consumer_from_stream(
+                    &worker.nats.settings.consumer,
+                    &worker.nats.settings.stream,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            consumer
+                .stream()
+                .max_messages_per_batch(PULL_BATCH)
+                .heartbeat(Duration::from_secs(5))
+                .expires(Duration::from_secs(30))
+                .messages()
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        let mut messages = match messages {
+            Ok(messages) => messages,
+            Err(why) => {
+                tracing::warn!(%why, "cannot pull from NATS; trying again");
+                tokio::select! {
+                    () = tokio::time::sleep(RECONNECT_PAUSE) => continue 'pulling,
+                    _ = stopped.changed() => break 'pulling,
+                }
+            }
+        };
+        loop {
+            while handling.try_join_next().is_some() {}
+            let next = tokio::select! {
+                next = messages.next() => next,
+                _ = stopped.changed() => break 'pulling,
+            };
+            let message = match next {
+                Some(Ok(message)) => message,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "pulling from NATS failed; pulling again");
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                    continue 'pulling;
+                }
+                None => continue 'pulling,
+            };
+            let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+                break 'pulling;
+            };
+            let worker = Arc::clone(&worker);
+            handling.spawn(async move {
+                handle(&worker, message).await;
+                drop(permit);
+            });
+        }
+    }
+    // Drain: what is in hand finishes; messages pulled but not started are
+    // dropped unacked and delivered again after the ack wait.
+    while handling.join_next().await.is_some() {}
+    depth.abort();
+}
+
+async fn refresh_depth(worker: Arc<Worker>) {
+    loop {
+        if let Ok(depth) = worker.nats.read_depth().await {
+            worker.nats.depth.store(depth, Ordering::Relaxed);
+            worker
+                .context
+                .metrics
+                .queue_depth
+                .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        }
+        tokio::time::sleep(DEPTH_REFRESH).await;
+    }
+}
+
+async fn handle(worker: &Worker, message: Message) {
+    let subject = message.subject.as_str();
+    let handled = if subject == worker.nats.settings.job_subject() {
+        fan_out(worker, &message).await
+    } else if subject == worker.nats.settings.device_subject() {
+        send_device(worker, &message).await
+    } else {
+        Err(format!("unexpected subject {subject}"))
+    };
+    if let Err(why) = handled {
+        tracing::warn!(%why, "a queue message goes back to be delivered again");
+        let _ = message.ack_with(AckKind::Nak(Some(RECONNECT_PAUSE))).await;
+    }
+}
+
+/// A job message → one device message per device to send, then the ack.
+async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
+    let nats = &worker.nats;
+    let envelope: JobEnvelope = match serde_json::from_slice(&message.payload) {
+        Ok(envelope) => envelope,
+        Err(e) => {
+            tracing::error!(error = %e, "an unreadable job message is dropped");
+            let _ = message.ack_with(AckKind::Term).await;
+            return Ok(());
+        }
+    };
+    // The API keeps the record after the publish; a gateway that died in
+    // between left it to us.
+    match nats
+        .jobs
+        .create(&envelope.record.id, message.payload.clone())
+        .await
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    let devices = devices_of(&envelope, &nats.app, usize::MAX)?;
+    let subject = nats.settings.device_subject();
+    let pending: Vec<(u32, DeviceRecord)> = devices
+        .into_iter()
+        .enumerate()
+        .filter(|(_, d)| d.state.is_pending())
+        .map(|(i, d)| (u32::try_from(i).unwrap_or(u32::MAX), d))
+        .collect();
+    for chunk in pending.chunks(FAN_OUT_CHUNK) {
+        let mut acks = Vec::with_capacity(chunk.len());
+        for (index, device) in chunk {
+            let payload = serde_json::to_vec(&DeviceEnvelope {
+                job: envelope.record.id.clone(),
+                index: *index,
+                device: device.clone(),
+            })
+            .map_err(|e| e.to_string())?;
+            let ack = nats
+                .js
+                .send_publish(
+                    subject.clone(),
+                    jetstream::message::PublishMessage::build()
+                        .payload(payload.into())
+                        .message_id(format!("{}/{index}", envelope.record.id)),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            acks.push(ack);
+        }
+        for ack in acks {
+            ack.await.map_err(|e| e.to_string())?;
+        }
+        // A long fan-out keeps its job message.
+        let _ = message.ack_with(AckKind::Progress).await;
+    }
+    message.double_ack().await.map_err(|e| e.to_string())
+}
+
+/// One device: send it (unless already final or past `max_deliver`),
+/// record its state, then ack, nak with the retry's delay, or dead-letter.
+async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
+    let nats = &worker.nats;
+    let deliveries = u64::try_from(message.info().map_err(|e| e.to_string())?.delivered)
+        .unwrap_or(1)
+        .max(1);
+    let envelope: DeviceEnvelope = match serde_json::from_slice(&message.payload) {
+        Ok(envelope) => envelope,
+        Err(e) => {
+            tracing::error!(error = %e, "an unreadable device message is dropped");
+            let _ = message.ack_with(AckKind::Term).await;
+            return Ok(());
+        }
+    };
+    let status_key = format!("{}.{}", envelope.job, envelope.index);
+    let mut last_reason = None;
+    if deliveries > 1 {
+        if let Some(bytes) = nats
+            .jobs
+            .get(&status_key)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            if let Ok(status) = serde_json::from_slice::<DeviceStatus>(&bytes) {
+                match status.state {
+                    DeviceState::Retrying { reason, .. } => last_reason = Some(reason),
+                    DeviceState::Queued => {}
+                    _final => return message.double_ack().await.map_err(|e| e.to_string()),
+                }
+            }
+        }
+    }
+    if deliveries > nats.settings.max_deliver {
+        let reason = last_reason.unwrap_or_else(|| "NoOutcome".into());
+        return dead_letter(worker, message, &envelope, deliveries - 1, reason).await;
+    }
+    let Some(job) = job(worker, &envelope.job).await? else {
+        tracing::error!(job = %envelope.job, "a device of an unknown job is dropped");
+        let _ = message.ack_with(AckKind::Term).await;
+        return Ok(());
+    };
+    let before = u32::try_from(deliveries - 1).unwrap_or(u32::MAX);
+    // In-progress acks while the provider answers, so a slow send is not
+    // handed to another gateway.
+    let sending = attempt(
+        &worker.context,
+        &job,
+        envelope.index,
+        &envelope.device,
+        before,
+    );
+    tokio::pin!(sending);
+    let mut keep_alive = tokio::time::interval(nats.settings.ack_wait / 3);
+    keep_alive.tick().await;
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut sending => break outcome,
+            _ = keep_alive.tick() => {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
+    };
+    let Some(Attempt { state, feedback }) = outcome else {
+        return message
+            .ack_with(AckKind::Nak(None))
+            .await
+            .map_err(|e| e.to_string());
+    };
+    let attempts = before + 1;
+    if let DeviceState::Retrying {
+        reason,
+        next_attempt_ms,
+    } = &state
+    {
+        if deliveries >= nats.settings.max_deliver {
+            return dead_letter(worker, message, &envelope, deliveries, reason.clone()).await;
+        }
+        put_status(nats, &status_key, &state, attempts).await?;
+        let delay = next_attempt_ms.saturating_sub(now_ms(&worker.context.clock));
+        return message
+            .ack_with(AckKind::Nak(Some(Duration::from_millis(delay))))
+            .await
+            .map_err(|e| e.to_string());
+    }
+    put_status(nats, &status_key, &state, attempts).await?;
+    if let Some(feedback) = feedback {
+        let payload = serde_json::to_vec(&feedback).map_err(|e| e.to_string())?;
+        nats.js
+            .publish(nats.settings.feedback_subject(), payload.into())
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    message.double_ack().await.map_err(|e| e.to_string())
+}
+
+async fn put_status(
+    nats: &Nats,
+    key: &str,
+    state: &DeviceState,
+    attempts: u32,
+) -> Result<(), String> {
+    let bytes = serde_json::to_vec(&DeviceStatus {
+        state: state.clone(),
+        attempts,
+    })
+    .map_err(|e| e.to_string())?;
+    nats.jobs
+        .put(key, bytes.into())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+async fn dead_letter(
+    worker: &Worker,
+    message: &Message,
+    envelope: &DeviceEnvelope,
+    deliveries: u64,
+    reason: String,
+) -> Result<(), String> {
+    let nats = &worker.nats;
+    let letter = DeadLetter {
+        job_id: envelope.job.clone(),
+        device: envelope.index,
+        path: envelope.device.path.clone(),
+        channel: envelope.device.channel.clone(),
+        reason: reason.clone(),
+        deliveries,
+    };
+    let payload = serde_json::to_vec(&letter).map_err(|e| e.to_string())?;
+    nats.js
+        .send_publish(
+            nats.settings.dead_subject(),
+            jetstream::message::PublishMessage::build()
+                .payload(payload.into())
+                .message_id(format!("{}/{}", envelope.job, envelope.index)),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
+    worker
+        .context
+        .metrics
+        .push(&envelope.device.channel, "dead_lettered");
+    put_status(
+        nats,
+        &format!("{}.{}", envelope.job, envelope.index),
+        &DeviceState::DeadLettered { reason },
+        u32::try_from(deliveries).unwrap_or(u32::MAX),
+    )
+    .await?;
+    message.double_ack().await.map_err(|e| e.to_string())
+}
+
+/// A job's record, read once per gateway (fan-outs send many devices of it).
+async fn job(worker: &Worker, id: &str) -> Result<Option<Arc<JobRecord>>, String> {
+    if let Some(job) = worker
+        .jobs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(id)
+    {
+        return Ok(Some(Arc::clone(job)));
+    }
+    let Some(envelope) = worker.nats.job_envelope(id).await? else {
+        return Ok(None);
+    };
+    let job = Arc::new(envelope.record);
+    let mut jobs = worker.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+    if jobs.len() >= 1024 {
+        jobs.clear();
+    }
+    jobs.insert(id.to_owned(), Arc::clone(&job));
+    Ok(Some(job))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_url_are_never_shown() {
+        assert_eq!(
+            redact("nats://alice:s3cret@10.0.0.1:4222,nats://10.0.0.2:4222"),
+            "nats://…@10.0.0.1:4222,nats://10.0.0.2:4222"
+        );
+        assert_eq!(redact("tok3n@host:4222"), "…@host:4222");
+        let settings = NatsSettings::from_config(&QueueSection {
+            url: Some("nats://bob:hunter2@127.0.0.1:4222".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn settings_errors_name_the_key() {
+        let bad = |section: QueueSection| NatsSettings::from_config(&section).unwrap_err().key;
+        assert_eq!(
+            bad(QueueSection {
+                stream: Some("A.B".into()),
+                ..Default::default()
+            }),
+            "queue.stream"
+        );
+        assert_eq!(
+            bad(QueueSection {
+                subject: Some("a.*".into()),
+                ..Default::default()
+            }),
+            "queue.subject"
+        );
+        assert_eq!(
+            bad(QueueSection {
+                replicas: Some(7),
+                ..Default::default()
+            }),
+            "queue.replicas"
+        );
+        assert_eq!(
+            bad(QueueSection {
+                max_deliver: Some(0),
+                ..Default::default()
+            }),
+            "queue.max_deliver"
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! The gateway on the NATS JetStream queue, against a real `nats-server
+//! -js` (started here with a temporary store) and the APNs stand-in: three
+//! gateways sharing one queue, job state and feedback from any of them,
+//! idempotency across gateways, retries and the dead letters, and NATS
+//! lost and back while running.
+
+#[path = "support/nats_server.rs"]
+mod nats_server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nats_server::NatsServer;
+use serde_json::{json, Value};
+use tidings_gateway::Gateway;
+use tidings_standin::apns::{generate_signing_key, ApnsStandin, ApnsStandinBuilder, Reply};
+use tidings_std::clock::SystemClock;
+use tidings_std::config::Config;
+
+const TOPIC: &str = "com.example.chat";
+
+struct Bed {
+    nats: NatsServer,
+    standin: ApnsStandin,
+    dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+async fn bed(standin: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder) -> Bed {
+    let key = generate_signing_key("TEAM000001", "KEY0000001").unwrap();
+    let standin = standin(ApnsStandin::builder().signing_key_from(&key).topic(TOPIC))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    standin.write_ca_pem(dir.path().join("ca.pem")).unwrap();
+    std::fs::write(dir.path().join("AuthKey.p8"), &key.p8_pem).unwrap();
+    Bed {
+        nats: NatsServer::start(),
+        standin,
+        dir,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Bed {
+    fn config(&self, name: &str, queue: &str) -> Config {
+        let toml = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\ndrain_secs = 2\n\
+             [queue]\nkind = \"nats\"\nurl = {nats:?}\nack_wait_secs = 2\n{queue}\n\
+             [apns]\nendpoint = {url:?}\nca_file = {ca:?}\nteam_id = \"TEAM000001\"\nkey_id = \"KEY0000001\"\nkey_file = {key:?}\n",
+            data = self.dir.path().join(name),
+            nats = self.nats.url(),
+            url = self.standin.url(),
+            ca = self.dir.path().join("ca.pem"),
+            key = self.dir.path().join("AuthKey.p8"),
+        );
+        Config::parse(&toml).unwrap()
+    }
+
+    async fn gateway(&self, name: &str, queue: &str) -> Gateway {
+        Gateway::start(self.config(name, queue), Arc::new(SystemClock))
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, gateway: &Gateway, body: &Value) -> (u16, Value, Option<String>) {
+        let answer = self
+            .http
+            .post(format!("http://{}/v1/push", gateway.addr()))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let retry_after = answer
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (
+            status,
+            answer.json().await.unwrap_or(Value::Null),
+            retry_after,
+        )
+    }
+
+    async fn get(&self, gateway: &Gateway, path: &str) -> (u16, Value) {
+        let answer = self
+            .http
+            .get(format!("http://{}{path}", gateway.addr()))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits (bounded, real time: JetStream's redeliveries are) until no
+    /// device of the job is in one of `pending`, asking `gateway`.
+    async fn settled(&self, gateway: &Gateway, job: &str, pending: &[&str]) -> Value {
+        for _ in 0..1500 {
+            let (status, state) = self.get(gateway, &format!("/v1/jobs/{job}")).await;
+            if status == 200
+                && !state["Devices"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| pending.contains(&d["State"].as_str().unwrap()))
+            {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("job {job} did not settle");
+    }
+
+    async fn ready(&self, gateway: &Gateway) -> u16 {
+        self.http
+            .get(format!("http://{}/readyz", gateway.addr()))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+fn body(tokens: &[String], extra: Value) -> Value {
+    let devices: Vec<Value> = tokens
+        .iter()
+        .map(|t| json!({ "Channel": "apns", "Token": t, "State": "background" }))
+        .collect();
+    let mut body = json!({
+        "Message": {
+            "From_Account": "ann", "GroupId": "dev-team",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "Standup in 5" } }],
+            "MsgLifeTime": 600
+        },
+        "Sender": { "Nick": "Ann" },
+        "Group": { "Name": "Dev team", "Type": "Work" },
+        "App": { "BundleId": TOPIC },
+        "Recipients": [{ "Account": "team", "Devices": devices }]
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    body
+}
+
+fn states(job: &Value) -> Vec<&str> {
+    job["Devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["State"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_gateways_share_the_work_the_states_and_the_feedback() {
+    let bed = bed(|b| {
+        b.reply_always(
+            "dead0001",
+            Reply::Unregistered {
+                timestamp_ms: Some(1_700_000_000_000),
+            },
+        )
+    })
+    .await;
+    let gateways = [
+        bed.gateway("a", "").await,
+        bed.gateway("b", "").await,
+        bed.gateway("c", "").await,
+    ];
+    // 12 jobs of 25 devices, each posted to the next gateway.
+    let mut jobs = Vec::new();
+    for job in 0..12 {
+        let tokens: Vec<String> = (0..25).map(|i| format!("{job:02x}{i:06x}")).collect();
+        let (status, answer, _) = bed
+            .post(&gateways[job % 3], &body(&tokens, json!({})))
+            .await;
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["Devices"], 25);
+        jobs.push(answer["JobId"].as_str().unwrap().to_owned());
+    }
+    // Each job's state, asked of a gateway that did not accept it.
+    for (i, job) in jobs.iter().enumerate() {
+        let state = bed
+            .settled(&gateways[(i + 1) % 3], job, &["queued", "retrying"])
+            .await;
+        assert!(states(&state).iter().all(|s| *s == "delivered"), "{state}");
+        assert_eq!(state["Devices"][3]["Path"], "Recipients[0].Devices[3]");
+    }
+    let accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 300, "each device once (no gateway died)");
+    // Whichever gateway sent a device, it carried the device's own apns-id.
+    assert!(accepted.iter().all(|p| p.apns_id_from_request));
+
+    // An idempotency key: the same request through another gateway names
+    // the first job and queues nothing.
+    let tokens = vec!["1d000001".to_owned(), "1d000002".to_owned()];
+    let keyed = body(&tokens, json!({ "IdempotencyKey": "order-42" }));
+    let (status, first, _) = bed.post(&gateways[0], &keyed).await;
+    assert_eq!(status, 202);
+    let (status, again, _) = bed.post(&gateways[2], &keyed).await;
+    assert_eq!(status, 202);
+    assert_eq!(again["JobId"], first["JobId"]);
+    let job = first["JobId"].as_str().unwrap();
+    bed.settled(&gateways[1], job, &["queued", "retrying"])
+        .await;
+    assert_eq!(bed.standin.accepted().len(), 302);
+
+    // A dead token: its feedback is read from any gateway.
+    let (status, answer, _) = bed
+        .post(&gateways[1], &body(&["dead0001".to_owned()], json!({})))
+        .await;
+    assert_eq!(status, 202);
+    let job = answer["JobId"].as_str().unwrap();
+    let state = bed
+        .settled(&gateways[2], job, &["queued", "retrying"])
+        .await;
+    assert_eq!(states(&state), ["token_invalid"]);
+    let (status, feed) = bed.get(&gateways[0], "/v1/feedback?after=0").await;
+    assert_eq!(status, 200);
+    let records = feed["Records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{feed}");
+    assert_eq!(records[0]["Token"], "dead0001");
+    assert_eq!(records[0]["Reason"], "Unregistered");
+    assert_eq!(records[0]["InvalidSince"], 1_700_000_000_000u64);
+    let next = feed["Next"].as_u64().unwrap();
+    let (_, rest) = bed
+        .get(&gateways[2], &format!("/v1/feedback?after={next}"))
+        .await;
+    assert!(rest["Records"].as_array().unwrap().is_empty());
+
+    // An unknown job is a 404 from every gateway.
+    let (status, _) = bed
+        .get(
+            &gateways[0],
+            "/v1/jobs/00000000-0000-0000-0000-000000000000",
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = bed.get(&gateways[0], "/v1/jobs/not.a-job").await;
+    assert_eq!(status, 404);
+    for gateway in gateways {
+        gateway.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_never_succeeds_goes_to_the_dead_letters() {
+    // 429 with Retry-After: 0 — a retry at once, every time.
+    let bed = bed(|b| {
+        b.reply_always(
+            "5107a001",
+            Reply::TooManyRequests {
+                retry_after: Some(0),
+            },
+        )
+    })
+    .await;
+    let gateway = bed.gateway("a", "max_deliver = 3").await;
+    let (status, answer, _) = bed
+        .post(
+            &gateway,
+            &body(&["5107a001".to_owned(), "600d0001".to_owned()], json!({})),
+        )
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap();
+    let state = bed.settled(&gateway, job, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["dead_lettered", "delivered"]);
+    assert_eq!(state["Devices"][0]["Reason"], "TooManyRequests");
+    assert_eq!(state["Devices"][0]["Attempts"], 3);
+    let sent = bed
+        .standin
+        .accepted()
+        .iter()
+        .filter(|p| p.token == "5107a001")
+        .count();
+    // The stand-in records what it accepted; the 429s are counted apart.
+    assert_eq!(sent, 0);
+    assert_eq!(
+        bed.standin.stats().answered(429),
+        3,
+        "three deliveries, then none"
+    );
+
+    // The dead letter is on its stream, with the last reason.
+    let client = async_nats::connect(bed.nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let mut dead = js.get_stream("TIDINGS_DEAD").await.unwrap();
+    assert_eq!(dead.info().await.unwrap().state.messages, 1);
+    let letter = dead.get_raw_message(1).await.unwrap();
+    let letter: Value = serde_json::from_slice(&letter.payload).unwrap();
+    assert_eq!(letter["JobId"], job);
+    assert_eq!(letter["Reason"], "TooManyRequests");
+    assert_eq!(letter["Deliveries"], 3);
+    let metrics = bed
+        .http
+        .get(format!("http://{}/metrics", gateway.addr()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("outcome=\"dead_lettered\""),
+        "dead letters are counted: {metrics}"
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_lost_while_running_answers_503_then_recovers_losing_nothing() {
+    // Every send takes a while, so some are in flight when NATS dies.
+    let mut bed = bed(|b| b.delay(Duration::from_millis(300))).await;
+    let gateway = bed.gateway("a", "").await;
+    let tokens: Vec<String> = (0..40).map(|i| format!("ab{i:06x}")).collect();
+    let (status, answer, _) = bed.post(&gateway, &body(&tokens, json!({}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap().to_owned();
+
+    bed.nats.kill();
+    let mut lost = false;
+    for _ in 0..500 {
+        if bed.ready(&gateway).await == 503 {
+            lost = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(lost, "/readyz fails while NATS is down");
+    let (status, answer, retry_after) = bed
+        .post(&gateway, &body(&["ab999999".to_owned()], json!({})))
+        .await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    assert!(
+        answer["Error"].as_str().unwrap().contains("NATS"),
+        "{answer}"
+    );
+
+    // Back on the same store: the gateway reconnects by itself, and the job
+    // accepted before is delivered whole.
+    bed.nats.restart();
+    let mut back = false;
+    for _ in 0..1000 {
+        if bed.ready(&gateway).await == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(back, "/readyz recovers once NATS is back");
+    let state = bed.settled(&gateway, &job, &["queued", "retrying"]).await;
+    assert!(states(&state).iter().all(|s| *s == "delivered"), "{state}");
+    let delivered: std::collections::HashSet<String> = bed
+        .standin
+        .accepted()
+        .into_iter()
+        .map(|p| p.token)
+        .collect();
+    for token in &tokens {
+        assert!(
+            delivered.contains(token),
+            "{token} accepted but not delivered"
+        );
+    }
+    let (status, _, _) = bed
+        .post(&gateway, &body(&["ab999999".to_owned()], json!({})))
+        .await;
+    assert_eq!(status, 202);
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn nats_unreachable_at_start_is_a_clear_error_without_the_password() {
+    let bed = bed(|b| b).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let toml = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {:?}\n[queue]\nkind = \"nats\"\nurl = \"nats://alice:pa55word@127.0.0.1:{port}\"\n",
+        bed.dir.path().join("x")
+    );
+    let error = Gateway::start(Config::parse(&toml).unwrap(), Arc::new(SystemClock))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("cannot connect"), "{error}");
+    assert!(error.contains("127.0.0.1"), "names the server: {error}");
+    assert!(!error.contains("pa55word"), "{error}");
+}
