@@ -130,6 +130,9 @@ enum Command {
         /// APNs: accept tokens signed by this .p8 key (default: generate one).
         #[arg(long)]
         key_file: Option<PathBuf>,
+        /// APNs: answer every push this many milliseconds late (a slow provider).
+        #[arg(long)]
+        delay_ms: Option<u64>,
     },
     /// Run the gateway: HTTP API, durable local queue, workers, feedback,
     /// metrics (config tables [server], [queue], [feedback], [app] and one
@@ -163,6 +166,7 @@ fn main() -> ExitCode {
             team_id,
             key_id,
             key_file,
+            delay_ms,
         } => {
             let args = standin::Args {
                 dir: dir.unwrap_or_else(|| PathBuf::from(format!("tidings-standin-{provider}"))),
@@ -175,6 +179,7 @@ fn main() -> ExitCode {
                     team_id,
                     key_id,
                     key_file,
+                    delay_ms,
                 },
             };
             match standin::run(args) {

@@ -885,9 +885,15 @@ async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<
                 }
                 None => continue 'pulling,
             };
+            let pulled = tokio::time::Instant::now();
             let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
                 break 'pulling;
             };
+            // Held past half the ack wait while the gateway was busy: it may
+            // be redelivered elsewhere any moment, so leave it to that.
+            if pulled.elapsed() > worker.nats.settings.ack_wait / 2 {
+                continue;
+            }
             let worker = Arc::clone(&worker);
             handling.spawn(async move {
                 handle(&worker, message).await;
@@ -1032,6 +1038,11 @@ async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
         let _ = message.ack_with(AckKind::Term).await;
         return Ok(());
     };
+    // A send whose state could not be recorded would be sent again: while
+    // NATS is away, the messages already pulled wait for their redelivery.
+    if !nats.connected() {
+        return Err("NATS is not connected".into());
+    }
     let before = u32::try_from(deliveries - 1).unwrap_or(u32::MAX);
     // In-progress acks while the provider answers, so a slow send is not
     // handed to another gateway.

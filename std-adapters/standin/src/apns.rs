@@ -1790,6 +1790,9 @@ pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::Cl
         &apns.key_id,
         &public_key,
     );
+    if let Some(ms) = apns.delay_ms {
+        builder = builder.delay(Duration::from_millis(ms));
+    }
     for topic in &topics {
         builder = builder.topic(topic);
     }

@@ -32,6 +32,8 @@ pub struct ApnsCliSetup {
     pub team_id: String,
     pub key_id: String,
     pub key_file: Option<PathBuf>,
+    /// Every answer this long after its request (a slow provider).
+    pub delay_ms: Option<u64>,
 }
 
 /// A stand-in started for the command line.

@@ -4,9 +4,14 @@
 
 #![allow(dead_code)] // each test binary uses its part
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 pub fn tidings(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
@@ -107,4 +112,115 @@ pub fn assert_no_secrets(standin: &Standin, text: &str) {
         !text.to_ascii_lowercase().contains("bearer "),
         "an authorization value in the output"
     );
+}
+
+pub const API_TOKEN: &str = "serve-test-api-token-0123456789";
+
+/// One HTTP/1.1 request on its own connection: the status and the JSON body.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {API_TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.get(9..12)?.parse().ok()?;
+    let json = answer
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    Some((status, json))
+}
+
+pub struct Gateway {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `tidings serve` and waits (bounded) until it answers `/healthz`.
+pub fn serve(config: &std::path::Path, port: u16, log: &std::path::Path) -> Gateway {
+    let log = std::fs::File::create(log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("TIDINGS_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    // Owned at once, so the process is killed and waited for on any panic.
+    let gateway = Gateway {
+        child,
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+    };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        if http(gateway.addr, "GET", "/healthz", None).is_some() {
+            return gateway;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("tidings serve did not start");
+}
+
+/// The stand-in's provider table, a `[server]` on `port` with its data
+/// under `dir`, and `extra` tables.
+pub fn config(
+    standin: &Standin,
+    dir: &std::path::Path,
+    port: u16,
+    extra: &str,
+) -> std::path::PathBuf {
+    let apns = std::fs::read_to_string(standin.info["Config"].as_str().unwrap()).unwrap();
+    let file = dir.join("gateway.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{apns}\n[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = {:?}\napi_tokens = \"{API_TOKEN}\"\nmax_devices = 1000\ndrain_secs = 5\n{extra}",
+            dir.join("data")
+        ),
+    )
+    .unwrap();
+    file
+}
+
+pub fn recorded_tokens(standin: &Standin) -> HashMap<String, usize> {
+    let record =
+        std::fs::read_to_string(standin.dir.path().join("record.jsonl")).unwrap_or_default();
+    let mut counts = HashMap::new();
+    for line in record.lines() {
+        if let Ok(v) = serde_json::from_str::<Value>(line) {
+            *counts
+                .entry(v["token"].as_str().unwrap_or("").to_owned())
+                .or_insert(0) += 1;
+        }
+    }
+    counts
 }
