@@ -258,7 +258,7 @@ pub struct NatsError {
 #[derive(Debug, Serialize, Deserialize)]
 struct JobEnvelope {
     record: JobRecord,
-    request: Option<String>,
+    request: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// One device to send.
@@ -483,10 +483,11 @@ impl Nats {
             },
             None => None,
         };
-        let envelope = JobEnvelope {
-            request: request.map(|body| String::from_utf8_lossy(body).into_owned()),
-            record,
-        };
+        let request = request
+            .map(serde_json::from_slice)
+            .transpose()
+            .map_err(|e| AcceptError::Internal(e.to_string()))?;
+        let envelope = JobEnvelope { request, record };
         let payload = bytes::Bytes::from(
             serde_json::to_vec(&envelope).map_err(|e| AcceptError::Internal(e.to_string()))?,
         );
@@ -791,7 +792,7 @@ fn devices_of(
     let prepared = match (&envelope.record.form, &envelope.request) {
         (JobForm::Wire { bytes }, _) => prepare_wire(bytes, now, false),
         (JobForm::Json { .. }, Some(request)) => {
-            prepare(request.as_bytes(), now, app, max_devices, false)
+            prepare(request.get().as_bytes(), now, app, max_devices, false)
         }
         (JobForm::Json { .. }, None) => return Err("a JSON job without its request".into()),
     };

@@ -396,3 +396,70 @@ async fn nats_unreachable_at_start_is_a_clear_error_without_the_password() {
     assert!(error.contains("127.0.0.1"), "names the server: {error}");
     assert!(!error.contains("pa55word"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_is_shared_each_record_posted_once_despite_a_refusal() {
+    // A webhook that refuses its first POST, then takes the rest.
+    let received: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (r, c) = (Arc::clone(&received), Arc::clone(&calls));
+    let hook = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(batch): axum::Json<Vec<Value>>| {
+            let (r, c) = (Arc::clone(&r), Arc::clone(&c));
+            async move {
+                if c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                r.lock().unwrap().extend(batch);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+
+    let dead: Vec<String> = (1..=3).map(|i| format!("dead000{i}")).collect();
+    let bed = bed(|mut b| {
+        for token in &dead {
+            b = b.reply_always(token, Reply::BadDeviceToken);
+        }
+        b
+    })
+    .await;
+    let feedback = format!("[feedback]\nwebhook_url = {hook_url:?}\nbatch = 1\n");
+    // Two gateways post the same feed: each record by one of them.
+    let gateways = [
+        bed.gateway("a", &feedback).await,
+        bed.gateway("b", &feedback).await,
+    ];
+    let (status, answer, _) = bed.post(&gateways[0], &body(&dead, json!({}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap();
+    let state = bed
+        .settled(&gateways[1], job, &["queued", "retrying"])
+        .await;
+    assert!(
+        states(&state).iter().all(|s| *s == "token_invalid"),
+        "{state}"
+    );
+    for _ in 0..1000 {
+        if received.lock().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The refused record was posted again; nothing was posted twice.
+    let got = received.lock().unwrap().clone();
+    let mut seqs: Vec<u64> = got.iter().map(|r| r["Seq"].as_u64().unwrap()).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, [1, 2, 3], "{got:?}");
+    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 4);
+    assert!(got
+        .iter()
+        .all(|r| r["Reason"] == "BadDeviceToken" && r["JobId"] == job));
+    for gateway in gateways {
+        gateway.shutdown().await;
+    }
+}
