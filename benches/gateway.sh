@@ -29,53 +29,14 @@ group=${GROUP:-10000}
 # and 1,000 it made no difference here (see README, "The gateway end to
 # end"); the accept path, not the sends, sets the pace.
 serve_concurrency=${SERVE_CONCURRENCY:-256}
-case_file=examples/c2c-apns.json
 
-cargo build -q --release -p tidings --bin tidings -p tidings-benches --bin gateway-bench
 (cd benches/peers && { [ -d node_modules/@parse/node-apn ] || npm install --no-audit --no-fund --silent; })
-target_dir=$(cargo metadata -q --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-bin=$target_dir/release
-
-work=$(mktemp -d)
-pids=()
-stop() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  # The gateway drains (up to 10 s) before it exits; its queue is in $work.
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap stop EXIT
-
-"$bin/tidings" standin apns --listen 127.0.0.1:0 --dir "$work/standin" >"$work/standin.json" 2>"$work/standin.log" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/standin.json" ] && break; sleep 0.1; done
-info() { python3 -c "import json,sys; print(json.load(open('$work/standin.json'))['$1'])"; }
-url=$(info Url)
-
-# The stand-in's [apns] table (absolute paths) under the gateway's [server].
-# Port 0: the gateway binds a free port and prints it.
-{
-  printf '[server]\nlisten = "127.0.0.1:0"\ndata_dir = "%s"\n' "$work/data"
-  printf 'max_devices = %d\nmax_body_bytes = 4194304\nconcurrency = %d\n\n' \
-    "$((group > 10000 ? group : 10000))" "$serve_concurrency"
-  grep -v '^#' "$(info Config)"
-} >"$work/gateway.toml"
-"$bin/tidings" serve --config "$work/gateway.toml" 2>"$work/serve.log" &
-serve_pid=$!
-pids+=("$serve_pid")
-base=
-for _ in $(seq 100); do
-  base=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/serve.log" || true)
-  [ -n "$base" ] && break
-  kill -0 "$serve_pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$base" ] || { echo "the gateway did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+source benches/serve-common.sh
+start_standin
+start_gateway gateway
 
 "$bin/tidings" render --raw "$case_file" >"$work/payload.json"
 token=$(python3 -c "import json; print(json.load(open('$case_file'))['Recipient']['Device']['Token'])")
-tick=$(getconf CLK_TCK)
 
 single=$("$bin/gateway-bench" single "$base" "$serve_pid" "$tick" "$case_file" "$work/payload.json" "$count" "$in_flight")
 fanout=$("$bin/gateway-bench" group "$base" "$serve_pid" "$tick" "$case_file" "$work/payload.json" "$group")

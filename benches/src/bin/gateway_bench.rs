@@ -12,9 +12,11 @@
 //! - `group`: one request with one recipient whose `Devices` lists
 //!   DEVICES distinct tokens.
 //!
-//! URL is the gateway's base (`http://127.0.0.1:PORT`), PID the `tidings
-//! serve` process (its CPU is read from `/proc/PID/stat`, in CLK_TCK ticks
-//! per second), CASE the case whose `Message`, `Sender`, `App` and
+//! URL is the gateway's base (`http://127.0.0.1:PORT`), or several
+//! comma-separated (gateways sharing one NATS queue: requests go to each in
+//! turn); PID the `tidings serve` process, or several comma-separated
+//! (every gateway and the NATS server): their CPU is read from
+//! `/proc/PID/stat`, in CLK_TCK ticks per second, and summed; CASE the case whose `Message`, `Sender`, `App` and
 //! `Recipient` make the request, PAYLOAD the bytes `tidings render --raw
 //! CASE` prints (a dry run first checks that the gateway renders the same
 //! payload).
@@ -26,8 +28,8 @@
 //! job, read with `GET /v1/jobs/{id}` once the queue is empty (not timed).
 //! Prints one JSON line: `{"scenario", "requests", "pushes", "delivered",
 //! "seconds", "p50_ms", "p99_ms", "cpu_seconds", "post_p50_ms",
-//! "post_p99_ms", "driver_cpu_seconds"}` — `cpu_seconds` is the gateway
-//! process's, during the timed part.
+//! "post_p99_ms", "driver_cpu_seconds", "cpu_by_process"}` — `cpu_seconds`
+//! is the PIDs' sum during the timed part, `cpu_by_process` each one's.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -69,8 +71,15 @@ fn main() -> Result<(), String> {
             .pool_max_idle_per_host(1024)
             .build()
             .map_err(|e| e.to_string())?,
-        base: url.trim_end_matches('/').to_owned(),
-        pid: pid.parse().map_err(|_| "PID: a number")?,
+        bases: url
+            .split(',')
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .collect(),
+        turn: AtomicUsize::new(0),
+        pids: pid
+            .split(',')
+            .map(|p| p.parse().map_err(|_| "PID: a number or a list of numbers"))
+            .collect::<Result<_, _>>()?,
         ticks_per_second: tick.parse().map_err(|_| "CLK_TCK: a number")?,
     };
     let case: Value =
@@ -95,19 +104,27 @@ enum Mode {
     Group { devices: usize },
 }
 
+/// One gateway, or several sharing a queue (any of them answers for any job).
 struct Gateway {
     http: reqwest::Client,
-    base: String,
-    pid: u32,
+    bases: Vec<String>,
+    /// Which base takes the next request.
+    turn: AtomicUsize,
+    pids: Vec<u32>,
     ticks_per_second: f64,
 }
 
 impl Gateway {
+    fn base(&self) -> &str {
+        let i = self.turn.fetch_add(1, Ordering::Relaxed) % self.bases.len();
+        &self.bases[i]
+    }
+
     /// Posts a push request body; answers the status and the JSON answer.
     async fn post(&self, query: &str, body: Vec<u8>) -> Result<(u16, Value), String> {
         let answer = self
             .http
-            .post(format!("{}/v1/push{query}", self.base))
+            .post(format!("{}/v1/push{query}", self.base()))
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -133,7 +150,7 @@ impl Gateway {
     async fn job(&self, id: &str) -> Result<Value, String> {
         let answer = self
             .http
-            .get(format!("{}/v1/jobs/{id}", self.base))
+            .get(format!("{}/v1/jobs/{id}", self.base()))
             .send()
             .await
             .map_err(|e| format!("GET /v1/jobs/{id}: {e}"))?;
@@ -154,7 +171,7 @@ impl Gateway {
     async fn queue_depth(&self) -> Result<u64, String> {
         let text = self
             .http
-            .get(format!("{}/metrics", self.base))
+            .get(format!("{}/metrics", self.bases[0]))
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
@@ -185,26 +202,31 @@ impl Gateway {
         }
     }
 
-    /// The gateway process's CPU seconds (user + system, every thread
-    /// including ended ones): `/proc/PID/stat` fields 14 and 15.
-    fn cpu_seconds(&self) -> Result<f64, String> {
-        let path = format!("/proc/{}/stat", self.pid);
-        let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-        // The command name (field 2) is in parentheses and may hold spaces.
-        let after = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest)
-            .ok_or_else(|| format!("{path}: unexpected format"))?;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let ticks = |i: usize| -> Result<f64, String> {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<u64>().ok())
-                .map(|t| t as f64)
-                .ok_or_else(|| format!("{path}: unexpected format"))
-        };
-        // `after` starts at field 3 (state): utime is field 14, stime 15.
-        Ok((ticks(11)? + ticks(12)?) / self.ticks_per_second)
+    /// Each process's CPU seconds (user + system, every thread including
+    /// ended ones): `/proc/PID/stat` fields 14 and 15.
+    fn cpu_seconds(&self) -> Result<Vec<f64>, String> {
+        self.pids
+            .iter()
+            .map(|pid| {
+                let path = format!("/proc/{pid}/stat");
+                let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+                // The command name (field 2) is in parentheses and may hold spaces.
+                let after = stat
+                    .rsplit_once(')')
+                    .map(|(_, rest)| rest)
+                    .ok_or_else(|| format!("{path}: unexpected format"))?;
+                let fields: Vec<&str> = after.split_whitespace().collect();
+                let ticks = |i: usize| -> Result<f64, String> {
+                    fields
+                        .get(i)
+                        .and_then(|f| f.parse::<u64>().ok())
+                        .map(|t| t as f64)
+                        .ok_or_else(|| format!("{path}: unexpected format"))
+                };
+                // `after` starts at field 3 (state): utime is field 14, stime 15.
+                Ok((ticks(11)? + ticks(12)?) / self.ticks_per_second)
+            })
+            .collect()
     }
 }
 
@@ -421,7 +443,12 @@ async fn run(
         }
     };
     gateway.drained().await?;
-    let cpu = gateway.cpu_seconds()? - cpu_start;
+    let cpu: Vec<f64> = gateway
+        .cpu_seconds()?
+        .iter()
+        .zip(&cpu_start)
+        .map(|(end, start)| end - start)
+        .collect();
     let own_cpu = own_cpu_seconds() - own_start;
 
     // Every job read back (not timed): accept-to-delivered per device.
@@ -484,7 +511,8 @@ async fn run(
         "seconds": seconds,
         "p50_ms": percentile(&latencies, 0.5),
         "p99_ms": percentile(&latencies, 0.99),
-        "cpu_seconds": cpu,
+        "cpu_seconds": cpu.iter().sum::<f64>(),
+        "cpu_by_process": cpu,
         "post_p50_ms": percentile(&post_ms, 0.5),
         "post_p99_ms": percentile(&post_ms, 0.99),
         "driver_cpu_seconds": own_cpu,

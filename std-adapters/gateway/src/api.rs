@@ -449,14 +449,15 @@ async fn feedback(
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    // The NATS queue's depth is refreshed by its workers.
-    if let Queue::Local { store, .. } = &state.queue {
-        if let Ok(depth) = store.queued() {
-            state
-                .metrics
-                .queue_depth
-                .set(i64::try_from(depth).unwrap_or(i64::MAX));
-        }
+    let depth = match &state.queue {
+        Queue::Local { store, .. } => store.queued().ok(),
+        Queue::Nats(nats) => nats.refresh_depth().await.ok(),
+    };
+    if let Some(depth) = depth {
+        state
+            .metrics
+            .queue_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
     (
         [(

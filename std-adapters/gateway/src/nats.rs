@@ -455,6 +455,14 @@ impl Nats {
         self.depth.load(Ordering::Relaxed)
     }
 
+    /// Reads the depth now (a scrape of `/metrics` sees it exact: jobs
+    /// and devices not yet acked, on every gateway).
+    pub async fn refresh_depth(&self) -> Result<u64, String> {
+        let depth = self.read_depth().await?;
+        self.depth.store(depth, Ordering::Relaxed);
+        Ok(depth)
+    }
+
     async fn read_depth(&self) -> Result<u64, String> {
         let consumer: consumer::PullConsumer = self
             .js
@@ -491,7 +499,7 @@ impl Nats {
         let payload = bytes::Bytes::from(
             serde_json::to_vec(&envelope).map_err(|e| AcceptError::Internal(e.to_string()))?,
         );
-        let published = async {
+        let publish = async {
             self.js
                 .send_publish(
                     self.settings.job_subject(),
@@ -502,13 +510,26 @@ impl Nats {
                 .await
                 .map_err(|e| e.to_string())?
                 .await
-                .map_err(|e| e.to_string())?;
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let keep = async {
             self.jobs
                 .put(&envelope.record.id, payload.clone())
                 .await
+                .map(|_| ())
                 .map_err(|e| e.to_string())
-        }
-        .await;
+        };
+        // With an idempotency key the record is what answers a repeat, so it
+        // may only exist once the job is published; without one, both at once.
+        let published = if reserved.is_some() {
+            match publish.await {
+                Ok(()) => keep.await,
+                Err(e) => Err(e),
+            }
+        } else {
+            tokio::try_join!(publish, keep).map(|_| ())
+        };
         if let Err(why) = published {
             // Free the key, so the caller's retry is not told to wait.
             if let Some(slot) = reserved {
@@ -910,8 +931,7 @@ async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<
 
 async fn refresh_depth(worker: Arc<Worker>) {
     loop {
-        if let Ok(depth) = worker.nats.read_depth().await {
-            worker.nats.depth.store(depth, Ordering::Relaxed);
+        if let Ok(depth) = worker.nats.refresh_depth().await {
             worker
                 .context
                 .metrics
@@ -961,12 +981,24 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
     }
     let devices = devices_of(&envelope, &nats.app, usize::MAX)?;
     let subject = nats.settings.device_subject();
-    let pending: Vec<(u32, DeviceRecord)> = devices
+    let mut pending: Vec<(u32, DeviceRecord)> = devices
         .into_iter()
         .enumerate()
         .filter(|(_, d)| d.state.is_pending())
         .map(|(i, d)| (u32::try_from(i).unwrap_or(u32::MAX), d))
         .collect();
+    // One device (most pushes): the job message is its message — no
+    // device message to publish, pull and ack.
+    if pending.len() == 1 {
+        if let Some((index, device)) = pending.pop() {
+            let device = DeviceEnvelope {
+                job: envelope.record.id.clone(),
+                index,
+                device,
+            };
+            return send_one(worker, message, &device, Some(Arc::new(envelope.record))).await;
+        }
+    }
     for chunk in pending.chunks(FAN_OUT_CHUNK) {
         let mut acks = Vec::with_capacity(chunk.len());
         for (index, device) in chunk {
@@ -994,16 +1026,11 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
         // A long fan-out keeps its job message.
         let _ = message.ack_with(AckKind::Progress).await;
     }
-    message.double_ack().await.map_err(|e| e.to_string())
+    message.ack().await.map_err(|e| e.to_string())
 }
 
-/// One device: send it (unless already final or past `max_deliver`),
-/// record its state, then ack, nak with the retry's delay, or dead-letter.
+/// A device message: its device sent.
 async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
-    let nats = &worker.nats;
-    let deliveries = u64::try_from(message.info().map_err(|e| e.to_string())?.delivered)
-        .unwrap_or(1)
-        .max(1);
     let envelope: DeviceEnvelope = match serde_json::from_slice(&message.payload) {
         Ok(envelope) => envelope,
         Err(e) => {
@@ -1012,6 +1039,23 @@ async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
             return Ok(());
         }
     };
+    send_one(worker, message, &envelope, None).await
+}
+
+/// One device, carried by `message`: send it (unless already final or
+/// past `max_deliver`), record its state, then ack, nak with the retry's
+/// delay, or dead-letter. A final state is recorded before the ack, so a
+/// lost ack costs a lookup on redelivery, not a second send.
+async fn send_one(
+    worker: &Worker,
+    message: &Message,
+    envelope: &DeviceEnvelope,
+    known_job: Option<Arc<JobRecord>>,
+) -> Result<(), String> {
+    let nats = &worker.nats;
+    let deliveries = u64::try_from(message.info().map_err(|e| e.to_string())?.delivered)
+        .unwrap_or(1)
+        .max(1);
     let status_key = format!("{}.{}", envelope.job, envelope.index);
     let mut last_reason = None;
     if deliveries > 1 {
@@ -1025,16 +1069,20 @@ async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
                 match status.state {
                     DeviceState::Retrying { reason, .. } => last_reason = Some(reason),
                     DeviceState::Queued => {}
-                    _final => return message.double_ack().await.map_err(|e| e.to_string()),
+                    _final => return message.ack().await.map_err(|e| e.to_string()),
                 }
             }
         }
     }
     if deliveries > nats.settings.max_deliver {
         let reason = last_reason.unwrap_or_else(|| "NoOutcome".into());
-        return dead_letter(worker, message, &envelope, deliveries - 1, reason).await;
+        return dead_letter(worker, message, envelope, deliveries - 1, reason).await;
     }
-    let Some(job) = job(worker, &envelope.job).await? else {
+    let job = match known_job {
+        Some(job) => Some(job),
+        None => job(worker, &envelope.job).await?,
+    };
+    let Some(job) = job else {
         tracing::error!(job = %envelope.job, "a device of an unknown job is dropped");
         let _ = message.ack_with(AckKind::Term).await;
         return Ok(());
@@ -1078,7 +1126,7 @@ async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
     } = &state
     {
         if deliveries >= nats.settings.max_deliver {
-            return dead_letter(worker, message, &envelope, deliveries, reason.clone()).await;
+            return dead_letter(worker, message, envelope, deliveries, reason.clone()).await;
         }
         put_status(nats, &status_key, &state, attempts).await?;
         let delay = next_attempt_ms.saturating_sub(now_ms(&worker.context.clock));
@@ -1097,7 +1145,7 @@ async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
     }
-    message.double_ack().await.map_err(|e| e.to_string())
+    message.ack().await.map_err(|e| e.to_string())
 }
 
 async fn put_status(
@@ -1157,7 +1205,7 @@ async fn dead_letter(
         u32::try_from(deliveries).unwrap_or(u32::MAX),
     )
     .await?;
-    message.double_ack().await.map_err(|e| e.to_string())
+    message.ack().await.map_err(|e| e.to_string())
 }
 
 /// A job's record, read once per gateway (fan-outs send many devices of it).

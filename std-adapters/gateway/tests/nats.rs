@@ -297,6 +297,16 @@ async fn a_device_that_never_succeeds_goes_to_the_dead_letters() {
     assert_eq!(letter["JobId"], job);
     assert_eq!(letter["Reason"], "TooManyRequests");
     assert_eq!(letter["Deliveries"], 3);
+    // A job of that one device: its job message is its only message.
+    let (status, answer, _) = bed
+        .post(&gateway, &body(&["5107a001".to_owned()], json!({})))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let single = answer["JobId"].as_str().unwrap();
+    let state = bed.settled(&gateway, single, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["dead_lettered"]);
+    assert_eq!(bed.standin.stats().answered(429), 6);
+    assert_eq!(dead.get_info().await.unwrap().state.messages, 2);
     let metrics = bed
         .http
         .get(format!("http://{}/metrics", gateway.addr()))
