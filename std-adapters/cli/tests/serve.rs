@@ -242,6 +242,14 @@ fn three_gateways_on_nats_lose_nothing_when_one_is_killed_and_nats_restarts() {
             text.contains("NATS JetStream queue ready"),
             "logging was on"
         );
+        assert!(
+            text.contains("connection attempt failed") || text.contains("NATS connection lost"),
+            "the reconnects were logged (at debug level)"
+        );
+        assert!(
+            !text.contains(nats_server::PASSWORD),
+            "the NATS password in the log"
+        );
         assert_no_secrets(&standin, &text);
         assert!(!text.contains(API_TOKEN), "the API token in the log");
     }

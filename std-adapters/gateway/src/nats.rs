@@ -94,6 +94,8 @@ const RESERVATION_GRACE_MS: u64 = 30_000;
 const DEPTH_REFRESH: Duration = Duration::from_secs(1);
 /// Pause before pulling again after the consumer failed (NATS gone).
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+/// How long the webhook's pull waits for records.
+const WEBHOOK_WAIT: Duration = Duration::from_millis(500);
 /// Feedback records in flight to the webhook are delivered again after this.
 const WEBHOOK_ACK_WAIT: Duration = Duration::from_secs(60);
 
@@ -137,6 +139,35 @@ fn redact(url: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+enum Login {
+    UserPassword(String, String),
+    Token(String),
+}
+
+/// The servers of `queue.url` without their `user:password@` or `token@`,
+/// and the first such login (NATS takes one per connection).
+fn split_credentials(url: &str) -> (Vec<String>, Option<Login>) {
+    let mut login = None;
+    let addresses = url
+        .split(',')
+        .map(str::trim)
+        .map(|one| {
+            let (scheme, rest) = one.split_once("://").unwrap_or(("nats", one));
+            let Some((userinfo, host)) = rest.rsplit_once('@') else {
+                return format!("{scheme}://{rest}");
+            };
+            if login.is_none() {
+                login = Some(match userinfo.split_once(':') {
+                    Some((user, password)) => Login::UserPassword(user.into(), password.into()),
+                    None => Login::Token(userinfo.into()),
+                });
+            }
+            format!("{scheme}://{host}")
+        })
+        .collect();
+    (addresses, login)
 }
 
 fn name_ok(name: &str) -> bool {
@@ -350,10 +381,19 @@ impl Nats {
         if let Some(path) = &settings.ca_file {
             options = options.add_root_certificates(path.clone());
         }
-        let servers_list: Vec<async_nats::ServerAddr> = settings
-            .url
-            .split(',')
-            .map(|s| s.trim().parse::<async_nats::ServerAddr>())
+        // Credentials leave the URLs: the client logs its server addresses
+        // (at debug level, on every reconnect attempt).
+        let (addresses, login) = split_credentials(&settings.url);
+        match login {
+            Some(Login::UserPassword(user, password)) => {
+                options = options.user_and_password(user, password);
+            }
+            Some(Login::Token(token)) => options = options.token(token),
+            None => {}
+        }
+        let servers_list: Vec<async_nats::ServerAddr> = addresses
+            .iter()
+            .map(|s| s.parse::<async_nats::ServerAddr>())
             .collect::<Result<_, _>>()
             .map_err(|_| fail("queue.url: not a list of nats:// addresses".into()))?;
         let client = options
@@ -646,30 +686,17 @@ impl Nats {
             })
             .await
             .map_err(|e| e.to_string())?;
+        let pending = reader.cached_info().num_pending;
         let mut out = Vec::new();
-        loop {
-            let mut batch = reader
-                .fetch()
-                .max_messages(1000)
-                .messages()
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut got = 0;
-            while let Some(message) = batch.next().await {
-                let message = message.map_err(|e| e.to_string())?;
-                got += 1;
-                let key = message
-                    .subject
-                    .as_str()
-                    .strip_prefix(&subject_prefix)
-                    .unwrap_or_default()
-                    .to_owned();
-                if let Ok(status) = serde_json::from_slice::<DeviceStatus>(&message.payload) {
-                    out.push((key, status));
-                }
-            }
-            if got == 0 {
-                break;
+        for message in take(&reader, usize::try_from(pending).unwrap_or(usize::MAX)).await? {
+            let key = message
+                .subject
+                .as_str()
+                .strip_prefix(&subject_prefix)
+                .unwrap_or_default()
+                .to_owned();
+            if let Ok(status) = serde_json::from_slice::<DeviceStatus>(&message.payload) {
+                out.push((key, status));
             }
         }
         let _ = stream.delete_consumer(&reader.cached_info().name).await;
@@ -698,15 +725,9 @@ impl Nats {
             })
             .await
             .map_err(|e| e.to_string())?;
-        let mut batch = reader
-            .fetch()
-            .max_messages(limit)
-            .messages()
-            .await
-            .map_err(|e| e.to_string())?;
+        let pending = usize::try_from(reader.cached_info().num_pending).unwrap_or(usize::MAX);
         let mut out = Vec::new();
-        while let Some(message) = batch.next().await {
-            let message = message.map_err(|e| e.to_string())?;
+        for message in take(&reader, pending.min(limit)).await? {
             let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
             if let Ok(feedback) = serde_json::from_slice(&message.payload) {
                 out.push((seq, feedback));
@@ -740,15 +761,25 @@ impl Nats {
             )
             .await
             .map_err(|e| e.to_string())?;
+        // A batch that waits a moment (not `fetch`'s no-wait): records
+        // naked after a refused POST are due again, not pending.
         let mut batch = consumer
-            .fetch()
+            .batch()
             .max_messages(limit)
+            .expires(WEBHOOK_WAIT)
             .messages()
             .await
             .map_err(|e| e.to_string())?;
+        let mut held = Vec::new();
+        while held.len() < limit {
+            match tokio::time::timeout(WEBHOOK_WAIT + REQUEST_TIMEOUT, batch.next()).await {
+                Ok(Some(message)) => held.push(message.map_err(|e| e.to_string())?),
+                Ok(None) => break,
+                Err(_) => return Err("JetStream did not answer a fetch in time".into()),
+            }
+        }
         let mut out = Vec::new();
-        while let Some(message) = batch.next().await {
-            let message = message.map_err(|e| e.to_string())?;
+        for message in held {
             let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
             match serde_json::from_slice(&message.payload) {
                 Ok(feedback) => out.push((seq, feedback, message)),
@@ -759,6 +790,35 @@ impl Nats {
         }
         Ok(out)
     }
+}
+
+/// Up to `want` messages from a pull consumer, in pages. Stops at `want`
+/// (the caller read the consumer's pending count) rather than waiting for
+/// the server's end-of-batch status, and at an empty page; a page that
+/// stalls is an error after [`REQUEST_TIMEOUT`], never a hang.
+async fn take(consumer: &consumer::PullConsumer, want: usize) -> Result<Vec<Message>, String> {
+    let mut out = Vec::new();
+    while out.len() < want {
+        let page = (want - out.len()).min(1000);
+        let mut batch = consumer
+            .fetch()
+            .max_messages(page)
+            .messages()
+            .await
+            .map_err(|e| e.to_string())?;
+        let before = out.len();
+        while out.len() - before < page {
+            match tokio::time::timeout(REQUEST_TIMEOUT, batch.next()).await {
+                Ok(Some(message)) => out.push(message.map_err(|e| e.to_string())?),
+                Ok(None) => break,
+                Err(_) => return Err("JetStream did not answer a fetch in time".into()),
+            }
+        }
+        if out.len() == before {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Opens a KV bucket, creating its stream where absent in JetStream's KV
@@ -1247,6 +1307,17 @@ mod tests {
         })
         .unwrap();
         assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn credentials_leave_the_addresses_the_client_logs() {
+        let (addresses, login) =
+            split_credentials("nats://alice:s3cret@10.0.0.1:4222, tls://10.0.0.2:4222");
+        assert_eq!(addresses, ["nats://10.0.0.1:4222", "tls://10.0.0.2:4222"]);
+        assert!(matches!(login, Some(Login::UserPassword(u, p)) if u == "alice" && p == "s3cret"));
+        let (addresses, login) = split_credentials("t0ken@127.0.0.1:4222");
+        assert_eq!(addresses, ["nats://127.0.0.1:4222"]);
+        assert!(matches!(login, Some(Login::Token(t)) if t == "t0ken"));
     }
 
     #[test]

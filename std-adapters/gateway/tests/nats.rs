@@ -288,7 +288,13 @@ async fn a_device_that_never_succeeds_goes_to_the_dead_letters() {
     );
 
     // The dead letter is on its stream, with the last reason.
-    let client = async_nats::connect(bed.nats.url()).await.unwrap();
+    let client = async_nats::ConnectOptions::with_user_and_password(
+        "tidings".into(),
+        nats_server::PASSWORD.into(),
+    )
+    .connect(bed.nats.address())
+    .await
+    .unwrap();
     let js = async_nats::jetstream::new(client);
     let mut dead = js.get_stream("TIDINGS_DEAD").await.unwrap();
     assert_eq!(dead.info().await.unwrap().state.messages, 1);

@@ -1,13 +1,17 @@
 //! A real `nats-server -js` on loopback with its store in a temporary
 //! folder, for the tests of the NATS queue (Debian's `nats-server`
-//! package; `.ci/run` installs it). Killed when dropped; restartable on
-//! the same port and store, as an operator restarts it.
+//! package; `.ci/run` installs it), with a user and password (so the tests
+//! see the password kept out of every log). Killed when dropped;
+//! restartable on the same port and store, as an operator restarts it.
 
 #![allow(dead_code)] // each test binary uses its part
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The server's password for user `tidings`.
+pub const PASSWORD: &str = "nats-pa55-0123456789";
 
 pub struct NatsServer {
     child: Option<Child>,
@@ -32,8 +36,14 @@ impl NatsServer {
         server
     }
 
-    pub fn url(&self) -> String {
+    /// Where it listens, without credentials.
+    pub fn address(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// With the credentials: `nats://tidings:PASSWORD@127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://tidings:{PASSWORD}@127.0.0.1:{}", self.port)
     }
 
     /// `kill -9`: nothing is flushed beyond what JetStream already synced.
@@ -52,7 +62,8 @@ impl NatsServer {
         std::fs::write(
             &config,
             format!(
-                "listen: \"127.0.0.1:{}\"\nmax_payload: 8MB\njetstream {{ store_dir: {:?} }}\n",
+                "listen: \"127.0.0.1:{}\"\nmax_payload: 8MB\njetstream {{ store_dir: {:?} }}\n\
+                 authorization {{ user: tidings, password: \"{PASSWORD}\" }}\n",
                 self.port,
                 self.dir.path().join("js")
             ),
