@@ -223,9 +223,9 @@ fn three_gateways_on_nats_lose_nothing_when_one_is_killed_and_nats_restarts() {
     eprintln!(
         "nats crash test: all {total} delivered at least once; {duplicates} sent more than once"
     );
-    // Sends in flight at the two faults (3 gateways x 32 held) explain a
-    // few dozen; a redelivery of everything would be thousands.
-    assert!(duplicates < total / 5, "{duplicates} duplicates");
+    // Only sends in flight at a fault can go twice: at most 32 per gateway
+    // (4 x concurrency), three gateways, two faults.
+    assert!(duplicates <= 3 * 32 * 2, "{duplicates} duplicates");
 
     for gateway in &mut gateways[1..] {
         let status = Command::new("kill")
@@ -236,15 +236,16 @@ fn three_gateways_on_nats_lose_nothing_when_one_is_killed_and_nats_restarts() {
         let exit = gateway.child.wait().unwrap();
         assert!(exit.success(), "{exit:?}");
     }
-    for log in logs {
+    for (i, log) in logs.into_iter().enumerate() {
         let text = std::fs::read_to_string(log).unwrap();
         assert!(
             text.contains("NATS JetStream queue ready"),
             "logging was on"
         );
+        // The survivors lived through NATS's restart.
         assert!(
-            text.contains("connection attempt failed") || text.contains("NATS connection lost"),
-            "the reconnects were logged (at debug level)"
+            i == 0 || text.contains("NATS connection lost"),
+            "the reconnect was logged"
         );
         assert!(
             !text.contains(nats_server::PASSWORD),

@@ -80,7 +80,7 @@ pub mod defaults {
 
 /// Unacknowledged messages the consumer allows across all gateways.
 const MAX_ACK_PENDING: i64 = 20_000;
-/// Messages a gateway pulls per request.
+/// Messages a gateway pulls per request at most.
 const PULL_BATCH: usize = 256;
 /// Device messages published before their acks are awaited.
 const FAN_OUT_CHUNK: usize = 1024;
@@ -336,6 +336,9 @@ pub struct Nats {
     jobs: kv::Store,
     keys: kv::Store,
     depth: AtomicU64,
+    /// Connections lost so far: messages pulled before a loss are not
+    /// handled after it (the server delivers them again).
+    disconnects: Arc<AtomicU64>,
     app: AppDoc,
     max_devices: usize,
 }
@@ -361,15 +364,23 @@ impl Nats {
             servers: servers.clone(),
             reason,
         };
+        let disconnects = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&disconnects);
         let mut options = async_nats::ConnectOptions::new()
             .name("tidings-gateway")
             .connection_timeout(REQUEST_TIMEOUT)
             .max_reconnects(None)
-            .event_callback(|event| async move {
-                match event {
-                    async_nats::Event::Disconnected => tracing::warn!("NATS connection lost"),
-                    async_nats::Event::Connected => tracing::info!("NATS connected"),
-                    other => tracing::debug!(event = %other, "NATS"),
+            .event_callback(move |event| {
+                let disconnects = Arc::clone(&counter);
+                async move {
+                    match event {
+                        async_nats::Event::Disconnected => {
+                            disconnects.fetch_add(1, Ordering::SeqCst);
+                            tracing::warn!("NATS connection lost");
+                        }
+                        async_nats::Event::Connected => tracing::info!("NATS connected"),
+                        other => tracing::debug!(event = %other, "NATS"),
+                    }
                 }
             });
         if let Some(path) = &settings.credentials_file {
@@ -471,6 +482,7 @@ impl Nats {
             jobs,
             keys,
             depth: AtomicU64::new(0),
+            disconnects,
             app,
             max_devices,
         }))
@@ -916,12 +928,15 @@ impl NatsWorkers {
 }
 
 async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let in_flight = Arc::new(Semaphore::new(
-        worker.context.settings.concurrency.max(1) * 4,
-    ));
+    let permits = worker.context.settings.concurrency.max(1) * 4;
+    let in_flight = Arc::new(Semaphore::new(permits));
+    // No more pulled than can be started at once: a message waiting in
+    // this gateway's buffer runs down its ack wait.
+    let pull_batch = PULL_BATCH.min(permits);
     let mut handling = tokio::task::JoinSet::new();
     let depth = tokio::spawn(refresh_depth(Arc::clone(&worker)));
     'pulling: while !*stopped.borrow() {
+        let epoch = worker.nats.disconnects.load(Ordering::SeqCst);
         let messages = async {
             let consumer: consumer::PullConsumer = worker
                 .nats
@@ -934,7 +949,7 @@ async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<
                 .map_err(|e| e.to_string())?;
             consumer
                 .stream()
-                .max_messages_per_batch(PULL_BATCH)
+                .max_messages_per_batch(pull_batch)
                 .heartbeat(Duration::from_secs(5))
                 .expires(Duration::from_secs(30))
                 .messages()
@@ -971,6 +986,12 @@ async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<
             let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
                 break 'pulling;
             };
+            // Pulled before the connection was lost: JetStream will deliver
+            // it again (maybe to another gateway), so this copy is dropped
+            // with the rest of the old pull.
+            if worker.nats.disconnects.load(Ordering::SeqCst) != epoch {
+                continue 'pulling;
+            }
             // Held past half the ack wait while the gateway was busy: it may
             // be redelivered elsewhere any moment, so leave it to that.
             if pulled.elapsed() > worker.nats.settings.ack_wait / 2 {
