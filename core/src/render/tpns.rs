@@ -33,7 +33,7 @@ use crate::error::{Error, Field};
 use crate::json::is_json_object;
 use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, Layout, Sink, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Slot, Text, Writer};
 
 /// Limit on the request body, bytes (vendors.md §9.3 "4 KB", §10.8).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -49,32 +49,32 @@ struct Tpns<'n, 'a> {
 }
 
 impl Layout for Tpns<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         w.begin_object();
-        w.str_member("audience_type", Field::Payload, AUDIENCE_TOKEN);
-        w.key("token_list");
+        w.str_member(key!("audience_type"), Field::Payload, AUDIENCE_TOKEN);
+        w.key(key!("token_list"));
         w.begin_array();
         w.element();
         w.string(Field::Token, n.case.recipient.device.token);
         w.end_array();
-        w.str_member("message_type", Field::Payload, MESSAGE_NOTIFY);
-        w.key("message");
+        w.str_member(key!("message_type"), Field::Payload, MESSAGE_NOTIFY);
+        w.key(key!("message"));
         w.begin_object();
         let title = Text {
             segments: Segments::single(n.android_title),
             limit: None,
         };
-        w.text_member("title", Slot::Title, title);
+        w.text_member(key!("title"), Slot::Title, title);
         let content = Text {
             segments: n.body.segments(),
             limit: None,
         };
-        w.text_member("content", Slot::Body, content);
+        w.text_member(key!("content"), Slot::Body, content);
         if !self.custom_content.is_empty() {
-            w.key("android");
+            w.key(key!("android"));
             w.begin_object();
-            w.str_member("custom_content", Field::Ext, self.custom_content);
+            w.str_member(key!("custom_content"), Field::Ext, self.custom_content);
             w.end_object();
         }
         w.end_object();
