@@ -121,10 +121,11 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::decide::{decide, Decision};
+
     use crate::model::*;
+    use crate::testkit::{render_str, rendered};
     use crate::write::Cut;
-    use std::borrow::ToOwned;
+
     use std::boxed::Box;
     use std::string::String;
 
@@ -151,25 +152,6 @@ mod tests {
     }
 
     const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-
-    fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 8192]) {
-        let Ok(Decision::Push(n)) = decide(case) else {
-            panic!("not pushed")
-        };
-        let mut buf = [0xa5u8; 8192];
-        let r = render(&n, &mut buf);
-        (r, buf)
-    }
-
-    fn render_str(case: &Case<'_>) -> (String, Cut) {
-        let (r, buf) = rendered(case);
-        let r = r.unwrap();
-        let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
-        // Byte-identical on a second run.
-        let (again, buf2) = rendered(case);
-        assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
-        (s, r.cut)
-    }
 
     #[test]
     fn fcm_basic_vector() {

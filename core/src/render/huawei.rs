@@ -236,12 +236,10 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::decide::{decide, Decision};
+
     use crate::model::*;
+    use crate::testkit::{leak, render_str, rendered, text};
     use crate::write::Cut;
-    use std::borrow::ToOwned;
-    use std::boxed::Box;
-    use std::string::String;
 
     const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
     const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
@@ -264,32 +262,6 @@ mod tests {
 
     fn ann() -> Sender<'static> {
         crate::testkit::ANN
-    }
-
-    fn leak(s: String) -> &'static str {
-        Box::leak(s.into_boxed_str())
-    }
-
-    fn text(s: &'static str) -> &'static [Elem<'static>] {
-        Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
-    }
-
-    fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 16384]) {
-        let Ok(Decision::Push(n)) = decide(case) else {
-            panic!("not pushed")
-        };
-        let mut buf = [0xa5u8; 16384];
-        let r = render(&n, &mut buf);
-        (r, buf)
-    }
-
-    fn render_str(case: &Case<'_>) -> (String, Cut) {
-        let (r, buf) = rendered(case);
-        let r = r.unwrap();
-        let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
-        let (again, buf2) = rendered(case);
-        assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
-        (s, r.cut)
     }
 
     #[test]

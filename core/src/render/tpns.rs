@@ -109,12 +109,10 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::decide::{decide, Decision};
+
     use crate::model::*;
+    use crate::testkit::{leak, render_full, rendered, text};
     use crate::write::Cut;
-    use std::borrow::ToOwned;
-    use std::boxed::Box;
-    use std::string::String;
 
     const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
     const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
@@ -129,32 +127,6 @@ mod tests {
         crate::testkit::case(Channel::Tpns, TOKEN, sender, conversation, elems, push_info)
     }
 
-    fn leak(s: String) -> &'static str {
-        Box::leak(s.into_boxed_str())
-    }
-
-    fn text(s: &'static str) -> &'static [Elem<'static>] {
-        Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
-    }
-
-    fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 16384]) {
-        let Ok(Decision::Push(n)) = decide(case) else {
-            panic!("not pushed")
-        };
-        let mut buf = [0xa5u8; 16384];
-        let r = render(&n, &mut buf);
-        (r, buf)
-    }
-
-    fn render_str<'c>(case: &'c Case<'c>) -> (String, Rendered<'c>) {
-        let (r, buf) = rendered(case);
-        let r = r.unwrap();
-        let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
-        let (again, buf2) = rendered(case);
-        assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
-        (s, r)
-    }
-
     fn with_ext(ext: &'static str) -> Option<PushInfo<'static>> {
         Some(PushInfo {
             ext,
@@ -165,7 +137,7 @@ mod tests {
     #[test]
     fn tpns_basic_vector() {
         let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(EXT));
-        let (s, r) = render_str(&c);
+        let (s, r) = render_full(&c);
         assert_eq!(
             s,
             r#"{"audience_type":"token","token_list":["0123456789abcdef0123456789abcdef0123"],"message_type":"notify","message":{"title":"Ann","content":"Ann:hi","android":{"custom_content":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#
@@ -188,7 +160,7 @@ mod tests {
             crate::testkit::ANN,
             None,
         );
-        let (s, _) = render_str(&c);
+        let (s, _) = render_full(&c);
         assert_eq!(
             s,
             r#"{"audience_type":"token","token_list":["0123456789abcdef0123456789abcdef0123"],"message_type":"notify","message":{"title":"Dev","content":"Ann(Dev):ok[image]"}}"#
@@ -199,7 +171,7 @@ mod tests {
     fn ext_that_is_not_a_json_object_is_left_out_with_a_warning() {
         for ext in ["hello", "[1,2]", "\"s\""] {
             let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(ext));
-            let (s, r) = render_str(&c);
+            let (s, r) = render_full(&c);
             assert!(!s.contains("android"), "{s}");
             assert!(r.warnings.ext_not_json_object);
         }
@@ -215,7 +187,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = case(text(body), C2C, crate::testkit::ANN, Some(push));
-        let (s, r) = render_str(&c);
+        let (s, r) = render_full(&c);
         assert!(
             s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4,
             "{}",
