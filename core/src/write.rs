@@ -265,8 +265,30 @@ fn char_cost(c: char, code: Code) -> usize {
 /// length-mismatch panic: at `opt-level = "z"` that check sits in an
 /// out-of-line function the optimiser cannot drop, which fails the firmware
 /// link (core/examples/firmware.rs). A zipped copy still compiles to memcpy.
+/// Keys, separators and short runs (up to 16 bytes, most of what a render
+/// copies) are two overlapping fixed-size moves rather than a memcpy call.
 #[inline]
 fn copy(dst: &mut [u8], src: &[u8]) {
+    if src.len() <= 16 && dst.len() == src.len() {
+        if let (Some(head), Some(tail)) = (src.first_chunk::<8>(), src.last_chunk::<8>()) {
+            if let Some(d) = dst.first_chunk_mut::<8>() {
+                *d = *head;
+            }
+            if let Some(d) = dst.last_chunk_mut::<8>() {
+                *d = *tail;
+            }
+            return;
+        }
+        if let (Some(head), Some(tail)) = (src.first_chunk::<4>(), src.last_chunk::<4>()) {
+            if let Some(d) = dst.first_chunk_mut::<4>() {
+                *d = *head;
+            }
+            if let Some(d) = dst.last_chunk_mut::<4>() {
+                *d = *tail;
+            }
+            return;
+        }
+    }
     for (d, s) in dst.iter_mut().zip(src) {
         *d = *s;
     }
@@ -1051,7 +1073,39 @@ where
     // makes `:\u{301}` one user-perceived character.
     let mut clusters = Boundaries::default();
     for segment in segments {
-        for c in segment.chars() {
+        let mut rest = segment;
+        while !rest.is_empty() {
+            // Under a char cap alone, a run of printable ASCII is counted
+            // whole: each char is one unit in every counter and, but for
+            // the first (after a Prepend), a cluster boundary.
+            let run = match budget {
+                None => rest
+                    .bytes()
+                    .take_while(|b| matches!(b, b' '..=b'~'))
+                    .count(),
+                Some(_) => 0,
+            };
+            if run > 0 {
+                let first = clusters.before(' ');
+                // The last char of the run that could end the kept text.
+                if let Some(last) = max_units.checked_sub(ellipsis_units) {
+                    let last = last.min(units + run - 1);
+                    if last > units || (last == units && first) {
+                        best = kept + (last - units);
+                    }
+                }
+                if units.saturating_add(run) > max_units {
+                    return Some(best);
+                }
+                units += run;
+                kept += run;
+                rest = rest.get(run..).unwrap_or_default();
+                continue;
+            }
+            let Some(c) = rest.chars().next() else {
+                break;
+            };
+            rest = rest.get(c.len_utf8()..).unwrap_or_default();
             // Only a cluster boundary may end the kept text, so what is
             // kept is whole user-perceived characters (UAX #29).
             if clusters.before(c)
