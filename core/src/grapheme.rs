@@ -124,7 +124,23 @@ pub struct Boundaries {
 impl Boundaries {
     /// Whether a cluster boundary lies right before `c` (after every char
     /// fed so far), then feeds `c`. The start of a text is a boundary (GB1).
+    #[inline]
     pub fn before(&mut self, c: char) -> bool {
+        // Printable ASCII (`Any`, and never ExtPict) ends every run and
+        // sequence, and breaks from all but a Prepend (GB9b) and the start.
+        if matches!(c, ' '..='~') {
+            let boundary = self.prev != Some(Cat::Prepend);
+            *self = Boundaries {
+                prev: Some(Cat::Any),
+                ri_odd: false,
+                pict: Pict::No,
+            };
+            return boundary;
+        }
+        self.before_any(c)
+    }
+
+    fn before_any(&mut self, c: char) -> bool {
         let cat = category(c);
         let boundary = self.prev.is_none_or(|prev| self.breaks(prev, cat));
         let ri_run = self.prev == Some(Cat::RegionalIndicator);

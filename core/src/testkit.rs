@@ -1,9 +1,18 @@
-//! Fixtures shared by the renderers' golden tests (compiled for tests only).
+//! Fixtures shared by the renderers' tests (compiled for tests only): the
+//! case, and rendering it with the checks every golden test makes.
 
+extern crate std;
+
+use std::borrow::ToOwned;
+
+use crate::decide::{decide, Decision};
+use crate::error::Error;
 use crate::model::{
     App, Case, Channel, Conversation, Device, DeviceState, Elem, Message, PushInfo, Recipient,
     Sender,
 };
+use crate::render::{render, Rendered};
+use crate::write::Cut;
 
 /// The instant every fixture case happens at.
 pub(crate) const NOW: i64 = 1_795_236_000;
@@ -48,4 +57,43 @@ pub(crate) fn case<'a>(
         },
         now: NOW,
     }
+}
+
+/// A string that lives for the rest of the test run (long generated texts
+/// borrowed by a `Case<'static>`).
+pub(crate) fn leak(s: std::string::String) -> &'static str {
+    std::boxed::Box::leak(s.into_boxed_str())
+}
+
+/// One text elem, leaked like [`leak`].
+pub(crate) fn text(s: &'static str) -> &'static [Elem<'static>] {
+    std::boxed::Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
+}
+
+/// Decides `case` (which must push) and renders it into a buffer larger
+/// than any provider's limit, prefilled so stray writes would show.
+pub(crate) fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 16384]) {
+    let Ok(Decision::Push(n)) = decide(case) else {
+        panic!("not pushed")
+    };
+    let mut buf = [0xa5u8; 16384];
+    let r = render(&n, &mut buf);
+    (r, buf)
+}
+
+/// The rendered payload as a string with its result, checked to be
+/// byte-identical on a second run.
+pub(crate) fn render_full<'c>(case: &'c Case<'c>) -> (std::string::String, Rendered<'c>) {
+    let (r, buf) = rendered(case);
+    let r = r.unwrap();
+    let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
+    let (again, buf2) = rendered(case);
+    assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
+    (s, r)
+}
+
+/// [`render_full`]'s payload and cut.
+pub(crate) fn render_str(case: &Case<'_>) -> (std::string::String, Cut) {
+    let (s, r) = render_full(case);
+    (s, r.cut)
 }

@@ -1,19 +1,45 @@
-//! Fixed-buffer writers: JSON, `application/x-www-form-urlencoded`, JSON
+//! The fixed-buffer writer: JSON, `application/x-www-form-urlencoded`, JSON
 //! inside a form value, and the cut that fits text into a provider's limits.
 //!
-//! Writing never fails and never allocates: a [`Sink`] counts every byte it
-//! is given and stores those that fit. A renderer therefore runs once
-//! optimistically into the caller's buffer; only when the count says the
-//! payload is over the limit does [`fit`] run it a second time with byte
-//! budgets for the body (then the title), computed from the first run's
-//! measurements. The result uses as much of the limit as it can and never
-//! more (vendors.md §10.1).
+//! Writing never fails and never allocates: [`Writer`] stores what fits in
+//! the caller's buffer and counts the rest, so a renderer runs once into the
+//! buffer and, in the common case, that run is the payload. Only when the
+//! count says it is over the limit does [`fit`] run it a second time with
+//! byte budgets for the body (then the title), computed from the first
+//! run's measurements. The result uses as much of the limit as it can and
+//! never more (vendors.md §10.1).
+//!
+//! The writer is one concrete type (no sink stack, one copy of each
+//! renderer in flash): keys come pre-joined with their quotes and separator
+//! ([`key!`]), each piece is one bounds check and one copy, JSON escaping
+//! skips clean runs eight bytes at a time, and percent-encoding writes
+//! straight into the buffer. JSON inside a form value (OPPO, Meizu) is
+//! percent-encoded as it is written, in the same pass.
 
 use crate::error::{Error, Field};
 use crate::grapheme::Boundaries;
 
 /// The ellipsis that ends a cut text (U+2026: 3 bytes, 1 char).
 pub const ELLIPSIS: &str = "\u{2026}";
+
+/// A JSON member's key with its separator and quotes, joined at compile
+/// time: `key!("badge")` is `,"badge":` (the comma is left off for the
+/// first member of an object).
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":")
+    };
+}
+pub(crate) use key;
+
+/// A form pair's name with its separator: `pair!("title")` is `&title=`.
+/// Names are unreserved ASCII, so they are never encoded.
+macro_rules! pair {
+    ($name:literal) => {
+        concat!("&", $name, "=")
+    };
+}
+pub(crate) use pair;
 
 /// An integer in decimal, formatted without indexing: the `itoa` crate's
 /// bounds checks survive `opt-level = "z"`, so they were panic paths in the
@@ -62,249 +88,65 @@ impl Decimal {
     }
 }
 
-/// Where encoded bytes go. Every sink counts what it is given, stored or not.
-pub trait Sink {
-    /// Appends `bytes` (already encoded by any outer layer).
-    fn put(&mut self, bytes: &[u8]);
-    /// What `bytes` cost at the bottom of this sink stack.
-    fn cost(bytes: &[u8]) -> usize;
-    /// Bytes counted so far at the bottom of the stack.
-    fn count(&self) -> usize;
-}
+/// Percent-encoding tables: the byte a source byte is written as when it
+/// is kept (itself, or `+` for a form's space), 0 when it becomes `%XX`.
+type PercentTable = [u8; 256];
 
-impl<S: Sink> Sink for &mut S {
-    #[inline]
-    fn put(&mut self, bytes: &[u8]) {
-        (**self).put(bytes);
-    }
-    #[inline]
-    fn cost(bytes: &[u8]) -> usize {
-        S::cost(bytes)
-    }
-    #[inline]
-    fn count(&self) -> usize {
-        (**self).count()
-    }
-}
-
-/// The caller's buffer. Bytes past its end are counted, not stored, so
-/// `count() > capacity` means the output did not fit.
-#[derive(Debug)]
-pub struct SliceSink<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-}
-
-impl<'b> SliceSink<'b> {
-    pub fn new(buf: &'b mut [u8]) -> Self {
-        SliceSink { buf, len: 0 }
-    }
-}
-
-impl Sink for SliceSink<'_> {
-    #[inline]
-    fn put(&mut self, bytes: &[u8]) {
-        let dst = self.buf.get_mut(self.len..);
-        if let Some(dst) = dst.and_then(|rest| rest.get_mut(..bytes.len())) {
-            copy(dst, bytes);
+/// WHATWG urlencoded serializer: `A-Z a-z 0-9 * - . _` kept, space as `+`.
+/// Built at compile time: an out-of-range index here fails the build.
+#[allow(clippy::indexing_slicing)]
+const FORM: PercentTable = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_') {
+            t[b] = c;
         }
-        self.len = self.len.saturating_add(bytes.len());
+        b += 1;
     }
-    #[inline]
-    fn cost(bytes: &[u8]) -> usize {
-        bytes.len()
-    }
-    #[inline]
-    fn count(&self) -> usize {
-        self.len
-    }
-}
+    t[b' ' as usize] = b'+';
+    t
+};
 
-/// `dst.copy_from_slice(src)` for slices of equal length, without its
-/// length-mismatch panic: at `opt-level = "z"` that check sits in an
-/// out-of-line function the optimiser cannot drop, which fails the firmware
-/// link (core/examples/firmware.rs). A zipped copy still compiles to memcpy.
-#[inline]
-fn copy(dst: &mut [u8], src: &[u8]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = *s;
+/// An Android intent URI value, which `Intent.parseUri` decodes with
+/// `Uri.decode` (no `+` for space): RFC 3986 unreserved `A-Z a-z 0-9 - . _ ~`
+/// kept. Its output is ASCII that needs no JSON escaping.
+#[allow(clippy::indexing_slicing)]
+const URI: PercentTable = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+            t[b] = c;
+        }
+        b += 1;
     }
-}
-
-/// Counts without storing: sizes a payload before it is written.
-#[derive(Debug, Default)]
-pub struct CountSink(usize);
-
-impl Sink for CountSink {
-    #[inline]
-    fn put(&mut self, bytes: &[u8]) {
-        self.0 = self.0.saturating_add(bytes.len());
-    }
-    #[inline]
-    fn cost(bytes: &[u8]) -> usize {
-        bytes.len()
-    }
-    #[inline]
-    fn count(&self) -> usize {
-        self.0
-    }
-}
-
-/// Percent-encodes everything put through it (WHATWG urlencoded serializer:
-/// `A-Z a-z 0-9 * - . _` kept, space as `+`, the rest `%XX` uppercase).
-/// Its output is ASCII, which every inner sink stores one-for-one.
-#[derive(Debug)]
-pub struct FormEnc<S>(pub S);
-
-#[inline]
-const fn form_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_')
-}
+    t
+};
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
-impl<S: Sink> Sink for FormEnc<S> {
-    fn put(&mut self, bytes: &[u8]) {
-        percent_encode::<S, true>(&mut self.0, bytes, form_unreserved);
-    }
-    fn cost(bytes: &[u8]) -> usize {
-        percent_encoded_len::<true>(bytes, form_unreserved)
-    }
-    #[inline]
-    fn count(&self) -> usize {
-        self.0.count()
-    }
+#[inline]
+fn hex_digit(nibble: u8) -> u8 {
+    HEX_UPPER
+        .get(usize::from(nibble & 0xf))
+        .copied()
+        .unwrap_or(b'0')
 }
-
-/// Percent-encodes everything put through it as an Android intent URI
-/// value, which `Intent.parseUri` decodes with `Uri.decode` (no `+` for
-/// space): RFC 3986 unreserved `A-Z a-z 0-9 - . _ ~` kept, the rest `%XX`
-/// uppercase. Its output is ASCII that needs no JSON escaping.
-#[derive(Debug)]
-pub struct UriEnc<S>(pub S);
 
 #[inline]
-const fn uri_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+fn kept_as(table: &PercentTable, b: u8) -> u8 {
+    table.get(usize::from(b)).copied().unwrap_or(0)
 }
 
-impl<S: Sink> Sink for UriEnc<S> {
-    fn put(&mut self, bytes: &[u8]) {
-        percent_encode::<S, false>(&mut self.0, bytes, uri_unreserved);
-    }
-    fn cost(bytes: &[u8]) -> usize {
-        percent_encoded_len::<false>(bytes, uri_unreserved)
-    }
-    #[inline]
-    fn count(&self) -> usize {
-        self.0.count()
-    }
-}
-
-/// Bytes of percent-encoded output staged before they go to the sink.
-const PERCENT_STAGE: usize = 128;
-
-/// Percent-encodes `bytes` into `sink`: bytes `keep` accepts as they are,
-/// space as `+` when `SPACE_AS_PLUS`, the rest `%XX` (uppercase). Output is
-/// staged on the stack and handed over in blocks: JSON inside a form value
-/// is mostly bytes to encode, and a sink call per byte made form bodies slow.
+/// The length `bytes` take percent-encoded by `table`.
 #[inline]
-fn percent_encode<S: Sink, const SPACE_AS_PLUS: bool>(
-    sink: &mut S,
-    bytes: &[u8],
-    keep: impl Fn(u8) -> bool,
-) {
-    let mut stage = [0u8; PERCENT_STAGE];
-    let mut len = 0;
-    for &b in bytes {
-        if len + 3 > PERCENT_STAGE {
-            sink.put(stage.get(..len).unwrap_or_default());
-            len = 0;
-        }
-        if keep(b) || (SPACE_AS_PLUS && b == b' ') {
-            if let Some(slot) = stage.get_mut(len) {
-                *slot = if b == b' ' { b'+' } else { b };
-            }
-            len += 1;
-        } else {
-            if let Some([pct, hi, lo]) = stage.get_mut(len..len + 3) {
-                *pct = b'%';
-                *hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-                *lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-            }
-            len += 3;
-        }
-    }
-    sink.put(stage.get(..len).unwrap_or_default());
-}
-
-/// The length [`percent_encode`] gives `bytes`.
-#[inline]
-fn percent_encoded_len<const SPACE_AS_PLUS: bool>(
-    bytes: &[u8],
-    keep: impl Fn(u8) -> bool,
-) -> usize {
+fn percent_len(table: &PercentTable, bytes: &[u8]) -> usize {
     bytes.iter().fold(0usize, |n, &b| {
-        let as_is = keep(b) || (SPACE_AS_PLUS && b == b' ');
-        n.saturating_add(if as_is { 1 } else { 3 })
+        n.saturating_add(if kept_as(table, b) == 0 { 3 } else { 1 })
     })
-}
-
-/// One piece of a JSON string written by [`Writer::string_parts`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part<'a> {
-    /// JSON-escaped as is.
-    Plain(&'a str),
-    /// Percent-encoded by [`UriEnc`] (Huawei intent extras).
-    Uri(&'a str),
-}
-
-/// How a provider counts characters (vendors.md §10.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Counter {
-    /// Unicode scalar values (Xiaomi).
-    Scalars,
-    /// UTF-16 code units, as a Java server counts (OPPO, Meizu).
-    Utf16,
-    /// vivo: the largest of its documented rules (vendors.md §10.3): every
-    /// char 1, non-ASCII 2, UTF-16 units. ASCII 1, other BMP chars 2, and
-    /// astral chars (emoji) 4: two UTF-16 units, each weighted 2.
-    Weighted,
-}
-
-impl Counter {
-    /// Units one char takes.
-    #[inline]
-    pub const fn units(self, c: char) -> usize {
-        match self {
-            Counter::Scalars => 1,
-            Counter::Utf16 => c.len_utf16(),
-            Counter::Weighted => {
-                if c.is_ascii() {
-                    1
-                } else {
-                    2 * c.len_utf16()
-                }
-            }
-        }
-    }
-
-    /// Units a whole string takes.
-    pub fn count(self, s: &str) -> usize {
-        match self {
-            Counter::Scalars => s.chars().count(),
-            _ => s
-                .chars()
-                .fold(0usize, |n, c| n.saturating_add(self.units(c))),
-        }
-    }
-}
-
-/// A per-field character cap: at most `max` units, counted by `counter`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CharLimit {
-    pub counter: Counter,
-    pub max: usize,
 }
 
 // JSON string escapes (vendors.md §10.4). 0 = as is, 1 = lead byte of a
@@ -352,109 +194,170 @@ fn escape_candidates(x: u64) -> u64 {
         | zero_byte(x ^ (ONES * 0xe2))
 }
 
-/// Writes `s` JSON-escaped (without quotes), copying unescaped runs whole.
-/// Clean text is skipped eight bytes at a time (SWAR, no `unsafe`): this is
-/// the hot path of every render.
-fn put_escaped<S: Sink>(sink: &mut S, s: &str) {
-    let bytes = s.as_bytes();
-    let mut run_start = 0;
-    let mut i = 0;
-    while let Some(chunk) = bytes
-        .get(i..i + 8)
-        .and_then(|c| <[u8; 8]>::try_from(c).ok())
-    {
-        let mut candidates = escape_candidates(u64::from_le_bytes(chunk));
-        while candidates != 0 {
-            let at = i + (candidates.trailing_zeros() / 8) as usize;
-            escape_at(sink, bytes, at, &mut run_start);
-            candidates &= candidates - 1;
-        }
-        i += 8;
+/// Bytes of clean text copied at a time by [`Writer::escape_direct`].
+const BLOCK: usize = 32;
+
+/// Whether any byte of `block` may need escaping (see [`escape_candidates`]).
+/// Written as a plain fold over a fixed-size array, which compilers turn
+/// into a few vector compares: clean text costs about an instruction a byte.
+#[inline]
+fn needs_escape(block: &[u8; BLOCK]) -> bool {
+    let mut flagged = 0u8;
+    for &b in block {
+        flagged |= u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
+        flagged |= u8::from(b == 0xe2);
     }
-    while i < bytes.len() {
-        i = escape_at(sink, bytes, i, &mut run_start);
-    }
-    sink.put(bytes.get(run_start..).unwrap_or_default());
+    flagged != 0
 }
 
-/// Escapes the byte at `i` if the table says so (a candidate may not need
-/// it), flushing the unescaped run before it; returns where the next byte
-/// starts. Bytes before `run_start` (the tail of an escaped U+2028) are
-/// already written.
+/// The escape for the char starting at `bytes[i]` and the source bytes it
+/// replaces; `None` when that char is written as is.
 #[inline]
-fn escape_at<S: Sink>(sink: &mut S, bytes: &[u8], i: usize, run_start: &mut usize) -> usize {
-    let b = bytes.get(i).copied().unwrap_or(0);
-    let class = escape_class(b);
-    if class == 0 || i < *run_start {
-        return i + 1;
-    }
-    let escape: &[u8] = match class {
+fn escape_at(bytes: &[u8], i: usize) -> Option<([u8; 6], usize, usize)> {
+    let b = *bytes.get(i)?;
+    match escape_class(b) {
+        0 => None,
         // U+2028 / U+2029 are E2 80 A8 / E2 80 A9; any other E2 is as is.
         1 => match (bytes.get(i + 1), bytes.get(i + 2)) {
-            (Some(0x80), Some(0xa8)) => b"\\u2028",
-            (Some(0x80), Some(0xa9)) => b"\\u2029",
-            _ => return i + 1,
+            (Some(0x80), Some(0xa8)) => Some((*b"\\u2028", 6, 3)),
+            (Some(0x80), Some(0xa9)) => Some((*b"\\u2029", 6, 3)),
+            _ => None,
         },
-        b'u' => {
-            let hi = HEX_UPPER.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-            let lo = HEX_UPPER.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-            sink.put(bytes.get(*run_start..i).unwrap_or_default());
-            sink.put(&[b'\\', b'u', b'0', b'0', hi, lo]);
-            *run_start = i + 1;
-            return i + 1;
-        }
-        _ => &[b'\\', class],
-    };
-    sink.put(bytes.get(*run_start..i).unwrap_or_default());
-    sink.put(escape);
-    // The escape replaces the whole char: 3 bytes for U+2028/9, else 1.
-    let next = i + if class == 1 { 3 } else { 1 };
-    *run_start = next;
-    next
+        b'u' => Some((
+            [b'\\', b'u', b'0', b'0', hex_digit(b >> 4), hex_digit(b)],
+            6,
+            1,
+        )),
+        short => Some(([b'\\', short, 0, 0, 0, 0], 2, 1)),
+    }
 }
 
-/// What one char costs JSON-escaped, at the bottom of sink stack `S`.
-#[inline]
-fn escaped_char_cost<S: Sink>(c: char) -> usize {
+/// How a cut text's chars are encoded, for what each costs in the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Code {
+    /// JSON-escaped.
+    Json,
+    /// JSON-escaped, then percent-encoded as a form value.
+    FormJson,
+    /// Percent-encoded as a form value.
+    Form,
+}
+
+/// What one char costs in the payload, encoded by `code`.
+fn char_cost(c: char, code: Code) -> usize {
     let mut utf8 = [0u8; 4];
-    let encoded = c.encode_utf8(&mut utf8);
-    // Only ASCII controls, `"`, `\` and U+2028/9 are escaped: skip the
-    // escaper for every other char (the cut asks this once per char).
-    if !matches!(c, '\0'..='\x1f' | '"' | '\\' | '\u{2028}' | '\u{2029}') {
-        return S::cost(encoded.as_bytes());
-    }
-    let mut escaped = EscapeBuf::default();
-    put_escaped(&mut escaped, encoded);
-    S::cost(escaped.as_bytes())
-}
-
-/// A tiny sink for one escaped char (at most 6 bytes).
-#[derive(Default)]
-struct EscapeBuf {
-    bytes: [u8; 8],
-    len: usize,
-}
-
-impl EscapeBuf {
-    fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
+    let bytes = c.encode_utf8(&mut utf8).as_bytes();
+    let escaped = match code {
+        Code::Form => None,
+        _ => escape_at(bytes, 0),
+    };
+    let bytes = match &escaped {
+        Some((escape, len, _)) => escape.get(..*len).unwrap_or_default(),
+        None => bytes,
+    };
+    match code {
+        Code::Json => bytes.len(),
+        _ => percent_len(&FORM, bytes),
     }
 }
 
-impl Sink for EscapeBuf {
-    fn put(&mut self, bytes: &[u8]) {
-        let dst = self.bytes.get_mut(self.len..);
-        if let Some(dst) = dst.and_then(|rest| rest.get_mut(..bytes.len())) {
-            copy(dst, bytes);
-            self.len = self.len.saturating_add(bytes.len());
+/// `dst.copy_from_slice(src)` for slices of equal length, without its
+/// length-mismatch panic: at `opt-level = "z"` that check sits in an
+/// out-of-line function the optimiser cannot drop, which fails the firmware
+/// link (core/examples/firmware.rs). A zipped copy still compiles to memcpy.
+/// Keys, separators and short runs (up to 16 bytes, most of what a render
+/// copies) are two overlapping fixed-size moves rather than a memcpy call.
+#[inline]
+fn copy(dst: &mut [u8], src: &[u8]) {
+    if src.len() <= 16 && dst.len() == src.len() {
+        if let (Some(head), Some(tail)) = (src.first_chunk::<8>(), src.last_chunk::<8>()) {
+            if let Some(d) = dst.first_chunk_mut::<8>() {
+                *d = *head;
+            }
+            if let Some(d) = dst.last_chunk_mut::<8>() {
+                *d = *tail;
+            }
+            return;
+        }
+        if let (Some(head), Some(tail)) = (src.first_chunk::<4>(), src.last_chunk::<4>()) {
+            if let Some(d) = dst.first_chunk_mut::<4>() {
+                *d = *head;
+            }
+            if let Some(d) = dst.last_chunk_mut::<4>() {
+                *d = *tail;
+            }
+            return;
         }
     }
-    fn cost(bytes: &[u8]) -> usize {
-        bytes.len()
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
     }
-    fn count(&self) -> usize {
-        self.len
+}
+
+/// One piece of a JSON string written by [`Writer::string_parts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part<'a> {
+    /// JSON-escaped as is.
+    Plain(&'a str),
+    /// Percent-encoded as an Android intent URI value (Huawei intent extras).
+    Uri(&'a str),
+}
+
+/// How a provider counts characters (vendors.md §10.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// Unicode scalar values (Xiaomi).
+    Scalars,
+    /// UTF-16 code units, as a Java server counts (OPPO, Meizu).
+    Utf16,
+    /// vivo: the largest of its documented rules (vendors.md §10.3): every
+    /// char 1, non-ASCII 2, UTF-16 units. ASCII 1, other BMP chars 2, and
+    /// astral chars (emoji) 4: two UTF-16 units, each weighted 2.
+    Weighted,
+}
+
+impl Counter {
+    /// Units one char takes.
+    #[inline]
+    pub const fn units(self, c: char) -> usize {
+        match self {
+            Counter::Scalars => 1,
+            Counter::Utf16 => c.len_utf16(),
+            Counter::Weighted => {
+                if c.is_ascii() {
+                    1
+                } else {
+                    2 * c.len_utf16()
+                }
+            }
+        }
     }
+
+    /// Units a whole string takes: a sum over its bytes (lead bytes say
+    /// how wide their char is, continuation bytes add nothing), which the
+    /// compiler vectorises, rather than a walk over its chars.
+    pub fn count(self, s: &str) -> usize {
+        let bytes = s.as_bytes().iter();
+        // A lead byte is any but 0x80..=0xBF; 0xF0.. leads a 4-byte char.
+        let lead = |b: u8| usize::from((b as i8) >= -0x40);
+        let astral = |b: u8| usize::from(b >= 0xf0);
+        match self {
+            Counter::Scalars => bytes.fold(0usize, |n, &b| n.wrapping_add(lead(b))),
+            Counter::Utf16 => bytes.fold(0usize, |n, &b| n.wrapping_add(lead(b) + astral(b))),
+            // ASCII 1, a 2- or 3-byte char 2, a 4-byte char 4.
+            Counter::Weighted => bytes.fold(0usize, |n, &b| {
+                let wide = usize::from(b >= 0xc0);
+                n.wrapping_add(usize::from(b < 0x80) + 2 * wide + 2 * astral(b))
+            }),
+        }
+    }
+}
+
+/// A per-field character cap: at most `max` units, counted by `counter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CharLimit {
+    pub counter: Counter,
+    pub max: usize,
 }
 
 /// The texts a renderer may cut to fit a byte limit, body first.
@@ -543,7 +446,7 @@ pub struct Fitted {
 
 /// A provider payload's layout, written once for both runs of [`fit`].
 pub trait Layout {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error>;
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error>;
 }
 
 /// Renders `layout` into `buf` so that it fits both `buf` and `limit`
@@ -568,6 +471,19 @@ pub fn fit<L: Layout + ?Sized>(layout: &L, buf: &mut [u8], limit: usize) -> Resu
     Ok(plan.fitted(total))
 }
 
+/// Renders `layout` into `buf` with its char-limit cuts only, in one run: a
+/// buffer too small for the result is `TooLong(Payload)`, never a further
+/// cut (Meizu, whose signed `messageJson` must be the one sent).
+pub fn fit_uncut<L: Layout + ?Sized>(layout: &L, buf: &mut [u8]) -> Result<Fitted, Error> {
+    let capacity = buf.len();
+    let mut plan = Plan::default();
+    let total = run(layout, buf, &mut plan)?;
+    if total > capacity {
+        return Err(Error::TooLong(Field::Payload));
+    }
+    Ok(plan.fitted(total))
+}
+
 impl Plan {
     fn fitted(&self, len: usize) -> Fitted {
         Fitted {
@@ -581,9 +497,9 @@ impl Plan {
 }
 
 fn run<L: Layout + ?Sized>(layout: &L, buf: &mut [u8], plan: &mut Plan) -> Result<usize, Error> {
-    let mut w = Writer::new(SliceSink::new(buf), plan);
+    let mut w = Writer::new(buf, plan);
     layout.write(&mut w)?;
-    Ok(w.sink.count())
+    Ok(w.count())
 }
 
 /// A cuttable text: segments joined with nothing between them.
@@ -593,81 +509,288 @@ pub struct Text<I> {
     pub limit: Option<CharLimit>,
 }
 
-/// Writes JSON and form structure into a sink. Keys are static ASCII.
+/// Writes JSON and form structure into the caller's buffer. Bytes past its
+/// end are counted, not stored, so `count() > capacity` means the output
+/// did not fit.
 #[derive(Debug)]
-pub struct Writer<'p, S> {
-    sink: S,
-    plan: &'p mut Plan,
+pub struct Writer<'b, 'p> {
+    buf: &'b mut [u8],
+    /// Bytes of output so far (where the next one goes).
+    len: usize,
+    /// Inside [`Writer::form_json`]: everything is percent-encoded as a form
+    /// value on its way into the buffer.
+    form: bool,
     /// No member written yet in the innermost open object, array or form.
     first: bool,
+    plan: &'p mut Plan,
 }
 
-impl<'p, S: Sink> Writer<'p, S> {
-    pub fn new(sink: S, plan: &'p mut Plan) -> Self {
+impl<'b, 'p> Writer<'b, 'p> {
+    pub fn new(buf: &'b mut [u8], plan: &'p mut Plan) -> Self {
         Writer {
-            sink,
-            plan,
+            buf,
+            len: 0,
+            form: false,
             first: true,
+            plan,
         }
     }
 
+    /// Bytes of output so far, stored or (past the buffer's end) not.
     #[inline]
-    pub fn raw(&mut self, bytes: &[u8]) {
-        self.sink.put(bytes);
+    pub fn count(&self) -> usize {
+        self.len
+    }
+
+    /// Appends `bytes`, percent-encoded inside a form value.
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        if self.form {
+            self.put_percent(&FORM, bytes);
+        } else {
+            self.put_plain(bytes);
+        }
+    }
+
+    /// Appends `bytes` as they are: one bounds check, one copy.
+    #[inline]
+    fn put_plain(&mut self, bytes: &[u8]) {
+        let end = self.len.saturating_add(bytes.len());
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            copy(dst, bytes);
+        }
+        self.len = end;
+    }
+
+    /// Appends `bytes` percent-encoded by `table`, straight into the buffer.
+    fn put_percent(&mut self, table: &PercentTable, bytes: &[u8]) {
+        let rest = self.buf.get_mut(self.len..).unwrap_or_default();
+        let mut out = rest.iter_mut();
+        let mut emit = |byte: u8| {
+            if let Some(slot) = out.next() {
+                *slot = byte;
+            }
+        };
+        let mut n = 0usize;
+        for &b in bytes {
+            let kept = kept_as(table, b);
+            if kept != 0 {
+                emit(kept);
+                n += 1;
+            } else {
+                emit(b'%');
+                emit(hex_digit(b >> 4));
+                emit(hex_digit(b));
+                n += 3;
+            }
+        }
+        self.len = self.len.saturating_add(n);
+    }
+
+    /// What `bytes` cost in the payload, put at this point.
+    #[inline]
+    fn code(&self) -> Code {
+        if self.form {
+            Code::FormJson
+        } else {
+            Code::Json
+        }
+    }
+
+    /// Writes `s` JSON-escaped (without quotes). Clean text is scanned
+    /// eight bytes at a time (SWAR, no `unsafe`): this is the hot path of
+    /// every render.
+    #[inline]
+    fn put_escaped(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        let done = if self.form {
+            0
+        } else {
+            self.escape_direct(bytes)
+        };
+        if done < bytes.len() {
+            self.escape_runs(bytes, done);
+        }
+    }
+
+    /// Escapes `bytes` straight into the buffer while it has room for a
+    /// whole chunk: each 8-byte chunk is stored whole and the output moves
+    /// past its clean bytes, so clean text costs one load, one test and one
+    /// store per chunk. Returns how far it got; the rest (near the buffer's
+    /// end) is [`Self::escape_runs`]'.
+    #[inline]
+    fn escape_direct(&mut self, bytes: &[u8]) -> usize {
+        // Locals, not fields: stores into the buffer could otherwise alias
+        // `self.len`, which would go back to memory on every chunk.
+        let buf = &mut *self.buf;
+        let mut len = self.len;
+        let mut i = 0;
+        // Where the 8-byte steps after a block with an escape stop.
+        let mut stretch = 0;
+        while let Some(rest) = bytes.get(i..).filter(|rest| !rest.is_empty()) {
+            if i >= stretch {
+                let block = rest.first_chunk::<BLOCK>();
+                let dst = buf
+                    .get_mut(len..)
+                    .and_then(<[u8]>::first_chunk_mut::<BLOCK>);
+                if let (Some(block), Some(dst)) = (block, dst) {
+                    if !needs_escape(block) {
+                        *dst = *block;
+                        len += BLOCK;
+                        i += BLOCK;
+                        continue;
+                    }
+                }
+                stretch = i + BLOCK;
+            }
+            let (word, n) = match rest.first_chunk::<8>() {
+                Some(&chunk) => (u64::from_le_bytes(chunk), 8),
+                // The last bytes, padded with a byte that is never escaped
+                // (assembled by shifts: a copy would be a memcpy call).
+                None => {
+                    let tail = rest.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b));
+                    let pad = (ONES * u64::from(b'a')) << (8 * rest.len().min(7));
+                    (tail | pad, rest.len())
+                }
+            };
+            let Some(dst) = buf.get_mut(len..).and_then(<[u8]>::first_chunk_mut::<8>) else {
+                break;
+            };
+            *dst = word.to_le_bytes();
+            let candidates = escape_candidates(word);
+            // The first byte that may need escaping (a flagged byte always
+            // comes before any padding a borrow flags).
+            let clean = ((candidates.trailing_zeros() / 8) as usize).min(n);
+            len += clean;
+            i += clean;
+            if clean == n {
+                continue;
+            }
+            // The bytes before it are stored; it is escaped, or kept as stored.
+            match escape_at(bytes, i) {
+                Some((escape, escaped, replaced)) => {
+                    let Some(dst) = buf.get_mut(len..).and_then(<[u8]>::first_chunk_mut::<6>)
+                    else {
+                        break;
+                    };
+                    *dst = escape;
+                    len += escaped;
+                    i += replaced;
+                }
+                None => {
+                    len += 1;
+                    i += 1;
+                }
+            }
+        }
+        self.len = len;
+        i
+    }
+
+    /// Escapes `bytes` from `start` through [`Self::put`], one put per clean
+    /// run and per escape: inside a form value, and near the buffer's end.
+    fn escape_runs(&mut self, bytes: &[u8], start: usize) {
+        let mut run_start = start;
+        let mut i = start;
+        while i < bytes.len() {
+            let mut candidates = match bytes.get(i..i + 8) {
+                Some(chunk) => escape_candidates(u64::from_le_bytes(
+                    <[u8; 8]>::try_from(chunk).unwrap_or([0; 8]),
+                )),
+                // The tail: every byte the table flags.
+                None => bytes.get(i..).unwrap_or_default().iter().enumerate().fold(
+                    0,
+                    |mask, (k, &b)| {
+                        let flagged = u64::from(escape_class(b) != 0);
+                        mask | flagged << (8 * k + 7)
+                    },
+                ),
+            };
+            while candidates != 0 {
+                let at = i + (candidates.trailing_zeros() / 8) as usize;
+                candidates &= candidates - 1;
+                // Bytes before `run_start` are the tail of an escaped U+2028.
+                if at < run_start {
+                    continue;
+                }
+                if let Some((escape, len, replaced)) = escape_at(bytes, at) {
+                    self.put(bytes.get(run_start..at).unwrap_or_default());
+                    self.put(escape.get(..len).unwrap_or_default());
+                    run_start = at + replaced;
+                }
+            }
+            i += 8;
+        }
+        self.put(bytes.get(run_start..).unwrap_or_default());
+    }
+
+    /// Writes a literal run of structure, e.g. `{"aps":{"alert":`; a run
+    /// that ends by opening an object or array starts its members.
+    #[inline]
+    pub fn raw(&mut self, literal: &str) {
+        let bytes = literal.as_bytes();
+        self.put(bytes);
+        self.first = matches!(bytes.last(), Some(b'{' | b'['));
     }
 
     #[inline]
     pub fn begin_object(&mut self) {
-        self.sink.put(b"{");
+        self.put(b"{");
         self.first = true;
     }
 
     #[inline]
     pub fn end_object(&mut self) {
-        self.sink.put(b"}");
+        self.put(b"}");
         self.first = false;
     }
 
     #[inline]
     pub fn begin_array(&mut self) {
-        self.sink.put(b"[");
+        self.put(b"[");
         self.first = true;
     }
 
     #[inline]
     pub fn end_array(&mut self) {
-        self.sink.put(b"]");
+        self.put(b"]");
         self.first = false;
     }
 
+    /// Writes a pre-joined separator and name (`,"key":` or `&name=`),
+    /// leaving the separator off for the first member.
     #[inline]
-    fn separate(&mut self, separator: &[u8]) {
-        if !self.first {
-            self.sink.put(separator);
-        }
+    fn separated(&mut self, joined: &str) {
+        let bytes = joined.as_bytes();
+        let bytes = if self.first {
+            bytes.get(1..).unwrap_or_default()
+        } else {
+            bytes
+        };
         self.first = false;
+        self.put(bytes);
     }
 
-    /// Starts an object member: `,"key":`.
+    /// Starts an object member: `key` is [`key!`]'s `,"key":`.
     #[inline]
     pub fn key(&mut self, key: &str) {
-        self.separate(b",");
-        self.sink.put(b"\"");
-        self.sink.put(key.as_bytes());
-        self.sink.put(b"\":");
+        self.separated(key);
     }
 
     /// Starts an array element.
     #[inline]
     pub fn element(&mut self) {
-        self.separate(b",");
+        if !self.first {
+            self.put(b",");
+        }
+        self.first = false;
     }
 
     /// Remembers the largest uncuttable field written since `before`, to
     /// name it when even the shortest texts cannot make the payload fit.
     #[inline]
     fn track(&mut self, field: Field, before: usize) {
-        let size = self.sink.count().saturating_sub(before);
+        let size = self.len.saturating_sub(before);
         if self.plan.largest.is_none_or(|(_, n)| size > n) {
             self.plan.largest = Some((field, size));
         }
@@ -675,25 +798,25 @@ impl<'p, S: Sink> Writer<'p, S> {
 
     /// A JSON string, tracked so that an overlong one can be named.
     pub fn string(&mut self, field: Field, value: &str) {
-        let before = self.sink.count();
-        self.sink.put(b"\"");
-        put_escaped(&mut self.sink, value);
-        self.sink.put(b"\"");
+        let before = self.len;
+        self.put(b"\"");
+        self.put_escaped(value);
+        self.put(b"\"");
         self.track(field, before);
     }
 
     /// A JSON string joined from segments (not cuttable).
     pub fn string_segments<'a>(&mut self, field: Field, segments: impl Iterator<Item = &'a str>) {
-        let before = self.sink.count();
-        self.sink.put(b"\"");
+        let before = self.len;
+        self.put(b"\"");
         for segment in segments {
-            put_escaped(&mut self.sink, segment);
+            self.put_escaped(segment);
         }
-        self.sink.put(b"\"");
+        self.put(b"\"");
         self.track(field, before);
     }
 
-    /// `"key":"value"`.
+    /// `"key":"value"` (`key` from [`key!`]).
     pub fn str_member(&mut self, key: &str, field: Field, value: &str) {
         self.key(key);
         self.string(field, value);
@@ -707,11 +830,7 @@ impl<'p, S: Sink> Writer<'p, S> {
     }
 
     pub fn u64(&mut self, value: u64) {
-        self.sink.put(Decimal::u64(value).as_bytes());
-    }
-
-    pub fn i64(&mut self, value: i64) {
-        self.sink.put(Decimal::i64(value).as_bytes());
+        self.put(Decimal::u64(value).as_bytes());
     }
 
     pub fn u64_member(&mut self, key: &str, value: u64) {
@@ -721,31 +840,82 @@ impl<'p, S: Sink> Writer<'p, S> {
 
     pub fn bool_member(&mut self, key: &str, value: bool) {
         self.key(key);
-        self.sink.put(if value { b"true" } else { b"false" });
+        self.put(if value { b"true" } else { b"false" });
     }
 
     /// `"key":"<seconds>s"`: a protobuf `Duration` in its JSON form (FCM,
     /// Huawei and Honor `android.ttl`).
     pub fn duration_member(&mut self, key: &str, seconds: u64) {
         self.key(key);
-        self.sink.put(b"\"");
+        self.put(b"\"");
         self.u64(seconds);
-        self.sink.put(b"s\"");
+        self.put(b"s\"");
     }
 
     /// A JSON string joined from parts, each JSON-escaped or
     /// percent-encoded (not cuttable), tracked like [`Writer::string`].
     pub fn string_parts(&mut self, field: Field, parts: &[Part<'_>]) {
-        let before = self.sink.count();
-        self.sink.put(b"\"");
+        let before = self.len;
+        self.put(b"\"");
         for part in parts {
             match *part {
-                Part::Plain(s) => put_escaped(&mut self.sink, s),
-                Part::Uri(s) => UriEnc(&mut self.sink).put(s.as_bytes()),
+                Part::Plain(s) => self.put_escaped(s),
+                // Inside a form value (no provider sends one there) each
+                // encoded byte is form-encoded in turn.
+                Part::Uri(s) if self.form => {
+                    for &b in s.as_bytes() {
+                        let kept = kept_as(&URI, b);
+                        let (piece, n) = if kept != 0 {
+                            ([kept, 0, 0], 1)
+                        } else {
+                            ([b'%', hex_digit(b >> 4), hex_digit(b)], 3)
+                        };
+                        self.put(piece.get(..n).unwrap_or_default());
+                    }
+                }
+                Part::Uri(s) => self.put_percent(&URI, s.as_bytes()),
             }
         }
-        self.sink.put(b"\"");
+        self.put(b"\"");
         self.track(field, before);
+    }
+
+    /// Writes the source bytes `kept` leaves of `segments` (all when
+    /// `None`), then the ellipsis if cut, through `put_text`.
+    fn put_cut<'a, I>(
+        &mut self,
+        segments: I,
+        kept: Option<usize>,
+        put_text: impl Fn(&mut Self, &str),
+    ) where
+        I: Iterator<Item = &'a str>,
+    {
+        let Some(mut left) = kept else {
+            for segment in segments {
+                put_text(self, segment);
+            }
+            return;
+        };
+        for segment in segments {
+            if left == 0 {
+                break;
+            }
+            let part = segment.get(..left.min(segment.len())).unwrap_or_default();
+            put_text(self, part);
+            left -= part.len();
+        }
+        put_text(self, ELLIPSIS);
+    }
+
+    /// Records what a slot's text took in this run.
+    fn measure(&mut self, slot: Slot, before: usize, code: Code, kept: Option<usize>) {
+        let size = self.len.saturating_sub(before);
+        let plan = self.plan.slot(slot);
+        plan.measured = plan.measured.saturating_add(size);
+        plan.floor = ELLIPSIS
+            .chars()
+            .fold(0, |n, c| n.saturating_add(char_cost(c, code)));
+        plan.kept = kept;
     }
 
     /// A cuttable text as a JSON string. Each slot is written once per run.
@@ -753,35 +923,14 @@ impl<'p, S: Sink> Writer<'p, S> {
     where
         I: Iterator<Item = &'a str> + Clone,
     {
-        self.sink.put(b"\"");
-        let before = self.sink.count();
+        self.put(b"\"");
+        let before = self.len;
+        let code = self.code();
         let budget = self.plan.slot(slot).budget;
-        let kept = plan_cut::<S, I>(text.segments.clone(), text.limit, budget);
-        match kept {
-            None => {
-                for segment in text.segments {
-                    put_escaped(&mut self.sink, segment);
-                }
-            }
-            Some(mut left) => {
-                for segment in text.segments {
-                    if left == 0 {
-                        break;
-                    }
-                    let part = segment.get(..left.min(segment.len())).unwrap_or_default();
-                    put_escaped(&mut self.sink, part);
-                    left -= part.len();
-                }
-                put_escaped(&mut self.sink, ELLIPSIS);
-            }
-        }
-        let plan = self.plan.slot(slot);
-        plan.measured = plan
-            .measured
-            .saturating_add(self.sink.count().saturating_sub(before));
-        plan.floor = S::cost(ELLIPSIS.as_bytes());
-        plan.kept = kept;
-        self.sink.put(b"\"");
+        let kept = plan_cut(text.segments.clone(), text.limit, budget, code);
+        self.put_cut(text.segments, kept, Self::put_escaped);
+        self.measure(slot, before, code, kept);
+        self.put(b"\"");
     }
 
     /// `"key":"text"` for a cuttable text.
@@ -795,26 +944,29 @@ impl<'p, S: Sink> Writer<'p, S> {
 
     /// Writes through `f` with the bytes exempt from the provider's limit.
     pub fn exempt(&mut self, f: impl FnOnce(&mut Self)) {
-        let before = self.sink.count();
+        let before = self.len;
         f(self);
-        let size = self.sink.count().saturating_sub(before);
+        let size = self.len.saturating_sub(before);
         self.plan.exempt = self.plan.exempt.saturating_add(size);
     }
 
-    /// Starts a form pair: `&name=`.
+    /// Starts a form pair: `name` is [`pair!`]'s `&name=`.
     #[inline]
     pub fn form_name(&mut self, name: &str) {
-        self.separate(b"&");
-        FormEnc(&mut self.sink).put(name.as_bytes());
-        self.sink.put(b"=");
+        self.separated(name);
+    }
+
+    /// A form value, percent-encoded and tracked.
+    fn form_value(&mut self, field: Field, value: &str) {
+        let before = self.len;
+        self.put_percent(&FORM, value.as_bytes());
+        self.track(field, before);
     }
 
     /// `name=value`, value percent-encoded.
     pub fn form_str(&mut self, name: &str, field: Field, value: &str) {
         self.form_name(name);
-        let before = self.sink.count();
-        FormEnc(&mut self.sink).put(value.as_bytes());
-        self.track(field, before);
+        self.form_value(field, value);
     }
 
     /// `name=value` when `value` is set; nothing otherwise.
@@ -833,20 +985,21 @@ impl<'p, S: Sink> Writer<'p, S> {
         segments: impl Iterator<Item = &'a str>,
     ) {
         self.form_name(name);
-        let before = self.sink.count();
-        let mut form = FormEnc(&mut self.sink);
-        segments.for_each(|s| form.put(s.as_bytes()));
+        let before = self.len;
+        segments.for_each(|s| self.put_percent(&FORM, s.as_bytes()));
         self.track(field, before);
     }
 
+    /// `name=<digits>`: digits need no percent-encoding.
     pub fn form_u64(&mut self, name: &str, value: u64) {
         self.form_name(name);
         self.u64(value);
     }
 
+    /// `name=<digits>`, with a `-` that needs no percent-encoding either.
     pub fn form_i64(&mut self, name: &str, value: i64) {
         self.form_name(name);
-        FormEnc(&mut self.sink).put(Decimal::i64(value).as_bytes());
+        self.put(Decimal::i64(value).as_bytes());
     }
 
     /// `name=<text>` for a cuttable text, percent-encoded, not JSON-escaped.
@@ -855,60 +1008,28 @@ impl<'p, S: Sink> Writer<'p, S> {
         I: Iterator<Item = &'a str> + Clone,
     {
         self.form_name(name);
-        let before = self.sink.count();
+        let before = self.len;
         let budget = self.plan.slot(slot).budget;
-        let kept = plan_cut_with(text.segments.clone(), text.limit, budget, |c| {
-            let mut utf8 = [0u8; 4];
-            FormEnc::<CountSink>::cost(c.encode_utf8(&mut utf8).as_bytes())
+        let kept = plan_cut(text.segments.clone(), text.limit, budget, Code::Form);
+        self.put_cut(text.segments, kept, |w, s| {
+            w.put_percent(&FORM, s.as_bytes())
         });
-        let ellipsis_cost = FormEnc::<CountSink>::cost(ELLIPSIS.as_bytes());
-        let mut form = FormEnc(&mut self.sink);
-        match kept {
-            None => text.segments.for_each(|s| form.put(s.as_bytes())),
-            Some(mut left) => {
-                for segment in text.segments {
-                    if left == 0 {
-                        break;
-                    }
-                    let part = segment.get(..left.min(segment.len())).unwrap_or_default();
-                    form.put(part.as_bytes());
-                    left -= part.len();
-                }
-                form.put(ELLIPSIS.as_bytes());
-            }
-        }
-        let plan = self.plan.slot(slot);
-        plan.measured = plan
-            .measured
-            .saturating_add(self.sink.count().saturating_sub(before));
-        plan.floor = ellipsis_cost;
-        plan.kept = kept;
+        self.measure(slot, before, Code::Form, kept);
     }
 
     /// `name=<JSON>`: a JSON document written by `f`, percent-encoded as a
-    /// form value (OPPO `message`, Meizu `messageJson`).
+    /// form value as it is written (OPPO `message`, Meizu `messageJson`).
     pub fn form_json(
         &mut self,
         name: &str,
-        f: impl FnOnce(&mut Writer<'_, FormEnc<&mut S>>) -> Result<(), Error>,
+        f: impl FnOnce(&mut Self) -> Result<(), Error>,
     ) -> Result<(), Error> {
         self.form_name(name);
-        let mut inner = Writer::new(FormEnc(&mut self.sink), &mut *self.plan);
-        f(&mut inner)
+        self.form = true;
+        let result = f(self);
+        self.form = false;
+        result
     }
-}
-
-/// The source bytes to keep so that `prefix + …` fits `limit` and `budget`
-/// (bytes at the bottom of `S`), or `None` when the whole text fits.
-fn plan_cut<'a, S: Sink, I>(
-    segments: I,
-    limit: Option<CharLimit>,
-    budget: Option<usize>,
-) -> Option<usize>
-where
-    I: Iterator<Item = &'a str> + Clone,
-{
-    plan_cut_with(segments, limit, budget, escaped_char_cost::<S>)
 }
 
 /// Whether the joined segments stay within `limit`'s units.
@@ -923,11 +1044,14 @@ fn segments_within<'a>(segments: impl Iterator<Item = &'a str>, limit: CharLimit
     true
 }
 
-fn plan_cut_with<'a, I>(
+/// The source bytes to keep so that `prefix + …` fits `limit` and `budget`
+/// (bytes in the payload, chars encoded by `code`), or `None` when the
+/// whole text fits.
+fn plan_cut<'a, I>(
     segments: I,
     limit: Option<CharLimit>,
     budget: Option<usize>,
-    char_cost: impl Fn(char) -> usize,
+    code: Code,
 ) -> Option<usize>
 where
     I: Iterator<Item = &'a str> + Clone,
@@ -943,13 +1067,45 @@ where
     let max_bytes = budget.unwrap_or(usize::MAX);
     let ellipsis = ELLIPSIS.chars().next().unwrap_or('.');
     let ellipsis_units = limit.map_or(0, |l| l.counter.units(ellipsis));
-    let ellipsis_bytes = char_cost(ellipsis);
+    let ellipsis_bytes = char_cost(ellipsis, code);
     let (mut units, mut bytes, mut kept, mut best) = (0usize, 0usize, 0usize, 0usize);
     // Clusters run across segments: `Ann:` + a text opening with U+0301
     // makes `:\u{301}` one user-perceived character.
     let mut clusters = Boundaries::default();
     for segment in segments {
-        for c in segment.chars() {
+        let mut rest = segment;
+        while !rest.is_empty() {
+            // Under a char cap alone, a run of printable ASCII is counted
+            // whole: each char is one unit in every counter and, but for
+            // the first (after a Prepend), a cluster boundary.
+            let run = match budget {
+                None => rest
+                    .bytes()
+                    .take_while(|b| matches!(b, b' '..=b'~'))
+                    .count(),
+                Some(_) => 0,
+            };
+            if run > 0 {
+                let first = clusters.before(' ');
+                // The last char of the run that could end the kept text.
+                if let Some(last) = max_units.checked_sub(ellipsis_units) {
+                    let last = last.min(units + run - 1);
+                    if last > units || (last == units && first) {
+                        best = kept + (last - units);
+                    }
+                }
+                if units.saturating_add(run) > max_units {
+                    return Some(best);
+                }
+                units += run;
+                kept += run;
+                rest = rest.get(run..).unwrap_or_default();
+                continue;
+            }
+            let Some(c) = rest.chars().next() else {
+                break;
+            };
+            rest = rest.get(c.len_utf8()..).unwrap_or_default();
             // Only a cluster boundary may end the kept text, so what is
             // kept is whole user-perceived characters (UAX #29).
             if clusters.before(c)
@@ -960,7 +1116,7 @@ where
             }
             units = units.saturating_add(limit.map_or(0, |l| l.counter.units(c)));
             if budget.is_some() {
-                bytes = bytes.saturating_add(char_cost(c));
+                bytes = bytes.saturating_add(char_cost(c, code));
             }
             kept = kept.saturating_add(c.len_utf8());
             if units > max_units || bytes > max_bytes {

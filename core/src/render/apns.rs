@@ -9,7 +9,7 @@ use crate::error::{Error, Field};
 use crate::model::Channel;
 use crate::render::{Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, Layout, Sink, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Slot, Text, Writer};
 
 /// Body limit for every push type except VoIP (vendors.md §1.5).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -45,7 +45,7 @@ struct Apns<'n, 'a> {
 }
 
 impl Layout for Apns<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let apns_info = n.apns_info();
         let body = Text {
@@ -53,9 +53,9 @@ impl Layout for Apns<'_, '_> {
             limit: None,
         };
         w.begin_object();
-        w.key("aps");
+        w.key(key!("aps"));
         w.begin_object();
-        w.key("alert");
+        w.key(key!("alert"));
         if n.ios_title.is_empty() && apns_info.sub_title.is_empty() {
             w.text(Slot::Body, body);
         } else {
@@ -65,26 +65,26 @@ impl Layout for Apns<'_, '_> {
                     segments: Segments::single(n.ios_title),
                     limit: None,
                 };
-                w.text_member("title", Slot::Title, title);
+                w.text_member(key!("title"), Slot::Title, title);
             }
-            w.opt_str_member("subtitle", Field::SubTitle, apns_info.sub_title);
-            w.text_member("body", Slot::Body, body);
+            w.opt_str_member(key!("subtitle"), Field::SubTitle, apns_info.sub_title);
+            w.text_member(key!("body"), Slot::Body, body);
             w.end_object();
         }
         if let Some(badge) = n.badge {
-            w.u64_member("badge", u64::from(badge));
+            w.u64_member(key!("badge"), u64::from(badge));
         }
         if let Some(sound) = n.ios_sound {
-            w.str_member("sound", Field::Sound, sound);
+            w.str_member(key!("sound"), Field::Sound, sound);
         }
-        w.key("thread-id");
+        w.key(key!("thread-id"));
         w.string_segments(Field::ThreadId, n.thread_key());
         if apns_info.mutable_content || !apns_info.image.is_empty() {
-            w.u64_member("mutable-content", 1);
+            w.u64_member(key!("mutable-content"), 1);
         }
         w.end_object();
-        w.opt_str_member("ext", Field::Ext, n.ext);
-        w.opt_str_member("image", Field::Image, apns_info.image);
+        w.opt_str_member(key!("ext"), Field::Ext, n.ext);
+        w.opt_str_member(key!("image"), Field::Image, apns_info.image);
         w.end_object();
         Ok(())
     }

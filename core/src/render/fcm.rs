@@ -30,7 +30,7 @@ use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::render::{Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, Layout, Sink, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Slot, Text, Writer};
 
 /// Limit on the request body for a token target (vendors.md §2.3, §2.5).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -44,15 +44,15 @@ struct Fcm<'n, 'a> {
 }
 
 impl Layout for Fcm<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let android = n.android_info();
         w.begin_object();
-        w.key("message");
+        w.key(key!("message"));
         w.begin_object();
-        w.str_member("token", Field::Token, n.case.recipient.device.token);
+        w.str_member(key!("token"), Field::Token, n.case.recipient.device.token);
 
-        w.key("notification");
+        w.key(key!("notification"));
         w.begin_object();
         // FCM's title is optional: without any title source it is left
         // out, never sent empty (found by fuzzing, case_json).
@@ -61,35 +61,39 @@ impl Layout for Fcm<'_, '_> {
                 segments: Segments::single(n.android_title),
                 limit: None,
             };
-            w.text_member("title", Slot::Title, title);
+            w.text_member(key!("title"), Slot::Title, title);
         }
         let body = Text {
             segments: n.body.segments(),
             limit: None,
         };
-        w.text_member("body", Slot::Body, body);
-        w.opt_str_member("image", Field::Image, android.google_image);
+        w.text_member(key!("body"), Slot::Body, body);
+        w.opt_str_member(key!("image"), Field::Image, android.google_image);
         w.end_object();
 
-        w.key("android");
+        w.key(key!("android"));
         w.begin_object();
-        w.str_member("priority", Field::Payload, PRIORITY);
+        w.str_member(key!("priority"), Field::Payload, PRIORITY);
         if let Some(seconds) = n.message().life_time {
-            w.duration_member("ttl", u64::from(seconds.min(MAX_TTL_SECONDS)));
+            w.duration_member(key!("ttl"), u64::from(seconds.min(MAX_TTL_SECONDS)));
         }
-        w.key("notification");
+        w.key(key!("notification"));
         w.begin_object();
-        w.opt_str_member("channel_id", Field::ChannelId, android.google_channel_id);
-        w.opt_str_member("sound", Field::Sound, n.android_sound);
-        w.key("tag");
+        w.opt_str_member(
+            key!("channel_id"),
+            Field::ChannelId,
+            android.google_channel_id,
+        );
+        w.opt_str_member(key!("sound"), Field::Sound, n.android_sound);
+        w.key(key!("tag"));
         w.string_segments(Field::ThreadId, n.thread_key());
         w.end_object();
         w.end_object();
 
         if !n.ext.is_empty() {
-            w.key("data");
+            w.key(key!("data"));
             w.begin_object();
-            w.str_member("ext", Field::Ext, n.ext);
+            w.str_member(key!("ext"), Field::Ext, n.ext);
             w.end_object();
         }
         w.end_object();
@@ -117,10 +121,11 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::decide::{decide, Decision};
+
     use crate::model::*;
+    use crate::testkit::{render_str, rendered};
     use crate::write::Cut;
-    use std::borrow::ToOwned;
+
     use std::boxed::Box;
     use std::string::String;
 
@@ -147,25 +152,6 @@ mod tests {
     }
 
     const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-
-    fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 8192]) {
-        let Ok(Decision::Push(n)) = decide(case) else {
-            panic!("not pushed")
-        };
-        let mut buf = [0xa5u8; 8192];
-        let r = render(&n, &mut buf);
-        (r, buf)
-    }
-
-    fn render_str(case: &Case<'_>) -> (String, Cut) {
-        let (r, buf) = rendered(case);
-        let r = r.unwrap();
-        let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
-        // Byte-identical on a second run.
-        let (again, buf2) = rendered(case);
-        assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
-        (s, r.cut)
-    }
 
     #[test]
     fn fcm_basic_vector() {

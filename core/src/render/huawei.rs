@@ -52,7 +52,7 @@ use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, Layout, Part, Sink, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Part, Slot, Text, Writer};
 
 /// Limit on the request body, the `token` array excluded (vendors.md §3.4, §3.6).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -84,40 +84,40 @@ struct Huawei<'n, 'a> {
 }
 
 impl Layout for Huawei<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let android = n.android_info();
         w.begin_object();
-        w.key("message");
+        w.key(key!("message"));
         w.begin_object();
-        w.opt_str_member("data", Field::Ext, n.ext);
+        w.opt_str_member(key!("data"), Field::Ext, n.ext);
 
-        w.key("android");
+        w.key(key!("android"));
         w.begin_object();
-        w.str_member("urgency", Field::Payload, URGENCY);
-        w.opt_str_member("category", Field::Category, android.huawei_category);
+        w.str_member(key!("urgency"), Field::Payload, URGENCY);
+        w.opt_str_member(key!("category"), Field::Category, android.huawei_category);
         if let Some(seconds) = n.message().life_time {
-            w.duration_member("ttl", u64::from(seconds.min(MAX_TTL_SECONDS)));
+            w.duration_member(key!("ttl"), u64::from(seconds.min(MAX_TTL_SECONDS)));
         }
 
-        w.key("notification");
+        w.key(key!("notification"));
         w.begin_object();
         let title = Text {
             segments: Segments::single(n.android_title),
             limit: None,
         };
-        w.text_member("title", Slot::Title, title);
+        w.text_member(key!("title"), Slot::Title, title);
         let body = Text {
             segments: n.body.segments(),
             limit: None,
         };
-        w.text_member("body", Slot::Body, body);
+        w.text_member(key!("body"), Slot::Body, body);
 
-        w.key("click_action");
+        w.key(key!("click_action"));
         w.begin_object();
         if self.intent {
-            w.u64_member("type", CLICK_INTENT);
-            w.key("intent");
+            w.u64_member(key!("type"), CLICK_INTENT);
+            w.key(key!("intent"));
             w.string_parts(
                 Field::Ext,
                 &[
@@ -129,33 +129,37 @@ impl Layout for Huawei<'_, '_> {
                 ],
             );
         } else {
-            w.u64_member("type", CLICK_OPEN_APP);
+            w.u64_member(key!("type"), CLICK_OPEN_APP);
         }
         w.end_object();
 
-        w.str_member("importance", Field::Importance, self.importance);
-        w.opt_str_member("channel_id", Field::ChannelId, android.huawei_channel_id);
+        w.str_member(key!("importance"), Field::Importance, self.importance);
+        w.opt_str_member(
+            key!("channel_id"),
+            Field::ChannelId,
+            android.huawei_channel_id,
+        );
         if n.android_sound.is_empty() {
-            w.bool_member("default_sound", true);
+            w.bool_member(key!("default_sound"), true);
         } else {
             let prefix = if n.android_sound.starts_with('/') {
                 ""
             } else {
                 RAW_SOUND_PREFIX
             };
-            w.key("sound");
+            w.key(key!("sound"));
             w.string_segments(Field::Sound, Segments::pair(prefix, n.android_sound));
-            w.bool_member("default_sound", false);
+            w.bool_member(key!("default_sound"), false);
         }
-        w.opt_str_member("image", Field::Image, android.huawei_image);
-        w.key("tag");
+        w.opt_str_member(key!("image"), Field::Image, android.huawei_image);
+        w.key(key!("tag"));
         w.string_segments(Field::ThreadId, n.thread_key());
         let badge_class = n.case.app.badge_class;
         if n.badge.is_some() && !badge_class.is_empty() {
-            w.key("badge");
+            w.key(key!("badge"));
             w.begin_object();
-            w.u64_member("add_num", 1);
-            w.str_member("class", Field::Payload, badge_class);
+            w.u64_member(key!("add_num"), 1);
+            w.str_member(key!("class"), Field::Payload, badge_class);
             w.end_object();
         }
         w.end_object();
@@ -163,7 +167,7 @@ impl Layout for Huawei<'_, '_> {
 
         let token = n.case.recipient.device.token;
         w.exempt(|w| {
-            w.key("token");
+            w.key(key!("token"));
             w.begin_array();
             w.element();
             w.string(Field::Token, token);
@@ -232,12 +236,10 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::decide::{decide, Decision};
+
     use crate::model::*;
+    use crate::testkit::{leak, render_str, rendered, text};
     use crate::write::Cut;
-    use std::borrow::ToOwned;
-    use std::boxed::Box;
-    use std::string::String;
 
     const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
     const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
@@ -260,32 +262,6 @@ mod tests {
 
     fn ann() -> Sender<'static> {
         crate::testkit::ANN
-    }
-
-    fn leak(s: String) -> &'static str {
-        Box::leak(s.into_boxed_str())
-    }
-
-    fn text(s: &'static str) -> &'static [Elem<'static>] {
-        Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
-    }
-
-    fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 16384]) {
-        let Ok(Decision::Push(n)) = decide(case) else {
-            panic!("not pushed")
-        };
-        let mut buf = [0xa5u8; 16384];
-        let r = render(&n, &mut buf);
-        (r, buf)
-    }
-
-    fn render_str(case: &Case<'_>) -> (String, Cut) {
-        let (r, buf) = rendered(case);
-        let r = r.unwrap();
-        let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
-        let (again, buf2) = rendered(case);
-        assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
-        (s, r.cut)
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::render::{Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, CharLimit, CountSink, Counter, Layout, Plan, Sink, Slot, Text, Writer};
+use crate::write::{fit_uncut, key, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
 
 /// `noticeBarInfo.title`: 1–32 chars (vendors.md §8.2, §8.4).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -87,43 +87,43 @@ fn check(n: &Notification<'_>) -> Result<Option<u8>, Error> {
 }
 
 /// The `messageJson` document, written by both layouts.
-fn message_json<S: Sink>(
+fn message_json(
     n: &Notification<'_>,
     notice_msg_type: Option<u8>,
-    w: &mut Writer<'_, S>,
+    w: &mut Writer<'_, '_>,
 ) -> Result<(), Error> {
     w.begin_object();
-    w.key("noticeBarInfo");
+    w.key(key!("noticeBarInfo"));
     w.begin_object();
     if let Some(t) = notice_msg_type {
-        w.u64_member("noticeMsgType", u64::from(t));
+        w.u64_member(key!("noticeMsgType"), u64::from(t));
     }
     let title = Text {
         segments: Segments::single(n.android_title),
         limit: Some(TITLE_LIMIT),
     };
-    w.text_member("title", Slot::Title, title);
+    w.text_member(key!("title"), Slot::Title, title);
     let content = Text {
         segments: n.body.segments(),
         limit: Some(CONTENT_LIMIT),
     };
-    w.text_member("content", Slot::Body, content);
+    w.text_member(key!("content"), Slot::Body, content);
     w.end_object();
-    w.key("clickTypeInfo");
+    w.key(key!("clickTypeInfo"));
     w.begin_object();
-    w.u64_member("clickType", CLICK_TYPE_OPEN_APP);
+    w.u64_member(key!("clickType"), CLICK_TYPE_OPEN_APP);
     if !n.ext.is_empty() {
-        w.key("parameters");
+        w.key(key!("parameters"));
         w.begin_object();
-        w.str_member(EXT_KEY, Field::Ext, n.ext);
+        w.str_member(key!("ext"), Field::Ext, n.ext); // EXT_KEY
         w.end_object();
     }
     w.end_object();
-    w.key("pushTimeInfo");
+    w.key(key!("pushTimeInfo"));
     w.begin_object();
-    w.u64_member("offLine", OFF_LINE);
+    w.u64_member(key!("offLine"), OFF_LINE);
     if let Some(seconds) = n.message().life_time {
-        w.u64_member("validTime", u64::from(valid_hours(seconds)));
+        w.u64_member(key!("validTime"), u64::from(valid_hours(seconds)));
     }
     w.end_object();
     w.end_object();
@@ -137,9 +137,13 @@ struct Meizu<'n, 'a> {
 }
 
 impl Layout for Meizu<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
-        w.form_str("pushIds", Field::Token, self.n.case.recipient.device.token);
-        w.form_json("messageJson", |w| {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
+        w.form_str(
+            pair!("pushIds"),
+            Field::Token,
+            self.n.case.recipient.device.token,
+        );
+        w.form_json(pair!("messageJson"), |w| {
             message_json(self.n, self.notice_msg_type, w)
         })
     }
@@ -152,21 +156,9 @@ struct MessageJson<'n, 'a> {
 }
 
 impl Layout for MessageJson<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         message_json(self.n, self.notice_msg_type, w)
     }
-}
-
-/// Renders `layout` with its char-limit cuts only: a buffer too small for
-/// that is an error, never a further cut (see the module doc).
-fn fit_uncut<L: Layout>(layout: &L, buf: &mut [u8]) -> Result<crate::write::Fitted, Error> {
-    let mut plan = Plan::default();
-    let mut counter = CountSink::default();
-    layout.write(&mut Writer::new(&mut counter, &mut plan))?;
-    if counter.count() > buf.len() {
-        return Err(Error::TooLong(Field::Payload));
-    }
-    fit(layout, buf, usize::MAX)
 }
 
 /// Renders the Meizu form body (`pushIds`, `messageJson`) into `buf`.

@@ -31,7 +31,7 @@ use crate::error::{Error, Field};
 use crate::json::is_json_object;
 use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
+use crate::write::{fit, key, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
 
 /// `notification.title`: at most 50 chars, counted as UTF-16 units (vendors.md §6.2, §10.3).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -61,35 +61,47 @@ struct Oppo<'n, 'a> {
 }
 
 impl Layout for Oppo<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let android = n.android_info();
-        w.form_json("message", |w| {
+        w.form_json(pair!("message"), |w| {
             w.begin_object();
-            w.u64_member("target_type", TARGET_TYPE_REGISTRATION_ID);
-            w.str_member("target_value", Field::Token, n.case.recipient.device.token);
-            w.key("notification");
+            w.u64_member(key!("target_type"), TARGET_TYPE_REGISTRATION_ID);
+            w.str_member(
+                key!("target_value"),
+                Field::Token,
+                n.case.recipient.device.token,
+            );
+            w.key(key!("notification"));
             w.begin_object();
             let title = Text {
                 segments: Segments::single(n.android_title),
                 limit: Some(TITLE_LIMIT),
             };
-            w.text_member("title", Slot::Title, title);
+            w.text_member(key!("title"), Slot::Title, title);
             let content = Text {
                 segments: n.body.segments(),
                 limit: Some(CONTENT_LIMIT),
             };
-            w.text_member("content", Slot::Body, content);
-            w.opt_str_member("channel_id", Field::ChannelId, android.oppo_channel_id);
-            w.opt_str_member("category", Field::Category, android.oppo_category);
+            w.text_member(key!("content"), Slot::Body, content);
+            w.opt_str_member(
+                key!("channel_id"),
+                Field::ChannelId,
+                android.oppo_channel_id,
+            );
+            w.opt_str_member(key!("category"), Field::Category, android.oppo_category);
             if let Some(level) = self.notify_level {
-                w.u64_member("notify_level", u64::from(level));
+                w.u64_member(key!("notify_level"), u64::from(level));
             }
-            w.opt_str_member("action_parameters", Field::Ext, self.action_parameters);
-            w.bool_member("off_line", true);
+            w.opt_str_member(
+                key!("action_parameters"),
+                Field::Ext,
+                self.action_parameters,
+            );
+            w.bool_member(key!("off_line"), true);
             if let Some(seconds) = n.message().life_time {
                 let ttl = u64::from(seconds).min(OFF_LINE_TTL_MAX_SECONDS);
-                w.u64_member("off_line_ttl", ttl);
+                w.u64_member(key!("off_line_ttl"), ttl);
             }
             w.end_object();
             w.end_object();

@@ -33,7 +33,7 @@ use crate::error::{Error, Field};
 use crate::json::is_json_object;
 use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, Layout, Sink, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Slot, Text, Writer};
 
 /// Limit on the request body, bytes (vendors.md §9.3 "4 KB", §10.8).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -49,32 +49,32 @@ struct Tpns<'n, 'a> {
 }
 
 impl Layout for Tpns<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         w.begin_object();
-        w.str_member("audience_type", Field::Payload, AUDIENCE_TOKEN);
-        w.key("token_list");
+        w.str_member(key!("audience_type"), Field::Payload, AUDIENCE_TOKEN);
+        w.key(key!("token_list"));
         w.begin_array();
         w.element();
         w.string(Field::Token, n.case.recipient.device.token);
         w.end_array();
-        w.str_member("message_type", Field::Payload, MESSAGE_NOTIFY);
-        w.key("message");
+        w.str_member(key!("message_type"), Field::Payload, MESSAGE_NOTIFY);
+        w.key(key!("message"));
         w.begin_object();
         let title = Text {
             segments: Segments::single(n.android_title),
             limit: None,
         };
-        w.text_member("title", Slot::Title, title);
+        w.text_member(key!("title"), Slot::Title, title);
         let content = Text {
             segments: n.body.segments(),
             limit: None,
         };
-        w.text_member("content", Slot::Body, content);
+        w.text_member(key!("content"), Slot::Body, content);
         if !self.custom_content.is_empty() {
-            w.key("android");
+            w.key(key!("android"));
             w.begin_object();
-            w.str_member("custom_content", Field::Ext, self.custom_content);
+            w.str_member(key!("custom_content"), Field::Ext, self.custom_content);
             w.end_object();
         }
         w.end_object();
@@ -109,12 +109,10 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::decide::{decide, Decision};
+
     use crate::model::*;
+    use crate::testkit::{leak, render_full, rendered, text};
     use crate::write::Cut;
-    use std::borrow::ToOwned;
-    use std::boxed::Box;
-    use std::string::String;
 
     const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
     const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
@@ -129,32 +127,6 @@ mod tests {
         crate::testkit::case(Channel::Tpns, TOKEN, sender, conversation, elems, push_info)
     }
 
-    fn leak(s: String) -> &'static str {
-        Box::leak(s.into_boxed_str())
-    }
-
-    fn text(s: &'static str) -> &'static [Elem<'static>] {
-        Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
-    }
-
-    fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 16384]) {
-        let Ok(Decision::Push(n)) = decide(case) else {
-            panic!("not pushed")
-        };
-        let mut buf = [0xa5u8; 16384];
-        let r = render(&n, &mut buf);
-        (r, buf)
-    }
-
-    fn render_str<'c>(case: &'c Case<'c>) -> (String, Rendered<'c>) {
-        let (r, buf) = rendered(case);
-        let r = r.unwrap();
-        let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
-        let (again, buf2) = rendered(case);
-        assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
-        (s, r)
-    }
-
     fn with_ext(ext: &'static str) -> Option<PushInfo<'static>> {
         Some(PushInfo {
             ext,
@@ -165,7 +137,7 @@ mod tests {
     #[test]
     fn tpns_basic_vector() {
         let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(EXT));
-        let (s, r) = render_str(&c);
+        let (s, r) = render_full(&c);
         assert_eq!(
             s,
             r#"{"audience_type":"token","token_list":["0123456789abcdef0123456789abcdef0123"],"message_type":"notify","message":{"title":"Ann","content":"Ann:hi","android":{"custom_content":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#
@@ -188,7 +160,7 @@ mod tests {
             crate::testkit::ANN,
             None,
         );
-        let (s, _) = render_str(&c);
+        let (s, _) = render_full(&c);
         assert_eq!(
             s,
             r#"{"audience_type":"token","token_list":["0123456789abcdef0123456789abcdef0123"],"message_type":"notify","message":{"title":"Dev","content":"Ann(Dev):ok[image]"}}"#
@@ -199,7 +171,7 @@ mod tests {
     fn ext_that_is_not_a_json_object_is_left_out_with_a_warning() {
         for ext in ["hello", "[1,2]", "\"s\""] {
             let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(ext));
-            let (s, r) = render_str(&c);
+            let (s, r) = render_full(&c);
             assert!(!s.contains("android"), "{s}");
             assert!(r.warnings.ext_not_json_object);
         }
@@ -215,7 +187,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = case(text(body), C2C, crate::testkit::ANN, Some(push));
-        let (s, r) = render_str(&c);
+        let (s, r) = render_full(&c);
         assert!(
             s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4,
             "{}",

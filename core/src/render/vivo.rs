@@ -43,7 +43,7 @@ use crate::error::{Error, Field};
 use crate::model::{AndroidInfo, Conversation};
 use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
+use crate::write::{fit, key, CharLimit, Counter, Layout, Slot, Text, Writer};
 
 /// `title`: at most 40 chars (vendors.md §7.2, §7.4).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -205,35 +205,38 @@ struct Vivo<'n, 'a> {
 }
 
 impl Layout for Vivo<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         w.begin_object();
-        w.str_member("regId", Field::Token, n.case.recipient.device.token);
-        w.u64_member("notifyType", NOTIFY_TYPE_RING_VIBRATE);
+        w.str_member(key!("regId"), Field::Token, n.case.recipient.device.token);
+        w.u64_member(key!("notifyType"), NOTIFY_TYPE_RING_VIBRATE);
         let title = Text {
             segments: Segments::single(n.android_title),
             limit: Some(TITLE_LIMIT),
         };
-        w.text_member("title", Slot::Title, title);
+        w.text_member(key!("title"), Slot::Title, title);
         let content = Text {
             segments: n.body.segments(),
             limit: Some(CONTENT_LIMIT),
         };
-        w.text_member("content", Slot::Body, content);
+        w.text_member(key!("content"), Slot::Body, content);
         if let Some(seconds) = n.message().life_time {
-            w.u64_member("timeToLive", u64::from(seconds.clamp(MIN_TTL, MAX_TTL)));
+            w.u64_member(
+                key!("timeToLive"),
+                u64::from(seconds.clamp(MIN_TTL, MAX_TTL)),
+            );
         }
-        w.u64_member("skipType", SKIP_TYPE_OPEN_APP);
-        w.u64_member("classification", u64::from(self.classification));
-        w.opt_str_member("category", Field::Category, self.category);
+        w.u64_member(key!("skipType"), SKIP_TYPE_OPEN_APP);
+        w.u64_member(key!("classification"), u64::from(self.classification));
+        w.opt_str_member(key!("category"), Field::Category, self.category);
         if !n.ext.is_empty() {
-            w.key("clientCustomMap");
+            w.key(key!("clientCustomMap"));
             w.begin_object();
-            w.str_member(EXT_KEY, Field::Ext, n.ext);
+            w.str_member(key!("ext"), Field::Ext, n.ext); // EXT_KEY
             w.end_object();
         }
-        w.str_member("requestId", Field::RequestId, self.request_id);
-        w.u64_member("pushMode", PUSH_MODE_PRODUCTION);
+        w.str_member(key!("requestId"), Field::RequestId, self.request_id);
+        w.u64_member(key!("pushMode"), PUSH_MODE_PRODUCTION);
         w.end_object();
         Ok(())
     }

@@ -41,7 +41,7 @@ use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::render::{Headers, Rendered, Warnings};
 use crate::text::{self, is_blank, Body, Segments};
-use crate::write::{fit, CharLimit, Counter, Layout, Sink, Slot, Text, Writer};
+use crate::write::{fit, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
 
 /// `title`: fewer than 50 chars, each scalar value counts 1 (vendors.md §5.2, §10.3).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -77,42 +77,46 @@ struct Xiaomi<'n, 'a> {
 }
 
 impl Layout for Xiaomi<'_, '_> {
-    fn write<S: Sink>(&self, w: &mut Writer<'_, S>) -> Result<(), Error> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let case = n.case;
         let android = n.android_info();
-        w.form_str("registration_id", Field::Token, case.recipient.device.token);
         w.form_str(
-            "restricted_package_name",
+            pair!("registration_id"),
+            Field::Token,
+            case.recipient.device.token,
+        );
+        w.form_str(
+            pair!("restricted_package_name"),
             Field::PackageName,
             case.app.package_name,
         );
-        w.form_u64("pass_through", PASS_THROUGH_NOTIFICATION);
-        w.form_i64("notify_type", NOTIFY_TYPE_DEFAULT_ALL);
+        w.form_u64(pair!("pass_through"), PASS_THROUGH_NOTIFICATION);
+        w.form_i64(pair!("notify_type"), NOTIFY_TYPE_DEFAULT_ALL);
         let title = Text {
             segments: Segments::single(self.title),
             limit: Some(TITLE_LIMIT),
         };
-        w.form_text("title", Slot::Title, title);
+        w.form_text(pair!("title"), Slot::Title, title);
         let description = Text {
             segments: self.description.segments(),
             limit: Some(DESCRIPTION_LIMIT),
         };
-        w.form_text("description", Slot::Body, description);
-        w.opt_form_str("payload", Field::Ext, n.ext);
+        w.form_text(pair!("description"), Slot::Body, description);
+        w.opt_form_str(pair!("payload"), Field::Ext, n.ext);
         if let Some(seconds) = n.message().life_time {
             let ms = u64::from(seconds).saturating_mul(1000).min(TTL_MAX_MS);
-            w.form_u64("time_to_live", ms);
+            w.form_u64(pair!("time_to_live"), ms);
         }
         w.opt_form_str(
-            "extra.channel_id",
+            pair!("extra.channel_id"),
             Field::ChannelId,
             android.xiaomi_channel_id,
         );
         if let Some(uri) = self.sound_uri {
-            w.form_str_segments("extra.sound_uri", Field::Sound, uri.into_iter());
+            w.form_str_segments(pair!("extra.sound_uri"), Field::Sound, uri.into_iter());
         }
-        w.form_u64("extra.notify_effect", NOTIFY_EFFECT_LAUNCHER);
+        w.form_u64(pair!("extra.notify_effect"), NOTIFY_EFFECT_LAUNCHER);
         Ok(())
     }
 }
