@@ -29,6 +29,8 @@ use crate::worker::now_ms;
 const BUSY_RETRY_AFTER_SECS: u64 = 5;
 /// The request id header, read and answered.
 static REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+/// How long a job or feedback read from NATS may take before a 503.
+const NATS_READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
 /// Feedback records per page at most.
 const FEEDBACK_PAGE: usize = 1000;
 
@@ -386,7 +388,7 @@ async fn job(
             .map_err(internal)?;
             record.map(|r| (r, devices))
         }
-        Queue::Nats(nats) => nats.job_view(&id).await.map_err(|why| {
+        Queue::Nats(nats) => bounded(nats.job_view(&id)).await.map_err(|why| {
             tracing::warn!(%why, "reading a job from NATS failed");
             unavailable("the queue (NATS) cannot be read now")
         })?,
@@ -431,10 +433,12 @@ async fn feedback(
                 .map_err(internal)?
                 .map_err(internal)?
         }
-        Queue::Nats(nats) => nats.feedback_after(q.after, limit).await.map_err(|why| {
-            tracing::warn!(%why, "reading feedback from NATS failed");
-            unavailable("the queue (NATS) cannot be read now")
-        })?,
+        Queue::Nats(nats) => bounded(nats.feedback_after(q.after, limit))
+            .await
+            .map_err(|why| {
+                tracing::warn!(%why, "reading feedback from NATS failed");
+                unavailable("the queue (NATS) cannot be read now")
+            })?,
     };
     let next = records.last().map_or(q.after, |(seq, _)| *seq);
     let records: Vec<Value> = records
@@ -484,6 +488,15 @@ async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiEr
         Queue::Nats(nats) if nats.connected() => Ok("ready"),
         Queue::Nats(_) => Err(unavailable("the queue (NATS) is not reachable")),
     }
+}
+
+/// A read from NATS answered within [`NATS_READ_DEADLINE`], or an error.
+async fn bounded<T>(
+    read: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(NATS_READ_DEADLINE, read)
+        .await
+        .unwrap_or_else(|_| Err("no answer from NATS in time".into()))
 }
 
 /// A 503 the caller should retry after a pause.

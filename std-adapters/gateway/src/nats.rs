@@ -90,6 +90,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// taken to be a request that failed (the gateway died between the
 /// reservation and the publish): the next request with it takes it over.
 const RESERVATION_GRACE_MS: u64 = 30_000;
+/// Device states read at once for `GET /v1/jobs/{id}`.
+const STATE_READS: usize = 64;
 /// How often the queue depth (for `/metrics` and `server.high_water`) is read.
 const DEPTH_REFRESH: Duration = Duration::from_secs(1);
 /// Pause before pulling again after the consumer failed (NATS gone).
@@ -665,54 +667,34 @@ impl Nats {
             return Ok(None);
         };
         let mut devices = devices_of(&envelope, &self.app, self.max_devices)?;
-        let prefix = format!("{id}.");
-        for (key, status) in self.latest_under(&prefix).await? {
-            let index = key
-                .strip_prefix(&prefix)
-                .and_then(|i| i.parse::<usize>().ok());
-            if let Some(device) = index.and_then(|i| devices.get_mut(i)) {
+        // One direct get per device that was to be sent (the bucket's
+        // subject index answers each at once; a consumer over the bucket
+        // would scan it whole on this server version), a few dozen at a time.
+        let sent: Vec<usize> = (0..devices.len())
+            .filter(|&i| devices[i].state.is_pending())
+            .collect();
+        let jobs = &self.jobs;
+        let lookups = sent.into_iter().map(|i| {
+            let key = format!("{id}.{i}");
+            async move {
+                let value = jobs.get(key).await.map_err(|e| e.to_string())?;
+                Ok::<_, String>((i, value))
+            }
+        });
+        let found: Vec<(usize, Option<bytes::Bytes>)> = futures_util::stream::iter(lookups)
+            .buffer_unordered(STATE_READS)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        for (i, value) in found {
+            let status = value.and_then(|v| serde_json::from_slice::<DeviceStatus>(&v).ok());
+            if let (Some(status), Some(device)) = (status, devices.get_mut(i)) {
                 device.state = status.state;
                 device.attempts = status.attempts;
             }
         }
         Ok(Some((envelope.record, devices)))
-    }
-
-    /// The latest value of every `S_JOBS` key under `prefix`, read through
-    /// a short-lived consumer (one pass, not one request per key).
-    async fn latest_under(&self, prefix: &str) -> Result<Vec<(String, DeviceStatus)>, String> {
-        let bucket_stream = format!("KV_{}_JOBS", self.settings.stream);
-        let subject_prefix = format!("$KV.{}_JOBS.", self.settings.stream);
-        let stream = self
-            .js
-            .get_stream(&bucket_stream)
-            .await
-            .map_err(|e| e.to_string())?;
-        let reader = stream
-            .create_consumer(consumer::pull::Config {
-                deliver_policy: consumer::DeliverPolicy::LastPerSubject,
-                filter_subject: format!("{subject_prefix}{prefix}*"),
-                ack_policy: consumer::AckPolicy::None,
-                inactive_threshold: Duration::from_secs(30),
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        let pending = reader.cached_info().num_pending;
-        let mut out = Vec::new();
-        for message in take(&reader, usize::try_from(pending).unwrap_or(usize::MAX)).await? {
-            let key = message
-                .subject
-                .as_str()
-                .strip_prefix(&subject_prefix)
-                .unwrap_or_default()
-                .to_owned();
-            if let Ok(status) = serde_json::from_slice::<DeviceStatus>(&message.payload) {
-                out.push((key, status));
-            }
-        }
-        let _ = stream.delete_consumer(&reader.cached_info().name).await;
-        Ok(out)
     }
 
     /// Feedback records after stream sequence `cursor`, at most `limit`.
@@ -733,6 +715,7 @@ impl Nats {
                 },
                 ack_policy: consumer::AckPolicy::None,
                 inactive_threshold: Duration::from_secs(30),
+                memory_storage: true,
                 ..Default::default()
             })
             .await

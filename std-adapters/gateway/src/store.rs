@@ -182,6 +182,33 @@ pub struct DeviceResult {
     pub feedback: Option<Feedback>,
 }
 
+/// Queue entries being sent, and those whose results committed since the
+/// last [`Store::take_due`] began: a read that began before a commit still
+/// sees its entries, which must not be taken (and sent) again.
+#[derive(Debug, Default)]
+pub struct Leases {
+    held: HashSet<QueueKey>,
+    settled: HashSet<QueueKey>,
+}
+
+impl Leases {
+    /// A lease given back without a result: the entry may be taken again.
+    pub fn release(&mut self, key: &QueueKey) {
+        self.held.remove(key);
+    }
+
+    /// The entry's result is committed.
+    pub fn settle(&mut self, key: &QueueKey) {
+        if self.held.remove(key) {
+            self.settled.insert(key.clone());
+        }
+    }
+
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
@@ -294,19 +321,27 @@ impl Store {
         Ok(answers)
     }
 
-    /// Up to `limit` queue entries due by `now_ms` that are not in
-    /// `leased`, with their device records, read in one transaction; each
-    /// one returned is added to `leased` (so no two workers take it).
+    /// Up to `limit` queue entries due by `now_ms` that are not leased,
+    /// with their device records, read in one transaction; each one
+    /// returned is leased (so no two workers take it). One caller at a time.
     pub fn take_due(
         &self,
         now_ms: u64,
         limit: usize,
-        leased: &std::sync::Mutex<HashSet<QueueKey>>,
+        leases: &std::sync::Mutex<Leases>,
     ) -> Result<Vec<(QueueKey, DeviceRecord)>, StoreError> {
+        // Entries settled before this read began are gone from what it
+        // sees; those settled while it reads are still in its snapshot and
+        // stay skipped (see [`Leases::settle`]).
+        leases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .settled
+            .clear();
         let txn = self.db.begin_read().map_err(err)?;
         let queue = txn.open_table(QUEUE).map_err(err)?;
         let devices = txn.open_table(DEVICES).map_err(err)?;
-        let mut leased = leased
+        let mut leases = leases
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = Vec::new();
@@ -321,7 +356,7 @@ impl Store {
                 job_id: job_id.to_owned(),
                 device,
             };
-            if leased.contains(&key) {
+            if leases.held.contains(&key) || leases.settled.contains(&key) {
                 continue;
             }
             let record = devices
@@ -332,7 +367,7 @@ impl Store {
                 .map_err(err)?;
             // A queue entry always has its device (they commit together).
             let Some(record) = record else { continue };
-            leased.insert(key.clone());
+            leases.held.insert(key.clone());
             out.push((key, record));
             if out.len() >= limit {
                 break;
@@ -543,7 +578,7 @@ mod tests {
             }
         );
         assert_eq!(store.queued().unwrap(), 2);
-        let none = std::sync::Mutex::new(HashSet::new());
+        let none = std::sync::Mutex::new(Leases::default());
         let due: Vec<QueueKey> = store
             .take_due(1_000, 10, &none)
             .unwrap()
@@ -552,14 +587,17 @@ mod tests {
             .collect();
         assert_eq!(due.len(), 2);
         assert!(store
-            .take_due(999, 10, &std::sync::Mutex::new(HashSet::new()))
+            .take_due(999, 10, &std::sync::Mutex::new(Leases::default()))
             .unwrap()
             .is_empty());
-        let leased = std::sync::Mutex::new([due[0].clone()].into_iter().collect::<HashSet<_>>());
+        let leased = std::sync::Mutex::new(Leases {
+            held: [due[0].clone()].into_iter().collect(),
+            settled: HashSet::new(),
+        });
         let second = store.take_due(1_000, 10, &leased).unwrap();
         assert_eq!(second.len(), 1);
         assert_eq!(second[0].0, due[1]);
-        assert_eq!(leased.lock().unwrap().len(), 2, "taking leases");
+        assert_eq!(leased.lock().unwrap().held(), 2, "taking leases");
         store
             .commit(&[
                 DeviceResult {
@@ -623,7 +661,7 @@ mod tests {
         let devices: Vec<DeviceRecord> = (0..3).map(|_| device(DeviceState::Queued)).collect();
         store.accept(&job("j", None, 0, 3), &devices).unwrap();
         let due: Vec<QueueKey> = store
-            .take_due(0, 10, &std::sync::Mutex::new(HashSet::new()))
+            .take_due(0, 10, &std::sync::Mutex::new(Leases::default()))
             .unwrap()
             .into_iter()
             .map(|(k, _)| k)

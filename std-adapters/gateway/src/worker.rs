@@ -15,7 +15,7 @@
 //!   few disk syncs; a crash before a commit sends those devices again
 //!   (at least once), a committed result is never sent again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, Notify, Semaphore};
 use crate::job::{case_doc, render_push};
 use crate::metrics::Metrics;
 use crate::store::{
-    DeviceRecord, DeviceResult, DeviceState, Feedback, JobForm, JobRecord, QueueKey, Store,
+    DeviceRecord, DeviceResult, DeviceState, Feedback, JobForm, JobRecord, Leases, QueueKey, Store,
 };
 
 /// Due devices read from the queue at a time.
@@ -119,7 +119,7 @@ impl Context {
 struct Shared {
     store: Store,
     context: Context,
-    leased: Mutex<HashSet<QueueKey>>,
+    leased: Mutex<Leases>,
     jobs: Mutex<HashMap<String, Arc<JobRecord>>>,
 }
 
@@ -140,7 +140,7 @@ impl Workers {
         let shared = Arc::new(Shared {
             store,
             context: Context::new(config, clock, metrics, settings),
-            leased: Mutex::new(HashSet::new()),
+            leased: Mutex::new(Leases::default()),
             jobs: Mutex::new(HashMap::new()),
         });
         let wake = Arc::new(Notify::new());
@@ -227,7 +227,7 @@ async fn dispatch(
                             .leased
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
-                            .remove(&key);
+                            .release(&key);
                     }
                 }
             });
@@ -479,7 +479,7 @@ async fn commit_loop(shared: Arc<Shared>, mut results: mpsc::Receiver<DeviceResu
             Ok(Ok(done)) => {
                 let mut leased = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
                 for r in &done {
-                    leased.remove(&r.key);
+                    leased.settle(&r.key);
                 }
             }
             Ok(Err(e)) => {
