@@ -32,21 +32,7 @@ fn kill_9_mid_load_loses_no_accepted_push_and_sigterm_drains() {
     // Jobs of 600 devices each, every device its own token.
     let mut accepted: Vec<(String, Vec<String>)> = Vec::new();
     for job in 0..JOBS {
-        let tokens: Vec<String> = (0..PER_JOB).map(|i| format!("{job:02x}{i:06x}")).collect();
-        let devices: Vec<Value> = tokens
-            .iter()
-            .map(|t| json!({ "Channel": "apns", "Token": t, "State": "background" }))
-            .collect();
-        let body = json!({
-            "Message": {
-                "From_Account": "ann", "GroupId": "dev-team",
-                "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "Standup in 5" } }]
-            },
-            "Sender": { "Nick": "Ann" },
-            "Group": { "Name": "Dev team", "Type": "Work" },
-            "App": { "BundleId": "com.example.chat" },
-            "Recipients": [{ "Account": "team", "Devices": devices, "ReceiveOpt": 0 }]
-        });
+        let (body, tokens) = group_job(job, PER_JOB);
         let (status, answer) = http(gateway.addr, "POST", "/v1/push", Some(&body)).unwrap();
         assert_eq!(status, 202, "{answer}");
         accepted.push((answer["JobId"].as_str().unwrap().to_owned(), tokens));
@@ -62,31 +48,13 @@ fn kill_9_mid_load_loses_no_accepted_push_and_sigterm_drains() {
     // Restarted on the same store: everything answered 202 is delivered.
     let second_log = dir.path().join("second.log");
     let mut gateway = serve(&config, port, &second_log);
-    let started = Instant::now();
-    for (job, _) in &accepted {
-        loop {
-            let (_, state) = http(gateway.addr, "GET", &format!("/v1/jobs/{job}"), None).unwrap();
-            let devices = state["Devices"].as_array().unwrap();
-            assert_eq!(devices.len(), PER_JOB);
-            if devices.iter().all(|d| d["State"] == "delivered") {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "not all delivered: {job}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    let counts = recorded_tokens(&standin);
-    let mut duplicates = 0;
-    for (_, tokens) in &accepted {
-        for token in tokens {
-            let n = counts.get(token).copied().unwrap_or(0);
-            assert!(n >= 1, "{token} was accepted but never delivered");
-            duplicates += n - 1;
-        }
-    }
+    await_delivered(
+        &[gateway.addr],
+        &accepted,
+        PER_JOB,
+        Duration::from_secs(120),
+    );
+    let duplicates = duplicates(&standin, &accepted);
     eprintln!("crash test: all {total} delivered at least once; {duplicates} sent twice (in flight at the kill)");
     assert!(
         duplicates <= at_kill.max(1) + 512,
@@ -113,6 +81,46 @@ fn kill_9_mid_load_loses_no_accepted_push_and_sigterm_drains() {
         assert_no_secrets(&standin, &text);
         assert!(!text.contains(API_TOKEN), "the API token in the log");
     }
+}
+
+/// Waits (bounded) until every device of every job is delivered, asking
+/// the gateways in turn.
+fn await_delivered(
+    gateways: &[std::net::SocketAddr],
+    accepted: &[(String, Vec<String>)],
+    per_job: usize,
+    deadline: Duration,
+) {
+    let started = Instant::now();
+    for (i, (job, _)) in accepted.iter().enumerate() {
+        let asked = gateways[i % gateways.len()];
+        loop {
+            if let Some((200, state)) = http(asked, "GET", &format!("/v1/jobs/{job}"), None) {
+                let devices = state["Devices"].as_array().unwrap();
+                assert_eq!(devices.len(), per_job);
+                if devices.iter().all(|d| d["State"] == "delivered") {
+                    break;
+                }
+            }
+            assert!(started.elapsed() < deadline, "not all delivered: {job}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Sends beyond the first per accepted token, at the stand-in; every
+/// accepted token must have been sent.
+fn duplicates(standin: &common::Standin, accepted: &[(String, Vec<String>)]) -> usize {
+    let counts = recorded_tokens(standin);
+    let mut duplicates = 0;
+    for (_, tokens) in accepted {
+        for token in tokens {
+            let n = counts.get(token).copied().unwrap_or(0);
+            assert!(n >= 1, "{token} was accepted but never delivered");
+            duplicates += n - 1;
+        }
+    }
+    duplicates
 }
 
 /// A group message of `per_job` devices, every device its own token.
@@ -194,32 +202,9 @@ fn three_gateways_on_nats_lose_nothing_when_one_is_killed_and_nats_restarts() {
     );
 
     // Everything answered 202 is delivered, as either survivor tells.
-    for (i, (job, _)) in accepted.iter().enumerate() {
-        let asked = &gateways[1 + i % 2];
-        loop {
-            if let Some((200, state)) = http(asked.addr, "GET", &format!("/v1/jobs/{job}"), None) {
-                let devices = state["Devices"].as_array().unwrap();
-                assert_eq!(devices.len(), PER_JOB);
-                if devices.iter().all(|d| d["State"] == "delivered") {
-                    break;
-                }
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(240),
-                "not all delivered: {job}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    let counts = recorded_tokens(&standin);
-    let mut duplicates = 0;
-    for (_, tokens) in &accepted {
-        for token in tokens {
-            let n = counts.get(token).copied().unwrap_or(0);
-            assert!(n >= 1, "{token} was accepted but never delivered");
-            duplicates += n - 1;
-        }
-    }
+    let survivors = [gateways[1].addr, gateways[2].addr];
+    await_delivered(&survivors, &accepted, PER_JOB, Duration::from_secs(240));
+    let duplicates = duplicates(&standin, &accepted);
     eprintln!(
         "nats crash test: all {total} delivered at least once; {duplicates} sent more than once"
     );

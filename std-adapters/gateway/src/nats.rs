@@ -195,36 +195,23 @@ impl NatsSettings {
             Some(n) => Ok(n),
             None => Ok(default),
         };
-        let stream = queue
-            .stream
-            .clone()
-            .unwrap_or_else(|| defaults::STREAM.into());
-        if !name_ok(&stream) {
-            return Err(ConfigError::new(
-                "queue.stream",
-                format!("{stream:?}: letters, digits, _ and - only"),
-            ));
-        }
-        let consumer = queue
-            .consumer
-            .clone()
-            .unwrap_or_else(|| defaults::CONSUMER.into());
-        if !name_ok(&consumer) {
-            return Err(ConfigError::new(
-                "queue.consumer",
-                format!("{consumer:?}: letters, digits, _ and - only"),
-            ));
-        }
-        let subject = queue
-            .subject
-            .clone()
-            .unwrap_or_else(|| defaults::SUBJECT.into());
-        if !subject_ok(&subject) {
-            return Err(ConfigError::new(
-                "queue.subject",
-                format!("{subject:?}: dot-separated tokens without spaces or wildcards"),
-            ));
-        }
+        let named = |value: &Option<String>, default: &str, key: &str, subject: bool| {
+            let name = value.clone().unwrap_or_else(|| default.into());
+            match (subject, subject_ok(&name), name_ok(&name)) {
+                (false, _, true) | (true, true, _) => Ok(name),
+                (false, _, false) => Err(ConfigError::new(
+                    key,
+                    format!("{name:?}: letters, digits, _ and - only"),
+                )),
+                (true, false, _) => Err(ConfigError::new(
+                    key,
+                    format!("{name:?}: dot-separated tokens without spaces or wildcards"),
+                )),
+            }
+        };
+        let stream = named(&queue.stream, defaults::STREAM, "queue.stream", false)?;
+        let consumer = named(&queue.consumer, defaults::CONSUMER, "queue.consumer", false)?;
+        let subject = named(&queue.subject, defaults::SUBJECT, "queue.subject", true)?;
         let replicas = positive(queue.replicas, defaults::REPLICAS, "queue.replicas")?;
         if replicas > 5 {
             return Err(ConfigError::new(

@@ -2,7 +2,10 @@
 //! API contract, every bad-input class, dry run, idempotency, retries on a
 //! moved clock, expiry, feedback by cursor and by webhook, metrics.
 
-use std::sync::{Arc, Mutex};
+#[path = "support/webhook.rs"]
+mod webhook;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -381,25 +384,8 @@ async fn retries_follow_the_clock_and_expiry_stops_them() {
 #[tokio::test]
 async fn invalid_tokens_reach_the_cursor_feed_and_the_webhook_despite_its_failures() {
     // A webhook that refuses its first POST, then takes the rest.
-    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (r, c) = (Arc::clone(&received), Arc::clone(&calls));
-    let hook = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |axum::Json(batch): axum::Json<Vec<Value>>| {
-            let (r, c) = (Arc::clone(&r), Arc::clone(&c));
-            async move {
-                if c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
-                }
-                r.lock().unwrap().extend(batch);
-                axum::http::StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, hook).await });
+    let webhook = webhook::Webhook::start().await;
+    let hook_url = webhook.url.clone();
 
     let bed = bed(
         |b| {
@@ -448,16 +434,10 @@ async fn invalid_tokens_reach_the_cursor_feed_and_the_webhook_despite_its_failur
     assert_eq!(first["JobId"], job);
 
     // The webhook gets both, in feed order, after its refusal (retried after 1 s).
-    for _ in 0..500 {
-        if received.lock().unwrap().len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let got = received.lock().unwrap().clone();
+    let got = webhook.records(2).await;
     let seqs: Vec<u64> = got.iter().map(|r| r["Seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [1, 2]);
-    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 3);
+    assert!(webhook.calls() >= 3);
     let unregistered = got.iter().find(|r| r["Token"] == "dead01").unwrap();
     assert_eq!(unregistered["Reason"], "Unregistered");
     assert_eq!(unregistered["InvalidSince"], 1_700_000_000_000u64);

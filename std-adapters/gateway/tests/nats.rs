@@ -6,6 +6,8 @@
 
 #[path = "support/nats_server.rs"]
 mod nats_server;
+#[path = "support/webhook.rs"]
+mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,14 +116,24 @@ impl Bed {
         panic!("job {job} did not settle");
     }
 
-    async fn ready(&self, gateway: &Gateway) -> u16 {
-        self.http
-            .get(format!("http://{}/readyz", gateway.addr()))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+    /// Whether `/readyz` answers `status` within 10 s (real time: the
+    /// client's reconnects are).
+    async fn readyz_becomes(&self, gateway: &Gateway, status: u16) -> bool {
+        for _ in 0..1000 {
+            let now = self
+                .http
+                .get(format!("http://{}/readyz", gateway.addr()))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            if now == status {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
     }
 }
 
@@ -340,15 +352,10 @@ async fn nats_lost_while_running_answers_503_then_recovers_losing_nothing() {
     let job = answer["JobId"].as_str().unwrap().to_owned();
 
     bed.nats.kill();
-    let mut lost = false;
-    for _ in 0..500 {
-        if bed.ready(&gateway).await == 503 {
-            lost = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(lost, "/readyz fails while NATS is down");
+    assert!(
+        bed.readyz_becomes(&gateway, 503).await,
+        "/readyz fails while NATS is down"
+    );
     let (status, answer, retry_after) = bed
         .post(&gateway, &body(&["ab999999".to_owned()], json!({})))
         .await;
@@ -362,15 +369,10 @@ async fn nats_lost_while_running_answers_503_then_recovers_losing_nothing() {
     // Back on the same store: the gateway reconnects by itself, and the job
     // accepted before is delivered whole.
     bed.nats.restart();
-    let mut back = false;
-    for _ in 0..1000 {
-        if bed.ready(&gateway).await == 200 {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(back, "/readyz recovers once NATS is back");
+    assert!(
+        bed.readyz_becomes(&gateway, 200).await,
+        "/readyz recovers once NATS is back"
+    );
     let state = bed.settled(&gateway, &job, &["queued", "retrying"]).await;
     assert!(states(&state).iter().all(|s| *s == "delivered"), "{state}");
     let delivered: std::collections::HashSet<String> = bed
@@ -416,25 +418,8 @@ async fn nats_unreachable_at_start_is_a_clear_error_without_the_password() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_webhook_is_shared_each_record_posted_once_despite_a_refusal() {
     // A webhook that refuses its first POST, then takes the rest.
-    let received: Arc<std::sync::Mutex<Vec<Value>>> = Arc::default();
-    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (r, c) = (Arc::clone(&received), Arc::clone(&calls));
-    let hook = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |axum::Json(batch): axum::Json<Vec<Value>>| {
-            let (r, c) = (Arc::clone(&r), Arc::clone(&c));
-            async move {
-                if c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
-                }
-                r.lock().unwrap().extend(batch);
-                axum::http::StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, hook).await });
+    let webhook = webhook::Webhook::start().await;
+    let hook_url = webhook.url.clone();
 
     let dead: Vec<String> = (1..=3).map(|i| format!("dead000{i}")).collect();
     let bed = bed(|mut b| {
@@ -460,18 +445,12 @@ async fn the_webhook_is_shared_each_record_posted_once_despite_a_refusal() {
         states(&state).iter().all(|s| *s == "token_invalid"),
         "{state}"
     );
-    for _ in 0..1000 {
-        if received.lock().unwrap().len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
     // The refused record was posted again; nothing was posted twice.
-    let got = received.lock().unwrap().clone();
+    let got = webhook.records(3).await;
     let mut seqs: Vec<u64> = got.iter().map(|r| r["Seq"].as_u64().unwrap()).collect();
     seqs.sort_unstable();
     assert_eq!(seqs, [1, 2, 3], "{got:?}");
-    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 4);
+    assert!(webhook.calls() >= 4);
     assert!(got
         .iter()
         .all(|r| r["Reason"] == "BadDeviceToken" && r["JobId"] == job));
