@@ -963,8 +963,10 @@ async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<
                 continue 'pulling;
             }
             // Held past half the ack wait while the gateway was busy: it may
-            // be redelivered elsewhere any moment, so leave it to that.
+            // be redelivered elsewhere any moment, so it goes back now
+            // rather than being sent from here late.
             if pulled.elapsed() > worker.nats.settings.ack_wait / 2 {
+                let _ = message.ack_with(AckKind::Nak(None)).await;
                 continue;
             }
             let worker = Arc::clone(&worker);
