@@ -872,7 +872,11 @@ pub struct NatsWorkers {
 struct Worker {
     nats: Arc<Nats>,
     context: Context,
-    jobs: Mutex<std::collections::HashMap<String, Arc<JobRecord>>>,
+    /// Job records by id, each read from NATS once per gateway however
+    /// many of its devices arrive at once (a fan-out's request can be
+    /// megabytes: hundreds of concurrent reads of it overflow the
+    /// connection's pending limit).
+    jobs: Mutex<std::collections::HashMap<String, JobCell>>,
 }
 
 impl NatsWorkers {
@@ -1033,6 +1037,8 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
         Err(e) => return Err(e.to_string()),
     }
     let devices = devices_of(&envelope, &nats.app, usize::MAX)?;
+    // Its devices, sent here, need the record: no read of it back.
+    let _ = job_cell(worker, &envelope.record.id).set(Arc::new(envelope.record.clone()));
     let subject = nats.settings.device_subject();
     let mut pending: Vec<(u32, DeviceRecord)> = devices
         .into_iter()
@@ -1261,26 +1267,43 @@ async fn dead_letter(
     message.ack().await.map_err(|e| e.to_string())
 }
 
-/// A job's record, read once per gateway (fan-outs send many devices of it).
-async fn job(worker: &Worker, id: &str) -> Result<Option<Arc<JobRecord>>, String> {
-    if let Some(job) = worker
-        .jobs
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(id)
-    {
-        return Ok(Some(Arc::clone(job)));
-    }
-    let Some(envelope) = worker.nats.job_envelope(id).await? else {
-        return Ok(None);
-    };
-    let job = Arc::new(envelope.record);
+type JobCell = Arc<tokio::sync::OnceCell<Arc<JobRecord>>>;
+
+/// Job records kept per gateway at most (then the cache starts again).
+const JOB_CACHE: usize = 1024;
+
+/// The cell of a job's record, made if absent.
+fn job_cell(worker: &Worker, id: &str) -> JobCell {
     let mut jobs = worker.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-    if jobs.len() >= 1024 {
+    if let Some(cell) = jobs.get(id) {
+        return Arc::clone(cell);
+    }
+    if jobs.len() >= JOB_CACHE {
         jobs.clear();
     }
-    jobs.insert(id.to_owned(), Arc::clone(&job));
-    Ok(Some(job))
+    let cell = JobCell::default();
+    jobs.insert(id.to_owned(), Arc::clone(&cell));
+    cell
+}
+
+/// A job's record: from the cache, or read once (concurrent callers wait
+/// for the one read).
+async fn job(worker: &Worker, id: &str) -> Result<Option<Arc<JobRecord>>, String> {
+    let cell = job_cell(worker, id);
+    let read = cell
+        .get_or_try_init(|| async {
+            match worker.nats.job_envelope(id).await {
+                Ok(Some(envelope)) => Ok(Arc::new(envelope.record)),
+                Ok(None) => Err(None),
+                Err(e) => Err(Some(e)),
+            }
+        })
+        .await;
+    match read {
+        Ok(job) => Ok(Some(Arc::clone(job))),
+        Err(None) => Ok(None),
+        Err(Some(e)) => Err(e),
+    }
 }
 
 #[cfg(test)]
