@@ -45,7 +45,7 @@ start_gateway() {
   pids+=("$serve_pid")
   base=
   for _ in $(seq 100); do
-    base=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/$name.log" || true)
+    base=$(grep -o 'http://[0-9.]*:[0-9]*' "$work/$name.log" 2>/dev/null || true)
     [ -n "$base" ] && break
     kill -0 "$serve_pid" 2>/dev/null || { cat "$work/$name.log" >&2; exit 1; }
     sleep 0.1
