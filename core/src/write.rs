@@ -337,20 +337,36 @@ impl Counter {
     /// how wide their char is, continuation bytes add nothing), which the
     /// compiler vectorises, rather than a walk over its chars.
     pub fn count(self, s: &str) -> usize {
-        let bytes = s.as_bytes().iter();
         // A lead byte is any but 0x80..=0xBF; 0xF0.. leads a 4-byte char.
-        let lead = |b: u8| usize::from((b as i8) >= -0x40);
-        let astral = |b: u8| usize::from(b >= 0xf0);
+        let lead = |b: u8| u8::from((b as i8) >= -0x40);
+        let astral = |b: u8| u8::from(b >= 0xf0);
         match self {
-            Counter::Scalars => bytes.fold(0usize, |n, &b| n.wrapping_add(lead(b))),
-            Counter::Utf16 => bytes.fold(0usize, |n, &b| n.wrapping_add(lead(b) + astral(b))),
+            Counter::Scalars => sum_units(s.as_bytes(), lead),
+            Counter::Utf16 => sum_units(s.as_bytes(), |b| lead(b) + astral(b)),
             // ASCII 1, a 2- or 3-byte char 2, a 4-byte char 4.
-            Counter::Weighted => bytes.fold(0usize, |n, &b| {
-                let wide = usize::from(b >= 0xc0);
-                n.wrapping_add(usize::from(b < 0x80) + 2 * wide + 2 * astral(b))
+            Counter::Weighted => sum_units(s.as_bytes(), |b| {
+                let wide = u8::from(b >= 0xc0);
+                u8::from(b < 0x80) + 2 * wide + 2 * astral(b)
             }),
         }
     }
+}
+
+/// The sum of `units` (at most 4 a byte) over `bytes`, added up in bytes
+/// 32 at a time (at most 128 each), so that the compiler's vectors hold 16
+/// or 32 lanes rather than the two a `usize` sum leaves.
+#[inline]
+fn sum_units(bytes: &[u8], units: impl Fn(u8) -> u8) -> usize {
+    let mut chunks = bytes.chunks_exact(32);
+    let mut n = 0usize;
+    for chunk in &mut chunks {
+        let sum = chunk.iter().fold(0u8, |sum, &b| sum.wrapping_add(units(b)));
+        n = n.wrapping_add(usize::from(sum));
+    }
+    chunks
+        .remainder()
+        .iter()
+        .fold(n, |n, &b| n.wrapping_add(usize::from(units(b))))
 }
 
 /// A per-field character cap: at most `max` units, counted by `counter`.
@@ -830,7 +846,12 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     pub fn u64(&mut self, value: u64) {
-        self.put(Decimal::u64(value).as_bytes());
+        // One digit (badges, flags, enums) needs no formatting.
+        if value < 10 {
+            self.put(&[b'0' + value as u8]);
+        } else {
+            self.put(Decimal::u64(value).as_bytes());
+        }
     }
 
     pub fn u64_member(&mut self, key: &str, value: u64) {
@@ -1044,6 +1065,23 @@ fn segments_within<'a>(segments: impl Iterator<Item = &'a str>, limit: CharLimit
     true
 }
 
+/// How many bytes `bytes` opens with that are printable ASCII (`' '..='~'`):
+/// sixteen at a time while they all are (a fold over a fixed-size array,
+/// which compilers turn into a few vector compares), then one at a time.
+fn printable_run(bytes: &[u8]) -> usize {
+    let printable = |b: u8| b.wrapping_sub(b' ') < 0x5f;
+    let mut n = 0;
+    while let Some(chunk) = bytes.get(n..).and_then(<[u8]>::first_chunk::<16>) {
+        let all = chunk.iter().fold(true, |all, &b| all & printable(b));
+        if !all {
+            break;
+        }
+        n += 16;
+    }
+    let rest = bytes.get(n..).unwrap_or_default();
+    n + rest.iter().take_while(|&&b| printable(b)).count()
+}
+
 /// The source bytes to keep so that `prefix + …` fits `limit` and `budget`
 /// (bytes in the payload, chars encoded by `code`), or `None` when the
 /// whole text fits.
@@ -1079,10 +1117,7 @@ where
             // whole: each char is one unit in every counter and, but for
             // the first (after a Prepend), a cluster boundary.
             let run = match budget {
-                None => rest
-                    .bytes()
-                    .take_while(|b| matches!(b, b' '..=b'~'))
-                    .count(),
+                None => printable_run(rest.as_bytes()),
                 Some(_) => 0,
             };
             if run > 0 {
