@@ -194,6 +194,27 @@ fn escape_candidates(x: u64) -> u64 {
         | zero_byte(x ^ (ONES * 0xe2))
 }
 
+/// The last bytes of a text (fewer than 8) as a little-endian word padded
+/// with `a`, a byte that is never escaped: at most three loads (two
+/// overlapping 4-byte ones, or the first, middle and last byte), never a
+/// loop or a memcpy call.
+#[inline]
+fn padded_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    // Bit offset of byte `k`; `k < 8` wherever it is used.
+    let at = |k: usize| (k as u32).wrapping_mul(8);
+    let data = if let (Some(head), Some(tail)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*head))
+            | u64::from(u32::from_le_bytes(*tail)).wrapping_shl(at(n.wrapping_sub(4)))
+    } else if let Some(last) = n.checked_sub(1) {
+        let byte = |k: usize| u64::from(rest.get(k).copied().unwrap_or(0)).wrapping_shl(at(k));
+        byte(0) | byte(n / 2) | byte(last)
+    } else {
+        0
+    };
+    data | (ONES * u64::from(b'a')).wrapping_shl(at(n))
+}
+
 /// Bytes of clean text copied at a time by [`Writer::escape_direct`].
 const BLOCK: usize = 32;
 
@@ -619,6 +640,22 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[inline]
     fn put_escaped(&mut self, s: &str) {
         let bytes = s.as_bytes();
+        // A short clean piece (a name, a placeholder, a separator) is one
+        // word: checked and stored whole, without the scanning loop.
+        if bytes.len() < 8 && !self.form {
+            let word = padded_word(bytes);
+            if escape_candidates(word) == 0 {
+                if let Some(dst) = self
+                    .buf
+                    .get_mut(self.len..)
+                    .and_then(<[u8]>::first_chunk_mut::<8>)
+                {
+                    *dst = word.to_le_bytes();
+                    self.len += bytes.len();
+                    return;
+                }
+            }
+        }
         let done = if self.form {
             0
         } else {
@@ -661,13 +698,7 @@ impl<'b, 'p> Writer<'b, 'p> {
             }
             let (word, n) = match rest.first_chunk::<8>() {
                 Some(&chunk) => (u64::from_le_bytes(chunk), 8),
-                // The last bytes, padded with a byte that is never escaped
-                // (assembled by shifts: a copy would be a memcpy call).
-                None => {
-                    let tail = rest.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b));
-                    let pad = (ONES * u64::from(b'a')) << (8 * rest.len().min(7));
-                    (tail | pad, rest.len())
-                }
+                None => (padded_word(rest), rest.len()),
             };
             let Some(dst) = buf.get_mut(len..).and_then(<[u8]>::first_chunk_mut::<8>) else {
                 break;
