@@ -194,6 +194,27 @@ fn escape_candidates(x: u64) -> u64 {
         | zero_byte(x ^ (ONES * 0xe2))
 }
 
+/// The last bytes of a text (fewer than 8) as a little-endian word padded
+/// with `a`, a byte that is never escaped: at most three loads (two
+/// overlapping 4-byte ones, or the first, middle and last byte), never a
+/// loop or a memcpy call.
+#[inline]
+fn padded_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    // Bit offset of byte `k`; `k < 8` wherever it is used.
+    let at = |k: usize| (k as u32).wrapping_mul(8);
+    let data = if let (Some(head), Some(tail)) = (rest.first_chunk::<4>(), rest.last_chunk::<4>()) {
+        u64::from(u32::from_le_bytes(*head))
+            | u64::from(u32::from_le_bytes(*tail)).wrapping_shl(at(n.wrapping_sub(4)))
+    } else if let Some(last) = n.checked_sub(1) {
+        let byte = |k: usize| u64::from(rest.get(k).copied().unwrap_or(0)).wrapping_shl(at(k));
+        byte(0) | byte(n / 2) | byte(last)
+    } else {
+        0
+    };
+    data | (ONES * u64::from(b'a')).wrapping_shl(at(n))
+}
+
 /// Bytes of clean text copied at a time by [`Writer::escape_direct`].
 const BLOCK: usize = 32;
 
@@ -337,20 +358,36 @@ impl Counter {
     /// how wide their char is, continuation bytes add nothing), which the
     /// compiler vectorises, rather than a walk over its chars.
     pub fn count(self, s: &str) -> usize {
-        let bytes = s.as_bytes().iter();
         // A lead byte is any but 0x80..=0xBF; 0xF0.. leads a 4-byte char.
-        let lead = |b: u8| usize::from((b as i8) >= -0x40);
-        let astral = |b: u8| usize::from(b >= 0xf0);
+        let lead = |b: u8| u8::from((b as i8) >= -0x40);
+        let astral = |b: u8| u8::from(b >= 0xf0);
         match self {
-            Counter::Scalars => bytes.fold(0usize, |n, &b| n.wrapping_add(lead(b))),
-            Counter::Utf16 => bytes.fold(0usize, |n, &b| n.wrapping_add(lead(b) + astral(b))),
+            Counter::Scalars => sum_units(s.as_bytes(), lead),
+            Counter::Utf16 => sum_units(s.as_bytes(), |b| lead(b) + astral(b)),
             // ASCII 1, a 2- or 3-byte char 2, a 4-byte char 4.
-            Counter::Weighted => bytes.fold(0usize, |n, &b| {
-                let wide = usize::from(b >= 0xc0);
-                n.wrapping_add(usize::from(b < 0x80) + 2 * wide + 2 * astral(b))
+            Counter::Weighted => sum_units(s.as_bytes(), |b| {
+                let wide = u8::from(b >= 0xc0);
+                u8::from(b < 0x80) + 2 * wide + 2 * astral(b)
             }),
         }
     }
+}
+
+/// The sum of `units` (at most 4 a byte) over `bytes`, added up in bytes
+/// 32 at a time (at most 128 each), so that the compiler's vectors hold 16
+/// or 32 lanes rather than the two a `usize` sum leaves.
+#[inline]
+fn sum_units(bytes: &[u8], units: impl Fn(u8) -> u8) -> usize {
+    let mut chunks = bytes.chunks_exact(32);
+    let mut n = 0usize;
+    for chunk in &mut chunks {
+        let sum = chunk.iter().fold(0u8, |sum, &b| sum.wrapping_add(units(b)));
+        n = n.wrapping_add(usize::from(sum));
+    }
+    chunks
+        .remainder()
+        .iter()
+        .fold(n, |n, &b| n.wrapping_add(usize::from(units(b))))
 }
 
 /// A per-field character cap: at most `max` units, counted by `counter`.
@@ -603,6 +640,22 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[inline]
     fn put_escaped(&mut self, s: &str) {
         let bytes = s.as_bytes();
+        // A short clean piece (a name, a placeholder, a separator) is one
+        // word: checked and stored whole, without the scanning loop.
+        if bytes.len() < 8 && !self.form {
+            let word = padded_word(bytes);
+            if escape_candidates(word) == 0 {
+                if let Some(dst) = self
+                    .buf
+                    .get_mut(self.len..)
+                    .and_then(<[u8]>::first_chunk_mut::<8>)
+                {
+                    *dst = word.to_le_bytes();
+                    self.len += bytes.len();
+                    return;
+                }
+            }
+        }
         let done = if self.form {
             0
         } else {
@@ -645,13 +698,7 @@ impl<'b, 'p> Writer<'b, 'p> {
             }
             let (word, n) = match rest.first_chunk::<8>() {
                 Some(&chunk) => (u64::from_le_bytes(chunk), 8),
-                // The last bytes, padded with a byte that is never escaped
-                // (assembled by shifts: a copy would be a memcpy call).
-                None => {
-                    let tail = rest.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b));
-                    let pad = (ONES * u64::from(b'a')) << (8 * rest.len().min(7));
-                    (tail | pad, rest.len())
-                }
+                None => (padded_word(rest), rest.len()),
             };
             let Some(dst) = buf.get_mut(len..).and_then(<[u8]>::first_chunk_mut::<8>) else {
                 break;
@@ -830,7 +877,12 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     pub fn u64(&mut self, value: u64) {
-        self.put(Decimal::u64(value).as_bytes());
+        // One digit (badges, flags, enums) needs no formatting.
+        if value < 10 {
+            self.put(&[b'0' + value as u8]);
+        } else {
+            self.put(Decimal::u64(value).as_bytes());
+        }
     }
 
     pub fn u64_member(&mut self, key: &str, value: u64) {
@@ -1044,6 +1096,23 @@ fn segments_within<'a>(segments: impl Iterator<Item = &'a str>, limit: CharLimit
     true
 }
 
+/// How many bytes `bytes` opens with that are printable ASCII (`' '..='~'`):
+/// sixteen at a time while they all are (a fold over a fixed-size array,
+/// which compilers turn into a few vector compares), then one at a time.
+fn printable_run(bytes: &[u8]) -> usize {
+    let printable = |b: u8| b.wrapping_sub(b' ') < 0x5f;
+    let mut n = 0;
+    while let Some(chunk) = bytes.get(n..).and_then(<[u8]>::first_chunk::<16>) {
+        let all = chunk.iter().fold(true, |all, &b| all & printable(b));
+        if !all {
+            break;
+        }
+        n += 16;
+    }
+    let rest = bytes.get(n..).unwrap_or_default();
+    n + rest.iter().take_while(|&&b| printable(b)).count()
+}
+
 /// The source bytes to keep so that `prefix + …` fits `limit` and `budget`
 /// (bytes in the payload, chars encoded by `code`), or `None` when the
 /// whole text fits.
@@ -1079,10 +1148,7 @@ where
             // whole: each char is one unit in every counter and, but for
             // the first (after a Prepend), a cluster boundary.
             let run = match budget {
-                None => rest
-                    .bytes()
-                    .take_while(|b| matches!(b, b' '..=b'~'))
-                    .count(),
+                None => printable_run(rest.as_bytes()),
                 Some(_) => 0,
             };
             if run > 0 {
