@@ -92,39 +92,39 @@ impl Decimal {
 /// is kept (itself, or `+` for a form's space), 0 when it becomes `%XX`.
 type PercentTable = [u8; 256];
 
-/// WHATWG urlencoded serializer: `A-Z a-z 0-9 * - . _` kept, space as `+`.
-/// Built at compile time: an out-of-range index here fails the build.
+/// A percent-encoding table keeping ASCII alphanumerics and `kept`, with
+/// space as `+` when `space_plus`. Built at compile time: an out-of-range
+/// index here fails the build.
 #[allow(clippy::indexing_slicing)]
-const FORM: PercentTable = {
+const fn percent_table(kept: &[u8], space_plus: bool) -> PercentTable {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 128 {
         let c = b as u8;
-        if c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_') {
+        let mut keep = c.is_ascii_alphanumeric();
+        let mut k = 0;
+        while k < kept.len() {
+            keep |= kept[k] == c;
+            k += 1;
+        }
+        if keep {
             t[b] = c;
         }
         b += 1;
     }
-    t[b' ' as usize] = b'+';
+    if space_plus {
+        t[b' ' as usize] = b'+';
+    }
     t
-};
+}
+
+/// WHATWG urlencoded serializer: `A-Z a-z 0-9 * - . _` kept, space as `+`.
+const FORM: PercentTable = percent_table(b"*-._", true);
 
 /// An Android intent URI value, which `Intent.parseUri` decodes with
 /// `Uri.decode` (no `+` for space): RFC 3986 unreserved `A-Z a-z 0-9 - . _ ~`
 /// kept. Its output is ASCII that needs no JSON escaping.
-#[allow(clippy::indexing_slicing)]
-const URI: PercentTable = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
-            t[b] = c;
-        }
-        b += 1;
-    }
-    t
-};
+const URI: PercentTable = percent_table(b"-._~", false);
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 

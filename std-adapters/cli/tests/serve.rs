@@ -15,7 +15,8 @@ mod common;
 #[path = "../../gateway/tests/support/nats_server.rs"]
 mod nats_server;
 use common::{
-    assert_no_secrets, config, free_port, http, recorded_tokens, serve, standin, API_TOKEN,
+    assert_no_secrets, config, free_port, http, recorded_tokens, serve, sigterm_exits_cleanly,
+    standin, API_TOKEN,
 };
 
 #[test]
@@ -62,13 +63,7 @@ fn kill_9_mid_load_loses_no_accepted_push_and_sigterm_drains() {
     );
 
     // SIGTERM: drains and exits 0.
-    let status = Command::new("kill")
-        .args(["-TERM", &gateway.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = gateway.child.wait().unwrap();
-    assert!(exit.success(), "{exit:?}");
+    sigterm_exits_cleanly(&mut gateway);
 
     // No key, provider token or API token in either run's log.
     for log in [first_log, second_log] {
@@ -213,13 +208,7 @@ fn three_gateways_on_nats_lose_nothing_when_one_is_killed_and_nats_restarts() {
     assert!(duplicates <= 3 * 32 * 2, "{duplicates} duplicates");
 
     for gateway in &mut gateways[1..] {
-        let status = Command::new("kill")
-            .args(["-TERM", &gateway.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = gateway.child.wait().unwrap();
-        assert!(exit.success(), "{exit:?}");
+        sigterm_exits_cleanly(gateway);
     }
     for (i, log) in logs.into_iter().enumerate() {
         let text = std::fs::read_to_string(log).unwrap();

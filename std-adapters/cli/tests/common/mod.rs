@@ -224,3 +224,14 @@ pub fn recorded_tokens(standin: &Standin) -> HashMap<String, usize> {
     }
     counts
 }
+
+/// SIGTERM, then the exit: a gateway drains and exits 0.
+pub fn sigterm_exits_cleanly(gateway: &mut Gateway) {
+    let status = Command::new("kill")
+        .args(["-TERM", &gateway.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = gateway.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
