@@ -90,6 +90,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// taken to be a request that failed (the gateway died between the
 /// reservation and the publish): the next request with it takes it over.
 const RESERVATION_GRACE_MS: u64 = 30_000;
+/// Job records kept per gateway at most (then the cache starts again).
+const JOB_CACHE: usize = 1024;
 /// Device states read at once for `GET /v1/jobs/{id}`.
 const STATE_READS: usize = 64;
 /// How often the queue depth (for `/metrics` and `server.high_water`) is read.
@@ -862,8 +864,8 @@ fn devices_of(
     prepared.map(|p| p.devices).map_err(|e| e.to_string())
 }
 
-/// The consumers of this gateway: the work and, when configured, nothing
-/// else (the webhook pulls through [`Nats::webhook_batch`]).
+/// This gateway's share of the work: it pulls from the shared consumer
+/// and sends (the webhook pulls apart, through [`Nats::webhook_batch`]).
 pub struct NatsWorkers {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -1268,9 +1270,6 @@ async fn dead_letter(
 }
 
 type JobCell = Arc<tokio::sync::OnceCell<Arc<JobRecord>>>;
-
-/// Job records kept per gateway at most (then the cache starts again).
-const JOB_CACHE: usize = 1024;
 
 /// The cell of a job's record, made if absent.
 fn job_cell(worker: &Worker, id: &str) -> JobCell {
