@@ -51,7 +51,9 @@ pub mod json;
 pub mod lint;
 pub mod model;
 pub mod render;
+// Test-only fixtures, kept under tests/ with the other test code.
 #[cfg(test)]
+#[path = "tests/testkit.rs"]
 mod testkit;
 pub mod text;
 #[cfg(feature = "postcard")]

@@ -74,7 +74,7 @@ pub(crate) fn text(s: &'static str) -> &'static [Elem<'static>] {
 /// than any provider's limit, prefilled so stray writes would show.
 pub(crate) fn rendered<'c>(case: &'c Case<'c>) -> (Result<Rendered<'c>, Error>, [u8; 16384]) {
     let Ok(Decision::Push(n)) = decide(case) else {
-        panic!("not pushed")
+        panic!("the fixture case is not pushed")
     };
     let mut buf = [0xa5u8; 16384];
     let r = render(&n, &mut buf);
