@@ -2,7 +2,7 @@
 //! `application/x-www-form-urlencoded` decoding, per-token scripts, the
 //! record of accepted pushes and the counters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -124,84 +124,12 @@ impl Stats {
     }
 }
 
-#[derive(Clone, Debug)]
-struct Script<R> {
-    reply: R,
-    remaining: Option<u32>,
-}
+/// Replies scripted per device token (the stand-ins' one kind).
+pub(crate) use crate::kit::Scripts;
 
-/// Replies scripted per device token: always, or for the next `n` requests.
-#[derive(Debug)]
-pub struct Scripts<R> {
-    map: Mutex<HashMap<String, Script<R>>>,
-}
-
-impl<R> Default for Scripts<R> {
-    fn default() -> Self {
-        Self {
-            map: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl<R: Clone> Scripts<R> {
-    pub fn always(&self, token: &str, reply: R) {
-        lock(&self.map).insert(
-            token.to_owned(),
-            Script {
-                reply,
-                remaining: None,
-            },
-        );
-    }
-
-    pub fn next(&self, token: &str, n: u32, reply: R) {
-        let mut map = lock(&self.map);
-        if n == 0 {
-            map.remove(token);
-        } else {
-            map.insert(
-                token.to_owned(),
-                Script {
-                    reply,
-                    remaining: Some(n),
-                },
-            );
-        }
-    }
-
-    pub fn remove(&self, token: &str) {
-        lock(&self.map).remove(token);
-    }
-
-    /// The scripted reply for `token`, counting one use.
-    pub fn take(&self, token: &str) -> Option<R> {
-        let mut map = lock(&self.map);
-        let script = map.get_mut(token)?;
-        let reply = script.reply.clone();
-        if let Some(n) = script.remaining.as_mut() {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                map.remove(token);
-            }
-        }
-        Some(reply)
-    }
-}
-
-/// A builder's scripts before start.
+/// A builder's scripts before start: token, reply, `None` always or the
+/// next `n` requests.
 pub(crate) type PendingScripts<R> = Vec<(String, R, Option<u32>)>;
-
-pub(crate) fn load_scripts<R: Clone>(pending: PendingScripts<R>) -> Scripts<R> {
-    let scripts = Scripts::default();
-    for (token, reply, n) in pending {
-        match n {
-            None => scripts.always(&token, reply),
-            Some(n) => scripts.next(&token, n, reply),
-        }
-    }
-    scripts
-}
 
 /// What every form stand-in keeps: the accepted pushes, the counters and
 /// the record file.
@@ -378,19 +306,5 @@ mod tests {
         assert_eq!(Form::parse(b"a"), Err(FormError::Malformed));
         assert_eq!(Form::parse(b"a=%G1"), Err(FormError::Malformed));
         assert_eq!(Form::parse(b"a=%FF"), Err(FormError::Malformed));
-    }
-
-    #[test]
-    fn scripts_count_down() {
-        let s = Scripts::default();
-        s.next("t", 2, 7);
-        s.always("u", 9);
-        assert_eq!(
-            (s.take("t"), s.take("t"), s.take("t")),
-            (Some(7), Some(7), None)
-        );
-        assert_eq!((s.take("u"), s.take("u")), (Some(9), Some(9)));
-        s.remove("u");
-        assert_eq!(s.take("u"), None);
     }
 }

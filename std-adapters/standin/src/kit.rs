@@ -34,6 +34,14 @@ pub(crate) struct Scripts<R> {
     map: Mutex<HashMap<String, Script<R>>>,
 }
 
+impl<R> Default for Scripts<R> {
+    fn default() -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
 impl<R: Clone> Scripts<R> {
     pub(crate) fn new(initial: Vec<(String, R, Option<u32>)>) -> Self {
         let map = initial

@@ -35,8 +35,8 @@ use http::HeaderMap;
 use md5::{Digest, Md5};
 
 use crate::form::{
-    cli_replies, fresh_id, is_form, json_answer, load_scripts, AcceptedPush, Form, Journal,
-    PendingScripts, Scripts, Stats,
+    cli_replies, fresh_id, is_form, json_answer, AcceptedPush, Form, Journal, PendingScripts,
+    Scripts, Stats,
 };
 use crate::https::HttpsServer;
 use crate::tls::CertificateAuthority;
@@ -373,7 +373,7 @@ impl MeizuStandinBuilder {
         let shared = Arc::new(Shared {
             app_id: self.app_id,
             app_secret: self.app_secret,
-            scripts: load_scripts(self.scripts),
+            scripts: Scripts::new(self.scripts),
             journal: Journal::new(self.record_to.as_deref(), &["sign"])?,
         });
         let router = axum::Router::new()
@@ -449,11 +449,11 @@ impl MeizuStandin {
     }
 
     pub fn script(&self, push_id: &str, reply: Reply) {
-        self.shared.scripts.always(push_id, reply);
+        self.shared.scripts.set(push_id, reply, None);
     }
 
     pub fn script_next(&self, push_id: &str, n: u32, reply: Reply) {
-        self.shared.scripts.next(push_id, n, reply);
+        self.shared.scripts.set(push_id, reply, Some(n));
     }
 
     pub fn unscript(&self, push_id: &str) {

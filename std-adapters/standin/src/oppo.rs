@@ -45,8 +45,8 @@ use sha2::{Digest, Sha256};
 use tidings_std::clock::{SharedClock, SystemClock};
 
 use crate::form::{
-    cli_replies, fresh_id, is_form, json_answer, load_scripts, lock, now_ms, AcceptedPush, Form,
-    Journal, PendingScripts, Scripts, Stats,
+    cli_replies, fresh_id, is_form, json_answer, lock, now_ms, AcceptedPush, Form, Journal,
+    PendingScripts, Scripts, Stats,
 };
 use crate::https::HttpsServer;
 use crate::tls::CertificateAuthority;
@@ -417,7 +417,7 @@ impl OppoStandinBuilder {
             master_secret: self.master_secret,
             clock: self.clock,
             tokens: Mutex::new(HashMap::new()),
-            scripts: load_scripts(self.scripts),
+            scripts: Scripts::new(self.scripts),
             journal: Journal::new(self.record_to.as_deref(), &["auth_token"])?,
         });
         let router = axum::Router::new()
@@ -507,11 +507,11 @@ impl OppoStandin {
     }
 
     pub fn script(&self, reg_id: &str, reply: Reply) {
-        self.shared.scripts.always(reg_id, reply);
+        self.shared.scripts.set(reg_id, reply, None);
     }
 
     pub fn script_next(&self, reg_id: &str, n: u32, reply: Reply) {
-        self.shared.scripts.next(reg_id, n, reply);
+        self.shared.scripts.set(reg_id, reply, Some(n));
     }
 
     pub fn unscript(&self, reg_id: &str) {

@@ -40,8 +40,8 @@ use http::HeaderMap;
 use tidings_std::clock::{SharedClock, SystemClock};
 
 use crate::form::{
-    cli_replies, fresh_id, is_form, json_answer, load_scripts, AcceptedPush, Form, Journal,
-    PendingScripts, Scripts, Stats,
+    cli_replies, fresh_id, is_form, json_answer, AcceptedPush, Form, Journal, PendingScripts,
+    Scripts, Stats,
 };
 use crate::https::HttpsServer;
 use crate::tls::CertificateAuthority;
@@ -421,7 +421,7 @@ impl XiaomiStandinBuilder {
         let shared = Arc::new(Shared {
             app_secret: self.app_secret,
             packages: self.packages,
-            scripts: load_scripts(self.scripts),
+            scripts: Scripts::new(self.scripts),
             journal: Journal::new(self.record_to.as_deref(), &[])?,
         });
         let mut router = axum::Router::new();
@@ -502,11 +502,11 @@ impl XiaomiStandin {
     }
 
     pub fn script(&self, reg_id: &str, reply: Reply) {
-        self.shared.scripts.always(reg_id, reply);
+        self.shared.scripts.set(reg_id, reply, None);
     }
 
     pub fn script_next(&self, reg_id: &str, n: u32, reply: Reply) {
-        self.shared.scripts.next(reg_id, n, reply);
+        self.shared.scripts.set(reg_id, reply, Some(n));
     }
 
     pub fn unscript(&self, reg_id: &str) {
