@@ -1035,13 +1035,6 @@ struct Counters {
     connections_cut: AtomicU64,
 }
 
-#[derive(Clone, Debug)]
-struct Script {
-    reply: Reply,
-    /// `None`: always; `Some(n)`: the next `n` requests.
-    remaining: Option<u32>,
-}
-
 #[derive(Clone, Copy, Debug)]
 struct Faults {
     goaway_after: Option<u32>,
@@ -1053,7 +1046,7 @@ struct Faults {
 struct Shared {
     validator: Validator,
     faults: Faults,
-    scripts: Mutex<HashMap<String, Script>>,
+    scripts: crate::kit::Scripts<Reply>,
     accepted: Mutex<Vec<AcceptedPush>>,
     answers: Mutex<BTreeMap<u16, u64>>,
     counters: Counters,
@@ -1063,16 +1056,7 @@ struct Shared {
 
 impl Shared {
     fn take_script(&self, token: &str) -> Option<Reply> {
-        let mut scripts = lock(&self.scripts);
-        let script = scripts.get_mut(token)?;
-        let reply = script.reply.clone();
-        if let Some(n) = script.remaining.as_mut() {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                scripts.remove(token);
-            }
-        }
-        Some(reply)
+        self.scripts.take(token)
     }
 
     fn count_answer(&self, status: u16) {
@@ -1140,7 +1124,7 @@ pub struct ApnsStandinBuilder {
     clock: SharedClock,
     keys: Vec<(String, String, Vec<u8>)>,
     topics: Vec<String>,
-    scripts: Vec<(String, Script)>,
+    scripts: Vec<(String, Reply, Option<u32>)>,
     faults: Faults,
     record_to: Option<PathBuf>,
     any_payload: bool,
@@ -1213,13 +1197,7 @@ impl ApnsStandinBuilder {
 
     /// Every valid request for `token` is answered `reply` (not recorded).
     pub fn reply_always(mut self, token: &str, reply: Reply) -> Self {
-        self.scripts.push((
-            token.to_owned(),
-            Script {
-                reply,
-                remaining: None,
-            },
-        ));
+        self.scripts.push((token.to_owned(), reply, None));
         self
     }
 
@@ -1227,13 +1205,7 @@ impl ApnsStandinBuilder {
     /// the token is treated normally again.
     pub fn reply_next(mut self, token: &str, n: u32, reply: Reply) -> Self {
         if n > 0 {
-            self.scripts.push((
-                token.to_owned(),
-                Script {
-                    reply,
-                    remaining: Some(n),
-                },
-            ));
+            self.scripts.push((token.to_owned(), reply, Some(n)));
         }
         self
     }
@@ -1332,7 +1304,7 @@ impl ApnsStandinBuilder {
         let shared = Arc::new(Shared {
             validator,
             faults: self.faults,
-            scripts: Mutex::new(self.scripts.into_iter().collect()),
+            scripts: crate::kit::Scripts::new(self.scripts),
             accepted: Mutex::new(Vec::new()),
             answers: Mutex::new(BTreeMap::new()),
             counters: Counters::default(),
@@ -1454,34 +1426,17 @@ impl ApnsStandin {
 
     /// From now on every valid request for `token` is answered `reply`.
     pub fn script(&self, token: &str, reply: Reply) {
-        lock(&self.shared.scripts).insert(
-            token.to_owned(),
-            Script {
-                reply,
-                remaining: None,
-            },
-        );
+        self.shared.scripts.set(token, reply, None);
     }
 
     /// The next `n` valid requests for `token` are answered `reply`.
     pub fn script_next(&self, token: &str, n: u32, reply: Reply) {
-        let mut scripts = lock(&self.shared.scripts);
-        if n == 0 {
-            scripts.remove(token);
-        } else {
-            scripts.insert(
-                token.to_owned(),
-                Script {
-                    reply,
-                    remaining: Some(n),
-                },
-            );
-        }
+        self.shared.scripts.set(token, reply, Some(n));
     }
 
     /// `token` is treated normally again.
     pub fn unscript(&self, token: &str) {
-        lock(&self.shared.scripts).remove(token);
+        self.shared.scripts.remove(token);
     }
 
     /// Stops accepting, closes every connection, waits for the server task,

@@ -479,12 +479,6 @@ impl Stats {
     }
 }
 
-#[derive(Clone, Debug)]
-struct Script {
-    reply: Reply,
-    remaining: Option<u32>,
-}
-
 struct Issued {
     expires_at: i64,
     revoked: bool,
@@ -498,7 +492,7 @@ struct Shared {
     token_url: OnceLock<String>,
     clock: SharedClock,
     access_token_lifetime: i64,
-    scripts: Mutex<HashMap<String, Script>>,
+    scripts: crate::kit::Scripts<Reply>,
     issued: Mutex<HashMap<String, Issued>>,
     accepted: Mutex<Vec<AcceptedPush>>,
     answers: Mutex<BTreeMap<u16, u64>>,
@@ -818,16 +812,7 @@ impl Shared {
     }
 
     fn take_script(&self, token: &str) -> Option<Reply> {
-        let mut scripts = lock(&self.scripts);
-        let script = scripts.get_mut(token)?;
-        let reply = script.reply.clone();
-        if let Some(n) = script.remaining.as_mut() {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                scripts.remove(token);
-            }
-        }
-        Some(reply)
+        self.scripts.take(token)
     }
 
     fn record(&self, push: AcceptedPush) {
@@ -976,7 +961,7 @@ pub struct FcmStandinBuilder {
     clock: SharedClock,
     account: ServiceAccount,
     access_token_lifetime: i64,
-    scripts: Vec<(String, Script)>,
+    scripts: Vec<(String, Reply, Option<u32>)>,
     record_to: Option<PathBuf>,
 }
 
@@ -1017,26 +1002,14 @@ impl FcmStandinBuilder {
 
     /// Every valid send to `token` is answered `reply` (not recorded).
     pub fn reply_always(mut self, token: &str, reply: Reply) -> Self {
-        self.scripts.push((
-            token.to_owned(),
-            Script {
-                reply,
-                remaining: None,
-            },
-        ));
+        self.scripts.push((token.to_owned(), reply, None));
         self
     }
 
     /// The next `n` valid sends to `token` are answered `reply`.
     pub fn reply_next(mut self, token: &str, n: u32, reply: Reply) -> Self {
         if n > 0 {
-            self.scripts.push((
-                token.to_owned(),
-                Script {
-                    reply,
-                    remaining: Some(n),
-                },
-            ));
+            self.scripts.push((token.to_owned(), reply, Some(n)));
         }
         self
     }
@@ -1070,7 +1043,7 @@ impl FcmStandinBuilder {
             token_url: OnceLock::new(),
             clock: self.clock,
             access_token_lifetime: self.access_token_lifetime,
-            scripts: Mutex::new(self.scripts.into_iter().collect()),
+            scripts: crate::kit::Scripts::new(self.scripts),
             issued: Mutex::new(HashMap::new()),
             accepted: Mutex::new(Vec::new()),
             answers: Mutex::new(BTreeMap::new()),
@@ -1190,33 +1163,16 @@ impl FcmStandin {
 
     /// From now on every valid send to `token` is answered `reply`.
     pub fn script(&self, token: &str, reply: Reply) {
-        lock(&self.shared.scripts).insert(
-            token.to_owned(),
-            Script {
-                reply,
-                remaining: None,
-            },
-        );
+        self.shared.scripts.set(token, reply, None);
     }
 
     /// The next `n` valid sends to `token` are answered `reply`.
     pub fn script_next(&self, token: &str, n: u32, reply: Reply) {
-        let mut scripts = lock(&self.shared.scripts);
-        if n == 0 {
-            scripts.remove(token);
-        } else {
-            scripts.insert(
-                token.to_owned(),
-                Script {
-                    reply,
-                    remaining: Some(n),
-                },
-            );
-        }
+        self.shared.scripts.set(token, reply, Some(n));
     }
 
     pub fn unscript(&self, token: &str) {
-        lock(&self.shared.scripts).remove(token);
+        self.shared.scripts.remove(token);
     }
 
     pub async fn shutdown(self) -> Result<(), Error> {
@@ -1370,7 +1326,7 @@ mod tests {
             token_url: OnceLock::new(),
             clock: Arc::new(clock),
             access_token_lifetime: ACCESS_TOKEN_LIFETIME_SECS,
-            scripts: Mutex::new(HashMap::new()),
+            scripts: crate::kit::Scripts::default(),
             issued: Mutex::new(HashMap::new()),
             accepted: Mutex::new(Vec::new()),
             answers: Mutex::new(BTreeMap::new()),

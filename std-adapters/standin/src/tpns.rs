@@ -32,7 +32,7 @@
 //! TPNS issues no auth token, so there is none to expire; a wrong secret,
 //! a stale timestamp and a tampered body all fail the signature check.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -220,17 +220,11 @@ impl Stats {
     }
 }
 
-#[derive(Clone, Debug)]
-struct Script {
-    reply: Reply,
-    remaining: Option<u32>,
-}
-
 struct Shared {
     access_id: String,
     secret_key: String,
     clock: SharedClock,
-    scripts: Mutex<HashMap<String, Script>>,
+    scripts: crate::kit::Scripts<Reply>,
     accepted: Mutex<Vec<AcceptedPush>>,
     answers: Mutex<BTreeMap<i64, u64>>,
     requests: AtomicU64,
@@ -354,16 +348,7 @@ impl Shared {
     }
 
     fn take_script(&self, token: &str) -> Option<Reply> {
-        let mut scripts = lock(&self.scripts);
-        let script = scripts.get_mut(token)?;
-        let reply = script.reply.clone();
-        if let Some(n) = script.remaining.as_mut() {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                scripts.remove(token);
-            }
-        }
-        Some(reply)
+        self.scripts.take(token)
     }
 
     fn count(&self, ret_code: i64) {
@@ -433,7 +418,7 @@ pub struct TpnsStandinBuilder {
     clock: SharedClock,
     access_id: String,
     secret_key: String,
-    scripts: Vec<(String, Script)>,
+    scripts: Vec<(String, Reply, Option<u32>)>,
     record_to: Option<PathBuf>,
 }
 
@@ -468,26 +453,14 @@ impl TpnsStandinBuilder {
 
     /// Every valid push whose first token is `token` is answered `reply`.
     pub fn reply_always(mut self, token: &str, reply: Reply) -> Self {
-        self.scripts.push((
-            token.to_owned(),
-            Script {
-                reply,
-                remaining: None,
-            },
-        ));
+        self.scripts.push((token.to_owned(), reply, None));
         self
     }
 
     /// The next `n` valid pushes to `token` are answered `reply`.
     pub fn reply_next(mut self, token: &str, n: u32, reply: Reply) -> Self {
         if n > 0 {
-            self.scripts.push((
-                token.to_owned(),
-                Script {
-                    reply,
-                    remaining: Some(n),
-                },
-            ));
+            self.scripts.push((token.to_owned(), reply, Some(n)));
         }
         self
     }
@@ -515,7 +488,7 @@ impl TpnsStandinBuilder {
             access_id: self.access_id,
             secret_key: self.secret_key,
             clock: self.clock,
-            scripts: Mutex::new(self.scripts.into_iter().collect()),
+            scripts: crate::kit::Scripts::new(self.scripts),
             accepted: Mutex::new(Vec::new()),
             answers: Mutex::new(BTreeMap::new()),
             requests: AtomicU64::new(0),
@@ -605,17 +578,11 @@ impl TpnsStandin {
 
     /// From now on every valid push to `token` is answered `reply`.
     pub fn script(&self, token: &str, reply: Reply) {
-        lock(&self.shared.scripts).insert(
-            token.to_owned(),
-            Script {
-                reply,
-                remaining: None,
-            },
-        );
+        self.shared.scripts.set(token, reply, None);
     }
 
     pub fn unscript(&self, token: &str) {
-        lock(&self.shared.scripts).remove(token);
+        self.shared.scripts.remove(token);
     }
 
     pub async fn shutdown(self) -> Result<(), Error> {
@@ -697,7 +664,7 @@ mod tests {
             access_id: "1500000001".into(),
             secret_key: "secret".into(),
             clock,
-            scripts: Mutex::new(HashMap::new()),
+            scripts: crate::kit::Scripts::default(),
             accepted: Mutex::new(Vec::new()),
             answers: Mutex::new(BTreeMap::new()),
             requests: AtomicU64::new(0),
