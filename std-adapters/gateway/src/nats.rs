@@ -43,6 +43,14 @@
 //!   stored once.
 //! - A device already final in `S_JOBS` is acked without sending when it
 //!   is delivered again (its gateway died between the state and the ack).
+//! - So is one the server hands out again after it restarted: a crashed
+//!   `nats-server` can come back without the acks (work-queue removals)
+//!   it took just before, so those messages return, maybe counted as a
+//!   first delivery. Every message published before the gateway's current
+//!   connection (stream sequence at or below the stream's last one when
+//!   the connection was made, [`RecheckMark`]) is checked against
+//!   `S_JOBS` before a send; a job fanned out again marks its device
+//!   messages to be checked too. Messages published later cost no read.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -280,6 +288,10 @@ struct DeviceEnvelope {
     job: String,
     index: u32,
     device: DeviceRecord,
+    /// Published by a job's repeated fan-out: its device may have been
+    /// sent already under an earlier device message.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    recheck: bool,
 }
 
 /// A device's latest state in `S_JOBS`.
@@ -310,6 +322,21 @@ pub enum AcceptError {
     Internal(String),
 }
 
+/// Which messages of the work stream may be back from before a server
+/// restart: those at or below `through`, the stream's last sequence read on
+/// `connection`. On any other connection (the client reconnected: the
+/// server may have restarted) every message is, until the mark is read
+/// again on the new one.
+#[derive(Debug, PartialEq)]
+struct RecheckMark {
+    connection: ConnectionId,
+    through: u64,
+}
+
+/// A connection: the server's id (new at every server start) and the
+/// client id it gave this connection.
+type ConnectionId = (String, u64);
+
 /// The connection and everything opened on it.
 pub struct Nats {
     settings: NatsSettings,
@@ -321,6 +348,7 @@ pub struct Nats {
     /// Connections lost so far: messages pulled before a loss are not
     /// handled after it (the server delivers them again).
     disconnects: Arc<AtomicU64>,
+    recheck: Mutex<Option<RecheckMark>>,
     app: AppDoc,
     max_devices: usize,
 }
@@ -397,6 +425,7 @@ impl Nats {
             .timeout(REQUEST_TIMEOUT)
             .build(client.clone());
         let replicas = settings.replicas;
+        let connected_as = connection_id(&client);
         let stream = |name: String, subjects: Vec<String>, retention, max_age| stream::Config {
             name,
             subjects,
@@ -416,6 +445,10 @@ impl Nats {
             ))
             .await
             .map_err(|e| fail(format!("stream {}: {e}", settings.stream)))?;
+        let recheck = (connection_id(&client) == connected_as).then(|| RecheckMark {
+            connection: connected_as,
+            through: work.cached_info().state.last_sequence,
+        });
         for (suffix, subject) in [
             ("FEEDBACK", settings.feedback_subject()),
             ("DEAD", settings.dead_subject()),
@@ -465,6 +498,7 @@ impl Nats {
             keys,
             depth: AtomicU64::new(0),
             disconnects,
+            recheck: Mutex::new(recheck),
             app,
             max_devices,
         }))
@@ -482,6 +516,40 @@ impl Nats {
     /// published.
     pub fn max_payload(&self) -> usize {
         self.client.server_info().max_payload
+    }
+
+    /// Whether the message at `stream_sequence` of the work stream may have
+    /// been handled already, its ack lost by a server restart: published
+    /// before this connection, or the mark not yet read on it.
+    fn may_be_back(&self, stream_sequence: u64) -> bool {
+        let connection = connection_id(&self.client);
+        match &*self.recheck.lock().unwrap_or_else(PoisonError::into_inner) {
+            Some(mark) => mark.connection != connection || stream_sequence <= mark.through,
+            None => true,
+        }
+    }
+
+    /// Reads the work stream's last sequence again once the connection
+    /// changed (kept only if no reconnect happened during the read).
+    async fn refresh_recheck_mark(&self) -> Result<(), String> {
+        let connection = connection_id(&self.client);
+        let current =
+            |mark: &Option<RecheckMark>| mark.as_ref().is_some_and(|m| m.connection == connection);
+        if current(&self.recheck.lock().unwrap_or_else(PoisonError::into_inner)) {
+            return Ok(());
+        }
+        let stream = self
+            .js
+            .get_stream(&self.settings.stream)
+            .await
+            .map_err(|e| e.to_string())?;
+        if connection_id(&self.client) == connection {
+            *self.recheck.lock().unwrap_or_else(PoisonError::into_inner) = Some(RecheckMark {
+                connection,
+                through: stream.cached_info().state.last_sequence,
+            });
+        }
+        Ok(())
     }
 
     /// Messages waiting or in flight on the shared consumer, as last read.
@@ -837,6 +905,12 @@ enum Reservation {
     Earlier(Accepted),
 }
 
+/// The connection the client is on now.
+fn connection_id(client: &async_nats::Client) -> ConnectionId {
+    let info = client.server_info();
+    (info.server_id, info.client_id)
+}
+
 /// A job's devices as accepted (read from the request again: the same
 /// input at the same time, so the same devices in the same order).
 fn devices_of(
@@ -981,6 +1055,9 @@ async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<
 
 async fn refresh_depth(worker: Arc<Worker>) {
     loop {
+        if let Err(why) = worker.nats.refresh_recheck_mark().await {
+            tracing::debug!(%why, "the work stream's last sequence is not read yet");
+        }
         if let Ok(depth) = worker.nats.refresh_depth().await {
             worker
                 .context
@@ -1029,6 +1106,10 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
         Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
         Err(e) => return Err(e.to_string()),
     }
+    let info = message.info().map_err(|e| e.to_string())?;
+    // Fanned out before (its gateway died, or the server lost the ack):
+    // some devices may be sent already.
+    let repeat = info.delivered > 1 || nats.may_be_back(info.stream_sequence);
     let devices = devices_of(&envelope, &nats.app, usize::MAX)?;
     // Its devices, sent here, need the record: no read of it back.
     let _ = job_cell(worker, &envelope.record.id).set(Arc::new(envelope.record.clone()));
@@ -1047,6 +1128,7 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
                 job: envelope.record.id.clone(),
                 index,
                 device,
+                recheck: repeat,
             };
             return send_one(worker, message, &device, Some(Arc::new(envelope.record))).await;
         }
@@ -1058,6 +1140,7 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
                 job: envelope.record.id.clone(),
                 index: *index,
                 device: device.clone(),
+                recheck: repeat,
             })
             .map_err(|e| e.to_string())?;
             let ack = nats
@@ -1105,12 +1188,11 @@ async fn send_one(
     known_job: Option<Arc<JobRecord>>,
 ) -> Result<(), String> {
     let nats = &worker.nats;
-    let deliveries = u64::try_from(message.info().map_err(|e| e.to_string())?.delivered)
-        .unwrap_or(1)
-        .max(1);
+    let info = message.info().map_err(|e| e.to_string())?;
+    let deliveries = u64::try_from(info.delivered).unwrap_or(1).max(1);
     let status_key = format!("{}.{}", envelope.job, envelope.index);
     let mut last_reason = None;
-    if deliveries > 1 {
+    if deliveries > 1 || envelope.recheck || nats.may_be_back(info.stream_sequence) {
         if let Some(bytes) = nats
             .jobs
             .get(&status_key)

@@ -12,6 +12,7 @@ mod webhook;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use nats_server::NatsServer;
 use serde_json::{json, Value};
 use tidings_gateway::Gateway;
@@ -392,6 +393,79 @@ async fn nats_lost_while_running_answers_503_then_recovers_losing_nothing() {
         .await;
     assert_eq!(status, 202);
     gateway.shutdown().await;
+}
+
+/// A crashed `nats-server` can come back without the acks it took just
+/// before it died, so messages already handled return, counted as first
+/// deliveries. Here the restarted server holds exact copies of a fan-out's
+/// job and device messages and of a one-device job, as it would after
+/// losing their acks: a gateway sends none of those devices again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_back_after_a_server_restart_are_not_sent_twice() {
+    let mut bed = bed(|b| b).await;
+    let client = async_nats::ConnectOptions::with_user_and_password(
+        "tidings".into(),
+        nats_server::PASSWORD.into(),
+    )
+    .connect(bed.nats.address())
+    .await
+    .unwrap();
+    // What the gateway publishes on the work stream, seen as it goes by.
+    let mut published = client.subscribe("tidings.*").await.unwrap();
+    let gateway = bed.gateway("a", "").await;
+    let group: Vec<String> = (0..3).map(|i| format!("cd{i:06x}")).collect();
+    let single = vec!["cd100000".to_owned()];
+    for tokens in [&group, &single] {
+        let (status, answer, _) = bed.post(&gateway, &body(tokens, json!({}))).await;
+        assert_eq!(status, 202, "{answer}");
+        let job = answer["JobId"].as_str().unwrap();
+        let state = bed.settled(&gateway, job, &["queued", "retrying"]).await;
+        assert!(states(&state).iter().all(|s| *s == "delivered"), "{state}");
+    }
+    gateway.shutdown().await;
+    // Two job messages and the fan-out's three device messages.
+    let mut copies = Vec::new();
+    while copies.len() < 5 {
+        let message = tokio::time::timeout(Duration::from_secs(5), published.next())
+            .await
+            .expect("the work messages were seen")
+            .unwrap();
+        copies.push((message.subject, message.payload));
+    }
+    assert_eq!(
+        copies
+            .iter()
+            .filter(|(s, _)| s.as_str() == "tidings.device")
+            .count(),
+        3
+    );
+
+    // Restarted (its duplicate window empty, as after a crash), holding the
+    // messages again.
+    bed.nats.restart();
+    let js = async_nats::jetstream::new(client);
+    for (subject, payload) in copies {
+        js.publish(subject, payload).await.unwrap().await.unwrap();
+    }
+    let gateway = bed.gateway("b", "").await;
+    let mut drained = false;
+    for _ in 0..500 {
+        let stream = js.get_stream("TIDINGS").await.unwrap();
+        if stream.cached_info().state.messages == 0 {
+            drained = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(drained, "the returned messages were handled");
+    gateway.shutdown().await;
+    let mut sends = std::collections::HashMap::<String, usize>::new();
+    for push in bed.standin.accepted() {
+        *sends.entry(push.token).or_default() += 1;
+    }
+    for token in group.iter().chain(&single) {
+        assert_eq!(sends.get(token), Some(&1), "{token} sent once");
+    }
 }
 
 #[tokio::test]
