@@ -34,7 +34,12 @@ fn reference(s: &str) -> String {
 /// What `Writer::string` writes, and what a counting run (into a buffer
 /// with no room) says it costs.
 fn written(s: &str) -> (String, usize) {
-    let mut buf = vec![0u8; s.len() * 6 + 2];
+    written_into(s, s.len() * 6 + 2)
+}
+
+/// As [`written`], into a buffer of `room` bytes (only what fits is kept).
+fn written_into(s: &str, room: usize) -> (String, usize) {
+    let mut buf = vec![0u8; room];
     let mut plan = Plan::default();
     let mut writer = Writer::new(&mut buf, &mut plan);
     writer.string(Field::Ext, s);
@@ -42,8 +47,9 @@ fn written(s: &str) -> (String, usize) {
     let mut plan = Plan::default();
     let mut counter = Writer::new(&mut [], &mut plan);
     counter.string(Field::Ext, s);
+    assert_eq!(len, counter.count(), "the count depends on the room");
     (
-        String::from_utf8(buf[..len].to_vec()).unwrap(),
+        String::from_utf8_lossy(&buf[..len.min(room)]).into_owned(),
         counter.count(),
     )
 }
@@ -73,6 +79,20 @@ proptest! {
         let (out, cost) = written(&s);
         prop_assert_eq!(&out, &reference(&s));
         prop_assert_eq!(cost, out.len());
+    }
+
+    /// Near the buffer's end the escaper switches paths: a buffer of the
+    /// exact size, or a few bytes more, still gets the same bytes.
+    #[test]
+    fn escaper_fills_a_buffer_of_the_exact_size(
+        chars in prop::collection::vec(tricky_char(), 0..80),
+        spare in 0usize..12,
+    ) {
+        let s: String = chars.into_iter().collect();
+        let expected = reference(&s);
+        let (out, cost) = written_into(&s, expected.len() + spare);
+        prop_assert_eq!(&out, &expected);
+        prop_assert_eq!(cost, expected.len());
     }
 }
 
