@@ -222,7 +222,7 @@ const BLOCK: usize = 32;
 /// Written as a plain fold over a fixed-size array, which compilers turn
 /// into a few vector compares: clean text costs about an instruction a byte.
 #[inline]
-fn needs_escape(block: &[u8; BLOCK]) -> bool {
+fn needs_escape<const N: usize>(block: &[u8; N]) -> bool {
     let mut flagged = 0u8;
     for &b in block {
         flagged |= u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
@@ -656,6 +656,11 @@ impl<'b, 'p> Writer<'b, 'p> {
                 }
             }
         }
+        // Up to 32 bytes (most names and pieces of a body): the first and
+        // last halves, overlapping, checked and stored whole.
+        if (8..=BLOCK).contains(&bytes.len()) && !self.form && self.put_clean_halves(bytes) {
+            return;
+        }
         let done = if self.form {
             0
         } else {
@@ -664,6 +669,43 @@ impl<'b, 'p> Writer<'b, 'p> {
         if done < bytes.len() {
             self.escape_runs(bytes, done);
         }
+    }
+
+    /// Stores `bytes` (8 to 32 of them) as two overlapping halves of 8 or
+    /// 16 bytes if neither needs escaping and the buffer has room; whether
+    /// it did.
+    #[inline]
+    fn put_clean_halves(&mut self, bytes: &[u8]) -> bool {
+        let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) else {
+            return false;
+        };
+        if let (Some(head), Some(tail)) = (bytes.first_chunk::<16>(), bytes.last_chunk::<16>()) {
+            if needs_escape(head) || needs_escape(tail) {
+                return false;
+            }
+            if let Some(d) = dst.first_chunk_mut::<16>() {
+                *d = *head;
+            }
+            if let Some(d) = dst.last_chunk_mut::<16>() {
+                *d = *tail;
+            }
+        } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>())
+        {
+            let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
+            if escape_candidates(head) | escape_candidates(tail) != 0 {
+                return false;
+            }
+            if let Some(d) = dst.first_chunk_mut::<8>() {
+                *d = head.to_le_bytes();
+            }
+            if let Some(d) = dst.last_chunk_mut::<8>() {
+                *d = tail.to_le_bytes();
+            }
+        } else {
+            return false;
+        }
+        self.len += bytes.len();
+        true
     }
 
     /// Escapes `bytes` straight into the buffer while it has room: clean
