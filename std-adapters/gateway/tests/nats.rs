@@ -98,6 +98,17 @@ impl Bed {
         (status, answer.json().await.unwrap_or(Value::Null))
     }
 
+    /// A client of the test's own on the server, to look at its streams.
+    async fn client(&self) -> async_nats::Client {
+        async_nats::ConnectOptions::with_user_and_password(
+            "tidings".into(),
+            nats_server::PASSWORD.into(),
+        )
+        .connect(self.nats.address())
+        .await
+        .unwrap()
+    }
+
     /// Waits (bounded, real time: JetStream's redeliveries are) until no
     /// device of the job is in one of `pending`, asking `gateway`.
     async fn settled(&self, gateway: &Gateway, job: &str, pending: &[&str]) -> Value {
@@ -301,13 +312,7 @@ async fn a_device_that_never_succeeds_goes_to_the_dead_letters() {
     );
 
     // The dead letter is on its stream, with the last reason.
-    let client = async_nats::ConnectOptions::with_user_and_password(
-        "tidings".into(),
-        nats_server::PASSWORD.into(),
-    )
-    .connect(bed.nats.address())
-    .await
-    .unwrap();
+    let client = bed.client().await;
     let js = async_nats::jetstream::new(client);
     let mut dead = js.get_stream("TIDINGS_DEAD").await.unwrap();
     assert_eq!(dead.info().await.unwrap().state.messages, 1);
@@ -403,13 +408,7 @@ async fn nats_lost_while_running_answers_503_then_recovers_losing_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_back_after_a_server_restart_are_not_sent_twice() {
     let mut bed = bed(|b| b).await;
-    let client = async_nats::ConnectOptions::with_user_and_password(
-        "tidings".into(),
-        nats_server::PASSWORD.into(),
-    )
-    .connect(bed.nats.address())
-    .await
-    .unwrap();
+    let client = bed.client().await;
     // What the gateway publishes on the work stream, seen as it goes by.
     let mut published = client.subscribe("tidings.*").await.unwrap();
     let gateway = bed.gateway("a", "").await;
