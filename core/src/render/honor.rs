@@ -292,7 +292,10 @@ mod tests {
                 ..PushInfo::default()
             };
             let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
-            assert_eq!(rendered(&c).0, Err(Error::Invalid(Field::Importance)));
+            assert_eq!(
+                rendered(&c).map(|(r, _)| r),
+                Some(Err(Error::Invalid(Field::Importance)))
+            );
         }
     }
 }

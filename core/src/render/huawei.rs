@@ -416,14 +416,20 @@ mod tests {
             ..AndroidInfo::default()
         });
         let c = case(&[Elem::Text("hi")], C2C, ann(), Some(high));
-        assert_eq!(rendered(&c).0, Err(Error::Invalid(Field::Importance)));
+        assert_eq!(
+            rendered(&c).map(|(r, _)| r),
+            Some(Err(Error::Invalid(Field::Importance)))
+        );
 
         let http = with(AndroidInfo {
             huawei_image: "http://example.com/a.png",
             ..AndroidInfo::default()
         });
         let c = case(&[Elem::Text("hi")], C2C, ann(), Some(http));
-        assert_eq!(rendered(&c).0, Err(Error::Invalid(Field::Image)));
+        assert_eq!(
+            rendered(&c).map(|(r, _)| r),
+            Some(Err(Error::Invalid(Field::Image)))
+        );
 
         let intent = with(AndroidInfo {
             ext_as_huawei_intent_param: true,
@@ -431,6 +437,9 @@ mod tests {
         });
         let mut c = case(&[Elem::Text("hi")], C2C, ann(), Some(intent));
         c.app.package_name = "com.example;end";
-        assert_eq!(rendered(&c).0, Err(Error::Invalid(Field::PackageName)));
+        assert_eq!(
+            rendered(&c).map(|(r, _)| r),
+            Some(Err(Error::Invalid(Field::PackageName)))
+        );
     }
 }

@@ -208,6 +208,9 @@ mod tests {
         let mut untitled = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, None);
         untitled.message.sender.nick = "";
         untitled.message.sender.account = "";
-        assert_eq!(rendered(&untitled).0, Err(Error::Invalid(Field::Title)));
+        assert_eq!(
+            rendered(&untitled).map(|(r, _)| r),
+            Some(Err(Error::Invalid(Field::Title)))
+        );
     }
 }
