@@ -1084,16 +1084,24 @@ async fn handle(worker: &Worker, message: Message) {
     }
 }
 
+/// The message's envelope; `None` for one that cannot be read, which is
+/// terminated (delivering it again would not make it readable).
+async fn readable<T: serde::de::DeserializeOwned>(message: &Message, what: &str) -> Option<T> {
+    match serde_json::from_slice(&message.payload) {
+        Ok(envelope) => Some(envelope),
+        Err(e) => {
+            tracing::error!(error = %e, "an unreadable {what} message is dropped");
+            let _ = message.ack_with(AckKind::Term).await;
+            None
+        }
+    }
+}
+
 /// A job message → one device message per device to send, then the ack.
 async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
     let nats = &worker.nats;
-    let envelope: JobEnvelope = match serde_json::from_slice(&message.payload) {
-        Ok(envelope) => envelope,
-        Err(e) => {
-            tracing::error!(error = %e, "an unreadable job message is dropped");
-            let _ = message.ack_with(AckKind::Term).await;
-            return Ok(());
-        }
+    let Some(envelope) = readable::<JobEnvelope>(message, "job").await else {
+        return Ok(());
     };
     // The API keeps the record after the publish; a gateway that died in
     // between left it to us.
@@ -1166,13 +1174,8 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
 
 /// A device message: its device sent.
 async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
-    let envelope: DeviceEnvelope = match serde_json::from_slice(&message.payload) {
-        Ok(envelope) => envelope,
-        Err(e) => {
-            tracing::error!(error = %e, "an unreadable device message is dropped");
-            let _ = message.ack_with(AckKind::Term).await;
-            return Ok(());
-        }
+    let Some(envelope) = readable::<DeviceEnvelope>(message, "device").await else {
+        return Ok(());
     };
     send_one(worker, message, &envelope, None).await
 }
