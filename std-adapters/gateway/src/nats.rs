@@ -327,7 +327,7 @@ pub enum AcceptError {
 /// `connection`. On any other connection (the client reconnected: the
 /// server may have restarted) every message is, until the mark is read
 /// again on the new one.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct RecheckMark {
     connection: ConnectionId,
     through: u64,
@@ -348,6 +348,7 @@ pub struct Nats {
     /// Connections lost so far: messages pulled before a loss are not
     /// handled after it (the server delivers them again).
     disconnects: Arc<AtomicU64>,
+    /// `None` until the work stream's last sequence is read.
     recheck: Mutex<Option<RecheckMark>>,
     app: AppDoc,
     max_devices: usize,
