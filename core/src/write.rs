@@ -149,15 +149,19 @@ fn percent_len(table: &PercentTable, bytes: &[u8]) -> usize {
     })
 }
 
+/// [`ESCAPE`]'s class of a byte written as `\u00XX`.
+const UNICODE_ESCAPE: u8 = 2;
+
 // JSON string escapes (vendors.md §10.4). 0 = as is, 1 = lead byte of a
-// possible U+2028/U+2029, b'u' = \u00XX, anything else = that two-char escape.
+// possible U+2028/U+2029, 2 = \u00XX ([`UNICODE_ESCAPE`]), anything else =
+// that two-char escape's letter (every letter is above 2).
 // Built at compile time: an out-of-range index here fails the build, never a run.
 #[allow(clippy::indexing_slicing)]
 const ESCAPE: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
     while b < 0x20 {
-        t[b] = b'u';
+        t[b] = UNICODE_ESCAPE;
         b += 1;
     }
     t[0x08] = b'b';
@@ -215,8 +219,56 @@ fn padded_word(rest: &[u8]) -> u64 {
     data | (ONES * u64::from(b'a')).wrapping_shl(at(n))
 }
 
-/// Bytes of clean text copied at a time by [`Writer::escape_direct`].
+/// Bytes of text checked and copied at a time by [`Writer::escape_direct`].
 const BLOCK: usize = 32;
+
+/// Room [`Writer::escape_direct`] needs past the output's end for one
+/// block: every byte a two-byte escape, plus the word stored past the last.
+const BLOCK_ROOM: usize = 2 * BLOCK + 8;
+
+/// The last bytes of a text (fewer than [`BLOCK`]) padded with `a`, a byte
+/// that is never escaped: overlapping fixed-size moves, not a memcpy call.
+#[inline]
+fn padded_block(rest: &[u8]) -> [u8; BLOCK] {
+    let mut block = [b'a'; BLOCK];
+    let n = rest.len().min(BLOCK);
+    let Some(dst) = block.get_mut(..n) else {
+        return block;
+    };
+    if let (Some(head), Some(tail)) = (rest.first_chunk::<16>(), rest.last_chunk::<16>()) {
+        // Through integers: moves between arrays here became memmove calls
+        // in the firmware build.
+        let (head, tail) = (u128::from_le_bytes(*head), u128::from_le_bytes(*tail));
+        if let Some(d) = dst.first_chunk_mut::<16>() {
+            *d = head.to_le_bytes();
+        }
+        if let Some(d) = dst.last_chunk_mut::<16>() {
+            *d = tail.to_le_bytes();
+        }
+    } else {
+        copy(dst, rest);
+    }
+    block
+}
+
+/// One flag per byte of `block` that may need escaping (below 0x20, `"`,
+/// `\`, 0xE2), as four little-endian words with a 1 in each flagged byte:
+/// the escapes' positions, found with vector compares where the target
+/// has them.
+#[inline]
+fn flag_words(block: &[u8; BLOCK]) -> [u64; 4] {
+    let mut flags = [0u8; BLOCK];
+    for (flag, &b) in flags.iter_mut().zip(block) {
+        *flag =
+            u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b == 0xe2);
+    }
+    core::array::from_fn(|w| {
+        flags
+            .get(8 * w..8 * w + 8)
+            .and_then(|word| <[u8; 8]>::try_from(word).ok())
+            .map_or(0, u64::from_le_bytes)
+    })
+}
 
 /// Whether any byte of `block` may need escaping (see [`escape_candidates`]).
 /// Written as a plain fold over a fixed-size array, which compilers turn
@@ -244,7 +296,7 @@ fn escape_at(bytes: &[u8], i: usize) -> Option<([u8; 6], usize, usize)> {
             (Some(0x80), Some(0xa9)) => Some((*b"\\u2029", 6, 3)),
             _ => None,
         },
-        b'u' => Some((
+        UNICODE_ESCAPE => Some((
             [b'\\', b'u', b'0', b'0', hex_digit(b >> 4), hex_digit(b)],
             6,
             1,
@@ -683,11 +735,13 @@ impl<'b, 'p> Writer<'b, 'p> {
             if needs_escape(head) || needs_escape(tail) {
                 return false;
             }
+            // Through integers, as in `padded_block`.
+            let (head, tail) = (u128::from_le_bytes(*head), u128::from_le_bytes(*tail));
             if let Some(d) = dst.first_chunk_mut::<16>() {
-                *d = *head;
+                *d = head.to_le_bytes();
             }
             if let Some(d) = dst.last_chunk_mut::<16>() {
-                *d = *tail;
+                *d = tail.to_le_bytes();
             }
         } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>())
         {
@@ -708,98 +762,91 @@ impl<'b, 'p> Writer<'b, 'p> {
         true
     }
 
-    /// Escapes `bytes` straight into the buffer while it has room: clean
-    /// 32-byte blocks are copied whole; otherwise each 8-byte word is
-    /// stored whole and every two-byte escape in it (`\"`, `\\`, `\n`…)
-    /// is made in place — a `\` where the byte was, the rest of the word
-    /// stored again one byte further, the escape letter over the byte — so
-    /// an escape costs a few instructions and no reload of the text, which
-    /// matters for an `ext` of quoted JSON. `\u` escapes take the slow
-    /// step. Returns how far it got; the rest (near the buffer's end) is
-    /// [`Self::escape_runs`]'.
+    /// Escapes `bytes` straight into the buffer while it has room, 32
+    /// bytes at a time: a clean block is one check and one copy. A block
+    /// with escapes is stored as its four 8-byte words, and each two-byte
+    /// escape (`\"`, `\\`, `\n`…) is made in place — a `\` where the
+    /// byte was, the rest of its word stored again one byte further, the
+    /// escape letter over the byte — so quoted JSON in an `ext` costs a
+    /// few instructions an escape, with the escapes' positions found by
+    /// vector compares ([`flag_words`]). `\u` escapes and U+2028/9 take
+    /// the slow step. Returns how far it got; the rest (near the buffer's
+    /// end) is [`Self::escape_runs`]'.
     #[inline]
     fn escape_direct(&mut self, bytes: &[u8]) -> usize {
         // Locals, not fields: stores into the buffer could otherwise alias
-        // `self.len`, which would go back to memory on every chunk.
+        // `self.len`, which would go back to memory on every block.
         let buf = &mut *self.buf;
         let mut len = self.len;
         let mut i = 0;
-        // Where the 8-byte steps after a block with an escape stop.
-        let mut stretch = 0;
-        'scan: while let Some(rest) = bytes.get(i..).filter(|rest| !rest.is_empty()) {
-            if i >= stretch {
-                let block = rest.first_chunk::<BLOCK>();
-                let dst = buf
-                    .get_mut(len..)
-                    .and_then(<[u8]>::first_chunk_mut::<BLOCK>);
-                if let (Some(block), Some(dst)) = (block, dst) {
-                    if !needs_escape(block) {
-                        *dst = *block;
-                        len += BLOCK;
-                        i += BLOCK;
-                        continue;
-                    }
-                }
-                stretch = i + BLOCK;
-            }
-            let (word, n) = match rest.first_chunk::<8>() {
-                Some(&chunk) => (u64::from_le_bytes(chunk), 8),
-                None => (padded_word(rest), rest.len()),
-            };
-            let Some(dst) = buf.get_mut(len..).and_then(<[u8]>::first_chunk_mut::<8>) else {
+        'blocks: while let Some(rest) = bytes.get(i..).filter(|rest| !rest.is_empty()) {
+            let Some(out) = buf
+                .get_mut(len..)
+                .and_then(<[u8]>::first_chunk_mut::<BLOCK_ROOM>)
+            else {
                 break;
             };
-            *dst = word.to_le_bytes();
-            let mut candidates = escape_candidates(word);
-            // Escapes made in this word so far: how far its later bytes moved.
-            let mut moved = 0;
-            while candidates != 0 {
-                let k = (candidates.trailing_zeros() / 8) as usize;
-                candidates &= candidates - 1;
-                // A flagged byte always comes before any padding a borrow flags.
-                if k >= n {
-                    break;
+            let (block, n) = match rest.first_chunk::<BLOCK>() {
+                Some(block) => (*block, BLOCK),
+                None => (padded_block(rest), rest.len()),
+            };
+            if !needs_escape(&block) {
+                if let Some(dst) = out.first_chunk_mut::<BLOCK>() {
+                    *dst = block;
                 }
-                let byte = (word >> (8 * k)) as u8;
-                match escape_class(byte) {
-                    0 => continue,
-                    b'u' => {}
-                    // Any E2 but the lead of U+2028/U+2029 stays as stored.
-                    1 if escape_at(bytes, i + k).is_none() => continue,
-                    1 => {}
-                    letter => {
-                        let at = len + moved + k;
-                        let Some(dst) = buf.get_mut(at..).and_then(<[u8]>::first_chunk_mut::<9>)
-                        else {
-                            len += moved + k;
-                            i += k;
-                            break 'scan;
-                        };
-                        let [backslash, shifted @ ..] = dst;
-                        *backslash = b'\\';
-                        *shifted = (word >> (8 * k)).to_le_bytes();
-                        shifted[0] = letter;
+                len += n;
+                i += n;
+                continue;
+            }
+            // Escapes made in this block so far: how far its later bytes moved.
+            let mut moved = 0;
+            for (at, mut flags) in (0..BLOCK).step_by(8).zip(flag_words(&block)) {
+                let word = block
+                    .get(at..at + 8)
+                    .and_then(|word| <[u8; 8]>::try_from(word).ok())
+                    .map_or(0, u64::from_le_bytes);
+                if let Some(dst) = out
+                    .get_mut(at + moved..)
+                    .and_then(<[u8]>::first_chunk_mut::<8>)
+                {
+                    *dst = word.to_le_bytes();
+                }
+                while flags != 0 {
+                    let k = (flags.trailing_zeros() / 8) as usize;
+                    flags &= flags - 1;
+                    let class = escape_class((word >> (8 * k)) as u8);
+                    if class > UNICODE_ESCAPE {
+                        if let Some(dst) = out
+                            .get_mut(at + moved + k..)
+                            .and_then(<[u8]>::first_chunk_mut::<9>)
+                        {
+                            let [backslash, shifted @ ..] = dst;
+                            *backslash = b'\\';
+                            *shifted = (word >> (8 * k)).to_le_bytes();
+                            shifted[0] = class;
+                        }
                         moved += 1;
                         continue;
                     }
+                    // An E2 lead (as is unless it starts U+2028/9), or a
+                    // `\u` escape: the bytes before it are in place.
+                    let at_escape = i + at + k;
+                    let Some((escape, escaped, replaced)) = escape_at(bytes, at_escape) else {
+                        continue;
+                    };
+                    len += at + moved + k;
+                    let Some(dst) = buf.get_mut(len..).and_then(<[u8]>::first_chunk_mut::<6>)
+                    else {
+                        i = at_escape;
+                        break 'blocks;
+                    };
+                    *dst = escape;
+                    len += escaped;
+                    i = at_escape + replaced;
+                    continue 'blocks;
                 }
-                // A `\u` escape: the bytes before it are in place.
-                len += moved + k;
-                i += k;
-                let Some((escape, escaped, replaced)) = escape_at(bytes, i) else {
-                    len += 1;
-                    i += 1;
-                    continue 'scan;
-                };
-                let Some(dst) = buf.get_mut(len..).and_then(<[u8]>::first_chunk_mut::<6>) else {
-                    break 'scan;
-                };
-                *dst = escape;
-                len += escaped;
-                i += replaced;
-                continue 'scan;
             }
-            len += moved + n;
+            len += n + moved;
             i += n;
         }
         self.len = len;
