@@ -15,6 +15,14 @@
 //! skips clean runs eight bytes at a time, and percent-encoding writes
 //! straight into the buffer. JSON inside a form value (OPPO, Meizu) is
 //! percent-encoded as it is written, in the same pass.
+//!
+//! The JSON methods a renderer calls are `inline(always)` on hosted
+//! targets, so each renderer's layout becomes one function that keeps the
+//! output position in a register. Out of line, every piece stores it and
+//! the next loads it back (a store through the buffer may alias it): a
+//! chain through memory the CPU waits on, about a fifth of an APNs render's
+//! time. Bare-metal builds (`target_os = "none"`: the firmware's 32 KiB)
+//! leave inlining to the optimiser, as forcing it doubles the flash.
 
 use crate::error::{Error, Field};
 use crate::grapheme::Boundaries;
@@ -52,6 +60,8 @@ pub struct Decimal {
 }
 
 impl Decimal {
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn u64(mut value: u64) -> Decimal {
         let mut bytes = [b'0'; 20];
         let mut start = bytes.len();
@@ -632,7 +642,8 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// Appends `bytes`, percent-encoded inside a form value.
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn put(&mut self, bytes: &[u8]) {
         if self.form {
             self.put_percent(&FORM, bytes);
@@ -642,7 +653,8 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// Appends `bytes` as they are: one bounds check, one copy.
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn put_plain(&mut self, bytes: &[u8]) {
         let end = self.len.saturating_add(bytes.len());
         if let Some(dst) = self.buf.get_mut(self.len..end) {
@@ -677,7 +689,8 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// What `bytes` cost in the payload, put at this point.
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn code(&self) -> Code {
         if self.form {
             Code::FormJson
@@ -713,6 +726,13 @@ impl<'b, 'p> Writer<'b, 'p> {
         if (8..=BLOCK).contains(&bytes.len()) && !self.form && self.put_clean_halves(bytes) {
             return;
         }
+        self.put_escaped_long(bytes);
+    }
+
+    /// [`Self::put_escaped`] past its short clean cases: out of line, so
+    /// that the short cases inline without the block escaper's set-up.
+    #[inline(never)]
+    fn put_escaped_long(&mut self, bytes: &[u8]) {
         let done = if self.form {
             0
         } else {
@@ -726,7 +746,8 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// Stores `bytes` (8 to 32 of them) as two overlapping halves of 8 or
     /// 16 bytes if neither needs escaping and the buffer has room; whether
     /// it did.
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn put_clean_halves(&mut self, bytes: &[u8]) -> bool {
         let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) else {
             return false;
@@ -892,32 +913,37 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// Writes a literal run of structure, e.g. `{"aps":{"alert":`; a run
     /// that ends by opening an object or array starts its members.
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn raw(&mut self, literal: &str) {
         let bytes = literal.as_bytes();
         self.put(bytes);
         self.first = matches!(bytes.last(), Some(b'{' | b'['));
     }
 
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn begin_object(&mut self) {
         self.put(b"{");
         self.first = true;
     }
 
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn end_object(&mut self) {
         self.put(b"}");
         self.first = false;
     }
 
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn begin_array(&mut self) {
         self.put(b"[");
         self.first = true;
     }
 
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn end_array(&mut self) {
         self.put(b"]");
         self.first = false;
@@ -925,7 +951,8 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// Writes a pre-joined separator and name (`,"key":` or `&name=`),
     /// leaving the separator off for the first member.
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn separated(&mut self, joined: &str) {
         let bytes = joined.as_bytes();
         let bytes = if self.first {
@@ -938,13 +965,15 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// Starts an object member: `key` is [`key!`]'s `,"key":`.
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn key(&mut self, key: &str) {
         self.separated(key);
     }
 
     /// Starts an array element.
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn element(&mut self) {
         if !self.first {
             self.put(b",");
@@ -954,7 +983,8 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// Remembers the largest uncuttable field written since `before`, to
     /// name it when even the shortest texts cannot make the payload fit.
-    #[inline]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn track(&mut self, field: Field, before: usize) {
         let size = self.len.saturating_sub(before);
         if self.plan.largest.is_none_or(|(_, n)| size > n) {
@@ -963,6 +993,8 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// A JSON string, tracked so that an overlong one can be named.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn string(&mut self, field: Field, value: &str) {
         let before = self.len;
         self.put(b"\"");
@@ -972,6 +1004,8 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// A JSON string joined from segments (not cuttable).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn string_segments<'a>(&mut self, field: Field, segments: impl Iterator<Item = &'a str>) {
         let before = self.len;
         self.put(b"\"");
@@ -983,12 +1017,16 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// `"key":"value"` (`key` from [`key!`]).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn str_member(&mut self, key: &str, field: Field, value: &str) {
         self.key(key);
         self.string(field, value);
     }
 
     /// `"key":"value"` when `value` is set (non-empty); nothing otherwise.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn opt_str_member(&mut self, key: &str, field: Field, value: &str) {
         if !value.is_empty() {
             self.str_member(key, field, value);
@@ -1004,11 +1042,15 @@ impl<'b, 'p> Writer<'b, 'p> {
         }
     }
 
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn u64_member(&mut self, key: &str, value: u64) {
         self.key(key);
         self.u64(value);
     }
 
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn bool_member(&mut self, key: &str, value: bool) {
         self.key(key);
         self.put(if value { b"true" } else { b"false" });
@@ -1016,6 +1058,8 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// `"key":"<seconds>s"`: a protobuf `Duration` in its JSON form (FCM,
     /// Huawei and Honor `android.ttl`).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn duration_member(&mut self, key: &str, seconds: u64) {
         self.key(key);
         self.put(b"\"");
@@ -1053,6 +1097,8 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// Writes the source bytes `kept` leaves of `segments` (all when
     /// `None`), then the ellipsis if cut, through `put_text`.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn put_cut<'a, I>(
         &mut self,
         segments: I,
@@ -1079,6 +1125,8 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// Records what a slot's text took in this run.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn measure(&mut self, slot: Slot, before: usize, code: Code, kept: Option<usize>) {
         let size = self.len.saturating_sub(before);
         let plan = self.plan.slot(slot);
@@ -1090,6 +1138,8 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// A cuttable text as a JSON string. Each slot is written once per run.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn text<'a, I>(&mut self, slot: Slot, text: Text<I>)
     where
         I: Iterator<Item = &'a str> + Clone,
@@ -1098,13 +1148,20 @@ impl<'b, 'p> Writer<'b, 'p> {
         let before = self.len;
         let code = self.code();
         let budget = self.plan.slot(slot).budget;
-        let kept = plan_cut(text.segments.clone(), text.limit, budget, code);
+        // Neither a char cap nor a byte budget (most texts): nothing to
+        // plan, and no copy of the segments to plan with.
+        let kept = match (text.limit, budget) {
+            (None, None) => None,
+            (limit, budget) => plan_cut(text.segments.clone(), limit, budget, code),
+        };
         self.put_cut(text.segments, kept, Self::put_escaped);
         self.measure(slot, before, code, kept);
         self.put(b"\"");
     }
 
     /// `"key":"text"` for a cuttable text.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn text_member<'a, I>(&mut self, key: &str, slot: Slot, text: Text<I>)
     where
         I: Iterator<Item = &'a str> + Clone,
