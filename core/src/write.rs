@@ -608,39 +608,20 @@ pub struct Text<I> {
     pub limit: Option<CharLimit>,
 }
 
-/// Writes JSON and form structure into the caller's buffer. Bytes past its
-/// end are counted, not stored, so `count() > capacity` means the output
-/// did not fit.
+/// Where a writer's bytes go: the caller's buffer, the output's length so
+/// far (bytes past the buffer's end are counted, not stored) and whether
+/// they are percent-encoded as a form value on their way in.
 #[derive(Debug)]
-pub struct Writer<'b, 'p> {
+struct Sink<'b> {
     buf: &'b mut [u8],
     /// Bytes of output so far (where the next one goes).
     len: usize,
     /// Inside [`Writer::form_json`]: everything is percent-encoded as a form
     /// value on its way into the buffer.
     form: bool,
-    /// No member written yet in the innermost open object, array or form.
-    first: bool,
-    plan: &'p mut Plan,
 }
 
-impl<'b, 'p> Writer<'b, 'p> {
-    pub fn new(buf: &'b mut [u8], plan: &'p mut Plan) -> Self {
-        Writer {
-            buf,
-            len: 0,
-            form: false,
-            first: true,
-            plan,
-        }
-    }
-
-    /// Bytes of output so far, stored or (past the buffer's end) not.
-    #[inline]
-    pub fn count(&self) -> usize {
-        self.len
-    }
-
+impl Sink<'_> {
     /// Appends `bytes`, percent-encoded inside a form value.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
@@ -686,101 +667,6 @@ impl<'b, 'p> Writer<'b, 'p> {
             }
         }
         self.len = self.len.saturating_add(n);
-    }
-
-    /// What `bytes` cost in the payload, put at this point.
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
-    fn code(&self) -> Code {
-        if self.form {
-            Code::FormJson
-        } else {
-            Code::Json
-        }
-    }
-
-    /// Writes `s` JSON-escaped (without quotes). Clean text is scanned
-    /// eight bytes at a time (SWAR, no `unsafe`): this is the hot path of
-    /// every render.
-    #[inline]
-    fn put_escaped(&mut self, s: &str) {
-        let bytes = s.as_bytes();
-        // A short clean piece (a name, a placeholder, a separator) is one
-        // word: checked and stored whole, without the scanning loop.
-        if bytes.len() < 8 && !self.form {
-            let word = padded_word(bytes);
-            if escape_candidates(word) == 0 {
-                if let Some(dst) = self
-                    .buf
-                    .get_mut(self.len..)
-                    .and_then(<[u8]>::first_chunk_mut::<8>)
-                {
-                    *dst = word.to_le_bytes();
-                    self.len += bytes.len();
-                    return;
-                }
-            }
-        }
-        // Up to 32 bytes (most names and pieces of a body): the first and
-        // last halves, overlapping, checked and stored whole.
-        if (8..=BLOCK).contains(&bytes.len()) && !self.form && self.put_clean_halves(bytes) {
-            return;
-        }
-        self.put_escaped_long(bytes);
-    }
-
-    /// [`Self::put_escaped`] past its short clean cases: out of line, so
-    /// that the short cases inline without the block escaper's set-up.
-    #[inline(never)]
-    fn put_escaped_long(&mut self, bytes: &[u8]) {
-        let done = if self.form {
-            0
-        } else {
-            self.escape_direct(bytes)
-        };
-        if done < bytes.len() {
-            self.escape_runs(bytes, done);
-        }
-    }
-
-    /// Stores `bytes` (8 to 32 of them) as two overlapping halves of 8 or
-    /// 16 bytes if neither needs escaping and the buffer has room; whether
-    /// it did.
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
-    fn put_clean_halves(&mut self, bytes: &[u8]) -> bool {
-        let Some(dst) = self.buf.get_mut(self.len..self.len + bytes.len()) else {
-            return false;
-        };
-        if let (Some(head), Some(tail)) = (bytes.first_chunk::<16>(), bytes.last_chunk::<16>()) {
-            if needs_escape(head) || needs_escape(tail) {
-                return false;
-            }
-            // Through integers, as in `padded_block`.
-            let (head, tail) = (u128::from_le_bytes(*head), u128::from_le_bytes(*tail));
-            if let Some(d) = dst.first_chunk_mut::<16>() {
-                *d = head.to_le_bytes();
-            }
-            if let Some(d) = dst.last_chunk_mut::<16>() {
-                *d = tail.to_le_bytes();
-            }
-        } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>())
-        {
-            let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
-            if escape_candidates(head) | escape_candidates(tail) != 0 {
-                return false;
-            }
-            if let Some(d) = dst.first_chunk_mut::<8>() {
-                *d = head.to_le_bytes();
-            }
-            if let Some(d) = dst.last_chunk_mut::<8>() {
-                *d = tail.to_le_bytes();
-            }
-        } else {
-            return false;
-        }
-        self.len += bytes.len();
-        true
     }
 
     /// Escapes `bytes` straight into the buffer while it has room, 32
@@ -910,6 +796,145 @@ impl<'b, 'p> Writer<'b, 'p> {
         }
         self.put(bytes.get(run_start..).unwrap_or_default());
     }
+}
+
+/// The long and slow paths of [`Writer::put_escaped`], given the sink's
+/// parts rather than the writer or the sink: neither escapes its
+/// renderer's function, so their fields stay in registers there.
+#[inline(never)]
+fn escape_long(buf: &mut [u8], len: usize, form: bool, bytes: &[u8]) -> usize {
+    let mut sink = Sink { buf, len, form };
+    let done = if form { 0 } else { sink.escape_direct(bytes) };
+    if done < bytes.len() {
+        sink.escape_runs(bytes, done);
+    }
+    sink.len
+}
+
+/// Writes JSON and form structure into the caller's buffer. Bytes past its
+/// end are counted, not stored, so `count() > capacity` means the output
+/// did not fit.
+#[derive(Debug)]
+pub struct Writer<'b, 'p> {
+    sink: Sink<'b>,
+    /// No member written yet in the innermost open object, array or form.
+    first: bool,
+    plan: &'p mut Plan,
+}
+
+impl<'b, 'p> Writer<'b, 'p> {
+    pub fn new(buf: &'b mut [u8], plan: &'p mut Plan) -> Self {
+        Writer {
+            sink: Sink {
+                buf,
+                len: 0,
+                form: false,
+            },
+            first: true,
+            plan,
+        }
+    }
+
+    /// Bytes of output so far, stored or (past the buffer's end) not.
+    #[inline]
+    pub fn count(&self) -> usize {
+        self.sink.len
+    }
+
+    /// What `bytes` cost in the payload, put at this point.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
+    fn code(&self) -> Code {
+        if self.sink.form {
+            Code::FormJson
+        } else {
+            Code::Json
+        }
+    }
+
+    /// Writes `s` JSON-escaped (without quotes). Clean text is scanned
+    /// eight bytes at a time (SWAR, no `unsafe`): this is the hot path of
+    /// every render.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
+    fn put_escaped(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        // A short clean piece (a name, a placeholder, a separator) is one
+        // word: checked and stored whole, without the scanning loop.
+        if bytes.len() < 8 && !self.sink.form {
+            let word = padded_word(bytes);
+            if escape_candidates(word) == 0 {
+                if let Some(dst) = self
+                    .sink
+                    .buf
+                    .get_mut(self.sink.len..)
+                    .and_then(<[u8]>::first_chunk_mut::<8>)
+                {
+                    *dst = word.to_le_bytes();
+                    self.sink.len += bytes.len();
+                    return;
+                }
+            }
+        }
+        // Up to 32 bytes (most names and pieces of a body): the first and
+        // last halves, overlapping, checked and stored whole.
+        if (8..=BLOCK).contains(&bytes.len()) && !self.sink.form && self.put_clean_halves(bytes) {
+            return;
+        }
+        self.put_escaped_long(bytes);
+    }
+
+    /// [`Self::put_escaped`] past its short clean cases: out of line, so
+    /// that the short cases inline without the block escaper's set-up.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
+    fn put_escaped_long(&mut self, bytes: &[u8]) {
+        self.sink.len = escape_long(self.sink.buf, self.sink.len, self.sink.form, bytes);
+    }
+
+    /// Stores `bytes` (8 to 32 of them) as two overlapping halves of 8 or
+    /// 16 bytes if neither needs escaping and the buffer has room; whether
+    /// it did.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
+    fn put_clean_halves(&mut self, bytes: &[u8]) -> bool {
+        let Some(dst) = self
+            .sink
+            .buf
+            .get_mut(self.sink.len..self.sink.len + bytes.len())
+        else {
+            return false;
+        };
+        if let (Some(head), Some(tail)) = (bytes.first_chunk::<16>(), bytes.last_chunk::<16>()) {
+            if needs_escape(head) || needs_escape(tail) {
+                return false;
+            }
+            // Through integers, as in `padded_block`.
+            let (head, tail) = (u128::from_le_bytes(*head), u128::from_le_bytes(*tail));
+            if let Some(d) = dst.first_chunk_mut::<16>() {
+                *d = head.to_le_bytes();
+            }
+            if let Some(d) = dst.last_chunk_mut::<16>() {
+                *d = tail.to_le_bytes();
+            }
+        } else if let (Some(head), Some(tail)) = (bytes.first_chunk::<8>(), bytes.last_chunk::<8>())
+        {
+            let (head, tail) = (u64::from_le_bytes(*head), u64::from_le_bytes(*tail));
+            if escape_candidates(head) | escape_candidates(tail) != 0 {
+                return false;
+            }
+            if let Some(d) = dst.first_chunk_mut::<8>() {
+                *d = head.to_le_bytes();
+            }
+            if let Some(d) = dst.last_chunk_mut::<8>() {
+                *d = tail.to_le_bytes();
+            }
+        } else {
+            return false;
+        }
+        self.sink.len += bytes.len();
+        true
+    }
 
     /// Writes a literal run of structure, e.g. `{"aps":{"alert":`; a run
     /// that ends by opening an object or array starts its members.
@@ -917,35 +942,35 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[cfg_attr(target_os = "none", inline)]
     pub fn raw(&mut self, literal: &str) {
         let bytes = literal.as_bytes();
-        self.put(bytes);
+        self.sink.put(bytes);
         self.first = matches!(bytes.last(), Some(b'{' | b'['));
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     pub fn begin_object(&mut self) {
-        self.put(b"{");
+        self.sink.put(b"{");
         self.first = true;
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     pub fn end_object(&mut self) {
-        self.put(b"}");
+        self.sink.put(b"}");
         self.first = false;
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     pub fn begin_array(&mut self) {
-        self.put(b"[");
+        self.sink.put(b"[");
         self.first = true;
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     pub fn end_array(&mut self) {
-        self.put(b"]");
+        self.sink.put(b"]");
         self.first = false;
     }
 
@@ -961,7 +986,7 @@ impl<'b, 'p> Writer<'b, 'p> {
             bytes
         };
         self.first = false;
-        self.put(bytes);
+        self.sink.put(bytes);
     }
 
     /// Starts an object member: `key` is [`key!`]'s `,"key":`.
@@ -976,7 +1001,7 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[cfg_attr(target_os = "none", inline)]
     pub fn element(&mut self) {
         if !self.first {
-            self.put(b",");
+            self.sink.put(b",");
         }
         self.first = false;
     }
@@ -986,7 +1011,7 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     fn track(&mut self, field: Field, before: usize) {
-        let size = self.len.saturating_sub(before);
+        let size = self.sink.len.saturating_sub(before);
         if self.plan.largest.is_none_or(|(_, n)| size > n) {
             self.plan.largest = Some((field, size));
         }
@@ -996,10 +1021,10 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     pub fn string(&mut self, field: Field, value: &str) {
-        let before = self.len;
-        self.put(b"\"");
+        let before = self.sink.len;
+        self.sink.put(b"\"");
         self.put_escaped(value);
-        self.put(b"\"");
+        self.sink.put(b"\"");
         self.track(field, before);
     }
 
@@ -1007,12 +1032,12 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     pub fn string_segments<'a>(&mut self, field: Field, segments: impl Iterator<Item = &'a str>) {
-        let before = self.len;
-        self.put(b"\"");
+        let before = self.sink.len;
+        self.sink.put(b"\"");
         for segment in segments {
             self.put_escaped(segment);
         }
-        self.put(b"\"");
+        self.sink.put(b"\"");
         self.track(field, before);
     }
 
@@ -1036,9 +1061,9 @@ impl<'b, 'p> Writer<'b, 'p> {
     pub fn u64(&mut self, value: u64) {
         // One digit (badges, flags, enums) needs no formatting.
         if value < 10 {
-            self.put(&[b'0' + value as u8]);
+            self.sink.put(&[b'0' + value as u8]);
         } else {
-            self.put(Decimal::u64(value).as_bytes());
+            self.sink.put(Decimal::u64(value).as_bytes());
         }
     }
 
@@ -1053,7 +1078,7 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[cfg_attr(target_os = "none", inline)]
     pub fn bool_member(&mut self, key: &str, value: bool) {
         self.key(key);
-        self.put(if value { b"true" } else { b"false" });
+        self.sink.put(if value { b"true" } else { b"false" });
     }
 
     /// `"key":"<seconds>s"`: a protobuf `Duration` in its JSON form (FCM,
@@ -1062,22 +1087,22 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[cfg_attr(target_os = "none", inline)]
     pub fn duration_member(&mut self, key: &str, seconds: u64) {
         self.key(key);
-        self.put(b"\"");
+        self.sink.put(b"\"");
         self.u64(seconds);
-        self.put(b"s\"");
+        self.sink.put(b"s\"");
     }
 
     /// A JSON string joined from parts, each JSON-escaped or
     /// percent-encoded (not cuttable), tracked like [`Writer::string`].
     pub fn string_parts(&mut self, field: Field, parts: &[Part<'_>]) {
-        let before = self.len;
-        self.put(b"\"");
+        let before = self.sink.len;
+        self.sink.put(b"\"");
         for part in parts {
             match *part {
                 Part::Plain(s) => self.put_escaped(s),
                 // Inside a form value (no provider sends one there) each
                 // encoded byte is form-encoded in turn.
-                Part::Uri(s) if self.form => {
+                Part::Uri(s) if self.sink.form => {
                     for &b in s.as_bytes() {
                         let kept = kept_as(&URI, b);
                         let (piece, n) = if kept != 0 {
@@ -1085,13 +1110,13 @@ impl<'b, 'p> Writer<'b, 'p> {
                         } else {
                             ([b'%', hex_digit(b >> 4), hex_digit(b)], 3)
                         };
-                        self.put(piece.get(..n).unwrap_or_default());
+                        self.sink.put(piece.get(..n).unwrap_or_default());
                     }
                 }
-                Part::Uri(s) => self.put_percent(&URI, s.as_bytes()),
+                Part::Uri(s) => self.sink.put_percent(&URI, s.as_bytes()),
             }
         }
-        self.put(b"\"");
+        self.sink.put(b"\"");
         self.track(field, before);
     }
 
@@ -1128,7 +1153,7 @@ impl<'b, 'p> Writer<'b, 'p> {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     fn measure(&mut self, slot: Slot, before: usize, code: Code, kept: Option<usize>) {
-        let size = self.len.saturating_sub(before);
+        let size = self.sink.len.saturating_sub(before);
         let plan = self.plan.slot(slot);
         plan.measured = plan.measured.saturating_add(size);
         plan.floor = ELLIPSIS
@@ -1144,8 +1169,8 @@ impl<'b, 'p> Writer<'b, 'p> {
     where
         I: Iterator<Item = &'a str> + Clone,
     {
-        self.put(b"\"");
-        let before = self.len;
+        self.sink.put(b"\"");
+        let before = self.sink.len;
         let code = self.code();
         let budget = self.plan.slot(slot).budget;
         // Neither a char cap nor a byte budget (most texts): nothing to
@@ -1156,7 +1181,7 @@ impl<'b, 'p> Writer<'b, 'p> {
         };
         self.put_cut(text.segments, kept, Self::put_escaped);
         self.measure(slot, before, code, kept);
-        self.put(b"\"");
+        self.sink.put(b"\"");
     }
 
     /// `"key":"text"` for a cuttable text.
@@ -1172,9 +1197,9 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// Writes through `f` with the bytes exempt from the provider's limit.
     pub fn exempt(&mut self, f: impl FnOnce(&mut Self)) {
-        let before = self.len;
+        let before = self.sink.len;
         f(self);
-        let size = self.len.saturating_sub(before);
+        let size = self.sink.len.saturating_sub(before);
         self.plan.exempt = self.plan.exempt.saturating_add(size);
     }
 
@@ -1186,8 +1211,8 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// A form value, percent-encoded and tracked.
     fn form_value(&mut self, field: Field, value: &str) {
-        let before = self.len;
-        self.put_percent(&FORM, value.as_bytes());
+        let before = self.sink.len;
+        self.sink.put_percent(&FORM, value.as_bytes());
         self.track(field, before);
     }
 
@@ -1213,8 +1238,8 @@ impl<'b, 'p> Writer<'b, 'p> {
         segments: impl Iterator<Item = &'a str>,
     ) {
         self.form_name(name);
-        let before = self.len;
-        segments.for_each(|s| self.put_percent(&FORM, s.as_bytes()));
+        let before = self.sink.len;
+        segments.for_each(|s| self.sink.put_percent(&FORM, s.as_bytes()));
         self.track(field, before);
     }
 
@@ -1227,7 +1252,7 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// `name=<digits>`, with a `-` that needs no percent-encoding either.
     pub fn form_i64(&mut self, name: &str, value: i64) {
         self.form_name(name);
-        self.put(Decimal::i64(value).as_bytes());
+        self.sink.put(Decimal::i64(value).as_bytes());
     }
 
     /// `name=<text>` for a cuttable text, percent-encoded, not JSON-escaped.
@@ -1236,11 +1261,11 @@ impl<'b, 'p> Writer<'b, 'p> {
         I: Iterator<Item = &'a str> + Clone,
     {
         self.form_name(name);
-        let before = self.len;
+        let before = self.sink.len;
         let budget = self.plan.slot(slot).budget;
         let kept = plan_cut(text.segments.clone(), text.limit, budget, Code::Form);
         self.put_cut(text.segments, kept, |w, s| {
-            w.put_percent(&FORM, s.as_bytes())
+            w.sink.put_percent(&FORM, s.as_bytes())
         });
         self.measure(slot, before, Code::Form, kept);
     }
@@ -1253,9 +1278,9 @@ impl<'b, 'p> Writer<'b, 'p> {
         f: impl FnOnce(&mut Self) -> Result<(), Error>,
     ) -> Result<(), Error> {
         self.form_name(name);
-        self.form = true;
+        self.sink.form = true;
         let result = f(self);
-        self.form = false;
+        self.sink.form = false;
         result
     }
 }
