@@ -472,8 +472,9 @@ const SLOTS: [Slot; 2] = [Slot::Body, Slot::Title];
 struct SlotPlan {
     /// Encoded bytes the slot took in the measuring run (quotes excluded).
     measured: usize,
-    /// The encoded ellipsis: the least a cut slot can shrink to.
-    floor: usize,
+    /// How the slot's text was encoded, for what a cut slot's ellipsis
+    /// costs (the least it can shrink to): worked out only when cutting.
+    code: Option<Code>,
     /// Byte budget for the emitting run (quotes excluded).
     budget: Option<usize>,
     /// Bytes of the source text kept when the slot was cut.
@@ -503,7 +504,12 @@ impl Plan {
         let mut left = excess;
         for slot in SLOTS {
             let plan = self.slot(slot);
-            let reducible = plan.measured.saturating_sub(plan.floor);
+            let floor = plan.code.map_or(0, |code| {
+                ELLIPSIS
+                    .chars()
+                    .fold(0usize, |n, c| n.saturating_add(char_cost(c, code)))
+            });
+            let reducible = plan.measured.saturating_sub(floor);
             let cut = left.min(reducible);
             if cut > 0 {
                 plan.budget = Some(plan.measured - cut);
@@ -1156,9 +1162,7 @@ impl<'b, 'p> Writer<'b, 'p> {
         let size = self.sink.len.saturating_sub(before);
         let plan = self.plan.slot(slot);
         plan.measured = plan.measured.saturating_add(size);
-        plan.floor = ELLIPSIS
-            .chars()
-            .fold(0, |n, c| n.saturating_add(char_cost(c, code)));
+        plan.code = Some(code);
         plan.kept = kept;
     }
 
