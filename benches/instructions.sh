@@ -22,7 +22,7 @@ for line in sys.stdin:
 
 ops=("$@")
 if [ ${#ops[@]} -eq 0 ]; then
-  ops=(apns_c2c_text apns_group_placeholders fcm huawei honor xiaomi oppo vivo meizu tpns
+  ops=(apns_c2c_text apns_short apns_group_placeholders fcm huawei honor xiaomi oppo vivo meizu tpns
     decide apns_long_cut)
 fi
 

@@ -12,8 +12,9 @@ use tidings_core::model::{Case, Channel, Elem};
 use tidings_core::{decide, render, Decision};
 
 /// The operations, each a case to decide and render (`decide` decides only).
-const OPS: [&str; 13] = [
+const OPS: [&str; 14] = [
     "apns_c2c_text",
+    "apns_short",
     "apns_group_placeholders",
     "fcm",
     "huawei",
@@ -28,9 +29,20 @@ const OPS: [&str; 13] = [
     "empty",
 ];
 
+/// `apns_short`'s text: with no ext either, what is left is a render's
+/// fixed cost.
+static SHORT: [Elem<'static>; 1] = [Elem::Text("hi")];
+
 fn case<'a>(op: &str, long: &'a [Elem<'a>]) -> Option<Case<'a>> {
     let channel = match op {
         "apns_c2c_text" | "decide" | "empty" => Channel::Apns,
+        "apns_short" => {
+            let mut case = c2c_case(Channel::Apns, &SHORT);
+            if let Some(info) = case.message.push_info.as_mut() {
+                info.ext = "";
+            }
+            return Some(case);
+        }
         "apns_group_placeholders" => return Some(group_case()),
         "apns_long_cut" => return Some(c2c_case(Channel::Apns, long)),
         "fcm" => Channel::Fcm,

@@ -105,32 +105,79 @@ impl defmt::Format for Decision<'_> {
     }
 }
 
-/// A notification to push: the case plus every setting merged by priority
-/// (message > conversation > user global > app default, push-rules §2.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A notification to push: the case, with every setting merged by priority
+/// (message > conversation > user global > app default, push-rules §2.5)
+/// read through its methods. It holds only the case, so a decision moves
+/// as two words: a caller that binds it by value pays no copy of a large
+/// struct (which, read back just after `decide` wrote it, cost about as
+/// much as a fifth of an APNs render), and nothing a provider does not
+/// send is worked out.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Notification<'a> {
     pub case: &'a Case<'a>,
-    pub body: Body<'a>,
-    /// iOS title; empty = none.
-    pub ios_title: &'a str,
-    /// Android title; never empty unless every source is.
-    pub android_title: &'a str,
-    /// iOS sound; `None` = no `sound` key (`push.no_sound`).
-    pub ios_sound: Option<&'a str>,
-    /// Android sound resource; empty = the channel's default.
-    pub android_sound: &'a str,
-    /// Badge to show; `None` = leave the device's badge alone.
-    pub badge: Option<u32>,
-    /// Pass-through for the app; empty = none.
-    pub ext: &'a str,
-    /// Absolute expiry (Unix seconds) from `MsgLifeTime`; `None` = provider default.
-    pub expires_at: Option<i64>,
 }
 
 impl<'a> Notification<'a> {
     /// The message this notification is for.
     pub fn message(&self) -> &'a Message<'a> {
         &self.case.message
+    }
+
+    /// The notification body (push-rules §3.2–3.3).
+    #[inline]
+    pub fn body(&self) -> Body<'a> {
+        Body::of(&self.case.message, self.case.recipient.locale)
+    }
+
+    /// iOS title; empty = none.
+    #[inline]
+    pub fn ios_title(&self) -> &'a str {
+        text::ios_title_sourced(self.case.message.push_info.as_ref()).0
+    }
+
+    /// Android title; never empty unless every source is.
+    #[inline]
+    pub fn android_title(&self) -> &'a str {
+        text::android_title_sourced(&self.case.message).0
+    }
+
+    /// iOS sound; `None` = no `sound` key (`push.no_sound`).
+    #[inline]
+    pub fn ios_sound(&self) -> Option<&'a str> {
+        match sound_sourced(self.case).0 {
+            NO_SOUND => None,
+            "" => Some(DEFAULT_SOUND),
+            sound => Some(sound),
+        }
+    }
+
+    /// Android sound resource; empty = the channel's default.
+    #[inline]
+    pub fn android_sound(&self) -> &'a str {
+        text::android_sound_name(raw_android_sound(self.case))
+    }
+
+    /// Badge to show; `None` = leave the device's badge alone.
+    #[inline]
+    pub fn badge(&self) -> Option<u32> {
+        badge_counted(self.case).then(|| self.case.recipient.badge.saturating_add(1))
+    }
+
+    /// Pass-through for the app; empty = none.
+    #[inline]
+    pub fn ext(&self) -> &'a str {
+        ext_sourced(self.case).0
+    }
+
+    /// Absolute expiry (Unix seconds) from `MsgLifeTime`; `None` =
+    /// provider default. Cannot overflow: `validate` refused such a
+    /// lifetime.
+    #[inline]
+    pub fn expires_at(&self) -> Option<i64> {
+        self.case
+            .message
+            .life_time
+            .and_then(|seconds| self.case.now.checked_add(i64::from(seconds)))
     }
 
     /// The message's Android knobs (all unset without an OfflinePushInfo).
@@ -154,6 +201,75 @@ impl<'a> Notification<'a> {
     /// The conversation key (`thread-id`, Android tag).
     pub fn thread_key(&self) -> text::Segments<'a> {
         text::thread_key(&self.case.message)
+    }
+}
+
+/// The merged settings, as a reader (and a failing test) wants to see them.
+impl core::fmt::Debug for Notification<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Notification")
+            .field("channel", &self.case.recipient.device.channel)
+            .field("body", &self.body())
+            .field("ios_title", &self.ios_title())
+            .field("android_title", &self.android_title())
+            .field("ios_sound", &self.ios_sound())
+            .field("android_sound", &self.android_sound())
+            .field("badge", &self.badge())
+            .field("ext", &self.ext())
+            .field("expires_at", &self.expires_at())
+            .finish()
+    }
+}
+
+/// The custom elem whose push fields count: only without an
+/// OfflinePushInfo (push-rules §2.5; its Desc still shows as the elem's
+/// text, §3.1).
+fn custom_push<'a>(message: &Message<'a>) -> Option<crate::model::CustomElem<'a>> {
+    if message.push_info.is_some() {
+        return None;
+    }
+    message.elems.iter().find_map(|e| match e {
+        Elem::Custom(c) => Some(*c),
+        _ => None,
+    })
+}
+
+/// The sound setting before `push.no_sound` and the default are read,
+/// with where it came from.
+fn sound_sourced<'a>(case: &Case<'a>) -> (&'a str, Option<Field>) {
+    let message = &case.message;
+    let message_sound = match message.push_info {
+        Some(p) => (p.apns.sound, Field::ApnsSound),
+        None => (
+            custom_push(message).map_or("", |c| c.sound),
+            Field::ElemSound,
+        ),
+    };
+    let user_sound = match message.conversation {
+        Conversation::C2c { .. } => (case.recipient.c2c_sound, Field::C2cSound),
+        Conversation::Group(_) => (case.recipient.group_sound, Field::GroupSound),
+    };
+    first_set_sourced(message_sound, user_sound)
+}
+
+fn raw_android_sound<'a>(case: &Case<'a>) -> &'a str {
+    case.message.push_info.map_or("", |p| p.android.sound)
+}
+
+fn badge_counted(case: &Case<'_>) -> bool {
+    !case
+        .message
+        .push_info
+        .is_some_and(|p| p.apns.badge_not_counted)
+}
+
+fn ext_sourced<'a>(case: &Case<'a>) -> (&'a str, Field) {
+    match case.message.push_info {
+        Some(p) => (p.ext, Field::Ext),
+        None => (
+            custom_push(&case.message).map_or("", |c| c.ext),
+            Field::ElemExt,
+        ),
     }
 }
 
@@ -243,71 +359,24 @@ pub fn decide_observed<'a, O: Observer<'a>>(
         return Ok(Decision::Suppress(reason));
     }
 
-    let push_info = message.push_info.as_ref();
-    let custom = message.elems.iter().find_map(|e| match e {
-        Elem::Custom(c) => Some(*c),
-        _ => None,
+    observer.sources(|| {
+        let (sound, sound_from) = sound_sourced(case);
+        let (ext, ext_from) = ext_sourced(case);
+        Sources {
+            ios_title: text::ios_title_sourced(message.push_info.as_ref()).1,
+            android_title: text::android_title_sourced(message).1,
+            ios_sound: sound_from.filter(|_| !sound.is_empty()),
+            android_sound: (!raw_android_sound(case).is_empty()).then_some(Field::AndroidSound),
+            badge: if badge_counted(case) {
+                Field::Badge
+            } else {
+                Field::BadgeMode
+            },
+            ext: (!ext.is_empty()).then_some(ext_from),
+            expiry: message.life_time.map(|_| Field::MsgLifeTime),
+        }
     });
-    // With an OfflinePushInfo the custom elem's push fields are ignored
-    // (push-rules §2.5); its Desc still shows as the elem's text (§3.1).
-    let custom_push = if push_info.is_none() { custom } else { None };
-
-    let message_sound = match push_info {
-        Some(p) => (p.apns.sound, Field::ApnsSound),
-        None => (custom_push.map_or("", |c| c.sound), Field::ElemSound),
-    };
-    let user_sound = match message.conversation {
-        Conversation::C2c { .. } => (recipient.c2c_sound, Field::C2cSound),
-        Conversation::Group(_) => (recipient.group_sound, Field::GroupSound),
-    };
-    let (sound, sound_from) = first_set_sourced(message_sound, user_sound);
-    let ios_sound = match sound {
-        NO_SOUND => None,
-        "" => Some(DEFAULT_SOUND),
-        sound => Some(sound),
-    };
-
-    let badge_counted = !push_info.is_some_and(|p| p.apns.badge_not_counted);
-    let badge = badge_counted.then(|| recipient.badge.saturating_add(1));
-
-    let (ext, ext_from) = match push_info {
-        Some(p) => (p.ext, Field::Ext),
-        None => (custom_push.map_or("", |c| c.ext), Field::ElemExt),
-    };
-
-    // Cannot overflow: `validate` refused such a lifetime.
-    let expires_at = message
-        .life_time
-        .and_then(|seconds| now.checked_add(i64::from(seconds)));
-
-    let (ios_title, ios_title_from) = text::ios_title_sourced(push_info);
-    let (android_title, android_title_from) = text::android_title_sourced(message);
-    let raw_android_sound = push_info.map_or("", |p| p.android.sound);
-    observer.sources(|| Sources {
-        ios_title: ios_title_from,
-        android_title: android_title_from,
-        ios_sound: sound_from.filter(|_| !sound.is_empty()),
-        android_sound: (!raw_android_sound.is_empty()).then_some(Field::AndroidSound),
-        badge: if badge_counted {
-            Field::Badge
-        } else {
-            Field::BadgeMode
-        },
-        ext: (!ext.is_empty()).then_some(ext_from),
-        expiry: expires_at.map(|_| Field::MsgLifeTime),
-    });
-
-    Ok(Decision::Push(Notification {
-        case,
-        body: Body::of(message, recipient.locale),
-        ios_title,
-        android_title,
-        ios_sound,
-        android_sound: text::android_sound_name(raw_android_sound),
-        badge,
-        ext,
-        expires_at,
-    }))
+    Ok(Decision::Push(Notification { case }))
 }
 
 /// The first set of two sourced strings, with its source.

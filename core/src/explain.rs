@@ -299,7 +299,7 @@ mod tests {
         let Decision::Push(n) = e.decision else {
             panic!("{:?}", e.decision)
         };
-        assert_eq!(n.android_sound, "ring");
+        assert_eq!(n.android_sound(), "ring");
         let order: [Reason; 15] =
             core::array::from_fn(|i| e.trace.checks().nth(i).map(|c| c.reason).unwrap());
         assert_eq!(order, ORDER);

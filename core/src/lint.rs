@@ -187,7 +187,7 @@ pub fn lints(n: &Notification<'_>, rendered: &Rendered<'_>) -> Lints {
     lints
         .with(
             Lint::ExtNotJson,
-            android_device && !n.ext.is_empty() && !is_json_object(n.ext),
+            android_device && !n.ext().is_empty() && !is_json_object(n.ext()),
         )
         .with(Lint::BodyCut, rendered.cut.body.is_some())
         .with(Lint::TitleCut, rendered.cut.title.is_some())

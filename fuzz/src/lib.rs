@@ -128,14 +128,14 @@ fn summary(decision: &Result<Decision<'_>, Error>) -> Summary {
         Err(e) => Summary::Refused(*e),
         Ok(Decision::Suppress(r)) => Summary::Suppressed(*r),
         Ok(Decision::Push(n)) => Summary::Pushed(Merged {
-            body: n.body.segments().collect(),
-            ios_title: n.ios_title.to_owned(),
-            android_title: n.android_title.to_owned(),
-            ios_sound: n.ios_sound.map(str::to_owned),
-            android_sound: n.android_sound.to_owned(),
-            badge: n.badge,
-            ext: n.ext.to_owned(),
-            expires_at: n.expires_at,
+            body: n.body().segments().collect(),
+            ios_title: n.ios_title().to_owned(),
+            android_title: n.android_title().to_owned(),
+            ios_sound: n.ios_sound().map(str::to_owned),
+            android_sound: n.android_sound().to_owned(),
+            badge: n.badge(),
+            ext: n.ext().to_owned(),
+            expires_at: n.expires_at(),
         }),
     }
 }
@@ -147,7 +147,7 @@ pub fn check_case(case: &Case<'_>, buffer: usize) -> Summary {
     let again = decide(case);
     assert_eq!(decision, again, "deciding twice differs");
     if let Ok(Decision::Push(n)) = &decision {
-        assert!(!n.body.is_empty(), "a push with nothing to show");
+        assert!(!n.body().is_empty(), "a push with nothing to show");
         check_render(n, buffer);
     }
     summary(&decision)
@@ -419,16 +419,16 @@ pub fn check_render(n: &Notification<'_>, buffer: usize) {
 
     if channel == Channel::Oppo {
         let sent = at(&decoded, "message.notification.action_parameters");
-        let object = !n.ext.is_empty() && is_json_object(n.ext);
+        let object = !n.ext().is_empty() && is_json_object(n.ext());
         assert_eq!(
             sent.is_some(),
             object,
             "OPPO action_parameters for {:?}",
-            n.ext
+            n.ext()
         );
         assert_eq!(
             rendered.warnings.ext_not_json_object,
-            !n.ext.is_empty() && !object
+            !n.ext().is_empty() && !object
         );
     }
 }
@@ -442,23 +442,27 @@ fn check_sent_texts(n: &Notification<'_>, title: &str, body: Body<'_>) {
         let chain = text::android_title_chain(n.message());
         let want = chain.into_iter().find(|t| !text::is_blank(t)).unwrap_or("");
         assert_eq!(title, want, "Xiaomi title");
-        if !text::is_blank(n.android_title) {
-            assert_eq!(title, n.android_title, "Xiaomi replaced a title it accepts");
+        if !text::is_blank(n.android_title()) {
+            assert_eq!(
+                title,
+                n.android_title(),
+                "Xiaomi replaced a title it accepts"
+            );
         }
         let composed = Body::composed(n.message(), n.case.recipient.locale);
-        let want = match n.body {
+        let want = match n.body() {
             Body::Desc(desc) if text::is_blank(desc) => composed,
             other => other,
         };
         assert_eq!(body, want, "Xiaomi description");
     } else {
         let want = if channel.is_apple() {
-            n.ios_title
+            n.ios_title()
         } else {
-            n.android_title
+            n.android_title()
         };
         assert_eq!(title, want, "{} title", channel.name());
-        assert_eq!(body, n.body, "{} body", channel.name());
+        assert_eq!(body, n.body(), "{} body", channel.name());
     }
 }
 

@@ -49,20 +49,20 @@ impl Layout for Apns<'_, '_> {
         let n = self.n;
         let apns_info = n.apns_info();
         let body = Text {
-            segments: n.body.segments(),
+            segments: n.body().segments(),
             limit: None,
         };
         w.begin_object();
         w.key(key!("aps"));
         w.begin_object();
         w.key(key!("alert"));
-        if n.ios_title.is_empty() && apns_info.sub_title.is_empty() {
+        if n.ios_title().is_empty() && apns_info.sub_title.is_empty() {
             w.text(Slot::Body, body);
         } else {
             w.begin_object();
-            if !n.ios_title.is_empty() {
+            if !n.ios_title().is_empty() {
                 let title = Text {
-                    segments: Segments::single(n.ios_title),
+                    segments: Segments::single(n.ios_title()),
                     limit: None,
                 };
                 w.text_member(key!("title"), Slot::Title, title);
@@ -71,10 +71,10 @@ impl Layout for Apns<'_, '_> {
             w.text_member(key!("body"), Slot::Body, body);
             w.end_object();
         }
-        if let Some(badge) = n.badge {
+        if let Some(badge) = n.badge() {
             w.u64_member(key!("badge"), u64::from(badge));
         }
-        if let Some(sound) = n.ios_sound {
+        if let Some(sound) = n.ios_sound() {
             w.str_member(key!("sound"), Field::Sound, sound);
         }
         w.key(key!("thread-id"));
@@ -83,7 +83,7 @@ impl Layout for Apns<'_, '_> {
             w.u64_member(key!("mutable-content"), 1);
         }
         w.end_object();
-        w.opt_str_member(key!("ext"), Field::Ext, n.ext);
+        w.opt_str_member(key!("ext"), Field::Ext, n.ext());
         w.opt_str_member(key!("image"), Field::Image, apns_info.image);
         w.end_object();
         Ok(())
@@ -131,7 +131,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
             priority: PRIORITY_IMMEDIATE,
             topic,
             topic_suffix: if voip { VOIP_TOPIC_SUFFIX } else { "" },
-            expiration: n.expires_at,
+            expiration: n.expires_at(),
             collapse_id: (!collapse_id.is_empty()).then_some(collapse_id),
             device_token: token,
         }),

@@ -56,15 +56,15 @@ impl Layout for Fcm<'_, '_> {
         w.begin_object();
         // FCM's title is optional: without any title source it is left
         // out, never sent empty (found by fuzzing, case_json).
-        if !n.android_title.is_empty() {
+        if !n.android_title().is_empty() {
             let title = Text {
-                segments: Segments::single(n.android_title),
+                segments: Segments::single(n.android_title()),
                 limit: None,
             };
             w.text_member(key!("title"), Slot::Title, title);
         }
         let body = Text {
-            segments: n.body.segments(),
+            segments: n.body().segments(),
             limit: None,
         };
         w.text_member(key!("body"), Slot::Body, body);
@@ -84,16 +84,16 @@ impl Layout for Fcm<'_, '_> {
             Field::ChannelId,
             android.google_channel_id,
         );
-        w.opt_str_member(key!("sound"), Field::Sound, n.android_sound);
+        w.opt_str_member(key!("sound"), Field::Sound, n.android_sound());
         w.key(key!("tag"));
         w.string_segments(Field::ThreadId, n.thread_key());
         w.end_object();
         w.end_object();
 
-        if !n.ext.is_empty() {
+        if !n.ext().is_empty() {
             w.key(key!("data"));
             w.begin_object();
-            w.str_member(key!("ext"), Field::Ext, n.ext);
+            w.str_member(key!("ext"), Field::Ext, n.ext());
             w.end_object();
         }
         w.end_object();

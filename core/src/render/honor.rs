@@ -54,7 +54,7 @@ impl Layout for Honor<'_, '_> {
         let n = self.n;
         let android = n.android_info();
         w.begin_object();
-        w.opt_str_member(key!("data"), Field::Ext, n.ext);
+        w.opt_str_member(key!("data"), Field::Ext, n.ext());
 
         w.key(key!("android"));
         w.begin_object();
@@ -64,12 +64,12 @@ impl Layout for Honor<'_, '_> {
         w.key(key!("notification"));
         w.begin_object();
         let title = Text {
-            segments: Segments::single(n.android_title),
+            segments: Segments::single(n.android_title()),
             limit: None,
         };
         w.text_member(key!("title"), Slot::Title, title);
         let body = Text {
-            segments: n.body.segments(),
+            segments: n.body().segments(),
             limit: None,
         };
         w.text_member(key!("body"), Slot::Body, body);
@@ -84,7 +84,7 @@ impl Layout for Honor<'_, '_> {
         w.key(key!("tag"));
         w.string_segments(Field::ThreadId, n.thread_key());
         let badge_class = n.case.app.badge_class;
-        if n.badge.is_some() && !badge_class.is_empty() {
+        if n.badge().is_some() && !badge_class.is_empty() {
             w.key(key!("badge"));
             w.begin_object();
             w.u64_member(key!("addNum"), 1);

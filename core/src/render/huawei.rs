@@ -90,7 +90,7 @@ impl Layout for Huawei<'_, '_> {
         w.begin_object();
         w.key(key!("message"));
         w.begin_object();
-        w.opt_str_member(key!("data"), Field::Ext, n.ext);
+        w.opt_str_member(key!("data"), Field::Ext, n.ext());
 
         w.key(key!("android"));
         w.begin_object();
@@ -103,12 +103,12 @@ impl Layout for Huawei<'_, '_> {
         w.key(key!("notification"));
         w.begin_object();
         let title = Text {
-            segments: Segments::single(n.android_title),
+            segments: Segments::single(n.android_title()),
             limit: None,
         };
         w.text_member(key!("title"), Slot::Title, title);
         let body = Text {
-            segments: n.body.segments(),
+            segments: n.body().segments(),
             limit: None,
         };
         w.text_member(key!("body"), Slot::Body, body);
@@ -124,7 +124,7 @@ impl Layout for Huawei<'_, '_> {
                     Part::Plain(INTENT_HEAD),
                     Part::Plain(n.case.app.package_name),
                     Part::Plain(INTENT_EXT),
-                    Part::Uri(n.ext),
+                    Part::Uri(n.ext()),
                     Part::Plain(INTENT_END),
                 ],
             );
@@ -139,23 +139,23 @@ impl Layout for Huawei<'_, '_> {
             Field::ChannelId,
             android.huawei_channel_id,
         );
-        if n.android_sound.is_empty() {
+        if n.android_sound().is_empty() {
             w.bool_member(key!("default_sound"), true);
         } else {
-            let prefix = if n.android_sound.starts_with('/') {
+            let prefix = if n.android_sound().starts_with('/') {
                 ""
             } else {
                 RAW_SOUND_PREFIX
             };
             w.key(key!("sound"));
-            w.string_segments(Field::Sound, Segments::pair(prefix, n.android_sound));
+            w.string_segments(Field::Sound, Segments::pair(prefix, n.android_sound()));
             w.bool_member(key!("default_sound"), false);
         }
         w.opt_str_member(key!("image"), Field::Image, android.huawei_image);
         w.key(key!("tag"));
         w.string_segments(Field::ThreadId, n.thread_key());
         let badge_class = n.case.app.badge_class;
-        if n.badge.is_some() && !badge_class.is_empty() {
+        if n.badge().is_some() && !badge_class.is_empty() {
             w.key(key!("badge"));
             w.begin_object();
             w.u64_member(key!("add_num"), 1);
@@ -213,7 +213,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if !android.huawei_image.is_empty() && !is_https(android.huawei_image) {
         return Err(Error::Invalid(Field::Image));
     }
-    let intent = android.ext_as_huawei_intent_param && !n.ext.is_empty();
+    let intent = android.ext_as_huawei_intent_param && !n.ext().is_empty();
     if intent && !is_package_name(n.case.app.package_name) {
         return Err(Error::Invalid(Field::PackageName));
     }

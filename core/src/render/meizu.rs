@@ -75,7 +75,7 @@ fn check(n: &Notification<'_>) -> Result<Option<u8>, Error> {
     if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
         return Err(Error::Invalid(Field::Token));
     }
-    if n.android_title.is_empty() {
+    if n.android_title().is_empty() {
         // Meizu requires 1–32 chars (§8.2); render-map says never empty.
         return Err(Error::Invalid(Field::Title));
     }
@@ -99,12 +99,12 @@ fn message_json(
         w.u64_member(key!("noticeMsgType"), u64::from(t));
     }
     let title = Text {
-        segments: Segments::single(n.android_title),
+        segments: Segments::single(n.android_title()),
         limit: Some(TITLE_LIMIT),
     };
     w.text_member(key!("title"), Slot::Title, title);
     let content = Text {
-        segments: n.body.segments(),
+        segments: n.body().segments(),
         limit: Some(CONTENT_LIMIT),
     };
     w.text_member(key!("content"), Slot::Body, content);
@@ -112,10 +112,10 @@ fn message_json(
     w.key(key!("clickTypeInfo"));
     w.begin_object();
     w.u64_member(key!("clickType"), CLICK_TYPE_OPEN_APP);
-    if !n.ext.is_empty() {
+    if !n.ext().is_empty() {
         w.key(key!("parameters"));
         w.begin_object();
-        w.str_member(key!("ext"), Field::Ext, n.ext); // EXT_KEY
+        w.str_member(key!("ext"), Field::Ext, n.ext()); // EXT_KEY
         w.end_object();
     }
     w.end_object();

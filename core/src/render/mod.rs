@@ -75,7 +75,7 @@ pub(crate) fn require_token_and_title(n: &Notification<'_>) -> Result<(), Error>
     if n.case.recipient.device.token.is_empty() {
         return Err(Error::Invalid(crate::error::Field::Token));
     }
-    if n.android_title.is_empty() {
+    if n.android_title().is_empty() {
         return Err(Error::Invalid(crate::error::Field::Title));
     }
     Ok(())
@@ -85,9 +85,9 @@ pub(crate) fn require_token_and_title(n: &Notification<'_>) -> Result<(), Error>
 /// none. [`Rendered::cut`]'s `title` is measured in this text.
 pub fn title<'a>(n: &Notification<'a>) -> &'a str {
     match n.case.recipient.device.channel {
-        Channel::Apns | Channel::ApnsVoip => n.ios_title,
+        Channel::Apns | Channel::ApnsVoip => n.ios_title(),
         Channel::Xiaomi => xiaomi::title(n),
-        _ => n.android_title,
+        _ => n.android_title(),
     }
 }
 
@@ -96,7 +96,7 @@ pub fn title<'a>(n: &Notification<'a>) -> &'a str {
 pub fn body<'a>(n: &Notification<'a>) -> Body<'a> {
     match n.case.recipient.device.channel {
         Channel::Xiaomi => xiaomi::description(n),
-        _ => n.body,
+        _ => n.body(),
     }
 }
 

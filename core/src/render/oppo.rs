@@ -75,12 +75,12 @@ impl Layout for Oppo<'_, '_> {
             w.key(key!("notification"));
             w.begin_object();
             let title = Text {
-                segments: Segments::single(n.android_title),
+                segments: Segments::single(n.android_title()),
                 limit: Some(TITLE_LIMIT),
             };
             w.text_member(key!("title"), Slot::Title, title);
             let content = Text {
-                segments: n.body.segments(),
+                segments: n.body().segments(),
                 limit: Some(CONTENT_LIMIT),
             };
             w.text_member(key!("content"), Slot::Body, content);
@@ -122,13 +122,13 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         _ => None,
     };
     let mut warnings = Warnings::default();
-    let action_parameters = if n.ext.is_empty() {
+    let action_parameters = if n.ext().is_empty() {
         ""
-    } else if is_json_object(n.ext) {
-        if Counter::Utf16.count(n.ext) > ACTION_PARAMETERS_MAX_UNITS {
+    } else if is_json_object(n.ext()) {
+        if Counter::Utf16.count(n.ext()) > ACTION_PARAMETERS_MAX_UNITS {
             return Err(Error::TooLong(Field::Ext));
         }
-        n.ext
+        n.ext()
     } else {
         warnings.ext_not_json_object = true;
         ""

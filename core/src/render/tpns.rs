@@ -62,12 +62,12 @@ impl Layout for Tpns<'_, '_> {
         w.key(key!("message"));
         w.begin_object();
         let title = Text {
-            segments: Segments::single(n.android_title),
+            segments: Segments::single(n.android_title()),
             limit: None,
         };
         w.text_member(key!("title"), Slot::Title, title);
         let content = Text {
-            segments: n.body.segments(),
+            segments: n.body().segments(),
             limit: None,
         };
         w.text_member(key!("content"), Slot::Body, content);
@@ -87,10 +87,10 @@ impl Layout for Tpns<'_, '_> {
 pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
     require_token_and_title(n)?;
     let mut warnings = Warnings::default();
-    let custom_content = if n.ext.is_empty() {
+    let custom_content = if n.ext().is_empty() {
         ""
-    } else if is_json_object(n.ext) {
-        n.ext
+    } else if is_json_object(n.ext()) {
+        n.ext()
     } else {
         warnings.ext_not_json_object = true;
         ""

@@ -144,7 +144,7 @@ pub fn request_id(n: &Notification<'_>) -> [u8; REQUEST_ID_LEN] {
     h.end_field();
     h.write(&case.now.to_le_bytes());
     h.end_field();
-    for segment in n.body.segments() {
+    for segment in n.body().segments() {
         h.write(segment.as_bytes());
     }
     h.end_field();
@@ -211,12 +211,12 @@ impl Layout for Vivo<'_, '_> {
         w.str_member(key!("regId"), Field::Token, n.case.recipient.device.token);
         w.u64_member(key!("notifyType"), NOTIFY_TYPE_RING_VIBRATE);
         let title = Text {
-            segments: Segments::single(n.android_title),
+            segments: Segments::single(n.android_title()),
             limit: Some(TITLE_LIMIT),
         };
         w.text_member(key!("title"), Slot::Title, title);
         let content = Text {
-            segments: n.body.segments(),
+            segments: n.body().segments(),
             limit: Some(CONTENT_LIMIT),
         };
         w.text_member(key!("content"), Slot::Body, content);
@@ -229,10 +229,10 @@ impl Layout for Vivo<'_, '_> {
         w.u64_member(key!("skipType"), SKIP_TYPE_OPEN_APP);
         w.u64_member(key!("classification"), u64::from(self.classification));
         w.opt_str_member(key!("category"), Field::Category, self.category);
-        if !n.ext.is_empty() {
+        if !n.ext().is_empty() {
             w.key(key!("clientCustomMap"));
             w.begin_object();
-            w.str_member(key!("ext"), Field::Ext, n.ext); // EXT_KEY
+            w.str_member(key!("ext"), Field::Ext, n.ext()); // EXT_KEY
             w.end_object();
         }
         w.str_member(key!("requestId"), Field::RequestId, self.request_id);
@@ -248,10 +248,10 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     require_token_and_title(n)?;
     let android = n.android_info();
     let (classification, category) = classify(&android)?;
-    if !n.ext.is_empty() {
+    if !n.ext().is_empty() {
         let chars = Counter::Weighted
             .count(EXT_KEY)
-            .saturating_add(Counter::Weighted.count(n.ext));
+            .saturating_add(Counter::Weighted.count(n.ext()));
         if chars > CUSTOM_MAP_LIMIT {
             return Err(Error::TooLong(Field::Ext));
         }

@@ -103,7 +103,7 @@ impl Layout for Xiaomi<'_, '_> {
             limit: Some(DESCRIPTION_LIMIT),
         };
         w.form_text(pair!("description"), Slot::Body, description);
-        w.opt_form_str(pair!("payload"), Field::Ext, n.ext);
+        w.opt_form_str(pair!("payload"), Field::Ext, n.ext());
         if let Some(seconds) = n.message().life_time {
             let ms = u64::from(seconds).saturating_mul(1000).min(TTL_MAX_MS);
             w.form_u64(pair!("time_to_live"), ms);
@@ -133,7 +133,7 @@ pub fn title<'a>(n: &Notification<'a>) -> &'a str {
 /// The description sent: the body, or, when it is a blank `Desc`, the body
 /// composed from the elems.
 pub fn description<'a>(n: &Notification<'a>) -> Body<'a> {
-    match n.body {
+    match n.body() {
         Body::Desc(desc) if is_blank(desc) => Body::composed(n.message(), n.case.recipient.locale),
         body => body,
     }
@@ -174,10 +174,10 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if description.segments().all(is_blank) {
         return Err(Error::Invalid(Field::Body));
     }
-    if n.ext.len() >= PAYLOAD_LIMIT {
+    if n.ext().len() >= PAYLOAD_LIMIT {
         return Err(Error::TooLong(Field::Ext));
     }
-    let sound_uri = sound_uri(n.android_sound, package)?;
+    let sound_uri = sound_uri(n.android_sound(), package)?;
     let layout = Xiaomi {
         n,
         title,

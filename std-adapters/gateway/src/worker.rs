@@ -330,7 +330,7 @@ async fn send_case(
         Err(e) => return failed(e.to_string()),
     };
     let now = now_ms(&context.clock);
-    if let Some(expires) = n.expires_at {
+    if let Some(expires) = n.expires_at() {
         if i128::from(now / 1000) > i128::from(expires) {
             context.metrics.push(channel.name(), "expired");
             return finish(DeviceState::Expired);

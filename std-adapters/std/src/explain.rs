@@ -193,19 +193,25 @@ fn sources_json(n: &Notification<'_>, s: &Sources) -> Value {
     map.insert("Body".into(), body);
     let setting =
         |field: Option<Field>, value: Value| json!({ "From": from(field), "Value": value });
-    map.insert("IosTitle".into(), setting(s.ios_title, n.ios_title.into()));
+    map.insert(
+        "IosTitle".into(),
+        setting(s.ios_title, n.ios_title().into()),
+    );
     map.insert(
         "AndroidTitle".into(),
-        setting(s.android_title, n.android_title.into()),
+        setting(s.android_title, n.android_title().into()),
     );
-    map.insert("IosSound".into(), setting(s.ios_sound, n.ios_sound.into()));
+    map.insert(
+        "IosSound".into(),
+        setting(s.ios_sound, n.ios_sound().into()),
+    );
     map.insert(
         "AndroidSound".into(),
-        setting(s.android_sound, n.android_sound.into()),
+        setting(s.android_sound, n.android_sound().into()),
     );
-    map.insert("Badge".into(), setting(Some(s.badge), n.badge.into()));
-    map.insert("Ext".into(), setting(s.ext, n.ext.into()));
-    map.insert("Expiry".into(), setting(s.expiry, n.expires_at.into()));
+    map.insert("Badge".into(), setting(Some(s.badge), n.badge().into()));
+    map.insert("Ext".into(), setting(s.ext, n.ext().into()));
+    map.insert("Expiry".into(), setting(s.expiry, n.expires_at().into()));
     map.into()
 }
 

@@ -68,12 +68,12 @@ pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), 
     let title_full = tidings_core::render::title(n);
     let title = (!title_full.is_empty()).then(|| apply_cut(title_full, rendered.cut.title));
     let sound = if apple {
-        n.ios_sound
+        n.ios_sound()
     } else {
-        Some(n.android_sound).filter(|s| !s.is_empty())
+        Some(n.android_sound()).filter(|s| !s.is_empty())
     };
     let badge = if apple || !n.case.app.badge_class.is_empty() {
-        n.badge
+        n.badge()
     } else {
         None
     };
