@@ -1127,20 +1127,16 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     /// Writes the source bytes `kept` leaves of `segments` (all when
-    /// `None`), then the ellipsis if cut, through `put_text`.
+    /// `None`), then the ellipsis if cut, each encoded by `code`.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
-    fn put_cut<'a, I>(
-        &mut self,
-        segments: I,
-        kept: Option<usize>,
-        put_text: impl Fn(&mut Self, &str),
-    ) where
+    fn put_cut<'a, I>(&mut self, segments: I, kept: Option<usize>, code: Code)
+    where
         I: Iterator<Item = &'a str>,
     {
         let Some(mut left) = kept else {
             for segment in segments {
-                put_text(self, segment);
+                self.put_text(segment, code);
             }
             return;
         };
@@ -1149,10 +1145,23 @@ impl<'b, 'p> Writer<'b, 'p> {
                 break;
             }
             let part = segment.get(..left.min(segment.len())).unwrap_or_default();
-            put_text(self, part);
+            self.put_text(part, code);
             left -= part.len();
         }
-        put_text(self, ELLIPSIS);
+        self.put_text(ELLIPSIS, code);
+    }
+
+    /// A piece of a text, encoded by `code` (JSON-escaped, then
+    /// percent-encoded inside a form value, or percent-encoded alone). A
+    /// match, not a closure: a closure's call was left out of line, which
+    /// took the writer out of registers.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
+    fn put_text(&mut self, piece: &str, code: Code) {
+        match code {
+            Code::Form => self.sink.put_percent(&FORM, piece.as_bytes()),
+            Code::Json | Code::FormJson => self.put_escaped(piece),
+        }
     }
 
     /// Records what a slot's text took in this run.
@@ -1183,7 +1192,7 @@ impl<'b, 'p> Writer<'b, 'p> {
             (None, None) => None,
             (limit, budget) => plan_cut(text.segments.clone(), limit, budget, code),
         };
-        self.put_cut(text.segments, kept, Self::put_escaped);
+        self.put_cut(text.segments, kept, code);
         self.measure(slot, before, code, kept);
         self.sink.put(b"\"");
     }
@@ -1268,9 +1277,7 @@ impl<'b, 'p> Writer<'b, 'p> {
         let before = self.sink.len;
         let budget = self.plan.slot(slot).budget;
         let kept = plan_cut(text.segments.clone(), text.limit, budget, Code::Form);
-        self.put_cut(text.segments, kept, |w, s| {
-            w.sink.put_percent(&FORM, s.as_bytes())
-        });
+        self.put_cut(text.segments, kept, Code::Form);
         self.measure(slot, before, Code::Form, kept);
     }
 
