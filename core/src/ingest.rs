@@ -19,7 +19,7 @@
 //! let ingested = ingest::parse(json, &mut scratch, defaults).unwrap();
 //! let case = ingested.case();
 //! let Ok(Decision::Push(n)) = decide(&case) else { panic!() };
-//! assert_eq!(n.body.segments().collect::<String>(), "Ann:\"hi\" 😀");
+//! assert_eq!(n.body().segments().collect::<String>(), "Ann:\"hi\" 😀");
 //! ```
 //!
 //! Every key, default and error rule is the std ingest's

@@ -45,6 +45,7 @@ struct Apns<'n, 'a> {
 }
 
 impl Layout for Apns<'_, '_> {
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let apns_info = n.apns_info();

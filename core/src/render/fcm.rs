@@ -44,6 +44,7 @@ struct Fcm<'n, 'a> {
 }
 
 impl Layout for Fcm<'_, '_> {
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let android = n.android_info();

@@ -50,6 +50,7 @@ struct Honor<'n, 'a> {
 }
 
 impl Layout for Honor<'_, '_> {
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let android = n.android_info();

@@ -84,6 +84,7 @@ struct Huawei<'n, 'a> {
 }
 
 impl Layout for Huawei<'_, '_> {
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let android = n.android_info();

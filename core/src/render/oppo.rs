@@ -61,6 +61,7 @@ struct Oppo<'n, 'a> {
 }
 
 impl Layout for Oppo<'_, '_> {
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let android = n.android_info();

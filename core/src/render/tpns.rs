@@ -49,6 +49,7 @@ struct Tpns<'n, 'a> {
 }
 
 impl Layout for Tpns<'_, '_> {
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         w.begin_object();

@@ -205,6 +205,7 @@ struct Vivo<'n, 'a> {
 }
 
 impl Layout for Vivo<'_, '_> {
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         w.begin_object();

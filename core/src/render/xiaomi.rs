@@ -77,6 +77,7 @@ struct Xiaomi<'n, 'a> {
 }
 
 impl Layout for Xiaomi<'_, '_> {
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
         let n = self.n;
         let case = n.case;
