@@ -1,6 +1,6 @@
-//! The core's JSON string escaper (which scans eight bytes at a time)
+//! The core's JSON string escaper (which checks 32-byte blocks)
 //! against a plain char-by-char reference: the same bytes for any text,
-//! wherever an escape falls relative to the 8-byte chunks.
+//! wherever an escape falls relative to the blocks and their words.
 
 use core::fmt::Write as _;
 
