@@ -12,7 +12,7 @@
 //! The writer is one concrete type (no sink stack, one copy of each
 //! renderer in flash): keys come pre-joined with their quotes and separator
 //! ([`key!`]), each piece is one bounds check and one copy, JSON escaping
-//! skips clean runs eight bytes at a time, and percent-encoding writes
+//! copies clean text 32 bytes at a time, and percent-encoding writes
 //! straight into the buffer. JSON inside a form value (OPPO, Meizu) is
 //! percent-encoded as it is written, in the same pass.
 //!
@@ -908,9 +908,9 @@ impl<'b, 'p> Writer<'b, 'p> {
         }
     }
 
-    /// Writes `s` JSON-escaped (without quotes). Clean text is scanned
-    /// eight bytes at a time (SWAR, no `unsafe`): this is the hot path of
-    /// every render.
+    /// Writes `s` JSON-escaped (without quotes): a short clean piece as
+    /// one or two stores here, anything else through [`escape_long`]. The
+    /// hot path of every render.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     fn put_escaped(&mut self, s: &str) {
