@@ -22,7 +22,8 @@
 //! the next loads it back (a store through the buffer may alias it): a
 //! chain through memory the CPU waits on, about a fifth of an APNs render's
 //! time. Bare-metal builds (`target_os = "none"`: the firmware's 32 KiB)
-//! leave inlining to the optimiser, as forcing it doubles the flash.
+//! leave inlining to the optimiser, as forcing it doubles the flash (and a
+//! plain `#[inline]` there changed nothing, so there is none).
 
 use crate::error::{Error, Field};
 use crate::grapheme::Boundaries;
@@ -61,7 +62,6 @@ pub struct Decimal {
 
 impl Decimal {
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn u64(mut value: u64) -> Decimal {
         let mut bytes = [b'0'; 20];
         let mut start = bytes.len();
@@ -243,10 +243,10 @@ fn padded_word(rest: &[u8]) -> u64 {
     data | (ONES * u64::from(b'a')).wrapping_shl(at(n))
 }
 
-/// Bytes of text checked and copied at a time by [`Writer::escape_direct`].
+/// Bytes of text checked and copied at a time by [`Sink::escape_direct`].
 const BLOCK: usize = 32;
 
-/// Room [`Writer::escape_direct`] needs past the output's end for one
+/// Room [`Sink::escape_direct`] needs past the output's end for one
 /// block: every byte a two-byte escape, plus the word stored past the last.
 const BLOCK_ROOM: usize = 2 * BLOCK + 8;
 
@@ -286,12 +286,16 @@ fn flag_words(block: &[u8; BLOCK]) -> [u64; 4] {
         *flag =
             u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b == 0xe2);
     }
-    core::array::from_fn(|w| {
-        flags
-            .get(8 * w..8 * w + 8)
-            .and_then(|word| <[u8; 8]>::try_from(word).ok())
-            .map_or(0, u64::from_le_bytes)
-    })
+    core::array::from_fn(|w| word_at(&flags, 8 * w))
+}
+
+/// The 8 bytes of `bytes` from `at` as a little-endian word (0 past the end).
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..at + 8)
+        .and_then(|word| <[u8; 8]>::try_from(word).ok())
+        .map_or(0, u64::from_le_bytes)
 }
 
 /// Whether any byte of `block` may need escaping (see [`escape_candidates`]).
@@ -651,7 +655,6 @@ struct Sink<'b> {
 impl Sink<'_> {
     /// Appends `bytes`, percent-encoded inside a form value.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn put(&mut self, bytes: &[u8]) {
         if self.form {
             // Structure and short pieces: straight through the table.
@@ -667,7 +670,6 @@ impl Sink<'_> {
 
     /// Appends `bytes` as they are: one bounds check, one copy.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn put_plain(&mut self, bytes: &[u8]) {
         let end = self.len.saturating_add(bytes.len());
         if let Some(dst) = self.buf.get_mut(self.len..end) {
@@ -764,10 +766,7 @@ impl Sink<'_> {
             // Escapes made in this block so far: how far its later bytes moved.
             let mut moved = 0;
             for (at, mut flags) in (0..BLOCK).step_by(8).zip(flag_words(&block)) {
-                let word = block
-                    .get(at..at + 8)
-                    .and_then(|word| <[u8; 8]>::try_from(word).ok())
-                    .map_or(0, u64::from_le_bytes);
+                let word = word_at(&block, at);
                 if let Some(dst) = out
                     .get_mut(at + moved..)
                     .and_then(<[u8]>::first_chunk_mut::<8>)
@@ -899,7 +898,6 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// What `bytes` cost in the payload, put at this point.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn code(&self) -> Code {
         if self.sink.form {
             Code::FormJson
@@ -912,7 +910,6 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// one or two stores here, anything else through [`escape_long`]. The
     /// hot path of every render.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn put_escaped(&mut self, s: &str) {
         let bytes = s.as_bytes();
         // A short clean piece (a name, a placeholder, a separator) is one
@@ -937,14 +934,6 @@ impl<'b, 'p> Writer<'b, 'p> {
         if (8..=BLOCK).contains(&bytes.len()) && !self.sink.form && self.put_clean_halves(bytes) {
             return;
         }
-        self.put_escaped_long(bytes);
-    }
-
-    /// [`Self::put_escaped`] past its short clean cases: out of line, so
-    /// that the short cases inline without the block escaper's set-up.
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
-    fn put_escaped_long(&mut self, bytes: &[u8]) {
         self.sink.len = escape_long(self.sink.buf, self.sink.len, self.sink.form, bytes);
     }
 
@@ -952,7 +941,6 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// 16 bytes if neither needs escaping and the buffer has room; whether
     /// it did.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn put_clean_halves(&mut self, bytes: &[u8]) -> bool {
         let Some(dst) = self
             .sink
@@ -995,7 +983,6 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// Writes a literal run of structure, e.g. `{"aps":{"alert":`; a run
     /// that ends by opening an object or array starts its members.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn raw(&mut self, literal: &str) {
         let bytes = literal.as_bytes();
         self.sink.put(bytes);
@@ -1003,28 +990,24 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn begin_object(&mut self) {
         self.sink.put(b"{");
         self.first = true;
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn end_object(&mut self) {
         self.sink.put(b"}");
         self.first = false;
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn begin_array(&mut self) {
         self.sink.put(b"[");
         self.first = true;
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn end_array(&mut self) {
         self.sink.put(b"]");
         self.first = false;
@@ -1033,7 +1016,6 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// Writes a pre-joined separator and name (`,"key":` or `&name=`),
     /// leaving the separator off for the first member.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn separated(&mut self, joined: &str) {
         let bytes = joined.as_bytes();
         let bytes = if self.first {
@@ -1047,14 +1029,12 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// Starts an object member: `key` is [`key!`]'s `,"key":`.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn key(&mut self, key: &str) {
         self.separated(key);
     }
 
     /// Starts an array element.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn element(&mut self) {
         if !self.first {
             self.sink.put(b",");
@@ -1065,7 +1045,6 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// Remembers the largest uncuttable field written since `before`, to
     /// name it when even the shortest texts cannot make the payload fit.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn track(&mut self, field: Field, before: usize) {
         let size = self.sink.len.saturating_sub(before);
         if self.plan.largest.is_none_or(|(_, n)| size > n) {
@@ -1075,7 +1054,6 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// A JSON string, tracked so that an overlong one can be named.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn string(&mut self, field: Field, value: &str) {
         let before = self.sink.len;
         self.sink.put(b"\"");
@@ -1086,7 +1064,6 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// A JSON string joined from segments (not cuttable).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn string_segments<'a>(&mut self, field: Field, segments: impl Iterator<Item = &'a str>) {
         let before = self.sink.len;
         self.sink.put(b"\"");
@@ -1099,7 +1076,6 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// `"key":"value"` (`key` from [`key!`]).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn str_member(&mut self, key: &str, field: Field, value: &str) {
         self.key(key);
         self.string(field, value);
@@ -1107,7 +1083,6 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// `"key":"value"` when `value` is set (non-empty); nothing otherwise.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn opt_str_member(&mut self, key: &str, field: Field, value: &str) {
         if !value.is_empty() {
             self.str_member(key, field, value);
@@ -1124,14 +1099,12 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn u64_member(&mut self, key: &str, value: u64) {
         self.key(key);
         self.u64(value);
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn bool_member(&mut self, key: &str, value: bool) {
         self.key(key);
         self.sink.put(if value { b"true" } else { b"false" });
@@ -1140,7 +1113,6 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// `"key":"<seconds>s"`: a protobuf `Duration` in its JSON form (FCM,
     /// Huawei and Honor `android.ttl`).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn duration_member(&mut self, key: &str, seconds: u64) {
         self.key(key);
         self.sink.put(b"\"");
@@ -1176,10 +1148,23 @@ impl<'b, 'p> Writer<'b, 'p> {
         self.track(field, before);
     }
 
+    /// How much of a slot's text this run keeps ([`plan_cut`]; `None` =
+    /// all). Neither a char cap nor a byte budget (most texts): nothing to
+    /// plan, answered here without a call or a copy of the segments.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn kept<'a, I>(&mut self, slot: Slot, text: &Text<I>, code: Code) -> Option<usize>
+    where
+        I: Iterator<Item = &'a str> + Clone,
+    {
+        match (text.limit, self.plan.slot(slot).budget) {
+            (None, None) => None,
+            (limit, budget) => plan_cut(text.segments.clone(), limit, budget, code),
+        }
+    }
+
     /// Writes the source bytes `kept` leaves of `segments` (all when
     /// `None`), then the ellipsis if cut, each encoded by `code`.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn put_cut<'a, I>(&mut self, segments: I, kept: Option<usize>, code: Code)
     where
         I: Iterator<Item = &'a str>,
@@ -1206,7 +1191,6 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// match, not a closure: a closure's call was left out of line, which
     /// took the writer out of registers.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn put_text(&mut self, piece: &str, code: Code) {
         match code {
             Code::Form => self.sink.put_form(piece.as_bytes()),
@@ -1216,7 +1200,6 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// Records what a slot's text took in this run.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     fn measure(&mut self, slot: Slot, before: usize, code: Code, kept: Option<usize>) {
         let size = self.sink.len.saturating_sub(before);
         let plan = self.plan.slot(slot);
@@ -1227,7 +1210,6 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// A cuttable text as a JSON string. Each slot is written once per run.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn text<'a, I>(&mut self, slot: Slot, text: Text<I>)
     where
         I: Iterator<Item = &'a str> + Clone,
@@ -1235,13 +1217,7 @@ impl<'b, 'p> Writer<'b, 'p> {
         self.sink.put(b"\"");
         let before = self.sink.len;
         let code = self.code();
-        let budget = self.plan.slot(slot).budget;
-        // Neither a char cap nor a byte budget (most texts): nothing to
-        // plan, and no copy of the segments to plan with.
-        let kept = match (text.limit, budget) {
-            (None, None) => None,
-            (limit, budget) => plan_cut(text.segments.clone(), limit, budget, code),
-        };
+        let kept = self.kept(slot, &text, code);
         self.put_cut(text.segments, kept, code);
         self.measure(slot, before, code, kept);
         self.sink.put(b"\"");
@@ -1249,7 +1225,6 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// `"key":"text"` for a cuttable text.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
     pub fn text_member<'a, I>(&mut self, key: &str, slot: Slot, text: Text<I>)
     where
         I: Iterator<Item = &'a str> + Clone,
@@ -1325,8 +1300,7 @@ impl<'b, 'p> Writer<'b, 'p> {
     {
         self.form_name(name);
         let before = self.sink.len;
-        let budget = self.plan.slot(slot).budget;
-        let kept = plan_cut(text.segments.clone(), text.limit, budget, Code::Form);
+        let kept = self.kept(slot, &text, Code::Form);
         self.put_cut(text.segments, kept, Code::Form);
         self.measure(slot, before, Code::Form, kept);
     }

@@ -1,5 +1,8 @@
 //! Fixtures shared by the renderers' tests (compiled for tests only): the
 //! case, and rendering it with the checks every golden test makes.
+// Test-only, here as well as where lib.rs declares it: its assertions and
+// unwraps are the tests' failures, never a path of the library.
+#![cfg(test)]
 
 extern crate std;
 
