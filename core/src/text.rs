@@ -86,6 +86,7 @@ impl<'a> Segments<'a> {
 impl<'a> Iterator for Segments<'a> {
     type Item = &'a str;
 
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn next(&mut self) -> Option<&'a str> {
         while self.next < self.head_len {
             let piece = self.head.get(self.next).copied().unwrap_or_default();

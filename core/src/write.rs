@@ -301,7 +301,7 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
 /// Whether any byte of `block` may need escaping (see [`escape_candidates`]).
 /// Written as a plain fold over a fixed-size array, which compilers turn
 /// into a few vector compares: clean text costs about an instruction a byte.
-#[inline]
+#[cfg_attr(not(target_os = "none"), inline(always))]
 fn needs_escape<const N: usize>(block: &[u8; N]) -> bool {
     let mut flagged = 0u8;
     for &b in block {
@@ -659,7 +659,7 @@ impl Sink<'_> {
         if self.form {
             // Structure and short pieces: straight through the table.
             if bytes.len() < 16 {
-                self.put_percent(&FORM, bytes);
+                self.percent(&FORM, bytes);
             } else {
                 self.put_form(bytes);
             }
@@ -678,12 +678,24 @@ impl Sink<'_> {
         self.len = end;
     }
 
+    /// Appends `bytes` form-encoded ([`FORM`]), through [`form_long`].
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn put_form(&mut self, bytes: &[u8]) {
+        self.len = form_long(self.buf, self.len, bytes);
+    }
+
+    /// Appends `bytes` percent-encoded by `table`, through [`percent_long`].
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn put_percent(&mut self, table: &PercentTable, bytes: &[u8]) {
+        self.len = percent_long(self.buf, self.len, table, bytes);
+    }
+
     /// Appends `bytes` form-encoded ([`FORM`]): 16 bytes at a time where
     /// every byte is kept (checked with [`form_kept`], which vectorises,
     /// then copied with spaces as `+`), byte by byte through the table
     /// elsewhere. English text has runs of such blocks; CJK has none.
-    #[inline(never)]
-    fn put_form(&mut self, bytes: &[u8]) {
+    #[inline]
+    fn form_blocks(&mut self, bytes: &[u8]) {
         let mut i = 0;
         while let Some(block) = bytes.get(i..).and_then(<[u8]>::first_chunk::<16>) {
             let dst = self
@@ -695,15 +707,16 @@ impl Sink<'_> {
                     *dst = block.map(|b| if b == b' ' { b'+' } else { b });
                     self.len += 16;
                 }
-                _ => self.put_percent(&FORM, block),
+                _ => self.percent(&FORM, block),
             }
             i += 16;
         }
-        self.put_percent(&FORM, bytes.get(i..).unwrap_or_default());
+        self.percent(&FORM, bytes.get(i..).unwrap_or_default());
     }
 
     /// Appends `bytes` percent-encoded by `table`, straight into the buffer.
-    fn put_percent(&mut self, table: &PercentTable, bytes: &[u8]) {
+    #[inline]
+    fn percent(&mut self, table: &PercentTable, bytes: &[u8]) {
         let rest = self.buf.get_mut(self.len..).unwrap_or_default();
         let mut out = rest.iter_mut();
         let mut emit = |byte: u8| {
@@ -853,9 +866,12 @@ impl Sink<'_> {
     }
 }
 
-/// The long and slow paths of [`Writer::put_escaped`], given the sink's
-/// parts rather than the writer or the sink: neither escapes its
-/// renderer's function, so their fields stay in registers there.
+// The out-of-line writers below take the buffer and the output's length
+// and return the new length: never the writer or the sink, whose address
+// would then escape the renderer's function and take their fields (and the
+// `form` flag a JSON-only provider never sets) out of registers.
+
+/// The long and slow paths of [`Writer::put_escaped`].
 #[inline(never)]
 fn escape_long(buf: &mut [u8], len: usize, form: bool, bytes: &[u8]) -> usize {
     let mut sink = Sink { buf, len, form };
@@ -863,6 +879,30 @@ fn escape_long(buf: &mut [u8], len: usize, form: bool, bytes: &[u8]) -> usize {
     if done < bytes.len() {
         sink.escape_runs(bytes, done);
     }
+    sink.len
+}
+
+/// [`Sink::form_blocks`] from `len`; the new length.
+#[inline(never)]
+fn form_long(buf: &mut [u8], len: usize, bytes: &[u8]) -> usize {
+    let mut sink = Sink {
+        buf,
+        len,
+        form: true,
+    };
+    sink.form_blocks(bytes);
+    sink.len
+}
+
+/// [`Sink::percent`] from `len`; the new length.
+#[inline(never)]
+fn percent_long(buf: &mut [u8], len: usize, table: &PercentTable, bytes: &[u8]) -> usize {
+    let mut sink = Sink {
+        buf,
+        len,
+        form: true,
+    };
+    sink.percent(table, bytes);
     sink.len
 }
 
@@ -1089,6 +1129,7 @@ impl<'b, 'p> Writer<'b, 'p> {
         }
     }
 
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn u64(&mut self, value: u64) {
         // One digit (badges, flags, enums) needs no formatting.
         if value < 10 {
