@@ -289,6 +289,22 @@ fn flag_words(block: &[u8; BLOCK]) -> [u64; 4] {
     core::array::from_fn(|w| word_at(&flags, 8 * w))
 }
 
+/// [`flag_words`] for `"` and `\` alone, and whether the block has any
+/// other byte that may need escaping (below 0x20, 0xE2).
+#[inline]
+fn quote_flags(block: &[u8; BLOCK]) -> ([u64; 4], bool) {
+    let mut flags = [0u8; BLOCK];
+    let mut others = 0u8;
+    for (flag, &b) in flags.iter_mut().zip(block) {
+        *flag = u8::from(b == b'"') | u8::from(b == b'\\');
+        others |= u8::from(b < 0x20) | u8::from(b == 0xe2);
+    }
+    (
+        core::array::from_fn(|w| word_at(&flags, 8 * w)),
+        others != 0,
+    )
+}
+
 /// The 8 bytes of `bytes` from `at` as a little-endian word (0 past the end).
 #[inline]
 fn word_at(bytes: &[u8], at: usize) -> u64 {
@@ -776,12 +792,46 @@ impl Sink<'_> {
                 i += n;
                 continue;
             }
-            // Escapes made in this block so far: how far its later bytes moved.
+            // Escapes made in this block so far: how far its later bytes
+            // moved. `at + moved + k < 64` for byte `k` of word `at` (at most
+            // one escape per byte before it), so the `& 63`s below change no
+            // index: they let the compiler drop the bounds checks.
             let mut moved = 0;
+            let (quotes, others) = quote_flags(&block);
+            if !others {
+                // Only `"` and `\`, whose escape letter is the byte itself:
+                // a `\` where the byte was and the word from it one further.
+                for (at, mut flags) in (0..BLOCK).step_by(8).zip(quotes) {
+                    let word = word_at(&block, at);
+                    if let Some(dst) = out
+                        .get_mut((at + moved) & 63..)
+                        .and_then(<[u8]>::first_chunk_mut::<8>)
+                    {
+                        *dst = word.to_le_bytes();
+                    }
+                    while flags != 0 {
+                        let shift = flags.trailing_zeros();
+                        flags &= flags - 1;
+                        let k = (shift / 8) as usize;
+                        if let Some(dst) = out
+                            .get_mut((at + moved + k) & 63..)
+                            .and_then(<[u8]>::first_chunk_mut::<9>)
+                        {
+                            let [backslash, shifted @ ..] = dst;
+                            *backslash = b'\\';
+                            *shifted = (word >> shift).to_le_bytes();
+                        }
+                        moved += 1;
+                    }
+                }
+                len += n + moved;
+                i += n;
+                continue;
+            }
             for (at, mut flags) in (0..BLOCK).step_by(8).zip(flag_words(&block)) {
                 let word = word_at(&block, at);
                 if let Some(dst) = out
-                    .get_mut(at + moved..)
+                    .get_mut((at + moved) & 63..)
                     .and_then(<[u8]>::first_chunk_mut::<8>)
                 {
                     *dst = word.to_le_bytes();
@@ -792,7 +842,7 @@ impl Sink<'_> {
                     let class = escape_class((word >> (8 * k)) as u8);
                     if class > UNICODE_ESCAPE {
                         if let Some(dst) = out
-                            .get_mut(at + moved + k..)
+                            .get_mut((at + moved + k) & 63..)
                             .and_then(<[u8]>::first_chunk_mut::<9>)
                         {
                             let [backslash, shifted @ ..] = dst;

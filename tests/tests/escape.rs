@@ -72,7 +72,33 @@ fn tricky_char() -> impl Strategy<Value = char> {
     ]
 }
 
+/// Text whose only escapes are `"` and `\` (quoted JSON in an `ext`),
+/// which the escaper handles on a path of its own.
+fn quoted_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => prop::char::range('a', 'z'),
+        2 => Just('"'),
+        1 => Just('\\'),
+        1 => Just('\u{e9}'),
+        1 => Just('\u{4f60}'),
+        1 => Just('\u{1f389}'),
+    ]
+}
+
 proptest! {
+    #[test]
+    fn quotes_and_backslashes_alone_match_the_reference(
+        chars in prop::collection::vec(quoted_char(), 0..160),
+        spare in 0usize..80,
+    ) {
+        let s: String = chars.into_iter().collect();
+        let expected = reference(&s);
+        prop_assert_eq!(&written(&s).0, &expected);
+        let (out, cost) = written_into(&s, expected.len() + spare);
+        prop_assert_eq!(&out, &expected);
+        prop_assert_eq!(cost, expected.len());
+    }
+
     #[test]
     fn escaper_matches_the_reference(chars in prop::collection::vec(tricky_char(), 0..160)) {
         let s: String = chars.into_iter().collect();
