@@ -165,7 +165,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"message":{"token":"fcm-token-1","notification":{"title":"Ann","body":"Ann:hi"},"android":{"priority":"HIGH","notification":{"channel_id":"im","tag":"c2c:ann"}},"data":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#
@@ -186,7 +186,7 @@ mod tests {
             name_card: "A.",
         };
         let c = case(&[Elem::Text("ok")], group, sender, None);
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"message":{"token":"fcm-token-1","notification":{"title":"Dev","body":"A.(Dev):ok"},"android":{"priority":"HIGH","notification":{"tag":"group:dev-1"}}}}"#
@@ -207,14 +207,14 @@ mod tests {
         };
         let mut c = case(&[Elem::Image], C2C, ann(), Some(push));
         c.message.life_time = Some(3600);
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"message":{"token":"fcm-token-1","notification":{"title":"Ann","body":"Ann:[image]","image":"https://example.com/a.png"},"android":{"priority":"HIGH","ttl":"3600s","notification":{"channel_id":"im","sound":"shake","tag":"c2c:ann"}},"data":{"ext":"x"}}}"#
         );
         // A life time past four weeks is clamped.
         c.message.life_time = Some(u32::MAX);
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert!(s.contains(r#""ttl":"2419200s""#), "{s}");
     }
 
@@ -228,7 +228,7 @@ mod tests {
             name_card: "",
         };
         let c = case(&[Elem::Text("hello")], C2C, sender, None);
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"message":{"token":"fcm-token-1","notification":{"title":"admin","body":"hello"},"android":{"priority":"HIGH","notification":{"tag":"c2c:admin"}}}}"#
@@ -260,7 +260,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = case(elems, C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         // Emoji are 4 bytes: the cut lands within 3 bytes of the limit.
         assert!(s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4);
         assert!(s.starts_with(HEAD));
@@ -279,7 +279,7 @@ mod tests {
         let elems: &'static [Elem<'static>] =
             Box::leak(std::vec![Elem::Text(body)].into_boxed_slice());
         let c = case(elems, C2C, ann(), None);
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         // An escaped quote costs 2 bytes: the cut lands within 1 byte.
         assert!(s.len() == PAYLOAD_LIMIT || s.len() == PAYLOAD_LIMIT - 1);
         let head =

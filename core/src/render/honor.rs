@@ -181,7 +181,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"data":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}","android":{"notification":{"title":"Ann","body":"Ann:hi","importance":"NORMAL","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#
@@ -202,7 +202,7 @@ mod tests {
             name_card: "",
         };
         let c = case(&[Elem::Text("ok"), Elem::Image], group, sender, None);
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"android":{"notification":{"title":"Dev","body":"Ann(Dev):ok[image]","clickAction":{"type":3},"tag":"group:dev-1"}},"token":["honor-token-1"]}"#
@@ -223,13 +223,13 @@ mod tests {
         let mut c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
         c.message.life_time = Some(86_400);
         c.app.badge_class = "com.example.chat.Main";
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"data":"x","android":{"ttl":"86400s","notification":{"title":"Ann","body":"Ann:hi","image":"https://example.com/a.png","importance":"LOW","clickAction":{"type":3},"tag":"c2c:ann","badge":{"addNum":1,"badgeClass":"com.example.chat.Main"}}},"token":["honor-token-1"]}"#
         );
         c.message.life_time = Some(u32::MAX);
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert!(s.contains(r#""ttl":"1296000s""#), "{s}");
     }
 
@@ -238,7 +238,7 @@ mod tests {
         // No push info: no data, ttl, image, importance; no launcher class,
         // so no badge although the badge counts.
         let c = case(&[Elem::Text("hello")], C2C, ann(), None);
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"android":{"notification":{"title":"Ann","body":"Ann:hello","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#
@@ -254,7 +254,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = case(text(body), C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         let token = r#","token":["honor-token-1"]"#;
         assert!(s.len() - token.len() <= PAYLOAD_LIMIT);
         assert!(s.len() - token.len() > PAYLOAD_LIMIT - 4);
@@ -271,7 +271,7 @@ mod tests {
     fn long_body_cut_to_the_byte_limit() {
         let body = leak("消息 ".repeat(1500)); // 10500 bytes
         let c = case(text(body), C2C, ann(), None);
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         let token = r#","token":["honor-token-1"]"#;
         let head = r#"{"android":{"notification":{"title":"Ann","body":"Ann:"#;
         let tail = r#"…","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#;

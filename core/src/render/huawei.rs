@@ -276,7 +276,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"message":{"data":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}","android":{"urgency":"HIGH","category":"IM","notification":{"title":"Ann","body":"Ann:hi","click_action":{"type":3},"importance":"NORMAL","default_sound":true,"tag":"c2c:ann"}},"token":["hw-token-1"]}}"#
@@ -298,7 +298,7 @@ mod tests {
         };
         let mut c = case(&[Elem::Text("ok")], group, sender, None);
         c.app.badge_class = "com.example.chat.MainActivity";
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"message":{"android":{"urgency":"HIGH","notification":{"title":"Dev","body":"A.(Dev):ok","click_action":{"type":3},"importance":"NORMAL","default_sound":true,"tag":"group:dev-1","badge":{"add_num":1,"class":"com.example.chat.MainActivity"}}},"token":["hw-token-1"]}}"#
@@ -323,7 +323,7 @@ mod tests {
         let mut c = case(&[Elem::Sound], C2C, ann(), Some(push));
         c.message.life_time = Some(600);
         c.app.badge_class = "com.example.chat.Main";
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"message":{"data":"{\"a\":\"b c;d\"}","android":{"urgency":"HIGH","category":"IM","ttl":"600s","notification":{"title":"Ann","body":"Ann:[audio]","click_action":{"type":1,"intent":"intent:#Intent;action=android.intent.action.MAIN;category=android.intent.category.LAUNCHER;launchFlags=0x4000000;package=com.example.chat;S.ext=%7B%22a%22%3A%22b%20c%3Bd%22%7D;end"},"importance":"LOW","channel_id":"im_channel","sound":"/raw/shake","default_sound":false,"image":"https://example.com/a.png","tag":"c2c:ann","badge":{"add_num":1,"class":"com.example.chat.Main"}}},"token":["hw-token-1"]}}"#
@@ -333,7 +333,7 @@ mod tests {
         if let Some(p) = c.message.push_info.as_mut() {
             p.android.sound = "/raw/ding";
         }
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert!(s.contains(r#""ttl":"1296000s""#), "{s}");
         assert!(s.contains(r#""sound":"/raw/ding","#), "{s}");
     }
@@ -355,7 +355,7 @@ mod tests {
         };
         let mut c = case(&[Elem::Text("hello")], C2C, ann(), Some(push));
         c.app.badge_class = "com.example.chat.Main";
-        let (s, _) = render_str(&c);
+        let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
             r#"{"message":{"android":{"urgency":"HIGH","notification":{"title":"Ann","body":"Ann:hello","click_action":{"type":3},"importance":"NORMAL","default_sound":true,"tag":"c2c:ann"}},"token":["hw-token-1"]}}"#
@@ -371,7 +371,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = case(text(body), C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         let token = r#","token":["hw-token-1"]"#;
         assert!(s.len() - token.len() <= PAYLOAD_LIMIT);
         assert!(s.len() - token.len() > PAYLOAD_LIMIT - 4);
@@ -392,14 +392,14 @@ mod tests {
         let body = leak("x".repeat(3800));
         let mut c = case(text(body), C2C, ann(), None);
         c.recipient.device.token = token;
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         assert!(s.len() > PAYLOAD_LIMIT + 2000, "{}", s.len());
         assert_eq!(cut, Cut::default());
         // A body over the limit on its own is cut to exactly 4096 + token.
         let body = leak("x".repeat(5000));
         let mut c = case(text(body), C2C, ann(), None);
         c.recipient.device.token = token;
-        let (s, cut) = render_str(&c);
+        let (s, cut) = render_str(&c).unwrap();
         let token_member = 3000 + r#","token":[""]"#.len();
         assert_eq!(s.len(), PAYLOAD_LIMIT + token_member);
         assert!(cut.body.is_some() && cut.title.is_none());

@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn tpns_basic_vector() {
         let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(EXT));
-        let (s, r) = render_full(&c);
+        let (s, r) = render_full(&c).unwrap();
         assert_eq!(
             s,
             r#"{"audience_type":"token","token_list":["0123456789abcdef0123456789abcdef0123"],"message_type":"notify","message":{"title":"Ann","content":"Ann:hi","android":{"custom_content":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#
@@ -161,7 +161,7 @@ mod tests {
             crate::testkit::ANN,
             None,
         );
-        let (s, _) = render_full(&c);
+        let (s, _) = render_full(&c).unwrap();
         assert_eq!(
             s,
             r#"{"audience_type":"token","token_list":["0123456789abcdef0123456789abcdef0123"],"message_type":"notify","message":{"title":"Dev","content":"Ann(Dev):ok[image]"}}"#
@@ -172,7 +172,7 @@ mod tests {
     fn ext_that_is_not_a_json_object_is_left_out_with_a_warning() {
         for ext in ["hello", "[1,2]", "\"s\""] {
             let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(ext));
-            let (s, r) = render_full(&c);
+            let (s, r) = render_full(&c).unwrap();
             assert!(!s.contains("android"), "{s}");
             assert!(r.warnings.ext_not_json_object);
         }
@@ -188,7 +188,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = case(text(body), C2C, crate::testkit::ANN, Some(push));
-        let (s, r) = render_full(&c);
+        let (s, r) = render_full(&c).unwrap();
         assert!(
             s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4,
             "{}",

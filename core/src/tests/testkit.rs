@@ -1,7 +1,7 @@
 //! Fixtures shared by the renderers' tests (compiled for tests only): the
 //! case, and rendering it with the checks every golden test makes.
-// Test-only, here as well as where lib.rs declares it: its assertions and
-// unwraps are the tests' failures, never a path of the library.
+// Test-only, here as well as where lib.rs declares it. It reports what went
+// wrong as values; the tests' own unwraps turn them into failures.
 #![cfg(test)]
 
 extern crate std;
@@ -87,19 +87,42 @@ pub(crate) fn rendered<'c>(
     Some((r, buf))
 }
 
+/// Why [`render_full`] has no payload to give: each is a test failure,
+/// which the test's own `unwrap` reports.
+#[derive(Debug)]
+pub(crate) enum Unrendered {
+    /// `decide` did not push the fixture case.
+    NotPushed,
+    /// `render` refused it (shown by `Debug` in the test's `unwrap`).
+    #[allow(dead_code)]
+    Render(Error),
+    /// The payload is not UTF-8 (or its length is past the buffer).
+    NotText,
+    /// A second run gave other bytes.
+    NotRepeatable,
+}
+
 /// The rendered payload as a string with its result, checked to be
 /// byte-identical on a second run.
-pub(crate) fn render_full<'c>(case: &'c Case<'c>) -> (std::string::String, Rendered<'c>) {
-    let (r, buf) = rendered(case).unwrap();
-    let r = r.unwrap();
-    let s = core::str::from_utf8(&buf[..r.len]).unwrap().to_owned();
-    let (again, buf2) = rendered(case).unwrap();
-    assert_eq!(&buf2[..again.unwrap().len], s.as_bytes());
-    (s, r)
+pub(crate) fn render_full<'c>(
+    case: &'c Case<'c>,
+) -> Result<(std::string::String, Rendered<'c>), Unrendered> {
+    let payload = |case: &'c Case<'c>| {
+        let (r, buf) = rendered(case).ok_or(Unrendered::NotPushed)?;
+        let r = r.map_err(Unrendered::Render)?;
+        let bytes = buf.get(..r.len).ok_or(Unrendered::NotText)?;
+        let s = core::str::from_utf8(bytes).map_err(|_| Unrendered::NotText)?;
+        Ok((s.to_owned(), r))
+    };
+    let (s, r) = payload(case)?;
+    if payload(case)?.0 != s {
+        return Err(Unrendered::NotRepeatable);
+    }
+    Ok((s, r))
 }
 
 /// [`render_full`]'s payload and cut.
-pub(crate) fn render_str(case: &Case<'_>) -> (std::string::String, Cut) {
-    let (s, r) = render_full(case);
-    (s, r.cut)
+pub(crate) fn render_str(case: &Case<'_>) -> Result<(std::string::String, Cut), Unrendered> {
+    let (s, r) = render_full(case)?;
+    Ok((s, r.cut))
 }
