@@ -290,7 +290,9 @@ fn flag_words(block: &[u8; BLOCK]) -> [u64; 4] {
 }
 
 /// [`flag_words`] for `"` and `\` alone, and whether the block has any
-/// other byte that may need escaping (below 0x20, 0xE2).
+/// other byte that may need escaping (below 0x20, 0xE2): the quote-only
+/// path's one pass. One function giving both flag sets to both paths
+/// measured 24 instructions (2 ns) slower on an APNs push.
 #[inline]
 fn quote_flags(block: &[u8; BLOCK]) -> ([u64; 4], bool) {
     let mut flags = [0u8; BLOCK];
