@@ -40,35 +40,55 @@ const fn pick(zh: bool, chinese: &'static str, english: &'static str) -> &'stati
     }
 }
 
-/// A text as a sequence of string pieces: up to five fixed pieces (a name
-/// prefix, a title, a thread key) followed by the fragments of some elems.
+/// A text as a sequence of string pieces: a prefix of up to five pieces (a
+/// name prefix, a title, a thread key) followed by the fragments of some
+/// elems. Empty pieces are skipped.
+///
+/// The prefix is kept as its shape, not as an array of pieces: walked
+/// whole ([`Iterator::fold`], which `for_each` uses), each piece is a
+/// straight-line call, so a writer inlined into it stores the separators
+/// (`:`, `(`, `)`) as constants and keeps every piece in registers. An
+/// array indexed by a counter went through memory, piece by piece.
 #[derive(Clone, Debug)]
 pub struct Segments<'a> {
-    head: [&'a str; 5],
-    head_len: usize,
-    next: usize,
+    prefix: Prefix<'a>,
+    /// Prefix pieces already yielded by `next`.
+    taken: u8,
     elems: core::slice::Iter<'a, Elem<'a>>,
     locale: Locale,
 }
 
+/// The pieces before the elems' fragments.
+#[derive(Clone, Copy, Debug)]
+enum Prefix<'a> {
+    /// One or two plain strings.
+    Pieces(&'a str, &'a str),
+    /// `Name:`.
+    Named(&'a str),
+    /// `Name(Group):`.
+    Grouped(&'a str, &'a str),
+}
+
+/// More prefix pieces than any prefix has: the prefix is used up.
+const PREFIX_DONE: u8 = 5;
+
 impl<'a> Segments<'a> {
     /// One plain string.
     pub fn single(text: &'a str) -> Self {
-        Segments::from_head([text, "", "", "", ""], 1)
+        Segments::pair(text, "")
     }
 
     /// Two strings joined (`c2c:` + account).
     pub fn pair(first: &'a str, second: &'a str) -> Self {
-        Segments::from_head([first, second, "", "", ""], 2)
+        Segments::with_prefix(Prefix::Pieces(first, second), &[], Locale::En)
     }
 
-    fn from_head(head: [&'a str; 5], head_len: usize) -> Self {
+    fn with_prefix(prefix: Prefix<'a>, elems: &'a [Elem<'a>], locale: Locale) -> Self {
         Segments {
-            head,
-            head_len,
-            next: 0,
-            elems: [].iter(),
-            locale: Locale::En,
+            prefix,
+            taken: 0,
+            elems: elems.iter(),
+            locale,
         }
     }
 
@@ -81,6 +101,20 @@ impl<'a> Segments<'a> {
     pub fn is_empty(&self) -> bool {
         self.clone().all(str::is_empty)
     }
+
+    /// Prefix piece `i` (possibly empty); `None` past the prefix's end.
+    fn prefix_piece(&self, i: u8) -> Option<&'a str> {
+        match (self.prefix, i) {
+            (Prefix::Pieces(first, _), 0) => Some(first),
+            (Prefix::Pieces(_, second), 1) => Some(second),
+            (Prefix::Named(name) | Prefix::Grouped(name, _), 0) => Some(name),
+            (Prefix::Named(_), 1) | (Prefix::Grouped(..), 4) => Some(NAME_SEPARATOR),
+            (Prefix::Grouped(..), 1) => Some(GROUP_OPEN),
+            (Prefix::Grouped(_, group), 2) => Some(group),
+            (Prefix::Grouped(..), 3) => Some(GROUP_CLOSE),
+            _ => None,
+        }
+    }
 }
 
 impl<'a> Iterator for Segments<'a> {
@@ -88,13 +122,13 @@ impl<'a> Iterator for Segments<'a> {
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn next(&mut self) -> Option<&'a str> {
-        while self.next < self.head_len {
-            let piece = self.head.get(self.next).copied().unwrap_or_default();
-            self.next += 1;
+        while let Some(piece) = self.prefix_piece(self.taken) {
+            self.taken += 1;
             if !piece.is_empty() {
                 return Some(piece);
             }
         }
+        self.taken = PREFIX_DONE;
         for elem in self.elems.by_ref() {
             let piece = fragment(elem, self.locale);
             if !piece.is_empty() {
@@ -102,6 +136,52 @@ impl<'a> Iterator for Segments<'a> {
             }
         }
         None
+    }
+
+    /// Every piece left, the prefix's as straight-line calls (see the type).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn fold<B, F>(mut self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, &'a str) -> B,
+    {
+        let mut acc = init;
+        // A function, not a closure: a closure's calls were left out of line.
+        #[cfg_attr(not(target_os = "none"), inline(always))]
+        fn put<'a, B>(f: &mut impl FnMut(B, &'a str) -> B, acc: B, piece: &'a str) -> B {
+            if piece.is_empty() {
+                acc
+            } else {
+                f(acc, piece)
+            }
+        }
+        if self.taken == 0 {
+            match self.prefix {
+                Prefix::Pieces(first, second) => {
+                    acc = put(&mut f, acc, first);
+                    acc = put(&mut f, acc, second);
+                }
+                Prefix::Named(name) => {
+                    acc = put(&mut f, acc, name);
+                    acc = put(&mut f, acc, NAME_SEPARATOR);
+                }
+                Prefix::Grouped(name, group) => {
+                    acc = put(&mut f, acc, name);
+                    acc = put(&mut f, acc, GROUP_OPEN);
+                    acc = put(&mut f, acc, group);
+                    acc = put(&mut f, acc, GROUP_CLOSE);
+                    acc = put(&mut f, acc, NAME_SEPARATOR);
+                }
+            }
+        } else {
+            while let Some(p) = self.prefix_piece(self.taken) {
+                self.taken += 1;
+                acc = put(&mut f, acc, p);
+            }
+        }
+        for elem in self.elems {
+            acc = put(&mut f, acc, fragment(elem, self.locale));
+        }
+        acc
     }
 }
 
@@ -170,21 +250,12 @@ impl<'a> Body<'a> {
                 elems,
                 locale,
             } => {
-                let (head, head_len) = match (name.is_empty(), group_name.is_empty()) {
-                    (true, true) => (["", "", "", "", ""], 0),
-                    (false, true) => ([name, NAME_SEPARATOR, "", "", ""], 2),
-                    (_, false) => (
-                        [name, GROUP_OPEN, group_name, GROUP_CLOSE, NAME_SEPARATOR],
-                        5,
-                    ),
+                let prefix = match (name.is_empty(), group_name.is_empty()) {
+                    (true, true) => Prefix::Pieces("", ""),
+                    (false, true) => Prefix::Named(name),
+                    (_, false) => Prefix::Grouped(name, group_name),
                 };
-                Segments {
-                    head,
-                    head_len,
-                    next: 0,
-                    elems: elems.iter(),
-                    locale,
-                }
+                Segments::with_prefix(prefix, elems, locale)
             }
         }
     }
@@ -281,5 +352,66 @@ pub fn thread_key<'a>(message: &Message<'a>) -> Segments<'a> {
     match message.conversation {
         Conversation::C2c { .. } => Segments::pair(THREAD_C2C, message.sender.account),
         Conversation::Group(group) => Segments::pair(THREAD_GROUP, group.id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::string::String;
+    use std::vec::Vec;
+
+    use super::{Body, Segments};
+    use crate::model::{Elem, Locale};
+
+    /// Every body shape and the pair, as `next` walks it.
+    fn shapes() -> [Segments<'static>; 5] {
+        static ELEMS: [Elem<'static>; 4] = [
+            Elem::Text("hi "),
+            Elem::Text(""),
+            Elem::Image,
+            Elem::GroupTips,
+        ];
+        let composed = |name, group_name| Body::Composed {
+            name,
+            group_name,
+            elems: &ELEMS,
+            locale: Locale::En,
+        };
+        [
+            composed("", "").segments(),
+            composed("Ann", "").segments(),
+            composed("Ann", "Dev").segments(),
+            composed("", "Dev").segments(),
+            Segments::pair("", "c2c:"),
+        ]
+    }
+
+    #[test]
+    fn fold_after_any_number_of_next_yields_the_rest() {
+        for shape in shapes() {
+            let pieces: Vec<&str> = shape.clone().collect();
+            assert!(pieces.iter().all(|p| !p.is_empty()), "{pieces:?}");
+            for taken in 0..=pieces.len() {
+                let mut rest = shape.clone();
+                let head: Vec<&str> = rest.by_ref().take(taken).collect();
+                let tail = rest.fold(Vec::new(), |mut v, p| {
+                    v.push(p);
+                    v
+                });
+                assert_eq!([head, tail].concat(), pieces, "after {taken}");
+            }
+        }
+        let joined: Vec<String> = shapes().into_iter().map(|s| s.collect()).collect();
+        assert_eq!(
+            joined,
+            [
+                "hi [image]",
+                "Ann:hi [image]",
+                "Ann(Dev):hi [image]",
+                "(Dev):hi [image]",
+                "c2c:"
+            ]
+        );
     }
 }

@@ -1159,9 +1159,11 @@ impl<'b, 'p> Writer<'b, 'p> {
     pub fn string_segments<'a>(&mut self, field: Field, segments: impl Iterator<Item = &'a str>) {
         let before = self.sink.len;
         self.sink.put(b"\"");
-        for segment in segments {
-            self.put_escaped(segment);
-        }
+        segments.fold(
+            (),
+            #[cfg_attr(not(target_os = "none"), inline(always))]
+            |(), segment| self.put_escaped(segment),
+        );
         self.sink.put(b"\"");
         self.track(field, before);
     }
@@ -1263,9 +1265,13 @@ impl<'b, 'p> Writer<'b, 'p> {
         I: Iterator<Item = &'a str>,
     {
         let Some(mut left) = kept else {
-            for segment in segments {
-                self.put_text(segment, code);
-            }
+            // `fold`, not `for` (see [`crate::text::Segments`]) nor
+            // `for_each`, which is left out of line.
+            segments.fold(
+                (),
+                #[cfg_attr(not(target_os = "none"), inline(always))]
+                |(), segment| self.put_text(segment, code),
+            );
             return;
         };
         for segment in segments {
