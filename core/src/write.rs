@@ -215,11 +215,11 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 #[inline]
 fn escape_candidates(x: u64) -> u64 {
     let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
-    control
-        | zero_byte(x ^ (ONES * u64::from(b'"')))
-        | zero_byte(x ^ (ONES * u64::from(b'\\')))
-        | zero_byte(x ^ (ONES * 0xe2))
+    // Below 0x20 or `"` in one test: `^ 2` maps 0x00..=0x1F onto itself
+    // and `"` (0x22) to 0x20, and nothing else below 0x21.
+    let flipped = x ^ (ONES * 2);
+    let control_or_quote = flipped.wrapping_sub(ONES * 0x21) & !flipped & HIGHS;
+    control_or_quote | zero_byte(x ^ (ONES * u64::from(b'\\'))) | zero_byte(x ^ (ONES * 0xe2))
 }
 
 /// The last bytes of a text (fewer than 8) as a little-endian word padded
@@ -1531,6 +1531,23 @@ where
 #[cfg(test)]
 mod tests {
     use super::{form_kept, kept_as, Decimal, FORM};
+
+    #[test]
+    fn escape_candidates_mark_exactly_the_escaped_bytes_among_clean_ones() {
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = [b'a'; 8];
+                word[at] = b;
+                let marked = super::escape_candidates(u64::from_le_bytes(word));
+                let expected = if super::escape_class(b) != 0 {
+                    0x80 << (8 * at)
+                } else {
+                    0
+                };
+                assert_eq!(marked, expected, "{b:#04x} at {at}");
+            }
+        }
+    }
 
     #[test]
     fn form_kept_is_the_form_table() {
