@@ -31,12 +31,36 @@ use crate::grapheme::Boundaries;
 /// The ellipsis that ends a cut text (U+2026: 3 bytes, 1 char).
 pub const ELLIPSIS: &str = "\u{2026}";
 
-/// A JSON member's key with its separator and quotes, joined at compile
-/// time: `key!("badge")` is `,"badge":` (the comma is left off for the
-/// first member of an object).
+/// A JSON member's key with its separator, its quotes and a string
+/// value's opening quote, joined at compile time: `key!("badge")` holds
+/// `,"badge":"`. The writer leaves the comma off for the first member of an
+/// object, and the last quote off for a value that is not a string.
+#[derive(Clone, Copy, Debug)]
+pub struct Key(&'static str);
+
+impl Key {
+    /// `joined` is `,"name":"` ([`key!`] makes it).
+    #[doc(hidden)]
+    pub const fn joined(joined: &'static str) -> Key {
+        Key(joined)
+    }
+
+    /// `,"name":` and the value's opening quote.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn with_quote(self) -> &'static [u8] {
+        self.0.as_bytes()
+    }
+
+    /// `,"name":` alone.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn without_quote(self) -> &'static [u8] {
+        self.0.as_bytes().split_last().map_or(&[], |(_, key)| key)
+    }
+}
+
 macro_rules! key {
     ($name:literal) => {
-        concat!(",\"", $name, "\":")
+        $crate::write::Key::joined(concat!(",\"", $name, "\":\""))
     };
 }
 pub(crate) use key;
@@ -523,8 +547,10 @@ pub struct Plan {
     slots: [SlotPlan; 2],
     /// Bytes the provider does not count against its limit (Huawei tokens).
     exempt: usize,
-    /// The largest uncuttable string, named when nothing else can give.
+    /// The largest uncuttable string, named when nothing else can give:
+    /// looked for only when `tracking` (see [`fit`]).
     largest: Option<(Field, usize)>,
+    tracking: bool,
 }
 
 impl Plan {
@@ -535,8 +561,9 @@ impl Plan {
         }
     }
 
-    /// Spreads a byte excess over the body, then the title.
-    fn assign_budgets(&mut self, excess: usize) -> Result<(), Error> {
+    /// Spreads a byte excess over the body, then the title; whether they
+    /// could take it all.
+    fn assign_budgets(&mut self, excess: usize) -> bool {
         let mut left = excess;
         for slot in SLOTS {
             let plan = self.slot(slot);
@@ -552,17 +579,11 @@ impl Plan {
                 left -= cut;
             }
         }
-        if left > 0 {
-            return Err(Error::TooLong(
-                self.largest.map_or(Field::Payload, |(f, _)| f),
-            ));
-        }
-        Ok(())
+        left == 0
     }
 
     fn start_emitting(&mut self) {
         self.exempt = 0;
-        self.largest = None;
         for plan in &mut self.slots {
             plan.measured = 0;
             plan.kept = None;
@@ -602,7 +623,9 @@ pub fn fit<L: Layout + ?Sized>(layout: &L, buf: &mut [u8], limit: usize) -> Resu
     let total = run(layout, buf, &mut plan)?;
     let allowed = capacity.min(limit.saturating_add(plan.exempt));
     if total > allowed {
-        plan.assign_budgets(total - allowed)?;
+        if !plan.assign_budgets(total - allowed) {
+            return Err(Error::TooLong(largest_uncut(layout, buf)?));
+        }
         plan.start_emitting();
         let total = run(layout, buf, &mut plan)?;
         if total > allowed {
@@ -611,6 +634,19 @@ pub fn fit<L: Layout + ?Sized>(layout: &L, buf: &mut [u8], limit: usize) -> Resu
         return Ok(plan.fitted(total));
     }
     Ok(plan.fitted(total))
+}
+
+/// The largest uncuttable field of `layout`, to name when even the shortest
+/// texts do not fit: found by one more run, so that the runs of a payload
+/// that fits (nearly all) do not keep track of sizes.
+#[cold]
+fn largest_uncut<L: Layout + ?Sized>(layout: &L, buf: &mut [u8]) -> Result<Field, Error> {
+    let mut plan = Plan {
+        tracking: true,
+        ..Plan::default()
+    };
+    run(layout, buf, &mut plan)?;
+    Ok(plan.largest.map_or(Field::Payload, |(field, _)| field))
 }
 
 /// Renders `layout` into `buf` with its char-limit cuts only, in one run: a
@@ -966,6 +1002,8 @@ pub struct Writer<'b, 'p> {
     sink: Sink<'b>,
     /// No member written yet in the innermost open object, array or form.
     first: bool,
+    /// [`Plan`]'s `tracking`, kept here where it stays in a register.
+    tracking: bool,
     plan: &'p mut Plan,
 }
 
@@ -978,6 +1016,7 @@ impl<'b, 'p> Writer<'b, 'p> {
                 form: false,
             },
             first: true,
+            tracking: plan.tracking,
             plan,
         }
     }
@@ -1108,8 +1147,7 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// Writes a pre-joined separator and name (`,"key":` or `&name=`),
     /// leaving the separator off for the first member.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn separated(&mut self, joined: &str) {
-        let bytes = joined.as_bytes();
+    fn separated(&mut self, bytes: &[u8]) {
         let bytes = if self.first {
             bytes.get(1..).unwrap_or_default()
         } else {
@@ -1119,10 +1157,17 @@ impl<'b, 'p> Writer<'b, 'p> {
         self.sink.put(bytes);
     }
 
-    /// Starts an object member: `key` is [`key!`]'s `,"key":`.
+    /// Starts an object member whose value is not a string.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn key(&mut self, key: &str) {
-        self.separated(key);
+    pub fn key(&mut self, key: Key) {
+        self.separated(key.without_quote());
+    }
+
+    /// Starts an object member and its string value: the key and the
+    /// opening quote are one piece.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    fn string_key(&mut self, key: Key) {
+        self.separated(key.with_quote());
     }
 
     /// Starts an array element.
@@ -1136,8 +1181,13 @@ impl<'b, 'p> Writer<'b, 'p> {
 
     /// Remembers the largest uncuttable field written since `before`, to
     /// name it when even the shortest texts cannot make the payload fit.
+    /// Only in the run [`fit`] makes to find that field: a payload that
+    /// fits never needs it.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn track(&mut self, field: Field, before: usize) {
+        if !self.tracking {
+            return;
+        }
         let size = self.sink.len.saturating_sub(before);
         if self.plan.largest.is_none_or(|(_, n)| size > n) {
             self.plan.largest = Some((field, size));
@@ -1147,37 +1197,49 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// A JSON string, tracked so that an overlong one can be named.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn string(&mut self, field: Field, value: &str) {
-        let before = self.sink.len;
         self.sink.put(b"\"");
-        self.put_escaped(value);
-        self.sink.put(b"\"");
-        self.track(field, before);
+        self.string_rest(field, value);
     }
 
-    /// A JSON string joined from segments (not cuttable).
+    /// A string value after its opening quote.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn string_segments<'a>(&mut self, field: Field, segments: impl Iterator<Item = &'a str>) {
+    fn string_rest(&mut self, field: Field, value: &str) {
         let before = self.sink.len;
+        self.put_escaped(value);
+        self.track(field, before);
         self.sink.put(b"\"");
+    }
+
+    /// `"key":"<segments joined>"` (not cuttable), tracked like
+    /// [`Writer::string`].
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    pub fn segments_member<'a>(
+        &mut self,
+        key: Key,
+        field: Field,
+        segments: impl Iterator<Item = &'a str>,
+    ) {
+        self.string_key(key);
+        let before = self.sink.len;
         segments.fold(
             (),
             #[cfg_attr(not(target_os = "none"), inline(always))]
             |(), segment| self.put_escaped(segment),
         );
-        self.sink.put(b"\"");
         self.track(field, before);
+        self.sink.put(b"\"");
     }
 
-    /// `"key":"value"` (`key` from [`key!`]).
+    /// `"key":"value"`.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn str_member(&mut self, key: &str, field: Field, value: &str) {
-        self.key(key);
-        self.string(field, value);
+    pub fn str_member(&mut self, key: Key, field: Field, value: &str) {
+        self.string_key(key);
+        self.string_rest(field, value);
     }
 
     /// `"key":"value"` when `value` is set (non-empty); nothing otherwise.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn opt_str_member(&mut self, key: &str, field: Field, value: &str) {
+    pub fn opt_str_member(&mut self, key: Key, field: Field, value: &str) {
         if !value.is_empty() {
             self.str_member(key, field, value);
         }
@@ -1194,13 +1256,13 @@ impl<'b, 'p> Writer<'b, 'p> {
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn u64_member(&mut self, key: &str, value: u64) {
+    pub fn u64_member(&mut self, key: Key, value: u64) {
         self.key(key);
         self.u64(value);
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn bool_member(&mut self, key: &str, value: bool) {
+    pub fn bool_member(&mut self, key: Key, value: bool) {
         self.key(key);
         self.sink.put(if value { b"true" } else { b"false" });
     }
@@ -1208,18 +1270,17 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// `"key":"<seconds>s"`: a protobuf `Duration` in its JSON form (FCM,
     /// Huawei and Honor `android.ttl`).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn duration_member(&mut self, key: &str, seconds: u64) {
-        self.key(key);
-        self.sink.put(b"\"");
+    pub fn duration_member(&mut self, key: Key, seconds: u64) {
+        self.string_key(key);
         self.u64(seconds);
         self.sink.put(b"s\"");
     }
 
-    /// A JSON string joined from parts, each JSON-escaped or
-    /// percent-encoded (not cuttable), tracked like [`Writer::string`].
-    pub fn string_parts(&mut self, field: Field, parts: &[Part<'_>]) {
+    /// `"key":"<parts joined>"`, each part JSON-escaped or percent-encoded
+    /// (not cuttable), tracked like [`Writer::string`].
+    pub fn parts_member(&mut self, key: Key, field: Field, parts: &[Part<'_>]) {
+        self.string_key(key);
         let before = self.sink.len;
-        self.sink.put(b"\"");
         for part in parts {
             match *part {
                 Part::Plain(s) => self.put_escaped(s),
@@ -1239,8 +1300,8 @@ impl<'b, 'p> Writer<'b, 'p> {
                 Part::Uri(s) => self.sink.put_percent(&URI, s.as_bytes()),
             }
         }
-        self.sink.put(b"\"");
         self.track(field, before);
+        self.sink.put(b"\"");
     }
 
     /// How much of a slot's text this run keeps ([`plan_cut`]; `None` =
@@ -1307,29 +1368,19 @@ impl<'b, 'p> Writer<'b, 'p> {
         plan.kept = kept;
     }
 
-    /// A cuttable text as a JSON string. Each slot is written once per run.
+    /// `"key":"text"` for a cuttable text. Each slot is written once per run.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn text<'a, I>(&mut self, slot: Slot, text: Text<I>)
+    pub fn text_member<'a, I>(&mut self, key: Key, slot: Slot, text: Text<I>)
     where
         I: Iterator<Item = &'a str> + Clone,
     {
-        self.sink.put(b"\"");
+        self.string_key(key);
         let before = self.sink.len;
         let code = self.code();
         let kept = self.kept(slot, &text, code);
         self.put_cut(text.segments, kept, code);
         self.measure(slot, before, code, kept);
         self.sink.put(b"\"");
-    }
-
-    /// `"key":"text"` for a cuttable text.
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn text_member<'a, I>(&mut self, key: &str, slot: Slot, text: Text<I>)
-    where
-        I: Iterator<Item = &'a str> + Clone,
-    {
-        self.key(key);
-        self.text(slot, text);
     }
 
     /// Writes through `f` with the bytes exempt from the provider's limit.
@@ -1343,7 +1394,7 @@ impl<'b, 'p> Writer<'b, 'p> {
     /// Starts a form pair: `name` is [`pair!`]'s `&name=`.
     #[inline]
     pub fn form_name(&mut self, name: &str) {
-        self.separated(name);
+        self.separated(name.as_bytes());
     }
 
     /// A form value, percent-encoded and tracked.

@@ -56,10 +56,10 @@ impl Layout for Apns<'_, '_> {
         w.begin_object();
         w.key(key!("aps"));
         w.begin_object();
-        w.key(key!("alert"));
         if n.ios_title().is_empty() && apns_info.sub_title.is_empty() {
-            w.text(Slot::Body, body);
+            w.text_member(key!("alert"), Slot::Body, body);
         } else {
+            w.key(key!("alert"));
             w.begin_object();
             if !n.ios_title().is_empty() {
                 let title = Text {
@@ -78,8 +78,7 @@ impl Layout for Apns<'_, '_> {
         if let Some(sound) = n.ios_sound() {
             w.str_member(key!("sound"), Field::Sound, sound);
         }
-        w.key(key!("thread-id"));
-        w.string_segments(Field::ThreadId, n.thread_key());
+        w.segments_member(key!("thread-id"), Field::ThreadId, n.thread_key());
         if apns_info.mutable_content || !apns_info.image.is_empty() {
             w.u64_member(key!("mutable-content"), 1);
         }

@@ -82,8 +82,7 @@ impl Layout for Honor<'_, '_> {
         w.begin_object();
         w.u64_member(key!("type"), CLICK_OPEN_APP);
         w.end_object();
-        w.key(key!("tag"));
-        w.string_segments(Field::ThreadId, n.thread_key());
+        w.segments_member(key!("tag"), Field::ThreadId, n.thread_key());
         let badge_class = n.case.app.badge_class;
         if n.badge().is_some() && !badge_class.is_empty() {
             w.key(key!("badge"));

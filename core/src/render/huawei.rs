@@ -118,8 +118,8 @@ impl Layout for Huawei<'_, '_> {
         w.begin_object();
         if self.intent {
             w.u64_member(key!("type"), CLICK_INTENT);
-            w.key(key!("intent"));
-            w.string_parts(
+            w.parts_member(
+                key!("intent"),
                 Field::Ext,
                 &[
                     Part::Plain(INTENT_HEAD),
@@ -148,13 +148,12 @@ impl Layout for Huawei<'_, '_> {
             } else {
                 RAW_SOUND_PREFIX
             };
-            w.key(key!("sound"));
-            w.string_segments(Field::Sound, Segments::pair(prefix, n.android_sound()));
+            let sound = Segments::pair(prefix, n.android_sound());
+            w.segments_member(key!("sound"), Field::Sound, sound);
             w.bool_member(key!("default_sound"), false);
         }
         w.opt_str_member(key!("image"), Field::Image, android.huawei_image);
-        w.key(key!("tag"));
-        w.string_segments(Field::ThreadId, n.thread_key());
+        w.segments_member(key!("tag"), Field::ThreadId, n.thread_key());
         let badge_class = n.case.app.badge_class;
         if n.badge().is_some() && !badge_class.is_empty() {
             w.key(key!("badge"));
