@@ -1601,6 +1601,16 @@ mod tests {
     }
 
     #[test]
+    fn padded_block_is_the_rest_then_padding() {
+        let text: [u8; 32] = core::array::from_fn(|k| b'A' + k as u8);
+        for n in 0..32 {
+            let mut expected = [b'a'; 32];
+            expected[..n].copy_from_slice(&text[..n]);
+            assert_eq!(super::padded_block(&text[..n]), expected, "{n} bytes");
+        }
+    }
+
+    #[test]
     fn form_kept_is_the_form_table() {
         for b in 0..=255u8 {
             assert_eq!(form_kept(b), kept_as(&FORM, b) != 0, "{b:#04x}");
