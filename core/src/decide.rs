@@ -455,7 +455,7 @@ fn suppression<'a, O: Observer<'a>>(
         Read::GroupTypeNoPush { group_type }
     })?;
     let self_sent =
-        !message.sender.account.is_empty() && message.sender.account == recipient.account;
+        !message.sender.account.is_empty() && text::same(message.sender.account, recipient.account);
     check(o, Reason::SelfSent, self_sent, || Read::SelfSent {
         sender: message.sender.account,
         recipient: recipient.account,
@@ -495,6 +495,7 @@ fn suppression<'a, O: Observer<'a>>(
 }
 
 /// Row 14: the conversation option, then the global window (push-rules §2.3).
+#[cfg_attr(not(target_os = "none"), inline(always))]
 fn receive_option<'a, O: Observer<'a>>(
     message: &'a Message<'a>,
     recipient: &'a Recipient<'a>,

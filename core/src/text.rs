@@ -203,6 +203,7 @@ pub enum Body<'a> {
 
 impl<'a> Body<'a> {
     /// The body a message shows.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn of(message: &Message<'a>, locale: Locale) -> Body<'a> {
         let desc = message.push_info.map_or("", |p| p.desc);
         if !desc.is_empty() {
@@ -259,6 +260,16 @@ impl<'a> Body<'a> {
             }
         }
     }
+}
+
+/// Whether two strings are equal, their first and last bytes compared
+/// before the rest: two accounts of one length (numbered IDs, short
+/// names) mostly differ at one end, and that spares a `memcmp` call
+/// (about 25 instructions, a tenth of a whole decision).
+#[cfg_attr(not(target_os = "none"), inline(always))]
+pub fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.first() == b.first() && a.last() == b.last() && a == b
 }
 
 /// The first non-empty of two strings (an empty string counts as missing).
@@ -358,6 +369,18 @@ pub fn thread_key<'a>(message: &Message<'a>) -> Segments<'a> {
 #[cfg(test)]
 mod tests {
     extern crate std;
+
+    #[test]
+    fn same_is_equality() {
+        let texts = [
+            "", "a", "b", "ab", "ba", "aa", "abc", "abd", "xbc", "axc", "a\u{e9}", "a\u{e8}",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(super::same(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
     use std::string::String;
     use std::vec::Vec;
 
