@@ -725,6 +725,15 @@ impl Sink<'_> {
     /// Appends `bytes` as they are: one bounds check, one copy.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn put_plain(&mut self, bytes: &[u8]) {
+        // A single byte (a quote, a brace: known where the writer is
+        // inlined) is one compare and one store, without a range.
+        if let [byte] = *bytes {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = byte;
+            }
+            self.len = self.len.saturating_add(1);
+            return;
+        }
         let end = self.len.saturating_add(bytes.len());
         if let Some(dst) = self.buf.get_mut(self.len..end) {
             copy(dst, bytes);
