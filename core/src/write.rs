@@ -734,11 +734,13 @@ impl Sink<'_> {
             self.len = self.len.saturating_add(1);
             return;
         }
-        let end = self.len.saturating_add(bytes.len());
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
+        // `..n` of the rest, not `len..len + n`: the slice is then known to
+        // be exactly as long as `bytes`, so `copy` checks nothing more.
+        let dst = self.buf.get_mut(self.len..);
+        if let Some(dst) = dst.and_then(|rest| rest.get_mut(..bytes.len())) {
             copy(dst, bytes);
         }
-        self.len = end;
+        self.len = self.len.saturating_add(bytes.len());
     }
 
     /// Appends `bytes` form-encoded ([`FORM`]), through [`form_long`].
