@@ -122,9 +122,18 @@ impl Decimal {
     }
 }
 
-/// Percent-encoding tables: the byte a source byte is written as when it
-/// is kept (itself, or `+` for a form's space), 0 when it becomes `%XX`.
-type PercentTable = [u8; 256];
+/// A percent-encoding table.
+struct PercentTable {
+    /// The byte a source byte is written as when it is kept (itself, or
+    /// `+` for a form's space), 0 when it becomes `%XX`.
+    kept: [u8; 256],
+    /// On hosts, each byte's whole encoding as a little-endian word with
+    /// its length (1 or 3) in the top byte: one load and one store a byte
+    /// ([`Sink::percent`]). Left out of the firmware, whose flash it would
+    /// cost 1 KiB a table.
+    #[cfg(not(target_os = "none"))]
+    codes: [u32; 256],
+}
 
 /// A percent-encoding table keeping ASCII alphanumerics and `kept`, with
 /// space as `+` when `space_plus`. Built at compile time: an out-of-range
@@ -149,7 +158,29 @@ const fn percent_table(kept: &[u8], space_plus: bool) -> PercentTable {
     if space_plus {
         t[b' ' as usize] = b'+';
     }
-    t
+    PercentTable {
+        kept: t,
+        #[cfg(not(target_os = "none"))]
+        codes: percent_codes(&t),
+    }
+}
+
+/// [`PercentTable`]'s `codes` for the table `kept`.
+#[cfg(not(target_os = "none"))]
+#[allow(clippy::indexing_slicing)]
+const fn percent_codes(kept: &[u8; 256]) -> [u32; 256] {
+    let mut codes = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        codes[b] = if kept[b] != 0 {
+            kept[b] as u32 | 1 << 24
+        } else {
+            let (high, low) = (HEX_UPPER[b >> 4] as u32, HEX_UPPER[b & 0xf] as u32);
+            b'%' as u32 | high << 8 | low << 16 | 3 << 24
+        };
+        b += 1;
+    }
+    codes
 }
 
 /// WHATWG urlencoded serializer: `A-Z a-z 0-9 * - . _` kept, space as `+`.
@@ -186,7 +217,7 @@ fn hex_digit(nibble: u8) -> u8 {
 
 #[inline]
 fn kept_as(table: &PercentTable, b: u8) -> u8 {
-    table.get(usize::from(b)).copied().unwrap_or(0)
+    table.kept.get(usize::from(b)).copied().unwrap_or(0)
 }
 
 /// The length `bytes` take percent-encoded by `table`.
@@ -266,6 +297,11 @@ fn padded_word(rest: &[u8]) -> u64 {
     };
     data | (ONES * u64::from(b'a')).wrapping_shl(at(n))
 }
+
+/// Room [`Sink::percent`] needs past the output's end for 16 bytes: at
+/// most 48 encoded, a window that any masked index plus a word fits in.
+#[cfg(not(target_os = "none"))]
+const PERCENT_ROOM: usize = 64 + 4;
 
 /// Bytes of text checked and copied at a time by [`Sink::escape_direct`].
 const BLOCK: usize = 32;
@@ -772,11 +808,50 @@ impl Sink<'_> {
                     *dst = block.map(|b| if b == b' ' { b'+' } else { b });
                     self.len += 16;
                 }
-                _ => self.percent(&FORM, block),
+                _ => self.percent_wide(&FORM, block),
             }
             i += 16;
         }
         self.percent(&FORM, bytes.get(i..).unwrap_or_default());
+    }
+
+    /// [`Self::percent`] for a long text: on hosts, 16 bytes at a time
+    /// while the buffer has room for them all encoded. Each byte's
+    /// encoding is one word from the table, stored whole (the bytes past
+    /// its length are overwritten by the next), with no branch on whether
+    /// the byte is kept.
+    #[inline]
+    fn percent_wide(&mut self, table: &PercentTable, bytes: &[u8]) {
+        #[cfg(not(target_os = "none"))]
+        let bytes = {
+            let mut rest = bytes;
+            while let Some(window) = self
+                .buf
+                .get_mut(self.len..)
+                .and_then(<[u8]>::first_chunk_mut::<PERCENT_ROOM>)
+            {
+                let Some((chunk, more)) = rest.split_first_chunk::<16>() else {
+                    break;
+                };
+                // At most 45 before the last byte: the `& 63` changes no
+                // index and lets the compiler drop the bounds checks.
+                let mut at = 0usize;
+                for &b in chunk {
+                    let code = table.codes.get(usize::from(b)).copied().unwrap_or(0);
+                    if let Some(dst) = window
+                        .get_mut(at & 63..)
+                        .and_then(<[u8]>::first_chunk_mut::<4>)
+                    {
+                        *dst = code.to_le_bytes();
+                    }
+                    at += (code >> 24) as usize;
+                }
+                self.len += at;
+                rest = more;
+            }
+            rest
+        };
+        self.percent(table, bytes);
     }
 
     /// Appends `bytes` percent-encoded by `table`, straight into the buffer.
@@ -1001,7 +1076,7 @@ fn percent_long(buf: &mut [u8], len: usize, table: &PercentTable, bytes: &[u8]) 
         len,
         form: true,
     };
-    sink.percent(table, bytes);
+    sink.percent_wide(table, bytes);
     sink.len
 }
 
