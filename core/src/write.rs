@@ -40,8 +40,7 @@ pub struct Key(&'static str);
 
 impl Key {
     /// `joined` is `,"name":"` ([`key!`] makes it).
-    #[doc(hidden)]
-    pub const fn joined(joined: &'static str) -> Key {
+    pub(crate) const fn joined(joined: &'static str) -> Key {
         Key(joined)
     }
 
@@ -473,7 +472,7 @@ fn copy(dst: &mut [u8], src: &[u8]) {
     }
 }
 
-/// One piece of a JSON string written by [`Writer::string_parts`].
+/// One piece of a JSON string written by [`Writer::parts_member`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part<'a> {
     /// JSON-escaped as is.
