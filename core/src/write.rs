@@ -128,7 +128,7 @@ struct PercentTable {
     kept: [u8; 256],
     /// On hosts, each byte's whole encoding as a little-endian word with
     /// its length (1 or 3) in the top byte: one load and one store a byte
-    /// ([`Sink::percent`]). Left out of the firmware, whose flash it would
+    /// ([`Sink::percent_wide`]). Left out of the firmware, whose flash it would
     /// cost 1 KiB a table.
     #[cfg(not(target_os = "none"))]
     codes: [u32; 256],
@@ -297,8 +297,8 @@ fn padded_word(rest: &[u8]) -> u64 {
     data | (ONES * u64::from(b'a')).wrapping_shl(at(n))
 }
 
-/// Room [`Sink::percent`] needs past the output's end for 16 bytes: at
-/// most 48 encoded, a window that any masked index plus a word fits in.
+/// Room [`Sink::percent_wide`] needs past the output's end for 16 bytes:
+/// at most 48 encoded, a window that any masked index plus a word fits in.
 #[cfg(not(target_os = "none"))]
 const PERCENT_ROOM: usize = 64 + 4;
 
@@ -585,6 +585,7 @@ pub struct Plan {
     /// The largest uncuttable string, named when nothing else can give:
     /// looked for only when `tracking` (see [`fit`]).
     largest: Option<(Field, usize)>,
+    /// This run looks for `largest` ([`largest_uncut`]'s run only).
     tracking: bool,
 }
 
@@ -1229,8 +1230,8 @@ impl<'b, 'p> Writer<'b, 'p> {
         self.first = false;
     }
 
-    /// Writes a pre-joined separator and name (`,"key":` or `&name=`),
-    /// leaving the separator off for the first member.
+    /// Writes a pre-joined separator and name (`,"key":`, `,"key":"` or
+    /// `&name=`), leaving the separator off for the first member.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn separated(&mut self, bytes: &[u8]) {
         let bytes = if self.first {
@@ -1681,6 +1682,28 @@ mod tests {
                     0
                 };
                 assert_eq!(marked, expected, "{b:#04x} at {at}");
+            }
+        }
+    }
+
+    /// The word tables the long path stores from say what the byte path
+    /// writes, for every byte of both tables.
+    #[cfg(not(target_os = "none"))]
+    #[test]
+    fn percent_words_are_the_byte_encodings() {
+        for table in [&FORM, &super::URI] {
+            for b in 0..=255u8 {
+                let mut narrow = [0u8; 8];
+                let mut sink = super::Sink {
+                    buf: &mut narrow,
+                    len: 0,
+                    form: true,
+                };
+                sink.percent(table, &[b]);
+                let len = sink.len;
+                let word = table.codes[usize::from(b)].to_le_bytes();
+                assert_eq!(usize::from(word[3]), len, "{b:#04x}");
+                assert_eq!(word[..len], narrow[..len], "{b:#04x}");
             }
         }
     }
