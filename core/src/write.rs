@@ -763,11 +763,15 @@ impl Sink<'_> {
     fn put_plain(&mut self, bytes: &[u8]) {
         // A single byte (a quote, a brace: known where the writer is
         // inlined) is one compare and one store, without a range.
+        // Stored bytes end inside the buffer, so their count is a plain
+        // add; only counting past the end saturates.
         if let [byte] = *bytes {
             if let Some(slot) = self.buf.get_mut(self.len) {
                 *slot = byte;
+                self.len += 1;
+            } else {
+                self.len = self.len.saturating_add(1);
             }
-            self.len = self.len.saturating_add(1);
             return;
         }
         // `..n` of the rest, not `len..len + n`: the slice is then known to
@@ -775,8 +779,10 @@ impl Sink<'_> {
         let dst = self.buf.get_mut(self.len..);
         if let Some(dst) = dst.and_then(|rest| rest.get_mut(..bytes.len())) {
             copy(dst, bytes);
+            self.len += bytes.len();
+        } else {
+            self.len = self.len.saturating_add(bytes.len());
         }
-        self.len = self.len.saturating_add(bytes.len());
     }
 
     /// Appends `bytes` form-encoded ([`FORM`]), through [`form_long`].
@@ -1004,6 +1010,9 @@ impl Sink<'_> {
 
     /// Escapes `bytes` from `start` through [`Self::put`], one put per clean
     /// run and per escape: inside a form value, and near the buffer's end.
+    /// Inline into its two out-of-line callers, where the sink's fields
+    /// are locals: a method call would keep them in memory.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn escape_runs(&mut self, bytes: &[u8], start: usize) {
         let mut run_start = start;
         let mut i = start;
