@@ -306,9 +306,8 @@ const PERCENT_ROOM: usize = 64 + 4;
 const BLOCK: usize = 32;
 
 /// Room [`Sink::escape_direct`] needs past the output's end for one
-/// block: every byte a two-byte escape, plus a whole block stored from the
-/// last escape on.
-const BLOCK_ROOM: usize = 3 * BLOCK;
+/// block: every byte a two-byte escape, plus the word stored past the last.
+const BLOCK_ROOM: usize = 2 * BLOCK + 8;
 
 /// The last bytes of a text (fewer than [`BLOCK`]) padded with `a`, a byte
 /// that is never escaped: overlapping fixed-size moves, not a memcpy call.
@@ -365,16 +364,6 @@ fn quote_flags(block: &[u8; BLOCK]) -> ([u64; 4], bool) {
         core::array::from_fn(|w| word_at(&flags, 8 * w)),
         others != 0,
     )
-}
-
-/// One bit per byte of a block (bit `k` for byte `k`) from its flag words
-/// (a 1 in each flagged byte, [`quote_flags`]): each word's flags are
-/// gathered into its top byte by one multiply, whose partial products all
-/// land on distinct bits, so nothing carries.
-#[inline]
-fn byte_mask(flags: [u64; 4]) -> u32 {
-    let gather = |word: u64| (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32;
-    gather(flags[0]) | gather(flags[1]) << 8 | gather(flags[2]) << 16 | gather(flags[3]) << 24
 }
 
 /// The 8 bytes of `bytes` from `at` as a little-endian word (0 past the end).
@@ -898,16 +887,14 @@ impl Sink<'_> {
     }
 
     /// Escapes `bytes` straight into the buffer while it has room, 32
-    /// bytes at a time: a clean block is one check and one copy. Each
-    /// two-byte escape (`\"`, `\\`, `\n`…) is made in place, a `\` where
-    /// the byte went and what follows stored again one byte further, so
-    /// quoted JSON in an `ext` costs a few instructions an escape, with
-    /// the escapes' positions found by vector compares. A block whose only
-    /// escapes are `"` and `\` is stored whole and then shifted from each
-    /// escape on ([`byte_mask`]); any other is stored as its four 8-byte
-    /// words, each shifted from its escapes on ([`flag_words`]), with the
-    /// escape letter over the byte. `\u` escapes and U+2028/9 take the
-    /// slow step. Returns how far it got; the rest (near the buffer's
+    /// bytes at a time: a clean block is one check and one copy. A block
+    /// with escapes is stored as its four 8-byte words, and each two-byte
+    /// escape (`\"`, `\\`, `\n`…) is made in place — a `\` where the
+    /// byte was, the rest of its word stored again one byte further, the
+    /// escape letter over the byte — so quoted JSON in an `ext` costs a
+    /// few instructions an escape, with the escapes' positions found by
+    /// vector compares ([`flag_words`]). `\u` escapes and U+2028/9 take
+    /// the slow step. Returns how far it got; the rest (near the buffer's
     /// end) is [`Self::escape_runs`]'.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     fn escape_direct(&mut self, bytes: &[u8]) -> usize {
@@ -916,9 +903,6 @@ impl Sink<'_> {
         let buf = &mut *self.buf;
         let mut len = self.len;
         let mut i = 0;
-        // A block with room after it, where an escape's shifted copy is
-        // read from: what follows the block there is never kept.
-        let mut spill = [0u8; 2 * BLOCK];
         'blocks: while let Some(rest) = bytes.get(i..).filter(|rest| !rest.is_empty()) {
             let Some(out) = buf
                 .get_mut(len..)
@@ -945,30 +929,30 @@ impl Sink<'_> {
             let mut moved = 0;
             let (quotes, others) = quote_flags(&block);
             if !others {
-                // Only `"` and `\`, whose escape letter is the byte itself.
-                // The block goes out whole; each escape, in order, then puts
-                // a `\` where its byte went and the block from that byte on
-                // one further (from a copy with room after it): no word
-                // by word work, one step an escape.
-                if let Some(dst) = out.first_chunk_mut::<BLOCK>() {
-                    *dst = block;
-                }
-                if let Some(dst) = spill.first_chunk_mut::<BLOCK>() {
-                    *dst = block;
-                }
-                let mut escapes = byte_mask(quotes);
-                while escapes != 0 {
-                    let k = escapes.trailing_zeros() as usize;
-                    escapes &= escapes - 1;
-                    let from = spill.get(k & 31..).and_then(<[u8]>::first_chunk::<BLOCK>);
-                    let to = out
-                        .get_mut((k + moved) & 63..)
-                        .and_then(<[u8]>::first_chunk_mut::<{ BLOCK + 1 }>);
-                    if let (Some(from), Some([backslash, rest @ ..])) = (from, to) {
-                        *backslash = b'\\';
-                        *rest = *from;
+                // Only `"` and `\`, whose escape letter is the byte itself:
+                // a `\` where the byte was and the word from it one further.
+                for (at, mut flags) in (0..BLOCK).step_by(8).zip(quotes) {
+                    let word = word_at(&block, at);
+                    if let Some(dst) = out
+                        .get_mut((at + moved) & 63..)
+                        .and_then(<[u8]>::first_chunk_mut::<8>)
+                    {
+                        *dst = word.to_le_bytes();
                     }
-                    moved += 1;
+                    while flags != 0 {
+                        let shift = flags.trailing_zeros();
+                        flags &= flags - 1;
+                        let k = (shift / 8) as usize;
+                        if let Some(dst) = out
+                            .get_mut((at + moved + k) & 63..)
+                            .and_then(<[u8]>::first_chunk_mut::<9>)
+                        {
+                            let [backslash, shifted @ ..] = dst;
+                            *backslash = b'\\';
+                            *shifted = (word >> shift).to_le_bytes();
+                        }
+                        moved += 1;
+                    }
                 }
                 len += n + moved;
                 i += n;
@@ -1735,27 +1719,6 @@ mod tests {
                 assert_eq!(marked, expected, "{b:#04x} at {at}");
             }
         }
-    }
-
-    /// Every pattern of flags in every word of a block gathers to its own
-    /// bits of the mask, and to no other word's.
-    #[test]
-    fn byte_mask_sets_bit_k_for_flagged_byte_k() {
-        for pattern in 0..=255u32 {
-            for word in 0..4 {
-                let mut flags = [0u64; 4];
-                flags[word] = (0..8)
-                    .filter(|j| pattern >> j & 1 == 1)
-                    .map(|j| 1u64 << (8 * j))
-                    .sum();
-                assert_eq!(
-                    super::byte_mask(flags),
-                    pattern << (8 * word),
-                    "{pattern:#010b} in word {word}"
-                );
-            }
-        }
-        assert_eq!(super::byte_mask([super::ONES; 4]), u32::MAX);
     }
 
     /// The word tables the long path stores from say what the byte path
