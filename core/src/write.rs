@@ -1054,15 +1054,23 @@ impl Sink<'_> {
 // would then escape the renderer's function and take their fields (and the
 // `form` flag a JSON-only provider never sets) out of registers.
 
+/// A sink over `buf` from `len` for one out-of-line writer; the new length.
+#[cfg_attr(not(target_os = "none"), inline(always))]
+fn on_sink(buf: &mut [u8], len: usize, form: bool, write: impl FnOnce(&mut Sink<'_>)) -> usize {
+    let mut sink = Sink { buf, len, form };
+    write(&mut sink);
+    sink.len
+}
+
 /// The long and slow paths of [`Writer::put_escaped`].
 #[inline(never)]
 fn escape_long(buf: &mut [u8], len: usize, form: bool, bytes: &[u8]) -> usize {
-    let mut sink = Sink { buf, len, form };
-    let done = if form { 0 } else { sink.escape_direct(bytes) };
-    if done < bytes.len() {
-        sink.escape_runs(bytes, done);
-    }
-    sink.len
+    on_sink(buf, len, form, |sink| {
+        let done = if form { 0 } else { sink.escape_direct(bytes) };
+        if done < bytes.len() {
+            sink.escape_runs(bytes, done);
+        }
+    })
 }
 
 /// [`Sink::escape_runs`] from `done`, after the inline block escaper
@@ -1070,37 +1078,19 @@ fn escape_long(buf: &mut [u8], len: usize, form: bool, bytes: &[u8]) -> usize {
 #[cfg(not(target_os = "none"))]
 #[inline(never)]
 fn escape_rest(buf: &mut [u8], len: usize, bytes: &[u8], done: usize) -> usize {
-    let mut sink = Sink {
-        buf,
-        len,
-        form: false,
-    };
-    sink.escape_runs(bytes, done);
-    sink.len
+    on_sink(buf, len, false, |sink| sink.escape_runs(bytes, done))
 }
 
 /// [`Sink::form_blocks`] from `len`; the new length.
 #[inline(never)]
 fn form_long(buf: &mut [u8], len: usize, bytes: &[u8]) -> usize {
-    let mut sink = Sink {
-        buf,
-        len,
-        form: true,
-    };
-    sink.form_blocks(bytes);
-    sink.len
+    on_sink(buf, len, true, |sink| sink.form_blocks(bytes))
 }
 
 /// [`Sink::percent`] from `len`; the new length.
 #[inline(never)]
 fn percent_long(buf: &mut [u8], len: usize, table: &PercentTable, bytes: &[u8]) -> usize {
-    let mut sink = Sink {
-        buf,
-        len,
-        form: true,
-    };
-    sink.percent_wide(table, bytes);
-    sink.len
+    on_sink(buf, len, true, |sink| sink.percent_wide(table, bytes))
 }
 
 /// Writes JSON and form structure into the caller's buffer. Bytes past its
