@@ -11,7 +11,7 @@
 //!
 //! The writer is one concrete type (no sink stack, one copy of each
 //! renderer in flash): keys come pre-joined with their quotes and separator
-//! ([`key!`]), each piece is one bounds check and one copy, JSON escaping
+//! (`key!`), each piece is one bounds check and one copy, JSON escaping
 //! copies clean text 32 bytes at a time, and percent-encoding writes
 //! straight into the buffer. JSON inside a form value (OPPO, Meizu) is
 //! percent-encoded as it is written, in the same pass.
@@ -1074,7 +1074,9 @@ fn escape_long(buf: &mut [u8], len: usize, form: bool, bytes: &[u8]) -> usize {
 }
 
 /// [`Sink::escape_runs`] from `done`, after the inline block escaper
-/// stopped near the buffer's end; the new length.
+/// stopped near the buffer's end; the new length. Apart from
+/// [`escape_long`] on purpose: one function with a start for both measured
+/// APNs 15 instructions and OPPO 180 more.
 #[cfg(not(target_os = "none"))]
 #[inline(never)]
 fn escape_rest(buf: &mut [u8], len: usize, bytes: &[u8], done: usize) -> usize {
@@ -1502,7 +1504,7 @@ impl<'b, 'p> Writer<'b, 'p> {
         self.plan.exempt = self.plan.exempt.saturating_add(size);
     }
 
-    /// Starts a form pair: `name` is [`pair!`]'s `&name=`.
+    /// Starts a form pair: `name` is `pair!`'s `&name=`.
     #[inline]
     pub fn form_name(&mut self, name: &str) {
         self.separated(name.as_bytes());
