@@ -199,7 +199,7 @@ impl<'a> Notification<'a> {
     }
 
     /// The conversation key (`thread-id`, Android tag).
-    pub fn thread_key(&self) -> text::Segments<'a> {
+    pub fn thread_key(&self) -> text::ThreadKey<'a> {
         text::thread_key(&self.case.message)
     }
 }

@@ -27,6 +27,7 @@
 
 use crate::error::{Error, Field};
 use crate::grapheme::Boundaries;
+use crate::text::ThreadKey;
 
 /// The ellipsis that ends a cut text (U+2026: 3 bytes, 1 char).
 pub const ELLIPSIS: &str = "\u{2026}";
@@ -1340,6 +1341,18 @@ impl<'b, 'p> Writer<'b, 'p> {
             |(), segment| self.put_escaped(segment),
         );
         self.track(field, before);
+        self.sink.put(b"\"");
+    }
+
+    /// `"key":"c2c:<id>"`: the thread key's constant prefix is stored as
+    /// is (it needs no escaping), only its id is escaped.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    pub fn thread_key_member(&mut self, key: Key, thread: ThreadKey<'_>) {
+        self.string_key(key);
+        let before = self.sink.len;
+        self.sink.put(thread.prefix.as_bytes());
+        self.put_escaped(thread.id);
+        self.track(Field::ThreadId, before);
         self.sink.put(b"\"");
     }
 

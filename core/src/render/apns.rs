@@ -78,7 +78,7 @@ impl Layout for Apns<'_, '_> {
         if let Some(sound) = n.ios_sound() {
             w.str_member(key!("sound"), Field::Sound, sound);
         }
-        w.segments_member(key!("thread-id"), Field::ThreadId, n.thread_key());
+        w.thread_key_member(key!("thread-id"), n.thread_key());
         if apns_info.mutable_content || !apns_info.image.is_empty() {
             w.u64_member(key!("mutable-content"), 1);
         }

@@ -86,7 +86,7 @@ impl Layout for Fcm<'_, '_> {
             android.google_channel_id,
         );
         w.opt_str_member(key!("sound"), Field::Sound, n.android_sound());
-        w.segments_member(key!("tag"), Field::ThreadId, n.thread_key());
+        w.thread_key_member(key!("tag"), n.thread_key());
         w.end_object();
         w.end_object();
 

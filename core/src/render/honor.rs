@@ -82,7 +82,7 @@ impl Layout for Honor<'_, '_> {
         w.begin_object();
         w.u64_member(key!("type"), CLICK_OPEN_APP);
         w.end_object();
-        w.segments_member(key!("tag"), Field::ThreadId, n.thread_key());
+        w.thread_key_member(key!("tag"), n.thread_key());
         let badge_class = n.case.app.badge_class;
         if n.badge().is_some() && !badge_class.is_empty() {
             w.key(key!("badge"));

@@ -153,7 +153,7 @@ impl Layout for Huawei<'_, '_> {
             w.bool_member(key!("default_sound"), false);
         }
         w.opt_str_member(key!("image"), Field::Image, android.huawei_image);
-        w.segments_member(key!("tag"), Field::ThreadId, n.thread_key());
+        w.thread_key_member(key!("tag"), n.thread_key());
         let badge_class = n.case.app.badge_class;
         if n.badge().is_some() && !badge_class.is_empty() {
             w.key(key!("badge"));
