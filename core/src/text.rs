@@ -362,11 +362,25 @@ pub fn is_blank(text: &str) -> bool {
 /// two parts: the writer stores the constant prefix as is and escapes only
 /// the id (a prefix through the escaper cost each push about 30
 /// instructions).
+/// Built only by [`thread_key`], so the prefix is always one of the two
+/// constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThreadKey<'a> {
     /// [`THREAD_C2C`] or [`THREAD_GROUP`]: ASCII that never needs escaping.
-    pub prefix: &'static str,
-    pub id: &'a str,
+    pub(crate) prefix: &'static str,
+    pub(crate) id: &'a str,
+}
+
+impl<'a> ThreadKey<'a> {
+    /// `c2c:` or `group:`.
+    pub fn prefix(&self) -> &'static str {
+        self.prefix
+    }
+
+    /// The sender's account (C2C) or the group's id.
+    pub fn id(&self) -> &'a str {
+        self.id
+    }
 }
 
 /// The conversation key of `message`.

@@ -114,3 +114,42 @@ pub fn render<'a>(notification: &Notification<'a>, buf: &mut [u8]) -> Result<Ren
         Channel::Tpns => tpns::render(notification, buf),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use crate::model::{Channel, Conversation, Elem, Group, GroupType, Sender};
+    use crate::testkit::{case, render_str};
+
+    /// The thread key's prefix is stored as is and its id escaped
+    /// (`Writer::thread_key_member`), in every provider that sends it.
+    #[test]
+    fn thread_key_ids_are_escaped_behind_their_prefix() {
+        let sender = Sender {
+            account: "a\"b\\",
+            nick: "Ann",
+            name_card: "",
+        };
+        let c2c = Conversation::C2c { to_account: "bob" };
+        let group = Conversation::Group(Group {
+            id: "g\"1\n",
+            name: "Dev",
+            kind: GroupType::Work,
+        });
+        let elems = [Elem::Text("hi")];
+        for (channel, token, key) in [
+            (Channel::Apns, "a1b2", "thread-id"),
+            (Channel::Fcm, "t-1", "tag"),
+            (Channel::Huawei, "t-1", "tag"),
+            (Channel::Honor, "t-1", "tag"),
+        ] {
+            for (conversation, value) in [(c2c, r#"c2c:a\"b\\"#), (group, r#"group:g\"1\n"#)] {
+                let c = case(channel, token, sender, conversation, &elems, None);
+                let (payload, _) = render_str(&c).unwrap();
+                let member = std::format!(r#""{key}":"{value}""#);
+                assert!(payload.contains(&member), "{channel:?}: {payload}");
+            }
+        }
+    }
+}
