@@ -23,17 +23,25 @@ pub enum Outcome {
     },
     /// The provider refused this push for good; sending it again cannot help.
     Rejected { reason: String },
+    /// The provider refused the sender, not the push: its credentials,
+    /// signature, clock or app identity are wrong (APNs
+    /// `InvalidProviderToken`, OAuth `invalid_client`, a vivo sign error…).
+    /// Every push on this channel would get the same answer until the
+    /// operator fixes the configuration, so the push is kept and the
+    /// channel paused (the gateway), never failed.
+    CredentialsRefused { reason: String },
 }
 
 impl Outcome {
     /// The outcome's name in reports: `delivered`, `token_invalid`, `retry`,
-    /// `rejected`.
+    /// `rejected`, `credentials_refused`.
     pub fn name(&self) -> &'static str {
         match self {
             Outcome::Delivered { .. } => "delivered",
             Outcome::TokenInvalid { .. } => "token_invalid",
             Outcome::Retry { .. } => "retry",
             Outcome::Rejected { .. } => "rejected",
+            Outcome::CredentialsRefused { .. } => "credentials_refused",
         }
     }
 
@@ -43,7 +51,8 @@ impl Outcome {
             Outcome::Delivered { .. } => "",
             Outcome::TokenInvalid { reason, .. }
             | Outcome::Retry { reason, .. }
-            | Outcome::Rejected { reason } => reason,
+            | Outcome::Rejected { reason }
+            | Outcome::CredentialsRefused { reason } => reason,
         }
     }
 }
@@ -153,11 +162,24 @@ mod tests {
                 not_before: now,
             },
             Outcome::Rejected {
-                reason: "BadTopic".into(),
+                reason: "PayloadTooLarge".into(),
+            },
+            Outcome::CredentialsRefused {
+                reason: "InvalidProviderToken".into(),
             },
         ];
         let names: Vec<&str> = all.iter().map(Outcome::name).collect();
-        assert_eq!(names, ["delivered", "token_invalid", "retry", "rejected"]);
-        assert_eq!(all[3].reason(), "BadTopic");
+        assert_eq!(
+            names,
+            [
+                "delivered",
+                "token_invalid",
+                "retry",
+                "rejected",
+                "credentials_refused"
+            ]
+        );
+        assert_eq!(all[3].reason(), "PayloadTooLarge");
+        assert_eq!(all[4].reason(), "InvalidProviderToken");
     }
 }

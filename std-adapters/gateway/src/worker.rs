@@ -425,7 +425,9 @@ fn result_of(
                 feedback: Some(feedback),
             }
         }
-        Outcome::Rejected { reason } => finish(DeviceState::Failed { reason }),
+        Outcome::Rejected { reason } | Outcome::CredentialsRefused { reason } => {
+            finish(DeviceState::Failed { reason })
+        }
         Outcome::Retry { reason, not_before } => {
             let at = not_before.duration_since(UNIX_EPOCH).map_or(now, millis);
             let delay = at.saturating_sub(now);
