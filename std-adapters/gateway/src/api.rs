@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::Digest as _;
 use subtle::ConstantTimeEq;
 use tidings_std::clock::SharedClock;
 use tidings_std::ingest::AppDoc;
@@ -301,14 +302,13 @@ async fn push(
         accepted_ms,
         devices: u32::try_from(prepared.devices.len()).unwrap_or(u32::MAX),
         idempotency_key: prepared.idempotency_key,
+        body_sha256: hex::encode(sha2::Sha256::digest(&body)),
         form: if wire {
             JobForm::Wire {
                 bytes: body.to_vec(),
             }
         } else {
-            JobForm::Json {
-                common: prepared.common,
-            }
+            JobForm::Json
         },
     };
     // The NATS queue keeps a JSON job's request: its devices are read
@@ -338,7 +338,10 @@ async fn push(
             answered
                 .await
                 .map_err(|_| internal("the store writer dropped a job"))?
-                .map_err(internal)?
+                .map_err(|why| {
+                    tracing::error!(%why, "a push was not accepted: the store cannot commit");
+                    unavailable("the queue cannot take it now: the store cannot commit")
+                })?
         }
         Queue::Nats(nats) => {
             nats.accept(job, request_body.as_deref())
@@ -363,6 +366,12 @@ async fn push(
             json!({ "JobId": job_id, "Devices": devices })
         }
         Accepted::Existing { job_id, devices } => json!({ "JobId": job_id, "Devices": devices }),
+        Accepted::Conflict { job_id } => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("IdempotencyKey: already used by job {job_id} for another request body"),
+            ))
+        }
     };
     state
         .metrics
@@ -398,7 +407,7 @@ async fn job(
     let devices: Vec<Value> = devices
         .into_iter()
         .map(|d| {
-            let mut entry = serde_json::to_value(&d.state).unwrap_or(Value::Null);
+            let mut entry = d.state.view();
             entry["Path"] = d.path.into();
             entry["Channel"] = d.channel.into();
             entry["Token"] = d.token.into();
@@ -454,7 +463,13 @@ async fn feedback(
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let depth = match &state.queue {
-        Queue::Local { store, .. } => store.queued().ok(),
+        Queue::Local { store, .. } => {
+            state
+                .metrics
+                .store_bytes
+                .set(i64::try_from(store.size_bytes()).unwrap_or(i64::MAX));
+            store.queued().ok()
+        }
         Queue::Nats(nats) => nats.refresh_depth().await.ok(),
     };
     if let Some(depth) = depth {
@@ -477,12 +492,18 @@ async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiEr
     match &state.queue {
         Queue::Local { store, .. } => {
             let store = store.clone();
-            match tokio::task::spawn_blocking(move || store.queued()).await {
-                Ok(Ok(_)) => Ok("ready"),
-                _ => Err(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the store cannot be read",
-                )),
+            let checked = tokio::task::spawn_blocking(move || {
+                store.queued()?;
+                // After a failed commit, ready only once a write commits.
+                if !store.is_writable() {
+                    store.check_writable()?;
+                }
+                Ok::<_, crate::store::StoreError>(())
+            })
+            .await;
+            match checked {
+                Ok(Ok(())) => Ok("ready"),
+                _ => Err(unavailable("the store cannot commit")),
             }
         }
         Queue::Nats(nats) if nats.connected() => Ok("ready"),

@@ -1,12 +1,21 @@
-//! A push request → one case per device, decided and rendered by the core
-//! at the time the job is accepted (so a bad recipient fails the request
-//! whole, before anything is queued), and again at send time from what the
-//! store kept — the same inputs, the same bytes.
+//! A push request → one decided and rendered push per device, at the time
+//! the job is accepted (so a bad recipient fails the request whole, before
+//! anything is queued). A device's record keeps what its send needs — the
+//! channel, the token, the rendered body and headers, the lifetime — and
+//! nothing of the request: the send path hands those bytes to the
+//! provider's client without parsing or deciding again. The accepted time
+//! fixes every rule (DND windows, expiry); a retry sends the same bytes.
 //!
 //! A request is `{Message, Sender?, Group?, App?, Recipients: [..],
 //! IdempotencyKey?}`; each recipient is the case format's `Recipient`,
 //! with `Devices: [Device…]` allowed in place of `Device`. Errors name the
 //! key's path in the request (`Recipients[3].Devices[1].Channel`).
+//!
+//! Memory is bounded by the request's size: the request is read once; a
+//! recipient's members are read once however many devices it lists (each
+//! further device only swaps the device in the parsed case), members the
+//! case format does not know are skipped, and the device count is checked
+//! against `max_devices` before anything is decided.
 //!
 //! An edge relay that cannot afford JSON sends one job in the core's
 //! postcard format instead ([`WIRE_CONTENT_TYPE`]): one case, one device,
@@ -17,10 +26,10 @@
 use serde_json::{Map, Value};
 use tidings_core::model::Case;
 use tidings_core::{decide, wire, Decision, Notification};
-use tidings_std::ingest::{parse_case, AppDoc, CaseDoc, IngestError};
+use tidings_std::ingest::{parse_case, AppDoc, CaseDoc, DeviceDoc, IngestError};
 use tidings_std::report::{push_report, suppress_report, Outcome};
 
-use crate::store::{DeviceRecord, DeviceState};
+use crate::store::{DeviceRecord, DeviceState, StoredHeaders, StoredPush};
 
 /// The content type of a request body holding one postcard job.
 pub const WIRE_CONTENT_TYPE: &str = "application/x-tidings-job";
@@ -52,8 +61,6 @@ fn bad(key: impl Into<String>, reason: impl Into<String>) -> BadRequest {
 /// A request read and every device decided.
 #[derive(Debug)]
 pub struct Prepared {
-    /// `"Message":…,"Sender":…` — the members the devices share.
-    pub common: String,
     pub devices: Vec<DeviceRecord>,
     pub idempotency_key: Option<String>,
     /// Per device, the `render` result object (for `?dry_run=true`).
@@ -64,6 +71,8 @@ pub struct Prepared {
 const SHARED: [&str; 4] = ["Message", "Sender", "Group", "App"];
 
 /// Reads a push request and decides every device at `now` (Unix seconds).
+/// With `report` (a dry run) each device's report is made and nothing is
+/// rendered for sending.
 pub fn prepare(
     body: &[u8],
     now: i64,
@@ -90,6 +99,25 @@ pub fn prepare(
         Some(_) => return Err(bad("Recipients", "expected an array of recipients")),
         None => return Err(bad("Recipients", "missing")),
     };
+    let mut count = 0usize;
+    for (i, recipient) in recipients.iter().enumerate() {
+        let Value::Object(recipient) = recipient else {
+            return Err(bad(
+                format!("Recipients[{i}]"),
+                "expected a recipient object",
+            ));
+        };
+        count = count.saturating_add(match recipient.get("Devices") {
+            Some(Value::Array(list)) => list.len(),
+            _ => 1,
+        });
+    }
+    if count > max_devices {
+        return Err(bad(
+            "Recipients",
+            format!("more than {max_devices} devices"),
+        ));
+    }
     let mut common = String::new();
     for key in SHARED {
         if let Some(value) = request.get(key) {
@@ -101,9 +129,10 @@ pub fn prepare(
             common.push_str(&value.to_string());
         }
     }
+    drop(request);
 
-    let mut devices = Vec::new();
-    let mut reports = Vec::new();
+    let mut devices = Vec::with_capacity(count);
+    let mut reports = Vec::with_capacity(if report { count } else { 0 });
     for (i, recipient) in recipients.into_iter().enumerate() {
         let Value::Object(mut recipient) = recipient else {
             return Err(bad(
@@ -121,47 +150,42 @@ pub fn prepare(
                 ))
             }
         };
-        let each: Vec<(String, Map<String, Value>)> = match listed {
-            None => vec![(format!("Recipients[{i}]"), recipient)],
-            Some(_) if recipient.contains_key("Device") => {
-                return Err(bad(
-                    format!("Recipients[{i}]"),
-                    "give Device or Devices, not both",
-                ));
-            }
-            Some(list) => list
-                .into_iter()
-                .enumerate()
-                .map(|(j, device)| {
-                    let mut one = recipient.clone();
-                    one.insert("Device".into(), device);
-                    (format!("Recipients[{i}].Devices[{j}]"), one)
-                })
-                .collect(),
-        };
-        for (path, one) in each {
-            if devices.len() >= max_devices {
-                return Err(bad(
-                    "Recipients",
-                    format!("more than {max_devices} devices"),
-                ));
-            }
-            let recipient = Value::Object(one).to_string();
-            let (state, report, channel, token) = decide_one(&common, &recipient, now, app, report)
+        let Some(list) = listed else {
+            let path = format!("Recipients[{i}]");
+            let mut doc = case_doc(&common, recipient, now).map_err(|e| in_request(e, &path))?;
+            let (device, report) = decide_device(&mut doc, None, now, app, report, path.clone())
                 .map_err(|e| in_request(e, &path))?;
-            devices.push(DeviceRecord {
-                recipient,
-                channel,
-                token,
-                path,
-                state,
-                attempts: 0,
-            });
+            devices.push(device);
             reports.push(report);
+            continue;
+        };
+        if recipient.contains_key("Device") {
+            return Err(bad(
+                format!("Recipients[{i}]"),
+                "give Device or Devices, not both",
+            ));
+        }
+        // The recipient is read once, with its first device; the others
+        // take that device's place in the parsed case.
+        let mut list = list.into_iter();
+        let first = list.next().unwrap_or(Value::Null);
+        recipient.insert("Device".into(), first);
+        let path = format!("Recipients[{i}].Devices[0]");
+        let mut doc = case_doc(&common, recipient, now).map_err(|e| in_request(e, &path))?;
+        let (device, one) = decide_device(&mut doc, None, now, app, report, path.clone())
+            .map_err(|e| in_request(e, &path))?;
+        devices.push(device);
+        reports.push(one);
+        for (j, value) in list.enumerate() {
+            let path = format!("Recipients[{i}].Devices[{}]", j + 1);
+            let next = device_doc(&value).map_err(|e| in_request(e, &path))?;
+            let (device, one) = decide_device(&mut doc, Some(next), now, app, report, path.clone())
+                .map_err(|e| in_request(e, &path))?;
+            devices.push(device);
+            reports.push(one);
         }
     }
     Ok(Prepared {
-        common,
         devices,
         idempotency_key,
         reports,
@@ -173,26 +197,28 @@ pub fn prepare_wire(body: &[u8], now: i64, report: bool) -> Result<Prepared, Bad
     let job = wire::decode(body).map_err(|e| bad("", e.to_string()))?;
     let mut case = job.case();
     case.now = now;
-    let (state, report) = decide_case(&case, report).map_err(|e| bad(e.key, e.reason))?;
+    let (state, report, push) = decide_case(&case, report).map_err(|e| bad(e.key, e.reason))?;
     let device = case.recipient.device;
     Ok(Prepared {
-        common: String::new(),
         devices: vec![DeviceRecord {
-            recipient: String::new(),
             channel: device.channel.name().to_owned(),
             token: device.token.to_owned(),
             path: "job".to_owned(),
             state,
             attempts: 0,
+            held_ms: 0,
+            push,
         }],
         idempotency_key: None,
         reports: vec![report],
     })
 }
 
-/// The case JSON of one device: the shared members, its recipient, the
-/// accepted time.
-pub fn case_json(common: &str, recipient: &str, now: i64) -> String {
+/// One recipient's case: the shared members, the recipient (with one
+/// device), the accepted time — read into the case format's types, which
+/// keep nothing of members they do not know.
+fn case_doc(common: &str, recipient: Map<String, Value>, now: i64) -> Result<CaseDoc, IngestError> {
+    let recipient = Value::Object(recipient).to_string();
     let mut case = String::with_capacity(common.len() + recipient.len() + 40);
     case.push('{');
     case.push_str(common);
@@ -200,77 +226,109 @@ pub fn case_json(common: &str, recipient: &str, now: i64) -> String {
         case.push(',');
     }
     case.push_str("\"Recipient\":");
-    case.push_str(recipient);
+    case.push_str(&recipient);
+    drop(recipient);
     case.push_str(",\"Now\":");
     case.push_str(&now.to_string());
     case.push('}');
-    case
+    parse_case(case.as_bytes())
 }
 
-/// Reads one device's case (structure only).
-pub fn case_doc(common: &str, recipient: &str, now: i64) -> Result<CaseDoc, IngestError> {
-    parse_case(case_json(common, recipient, now).as_bytes())
+/// A listed device read alone; errors name the key as a case's would
+/// (`Recipient.Device.Channel`).
+fn device_doc(value: &Value) -> Result<DeviceDoc, IngestError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let key = if path == "." {
+            "Recipient.Device".to_owned()
+        } else {
+            format!("Recipient.Device.{path}")
+        };
+        IngestError {
+            key,
+            reason: e.inner().to_string(),
+        }
+    })
 }
 
-/// Decides and renders one device: its first state, its report, its
-/// channel and token.
-fn decide_one(
-    common: &str,
-    recipient: &str,
+/// Decides and renders one device of `doc` (with `device` in its place,
+/// if given): its record and its report.
+fn decide_device(
+    doc: &mut CaseDoc,
+    device: Option<DeviceDoc>,
     now: i64,
     app: &AppDoc,
     report: bool,
-) -> Result<(DeviceState, Value, String, String), IngestError> {
-    let doc = case_doc(common, recipient, now)?;
+    path: String,
+) -> Result<(DeviceRecord, Value), IngestError> {
+    if let Some(device) = device {
+        doc.recipient.device = device;
+    }
     let lent = doc.lend()?;
     let case = lent.case(now, app)?;
-    let channel = case.recipient.device.channel.name().to_owned();
-    let token = case.recipient.device.token.to_owned();
-    let (state, report) = decide_case(&case, report)?;
-    Ok((state, report, channel, token))
+    let (state, report, push) = decide_case(&case, report)?;
+    let device = case.recipient.device;
+    Ok((
+        DeviceRecord {
+            channel: device.channel.name().to_owned(),
+            token: device.token.to_owned(),
+            path,
+            state,
+            attempts: 0,
+            held_ms: 0,
+            push,
+        },
+        report,
+    ))
 }
 
-/// A case's first state and its report: suppressed with the reason, or
-/// queued once it rendered.
-/// Without `report` the push is only rendered (to refuse what cannot be
-/// sent) and the report is `null`: the report is for dry runs.
-fn decide_case(case: &Case<'_>, report: bool) -> Result<(DeviceState, Value), IngestError> {
+/// A case's first state, its report (a dry run's) and its rendered push:
+/// suppressed with the reason, or queued with the bytes to send.
+fn decide_case(
+    case: &Case<'_>,
+    report: bool,
+) -> Result<(DeviceState, Value, Option<StoredPush>), IngestError> {
     match decide(case)? {
         Decision::Suppress(reason) => {
             let Outcome { report, .. } = suppress_report(reason);
             let state = DeviceState::Suppressed {
                 reason: reason.name().to_owned(),
             };
-            Ok((state, report))
+            Ok((state, report, None))
         }
         Decision::Push(n) if report => {
             let (outcome, _) = push_report(&n)?;
-            Ok((DeviceState::Queued, outcome.report))
+            Ok((DeviceState::Queued, outcome.report, None))
         }
-        Decision::Push(n) => {
-            render_push(&n)?;
-            Ok((DeviceState::Queued, Value::Null))
-        }
+        Decision::Push(n) => Ok((DeviceState::Queued, Value::Null, Some(render_push(&n)?))),
     }
 }
 
-/// A rendered push: the body and the request parts outside it.
-pub type RenderedPush<'a> = (Vec<u8>, tidings_core::render::Headers<'a>);
-
 thread_local! {
-    /// Each worker thread's render buffer, made once (as large as the
-    /// report's, so only provider limits ever cut text).
+    /// Each thread's render buffer, made once (as large as the report's,
+    /// so only provider limits ever cut text).
     static RENDER: std::cell::RefCell<Vec<u8>> =
         std::cell::RefCell::new(vec![0; tidings_std::report::RENDER_BUFFER]);
 }
 
-/// Renders a decided push for sending: the bytes alone, no report.
-pub fn render_push<'a>(n: &Notification<'a>) -> Result<RenderedPush<'a>, IngestError> {
+/// Renders a decided push for sending: the bytes and the headers, owned.
+pub fn render_push(n: &Notification<'_>) -> Result<StoredPush, IngestError> {
     RENDER.with(|buffer| {
         let mut buffer = buffer.borrow_mut();
         let rendered = tidings_core::render(n, &mut buffer)?;
-        let body = buffer.get(..rendered.len).unwrap_or_default().to_vec();
-        Ok((body, rendered.headers))
+        let bytes = buffer.get(..rendered.len).unwrap_or_default();
+        let body = std::str::from_utf8(bytes)
+            .map_err(|_| IngestError {
+                key: String::new(),
+                reason: "the rendered body is not UTF-8".into(),
+            })?
+            .to_owned();
+        Ok(StoredPush {
+            body,
+            headers: StoredHeaders::of(&rendered.headers),
+            expires_at: n.expires_at(),
+            life_time: n.case.message.life_time,
+        })
     })
 }
 
@@ -316,26 +374,34 @@ mod tests {
             { "Account": "bob", "Device": { "Channel": "apns", "Token": "ab01", "State": "background" } },
             { "Account": "bob", "Devices": [
                 { "Channel": "apns", "Token": "ab02", "State": "foreground" },
-                { "Channel": "apns", "Token": "ab03", "State": "background" }
+                { "Channel": "fcm", "Token": "ab03", "State": "background" }
             ] }
         ]));
         let p = prepare(&body, 1_800_000_000, &AppDoc::default(), 100, true).unwrap();
-        let summary: Vec<(&str, &str, &str)> = p
+        let summary: Vec<(&str, &str, &str, &str)> = p
             .devices
             .iter()
-            .map(|d| (d.path.as_str(), d.token.as_str(), d.state.name()))
+            .map(|d| {
+                (
+                    d.path.as_str(),
+                    d.channel.as_str(),
+                    d.token.as_str(),
+                    d.state.name(),
+                )
+            })
             .collect();
         assert_eq!(
             summary,
             [
-                ("Recipients[0]", "ab01", "queued"),
-                ("Recipients[1].Devices[0]", "ab02", "suppressed"),
-                ("Recipients[1].Devices[1]", "ab03", "queued"),
+                ("Recipients[0]", "apns", "ab01", "queued"),
+                ("Recipients[1].Devices[0]", "apns", "ab02", "suppressed"),
+                ("Recipients[1].Devices[1]", "fcm", "ab03", "queued"),
             ]
         );
         assert_eq!(p.idempotency_key.as_deref(), Some("k1"));
         assert_eq!(p.reports[0]["Body"], "Ann:hi");
         assert_eq!(p.reports[1]["Reason"], "Foreground");
+        assert_eq!(p.reports[2]["Channel"], "fcm");
     }
 
     #[test]
@@ -348,6 +414,10 @@ mod tests {
             (
                 serde_json::json!([{ "Devices": [{ "Channel": "apns", "Token": "a", "State": "background" }, { "Channel": 7 }] }]),
                 "Recipients[0].Devices[1].Channel",
+            ),
+            (
+                serde_json::json!([{ "Devices": [{ "Channel": "apns", "Token": "a", "State": "background" }, { "Channel": "apns", "Token": "zz", "State": "background" }] }]),
+                "Recipients[0].Devices[1].Token",
             ),
             (serde_json::json!([{ "Account": "bob" }]), "Recipients[0]"),
             (
@@ -380,28 +450,49 @@ mod tests {
             { "Channel": "apns", "Token": "a1", "State": "background" },
             { "Channel": "apns", "Token": "a2", "State": "background" }
         ] }]);
+        let e = prepare(&request(many), 0, &AppDoc::default(), 1, true).unwrap_err();
         assert_eq!(
-            prepare(&request(many), 0, &AppDoc::default(), 1, true)
-                .unwrap_err()
-                .key,
-            "Recipients"
+            (e.key.as_str(), e.reason.as_str()),
+            ("Recipients", "more than 1 devices")
         );
     }
 
     #[test]
-    fn a_stored_device_decides_again_to_the_same_bytes() {
+    fn a_stored_push_is_the_bytes_render_makes() {
         let body = request(serde_json::json!([
-            { "Account": "bob", "Device": { "Channel": "apns", "Token": "ab01", "State": "background" } }
+            { "Account": "bob", "Devices": [
+                { "Channel": "apns", "Token": "ab01", "State": "background" },
+                { "Channel": "huawei", "Token": "hw01", "State": "background" }
+            ] }
         ]));
-        let p = prepare(&body, 1_800_000_000, &AppDoc::default(), 10, true).unwrap();
-        let doc = case_doc(&p.common, &p.devices[0].recipient, 1_800_000_000).unwrap();
-        let lent = doc.lend().unwrap();
-        let app = AppDoc::default();
-        let case = lent.case(0, &app).unwrap();
-        let Decision::Push(n) = decide(&case).unwrap() else {
-            panic!()
-        };
-        let (outcome, _) = push_report(&n).unwrap();
-        assert_eq!(outcome.report, p.reports[0]);
+        let dry = prepare(&body, 1_800_000_000, &AppDoc::default(), 10, true).unwrap();
+        let real = prepare(&body, 1_800_000_000, &AppDoc::default(), 10, false).unwrap();
+        for (report, device) in dry.reports.iter().zip(&real.devices) {
+            let push = device.push.as_ref().unwrap();
+            let payload: Value = serde_json::from_str(&push.body).unwrap();
+            assert_eq!(report["Payload"], payload, "{}", device.channel);
+            assert!(push.headers.lend().is_some());
+        }
+        assert!(real.reports.iter().all(Value::is_null));
+        assert!(dry.devices.iter().all(|d| d.push.is_none()));
+    }
+
+    #[test]
+    fn unknown_members_are_not_kept_per_device() {
+        let filler = "x".repeat(64 * 1024);
+        let devices: Vec<Value> = (0..50)
+            .map(|i| serde_json::json!({ "Channel": "apns", "Token": format!("ab{i:02}"), "State": "background" }))
+            .collect();
+        let body = request(serde_json::json!([
+            { "Account": "bob", "Unknown": filler, "Devices": devices }
+        ]));
+        let p = prepare(&body, 1_800_000_000, &AppDoc::default(), 100, false).unwrap();
+        assert_eq!(p.devices.len(), 50);
+        let kept: usize = p
+            .devices
+            .iter()
+            .map(|d| d.push.as_ref().map_or(0, |p| p.body.len()) + d.token.len() + d.path.len())
+            .sum();
+        assert!(kept < 50 * 1024, "{kept} bytes kept for 50 devices");
     }
 }

@@ -10,6 +10,8 @@
 //! - [`store`]: the local queue, job states, idempotency keys, feedback;
 //! - [`nats`]: the same on JetStream, and its consumers;
 //! - [`worker`]: due devices → provider clients → committed results;
+//! - [`gate`]: per provider, how much is sent while it does not answer
+//!   or refuses the sender's credentials;
 //! - [`api`]: the HTTP API; [`metrics`]: the Prometheus registry;
 //! - [`webhook`]: invalid-token feedback POSTed in batches.
 
@@ -26,6 +28,7 @@ use tidings_std::config::{Config, ConfigError};
 use tidings_std::ingest::AppDoc;
 
 pub mod api;
+pub mod gate;
 pub mod job;
 pub mod metrics;
 pub mod nats;
@@ -50,6 +53,10 @@ pub mod defaults {
     pub const CONCURRENCY: u64 = 256;
     /// A push nobody gave a lifetime stops being worth sending after an hour.
     pub const RETRY_BUDGET: Duration = Duration::from_secs(3600);
+    /// As NATS's `queue.job_ttl_secs`: a week to look a job up.
+    pub const JOB_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+    /// A week of invalid-token feedback to read from the feed.
+    pub const FEEDBACK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 }
 
 /// The gateway's settings, read and checked from the config.
@@ -64,6 +71,8 @@ pub struct Settings {
     pub drain: Duration,
     pub concurrency: usize,
     pub retry_budget: Duration,
+    pub job_ttl: Duration,
+    pub feedback_ttl: Duration,
     pub app: AppDoc,
     pub webhook: Option<webhook::WebhookSettings>,
     pub queue: QueueSettings,
@@ -142,6 +151,16 @@ impl Settings {
                 defaults::RETRY_BUDGET.as_secs(),
                 "server.retry_budget_secs",
             )?),
+            job_ttl: Duration::from_secs(positive(
+                server.job_ttl_secs,
+                defaults::JOB_TTL.as_secs(),
+                "server.job_ttl_secs",
+            )?),
+            feedback_ttl: Duration::from_secs(positive(
+                config.feedback.as_ref().and_then(|f| f.ttl_secs),
+                defaults::FEEDBACK_TTL.as_secs(),
+                "feedback.ttl_secs",
+            )?),
             app: AppDoc {
                 bundle_id: app_table
                     .bundle_id
@@ -152,6 +171,47 @@ impl Settings {
             webhook: webhook::WebhookSettings::from_config(config)?,
             queue,
         })
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Retention for the local store: a sweep every quarter of the shortest
+/// lifetime (between 1 s and a minute), and the store's size as a metric.
+/// Ends with the process (a sweep is small transactions: a kill loses
+/// nothing but the sweep's progress).
+async fn sweep_loop(
+    store: store::Store,
+    retention: store::Retention,
+    clock: SharedClock,
+    metrics: Arc<metrics::Metrics>,
+) {
+    let shortest = retention.job_ttl_ms.min(retention.feedback_ttl_ms);
+    let every = Duration::from_millis((shortest / 4).clamp(1_000, 60_000));
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let now = worker::now_ms(&clock);
+        let sweeper = store.clone();
+        match tokio::task::spawn_blocking(move || sweeper.sweep(now, &retention)).await {
+            Ok(Ok(swept)) => {
+                metrics.retention("jobs", swept.jobs);
+                metrics.retention("devices", swept.devices);
+                metrics.retention("keys", swept.keys);
+                metrics.retention("feedback", swept.feedback);
+                if swept != store::Swept::default() {
+                    tracing::debug!(?swept, "retention sweep");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "retention sweep failed; trying again later"),
+            Err(e) => tracing::warn!(error = %e, "retention sweep task failed"),
+        }
+        metrics
+            .store_bytes
+            .set(i64::try_from(store.size_bytes()).unwrap_or(i64::MAX));
     }
 }
 
@@ -178,6 +238,7 @@ pub struct Gateway {
     stop_http: tokio::sync::watch::Sender<bool>,
     workers: Workers,
     webhook: Option<webhook::Webhook>,
+    sweeper: Option<tokio::task::JoinHandle<()>>,
     drain: Duration,
 }
 
@@ -208,6 +269,7 @@ impl Gateway {
             retry_budget: settings.retry_budget,
             app: settings.app.clone(),
         };
+        let mut sweeper = None;
         let (queue, workers, feed) = match settings.queue.clone() {
             QueueSettings::Local => {
                 let dir = settings.data_dir.clone();
@@ -223,6 +285,17 @@ impl Gateway {
                 );
                 let (acceptor, accepted) = tokio::sync::mpsc::channel(4096);
                 tokio::spawn(api::accept_loop(store.clone(), accepted));
+                let retention = store::Retention {
+                    job_ttl_ms: millis(settings.job_ttl),
+                    feedback_ttl_ms: millis(settings.feedback_ttl),
+                    webhook: settings.webhook.is_some(),
+                };
+                sweeper = Some(tokio::spawn(sweep_loop(
+                    store.clone(),
+                    retention,
+                    Arc::clone(&clock),
+                    Arc::clone(&metrics),
+                )));
                 let queue = api::Queue::Local {
                     store: store.clone(),
                     acceptor,
@@ -304,6 +377,7 @@ impl Gateway {
             stop_http,
             workers,
             webhook,
+            sweeper,
             drain: settings.drain,
         })
     }
@@ -323,6 +397,10 @@ impl Gateway {
         }
         if let Some(webhook) = self.webhook {
             webhook.stop().await;
+        }
+        if let Some(sweeper) = self.sweeper {
+            sweeper.abort();
+            let _ = sweeper.await;
         }
     }
 }

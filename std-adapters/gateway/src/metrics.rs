@@ -28,6 +28,19 @@ pub struct Metrics {
     pub delivery_seconds: Histogram,
     /// HTTP requests by matched route and status.
     pub http_requests: Family<Labels, Counter>,
+    /// 1 while a provider answers (or is not known not to), 0 while it is
+    /// down or paused; by channel (APNs VoIP counts as `apns`).
+    pub channel_up: Family<Labels, Gauge>,
+    /// 1 while a channel is paused on refused credentials.
+    pub channel_paused: Family<Labels, Gauge>,
+    /// Sends not made because their channel was down or paused (each one
+    /// an attempt saved and a device held), by channel.
+    pub sends_held: Family<Labels, Counter>,
+    /// The local store's file, bytes.
+    pub store_bytes: Gauge,
+    /// Rows the retention sweep deleted, by kind (jobs, devices, keys,
+    /// feedback).
+    pub retention_deleted: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -48,6 +61,36 @@ impl Default for Metrics {
         // 1 ms … ~9 h: retries can take hours.
         let delivery_seconds = Histogram::new(exponential_buckets(0.001, 2.5, 20));
         let http_requests = Family::default();
+        let channel_up = Family::<Labels, Gauge>::default();
+        let channel_paused = Family::<Labels, Gauge>::default();
+        let sends_held = Family::default();
+        let store_bytes = Gauge::default();
+        let retention_deleted = Family::default();
+        registry.register(
+            "channel_up",
+            "1 while the channel's provider answers, 0 while it is down or paused",
+            channel_up.clone(),
+        );
+        registry.register(
+            "channel_paused",
+            "1 while the channel is paused on refused credentials",
+            channel_paused.clone(),
+        );
+        registry.register(
+            "sends_held",
+            "Sends not made (attempts saved) while the channel was down or paused",
+            sends_held.clone(),
+        );
+        registry.register(
+            "store_bytes",
+            "Size of the local store's file",
+            store_bytes.clone(),
+        );
+        registry.register(
+            "retention_deleted",
+            "Rows deleted by the retention sweep, by kind",
+            retention_deleted.clone(),
+        );
         registry.register("pushes", "Sends by channel and outcome", pushes.clone());
         registry.register(
             "suppressed",
@@ -88,6 +131,11 @@ impl Default for Metrics {
             accept_seconds,
             delivery_seconds,
             http_requests,
+            channel_up,
+            channel_paused,
+            sends_held,
+            store_bytes,
+            retention_deleted,
         }
     }
 }
@@ -123,6 +171,30 @@ impl Metrics {
                 ("reason", reason.to_owned()),
             ])
             .inc();
+    }
+
+    /// A channel's state: up (answering) and paused (credentials refused).
+    pub fn channel_state(&self, channel: &str, up: bool, paused: bool) {
+        let labels = vec![("channel", channel.to_owned())];
+        self.channel_up.get_or_create(&labels).set(i64::from(up));
+        self.channel_paused
+            .get_or_create(&labels)
+            .set(i64::from(paused));
+    }
+
+    /// A send held on a down or paused channel.
+    pub fn held(&self, channel: &str) {
+        self.sends_held
+            .get_or_create(&vec![("channel", channel.to_owned())])
+            .inc();
+    }
+
+    pub fn retention(&self, kind: &'static str, rows: u64) {
+        if rows > 0 {
+            self.retention_deleted
+                .get_or_create(&vec![("kind", kind.to_owned())])
+                .inc_by(rows);
+        }
     }
 
     pub fn http(&self, route: &str, status: u16) {

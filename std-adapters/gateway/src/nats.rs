@@ -922,10 +922,10 @@ fn devices_of(
     let now = i64::try_from(envelope.record.accepted_ms / 1000).unwrap_or(i64::MAX);
     let prepared = match (&envelope.record.form, &envelope.request) {
         (JobForm::Wire { bytes }, _) => prepare_wire(bytes, now, false),
-        (JobForm::Json { .. }, Some(request)) => {
+        (JobForm::Json, Some(request)) => {
             prepare(request.get().as_bytes(), now, app, max_devices, false)
         }
-        (JobForm::Json { .. }, None) => return Err("a JSON job without its request".into()),
+        (JobForm::Json, None) => return Err("a JSON job without its request".into()),
     };
     prepared.map(|p| p.devices).map_err(|e| e.to_string())
 }
@@ -1251,19 +1251,29 @@ async fn send_one(
             }
         }
     };
-    let Some(Attempt { state, feedback }) = outcome else {
+    let Some(Attempt {
+        state,
+        feedback,
+        tried,
+        ..
+    }) = outcome
+    else {
         return message
             .ack_with(AckKind::Nak(None))
             .await
             .map_err(|e| e.to_string());
     };
-    let attempts = before + 1;
+    let attempts = before + u32::from(tried);
     if let DeviceState::Retrying {
+        reason,
+        next_attempt_ms,
+    }
+    | DeviceState::Paused {
         reason,
         next_attempt_ms,
     } = &state
     {
-        if deliveries >= nats.settings.max_deliver {
+        if tried && deliveries >= nats.settings.max_deliver {
             return dead_letter(worker, message, envelope, deliveries, reason.clone()).await;
         }
         put_status(nats, &status_key, &state, attempts).await?;

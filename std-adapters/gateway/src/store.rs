@@ -5,30 +5,61 @@
 //! holds it and its queue entries committed; a device's result and the
 //! removal of its queue entry commit together, so a committed result is
 //! never sent again and an uncommitted one is sent again after a crash.
+//!
+//! Records are postcard, not JSON: a device record is what a send needs
+//! (channel, token, the push rendered at accept time) and nothing of the
+//! request it came from, so a request's size bounds what the store keeps.
+//!
+//! Nothing is kept forever ([`Store::sweep`]): a finished job and its
+//! devices go `server.job_ttl_secs` after acceptance (unfinished ones stay
+//! until they finish), an idempotency key after 24 h, a feedback record
+//! after `feedback.ttl_secs` unless the webhook has not posted it yet.
+//! Deletions run in small transactions; redb reuses the freed pages, so
+//! under a steady load the file stops growing.
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
-/// Job id → [`JobRecord`] (JSON).
+/// Job id → [`JobRecord`] (postcard).
 const JOBS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("jobs");
-/// (job id, device index) → [`DeviceRecord`] (JSON).
+/// (accepted ms, job id): the jobs by age, for retention.
+const JOBS_BY_AGE: TableDefinition<'_, (u64, &str), ()> = TableDefinition::new("jobs_by_age");
+/// Job id → devices still pending (absent: none).
+const JOB_PENDING: TableDefinition<'_, &str, u32> = TableDefinition::new("job_pending");
+/// (job id, device index) → [`DeviceRecord`] (postcard).
 const DEVICES: TableDefinition<'_, (&str, u32), &[u8]> = TableDefinition::new("devices");
-/// (due time ms, job id, device index): what is to be sent, by due time.
-const QUEUE: TableDefinition<'_, (u64, &str, u32), ()> = TableDefinition::new("queue");
+/// (due time ms, job id, device index) → (channel, held): what is to be
+/// sent, by due time. `held` marks a device waiting on a paused channel,
+/// due at once after a restart (the pause was this process's).
+const QUEUE: TableDefinition<'_, (u64, &str, u32), (&str, bool)> = TableDefinition::new("queue");
 /// Idempotency key → job id.
 const IDEMPOTENCY: TableDefinition<'_, &str, &str> = TableDefinition::new("idempotency");
+/// (accepted ms, idempotency key) → job id: the keys by age.
+const KEYS_BY_AGE: TableDefinition<'_, (u64, &str), &str> = TableDefinition::new("keys_by_age");
 /// Sequence number → [`Feedback`] (JSON): the invalid-token feed.
 const FEEDBACK: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("feedback");
-/// Counters: queue depth, feedback sequence, the webhook's cursor.
+/// Counters: queue depth, feedback sequence, the webhook's cursor, the
+/// record format.
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 
 const QUEUED: &str = "queued";
 const FEEDBACK_SEQ: &str = "feedback_seq";
 const WEBHOOK_CURSOR: &str = "webhook_cursor";
+const SCHEMA: &str = "schema";
+const WRITE_CHECK: &str = "write_check";
+/// The record format this code writes. 1 was JSON with a copy of the
+/// recipient per device, decided again at send time.
+const SCHEMA_VERSION: u64 = 2;
+
+/// Rows one retention transaction deletes at most: a short write lock,
+/// so accepts and results are not held up behind a large sweep.
+const SWEEP_ROWS: usize = 2_000;
 
 /// A store error: the database's own words (no request data in it).
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +76,14 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_allocvec(value).map_err(err)
+}
+
+fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(err)
+}
+
 /// One accepted push request.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JobRecord {
@@ -53,55 +92,57 @@ pub struct JobRecord {
     pub accepted_ms: u64,
     pub devices: u32,
     pub idempotency_key: Option<String>,
-    /// How the devices' cases are stored.
+    /// SHA-256 of the request body (hex): a key reused with another body
+    /// is a conflict, not a repeat.
+    #[serde(default)]
+    pub body_sha256: String,
+    /// What the request was.
     pub form: JobForm,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum JobForm {
-    /// The request's `Message`, `Sender`, `Group`, `App` as JSON object
-    /// members (`"Message":…,"Sender":…`), shared by its devices.
-    Json { common: String },
+    /// A JSON request (the NATS queue keeps it beside the record; the local
+    /// store keeps only its devices' rendered pushes).
+    Json,
     /// One postcard job (core `wire`) from an edge relay.
     Wire { bytes: Vec<u8> },
 }
 
-/// A device's state, as `GET /v1/jobs/{id}` shows it.
+/// A device's state, as `GET /v1/jobs/{id}` shows it ([`DeviceState::view`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "State", rename_all = "snake_case")]
 pub enum DeviceState {
     Queued,
     Suppressed {
-        #[serde(rename = "Reason")]
         reason: String,
     },
     Delivered {
-        #[serde(rename = "Id")]
         id: String,
         /// When the provider took it (Unix ms).
-        #[serde(rename = "DeliveredAt")]
         at_ms: u64,
     },
     TokenInvalid {
-        #[serde(rename = "Reason")]
         reason: String,
     },
     Retrying {
-        #[serde(rename = "Reason")]
         reason: String,
         /// Unix ms.
-        #[serde(rename = "NextAttempt")]
+        next_attempt_ms: u64,
+    },
+    /// Waiting, without spending attempts, on a channel that is paused: its
+    /// provider cannot be reached, or refuses the sender's credentials.
+    Paused {
+        reason: String,
+        /// When the channel is probed next (Unix ms).
         next_attempt_ms: u64,
     },
     Failed {
-        #[serde(rename = "Reason")]
         reason: String,
     },
     Expired,
     /// Delivered `queue.max_deliver` times without a final outcome (NATS
     /// queue only): moved to the dead-letter subject with the last reason.
     DeadLettered {
-        #[serde(rename = "Reason")]
         reason: String,
     },
 }
@@ -114,6 +155,7 @@ impl DeviceState {
             DeviceState::Delivered { .. } => "delivered",
             DeviceState::TokenInvalid { .. } => "token_invalid",
             DeviceState::Retrying { .. } => "retrying",
+            DeviceState::Paused { .. } => "paused",
             DeviceState::Failed { .. } => "failed",
             DeviceState::Expired => "expired",
             DeviceState::DeadLettered { .. } => "dead_lettered",
@@ -122,22 +164,146 @@ impl DeviceState {
 
     /// Whether this device still has a queue entry.
     pub fn is_pending(&self) -> bool {
-        matches!(self, DeviceState::Queued | DeviceState::Retrying { .. })
+        matches!(
+            self,
+            DeviceState::Queued | DeviceState::Retrying { .. } | DeviceState::Paused { .. }
+        )
+    }
+
+    /// When a pending device is due again, if not at once.
+    pub fn next_attempt_ms(&self) -> Option<u64> {
+        match self {
+            DeviceState::Retrying {
+                next_attempt_ms, ..
+            }
+            | DeviceState::Paused {
+                next_attempt_ms, ..
+            } => Some(*next_attempt_ms),
+            _ => None,
+        }
+    }
+
+    /// The API's view: `{"State": "retrying", "Reason": …, "NextAttempt": …}`.
+    pub fn view(&self) -> Value {
+        let mut view = json!({ "State": self.name() });
+        match self {
+            DeviceState::Queued | DeviceState::Expired => {}
+            DeviceState::Suppressed { reason }
+            | DeviceState::TokenInvalid { reason }
+            | DeviceState::Failed { reason }
+            | DeviceState::DeadLettered { reason } => view["Reason"] = reason.as_str().into(),
+            DeviceState::Delivered { id, at_ms } => {
+                view["Id"] = id.as_str().into();
+                view["DeliveredAt"] = (*at_ms).into();
+            }
+            DeviceState::Retrying {
+                reason,
+                next_attempt_ms,
+            }
+            | DeviceState::Paused {
+                reason,
+                next_attempt_ms,
+            } => {
+                view["Reason"] = reason.as_str().into();
+                view["NextAttempt"] = (*next_attempt_ms).into();
+            }
+        }
+        view
     }
 }
 
-/// One device of a job.
+/// One device of a job: what its send needs, and how it went.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeviceRecord {
-    /// The recipient with this one device, as JSON (empty for wire jobs).
-    pub recipient: String,
     pub channel: String,
     pub token: String,
     /// Where it came from in the request: `Recipients[i]` or
-    /// `Recipients[i].Devices[j]`.
+    /// `Recipients[i].Devices[j]` (`job` for a wire job).
     pub path: String,
     pub state: DeviceState,
+    /// Real send attempts (a device held on a paused channel spends none).
     pub attempts: u32,
+    /// Time spent held on a paused channel (ms): added to the retry
+    /// budget, which does not run while the channel is paused.
+    pub held_ms: u64,
+    /// The push rendered at accept time; `None` for a suppressed device.
+    pub push: Option<StoredPush>,
+}
+
+/// A push as rendered at accept time: the bytes the provider gets, and
+/// the times that bound its sending.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPush {
+    /// The provider body exactly as the core rendered it (JSON or a form:
+    /// UTF-8 text either way).
+    pub body: String,
+    pub headers: StoredHeaders,
+    /// Unix seconds after which it is not sent (`MsgLifeTime`).
+    pub expires_at: Option<i64>,
+    /// `MsgLifeTime` (seconds), the retry budget when present.
+    pub life_time: Option<u32>,
+}
+
+/// The request parts outside the body ([`tidings_core::render::Headers`]
+/// owned).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoredHeaders {
+    None,
+    Apns {
+        push_type: String,
+        priority: String,
+        topic: String,
+        topic_suffix: String,
+        expiration: Option<i64>,
+        collapse_id: Option<String>,
+        device_token: String,
+    },
+}
+
+impl StoredHeaders {
+    pub fn of(headers: &tidings_core::render::Headers<'_>) -> Self {
+        match headers {
+            tidings_core::render::Headers::None => StoredHeaders::None,
+            tidings_core::render::Headers::Apns(h) => StoredHeaders::Apns {
+                push_type: h.push_type.to_owned(),
+                priority: h.priority.to_owned(),
+                topic: h.topic.to_owned(),
+                topic_suffix: h.topic_suffix.to_owned(),
+                expiration: h.expiration,
+                collapse_id: h.collapse_id.map(str::to_owned),
+                device_token: h.device_token.to_owned(),
+            },
+        }
+    }
+
+    /// The headers to send; `None` if a stored value is not one the core
+    /// writes (the core's header words are constants: a record that names
+    /// another was not written by it).
+    pub fn lend(&self) -> Option<tidings_core::render::Headers<'_>> {
+        fn known(value: &str, words: &[&'static str]) -> Option<&'static str> {
+            words.iter().copied().find(|w| *w == value)
+        }
+        Some(match self {
+            StoredHeaders::None => tidings_core::render::Headers::None,
+            StoredHeaders::Apns {
+                push_type,
+                priority,
+                topic,
+                topic_suffix,
+                expiration,
+                collapse_id,
+                device_token,
+            } => tidings_core::render::Headers::Apns(tidings_core::render::ApnsHeaders {
+                push_type: known(push_type, &["alert", "voip", "background"])?,
+                priority: known(priority, &["10", "5", "1"])?,
+                topic,
+                topic_suffix: known(topic_suffix, &["", ".voip"])?,
+                expiration: *expiration,
+                collapse_id: collapse_id.as_deref(),
+                device_token,
+            }),
+        })
+    }
 }
 
 /// An invalid token, as the feedback feed and webhook give it.
@@ -166,10 +332,16 @@ pub struct QueueKey {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Accepted {
     New,
-    /// The idempotency key names this earlier job: nothing was queued.
+    /// The idempotency key names this earlier job of the same body:
+    /// nothing was queued.
     Existing {
         job_id: String,
         devices: u32,
+    },
+    /// The idempotency key names an earlier job of another body: nothing
+    /// was queued (409).
+    Conflict {
+        job_id: String,
     },
 }
 
@@ -179,27 +351,45 @@ pub struct DeviceResult {
     pub key: QueueKey,
     pub state: DeviceState,
     pub attempts: u32,
+    pub held_ms: u64,
     pub feedback: Option<Feedback>,
 }
 
 /// Queue entries being sent, and those whose results committed since the
 /// last [`Store::take_due`] began: a read that began before a commit still
-/// sees its entries, which must not be taken (and sent) again.
+/// sees its entries, which must not be taken (and sent) again. Counted
+/// per channel, so one slow provider's leases cannot take every slot.
 #[derive(Debug, Default)]
 pub struct Leases {
-    held: HashSet<QueueKey>,
+    held: HashMap<QueueKey, String>,
     settled: HashSet<QueueKey>,
+    per_channel: HashMap<String, usize>,
 }
 
 impl Leases {
+    fn take(&mut self, key: QueueKey, channel: &str) {
+        *self.per_channel.entry(channel.to_owned()).or_default() += 1;
+        self.held.insert(key, channel.to_owned());
+    }
+
+    fn drop_lease(&mut self, key: &QueueKey) -> bool {
+        let Some(channel) = self.held.remove(key) else {
+            return false;
+        };
+        if let Some(n) = self.per_channel.get_mut(&channel) {
+            *n = n.saturating_sub(1);
+        }
+        true
+    }
+
     /// A lease given back without a result: the entry may be taken again.
     pub fn release(&mut self, key: &QueueKey) {
-        self.held.remove(key);
+        self.drop_lease(key);
     }
 
     /// The entry's result is committed.
     pub fn settle(&mut self, key: &QueueKey) {
-        if self.held.remove(key) {
+        if self.drop_lease(key) {
             self.settled.insert(key.clone());
         }
     }
@@ -207,11 +397,39 @@ impl Leases {
     pub fn held(&self) -> usize {
         self.held.len()
     }
+
+    fn channel_full(&self, channel: &str, cap: usize) -> bool {
+        self.per_channel.get(channel).is_some_and(|n| *n >= cap)
+    }
+}
+
+/// What the store keeps, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// A finished job and its devices, from acceptance.
+    pub job_ttl_ms: u64,
+    /// A feedback record, from when it was learned.
+    pub feedback_ttl_ms: u64,
+    /// A webhook posts the feed: records past its cursor stay.
+    pub webhook: bool,
+}
+
+/// What one [`Store::sweep`] deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub jobs: u64,
+    pub devices: u64,
+    pub keys: u64,
+    pub feedback: u64,
 }
 
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
+    path: PathBuf,
+    /// Whether the last write committed (`/readyz`; the dispatcher stops
+    /// sending while results cannot be kept).
+    writable: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -225,21 +443,62 @@ pub const IDEMPOTENCY_WINDOW_MS: u64 = 24 * 3600 * 1000;
 
 impl Store {
     /// Opens (or creates) `dir/queue.redb`. A database left by a killed
-    /// process opens as it was at its last commit.
+    /// process opens as it was at its last commit; devices it held on a
+    /// paused channel are due at once (this process knows nothing of the
+    /// pause). A database of another record format is refused, naming it.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
-        let db = Database::create(dir.join("queue.redb")).map_err(err)?;
+        let path = dir.join("queue.redb");
+        let db = Database::create(&path).map_err(err)?;
         let txn = db.begin_write().map_err(err)?;
         {
             txn.open_table(JOBS).map_err(err)?;
+            txn.open_table(JOBS_BY_AGE).map_err(err)?;
+            txn.open_table(JOB_PENDING).map_err(err)?;
             txn.open_table(DEVICES).map_err(err)?;
-            txn.open_table(QUEUE).map_err(err)?;
             txn.open_table(IDEMPOTENCY).map_err(err)?;
+            txn.open_table(KEYS_BY_AGE).map_err(err)?;
             txn.open_table(FEEDBACK).map_err(err)?;
-            txn.open_table(META).map_err(err)?;
+            let mut meta = txn.open_table(META).map_err(err)?;
+            let jobs = txn.open_table(JOBS).map_err(err)?.len().map_err(err)?;
+            let schema = meta.get(SCHEMA).map_err(err)?.map(|v| v.value());
+            match schema {
+                Some(SCHEMA_VERSION) => {}
+                None if jobs == 0 => {
+                    meta.insert(SCHEMA, SCHEMA_VERSION).map_err(err)?;
+                }
+                found => {
+                    return Err(err(format!(
+                        "{} holds records of format {} (this gateway writes {SCHEMA_VERSION}): \
+                         let the gateway that wrote it drain its queue, or move the file aside",
+                        path.display(),
+                        found.unwrap_or(1)
+                    )))
+                }
+            }
+            let mut queue = txn.open_table(QUEUE).map_err(err)?;
+            let mut held = Vec::new();
+            for entry in queue.iter().map_err(err)? {
+                let (key, value) = entry.map_err(err)?;
+                let (channel, is_held) = value.value();
+                if is_held {
+                    let (due, job, index) = key.value();
+                    held.push((due, job.to_owned(), index, channel.to_owned()));
+                }
+            }
+            for (due, job, index, channel) in held {
+                queue.remove((due, job.as_str(), index)).map_err(err)?;
+                queue
+                    .insert((0, job.as_str(), index), (channel.as_str(), false))
+                    .map_err(err)?;
+            }
         }
         txn.commit().map_err(err)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            path,
+            writable: Arc::new(AtomicBool::new(true)),
+        })
     }
 
     /// Stores a job, its devices and the queue entries of those to send,
@@ -256,8 +515,16 @@ impl Store {
 
     /// [`Store::accept`] for several jobs in one transaction: one disk sync
     /// for all of them (a job later in the batch sees the idempotency keys
-    /// of the earlier ones). Nothing is stored unless everything is.
+    /// of the earlier ones). Nothing is stored unless everything is. Each
+    /// job's devices are written in key order.
     pub fn accept_all(
+        &self,
+        jobs_in: &[(&JobRecord, &[DeviceRecord])],
+    ) -> Result<Vec<Accepted>, StoreError> {
+        self.noted(self.write_jobs(jobs_in))
+    }
+
+    fn write_jobs(
         &self,
         jobs_in: &[(&JobRecord, &[DeviceRecord])],
     ) -> Result<Vec<Accepted>, StoreError> {
@@ -265,7 +532,10 @@ impl Store {
         let mut answers = Vec::with_capacity(jobs_in.len());
         {
             let mut jobs = txn.open_table(JOBS).map_err(err)?;
+            let mut by_age = txn.open_table(JOBS_BY_AGE).map_err(err)?;
+            let mut pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
             let mut keys = txn.open_table(IDEMPOTENCY).map_err(err)?;
+            let mut keys_by_age = txn.open_table(KEYS_BY_AGE).map_err(err)?;
             let mut table = txn.open_table(DEVICES).map_err(err)?;
             let mut queue = txn.open_table(QUEUE).map_err(err)?;
             let mut meta = txn.open_table(META).map_err(err)?;
@@ -280,38 +550,53 @@ impl Store {
                         let record = jobs
                             .get(earlier.as_str())
                             .map_err(err)?
-                            .map(|v| serde_json::from_slice::<JobRecord>(v.value()))
-                            .transpose()
-                            .map_err(err)?;
+                            .map(|v| decode::<JobRecord>(v.value()))
+                            .transpose()?;
                         if let Some(record) = record {
                             if job.accepted_ms.saturating_sub(record.accepted_ms)
                                 < IDEMPOTENCY_WINDOW_MS
                             {
-                                answers.push(Accepted::Existing {
-                                    job_id: record.id,
-                                    devices: record.devices,
+                                answers.push(if record.body_sha256 == job.body_sha256 {
+                                    Accepted::Existing {
+                                        job_id: record.id,
+                                        devices: record.devices,
+                                    }
+                                } else {
+                                    Accepted::Conflict { job_id: record.id }
                                 });
                                 continue 'jobs;
                             }
                         }
                     }
                     keys.insert(key.as_str(), job.id.as_str()).map_err(err)?;
+                    keys_by_age
+                        .insert((job.accepted_ms, key.as_str()), job.id.as_str())
+                        .map_err(err)?;
                 }
-                let bytes = serde_json::to_vec(job).map_err(err)?;
-                jobs.insert(job.id.as_str(), bytes.as_slice())
+                jobs.insert(job.id.as_str(), encode(job)?.as_slice())
                     .map_err(err)?;
+                by_age
+                    .insert((job.accepted_ms, job.id.as_str()), ())
+                    .map_err(err)?;
+                let mut pending = 0u32;
                 for (i, device) in devices.iter().enumerate() {
                     let index = u32::try_from(i).map_err(err)?;
-                    let bytes = serde_json::to_vec(device).map_err(err)?;
                     table
-                        .insert((job.id.as_str(), index), bytes.as_slice())
+                        .insert((job.id.as_str(), index), encode(device)?.as_slice())
                         .map_err(err)?;
                     if device.state.is_pending() {
                         queue
-                            .insert((job.accepted_ms, job.id.as_str(), index), ())
+                            .insert(
+                                (job.accepted_ms, job.id.as_str(), index),
+                                (device.channel.as_str(), false),
+                            )
                             .map_err(err)?;
                         depth += 1;
+                        pending += 1;
                     }
+                }
+                if pending > 0 {
+                    pending_of.insert(job.id.as_str(), pending).map_err(err)?;
                 }
                 answers.push(Accepted::New);
             }
@@ -323,11 +608,14 @@ impl Store {
 
     /// Up to `limit` queue entries due by `now_ms` that are not leased,
     /// with their device records, read in one transaction; each one
-    /// returned is leased (so no two workers take it). One caller at a time.
+    /// returned is leased (so no two workers take it). A channel with
+    /// `per_channel` leases already is passed over (its entries wait; the
+    /// others go on). One caller at a time.
     pub fn take_due(
         &self,
         now_ms: u64,
         limit: usize,
+        per_channel: usize,
         leases: &std::sync::Mutex<Leases>,
     ) -> Result<Vec<(QueueKey, DeviceRecord)>, StoreError> {
         // Entries settled before this read began are gone from what it
@@ -349,25 +637,28 @@ impl Store {
             .range((0u64, "", 0u32)..=(now_ms, "\u{10ffff}", u32::MAX))
             .map_err(err)?
         {
-            let (key, _) = entry.map_err(err)?;
+            let (key, value) = entry.map_err(err)?;
             let (due_ms, job_id, device) = key.value();
+            let (channel, _) = value.value();
+            if leases.channel_full(channel, per_channel) {
+                continue;
+            }
             let key = QueueKey {
                 due_ms,
                 job_id: job_id.to_owned(),
                 device,
             };
-            if leases.held.contains(&key) || leases.settled.contains(&key) {
+            if leases.held.contains_key(&key) || leases.settled.contains(&key) {
                 continue;
             }
             let record = devices
                 .get((job_id, device))
                 .map_err(err)?
-                .map(|v| serde_json::from_slice::<DeviceRecord>(v.value()))
-                .transpose()
-                .map_err(err)?;
+                .map(|v| decode::<DeviceRecord>(v.value()))
+                .transpose()?;
             // A queue entry always has its device (they commit together).
             let Some(record) = record else { continue };
-            leases.held.insert(key.clone());
+            leases.take(key.clone(), channel);
             out.push((key, record));
             if out.len() >= limit {
                 break;
@@ -388,18 +679,14 @@ impl Store {
         let txn = self.db.begin_read().map_err(err)?;
         let jobs = txn.open_table(JOBS).map_err(err)?;
         let value = jobs.get(id).map_err(err)?;
-        value
-            .map(|v| serde_json::from_slice(v.value()).map_err(err))
-            .transpose()
+        value.map(|v| decode(v.value())).transpose()
     }
 
     pub fn device(&self, job_id: &str, index: u32) -> Result<Option<DeviceRecord>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
         let table = txn.open_table(DEVICES).map_err(err)?;
         let value = table.get((job_id, index)).map_err(err)?;
-        value
-            .map(|v| serde_json::from_slice(v.value()).map_err(err))
-            .transpose()
+        value.map(|v| decode(v.value())).transpose()
     }
 
     /// Every device of a job, in request order.
@@ -412,22 +699,27 @@ impl Store {
             .map_err(err)?
         {
             let (_, value) = entry.map_err(err)?;
-            out.push(serde_json::from_slice(value.value()).map_err(err)?);
+            out.push(decode(value.value())?);
         }
         Ok(out)
     }
 
     /// Commits results in one transaction: each removes its queue entry
-    /// and sets its device's state; a retry queues the device again at its
-    /// next attempt; an invalid token joins the feedback feed.
+    /// and sets its device's state; a retry or a hold queues the device
+    /// again at its next attempt; an invalid token joins the feedback feed.
     pub fn commit(&self, results: &[DeviceResult]) -> Result<(), StoreError> {
         if results.is_empty() {
             return Ok(());
         }
+        self.noted(self.write_results(results))
+    }
+
+    fn write_results(&self, results: &[DeviceResult]) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(err)?;
         {
             let mut queue = txn.open_table(QUEUE).map_err(err)?;
             let mut devices = txn.open_table(DEVICES).map_err(err)?;
+            let mut pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
             let mut feedback = txn.open_table(FEEDBACK).map_err(err)?;
             let mut meta = txn.open_table(META).map_err(err)?;
             let mut depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
@@ -437,31 +729,48 @@ impl Store {
                 .map_or(0, |v| v.value());
             for r in results {
                 let key = (r.key.due_ms, r.key.job_id.as_str(), r.key.device);
-                if queue.remove(key).map_err(err)?.is_none() {
+                let Some(entry) = queue.remove(key).map_err(err)? else {
                     // Committed before (a duplicate lease): keep the first.
                     continue;
-                }
+                };
+                let channel = entry.value().0.to_owned();
+                drop(entry);
                 depth = depth.saturating_sub(1);
                 let device_key = (r.key.job_id.as_str(), r.key.device);
                 let current = devices
                     .get(device_key)
                     .map_err(err)?
-                    .map(|v| serde_json::from_slice::<DeviceRecord>(v.value()))
-                    .transpose()
-                    .map_err(err)?;
+                    .map(|v| decode::<DeviceRecord>(v.value()))
+                    .transpose()?;
                 let Some(mut device) = current else { continue };
                 device.state = r.state.clone();
                 device.attempts = r.attempts;
-                let bytes = serde_json::to_vec(&device).map_err(err)?;
-                devices.insert(device_key, bytes.as_slice()).map_err(err)?;
-                if let DeviceState::Retrying {
-                    next_attempt_ms, ..
-                } = r.state
-                {
+                device.held_ms = r.held_ms;
+                devices
+                    .insert(device_key, encode(&device)?.as_slice())
+                    .map_err(err)?;
+                if let Some(next) = r.state.next_attempt_ms() {
+                    let held = matches!(r.state, DeviceState::Paused { .. });
                     queue
-                        .insert((next_attempt_ms, r.key.job_id.as_str(), r.key.device), ())
+                        .insert(
+                            (next, r.key.job_id.as_str(), r.key.device),
+                            (channel.as_str(), held),
+                        )
                         .map_err(err)?;
                     depth += 1;
+                } else {
+                    let left = pending_of
+                        .get(r.key.job_id.as_str())
+                        .map_err(err)?
+                        .map_or(0, |v| v.value())
+                        .saturating_sub(1);
+                    if left == 0 {
+                        pending_of.remove(r.key.job_id.as_str()).map_err(err)?;
+                    } else {
+                        pending_of
+                            .insert(r.key.job_id.as_str(), left)
+                            .map_err(err)?;
+                    }
                 }
                 if let Some(f) = &r.feedback {
                     seq += 1;
@@ -478,6 +787,35 @@ impl Store {
     /// Devices waiting in the queue.
     pub fn queued(&self) -> Result<u64, StoreError> {
         self.meta(QUEUED)
+    }
+
+    /// Whether a write commits now (`/readyz` and the dispatcher, after a
+    /// failed commit).
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        self.noted((|| {
+            let txn = self.db.begin_write().map_err(err)?;
+            {
+                let mut meta = txn.open_table(META).map_err(err)?;
+                let n = meta.get(WRITE_CHECK).map_err(err)?.map_or(0, |v| v.value());
+                meta.insert(WRITE_CHECK, n.wrapping_add(1)).map_err(err)?;
+            }
+            txn.commit().map_err(err)
+        })())
+    }
+
+    /// Whether the last write committed.
+    pub fn is_writable(&self) -> bool {
+        self.writable.load(Ordering::Relaxed)
+    }
+
+    fn noted<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.writable.store(result.is_ok(), Ordering::Relaxed);
+        result
+    }
+
+    /// The database file's size in bytes.
+    pub fn size_bytes(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
     }
 
     /// Feedback records after `cursor`, at most `limit`.
@@ -520,6 +858,164 @@ impl Store {
         let meta = txn.open_table(META).map_err(err)?;
         Ok(meta.get(key).map_err(err)?.map_or(0, |v| v.value()))
     }
+
+    /// Deletes what `retention` no longer keeps at `now_ms`, in
+    /// transactions of at most [`SWEEP_ROWS`] rows.
+    pub fn sweep(&self, now_ms: u64, retention: &Retention) -> Result<Swept, StoreError> {
+        let mut swept = Swept::default();
+        while self.sweep_keys(now_ms, &mut swept)? {}
+        // Unfinished expired jobs are passed over, not rescanned.
+        let mut after: Option<(u64, String)> = None;
+        while let Some(next) =
+            self.sweep_jobs(now_ms, retention.job_ttl_ms, after.take(), &mut swept)?
+        {
+            after = Some(next);
+        }
+        while self.sweep_feedback(now_ms, retention, &mut swept)? {}
+        Ok(swept)
+    }
+
+    /// Idempotency keys older than the window; `true` if there may be more.
+    fn sweep_keys(&self, now_ms: u64, swept: &mut Swept) -> Result<bool, StoreError> {
+        let horizon = now_ms.saturating_sub(IDEMPOTENCY_WINDOW_MS);
+        let txn = self.db.begin_write().map_err(err)?;
+        let more;
+        {
+            let mut by_age = txn.open_table(KEYS_BY_AGE).map_err(err)?;
+            let mut keys = txn.open_table(IDEMPOTENCY).map_err(err)?;
+            let mut old: Vec<(u64, String, String)> = Vec::new();
+            for entry in by_age.range(..(horizon, "")).map_err(err)? {
+                let (key, job) = entry.map_err(err)?;
+                let (at, name) = key.value();
+                old.push((at, name.to_owned(), job.value().to_owned()));
+                if old.len() >= SWEEP_ROWS {
+                    break;
+                }
+            }
+            more = old.len() >= SWEEP_ROWS;
+            for (at, name, job) in &old {
+                by_age.remove((*at, name.as_str())).map_err(err)?;
+                // A key taken over by a later job stays with it.
+                let current = keys
+                    .get(name.as_str())
+                    .map_err(err)?
+                    .map(|v| v.value() == job);
+                if current == Some(true) {
+                    keys.remove(name.as_str()).map_err(err)?;
+                    swept.keys += 1;
+                }
+            }
+        }
+        txn.commit().map_err(err)?;
+        Ok(more)
+    }
+
+    /// Finished jobs accepted before the horizon, with their devices; the
+    /// position to go on from if there may be more.
+    fn sweep_jobs(
+        &self,
+        now_ms: u64,
+        ttl_ms: u64,
+        after: Option<(u64, String)>,
+        swept: &mut Swept,
+    ) -> Result<Option<(u64, String)>, StoreError> {
+        let horizon = now_ms.saturating_sub(ttl_ms);
+        let txn = self.db.begin_write().map_err(err)?;
+        let mut last = None;
+        let mut rows = 0usize;
+        {
+            let mut by_age = txn.open_table(JOBS_BY_AGE).map_err(err)?;
+            let mut jobs = txn.open_table(JOBS).map_err(err)?;
+            let pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
+            let mut devices = txn.open_table(DEVICES).map_err(err)?;
+            let mut old: Vec<(u64, String)> = Vec::new();
+            let start = after
+                .as_ref()
+                .map_or((0, ""), |(at, id)| (*at, id.as_str()));
+            for entry in by_age.range(start..(horizon, "")).map_err(err)? {
+                let (key, _) = entry.map_err(err)?;
+                let (at, id) = key.value();
+                if after
+                    .as_ref()
+                    .is_some_and(|(a, i)| *a == at && i.as_str() == id)
+                {
+                    continue;
+                }
+                old.push((at, id.to_owned()));
+                if old.len() >= SWEEP_ROWS {
+                    break;
+                }
+            }
+            for (at, id) in old {
+                last = Some((at, id.clone()));
+                if pending_of.get(id.as_str()).map_err(err)?.is_some() {
+                    continue;
+                }
+                let count = jobs
+                    .remove(id.as_str())
+                    .map_err(err)?
+                    .map(|v| decode::<JobRecord>(v.value()).map(|j| j.devices))
+                    .transpose()?
+                    .unwrap_or(0);
+                for index in 0..count {
+                    devices.remove((id.as_str(), index)).map_err(err)?;
+                }
+                by_age.remove((at, id.as_str())).map_err(err)?;
+                swept.jobs += 1;
+                swept.devices += u64::from(count);
+                rows += usize::try_from(count).unwrap_or(usize::MAX) + 1;
+                if rows >= SWEEP_ROWS {
+                    break;
+                }
+            }
+        }
+        txn.commit().map_err(err)?;
+        Ok(last)
+    }
+
+    /// Feedback records past their lifetime (and, with a webhook, posted);
+    /// `true` if there may be more.
+    fn sweep_feedback(
+        &self,
+        now_ms: u64,
+        retention: &Retention,
+        swept: &mut Swept,
+    ) -> Result<bool, StoreError> {
+        let horizon = now_ms.saturating_sub(retention.feedback_ttl_ms);
+        let txn = self.db.begin_write().map_err(err)?;
+        let mut more = false;
+        {
+            let cursor = if retention.webhook {
+                txn.open_table(META)
+                    .map_err(err)?
+                    .get(WEBHOOK_CURSOR)
+                    .map_err(err)?
+                    .map_or(0, |v| v.value())
+            } else {
+                u64::MAX
+            };
+            let mut feedback = txn.open_table(FEEDBACK).map_err(err)?;
+            let mut old = Vec::new();
+            for entry in feedback.range(..=cursor).map_err(err)? {
+                let (seq, value) = entry.map_err(err)?;
+                let at = serde_json::from_slice::<Feedback>(value.value()).map_or(0, |f| f.at);
+                if at >= horizon {
+                    break;
+                }
+                old.push(seq.value());
+                if old.len() >= SWEEP_ROWS {
+                    more = true;
+                    break;
+                }
+            }
+            for seq in old {
+                feedback.remove(seq).map_err(err)?;
+                swept.feedback += 1;
+            }
+        }
+        txn.commit().map_err(err)?;
+        Ok(more)
+    }
 }
 
 #[cfg(test)]
@@ -532,21 +1028,40 @@ mod tests {
             accepted_ms: at,
             devices,
             idempotency_key: key.map(Into::into),
-            form: JobForm::Json {
-                common: String::new(),
-            },
+            body_sha256: "b1".into(),
+            form: JobForm::Json,
         }
     }
 
     fn device(state: DeviceState) -> DeviceRecord {
         DeviceRecord {
-            recipient: "{}".into(),
             channel: "apns".into(),
             token: "ab".into(),
             path: "Recipients[0]".into(),
             state,
             attempts: 0,
+            held_ms: 0,
+            push: Some(StoredPush {
+                body: "{}".into(),
+                headers: StoredHeaders::None,
+                expires_at: None,
+                life_time: None,
+            }),
         }
+    }
+
+    fn result(key: &QueueKey, state: DeviceState) -> DeviceResult {
+        DeviceResult {
+            key: key.clone(),
+            state,
+            attempts: 1,
+            held_ms: 0,
+            feedback: None,
+        }
+    }
+
+    fn no_leases() -> std::sync::Mutex<Leases> {
+        std::sync::Mutex::new(Leases::default())
     }
 
     #[test]
@@ -567,7 +1082,8 @@ mod tests {
             Accepted::New
         );
         assert_eq!(store.queued().unwrap(), 2);
-        // The same key within 24 h names the first job and queues nothing.
+        // The same key within 24 h names the first job and queues nothing;
+        // with another body it is a conflict.
         assert_eq!(
             store
                 .accept(&job("j2", Some("k"), 2_000, 1), &devices[..1])
@@ -577,47 +1093,54 @@ mod tests {
                 devices: 3
             }
         );
+        let other = JobRecord {
+            body_sha256: "b2".into(),
+            ..job("j3", Some("k"), 2_000, 1)
+        };
+        assert_eq!(
+            store.accept(&other, &devices[..1]).unwrap(),
+            Accepted::Conflict {
+                job_id: "j1".into()
+            }
+        );
         assert_eq!(store.queued().unwrap(), 2);
-        let none = std::sync::Mutex::new(Leases::default());
         let due: Vec<QueueKey> = store
-            .take_due(1_000, 10, &none)
+            .take_due(1_000, 10, 100, &no_leases())
             .unwrap()
             .into_iter()
             .map(|(k, _)| k)
             .collect();
         assert_eq!(due.len(), 2);
         assert!(store
-            .take_due(999, 10, &std::sync::Mutex::new(Leases::default()))
+            .take_due(999, 10, 100, &no_leases())
             .unwrap()
             .is_empty());
-        let leased = std::sync::Mutex::new(Leases {
-            held: [due[0].clone()].into_iter().collect(),
-            settled: HashSet::new(),
-        });
-        let second = store.take_due(1_000, 10, &leased).unwrap();
+        let leased = no_leases();
+        leased.lock().unwrap().take(due[0].clone(), "apns");
+        let second = store.take_due(1_000, 10, 100, &leased).unwrap();
         assert_eq!(second.len(), 1);
         assert_eq!(second[0].0, due[1]);
         assert_eq!(leased.lock().unwrap().held(), 2, "taking leases");
+        // A channel at its lease cap is passed over.
+        let capped = no_leases();
+        assert_eq!(store.take_due(1_000, 10, 1, &capped).unwrap().len(), 1);
+        assert!(store.take_due(1_000, 10, 1, &capped).unwrap().is_empty());
         store
             .commit(&[
-                DeviceResult {
-                    key: due[0].clone(),
-                    state: DeviceState::Delivered {
+                result(
+                    &due[0],
+                    DeviceState::Delivered {
                         id: "x".into(),
                         at_ms: 9,
                     },
-                    attempts: 1,
-                    feedback: None,
-                },
-                DeviceResult {
-                    key: due[1].clone(),
-                    state: DeviceState::Retrying {
+                ),
+                result(
+                    &due[1],
+                    DeviceState::Retrying {
                         reason: "Shutdown".into(),
                         next_attempt_ms: 5_000,
                     },
-                    attempts: 1,
-                    feedback: None,
-                },
+                ),
             ])
             .unwrap();
         assert_eq!(store.queued().unwrap(), 1);
@@ -635,15 +1158,14 @@ mod tests {
             .collect();
         assert_eq!(states, ["delivered", "suppressed", "retrying"]);
         // A result committed twice counts once.
-        let again = DeviceResult {
-            key: due[0].clone(),
-            state: DeviceState::Failed {
-                reason: "late".into(),
-            },
-            attempts: 2,
-            feedback: None,
-        };
-        store.commit(&[again]).unwrap();
+        store
+            .commit(&[result(
+                &due[0],
+                DeviceState::Failed {
+                    reason: "late".into(),
+                },
+            )])
+            .unwrap();
         assert_eq!(
             store.devices("j1").unwrap()[0].state,
             DeviceState::Delivered {
@@ -655,13 +1177,73 @@ mod tests {
     }
 
     #[test]
+    fn held_devices_are_due_at_once_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .accept(
+                &job("j", None, 1_000, 2),
+                &[device(DeviceState::Queued), device(DeviceState::Queued)],
+            )
+            .unwrap();
+        let due = store.take_due(1_000, 10, 100, &no_leases()).unwrap();
+        let paused = DeviceResult {
+            held_ms: 60_000,
+            attempts: 0,
+            ..result(
+                &due[0].0,
+                DeviceState::Paused {
+                    reason: "CredentialsRefused: InvalidProviderToken".into(),
+                    next_attempt_ms: 61_000,
+                },
+            )
+        };
+        let retrying = result(
+            &due[1].0,
+            DeviceState::Retrying {
+                reason: "ServiceUnavailable".into(),
+                next_attempt_ms: 61_000,
+            },
+        );
+        store.commit(&[paused, retrying]).unwrap();
+        assert!(store
+            .take_due(2_000, 10, 100, &no_leases())
+            .unwrap()
+            .is_empty());
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let due = store.take_due(2_000, 10, 100, &no_leases()).unwrap();
+        assert_eq!(due.len(), 1, "only the held one is due at once");
+        assert_eq!(due[0].0.device, 0);
+        assert_eq!(due[0].1.held_ms, 60_000);
+        assert_eq!(due[0].1.attempts, 0);
+        assert_eq!(store.queued().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_store_of_another_format_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::create(dir.path().join("queue.redb")).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(JOBS)
+                .unwrap()
+                .insert("old", b"{}".as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let e = Store::open(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("queue.redb holds records of format 1"), "{e}");
+    }
+
+    #[test]
     fn feedback_is_a_cursor_feed() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let devices: Vec<DeviceRecord> = (0..3).map(|_| device(DeviceState::Queued)).collect();
         store.accept(&job("j", None, 0, 3), &devices).unwrap();
         let due: Vec<QueueKey> = store
-            .take_due(0, 10, &std::sync::Mutex::new(Leases::default()))
+            .take_due(0, 10, 100, &no_leases())
             .unwrap()
             .into_iter()
             .map(|(k, _)| k)
@@ -669,11 +1251,6 @@ mod tests {
         let results: Vec<DeviceResult> = due
             .iter()
             .map(|key| DeviceResult {
-                key: key.clone(),
-                state: DeviceState::TokenInvalid {
-                    reason: "Unregistered".into(),
-                },
-                attempts: 1,
                 feedback: Some(Feedback {
                     channel: "apns".into(),
                     token: format!("t{}", key.device),
@@ -682,6 +1259,12 @@ mod tests {
                     job_id: "j".into(),
                     at: 7,
                 }),
+                ..result(
+                    key,
+                    DeviceState::TokenInvalid {
+                        reason: "Unregistered".into(),
+                    },
+                )
             })
             .collect();
         store.commit(&results).unwrap();
@@ -692,5 +1275,104 @@ mod tests {
         assert_eq!(rest[0].1.token, "t2");
         store.set_webhook_cursor(2).unwrap();
         assert_eq!(store.webhook_cursor().unwrap(), 2);
+    }
+
+    #[test]
+    fn retention_deletes_finished_jobs_old_keys_and_posted_feedback() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let hour = 3_600_000;
+        // j1 finishes; j2 stays pending; j3 is new.
+        for (id, key, at) in [("j1", "k1", 0), ("j2", "k2", 0), ("j3", "k3", 30 * hour)] {
+            store
+                .accept(
+                    &job(id, Some(key), at, 2),
+                    &[
+                        device(DeviceState::Queued),
+                        device(DeviceState::Suppressed {
+                            reason: "Foreground".into(),
+                        }),
+                    ],
+                )
+                .unwrap();
+        }
+        let due = store.take_due(0, 10, 100, &no_leases()).unwrap();
+        let j1 = due.iter().find(|(k, _)| k.job_id == "j1").unwrap();
+        let mut done = result(
+            &j1.0,
+            DeviceState::TokenInvalid {
+                reason: "Unregistered".into(),
+            },
+        );
+        done.feedback = Some(Feedback {
+            at: hour,
+            ..Feedback::default()
+        });
+        store.commit(&[done]).unwrap();
+        let retention = Retention {
+            job_ttl_ms: 48 * hour,
+            feedback_ttl_ms: 48 * hour,
+            webhook: true,
+        };
+        // At 30 h: the keys of j1 and j2 are past 24 h; no job is past 48 h.
+        let swept = store.sweep(30 * hour, &retention).unwrap();
+        assert_eq!(
+            swept,
+            Swept {
+                keys: 2,
+                ..Swept::default()
+            }
+        );
+        // At 60 h: j1 (finished) goes, j2 (pending) stays; the feedback
+        // record stays until the webhook posted it.
+        let swept = store.sweep(60 * hour, &retention).unwrap();
+        assert_eq!((swept.jobs, swept.devices, swept.feedback), (1, 2, 0));
+        assert!(store.job("j1").unwrap().is_none());
+        assert!(store.devices("j1").unwrap().is_empty());
+        assert!(store.job("j2").unwrap().is_some());
+        assert!(store.job("j3").unwrap().is_some());
+        store.set_webhook_cursor(1).unwrap();
+        let swept = store.sweep(60 * hour, &retention).unwrap();
+        assert_eq!(swept.feedback, 1);
+        assert!(store.feedback_after(0, 10).unwrap().is_empty());
+        // A key swept away no longer answers: the same key makes a new job.
+        assert_eq!(
+            store
+                .accept(
+                    &job("j4", Some("k1"), 60 * hour, 1),
+                    &[device(DeviceState::Queued)]
+                )
+                .unwrap(),
+            Accepted::New
+        );
+    }
+
+    #[test]
+    fn stored_headers_lend_back_what_the_core_wrote() {
+        let apns = tidings_core::render::Headers::Apns(tidings_core::render::ApnsHeaders {
+            push_type: "voip",
+            priority: "10",
+            topic: "com.example.chat",
+            topic_suffix: ".voip",
+            expiration: Some(1_800_000_600),
+            collapse_id: Some("c1"),
+            device_token: "ab01",
+        });
+        for headers in [apns, tidings_core::render::Headers::None] {
+            let stored = StoredHeaders::of(&headers);
+            let bytes = encode(&stored).unwrap();
+            let back: StoredHeaders = decode(&bytes).unwrap();
+            assert_eq!(back.lend(), Some(headers));
+        }
+        let forged = StoredHeaders::Apns {
+            push_type: "other".into(),
+            priority: "10".into(),
+            topic: String::new(),
+            topic_suffix: String::new(),
+            expiration: None,
+            collapse_id: None,
+            device_token: String::new(),
+        };
+        assert_eq!(forged.lend(), None);
     }
 }

@@ -1,36 +1,41 @@
-//! The workers: take due devices from the queue, decide and render them
-//! again from what the store kept (at the job's accepted time), send them
-//! through their provider's client, and commit each result with the
-//! removal of its queue entry.
+//! The workers: take due devices from the queue, hand each one's stored
+//! push (rendered at accept time) to its provider's client, and commit
+//! each result with the removal of its queue entry.
 //!
-//! - Per-provider concurrency: at most `concurrency` sends in flight per
-//!   channel.
+//! - Per provider, before anything shared: a [`Gate`] (down or paused
+//!   channels send one probe at a time and hold the rest, attempts
+//!   unspent) and at most `concurrency` sends in flight. The local queue
+//!   leases at most twice that per channel, so a stuck provider's devices
+//!   never take the others' places.
 //! - Retries: the provider's `Retry` time (its `Retry-After`, or its
-//!   policy, growing with the attempt) plus up to 20 % jitter, within the
-//!   device's budget — the message's `MsgLifeTime`, else
-//!   `retry_budget` (1 h) — after which the device is `failed`.
+//!   policy, growing with the attempt; a send that got no answer backs off
+//!   from 1 s, doubling) plus up to 20 % jitter, within the device's
+//!   budget — the message's `MsgLifeTime`, else `retry_budget` (1 h), not
+//!   counting time held on a paused channel — after which the device is
+//!   `failed`.
 //! - A push whose `MsgLifeTime` has passed is `expired`, not sent.
 //! - Results are committed in batches (one transaction for all that
-//!   arrived while the last one committed), so a burst costs
-//!   few disk syncs; a crash before a commit sends those devices again
-//!   (at least once), a committed result is never sent again.
+//!   arrived while the last one committed), so a burst costs few disk
+//!   syncs; a crash before a commit sends those devices again (at least
+//!   once), a committed result is never sent again. A commit that fails
+//!   gives its devices back (sent again once the store commits) and stops
+//!   the dispatcher until a write succeeds.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, UNIX_EPOCH};
 
-use tidings_core::model::{Case, Channel};
-use tidings_core::{decide, Decision};
+use tidings_core::model::Channel;
 use tidings_deliver::{Delivery, Outcome, Provider, Push};
 use tidings_std::clock::SharedClock;
 use tidings_std::config::Config;
 use tidings_std::ingest::AppDoc;
 use tokio::sync::{mpsc, Notify, Semaphore};
 
-use crate::job::{case_doc, render_push};
+use crate::gate::{Admission, Gates};
 use crate::metrics::Metrics;
 use crate::store::{
-    DeviceRecord, DeviceResult, DeviceState, Feedback, JobForm, JobRecord, Leases, QueueKey, Store,
+    DeviceRecord, DeviceResult, DeviceState, Feedback, JobRecord, Leases, QueueKey, Store,
 };
 
 /// Due devices read from the queue at a time.
@@ -40,8 +45,11 @@ const BATCH: usize = 512;
 const COMMIT_BATCH: usize = 4096;
 /// How long the committer waits to fill a batch.
 const COMMIT_WINDOW: Duration = Duration::from_millis(2);
-/// Longest idle wait between queue reads (new jobs wake the loop at once).
+/// Longest idle wait between queue reads (new jobs and settled sends wake
+/// the loop at once).
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// How often a store that failed a commit is tried again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
 /// Jitter added to a retry time, as a fraction of its delay.
 const JITTER: f64 = 0.2;
 
@@ -56,6 +64,14 @@ pub struct Settings {
     pub app: AppDoc,
 }
 
+/// The provider a channel is sent through (APNs VoIP goes through APNs).
+pub fn provider_of(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Apns | Channel::ApnsVoip => "apns",
+        other => other.name(),
+    }
+}
+
 /// The providers, made from the config when a channel is first needed.
 struct Providers {
     config: Config,
@@ -66,14 +82,14 @@ struct Providers {
 impl Providers {
     fn get(&self, channel: Channel) -> Result<Arc<dyn Provider>, String> {
         let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(p) = made.get(channel.name()) {
+        if let Some(p) = made.get(provider_of(channel)) {
             return Ok(Arc::clone(p));
         }
         let provider: Arc<dyn Provider> = Arc::from(
             tidings_deliver::client_for(channel, &self.config, Arc::clone(&self.clock))
                 .map_err(|e| e.to_string())?,
         );
-        made.insert(channel.name(), Arc::clone(&provider));
+        made.insert(provider_of(channel), Arc::clone(&provider));
         Ok(provider)
     }
 }
@@ -92,6 +108,7 @@ pub(crate) struct Context {
     providers: Providers,
     pub(crate) settings: Settings,
     limits: Mutex<HashMap<&'static str, Arc<Semaphore>>>,
+    gates: Gates,
 }
 
 impl Context {
@@ -108,10 +125,21 @@ impl Context {
                 made: Mutex::new(HashMap::new()),
             },
             clock,
+            gates: Gates::new(Arc::clone(&metrics)),
             metrics,
             settings,
             limits: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A provider's send permits.
+    fn limit(&self, provider: &'static str) -> Arc<Semaphore> {
+        let mut limits = self.limits.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            limits
+                .entry(provider)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.settings.concurrency.max(1)))),
+        )
     }
 }
 
@@ -120,6 +148,8 @@ struct Shared {
     store: Store,
     context: Context,
     leased: Mutex<Leases>,
+    /// A lease was settled or given back: a channel at its cap may take more.
+    settled: Notify,
     jobs: Mutex<HashMap<String, Arc<JobRecord>>>,
 }
 
@@ -127,6 +157,11 @@ struct Shared {
 pub(crate) struct Attempt {
     pub(crate) state: DeviceState,
     pub(crate) feedback: Option<Feedback>,
+    /// Whether the push was sent (a held or expired one was not: it spends
+    /// no attempt).
+    pub(crate) tried: bool,
+    /// The device's time held on a paused channel, this attempt's included.
+    pub(crate) held_ms: u64,
 }
 
 impl Workers {
@@ -141,6 +176,7 @@ impl Workers {
             store,
             context: Context::new(config, clock, metrics, settings),
             leased: Mutex::new(Leases::default()),
+            settled: Notify::new(),
             jobs: Mutex::new(HashMap::new()),
         });
         let wake = Arc::new(Notify::new());
@@ -175,21 +211,37 @@ async fn dispatch(
 ) {
     let (results, committed) = mpsc::channel::<DeviceResult>(COMMIT_BATCH);
     let committer = tokio::spawn(commit_loop(Arc::clone(&shared), committed));
-    let in_flight = Arc::new(Semaphore::new(
-        shared.context.settings.concurrency.max(1) * 4,
-    ));
+    let per_channel = shared.context.settings.concurrency.max(1) * 2;
     let mut sends = tokio::task::JoinSet::new();
     loop {
         if *stopped.borrow() {
             break;
         }
         while sends.try_join_next().is_some() {}
+        if !shared.store.is_writable() {
+            // Results cannot be kept: sending now would only send twice.
+            let store = shared.store.clone();
+            let _ = tokio::task::spawn_blocking(move || store.check_writable()).await;
+            if !shared.store.is_writable() {
+                tokio::select! {
+                    () = tokio::time::sleep(STORE_RETRY) => {}
+                    _ = stopped.changed() => {}
+                }
+                continue;
+            }
+            tracing::info!("the store commits again: sending resumes");
+        }
         let now = now_ms(&shared.context.clock);
+        let settled = shared.settled.notified();
+        tokio::pin!(settled);
+        settled.as_mut().enable();
         let due = {
             let taker = Arc::clone(&shared);
-            tokio::task::spawn_blocking(move || taker.store.take_due(now, BATCH, &taker.leased))
-                .await
-                .unwrap_or_else(|e| Err(crate::store::StoreError::from_join(&e)))
+            tokio::task::spawn_blocking(move || {
+                taker.store.take_due(now, BATCH, per_channel, &taker.leased)
+            })
+            .await
+            .unwrap_or_else(|e| Err(crate::store::StoreError::from_join(&e)))
         };
         let due = match due {
             Ok(due) => due,
@@ -199,26 +251,26 @@ async fn dispatch(
             }
         };
         if due.is_empty() {
+            // Nothing to take: wait for new work, a settled lease (what is
+            // due may all be leased, or its channel at its cap) or the
+            // next due time.
             let next = shared.store.next_due().ok().flatten();
-            let wait = next.map_or(IDLE_POLL, |t| {
-                Duration::from_millis(t.saturating_sub(now)).min(IDLE_POLL)
-            });
+            let wait = match next {
+                Some(t) if t > now => Duration::from_millis(t - now).min(IDLE_POLL),
+                _ => IDLE_POLL,
+            };
             tokio::select! {
                 () = wake.notified() => {}
+                () = &mut settled => {}
                 () = tokio::time::sleep(wait) => {}
                 _ = stopped.changed() => {}
             }
             continue;
         }
         for (key, device) in due {
-            let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
-                break;
-            };
             let (shared, results) = (Arc::clone(&shared), results.clone());
             sends.spawn(async move {
-                let result = process(&shared, key.clone(), device).await;
-                drop(permit);
-                match result {
+                match process(&shared, key.clone(), device).await {
                     Some(result) => {
                         let _ = results.send(result).await;
                     }
@@ -228,12 +280,10 @@ async fn dispatch(
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner)
                             .release(&key);
+                        shared.settled.notify_one();
                     }
                 }
             });
-            if *stopped.borrow() {
-                break;
-            }
         }
     }
     // Drain: the sends in flight finish and their results commit.
@@ -246,20 +296,25 @@ async fn dispatch(
 /// (`None`: its job could not be read; the device stays queued).
 async fn process(shared: &Shared, key: QueueKey, device: DeviceRecord) -> Option<DeviceResult> {
     let job = job(shared, &key.job_id)?;
-    let Attempt { state, feedback } =
-        attempt(&shared.context, &job, key.device, &device, device.attempts).await?;
+    let Attempt {
+        state,
+        feedback,
+        tried,
+        held_ms,
+    } = attempt(&shared.context, &job, key.device, &device, device.attempts).await?;
     Some(DeviceResult {
         key,
         state,
-        attempts: device.attempts + 1,
+        attempts: device.attempts + u32::from(tried),
+        held_ms,
         feedback,
     })
 }
 
-/// One attempt at a device of `job` (`before` attempts made already):
-/// decide and render again from what was kept (at the job's accepted
-/// time), send unless expired, and say what came of it. `None` only when
-/// the send was abandoned (the gateway stopping).
+/// One attempt at a device of `job` (`before` attempts made already): send
+/// its stored push unless it expired or its channel holds it, and say what
+/// came of it. `None` only when the send was abandoned (the gateway
+/// stopping).
 pub(crate) async fn attempt(
     context: &Context,
     job: &JobRecord,
@@ -267,79 +322,31 @@ pub(crate) async fn attempt(
     device: &DeviceRecord,
     before: u32,
 ) -> Option<Attempt> {
-    let failed = |why: String| {
-        Some(Attempt {
-            state: DeviceState::Failed { reason: why },
-            feedback: None,
-        })
-    };
-    let accepted_secs = i64::try_from(job.accepted_ms / 1000).unwrap_or(i64::MAX);
-    match &job.form {
-        JobForm::Json { common } => {
-            let doc = match case_doc(common, &device.recipient, accepted_secs) {
-                Ok(doc) => doc,
-                Err(e) => return failed(e.to_string()),
-            };
-            let lent = match doc.lend() {
-                Ok(lent) => lent,
-                Err(e) => return failed(e.to_string()),
-            };
-            let case = match lent.case(accepted_secs, &context.settings.app) {
-                Ok(case) => case,
-                Err(e) => return failed(e.to_string()),
-            };
-            send_case(context, job, index, device, before, &case).await
-        }
-        JobForm::Wire { bytes } => {
-            let decoded = match tidings_core::wire::decode(bytes) {
-                Ok(decoded) => decoded,
-                Err(e) => return failed(e.to_string()),
-            };
-            let mut case = decoded.case();
-            case.now = accepted_secs;
-            send_case(context, job, index, device, before, &case).await
-        }
-    }
-}
-
-/// Decides and renders a device's case again (the same inputs as at
-/// accept time, so the same bytes), and sends it unless it expired.
-async fn send_case(
-    context: &Context,
-    job: &JobRecord,
-    index: u32,
-    device: &DeviceRecord,
-    before: u32,
-    case: &Case<'_>,
-) -> Option<Attempt> {
     let finish = |state: DeviceState| {
         Some(Attempt {
             state,
             feedback: None,
+            tried: false,
+            held_ms: device.held_ms,
         })
     };
     let failed = |why: String| finish(DeviceState::Failed { reason: why });
-    let channel = case.recipient.device.channel;
-    let n = match decide(case) {
-        Ok(Decision::Push(n)) => n,
-        Ok(Decision::Suppress(reason)) => {
-            return finish(DeviceState::Suppressed {
-                reason: reason.name().into(),
-            })
-        }
-        Err(e) => return failed(e.to_string()),
+    let Some(push) = &device.push else {
+        return failed("nothing was rendered to send".into());
+    };
+    let Some(channel) = Channel::from_name(&device.channel) else {
+        return failed(format!("unknown channel {:?}", device.channel));
+    };
+    let Some(headers) = push.headers.lend() else {
+        return failed("a stored push's headers are not the core's".into());
     };
     let now = now_ms(&context.clock);
-    if let Some(expires) = n.expires_at() {
+    if let Some(expires) = push.expires_at {
         if i128::from(now / 1000) > i128::from(expires) {
             context.metrics.push(channel.name(), "expired");
             return finish(DeviceState::Expired);
         }
     }
-    let (body, headers) = match render_push(&n) {
-        Ok(r) => r,
-        Err(e) => return failed(e.to_string()),
-    };
     let provider = match context.providers.get(channel) {
         Ok(p) => p,
         Err(why) => {
@@ -347,35 +354,62 @@ async fn send_case(
             return failed(why);
         }
     };
-    let push = Push {
-        body: &body,
-        headers,
-        id: push_id(&job.id, index),
-        attempt: before,
+    let name = provider_of(channel);
+    let gate = context.gates.get(name);
+    let ticket = match gate.admit(&context.clock).await {
+        Admission::Send(ticket) => ticket,
+        Admission::Hold { until_ms, reason } => {
+            let now = now_ms(&context.clock);
+            return Some(Attempt {
+                state: DeviceState::Paused {
+                    reason,
+                    next_attempt_ms: until_ms + jitter(until_ms.saturating_sub(now)),
+                },
+                feedback: None,
+                tried: false,
+                held_ms: device.held_ms + until_ms.saturating_sub(now),
+            });
+        }
     };
-    let limit = {
-        let mut limits = context
-            .limits
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(
-            limits
-                .entry(channel.name())
-                .or_insert_with(|| Arc::new(Semaphore::new(context.settings.concurrency.max(1)))),
-        )
-    };
+    let limit = context.limit(name);
     let delivery = {
         let _permit = limit.acquire().await.ok()?;
-        provider.send(&push).await
+        provider
+            .send(&Push {
+                body: push.body.as_bytes(),
+                headers,
+                id: push_id(&job.id, index),
+                attempt: before,
+            })
+            .await
     };
-    // The budget: the message's lifetime, else the configured one.
-    let budget = case
-        .message
+    ticket.record(&delivery, now_ms(&context.clock));
+    // The budget: the message's lifetime, else the configured one; time
+    // held on a paused channel does not count.
+    let budget = push
         .life_time
         .map_or(millis(context.settings.retry_budget), |secs| {
             u64::from(secs) * 1000
-        });
-    Some(result_of(context, job, device, channel, delivery, budget))
+        })
+        .saturating_add(device.held_ms);
+    let mut result = result_of(context, job, device, channel, delivery, budget);
+    if let DeviceState::Paused {
+        next_attempt_ms, ..
+    } = &mut result.state
+    {
+        // Refused credentials: wait for the channel's next probe.
+        let now = now_ms(&context.clock);
+        if let Some(until_ms) = gate.held_until() {
+            *next_attempt_ms = until_ms + jitter(until_ms.saturating_sub(now));
+        }
+    }
+    Some(result)
+}
+
+/// Up to [`JITTER`] of `delay_ms`, so devices held or retried together do
+/// not come due at the same millisecond.
+fn jitter(delay_ms: u64) -> u64 {
+    (delay_ms as f64 * JITTER * rand::random::<f64>()) as u64
 }
 
 /// A device's push id (APNs `apns-id`): the same on every attempt, after a
@@ -395,6 +429,8 @@ fn result_of(
     let finish = |state: DeviceState| Attempt {
         state,
         feedback: None,
+        tried: true,
+        held_ms: device.held_ms,
     };
     let metrics = &context.metrics;
     metrics.push(channel.name(), delivery.outcome.name());
@@ -421,18 +457,18 @@ fn result_of(
                 at: now,
             };
             Attempt {
-                state: DeviceState::TokenInvalid { reason },
                 feedback: Some(feedback),
+                ..finish(DeviceState::TokenInvalid { reason })
             }
         }
-        Outcome::Rejected { reason } | Outcome::CredentialsRefused { reason } => {
-            finish(DeviceState::Failed { reason })
-        }
+        Outcome::Rejected { reason } => finish(DeviceState::Failed { reason }),
+        Outcome::CredentialsRefused { reason } => finish(DeviceState::Paused {
+            reason: format!("CredentialsRefused: {reason}"),
+            next_attempt_ms: now + millis(crate::gate::PAUSE_PROBE.0),
+        }),
         Outcome::Retry { reason, not_before } => {
             let at = not_before.duration_since(UNIX_EPOCH).map_or(now, millis);
-            let delay = at.saturating_sub(now);
-            let jitter = (delay as f64 * JITTER * rand::random::<f64>()) as u64;
-            let next = at.max(now) + jitter;
+            let next = at.max(now) + jitter(at.saturating_sub(now));
             let budget_end = job.accepted_ms.saturating_add(budget_ms);
             if next > budget_end {
                 finish(DeviceState::Failed {
@@ -475,22 +511,30 @@ async fn commit_loop(shared: Arc<Shared>, mut results: mpsc::Receiver<DeviceResu
         }
         let done = std::mem::take(&mut batch);
         let store = shared.store.clone();
-        let committed =
-            tokio::task::spawn_blocking(move || store.commit(&done).map(|()| done)).await;
+        let committed = tokio::task::spawn_blocking(move || {
+            let result = store.commit(&done);
+            (done, result)
+        })
+        .await;
         match committed {
-            Ok(Ok(done)) => {
+            Ok((done, result)) => {
+                if let Err(e) = &result {
+                    // Given back: sent again once the store commits (the
+                    // dispatcher waits for that), never lost.
+                    tracing::error!(error = %e, devices = done.len(), "committing results failed: the devices go back to the queue");
+                }
                 let mut leased = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
                 for r in &done {
-                    leased.settle(&r.key);
+                    if result.is_ok() {
+                        leased.settle(&r.key);
+                    } else {
+                        leased.release(&r.key);
+                    }
                 }
-            }
-            Ok(Err(e)) => {
-                // The devices stay queued and leased: sent again after a
-                // restart rather than twice now.
-                tracing::error!(error = %e, "committing results failed");
             }
             Err(e) => tracing::error!(error = %e, "commit task failed"),
         }
+        shared.settled.notify_one();
         if let Ok(depth) = shared.store.queued() {
             shared
                 .context

@@ -293,6 +293,9 @@ section! {
         retry_budget_secs: number,
         /// `text` (default) or `json` log lines.
         log_format: text,
+        /// How long a finished job and its devices' states are kept in the
+        /// local store, seconds from acceptance (default 604800, a week).
+        job_ttl_secs: number,
     }
 }
 
@@ -338,6 +341,9 @@ section! {
         ca_file: path,
         /// Records per POST (default 100).
         batch: number,
+        /// How long a feedback record is kept in the local store, seconds
+        /// (default 604800, a week; never past the webhook's cursor).
+        ttl_secs: number,
     }
 }
 
