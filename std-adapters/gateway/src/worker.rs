@@ -72,25 +72,30 @@ pub fn provider_of(channel: Channel) -> &'static str {
     }
 }
 
-/// The providers, made from the config when a channel is first needed.
+/// The providers, made from the config when a channel is first needed. A
+/// channel whose client cannot be made (no table, an unreadable key) is
+/// remembered as such: logged once, its devices failed with the reason.
 struct Providers {
     config: Config,
     clock: SharedClock,
-    made: Mutex<HashMap<&'static str, Arc<dyn Provider>>>,
+    made: Mutex<HashMap<&'static str, Result<Arc<dyn Provider>, String>>>,
 }
 
 impl Providers {
     fn get(&self, channel: Channel) -> Result<Arc<dyn Provider>, String> {
         let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(p) = made.get(provider_of(channel)) {
-            return Ok(Arc::clone(p));
+        let name = provider_of(channel);
+        if let Some(p) = made.get(name) {
+            return p.clone();
         }
-        let provider: Arc<dyn Provider> = Arc::from(
-            tidings_deliver::client_for(channel, &self.config, Arc::clone(&self.clock))
-                .map_err(|e| e.to_string())?,
-        );
-        made.insert(provider_of(channel), Arc::clone(&provider));
-        Ok(provider)
+        let provider = tidings_deliver::client_for(channel, &self.config, Arc::clone(&self.clock))
+            .map(Arc::from)
+            .map_err(|e| e.to_string());
+        if let Err(why) = &provider {
+            tracing::error!(channel = name, %why, "no provider client: its devices fail");
+        }
+        made.insert(name, provider.clone());
+        provider
     }
 }
 
@@ -349,10 +354,7 @@ pub(crate) async fn attempt(
     }
     let provider = match context.providers.get(channel) {
         Ok(p) => p,
-        Err(why) => {
-            tracing::error!(channel = channel.name(), %why, "no provider client");
-            return failed(why);
-        }
+        Err(why) => return failed(why),
     };
     let name = provider_of(channel);
     let gate = context.gates.get(name);

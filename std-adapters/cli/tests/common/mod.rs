@@ -166,11 +166,21 @@ pub fn free_port() -> u16 {
 
 /// Starts `tidings serve` and waits (bounded) until it answers `/healthz`.
 pub fn serve(config: &std::path::Path, port: u16, log: &std::path::Path) -> Gateway {
+    serve_logging(config, port, log, "debug")
+}
+
+/// [`serve`] with the log level `level` (`info` is what an operator runs).
+pub fn serve_logging(
+    config: &std::path::Path,
+    port: u16,
+    log: &std::path::Path,
+    level: &str,
+) -> Gateway {
     let log = std::fs::File::create(log).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_tidings"))
         .args(["serve", "--config"])
         .arg(config)
-        .env("TIDINGS_LOG", "debug")
+        .env("TIDINGS_LOG", level)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
