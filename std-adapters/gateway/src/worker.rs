@@ -72,30 +72,62 @@ pub fn provider_of(channel: Channel) -> &'static str {
     }
 }
 
-/// The providers, made from the config when a channel is first needed. A
-/// channel whose client cannot be made (no table, an unreadable key) is
-/// remembered as such: logged once, its devices failed with the reason.
+/// The providers, made from the config when a channel is first needed.
+/// A channel without a table fails its devices (nothing to fix by
+/// waiting); a client that cannot be made from its table (an unreadable or
+/// malformed key) is not remembered: the channel is paused like refused
+/// credentials, and each of its probes tries to make the client again —
+/// the operator fixes the file, and the devices go.
 struct Providers {
     config: Config,
     clock: SharedClock,
-    made: Mutex<HashMap<&'static str, Result<Arc<dyn Provider>, String>>>,
+    made: Mutex<HashMap<&'static str, Arc<dyn Provider>>>,
+}
+
+/// Why a channel has no client.
+enum Unmade {
+    /// No table for it in the config.
+    NotConfigured(String),
+    /// Its table is there, but the client cannot be made from it.
+    Unusable(String),
 }
 
 impl Providers {
-    fn get(&self, channel: Channel) -> Result<Arc<dyn Provider>, String> {
-        let mut made = self.made.lock().unwrap_or_else(PoisonError::into_inner);
+    fn get(&self, channel: Channel) -> Result<Arc<dyn Provider>, Unmade> {
         let name = provider_of(channel);
-        if let Some(p) = made.get(name) {
-            return p.clone();
+        if let Some(p) = self.lock().get(name) {
+            return Ok(Arc::clone(p));
         }
-        let provider = tidings_deliver::client_for(channel, &self.config, Arc::clone(&self.clock))
-            .map(Arc::from)
-            .map_err(|e| e.to_string());
-        if let Err(why) = &provider {
-            tracing::error!(channel = name, %why, "no provider client: its devices fail");
+        if !has_table(&self.config, name) {
+            return Err(Unmade::NotConfigured(format!(
+                "no [{name}] table in the config"
+            )));
         }
-        made.insert(name, provider.clone());
-        provider
+        let provider: Arc<dyn Provider> =
+            tidings_deliver::client_for(channel, &self.config, Arc::clone(&self.clock))
+                .map(Arc::from)
+                .map_err(|e| Unmade::Unusable(e.to_string()))?;
+        Ok(Arc::clone(self.lock().entry(name).or_insert(provider)))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<&'static str, Arc<dyn Provider>>> {
+        self.made.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Whether the config has a table for the provider `name`.
+fn has_table(config: &Config, name: &str) -> bool {
+    match name {
+        "apns" => config.apns.is_some(),
+        "fcm" => config.fcm.is_some(),
+        "huawei" => config.huawei.is_some(),
+        "honor" => config.honor.is_some(),
+        "xiaomi" => config.xiaomi.is_some(),
+        "oppo" => config.oppo.is_some(),
+        "vivo" => config.vivo.is_some(),
+        "meizu" => config.meizu.is_some(),
+        "tpns" => config.tpns.is_some(),
+        _ => false,
     }
 }
 
@@ -352,25 +384,44 @@ pub(crate) async fn attempt(
             return finish(DeviceState::Expired);
         }
     }
-    let provider = match context.providers.get(channel) {
-        Ok(p) => p,
-        Err(why) => return failed(why),
-    };
     let name = provider_of(channel);
     let gate = context.gates.get(name);
+    let held = |until_ms: u64, reason: String| {
+        let now = now_ms(&context.clock);
+        Some(Attempt {
+            state: DeviceState::Paused {
+                reason,
+                next_attempt_ms: until_ms + jitter(until_ms.saturating_sub(now)),
+            },
+            feedback: None,
+            tried: false,
+            held_ms: device.held_ms + until_ms.saturating_sub(now),
+        })
+    };
     let ticket = match gate.admit(&context.clock).await {
         Admission::Send(ticket) => ticket,
-        Admission::Hold { until_ms, reason } => {
-            let now = now_ms(&context.clock);
-            return Some(Attempt {
-                state: DeviceState::Paused {
-                    reason,
-                    next_attempt_ms: until_ms + jitter(until_ms.saturating_sub(now)),
-                },
-                feedback: None,
-                tried: false,
-                held_ms: device.held_ms + until_ms.saturating_sub(now),
-            });
+        Admission::Hold { until_ms, reason } => return held(until_ms, reason),
+    };
+    let provider = match context.providers.get(channel) {
+        Ok(p) => p,
+        Err(Unmade::NotConfigured(why)) => return failed(why),
+        Err(Unmade::Unusable(why)) => {
+            // The operator's to fix, like refused credentials: the channel
+            // pauses and its devices wait, attempts unspent.
+            let refused = Delivery {
+                outcome: Outcome::CredentialsRefused { reason: why },
+                status: None,
+                id: None,
+                invalid_tokens: Vec::new(),
+            };
+            ticket.record(&refused, now_ms(&context.clock));
+            let until_ms = gate
+                .held_until()
+                .unwrap_or_else(|| now_ms(&context.clock) + millis(crate::gate::PAUSE_PROBE.0));
+            return held(
+                until_ms,
+                format!("CredentialsRefused: {}", refused.outcome.reason()),
+            );
         }
     };
     let limit = context.limit(name);

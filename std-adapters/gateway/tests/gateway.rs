@@ -312,6 +312,16 @@ async fn dry_run_queues_nothing_and_idempotency_keys_return_the_first_job() {
     let (status, second) = bed.post("/v1/push", &body).await;
     assert_eq!(status, 202);
     assert_eq!(first, second);
+    // The same key with another body is a conflict naming the first job.
+    let other = push_body(
+        json!([{ "Device": device("aa02", "background") }]),
+        json!({ "IdempotencyKey": "msg-7" }),
+    );
+    let (status, conflict) = bed.post("/v1/push", &other).await;
+    assert_eq!(status, 409, "{conflict}");
+    let error = conflict["Error"].as_str().unwrap();
+    assert!(error.starts_with("IdempotencyKey:"), "{error}");
+    assert!(error.contains(first["JobId"].as_str().unwrap()), "{error}");
     bed.settled(first["JobId"].as_str().unwrap(), &["queued", "retrying"])
         .await;
     assert_eq!(bed.standin.accepted().len(), 1);
@@ -508,5 +518,57 @@ async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
         format!("job version 9, expected {}", tidings_core::wire::VERSION)
     );
     assert_eq!(bed.standin.accepted().len(), 1);
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn a_key_file_that_cannot_be_read_pauses_the_channel_until_it_can() {
+    let bed = bed(|b| b, "").await;
+    let key_file = bed._dir.path().join("AuthKey.p8");
+    let key = std::fs::read(&key_file).unwrap();
+    std::fs::remove_file(&key_file).unwrap();
+    let body = push_body(
+        json!([
+            { "Device": device("aa01", "background") },
+            { "Device": device("aa02", "background") }
+        ]),
+        json!({}),
+    );
+    let (_, accepted) = bed.post("/v1/push", &body).await;
+    let job = accepted["JobId"].as_str().unwrap();
+    // Held, not failed: the operator's to fix, and no attempt spent.
+    let state = bed.settled(job, &["queued"]).await;
+    assert_eq!(states(&state), ["paused", "paused"], "{state}");
+    for device in state["Devices"].as_array().unwrap() {
+        assert!(device["Reason"].as_str().unwrap().contains("key_file"));
+        assert_eq!(device["Attempts"], 0);
+    }
+    assert!(bed
+        .metrics()
+        .await
+        .contains("tidings_channel_paused{channel=\"apns\"} 1"));
+
+    // The file is back: the channel's next probes make the client and send.
+    std::fs::write(&key_file, key).unwrap();
+    let mut last = Value::Null;
+    'probes: for _ in 0..20 {
+        bed.clock.advance(Duration::from_secs(10));
+        // The dispatcher looks at the clock at least every half second.
+        for _ in 0..20 {
+            let (status, s) = bed.get(&format!("/v1/jobs/{job}")).await;
+            assert_eq!(status, 200, "{s}");
+            let done = states(&s) == ["delivered", "delivered"];
+            last = s;
+            if done {
+                break 'probes;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(states(&last), ["delivered", "delivered"], "{last}");
+    assert!(bed
+        .metrics()
+        .await
+        .contains("tidings_channel_paused{channel=\"apns\"} 0"));
     bed.stop().await;
 }
