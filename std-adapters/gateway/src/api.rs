@@ -23,7 +23,7 @@ use crate::job::{prepare, prepare_wire, WIRE_CONTENT_TYPE};
 use crate::metrics::Metrics;
 use crate::nats::{AcceptError, Nats};
 use crate::store::{Accepted, DeviceRecord, JobForm, JobRecord, Store};
-use crate::worker::now_ms;
+use crate::worker::{now_ms, AcceptJobs, Write};
 
 /// `Retry-After` on a 503: the queue is above its high-water mark or
 /// (NATS) not reachable.
@@ -39,8 +39,8 @@ const FEEDBACK_PAGE: usize = 1000;
 pub enum Queue {
     Local {
         store: Store,
-        /// Jobs to commit: one writer commits every waiting job at once.
-        acceptor: tokio::sync::mpsc::Sender<AcceptJob>,
+        /// The store's one writer (jobs and results in one commit).
+        writer: tokio::sync::mpsc::Sender<Write>,
         wake: Arc<tokio::sync::Notify>,
     },
     Nats(Arc<Nats>),
@@ -62,58 +62,6 @@ impl std::fmt::Debug for AppState {
             .field("tokens", &self.tokens.len())
             .field("max_devices", &self.max_devices)
             .finish_non_exhaustive()
-    }
-}
-
-/// A job waiting to be committed, and where its answer goes.
-pub struct AcceptJob {
-    pub job: JobRecord,
-    pub devices: Vec<crate::store::DeviceRecord>,
-    pub reply: tokio::sync::oneshot::Sender<Result<Accepted, String>>,
-}
-
-/// Jobs committed in one transaction at most.
-const ACCEPT_BATCH: usize = 512;
-
-/// The store's one writer of jobs: it takes every job waiting and commits
-/// them in one durable transaction, then answers each. A request is still
-/// answered 202 only after its job is on disk, but a burst of requests
-/// costs one disk sync, not one each. Ends when every sender is gone.
-pub async fn accept_loop(store: Store, mut jobs: tokio::sync::mpsc::Receiver<AcceptJob>) {
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < ACCEPT_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let writer = store.clone();
-        let committed = tokio::task::spawn_blocking(move || {
-            let refs: Vec<(&JobRecord, &[crate::store::DeviceRecord])> = batch
-                .iter()
-                .map(|a| (&a.job, a.devices.as_slice()))
-                .collect();
-            let answers = writer.accept_all(&refs);
-            (batch, answers)
-        })
-        .await;
-        let Ok((batch, answers)) = committed else {
-            tracing::error!("the store writer task failed");
-            continue;
-        };
-        match answers {
-            Ok(answers) => {
-                for (job, answer) in batch.into_iter().zip(answers) {
-                    let _ = job.reply.send(Ok(answer));
-                }
-            }
-            Err(e) => {
-                for job in batch {
-                    let _ = job.reply.send(Err(e.to_string()));
-                }
-            }
-        }
     }
 }
 
@@ -257,11 +205,7 @@ async fn push(
     if !query.dry_run {
         let queued = match &state.queue {
             Queue::Local { store, .. } => {
-                let store = store.clone();
-                tokio::task::spawn_blocking(move || store.queued())
-                    .await
-                    .map_err(internal)?
-                    .map_err(internal)?
+                store.queued()
             }
             Queue::Nats(nats) => {
                 if !nats.connected() {
@@ -324,24 +268,25 @@ async fn push(
         .collect();
     let (job_id, devices) = (job.id.clone(), job.devices);
     let accepted = match &state.queue {
-        Queue::Local { acceptor, .. } => {
+        Queue::Local { writer, .. } => {
             let (reply, answered) = tokio::sync::oneshot::channel();
-            let request = AcceptJob {
-                job,
-                devices: prepared.devices,
+            let request = AcceptJobs {
+                jobs: vec![(job, prepared.devices)],
                 reply,
             };
-            acceptor
-                .send(request)
+            writer
+                .send(Write::Accept(request))
                 .await
-                .map_err(|_| internal("the store writer has stopped"))?;
+                .map_err(|_| internal("the store's writer has stopped"))?;
             answered
                 .await
-                .map_err(|_| internal("the store writer dropped a job"))?
+                .map_err(|_| internal("the store's writer dropped a job"))?
                 .map_err(|why| {
                     tracing::error!(%why, "a push was not accepted: the store cannot commit");
                     unavailable("the queue cannot take it now: the store cannot commit")
                 })?
+                .pop()
+                .ok_or_else(|| internal("the store's writer answered nothing"))?
         }
         Queue::Nats(nats) => {
             nats.accept(job, request_body.as_deref())
@@ -468,7 +413,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
                 .metrics
                 .store_bytes
                 .set(i64::try_from(store.size_bytes()).unwrap_or(i64::MAX));
-            store.queued().ok()
+            Some(store.queued())
         }
         Queue::Nats(nats) => nats.refresh_depth().await.ok(),
     };
@@ -493,7 +438,7 @@ async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiEr
         Queue::Local { store, .. } => {
             let store = store.clone();
             let checked = tokio::task::spawn_blocking(move || {
-                store.queued()?;
+                store.next_due()?;
                 // After a failed commit, ready only once a write commits.
                 if !store.is_writable() {
                     store.check_writable()?;

@@ -283,8 +283,6 @@ impl Gateway {
                     Arc::clone(&metrics),
                     worker_settings,
                 );
-                let (acceptor, accepted) = tokio::sync::mpsc::channel(4096);
-                tokio::spawn(api::accept_loop(store.clone(), accepted));
                 let retention = store::Retention {
                     job_ttl_ms: millis(settings.job_ttl),
                     feedback_ttl_ms: millis(settings.feedback_ttl),
@@ -298,7 +296,7 @@ impl Gateway {
                 )));
                 let queue = api::Queue::Local {
                     store: store.clone(),
-                    acceptor,
+                    writer: workers.writer.clone(),
                     wake: Arc::clone(&workers.wake),
                 };
                 (

@@ -19,7 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -430,6 +430,9 @@ pub struct Store {
     /// Whether the last write committed (`/readyz`; the dispatcher stops
     /// sending while results cannot be kept).
     writable: Arc<AtomicBool>,
+    /// Devices queued as of the last commit: read on every request, kept
+    /// here so a request costs no read transaction.
+    depth: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -494,10 +497,17 @@ impl Store {
             }
         }
         txn.commit().map_err(err)?;
+        let depth = {
+            let txn = db.begin_read().map_err(err)?;
+            let meta = txn.open_table(META).map_err(err)?;
+            let depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
+            depth
+        };
         Ok(Self {
             db: Arc::new(db),
             path,
             writable: Arc::new(AtomicBool::new(true)),
+            depth: Arc::new(AtomicU64::new(depth)),
         })
     }
 
@@ -521,89 +531,30 @@ impl Store {
         &self,
         jobs_in: &[(&JobRecord, &[DeviceRecord])],
     ) -> Result<Vec<Accepted>, StoreError> {
-        self.noted(self.write_jobs(jobs_in))
+        self.write(jobs_in, &[])
     }
 
-    fn write_jobs(
+    /// Accepts `jobs_in` ([`Store::accept_all`]) and commits `results`
+    /// ([`Store::commit`]) in one durable transaction: one disk sync for
+    /// all the writer has waiting. Nothing is written unless everything is.
+    pub fn write(
         &self,
         jobs_in: &[(&JobRecord, &[DeviceRecord])],
+        results: &[DeviceResult],
     ) -> Result<Vec<Accepted>, StoreError> {
-        let txn = self.db.begin_write().map_err(err)?;
-        let mut answers = Vec::with_capacity(jobs_in.len());
-        {
-            let mut jobs = txn.open_table(JOBS).map_err(err)?;
-            let mut by_age = txn.open_table(JOBS_BY_AGE).map_err(err)?;
-            let mut pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
-            let mut keys = txn.open_table(IDEMPOTENCY).map_err(err)?;
-            let mut keys_by_age = txn.open_table(KEYS_BY_AGE).map_err(err)?;
-            let mut table = txn.open_table(DEVICES).map_err(err)?;
-            let mut queue = txn.open_table(QUEUE).map_err(err)?;
-            let mut meta = txn.open_table(META).map_err(err)?;
-            let mut depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
-            'jobs: for &(job, devices) in jobs_in {
-                if let Some(key) = &job.idempotency_key {
-                    let earlier = keys
-                        .get(key.as_str())
-                        .map_err(err)?
-                        .map(|v| v.value().to_owned());
-                    if let Some(earlier) = earlier {
-                        let record = jobs
-                            .get(earlier.as_str())
-                            .map_err(err)?
-                            .map(|v| decode::<JobRecord>(v.value()))
-                            .transpose()?;
-                        if let Some(record) = record {
-                            if job.accepted_ms.saturating_sub(record.accepted_ms)
-                                < IDEMPOTENCY_WINDOW_MS
-                            {
-                                answers.push(if record.body_sha256 == job.body_sha256 {
-                                    Accepted::Existing {
-                                        job_id: record.id,
-                                        devices: record.devices,
-                                    }
-                                } else {
-                                    Accepted::Conflict { job_id: record.id }
-                                });
-                                continue 'jobs;
-                            }
-                        }
-                    }
-                    keys.insert(key.as_str(), job.id.as_str()).map_err(err)?;
-                    keys_by_age
-                        .insert((job.accepted_ms, key.as_str()), job.id.as_str())
-                        .map_err(err)?;
-                }
-                jobs.insert(job.id.as_str(), encode(job)?.as_slice())
-                    .map_err(err)?;
-                by_age
-                    .insert((job.accepted_ms, job.id.as_str()), ())
-                    .map_err(err)?;
-                let mut pending = 0u32;
-                for (i, device) in devices.iter().enumerate() {
-                    let index = u32::try_from(i).map_err(err)?;
-                    table
-                        .insert((job.id.as_str(), index), encode(device)?.as_slice())
-                        .map_err(err)?;
-                    if device.state.is_pending() {
-                        queue
-                            .insert(
-                                (job.accepted_ms, job.id.as_str(), index),
-                                (device.channel.as_str(), false),
-                            )
-                            .map_err(err)?;
-                        depth += 1;
-                        pending += 1;
-                    }
-                }
-                if pending > 0 {
-                    pending_of.insert(job.id.as_str(), pending).map_err(err)?;
-                }
-                answers.push(Accepted::New);
-            }
-            meta.insert(QUEUED, depth).map_err(err)?;
-        }
-        txn.commit().map_err(err)?;
-        Ok(answers)
+        self.noted((|| {
+            let txn = self.db.begin_write().map_err(err)?;
+            let answers = write_jobs(&txn, jobs_in)?;
+            write_results(&txn, results)?;
+            let depth = {
+                let meta = txn.open_table(META).map_err(err)?;
+                let depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
+                depth
+            };
+            txn.commit().map_err(err)?;
+            self.depth.store(depth, Ordering::Relaxed);
+            Ok(answers)
+        })())
     }
 
     /// Up to `limit` queue entries due by `now_ms` that are not leased,
@@ -711,82 +662,12 @@ impl Store {
         if results.is_empty() {
             return Ok(());
         }
-        self.noted(self.write_results(results))
+        self.write(&[], results).map(drop)
     }
 
-    fn write_results(&self, results: &[DeviceResult]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(err)?;
-        {
-            let mut queue = txn.open_table(QUEUE).map_err(err)?;
-            let mut devices = txn.open_table(DEVICES).map_err(err)?;
-            let mut pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
-            let mut feedback = txn.open_table(FEEDBACK).map_err(err)?;
-            let mut meta = txn.open_table(META).map_err(err)?;
-            let mut depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
-            let mut seq = meta
-                .get(FEEDBACK_SEQ)
-                .map_err(err)?
-                .map_or(0, |v| v.value());
-            for r in results {
-                let key = (r.key.due_ms, r.key.job_id.as_str(), r.key.device);
-                let Some(entry) = queue.remove(key).map_err(err)? else {
-                    // Committed before (a duplicate lease): keep the first.
-                    continue;
-                };
-                let channel = entry.value().0.to_owned();
-                drop(entry);
-                depth = depth.saturating_sub(1);
-                let device_key = (r.key.job_id.as_str(), r.key.device);
-                let current = devices
-                    .get(device_key)
-                    .map_err(err)?
-                    .map(|v| decode::<DeviceRecord>(v.value()))
-                    .transpose()?;
-                let Some(mut device) = current else { continue };
-                device.state = r.state.clone();
-                device.attempts = r.attempts;
-                device.held_ms = r.held_ms;
-                devices
-                    .insert(device_key, encode(&device)?.as_slice())
-                    .map_err(err)?;
-                if let Some(next) = r.state.next_attempt_ms() {
-                    let held = matches!(r.state, DeviceState::Paused { .. });
-                    queue
-                        .insert(
-                            (next, r.key.job_id.as_str(), r.key.device),
-                            (channel.as_str(), held),
-                        )
-                        .map_err(err)?;
-                    depth += 1;
-                } else {
-                    let left = pending_of
-                        .get(r.key.job_id.as_str())
-                        .map_err(err)?
-                        .map_or(0, |v| v.value())
-                        .saturating_sub(1);
-                    if left == 0 {
-                        pending_of.remove(r.key.job_id.as_str()).map_err(err)?;
-                    } else {
-                        pending_of
-                            .insert(r.key.job_id.as_str(), left)
-                            .map_err(err)?;
-                    }
-                }
-                if let Some(f) = &r.feedback {
-                    seq += 1;
-                    let bytes = serde_json::to_vec(f).map_err(err)?;
-                    feedback.insert(seq, bytes.as_slice()).map_err(err)?;
-                }
-            }
-            meta.insert(QUEUED, depth).map_err(err)?;
-            meta.insert(FEEDBACK_SEQ, seq).map_err(err)?;
-        }
-        txn.commit().map_err(err)
-    }
-
-    /// Devices waiting in the queue.
-    pub fn queued(&self) -> Result<u64, StoreError> {
-        self.meta(QUEUED)
+    /// Devices waiting in the queue, as of the last commit.
+    pub fn queued(&self) -> u64 {
+        self.depth.load(Ordering::Relaxed)
     }
 
     /// Whether a write commits now (`/readyz` and the dispatcher, after a
@@ -1018,6 +899,163 @@ impl Store {
     }
 }
 
+/// The job half of [`Store::write`].
+fn write_jobs(
+    txn: &redb::WriteTransaction,
+    jobs_in: &[(&JobRecord, &[DeviceRecord])],
+) -> Result<Vec<Accepted>, StoreError> {
+    let mut answers = Vec::with_capacity(jobs_in.len());
+    if jobs_in.is_empty() {
+        return Ok(answers);
+    }
+    {
+        let mut jobs = txn.open_table(JOBS).map_err(err)?;
+        let mut by_age = txn.open_table(JOBS_BY_AGE).map_err(err)?;
+        let mut pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
+        let mut keys = txn.open_table(IDEMPOTENCY).map_err(err)?;
+        let mut keys_by_age = txn.open_table(KEYS_BY_AGE).map_err(err)?;
+        let mut table = txn.open_table(DEVICES).map_err(err)?;
+        let mut queue = txn.open_table(QUEUE).map_err(err)?;
+        let mut meta = txn.open_table(META).map_err(err)?;
+        let mut depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
+        'jobs: for &(job, devices) in jobs_in {
+            if let Some(key) = &job.idempotency_key {
+                let earlier = keys
+                    .get(key.as_str())
+                    .map_err(err)?
+                    .map(|v| v.value().to_owned());
+                if let Some(earlier) = earlier {
+                    let record = jobs
+                        .get(earlier.as_str())
+                        .map_err(err)?
+                        .map(|v| decode::<JobRecord>(v.value()))
+                        .transpose()?;
+                    if let Some(record) = record {
+                        if job.accepted_ms.saturating_sub(record.accepted_ms)
+                            < IDEMPOTENCY_WINDOW_MS
+                        {
+                            answers.push(if record.body_sha256 == job.body_sha256 {
+                                Accepted::Existing {
+                                    job_id: record.id,
+                                    devices: record.devices,
+                                }
+                            } else {
+                                Accepted::Conflict { job_id: record.id }
+                            });
+                            continue 'jobs;
+                        }
+                    }
+                }
+                keys.insert(key.as_str(), job.id.as_str()).map_err(err)?;
+                keys_by_age
+                    .insert((job.accepted_ms, key.as_str()), job.id.as_str())
+                    .map_err(err)?;
+            }
+            jobs.insert(job.id.as_str(), encode(job)?.as_slice())
+                .map_err(err)?;
+            by_age
+                .insert((job.accepted_ms, job.id.as_str()), ())
+                .map_err(err)?;
+            let mut pending = 0u32;
+            for (i, device) in devices.iter().enumerate() {
+                let index = u32::try_from(i).map_err(err)?;
+                table
+                    .insert((job.id.as_str(), index), encode(device)?.as_slice())
+                    .map_err(err)?;
+                if device.state.is_pending() {
+                    queue
+                        .insert(
+                            (job.accepted_ms, job.id.as_str(), index),
+                            (device.channel.as_str(), false),
+                        )
+                        .map_err(err)?;
+                    depth += 1;
+                    pending += 1;
+                }
+            }
+            if pending > 0 {
+                pending_of.insert(job.id.as_str(), pending).map_err(err)?;
+            }
+            answers.push(Accepted::New);
+        }
+        meta.insert(QUEUED, depth).map_err(err)?;
+    }
+    Ok(answers)
+}
+
+/// The result half of [`Store::write`].
+fn write_results(txn: &redb::WriteTransaction, results: &[DeviceResult]) -> Result<(), StoreError> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    {
+        let mut queue = txn.open_table(QUEUE).map_err(err)?;
+        let mut devices = txn.open_table(DEVICES).map_err(err)?;
+        let mut pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
+        let mut feedback = txn.open_table(FEEDBACK).map_err(err)?;
+        let mut meta = txn.open_table(META).map_err(err)?;
+        let mut depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
+        let mut seq = meta
+            .get(FEEDBACK_SEQ)
+            .map_err(err)?
+            .map_or(0, |v| v.value());
+        for r in results {
+            let key = (r.key.due_ms, r.key.job_id.as_str(), r.key.device);
+            let Some(entry) = queue.remove(key).map_err(err)? else {
+                // Committed before (a duplicate lease): keep the first.
+                continue;
+            };
+            let channel = entry.value().0.to_owned();
+            drop(entry);
+            depth = depth.saturating_sub(1);
+            let device_key = (r.key.job_id.as_str(), r.key.device);
+            let current = devices
+                .get(device_key)
+                .map_err(err)?
+                .map(|v| decode::<DeviceRecord>(v.value()))
+                .transpose()?;
+            let Some(mut device) = current else { continue };
+            device.state = r.state.clone();
+            device.attempts = r.attempts;
+            device.held_ms = r.held_ms;
+            devices
+                .insert(device_key, encode(&device)?.as_slice())
+                .map_err(err)?;
+            if let Some(next) = r.state.next_attempt_ms() {
+                let held = matches!(r.state, DeviceState::Paused { .. });
+                queue
+                    .insert(
+                        (next, r.key.job_id.as_str(), r.key.device),
+                        (channel.as_str(), held),
+                    )
+                    .map_err(err)?;
+                depth += 1;
+            } else {
+                let left = pending_of
+                    .get(r.key.job_id.as_str())
+                    .map_err(err)?
+                    .map_or(0, |v| v.value())
+                    .saturating_sub(1);
+                if left == 0 {
+                    pending_of.remove(r.key.job_id.as_str()).map_err(err)?;
+                } else {
+                    pending_of
+                        .insert(r.key.job_id.as_str(), left)
+                        .map_err(err)?;
+                }
+            }
+            if let Some(f) = &r.feedback {
+                seq += 1;
+                let bytes = serde_json::to_vec(f).map_err(err)?;
+                feedback.insert(seq, bytes.as_slice()).map_err(err)?;
+            }
+        }
+        meta.insert(QUEUED, depth).map_err(err)?;
+        meta.insert(FEEDBACK_SEQ, seq).map_err(err)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1081,7 +1119,7 @@ mod tests {
                 .unwrap(),
             Accepted::New
         );
-        assert_eq!(store.queued().unwrap(), 2);
+        assert_eq!(store.queued(), 2);
         // The same key within 24 h names the first job and queues nothing;
         // with another body it is a conflict.
         assert_eq!(
@@ -1103,7 +1141,7 @@ mod tests {
                 job_id: "j1".into()
             }
         );
-        assert_eq!(store.queued().unwrap(), 2);
+        assert_eq!(store.queued(), 2);
         let due: Vec<QueueKey> = store
             .take_due(1_000, 10, 100, &no_leases())
             .unwrap()
@@ -1143,7 +1181,7 @@ mod tests {
                 ),
             ])
             .unwrap();
-        assert_eq!(store.queued().unwrap(), 1);
+        assert_eq!(store.queued(), 1);
         assert_eq!(store.next_due().unwrap(), Some(5_000));
         drop(store);
         // A reopened store is as the last commit left it.
@@ -1173,7 +1211,7 @@ mod tests {
                 at_ms: 9
             }
         );
-        assert_eq!(store.queued().unwrap(), 1);
+        assert_eq!(store.queued(), 1);
     }
 
     #[test]
@@ -1217,7 +1255,7 @@ mod tests {
         assert_eq!(due[0].0.device, 0);
         assert_eq!(due[0].1.held_ms, 60_000);
         assert_eq!(due[0].1.attempts, 0);
-        assert_eq!(store.queued().unwrap(), 2);
+        assert_eq!(store.queued(), 2);
     }
 
     #[test]

@@ -30,21 +30,22 @@ use tidings_deliver::{Delivery, Outcome, Provider, Push};
 use tidings_std::clock::SharedClock;
 use tidings_std::config::Config;
 use tidings_std::ingest::AppDoc;
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use crate::gate::{Admission, Gates};
 use crate::metrics::Metrics;
 use crate::store::{
-    DeviceRecord, DeviceResult, DeviceState, Feedback, JobRecord, Leases, QueueKey, Store,
+    Accepted, DeviceRecord, DeviceResult, DeviceState, Feedback, JobRecord, Leases, QueueKey, Store,
 };
 
 /// Due devices read from the queue at a time.
 const BATCH: usize = 512;
-/// Results committed in one transaction at most: a commit costs one disk
-/// sync whatever its size, so the committer takes all that is waiting.
+/// Writes (results and accepted jobs) committed in one transaction at
+/// most: a commit costs one disk sync whatever its size, so the writer
+/// takes all that is waiting.
 const COMMIT_BATCH: usize = 4096;
-/// How long the committer waits to fill a batch.
-const COMMIT_WINDOW: Duration = Duration::from_millis(2);
+/// Room in the writer's channel: a full channel makes senders wait.
+const WRITE_QUEUE: usize = 8192;
 /// Longest idle wait between queue reads (new jobs and settled sends wake
 /// the loop at once).
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -131,9 +132,31 @@ fn has_table(config: &Config, name: &str) -> bool {
     }
 }
 
-/// The running workers: a dispatcher and a committer.
+/// What the store's one writer commits. Accepted jobs and send results
+/// share one pipeline: every write waiting when a commit starts goes into
+/// it, so a burst of requests and the results of the sends before them
+/// cost one disk sync together.
+pub enum Write {
+    /// Jobs to accept, answered once they are on disk (or not).
+    Accept(AcceptJobs),
+    /// A device's result.
+    Result(DeviceResult),
+    /// Answered once every write sent before it has committed.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Jobs accepted together (one request, or one batch request), each with
+/// its device records, and where their answers go.
+pub struct AcceptJobs {
+    pub jobs: Vec<(JobRecord, Vec<DeviceRecord>)>,
+    pub reply: oneshot::Sender<Result<Vec<Accepted>, String>>,
+}
+
+/// The running workers: a dispatcher and the store's writer.
 pub struct Workers {
     pub(crate) wake: Arc<Notify>,
+    /// The store's writer: the API sends accepted jobs here.
+    pub(crate) writer: mpsc::Sender<Write>,
     stop: tokio::sync::watch::Sender<bool>,
     dispatcher: tokio::task::JoinHandle<()>,
 }
@@ -217,10 +240,18 @@ impl Workers {
             jobs: Mutex::new(HashMap::new()),
         });
         let wake = Arc::new(Notify::new());
+        let (writer, writes) = mpsc::channel(WRITE_QUEUE);
+        tokio::spawn(commit_loop(Arc::clone(&shared), Arc::clone(&wake), writes));
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let dispatcher = tokio::spawn(dispatch(shared, Arc::clone(&wake), stopped));
+        let dispatcher = tokio::spawn(dispatch(
+            shared,
+            Arc::clone(&wake),
+            writer.clone(),
+            stopped,
+        ));
         Self {
             wake,
+            writer,
             stop,
             dispatcher,
         }
@@ -244,10 +275,9 @@ impl Workers {
 async fn dispatch(
     shared: Arc<Shared>,
     wake: Arc<Notify>,
+    results: mpsc::Sender<Write>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
-    let (results, committed) = mpsc::channel::<DeviceResult>(COMMIT_BATCH);
-    let committer = tokio::spawn(commit_loop(Arc::clone(&shared), committed));
     let per_channel = shared.context.settings.concurrency.max(1) * 2;
     let mut sends = tokio::task::JoinSet::new();
     loop {
@@ -309,7 +339,7 @@ async fn dispatch(
             sends.spawn(async move {
                 match process(&shared, key.clone(), device).await {
                     Some(result) => {
-                        let _ = results.send(result).await;
+                        let _ = results.send(Write::Result(result)).await;
                     }
                     None => {
                         shared
@@ -325,8 +355,10 @@ async fn dispatch(
     }
     // Drain: the sends in flight finish and their results commit.
     while sends.join_next().await.is_some() {}
-    drop(results);
-    let _ = committer.await;
+    let (flushed, committed) = oneshot::channel();
+    if results.send(Write::Flush(flushed)).await.is_ok() {
+        let _ = committed.await;
+    }
 }
 
 /// One device (its record read with its queue entry): what to commit
@@ -551,50 +583,83 @@ fn job(shared: &Shared, id: &str) -> Option<Arc<JobRecord>> {
     Some(job)
 }
 
-async fn commit_loop(shared: Arc<Shared>, mut results: mpsc::Receiver<DeviceResult>) {
-    let mut batch = Vec::with_capacity(COMMIT_BATCH);
-    while let Some(first) = results.recv().await {
-        batch.push(first);
-        let deadline = tokio::time::Instant::now() + COMMIT_WINDOW;
-        while batch.len() < COMMIT_BATCH {
-            match tokio::time::timeout_at(deadline, results.recv()).await {
-                Ok(Some(r)) => batch.push(r),
-                _ => break,
+/// The store's one writer: takes every write waiting, commits them in one
+/// transaction, then answers the accepts and settles the leases. A failed
+/// commit answers its accepts with the error (a 503: nothing of theirs is
+/// kept) and gives its devices back to the queue.
+async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::Receiver<Write>) {
+    let mut waiting = Vec::with_capacity(COMMIT_BATCH);
+    while writes.recv_many(&mut waiting, COMMIT_BATCH).await > 0 {
+        let mut accepts = Vec::new();
+        let mut results = Vec::new();
+        let mut flushes = Vec::new();
+        for write in waiting.drain(..) {
+            match write {
+                Write::Accept(a) => accepts.push(a),
+                Write::Result(r) => results.push(r),
+                Write::Flush(f) => flushes.push(f),
             }
         }
-        let done = std::mem::take(&mut batch);
         let store = shared.store.clone();
         let committed = tokio::task::spawn_blocking(move || {
-            let result = store.commit(&done);
-            (done, result)
+            let jobs: Vec<(&JobRecord, &[DeviceRecord])> = accepts
+                .iter()
+                .flat_map(|a| a.jobs.iter().map(|(job, devices)| (job, devices.as_slice())))
+                .collect();
+            let answers = store.write(&jobs, &results);
+            (accepts, results, answers)
         })
         .await;
-        match committed {
-            Ok((done, result)) => {
-                if let Err(e) = &result {
-                    // Given back: sent again once the store commits (the
-                    // dispatcher waits for that), never lost.
-                    tracing::error!(error = %e, devices = done.len(), "committing results failed: the devices go back to the queue");
+        let Ok((accepts, results, answers)) = committed else {
+            tracing::error!("the store's writer task failed");
+            continue;
+        };
+        let ok = answers.is_ok();
+        match answers {
+            Ok(answers) => {
+                let mut answers = answers.into_iter();
+                let mut new = false;
+                for accept in accepts {
+                    let mine: Vec<Accepted> = answers.by_ref().take(accept.jobs.len()).collect();
+                    new |= mine.iter().any(|a| matches!(a, Accepted::New));
+                    let _ = accept.reply.send(Ok(mine));
                 }
-                let mut leased = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
-                for r in &done {
-                    if result.is_ok() {
-                        leased.settle(&r.key);
-                    } else {
-                        leased.release(&r.key);
-                    }
+                if new {
+                    wake.notify_one();
                 }
             }
-            Err(e) => tracing::error!(error = %e, "commit task failed"),
+            Err(e) => {
+                if !results.is_empty() {
+                    // Given back: sent again once the store commits (the
+                    // dispatcher waits for that), never lost.
+                    tracing::error!(error = %e, devices = results.len(), "committing results failed: the devices go back to the queue");
+                }
+                for accept in accepts {
+                    let _ = accept.reply.send(Err(e.to_string()));
+                }
+            }
         }
-        shared.settled.notify_one();
-        if let Ok(depth) = shared.store.queued() {
-            shared
-                .context
-                .metrics
-                .queue_depth
-                .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        if !results.is_empty() {
+            let mut leased = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
+            for r in &results {
+                if ok {
+                    leased.settle(&r.key);
+                } else {
+                    leased.release(&r.key);
+                }
+            }
+            drop(leased);
+            shared.settled.notify_one();
         }
+        for flushed in flushes {
+            let _ = flushed.send(());
+        }
+        let depth = shared.store.queued();
+        shared
+            .context
+            .metrics
+            .queue_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 }
 
