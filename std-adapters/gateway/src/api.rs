@@ -1,4 +1,4 @@
-//! The HTTP API (axum): `POST /v1/push`, `GET /v1/jobs/{id}`,
+//! The HTTP API (axum): `POST /v1/push`, `POST /v1/push/batch`, `GET /v1/jobs/{id}`,
 //! `GET /v1/feedback`, `GET /metrics`, `GET /healthz`, `GET /readyz`.
 //! JSON with PascalCase keys, as the case format.
 
@@ -19,7 +19,7 @@ use subtle::ConstantTimeEq;
 use tidings_std::clock::SharedClock;
 use tidings_std::ingest::AppDoc;
 
-use crate::job::{prepare, prepare_wire, WIRE_CONTENT_TYPE};
+use crate::job::{prepare, prepare_wire, Prepared, WIRE_CONTENT_TYPE};
 use crate::metrics::Metrics;
 use crate::nats::{AcceptError, Nats};
 use crate::store::{Accepted, DeviceRecord, JobForm, JobRecord, Store};
@@ -99,6 +99,7 @@ impl IntoResponse for ApiError {
 pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
     let api = Router::new()
         .route("/v1/push", post(push))
+        .route("/v1/push/batch", post(push_batch))
         .route("/v1/jobs/{id}", get(job))
         .route("/v1/feedback", get(feedback))
         .route_layer(middleware::from_fn_with_state(
@@ -184,6 +185,187 @@ struct PushQuery {
     dry_run: bool,
 }
 
+/// Request bodies up to this size are read on the request's own task;
+/// larger ones on a blocking thread, so a big fan-out does not hold an
+/// executor thread.
+const INLINE_PREPARE_BYTES: usize = 16 * 1024;
+/// Push requests in one batch at most.
+pub const MAX_BATCH: usize = 1000;
+
+/// A push request read, decided and rendered: what to accept.
+struct Ready {
+    record: JobRecord,
+    devices: Vec<DeviceRecord>,
+    /// The request as it came (the NATS queue keeps a JSON job's).
+    request: Option<Bytes>,
+    suppressed: Vec<String>,
+}
+
+impl Ready {
+    fn new(prepared: Prepared, body: Bytes, wire: bool, accepted_ms: u64) -> Self {
+        let record = JobRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            accepted_ms,
+            devices: u32::try_from(prepared.devices.len()).unwrap_or(u32::MAX),
+            idempotency_key: prepared.idempotency_key,
+            body_sha256: hex::encode(sha2::Sha256::digest(&body)),
+            form: if wire {
+                JobForm::Wire {
+                    bytes: body.to_vec(),
+                }
+            } else {
+                JobForm::Json
+            },
+        };
+        let suppressed = prepared
+            .devices
+            .iter()
+            .filter_map(|d| match &d.state {
+                crate::store::DeviceState::Suppressed { reason } => Some(reason.clone()),
+                _ => None,
+            })
+            .collect();
+        Self {
+            record,
+            devices: prepared.devices,
+            request: (!wire).then_some(body),
+            suppressed,
+        }
+    }
+}
+
+/// Whether the body is the postcard wire job (else JSON); another
+/// `Content-Type` is a 415.
+fn body_form(headers: &HeaderMap, wire_allowed: bool) -> Result<bool, ApiError> {
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let wire = wire_allowed && kind.starts_with(WIRE_CONTENT_TYPE);
+    if !wire && !kind.starts_with("application/json") {
+        let allowed = if wire_allowed {
+            format!("application/json or {WIRE_CONTENT_TYPE}")
+        } else {
+            "application/json".to_owned()
+        };
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type {kind:?}: send {allowed}"),
+        ));
+    }
+    Ok(wire)
+}
+
+/// A 503 while the queue is above its high-water mark or unreachable.
+fn ensure_room(state: &AppState) -> Result<(), ApiError> {
+    let queued = match &state.queue {
+        Queue::Local { store, .. } => store.queued(),
+        Queue::Nats(nats) => {
+            if !nats.connected() {
+                return Err(unavailable("the queue (NATS) is not reachable"));
+            }
+            nats.depth()
+        }
+    };
+    if queued >= state.high_water {
+        return Err(unavailable(format!("the queue is full ({queued} waiting)")));
+    }
+    Ok(())
+}
+
+/// Runs `work` on this task when the body is small, else on a blocking
+/// thread.
+async fn off_task<T: Send + 'static>(
+    size: usize,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    if size <= INLINE_PREPARE_BYTES {
+        Ok(work())
+    } else {
+        tokio::task::spawn_blocking(work).await.map_err(internal)
+    }
+}
+
+/// Accepts jobs: on the local queue in one commit (all or, when the store
+/// cannot commit, none: a 503), on NATS one by one (each its own answer).
+async fn accept(
+    state: &AppState,
+    ready: Vec<&Ready>,
+) -> Result<Vec<Result<Accepted, ApiError>>, ApiError> {
+    match &state.queue {
+        Queue::Local { writer, wake, .. } => {
+            let (reply, answered) = tokio::sync::oneshot::channel();
+            let jobs = ready
+                .iter()
+                .map(|r| (r.record.clone(), r.devices.clone()))
+                .collect();
+            writer
+                .send(Write::Accept(AcceptJobs { jobs, reply }))
+                .await
+                .map_err(|_| internal("the store's writer has stopped"))?;
+            let accepted = answered
+                .await
+                .map_err(|_| internal("the store's writer dropped a job"))?
+                .map_err(|why| {
+                    tracing::error!(%why, "a push was not accepted: the store cannot commit");
+                    unavailable("the queue cannot take it now: the store cannot commit")
+                })?;
+            wake.notify_one();
+            Ok(accepted.into_iter().map(Ok).collect())
+        }
+        Queue::Nats(nats) => {
+            let mut answers = Vec::with_capacity(ready.len());
+            for r in ready {
+                let accepted = nats
+                    .accept(r.record.clone(), r.request.as_deref())
+                    .await
+                    .map_err(nats_refusal);
+                answers.push(accepted);
+            }
+            Ok(answers)
+        }
+    }
+}
+
+/// An accept the NATS queue refused, as the API answers it.
+fn nats_refusal(e: AcceptError) -> ApiError {
+    match e {
+        AcceptError::Unavailable(why) => {
+            tracing::warn!(%why, "a push was not accepted");
+            unavailable(format!("the queue cannot take it now: {why}"))
+        }
+        AcceptError::Internal(why) => internal(why),
+    }
+}
+
+/// The answer to one accepted job: `{"JobId", "Devices"}`, or a 409 when
+/// its `IdempotencyKey` names another request.
+fn answer(state: &AppState, ready: &Ready, accepted: Accepted) -> Result<Value, ApiError> {
+    match accepted {
+        Accepted::New => {
+            for reason in &ready.suppressed {
+                state.metrics.suppress(reason);
+            }
+            Ok(json!({ "JobId": ready.record.id, "Devices": ready.record.devices }))
+        }
+        Accepted::Existing { job_id, devices } => {
+            Ok(json!({ "JobId": job_id, "Devices": devices }))
+        }
+        Accepted::Conflict { job_id } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("IdempotencyKey: already used by job {job_id} for another request body"),
+        )),
+    }
+}
+
+fn accepted_now(state: &AppState) -> (u64, i64) {
+    let accepted_ms = now_ms(&state.clock);
+    (
+        accepted_ms,
+        i64::try_from(accepted_ms / 1000).unwrap_or(i64::MAX),
+    )
+}
+
 async fn push(
     State(state): State<Arc<AppState>>,
     Query(query): Query<PushQuery>,
@@ -191,49 +373,24 @@ async fn push(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let kind = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json");
-    let wire = kind.starts_with(WIRE_CONTENT_TYPE);
-    if !wire && !kind.starts_with("application/json") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Content-Type {kind:?}: send application/json or {WIRE_CONTENT_TYPE}"),
-        ));
-    }
-    if !query.dry_run {
-        let queued = match &state.queue {
-            Queue::Local { store, .. } => {
-                store.queued()
-            }
-            Queue::Nats(nats) => {
-                if !nats.connected() {
-                    return Err(unavailable("the queue (NATS) is not reachable"));
-                }
-                nats.depth()
-            }
-        };
-        if queued >= state.high_water {
-            return Err(unavailable(format!("the queue is full ({queued} waiting)")));
-        }
-    }
-    let accepted_ms = now_ms(&state.clock);
-    let now = i64::try_from(accepted_ms / 1000).unwrap_or(i64::MAX);
-    let (app, max) = (state.app.clone(), state.max_devices);
+    let wire = body_form(&headers, true)?;
     let dry_run = query.dry_run;
-    let prepared = tokio::task::spawn_blocking(move || {
+    if !dry_run {
+        ensure_room(&state)?;
+    }
+    let (accepted_ms, now) = accepted_now(&state);
+    let (app, max) = (state.app.clone(), state.max_devices);
+    let prepared = off_task(body.len(), move || {
         if wire {
             prepare_wire(&body, now, dry_run).map(|p| (p, body))
         } else {
             prepare(&body, now, &app, max, dry_run).map(|p| (p, body))
         }
     })
-    .await
-    .map_err(internal)?
+    .await?
     .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let (prepared, body) = prepared;
-    if query.dry_run {
+    if dry_run {
         let n = prepared.reports.len();
         return Ok((
             StatusCode::OK,
@@ -241,88 +398,107 @@ async fn push(
         )
             .into_response());
     }
-    let job = JobRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        accepted_ms,
-        devices: u32::try_from(prepared.devices.len()).unwrap_or(u32::MAX),
-        idempotency_key: prepared.idempotency_key,
-        body_sha256: hex::encode(sha2::Sha256::digest(&body)),
-        form: if wire {
-            JobForm::Wire {
-                bytes: body.to_vec(),
-            }
-        } else {
-            JobForm::Json
-        },
-    };
-    // The NATS queue keeps a JSON job's request: its devices are read
-    // from it again by whichever gateway fans it out.
-    let request_body = (!wire).then_some(body);
-    let suppressed: Vec<String> = prepared
-        .devices
-        .iter()
-        .filter_map(|d| match &d.state {
-            crate::store::DeviceState::Suppressed { reason } => Some(reason.clone()),
-            _ => None,
-        })
-        .collect();
-    let (job_id, devices) = (job.id.clone(), job.devices);
-    let accepted = match &state.queue {
-        Queue::Local { writer, .. } => {
-            let (reply, answered) = tokio::sync::oneshot::channel();
-            let request = AcceptJobs {
-                jobs: vec![(job, prepared.devices)],
-                reply,
-            };
-            writer
-                .send(Write::Accept(request))
-                .await
-                .map_err(|_| internal("the store's writer has stopped"))?;
-            answered
-                .await
-                .map_err(|_| internal("the store's writer dropped a job"))?
-                .map_err(|why| {
-                    tracing::error!(%why, "a push was not accepted: the store cannot commit");
-                    unavailable("the queue cannot take it now: the store cannot commit")
-                })?
-                .pop()
-                .ok_or_else(|| internal("the store's writer answered nothing"))?
-        }
-        Queue::Nats(nats) => {
-            nats.accept(job, request_body.as_deref())
-                .await
-                .map_err(|e| match e {
-                    AcceptError::Unavailable(why) => {
-                        tracing::warn!(%why, "a push was not accepted");
-                        unavailable(format!("the queue cannot take it now: {why}"))
-                    }
-                    AcceptError::Internal(why) => internal(why),
-                })?
-        }
-    };
-    let answer = match accepted {
-        Accepted::New => {
-            for reason in &suppressed {
-                state.metrics.suppress(reason);
-            }
-            if let Queue::Local { wake, .. } = &state.queue {
-                wake.notify_one();
-            }
-            json!({ "JobId": job_id, "Devices": devices })
-        }
-        Accepted::Existing { job_id, devices } => json!({ "JobId": job_id, "Devices": devices }),
-        Accepted::Conflict { job_id } => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                format!("IdempotencyKey: already used by job {job_id} for another request body"),
-            ))
-        }
-    };
+    let ready = Ready::new(prepared, body, wire, accepted_ms);
+    let accepted = accept(&state, vec![&ready])
+        .await?
+        .pop()
+        .ok_or_else(|| internal("no answer for the job"))??;
+    let answer = answer(&state, &ready, accepted)?;
     state
         .metrics
         .accept_seconds
         .observe(started.elapsed().as_secs_f64());
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
+}
+
+/// `POST /v1/push/batch`: a JSON array of push requests, each read as
+/// `POST /v1/push` reads one. One answer per element, in order: its
+/// `JobId` and `Devices`, or its `Error` (the key path prefixed with the
+/// element's index) and `Status`; an element that fails queues nothing,
+/// the others are accepted in one commit. At most [`MAX_BATCH`] elements
+/// and `server.max_devices` devices in all.
+async fn push_batch(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<PushQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    body_form(&headers, false)?;
+    let dry_run = query.dry_run;
+    if !dry_run {
+        ensure_room(&state)?;
+    }
+    let (accepted_ms, now) = accepted_now(&state);
+    let (app, max) = (state.app.clone(), state.max_devices);
+    let prepared = off_task(body.len(), move || {
+        let elements: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&body)
+            .map_err(|e| format!("a batch is a JSON array of push requests: {e}"))?;
+        if elements.is_empty() {
+            return Err("a batch is a JSON array of push requests: empty".to_owned());
+        }
+        if elements.len() > MAX_BATCH {
+            return Err(format!("more than {MAX_BATCH} push requests in one batch"));
+        }
+        let mut left = max;
+        let mut out = Vec::with_capacity(elements.len());
+        for (i, element) in elements.into_iter().enumerate() {
+            let bytes = body.slice_ref(element.get().as_bytes());
+            let one = match prepare(&bytes, now, &app, left, dry_run) {
+                Ok(p) => {
+                    left -= p.devices.len();
+                    Ok((p, bytes))
+                }
+                Err(e) if e.key.is_empty() => Err(format!("[{i}]: {}", e.reason)),
+                Err(e) => Err(format!("[{i}].{e}")),
+            };
+            out.push(one);
+        }
+        Ok(out)
+    })
+    .await?
+    .map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, why))?;
+    let refused =
+        |error: &ApiError| json!({ "Error": error.message, "Status": error.status.as_u16() });
+    let bad = |why: String| ApiError::new(StatusCode::BAD_REQUEST, why);
+    if dry_run {
+        let results: Vec<Value> = prepared
+            .into_iter()
+            .map(|one| match one {
+                Ok((p, _)) => json!({ "Devices": p.reports.len(), "Results": p.reports }),
+                Err(why) => refused(&bad(why)),
+            })
+            .collect();
+        return Ok((StatusCode::OK, Json(json!({ "Results": results }))).into_response());
+    }
+    let ready: Vec<Result<Ready, String>> = prepared
+        .into_iter()
+        .map(|one| one.map(|(p, bytes)| Ready::new(p, bytes, false, accepted_ms)))
+        .collect();
+    let mut accepted = accept(
+        &state,
+        ready.iter().filter_map(|r| r.as_ref().ok()).collect(),
+    )
+    .await?
+    .into_iter();
+    let results: Vec<Value> = ready
+        .into_iter()
+        .map(|one| {
+            let answered = match one {
+                Ok(r) => accepted
+                    .next()
+                    .unwrap_or_else(|| Err(internal("no answer for a job")))
+                    .and_then(|a| answer(&state, &r, a)),
+                Err(why) => Err(bad(why)),
+            };
+            answered.unwrap_or_else(|e| refused(&e))
+        })
+        .collect();
+    state
+        .metrics
+        .accept_seconds
+        .observe(started.elapsed().as_secs_f64());
+    Ok((StatusCode::ACCEPTED, Json(json!({ "Results": results }))).into_response())
 }
 
 async fn job(

@@ -243,12 +243,7 @@ impl Workers {
         let (writer, writes) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(commit_loop(Arc::clone(&shared), Arc::clone(&wake), writes));
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let dispatcher = tokio::spawn(dispatch(
-            shared,
-            Arc::clone(&wake),
-            writer.clone(),
-            stopped,
-        ));
+        let dispatcher = tokio::spawn(dispatch(shared, Arc::clone(&wake), writer.clone(), stopped));
         Self {
             wake,
             writer,
@@ -604,7 +599,11 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
         let committed = tokio::task::spawn_blocking(move || {
             let jobs: Vec<(&JobRecord, &[DeviceRecord])> = accepts
                 .iter()
-                .flat_map(|a| a.jobs.iter().map(|(job, devices)| (job, devices.as_slice())))
+                .flat_map(|a| {
+                    a.jobs
+                        .iter()
+                        .map(|(job, devices)| (job, devices.as_slice()))
+                })
                 .collect();
             let answers = store.write(&jobs, &results);
             (accepts, results, answers)

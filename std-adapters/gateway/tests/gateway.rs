@@ -572,3 +572,56 @@ async fn a_key_file_that_cannot_be_read_pauses_the_channel_until_it_can() {
         .contains("tidings_channel_paused{channel=\"apns\"} 0"));
     bed.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_accepts_each_good_request_in_one_commit_and_answers_each_bad_one() {
+    let bed = bed(|b| b, "").await;
+    let one = |token: &str, key: &str| {
+        push_body(
+            json!([{ "Device": device(token, "background") }]),
+            json!({ "IdempotencyKey": key }),
+        )
+    };
+    let bad = json!({ "Recipients": [{ "Device": device("bb02", "background") }] });
+    let batch = json!([one("bb01", "m-1"), bad, one("bb03", "m-3")]);
+
+    // A dry run answers per element and queues nothing.
+    let (status, dry) = bed.post("/v1/push/batch?dry_run=true", &batch).await;
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["Results"][0]["Devices"], 1);
+    assert_eq!(dry["Results"][0]["Results"][0]["Decision"], "push");
+    assert_eq!(dry["Results"][1]["Status"], 400);
+
+    let (status, answer) = bed.post("/v1/push/batch", &batch).await;
+    assert_eq!(status, 202, "{answer}");
+    let results = answer["Results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[1]["Status"], 400);
+    assert_eq!(results[1]["Error"], "[1].Message: missing");
+    for i in [0, 2] {
+        assert_eq!(results[i]["Devices"], 1, "{answer}");
+        let job = results[i]["JobId"].as_str().unwrap();
+        let state = bed.settled(job, &["queued", "retrying"]).await;
+        assert_eq!(states(&state), ["delivered"]);
+    }
+    assert_eq!(bed.standin.accepted().len(), 2);
+
+    // Each element's key is its own: the same batch again answers the
+    // same jobs; a key reused with another body is that element's 409.
+    let again = json!([one("bb01", "m-1"), one("bb09", "m-3")]);
+    let (status, repeated) = bed.post("/v1/push/batch", &again).await;
+    assert_eq!(status, 202, "{repeated}");
+    assert_eq!(repeated["Results"][0]["JobId"], results[0]["JobId"]);
+    assert_eq!(repeated["Results"][1]["Status"], 409);
+
+    // Not an array, or empty: the whole batch is a 400.
+    for body in [json!({}), json!([])] {
+        let (status, refused) = bed.post("/v1/push/batch", &body).await;
+        assert_eq!(status, 400, "{refused}");
+        assert!(refused["Error"]
+            .as_str()
+            .unwrap()
+            .starts_with("a batch is a JSON array of push requests"));
+    }
+    bed.stop().await;
+}
