@@ -81,13 +81,15 @@ pub mod defaults {
     /// a dead gateway's work moves on after this.
     pub const ACK_WAIT_SECS: u64 = 30;
     pub const MAX_DELIVER: u64 = 10;
+    /// Unacknowledged messages the shared consumer allows, all gateways
+    /// together: sized for a fleet (each gateway holds at most four times
+    /// its `concurrency` of them at once).
+    pub const MAX_ACK_PENDING: u64 = 100_000;
     /// NATS's own default.
     pub const DUPLICATE_WINDOW_SECS: u64 = 120;
     pub const JOB_TTL_SECS: u64 = 7 * 24 * 3600;
 }
 
-/// Unacknowledged messages the consumer allows across all gateways.
-const MAX_ACK_PENDING: i64 = 20_000;
 /// Messages a gateway pulls per request at most.
 const PULL_BATCH: usize = 256;
 /// Device messages published before their acks are awaited.
@@ -124,6 +126,7 @@ pub struct NatsSettings {
     pub replicas: usize,
     pub ack_wait: Duration,
     pub max_deliver: u64,
+    pub max_ack_pending: u64,
     pub duplicate_window: Duration,
     pub job_ttl: Duration,
 }
@@ -237,6 +240,11 @@ impl NatsSettings {
                 queue.max_deliver,
                 defaults::MAX_DELIVER,
                 "queue.max_deliver",
+            )?,
+            max_ack_pending: positive(
+                queue.max_ack_pending,
+                defaults::MAX_ACK_PENDING,
+                "queue.max_ack_pending",
             )?,
             duplicate_window: Duration::from_secs(positive(
                 queue.duplicate_window_secs,
@@ -464,17 +472,17 @@ impl Nats {
             .await
             .map_err(|e| fail(format!("stream {name}: {e}")))?;
         }
-        work.get_or_create_consumer(
-            &settings.consumer,
-            consumer::pull::Config {
-                durable_name: Some(settings.consumer.clone()),
-                ack_policy: consumer::AckPolicy::Explicit,
-                ack_wait: settings.ack_wait,
-                max_deliver: -1,
-                max_ack_pending: MAX_ACK_PENDING,
-                ..Default::default()
-            },
-        )
+        // Created, or updated to this config (a changed `max_ack_pending`
+        // takes effect at the next start; gateways started with different
+        // values leave the last one's).
+        work.create_consumer(consumer::pull::Config {
+            durable_name: Some(settings.consumer.clone()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: settings.ack_wait,
+            max_deliver: -1,
+            max_ack_pending: i64::try_from(settings.max_ack_pending).unwrap_or(i64::MAX),
+            ..Default::default()
+        })
         .await
         .map_err(|e| fail(format!("consumer {}: {e}", settings.consumer)))?;
         let jobs_bucket = format!("{}_JOBS", settings.stream);
@@ -1453,5 +1461,17 @@ mod tests {
             }),
             "queue.max_deliver"
         );
+        let zero = NatsSettings::from_config(&QueueSection {
+            max_ack_pending: Some(0),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(zero.key, "queue.max_ack_pending");
+        assert_eq!(
+            zero.to_string(),
+            "queue.max_ack_pending: must be at least 1"
+        );
+        let default = NatsSettings::from_config(&QueueSection::default()).unwrap();
+        assert_eq!(default.max_ack_pending, 100_000);
     }
 }

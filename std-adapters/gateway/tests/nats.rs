@@ -531,3 +531,34 @@ async fn the_webhook_is_shared_each_record_posted_once_despite_a_refusal() {
         gateway.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_consumer_takes_max_ack_pending_from_the_config() {
+    let bed = bed(|b| b).await;
+    let js = async_nats::jetstream::new(bed.client().await);
+    let max_ack_pending = || async {
+        js.get_stream("TIDINGS")
+            .await
+            .unwrap()
+            .consumer_info("tidings")
+            .await
+            .unwrap()
+            .config
+            .max_ack_pending
+    };
+    let gateway = bed.gateway("a", "").await;
+    assert_eq!(max_ack_pending().await, 100_000, "the default");
+    gateway.shutdown().await;
+    // The existing consumer is updated at the next start.
+    let gateway = bed.gateway("b", "max_ack_pending = 200").await;
+    assert_eq!(max_ack_pending().await, 200);
+    gateway.shutdown().await;
+    let error = Gateway::start(
+        bed.config("c", "max_ack_pending = 0"),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert_eq!(error, "queue.max_ack_pending: must be at least 1");
+}
