@@ -92,6 +92,24 @@ pub mod defaults {
 
 /// Messages a gateway pulls per request at most.
 const PULL_BATCH: usize = 256;
+/// The longest wait before a device's next send that stays a delayed nak
+/// of its message (holding a slot of the shared consumer's
+/// `max_ack_pending` meanwhile). A longer one — a provider's
+/// `Retry-After`, a backoff, a paused channel's next probe — parks the
+/// device on the retry stream, so waiting devices never starve new ones
+/// of slots, however many there are.
+const PARK_AFTER: Duration = Duration::from_secs(5);
+/// Deliveries of one message without a send beyond `max_deliver` that are
+/// borne (handed back while held too long in a busy gateway, a handling
+/// error, a short hold on a paused channel, a gateway stopping): past
+/// `max_deliver` + this, the device is dead-lettered (`HandedBack`)
+/// whatever its attempts, so a message whose handling fails every time
+/// cannot loop forever. Holds longer than [`PARK_AFTER`] make a new
+/// message, so a device held for hours on a paused channel never nears it.
+const MAX_HANDBACKS: u64 = 100;
+/// Parked messages a gateway handles at once (each a nak, or a publish
+/// and an ack).
+const PARKED_IN_FLIGHT: usize = 64;
 /// Device messages published before their acks are awaited.
 const FAN_OUT_CHUNK: usize = 1024;
 /// How long a request without an answer from JetStream waits.
@@ -271,6 +289,15 @@ impl NatsSettings {
     fn dead_subject(&self) -> String {
         format!("{}.dead", self.subject)
     }
+    fn retry_subject(&self) -> String {
+        format!("{}.retry", self.subject)
+    }
+    fn retry_stream(&self) -> String {
+        format!("{}_RETRY", self.stream)
+    }
+    fn retry_consumer(&self) -> String {
+        format!("{}_retry", self.consumer)
+    }
 }
 
 /// Why the NATS queue could not be used: JetStream's own words, never the
@@ -296,17 +323,38 @@ struct DeviceEnvelope {
     job: String,
     index: u32,
     device: DeviceRecord,
-    /// Published by a job's repeated fan-out: its device may have been
-    /// sent already under an earlier device message.
+    /// Real send attempts made before this message was published (by the
+    /// message it was parked from).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    attempts: u32,
+    /// Published by a job's repeated fan-out or from the retry stream: its
+    /// device may have been sent already under another device message.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     recheck: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A device waiting on the retry stream for its next send.
+#[derive(Debug, Serialize, Deserialize)]
+struct ParkedEnvelope {
+    /// When it is to be sent again (Unix ms).
+    due_ms: u64,
+    device: DeviceEnvelope,
 }
 
 /// A device's latest state in `S_JOBS`.
 #[derive(Debug, Serialize, Deserialize)]
 struct DeviceStatus {
     state: DeviceState,
+    /// Real send attempts.
     attempts: u32,
+    /// Time held on a paused channel (ms), as [`DeviceRecord::held_ms`].
+    #[serde(default)]
+    held_ms: u64,
 }
 
 /// A device in the dead letters.
@@ -318,7 +366,10 @@ struct DeadLetter {
     path: String,
     channel: String,
     reason: String,
+    /// JetStream's deliveries of the last message that carried it.
     deliveries: u64,
+    /// Real send attempts.
+    attempts: u32,
 }
 
 /// What accepting a job could not do.
@@ -472,6 +523,29 @@ impl Nats {
             .await
             .map_err(|e| fail(format!("stream {name}: {e}")))?;
         }
+        let retry = js
+            .get_or_create_stream(stream(
+                settings.retry_stream(),
+                vec![settings.retry_subject()],
+                stream::RetentionPolicy::WorkQueue,
+                Duration::ZERO,
+            ))
+            .await
+            .map_err(|e| fail(format!("stream {}: {e}", settings.retry_stream())))?;
+        // Every parked device is pending on it while it waits (a nak
+        // delayed to its due time): no limit, so one not yet due never
+        // keeps a due one from being handed out.
+        retry
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(settings.retry_consumer()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: settings.ack_wait,
+                max_deliver: -1,
+                max_ack_pending: -1,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| fail(format!("consumer {}: {e}", settings.retry_consumer())))?;
         // Created, or updated to this config (a changed `max_ack_pending`
         // takes effect at the next start; gateways started with different
         // values leave the last one's).
@@ -561,7 +635,8 @@ impl Nats {
         Ok(())
     }
 
-    /// Messages waiting or in flight on the shared consumer, as last read.
+    /// Messages waiting or in flight on the shared consumer and parked on
+    /// the retry stream, as last read.
     pub fn depth(&self) -> u64 {
         self.depth.load(Ordering::Relaxed)
     }
@@ -575,13 +650,20 @@ impl Nats {
     }
 
     async fn read_depth(&self) -> Result<u64, String> {
-        let consumer: consumer::PullConsumer = self
-            .js
-            .get_consumer_from_stream(&self.settings.consumer, &self.settings.stream)
-            .await
-            .map_err(|e| e.to_string())?;
-        let info = consumer.get_info().await.map_err(|e| e.to_string())?;
-        Ok(info.num_pending + u64::try_from(info.num_ack_pending).unwrap_or(0))
+        let mut depth = 0;
+        for (name, stream) in [
+            (self.settings.consumer.clone(), self.settings.stream.clone()),
+            (self.settings.retry_consumer(), self.settings.retry_stream()),
+        ] {
+            let consumer: consumer::PullConsumer = self
+                .js
+                .get_consumer_from_stream(&name, &stream)
+                .await
+                .map_err(|e| e.to_string())?;
+            let info = consumer.get_info().await.map_err(|e| e.to_string())?;
+            depth += info.num_pending + u64::try_from(info.num_ack_pending).unwrap_or(0);
+        }
+        Ok(depth)
     }
 
     /// Publishes a job and keeps its record; `Ok` only once JetStream has
@@ -942,7 +1024,16 @@ fn devices_of(
 /// and sends (the webhook pulls apart, through [`Nats::webhook_batch`]).
 pub struct NatsWorkers {
     stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    work: tokio::task::JoinHandle<()>,
+    parked: tokio::task::JoinHandle<()>,
+}
+
+/// What a pull loop takes: the work stream (jobs and devices) through the
+/// shared consumer, or the retry stream through its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    Work,
+    Parked,
 }
 
 struct Worker {
@@ -963,38 +1054,51 @@ impl NatsWorkers {
             context,
             jobs: Mutex::new(std::collections::HashMap::new()),
         });
-        let task = tokio::spawn(consume(worker, stopped));
-        Self { stop, task }
+        let parked = tokio::spawn(consume(Arc::clone(&worker), Lane::Parked, stopped.clone()));
+        let work = tokio::spawn(consume(worker, Lane::Work, stopped));
+        Self { stop, work, parked }
     }
 
     /// Stops pulling, lets sends in flight finish within `drain`; what is
     /// not acked by then is delivered again (to this or another gateway).
     pub async fn stop(self, drain: Duration) {
         let _ = self.stop.send(true);
-        if tokio::time::timeout(drain, self.task).await.is_err() {
+        let both = async {
+            let _ = tokio::join!(self.work, self.parked);
+        };
+        if tokio::time::timeout(drain, both).await.is_err() {
             tracing::warn!("drain deadline passed; unfinished sends go back to the queue");
         }
     }
 }
 
-async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let permits = worker.context.settings.concurrency.max(1) * 4;
+async fn consume(worker: Arc<Worker>, lane: Lane, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let settings = &worker.nats.settings;
+    let (stream, consumer, permits) = match lane {
+        Lane::Work => (
+            settings.stream.clone(),
+            settings.consumer.clone(),
+            worker.context.settings.concurrency.max(1) * 4,
+        ),
+        Lane::Parked => (
+            settings.retry_stream(),
+            settings.retry_consumer(),
+            PARKED_IN_FLIGHT,
+        ),
+    };
     let in_flight = Arc::new(Semaphore::new(permits));
     // No more pulled than can be started at once: a message waiting in
     // this gateway's buffer runs down its ack wait.
     let pull_batch = PULL_BATCH.min(permits);
     let mut handling = tokio::task::JoinSet::new();
-    let depth = tokio::spawn(refresh_depth(Arc::clone(&worker)));
+    let depth = (lane == Lane::Work).then(|| tokio::spawn(refresh_depth(Arc::clone(&worker))));
     'pulling: while !*stopped.borrow() {
         let epoch = worker.nats.disconnects.load(Ordering::SeqCst);
         let messages = async {
             let consumer: consumer::PullConsumer = worker
                 .nats
                 .js
-                .get_consumer_from_stream(
-                    &worker.nats.settings.consumer,
-                    &worker.nats.settings.stream,
-                )
+                .get_consumer_from_stream(&consumer, &stream)
                 .await
                 .map_err(|e| e.to_string())?;
             consumer
@@ -1059,7 +1163,9 @@ async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<
     // Drain: what is in hand finishes; messages pulled but not started are
     // dropped unacked and delivered again after the ack wait.
     while handling.join_next().await.is_some() {}
-    depth.abort();
+    if let Some(depth) = depth {
+        depth.abort();
+    }
 }
 
 async fn refresh_depth(worker: Arc<Worker>) {
@@ -1084,6 +1190,8 @@ async fn handle(worker: &Worker, message: Message) {
         fan_out(worker, &message).await
     } else if subject == worker.nats.settings.device_subject() {
         send_device(worker, &message).await
+    } else if subject == worker.nats.settings.retry_subject() {
+        unpark(worker, &message).await
     } else {
         Err(format!("unexpected subject {subject}"))
     };
@@ -1145,6 +1253,7 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
                 job: envelope.record.id.clone(),
                 index,
                 device,
+                attempts: 0,
                 recheck: repeat,
             };
             return send_one(worker, message, &device, Some(Arc::new(envelope.record))).await;
@@ -1157,6 +1266,7 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
                 job: envelope.record.id.clone(),
                 index: *index,
                 device: device.clone(),
+                attempts: 0,
                 recheck: repeat,
             })
             .map_err(|e| e.to_string())?;
@@ -1189,10 +1299,11 @@ async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
     send_one(worker, message, &envelope, None).await
 }
 
-/// One device, carried by `message`: send it (unless already final or
-/// past `max_deliver`), record its state, then ack, nak with the retry's
-/// delay, or dead-letter. A final state is recorded before the ack, so a
-/// lost ack costs a lookup on redelivery, not a second send.
+/// One device, carried by `message`: send it (unless already final, not
+/// yet due, or out of attempts), record its state, then ack, wait (a short
+/// wait is a delayed nak, a longer one parks it), or dead-letter. A final
+/// state is recorded before the ack, so a lost ack costs a lookup on
+/// redelivery, not a second send.
 async fn send_one(
     worker: &Worker,
     message: &Message,
@@ -1203,26 +1314,61 @@ async fn send_one(
     let info = message.info().map_err(|e| e.to_string())?;
     let deliveries = u64::try_from(info.delivered).unwrap_or(1).max(1);
     let status_key = format!("{}.{}", envelope.job, envelope.index);
+    // Real attempts so far: the envelope's (carried through parking), or
+    // the device's recorded state's when it is further on (a short retry
+    // keeps its message, so only the state has counted it).
+    let mut before = envelope.attempts;
+    let mut held_ms = envelope.device.held_ms;
     let mut last_reason = None;
+    let mut due_ms = None;
     if deliveries > 1 || envelope.recheck || nats.may_be_back(info.stream_sequence) {
-        if let Some(bytes) = nats
-            .jobs
-            .get(&status_key)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            if let Ok(status) = serde_json::from_slice::<DeviceStatus>(&bytes) {
-                match status.state {
-                    DeviceState::Retrying { reason, .. } => last_reason = Some(reason),
-                    DeviceState::Queued => {}
-                    _final => return message.ack().await.map_err(|e| e.to_string()),
+        if let Some(status) = read_status(nats, &status_key).await? {
+            match status.state {
+                DeviceState::Retrying {
+                    reason,
+                    next_attempt_ms,
                 }
+                | DeviceState::Paused {
+                    reason,
+                    next_attempt_ms,
+                } => {
+                    last_reason = Some(reason);
+                    due_ms = Some(next_attempt_ms);
+                }
+                DeviceState::Queued => {}
+                _final => return message.ack().await.map_err(|e| e.to_string()),
             }
+            before = before.max(status.attempts);
+            held_ms = held_ms.max(status.held_ms);
         }
     }
-    if deliveries > nats.settings.max_deliver {
+    let limit = nats.settings.max_deliver;
+    if u64::from(before) >= limit {
         let reason = last_reason.unwrap_or_else(|| "NoOutcome".into());
-        return dead_letter(worker, message, envelope, deliveries - 1, reason).await;
+        return dead_letter(worker, message, envelope, deliveries, before, reason).await;
+    }
+    if deliveries > limit.saturating_add(MAX_HANDBACKS) {
+        tracing::error!(
+            job = %envelope.job,
+            device = envelope.index,
+            deliveries,
+            attempts = before,
+            "a device handed back this often without a send is dead-lettered"
+        );
+        return dead_letter(
+            worker,
+            message,
+            envelope,
+            deliveries,
+            before,
+            "HandedBack".into(),
+        )
+        .await;
+    }
+    // Recorded as waiting by a gateway that died before it parked or naked
+    // the message (or by one whose clock is ahead): not sent early.
+    if let Some(due_ms) = due_ms.filter(|&t| t > now_ms(&worker.context.clock)) {
+        return wait(worker, message, envelope, before, held_ms, due_ms).await;
     }
     let job = match known_job {
         Some(job) => Some(job),
@@ -1238,16 +1384,17 @@ async fn send_one(
     if !nats.connected() {
         return Err("NATS is not connected".into());
     }
-    let before = u32::try_from(deliveries - 1).unwrap_or(u32::MAX);
+    let device = if held_ms == envelope.device.held_ms {
+        std::borrow::Cow::Borrowed(&envelope.device)
+    } else {
+        std::borrow::Cow::Owned(DeviceRecord {
+            held_ms,
+            ..envelope.device.clone()
+        })
+    };
     // In-progress acks while the provider answers, so a slow send is not
     // handed to another gateway.
-    let sending = attempt(
-        &worker.context,
-        &job,
-        envelope.index,
-        &envelope.device,
-        before,
-    );
+    let sending = attempt(&worker.context, &job, envelope.index, &device, before);
     tokio::pin!(sending);
     let mut keep_alive = tokio::time::interval(nats.settings.ack_wait / 3);
     keep_alive.tick().await;
@@ -1259,11 +1406,12 @@ async fn send_one(
             }
         }
     };
+    // Abandoned (the gateway is stopping): back without an attempt.
     let Some(Attempt {
         state,
         feedback,
         tried,
-        ..
+        held_ms,
     }) = outcome
     else {
         return message
@@ -1281,17 +1429,29 @@ async fn send_one(
         next_attempt_ms,
     } = &state
     {
-        if tried && deliveries >= nats.settings.max_deliver {
-            return dead_letter(worker, message, envelope, deliveries, reason.clone()).await;
+        if tried && u64::from(attempts) >= limit {
+            return dead_letter(
+                worker,
+                message,
+                envelope,
+                deliveries,
+                attempts,
+                reason.clone(),
+            )
+            .await;
         }
-        put_status(nats, &status_key, &state, attempts).await?;
-        let delay = next_attempt_ms.saturating_sub(now_ms(&worker.context.clock));
-        return message
-            .ack_with(AckKind::Nak(Some(Duration::from_millis(delay))))
-            .await
-            .map_err(|e| e.to_string());
+        put_status(nats, &status_key, &state, attempts, held_ms).await?;
+        return wait(
+            worker,
+            message,
+            envelope,
+            attempts,
+            held_ms,
+            *next_attempt_ms,
+        )
+        .await;
     }
-    put_status(nats, &status_key, &state, attempts).await?;
+    put_status(nats, &status_key, &state, attempts, held_ms).await?;
     if let Some(feedback) = feedback {
         let payload = serde_json::to_vec(&feedback).map_err(|e| e.to_string())?;
         nats.js
@@ -1304,15 +1464,74 @@ async fn send_one(
     message.ack().await.map_err(|e| e.to_string())
 }
 
+/// A device that is to be sent again at `due_ms` (its state recorded
+/// already): a wait up to [`PARK_AFTER`] is a delayed nak of its message;
+/// a longer one parks it on the retry stream (the publish acknowledged by
+/// JetStream before the message is acked), so it holds no slot of the
+/// shared consumer's `max_ack_pending` while it waits.
+async fn wait(
+    worker: &Worker,
+    message: &Message,
+    envelope: &DeviceEnvelope,
+    attempts: u32,
+    held_ms: u64,
+    due_ms: u64,
+) -> Result<(), String> {
+    let nats = &worker.nats;
+    let delay = Duration::from_millis(due_ms.saturating_sub(now_ms(&worker.context.clock)));
+    if delay <= PARK_AFTER {
+        return message
+            .ack_with(AckKind::Nak(Some(delay)))
+            .await
+            .map_err(|e| e.to_string());
+    }
+    let source = message.info().map_err(|e| e.to_string())?.stream_sequence;
+    let parked = ParkedEnvelope {
+        due_ms,
+        device: DeviceEnvelope {
+            job: envelope.job.clone(),
+            index: envelope.index,
+            device: DeviceRecord {
+                held_ms,
+                ..envelope.device.clone()
+            },
+            attempts,
+            recheck: false,
+        },
+    };
+    let payload = serde_json::to_vec(&parked).map_err(|e| e.to_string())?;
+    nats.js
+        .send_publish(
+            nats.settings.retry_subject(),
+            jetstream::message::PublishMessage::build()
+                .payload(payload.into())
+                // The message it parks: parked again after a lost ack, it
+                // is stored once.
+                .message_id(format!("{}/{}/s{source}", envelope.job, envelope.index)),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
+    message.ack().await.map_err(|e| e.to_string())
+}
+
+async fn read_status(nats: &Nats, key: &str) -> Result<Option<DeviceStatus>, String> {
+    let bytes = nats.jobs.get(key).await.map_err(|e| e.to_string())?;
+    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+}
+
 async fn put_status(
     nats: &Nats,
     key: &str,
     state: &DeviceState,
     attempts: u32,
+    held_ms: u64,
 ) -> Result<(), String> {
     let bytes = serde_json::to_vec(&DeviceStatus {
         state: state.clone(),
         attempts,
+        held_ms,
     })
     .map_err(|e| e.to_string())?;
     nats.jobs
@@ -1327,6 +1546,7 @@ async fn dead_letter(
     message: &Message,
     envelope: &DeviceEnvelope,
     deliveries: u64,
+    attempts: u32,
     reason: String,
 ) -> Result<(), String> {
     let nats = &worker.nats;
@@ -1337,6 +1557,7 @@ async fn dead_letter(
         channel: envelope.device.channel.clone(),
         reason: reason.clone(),
         deliveries,
+        attempts,
     };
     let payload = serde_json::to_vec(&letter).map_err(|e| e.to_string())?;
     nats.js
@@ -1358,9 +1579,51 @@ async fn dead_letter(
         nats,
         &format!("{}.{}", envelope.job, envelope.index),
         &DeviceState::DeadLettered { reason },
-        u32::try_from(deliveries).unwrap_or(u32::MAX),
+        attempts,
+        envelope.device.held_ms,
     )
     .await?;
+    message.ack().await.map_err(|e| e.to_string())
+}
+
+/// A parked message (retry stream): republished to the device subject
+/// once due, then acked; one not yet due is naked until it is, holding a
+/// slot of the retry consumer only.
+async fn unpark(worker: &Worker, message: &Message) -> Result<(), String> {
+    let nats = &worker.nats;
+    let Some(parked) = readable::<ParkedEnvelope>(message, "parked").await else {
+        return Ok(());
+    };
+    let now = now_ms(&worker.context.clock);
+    if parked.due_ms > now {
+        return message
+            .ack_with(AckKind::Nak(Some(Duration::from_millis(
+                parked.due_ms - now,
+            ))))
+            .await
+            .map_err(|e| e.to_string());
+    }
+    let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
+    let device = DeviceEnvelope {
+        // Its state is read before the send: a copy of it that ran ahead
+        // (a lost ack, a server restart) may have finished it.
+        recheck: true,
+        ..parked.device
+    };
+    let payload = serde_json::to_vec(&device).map_err(|e| e.to_string())?;
+    nats.js
+        .send_publish(
+            nats.settings.device_subject(),
+            jetstream::message::PublishMessage::build()
+                .payload(payload.into())
+                // The parked message: republished again after a lost ack,
+                // it is stored once.
+                .message_id(format!("{}/{}/p{seq}", device.job, device.index)),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
     message.ack().await.map_err(|e| e.to_string())
 }
 

@@ -48,13 +48,18 @@ async fn bed(standin: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder) -> 
 
 impl Bed {
     fn config(&self, name: &str, queue: &str) -> Config {
+        self.config_to(name, queue, &self.standin.url())
+    }
+
+    /// The config with APNs at `endpoint` rather than the stand-in.
+    fn config_to(&self, name: &str, queue: &str, endpoint: &str) -> Config {
         let toml = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\ndrain_secs = 2\n\
              [queue]\nkind = \"nats\"\nurl = {nats:?}\nack_wait_secs = 2\n{queue}\n\
              [apns]\nendpoint = {url:?}\nca_file = {ca:?}\nteam_id = \"TEAM000001\"\nkey_id = \"KEY0000001\"\nkey_file = {key:?}\n",
             data = self.dir.path().join(name),
             nats = self.nats.url(),
-            url = self.standin.url(),
+            url = endpoint,
             ca = self.dir.path().join("ca.pem"),
             key = self.dir.path().join("AuthKey.p8"),
         );
@@ -96,6 +101,23 @@ impl Bed {
             .unwrap();
         let status = answer.status().as_u16();
         (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A counter or gauge of `/metrics` (0 when absent), by its line's
+    /// name and labels, e.g. `tidings_sends_held_total{channel="apns"}`.
+    async fn metric(&self, gateway: &Gateway, series: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("http://{}/metrics", gateway.addr()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// A client of the test's own on the server, to look at its streams.
@@ -321,6 +343,7 @@ async fn a_device_that_never_succeeds_goes_to_the_dead_letters() {
     assert_eq!(letter["JobId"], job);
     assert_eq!(letter["Reason"], "TooManyRequests");
     assert_eq!(letter["Deliveries"], 3);
+    assert_eq!(letter["Attempts"], 3);
     // A job of that one device: its job message is its only message.
     let (status, answer, _) = bed
         .post(&gateway, &body(&["5107a001".to_owned()], json!({})))
@@ -561,4 +584,164 @@ async fn the_shared_consumer_takes_max_ack_pending_from_the_config() {
     .unwrap_err()
     .to_string();
     assert_eq!(error, "queue.max_ack_pending: must be at least 1");
+}
+
+/// Devices waiting minutes for their next send (a provider's 429 with
+/// `Retry-After: 300`) are parked on the retry stream, not held as delayed
+/// naks: twice as many of them as the shared consumer's `max_ack_pending`
+/// do not keep new devices waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_waiting_a_long_retry_leave_the_consumer_to_new_ones() {
+    let slow: Vec<String> = (0..400).map(|i| format!("5a{i:06x}")).collect();
+    let bed = bed(|mut b| {
+        for token in &slow {
+            b = b.reply_always(
+                token,
+                Reply::TooManyRequests {
+                    retry_after: Some(300),
+                },
+            );
+        }
+        b
+    })
+    .await;
+    let gateway = bed.gateway("a", "max_ack_pending = 200").await;
+    let (status, answer, _) = bed.post(&gateway, &body(&slow, json!({}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap().to_owned();
+    let state = bed.settled(&gateway, &job, &["queued"]).await;
+    assert!(states(&state).iter().all(|s| *s == "retrying"), "{state}");
+    assert_eq!(bed.standin.stats().answered(429), 400);
+    let js = async_nats::jetstream::new(bed.client().await);
+    // Parked: on the retry stream, pending on its own consumer only.
+    let mut parked = false;
+    for _ in 0..500 {
+        let retry = js.get_stream("TIDINGS_RETRY").await.unwrap();
+        if retry.cached_info().state.messages == 400 {
+            parked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(parked, "the 400 waiting devices are parked");
+    let retry_consumer = js
+        .get_stream("TIDINGS_RETRY")
+        .await
+        .unwrap()
+        .consumer_info("tidings_retry")
+        .await
+        .unwrap();
+    assert_eq!(retry_consumer.config.max_ack_pending, -1);
+    let shared = js
+        .get_stream("TIDINGS")
+        .await
+        .unwrap()
+        .consumer_info("tidings")
+        .await
+        .unwrap();
+    assert_eq!(shared.config.max_ack_pending, 200);
+    assert_eq!(shared.num_ack_pending, 0, "{shared:?}");
+
+    // Ten new devices (answered at once) are all delivered.
+    let fresh: Vec<String> = (0..10).map(|i| format!("f0{i:06x}")).collect();
+    let started = std::time::Instant::now();
+    let (status, answer, _) = bed.post(&gateway, &body(&fresh, json!({}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap().to_owned();
+    let mut delivered = false;
+    while started.elapsed() < Duration::from_secs(20) {
+        let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
+        if state["Devices"]
+            .as_array()
+            .is_some_and(|d| d.iter().all(|d| d["State"] == "delivered"))
+        {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(delivered, "the 10 new devices were delivered within 20 s");
+    eprintln!(
+        "10 new devices delivered {:?} after their POST, 400 parked",
+        started.elapsed()
+    );
+    gateway.shutdown().await;
+}
+
+/// A channel that is down holds its devices (one probe at a time), and a
+/// held device is handed back without a send, many times over: only real
+/// sends count toward `max_deliver`, so no device is dead-lettered before
+/// it was really sent `max_deliver` times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_held_by_a_down_channel_are_not_dead_lettered_before_their_real_attempts() {
+    let bed = bed(|b| b).await;
+    // APNs unreachable: every connection refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gateway = Gateway::start(
+        bed.config_to(
+            "a",
+            "max_deliver = 2",
+            &format!("https://127.0.0.1:{closed}"),
+        ),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let tokens: Vec<String> = (0..8).map(|i| format!("d0{i:06x}")).collect();
+    let (status, answer, _) = bed.post(&gateway, &body(&tokens, json!({}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap().to_owned();
+    // Until the devices were held more than max_deliver times each on
+    // average, so at least one was handed back more than max_deliver
+    // times without a send (or until none is left to hold).
+    let held = r#"tidings_sends_held_total{channel="apns"}"#;
+    let started = std::time::Instant::now();
+    while bed.metric(&gateway, held).await <= 8.0 * 2.0 {
+        let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
+        if states(&state).iter().all(|s| *s == "dead_lettered") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the down channel held its devices"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sends = bed
+        .metric(
+            &gateway,
+            r#"tidings_pushes_total{channel="apns",outcome="retry"}"#,
+        )
+        .await;
+    let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
+    let devices = state["Devices"].as_array().unwrap();
+    let mut dead = 0.0;
+    for device in devices {
+        let attempts = device["Attempts"].as_u64().unwrap();
+        match device["State"].as_str().unwrap() {
+            "dead_lettered" => {
+                dead += 1.0;
+                assert_eq!(attempts, 2, "dead-lettered after two real sends: {device}");
+                assert_eq!(device["Reason"], "Unreachable", "{device}");
+            }
+            "paused" | "retrying" | "queued" => assert!(attempts < 2, "{device}"),
+            other => panic!("{other}: {device}"),
+        }
+    }
+    // Each dead letter cost two real sends (the rest were probes of
+    // devices still waiting).
+    assert!(
+        dead * 2.0 <= sends,
+        "{dead} dead letters, {sends} sends: {state}"
+    );
+    eprintln!(
+        "held {} times, {sends} real sends, {dead} of 8 dead-lettered after {:?}",
+        bed.metric(&gateway, held).await,
+        started.elapsed()
+    );
+    gateway.shutdown().await;
 }
