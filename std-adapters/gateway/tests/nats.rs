@@ -745,3 +745,63 @@ async fn devices_held_by_a_down_channel_are_not_dead_lettered_before_their_real_
     );
     gateway.shutdown().await;
 }
+
+/// A device parked for its provider's `Retry-After` (6 s, over the 5 s a
+/// nak may wait) comes back when due and is sent again: one of a fan-out
+/// and a one-device job (whose job message was its device message).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_device_is_sent_again_when_due() {
+    let later = Reply::TooManyRequests {
+        retry_after: Some(6),
+    };
+    let bed = bed(|b| {
+        b.reply_next("9a000001", 1, later.clone())
+            .reply_next("9a000003", 1, later)
+    })
+    .await;
+    let gateway = bed.gateway("a", "").await;
+    let started = std::time::Instant::now();
+    let mut jobs = Vec::new();
+    for tokens in [
+        vec!["9a000001".to_owned(), "9a000002".to_owned()],
+        vec!["9a000003".to_owned()],
+    ] {
+        let (status, answer, _) = bed.post(&gateway, &body(&tokens, json!({}))).await;
+        assert_eq!(status, 202, "{answer}");
+        jobs.push(answer["JobId"].as_str().unwrap().to_owned());
+    }
+    let js = async_nats::jetstream::new(bed.client().await);
+    let mut seen_parked = 0;
+    for _ in 0..250 {
+        let retry = js.get_stream("TIDINGS_RETRY").await.unwrap();
+        seen_parked = retry.cached_info().state.messages;
+        if seen_parked == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen_parked, 2, "both waiting devices are parked");
+    for job in &jobs {
+        let state = bed.settled(&gateway, job, &["queued", "retrying"]).await;
+        assert!(states(&state).iter().all(|s| *s == "delivered"), "{state}");
+        let first = &state["Devices"][0];
+        assert_eq!(first["Attempts"], 2, "{state}");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(6),
+        "not sent early"
+    );
+    let mut sends = std::collections::HashMap::<String, usize>::new();
+    for push in bed.standin.accepted() {
+        *sends.entry(push.token).or_default() += 1;
+    }
+    assert_eq!(sends.len(), 3);
+    assert!(sends.values().all(|n| *n == 1), "{sends:?}");
+    let retry = js.get_stream("TIDINGS_RETRY").await.unwrap();
+    assert_eq!(
+        retry.cached_info().state.messages,
+        0,
+        "taken off the retry stream"
+    );
+    gateway.shutdown().await;
+}
