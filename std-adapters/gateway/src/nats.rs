@@ -1186,14 +1186,30 @@ async fn refresh_depth(worker: Arc<Worker>) {
 
 async fn handle(worker: &Worker, message: Message) {
     let subject = message.subject.as_str();
-    let handled = if subject == worker.nats.settings.job_subject() {
-        fan_out(worker, &message).await
-    } else if subject == worker.nats.settings.device_subject() {
-        send_device(worker, &message).await
-    } else if subject == worker.nats.settings.retry_subject() {
-        unpark(worker, &message).await
-    } else {
-        Err(format!("unexpected subject {subject}"))
+    let handling = async {
+        if subject == worker.nats.settings.job_subject() {
+            fan_out(worker, &message).await
+        } else if subject == worker.nats.settings.device_subject() {
+            send_device(worker, &message).await
+        } else if subject == worker.nats.settings.retry_subject() {
+            unpark(worker, &message).await
+        } else {
+            Err(format!("unexpected subject {subject}"))
+        }
+    };
+    // In-progress acks while it is handled (a slow provider, JetStream
+    // slow to acknowledge a state or a record), so it is not handed to
+    // another gateway meanwhile.
+    tokio::pin!(handling);
+    let mut keep_alive = tokio::time::interval(worker.nats.settings.ack_wait / 3);
+    keep_alive.tick().await;
+    let handled = loop {
+        tokio::select! {
+            handled = &mut handling => break handled,
+            _ = keep_alive.tick() => {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
     };
     if let Err(why) = handled {
         tracing::warn!(%why, "a queue message goes back to be delivered again");
@@ -1392,20 +1408,7 @@ async fn send_one(
             ..envelope.device.clone()
         })
     };
-    // In-progress acks while the provider answers, so a slow send is not
-    // handed to another gateway.
-    let sending = attempt(&worker.context, &job, envelope.index, &device, before);
-    tokio::pin!(sending);
-    let mut keep_alive = tokio::time::interval(nats.settings.ack_wait / 3);
-    keep_alive.tick().await;
-    let outcome = loop {
-        tokio::select! {
-            outcome = &mut sending => break outcome,
-            _ = keep_alive.tick() => {
-                let _ = message.ack_with(AckKind::Progress).await;
-            }
-        }
-    };
+    let outcome = attempt(&worker.context, &job, envelope.index, &device, before).await;
     // Abandoned (the gateway is stopping): back without an attempt.
     let Some(Attempt {
         state,
@@ -1451,17 +1454,53 @@ async fn send_one(
         )
         .await;
     }
-    put_status(nats, &status_key, &state, attempts, held_ms).await?;
+    // An invalid token's feedback is kept before its final state: a final
+    // state is never sent again, so feedback recorded after it could be
+    // lost with a gateway or a failed publish.
     if let Some(feedback) = feedback {
-        let payload = serde_json::to_vec(&feedback).map_err(|e| e.to_string())?;
-        nats.js
-            .publish(nats.settings.feedback_subject(), payload.into())
-            .await
-            .map_err(|e| e.to_string())?
-            .await
-            .map_err(|e| e.to_string())?;
+        if let Err(why) = publish_feedback(nats, envelope, &feedback).await {
+            tracing::warn!(%why, job = %envelope.job, device = envelope.index, "feedback not recorded: the device is sent again");
+            // Not final yet; its attempt counts.
+            let again = DeviceState::Retrying {
+                reason: "FeedbackNotRecorded".into(),
+                next_attempt_ms: now_ms(&worker.context.clock) + millis(RECONNECT_PAUSE),
+            };
+            put_status(nats, &status_key, &again, attempts, held_ms).await?;
+            return message
+                .ack_with(AckKind::Nak(Some(RECONNECT_PAUSE)))
+                .await
+                .map_err(|e| e.to_string());
+        }
     }
+    put_status(nats, &status_key, &state, attempts, held_ms).await?;
     message.ack().await.map_err(|e| e.to_string())
+}
+
+/// Publishes an invalid token's record (`Nats-Msg-Id` = job/device: one
+/// published again for a device sent again is stored once), returning
+/// once JetStream has it.
+async fn publish_feedback(
+    nats: &Nats,
+    envelope: &DeviceEnvelope,
+    feedback: &Feedback,
+) -> Result<(), String> {
+    let payload = serde_json::to_vec(feedback).map_err(|e| e.to_string())?;
+    nats.js
+        .send_publish(
+            nats.settings.feedback_subject(),
+            jetstream::message::PublishMessage::build()
+                .payload(payload.into())
+                .message_id(format!("{}/{}", envelope.job, envelope.index)),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A device that is to be sent again at `due_ms` (its state recorded

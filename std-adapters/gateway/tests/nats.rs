@@ -805,3 +805,78 @@ async fn a_parked_device_is_sent_again_when_due() {
     );
     gateway.shutdown().await;
 }
+
+/// An invalid token's feedback is recorded before the device's final
+/// state. While the feedback stream cannot take it, the device is not
+/// final (sent again, its attempts counted); once the stream is back, the
+/// record is published, then the state written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_is_recorded_before_the_final_state_and_retried_until_it_is() {
+    let bed = bed(|b| {
+        b.reply_always(
+            "dead00f1",
+            Reply::Unregistered {
+                timestamp_ms: Some(1_700_000_000_000),
+            },
+        )
+    })
+    .await;
+    let gateway = bed.gateway("a", "max_deliver = 100").await;
+    let client = bed.client().await;
+    let js = async_nats::jetstream::new(client.clone());
+    // The feedback stream is gone (an operator's mistake, a lost node).
+    let config = js
+        .get_stream("TIDINGS_FEEDBACK")
+        .await
+        .unwrap()
+        .cached_info()
+        .config
+        .clone();
+    js.delete_stream("TIDINGS_FEEDBACK").await.unwrap();
+    let (status, answer, _) = bed
+        .post(&gateway, &body(&["dead00f1".to_owned()], json!({})))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    while bed.standin.stats().answered(410) < 3 {
+        assert!(started.elapsed() < Duration::from_secs(20), "sent again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
+    assert_eq!(states(&state), ["retrying"], "not final: {state}");
+    assert_eq!(state["Devices"][0]["Reason"], "FeedbackNotRecorded");
+    assert!(state["Devices"][0]["Attempts"].as_u64().unwrap() >= 3);
+
+    // Everything published on the server from now on, in order (not
+    // before: a subscriber would answer the feedback publishes).
+    let mut seen = client.subscribe(">").await.unwrap();
+    client.flush().await.unwrap();
+    js.create_stream(config).await.unwrap();
+    let state = bed.settled(&gateway, &job, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["token_invalid"], "{state}");
+    let (_, feed) = bed.get(&gateway, "/v1/feedback?after=0").await;
+    let records = feed["Records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{feed}");
+    assert_eq!(records[0]["Token"], "dead00f1");
+    assert_eq!(records[0]["JobId"], job.as_str());
+    // The record went by before the final state.
+    let final_state = format!("$KV.TIDINGS_JOBS.{job}.0");
+    let mut feedback_first = false;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), seen.next())
+            .await
+            .expect("the final state was seen")
+            .unwrap();
+        if message.subject.as_str() == "tidings.feedback" {
+            feedback_first = true;
+        }
+        if message.subject.as_str() == final_state
+            && String::from_utf8_lossy(&message.payload).contains("TokenInvalid")
+        {
+            break;
+        }
+    }
+    assert!(feedback_first, "feedback published before the final state");
+    gateway.shutdown().await;
+}
