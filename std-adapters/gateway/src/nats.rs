@@ -114,10 +114,8 @@ const PARKED_IN_FLIGHT: usize = 64;
 const FAN_OUT_CHUNK: usize = 1024;
 /// How long a request without an answer from JetStream waits.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// An idempotency key reserved this long ago with no job behind it is
-/// taken to be a request that failed (the gateway died between the
-/// reservation and the publish): the next request with it takes it over.
-const RESERVATION_GRACE_MS: u64 = 30_000;
+/// Room for a job message's `Nats-Msg-Id` header within `max_payload`.
+const MSG_ID_HEADER_ROOM: usize = 128;
 /// Job records kept per gateway at most (then the cache starts again).
 const JOB_CACHE: usize = 1024;
 /// Device states read at once for `GET /v1/jobs/{id}`.
@@ -315,6 +313,11 @@ pub struct NatsError {
 struct JobEnvelope {
     record: JobRecord,
     request: Option<Box<serde_json::value::RawValue>>,
+    /// Published again by a repeat of its idempotency key after its first
+    /// publish's outcome was unknown: dropped by the fan-out when it finds
+    /// the job's record already (the first copy was stored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    republished: bool,
 }
 
 /// One device to send.
@@ -375,9 +378,15 @@ struct DeadLetter {
 /// What accepting a job could not do.
 #[derive(Debug)]
 pub enum AcceptError {
-    /// NATS is not reachable now, or an identical request is being
-    /// accepted by another gateway: answer 503 with `Retry-After`.
+    /// NATS is not reachable now, or did not say whether it took the job:
+    /// answer 503 with `Retry-After`.
     Unavailable(String),
+    /// The job as queued (`size` bytes) is over the NATS server's
+    /// `max_payload` (`limit` bytes): answer 413.
+    TooLarge {
+        size: usize,
+        limit: usize,
+    },
     Internal(String),
 }
 
@@ -667,7 +676,9 @@ impl Nats {
     }
 
     /// Publishes a job and keeps its record; `Ok` only once JetStream has
-    /// both. An idempotency key seen within 24 h answers the earlier job.
+    /// both. An idempotency key seen within 24 h answers the earlier job
+    /// (409 for another body), or publishes it again when its first
+    /// publish's outcome is unknown.
     pub async fn accept(
         &self,
         record: JobRecord,
@@ -676,64 +687,123 @@ impl Nats {
         if !self.connected() {
             return Err(AcceptError::Unavailable("NATS is not connected".into()));
         }
-        let unavailable = |e: &dyn std::fmt::Display| AcceptError::Unavailable(e.to_string());
-        let reserved = match &record.idempotency_key {
-            Some(key) => match self.reserve(key, &record).await? {
-                Reservation::Earlier(accepted) => return Ok(accepted),
-                Reservation::Ours(slot) => Some(slot),
-            },
-            None => None,
-        };
+        let internal = |e: &dyn std::fmt::Display| AcceptError::Internal(e.to_string());
         let request = request
             .map(serde_json::from_slice)
             .transpose()
-            .map_err(|e| AcceptError::Internal(e.to_string()))?;
-        let envelope = JobEnvelope { request, record };
-        let payload = bytes::Bytes::from(
-            serde_json::to_vec(&envelope).map_err(|e| AcceptError::Internal(e.to_string()))?,
-        );
-        let publish = async {
-            self.js
-                .send_publish(
-                    self.settings.job_subject(),
-                    jetstream::message::PublishMessage::build()
-                        .payload(payload.clone())
-                        .message_id(&envelope.record.id),
-                )
-                .await
-                .map_err(|e| e.to_string())?
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            .map_err(|e| internal(&e))?;
+        let mut envelope = JobEnvelope {
+            record,
+            request,
+            republished: false,
         };
-        let keep = async {
-            self.jobs
-                .put(&envelope.record.id, payload.clone())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+        // Checked before anything is reserved: it could never be published.
+        let mut payload = self.job_payload(&envelope)?;
+        let Some(key) = envelope.record.idempotency_key.clone() else {
+            let keep = async {
+                self.jobs
+                    .put(&envelope.record.id, payload.clone())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            };
+            let publish = async {
+                self.publish_job(&envelope.record.id, payload.clone())
+                    .await
+                    .map_err(|(_, why)| why)
+            };
+            tokio::try_join!(publish, keep)
+                .map_err(|why| AcceptError::Unavailable(why.to_string()))?;
+            return Ok(Accepted::New);
         };
         // With an idempotency key the record is what answers a repeat, so it
-        // may only exist once the job is published; without one, both at once.
-        let published = if reserved.is_some() {
-            match publish.await {
-                Ok(()) => keep.await,
-                Err(e) => Err(e),
+        // is only written once this publish stored the job.
+        match self.reserve(&key, &envelope.record).await? {
+            Reservation::Earlier(accepted) => Ok(accepted),
+            Reservation::Ours(slot) => match self
+                .publish_job(&envelope.record.id, payload.clone())
+                .await
+            {
+                // A duplicate: another gateway published it again first
+                // (it found the key without a record); that copy's
+                // fan-out keeps the record.
+                Ok(ack) if ack.duplicate => Ok(Accepted::New),
+                Ok(_) => {
+                    self.jobs
+                        .put(&envelope.record.id, payload)
+                        .await
+                        .map_err(|e| AcceptError::Unavailable(e.to_string()))?;
+                    Ok(Accepted::New)
+                }
+                Err((Published::Refused, why)) => {
+                    // Not stored: the key is free for the caller's retry.
+                    let _ = self.keys.delete(slot).await;
+                    Err(AcceptError::Unavailable(why))
+                }
+                // Maybe stored: the key keeps naming this job, so a retry
+                // publishes this job again (stored once) instead of making
+                // a second one.
+                Err((Published::Unknown, why)) => Err(AcceptError::Unavailable(format!(
+                    "{why} (whether the job was queued is unknown: retry with the same IdempotencyKey)"
+                ))),
+            },
+            Reservation::Held { job, at_ms } => {
+                // The job the key names, exactly as first published (same
+                // id, same accepted time, same request): JetStream stores
+                // one of the two within its duplicate window, and a copy
+                // stored past it is dropped by the fan-out if the first
+                // was (`republished`). Its record is left to the fan-out.
+                envelope.record.id = job;
+                envelope.record.accepted_ms = at_ms;
+                envelope.republished = true;
+                payload = self.job_payload(&envelope)?;
+                self.publish_job(&envelope.record.id, payload)
+                    .await
+                    .map_err(|(_, why)| AcceptError::Unavailable(why))?;
+                Ok(Accepted::Existing {
+                    job_id: envelope.record.id,
+                    devices: envelope.record.devices,
+                })
             }
-        } else {
-            tokio::try_join!(publish, keep).map(|_| ())
-        };
-        if let Err(why) = published {
-            // Free the key, so the caller's retry is not told to wait.
-            if let Some(slot) = reserved {
-                let _ = self.keys.delete(slot).await;
-            }
-            return Err(unavailable(&why));
         }
-        Ok(Accepted::New)
     }
 
-    /// Takes an idempotency key for `record`, or finds its earlier job.
+    /// A job as it is published, if the server's `max_payload` takes it.
+    fn job_payload(&self, envelope: &JobEnvelope) -> Result<bytes::Bytes, AcceptError> {
+        let payload =
+            serde_json::to_vec(envelope).map_err(|e| AcceptError::Internal(e.to_string()))?;
+        let limit = self.max_payload();
+        if payload.len() + MSG_ID_HEADER_ROOM > limit {
+            return Err(AcceptError::TooLarge {
+                size: payload.len(),
+                limit,
+            });
+        }
+        Ok(payload.into())
+    }
+
+    /// Publishes a job message (`Nats-Msg-Id` = the job id); a failure
+    /// says whether JetStream may have stored it.
+    async fn publish_job(
+        &self,
+        id: &str,
+        payload: bytes::Bytes,
+    ) -> Result<jetstream::publish::PublishAck, (Published, String)> {
+        let ack = self
+            .js
+            .send_publish(
+                self.settings.job_subject(),
+                jetstream::message::PublishMessage::build()
+                    .payload(payload)
+                    .message_id(id),
+            )
+            .await
+            .map_err(|e| (failed_publish(false, &e), e.to_string()))?;
+        ack.await
+            .map_err(|e| (failed_publish(true, &e), e.to_string()))
+    }
+
+    /// Takes an idempotency key for `record`, or finds what it names.
     async fn reserve(&self, key: &str, record: &JobRecord) -> Result<Reservation, AcceptError> {
         let slot = hex::encode(sha2::Sha256::digest(key.as_bytes()));
         let unavailable = |e: &dyn std::fmt::Display| AcceptError::Unavailable(e.to_string());
@@ -741,10 +811,11 @@ impl Nats {
             serde_json::to_vec(&KeyHolder {
                 job: record.id.clone(),
                 at_ms: record.accepted_ms,
+                body_sha256: record.body_sha256.clone(),
             })
             .map_err(|e| AcceptError::Internal(e.to_string()))?,
         );
-        match self.keys.create(&slot, mine.clone()).await {
+        match self.keys.create(&slot, mine).await {
             Ok(_) => return Ok(Reservation::Ours(slot)),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
             Err(e) => return Err(unavailable(&e)),
@@ -757,30 +828,38 @@ impl Nats {
             .ok_or_else(|| AcceptError::Unavailable("idempotency key changed; retry".into()))?;
         let holder: KeyHolder = serde_json::from_slice(&entry.value)
             .map_err(|e| AcceptError::Internal(e.to_string()))?;
+        let other_body = |earlier: &str| {
+            !earlier.is_empty() && !record.body_sha256.is_empty() && earlier != record.body_sha256
+        };
         if let Some(earlier) = self
             .job_envelope(&holder.job)
             .await
             .map_err(|e| unavailable(&e))?
         {
-            return Ok(Reservation::Earlier(Accepted::Existing {
-                job_id: earlier.record.id,
-                devices: earlier.record.devices,
-            }));
-        }
-        if record.accepted_ms.saturating_sub(holder.at_ms) < RESERVATION_GRACE_MS {
-            return Err(AcceptError::Unavailable(
-                "a request with this IdempotencyKey is being accepted".into(),
+            return Ok(Reservation::Earlier(
+                if other_body(&earlier.record.body_sha256) {
+                    Accepted::Conflict {
+                        job_id: earlier.record.id,
+                    }
+                } else {
+                    Accepted::Existing {
+                        job_id: earlier.record.id,
+                        devices: earlier.record.devices,
+                    }
+                },
             ));
         }
-        self.keys
-            .update(&slot, mine, entry.revision)
-            .await
-            .map_err(|_| {
-                AcceptError::Unavailable(
-                    "a request with this IdempotencyKey is being accepted".into(),
-                )
-            })?;
-        Ok(Reservation::Ours(slot))
+        if other_body(&holder.body_sha256) {
+            return Ok(Reservation::Earlier(Accepted::Conflict {
+                job_id: holder.job,
+            }));
+        }
+        // No record: its publish is in flight on another gateway, its
+        // outcome was unknown, or its gateway died before publishing.
+        Ok(Reservation::Held {
+            job: holder.job,
+            at_ms: holder.at_ms,
+        })
     }
 
     async fn job_envelope(&self, id: &str) -> Result<Option<JobEnvelope>, String> {
@@ -985,15 +1064,64 @@ async fn open_bucket(
     js.get_key_value(bucket).await.map_err(|e| e.to_string())
 }
 
+/// What an idempotency key names in `S_KEYS`: the job, when it was
+/// accepted, and its request's SHA-256 — all a repeat needs to publish the
+/// same job again.
 #[derive(Serialize, Deserialize)]
 struct KeyHolder {
     job: String,
     at_ms: u64,
+    /// Empty in a key reserved before it was kept.
+    #[serde(default)]
+    body_sha256: String,
 }
 
 enum Reservation {
+    /// Taken for this request: the slot.
     Ours(String),
+    /// Answered by what the key names already.
     Earlier(Accepted),
+    /// Names a job of the same body with no record yet: publish it again.
+    Held { job: String, at_ms: u64 },
+}
+
+/// Whether a job publish that failed may have been stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Published {
+    /// Definitely not: never sent, or JetStream answered with a refusal.
+    Refused,
+    /// Maybe: sent, and no answer read (timed out, connection lost).
+    Unknown,
+}
+
+/// What a publish failure says (`sent`: the request left the client).
+fn failed_publish(sent: bool, error: &jetstream::context::PublishError) -> Published {
+    // A refusal JetStream answered, as opposed to an answer not read.
+    let answered = std::error::Error::source(error)
+        .is_some_and(|source| source.downcast_ref::<jetstream::Error>().is_some());
+    publish_outcome(sent, error.kind(), answered)
+}
+
+fn publish_outcome(
+    sent: bool,
+    kind: jetstream::context::PublishErrorKind,
+    answered: bool,
+) -> Published {
+    use jetstream::context::PublishErrorKind as Kind;
+    if !sent {
+        return Published::Refused;
+    }
+    match kind {
+        // No stream listens on the subject (no responders), or JetStream
+        // refused it.
+        Kind::StreamNotFound
+        | Kind::WrongLastMessageId
+        | Kind::WrongLastSequence
+        | Kind::MaxPayloadExceeded
+        | Kind::MaxAckPending => Published::Refused,
+        Kind::Other if answered => Published::Refused,
+        _ => Published::Unknown,
+    }
 }
 
 /// The connection the client is on now.
@@ -1238,19 +1366,34 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
     };
     // The API keeps the record after the publish; a gateway that died in
     // between left it to us.
+    let info = message.info().map_err(|e| e.to_string())?;
     match nats
         .jobs
         .create(&envelope.record.id, message.payload.clone())
         .await
     {
         Ok(_) => {}
+        // A job published again for its idempotency key, whose first copy
+        // was stored after all (a record is only written once a copy is:
+        // by the API after a publish that stored it, or by that copy's
+        // fan-out, which is redelivered until it is done): that copy sends
+        // the devices. Not on a redelivery: the record may be this copy's.
+        Err(e)
+            if e.kind() == kv::CreateErrorKind::AlreadyExists
+                && envelope.republished
+                && info.delivered == 1
+                && !nats.may_be_back(info.stream_sequence) =>
+        {
+            tracing::info!(job = %envelope.record.id, "a job published twice is fanned out once");
+            return message.ack().await.map_err(|e| e.to_string());
+        }
         Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
         Err(e) => return Err(e.to_string()),
     }
-    let info = message.info().map_err(|e| e.to_string())?;
     // Fanned out before (its gateway died, or the server lost the ack):
     // some devices may be sent already.
-    let repeat = info.delivered > 1 || nats.may_be_back(info.stream_sequence);
+    let repeat =
+        info.delivered > 1 || envelope.republished || nats.may_be_back(info.stream_sequence);
     let devices = devices_of(&envelope, &nats.app, usize::MAX)?;
     // Its devices, sent here, need the record: no read of it back.
     let _ = job_cell(worker, &envelope.record.id).set(Arc::new(envelope.record.clone()));
@@ -1730,6 +1873,65 @@ mod tests {
         let (addresses, login) = split_credentials("t0ken@127.0.0.1:4222");
         assert_eq!(addresses, ["nats://127.0.0.1:4222"]);
         assert!(matches!(login, Some(Login::Token(t)) if t == "t0ken"));
+    }
+
+    #[test]
+    fn a_publish_is_refused_only_when_it_never_left_or_jetstream_said_no() {
+        use jetstream::context::PublishErrorKind as Kind;
+        // Not sent (a client-side refusal, no room to send): not stored.
+        for kind in [
+            Kind::MaxPayloadExceeded,
+            Kind::MaxAckPending,
+            Kind::TimedOut,
+            Kind::Other,
+        ] {
+            assert_eq!(
+                publish_outcome(false, kind, false),
+                Published::Refused,
+                "{kind:?}"
+            );
+        }
+        // Sent, and JetStream said no (no stream on the subject, an error
+        // answer): not stored, the key is released.
+        assert_eq!(
+            publish_outcome(true, Kind::StreamNotFound, false),
+            Published::Refused
+        );
+        assert_eq!(
+            publish_outcome(true, Kind::WrongLastSequence, false),
+            Published::Refused
+        );
+        assert_eq!(publish_outcome(true, Kind::Other, true), Published::Refused);
+        // Sent, no answer read: maybe stored, the key keeps naming the job.
+        assert_eq!(
+            publish_outcome(true, Kind::TimedOut, false),
+            Published::Unknown
+        );
+        assert_eq!(
+            publish_outcome(true, Kind::BrokenPipe, false),
+            Published::Unknown
+        );
+        assert_eq!(
+            publish_outcome(true, Kind::Other, false),
+            Published::Unknown
+        );
+        // The classification reads JetStream's answer from the error.
+        let refused = jetstream::context::PublishError::with_source(
+            Kind::Other,
+            serde_json::from_str::<jetstream::Error>(
+                r#"{"code":503,"err_code":10077,"description":"maximum messages exceeded"}"#,
+            )
+            .unwrap(),
+        );
+        assert_eq!(failed_publish(true, &refused), Published::Refused);
+        let unreadable = jetstream::context::PublishError::with_source(
+            Kind::Other,
+            serde_json::from_str::<u8>("x").unwrap_err(),
+        );
+        assert_eq!(failed_publish(true, &unreadable), Published::Unknown);
+        let timed_out = jetstream::context::PublishError::new(Kind::TimedOut);
+        assert_eq!(failed_publish(true, &timed_out), Published::Unknown);
+        assert_eq!(failed_publish(false, &timed_out), Published::Refused);
     }
 
     #[test]

@@ -880,3 +880,182 @@ async fn feedback_is_recorded_before_the_final_state_and_retried_until_it_is() {
     assert!(feedback_first, "feedback published before the final state");
     gateway.shutdown().await;
 }
+
+/// A postcard job (the core's `wire`) as an edge relay sends it, its text
+/// `text`.
+fn wire_job(token: &str, text: &str) -> Vec<u8> {
+    let case = json!({
+        "Message": {
+            "From_Account": "ann", "To_Account": "bob",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }]
+        },
+        "Sender": { "Nick": "Ann" },
+        "Recipient": { "Account": "bob", "Device": { "Channel": "apns", "Token": token, "State": "background" } },
+        "App": { "BundleId": TOPIC },
+        "Now": 1
+    })
+    .to_string();
+    let doc = tidings_std::ingest::parse_case(case.as_bytes()).unwrap();
+    let lent = doc.lend().unwrap();
+    let app = tidings_std::ingest::AppDoc::default();
+    let case = lent.case(0, &app).unwrap();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let len = tidings_core::wire::encode(&case, &mut buffer).unwrap();
+    buffer.truncate(len);
+    buffer
+}
+
+/// A job larger than the server's `max_payload` as queued (a relay's wire
+/// job travels as JSON, its bytes as numbers) is refused with a 413
+/// naming the limit, before its idempotency key is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_over_the_servers_max_payload_is_a_413_naming_the_limit() {
+    let mut bed = bed(|b| b).await;
+    bed.nats = NatsServer::start_with_max_payload("32KB");
+    let gateway = bed.gateway("a", "").await;
+    let job = wire_job("0b000001", &"x".repeat(9_000));
+    // Under the body limit (max_payload less 16 KiB).
+    assert!(job.len() < 16 * 1024, "{}", job.len());
+    let answer = bed
+        .http
+        .post(format!("http://{}/v1/push", gateway.addr()))
+        .header("content-type", tidings_gateway::job::WIRE_CONTENT_TYPE)
+        .body(job)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 413);
+    let error: Value = answer.json().await.unwrap();
+    let error = error["Error"].as_str().unwrap();
+    assert!(
+        error.contains("over the NATS server's max_payload of 32768 bytes"),
+        "{error}"
+    );
+    // The server restarted with a smaller limit while the gateway ran (its
+    // body limit still the first server's): a JSON request with an
+    // idempotency key, under the body limit but over the new max_payload,
+    // is a 413 naming it, and its key is not taken.
+    bed.nats.set_max_payload("8KB");
+    bed.nats.restart();
+    let big = body(
+        &["0b000002".to_owned()],
+        json!({ "IdempotencyKey": "big-1", "Padding": "x".repeat(10_000) }),
+    );
+    // 503 until the gateway is on the new server.
+    let mut answered = bed.post(&gateway, &big).await;
+    for _ in 0..200 {
+        if answered.0 != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        answered = bed.post(&gateway, &big).await;
+    }
+    let (status, answer, _) = answered;
+    assert_eq!(status, 413, "{answer}");
+    assert!(
+        answer["Error"]
+            .as_str()
+            .unwrap()
+            .contains("over the NATS server's max_payload of 8192 bytes"),
+        "{answer}"
+    );
+    let js = async_nats::jetstream::new(bed.client().await);
+    let mut keys = js.get_stream("KV_TIDINGS_KEYS").await.unwrap();
+    assert_eq!(keys.info().await.unwrap().state.messages, 0);
+    // What fits is queued and sent.
+    let (status, answer, _) = bed
+        .post(&gateway, &body(&["0b000003".to_owned()], json!({})))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap();
+    let state = bed.settled(&gateway, job, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["delivered"]);
+    let mut work = js.get_stream("TIDINGS").await.unwrap();
+    assert_eq!(
+        work.info().await.unwrap().state.last_sequence,
+        1,
+        "one job queued"
+    );
+    gateway.shutdown().await;
+}
+
+/// A job publish whose outcome is unknown (JetStream stored it but its
+/// ack never came: the work stream set to `no_ack`) answers 503 and keeps
+/// the idempotency key naming the job: the client's retry publishes the
+/// same job again (same id, same `Nats-Msg-Id`), JetStream stores it once,
+/// and it is sent once. (No gateway takes work meanwhile — the shared
+/// consumer is deleted — so the retry finds no record and must publish.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_of_unknown_outcome_keeps_the_key_and_a_retry_queues_the_same_job() {
+    let bed = bed(|b| b).await;
+    let gateway = bed.gateway("a", "").await;
+    let js = async_nats::jetstream::new(bed.client().await);
+    let mut work = js.get_stream("TIDINGS").await.unwrap();
+    work.delete_consumer("tidings").await.unwrap();
+    let mut config = work.info().await.unwrap().config.clone();
+    config.no_ack = true;
+    js.update_stream(&config).await.unwrap();
+
+    let keyed = body(
+        &["1d0000aa".to_owned()],
+        json!({ "IdempotencyKey": "order-77" }),
+    );
+    let (status, answer, retry_after) = bed.post(&gateway, &keyed).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    assert!(
+        answer["Error"].as_str().unwrap().contains("unknown"),
+        "{answer}"
+    );
+    // Stored all the same.
+    assert_eq!(work.info().await.unwrap().state.messages, 1);
+    let stored = work.get_raw_message(1).await.unwrap();
+    let stored: Value = serde_json::from_slice(&stored.payload).unwrap();
+    let first = stored["record"]["id"].as_str().unwrap().to_owned();
+
+    config.no_ack = false;
+    js.update_stream(&config).await.unwrap();
+    let (status, answer, _) = bed.post(&gateway, &keyed).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["JobId"], first.as_str(), "the same job");
+    assert_eq!(answer["Devices"], 1);
+    assert_eq!(
+        work.info().await.unwrap().state.messages,
+        1,
+        "published again, stored once"
+    );
+
+    // Work resumes (a gateway started now makes the consumer again): the
+    // job is sent once, and the key answers it from then on.
+    let other = bed.gateway("b", "").await;
+    let state = bed.settled(&gateway, &first, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["delivered"]);
+    let (status, again, _) = bed.post(&other, &keyed).await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["JobId"], first.as_str());
+    // Another body with the same key names the job in a 409.
+    let (status, conflict, _) = bed
+        .post(
+            &other,
+            &body(
+                &["1d0000bb".to_owned()],
+                json!({ "IdempotencyKey": "order-77" }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 409, "{conflict}");
+    assert!(
+        conflict["Error"].as_str().unwrap().contains(&first),
+        "{conflict}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = bed
+        .standin
+        .accepted()
+        .iter()
+        .filter(|p| p.token == "1d0000aa")
+        .count();
+    assert_eq!(sent, 1);
+    gateway.shutdown().await;
+    other.shutdown().await;
+}
