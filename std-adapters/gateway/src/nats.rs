@@ -6,41 +6,114 @@
 //!
 //! - stream `S` (work queue, file storage, `queue.replicas`), subjects
 //!   `P.job` and `P.device`, one durable pull consumer `queue.consumer`
-//!   every gateway pulls from:
+//!   every gateway pulls from, at most `queue.max_ack_pending` messages
+//!   unacknowledged across all of them (default 100,000; the consumer is
+//!   created or updated with it at start):
 //!   - `P.job`: an accepted request, published by the API (202 only after
 //!     JetStream's ack, `Nats-Msg-Id` = job id). The gateway that takes it
 //!     fans it out into one `P.device` message per device to send
 //!     (`Nats-Msg-Id` = job/device, so a fan-out repeated after a crash is
-//!     stored once), then acks it;
-//!   - `P.device`: one device to send. Acked once its final state is in
-//!     `S_JOBS`; kept alive by in-progress acks during a slow send; a retry
-//!     is a delayed nak (the provider's time plus jitter); redelivered by
-//!     JetStream after `queue.ack_wait_secs` when its gateway dies;
+//!     stored once), then acks it (a job of one device is sent from its
+//!     job message);
+//!   - `P.device`: one device to send, with the real send attempts made so
+//!     far. Acked once its final state is in `S_JOBS`; kept alive by
+//!     in-progress acks while it is handled; redelivered by JetStream after
+//!     `queue.ack_wait_secs` when its gateway dies. A device to be sent
+//!     again (the provider's retry time plus jitter, or a paused channel's
+//!     next probe) has its state written first, then waits: up to
+//!     `PARK_AFTER` (5 s) as a delayed nak of its message; longer, parked;
+//! - stream `S_RETRY` (work queue, file storage), subject `P.retry`, its
+//!   own durable pull consumer `<consumer>_retry`: parked devices. Parking
+//!   publishes the device (its due time, attempts, time held, job and
+//!   index) with `Nats-Msg-Id` = job/device/`s`+the stream sequence of the
+//!   message it came in, and acks that message only once JetStream acked
+//!   the publish — so a device waiting minutes or hours holds none of the
+//!   shared consumer's `max_ack_pending` slots, and 400 devices waiting on
+//!   a provider's `Retry-After` cannot keep a new device from being sent.
+//!   The retry consumer naks a parked message not yet due with the delay
+//!   left (each one waits apart: one not due holds up none that is) and
+//!   republishes a due one to `P.device` (`Nats-Msg-Id` =
+//!   job/device/`p`+its sequence on `S_RETRY`, marked to be checked against
+//!   `S_JOBS` before sending), acking it once that publish is acked. A
+//!   crash between a publish and its ack repeats the publish with the same
+//!   id: stored once (within `queue.duplicate_window_secs`, which the ack
+//!   wait is well inside);
 //! - KV bucket `S_JOBS` (`queue.job_ttl_secs`): key `<job>` holds the job
-//!   as accepted, `<job>.<device>` a device's latest state;
-//! - KV bucket `S_KEYS` (24 h): idempotency key (SHA-256) → job id;
+//!   as accepted, `<job>.<device>` a device's latest state, its real
+//!   attempts and its time held on a paused channel;
+//! - KV bucket `S_KEYS` (24 h): idempotency key (SHA-256) → job id, its
+//!   accepted time and its request's SHA-256;
 //! - stream `S_FEEDBACK`, subject `P.feedback`: invalid tokens; a record's
 //!   `Seq` is its stream sequence; the webhook shares the durable consumer
 //!   `<consumer>_webhook`;
-//! - stream `S_DEAD`, subject `P.dead`: devices delivered
-//!   `queue.max_deliver` times without a final outcome, with the last
-//!   reason (the device's state says `dead_lettered` too).
+//! - stream `S_DEAD`, subject `P.dead`: devices sent `queue.max_deliver`
+//!   times without a final outcome, with the last reason, JetStream's
+//!   deliveries of the last message and the attempts (the device's state
+//!   says `dead_lettered` too).
 //!
 //! Decisions where JetStream leaves a choice:
 //!
-//! - The consumer's own `max_deliver` is unlimited and the gateway counts
-//!   deliveries itself (JetStream's count, from the message): JetStream
-//!   stops delivering at its limit and leaves the message in the stream
-//!   with only an advisory, so a gateway killed during the last delivery
-//!   would strand it. Here the next delivery past the limit goes to the
-//!   dead letters.
+//! - Parking is a stream of its own, not a third subject of `S`: a work
+//!   queue's consumers may not overlap, and nats-server 2.9 (Debian 12's)
+//!   gives a consumer one filter subject, so the shared consumer (no
+//!   filter: both subjects, as deployed) would have to be replaced by two.
+//!   Its own stream keeps the shared consumer as it is, and the retry
+//!   consumer's pending messages apart from it. That consumer's
+//!   `max_ack_pending` is unlimited: every parked device is pending on it
+//!   while it waits, so any limit would be a cap on waiting devices past
+//!   which due ones wait behind others not due (the server keeps one small
+//!   entry per parked device and scans them on its redelivery timer). A
+//!   due device is republished rather than sent from the retry stream, so
+//!   it is sent within the shared consumer's limit, behind what was queued
+//!   before it.
+//! - Only real sends count toward `queue.max_deliver`: a device handed
+//!   back without one (held past half the ack wait in a busy gateway, a
+//!   handling error, a hold on a down or paused channel, a gateway
+//!   stopping) is not dead-lettered for it. The attempts travel in the
+//!   device message (set when parked) and in its state in `S_JOBS`
+//!   (written before every nak, so a short retry, which keeps its message,
+//!   is counted too); the larger of the two counts. A device is
+//!   dead-lettered when a send leaves it at `max_deliver` attempts without
+//!   a final outcome, or when it is delivered with as many already
+//!   recorded. A send whose gateway died before recording it is not
+//!   counted. One message delivered more than `max_deliver` +
+//!   `MAX_HANDBACKS` (100) times is dead-lettered whatever its attempts
+//!   (`HandedBack`): a message whose handling fails every time cannot loop
+//!   forever. JetStream's own `max_deliver` is unlimited: it stops
+//!   delivering at its limit and leaves the message in the stream with
+//!   only an advisory, so a gateway killed during the last delivery would
+//!   strand it.
+//! - A device recorded in `S_JOBS` as waiting until later (its gateway
+//!   died before parking it, or another gateway's clock is ahead) is not
+//!   sent early when it is delivered again: it waits again.
+//! - An invalid token's feedback is published (`Nats-Msg-Id` =
+//!   job/device, so a repeat is stored once) before the device's final
+//!   state is written and its message acked: a final device is never sent
+//!   again, so feedback published after its state could be lost. A failed
+//!   feedback publish leaves the device `retrying` (`FeedbackNotRecorded`,
+//!   the attempt counted) and naks it: it is sent again.
 //! - `IdempotencyKey` → the `S_KEYS` bucket (`create` is atomic across
 //!   gateways; 24 h as the local queue) rather than JetStream's message-id
 //!   window alone: a repeated request must be answered with the earlier job
 //!   id, which a duplicate publish's ack does not give, and holding 24 h of
 //!   ids in the server's memory is costly. The publish still carries
-//!   `Nats-Msg-Id` (the job id), so a publish repeated after a lost ack is
-//!   stored once.
+//!   `Nats-Msg-Id` (the job id). A key is released only when its job's
+//!   publish was definitely not stored (it never left the client, or
+//!   JetStream answered with a refusal, `publish_outcome`); when the
+//!   outcome is unknown (no ack in time, the connection lost) the request
+//!   gets a 503 and the key keeps naming the job. A repeat with the same
+//!   body that finds no record of the job (its publish unknown, still in
+//!   flight on another gateway, or its gateway died) publishes the same job
+//!   again — same id, same accepted time, same request — and answers it:
+//!   JetStream stores one copy within its duplicate window. The record is
+//!   written only by a publish that stored a new, first copy (or by a
+//!   fan-out), so a copy published again that was stored past the window
+//!   (`republished`) is dropped by the fan-out when it finds the record: the
+//!   first copy was stored and sends the devices. Another body with a key
+//!   in use is a 409 naming its job.
+//! - A job is checked against the server's `max_payload` (as published:
+//!   the record and the request, a wire job's bytes as JSON numbers)
+//!   before its key is taken: over it is a 413 naming the limit.
 //! - A device already final in `S_JOBS` is acked without sending when it
 //!   is delivered again (its gateway died between the state and the ack).
 //! - So is one the server hands out again after it restarted: a crashed
@@ -51,6 +124,15 @@
 //!   the connection was made, [`RecheckMark`]) is checked against
 //!   `S_JOBS` before a send; a job fanned out again marks its device
 //!   messages to be checked too. Messages published later cost no read.
+//!
+//! Durability: "nothing acknowledged by JetStream is lost" — the promise
+//! every publish-then-ack step above rests on — holds only when the server
+//! syncs each write to disk before acknowledging it (nats-server's
+//! `jetstream { sync_interval: always }`) or when streams and buckets have
+//! 3 replicas (`queue.replicas = 3` on a cluster of 3 or more): by default
+//! nats-server syncs to disk every 2 minutes, so a machine that loses
+//! power (not a process killed: the page cache survives that) can lose up
+//! to 2 minutes of acknowledged jobs, states and acks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -104,7 +186,7 @@ const PARK_AFTER: Duration = Duration::from_secs(5);
 /// error, a short hold on a paused channel, a gateway stopping): past
 /// `max_deliver` + this, the device is dead-lettered (`HandedBack`)
 /// whatever its attempts, so a message whose handling fails every time
-/// cannot loop forever. Holds longer than [`PARK_AFTER`] make a new
+/// cannot loop forever. Holds longer than `PARK_AFTER` make a new
 /// message, so a device held for hours on a paused channel never nears it.
 const MAX_HANDBACKS: u64 = 100;
 /// Parked messages a gateway handles at once (each a nak, or a publish
@@ -1647,7 +1729,7 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// A device that is to be sent again at `due_ms` (its state recorded
-/// already): a wait up to [`PARK_AFTER`] is a delayed nak of its message;
+/// already): a wait up to `PARK_AFTER` is a delayed nak of its message;
 /// a longer one parks it on the retry stream (the publish acknowledged by
 /// JetStream before the message is acked), so it holds no slot of the
 /// shared consumer's `max_ack_pending` while it waits.
