@@ -312,13 +312,15 @@ section! {
         credentials_file: path,
         /// An extra CA for the NATS server's TLS.
         ca_file: path,
-        /// Work stream name (default TIDINGS); `_FEEDBACK`, `_DEAD`,
-        /// `_JOBS` and `_KEYS` name its siblings.
+        /// Work stream name (default TIDINGS); `_RETRY`, `_FEEDBACK`,
+        /// `_DEAD`, `_JOBS` and `_KEYS` name its siblings.
         stream: text,
-        /// Subject prefix (default tidings): `.job`, `.device`,
+        /// Subject prefix (default tidings): `.job`, `.device`, `.retry`,
         /// `.feedback`, `.dead`.
         subject: text,
-        /// The durable pull consumer every gateway shares (default tidings).
+        /// The durable pull consumer every gateway shares (default
+        /// tidings); `_retry` (parked devices) and `_webhook` name its
+        /// siblings.
         consumer: text,
         /// Stream and bucket replicas in a cluster (default 1).
         replicas: number,
