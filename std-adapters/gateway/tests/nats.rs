@@ -711,13 +711,14 @@ async fn devices_held_by_a_down_channel_are_not_dead_lettered_before_their_real_
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
+    // Read after the states: every send behind them is counted.
     let sends = bed
         .metric(
             &gateway,
             r#"tidings_pushes_total{channel="apns",outcome="retry"}"#,
         )
         .await;
-    let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
     let devices = state["Devices"].as_array().unwrap();
     let mut dead = 0.0;
     for device in devices {
