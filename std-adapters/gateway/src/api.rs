@@ -334,6 +334,12 @@ fn nats_refusal(e: AcceptError) -> ApiError {
             tracing::warn!(%why, "a push was not accepted");
             unavailable(format!("the queue cannot take it now: {why}"))
         }
+        AcceptError::TooLarge { size, limit } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the job is {size} bytes as queued, over the NATS server's max_payload of {limit} bytes"
+            ),
+        ),
         AcceptError::Internal(why) => internal(why),
     }
 }

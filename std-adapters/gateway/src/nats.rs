@@ -6,41 +6,114 @@
 //!
 //! - stream `S` (work queue, file storage, `queue.replicas`), subjects
 //!   `P.job` and `P.device`, one durable pull consumer `queue.consumer`
-//!   every gateway pulls from:
+//!   every gateway pulls from, at most `queue.max_ack_pending` messages
+//!   unacknowledged across all of them (default 100,000; the consumer is
+//!   created or updated with it at start):
 //!   - `P.job`: an accepted request, published by the API (202 only after
 //!     JetStream's ack, `Nats-Msg-Id` = job id). The gateway that takes it
 //!     fans it out into one `P.device` message per device to send
 //!     (`Nats-Msg-Id` = job/device, so a fan-out repeated after a crash is
-//!     stored once), then acks it;
-//!   - `P.device`: one device to send. Acked once its final state is in
-//!     `S_JOBS`; kept alive by in-progress acks during a slow send; a retry
-//!     is a delayed nak (the provider's time plus jitter); redelivered by
-//!     JetStream after `queue.ack_wait_secs` when its gateway dies;
+//!     stored once), then acks it (a job of one device is sent from its
+//!     job message);
+//!   - `P.device`: one device to send, with the real send attempts made so
+//!     far. Acked once its final state is in `S_JOBS`; kept alive by
+//!     in-progress acks while it is handled; redelivered by JetStream after
+//!     `queue.ack_wait_secs` when its gateway dies. A device to be sent
+//!     again (the provider's retry time plus jitter, or a paused channel's
+//!     next probe) has its state written first, then waits: up to
+//!     `PARK_AFTER` (5 s) as a delayed nak of its message; longer, parked;
+//! - stream `S_RETRY` (work queue, file storage), subject `P.retry`, its
+//!   own durable pull consumer `<consumer>_retry`: parked devices. Parking
+//!   publishes the device (its due time, attempts, time held, job and
+//!   index) with `Nats-Msg-Id` = job/device/`s`+the stream sequence of the
+//!   message it came in, and acks that message only once JetStream acked
+//!   the publish — so a device waiting minutes or hours holds none of the
+//!   shared consumer's `max_ack_pending` slots, and 400 devices waiting on
+//!   a provider's `Retry-After` cannot keep a new device from being sent.
+//!   The retry consumer naks a parked message not yet due with the delay
+//!   left (each one waits apart: one not due holds up none that is) and
+//!   republishes a due one to `P.device` (`Nats-Msg-Id` =
+//!   job/device/`p`+its sequence on `S_RETRY`, marked to be checked against
+//!   `S_JOBS` before sending), acking it once that publish is acked. A
+//!   crash between a publish and its ack repeats the publish with the same
+//!   id: stored once (within `queue.duplicate_window_secs`, which the ack
+//!   wait is well inside);
 //! - KV bucket `S_JOBS` (`queue.job_ttl_secs`): key `<job>` holds the job
-//!   as accepted, `<job>.<device>` a device's latest state;
-//! - KV bucket `S_KEYS` (24 h): idempotency key (SHA-256) → job id;
+//!   as accepted, `<job>.<device>` a device's latest state, its real
+//!   attempts and its time held on a paused channel;
+//! - KV bucket `S_KEYS` (24 h): idempotency key (SHA-256) → job id, its
+//!   accepted time and its request's SHA-256;
 //! - stream `S_FEEDBACK`, subject `P.feedback`: invalid tokens; a record's
 //!   `Seq` is its stream sequence; the webhook shares the durable consumer
 //!   `<consumer>_webhook`;
-//! - stream `S_DEAD`, subject `P.dead`: devices delivered
-//!   `queue.max_deliver` times without a final outcome, with the last
-//!   reason (the device's state says `dead_lettered` too).
+//! - stream `S_DEAD`, subject `P.dead`: devices sent `queue.max_deliver`
+//!   times without a final outcome, with the last reason, JetStream's
+//!   deliveries of the last message and the attempts (the device's state
+//!   says `dead_lettered` too).
 //!
 //! Decisions where JetStream leaves a choice:
 //!
-//! - The consumer's own `max_deliver` is unlimited and the gateway counts
-//!   deliveries itself (JetStream's count, from the message): JetStream
-//!   stops delivering at its limit and leaves the message in the stream
-//!   with only an advisory, so a gateway killed during the last delivery
-//!   would strand it. Here the next delivery past the limit goes to the
-//!   dead letters.
+//! - Parking is a stream of its own, not a third subject of `S`: a work
+//!   queue's consumers may not overlap, and nats-server 2.9 (Debian 12's)
+//!   gives a consumer one filter subject, so the shared consumer (no
+//!   filter: both subjects, as deployed) would have to be replaced by two.
+//!   Its own stream keeps the shared consumer as it is, and the retry
+//!   consumer's pending messages apart from it. That consumer's
+//!   `max_ack_pending` is unlimited: every parked device is pending on it
+//!   while it waits, so any limit would be a cap on waiting devices past
+//!   which due ones wait behind others not due (the server keeps one small
+//!   entry per parked device and scans them on its redelivery timer). A
+//!   due device is republished rather than sent from the retry stream, so
+//!   it is sent within the shared consumer's limit, behind what was queued
+//!   before it.
+//! - Only real sends count toward `queue.max_deliver`: a device handed
+//!   back without one (held past half the ack wait in a busy gateway, a
+//!   handling error, a hold on a down or paused channel, a gateway
+//!   stopping) is not dead-lettered for it. The attempts travel in the
+//!   device message (set when parked) and in its state in `S_JOBS`
+//!   (written before every nak, so a short retry, which keeps its message,
+//!   is counted too); the larger of the two counts. A device is
+//!   dead-lettered when a send leaves it at `max_deliver` attempts without
+//!   a final outcome, or when it is delivered with as many already
+//!   recorded. A send whose gateway died before recording it is not
+//!   counted. One message delivered more than `max_deliver` +
+//!   `MAX_HANDBACKS` (100) times is dead-lettered whatever its attempts
+//!   (`HandedBack`): a message whose handling fails every time cannot loop
+//!   forever. JetStream's own `max_deliver` is unlimited: it stops
+//!   delivering at its limit and leaves the message in the stream with
+//!   only an advisory, so a gateway killed during the last delivery would
+//!   strand it.
+//! - A device recorded in `S_JOBS` as waiting until later (its gateway
+//!   died before parking it, or another gateway's clock is ahead) is not
+//!   sent early when it is delivered again: it waits again.
+//! - An invalid token's feedback is published (`Nats-Msg-Id` =
+//!   job/device, so a repeat is stored once) before the device's final
+//!   state is written and its message acked: a final device is never sent
+//!   again, so feedback published after its state could be lost. A failed
+//!   feedback publish leaves the device `retrying` (`FeedbackNotRecorded`,
+//!   the attempt counted) and naks it: it is sent again.
 //! - `IdempotencyKey` → the `S_KEYS` bucket (`create` is atomic across
 //!   gateways; 24 h as the local queue) rather than JetStream's message-id
 //!   window alone: a repeated request must be answered with the earlier job
 //!   id, which a duplicate publish's ack does not give, and holding 24 h of
 //!   ids in the server's memory is costly. The publish still carries
-//!   `Nats-Msg-Id` (the job id), so a publish repeated after a lost ack is
-//!   stored once.
+//!   `Nats-Msg-Id` (the job id). A key is released only when its job's
+//!   publish was definitely not stored (it never left the client, or
+//!   JetStream answered with a refusal, `publish_outcome`); when the
+//!   outcome is unknown (no ack in time, the connection lost) the request
+//!   gets a 503 and the key keeps naming the job. A repeat with the same
+//!   body that finds no record of the job (its publish unknown, still in
+//!   flight on another gateway, or its gateway died) publishes the same job
+//!   again — same id, same accepted time, same request — and answers it:
+//!   JetStream stores one copy within its duplicate window. The record is
+//!   written only by a publish that stored a new, first copy (or by a
+//!   fan-out), so a copy published again that was stored past the window
+//!   (`republished`) is dropped by the fan-out when it finds the record: the
+//!   first copy was stored and sends the devices. Another body with a key
+//!   in use is a 409 naming its job.
+//! - A job is checked against the server's `max_payload` (as published:
+//!   the record and the request, a wire job's bytes as JSON numbers)
+//!   before its key is taken: over it is a 413 naming the limit.
 //! - A device already final in `S_JOBS` is acked without sending when it
 //!   is delivered again (its gateway died between the state and the ack).
 //! - So is one the server hands out again after it restarted: a crashed
@@ -51,6 +124,15 @@
 //!   the connection was made, [`RecheckMark`]) is checked against
 //!   `S_JOBS` before a send; a job fanned out again marks its device
 //!   messages to be checked too. Messages published later cost no read.
+//!
+//! Durability: "nothing acknowledged by JetStream is lost" — the promise
+//! every publish-then-ack step above rests on — holds only when the server
+//! syncs each write to disk before acknowledging it (nats-server's
+//! `jetstream { sync_interval: always }`) or when streams and buckets have
+//! 3 replicas (`queue.replicas = 3` on a cluster of 3 or more): by default
+//! nats-server syncs to disk every 2 minutes, so a machine that loses
+//! power (not a process killed: the page cache survives that) can lose up
+//! to 2 minutes of acknowledged jobs, states and acks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -81,23 +163,41 @@ pub mod defaults {
     /// a dead gateway's work moves on after this.
     pub const ACK_WAIT_SECS: u64 = 30;
     pub const MAX_DELIVER: u64 = 10;
+    /// Unacknowledged messages the shared consumer allows, all gateways
+    /// together: sized for a fleet (each gateway holds at most four times
+    /// its `concurrency` of them at once).
+    pub const MAX_ACK_PENDING: u64 = 100_000;
     /// NATS's own default.
     pub const DUPLICATE_WINDOW_SECS: u64 = 120;
     pub const JOB_TTL_SECS: u64 = 7 * 24 * 3600;
 }
 
-/// Unacknowledged messages the consumer allows across all gateways.
-const MAX_ACK_PENDING: i64 = 20_000;
 /// Messages a gateway pulls per request at most.
 const PULL_BATCH: usize = 256;
+/// The longest wait before a device's next send that stays a delayed nak
+/// of its message (holding a slot of the shared consumer's
+/// `max_ack_pending` meanwhile). A longer one — a provider's
+/// `Retry-After`, a backoff, a paused channel's next probe — parks the
+/// device on the retry stream, so waiting devices never starve new ones
+/// of slots, however many there are.
+const PARK_AFTER: Duration = Duration::from_secs(5);
+/// Deliveries of one message without a send beyond `max_deliver` that are
+/// borne (handed back while held too long in a busy gateway, a handling
+/// error, a short hold on a paused channel, a gateway stopping): past
+/// `max_deliver` + this, the device is dead-lettered (`HandedBack`)
+/// whatever its attempts, so a message whose handling fails every time
+/// cannot loop forever. Holds longer than `PARK_AFTER` make a new
+/// message, so a device held for hours on a paused channel never nears it.
+const MAX_HANDBACKS: u64 = 100;
+/// Parked messages a gateway handles at once (each a nak, or a publish
+/// and an ack).
+const PARKED_IN_FLIGHT: usize = 64;
 /// Device messages published before their acks are awaited.
 const FAN_OUT_CHUNK: usize = 1024;
 /// How long a request without an answer from JetStream waits.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// An idempotency key reserved this long ago with no job behind it is
-/// taken to be a request that failed (the gateway died between the
-/// reservation and the publish): the next request with it takes it over.
-const RESERVATION_GRACE_MS: u64 = 30_000;
+/// Room for a job message's `Nats-Msg-Id` header within `max_payload`.
+const MSG_ID_HEADER_ROOM: usize = 128;
 /// Job records kept per gateway at most (then the cache starts again).
 const JOB_CACHE: usize = 1024;
 /// Device states read at once for `GET /v1/jobs/{id}`.
@@ -124,6 +224,7 @@ pub struct NatsSettings {
     pub replicas: usize,
     pub ack_wait: Duration,
     pub max_deliver: u64,
+    pub max_ack_pending: u64,
     pub duplicate_window: Duration,
     pub job_ttl: Duration,
 }
@@ -238,6 +339,11 @@ impl NatsSettings {
                 defaults::MAX_DELIVER,
                 "queue.max_deliver",
             )?,
+            max_ack_pending: positive(
+                queue.max_ack_pending,
+                defaults::MAX_ACK_PENDING,
+                "queue.max_ack_pending",
+            )?,
             duplicate_window: Duration::from_secs(positive(
                 queue.duplicate_window_secs,
                 defaults::DUPLICATE_WINDOW_SECS,
@@ -263,6 +369,15 @@ impl NatsSettings {
     fn dead_subject(&self) -> String {
         format!("{}.dead", self.subject)
     }
+    fn retry_subject(&self) -> String {
+        format!("{}.retry", self.subject)
+    }
+    fn retry_stream(&self) -> String {
+        format!("{}_RETRY", self.stream)
+    }
+    fn retry_consumer(&self) -> String {
+        format!("{}_retry", self.consumer)
+    }
 }
 
 /// Why the NATS queue could not be used: JetStream's own words, never the
@@ -280,6 +395,11 @@ pub struct NatsError {
 struct JobEnvelope {
     record: JobRecord,
     request: Option<Box<serde_json::value::RawValue>>,
+    /// Published again by a repeat of its idempotency key after its first
+    /// publish's outcome was unknown: dropped by the fan-out when it finds
+    /// the job's record already (the first copy was stored).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    republished: bool,
 }
 
 /// One device to send.
@@ -288,17 +408,38 @@ struct DeviceEnvelope {
     job: String,
     index: u32,
     device: DeviceRecord,
-    /// Published by a job's repeated fan-out: its device may have been
-    /// sent already under an earlier device message.
+    /// Real send attempts made before this message was published (by the
+    /// message it was parked from).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    attempts: u32,
+    /// Published by a job's repeated fan-out or from the retry stream: its
+    /// device may have been sent already under another device message.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     recheck: bool,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A device waiting on the retry stream for its next send.
+#[derive(Debug, Serialize, Deserialize)]
+struct ParkedEnvelope {
+    /// When it is to be sent again (Unix ms).
+    due_ms: u64,
+    device: DeviceEnvelope,
 }
 
 /// A device's latest state in `S_JOBS`.
 #[derive(Debug, Serialize, Deserialize)]
 struct DeviceStatus {
     state: DeviceState,
+    /// Real send attempts.
     attempts: u32,
+    /// Time held on a paused channel (ms), as [`DeviceRecord::held_ms`].
+    #[serde(default)]
+    held_ms: u64,
 }
 
 /// A device in the dead letters.
@@ -310,15 +451,24 @@ struct DeadLetter {
     path: String,
     channel: String,
     reason: String,
+    /// JetStream's deliveries of the last message that carried it.
     deliveries: u64,
+    /// Real send attempts.
+    attempts: u32,
 }
 
 /// What accepting a job could not do.
 #[derive(Debug)]
 pub enum AcceptError {
-    /// NATS is not reachable now, or an identical request is being
-    /// accepted by another gateway: answer 503 with `Retry-After`.
+    /// NATS is not reachable now, or did not say whether it took the job:
+    /// answer 503 with `Retry-After`.
     Unavailable(String),
+    /// The job as queued (`size` bytes) is over the NATS server's
+    /// `max_payload` (`limit` bytes): answer 413.
+    TooLarge {
+        size: usize,
+        limit: usize,
+    },
     Internal(String),
 }
 
@@ -464,17 +614,40 @@ impl Nats {
             .await
             .map_err(|e| fail(format!("stream {name}: {e}")))?;
         }
-        work.get_or_create_consumer(
-            &settings.consumer,
-            consumer::pull::Config {
-                durable_name: Some(settings.consumer.clone()),
+        let retry = js
+            .get_or_create_stream(stream(
+                settings.retry_stream(),
+                vec![settings.retry_subject()],
+                stream::RetentionPolicy::WorkQueue,
+                Duration::ZERO,
+            ))
+            .await
+            .map_err(|e| fail(format!("stream {}: {e}", settings.retry_stream())))?;
+        // Every parked device is pending on it while it waits (a nak
+        // delayed to its due time): no limit, so one not yet due never
+        // keeps a due one from being handed out.
+        retry
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some(settings.retry_consumer()),
                 ack_policy: consumer::AckPolicy::Explicit,
                 ack_wait: settings.ack_wait,
                 max_deliver: -1,
-                max_ack_pending: MAX_ACK_PENDING,
+                max_ack_pending: -1,
                 ..Default::default()
-            },
-        )
+            })
+            .await
+            .map_err(|e| fail(format!("consumer {}: {e}", settings.retry_consumer())))?;
+        // Created, or updated to this config (a changed `max_ack_pending`
+        // takes effect at the next start; gateways started with different
+        // values leave the last one's).
+        work.create_consumer(consumer::pull::Config {
+            durable_name: Some(settings.consumer.clone()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: settings.ack_wait,
+            max_deliver: -1,
+            max_ack_pending: i64::try_from(settings.max_ack_pending).unwrap_or(i64::MAX),
+            ..Default::default()
+        })
         .await
         .map_err(|e| fail(format!("consumer {}: {e}", settings.consumer)))?;
         let jobs_bucket = format!("{}_JOBS", settings.stream);
@@ -553,7 +726,8 @@ impl Nats {
         Ok(())
     }
 
-    /// Messages waiting or in flight on the shared consumer, as last read.
+    /// Messages waiting or in flight on the shared consumer and parked on
+    /// the retry stream, as last read.
     pub fn depth(&self) -> u64 {
         self.depth.load(Ordering::Relaxed)
     }
@@ -567,17 +741,26 @@ impl Nats {
     }
 
     async fn read_depth(&self) -> Result<u64, String> {
-        let consumer: consumer::PullConsumer = self
-            .js
-            .get_consumer_from_stream(&self.settings.consumer, &self.settings.stream)
-            .await
-            .map_err(|e| e.to_string())?;
-        let info = consumer.get_info().await.map_err(|e| e.to_string())?;
-        Ok(info.num_pending + u64::try_from(info.num_ack_pending).unwrap_or(0))
+        let mut depth = 0;
+        for (name, stream) in [
+            (self.settings.consumer.clone(), self.settings.stream.clone()),
+            (self.settings.retry_consumer(), self.settings.retry_stream()),
+        ] {
+            let consumer: consumer::PullConsumer = self
+                .js
+                .get_consumer_from_stream(&name, &stream)
+                .await
+                .map_err(|e| e.to_string())?;
+            let info = consumer.get_info().await.map_err(|e| e.to_string())?;
+            depth += info.num_pending + u64::try_from(info.num_ack_pending).unwrap_or(0);
+        }
+        Ok(depth)
     }
 
     /// Publishes a job and keeps its record; `Ok` only once JetStream has
-    /// both. An idempotency key seen within 24 h answers the earlier job.
+    /// both. An idempotency key seen within 24 h answers the earlier job
+    /// (409 for another body), or publishes it again when its first
+    /// publish's outcome is unknown.
     pub async fn accept(
         &self,
         record: JobRecord,
@@ -586,64 +769,123 @@ impl Nats {
         if !self.connected() {
             return Err(AcceptError::Unavailable("NATS is not connected".into()));
         }
-        let unavailable = |e: &dyn std::fmt::Display| AcceptError::Unavailable(e.to_string());
-        let reserved = match &record.idempotency_key {
-            Some(key) => match self.reserve(key, &record).await? {
-                Reservation::Earlier(accepted) => return Ok(accepted),
-                Reservation::Ours(slot) => Some(slot),
-            },
-            None => None,
-        };
+        let internal = |e: &dyn std::fmt::Display| AcceptError::Internal(e.to_string());
         let request = request
             .map(serde_json::from_slice)
             .transpose()
-            .map_err(|e| AcceptError::Internal(e.to_string()))?;
-        let envelope = JobEnvelope { request, record };
-        let payload = bytes::Bytes::from(
-            serde_json::to_vec(&envelope).map_err(|e| AcceptError::Internal(e.to_string()))?,
-        );
-        let publish = async {
-            self.js
-                .send_publish(
-                    self.settings.job_subject(),
-                    jetstream::message::PublishMessage::build()
-                        .payload(payload.clone())
-                        .message_id(&envelope.record.id),
-                )
-                .await
-                .map_err(|e| e.to_string())?
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            .map_err(|e| internal(&e))?;
+        let mut envelope = JobEnvelope {
+            record,
+            request,
+            republished: false,
         };
-        let keep = async {
-            self.jobs
-                .put(&envelope.record.id, payload.clone())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+        // Checked before anything is reserved: it could never be published.
+        let mut payload = self.job_payload(&envelope)?;
+        let Some(key) = envelope.record.idempotency_key.clone() else {
+            let keep = async {
+                self.jobs
+                    .put(&envelope.record.id, payload.clone())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            };
+            let publish = async {
+                self.publish_job(&envelope.record.id, payload.clone())
+                    .await
+                    .map_err(|(_, why)| why)
+            };
+            tokio::try_join!(publish, keep)
+                .map_err(|why| AcceptError::Unavailable(why.to_string()))?;
+            return Ok(Accepted::New);
         };
         // With an idempotency key the record is what answers a repeat, so it
-        // may only exist once the job is published; without one, both at once.
-        let published = if reserved.is_some() {
-            match publish.await {
-                Ok(()) => keep.await,
-                Err(e) => Err(e),
+        // is only written once this publish stored the job.
+        match self.reserve(&key, &envelope.record).await? {
+            Reservation::Earlier(accepted) => Ok(accepted),
+            Reservation::Ours(slot) => match self
+                .publish_job(&envelope.record.id, payload.clone())
+                .await
+            {
+                // A duplicate: another gateway published it again first
+                // (it found the key without a record); that copy's
+                // fan-out keeps the record.
+                Ok(ack) if ack.duplicate => Ok(Accepted::New),
+                Ok(_) => {
+                    self.jobs
+                        .put(&envelope.record.id, payload)
+                        .await
+                        .map_err(|e| AcceptError::Unavailable(e.to_string()))?;
+                    Ok(Accepted::New)
+                }
+                Err((Published::Refused, why)) => {
+                    // Not stored: the key is free for the caller's retry.
+                    let _ = self.keys.delete(slot).await;
+                    Err(AcceptError::Unavailable(why))
+                }
+                // Maybe stored: the key keeps naming this job, so a retry
+                // publishes this job again (stored once) instead of making
+                // a second one.
+                Err((Published::Unknown, why)) => Err(AcceptError::Unavailable(format!(
+                    "{why} (whether the job was queued is unknown: retry with the same IdempotencyKey)"
+                ))),
+            },
+            Reservation::Held { job, at_ms } => {
+                // The job the key names, exactly as first published (same
+                // id, same accepted time, same request): JetStream stores
+                // one of the two within its duplicate window, and a copy
+                // stored past it is dropped by the fan-out if the first
+                // was (`republished`). Its record is left to the fan-out.
+                envelope.record.id = job;
+                envelope.record.accepted_ms = at_ms;
+                envelope.republished = true;
+                payload = self.job_payload(&envelope)?;
+                self.publish_job(&envelope.record.id, payload)
+                    .await
+                    .map_err(|(_, why)| AcceptError::Unavailable(why))?;
+                Ok(Accepted::Existing {
+                    job_id: envelope.record.id,
+                    devices: envelope.record.devices,
+                })
             }
-        } else {
-            tokio::try_join!(publish, keep).map(|_| ())
-        };
-        if let Err(why) = published {
-            // Free the key, so the caller's retry is not told to wait.
-            if let Some(slot) = reserved {
-                let _ = self.keys.delete(slot).await;
-            }
-            return Err(unavailable(&why));
         }
-        Ok(Accepted::New)
     }
 
-    /// Takes an idempotency key for `record`, or finds its earlier job.
+    /// A job as it is published, if the server's `max_payload` takes it.
+    fn job_payload(&self, envelope: &JobEnvelope) -> Result<bytes::Bytes, AcceptError> {
+        let payload =
+            serde_json::to_vec(envelope).map_err(|e| AcceptError::Internal(e.to_string()))?;
+        let limit = self.max_payload();
+        if payload.len() + MSG_ID_HEADER_ROOM > limit {
+            return Err(AcceptError::TooLarge {
+                size: payload.len(),
+                limit,
+            });
+        }
+        Ok(payload.into())
+    }
+
+    /// Publishes a job message (`Nats-Msg-Id` = the job id); a failure
+    /// says whether JetStream may have stored it.
+    async fn publish_job(
+        &self,
+        id: &str,
+        payload: bytes::Bytes,
+    ) -> Result<jetstream::publish::PublishAck, (Published, String)> {
+        let ack = self
+            .js
+            .send_publish(
+                self.settings.job_subject(),
+                jetstream::message::PublishMessage::build()
+                    .payload(payload)
+                    .message_id(id),
+            )
+            .await
+            .map_err(|e| (failed_publish(false, &e), e.to_string()))?;
+        ack.await
+            .map_err(|e| (failed_publish(true, &e), e.to_string()))
+    }
+
+    /// Takes an idempotency key for `record`, or finds what it names.
     async fn reserve(&self, key: &str, record: &JobRecord) -> Result<Reservation, AcceptError> {
         let slot = hex::encode(sha2::Sha256::digest(key.as_bytes()));
         let unavailable = |e: &dyn std::fmt::Display| AcceptError::Unavailable(e.to_string());
@@ -651,10 +893,11 @@ impl Nats {
             serde_json::to_vec(&KeyHolder {
                 job: record.id.clone(),
                 at_ms: record.accepted_ms,
+                body_sha256: record.body_sha256.clone(),
             })
             .map_err(|e| AcceptError::Internal(e.to_string()))?,
         );
-        match self.keys.create(&slot, mine.clone()).await {
+        match self.keys.create(&slot, mine).await {
             Ok(_) => return Ok(Reservation::Ours(slot)),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
             Err(e) => return Err(unavailable(&e)),
@@ -667,30 +910,38 @@ impl Nats {
             .ok_or_else(|| AcceptError::Unavailable("idempotency key changed; retry".into()))?;
         let holder: KeyHolder = serde_json::from_slice(&entry.value)
             .map_err(|e| AcceptError::Internal(e.to_string()))?;
+        let other_body = |earlier: &str| {
+            !earlier.is_empty() && !record.body_sha256.is_empty() && earlier != record.body_sha256
+        };
         if let Some(earlier) = self
             .job_envelope(&holder.job)
             .await
             .map_err(|e| unavailable(&e))?
         {
-            return Ok(Reservation::Earlier(Accepted::Existing {
-                job_id: earlier.record.id,
-                devices: earlier.record.devices,
-            }));
-        }
-        if record.accepted_ms.saturating_sub(holder.at_ms) < RESERVATION_GRACE_MS {
-            return Err(AcceptError::Unavailable(
-                "a request with this IdempotencyKey is being accepted".into(),
+            return Ok(Reservation::Earlier(
+                if other_body(&earlier.record.body_sha256) {
+                    Accepted::Conflict {
+                        job_id: earlier.record.id,
+                    }
+                } else {
+                    Accepted::Existing {
+                        job_id: earlier.record.id,
+                        devices: earlier.record.devices,
+                    }
+                },
             ));
         }
-        self.keys
-            .update(&slot, mine, entry.revision)
-            .await
-            .map_err(|_| {
-                AcceptError::Unavailable(
-                    "a request with this IdempotencyKey is being accepted".into(),
-                )
-            })?;
-        Ok(Reservation::Ours(slot))
+        if other_body(&holder.body_sha256) {
+            return Ok(Reservation::Earlier(Accepted::Conflict {
+                job_id: holder.job,
+            }));
+        }
+        // No record: its publish is in flight on another gateway, its
+        // outcome was unknown, or its gateway died before publishing.
+        Ok(Reservation::Held {
+            job: holder.job,
+            at_ms: holder.at_ms,
+        })
     }
 
     async fn job_envelope(&self, id: &str) -> Result<Option<JobEnvelope>, String> {
@@ -895,15 +1146,64 @@ async fn open_bucket(
     js.get_key_value(bucket).await.map_err(|e| e.to_string())
 }
 
+/// What an idempotency key names in `S_KEYS`: the job, when it was
+/// accepted, and its request's SHA-256 — all a repeat needs to publish the
+/// same job again.
 #[derive(Serialize, Deserialize)]
 struct KeyHolder {
     job: String,
     at_ms: u64,
+    /// Empty in a key reserved before it was kept.
+    #[serde(default)]
+    body_sha256: String,
 }
 
 enum Reservation {
+    /// Taken for this request: the slot.
     Ours(String),
+    /// Answered by what the key names already.
     Earlier(Accepted),
+    /// Names a job of the same body with no record yet: publish it again.
+    Held { job: String, at_ms: u64 },
+}
+
+/// Whether a job publish that failed may have been stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Published {
+    /// Definitely not: never sent, or JetStream answered with a refusal.
+    Refused,
+    /// Maybe: sent, and no answer read (timed out, connection lost).
+    Unknown,
+}
+
+/// What a publish failure says (`sent`: the request left the client).
+fn failed_publish(sent: bool, error: &jetstream::context::PublishError) -> Published {
+    // A refusal JetStream answered, as opposed to an answer not read.
+    let answered = std::error::Error::source(error)
+        .is_some_and(|source| source.downcast_ref::<jetstream::Error>().is_some());
+    publish_outcome(sent, error.kind(), answered)
+}
+
+fn publish_outcome(
+    sent: bool,
+    kind: jetstream::context::PublishErrorKind,
+    answered: bool,
+) -> Published {
+    use jetstream::context::PublishErrorKind as Kind;
+    if !sent {
+        return Published::Refused;
+    }
+    match kind {
+        // No stream listens on the subject (no responders), or JetStream
+        // refused it.
+        Kind::StreamNotFound
+        | Kind::WrongLastMessageId
+        | Kind::WrongLastSequence
+        | Kind::MaxPayloadExceeded
+        | Kind::MaxAckPending => Published::Refused,
+        Kind::Other if answered => Published::Refused,
+        _ => Published::Unknown,
+    }
 }
 
 /// The connection the client is on now.
@@ -934,7 +1234,16 @@ fn devices_of(
 /// and sends (the webhook pulls apart, through [`Nats::webhook_batch`]).
 pub struct NatsWorkers {
     stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    work: tokio::task::JoinHandle<()>,
+    parked: tokio::task::JoinHandle<()>,
+}
+
+/// What a pull loop takes: the work stream (jobs and devices) through the
+/// shared consumer, or the retry stream through its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    Work,
+    Parked,
 }
 
 struct Worker {
@@ -955,38 +1264,51 @@ impl NatsWorkers {
             context,
             jobs: Mutex::new(std::collections::HashMap::new()),
         });
-        let task = tokio::spawn(consume(worker, stopped));
-        Self { stop, task }
+        let parked = tokio::spawn(consume(Arc::clone(&worker), Lane::Parked, stopped.clone()));
+        let work = tokio::spawn(consume(worker, Lane::Work, stopped));
+        Self { stop, work, parked }
     }
 
     /// Stops pulling, lets sends in flight finish within `drain`; what is
     /// not acked by then is delivered again (to this or another gateway).
     pub async fn stop(self, drain: Duration) {
         let _ = self.stop.send(true);
-        if tokio::time::timeout(drain, self.task).await.is_err() {
+        let both = async {
+            let _ = tokio::join!(self.work, self.parked);
+        };
+        if tokio::time::timeout(drain, both).await.is_err() {
             tracing::warn!("drain deadline passed; unfinished sends go back to the queue");
         }
     }
 }
 
-async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let permits = worker.context.settings.concurrency.max(1) * 4;
+async fn consume(worker: Arc<Worker>, lane: Lane, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let settings = &worker.nats.settings;
+    let (stream, consumer, permits) = match lane {
+        Lane::Work => (
+            settings.stream.clone(),
+            settings.consumer.clone(),
+            worker.context.settings.concurrency.max(1) * 4,
+        ),
+        Lane::Parked => (
+            settings.retry_stream(),
+            settings.retry_consumer(),
+            PARKED_IN_FLIGHT,
+        ),
+    };
     let in_flight = Arc::new(Semaphore::new(permits));
     // No more pulled than can be started at once: a message waiting in
     // this gateway's buffer runs down its ack wait.
     let pull_batch = PULL_BATCH.min(permits);
     let mut handling = tokio::task::JoinSet::new();
-    let depth = tokio::spawn(refresh_depth(Arc::clone(&worker)));
+    let depth = (lane == Lane::Work).then(|| tokio::spawn(refresh_depth(Arc::clone(&worker))));
     'pulling: while !*stopped.borrow() {
         let epoch = worker.nats.disconnects.load(Ordering::SeqCst);
         let messages = async {
             let consumer: consumer::PullConsumer = worker
                 .nats
                 .js
-                .get_consumer_from_stream(
-                    &worker.nats.settings.consumer,
-                    &worker.nats.settings.stream,
-                )
+                .get_consumer_from_stream(&consumer, &stream)
                 .await
                 .map_err(|e| e.to_string())?;
             consumer
@@ -1051,7 +1373,9 @@ async fn consume(worker: Arc<Worker>, mut stopped: tokio::sync::watch::Receiver<
     // Drain: what is in hand finishes; messages pulled but not started are
     // dropped unacked and delivered again after the ack wait.
     while handling.join_next().await.is_some() {}
-    depth.abort();
+    if let Some(depth) = depth {
+        depth.abort();
+    }
 }
 
 async fn refresh_depth(worker: Arc<Worker>) {
@@ -1072,12 +1396,30 @@ async fn refresh_depth(worker: Arc<Worker>) {
 
 async fn handle(worker: &Worker, message: Message) {
     let subject = message.subject.as_str();
-    let handled = if subject == worker.nats.settings.job_subject() {
-        fan_out(worker, &message).await
-    } else if subject == worker.nats.settings.device_subject() {
-        send_device(worker, &message).await
-    } else {
-        Err(format!("unexpected subject {subject}"))
+    let handling = async {
+        if subject == worker.nats.settings.job_subject() {
+            fan_out(worker, &message).await
+        } else if subject == worker.nats.settings.device_subject() {
+            send_device(worker, &message).await
+        } else if subject == worker.nats.settings.retry_subject() {
+            unpark(worker, &message).await
+        } else {
+            Err(format!("unexpected subject {subject}"))
+        }
+    };
+    // In-progress acks while it is handled (a slow provider, JetStream
+    // slow to acknowledge a state or a record), so it is not handed to
+    // another gateway meanwhile.
+    tokio::pin!(handling);
+    let mut keep_alive = tokio::time::interval(worker.nats.settings.ack_wait / 3);
+    keep_alive.tick().await;
+    let handled = loop {
+        tokio::select! {
+            handled = &mut handling => break handled,
+            _ = keep_alive.tick() => {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
     };
     if let Err(why) = handled {
         tracing::warn!(%why, "a queue message goes back to be delivered again");
@@ -1106,19 +1448,34 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
     };
     // The API keeps the record after the publish; a gateway that died in
     // between left it to us.
+    let info = message.info().map_err(|e| e.to_string())?;
     match nats
         .jobs
         .create(&envelope.record.id, message.payload.clone())
         .await
     {
         Ok(_) => {}
+        // A job published again for its idempotency key, whose first copy
+        // was stored after all (a record is only written once a copy is:
+        // by the API after a publish that stored it, or by that copy's
+        // fan-out, which is redelivered until it is done): that copy sends
+        // the devices. Not on a redelivery: the record may be this copy's.
+        Err(e)
+            if e.kind() == kv::CreateErrorKind::AlreadyExists
+                && envelope.republished
+                && info.delivered == 1
+                && !nats.may_be_back(info.stream_sequence) =>
+        {
+            tracing::info!(job = %envelope.record.id, "a job published twice is fanned out once");
+            return message.ack().await.map_err(|e| e.to_string());
+        }
         Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
         Err(e) => return Err(e.to_string()),
     }
-    let info = message.info().map_err(|e| e.to_string())?;
     // Fanned out before (its gateway died, or the server lost the ack):
     // some devices may be sent already.
-    let repeat = info.delivered > 1 || nats.may_be_back(info.stream_sequence);
+    let repeat =
+        info.delivered > 1 || envelope.republished || nats.may_be_back(info.stream_sequence);
     let devices = devices_of(&envelope, &nats.app, usize::MAX)?;
     // Its devices, sent here, need the record: no read of it back.
     let _ = job_cell(worker, &envelope.record.id).set(Arc::new(envelope.record.clone()));
@@ -1137,6 +1494,7 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
                 job: envelope.record.id.clone(),
                 index,
                 device,
+                attempts: 0,
                 recheck: repeat,
             };
             return send_one(worker, message, &device, Some(Arc::new(envelope.record))).await;
@@ -1149,6 +1507,7 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
                 job: envelope.record.id.clone(),
                 index: *index,
                 device: device.clone(),
+                attempts: 0,
                 recheck: repeat,
             })
             .map_err(|e| e.to_string())?;
@@ -1181,10 +1540,11 @@ async fn send_device(worker: &Worker, message: &Message) -> Result<(), String> {
     send_one(worker, message, &envelope, None).await
 }
 
-/// One device, carried by `message`: send it (unless already final or
-/// past `max_deliver`), record its state, then ack, nak with the retry's
-/// delay, or dead-letter. A final state is recorded before the ack, so a
-/// lost ack costs a lookup on redelivery, not a second send.
+/// One device, carried by `message`: send it (unless already final, not
+/// yet due, or out of attempts), record its state, then ack, wait (a short
+/// wait is a delayed nak, a longer one parks it), or dead-letter. A final
+/// state is recorded before the ack, so a lost ack costs a lookup on
+/// redelivery, not a second send.
 async fn send_one(
     worker: &Worker,
     message: &Message,
@@ -1195,26 +1555,61 @@ async fn send_one(
     let info = message.info().map_err(|e| e.to_string())?;
     let deliveries = u64::try_from(info.delivered).unwrap_or(1).max(1);
     let status_key = format!("{}.{}", envelope.job, envelope.index);
+    // Real attempts so far: the envelope's (carried through parking), or
+    // the device's recorded state's when it is further on (a short retry
+    // keeps its message, so only the state has counted it).
+    let mut before = envelope.attempts;
+    let mut held_ms = envelope.device.held_ms;
     let mut last_reason = None;
+    let mut due_ms = None;
     if deliveries > 1 || envelope.recheck || nats.may_be_back(info.stream_sequence) {
-        if let Some(bytes) = nats
-            .jobs
-            .get(&status_key)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            if let Ok(status) = serde_json::from_slice::<DeviceStatus>(&bytes) {
-                match status.state {
-                    DeviceState::Retrying { reason, .. } => last_reason = Some(reason),
-                    DeviceState::Queued => {}
-                    _final => return message.ack().await.map_err(|e| e.to_string()),
+        if let Some(status) = read_status(nats, &status_key).await? {
+            match status.state {
+                DeviceState::Retrying {
+                    reason,
+                    next_attempt_ms,
                 }
+                | DeviceState::Paused {
+                    reason,
+                    next_attempt_ms,
+                } => {
+                    last_reason = Some(reason);
+                    due_ms = Some(next_attempt_ms);
+                }
+                DeviceState::Queued => {}
+                _final => return message.ack().await.map_err(|e| e.to_string()),
             }
+            before = before.max(status.attempts);
+            held_ms = held_ms.max(status.held_ms);
         }
     }
-    if deliveries > nats.settings.max_deliver {
+    let limit = nats.settings.max_deliver;
+    if u64::from(before) >= limit {
         let reason = last_reason.unwrap_or_else(|| "NoOutcome".into());
-        return dead_letter(worker, message, envelope, deliveries - 1, reason).await;
+        return dead_letter(worker, message, envelope, deliveries, before, reason).await;
+    }
+    if deliveries > limit.saturating_add(MAX_HANDBACKS) {
+        tracing::error!(
+            job = %envelope.job,
+            device = envelope.index,
+            deliveries,
+            attempts = before,
+            "a device handed back this often without a send is dead-lettered"
+        );
+        return dead_letter(
+            worker,
+            message,
+            envelope,
+            deliveries,
+            before,
+            "HandedBack".into(),
+        )
+        .await;
+    }
+    // Recorded as waiting by a gateway that died before it parked or naked
+    // the message (or by one whose clock is ahead): not sent early.
+    if let Some(due_ms) = due_ms.filter(|&t| t > now_ms(&worker.context.clock)) {
+        return wait(worker, message, envelope, before, held_ms, due_ms).await;
     }
     let job = match known_job {
         Some(job) => Some(job),
@@ -1230,32 +1625,21 @@ async fn send_one(
     if !nats.connected() {
         return Err("NATS is not connected".into());
     }
-    let before = u32::try_from(deliveries - 1).unwrap_or(u32::MAX);
-    // In-progress acks while the provider answers, so a slow send is not
-    // handed to another gateway.
-    let sending = attempt(
-        &worker.context,
-        &job,
-        envelope.index,
-        &envelope.device,
-        before,
-    );
-    tokio::pin!(sending);
-    let mut keep_alive = tokio::time::interval(nats.settings.ack_wait / 3);
-    keep_alive.tick().await;
-    let outcome = loop {
-        tokio::select! {
-            outcome = &mut sending => break outcome,
-            _ = keep_alive.tick() => {
-                let _ = message.ack_with(AckKind::Progress).await;
-            }
-        }
+    let device = if held_ms == envelope.device.held_ms {
+        std::borrow::Cow::Borrowed(&envelope.device)
+    } else {
+        std::borrow::Cow::Owned(DeviceRecord {
+            held_ms,
+            ..envelope.device.clone()
+        })
     };
+    let outcome = attempt(&worker.context, &job, envelope.index, &device, before).await;
+    // Abandoned (the gateway is stopping): back without an attempt.
     let Some(Attempt {
         state,
         feedback,
         tried,
-        ..
+        held_ms,
     }) = outcome
     else {
         return message
@@ -1273,27 +1657,132 @@ async fn send_one(
         next_attempt_ms,
     } = &state
     {
-        if tried && deliveries >= nats.settings.max_deliver {
-            return dead_letter(worker, message, envelope, deliveries, reason.clone()).await;
+        if tried && u64::from(attempts) >= limit {
+            return dead_letter(
+                worker,
+                message,
+                envelope,
+                deliveries,
+                attempts,
+                reason.clone(),
+            )
+            .await;
         }
-        put_status(nats, &status_key, &state, attempts).await?;
-        let delay = next_attempt_ms.saturating_sub(now_ms(&worker.context.clock));
+        put_status(nats, &status_key, &state, attempts, held_ms).await?;
+        return wait(
+            worker,
+            message,
+            envelope,
+            attempts,
+            held_ms,
+            *next_attempt_ms,
+        )
+        .await;
+    }
+    // An invalid token's feedback is kept before its final state: a final
+    // state is never sent again, so feedback recorded after it could be
+    // lost with a gateway or a failed publish.
+    if let Some(feedback) = feedback {
+        if let Err(why) = publish_feedback(nats, envelope, &feedback).await {
+            tracing::warn!(%why, job = %envelope.job, device = envelope.index, "feedback not recorded: the device is sent again");
+            // Not final yet; its attempt counts.
+            let again = DeviceState::Retrying {
+                reason: "FeedbackNotRecorded".into(),
+                next_attempt_ms: now_ms(&worker.context.clock) + millis(RECONNECT_PAUSE),
+            };
+            put_status(nats, &status_key, &again, attempts, held_ms).await?;
+            return message
+                .ack_with(AckKind::Nak(Some(RECONNECT_PAUSE)))
+                .await
+                .map_err(|e| e.to_string());
+        }
+    }
+    put_status(nats, &status_key, &state, attempts, held_ms).await?;
+    message.ack().await.map_err(|e| e.to_string())
+}
+
+/// Publishes an invalid token's record (`Nats-Msg-Id` = job/device: one
+/// published again for a device sent again is stored once), returning
+/// once JetStream has it.
+async fn publish_feedback(
+    nats: &Nats,
+    envelope: &DeviceEnvelope,
+    feedback: &Feedback,
+) -> Result<(), String> {
+    let payload = serde_json::to_vec(feedback).map_err(|e| e.to_string())?;
+    nats.js
+        .send_publish(
+            nats.settings.feedback_subject(),
+            jetstream::message::PublishMessage::build()
+                .payload(payload.into())
+                .message_id(format!("{}/{}", envelope.job, envelope.index)),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A device that is to be sent again at `due_ms` (its state recorded
+/// already): a wait up to `PARK_AFTER` is a delayed nak of its message;
+/// a longer one parks it on the retry stream (the publish acknowledged by
+/// JetStream before the message is acked), so it holds no slot of the
+/// shared consumer's `max_ack_pending` while it waits.
+async fn wait(
+    worker: &Worker,
+    message: &Message,
+    envelope: &DeviceEnvelope,
+    attempts: u32,
+    held_ms: u64,
+    due_ms: u64,
+) -> Result<(), String> {
+    let nats = &worker.nats;
+    let delay = Duration::from_millis(due_ms.saturating_sub(now_ms(&worker.context.clock)));
+    if delay <= PARK_AFTER {
         return message
-            .ack_with(AckKind::Nak(Some(Duration::from_millis(delay))))
+            .ack_with(AckKind::Nak(Some(delay)))
             .await
             .map_err(|e| e.to_string());
     }
-    put_status(nats, &status_key, &state, attempts).await?;
-    if let Some(feedback) = feedback {
-        let payload = serde_json::to_vec(&feedback).map_err(|e| e.to_string())?;
-        nats.js
-            .publish(nats.settings.feedback_subject(), payload.into())
-            .await
-            .map_err(|e| e.to_string())?
-            .await
-            .map_err(|e| e.to_string())?;
-    }
+    let source = message.info().map_err(|e| e.to_string())?.stream_sequence;
+    let parked = ParkedEnvelope {
+        due_ms,
+        device: DeviceEnvelope {
+            job: envelope.job.clone(),
+            index: envelope.index,
+            device: DeviceRecord {
+                held_ms,
+                ..envelope.device.clone()
+            },
+            attempts,
+            recheck: false,
+        },
+    };
+    let payload = serde_json::to_vec(&parked).map_err(|e| e.to_string())?;
+    nats.js
+        .send_publish(
+            nats.settings.retry_subject(),
+            jetstream::message::PublishMessage::build()
+                .payload(payload.into())
+                // The message it parks: parked again after a lost ack, it
+                // is stored once.
+                .message_id(format!("{}/{}/s{source}", envelope.job, envelope.index)),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
     message.ack().await.map_err(|e| e.to_string())
+}
+
+async fn read_status(nats: &Nats, key: &str) -> Result<Option<DeviceStatus>, String> {
+    let bytes = nats.jobs.get(key).await.map_err(|e| e.to_string())?;
+    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
 async fn put_status(
@@ -1301,10 +1790,12 @@ async fn put_status(
     key: &str,
     state: &DeviceState,
     attempts: u32,
+    held_ms: u64,
 ) -> Result<(), String> {
     let bytes = serde_json::to_vec(&DeviceStatus {
         state: state.clone(),
         attempts,
+        held_ms,
     })
     .map_err(|e| e.to_string())?;
     nats.jobs
@@ -1319,6 +1810,7 @@ async fn dead_letter(
     message: &Message,
     envelope: &DeviceEnvelope,
     deliveries: u64,
+    attempts: u32,
     reason: String,
 ) -> Result<(), String> {
     let nats = &worker.nats;
@@ -1329,6 +1821,7 @@ async fn dead_letter(
         channel: envelope.device.channel.clone(),
         reason: reason.clone(),
         deliveries,
+        attempts,
     };
     let payload = serde_json::to_vec(&letter).map_err(|e| e.to_string())?;
     nats.js
@@ -1350,9 +1843,51 @@ async fn dead_letter(
         nats,
         &format!("{}.{}", envelope.job, envelope.index),
         &DeviceState::DeadLettered { reason },
-        u32::try_from(deliveries).unwrap_or(u32::MAX),
+        attempts,
+        envelope.device.held_ms,
     )
     .await?;
+    message.ack().await.map_err(|e| e.to_string())
+}
+
+/// A parked message (retry stream): republished to the device subject
+/// once due, then acked; one not yet due is naked until it is, holding a
+/// slot of the retry consumer only.
+async fn unpark(worker: &Worker, message: &Message) -> Result<(), String> {
+    let nats = &worker.nats;
+    let Some(parked) = readable::<ParkedEnvelope>(message, "parked").await else {
+        return Ok(());
+    };
+    let now = now_ms(&worker.context.clock);
+    if parked.due_ms > now {
+        return message
+            .ack_with(AckKind::Nak(Some(Duration::from_millis(
+                parked.due_ms - now,
+            ))))
+            .await
+            .map_err(|e| e.to_string());
+    }
+    let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
+    let device = DeviceEnvelope {
+        // Its state is read before the send: a copy of it that ran ahead
+        // (a lost ack, a server restart) may have finished it.
+        recheck: true,
+        ..parked.device
+    };
+    let payload = serde_json::to_vec(&device).map_err(|e| e.to_string())?;
+    nats.js
+        .send_publish(
+            nats.settings.device_subject(),
+            jetstream::message::PublishMessage::build()
+                .payload(payload.into())
+                // The parked message: republished again after a lost ack,
+                // it is stored once.
+                .message_id(format!("{}/{}/p{seq}", device.job, device.index)),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
     message.ack().await.map_err(|e| e.to_string())
 }
 
@@ -1423,6 +1958,65 @@ mod tests {
     }
 
     #[test]
+    fn a_publish_is_refused_only_when_it_never_left_or_jetstream_said_no() {
+        use jetstream::context::PublishErrorKind as Kind;
+        // Not sent (a client-side refusal, no room to send): not stored.
+        for kind in [
+            Kind::MaxPayloadExceeded,
+            Kind::MaxAckPending,
+            Kind::TimedOut,
+            Kind::Other,
+        ] {
+            assert_eq!(
+                publish_outcome(false, kind, false),
+                Published::Refused,
+                "{kind:?}"
+            );
+        }
+        // Sent, and JetStream said no (no stream on the subject, an error
+        // answer): not stored, the key is released.
+        assert_eq!(
+            publish_outcome(true, Kind::StreamNotFound, false),
+            Published::Refused
+        );
+        assert_eq!(
+            publish_outcome(true, Kind::WrongLastSequence, false),
+            Published::Refused
+        );
+        assert_eq!(publish_outcome(true, Kind::Other, true), Published::Refused);
+        // Sent, no answer read: maybe stored, the key keeps naming the job.
+        assert_eq!(
+            publish_outcome(true, Kind::TimedOut, false),
+            Published::Unknown
+        );
+        assert_eq!(
+            publish_outcome(true, Kind::BrokenPipe, false),
+            Published::Unknown
+        );
+        assert_eq!(
+            publish_outcome(true, Kind::Other, false),
+            Published::Unknown
+        );
+        // The classification reads JetStream's answer from the error.
+        let refused = jetstream::context::PublishError::with_source(
+            Kind::Other,
+            serde_json::from_str::<jetstream::Error>(
+                r#"{"code":503,"err_code":10077,"description":"maximum messages exceeded"}"#,
+            )
+            .unwrap(),
+        );
+        assert_eq!(failed_publish(true, &refused), Published::Refused);
+        let unreadable = jetstream::context::PublishError::with_source(
+            Kind::Other,
+            serde_json::from_str::<u8>("x").unwrap_err(),
+        );
+        assert_eq!(failed_publish(true, &unreadable), Published::Unknown);
+        let timed_out = jetstream::context::PublishError::new(Kind::TimedOut);
+        assert_eq!(failed_publish(true, &timed_out), Published::Unknown);
+        assert_eq!(failed_publish(false, &timed_out), Published::Refused);
+    }
+
+    #[test]
     fn settings_errors_name_the_key() {
         let bad = |section: QueueSection| NatsSettings::from_config(&section).unwrap_err().key;
         assert_eq!(
@@ -1453,5 +2047,17 @@ mod tests {
             }),
             "queue.max_deliver"
         );
+        let zero = NatsSettings::from_config(&QueueSection {
+            max_ack_pending: Some(0),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(zero.key, "queue.max_ack_pending");
+        assert_eq!(
+            zero.to_string(),
+            "queue.max_ack_pending: must be at least 1"
+        );
+        let default = NatsSettings::from_config(&QueueSection::default()).unwrap();
+        assert_eq!(default.max_ack_pending, 100_000);
     }
 }

@@ -48,13 +48,18 @@ async fn bed(standin: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder) -> 
 
 impl Bed {
     fn config(&self, name: &str, queue: &str) -> Config {
+        self.config_to(name, queue, &self.standin.url())
+    }
+
+    /// The config with APNs at `endpoint` rather than the stand-in.
+    fn config_to(&self, name: &str, queue: &str, endpoint: &str) -> Config {
         let toml = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\ndrain_secs = 2\n\
              [queue]\nkind = \"nats\"\nurl = {nats:?}\nack_wait_secs = 2\n{queue}\n\
              [apns]\nendpoint = {url:?}\nca_file = {ca:?}\nteam_id = \"TEAM000001\"\nkey_id = \"KEY0000001\"\nkey_file = {key:?}\n",
             data = self.dir.path().join(name),
             nats = self.nats.url(),
-            url = self.standin.url(),
+            url = endpoint,
             ca = self.dir.path().join("ca.pem"),
             key = self.dir.path().join("AuthKey.p8"),
         );
@@ -96,6 +101,23 @@ impl Bed {
             .unwrap();
         let status = answer.status().as_u16();
         (status, answer.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A counter or gauge of `/metrics` (0 when absent), by its line's
+    /// name and labels, e.g. `tidings_sends_held_total{channel="apns"}`.
+    async fn metric(&self, gateway: &Gateway, series: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("http://{}/metrics", gateway.addr()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     /// A client of the test's own on the server, to look at its streams.
@@ -321,6 +343,7 @@ async fn a_device_that_never_succeeds_goes_to_the_dead_letters() {
     assert_eq!(letter["JobId"], job);
     assert_eq!(letter["Reason"], "TooManyRequests");
     assert_eq!(letter["Deliveries"], 3);
+    assert_eq!(letter["Attempts"], 3);
     // A job of that one device: its job message is its only message.
     let (status, answer, _) = bed
         .post(&gateway, &body(&["5107a001".to_owned()], json!({})))
@@ -530,4 +553,510 @@ async fn the_webhook_is_shared_each_record_posted_once_despite_a_refusal() {
     for gateway in gateways {
         gateway.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_consumer_takes_max_ack_pending_from_the_config() {
+    let bed = bed(|b| b).await;
+    let js = async_nats::jetstream::new(bed.client().await);
+    let max_ack_pending = || async {
+        js.get_stream("TIDINGS")
+            .await
+            .unwrap()
+            .consumer_info("tidings")
+            .await
+            .unwrap()
+            .config
+            .max_ack_pending
+    };
+    let gateway = bed.gateway("a", "").await;
+    assert_eq!(max_ack_pending().await, 100_000, "the default");
+    gateway.shutdown().await;
+    // The existing consumer is updated at the next start.
+    let gateway = bed.gateway("b", "max_ack_pending = 200").await;
+    assert_eq!(max_ack_pending().await, 200);
+    gateway.shutdown().await;
+    let error = Gateway::start(
+        bed.config("c", "max_ack_pending = 0"),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert_eq!(error, "queue.max_ack_pending: must be at least 1");
+}
+
+/// Devices waiting minutes for their next send (a provider's 429 with
+/// `Retry-After: 300`) are parked on the retry stream, not held as delayed
+/// naks: twice as many of them as the shared consumer's `max_ack_pending`
+/// do not keep new devices waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_waiting_a_long_retry_leave_the_consumer_to_new_ones() {
+    let slow: Vec<String> = (0..400).map(|i| format!("5a{i:06x}")).collect();
+    let bed = bed(|mut b| {
+        for token in &slow {
+            b = b.reply_always(
+                token,
+                Reply::TooManyRequests {
+                    retry_after: Some(300),
+                },
+            );
+        }
+        b
+    })
+    .await;
+    let gateway = bed.gateway("a", "max_ack_pending = 200").await;
+    let (status, answer, _) = bed.post(&gateway, &body(&slow, json!({}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap().to_owned();
+    let state = bed.settled(&gateway, &job, &["queued"]).await;
+    assert!(states(&state).iter().all(|s| *s == "retrying"), "{state}");
+    assert_eq!(bed.standin.stats().answered(429), 400);
+    let js = async_nats::jetstream::new(bed.client().await);
+    // Parked: on the retry stream, pending on its own consumer only.
+    let mut parked = false;
+    for _ in 0..500 {
+        let retry = js.get_stream("TIDINGS_RETRY").await.unwrap();
+        if retry.cached_info().state.messages == 400 {
+            parked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(parked, "the 400 waiting devices are parked");
+    let retry_consumer = js
+        .get_stream("TIDINGS_RETRY")
+        .await
+        .unwrap()
+        .consumer_info("tidings_retry")
+        .await
+        .unwrap();
+    assert_eq!(retry_consumer.config.max_ack_pending, -1);
+    let shared = js
+        .get_stream("TIDINGS")
+        .await
+        .unwrap()
+        .consumer_info("tidings")
+        .await
+        .unwrap();
+    assert_eq!(shared.config.max_ack_pending, 200);
+    assert_eq!(shared.num_ack_pending, 0, "{shared:?}");
+
+    // Ten new devices (answered at once) are all delivered.
+    let fresh: Vec<String> = (0..10).map(|i| format!("f0{i:06x}")).collect();
+    let started = std::time::Instant::now();
+    let (status, answer, _) = bed.post(&gateway, &body(&fresh, json!({}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap().to_owned();
+    let mut delivered = false;
+    while started.elapsed() < Duration::from_secs(20) {
+        let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
+        if state["Devices"]
+            .as_array()
+            .is_some_and(|d| d.iter().all(|d| d["State"] == "delivered"))
+        {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(delivered, "the 10 new devices were delivered within 20 s");
+    eprintln!(
+        "10 new devices delivered {:?} after their POST, 400 parked",
+        started.elapsed()
+    );
+    gateway.shutdown().await;
+}
+
+/// A channel that is down holds its devices (one probe at a time), and a
+/// held device is handed back without a send, many times over: only real
+/// sends count toward `max_deliver`, so no device is dead-lettered before
+/// it was really sent `max_deliver` times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_held_by_a_down_channel_are_not_dead_lettered_before_their_real_attempts() {
+    let bed = bed(|b| b).await;
+    // APNs unreachable: every connection refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gateway = Gateway::start(
+        bed.config_to(
+            "a",
+            "max_deliver = 2",
+            &format!("https://127.0.0.1:{closed}"),
+        ),
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let tokens: Vec<String> = (0..8).map(|i| format!("d0{i:06x}")).collect();
+    let (status, answer, _) = bed.post(&gateway, &body(&tokens, json!({}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap().to_owned();
+    // Until the devices were held more than max_deliver times each on
+    // average, so at least one was handed back more than max_deliver
+    // times without a send (or until none is left to hold).
+    let held = r#"tidings_sends_held_total{channel="apns"}"#;
+    let started = std::time::Instant::now();
+    while bed.metric(&gateway, held).await <= 8.0 * 2.0 {
+        let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
+        if states(&state).iter().all(|s| *s == "dead_lettered") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the down channel held its devices"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
+    // Read after the states: every send behind them is counted.
+    let sends = bed
+        .metric(
+            &gateway,
+            r#"tidings_pushes_total{channel="apns",outcome="retry"}"#,
+        )
+        .await;
+    let devices = state["Devices"].as_array().unwrap();
+    let mut dead = 0.0;
+    for device in devices {
+        let attempts = device["Attempts"].as_u64().unwrap();
+        match device["State"].as_str().unwrap() {
+            "dead_lettered" => {
+                dead += 1.0;
+                assert_eq!(attempts, 2, "dead-lettered after two real sends: {device}");
+                assert_eq!(device["Reason"], "Unreachable", "{device}");
+            }
+            "paused" | "retrying" | "queued" => assert!(attempts < 2, "{device}"),
+            other => panic!("{other}: {device}"),
+        }
+    }
+    // Each dead letter cost two real sends (the rest were probes of
+    // devices still waiting).
+    assert!(
+        dead * 2.0 <= sends,
+        "{dead} dead letters, {sends} sends: {state}"
+    );
+    eprintln!(
+        "held {} times, {sends} real sends, {dead} of 8 dead-lettered after {:?}",
+        bed.metric(&gateway, held).await,
+        started.elapsed()
+    );
+    gateway.shutdown().await;
+}
+
+/// A device parked for its provider's `Retry-After` (6 s, over the 5 s a
+/// nak may wait) comes back when due and is sent again: one of a fan-out
+/// and a one-device job (whose job message was its device message).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_device_is_sent_again_when_due() {
+    let later = Reply::TooManyRequests {
+        retry_after: Some(6),
+    };
+    let bed = bed(|b| {
+        b.reply_next("9a000001", 1, later.clone())
+            .reply_next("9a000003", 1, later)
+    })
+    .await;
+    let gateway = bed.gateway("a", "").await;
+    let started = std::time::Instant::now();
+    let mut jobs = Vec::new();
+    for tokens in [
+        vec!["9a000001".to_owned(), "9a000002".to_owned()],
+        vec!["9a000003".to_owned()],
+    ] {
+        let (status, answer, _) = bed.post(&gateway, &body(&tokens, json!({}))).await;
+        assert_eq!(status, 202, "{answer}");
+        jobs.push(answer["JobId"].as_str().unwrap().to_owned());
+    }
+    let js = async_nats::jetstream::new(bed.client().await);
+    let mut seen_parked = 0;
+    for _ in 0..250 {
+        let retry = js.get_stream("TIDINGS_RETRY").await.unwrap();
+        seen_parked = retry.cached_info().state.messages;
+        if seen_parked == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen_parked, 2, "both waiting devices are parked");
+    for job in &jobs {
+        let state = bed.settled(&gateway, job, &["queued", "retrying"]).await;
+        assert!(states(&state).iter().all(|s| *s == "delivered"), "{state}");
+        let first = &state["Devices"][0];
+        assert_eq!(first["Attempts"], 2, "{state}");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(6),
+        "not sent early"
+    );
+    let mut sends = std::collections::HashMap::<String, usize>::new();
+    for push in bed.standin.accepted() {
+        *sends.entry(push.token).or_default() += 1;
+    }
+    assert_eq!(sends.len(), 3);
+    assert!(sends.values().all(|n| *n == 1), "{sends:?}");
+    let retry = js.get_stream("TIDINGS_RETRY").await.unwrap();
+    assert_eq!(
+        retry.cached_info().state.messages,
+        0,
+        "taken off the retry stream"
+    );
+    gateway.shutdown().await;
+}
+
+/// An invalid token's feedback is recorded before the device's final
+/// state. While the feedback stream cannot take it, the device is not
+/// final (sent again, its attempts counted); once the stream is back, the
+/// record is published, then the state written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_is_recorded_before_the_final_state_and_retried_until_it_is() {
+    let bed = bed(|b| {
+        b.reply_always(
+            "dead00f1",
+            Reply::Unregistered {
+                timestamp_ms: Some(1_700_000_000_000),
+            },
+        )
+    })
+    .await;
+    let gateway = bed.gateway("a", "max_deliver = 100").await;
+    let client = bed.client().await;
+    let js = async_nats::jetstream::new(client.clone());
+    // The feedback stream is gone (an operator's mistake, a lost node).
+    let config = js
+        .get_stream("TIDINGS_FEEDBACK")
+        .await
+        .unwrap()
+        .cached_info()
+        .config
+        .clone();
+    js.delete_stream("TIDINGS_FEEDBACK").await.unwrap();
+    let (status, answer, _) = bed
+        .post(&gateway, &body(&["dead00f1".to_owned()], json!({})))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    while bed.standin.stats().answered(410) < 3 {
+        assert!(started.elapsed() < Duration::from_secs(20), "sent again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, state) = bed.get(&gateway, &format!("/v1/jobs/{job}")).await;
+    assert_eq!(states(&state), ["retrying"], "not final: {state}");
+    assert_eq!(state["Devices"][0]["Reason"], "FeedbackNotRecorded");
+    assert!(state["Devices"][0]["Attempts"].as_u64().unwrap() >= 3);
+
+    // Everything published on the server from now on, in order (not
+    // before: a subscriber would answer the feedback publishes).
+    let mut seen = client.subscribe(">").await.unwrap();
+    client.flush().await.unwrap();
+    js.create_stream(config).await.unwrap();
+    let state = bed.settled(&gateway, &job, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["token_invalid"], "{state}");
+    let (_, feed) = bed.get(&gateway, "/v1/feedback?after=0").await;
+    let records = feed["Records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "{feed}");
+    assert_eq!(records[0]["Token"], "dead00f1");
+    assert_eq!(records[0]["JobId"], job.as_str());
+    // The record went by before the final state.
+    let final_state = format!("$KV.TIDINGS_JOBS.{job}.0");
+    let mut feedback_first = false;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), seen.next())
+            .await
+            .expect("the final state was seen")
+            .unwrap();
+        if message.subject.as_str() == "tidings.feedback" {
+            feedback_first = true;
+        }
+        if message.subject.as_str() == final_state
+            && String::from_utf8_lossy(&message.payload).contains("TokenInvalid")
+        {
+            break;
+        }
+    }
+    assert!(feedback_first, "feedback published before the final state");
+    gateway.shutdown().await;
+}
+
+/// A postcard job (the core's `wire`) as an edge relay sends it, its text
+/// `text`.
+fn wire_job(token: &str, text: &str) -> Vec<u8> {
+    let case = json!({
+        "Message": {
+            "From_Account": "ann", "To_Account": "bob",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }]
+        },
+        "Sender": { "Nick": "Ann" },
+        "Recipient": { "Account": "bob", "Device": { "Channel": "apns", "Token": token, "State": "background" } },
+        "App": { "BundleId": TOPIC },
+        "Now": 1
+    })
+    .to_string();
+    let doc = tidings_std::ingest::parse_case(case.as_bytes()).unwrap();
+    let lent = doc.lend().unwrap();
+    let app = tidings_std::ingest::AppDoc::default();
+    let case = lent.case(0, &app).unwrap();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let len = tidings_core::wire::encode(&case, &mut buffer).unwrap();
+    buffer.truncate(len);
+    buffer
+}
+
+/// A job larger than the server's `max_payload` as queued (a relay's wire
+/// job travels as JSON, its bytes as numbers) is refused with a 413
+/// naming the limit, before its idempotency key is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_over_the_servers_max_payload_is_a_413_naming_the_limit() {
+    let mut bed = bed(|b| b).await;
+    bed.nats = NatsServer::start_with_max_payload("32KB");
+    let gateway = bed.gateway("a", "").await;
+    let job = wire_job("0b000001", &"x".repeat(9_000));
+    // Under the body limit (max_payload less 16 KiB).
+    assert!(job.len() < 16 * 1024, "{}", job.len());
+    let answer = bed
+        .http
+        .post(format!("http://{}/v1/push", gateway.addr()))
+        .header("content-type", tidings_gateway::job::WIRE_CONTENT_TYPE)
+        .body(job)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 413);
+    let error: Value = answer.json().await.unwrap();
+    let error = error["Error"].as_str().unwrap();
+    assert!(
+        error.contains("over the NATS server's max_payload of 32768 bytes"),
+        "{error}"
+    );
+    // The server restarted with a smaller limit while the gateway ran (its
+    // body limit still the first server's): a JSON request with an
+    // idempotency key, under the body limit but over the new max_payload,
+    // is a 413 naming it, and its key is not taken.
+    bed.nats.set_max_payload("8KB");
+    bed.nats.restart();
+    let big = body(
+        &["0b000002".to_owned()],
+        json!({ "IdempotencyKey": "big-1", "Padding": "x".repeat(10_000) }),
+    );
+    // 503 until the gateway is on the new server.
+    let mut answered = bed.post(&gateway, &big).await;
+    for _ in 0..200 {
+        if answered.0 != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        answered = bed.post(&gateway, &big).await;
+    }
+    let (status, answer, _) = answered;
+    assert_eq!(status, 413, "{answer}");
+    assert!(
+        answer["Error"]
+            .as_str()
+            .unwrap()
+            .contains("over the NATS server's max_payload of 8192 bytes"),
+        "{answer}"
+    );
+    let js = async_nats::jetstream::new(bed.client().await);
+    let mut keys = js.get_stream("KV_TIDINGS_KEYS").await.unwrap();
+    assert_eq!(keys.info().await.unwrap().state.messages, 0);
+    // What fits is queued and sent.
+    let (status, answer, _) = bed
+        .post(&gateway, &body(&["0b000003".to_owned()], json!({})))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap();
+    let state = bed.settled(&gateway, job, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["delivered"]);
+    let mut work = js.get_stream("TIDINGS").await.unwrap();
+    assert_eq!(
+        work.info().await.unwrap().state.last_sequence,
+        1,
+        "one job queued"
+    );
+    gateway.shutdown().await;
+}
+
+/// A job publish whose outcome is unknown (JetStream stored it but its
+/// ack never came: the work stream set to `no_ack`) answers 503 and keeps
+/// the idempotency key naming the job: the client's retry publishes the
+/// same job again (same id, same `Nats-Msg-Id`), JetStream stores it once,
+/// and it is sent once. (No gateway takes work meanwhile — the shared
+/// consumer is deleted — so the retry finds no record and must publish.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_of_unknown_outcome_keeps_the_key_and_a_retry_queues_the_same_job() {
+    let bed = bed(|b| b).await;
+    let gateway = bed.gateway("a", "").await;
+    let js = async_nats::jetstream::new(bed.client().await);
+    let mut work = js.get_stream("TIDINGS").await.unwrap();
+    work.delete_consumer("tidings").await.unwrap();
+    let mut config = work.info().await.unwrap().config.clone();
+    config.no_ack = true;
+    js.update_stream(&config).await.unwrap();
+
+    let keyed = body(
+        &["1d0000aa".to_owned()],
+        json!({ "IdempotencyKey": "order-77" }),
+    );
+    let (status, answer, retry_after) = bed.post(&gateway, &keyed).await;
+    assert_eq!(status, 503, "{answer}");
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    assert!(
+        answer["Error"].as_str().unwrap().contains("unknown"),
+        "{answer}"
+    );
+    // Stored all the same.
+    assert_eq!(work.info().await.unwrap().state.messages, 1);
+    let stored = work.get_raw_message(1).await.unwrap();
+    let stored: Value = serde_json::from_slice(&stored.payload).unwrap();
+    let first = stored["record"]["id"].as_str().unwrap().to_owned();
+
+    config.no_ack = false;
+    js.update_stream(&config).await.unwrap();
+    let (status, answer, _) = bed.post(&gateway, &keyed).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["JobId"], first.as_str(), "the same job");
+    assert_eq!(answer["Devices"], 1);
+    assert_eq!(
+        work.info().await.unwrap().state.messages,
+        1,
+        "published again, stored once"
+    );
+
+    // Work resumes (a gateway started now makes the consumer again): the
+    // job is sent once, and the key answers it from then on.
+    let other = bed.gateway("b", "").await;
+    let state = bed.settled(&gateway, &first, &["queued", "retrying"]).await;
+    assert_eq!(states(&state), ["delivered"]);
+    let (status, again, _) = bed.post(&other, &keyed).await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["JobId"], first.as_str());
+    // Another body with the same key names the job in a 409.
+    let (status, conflict, _) = bed
+        .post(
+            &other,
+            &body(
+                &["1d0000bb".to_owned()],
+                json!({ "IdempotencyKey": "order-77" }),
+            ),
+        )
+        .await;
+    assert_eq!(status, 409, "{conflict}");
+    assert!(
+        conflict["Error"].as_str().unwrap().contains(&first),
+        "{conflict}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = bed
+        .standin
+        .accepted()
+        .iter()
+        .filter(|p| p.token == "1d0000aa")
+        .count();
+    assert_eq!(sent, 1);
+    gateway.shutdown().await;
+    other.shutdown().await;
 }

@@ -312,20 +312,28 @@ section! {
         credentials_file: path,
         /// An extra CA for the NATS server's TLS.
         ca_file: path,
-        /// Work stream name (default TIDINGS); `_FEEDBACK`, `_DEAD`,
-        /// `_JOBS` and `_KEYS` name its siblings.
+        /// Work stream name (default TIDINGS); `_RETRY`, `_FEEDBACK`,
+        /// `_DEAD`, `_JOBS` and `_KEYS` name its siblings.
         stream: text,
-        /// Subject prefix (default tidings): `.job`, `.device`,
+        /// Subject prefix (default tidings): `.job`, `.device`, `.retry`,
         /// `.feedback`, `.dead`.
         subject: text,
-        /// The durable pull consumer every gateway shares (default tidings).
+        /// The durable pull consumer every gateway shares (default
+        /// tidings); `_retry` (parked devices) and `_webhook` name its
+        /// siblings.
         consumer: text,
         /// Stream and bucket replicas in a cluster (default 1).
         replicas: number,
         /// Seconds before an unacknowledged message is delivered again (default 30).
         ack_wait_secs: number,
-        /// Deliveries of one device before it goes to the dead letters (default 10).
+        /// Real send attempts at one device before it goes to the dead
+        /// letters (default 10; deliveries handed back without a send do
+        /// not count).
         max_deliver: number,
+        /// Messages every gateway together may hold unacknowledged on the
+        /// shared consumer (default 100,000, sized for a fleet): when it is
+        /// reached, nothing more is handed out until some are acked.
+        max_ack_pending: number,
         /// JetStream's message-id de-duplication window (default 120).
         duplicate_window_secs: number,
         /// How long job states are kept (default 604800, a week).

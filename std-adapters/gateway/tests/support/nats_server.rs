@@ -17,11 +17,18 @@ pub struct NatsServer {
     child: Option<Child>,
     port: u16,
     dir: tempfile::TempDir,
+    max_payload: String,
 }
 
 impl NatsServer {
     /// Starts a server on a free port and waits until it takes connections.
     pub fn start() -> Self {
+        // Requests of a 10,000-device fan-out are larger than the 1 MB default.
+        Self::start_with_max_payload("8MB")
+    }
+
+    /// As [`NatsServer::start`], with the server's `max_payload` (`32KB`…).
+    pub fn start_with_max_payload(max_payload: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -31,6 +38,7 @@ impl NatsServer {
             child: None,
             port,
             dir: tempfile::tempdir().unwrap(),
+            max_payload: max_payload.to_owned(),
         };
         server.restart();
         server
@@ -54,17 +62,22 @@ impl NatsServer {
         }
     }
 
+    /// Its `max_payload` from the next [`NatsServer::restart`] on.
+    pub fn set_max_payload(&mut self, max_payload: &str) {
+        max_payload.clone_into(&mut self.max_payload);
+    }
+
     /// Starts it again (after [`NatsServer::kill`]) on the same port and store.
     pub fn restart(&mut self) {
         self.kill();
         let config = self.dir.path().join("nats.conf");
-        // Requests of a 10,000-device fan-out are larger than the 1 MB default.
         std::fs::write(
             &config,
             format!(
-                "listen: \"127.0.0.1:{}\"\nmax_payload: 8MB\njetstream {{ store_dir: {:?} }}\n\
+                "listen: \"127.0.0.1:{}\"\nmax_payload: {}\njetstream {{ store_dir: {:?} }}\n\
                  authorization {{ user: tidings, password: \"{PASSWORD}\" }}\n",
                 self.port,
+                self.max_payload,
                 self.dir.path().join("js")
             ),
         )
