@@ -393,7 +393,8 @@ impl ApnsClient {
         .await
         {
             Ok(delivery) => delivery,
-            Err(_) => self.retry_now("Timeout", None),
+            Err(_) => SendError::Timeout(format!("no answer within {:?}", self.request_timeout))
+                .delivery("apns", self.clock.now(), push.attempt),
         }
     }
 
@@ -416,18 +417,7 @@ impl ApnsClient {
                     unprocessed += 1;
                     continue;
                 }
-                Err(SendError::Unprocessed(why)) => {
-                    tracing::warn!(%why, "APNs refused a push on every connection");
-                    return self.retry_now("Unprocessed", None);
-                }
-                Err(SendError::Lost(why)) => {
-                    tracing::warn!(%why, "APNs push got no answer");
-                    return self.retry_now("ConnectionLost", None);
-                }
-                Err(SendError::Connect(why)) => {
-                    tracing::warn!(%why, "APNs unreachable");
-                    return self.retry_now("Unreachable", None);
-                }
+                Err(e) => return e.delivery("apns", self.clock.now(), push.attempt),
             };
             let reply = Reply::read(&answer);
             let action = action_for(answer.status.as_u16(), &reply.reason);
@@ -582,18 +572,6 @@ impl ApnsClient {
         }
     }
 
-    fn retry_now(&self, reason: &str, status: Option<u16>) -> Delivery {
-        Delivery {
-            outcome: Outcome::Retry {
-                reason: reason.to_owned(),
-                not_before: self.clock.now(),
-            },
-            status,
-            id: None,
-            invalid_tokens: Vec::new(),
-        }
-    }
-
     fn local_reject(&self, reason: &str) -> Delivery {
         Delivery {
             outcome: Outcome::Rejected {
@@ -731,7 +709,7 @@ pub fn action_for(status: u16, reason: &str) -> Action {
         return action;
     }
     if !reason.is_empty() {
-        tracing::warn!(status, %reason, "APNs answered a reason not in the table");
+        tracing::debug!(status, %reason, "APNs answered a reason not in the table");
     }
     match status {
         410 => Action::DropToken,

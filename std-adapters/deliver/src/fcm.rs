@@ -254,6 +254,7 @@ pub struct FcmClient {
     account: ServiceAccount,
     tokens: TokenCache,
     clock: SharedClock,
+    request_timeout: Duration,
 }
 
 /// An answer read whole.
@@ -277,6 +278,7 @@ impl FcmClient {
             account: config.account,
             tokens: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
             clock,
+            request_timeout: config.request_timeout,
         })
     }
 
@@ -290,6 +292,12 @@ impl FcmClient {
         if !matches!(push.headers, Headers::None) {
             return local_reject("NotAnFcmPush");
         }
+        let send = self.send_once_more(push);
+        crate::https::within("fcm", self.request_timeout, &self.clock, push.attempt, send).await
+    }
+
+    /// The send, with ONE resend after a refused access token.
+    async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
         let body = Bytes::copy_from_slice(push.body);
         let mut refreshed = false;
         loop {
@@ -297,7 +305,7 @@ impl FcmClient {
                 Ok(token) => token,
                 Err(NoToken(delivery)) => return delivery,
             };
-            let answer = match self.post(body.clone(), &token).await {
+            let answer = match self.post(body.clone(), &token, push.attempt).await {
                 Ok(answer) => answer,
                 Err(delivery) => return delivery,
             };
@@ -313,7 +321,7 @@ impl FcmClient {
         }
     }
 
-    async fn post(&self, body: Bytes, token: &str) -> Result<Answer, Delivery> {
+    async fn post(&self, body: Bytes, token: &str, attempt: u32) -> Result<Answer, Delivery> {
         let mut authorization = HeaderValue::try_from(format!("Bearer {token}"))
             .map_err(|_| local_reject("OAuth2:BadAccessToken"))?;
         authorization.set_sensitive(true);
@@ -325,7 +333,7 @@ impl FcmClient {
             .body(body)
             .send()
             .await;
-        read_answer(sent).await.map_err(|e| self.lost(&e))
+        read_answer(sent).await.map_err(|e| self.lost(&e, attempt))
     }
 
     async fn access_token(&self) -> Result<String, NoToken> {
@@ -351,7 +359,7 @@ impl FcmClient {
             .await;
         let answer = read_answer(sent)
             .await
-            .map_err(|e| NoToken(self.lost(&e)))?;
+            .map_err(|e| NoToken(self.lost(&e, 0)))?;
         #[derive(serde::Deserialize)]
         struct Granted {
             access_token: String,
@@ -487,17 +495,8 @@ impl FcmClient {
         }
     }
 
-    fn lost(&self, e: &SendError) -> Delivery {
-        match e {
-            SendError::Connect(why) => {
-                tracing::warn!(%why, "FCM unreachable");
-                self.retry("Unreachable", Duration::ZERO, None)
-            }
-            SendError::Lost(why) | SendError::Unprocessed(why) => {
-                tracing::warn!(%why, "FCM request got no answer");
-                self.retry("ConnectionLost", Duration::ZERO, None)
-            }
-        }
+    fn lost(&self, e: &SendError, attempt: u32) -> Delivery {
+        e.delivery("fcm", self.clock.now(), attempt)
     }
 }
 
@@ -678,7 +677,7 @@ pub fn action_for(status: u16, code: &str, names_token: bool) -> Action {
         Some(&(_, _, action)) => action,
         None => {
             if !code.is_empty() {
-                tracing::warn!(status, %code, "FCM answered a code not in the table");
+                tracing::debug!(status, %code, "FCM answered a code not in the table");
             }
             match status {
                 401 => Action::RefreshAuth,

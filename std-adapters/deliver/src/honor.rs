@@ -157,10 +157,15 @@ impl HonorClient {
 
     /// Sends one rendered Honor push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
-        match tokio::time::timeout(self.config.request_timeout, self.send_once_more(push)).await {
-            Ok(delivery) => delivery,
-            Err(_) => retry_now(self.clock.now(), "Timeout"),
-        }
+        let send = self.send_once_more(push);
+        https::within(
+            "honor",
+            self.config.request_timeout,
+            &self.clock,
+            push.attempt,
+            send,
+        )
+        .await
     }
 
     async fn token(&self) -> Result<String, TokenError> {
@@ -211,13 +216,17 @@ impl HonorClient {
                 .await;
             let answer = match sent {
                 Ok(answer) => answer,
-                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("honor", self.clock.now(), push.attempt)
+                }
             };
             let status = answer.status().as_u16();
             let retry_after = https::retry_after(answer.headers());
             let bytes = match answer.bytes().await {
                 Ok(bytes) => bytes,
-                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("honor", self.clock.now(), push.attempt)
+                }
             };
             let reply = Reply::read(&bytes);
             let action = action_for(status, &reply.code);
@@ -309,27 +318,6 @@ impl HonorClient {
 impl Provider for HonorClient {
     fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
         Box::pin(HonorClient::send(self, push))
-    }
-}
-
-fn retry_now(now: SystemTime, reason: &str) -> Delivery {
-    Delivery {
-        outcome: Outcome::Retry {
-            reason: reason.to_owned(),
-            not_before: now,
-        },
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
-    }
-}
-
-fn transport(now: SystemTime, e: &crate::http2::SendError) -> Delivery {
-    Delivery {
-        outcome: https::transport_retry("honor", e, now),
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
     }
 }
 

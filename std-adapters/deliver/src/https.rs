@@ -53,11 +53,46 @@ pub fn client_http2_only(
 pub fn classify(e: &reqwest::Error) -> SendError {
     // The error chain may name the endpoint's URL, never a credential: no
     // provider here puts a secret in the URL.
-    let text = e.to_string();
+    let text = error_chain(e);
     if e.is_connect() {
         SendError::Connect(text)
+    } else if e.is_timeout() {
+        SendError::Timeout(text)
     } else {
         SendError::Lost(text)
+    }
+}
+
+/// An error and its sources, `: `-joined (reqwest's own text is only the
+/// outermost layer, "error sending request").
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// Runs one send under the client's request timeout, token wait included:
+/// when `timeout` passes first the send is dropped and the push is
+/// [`crate::Delivery::unanswered`] with reason `Timeout`.
+pub(crate) async fn within(
+    provider: &str,
+    timeout: Duration,
+    clock: &SharedClock,
+    attempt: u32,
+    send: impl std::future::Future<Output = crate::Delivery>,
+) -> crate::Delivery {
+    match tokio::time::timeout(timeout, send).await {
+        Ok(delivery) => delivery,
+        Err(_) => SendError::Timeout(format!("no answer within {timeout:?}")).delivery(
+            provider,
+            clock.now(),
+            attempt,
+        ),
     }
 }
 
@@ -212,7 +247,7 @@ impl TokenError {
     ) -> crate::Delivery {
         use crate::outcome::Outcome;
         let (outcome, status) = match self {
-            TokenError::Transport(e) => (transport_retry(provider, e, now), None),
+            TokenError::Transport(e) => return e.delivery(provider, now, attempt),
             TokenError::Refused { status, error } => {
                 tracing::error!(provider, status, %error, "the auth endpoint refused the credentials: check the configuration");
                 (
@@ -242,25 +277,6 @@ impl TokenError {
             id: None,
             invalid_tokens: Vec::new(),
         }
-    }
-}
-
-/// A request that got no answer, as a retry: at once (`Unreachable`: never
-/// reached the server; `ConnectionLost`: may have been acted on), as APNs.
-pub fn transport_retry(provider: &str, e: &SendError, now: SystemTime) -> crate::Outcome {
-    let reason = match e {
-        SendError::Connect(why) => {
-            tracing::warn!(provider, %why, "provider unreachable");
-            "Unreachable"
-        }
-        SendError::Lost(why) | SendError::Unprocessed(why) => {
-            tracing::warn!(provider, %why, "push got no answer");
-            "ConnectionLost"
-        }
-    };
-    crate::Outcome::Retry {
-        reason: reason.into(),
-        not_before: now,
     }
 }
 

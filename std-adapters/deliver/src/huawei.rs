@@ -30,7 +30,7 @@
 //!   success always says 80000000) rejected and logged.
 //! - `Delivered.id` is Huawei's `requestId` (the push's UUID when absent).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tidings_std::clock::SharedClock;
@@ -159,10 +159,15 @@ impl HuaweiClient {
 
     /// Sends one rendered Huawei push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
-        match tokio::time::timeout(self.config.request_timeout, self.send_once_more(push)).await {
-            Ok(delivery) => delivery,
-            Err(_) => retry_now(self.clock.now(), "Timeout"),
-        }
+        let send = self.send_once_more(push);
+        https::within(
+            "huawei",
+            self.config.request_timeout,
+            &self.clock,
+            push.attempt,
+            send,
+        )
+        .await
     }
 
     async fn token(&self) -> Result<String, TokenError> {
@@ -207,13 +212,17 @@ impl HuaweiClient {
                 .await;
             let answer = match sent {
                 Ok(answer) => answer,
-                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("huawei", self.clock.now(), push.attempt)
+                }
             };
             let status = answer.status().as_u16();
             let retry_after = https::retry_after(answer.headers());
             let bytes = match answer.bytes().await {
                 Ok(bytes) => bytes,
-                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("huawei", self.clock.now(), push.attempt)
+                }
             };
             let reply = Reply::read(&bytes);
             let action = action_for(status, &reply.code);
@@ -296,27 +305,6 @@ impl HuaweiClient {
 impl Provider for HuaweiClient {
     fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
         Box::pin(HuaweiClient::send(self, push))
-    }
-}
-
-fn retry_now(now: SystemTime, reason: &str) -> Delivery {
-    Delivery {
-        outcome: Outcome::Retry {
-            reason: reason.to_owned(),
-            not_before: now,
-        },
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
-    }
-}
-
-fn transport(now: SystemTime, e: &crate::http2::SendError) -> Delivery {
-    Delivery {
-        outcome: https::transport_retry("huawei", e, now),
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
     }
 }
 
@@ -463,7 +451,7 @@ pub(crate) fn action_in(table: &[(&str, Action)], vendor: &str, status: u16, cod
         return action;
     }
     if !code.is_empty() {
-        tracing::warn!(status, %code, "{vendor} answered a code not in the table");
+        tracing::debug!(status, %code, "{vendor} answered a code not in the table");
     }
     match status {
         401 => Action::RefreshAuth(Then::Reject),

@@ -194,7 +194,7 @@ impl MeizuClient {
             .unwrap_or_default();
         match form::post(&self.http, &self.url, http::HeaderMap::new(), body).await {
             Ok(answer) => self.finish(&answer, &push_id, push.attempt),
-            Err(e) => network_failure("Meizu Push", &e, self.clock.now()),
+            Err(e) => network_failure("Meizu Push", &e, self.clock.now(), push.attempt),
         }
     }
 
@@ -400,7 +400,7 @@ pub fn action_for(scope: Scope, status: u16, code: i64) -> Action {
     if let Some(&(_, _, action)) = RESPONSES.iter().find(|(s, c, _)| *s == scope && *c == code) {
         return action;
     }
-    tracing::warn!(
+    tracing::debug!(
         status,
         code,
         ?scope,

@@ -151,6 +151,7 @@ pub struct OppoClient {
     master_secret: String,
     token: TokenCache,
     clock: SharedClock,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for OppoClient {
@@ -180,6 +181,7 @@ impl OppoClient {
             master_secret: config.master_secret,
             token: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
             clock,
+            request_timeout: config.request_timeout,
         })
     }
 
@@ -194,6 +196,19 @@ impl OppoClient {
         if !matches!(push.headers, Headers::None) {
             return local_reject("NotAnOppoPush");
         }
+        let send = self.send_once_more(push);
+        crate::https::within(
+            "oppo",
+            self.request_timeout,
+            &self.clock,
+            push.attempt,
+            send,
+        )
+        .await
+    }
+
+    /// The send, with ONE resend after a refused auth token.
+    async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
         let mut renewed = false;
         loop {
             let token = match self.token.get(|| self.fetch_token(push.attempt)).await {
@@ -216,7 +231,7 @@ impl OppoClient {
             form::append_pair(&mut body, "auth_token", &token);
             let answer = match form::post(&self.http, &self.send_url, headers, body).await {
                 Ok(answer) => answer,
-                Err(e) => return network_failure("OPPO Push", &e, self.clock.now()),
+                Err(e) => return network_failure("OPPO Push", &e, self.clock.now(), push.attempt),
             };
             let reply = Reply::read(&answer.body);
             let action = match reply.code {
@@ -248,7 +263,9 @@ impl OppoClient {
         form::append_pair(&mut body, "sign", &sign);
         let answer = form::post(&self.http, &self.auth_url, HeaderMap::new(), body)
             .await
-            .map_err(|e| AuthFailure(network_failure("OPPO auth", &e, self.clock.now())))?;
+            .map_err(|e| {
+                AuthFailure(network_failure("OPPO auth", &e, self.clock.now(), attempt))
+            })?;
         let reply = Reply::read(&answer.body);
         match (reply.code, reply.auth_token.clone()) {
             (Some(0), Some(token)) if answer.status == 200 && !token.is_empty() => {
@@ -444,7 +461,7 @@ pub fn action_for(status: u16, code: i64) -> Action {
     if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
         return action;
     }
-    tracing::warn!(status, code, "OPPO answered a code not in the table");
+    tracing::debug!(status, code, "OPPO answered a code not in the table");
     match status_action(status) {
         Action::Deliver => Action::Reject,
         other => other,

@@ -1,6 +1,25 @@
 //! The one vocabulary of delivery: whatever a provider answers, a send ends
 //! in one [`Outcome`]. Each provider module maps its status and reason codes
 //! onto it in one table.
+//!
+//! # No answer: the transport backoff
+//!
+//! A send that got no answer from the provider (the connection was refused
+//! or reset, TLS or DNS failed, the request's deadline passed, the answer's
+//! body could not be read) ends in [`Delivery::unanswered`]:
+//! [`Outcome::Retry`] not before `now + TRANSPORT_BACKOFF.delay(attempt)`
+//! (1 s, 2 s, 4 s … at most 5 minutes, [`TRANSPORT_BACKOFF`]) and
+//! `status: None`, so the gateway counts it as unanswered. Its reason says
+//! what happened on the wire: `Unreachable` (no connection opened: the
+//! request never left), `ConnectionLost` (the connection failed after the
+//! request was written: the provider may have acted on it), `Unprocessed`
+//! (APNs: refused on every connection, never acted on) or `Timeout` (the
+//! client's request timeout passed, token fetch included). Such a failure
+//! is logged at debug level only, once per send: the gateway logs the
+//! channel's state changes once.
+//!
+//! Token endpoints (OAuth and the vendors' auth calls) have their own
+//! memory and backoff: see [`crate::token`].
 
 use std::time::{Duration, SystemTime};
 
@@ -72,6 +91,42 @@ pub struct Delivery {
     pub invalid_tokens: Vec<String>,
 }
 
+/// How long a send that got no answer waits before its next attempt: 1 s,
+/// doubling with each attempt, at most 5 minutes (see the module doc).
+pub const TRANSPORT_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(1),
+    cap: Duration::from_secs(5 * 60),
+};
+
+impl Outcome {
+    /// No answer arrived for attempt `attempt` (0 for the first): a retry
+    /// not before `now + TRANSPORT_BACKOFF.delay(attempt)`.
+    pub fn unanswered(reason: impl Into<String>, now: SystemTime, attempt: u32) -> Self {
+        Outcome::Retry {
+            reason: reason.into(),
+            not_before: now + TRANSPORT_BACKOFF.delay(attempt),
+        }
+    }
+}
+
+impl Delivery {
+    /// A delivery of `outcome` with no answer's status, id or tokens.
+    pub fn bare(outcome: Outcome, status: Option<u16>) -> Self {
+        Delivery {
+            outcome,
+            status,
+            id: None,
+            invalid_tokens: Vec::new(),
+        }
+    }
+
+    /// No answer arrived ([`Outcome::unanswered`], `status: None`). Every
+    /// client's path without a provider answer ends here.
+    pub fn unanswered(reason: impl Into<String>, now: SystemTime, attempt: u32) -> Self {
+        Self::bare(Outcome::unanswered(reason, now, attempt), None)
+    }
+}
+
 /// Exponential backoff without jitter: `base · 2^attempt`, at most `cap`.
 /// The client reports the earliest time; spreading retries (jitter) is the
 /// scheduler's business, which knows how many are due at once.
@@ -125,6 +180,21 @@ mod tests {
         let delays: Vec<u64> = (0..6).map(|a| policy.delay(a).as_secs()).collect();
         assert_eq!(delays, [5, 10, 20, 40, 60, 60]);
         assert_eq!(policy.delay(u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn unanswered_backs_off_from_one_second_to_five_minutes() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let at = |attempt| match Delivery::unanswered("Unreachable", now, attempt) {
+            Delivery {
+                outcome: Outcome::Retry { reason, not_before },
+                status: None,
+                ..
+            } if reason == "Unreachable" => not_before.duration_since(now).unwrap().as_secs(),
+            other => panic!("{other:?}"),
+        };
+        let delays: Vec<u64> = [0, 1, 3, 8, 9, 40].into_iter().map(at).collect();
+        assert_eq!(delays, [1, 2, 8, 256, 300, 300]);
     }
 
     #[test]

@@ -265,7 +265,7 @@ impl TpnsClient {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(e) => return self.lost(&classify(&e)),
+            Err(e) => return self.lost(&classify(&e), push.attempt),
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -275,7 +275,7 @@ impl TpnsClient {
             .and_then(retry_after_seconds);
         let body = match response.bytes().await {
             Ok(body) => body,
-            Err(e) => return self.lost(&classify(&e)),
+            Err(e) => return self.lost(&classify(&e), push.attempt),
         };
         let reply = Reply::read(&body);
         let (action, reason) = match (status, reply.ret_code) {
@@ -319,22 +319,8 @@ impl TpnsClient {
         }
     }
 
-    fn lost(&self, e: &SendError) -> Delivery {
-        let reason = match e {
-            SendError::Connect(why) => {
-                tracing::warn!(%why, "TPNS unreachable");
-                "Unreachable"
-            }
-            SendError::Lost(why) | SendError::Unprocessed(why) => {
-                tracing::warn!(%why, "TPNS request got no answer");
-                "ConnectionLost"
-            }
-        };
-        let outcome = Outcome::Retry {
-            reason: reason.to_owned(),
-            not_before: self.clock.now(),
-        };
-        self.delivery(outcome, None, None)
+    fn lost(&self, e: &SendError, attempt: u32) -> Delivery {
+        e.delivery("tpns", self.clock.now(), attempt)
     }
 }
 
@@ -414,7 +400,7 @@ pub fn action_for(ret_code: i64) -> Action {
     match RESPONSES.iter().find(|(code, _)| *code == ret_code) {
         Some(&(_, action)) => action,
         None => {
-            tracing::warn!(ret_code, "TPNS answered a ret_code not in the table");
+            tracing::debug!(ret_code, "TPNS answered a ret_code not in the table");
             Action::Reject
         }
     }

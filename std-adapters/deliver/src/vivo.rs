@@ -177,17 +177,15 @@ impl VivoClient {
 
     /// Sends one rendered vivo push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
-        match tokio::time::timeout(self.config.request_timeout, self.send_once_more(push)).await {
-            Ok(delivery) => delivery,
-            Err(_) => delivery(
-                Outcome::Retry {
-                    reason: "Timeout".into(),
-                    not_before: self.clock.now(),
-                },
-                None,
-                None,
-            ),
-        }
+        let send = self.send_once_more(push);
+        https::within(
+            "vivo",
+            self.config.request_timeout,
+            &self.clock,
+            push.attempt,
+            send,
+        )
+        .await
     }
 
     async fn fetch_token(&self) -> Result<(String, Duration), TokenError> {
@@ -286,13 +284,17 @@ impl VivoClient {
                 .await;
             let answer = match sent {
                 Ok(answer) => answer,
-                Err(e) => return self.transport(&https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("vivo", self.clock.now(), push.attempt)
+                }
             };
             let status = answer.status().as_u16();
             let retry_after = https::retry_after(answer.headers());
             let bytes = match answer.bytes().await {
                 Ok(bytes) => bytes,
-                Err(e) => return self.transport(&https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("vivo", self.clock.now(), push.attempt)
+                }
             };
             let reply = Reply::read(&bytes);
             let action = action_for(status, reply.result, reply.invalid_user_status);
@@ -306,14 +308,6 @@ impl VivoClient {
             }
             return self.finish(status, retry_after, reply, action, push);
         }
-    }
-
-    fn transport(&self, e: &crate::http2::SendError) -> Delivery {
-        delivery(
-            https::transport_retry("vivo", e, self.clock.now()),
-            None,
-            None,
-        )
     }
 
     fn finish(
@@ -345,7 +339,7 @@ impl VivoClient {
                 not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
             },
             Action::DailyQuota => {
-                tracing::warn!("vivo: the app's daily send quota is used up; retrying after midnight China time");
+                tracing::debug!("vivo: the app's daily send quota is used up; retrying after midnight China time");
                 Outcome::Retry {
                     reason,
                     not_before: retry_after
@@ -470,7 +464,7 @@ pub fn action_for(status: u16, result: Option<i64>, invalid_user: Option<i64>) -
     if status == 429 || status >= 500 {
         return Action::Backoff;
     }
-    tracing::warn!(status, ?result, "vivo answered a result not in the table");
+    tracing::debug!(status, ?result, "vivo answered a result not in the table");
     Action::Reject
 }
 

@@ -173,7 +173,7 @@ impl XiaomiClient {
         headers.insert(AUTHORIZATION, self.authorization.clone());
         let answer = match form::post(&self.http, &self.url, headers, push.body.to_vec()).await {
             Ok(answer) => answer,
-            Err(e) => return network_failure("Mi Push", &e, self.clock.now()),
+            Err(e) => return network_failure("Mi Push", &e, self.clock.now(), push.attempt),
         };
         let reg_id = form::field(push.body, "registration_id")
             .and_then(|v| String::from_utf8(v).ok())
@@ -207,7 +207,7 @@ impl XiaomiClient {
             Action::Deliver => match &reply.id {
                 Some(id) => Outcome::Delivered { id: id.clone() },
                 None => {
-                    tracing::warn!("Mi Push answered success without data.id");
+                    tracing::debug!("Mi Push answered success without data.id");
                     Outcome::Delivered { id: String::new() }
                 }
             },
@@ -376,7 +376,7 @@ pub fn action_for(status: u16, code: i64) -> Action {
     if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
         return action;
     }
-    tracing::warn!(status, code, "Mi Push answered a code not in the table");
+    tracing::debug!(status, code, "Mi Push answered a code not in the table");
     match status_action(status) {
         Action::Deliver => Action::Reject,
         other => other,

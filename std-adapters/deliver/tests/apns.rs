@@ -13,6 +13,7 @@ use tidings_core::{decide, Decision};
 use tidings_deliver::apns::{ApnsAuth, ApnsClient, ApnsConfig, SERVER_BACKOFF, TOKEN_RENEW_FLOOR};
 use tidings_deliver::http2::PoolConfig;
 use tidings_deliver::jwt::Es256Key;
+use tidings_deliver::outcome::TRANSPORT_BACKOFF;
 use tidings_deliver::tls::ClientIdentity;
 use tidings_deliver::{Delivery, Outcome, Push};
 use tidings_standin::apns::{
@@ -491,13 +492,19 @@ async fn a_deadline_bounds_every_send() {
         Duration::from_millis(300),
     )
     .await;
-    let (_, d) = bed.send(&bed.rendered(TOKEN), 0).await;
+    let (_, d) = bed.send(&bed.rendered(TOKEN), 2).await;
     assert_eq!(d.status, None);
-    assert!(matches!(d.outcome, Outcome::Retry { reason, .. } if reason == "Timeout"));
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Timeout".into(),
+            not_before: bed.clock.now() + 4 * TRANSPORT_BACKOFF.base
+        }
+    );
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_a_retry() {
+async fn an_unreachable_endpoint_backs_off_by_attempt() {
     let clock = ManualClock::starting_now();
     // A port nothing listens on: bind one, note it, close it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -518,8 +525,18 @@ async fn an_unreachable_endpoint_is_a_retry() {
     };
     let client = ApnsClient::new(config, Arc::new(clock.clone())).unwrap();
     let rendered = render(case_json(TOKEN, "hi", clock.unix_seconds(), ""));
-    let d = client.send(&push(&rendered, 0)).await;
-    assert!(matches!(d.outcome, Outcome::Retry { reason, .. } if reason == "Unreachable"));
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&push(&rendered, attempt)).await;
+        assert_eq!(d.status, None);
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+    }
 }
 
 async fn certificate_bed(

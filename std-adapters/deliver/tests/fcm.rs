@@ -423,13 +423,13 @@ async fn an_assertion_from_a_skewed_clock_is_refused() {
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_a_retry_now() {
+async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
     let bed = bed(|b| b).await;
     let rendered = bed.rendered(TOKEN);
     let section = FcmSection {
         service_account_file: Some(bed._dir.path().join("service-account.json")),
         endpoint: Some("https://127.0.0.1:1".into()),
-        token_endpoint: Some("https://127.0.0.1:1/token".into()),
+        token_endpoint: Some(bed.standin.token_url()),
         ca_file: Some(bed._dir.path().join("ca.pem")),
         ..FcmSection::default()
     };
@@ -438,20 +438,28 @@ async fn an_unreachable_endpoint_is_a_retry_now() {
         Arc::new(bed.clock.clone()),
     )
     .unwrap();
-    let push = Push {
-        body: &rendered.body,
-        headers: rendered.headers,
-        id: uuid::Uuid::new_v4(),
-        attempt: 0,
-    };
-    let d = client.send(&push).await;
-    assert_eq!(d.status, None);
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let push = Push {
+            body: &rendered.body,
+            headers: rendered.headers,
+            id: uuid::Uuid::new_v4(),
+            attempt,
+        };
+        let d = client.send(&push).await;
+        assert_eq!(d.status, None);
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: bed.clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+    }
     assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "Unreachable".into(),
-            not_before: bed.clock.now()
-        }
+        client.token_fetches(),
+        1,
+        "the access token came from the stand-in"
     );
     bed.standin.shutdown().await.unwrap();
 }

@@ -280,3 +280,33 @@ async fn the_standin_refuses_huawei_s_wrapper() {
     assert!(matches!(d.outcome, Outcome::Rejected { .. }), "{d:?}");
     assert!(bed.standin.accepted().is_empty());
 }
+
+#[tokio::test]
+async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
+    let bed = bed(|b| b).await;
+    let config = HonorConfig {
+        app_id: APP_ID.into(),
+        client_id: CLIENT_ID.into(),
+        client_secret: SECRET.into(),
+        endpoint: common::dead_url(),
+        token_endpoint: bed.standin.token_url(),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        request_timeout: Duration::from_secs(10),
+    };
+    let client = HonorClient::new(config, Arc::new(bed.clock.clone())).unwrap();
+    let body = bed.rendered(TOKEN);
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&push(&body, attempt)).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: bed.clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+    bed.standin.shutdown().await.unwrap();
+}

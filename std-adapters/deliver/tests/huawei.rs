@@ -362,32 +362,30 @@ async fn the_standin_checks_what_huawei_checks() {
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_a_retry_now() {
-    let clock = ManualClock::starting_now();
+async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
+    let bed = bed(|b| b).await;
     let config = HuaweiConfig {
         app_id: APP_ID.into(),
         client_id: APP_ID.into(),
         client_secret: SECRET.into(),
         endpoint: dead_url(),
-        token_endpoint: format!("{}/oauth2/v3/token", dead_url()),
-        ca_file: None,
+        token_endpoint: bed.standin.token_url(),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
         request_timeout: Duration::from_secs(10),
     };
-    let client = HuaweiClient::new(config, Arc::new(clock.clone())).unwrap();
-    let body = render(
-        "huawei",
-        TOKEN,
-        "hi",
-        common::unix(clock.now()),
-        serde_json::json!({}),
-    );
-    let d = client.send(&push(&body, 0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "Unreachable".into(),
-            not_before: clock.now()
-        }
-    );
-    assert_eq!(d.status, None);
+    let client = HuaweiClient::new(config, Arc::new(bed.clock.clone())).unwrap();
+    let body = bed.rendered(TOKEN);
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&push(&body, attempt)).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: bed.clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
+    assert_eq!(bed.standin.stats().token_fetches, 1);
 }

@@ -199,3 +199,29 @@ async fn retries_and_rejections() {
     assert!(d.outcome.reason().starts_with("520"));
     bed.standin.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_unreachable_host_backs_off_by_attempt() {
+    let clock = ManualClock::starting_now();
+    let config = MeizuConfig {
+        endpoint: "https://127.0.0.1:1".into(),
+        app_id: APP_ID.into(),
+        app_secret: SECRET.into(),
+        ca_file: None,
+        request_timeout: Duration::from_secs(5),
+    };
+    let client = MeizuClient::new(config, Arc::new(clock.clone())).unwrap();
+    let r = render(case_json("meizu", "mz-1", "hi", clock.unix_seconds()));
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&r.push(attempt)).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
+}

@@ -295,7 +295,7 @@ async fn a_wrong_secret_or_a_skewed_clock_fails_the_signature() {
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_a_retry_now() {
+async fn an_unreachable_endpoint_backs_off_by_attempt() {
     let bed = bed(|b| b).await;
     let section = TpnsSection {
         access_id: Some(ACCESS_ID.into()),
@@ -309,14 +309,17 @@ async fn an_unreachable_endpoint_is_a_retry_now() {
         Arc::new(bed.clock.clone()),
     )
     .unwrap();
-    let (_, d) = bed.send_with(&client, TOKEN, 0).await;
-    assert_eq!(d.status, None);
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "Unreachable".into(),
-            not_before: bed.clock.now()
-        }
-    );
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let (_, d) = bed.send_with(&client, TOKEN, attempt).await;
+        assert_eq!(d.status, None);
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: bed.clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+    }
     bed.standin.shutdown().await.unwrap();
 }

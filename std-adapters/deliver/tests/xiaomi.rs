@@ -214,7 +214,7 @@ async fn a_wrong_app_secret_is_refused_by_the_standin() {
 }
 
 #[tokio::test]
-async fn an_unreachable_host_is_a_retry_now() {
+async fn an_unreachable_host_backs_off_by_attempt() {
     let clock = ManualClock::starting_now();
     let (_dir, ca) = ca_file(XiaomiStandin::builder().start().await.unwrap().ca_pem());
     let config = XiaomiConfig {
@@ -225,13 +225,16 @@ async fn an_unreachable_host_is_a_retry_now() {
     };
     let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
     let r = render(case_json("xiaomi", "xm-1", "hi", clock.unix_seconds()));
-    let d = client.send(&r.push(0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "Unreachable".into(),
-            not_before: clock.now()
-        }
-    );
-    assert_eq!(d.status, None);
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&r.push(attempt)).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
 }
