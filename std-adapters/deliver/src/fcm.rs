@@ -13,7 +13,7 @@
 //!
 //! The body is the core's render, sent byte for byte (the device token is
 //! in it, `message.token`). Sends go over HTTP/2 only
-//! ([`https::client_http2_only`]): every Google endpoint speaks it, and
+//! ([`crate::https::client_http2_only`]): every Google endpoint speaks it, and
 //! concurrent sends then share one connection.
 //!
 //! Decisions where vendors.md is silent:
@@ -32,11 +32,12 @@
 //!   by status and code, then by code alone, then by status class.
 //! - A second 401 right after a fresh token is a retry on the server
 //!   backoff, not a rejection: the credentials just proved valid.
-//! - The token endpoint's own refusals: 4xx (`invalid_grant`,
-//!   `invalid_scope`, …: a bad key file or clock) reject the push with
-//!   reason `OAuth2:<error>` and log an error; 429 and 5xx retry on the
-//!   quota / server backoff; an unreachable endpoint retries now, as a lost
-//!   send does.
+//! - The token endpoint's own answers go through the shared cache
+//!   ([`crate::token`]): a 4xx (`invalid_grant`, `invalid_scope`, …: a bad
+//!   key file or clock) is [`Outcome::CredentialsRefused`] with reason
+//!   `OAuth2:<error>`; 429, 5xx and an unreachable endpoint are a retry at
+//!   the end of the token backoff (1 s doubling to 60 s, `Retry-After`
+//!   winning), the same for every send until then.
 //! - `Delivered.id` is the `name` FCM answers
 //!   (`projects/<id>/messages/<message id>`), whole.
 
@@ -50,10 +51,11 @@ use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, FcmSection};
 
 use crate::http2::SendError;
-use crate::https::{classify, client_http2_only, TokenCache};
+use crate::https::{classify, client_http2_only};
 use crate::jwt::Rs256Key;
 use crate::outcome::{retry_after_seconds, Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
+use crate::token::{self, TokenCache, TokenError, TokenFailure};
 use crate::{BoxFuture, Provider, Push};
 
 /// Production host; the path is `/v1/projects/<project_id>/messages:send`
@@ -264,9 +266,6 @@ struct Answer {
     body: Bytes,
 }
 
-/// Why no access token could be had, as the push's [`Delivery`].
-struct NoToken(Delivery);
-
 impl FcmClient {
     pub fn new(config: FcmConfig, clock: SharedClock) -> Result<Self, InitError> {
         let http = client_http2_only(config.ca_file.as_deref(), config.request_timeout)?;
@@ -276,7 +275,12 @@ impl FcmClient {
             send_url: format!("{base}/v1/projects/{}/messages:send", config.project_id),
             token_url: config.token_endpoint,
             account: config.account,
-            tokens: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            tokens: TokenCache::new(
+                "fcm",
+                clock.clone(),
+                TOKEN_REFRESH_BEFORE,
+                config.request_timeout,
+            ),
             clock,
             request_timeout: config.request_timeout,
         })
@@ -303,7 +307,7 @@ impl FcmClient {
         loop {
             let token = match self.access_token().await {
                 Ok(token) => token,
-                Err(NoToken(delivery)) => return delivery,
+                Err(failure) => return failure.delivery(),
             };
             let answer = match self.post(body.clone(), &token, push.attempt).await {
                 Ok(answer) => answer,
@@ -336,92 +340,40 @@ impl FcmClient {
         read_answer(sent).await.map_err(|e| self.lost(&e, attempt))
     }
 
-    async fn access_token(&self) -> Result<String, NoToken> {
+    async fn access_token(&self) -> Result<String, TokenFailure> {
         self.tokens.get(|| self.fetch_token()).await
     }
 
-    /// One exchange at the token endpoint (§2.1 steps 1-5).
-    async fn fetch_token(&self) -> Result<(String, Duration), NoToken> {
-        let assertion = self.assertion().map_err(|e| {
-            tracing::error!(%e, "FCM assertion could not be signed");
-            NoToken(local_reject("OAuth2:AssertionUnsigned"))
-        })?;
-        let form = format!(
-            "grant_type={}&assertion={assertion}",
-            form_encode(GRANT_TYPE)
-        );
-        let sent = self
+    /// One exchange at the token endpoint (§2.1 steps 1-5), its assertion
+    /// signed now; the future owns what it needs (it runs as the token
+    /// cache's own task). An assertion that cannot be signed is a refusal
+    /// of the key, without a request.
+    fn fetch_token(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(String, Duration), TokenError>> + Send + 'static
+    {
+        let assertion = self.assertion();
+        let request = self
             .http
             .post(&self.token_url)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await;
-        let answer = read_answer(sent)
-            .await
-            .map_err(|e| NoToken(self.lost(&e, 0)))?;
-        #[derive(serde::Deserialize)]
-        struct Granted {
-            access_token: String,
-            expires_in: Option<u64>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Refused {
-            error: Option<String>,
-            error_description: Option<String>,
-        }
-        if (200..300).contains(&answer.status) {
-            let granted: Granted = serde_json::from_slice(&answer.body).map_err(|_| {
-                tracing::error!(
-                    status = answer.status,
-                    "FCM token endpoint answered no access_token"
-                );
-                NoToken(self.retry(
-                    "OAuth2:BadTokenAnswer",
-                    SERVER_BACKOFF.base,
-                    Some(answer.status),
-                ))
-            })?;
-            let lifetime = granted
-                .expires_in
-                .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
-            tracing::debug!(
-                lifetime_secs = lifetime.as_secs(),
-                "fetched an FCM access token"
-            );
-            return Ok((granted.access_token, lifetime));
-        }
-        let refused: Option<Refused> = serde_json::from_slice(&answer.body).ok();
-        let (error, description) = refused.map_or((None, None), |r| (r.error, r.error_description));
-        let error = error.unwrap_or_else(|| format!("http_{}", answer.status));
-        let reason = format!("OAuth2:{error}");
-        let delivery = match answer.status {
-            429 => self.retry(
-                &reason,
-                answer.retry_after.unwrap_or(QUOTA_BACKOFF.base),
-                Some(answer.status),
-            ),
-            500..=599 => self.retry(
-                &reason,
-                answer.retry_after.unwrap_or(SERVER_BACKOFF.base),
-                Some(answer.status),
-            ),
-            status => {
-                tracing::error!(
-                    status,
-                    %error,
-                    description = description.as_deref().unwrap_or(""),
-                    "FCM token endpoint refused the service account: check the key file and the clock"
-                );
-                Delivery {
-                    outcome: Outcome::Rejected { reason },
-                    status: Some(status),
-                    id: None,
-                    invalid_tokens: Vec::new(),
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        async move {
+            let assertion = assertion.map_err(|e| {
+                tracing::debug!(%e, "FCM assertion could not be signed");
+                TokenError::Refused {
+                    status: None,
+                    reason: "OAuth2:AssertionUnsigned".into(),
                 }
-            }
-        };
-        Err(NoToken(delivery))
+            })?;
+            let form = format!(
+                "grant_type={}&assertion={assertion}",
+                form_encode(GRANT_TYPE)
+            );
+            let answer = read_answer(request.body(form).send().await)
+                .await
+                .map_err(TokenError::Transport)?;
+            token::read_oauth_answer(answer.status, answer.retry_after, &answer.body)
+        }
     }
 
     /// The RS256 JWT assertion (§2.1 steps 1-3).
@@ -479,18 +431,6 @@ impl FcmClient {
             outcome,
             status: Some(status),
             id: reply.name,
-            invalid_tokens: Vec::new(),
-        }
-    }
-
-    fn retry(&self, reason: &str, after: Duration, status: Option<u16>) -> Delivery {
-        Delivery {
-            outcome: Outcome::Retry {
-                reason: reason.to_owned(),
-                not_before: self.clock.now() + after,
-            },
-            status,
-            id: None,
             invalid_tokens: Vec::new(),
         }
     }

@@ -4,7 +4,7 @@
 //! body as it is; the answer → [`Outcome`] table is [`RESPONSES`].
 //!
 //! The access token is cached in a [`TokenCache`] exactly as Huawei's
-//! (same fetch, [`https::client_credentials`]): refreshed
+//! (same fetch, [`token::client_credentials`]): refreshed
 //! [`TOKEN_REFRESH_BEFORE`] ahead of `expires_in`, dropped on an auth
 //! refusal, after which the push is sent ONCE more with a fresh token.
 //!
@@ -33,9 +33,10 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, HonorSection};
 
-use crate::https::{self, TokenCache, TokenError};
+use crate::https;
 use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
+use crate::token::{self, TokenCache, TokenFailure};
 use crate::{BoxFuture, Provider, Push};
 
 /// Push host (vendors.md §4.1).
@@ -144,7 +145,12 @@ impl HonorClient {
         Ok(Self {
             http,
             send_url: format!("{}/api/v1/{}/sendMessage", config.endpoint, config.app_id),
-            tokens: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            tokens: TokenCache::new(
+                "honor",
+                clock.clone(),
+                TOKEN_REFRESH_BEFORE,
+                config.request_timeout,
+            ),
             config,
             clock,
         })
@@ -168,15 +174,15 @@ impl HonorClient {
         .await
     }
 
-    async fn token(&self) -> Result<String, TokenError> {
+    async fn token(&self) -> Result<String, TokenFailure> {
         let c = &self.config;
         self.tokens
             .get(|| {
-                https::client_credentials(
-                    &self.http,
-                    &c.token_endpoint,
-                    &c.client_id,
-                    &c.client_secret,
+                token::client_credentials(
+                    self.http.clone(),
+                    c.token_endpoint.clone(),
+                    c.client_id.clone(),
+                    c.client_secret.clone(),
                 )
             })
             .await
@@ -187,17 +193,12 @@ impl HonorClient {
         loop {
             let token = match self.token().await {
                 Ok(token) => token,
-                Err(e) => {
-                    return e.delivery("honor", self.clock.now(), SERVER_BACKOFF, push.attempt)
-                }
+                Err(failure) => return failure.delivery(),
             };
+            // The cache keeps only tokens that fit a header.
             let Ok(mut bearer) = HeaderValue::try_from(format!("Bearer {token}")) else {
                 self.tokens.invalidate(&token).await;
-                return TokenError::Unavailable {
-                    status: 200,
-                    retry_after: None,
-                }
-                .delivery("honor", self.clock.now(), SERVER_BACKOFF, push.attempt);
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
             };
             bearer.set_sensitive(true);
             let timestamp = self

@@ -36,9 +36,10 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, HuaweiSection};
 
-use crate::https::{self, TokenCache, TokenError};
+use crate::https;
 use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
+use crate::token::{self, TokenCache, TokenFailure};
 use crate::{BoxFuture, Provider, Push};
 
 /// Push host (vendors.md §3.2).
@@ -146,7 +147,12 @@ impl HuaweiClient {
         Ok(Self {
             http,
             send_url: format!("{}/v1/{}/messages:send", config.endpoint, config.app_id),
-            tokens: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            tokens: TokenCache::new(
+                "huawei",
+                clock.clone(),
+                TOKEN_REFRESH_BEFORE,
+                config.request_timeout,
+            ),
             config,
             clock,
         })
@@ -170,15 +176,15 @@ impl HuaweiClient {
         .await
     }
 
-    async fn token(&self) -> Result<String, TokenError> {
+    async fn token(&self) -> Result<String, TokenFailure> {
         let c = &self.config;
         self.tokens
             .get(|| {
-                https::client_credentials(
-                    &self.http,
-                    &c.token_endpoint,
-                    &c.client_id,
-                    &c.client_secret,
+                token::client_credentials(
+                    self.http.clone(),
+                    c.token_endpoint.clone(),
+                    c.client_id.clone(),
+                    c.client_secret.clone(),
                 )
             })
             .await
@@ -189,17 +195,12 @@ impl HuaweiClient {
         loop {
             let token = match self.token().await {
                 Ok(token) => token,
-                Err(e) => {
-                    return e.delivery("huawei", self.clock.now(), SERVER_BACKOFF, push.attempt)
-                }
+                Err(failure) => return failure.delivery(),
             };
+            // The cache keeps only tokens that fit a header.
             let Ok(mut bearer) = HeaderValue::try_from(format!("Bearer {token}")) else {
                 self.tokens.invalidate(&token).await;
-                return TokenError::Unavailable {
-                    status: 200,
-                    retry_after: None,
-                }
-                .delivery("huawei", self.clock.now(), SERVER_BACKOFF, push.attempt);
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
             };
             bearer.set_sensitive(true);
             let sent = self

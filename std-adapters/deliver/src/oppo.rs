@@ -1,6 +1,6 @@
 //! OPPO Push (vendors.md §6): an `auth_token` from `POST /server/v1/auth`
 //! (`sign` = hex SHA-256 of `app_key + timestamp + master_secret`), cached
-//! in an [`https::TokenCache`](crate::https::TokenCache), then
+//! in a [`TokenCache`] (see [`crate::token`]), then
 //! `POST /server/v1/message/notification/unicast` with the core's form body
 //! (`message=<JSON>`) as it is plus `&auth_token=<token>`. The answer →
 //! [`Outcome`] table is [`RESPONSES`].
@@ -26,7 +26,8 @@
 //!   (§6.1 `_`-split rule) is left to the deployment's configuration.
 
 use std::path::PathBuf;
-use std::time::{Duration, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::HeaderValue;
 use http::{HeaderMap, HeaderName};
@@ -40,8 +41,8 @@ use crate::form::{
     self, check_endpoint, local_reject, network_failure, next_midnight, request_timeout, required,
     Answer, CHINA_UTC_OFFSET_SECS,
 };
-use crate::https::TokenCache;
 use crate::outcome::{Backoff, Delivery, Outcome};
+use crate::token::{TokenCache, TokenError};
 use crate::{BoxFuture, Provider, Push};
 
 /// Host for China devices (vendors.md §6.1).
@@ -164,10 +165,6 @@ impl std::fmt::Debug for OppoClient {
     }
 }
 
-/// Why no auth token could be had: the auth endpoint's answer, as a
-/// delivery for the push that needed it.
-struct AuthFailure(Delivery);
-
 impl OppoClient {
     pub fn new(config: OppoConfig, clock: SharedClock) -> Result<Self, InitError> {
         let base = endpoint_url(&config.endpoint);
@@ -179,7 +176,12 @@ impl OppoClient {
             send_url: format!("{base}{UNICAST_PATH}"),
             app_key: config.app_key,
             master_secret: config.master_secret,
-            token: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            token: TokenCache::new(
+                "oppo",
+                clock.clone(),
+                TOKEN_REFRESH_BEFORE,
+                config.request_timeout,
+            ),
             clock,
             request_timeout: config.request_timeout,
         })
@@ -211,22 +213,18 @@ impl OppoClient {
     async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
         let mut renewed = false;
         loop {
-            let token = match self.token.get(|| self.fetch_token(push.attempt)).await {
+            let token = match self.token.get(|| self.fetch_token()).await {
                 Ok(token) => token,
-                Err(AuthFailure(delivery)) => return delivery,
+                Err(failure) => return failure.delivery(),
             };
             let mut headers = HeaderMap::new();
-            match HeaderValue::from_str(&token) {
-                Ok(mut value) => {
-                    value.set_sensitive(true);
-                    headers.insert(AUTH_TOKEN.clone(), value);
-                }
-                Err(_) => {
-                    tracing::error!("OPPO issued an auth_token that is not a header value");
-                    self.token.invalidate(&token).await;
-                    return local_reject("AuthTokenUnusable");
-                }
-            }
+            // The cache keeps only tokens that fit a header.
+            let Ok(mut value) = HeaderValue::from_str(&token) else {
+                self.token.invalidate(&token).await;
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
+            };
+            value.set_sensitive(true);
+            headers.insert(AUTH_TOKEN.clone(), value);
             let mut body = push.body.to_vec();
             form::append_pair(&mut body, "auth_token", &token);
             let answer = match form::post(&self.http, &self.send_url, headers, body).await {
@@ -250,7 +248,12 @@ impl OppoClient {
         }
     }
 
-    async fn fetch_token(&self, attempt: u32) -> Result<(String, Duration), AuthFailure> {
+    /// One `/server/v1/auth` exchange (§6.1), signed now; the future owns
+    /// what it needs (it runs as the token cache's own task).
+    fn fetch_token(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(String, Duration), TokenError>> + Send + 'static
+    {
         let timestamp = self
             .clock
             .now()
@@ -261,42 +264,16 @@ impl OppoClient {
         form::append_pair(&mut body, "timestamp", &timestamp.to_string());
         let sign = auth_sign(&self.app_key, timestamp, &self.master_secret);
         form::append_pair(&mut body, "sign", &sign);
-        let answer = form::post(&self.http, &self.auth_url, HeaderMap::new(), body)
-            .await
-            .map_err(|e| {
-                AuthFailure(network_failure("OPPO auth", &e, self.clock.now(), attempt))
-            })?;
-        let reply = Reply::read(&answer.body);
-        match (reply.code, reply.auth_token.clone()) {
-            (Some(0), Some(token)) if answer.status == 200 && !token.is_empty() => {
-                tracing::debug!(app_key = %self.app_key, "fetched an OPPO auth_token");
-                // The token lives 24 h from `create_time` (ms), else from now.
-                let lifetime = reply
-                    .create_time_ms
-                    .map(|ms| UNIX_EPOCH + Duration::from_millis(ms) + TOKEN_LIFETIME)
-                    .and_then(|expiry| expiry.duration_since(self.clock.now()).ok())
-                    .map_or(TOKEN_LIFETIME, |left| left.min(TOKEN_LIFETIME));
-                Ok((token, lifetime))
-            }
-            (code, _) => {
-                let action = match code {
-                    Some(0) | None => status_action(answer.status),
-                    Some(code) => action_for(answer.status, code),
-                };
-                // A token answer without a token is the server's fault.
-                let action = match action {
-                    Action::Deliver | Action::Reauth => Action::Backoff,
-                    a => a,
-                };
-                tracing::error!(status = answer.status, code = ?code, "OPPO auth failed");
-                let mut delivery = self.finish(&answer, &reply, action, attempt);
-                if let Outcome::Rejected { reason } | Outcome::Retry { reason, .. } =
-                    &mut delivery.outcome
-                {
-                    *reason = format!("auth: {reason}");
-                }
-                Err(AuthFailure(delivery))
-            }
+        let (http, url, clock) = (
+            self.http.clone(),
+            self.auth_url.clone(),
+            Arc::clone(&self.clock),
+        );
+        async move {
+            let answer = form::post(&http, &url, HeaderMap::new(), body)
+                .await
+                .map_err(TokenError::Transport)?;
+            read_auth_answer(&answer, clock.now())
         }
     }
 
@@ -343,6 +320,51 @@ impl OppoClient {
 impl Provider for OppoClient {
     fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
         Box::pin(OppoClient::send(self, push))
+    }
+}
+
+/// Reads a `/server/v1/auth` answer (§6.1) at `now`: code 0 with an
+/// `auth_token` on a 200 is the token, living 24 h from its `create_time`
+/// (ms; from `now` without one). Otherwise the code (or the HTTP status)
+/// goes through [`action_for`]: what would back off a send (−2, −1, 13, 55,
+/// 429, 5xx) — or a success without a token — is the endpoint being
+/// unavailable; every other answer refuses the credentials (the request
+/// carries nothing but the app key, the timestamp and the signature: 14–19
+/// and anything unknown alike), reason `auth: <code> <message>`.
+fn read_auth_answer(answer: &Answer, now: SystemTime) -> Result<(String, Duration), TokenError> {
+    let reply = Reply::read(&answer.body);
+    if let (Some(0), Some(token)) = (reply.code, reply.auth_token.clone()) {
+        if answer.status == 200 && !token.is_empty() {
+            let lifetime = reply
+                .create_time_ms
+                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms) + TOKEN_LIFETIME)
+                .and_then(|expiry| expiry.duration_since(now).ok())
+                .map_or(TOKEN_LIFETIME, |left| left.min(TOKEN_LIFETIME));
+            return Ok((token, lifetime));
+        }
+    }
+    let action = match reply.code {
+        Some(0) | None => status_action(answer.status),
+        Some(code) => action_for(answer.status, code),
+    };
+    let reason = format!("auth: {}", reply.reason(answer.status));
+    match action {
+        Action::Deliver
+        | Action::Reauth
+        | Action::Backoff
+        | Action::RateBackoff
+        | Action::NextDay => Err(TokenError::Unavailable {
+            status: answer.status,
+            reason,
+            retry_after: answer.retry_after,
+        }),
+        _ => {
+            tracing::debug!(status = answer.status, %reason, "OPPO refused the app's credentials");
+            Err(TokenError::Refused {
+                status: Some(answer.status),
+                reason,
+            })
+        }
     }
 }
 

@@ -37,9 +37,10 @@ use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, VivoSection};
 
-use crate::https::{self, TokenCache, TokenError};
+use crate::https;
 use crate::outcome::{next_midnight, Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
+use crate::token::{TokenCache, TokenError};
 use crate::{BoxFuture, Provider, Push};
 
 /// vivo's host (vendors.md §7.1).
@@ -164,7 +165,12 @@ impl VivoClient {
         let http = https::client(config.ca_file.as_deref(), config.request_timeout)?;
         Ok(Self {
             http,
-            tokens: TokenCache::new(clock.clone(), TOKEN_LIFETIME - TOKEN_RENEW_AFTER),
+            tokens: TokenCache::new(
+                "vivo",
+                clock.clone(),
+                TOKEN_LIFETIME - TOKEN_RENEW_AFTER,
+                config.request_timeout,
+            ),
             config,
             clock,
         })
@@ -188,14 +194,12 @@ impl VivoClient {
         .await
     }
 
-    async fn fetch_token(&self) -> Result<(String, Duration), TokenError> {
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            result: Option<i64>,
-            desc: Option<String>,
-            #[serde(rename = "authToken")]
-            auth_token: Option<String>,
-        }
+    /// One `/message/auth` exchange (§7.1), signed now; the future owns
+    /// what it needs (it runs as the token cache's own task).
+    fn fetch_token(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(String, Duration), TokenError>> + Send + 'static
+    {
         let c = &self.config;
         let timestamp = self
             .clock
@@ -209,41 +213,23 @@ impl VivoClient {
             "sign": sign(c.app_id, &c.app_key, timestamp, &c.app_secret),
         })
         .to_string();
-        let answer = self
+        let request = self
             .http
             .post(format!("{}{AUTH_PATH}", c.endpoint))
             .header(CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| TokenError::Transport(https::classify(&e)))?;
-        let status = answer.status().as_u16();
-        let retry_after = https::retry_after(answer.headers());
-        let bytes = answer
-            .bytes()
-            .await
-            .map_err(|e| TokenError::Transport(https::classify(&e)))?;
-        match serde_json::from_slice::<Answer>(&bytes) {
-            Ok(Answer {
-                result: Some(0),
-                auth_token: Some(token),
-                ..
-            }) if status == 200 && !token.is_empty() => {
-                tracing::debug!("fetched a vivo authToken");
-                Ok((token, TOKEN_LIFETIME))
-            }
-            Ok(Answer {
-                result: Some(result),
-                desc,
-                ..
-            }) if result != 0 && status < 500 => Err(TokenError::Refused {
-                status,
-                error: format!("{result}: {}", desc.unwrap_or_default()),
-            }),
-            _ => Err(TokenError::Unavailable {
-                status,
-                retry_after,
-            }),
+            .body(body);
+        async move {
+            let answer = request
+                .send()
+                .await
+                .map_err(|e| TokenError::Transport(https::classify(&e)))?;
+            let status = answer.status().as_u16();
+            let retry_after = https::retry_after(answer.headers());
+            let bytes = answer
+                .bytes()
+                .await
+                .map_err(|e| TokenError::Transport(https::classify(&e)))?;
+            read_auth_answer(status, retry_after, &bytes)
         }
     }
 
@@ -261,17 +247,12 @@ impl VivoClient {
         loop {
             let token = match self.tokens.get(|| self.fetch_token()).await {
                 Ok(token) => token,
-                Err(e) => {
-                    return e.delivery("vivo", self.clock.now(), SERVER_BACKOFF, push.attempt)
-                }
+                Err(failure) => return failure.delivery(),
             };
+            // The cache keeps only tokens that fit a header.
             let Ok(mut value) = HeaderValue::try_from(token.as_str()) else {
                 self.tokens.invalidate(&token).await;
-                return TokenError::Unavailable {
-                    status: 200,
-                    retry_after: None,
-                }
-                .delivery("vivo", self.clock.now(), SERVER_BACKOFF, push.attempt);
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
             };
             value.set_sensitive(true);
             let sent = self
@@ -352,6 +333,56 @@ impl VivoClient {
             }
         };
         delivery(outcome, Some(status), reply.task_id)
+    }
+}
+
+/// Reads a `/message/auth` answer (§7.1): `result` 0 with an `authToken`
+/// on a 200 is the token (it lives [`TOKEN_LIFETIME`]). A non-zero
+/// `result` under HTTP 500 is a refusal of the credentials (the request
+/// carries nothing else: app id and key, timestamp, signature; vendors.md
+/// lists no auth code, so every one counts), reason `auth: <result>
+/// <desc>`; HTTP 408, 429 and 5xx, or an answer without a readable
+/// `result`, are the endpoint being unavailable.
+pub fn read_auth_answer(
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Result<(String, Duration), TokenError> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        result: Option<i64>,
+        desc: Option<String>,
+        #[serde(rename = "authToken")]
+        auth_token: Option<String>,
+    }
+    let unavailable = |reason: String| TokenError::Unavailable {
+        status,
+        reason,
+        retry_after,
+    };
+    match serde_json::from_slice::<Answer>(body) {
+        Ok(Answer {
+            result: Some(0),
+            auth_token: Some(token),
+            ..
+        }) if status == 200 && !token.is_empty() => Ok((token, TOKEN_LIFETIME)),
+        _ if matches!(status, 408 | 429 | 500..=599) => {
+            Err(unavailable(format!("auth: HTTP {status}")))
+        }
+        Ok(Answer {
+            result: Some(result),
+            desc,
+            ..
+        }) if result != 0 => {
+            let desc = desc.unwrap_or_default();
+            let reason = format!("auth: {result} {desc}").trim_end().to_owned();
+            tracing::debug!(status, %reason, "vivo refused the app's credentials");
+            Err(TokenError::Refused {
+                status: Some(status),
+                reason,
+            })
+        }
+        _ => Err(unavailable("auth: BadAnswer".into())),
     }
 }
 

@@ -12,9 +12,10 @@ use tidings_core::{decide, Decision};
 use tidings_deliver::fcm::{
     FcmClient, FcmConfig, QUOTA_BACKOFF, SERVER_BACKOFF, TOKEN_REFRESH_BEFORE,
 };
+use tidings_deliver::token::TOKEN_BACKOFF;
 use tidings_deliver::{Delivery, Outcome, Push};
 use tidings_standin::fcm::{
-    FcmStandin, FcmStandinBuilder, Reply, ServiceAccount, ACCESS_TOKEN_LIFETIME_SECS,
+    FcmStandin, FcmStandinBuilder, Reply, ServiceAccount, TokenFault, ACCESS_TOKEN_LIFETIME_SECS,
     OTHER_TEST_KEY_PEM,
 };
 use tidings_std::clock::{Clock, ManualClock};
@@ -377,10 +378,14 @@ async fn an_assertion_signed_with_the_wrong_key_is_refused_by_the_token_endpoint
     assert_eq!(d.status, Some(400));
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "OAuth2:invalid_grant".into()
         }
     );
+    // The refusal is remembered for the token backoff: the next send gets
+    // it at once, without asking the token endpoint again.
+    bed.clock.advance(Duration::from_millis(500));
+    assert_eq!(bed.send(&bed.rendered(TOKEN), 3).await, d);
     let stats = bed.standin.stats();
     assert_eq!(
         (stats.token_refusals, stats.token_grants, stats.sends),
@@ -414,7 +419,7 @@ async fn an_assertion_from_a_skewed_clock_is_refused() {
     let d = client.send(&push).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "OAuth2:invalid_grant".into()
         }
     );
@@ -499,4 +504,37 @@ fn config_errors_name_the_key() {
         .unwrap()
     );
     assert!(!debug.contains("PRIVATE KEY"), "{debug}");
+}
+
+#[tokio::test]
+async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
+    let bed = bed(|b| b).await;
+    bed.standin.set_token_fault(Some(TokenFault::Hang));
+    let section = FcmSection {
+        service_account_file: Some(bed._dir.path().join("service-account.json")),
+        endpoint: Some(bed.standin.url()),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ..FcmSection::default()
+    };
+    let mut config = FcmConfig::from_section(&section).unwrap();
+    config.request_timeout = Duration::from_millis(300);
+    let client = FcmClient::new(config, Arc::new(bed.clock.clone())).unwrap();
+    let rendered = bed.rendered(TOKEN);
+    let push = Push {
+        body: &rendered.body,
+        headers: rendered.headers,
+        id: uuid::Uuid::new_v4(),
+        attempt: 0,
+    };
+    let d = client.send(&push).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Timeout".into(),
+            not_before: bed.clock.now() + TOKEN_BACKOFF.base
+        }
+    );
+    assert_eq!(d.status, None);
+    assert_eq!(bed.standin.stats().sends, 0);
+    bed.standin.shutdown().await.unwrap();
 }
