@@ -30,8 +30,12 @@
 //! - The code classified is `details[].errorCode` (the `FcmError` detail);
 //!   without one, the canonical `error.status` (§2.4). A row is looked up
 //!   by status and code, then by code alone, then by status class.
-//! - A second 401 right after a fresh token is a retry on the server
-//!   backoff, not a rejection: the credentials just proved valid.
+//! - Refused credentials ([`Outcome::CredentialsRefused`]):
+//!   `THIRD_PARTY_AUTH_ERROR` (the project's APNs or web-push credentials
+//!   are the sender's, and only the operator can fix them), `PERMISSION_DENIED`
+//!   (the account may not send for this project), and a second 401
+//!   (`UNAUTHENTICATED`, or any 401) right after a fresh access token.
+//!   `SENDER_ID_MISMATCH` stays a dead token: it is about the device token.
 //! - The token endpoint's own answers go through the shared cache
 //!   ([`crate::token`]): a 4xx (`invalid_grant`, `invalid_scope`, …: a bad
 //!   key file or clock) is [`Outcome::CredentialsRefused`] with reason
@@ -408,7 +412,13 @@ impl FcmClient {
                 reason,
                 since: None,
             },
-            Action::Backoff | Action::RefreshAuth => Outcome::Retry {
+            // Refused again right after a fresh access token: the account
+            // cannot send for this project.
+            Action::CredentialsRefused | Action::RefreshAuth => {
+                tracing::debug!(status, %reason, message = %reply.message, "FCM refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
+            Action::Backoff => Outcome::Retry {
                 reason,
                 not_before: now
                     + answer
@@ -577,6 +587,9 @@ pub enum Action {
     QuotaBackoff,
     /// Fix the push or the configuration; sending again cannot help.
     Reject,
+    /// The sender's credentials or project permissions are refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
 }
 
 /// vendors.md §2.4, (HTTP status, code) → action. The code is the
@@ -590,11 +603,11 @@ pub const RESPONSES: &[(u16, &str, Action)] = &[
     (429, "QUOTA_EXCEEDED", Action::QuotaBackoff),
     (503, "UNAVAILABLE", Action::Backoff),
     (500, "INTERNAL", Action::Backoff),
-    (401, "THIRD_PARTY_AUTH_ERROR", Action::Reject),
+    (401, "THIRD_PARTY_AUTH_ERROR", Action::CredentialsRefused),
     (400, "UNSPECIFIED_ERROR", Action::Reject),
     (500, "UNSPECIFIED_ERROR", Action::Backoff),
     (401, "UNAUTHENTICATED", Action::RefreshAuth),
-    (403, "PERMISSION_DENIED", Action::Reject),
+    (403, "PERMISSION_DENIED", Action::CredentialsRefused),
     (429, "RESOURCE_EXHAUSTED", Action::QuotaBackoff),
 ];
 

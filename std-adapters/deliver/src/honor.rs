@@ -21,8 +21,13 @@
 //! - The other rows are Huawei's codes (§3.4) that Honor's error list is
 //!   reported to share; each is marked in [`RESPONSES`]. A code not in the
 //!   table falls back by HTTP status: 401 refresh once (§4.3 "auth
-//!   failures → refresh once"), 429/503 flow backoff, 5xx backoff (§4.3),
-//!   anything else rejected and logged.
+//!   failures → refresh once"), 403 the sender refused, 429/503 flow
+//!   backoff, 5xx backoff (§4.3), anything else rejected and logged.
+//! - Refused credentials ([`Outcome::CredentialsRefused`]) as for Huawei:
+//!   80200001 / 80200003 (or a bare 401) again right after a fresh token,
+//!   80300002 and a bare 403 at once, and the IAM token endpoint's 4xx
+//!   (`invalid_client`, `invalid_grant`, `unauthorized_client`, …:
+//!   reason `OAuth2:<error>`).
 //! - The `timestamp` header is the client's clock in milliseconds (§4.1,
 //!   §10.7), sent with every request, resends included.
 //! - `Delivered.id` is `data.requestId` (the push's UUID when absent).
@@ -231,7 +236,7 @@ impl HonorClient {
             };
             let reply = Reply::read(&bytes);
             let action = action_for(status, &reply.code);
-            if let Action::RefreshAuth(_) = action {
+            if action == Action::RefreshAuth {
                 self.tokens.invalidate(&token).await;
                 if !refreshed {
                     tracing::debug!(code = %reply.code, "Honor refused the access token; fetching a new one");
@@ -294,7 +299,7 @@ impl HonorClient {
                     since: None,
                 }
             }
-            Action::Backoff | Action::RefreshAuth(Then::Backoff) => Outcome::Retry {
+            Action::Backoff => Outcome::Retry {
                 reason,
                 not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
             },
@@ -302,7 +307,13 @@ impl HonorClient {
                 reason,
                 not_before: now + retry_after.unwrap_or(FLOW_BACKOFF.delay(push.attempt)),
             },
-            Action::Reject | Action::RefreshAuth(Then::Reject) => {
+            // Refused again right after a fresh token: the credentials
+            // are wrong for this app.
+            Action::CredentialsRefused | Action::RefreshAuth => {
+                tracing::debug!(status, %reason, "Honor refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
+            Action::Reject => {
                 tracing::error!(status, %reason, message = %reply.message, "Honor rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
@@ -390,7 +401,7 @@ impl Reply {
 
 /// What one answer asks of the client: Huawei's actions, since Honor
 /// answers Huawei's codes (vendors.md §4.3).
-pub use crate::huawei::{Action, Then};
+pub use crate::huawei::Action;
 
 /// Honor's result codes → action. Only 200 is Honor's own (its published
 /// example); the rest are Huawei's §3.4 codes, assumed shared (§4.3
@@ -403,9 +414,9 @@ pub const RESPONSES: &[(&str, Action)] = &[
     ("80100003", Action::Reject),
     ("80100004", Action::Reject),
     ("80100017", Action::FlowControl),
-    ("80200001", Action::RefreshAuth(Then::Reject)),
-    ("80200003", Action::RefreshAuth(Then::Backoff)),
-    ("80300002", Action::Reject),
+    ("80200001", Action::RefreshAuth),
+    ("80200003", Action::RefreshAuth),
+    ("80300002", Action::CredentialsRefused),
     ("80300007", Action::DropTokens),
     ("80300008", Action::Reject),
     ("80300010", Action::Reject),
@@ -437,14 +448,13 @@ mod tests {
         for code in ["200", "80000000", "80100000"] {
             expect(code, Action::Deliver);
         }
-        for code in [
-            "80100001", "80100003", "80100004", "80300002", "80300008", "80300010",
-        ] {
+        for code in ["80100001", "80100003", "80100004", "80300008", "80300010"] {
             expect(code, Action::Reject);
         }
         expect("80100017", Action::FlowControl);
-        expect("80200001", Action::RefreshAuth(Then::Reject));
-        expect("80200003", Action::RefreshAuth(Then::Backoff));
+        expect("80200001", Action::RefreshAuth);
+        expect("80200003", Action::RefreshAuth);
+        expect("80300002", Action::CredentialsRefused);
         expect("80300007", Action::DropTokens);
         expect("80600003", Action::Backoff);
         expect("81000001", Action::Backoff);
@@ -455,7 +465,8 @@ mod tests {
         assert_eq!(action_for(503, ""), Action::FlowControl);
         assert_eq!(action_for(429, ""), Action::FlowControl);
         assert_eq!(action_for(500, "1"), Action::Backoff);
-        assert_eq!(action_for(401, ""), Action::RefreshAuth(Then::Reject));
+        assert_eq!(action_for(401, ""), Action::RefreshAuth);
+        assert_eq!(action_for(403, "1"), Action::CredentialsRefused);
         assert_eq!(action_for(400, "1"), Action::Reject);
         assert_eq!(action_for(200, "1"), Action::Reject);
     }

@@ -12,9 +12,19 @@
 //! - The token lives 24 h (§6.1); it is renewed [`TOKEN_REFRESH_BEFORE`]
 //!   ahead (so after 23 h), or at once when a send answers 11 (invalid
 //!   auth_token) or 29 (missing): the push is then resent ONCE with a new
-//!   token; a second 11/29 is a retry after [`SERVER_BACKOFF`].
-//! - An auth request that fails is reported through the same table: a bad
-//!   app key or signature (14–17) rejects, a server error retries.
+//!   token; a second 11/29 right after the fresh token is
+//!   [`Outcome::CredentialsRefused`].
+//! - Refused credentials ([`Outcome::CredentialsRefused`]): 14–19 (app
+//!   key, signature, timestamp: §6.3 "fix", "fix sign", "fix clock"), and,
+//!   as a decision where vendors.md says only "ops", 26 (IP blacklisted),
+//!   27 (access denied), 28 (app disabled), 30 (no API push permission):
+//!   each refuses the sender, not the push, until the operator acts. A
+//!   bare HTTP 401/403 without a code is read the same.
+//! - The auth request's answer goes through the same table
+//!   ([`read_auth_answer`]): what would back off a send is the endpoint
+//!   being unavailable (a retry at the end of the token backoff), anything
+//!   else refuses the credentials, remembered by the shared token cache
+//!   ([`crate::token`]) for its backoff.
 //! - Dead registration ids: vendors.md lists no unicast code for them
 //!   (10000–20000 are endpoint-specific, unconfirmed). OPPO's unicast
 //!   answers 10000 for an invalid `registration_id`; that one code is
@@ -289,7 +299,13 @@ impl OppoClient {
                 reason,
                 since: None,
             },
-            Action::Backoff | Action::Reauth => Outcome::Retry {
+            // 11/29 again right after a fresh auth_token, or the app's
+            // key, signature, clock or standing refused.
+            Action::CredentialsRefused | Action::Reauth => {
+                tracing::debug!(status = answer.status, %reason, "OPPO refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
+            Action::Backoff => Outcome::Retry {
                 reason,
                 not_before: later(SERVER_BACKOFF),
             },
@@ -331,7 +347,10 @@ impl Provider for OppoClient {
 /// unavailable; every other answer refuses the credentials (the request
 /// carries nothing but the app key, the timestamp and the signature: 14–19
 /// and anything unknown alike), reason `auth: <code> <message>`.
-fn read_auth_answer(answer: &Answer, now: SystemTime) -> Result<(String, Duration), TokenError> {
+pub fn read_auth_answer(
+    answer: &Answer,
+    now: SystemTime,
+) -> Result<(String, Duration), TokenError> {
     let reply = Reply::read(&answer.body);
     if let (Some(0), Some(token)) = (reply.code, reply.auth_token.clone()) {
         if answer.status == 200 && !token.is_empty() {
@@ -437,6 +456,9 @@ pub enum Action {
     /// A daily limit: the next midnight, China Standard Time.
     NextDay,
     Reject,
+    /// The app's key, signature, clock or standing is refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
 }
 
 /// Every code of vendors.md §6.3 → action (plus 10000, see the module doc).
@@ -447,23 +469,23 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (11, Action::Reauth),
     (12, Action::Reject),
     (13, Action::RateBackoff),
-    (14, Action::Reject),
-    (15, Action::Reject),
-    (16, Action::Reject),
-    (17, Action::Reject),
-    (18, Action::Reject),
-    (19, Action::Reject),
+    (14, Action::CredentialsRefused),
+    (15, Action::CredentialsRefused),
+    (16, Action::CredentialsRefused),
+    (17, Action::CredentialsRefused),
+    (18, Action::CredentialsRefused),
+    (19, Action::CredentialsRefused),
     (20, Action::Reject),
     (21, Action::Reject),
     (22, Action::Reject),
     (23, Action::Reject),
     (24, Action::Reject),
     (25, Action::Reject),
-    (26, Action::Reject),
-    (27, Action::Reject),
-    (28, Action::Reject),
+    (26, Action::CredentialsRefused),
+    (27, Action::CredentialsRefused),
+    (28, Action::CredentialsRefused),
     (29, Action::Reauth),
-    (30, Action::Reject),
+    (30, Action::CredentialsRefused),
     (31, Action::Reject),
     (32, Action::Reject),
     (33, Action::NextDay),
@@ -494,6 +516,7 @@ pub fn action_for(status: u16, code: i64) -> Action {
 pub fn status_action(status: u16) -> Action {
     match status {
         200..=299 => Action::Deliver,
+        401 | 403 => Action::CredentialsRefused,
         429 => Action::RateBackoff,
         500..=599 => Action::Backoff,
         _ => Action::Reject,
@@ -521,7 +544,10 @@ mod tests {
         assert_eq!(action_for(200, 33), Action::NextDay);
         assert_eq!(action_for(200, -2), Action::RateBackoff);
         assert_eq!(action_for(200, -1), Action::Backoff);
-        assert_eq!(action_for(200, 16), Action::Reject);
+        for code in [14, 15, 16, 17, 18, 19, 26, 27, 28, 30] {
+            assert_eq!(action_for(200, code), Action::CredentialsRefused, "{code}");
+        }
+        assert_eq!(action_for(200, 12), Action::Reject);
         assert_eq!(action_for(200, 10000), Action::DropToken);
     }
 
@@ -531,6 +557,7 @@ mod tests {
         assert_eq!(action_for(502, 777), Action::Backoff);
         assert_eq!(status_action(429), Action::RateBackoff);
         assert_eq!(status_action(404), Action::Reject);
+        assert_eq!(status_action(401), Action::CredentialsRefused);
     }
 
     #[test]

@@ -20,6 +20,32 @@
 //!
 //! Token endpoints (OAuth and the vendors' auth calls) have their own
 //! memory and backoff: see [`crate::token`].
+//!
+//! # Refused credentials
+//!
+//! [`Outcome::CredentialsRefused`] is every answer meaning that the
+//! sender's credentials, signature, clock, app identity or standing are
+//! wrong: the same answer would meet every push of the channel until the
+//! operator changes something, so the gateway keeps the push and pauses
+//! the channel. Where a client re-fetches its token once on an auth answer,
+//! only the answer to the fresh token counts. Each module's doc gives its
+//! reasons where vendors.md is silent.
+//!
+//! | vendor | answers that are `CredentialsRefused` |
+//! |---|---|
+//! | APNs | 403 `InvalidProviderToken`, `MissingProviderToken`, `BadCertificate`, `BadCertificateEnvironment`, `BadEnvironmentKeyIdInToken`; 400 `TopicDisallowed`, `BadTopic`, `MissingTopic`; `ExpiredProviderToken` again after a freshly minted token; a provider token that cannot be signed (`ProviderTokenUnavailable`) |
+//! | FCM | 401 `THIRD_PARTY_AUTH_ERROR`; 403 `PERMISSION_DENIED`; a 401 (`UNAUTHENTICATED`) again after a fresh access token; the token endpoint's 4xx (`OAuth2:invalid_grant`, `invalid_client`, `unauthorized_client`, `invalid_scope`, …); an assertion that cannot be signed |
+//! | Huawei | 80200001 / 80200003 (or a bare 401) again after a fresh token; 80300002; a bare 403; the OAuth endpoint's 4xx (`OAuth2:<error>`) |
+//! | Honor | as Huawei (80200001 / 80200003 after a fresh token, 80300002, a bare 403), and its IAM endpoint's 4xx |
+//! | vivo | every non-zero `result` of `/message/auth` (`auth: <result> <desc>`: sign, timestamp, app id or key); `result` 10000 again after a fresh `authToken`; 10094; a bare 401/403 |
+//! | OPPO | 14–19 (app key, signature, timestamp), 26 (IP blacklisted), 27 (access denied), 28 (app disabled), 30 (no push permission), at the auth call (`auth: <code> <message>`) or a send; 11 / 29 again after a fresh `auth_token`; a bare 401/403 |
+//! | Xiaomi | 21301, 21302 (AppSecret), 10031 (app blacklisted), 10036 (operation forbidden), 22000 (illegal app), 22022 (illegal package name); a bare 401/403 |
+//! | Meizu | top-level 1006 (signature), 110000 / 110001 / 110033 / 110031 (appId, appKey, appSecret, package), 110009 (app blacklisted); a bare 401/403 |
+//! | TPNS | `ret_code` 1008003 (authentication failed), 10030002 (AccessID/AccessKey mismatch), 1008030 / 1008031 / 1010001 (unpaid, destroyed, not deployed); HTTP 401/403 |
+//!
+//! The token-less parts of this table (Xiaomi's AppSecret header, Meizu's
+//! and TPNS's signatures) are answered per send; the token endpoints'
+//! refusals are remembered for the token backoff ([`crate::token`]).
 
 use std::time::{Duration, SystemTime};
 

@@ -17,7 +17,15 @@
 //!   success" does not match either).
 //! - 10000 is read as vivo's auth failure (`authToken` invalid or expired:
 //!   unconfirmed, §7.3 lists no auth code): refresh once and resend; a
-//!   second 10000 is [`Outcome::Rejected`].
+//!   second 10000 right after the fresh token is
+//!   [`Outcome::CredentialsRefused`].
+//! - Refused credentials ([`Outcome::CredentialsRefused`]): every non-zero
+//!   `result` of `/message/auth` (it takes nothing but the app id and key,
+//!   the timestamp and the signature, so each refusal is theirs: a bad
+//!   sign, a clock off by more than 10 minutes, an unknown app; reason
+//!   `auth: <result> <desc>`), remembered by the shared token cache
+//!   ([`crate::token`]) for its backoff; 10094 (the body's `appId` is not
+//!   the token's app); a bare HTTP 401 or 403 without a `result`.
 //! - 10070 (total sends over the daily limit; vivo: "do not call
 //!   /message/send again today") is a retry at the next midnight China
 //!   time (UTC+8, [`QUOTA_UTC_OFFSET_SECS`]) — never a tight loop.
@@ -327,7 +335,13 @@ impl VivoClient {
                         .map_or_else(|| next_midnight(now, QUOTA_UTC_OFFSET_SECS), |d| now + d),
                 }
             }
-            Action::Reject | Action::RefreshAuth => {
+            // 10000 again right after a fresh authToken, or 10094: the
+            // credentials are not this app's.
+            Action::CredentialsRefused | Action::RefreshAuth => {
+                tracing::debug!(status, %reason, desc = %reply.desc, "vivo refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
+            Action::Reject => {
                 tracing::error!(status, %reason, desc = %reply.desc, "vivo rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
@@ -451,8 +465,11 @@ pub enum Action {
     /// The regId is dead (`invalidUser` 1–3).
     DropToken,
     /// The `authToken` was refused: fetch a new one and send once more; a
-    /// second refusal is rejected.
+    /// second refusal is [`Outcome::CredentialsRefused`].
     RefreshAuth,
+    /// The app's credentials or identity are refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
     /// Server trouble: [`SERVER_BACKOFF`] or `Retry-After`.
     Backoff,
     /// The daily quota is used up: retry after midnight China time.
@@ -465,7 +482,7 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (0, Action::Deliver),
     (10000, Action::RefreshAuth),
     (10070, Action::DailyQuota),
-    (10094, Action::Reject),
+    (10094, Action::CredentialsRefused),
     (10096, Action::Reject),
     (10097, Action::Reject),
 ];
@@ -495,6 +512,9 @@ pub fn action_for(status: u16, result: Option<i64>, invalid_user: Option<i64>) -
     if status == 429 || status >= 500 {
         return Action::Backoff;
     }
+    if result.is_none() && matches!(status, 401 | 403) {
+        return Action::CredentialsRefused;
+    }
     tracing::debug!(status, ?result, "vivo answered a result not in the table");
     Action::Reject
 }
@@ -514,7 +534,8 @@ mod tests {
         expect(0, Action::Deliver);
         expect(10000, Action::RefreshAuth);
         expect(10070, Action::DailyQuota);
-        for result in [10094, 10096, 10097, 10055] {
+        expect(10094, Action::CredentialsRefused);
+        for result in [10096, 10097, 10055] {
             expect(result, Action::Reject);
         }
         for status in 1..=3 {
@@ -526,6 +547,8 @@ mod tests {
         assert_eq!(action_for(429, None, None), Action::Backoff);
         assert_eq!(action_for(500, Some(0), None), Action::Backoff);
         assert_eq!(action_for(404, None, None), Action::Reject);
+        assert_eq!(action_for(401, None, None), Action::CredentialsRefused);
+        assert_eq!(action_for(403, None, None), Action::CredentialsRefused);
         assert_eq!(action_for(200, None, None), Action::Reject);
     }
 

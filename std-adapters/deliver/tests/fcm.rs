@@ -289,7 +289,7 @@ async fn retries_honour_retry_after_else_the_policy() {
 }
 
 #[tokio::test]
-async fn permanent_refusals_are_rejected() {
+async fn permanent_refusals_are_rejected_or_refuse_the_sender() {
     let bed = bed(|b| {
         b.reply_always("apns-broken", Reply::ThirdPartyAuthError)
             .reply_always(
@@ -305,7 +305,7 @@ async fn permanent_refusals_are_rejected() {
     assert_eq!(d.status, Some(401));
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "THIRD_PARTY_AUTH_ERROR".into()
         }
     );
@@ -354,16 +354,14 @@ async fn an_expired_access_token_is_refreshed_once_and_the_push_resent() {
 }
 
 #[tokio::test]
-async fn a_second_401_after_a_fresh_token_is_a_retry_not_a_loop() {
+async fn a_second_401_after_a_fresh_token_is_credentials_refused_not_a_loop() {
     let bed = bed(|b| b.reply_next(TOKEN, 2, Reply::Unauthenticated)).await;
-    let now = bed.clock.now();
     let d = bed.send(&bed.rendered(TOKEN), 0).await;
     assert_eq!(d.status, Some(401));
     assert_eq!(
         d.outcome,
-        Outcome::Retry {
-            reason: "UNAUTHENTICATED".into(),
-            not_before: now + SERVER_BACKOFF.base
+        Outcome::CredentialsRefused {
+            reason: "UNAUTHENTICATED".into()
         }
     );
     assert_eq!(bed.standin.stats().sends, 2, "one resend, no more");
@@ -536,5 +534,43 @@ async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
     );
     assert_eq!(d.status, None);
     assert_eq!(bed.standin.stats().sends, 0);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn another_project_is_permission_denied_and_credentials_refused() {
+    let bed = bed(|b| b).await;
+    let section = FcmSection {
+        service_account_file: Some(bed._dir.path().join("service-account.json")),
+        project_id: Some("someone-else".into()),
+        endpoint: Some(bed.standin.url()),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ..FcmSection::default()
+    };
+    let client = FcmClient::new(
+        FcmConfig::from_section(&section).unwrap(),
+        Arc::new(bed.clock.clone()),
+    )
+    .unwrap();
+    let rendered = bed.rendered(TOKEN);
+    let push = Push {
+        body: &rendered.body,
+        headers: rendered.headers,
+        id: uuid::Uuid::new_v4(),
+        attempt: 0,
+    };
+    let d = client.send(&push).await;
+    assert_eq!(d.status, Some(403));
+    assert_eq!(
+        d.outcome,
+        Outcome::CredentialsRefused {
+            reason: "PERMISSION_DENIED".into()
+        }
+    );
+    assert_eq!(
+        client.token_fetches(),
+        1,
+        "the access token itself was fine"
+    );
     bed.standin.shutdown().await.unwrap();
 }

@@ -136,19 +136,34 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     assert_eq!(bed.standin.stats().answered_code("80200003"), 1);
 
     bed.standin.script_next(TOKEN, 2, Reply::AuthExpired);
-    let now = bed.clock.now();
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Retry {
-            reason: "80200003".into(),
-            not_before: now + SERVER_BACKOFF.base
+        Outcome::CredentialsRefused {
+            reason: "80200003".into()
         }
     );
     assert_eq!(
         bed.standin.stats().answered_code("80200003"),
         3,
         "one resend, no loop"
+    );
+
+    // 80300002 (Huawei's code, assumed shared) refuses the app at once.
+    bed.standin.script_next(
+        TOKEN,
+        1,
+        Reply::Other {
+            status: 403,
+            code: 80_300_002,
+        },
+    );
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::CredentialsRefused {
+            reason: "80300002".into()
+        }
     );
 }
 

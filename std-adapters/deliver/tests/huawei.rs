@@ -171,17 +171,17 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     assert_eq!(stats.token_fetches, 2);
     assert_eq!(bed.standin.accepted().len(), 2);
 
-    // Refused twice: ONE resend, then a retry on the backoff, not a loop.
+    // Refused twice: ONE resend; "expired" again right after a fresh
+    // token is the sender's problem, not a loop.
     bed.standin.script_next(TOKEN, 2, Reply::AuthExpired);
-    let now = bed.clock.now();
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Retry {
-            reason: "80200003".into(),
-            not_before: now + SERVER_BACKOFF.base
+        Outcome::CredentialsRefused {
+            reason: "80200003".into()
         }
     );
+    assert_eq!(d.status, Some(401));
     assert_eq!(bed.standin.stats().answered_code("80200003"), 3);
     assert_eq!(
         bed.client.token_fetches(),
@@ -194,11 +194,28 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "80200001".into()
         }
     );
     assert_eq!(d.status, Some(401));
+
+    // 80300002, the app forbidden to send: at once, no new token.
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    let fetches = bed.client.token_fetches();
+    bed.standin.script_next(TOKEN, 1, Reply::AppForbidden);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        (d.outcome, d.status),
+        (
+            Outcome::CredentialsRefused {
+                reason: "80300002".into()
+            },
+            Some(403)
+        )
+    );
+    assert_eq!(bed.client.token_fetches(), fetches);
 }
 
 #[tokio::test]

@@ -115,7 +115,7 @@ async fn delivers_a_form_signed_over_the_cores_raw_message_json() {
 async fn a_wrong_secret_is_refused_with_1006() {
     let bed = bed_with("not-the-secret", |b| b).await;
     let d = bed.client.send(&rendered(&bed, "mz-1").push(0)).await;
-    assert_eq!(d.outcome.name(), "rejected");
+    assert_eq!(d.outcome.name(), "credentials_refused");
     assert!(d.outcome.reason().starts_with("1006"), "{:?}", d.outcome);
     assert!(bed.standin.accepted().is_empty());
     bed.standin.shutdown().await.unwrap();

@@ -139,15 +139,14 @@ async fn an_expired_token_is_renewed_and_the_push_resent_once() {
     assert_eq!(stats.answered(11), 1);
     assert_eq!(bed.standin.accepted().len(), 2);
 
-    // A token refused again right after renewal: one resend only, then a retry.
+    // A token refused again right after renewal: one resend only, then
+    // the sender is refused (the app's tokens do not work), not a loop.
     bed.standin.script_next("r3", 2, Reply::InvalidAuthToken);
-    let now = bed.clock.now();
     let d = bed.client.send(&rendered(&bed, "r3").push(0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Retry {
-            reason: "11 Invalid AuthToken".into(),
-            not_before: now + SERVER_BACKOFF.delay(0)
+        Outcome::CredentialsRefused {
+            reason: "11 Invalid AuthToken".into()
         }
     );
     assert_eq!(bed.standin.stats().answered(11), 3);
@@ -211,7 +210,7 @@ async fn dead_regids_retries_and_rejections() {
     let d = bed.client.send(&rendered(&bed, "off").push(0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "28 App Disabled".into()
         }
     );

@@ -152,7 +152,7 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "10000".into()
         }
     );
@@ -160,6 +160,16 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
         bed.standin.stats().answered_code("10000"),
         3,
         "one resend, no loop"
+    );
+
+    // 10094: the body's appId is not the token's app.
+    bed.standin.script_next(REG_ID, 1, Reply::AppIdMismatch);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::CredentialsRefused {
+            reason: "10094".into()
+        }
     );
 }
 
