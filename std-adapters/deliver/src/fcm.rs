@@ -78,8 +78,9 @@ pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(3600);
 /// that expires in flight.
 pub const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(180);
 /// The lifetime assumed when the token answer has no `expires_in` (§2.1
-/// step 5: about one hour).
-pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// step 5: about one hour), as every OAuth answer is read
+/// ([`token::read_oauth_answer`]).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = token::DEFAULT_TOKEN_LIFETIME;
 /// A send's whole budget: connect, (token), answer.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// 500 `INTERNAL` / 503 `UNAVAILABLE` (§2.4, §2.5 retry policy: exponential

@@ -13,9 +13,9 @@
 //!   never travels, and a captured request cannot be replayed outside the
 //!   server's time window.
 //! - TPNS answers its codes in the JSON body (`ret_code`); the HTTP status
-//!   is read first: a 429 backs off as the frequency limit does, a 5xx on
-//!   the server backoff, any other non-2xx is a rejection (reason
-//!   `HTTP <status>`). A 2xx body without a `ret_code` is retried on the
+//!   is read first: a 401/403 refuses the sender (below), a 429 backs off
+//!   as the frequency limit does, a 5xx on the server backoff, any other
+//!   non-2xx is a rejection (reason `HTTP <status>`). A 2xx body without a `ret_code` is retried on the
 //!   server backoff: TPNS may have taken the push, and its duplicate check
 //!   (10010018) stops a second delivery.
 //! - `1008028` (frequency limit) backs off from [`FREQUENCY_BACKOFF`]'s 1 s,

@@ -355,8 +355,9 @@ impl VivoClient {
 /// `result` under HTTP 500 is a refusal of the credentials (the request
 /// carries nothing else: app id and key, timestamp, signature; vendors.md
 /// lists no auth code, so every one counts), reason `auth: <result>
-/// <desc>`; HTTP 408, 429 and 5xx, or an answer without a readable
-/// `result`, are the endpoint being unavailable.
+/// <desc>`, as is a bare HTTP 401 or 403; HTTP 408, 429 and 5xx, or any
+/// other answer without a readable `result`, are the endpoint being
+/// unavailable.
 pub fn read_auth_answer(
     status: u16,
     retry_after: Option<Duration>,
@@ -382,6 +383,12 @@ pub fn read_auth_answer(
         }) if status == 200 && !token.is_empty() => Ok((token, TOKEN_LIFETIME)),
         _ if matches!(status, 408 | 429 | 500..=599) => {
             Err(unavailable(format!("auth: HTTP {status}")))
+        }
+        Err(_) | Ok(Answer { result: None, .. }) if matches!(status, 401 | 403) => {
+            Err(TokenError::Refused {
+                status: Some(status),
+                reason: format!("auth: HTTP {status}"),
+            })
         }
         Ok(Answer {
             result: Some(result),
@@ -550,6 +557,42 @@ mod tests {
         assert_eq!(action_for(401, None, None), Action::CredentialsRefused);
         assert_eq!(action_for(403, None, None), Action::CredentialsRefused);
         assert_eq!(action_for(200, None, None), Action::Reject);
+    }
+
+    #[test]
+    fn auth_answers() {
+        let ok = read_auth_answer(200, None, br#"{"result":0,"desc":"ok","authToken":"t"}"#);
+        assert_eq!(ok, Ok(("t".into(), TOKEN_LIFETIME)));
+        let refused = |status, body: &[u8], reason: &str| {
+            assert_eq!(
+                read_auth_answer(status, None, body),
+                Err(TokenError::Refused {
+                    status: Some(status),
+                    reason: reason.into()
+                })
+            );
+        };
+        refused(
+            200,
+            br#"{"result":10205,"desc":"sign bad"}"#,
+            "auth: 10205 sign bad",
+        );
+        refused(200, br#"{"result":10200}"#, "auth: 10200");
+        refused(401, b"", "auth: HTTP 401");
+        let unavailable = |status, body: &[u8], reason: &str| {
+            assert_eq!(
+                read_auth_answer(status, None, body),
+                Err(TokenError::Unavailable {
+                    status,
+                    reason: reason.into(),
+                    retry_after: None
+                })
+            );
+        };
+        unavailable(500, br#"{"result":10205}"#, "auth: HTTP 500");
+        unavailable(429, b"", "auth: HTTP 429");
+        unavailable(200, br#"{"result":0}"#, "auth: BadAnswer");
+        unavailable(200, b"<html>", "auth: BadAnswer");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::{dead_url, push, render, SECOND};
 use tidings_deliver::huawei::{HuaweiClient, HuaweiConfig, FLOW_BACKOFF, SERVER_BACKOFF};
+use tidings_deliver::outcome::TRANSPORT_BACKOFF;
 use tidings_deliver::token::TOKEN_BACKOFF;
 use tidings_deliver::{Delivery, Outcome};
 use tidings_standin::huawei::{HuaweiStandin, HuaweiStandinBuilder, Reply, TokenFault};
@@ -516,6 +517,10 @@ async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
     bed.standin.set_token_fault(Some(TokenFault::Hang));
     let client = bed.client(bed.standin.token_url(), Duration::from_millis(300));
     let body = bed.rendered(TOKEN);
+    // Whichever deadline passes first, the send's (the transport backoff
+    // for attempt 0) or the fetch's (remembered for the token backoff),
+    // the answer is a retry a second from now with no status.
+    assert_eq!(TOKEN_BACKOFF.base, TRANSPORT_BACKOFF.delay(0));
     let d = client.send(&push(&body, 0)).await;
     assert_eq!(
         d,
