@@ -5,6 +5,21 @@
 //! ([`ApnsHeaders`]); this module adds only what belongs to one send:
 //! `authorization`, and `apns-id` (the push's UUID, the same across its
 //! retries so both sides' logs match).
+//!
+//! Refused credentials ([`Outcome::CredentialsRefused`], see
+//! [`crate::outcome`]): `InvalidProviderToken`, `MissingProviderToken`,
+//! `BadCertificate`, `BadCertificateEnvironment`,
+//! `BadEnvironmentKeyIdInToken`, `TopicDisallowed`, `BadTopic`,
+//! `MissingTopic`; `ExpiredProviderToken` only when it answers a token
+//! minted after APNs called the previous one expired (the first time, a
+//! fresh token is minted within the 20-minute floor and the push resent,
+//! as before: a second refusal means the clock or the key is wrong); and a
+//! provider token that cannot be signed (`ProviderTokenUnavailable`).
+//! Decisions where vendors.md is silent: `Forbidden` ("action not
+//! allowed") stays a rejection of the push, since it may depend on the
+//! push (its type); a 403 reason not in the table is a rejection too. A
+//! topic that cannot be a header value is still a local rejection
+//! (`BadTopic`, no status): the core rendered it, not APNs refused it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -393,7 +408,8 @@ impl ApnsClient {
         .await
         {
             Ok(delivery) => delivery,
-            Err(_) => self.retry_now("Timeout", None),
+            Err(_) => SendError::Timeout(format!("no answer within {:?}", self.request_timeout))
+                .delivery("apns", self.clock.now(), push.attempt),
         }
     }
 
@@ -404,6 +420,9 @@ impl ApnsClient {
             Err(e) => return self.auth_failure(&e),
         };
         let (mut resends, mut unprocessed) = (0, 0);
+        // A token minted after APNs called the previous one expired: if
+        // APNs calls this one expired too, the clock or key is wrong.
+        let mut fresh_token = false;
         loop {
             let request = match self.request(headers, push, authorization.as_ref()) {
                 Ok(r) => r,
@@ -416,18 +435,7 @@ impl ApnsClient {
                     unprocessed += 1;
                     continue;
                 }
-                Err(SendError::Unprocessed(why)) => {
-                    tracing::warn!(%why, "APNs refused a push on every connection");
-                    return self.retry_now("Unprocessed", None);
-                }
-                Err(SendError::Lost(why)) => {
-                    tracing::warn!(%why, "APNs push got no answer");
-                    return self.retry_now("ConnectionLost", None);
-                }
-                Err(SendError::Connect(why)) => {
-                    tracing::warn!(%why, "APNs unreachable");
-                    return self.retry_now("Unreachable", None);
-                }
+                Err(e) => return e.delivery("apns", self.clock.now(), push.attempt),
             };
             let reply = Reply::read(&answer);
             let action = action_for(answer.status.as_u16(), &reply.reason);
@@ -437,10 +445,14 @@ impl ApnsClient {
                     self.pool.retire(answer.conn);
                     resends += 1;
                 }
+                Action::Resend(Resend::NewToken) if fresh_token => {
+                    return self.finish(&answer, reply, Action::CredentialsRefused, push)
+                }
                 Action::Resend(Resend::NewToken) if resend => {
                     match self.renew(authorization.as_ref(), answer.conn) {
                         Ok(Ok(fresh)) => {
                             authorization = Some(fresh);
+                            fresh_token = true;
                             resends += 1;
                         }
                         Ok(Err(not_before)) => {
@@ -567,6 +579,10 @@ impl ApnsClient {
                 reason,
                 not_before: now + retry_after.unwrap_or(TOKEN_RENEW_FLOOR),
             },
+            Action::CredentialsRefused => {
+                tracing::debug!(status, %reason, "APNs refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
             Action::Reject => {
                 if matches!(status, 400 | 403 | 404 | 405 | 413) {
                     tracing::error!(status, %reason, "APNs rejected a push: check the configuration or the payload");
@@ -582,18 +598,6 @@ impl ApnsClient {
         }
     }
 
-    fn retry_now(&self, reason: &str, status: Option<u16>) -> Delivery {
-        Delivery {
-            outcome: Outcome::Retry {
-                reason: reason.to_owned(),
-                not_before: self.clock.now(),
-            },
-            status,
-            id: None,
-            invalid_tokens: Vec::new(),
-        }
-    }
-
     fn local_reject(&self, reason: &str) -> Delivery {
         Delivery {
             outcome: Outcome::Rejected {
@@ -605,9 +609,16 @@ impl ApnsClient {
         }
     }
 
+    /// The provider token could not be signed: the key is unusable, so
+    /// every push of the channel would fail the same way.
     fn auth_failure(&self, why: &str) -> Delivery {
-        tracing::error!(%why, "APNs provider token could not be made");
-        self.local_reject("ProviderTokenUnavailable")
+        tracing::debug!(%why, "APNs provider token could not be made");
+        Delivery::bare(
+            Outcome::CredentialsRefused {
+                reason: "ProviderTokenUnavailable".into(),
+            },
+            None,
+        )
     }
 }
 
@@ -657,6 +668,9 @@ pub enum Action {
     DeviceBackoff,
     /// Tokens renewed too often: retry once the floor has passed.
     TokenUpdatesBackoff,
+    /// The sender's credentials, key, certificate or topic are refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
     /// Fix the push or the configuration; sending again cannot help.
     Reject,
 }
@@ -675,31 +689,35 @@ pub const RESPONSES: &[(u16, &str, Action)] = &[
     (400, "BadExpirationDate", Action::Reject),
     (400, "BadMessageId", Action::Reject),
     (400, "BadPriority", Action::Reject),
-    (400, "BadTopic", Action::Reject),
+    (400, "BadTopic", Action::CredentialsRefused),
     (400, "DeviceTokenNotForTopic", Action::DropToken),
     (400, "DuplicateHeaders", Action::Reject),
     (400, "IdleTimeout", Action::Resend(Resend::NewConnection)),
     (400, "InvalidPushType", Action::Reject),
     (400, "MissingDeviceToken", Action::Reject),
-    (400, "MissingTopic", Action::Reject),
+    (400, "MissingTopic", Action::CredentialsRefused),
     (400, "PayloadEmpty", Action::Reject),
-    (400, "TopicDisallowed", Action::Reject),
-    (403, "BadCertificate", Action::Reject),
-    (403, "BadCertificateEnvironment", Action::Reject),
+    (400, "TopicDisallowed", Action::CredentialsRefused),
+    (403, "BadCertificate", Action::CredentialsRefused),
+    (403, "BadCertificateEnvironment", Action::CredentialsRefused),
     (
         403,
         "ExpiredProviderToken",
         Action::Resend(Resend::NewToken),
     ),
     (403, "Forbidden", Action::Reject),
-    (403, "InvalidProviderToken", Action::Reject),
-    (403, "MissingProviderToken", Action::Reject),
+    (403, "InvalidProviderToken", Action::CredentialsRefused),
+    (403, "MissingProviderToken", Action::CredentialsRefused),
     (
         403,
         "UnrelatedKeyIdInToken",
         Action::Resend(Resend::NewConnection),
     ),
-    (403, "BadEnvironmentKeyIdInToken", Action::Reject),
+    (
+        403,
+        "BadEnvironmentKeyIdInToken",
+        Action::CredentialsRefused,
+    ),
     (404, "BadPath", Action::Reject),
     (405, "MethodNotAllowed", Action::Reject),
     (410, "ExpiredToken", Action::DropToken),
@@ -718,8 +736,9 @@ pub const RESPONSES: &[(u16, &str, Action)] = &[
 
 /// The table's row, or by status class for a reason not in it: 2xx
 /// delivered, 410 token dead, 429 per device, 5xx backoff, other 4xx
-/// rejected. (`TopicDisallowed` rejects rather than drops the token as
-/// sygnal does: it is the app's topic that is refused, not the device.)
+/// rejected. (`TopicDisallowed` refuses the sender rather than dropping the
+/// token as sygnal does: it is the app's topic that is refused, not the
+/// device.)
 pub fn action_for(status: u16, reason: &str) -> Action {
     if (200..300).contains(&status) {
         return Action::Deliver;
@@ -731,7 +750,7 @@ pub fn action_for(status: u16, reason: &str) -> Action {
         return action;
     }
     if !reason.is_empty() {
-        tracing::warn!(status, %reason, "APNs answered a reason not in the table");
+        tracing::debug!(status, %reason, "APNs answered a reason not in the table");
     }
     match status {
         410 => Action::DropToken,
@@ -763,7 +782,8 @@ mod tests {
         assert_eq!(action_for(200, ""), Action::Deliver);
         assert_eq!(action_for(410, "Unregistered"), Action::DropToken);
         assert_eq!(action_for(400, "BadDeviceToken"), Action::DropToken);
-        assert_eq!(action_for(400, "BadTopic"), Action::Reject);
+        assert_eq!(action_for(400, "BadTopic"), Action::CredentialsRefused);
+        assert_eq!(action_for(403, "Forbidden"), Action::Reject);
         assert_eq!(
             action_for(403, "ExpiredProviderToken"),
             Action::Resend(Resend::NewToken)

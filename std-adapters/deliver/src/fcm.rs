@@ -13,7 +13,7 @@
 //!
 //! The body is the core's render, sent byte for byte (the device token is
 //! in it, `message.token`). Sends go over HTTP/2 only
-//! ([`https::client_http2_only`]): every Google endpoint speaks it, and
+//! ([`crate::https::client_http2_only`]): every Google endpoint speaks it, and
 //! concurrent sends then share one connection.
 //!
 //! Decisions where vendors.md is silent:
@@ -30,13 +30,18 @@
 //! - The code classified is `details[].errorCode` (the `FcmError` detail);
 //!   without one, the canonical `error.status` (§2.4). A row is looked up
 //!   by status and code, then by code alone, then by status class.
-//! - A second 401 right after a fresh token is a retry on the server
-//!   backoff, not a rejection: the credentials just proved valid.
-//! - The token endpoint's own refusals: 4xx (`invalid_grant`,
-//!   `invalid_scope`, …: a bad key file or clock) reject the push with
-//!   reason `OAuth2:<error>` and log an error; 429 and 5xx retry on the
-//!   quota / server backoff; an unreachable endpoint retries now, as a lost
-//!   send does.
+//! - Refused credentials ([`Outcome::CredentialsRefused`]):
+//!   `THIRD_PARTY_AUTH_ERROR` (the project's APNs or web-push credentials
+//!   are the sender's, and only the operator can fix them), `PERMISSION_DENIED`
+//!   (the account may not send for this project), and a second 401
+//!   (`UNAUTHENTICATED`, or any 401) right after a fresh access token.
+//!   `SENDER_ID_MISMATCH` stays a dead token: it is about the device token.
+//! - The token endpoint's own answers go through the shared cache
+//!   ([`crate::token`]): a 4xx (`invalid_grant`, `invalid_scope`, …: a bad
+//!   key file or clock) is [`Outcome::CredentialsRefused`] with reason
+//!   `OAuth2:<error>`; 429, 5xx and an unreachable endpoint are a retry at
+//!   the end of the token backoff (1 s doubling to 60 s, `Retry-After`
+//!   winning), the same for every send until then.
 //! - `Delivered.id` is the `name` FCM answers
 //!   (`projects/<id>/messages/<message id>`), whole.
 
@@ -50,10 +55,11 @@ use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, FcmSection};
 
 use crate::http2::SendError;
-use crate::https::{classify, client_http2_only, TokenCache};
+use crate::https::{classify, client_http2_only};
 use crate::jwt::Rs256Key;
 use crate::outcome::{retry_after_seconds, Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
+use crate::token::{self, TokenCache, TokenError, TokenFailure};
 use crate::{BoxFuture, Provider, Push};
 
 /// Production host; the path is `/v1/projects/<project_id>/messages:send`
@@ -72,8 +78,9 @@ pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(3600);
 /// that expires in flight.
 pub const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(180);
 /// The lifetime assumed when the token answer has no `expires_in` (§2.1
-/// step 5: about one hour).
-pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// step 5: about one hour), as every OAuth answer is read
+/// ([`token::read_oauth_answer`]).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = token::DEFAULT_TOKEN_LIFETIME;
 /// A send's whole budget: connect, (token), answer.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// 500 `INTERNAL` / 503 `UNAVAILABLE` (§2.4, §2.5 retry policy: exponential
@@ -254,6 +261,7 @@ pub struct FcmClient {
     account: ServiceAccount,
     tokens: TokenCache,
     clock: SharedClock,
+    request_timeout: Duration,
 }
 
 /// An answer read whole.
@@ -262,9 +270,6 @@ struct Answer {
     retry_after: Option<Duration>,
     body: Bytes,
 }
-
-/// Why no access token could be had, as the push's [`Delivery`].
-struct NoToken(Delivery);
 
 impl FcmClient {
     pub fn new(config: FcmConfig, clock: SharedClock) -> Result<Self, InitError> {
@@ -275,8 +280,14 @@ impl FcmClient {
             send_url: format!("{base}/v1/projects/{}/messages:send", config.project_id),
             token_url: config.token_endpoint,
             account: config.account,
-            tokens: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            tokens: TokenCache::new(
+                "fcm",
+                clock.clone(),
+                TOKEN_REFRESH_BEFORE,
+                config.request_timeout,
+            ),
             clock,
+            request_timeout: config.request_timeout,
         })
     }
 
@@ -290,14 +301,20 @@ impl FcmClient {
         if !matches!(push.headers, Headers::None) {
             return local_reject("NotAnFcmPush");
         }
+        let send = self.send_once_more(push);
+        crate::https::within("fcm", self.request_timeout, &self.clock, push.attempt, send).await
+    }
+
+    /// The send, with ONE resend after a refused access token.
+    async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
         let body = Bytes::copy_from_slice(push.body);
         let mut refreshed = false;
         loop {
             let token = match self.access_token().await {
                 Ok(token) => token,
-                Err(NoToken(delivery)) => return delivery,
+                Err(failure) => return failure.delivery(),
             };
-            let answer = match self.post(body.clone(), &token).await {
+            let answer = match self.post(body.clone(), &token, push.attempt).await {
                 Ok(answer) => answer,
                 Err(delivery) => return delivery,
             };
@@ -313,7 +330,7 @@ impl FcmClient {
         }
     }
 
-    async fn post(&self, body: Bytes, token: &str) -> Result<Answer, Delivery> {
+    async fn post(&self, body: Bytes, token: &str, attempt: u32) -> Result<Answer, Delivery> {
         let mut authorization = HeaderValue::try_from(format!("Bearer {token}"))
             .map_err(|_| local_reject("OAuth2:BadAccessToken"))?;
         authorization.set_sensitive(true);
@@ -325,95 +342,43 @@ impl FcmClient {
             .body(body)
             .send()
             .await;
-        read_answer(sent).await.map_err(|e| self.lost(&e))
+        read_answer(sent).await.map_err(|e| self.lost(&e, attempt))
     }
 
-    async fn access_token(&self) -> Result<String, NoToken> {
+    async fn access_token(&self) -> Result<String, TokenFailure> {
         self.tokens.get(|| self.fetch_token()).await
     }
 
-    /// One exchange at the token endpoint (§2.1 steps 1-5).
-    async fn fetch_token(&self) -> Result<(String, Duration), NoToken> {
-        let assertion = self.assertion().map_err(|e| {
-            tracing::error!(%e, "FCM assertion could not be signed");
-            NoToken(local_reject("OAuth2:AssertionUnsigned"))
-        })?;
-        let form = format!(
-            "grant_type={}&assertion={assertion}",
-            form_encode(GRANT_TYPE)
-        );
-        let sent = self
+    /// One exchange at the token endpoint (§2.1 steps 1-5), its assertion
+    /// signed now; the future owns what it needs (it runs as the token
+    /// cache's own task). An assertion that cannot be signed is a refusal
+    /// of the key, without a request.
+    fn fetch_token(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(String, Duration), TokenError>> + Send + 'static
+    {
+        let assertion = self.assertion();
+        let request = self
             .http
             .post(&self.token_url)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form)
-            .send()
-            .await;
-        let answer = read_answer(sent)
-            .await
-            .map_err(|e| NoToken(self.lost(&e)))?;
-        #[derive(serde::Deserialize)]
-        struct Granted {
-            access_token: String,
-            expires_in: Option<u64>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Refused {
-            error: Option<String>,
-            error_description: Option<String>,
-        }
-        if (200..300).contains(&answer.status) {
-            let granted: Granted = serde_json::from_slice(&answer.body).map_err(|_| {
-                tracing::error!(
-                    status = answer.status,
-                    "FCM token endpoint answered no access_token"
-                );
-                NoToken(self.retry(
-                    "OAuth2:BadTokenAnswer",
-                    SERVER_BACKOFF.base,
-                    Some(answer.status),
-                ))
-            })?;
-            let lifetime = granted
-                .expires_in
-                .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs);
-            tracing::debug!(
-                lifetime_secs = lifetime.as_secs(),
-                "fetched an FCM access token"
-            );
-            return Ok((granted.access_token, lifetime));
-        }
-        let refused: Option<Refused> = serde_json::from_slice(&answer.body).ok();
-        let (error, description) = refused.map_or((None, None), |r| (r.error, r.error_description));
-        let error = error.unwrap_or_else(|| format!("http_{}", answer.status));
-        let reason = format!("OAuth2:{error}");
-        let delivery = match answer.status {
-            429 => self.retry(
-                &reason,
-                answer.retry_after.unwrap_or(QUOTA_BACKOFF.base),
-                Some(answer.status),
-            ),
-            500..=599 => self.retry(
-                &reason,
-                answer.retry_after.unwrap_or(SERVER_BACKOFF.base),
-                Some(answer.status),
-            ),
-            status => {
-                tracing::error!(
-                    status,
-                    %error,
-                    description = description.as_deref().unwrap_or(""),
-                    "FCM token endpoint refused the service account: check the key file and the clock"
-                );
-                Delivery {
-                    outcome: Outcome::Rejected { reason },
-                    status: Some(status),
-                    id: None,
-                    invalid_tokens: Vec::new(),
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        async move {
+            let assertion = assertion.map_err(|e| {
+                tracing::debug!(%e, "FCM assertion could not be signed");
+                TokenError::Refused {
+                    status: None,
+                    reason: "OAuth2:AssertionUnsigned".into(),
                 }
-            }
-        };
-        Err(NoToken(delivery))
+            })?;
+            let form = format!(
+                "grant_type={}&assertion={assertion}",
+                form_encode(GRANT_TYPE)
+            );
+            let answer = read_answer(request.body(form).send().await)
+                .await
+                .map_err(TokenError::Transport)?;
+            token::read_oauth_answer(answer.status, answer.retry_after, &answer.body)
+        }
     }
 
     /// The RS256 JWT assertion (§2.1 steps 1-3).
@@ -448,7 +413,13 @@ impl FcmClient {
                 reason,
                 since: None,
             },
-            Action::Backoff | Action::RefreshAuth => Outcome::Retry {
+            // Refused again right after a fresh access token: the account
+            // cannot send for this project.
+            Action::CredentialsRefused | Action::RefreshAuth => {
+                tracing::debug!(status, %reason, message = %reply.message, "FCM refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
+            Action::Backoff => Outcome::Retry {
                 reason,
                 not_before: now
                     + answer
@@ -475,29 +446,8 @@ impl FcmClient {
         }
     }
 
-    fn retry(&self, reason: &str, after: Duration, status: Option<u16>) -> Delivery {
-        Delivery {
-            outcome: Outcome::Retry {
-                reason: reason.to_owned(),
-                not_before: self.clock.now() + after,
-            },
-            status,
-            id: None,
-            invalid_tokens: Vec::new(),
-        }
-    }
-
-    fn lost(&self, e: &SendError) -> Delivery {
-        match e {
-            SendError::Connect(why) => {
-                tracing::warn!(%why, "FCM unreachable");
-                self.retry("Unreachable", Duration::ZERO, None)
-            }
-            SendError::Lost(why) | SendError::Unprocessed(why) => {
-                tracing::warn!(%why, "FCM request got no answer");
-                self.retry("ConnectionLost", Duration::ZERO, None)
-            }
-        }
+    fn lost(&self, e: &SendError, attempt: u32) -> Delivery {
+        e.delivery("fcm", self.clock.now(), attempt)
     }
 }
 
@@ -638,6 +588,9 @@ pub enum Action {
     QuotaBackoff,
     /// Fix the push or the configuration; sending again cannot help.
     Reject,
+    /// The sender's credentials or project permissions are refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
 }
 
 /// vendors.md §2.4, (HTTP status, code) → action. The code is the
@@ -651,11 +604,11 @@ pub const RESPONSES: &[(u16, &str, Action)] = &[
     (429, "QUOTA_EXCEEDED", Action::QuotaBackoff),
     (503, "UNAVAILABLE", Action::Backoff),
     (500, "INTERNAL", Action::Backoff),
-    (401, "THIRD_PARTY_AUTH_ERROR", Action::Reject),
+    (401, "THIRD_PARTY_AUTH_ERROR", Action::CredentialsRefused),
     (400, "UNSPECIFIED_ERROR", Action::Reject),
     (500, "UNSPECIFIED_ERROR", Action::Backoff),
     (401, "UNAUTHENTICATED", Action::RefreshAuth),
-    (403, "PERMISSION_DENIED", Action::Reject),
+    (403, "PERMISSION_DENIED", Action::CredentialsRefused),
     (429, "RESOURCE_EXHAUSTED", Action::QuotaBackoff),
 ];
 
@@ -678,7 +631,7 @@ pub fn action_for(status: u16, code: &str, names_token: bool) -> Action {
         Some(&(_, _, action)) => action,
         None => {
             if !code.is_empty() {
-                tracing::warn!(status, %code, "FCM answered a code not in the table");
+                tracing::debug!(status, %code, "FCM answered a code not in the table");
             }
             match status {
                 401 => Action::RefreshAuth,

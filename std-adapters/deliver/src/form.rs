@@ -190,18 +190,6 @@ pub(crate) fn required(value: &Option<String>, key: &str) -> Result<String, Conf
         .ok_or_else(|| ConfigError::new(key, "missing"))
 }
 
-pub(crate) fn retry_at(reason: &str, not_before: SystemTime, status: Option<u16>) -> Delivery {
-    Delivery {
-        outcome: Outcome::Retry {
-            reason: reason.to_owned(),
-            not_before,
-        },
-        status,
-        id: None,
-        invalid_tokens: Vec::new(),
-    }
-}
-
 pub(crate) fn local_reject(reason: &str) -> Delivery {
     Delivery {
         outcome: Outcome::Rejected {
@@ -213,20 +201,15 @@ pub(crate) fn local_reject(reason: &str) -> Delivery {
     }
 }
 
-/// A request that got no answer: retry now (as APNs does), named
-/// `Unreachable` when no connection opened, `ConnectionLost` otherwise.
-pub(crate) fn network_failure(provider: &str, e: &SendError, now: SystemTime) -> Delivery {
-    let reason = match e {
-        SendError::Connect(why) => {
-            tracing::warn!(%why, "{provider} unreachable");
-            "Unreachable"
-        }
-        SendError::Lost(why) | SendError::Unprocessed(why) => {
-            tracing::warn!(%why, "{provider} send got no answer");
-            "ConnectionLost"
-        }
-    };
-    retry_at(reason, now, None)
+/// A request that got no answer: [`Delivery::unanswered`] for `attempt`
+/// (see [`crate::outcome`]), logged at debug level.
+pub(crate) fn network_failure(
+    provider: &str,
+    e: &SendError,
+    now: SystemTime,
+    attempt: u32,
+) -> Delivery {
+    e.delivery(provider, now, attempt)
 }
 
 #[cfg(test)]

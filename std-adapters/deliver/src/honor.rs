@@ -4,7 +4,7 @@
 //! body as it is; the answer → [`Outcome`] table is [`RESPONSES`].
 //!
 //! The access token is cached in a [`TokenCache`] exactly as Huawei's
-//! (same fetch, [`https::client_credentials`]): refreshed
+//! (same fetch, [`token::client_credentials`]): refreshed
 //! [`TOKEN_REFRESH_BEFORE`] ahead of `expires_in`, dropped on an auth
 //! refusal, after which the push is sent ONCE more with a fresh token.
 //!
@@ -21,8 +21,13 @@
 //! - The other rows are Huawei's codes (§3.4) that Honor's error list is
 //!   reported to share; each is marked in [`RESPONSES`]. A code not in the
 //!   table falls back by HTTP status: 401 refresh once (§4.3 "auth
-//!   failures → refresh once"), 429/503 flow backoff, 5xx backoff (§4.3),
-//!   anything else rejected and logged.
+//!   failures → refresh once"), 403 the sender refused, 429/503 flow
+//!   backoff, 5xx backoff (§4.3), anything else rejected and logged.
+//! - Refused credentials ([`Outcome::CredentialsRefused`]) as for Huawei:
+//!   80200001 / 80200003 (or a bare 401) again right after a fresh token,
+//!   80300002 and a bare 403 at once, and the IAM token endpoint's 4xx
+//!   (`invalid_client`, `invalid_grant`, `unauthorized_client`, …:
+//!   reason `OAuth2:<error>`).
 //! - The `timestamp` header is the client's clock in milliseconds (§4.1,
 //!   §10.7), sent with every request, resends included.
 //! - `Delivered.id` is `data.requestId` (the push's UUID when absent).
@@ -33,9 +38,10 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, HonorSection};
 
-use crate::https::{self, TokenCache, TokenError};
+use crate::https;
 use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
+use crate::token::{self, TokenCache, TokenFailure};
 use crate::{BoxFuture, Provider, Push};
 
 /// Push host (vendors.md §4.1).
@@ -144,7 +150,12 @@ impl HonorClient {
         Ok(Self {
             http,
             send_url: format!("{}/api/v1/{}/sendMessage", config.endpoint, config.app_id),
-            tokens: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            tokens: TokenCache::new(
+                "honor",
+                clock.clone(),
+                TOKEN_REFRESH_BEFORE,
+                config.request_timeout,
+            ),
             config,
             clock,
         })
@@ -157,21 +168,26 @@ impl HonorClient {
 
     /// Sends one rendered Honor push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
-        match tokio::time::timeout(self.config.request_timeout, self.send_once_more(push)).await {
-            Ok(delivery) => delivery,
-            Err(_) => retry_now(self.clock.now(), "Timeout"),
-        }
+        let send = self.send_once_more(push);
+        https::within(
+            "honor",
+            self.config.request_timeout,
+            &self.clock,
+            push.attempt,
+            send,
+        )
+        .await
     }
 
-    async fn token(&self) -> Result<String, TokenError> {
+    async fn token(&self) -> Result<String, TokenFailure> {
         let c = &self.config;
         self.tokens
             .get(|| {
-                https::client_credentials(
-                    &self.http,
-                    &c.token_endpoint,
-                    &c.client_id,
-                    &c.client_secret,
+                token::client_credentials(
+                    self.http.clone(),
+                    c.token_endpoint.clone(),
+                    c.client_id.clone(),
+                    c.client_secret.clone(),
                 )
             })
             .await
@@ -182,17 +198,12 @@ impl HonorClient {
         loop {
             let token = match self.token().await {
                 Ok(token) => token,
-                Err(e) => {
-                    return e.delivery("honor", self.clock.now(), SERVER_BACKOFF, push.attempt)
-                }
+                Err(failure) => return failure.delivery(),
             };
+            // The cache keeps only tokens that fit a header.
             let Ok(mut bearer) = HeaderValue::try_from(format!("Bearer {token}")) else {
                 self.tokens.invalidate(&token).await;
-                return TokenError::Unavailable {
-                    status: 200,
-                    retry_after: None,
-                }
-                .delivery("honor", self.clock.now(), SERVER_BACKOFF, push.attempt);
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
             };
             bearer.set_sensitive(true);
             let timestamp = self
@@ -211,17 +222,21 @@ impl HonorClient {
                 .await;
             let answer = match sent {
                 Ok(answer) => answer,
-                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("honor", self.clock.now(), push.attempt)
+                }
             };
             let status = answer.status().as_u16();
             let retry_after = https::retry_after(answer.headers());
             let bytes = match answer.bytes().await {
                 Ok(bytes) => bytes,
-                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("honor", self.clock.now(), push.attempt)
+                }
             };
             let reply = Reply::read(&bytes);
             let action = action_for(status, &reply.code);
-            if let Action::RefreshAuth(_) = action {
+            if action == Action::RefreshAuth {
                 self.tokens.invalidate(&token).await;
                 if !refreshed {
                     tracing::debug!(code = %reply.code, "Honor refused the access token; fetching a new one");
@@ -284,7 +299,7 @@ impl HonorClient {
                     since: None,
                 }
             }
-            Action::Backoff | Action::RefreshAuth(Then::Backoff) => Outcome::Retry {
+            Action::Backoff => Outcome::Retry {
                 reason,
                 not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
             },
@@ -292,7 +307,13 @@ impl HonorClient {
                 reason,
                 not_before: now + retry_after.unwrap_or(FLOW_BACKOFF.delay(push.attempt)),
             },
-            Action::Reject | Action::RefreshAuth(Then::Reject) => {
+            // Refused again right after a fresh token: the credentials
+            // are wrong for this app.
+            Action::CredentialsRefused | Action::RefreshAuth => {
+                tracing::debug!(status, %reason, "Honor refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
+            Action::Reject => {
                 tracing::error!(status, %reason, message = %reply.message, "Honor rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
@@ -309,27 +330,6 @@ impl HonorClient {
 impl Provider for HonorClient {
     fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
         Box::pin(HonorClient::send(self, push))
-    }
-}
-
-fn retry_now(now: SystemTime, reason: &str) -> Delivery {
-    Delivery {
-        outcome: Outcome::Retry {
-            reason: reason.to_owned(),
-            not_before: now,
-        },
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
-    }
-}
-
-fn transport(now: SystemTime, e: &crate::http2::SendError) -> Delivery {
-    Delivery {
-        outcome: https::transport_retry("honor", e, now),
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
     }
 }
 
@@ -401,7 +401,7 @@ impl Reply {
 
 /// What one answer asks of the client: Huawei's actions, since Honor
 /// answers Huawei's codes (vendors.md §4.3).
-pub use crate::huawei::{Action, Then};
+pub use crate::huawei::Action;
 
 /// Honor's result codes → action. Only 200 is Honor's own (its published
 /// example); the rest are Huawei's §3.4 codes, assumed shared (§4.3
@@ -414,9 +414,9 @@ pub const RESPONSES: &[(&str, Action)] = &[
     ("80100003", Action::Reject),
     ("80100004", Action::Reject),
     ("80100017", Action::FlowControl),
-    ("80200001", Action::RefreshAuth(Then::Reject)),
-    ("80200003", Action::RefreshAuth(Then::Backoff)),
-    ("80300002", Action::Reject),
+    ("80200001", Action::RefreshAuth),
+    ("80200003", Action::RefreshAuth),
+    ("80300002", Action::CredentialsRefused),
     ("80300007", Action::DropTokens),
     ("80300008", Action::Reject),
     ("80300010", Action::Reject),
@@ -448,14 +448,13 @@ mod tests {
         for code in ["200", "80000000", "80100000"] {
             expect(code, Action::Deliver);
         }
-        for code in [
-            "80100001", "80100003", "80100004", "80300002", "80300008", "80300010",
-        ] {
+        for code in ["80100001", "80100003", "80100004", "80300008", "80300010"] {
             expect(code, Action::Reject);
         }
         expect("80100017", Action::FlowControl);
-        expect("80200001", Action::RefreshAuth(Then::Reject));
-        expect("80200003", Action::RefreshAuth(Then::Backoff));
+        expect("80200001", Action::RefreshAuth);
+        expect("80200003", Action::RefreshAuth);
+        expect("80300002", Action::CredentialsRefused);
         expect("80300007", Action::DropTokens);
         expect("80600003", Action::Backoff);
         expect("81000001", Action::Backoff);
@@ -466,7 +465,8 @@ mod tests {
         assert_eq!(action_for(503, ""), Action::FlowControl);
         assert_eq!(action_for(429, ""), Action::FlowControl);
         assert_eq!(action_for(500, "1"), Action::Backoff);
-        assert_eq!(action_for(401, ""), Action::RefreshAuth(Then::Reject));
+        assert_eq!(action_for(401, ""), Action::RefreshAuth);
+        assert_eq!(action_for(403, "1"), Action::CredentialsRefused);
         assert_eq!(action_for(400, "1"), Action::Reject);
         assert_eq!(action_for(200, "1"), Action::Reject);
     }

@@ -16,7 +16,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use h2::client::SendRequest;
@@ -28,6 +28,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
+use crate::outcome::Delivery;
 use crate::tls::ALPN_H2;
 
 /// The most of an answer body that is read; provider error bodies are a
@@ -117,6 +118,40 @@ pub enum SendError {
     /// The request was written and the connection or stream then failed:
     /// the server may have acted on it.
     Lost(String),
+    /// The request's deadline passed before its answer came: the server may
+    /// have acted on it.
+    Timeout(String),
+}
+
+impl SendError {
+    /// The retry's reason: `Unreachable`, `Unprocessed`, `ConnectionLost` or
+    /// `Timeout` (see [`crate::outcome`]).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SendError::Connect(_) => "Unreachable",
+            SendError::Unprocessed(_) => "Unprocessed",
+            SendError::Lost(_) => "ConnectionLost",
+            SendError::Timeout(_) => "Timeout",
+        }
+    }
+
+    /// What went wrong, for a log line (never a credential).
+    pub fn detail(&self) -> &str {
+        match self {
+            SendError::Connect(why)
+            | SendError::Unprocessed(why)
+            | SendError::Lost(why)
+            | SendError::Timeout(why) => why,
+        }
+    }
+
+    /// The push's [`Delivery`]: [`Delivery::unanswered`] for `attempt`,
+    /// logged at debug level.
+    pub fn delivery(&self, provider: &str, now: SystemTime, attempt: u32) -> Delivery {
+        let reason = self.reason();
+        tracing::debug!(provider, reason, why = %self.detail(), attempt, "push got no answer");
+        Delivery::unanswered(reason, now, attempt)
+    }
 }
 
 /// A connection's identity within its pool, to retire it.

@@ -9,10 +9,12 @@
 //! with a fresh token.
 //!
 //! Decisions where vendors.md is silent:
-//! - 80200001 (auth error) is refreshed once like 80200003 (the brief; a
-//!   token of another app or a stale one looks the same from here); a
-//!   second 80200001 is [`Outcome::Rejected`] (the credentials are wrong),
-//!   a second 80200003 a retry on [`SERVER_BACKOFF`].
+//! - 80200001 (auth error) is refreshed once like 80200003 (a token of
+//!   another app or a stale one looks the same from here); either code
+//!   again right after the fresh token is [`Outcome::CredentialsRefused`]
+//!   (the client id and secret are not this app's, or the token endpoint
+//!   and the push endpoint disagree: only the operator can fix either).
+//!   80300002 (app forbidden to send) is `CredentialsRefused` at once.
 //! - 80100000 (partial success): `msg` is read as JSON for `illegal_tokens`
 //!   (v1 shape, as Huawei's server SDKs read it) or `illegalTokens` (v3:
 //!   an array, or an object whose values are tokens or arrays of them).
@@ -26,19 +28,24 @@
 //!   and folded by the device), so none is mapped. `Retry-After` wins
 //!   wherever it is sent.
 //! - An answer with an unknown or unreadable `code` falls back by HTTP
-//!   status: 401 refresh once, 429/5xx backoff, anything else (2xx too: a
-//!   success always says 80000000) rejected and logged.
+//!   status: 401 refresh once, 403 `CredentialsRefused` (the app is
+//!   refused, as with 80300002), 429/5xx backoff, anything else (2xx too:
+//!   a success always says 80000000) rejected and logged.
+//! - The token endpoint's refusals (4xx: `error` 1101 and the like) are
+//!   `CredentialsRefused` with reason `OAuth2:<error>`, remembered by the
+//!   shared token cache ([`crate::token`]) for its backoff.
 //! - `Delivered.id` is Huawei's `requestId` (the push's UUID when absent).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, HuaweiSection};
 
-use crate::https::{self, TokenCache, TokenError};
+use crate::https;
 use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
+use crate::token::{self, TokenCache, TokenFailure};
 use crate::{BoxFuture, Provider, Push};
 
 /// Push host (vendors.md §3.2).
@@ -146,7 +153,12 @@ impl HuaweiClient {
         Ok(Self {
             http,
             send_url: format!("{}/v1/{}/messages:send", config.endpoint, config.app_id),
-            tokens: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            tokens: TokenCache::new(
+                "huawei",
+                clock.clone(),
+                TOKEN_REFRESH_BEFORE,
+                config.request_timeout,
+            ),
             config,
             clock,
         })
@@ -159,21 +171,26 @@ impl HuaweiClient {
 
     /// Sends one rendered Huawei push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
-        match tokio::time::timeout(self.config.request_timeout, self.send_once_more(push)).await {
-            Ok(delivery) => delivery,
-            Err(_) => retry_now(self.clock.now(), "Timeout"),
-        }
+        let send = self.send_once_more(push);
+        https::within(
+            "huawei",
+            self.config.request_timeout,
+            &self.clock,
+            push.attempt,
+            send,
+        )
+        .await
     }
 
-    async fn token(&self) -> Result<String, TokenError> {
+    async fn token(&self) -> Result<String, TokenFailure> {
         let c = &self.config;
         self.tokens
             .get(|| {
-                https::client_credentials(
-                    &self.http,
-                    &c.token_endpoint,
-                    &c.client_id,
-                    &c.client_secret,
+                token::client_credentials(
+                    self.http.clone(),
+                    c.token_endpoint.clone(),
+                    c.client_id.clone(),
+                    c.client_secret.clone(),
                 )
             })
             .await
@@ -184,17 +201,12 @@ impl HuaweiClient {
         loop {
             let token = match self.token().await {
                 Ok(token) => token,
-                Err(e) => {
-                    return e.delivery("huawei", self.clock.now(), SERVER_BACKOFF, push.attempt)
-                }
+                Err(failure) => return failure.delivery(),
             };
+            // The cache keeps only tokens that fit a header.
             let Ok(mut bearer) = HeaderValue::try_from(format!("Bearer {token}")) else {
                 self.tokens.invalidate(&token).await;
-                return TokenError::Unavailable {
-                    status: 200,
-                    retry_after: None,
-                }
-                .delivery("huawei", self.clock.now(), SERVER_BACKOFF, push.attempt);
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
             };
             bearer.set_sensitive(true);
             let sent = self
@@ -207,17 +219,21 @@ impl HuaweiClient {
                 .await;
             let answer = match sent {
                 Ok(answer) => answer,
-                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("huawei", self.clock.now(), push.attempt)
+                }
             };
             let status = answer.status().as_u16();
             let retry_after = https::retry_after(answer.headers());
             let bytes = match answer.bytes().await {
                 Ok(bytes) => bytes,
-                Err(e) => return transport(self.clock.now(), &https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("huawei", self.clock.now(), push.attempt)
+                }
             };
             let reply = Reply::read(&bytes);
             let action = action_for(status, &reply.code);
-            if let Action::RefreshAuth(_) = action {
+            if action == Action::RefreshAuth {
                 self.tokens.invalidate(&token).await;
                 if !refreshed {
                     tracing::debug!(code = %reply.code, "Huawei refused the access token; fetching a new one");
@@ -271,7 +287,7 @@ impl HuaweiClient {
                     since: None,
                 }
             }
-            Action::Backoff | Action::RefreshAuth(Then::Backoff) => Outcome::Retry {
+            Action::Backoff => Outcome::Retry {
                 reason,
                 not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
             },
@@ -279,7 +295,13 @@ impl HuaweiClient {
                 reason,
                 not_before: now + retry_after.unwrap_or(FLOW_BACKOFF.delay(push.attempt)),
             },
-            Action::Reject | Action::RefreshAuth(Then::Reject) => {
+            // Refused again right after a fresh token: the credentials
+            // are wrong for this app.
+            Action::CredentialsRefused | Action::RefreshAuth => {
+                tracing::debug!(status, %reason, "Huawei refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
+            Action::Reject => {
                 tracing::error!(status, %reason, msg = %reply.msg, "Huawei rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
@@ -296,27 +318,6 @@ impl HuaweiClient {
 impl Provider for HuaweiClient {
     fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
         Box::pin(HuaweiClient::send(self, push))
-    }
-}
-
-fn retry_now(now: SystemTime, reason: &str) -> Delivery {
-    Delivery {
-        outcome: Outcome::Retry {
-            reason: reason.to_owned(),
-            not_before: now,
-        },
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
-    }
-}
-
-fn transport(now: SystemTime, e: &crate::http2::SendError) -> Delivery {
-    Delivery {
-        outcome: https::transport_retry("huawei", e, now),
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
     }
 }
 
@@ -410,20 +411,17 @@ pub enum Action {
     /// Every token of the request is dead.
     DropTokens,
     /// The access token was refused: fetch a new one and send once more;
-    /// a second refusal ends as `Then`.
-    RefreshAuth(Then),
+    /// a second refusal is [`Outcome::CredentialsRefused`].
+    RefreshAuth,
     /// Server trouble: [`SERVER_BACKOFF`] or `Retry-After`.
     Backoff,
     /// Flow control: [`FLOW_BACKOFF`] or `Retry-After`.
     FlowControl,
     /// Fix the push or the configuration.
     Reject,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Then {
-    Backoff,
-    Reject,
+    /// The app may not send, or its credentials are wrong:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
 }
 
 /// Every row of vendors.md §3.4, result code → action.
@@ -438,9 +436,9 @@ pub const RESPONSES: &[(&str, Action)] = &[
     ("80100016", Action::Reject),
     ("80100017", Action::FlowControl),
     ("80100018", Action::Reject),
-    ("80200001", Action::RefreshAuth(Then::Reject)),
-    ("80200003", Action::RefreshAuth(Then::Backoff)),
-    ("80300002", Action::Reject),
+    ("80200001", Action::RefreshAuth),
+    ("80200003", Action::RefreshAuth),
+    ("80300002", Action::CredentialsRefused),
     ("80300007", Action::DropTokens),
     ("80300008", Action::Reject),
     ("80300010", Action::Reject),
@@ -455,18 +453,20 @@ pub fn action_for(status: u16, code: &str) -> Action {
     action_in(RESPONSES, "Huawei", status, code)
 }
 
-/// `table`'s row for `code`, or by HTTP status: 401 refresh once, 429/503
-/// flow control, 5xx backoff, anything else rejected (and logged). Honor
+/// `table`'s row for `code`, or by HTTP status: 401 refresh once, 403 the
+/// sender refused, 429/503 flow control, 5xx backoff, anything else
+/// rejected (and logged). Honor
 /// answers Huawei's codes (vendors.md §4.3) and shares this.
 pub(crate) fn action_in(table: &[(&str, Action)], vendor: &str, status: u16, code: &str) -> Action {
     if let Some(&(_, action)) = table.iter().find(|(c, _)| *c == code) {
         return action;
     }
     if !code.is_empty() {
-        tracing::warn!(status, %code, "{vendor} answered a code not in the table");
+        tracing::debug!(status, %code, "{vendor} answered a code not in the table");
     }
     match status {
-        401 => Action::RefreshAuth(Then::Reject),
+        401 => Action::RefreshAuth,
+        403 => Action::CredentialsRefused,
         503 | 429 => Action::FlowControl,
         500..=599 => Action::Backoff,
         _ => Action::Reject,
@@ -493,13 +493,14 @@ mod tests {
         expect("80100000", Action::Deliver);
         for code in [
             "80100001", "80100002", "80100003", "80100004", "80100013", "80100016", "80100018",
-            "80300002", "80300008", "80300010", "80300011",
+            "80300008", "80300010", "80300011",
         ] {
             expect(code, Action::Reject);
         }
         expect("80100017", Action::FlowControl);
-        expect("80200001", Action::RefreshAuth(Then::Reject));
-        expect("80200003", Action::RefreshAuth(Then::Backoff));
+        expect("80200001", Action::RefreshAuth);
+        expect("80200003", Action::RefreshAuth);
+        expect("80300002", Action::CredentialsRefused);
         expect("80300007", Action::DropTokens);
         expect("80600003", Action::Backoff);
         expect("81000001", Action::Backoff);
@@ -511,7 +512,8 @@ mod tests {
         assert_eq!(action_for(502, ""), Action::Backoff);
         assert_eq!(action_for(500, "89999999"), Action::Backoff);
         assert_eq!(action_for(429, ""), Action::FlowControl);
-        assert_eq!(action_for(401, ""), Action::RefreshAuth(Then::Reject));
+        assert_eq!(action_for(401, ""), Action::RefreshAuth);
+        assert_eq!(action_for(403, "1"), Action::CredentialsRefused);
         assert_eq!(action_for(400, "80999999"), Action::Reject);
         assert_eq!(action_for(200, "89999999"), Action::Reject);
     }

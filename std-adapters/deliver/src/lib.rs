@@ -13,7 +13,10 @@
 //! - [`fcm`]: Firebase Cloud Messaging HTTP v1 (OAuth2 service account);
 //! - [`tpns`]: Tencent Push Notification Service (HMAC-SHA256 signature);
 //! - [`http2`]: the HTTP/2 connection pool APNs uses;
-//! - [`https`]: HTTPS and the cached bearer token for the other providers;
+//! - [`https`]: HTTPS for the other providers, and the request timeout
+//!   every send (token wait included) runs under;
+//! - [`token`]: the one token cache of the providers with an auth endpoint
+//!   (one fetch at a time, a failure remembered for its backoff);
 //! - [`jwt`], [`tls`]: signing and TLS set-up shared by the providers.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -34,6 +37,7 @@ pub mod meizu;
 pub mod oppo;
 pub mod outcome;
 pub mod tls;
+pub mod token;
 pub mod tpns;
 pub mod vivo;
 pub mod xiaomi;

@@ -24,6 +24,12 @@
 //!   permission) are rejections. Every pushId listed under a dead-token
 //!   code goes to [`Delivery::invalid_tokens`].
 //! - A 200 answer that lists the pushId nowhere is delivered (`msgId`).
+//! - Refused credentials ([`Outcome::CredentialsRefused`]): top-level 1006
+//!   (signature check failed), 110000/110001/110033/110031 (bad appId,
+//!   appKey, appSecret, package), and, as a decision where vendors.md says
+//!   "ops", 110009 (app blacklisted); a bare HTTP 401/403 without a code.
+//!   The per-device 201 (no permission) stays a rejection: it is one
+//!   device's answer, not the app's.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -194,7 +200,7 @@ impl MeizuClient {
             .unwrap_or_default();
         match form::post(&self.http, &self.url, http::HeaderMap::new(), body).await {
             Ok(answer) => self.finish(&answer, &push_id, push.attempt),
-            Err(e) => network_failure("Meizu Push", &e, self.clock.now()),
+            Err(e) => network_failure("Meizu Push", &e, self.clock.now(), push.attempt),
         }
     }
 
@@ -240,6 +246,10 @@ impl MeizuClient {
                     .retry_after
                     .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
             },
+            Action::CredentialsRefused => {
+                tracing::debug!(status = answer.status, %reason, "Meizu refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
             Action::Reject => {
                 tracing::error!(status = answer.status, %reason, "Meizu rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
@@ -362,6 +372,9 @@ pub enum Action {
     /// A daily limit: the next midnight, China Standard Time.
     NextDay,
     Reject,
+    /// The app's id, key, secret, signature or standing is refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
 }
 
 /// Every code of vendors.md §8.3, by scope → action.
@@ -371,13 +384,13 @@ pub const RESPONSES: &[(Scope, i64, Action)] = &[
     (Scope::Top, 1001, Action::Backoff),
     (Scope::Top, 1003, Action::Backoff),
     (Scope::Top, 1005, Action::Reject),
-    (Scope::Top, 1006, Action::Reject),
-    (Scope::Top, 110000, Action::Reject),
-    (Scope::Top, 110001, Action::Reject),
-    (Scope::Top, 110033, Action::Reject),
-    (Scope::Top, 110031, Action::Reject),
+    (Scope::Top, 1006, Action::CredentialsRefused),
+    (Scope::Top, 110000, Action::CredentialsRefused),
+    (Scope::Top, 110001, Action::CredentialsRefused),
+    (Scope::Top, 110033, Action::CredentialsRefused),
+    (Scope::Top, 110031, Action::CredentialsRefused),
     (Scope::Top, 110004, Action::Reject),
-    (Scope::Top, 110009, Action::Reject),
+    (Scope::Top, 110009, Action::CredentialsRefused),
     (Scope::Top, 110010, Action::RateBackoff),
     (Scope::Top, 110019, Action::NextDay),
     (Scope::Top, 110051, Action::NextDay),
@@ -400,7 +413,7 @@ pub fn action_for(scope: Scope, status: u16, code: i64) -> Action {
     if let Some(&(_, _, action)) = RESPONSES.iter().find(|(s, c, _)| *s == scope && *c == code) {
         return action;
     }
-    tracing::warn!(
+    tracing::debug!(
         status,
         code,
         ?scope,
@@ -416,6 +429,7 @@ pub fn action_for(scope: Scope, status: u16, code: i64) -> Action {
 pub fn status_action(status: u16) -> Action {
     match status {
         200..=299 => Action::Deliver,
+        401 | 403 => Action::CredentialsRefused,
         429 => Action::RateBackoff,
         500..=599 => Action::Backoff,
         _ => Action::Reject,
@@ -446,7 +460,16 @@ mod tests {
         assert_eq!(action_for(Scope::Device, 200, 110010), Action::DropToken);
         assert_eq!(action_for(Scope::Top, 200, 110019), Action::NextDay);
         assert_eq!(action_for(Scope::Device, 200, 513), Action::Backoff);
-        assert_eq!(action_for(Scope::Top, 200, 1006), Action::Reject);
+        for code in [1006, 110000, 110001, 110033, 110031, 110009] {
+            assert_eq!(
+                action_for(Scope::Top, 200, code),
+                Action::CredentialsRefused,
+                "{code}"
+            );
+        }
+        assert_eq!(action_for(Scope::Top, 200, 1005), Action::Reject);
+        assert_eq!(action_for(Scope::Device, 200, 201), Action::Reject);
+        assert_eq!(status_action(403), Action::CredentialsRefused);
         assert_eq!(action_for(Scope::Top, 200, 424242), Action::Reject);
         assert_eq!(action_for(Scope::Top, 503, 424242), Action::Backoff);
     }

@@ -1,6 +1,6 @@
 //! OPPO Push (vendors.md §6): an `auth_token` from `POST /server/v1/auth`
 //! (`sign` = hex SHA-256 of `app_key + timestamp + master_secret`), cached
-//! in an [`https::TokenCache`](crate::https::TokenCache), then
+//! in a [`TokenCache`] (see [`crate::token`]), then
 //! `POST /server/v1/message/notification/unicast` with the core's form body
 //! (`message=<JSON>`) as it is plus `&auth_token=<token>`. The answer →
 //! [`Outcome`] table is [`RESPONSES`].
@@ -12,9 +12,19 @@
 //! - The token lives 24 h (§6.1); it is renewed [`TOKEN_REFRESH_BEFORE`]
 //!   ahead (so after 23 h), or at once when a send answers 11 (invalid
 //!   auth_token) or 29 (missing): the push is then resent ONCE with a new
-//!   token; a second 11/29 is a retry after [`SERVER_BACKOFF`].
-//! - An auth request that fails is reported through the same table: a bad
-//!   app key or signature (14–17) rejects, a server error retries.
+//!   token; a second 11/29 right after the fresh token is
+//!   [`Outcome::CredentialsRefused`].
+//! - Refused credentials ([`Outcome::CredentialsRefused`]): 14–19 (app
+//!   key, signature, timestamp: §6.3 "fix", "fix sign", "fix clock"), and,
+//!   as a decision where vendors.md says only "ops", 26 (IP blacklisted),
+//!   27 (access denied), 28 (app disabled), 30 (no API push permission):
+//!   each refuses the sender, not the push, until the operator acts. A
+//!   bare HTTP 401/403 without a code is read the same.
+//! - The auth request's answer goes through the same table
+//!   ([`read_auth_answer`]): what would back off a send is the endpoint
+//!   being unavailable (a retry at the end of the token backoff), anything
+//!   else refuses the credentials, remembered by the shared token cache
+//!   ([`crate::token`]) for its backoff.
 //! - Dead registration ids: vendors.md lists no unicast code for them
 //!   (10000–20000 are endpoint-specific, unconfirmed). OPPO's unicast
 //!   answers 10000 for an invalid `registration_id`; that one code is
@@ -26,7 +36,8 @@
 //!   (§6.1 `_`-split rule) is left to the deployment's configuration.
 
 use std::path::PathBuf;
-use std::time::{Duration, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::HeaderValue;
 use http::{HeaderMap, HeaderName};
@@ -40,8 +51,8 @@ use crate::form::{
     self, check_endpoint, local_reject, network_failure, next_midnight, request_timeout, required,
     Answer, CHINA_UTC_OFFSET_SECS,
 };
-use crate::https::TokenCache;
 use crate::outcome::{Backoff, Delivery, Outcome};
+use crate::token::{TokenCache, TokenError};
 use crate::{BoxFuture, Provider, Push};
 
 /// Host for China devices (vendors.md §6.1).
@@ -151,6 +162,7 @@ pub struct OppoClient {
     master_secret: String,
     token: TokenCache,
     clock: SharedClock,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for OppoClient {
@@ -163,10 +175,6 @@ impl std::fmt::Debug for OppoClient {
     }
 }
 
-/// Why no auth token could be had: the auth endpoint's answer, as a
-/// delivery for the push that needed it.
-struct AuthFailure(Delivery);
-
 impl OppoClient {
     pub fn new(config: OppoConfig, clock: SharedClock) -> Result<Self, InitError> {
         let base = endpoint_url(&config.endpoint);
@@ -178,8 +186,14 @@ impl OppoClient {
             send_url: format!("{base}{UNICAST_PATH}"),
             app_key: config.app_key,
             master_secret: config.master_secret,
-            token: TokenCache::new(clock.clone(), TOKEN_REFRESH_BEFORE),
+            token: TokenCache::new(
+                "oppo",
+                clock.clone(),
+                TOKEN_REFRESH_BEFORE,
+                config.request_timeout,
+            ),
             clock,
+            request_timeout: config.request_timeout,
         })
     }
 
@@ -194,29 +208,38 @@ impl OppoClient {
         if !matches!(push.headers, Headers::None) {
             return local_reject("NotAnOppoPush");
         }
+        let send = self.send_once_more(push);
+        crate::https::within(
+            "oppo",
+            self.request_timeout,
+            &self.clock,
+            push.attempt,
+            send,
+        )
+        .await
+    }
+
+    /// The send, with ONE resend after a refused auth token.
+    async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
         let mut renewed = false;
         loop {
-            let token = match self.token.get(|| self.fetch_token(push.attempt)).await {
+            let token = match self.token.get(|| self.fetch_token()).await {
                 Ok(token) => token,
-                Err(AuthFailure(delivery)) => return delivery,
+                Err(failure) => return failure.delivery(),
             };
             let mut headers = HeaderMap::new();
-            match HeaderValue::from_str(&token) {
-                Ok(mut value) => {
-                    value.set_sensitive(true);
-                    headers.insert(AUTH_TOKEN.clone(), value);
-                }
-                Err(_) => {
-                    tracing::error!("OPPO issued an auth_token that is not a header value");
-                    self.token.invalidate(&token).await;
-                    return local_reject("AuthTokenUnusable");
-                }
-            }
+            // The cache keeps only tokens that fit a header.
+            let Ok(mut value) = HeaderValue::from_str(&token) else {
+                self.token.invalidate(&token).await;
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
+            };
+            value.set_sensitive(true);
+            headers.insert(AUTH_TOKEN.clone(), value);
             let mut body = push.body.to_vec();
             form::append_pair(&mut body, "auth_token", &token);
             let answer = match form::post(&self.http, &self.send_url, headers, body).await {
                 Ok(answer) => answer,
-                Err(e) => return network_failure("OPPO Push", &e, self.clock.now()),
+                Err(e) => return network_failure("OPPO Push", &e, self.clock.now(), push.attempt),
             };
             let reply = Reply::read(&answer.body);
             let action = match reply.code {
@@ -235,7 +258,12 @@ impl OppoClient {
         }
     }
 
-    async fn fetch_token(&self, attempt: u32) -> Result<(String, Duration), AuthFailure> {
+    /// One `/server/v1/auth` exchange (§6.1), signed now; the future owns
+    /// what it needs (it runs as the token cache's own task).
+    fn fetch_token(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(String, Duration), TokenError>> + Send + 'static
+    {
         let timestamp = self
             .clock
             .now()
@@ -246,40 +274,16 @@ impl OppoClient {
         form::append_pair(&mut body, "timestamp", &timestamp.to_string());
         let sign = auth_sign(&self.app_key, timestamp, &self.master_secret);
         form::append_pair(&mut body, "sign", &sign);
-        let answer = form::post(&self.http, &self.auth_url, HeaderMap::new(), body)
-            .await
-            .map_err(|e| AuthFailure(network_failure("OPPO auth", &e, self.clock.now())))?;
-        let reply = Reply::read(&answer.body);
-        match (reply.code, reply.auth_token.clone()) {
-            (Some(0), Some(token)) if answer.status == 200 && !token.is_empty() => {
-                tracing::debug!(app_key = %self.app_key, "fetched an OPPO auth_token");
-                // The token lives 24 h from `create_time` (ms), else from now.
-                let lifetime = reply
-                    .create_time_ms
-                    .map(|ms| UNIX_EPOCH + Duration::from_millis(ms) + TOKEN_LIFETIME)
-                    .and_then(|expiry| expiry.duration_since(self.clock.now()).ok())
-                    .map_or(TOKEN_LIFETIME, |left| left.min(TOKEN_LIFETIME));
-                Ok((token, lifetime))
-            }
-            (code, _) => {
-                let action = match code {
-                    Some(0) | None => status_action(answer.status),
-                    Some(code) => action_for(answer.status, code),
-                };
-                // A token answer without a token is the server's fault.
-                let action = match action {
-                    Action::Deliver | Action::Reauth => Action::Backoff,
-                    a => a,
-                };
-                tracing::error!(status = answer.status, code = ?code, "OPPO auth failed");
-                let mut delivery = self.finish(&answer, &reply, action, attempt);
-                if let Outcome::Rejected { reason } | Outcome::Retry { reason, .. } =
-                    &mut delivery.outcome
-                {
-                    *reason = format!("auth: {reason}");
-                }
-                Err(AuthFailure(delivery))
-            }
+        let (http, url, clock) = (
+            self.http.clone(),
+            self.auth_url.clone(),
+            Arc::clone(&self.clock),
+        );
+        async move {
+            let answer = form::post(&http, &url, HeaderMap::new(), body)
+                .await
+                .map_err(TokenError::Transport)?;
+            read_auth_answer(&answer, clock.now())
         }
     }
 
@@ -295,7 +299,13 @@ impl OppoClient {
                 reason,
                 since: None,
             },
-            Action::Backoff | Action::Reauth => Outcome::Retry {
+            // 11/29 again right after a fresh auth_token, or the app's
+            // key, signature, clock or standing refused.
+            Action::CredentialsRefused | Action::Reauth => {
+                tracing::debug!(status = answer.status, %reason, "OPPO refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
+            Action::Backoff => Outcome::Retry {
                 reason,
                 not_before: later(SERVER_BACKOFF),
             },
@@ -326,6 +336,54 @@ impl OppoClient {
 impl Provider for OppoClient {
     fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
         Box::pin(OppoClient::send(self, push))
+    }
+}
+
+/// Reads a `/server/v1/auth` answer (§6.1) at `now`: code 0 with an
+/// `auth_token` on a 200 is the token, living 24 h from its `create_time`
+/// (ms; from `now` without one). Otherwise the code (or the HTTP status)
+/// goes through [`action_for`]: what would back off a send (−2, −1, 13, 55,
+/// 429, 5xx) — or a success without a token — is the endpoint being
+/// unavailable; every other answer refuses the credentials (the request
+/// carries nothing but the app key, the timestamp and the signature: 14–19
+/// and anything unknown alike), reason `auth: <code> <message>`.
+pub fn read_auth_answer(
+    answer: &Answer,
+    now: SystemTime,
+) -> Result<(String, Duration), TokenError> {
+    let reply = Reply::read(&answer.body);
+    if let (Some(0), Some(token)) = (reply.code, reply.auth_token.clone()) {
+        if answer.status == 200 && !token.is_empty() {
+            let lifetime = reply
+                .create_time_ms
+                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms) + TOKEN_LIFETIME)
+                .and_then(|expiry| expiry.duration_since(now).ok())
+                .map_or(TOKEN_LIFETIME, |left| left.min(TOKEN_LIFETIME));
+            return Ok((token, lifetime));
+        }
+    }
+    let action = match reply.code {
+        Some(0) | None => status_action(answer.status),
+        Some(code) => action_for(answer.status, code),
+    };
+    let reason = format!("auth: {}", reply.reason(answer.status));
+    match action {
+        Action::Deliver
+        | Action::Reauth
+        | Action::Backoff
+        | Action::RateBackoff
+        | Action::NextDay => Err(TokenError::Unavailable {
+            status: answer.status,
+            reason,
+            retry_after: answer.retry_after,
+        }),
+        _ => {
+            tracing::debug!(status = answer.status, %reason, "OPPO refused the app's credentials");
+            Err(TokenError::Refused {
+                status: Some(answer.status),
+                reason,
+            })
+        }
     }
 }
 
@@ -398,6 +456,9 @@ pub enum Action {
     /// A daily limit: the next midnight, China Standard Time.
     NextDay,
     Reject,
+    /// The app's key, signature, clock or standing is refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
 }
 
 /// Every code of vendors.md §6.3 → action (plus 10000, see the module doc).
@@ -408,23 +469,23 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (11, Action::Reauth),
     (12, Action::Reject),
     (13, Action::RateBackoff),
-    (14, Action::Reject),
-    (15, Action::Reject),
-    (16, Action::Reject),
-    (17, Action::Reject),
-    (18, Action::Reject),
-    (19, Action::Reject),
+    (14, Action::CredentialsRefused),
+    (15, Action::CredentialsRefused),
+    (16, Action::CredentialsRefused),
+    (17, Action::CredentialsRefused),
+    (18, Action::CredentialsRefused),
+    (19, Action::CredentialsRefused),
     (20, Action::Reject),
     (21, Action::Reject),
     (22, Action::Reject),
     (23, Action::Reject),
     (24, Action::Reject),
     (25, Action::Reject),
-    (26, Action::Reject),
-    (27, Action::Reject),
-    (28, Action::Reject),
+    (26, Action::CredentialsRefused),
+    (27, Action::CredentialsRefused),
+    (28, Action::CredentialsRefused),
     (29, Action::Reauth),
-    (30, Action::Reject),
+    (30, Action::CredentialsRefused),
     (31, Action::Reject),
     (32, Action::Reject),
     (33, Action::NextDay),
@@ -444,7 +505,7 @@ pub fn action_for(status: u16, code: i64) -> Action {
     if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
         return action;
     }
-    tracing::warn!(status, code, "OPPO answered a code not in the table");
+    tracing::debug!(status, code, "OPPO answered a code not in the table");
     match status_action(status) {
         Action::Deliver => Action::Reject,
         other => other,
@@ -455,6 +516,7 @@ pub fn action_for(status: u16, code: i64) -> Action {
 pub fn status_action(status: u16) -> Action {
     match status {
         200..=299 => Action::Deliver,
+        401 | 403 => Action::CredentialsRefused,
         429 => Action::RateBackoff,
         500..=599 => Action::Backoff,
         _ => Action::Reject,
@@ -482,7 +544,10 @@ mod tests {
         assert_eq!(action_for(200, 33), Action::NextDay);
         assert_eq!(action_for(200, -2), Action::RateBackoff);
         assert_eq!(action_for(200, -1), Action::Backoff);
-        assert_eq!(action_for(200, 16), Action::Reject);
+        for code in [14, 15, 16, 17, 18, 19, 26, 27, 28, 30] {
+            assert_eq!(action_for(200, code), Action::CredentialsRefused, "{code}");
+        }
+        assert_eq!(action_for(200, 12), Action::Reject);
         assert_eq!(action_for(200, 10000), Action::DropToken);
     }
 
@@ -492,6 +557,7 @@ mod tests {
         assert_eq!(action_for(502, 777), Action::Backoff);
         assert_eq!(status_action(429), Action::RateBackoff);
         assert_eq!(status_action(404), Action::Reject);
+        assert_eq!(status_action(401), Action::CredentialsRefused);
     }
 
     #[test]

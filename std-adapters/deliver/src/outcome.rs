@@ -1,6 +1,51 @@
 //! The one vocabulary of delivery: whatever a provider answers, a send ends
 //! in one [`Outcome`]. Each provider module maps its status and reason codes
 //! onto it in one table.
+//!
+//! # No answer: the transport backoff
+//!
+//! A send that got no answer from the provider (the connection was refused
+//! or reset, TLS or DNS failed, the request's deadline passed, the answer's
+//! body could not be read) ends in [`Delivery::unanswered`]:
+//! [`Outcome::Retry`] not before `now + TRANSPORT_BACKOFF.delay(attempt)`
+//! (1 s, 2 s, 4 s … at most 5 minutes, [`TRANSPORT_BACKOFF`]) and
+//! `status: None`, so the gateway counts it as unanswered. Its reason says
+//! what happened on the wire: `Unreachable` (no connection opened: the
+//! request never left), `ConnectionLost` (the connection failed after the
+//! request was written: the provider may have acted on it), `Unprocessed`
+//! (APNs: refused on every connection, never acted on) or `Timeout` (the
+//! client's request timeout passed, token fetch included). Such a failure
+//! is logged at debug level only, once per send: the gateway logs the
+//! channel's state changes once.
+//!
+//! Token endpoints (OAuth and the vendors' auth calls) have their own
+//! memory and backoff: see [`crate::token`].
+//!
+//! # Refused credentials
+//!
+//! [`Outcome::CredentialsRefused`] is every answer meaning that the
+//! sender's credentials, signature, clock, app identity or standing are
+//! wrong: the same answer would meet every push of the channel until the
+//! operator changes something, so the gateway keeps the push and pauses
+//! the channel. Where a client re-fetches its token once on an auth answer,
+//! only the answer to the fresh token counts. Each module's doc gives its
+//! reasons where vendors.md is silent.
+//!
+//! | vendor | answers that are `CredentialsRefused` |
+//! |---|---|
+//! | APNs | 403 `InvalidProviderToken`, `MissingProviderToken`, `BadCertificate`, `BadCertificateEnvironment`, `BadEnvironmentKeyIdInToken`; 400 `TopicDisallowed`, `BadTopic`, `MissingTopic`; `ExpiredProviderToken` again after a freshly minted token; a provider token that cannot be signed (`ProviderTokenUnavailable`) |
+//! | FCM | 401 `THIRD_PARTY_AUTH_ERROR`; 403 `PERMISSION_DENIED`; a 401 (`UNAUTHENTICATED`) again after a fresh access token; the token endpoint's 4xx (`OAuth2:invalid_grant`, `invalid_client`, `unauthorized_client`, `invalid_scope`, …); an assertion that cannot be signed |
+//! | Huawei | 80200001 / 80200003 (or a bare 401) again after a fresh token; 80300002; a bare 403; the OAuth endpoint's 4xx (`OAuth2:<error>`) |
+//! | Honor | as Huawei (80200001 / 80200003 after a fresh token, 80300002, a bare 403), and its IAM endpoint's 4xx |
+//! | vivo | every non-zero `result` of `/message/auth` (`auth: <result> <desc>`: sign, timestamp, app id or key); `result` 10000 again after a fresh `authToken`; 10094; a bare 401/403 |
+//! | OPPO | 14–19 (app key, signature, timestamp), 26 (IP blacklisted), 27 (access denied), 28 (app disabled), 30 (no push permission), at the auth call (`auth: <code> <message>`) or a send; 11 / 29 again after a fresh `auth_token`; a bare 401/403 |
+//! | Xiaomi | 21301, 21302 (AppSecret), 10031 (app blacklisted), 10036 (operation forbidden), 22000 (illegal app), 22022 (illegal package name); a bare 401/403 |
+//! | Meizu | top-level 1006 (signature), 110000 / 110001 / 110033 / 110031 (appId, appKey, appSecret, package), 110009 (app blacklisted); a bare 401/403 |
+//! | TPNS | `ret_code` 1008003 (authentication failed), 10030002 (AccessID/AccessKey mismatch), 1008030 / 1008031 / 1010001 (unpaid, destroyed, not deployed); HTTP 401/403 |
+//!
+//! The token-less parts of this table (Xiaomi's AppSecret header, Meizu's
+//! and TPNS's signatures) are answered per send; the token endpoints'
+//! refusals are remembered for the token backoff ([`crate::token`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -72,6 +117,42 @@ pub struct Delivery {
     pub invalid_tokens: Vec<String>,
 }
 
+/// How long a send that got no answer waits before its next attempt: 1 s,
+/// doubling with each attempt, at most 5 minutes (see the module doc).
+pub const TRANSPORT_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(1),
+    cap: Duration::from_secs(5 * 60),
+};
+
+impl Outcome {
+    /// No answer arrived for attempt `attempt` (0 for the first): a retry
+    /// not before `now + TRANSPORT_BACKOFF.delay(attempt)`.
+    pub fn unanswered(reason: impl Into<String>, now: SystemTime, attempt: u32) -> Self {
+        Outcome::Retry {
+            reason: reason.into(),
+            not_before: now + TRANSPORT_BACKOFF.delay(attempt),
+        }
+    }
+}
+
+impl Delivery {
+    /// A delivery of `outcome` with no answer's status, id or tokens.
+    pub fn bare(outcome: Outcome, status: Option<u16>) -> Self {
+        Delivery {
+            outcome,
+            status,
+            id: None,
+            invalid_tokens: Vec::new(),
+        }
+    }
+
+    /// No answer arrived ([`Outcome::unanswered`], `status: None`). Every
+    /// client's path without a provider answer ends here.
+    pub fn unanswered(reason: impl Into<String>, now: SystemTime, attempt: u32) -> Self {
+        Self::bare(Outcome::unanswered(reason, now, attempt), None)
+    }
+}
+
 /// Exponential backoff without jitter: `base · 2^attempt`, at most `cap`.
 /// The client reports the earliest time; spreading retries (jitter) is the
 /// scheduler's business, which knows how many are due at once.
@@ -125,6 +206,21 @@ mod tests {
         let delays: Vec<u64> = (0..6).map(|a| policy.delay(a).as_secs()).collect();
         assert_eq!(delays, [5, 10, 20, 40, 60, 60]);
         assert_eq!(policy.delay(u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn unanswered_backs_off_from_one_second_to_five_minutes() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let at = |attempt| match Delivery::unanswered("Unreachable", now, attempt) {
+            Delivery {
+                outcome: Outcome::Retry { reason, not_before },
+                status: None,
+                ..
+            } if reason == "Unreachable" => not_before.duration_since(now).unwrap().as_secs(),
+            other => panic!("{other:?}"),
+        };
+        let delays: Vec<u64> = [0, 1, 3, 8, 9, 40].into_iter().map(at).collect();
+        assert_eq!(delays, [1, 2, 8, 256, 300, 300]);
     }
 
     #[test]

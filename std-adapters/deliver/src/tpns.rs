@@ -13,9 +13,9 @@
 //!   never travels, and a captured request cannot be replayed outside the
 //!   server's time window.
 //! - TPNS answers its codes in the JSON body (`ret_code`); the HTTP status
-//!   is read first: a 429 backs off as the frequency limit does, a 5xx on
-//!   the server backoff, any other non-2xx is a rejection (reason
-//!   `HTTP <status>`). A 2xx body without a `ret_code` is retried on the
+//!   is read first: a 401/403 refuses the sender (below), a 429 backs off
+//!   as the frequency limit does, a 5xx on the server backoff, any other
+//!   non-2xx is a rejection (reason `HTTP <status>`). A 2xx body without a `ret_code` is retried on the
 //!   server backoff: TPNS may have taken the push, and its duplicate check
 //!   (10010018) stops a second delivery.
 //! - `1008028` (frequency limit) backs off from [`FREQUENCY_BACKOFF`]'s 1 s,
@@ -24,9 +24,13 @@
 //! - `10010005` (push target does not exist) drops the token, like
 //!   `1008006`/`1008029` (§9.3: "drop target").
 //! - `10010018` (duplicate push) is a rejection: §9.3 says not to retry.
-//! - `1008003` (authentication failed) and `10030002` (AccessID/AccessKey
-//!   mismatch) reject the push and log an error: the credentials or the
-//!   clock are wrong, and no resend can fix them.
+//! - Refused credentials ([`Outcome::CredentialsRefused`]): `1008003`
+//!   (authentication failed: the secret, or a clock outside the server's
+//!   window) and `10030002` (AccessID/AccessKey mismatch); and, as a
+//!   decision where vendors.md says "ops", `1008030`/`1008031`/`1010001`
+//!   (unpaid, resource destroyed, not deployed: the account, not the push).
+//!   An HTTP 401/403 is read the same, with its `ret_code` as the reason
+//!   when the body has one.
 //! - Endpoint names: `guangzhou` (the default), `shanghai`, `hongkong`,
 //!   `singapore` (§9.1 access points), or any `https://host:port`.
 //! - `Delivered.id` is TPNS's `push_id`.
@@ -265,7 +269,7 @@ impl TpnsClient {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(e) => return self.lost(&classify(&e)),
+            Err(e) => return self.lost(&classify(&e), push.attempt),
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -275,12 +279,14 @@ impl TpnsClient {
             .and_then(retry_after_seconds);
         let body = match response.bytes().await {
             Ok(body) => body,
-            Err(e) => return self.lost(&classify(&e)),
+            Err(e) => return self.lost(&classify(&e), push.attempt),
         };
         let reply = Reply::read(&body);
         let (action, reason) = match (status, reply.ret_code) {
             (200..=299, Some(code)) => (action_for(code), code.to_string()),
             (200..=299, None) => (Action::Backoff, "BadAnswer".to_owned()),
+            (401 | 403, Some(code)) => (Action::CredentialsRefused, code.to_string()),
+            (401 | 403, None) => (Action::CredentialsRefused, format!("HTTP {status}")),
             (429, _) => (Action::FrequencyBackoff, format!("HTTP {status}")),
             (500..=599, _) => (Action::Backoff, format!("HTTP {status}")),
             _ => (Action::Reject, format!("HTTP {status}")),
@@ -302,6 +308,10 @@ impl TpnsClient {
                 reason,
                 not_before: now + retry_after.unwrap_or(FREQUENCY_BACKOFF.delay(push.attempt)),
             },
+            Action::CredentialsRefused => {
+                tracing::debug!(status, %reason, err_msg = %reply.err_msg, "TPNS refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
             Action::Reject => {
                 tracing::error!(status, %reason, err_msg = %reply.err_msg, "TPNS rejected a push: check the credentials, the clock or the payload");
                 Outcome::Rejected { reason }
@@ -319,22 +329,8 @@ impl TpnsClient {
         }
     }
 
-    fn lost(&self, e: &SendError) -> Delivery {
-        let reason = match e {
-            SendError::Connect(why) => {
-                tracing::warn!(%why, "TPNS unreachable");
-                "Unreachable"
-            }
-            SendError::Lost(why) | SendError::Unprocessed(why) => {
-                tracing::warn!(%why, "TPNS request got no answer");
-                "ConnectionLost"
-            }
-        };
-        let outcome = Outcome::Retry {
-            reason: reason.to_owned(),
-            not_before: self.clock.now(),
-        };
-        self.delivery(outcome, None, None)
+    fn lost(&self, e: &SendError, attempt: u32) -> Delivery {
+        e.delivery("tpns", self.clock.now(), attempt)
     }
 }
 
@@ -385,6 +381,9 @@ pub enum Action {
     FrequencyBackoff,
     /// Fix the push, the content or the account; sending again cannot help.
     Reject,
+    /// The credentials, the clock or the account are refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
 }
 
 /// Every row of vendors.md §9.3, `ret_code` → action.
@@ -393,19 +392,19 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (1_008_001, Action::Reject),
     (1_008_002, Action::Reject),
     (1_008_007, Action::Reject),
-    (1_008_003, Action::Reject),
+    (1_008_003, Action::CredentialsRefused),
     (1_008_004, Action::Backoff),
     (1_008_006, Action::DropToken),
     (1_008_029, Action::DropToken),
     (1_008_019, Action::Reject),
     (1_008_028, Action::FrequencyBackoff),
-    (1_008_030, Action::Reject),
-    (1_008_031, Action::Reject),
-    (1_010_001, Action::Reject),
+    (1_008_030, Action::CredentialsRefused),
+    (1_008_031, Action::CredentialsRefused),
+    (1_010_001, Action::CredentialsRefused),
     (10_010_005, Action::DropToken),
     (10_010_012, Action::Reject),
     (10_010_018, Action::Reject),
-    (10_030_002, Action::Reject),
+    (10_030_002, Action::CredentialsRefused),
 ];
 
 /// The row for `ret_code`; a code not in the table is a rejection (§9.3:
@@ -414,7 +413,7 @@ pub fn action_for(ret_code: i64) -> Action {
     match RESPONSES.iter().find(|(code, _)| *code == ret_code) {
         Some(&(_, action)) => action,
         None => {
-            tracing::warn!(ret_code, "TPNS answered a ret_code not in the table");
+            tracing::debug!(ret_code, "TPNS answered a ret_code not in the table");
             Action::Reject
         }
     }
@@ -445,10 +444,13 @@ mod tests {
         expect(&[1_008_028], Action::FrequencyBackoff);
         expect(
             &[
-                1_008_001, 1_008_002, 1_008_007, 1_008_003, 1_008_019, 1_008_030, 1_008_031,
-                1_010_001, 10_010_012, 10_010_018, 10_030_002,
+                1_008_001, 1_008_002, 1_008_007, 1_008_019, 10_010_012, 10_010_018,
             ],
             Action::Reject,
+        );
+        expect(
+            &[1_008_003, 10_030_002, 1_008_030, 1_008_031, 1_010_001],
+            Action::CredentialsRefused,
         );
         assert_eq!(
             action_for(42),

@@ -17,7 +17,15 @@
 //!   success" does not match either).
 //! - 10000 is read as vivo's auth failure (`authToken` invalid or expired:
 //!   unconfirmed, §7.3 lists no auth code): refresh once and resend; a
-//!   second 10000 is [`Outcome::Rejected`].
+//!   second 10000 right after the fresh token is
+//!   [`Outcome::CredentialsRefused`].
+//! - Refused credentials ([`Outcome::CredentialsRefused`]): every non-zero
+//!   `result` of `/message/auth` (it takes nothing but the app id and key,
+//!   the timestamp and the signature, so each refusal is theirs: a bad
+//!   sign, a clock off by more than 10 minutes, an unknown app; reason
+//!   `auth: <result> <desc>`), remembered by the shared token cache
+//!   ([`crate::token`]) for its backoff; 10094 (the body's `appId` is not
+//!   the token's app); a bare HTTP 401 or 403 without a `result`.
 //! - 10070 (total sends over the daily limit; vivo: "do not call
 //!   /message/send again today") is a retry at the next midnight China
 //!   time (UTC+8, [`QUOTA_UTC_OFFSET_SECS`]) — never a tight loop.
@@ -37,9 +45,10 @@ use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, VivoSection};
 
-use crate::https::{self, TokenCache, TokenError};
+use crate::https;
 use crate::outcome::{next_midnight, Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
+use crate::token::{TokenCache, TokenError};
 use crate::{BoxFuture, Provider, Push};
 
 /// vivo's host (vendors.md §7.1).
@@ -164,7 +173,12 @@ impl VivoClient {
         let http = https::client(config.ca_file.as_deref(), config.request_timeout)?;
         Ok(Self {
             http,
-            tokens: TokenCache::new(clock.clone(), TOKEN_LIFETIME - TOKEN_RENEW_AFTER),
+            tokens: TokenCache::new(
+                "vivo",
+                clock.clone(),
+                TOKEN_LIFETIME - TOKEN_RENEW_AFTER,
+                config.request_timeout,
+            ),
             config,
             clock,
         })
@@ -177,27 +191,23 @@ impl VivoClient {
 
     /// Sends one rendered vivo push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
-        match tokio::time::timeout(self.config.request_timeout, self.send_once_more(push)).await {
-            Ok(delivery) => delivery,
-            Err(_) => delivery(
-                Outcome::Retry {
-                    reason: "Timeout".into(),
-                    not_before: self.clock.now(),
-                },
-                None,
-                None,
-            ),
-        }
+        let send = self.send_once_more(push);
+        https::within(
+            "vivo",
+            self.config.request_timeout,
+            &self.clock,
+            push.attempt,
+            send,
+        )
+        .await
     }
 
-    async fn fetch_token(&self) -> Result<(String, Duration), TokenError> {
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            result: Option<i64>,
-            desc: Option<String>,
-            #[serde(rename = "authToken")]
-            auth_token: Option<String>,
-        }
+    /// One `/message/auth` exchange (§7.1), signed now; the future owns
+    /// what it needs (it runs as the token cache's own task).
+    fn fetch_token(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(String, Duration), TokenError>> + Send + 'static
+    {
         let c = &self.config;
         let timestamp = self
             .clock
@@ -211,41 +221,23 @@ impl VivoClient {
             "sign": sign(c.app_id, &c.app_key, timestamp, &c.app_secret),
         })
         .to_string();
-        let answer = self
+        let request = self
             .http
             .post(format!("{}{AUTH_PATH}", c.endpoint))
             .header(CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| TokenError::Transport(https::classify(&e)))?;
-        let status = answer.status().as_u16();
-        let retry_after = https::retry_after(answer.headers());
-        let bytes = answer
-            .bytes()
-            .await
-            .map_err(|e| TokenError::Transport(https::classify(&e)))?;
-        match serde_json::from_slice::<Answer>(&bytes) {
-            Ok(Answer {
-                result: Some(0),
-                auth_token: Some(token),
-                ..
-            }) if status == 200 && !token.is_empty() => {
-                tracing::debug!("fetched a vivo authToken");
-                Ok((token, TOKEN_LIFETIME))
-            }
-            Ok(Answer {
-                result: Some(result),
-                desc,
-                ..
-            }) if result != 0 && status < 500 => Err(TokenError::Refused {
-                status,
-                error: format!("{result}: {}", desc.unwrap_or_default()),
-            }),
-            _ => Err(TokenError::Unavailable {
-                status,
-                retry_after,
-            }),
+            .body(body);
+        async move {
+            let answer = request
+                .send()
+                .await
+                .map_err(|e| TokenError::Transport(https::classify(&e)))?;
+            let status = answer.status().as_u16();
+            let retry_after = https::retry_after(answer.headers());
+            let bytes = answer
+                .bytes()
+                .await
+                .map_err(|e| TokenError::Transport(https::classify(&e)))?;
+            read_auth_answer(status, retry_after, &bytes)
         }
     }
 
@@ -263,17 +255,12 @@ impl VivoClient {
         loop {
             let token = match self.tokens.get(|| self.fetch_token()).await {
                 Ok(token) => token,
-                Err(e) => {
-                    return e.delivery("vivo", self.clock.now(), SERVER_BACKOFF, push.attempt)
-                }
+                Err(failure) => return failure.delivery(),
             };
+            // The cache keeps only tokens that fit a header.
             let Ok(mut value) = HeaderValue::try_from(token.as_str()) else {
                 self.tokens.invalidate(&token).await;
-                return TokenError::Unavailable {
-                    status: 200,
-                    retry_after: None,
-                }
-                .delivery("vivo", self.clock.now(), SERVER_BACKOFF, push.attempt);
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
             };
             value.set_sensitive(true);
             let sent = self
@@ -286,13 +273,17 @@ impl VivoClient {
                 .await;
             let answer = match sent {
                 Ok(answer) => answer,
-                Err(e) => return self.transport(&https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("vivo", self.clock.now(), push.attempt)
+                }
             };
             let status = answer.status().as_u16();
             let retry_after = https::retry_after(answer.headers());
             let bytes = match answer.bytes().await {
                 Ok(bytes) => bytes,
-                Err(e) => return self.transport(&https::classify(&e)),
+                Err(e) => {
+                    return https::classify(&e).delivery("vivo", self.clock.now(), push.attempt)
+                }
             };
             let reply = Reply::read(&bytes);
             let action = action_for(status, reply.result, reply.invalid_user_status);
@@ -306,14 +297,6 @@ impl VivoClient {
             }
             return self.finish(status, retry_after, reply, action, push);
         }
-    }
-
-    fn transport(&self, e: &crate::http2::SendError) -> Delivery {
-        delivery(
-            https::transport_retry("vivo", e, self.clock.now()),
-            None,
-            None,
-        )
     }
 
     fn finish(
@@ -345,19 +328,82 @@ impl VivoClient {
                 not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
             },
             Action::DailyQuota => {
-                tracing::warn!("vivo: the app's daily send quota is used up; retrying after midnight China time");
+                tracing::debug!("vivo: the app's daily send quota is used up; retrying after midnight China time");
                 Outcome::Retry {
                     reason,
                     not_before: retry_after
                         .map_or_else(|| next_midnight(now, QUOTA_UTC_OFFSET_SECS), |d| now + d),
                 }
             }
-            Action::Reject | Action::RefreshAuth => {
+            // 10000 again right after a fresh authToken, or 10094: the
+            // credentials are not this app's.
+            Action::CredentialsRefused | Action::RefreshAuth => {
+                tracing::debug!(status, %reason, desc = %reply.desc, "vivo refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
+            Action::Reject => {
                 tracing::error!(status, %reason, desc = %reply.desc, "vivo rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };
         delivery(outcome, Some(status), reply.task_id)
+    }
+}
+
+/// Reads a `/message/auth` answer (§7.1): `result` 0 with an `authToken`
+/// on a 200 is the token (it lives [`TOKEN_LIFETIME`]). A non-zero
+/// `result` under HTTP 500 is a refusal of the credentials (the request
+/// carries nothing else: app id and key, timestamp, signature; vendors.md
+/// lists no auth code, so every one counts), reason `auth: <result>
+/// <desc>`, as is a bare HTTP 401 or 403; HTTP 408, 429 and 5xx, or any
+/// other answer without a readable `result`, are the endpoint being
+/// unavailable.
+pub fn read_auth_answer(
+    status: u16,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Result<(String, Duration), TokenError> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        result: Option<i64>,
+        desc: Option<String>,
+        #[serde(rename = "authToken")]
+        auth_token: Option<String>,
+    }
+    let unavailable = |reason: String| TokenError::Unavailable {
+        status,
+        reason,
+        retry_after,
+    };
+    match serde_json::from_slice::<Answer>(body) {
+        Ok(Answer {
+            result: Some(0),
+            auth_token: Some(token),
+            ..
+        }) if status == 200 && !token.is_empty() => Ok((token, TOKEN_LIFETIME)),
+        _ if matches!(status, 408 | 429 | 500..=599) => {
+            Err(unavailable(format!("auth: HTTP {status}")))
+        }
+        Err(_) | Ok(Answer { result: None, .. }) if matches!(status, 401 | 403) => {
+            Err(TokenError::Refused {
+                status: Some(status),
+                reason: format!("auth: HTTP {status}"),
+            })
+        }
+        Ok(Answer {
+            result: Some(result),
+            desc,
+            ..
+        }) if result != 0 => {
+            let desc = desc.unwrap_or_default();
+            let reason = format!("auth: {result} {desc}").trim_end().to_owned();
+            tracing::debug!(status, %reason, "vivo refused the app's credentials");
+            Err(TokenError::Refused {
+                status: Some(status),
+                reason,
+            })
+        }
+        _ => Err(unavailable("auth: BadAnswer".into())),
     }
 }
 
@@ -426,8 +472,11 @@ pub enum Action {
     /// The regId is dead (`invalidUser` 1–3).
     DropToken,
     /// The `authToken` was refused: fetch a new one and send once more; a
-    /// second refusal is rejected.
+    /// second refusal is [`Outcome::CredentialsRefused`].
     RefreshAuth,
+    /// The app's credentials or identity are refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
     /// Server trouble: [`SERVER_BACKOFF`] or `Retry-After`.
     Backoff,
     /// The daily quota is used up: retry after midnight China time.
@@ -440,7 +489,7 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (0, Action::Deliver),
     (10000, Action::RefreshAuth),
     (10070, Action::DailyQuota),
-    (10094, Action::Reject),
+    (10094, Action::CredentialsRefused),
     (10096, Action::Reject),
     (10097, Action::Reject),
 ];
@@ -470,7 +519,10 @@ pub fn action_for(status: u16, result: Option<i64>, invalid_user: Option<i64>) -
     if status == 429 || status >= 500 {
         return Action::Backoff;
     }
-    tracing::warn!(status, ?result, "vivo answered a result not in the table");
+    if result.is_none() && matches!(status, 401 | 403) {
+        return Action::CredentialsRefused;
+    }
+    tracing::debug!(status, ?result, "vivo answered a result not in the table");
     Action::Reject
 }
 
@@ -489,7 +541,8 @@ mod tests {
         expect(0, Action::Deliver);
         expect(10000, Action::RefreshAuth);
         expect(10070, Action::DailyQuota);
-        for result in [10094, 10096, 10097, 10055] {
+        expect(10094, Action::CredentialsRefused);
+        for result in [10096, 10097, 10055] {
             expect(result, Action::Reject);
         }
         for status in 1..=3 {
@@ -501,7 +554,45 @@ mod tests {
         assert_eq!(action_for(429, None, None), Action::Backoff);
         assert_eq!(action_for(500, Some(0), None), Action::Backoff);
         assert_eq!(action_for(404, None, None), Action::Reject);
+        assert_eq!(action_for(401, None, None), Action::CredentialsRefused);
+        assert_eq!(action_for(403, None, None), Action::CredentialsRefused);
         assert_eq!(action_for(200, None, None), Action::Reject);
+    }
+
+    #[test]
+    fn auth_answers() {
+        let ok = read_auth_answer(200, None, br#"{"result":0,"desc":"ok","authToken":"t"}"#);
+        assert_eq!(ok, Ok(("t".into(), TOKEN_LIFETIME)));
+        let refused = |status, body: &[u8], reason: &str| {
+            assert_eq!(
+                read_auth_answer(status, None, body),
+                Err(TokenError::Refused {
+                    status: Some(status),
+                    reason: reason.into()
+                })
+            );
+        };
+        refused(
+            200,
+            br#"{"result":10205,"desc":"sign bad"}"#,
+            "auth: 10205 sign bad",
+        );
+        refused(200, br#"{"result":10200}"#, "auth: 10200");
+        refused(401, b"", "auth: HTTP 401");
+        let unavailable = |status, body: &[u8], reason: &str| {
+            assert_eq!(
+                read_auth_answer(status, None, body),
+                Err(TokenError::Unavailable {
+                    status,
+                    reason: reason.into(),
+                    retry_after: None
+                })
+            );
+        };
+        unavailable(500, br#"{"result":10205}"#, "auth: HTTP 500");
+        unavailable(429, b"", "auth: HTTP 429");
+        unavailable(200, br#"{"result":0}"#, "auth: BadAnswer");
+        unavailable(200, b"<html>", "auth: BadAnswer");
     }
 
     #[test]

@@ -17,8 +17,14 @@
 //!   Time (Xiaomi's quotas are per calendar day; its console runs on
 //!   Beijing time) — never a tight loop.
 //! - An unknown `code` on a 200 answer is a rejection (logged); without a
-//!   JSON answer the HTTP status decides: 429 backs off, 5xx retries, the
-//!   rest is a rejection.
+//!   JSON answer the HTTP status decides: 401/403 refuse the sender, 429
+//!   backs off, 5xx retries, the rest is a rejection.
+//! - Refused credentials ([`Outcome::CredentialsRefused`]): 21301/21302
+//!   (authentication failed: the AppSecret), and, as a decision where
+//!   vendors.md says "ops" or "fix", 10031 (app blacklisted), 10036
+//!   (operation forbidden), 22000 (illegal app) and 22022 (illegal package
+//!   name: the app's identity from its configuration, not the push's):
+//!   every push of the app would meet them until the operator acts.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -173,7 +179,7 @@ impl XiaomiClient {
         headers.insert(AUTHORIZATION, self.authorization.clone());
         let answer = match form::post(&self.http, &self.url, headers, push.body.to_vec()).await {
             Ok(answer) => answer,
-            Err(e) => return network_failure("Mi Push", &e, self.clock.now()),
+            Err(e) => return network_failure("Mi Push", &e, self.clock.now(), push.attempt),
         };
         let reg_id = form::field(push.body, "registration_id")
             .and_then(|v| String::from_utf8(v).ok())
@@ -207,7 +213,7 @@ impl XiaomiClient {
             Action::Deliver => match &reply.id {
                 Some(id) => Outcome::Delivered { id: id.clone() },
                 None => {
-                    tracing::warn!("Mi Push answered success without data.id");
+                    tracing::debug!("Mi Push answered success without data.id");
                     Outcome::Delivered { id: String::new() }
                 }
             },
@@ -233,6 +239,10 @@ impl XiaomiClient {
                     .retry_after
                     .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
             },
+            Action::CredentialsRefused => {
+                tracing::debug!(status = answer.status, %reason, "Mi Push refused the sender's credentials");
+                Outcome::CredentialsRefused { reason }
+            }
             Action::Reject => {
                 tracing::error!(status = answer.status, %reason, "Mi Push rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
@@ -330,6 +340,9 @@ pub enum Action {
     NextDay,
     /// Fix the push or the configuration.
     Reject,
+    /// The app's secret, identity or standing is refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
 }
 
 /// Every code of vendors.md §5.3 → action (plus 20301, see the module doc).
@@ -350,15 +363,15 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (10027, Action::RateBackoff),
     (21303, Action::RateBackoff),
     (26004, Action::RateBackoff),
-    (10031, Action::Reject),
-    (10036, Action::Reject),
-    (22000, Action::Reject),
+    (10031, Action::CredentialsRefused),
+    (10036, Action::CredentialsRefused),
+    (22000, Action::CredentialsRefused),
     (10034, Action::NextDay),
     (20301, Action::DropToken),
     (22102, Action::Backoff),
-    (21301, Action::Reject),
-    (21302, Action::Reject),
-    (22022, Action::Reject),
+    (21301, Action::CredentialsRefused),
+    (21302, Action::CredentialsRefused),
+    (22022, Action::CredentialsRefused),
     (26006, Action::Reject),
     (27001, Action::Reject),
     (65003, Action::OfflineBackoff),
@@ -376,7 +389,7 @@ pub fn action_for(status: u16, code: i64) -> Action {
     if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
         return action;
     }
-    tracing::warn!(status, code, "Mi Push answered a code not in the table");
+    tracing::debug!(status, code, "Mi Push answered a code not in the table");
     match status_action(status) {
         Action::Deliver => Action::Reject,
         other => other,
@@ -387,6 +400,7 @@ pub fn action_for(status: u16, code: i64) -> Action {
 pub fn status_action(status: u16) -> Action {
     match status {
         200..=299 => Action::Deliver,
+        401 | 403 => Action::CredentialsRefused,
         429 => Action::RateBackoff,
         500..=599 => Action::Backoff,
         _ => Action::Reject,
@@ -411,7 +425,10 @@ mod tests {
         assert_eq!(RESPONSES.len(), 34);
         assert_eq!(action_for(200, 10034), Action::NextDay);
         assert_eq!(action_for(200, 20301), Action::DropToken);
-        assert_eq!(action_for(200, 21301), Action::Reject);
+        for code in [21301, 21302, 10031, 10036, 22000, 22022] {
+            assert_eq!(action_for(200, code), Action::CredentialsRefused, "{code}");
+        }
+        assert_eq!(action_for(200, 10017), Action::Reject);
         assert_eq!(action_for(200, 10027), Action::RateBackoff);
         assert_eq!(action_for(200, 10002), Action::Backoff);
         assert_eq!(action_for(200, 65003), Action::OfflineBackoff);
@@ -424,7 +441,8 @@ mod tests {
         assert_eq!(action_for(429, 99999), Action::RateBackoff);
         assert_eq!(status_action(200), Action::Deliver);
         assert_eq!(status_action(502), Action::Backoff);
-        assert_eq!(status_action(401), Action::Reject);
+        assert_eq!(status_action(401), Action::CredentialsRefused);
+        assert_eq!(status_action(404), Action::Reject);
     }
 
     #[test]

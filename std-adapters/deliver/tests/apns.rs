@@ -13,6 +13,7 @@ use tidings_core::{decide, Decision};
 use tidings_deliver::apns::{ApnsAuth, ApnsClient, ApnsConfig, SERVER_BACKOFF, TOKEN_RENEW_FLOOR};
 use tidings_deliver::http2::PoolConfig;
 use tidings_deliver::jwt::Es256Key;
+use tidings_deliver::outcome::TRANSPORT_BACKOFF;
 use tidings_deliver::tls::ClientIdentity;
 use tidings_deliver::{Delivery, Outcome, Push};
 use tidings_standin::apns::{
@@ -284,7 +285,7 @@ async fn every_outcome_class_from_the_table() {
     let (_, d) = bed.send(&bed.rendered(&t(8)), 0).await;
     assert_eq!(
         outcome(d),
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "TopicDisallowed".into()
         }
     );
@@ -361,6 +362,76 @@ async fn expired_provider_token_is_renewed_once_and_the_push_resent() {
     );
     assert_eq!(bed.client.token_mints(), 2);
     assert_eq!(bed.standin.stats().distinct_jwts, 2);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn expired_again_after_a_fresh_provider_token_is_credentials_refused() {
+    let bed = default_bed(|b| b.reply_next(TOKEN, 2, Reply::ExpiredProviderToken)).await;
+    let rendered = bed.rendered(TOKEN);
+    // A token old enough to renew: the first refusal mints a fresh one…
+    bed.send(&bed.rendered(&format!("ab{}", &TOKEN[2..])), 0)
+        .await;
+    bed.clock.advance(Duration::from_secs(30 * 60));
+    let (_, d) = bed.send(&rendered, 0).await;
+    // … and APNs calls that one expired too: the clock or key is wrong.
+    assert_eq!(d.status, Some(403));
+    assert_eq!(
+        d.outcome,
+        Outcome::CredentialsRefused {
+            reason: "ExpiredProviderToken".into()
+        }
+    );
+    assert_eq!(bed.client.token_mints(), 2, "one fresh token, no loop");
+    assert_eq!(bed.standin.stats().distinct_jwts, 2);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_credential_refusal_is_credentials_refused() {
+    let refusals = [
+        (Reply::InvalidProviderToken, 403, "InvalidProviderToken"),
+        (Reply::MissingProviderToken, 403, "MissingProviderToken"),
+        (Reply::BadCertificate, 403, "BadCertificate"),
+        (
+            Reply::BadCertificateEnvironment,
+            403,
+            "BadCertificateEnvironment",
+        ),
+        (
+            Reply::BadEnvironmentKeyIdInToken,
+            403,
+            "BadEnvironmentKeyIdInToken",
+        ),
+        (Reply::TopicDisallowed, 400, "TopicDisallowed"),
+        (Reply::BadTopic, 400, "BadTopic"),
+        (Reply::MissingTopic, 400, "MissingTopic"),
+    ];
+    let token = |i: usize| format!("{i:02x}{}", &TOKEN[2..]);
+    let scripts = refusals.clone();
+    let bed = default_bed(move |mut b| {
+        for (i, (reply, _, _)) in scripts.into_iter().enumerate() {
+            b = b.reply_always(&token(i), reply);
+        }
+        b.reply_always(&token(99), Reply::Forbidden)
+    })
+    .await;
+    for (i, (_, status, reason)) in refusals.iter().enumerate() {
+        let (_, d) = bed.send(&bed.rendered(&token(i)), 0).await;
+        assert_eq!(
+            (d.outcome, d.status),
+            (
+                Outcome::CredentialsRefused {
+                    reason: (*reason).into()
+                },
+                Some(*status)
+            )
+        );
+    }
+    // `Forbidden` may depend on the push: it stays the push's rejection.
+    let (_, d) = bed.send(&bed.rendered(&token(99)), 0).await;
+    assert_eq!(d.outcome.name(), "rejected");
+    assert!(bed.standin.accepted().is_empty());
     bed.standin.shutdown().await.unwrap();
 }
 
@@ -491,13 +562,19 @@ async fn a_deadline_bounds_every_send() {
         Duration::from_millis(300),
     )
     .await;
-    let (_, d) = bed.send(&bed.rendered(TOKEN), 0).await;
+    let (_, d) = bed.send(&bed.rendered(TOKEN), 2).await;
     assert_eq!(d.status, None);
-    assert!(matches!(d.outcome, Outcome::Retry { reason, .. } if reason == "Timeout"));
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Timeout".into(),
+            not_before: bed.clock.now() + 4 * TRANSPORT_BACKOFF.base
+        }
+    );
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_a_retry() {
+async fn an_unreachable_endpoint_backs_off_by_attempt() {
     let clock = ManualClock::starting_now();
     // A port nothing listens on: bind one, note it, close it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -518,8 +595,18 @@ async fn an_unreachable_endpoint_is_a_retry() {
     };
     let client = ApnsClient::new(config, Arc::new(clock.clone())).unwrap();
     let rendered = render(case_json(TOKEN, "hi", clock.unix_seconds(), ""));
-    let d = client.send(&push(&rendered, 0)).await;
-    assert!(matches!(d.outcome, Outcome::Retry { reason, .. } if reason == "Unreachable"));
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&push(&rendered, attempt)).await;
+        assert_eq!(d.status, None);
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+    }
 }
 
 async fn certificate_bed(

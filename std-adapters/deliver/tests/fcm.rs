@@ -12,9 +12,10 @@ use tidings_core::{decide, Decision};
 use tidings_deliver::fcm::{
     FcmClient, FcmConfig, QUOTA_BACKOFF, SERVER_BACKOFF, TOKEN_REFRESH_BEFORE,
 };
+use tidings_deliver::token::TOKEN_BACKOFF;
 use tidings_deliver::{Delivery, Outcome, Push};
 use tidings_standin::fcm::{
-    FcmStandin, FcmStandinBuilder, Reply, ServiceAccount, ACCESS_TOKEN_LIFETIME_SECS,
+    FcmStandin, FcmStandinBuilder, Reply, ServiceAccount, TokenFault, ACCESS_TOKEN_LIFETIME_SECS,
     OTHER_TEST_KEY_PEM,
 };
 use tidings_std::clock::{Clock, ManualClock};
@@ -288,7 +289,7 @@ async fn retries_honour_retry_after_else_the_policy() {
 }
 
 #[tokio::test]
-async fn permanent_refusals_are_rejected() {
+async fn permanent_refusals_are_rejected_or_refuse_the_sender() {
     let bed = bed(|b| {
         b.reply_always("apns-broken", Reply::ThirdPartyAuthError)
             .reply_always(
@@ -304,7 +305,7 @@ async fn permanent_refusals_are_rejected() {
     assert_eq!(d.status, Some(401));
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "THIRD_PARTY_AUTH_ERROR".into()
         }
     );
@@ -353,16 +354,14 @@ async fn an_expired_access_token_is_refreshed_once_and_the_push_resent() {
 }
 
 #[tokio::test]
-async fn a_second_401_after_a_fresh_token_is_a_retry_not_a_loop() {
+async fn a_second_401_after_a_fresh_token_is_credentials_refused_not_a_loop() {
     let bed = bed(|b| b.reply_next(TOKEN, 2, Reply::Unauthenticated)).await;
-    let now = bed.clock.now();
     let d = bed.send(&bed.rendered(TOKEN), 0).await;
     assert_eq!(d.status, Some(401));
     assert_eq!(
         d.outcome,
-        Outcome::Retry {
-            reason: "UNAUTHENTICATED".into(),
-            not_before: now + SERVER_BACKOFF.base
+        Outcome::CredentialsRefused {
+            reason: "UNAUTHENTICATED".into()
         }
     );
     assert_eq!(bed.standin.stats().sends, 2, "one resend, no more");
@@ -377,10 +376,14 @@ async fn an_assertion_signed_with_the_wrong_key_is_refused_by_the_token_endpoint
     assert_eq!(d.status, Some(400));
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "OAuth2:invalid_grant".into()
         }
     );
+    // The refusal is remembered for the token backoff: the next send gets
+    // it at once, without asking the token endpoint again.
+    bed.clock.advance(Duration::from_millis(500));
+    assert_eq!(bed.send(&bed.rendered(TOKEN), 3).await, d);
     let stats = bed.standin.stats();
     assert_eq!(
         (stats.token_refusals, stats.token_grants, stats.sends),
@@ -414,7 +417,7 @@ async fn an_assertion_from_a_skewed_clock_is_refused() {
     let d = client.send(&push).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "OAuth2:invalid_grant".into()
         }
     );
@@ -423,13 +426,13 @@ async fn an_assertion_from_a_skewed_clock_is_refused() {
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_a_retry_now() {
+async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
     let bed = bed(|b| b).await;
     let rendered = bed.rendered(TOKEN);
     let section = FcmSection {
         service_account_file: Some(bed._dir.path().join("service-account.json")),
         endpoint: Some("https://127.0.0.1:1".into()),
-        token_endpoint: Some("https://127.0.0.1:1/token".into()),
+        token_endpoint: Some(bed.standin.token_url()),
         ca_file: Some(bed._dir.path().join("ca.pem")),
         ..FcmSection::default()
     };
@@ -438,20 +441,28 @@ async fn an_unreachable_endpoint_is_a_retry_now() {
         Arc::new(bed.clock.clone()),
     )
     .unwrap();
-    let push = Push {
-        body: &rendered.body,
-        headers: rendered.headers,
-        id: uuid::Uuid::new_v4(),
-        attempt: 0,
-    };
-    let d = client.send(&push).await;
-    assert_eq!(d.status, None);
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let push = Push {
+            body: &rendered.body,
+            headers: rendered.headers,
+            id: uuid::Uuid::new_v4(),
+            attempt,
+        };
+        let d = client.send(&push).await;
+        assert_eq!(d.status, None);
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: bed.clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+    }
     assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "Unreachable".into(),
-            not_before: bed.clock.now()
-        }
+        client.token_fetches(),
+        1,
+        "the access token came from the stand-in"
     );
     bed.standin.shutdown().await.unwrap();
 }
@@ -491,4 +502,75 @@ fn config_errors_name_the_key() {
         .unwrap()
     );
     assert!(!debug.contains("PRIVATE KEY"), "{debug}");
+}
+
+#[tokio::test]
+async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
+    let bed = bed(|b| b).await;
+    bed.standin.set_token_fault(Some(TokenFault::Hang));
+    let section = FcmSection {
+        service_account_file: Some(bed._dir.path().join("service-account.json")),
+        endpoint: Some(bed.standin.url()),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ..FcmSection::default()
+    };
+    let mut config = FcmConfig::from_section(&section).unwrap();
+    config.request_timeout = Duration::from_millis(300);
+    let client = FcmClient::new(config, Arc::new(bed.clock.clone())).unwrap();
+    let rendered = bed.rendered(TOKEN);
+    let push = Push {
+        body: &rendered.body,
+        headers: rendered.headers,
+        id: uuid::Uuid::new_v4(),
+        attempt: 0,
+    };
+    let d = client.send(&push).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Timeout".into(),
+            not_before: bed.clock.now() + TOKEN_BACKOFF.base
+        }
+    );
+    assert_eq!(d.status, None);
+    assert_eq!(bed.standin.stats().sends, 0);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn another_project_is_permission_denied_and_credentials_refused() {
+    let bed = bed(|b| b).await;
+    let section = FcmSection {
+        service_account_file: Some(bed._dir.path().join("service-account.json")),
+        project_id: Some("someone-else".into()),
+        endpoint: Some(bed.standin.url()),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ..FcmSection::default()
+    };
+    let client = FcmClient::new(
+        FcmConfig::from_section(&section).unwrap(),
+        Arc::new(bed.clock.clone()),
+    )
+    .unwrap();
+    let rendered = bed.rendered(TOKEN);
+    let push = Push {
+        body: &rendered.body,
+        headers: rendered.headers,
+        id: uuid::Uuid::new_v4(),
+        attempt: 0,
+    };
+    let d = client.send(&push).await;
+    assert_eq!(d.status, Some(403));
+    assert_eq!(
+        d.outcome,
+        Outcome::CredentialsRefused {
+            reason: "PERMISSION_DENIED".into()
+        }
+    );
+    assert_eq!(
+        client.token_fetches(),
+        1,
+        "the access token itself was fine"
+    );
+    bed.standin.shutdown().await.unwrap();
 }

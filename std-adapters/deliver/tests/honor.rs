@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use common::{millis, push, render, SECOND};
 use tidings_deliver::honor::{HonorClient, HonorConfig, FLOW_BACKOFF, SERVER_BACKOFF};
+use tidings_deliver::token::TOKEN_BACKOFF;
 use tidings_deliver::Outcome;
-use tidings_standin::honor::{HonorStandin, HonorStandinBuilder, Reply};
+use tidings_standin::honor::{HonorStandin, HonorStandinBuilder, Reply, TokenFault};
 use tidings_std::clock::{Clock, ManualClock};
 
 const APP_ID: &str = "104400001";
@@ -135,19 +136,34 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     assert_eq!(bed.standin.stats().answered_code("80200003"), 1);
 
     bed.standin.script_next(TOKEN, 2, Reply::AuthExpired);
-    let now = bed.clock.now();
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Retry {
-            reason: "80200003".into(),
-            not_before: now + SERVER_BACKOFF.base
+        Outcome::CredentialsRefused {
+            reason: "80200003".into()
         }
     );
     assert_eq!(
         bed.standin.stats().answered_code("80200003"),
         3,
         "one resend, no loop"
+    );
+
+    // 80300002 (Huawei's code, assumed shared) refuses the app at once.
+    bed.standin.script_next(
+        TOKEN,
+        1,
+        Reply::Other {
+            status: 403,
+            code: 80_300_002,
+        },
+    );
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::CredentialsRefused {
+            reason: "80300002".into()
+        }
     );
 }
 
@@ -259,10 +275,11 @@ async fn a_wrong_secret_is_refused_by_the_standin() {
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
-            reason: "TokenRefused".into()
+        Outcome::CredentialsRefused {
+            reason: "OAuth2:invalid_client".into()
         }
     );
+    assert_eq!(d.status, Some(401));
     let stats = bed.standin.stats();
     assert_eq!(
         (stats.token_refusals, stats.token_fetches, stats.requests),
@@ -279,4 +296,61 @@ async fn the_standin_refuses_huawei_s_wrapper() {
     // The token array is now inside `message`: no top-level token.
     assert!(matches!(d.outcome, Outcome::Rejected { .. }), "{d:?}");
     assert!(bed.standin.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
+    let bed = bed(|b| b).await;
+    let config = HonorConfig {
+        app_id: APP_ID.into(),
+        client_id: CLIENT_ID.into(),
+        client_secret: SECRET.into(),
+        endpoint: common::dead_url(),
+        token_endpoint: bed.standin.token_url(),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        request_timeout: Duration::from_secs(10),
+    };
+    let client = HonorClient::new(config, Arc::new(bed.clock.clone())).unwrap();
+    let body = bed.rendered(TOKEN);
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&push(&body, attempt)).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: bed.clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
+    let bed = bed(|b| b).await;
+    bed.standin.set_token_fault(Some(TokenFault::Hang));
+    let config = HonorConfig {
+        app_id: APP_ID.into(),
+        client_id: CLIENT_ID.into(),
+        client_secret: SECRET.into(),
+        endpoint: bed.standin.url(),
+        token_endpoint: bed.standin.token_url(),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        request_timeout: Duration::from_millis(300),
+    };
+    let client = HonorClient::new(config, Arc::new(bed.clock.clone())).unwrap();
+    let d = client.send(&push(&bed.rendered(TOKEN), 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Timeout".into(),
+            not_before: bed.clock.now() + TOKEN_BACKOFF.base
+        }
+    );
+    assert_eq!(d.status, None);
+    assert_eq!(bed.standin.stats().requests, 0);
+    bed.standin.shutdown().await.unwrap();
 }

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use common::{dead_url, push, render, SECOND};
 use tidings_deliver::huawei::{HuaweiClient, HuaweiConfig, FLOW_BACKOFF, SERVER_BACKOFF};
-use tidings_deliver::Outcome;
-use tidings_standin::huawei::{HuaweiStandin, HuaweiStandinBuilder, Reply};
+use tidings_deliver::outcome::TRANSPORT_BACKOFF;
+use tidings_deliver::token::TOKEN_BACKOFF;
+use tidings_deliver::{Delivery, Outcome};
+use tidings_standin::huawei::{HuaweiStandin, HuaweiStandinBuilder, Reply, TokenFault};
 use tidings_std::clock::{Clock, ManualClock};
 
 const APP_ID: &str = "104000001";
@@ -21,7 +23,7 @@ const TOKEN: &str = "IQAAAACy0kYkAAD-hw_token_0001";
 
 struct Bed {
     standin: HuaweiStandin,
-    client: HuaweiClient,
+    client: Arc<HuaweiClient>,
     clock: ManualClock,
     _dir: tempfile::TempDir,
 }
@@ -64,7 +66,7 @@ async fn bed_with(
         ca_file: Some(ca),
         request_timeout: Duration::from_secs(10),
     };
-    let client = HuaweiClient::new(config, Arc::new(clock.clone())).unwrap();
+    let client = Arc::new(HuaweiClient::new(config, Arc::new(clock.clone())).unwrap());
     Bed {
         standin,
         client,
@@ -75,6 +77,32 @@ async fn bed_with(
 
 async fn bed(standin: impl FnOnce(HuaweiStandinBuilder) -> HuaweiStandinBuilder) -> Bed {
     bed_with(standin, SECRET).await
+}
+
+impl Bed {
+    /// Another client of the same stand-in, with its own token cache.
+    fn client(&self, token_endpoint: String, request_timeout: Duration) -> HuaweiClient {
+        let config = HuaweiConfig {
+            app_id: APP_ID.into(),
+            client_id: APP_ID.into(),
+            client_secret: SECRET.into(),
+            endpoint: self.standin.url(),
+            token_endpoint,
+            ca_file: Some(self._dir.path().join("ca.pem")),
+            request_timeout,
+        };
+        HuaweiClient::new(config, Arc::new(self.clock.clone())).unwrap()
+    }
+
+    /// `n` sends of `body` at once, each on its own task.
+    async fn concurrently(&self, n: usize, body: &[u8]) -> Vec<Delivery> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let (client, body) = (Arc::clone(&self.client), body.to_vec());
+            tasks.spawn(async move { client.send(&push(&body, 0)).await });
+        }
+        tasks.join_all().await
+    }
 }
 
 #[tokio::test]
@@ -144,17 +172,17 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     assert_eq!(stats.token_fetches, 2);
     assert_eq!(bed.standin.accepted().len(), 2);
 
-    // Refused twice: ONE resend, then a retry on the backoff, not a loop.
+    // Refused twice: ONE resend; "expired" again right after a fresh
+    // token is the sender's problem, not a loop.
     bed.standin.script_next(TOKEN, 2, Reply::AuthExpired);
-    let now = bed.clock.now();
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Retry {
-            reason: "80200003".into(),
-            not_before: now + SERVER_BACKOFF.base
+        Outcome::CredentialsRefused {
+            reason: "80200003".into()
         }
     );
+    assert_eq!(d.status, Some(401));
     assert_eq!(bed.standin.stats().answered_code("80200003"), 3);
     assert_eq!(
         bed.client.token_fetches(),
@@ -167,11 +195,28 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "80200001".into()
         }
     );
     assert_eq!(d.status, Some(401));
+
+    // 80300002, the app forbidden to send: at once, no new token.
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    let fetches = bed.client.token_fetches();
+    bed.standin.script_next(TOKEN, 1, Reply::AppForbidden);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        (d.outcome, d.status),
+        (
+            Outcome::CredentialsRefused {
+                reason: "80300002".into()
+            },
+            Some(403)
+        )
+    );
+    assert_eq!(bed.client.token_fetches(), fetches);
 }
 
 #[tokio::test]
@@ -321,10 +366,12 @@ async fn a_wrong_secret_is_refused_by_the_standin() {
     let bed = bed_with(|b| b, "not-the-secret").await;
     let body = bed.rendered(TOKEN);
     let d = bed.client.send(&push(&body, 0)).await;
+    // The stand-in's number for a wrong client (Huawei's are not in
+    // vendors.md), behind the OAuth prefix.
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
-            reason: "TokenRefused".into()
+        Outcome::CredentialsRefused {
+            reason: "OAuth2:1101".into()
         }
     );
     assert_eq!(d.status, Some(401));
@@ -362,32 +409,131 @@ async fn the_standin_checks_what_huawei_checks() {
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_a_retry_now() {
-    let clock = ManualClock::starting_now();
+async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
+    let bed = bed(|b| b).await;
     let config = HuaweiConfig {
         app_id: APP_ID.into(),
         client_id: APP_ID.into(),
         client_secret: SECRET.into(),
         endpoint: dead_url(),
-        token_endpoint: format!("{}/oauth2/v3/token", dead_url()),
-        ca_file: None,
+        token_endpoint: bed.standin.token_url(),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
         request_timeout: Duration::from_secs(10),
     };
-    let client = HuaweiClient::new(config, Arc::new(clock.clone())).unwrap();
-    let body = render(
-        "huawei",
-        TOKEN,
-        "hi",
-        common::unix(clock.now()),
-        serde_json::json!({}),
+    let client = HuaweiClient::new(config, Arc::new(bed.clock.clone())).unwrap();
+    let body = bed.rendered(TOKEN);
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&push(&body, attempt)).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: bed.clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
+    assert_eq!(bed.standin.stats().token_fetches, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_token_endpoint_is_asked_once_and_remembered_for_its_backoff() {
+    let bed = bed(|b| b).await;
+    bed.standin.set_token_fault(Some(TokenFault::Status {
+        status: 503,
+        retry_after: None,
+    }));
+    let body = bed.rendered(TOKEN);
+    let start = bed.clock.now();
+    let failed = |not_before| Delivery {
+        outcome: Outcome::Retry {
+            reason: "OAuth2:http_503".into(),
+            not_before,
+        },
+        status: Some(503),
+        id: None,
+        invalid_tokens: Vec::new(),
+    };
+
+    // Eight sends at once: one token request, its failure shared by all.
+    let first = bed.concurrently(8, &body).await;
+    assert_eq!(first, vec![failed(start + TOKEN_BACKOFF.base); 8]);
+    assert_eq!(bed.standin.stats().token_requests, 1);
+    assert_eq!(bed.client.token_fetches(), 1);
+
+    // Within the backoff: the same answer at once, no token request.
+    bed.clock.advance(Duration::from_millis(999));
+    let second = bed.concurrently(8, &body).await;
+    assert_eq!(second, first);
+    assert_eq!(bed.standin.stats().token_requests, 1);
+
+    // Once it has passed, one new request; its failure doubles the backoff.
+    bed.clock.set(start + TOKEN_BACKOFF.base);
+    let third = bed.concurrently(8, &body).await;
+    assert_eq!(
+        third,
+        vec![failed(bed.clock.now() + 2 * TOKEN_BACKOFF.base); 8]
     );
+    assert_eq!(bed.standin.stats().token_requests, 2);
+
+    // The endpoint recovers: after the backoff, one token for every send.
+    bed.standin.set_token_fault(None);
+    bed.clock.advance(2 * TOKEN_BACKOFF.base);
+    for d in bed.concurrently(8, &body).await {
+        assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    }
+    let stats = bed.standin.stats();
+    assert_eq!((stats.token_requests, stats.token_fetches), (3, 1));
+    assert_eq!(bed.standin.accepted().len(), 8);
+    assert_eq!(stats.requests, 8, "no push went out without a token");
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_token_endpoint_is_one_answer_for_the_backoff_whatever_the_attempt() {
+    let bed = bed(|b| b).await;
+    let client = bed.client(format!("{}/oauth2/v3/token", dead_url()), 10 * SECOND);
+    let body = bed.rendered(TOKEN);
+    let expected = Delivery {
+        outcome: Outcome::Retry {
+            reason: "Unreachable".into(),
+            not_before: bed.clock.now() + TOKEN_BACKOFF.base,
+        },
+        status: None,
+        id: None,
+        invalid_tokens: Vec::new(),
+    };
+    assert_eq!(client.send(&push(&body, 0)).await, expected);
+    assert_eq!(client.send(&push(&body, 3)).await, expected);
+    assert_eq!(client.token_fetches(), 1, "the second send asked nobody");
+    assert_eq!(bed.standin.stats().requests, 0);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
+    let bed = bed(|b| b).await;
+    bed.standin.set_token_fault(Some(TokenFault::Hang));
+    let client = bed.client(bed.standin.token_url(), Duration::from_millis(300));
+    let body = bed.rendered(TOKEN);
+    // Whichever deadline passes first, the send's (the transport backoff
+    // for attempt 0) or the fetch's (remembered for the token backoff),
+    // the answer is a retry a second from now with no status.
+    assert_eq!(TOKEN_BACKOFF.base, TRANSPORT_BACKOFF.delay(0));
     let d = client.send(&push(&body, 0)).await;
     assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "Unreachable".into(),
-            not_before: clock.now()
+        d,
+        Delivery {
+            outcome: Outcome::Retry {
+                reason: "Timeout".into(),
+                not_before: bed.clock.now() + TOKEN_BACKOFF.base,
+            },
+            status: None,
+            id: None,
+            invalid_tokens: Vec::new(),
         }
     );
-    assert_eq!(d.status, None);
+    assert_eq!(bed.standin.stats().requests, 0);
+    bed.standin.shutdown().await.unwrap();
 }

@@ -115,7 +115,7 @@ async fn delivers_a_form_signed_over_the_cores_raw_message_json() {
 async fn a_wrong_secret_is_refused_with_1006() {
     let bed = bed_with("not-the-secret", |b| b).await;
     let d = bed.client.send(&rendered(&bed, "mz-1").push(0)).await;
-    assert_eq!(d.outcome.name(), "rejected");
+    assert_eq!(d.outcome.name(), "credentials_refused");
     assert!(d.outcome.reason().starts_with("1006"), "{:?}", d.outcome);
     assert!(bed.standin.accepted().is_empty());
     bed.standin.shutdown().await.unwrap();
@@ -198,4 +198,30 @@ async fn retries_and_rejections() {
     assert_eq!(d.outcome.name(), "rejected");
     assert!(d.outcome.reason().starts_with("520"));
     bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_host_backs_off_by_attempt() {
+    let clock = ManualClock::starting_now();
+    let config = MeizuConfig {
+        endpoint: "https://127.0.0.1:1".into(),
+        app_id: APP_ID.into(),
+        app_secret: SECRET.into(),
+        ca_file: None,
+        request_timeout: Duration::from_secs(5),
+    };
+    let client = MeizuClient::new(config, Arc::new(clock.clone())).unwrap();
+    let r = render(case_json("meizu", "mz-1", "hi", clock.unix_seconds()));
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&r.push(attempt)).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
 }

@@ -12,8 +12,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use form_support::{ca_file, case_json, render, Rendered};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::oppo::{OppoClient, OppoConfig, RATE_BACKOFF, SERVER_BACKOFF};
+use tidings_deliver::token::TOKEN_BACKOFF;
 use tidings_deliver::Outcome;
-use tidings_standin::oppo::{OppoStandin, OppoStandinBuilder, Reply};
+use tidings_standin::oppo::{OppoStandin, OppoStandinBuilder, Reply, TokenFault};
 use tidings_std::clock::{Clock, ManualClock};
 
 const APP_KEY: &str = "oppo-app-key";
@@ -138,15 +139,14 @@ async fn an_expired_token_is_renewed_and_the_push_resent_once() {
     assert_eq!(stats.answered(11), 1);
     assert_eq!(bed.standin.accepted().len(), 2);
 
-    // A token refused again right after renewal: one resend only, then a retry.
+    // A token refused again right after renewal: one resend only, then
+    // the sender is refused (the app's tokens do not work), not a loop.
     bed.standin.script_next("r3", 2, Reply::InvalidAuthToken);
-    let now = bed.clock.now();
     let d = bed.client.send(&rendered(&bed, "r3").push(0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Retry {
-            reason: "11 Invalid AuthToken".into(),
-            not_before: now + SERVER_BACKOFF.delay(0)
+        Outcome::CredentialsRefused {
+            reason: "11 Invalid AuthToken".into()
         }
     );
     assert_eq!(bed.standin.stats().answered(11), 3);
@@ -210,7 +210,7 @@ async fn dead_regids_retries_and_rejections() {
     let d = bed.client.send(&rendered(&bed, "off").push(0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "28 App Disabled".into()
         }
     );
@@ -224,7 +224,7 @@ async fn a_wrong_master_secret_is_refused_by_the_standin() {
     let d = bed.client.send(&rendered(&bed, "r1").push(0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "auth: 16 Invalid Sign".into()
         }
     );
@@ -261,7 +261,7 @@ async fn the_standin_refuses_a_timestamp_outside_ten_minutes() {
     let d = client.send(&r.push(0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "auth: 19 Invalid Timestamp".into()
         }
     );
@@ -287,4 +287,55 @@ async fn concurrent_sends_share_one_token_fetch() {
     }
     assert_eq!(bed.standin.stats().token_fetches, 1);
     assert_eq!(bed.standin.accepted().len(), 20);
+}
+
+#[tokio::test]
+async fn a_silent_auth_endpoint_is_a_timeout_within_the_request_timeout() {
+    let bed = bed(|b| b).await;
+    bed.standin.set_token_fault(Some(TokenFault::Hang));
+    let config = OppoConfig {
+        endpoint: bed.standin.url(),
+        app_key: APP_KEY.into(),
+        master_secret: MASTER_SECRET.into(),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        request_timeout: Duration::from_millis(300),
+    };
+    let client = OppoClient::new(config, Arc::new(bed.clock.clone())).unwrap();
+    let d = client.send(&rendered(&bed, "r1").push(0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Timeout".into(),
+            not_before: bed.clock.now() + TOKEN_BACKOFF.base
+        }
+    );
+    assert_eq!(d.status, None);
+    assert_eq!(bed.standin.stats().requests, 0);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_auth_endpoint_is_asked_once_per_backoff() {
+    let bed = bed(|b| b).await;
+    bed.standin.set_token_fault(Some(TokenFault::Status {
+        status: 502,
+        retry_after: None,
+    }));
+    let r = rendered(&bed, "r1");
+    let now = bed.clock.now();
+    let expected = Outcome::Retry {
+        reason: "auth: HTTP 502".into(),
+        not_before: now + TOKEN_BACKOFF.base,
+    };
+    for attempt in [0, 4] {
+        let d = bed.client.send(&r.push(attempt)).await;
+        assert_eq!((d.outcome, d.status), (expected.clone(), Some(502)));
+    }
+    assert_eq!(bed.standin.stats().token_requests, 1);
+    bed.standin.set_token_fault(None);
+    bed.clock.advance(TOKEN_BACKOFF.base);
+    let d = bed.client.send(&r.push(0)).await;
+    assert_eq!(d.outcome.name(), "delivered", "{d:?}");
+    assert_eq!(bed.standin.stats().token_requests, 2);
+    bed.standin.shutdown().await.unwrap();
 }

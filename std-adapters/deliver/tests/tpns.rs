@@ -235,18 +235,24 @@ async fn retries_honour_retry_after_else_the_policy() {
 }
 
 #[tokio::test]
-async fn permanent_refusals_are_rejected() {
+async fn permanent_refusals_are_rejected_or_refuse_the_sender() {
     let bed = bed(|b| {
         b.reply_always("flagged", Reply::Code(code::CONTENT_FLAGGED))
             .reply_always("again", Reply::Code(code::DUPLICATE_PUSH))
             .reply_always("unpaid", Reply::Code(code::UNPAID))
+            .reply_always("destroyed", Reply::Code(code::RESOURCE_DESTROYED))
+            .reply_always("undeployed", Reply::Code(code::NOT_DEPLOYED))
+            .reply_always("mismatch", Reply::Code(code::ACCESS_MISMATCH))
+            .reply_always(
+                "gateway-401",
+                Reply::Http {
+                    status: 401,
+                    retry_after: None,
+                },
+            )
     })
     .await;
-    for (token, reason) in [
-        ("flagged", "1008019"),
-        ("again", "10010018"),
-        ("unpaid", "1008030"),
-    ] {
+    for (token, reason) in [("flagged", "1008019"), ("again", "10010018")] {
         let d = bed.send(token, 0).await;
         assert_eq!(d.status, Some(200));
         assert_eq!(
@@ -256,6 +262,32 @@ async fn permanent_refusals_are_rejected() {
             }
         );
     }
+    // The account, not the push: every push of the app would meet these.
+    for (token, reason) in [
+        ("unpaid", "1008030"),
+        ("destroyed", "1008031"),
+        ("undeployed", "1010001"),
+        ("mismatch", "10030002"),
+    ] {
+        let d = bed.send(token, 0).await;
+        assert_eq!(d.status, Some(200));
+        assert_eq!(
+            d.outcome,
+            Outcome::CredentialsRefused {
+                reason: reason.into()
+            }
+        );
+    }
+    let d = bed.send("gateway-401", 0).await;
+    assert_eq!(
+        (d.outcome, d.status),
+        (
+            Outcome::CredentialsRefused {
+                reason: "HTTP 401".into()
+            },
+            Some(401)
+        )
+    );
     bed.standin.shutdown().await.unwrap();
 }
 
@@ -266,7 +298,7 @@ async fn a_wrong_secret_or_a_skewed_clock_fails_the_signature() {
     let (_, d) = bed.send_with(&wrong, TOKEN, 0).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "1008003".into()
         }
     );
@@ -277,7 +309,7 @@ async fn a_wrong_secret_or_a_skewed_clock_fails_the_signature() {
     let (_, d) = bed.send_with(&skewed, TOKEN, 0).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "1008003".into()
         }
     );
@@ -295,7 +327,7 @@ async fn a_wrong_secret_or_a_skewed_clock_fails_the_signature() {
 }
 
 #[tokio::test]
-async fn an_unreachable_endpoint_is_a_retry_now() {
+async fn an_unreachable_endpoint_backs_off_by_attempt() {
     let bed = bed(|b| b).await;
     let section = TpnsSection {
         access_id: Some(ACCESS_ID.into()),
@@ -309,14 +341,17 @@ async fn an_unreachable_endpoint_is_a_retry_now() {
         Arc::new(bed.clock.clone()),
     )
     .unwrap();
-    let (_, d) = bed.send_with(&client, TOKEN, 0).await;
-    assert_eq!(d.status, None);
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "Unreachable".into(),
-            not_before: bed.clock.now()
-        }
-    );
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let (_, d) = bed.send_with(&client, TOKEN, attempt).await;
+        assert_eq!(d.status, None);
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: bed.clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+    }
     bed.standin.shutdown().await.unwrap();
 }

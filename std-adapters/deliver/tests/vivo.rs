@@ -11,9 +11,12 @@ use std::time::{Duration, SystemTime};
 
 use common::{push, render, SECOND};
 use tidings_deliver::outcome::next_midnight;
+use tidings_deliver::token::TOKEN_BACKOFF;
 use tidings_deliver::vivo::{with_app_id, VivoClient, VivoConfig, SERVER_BACKOFF};
 use tidings_deliver::Outcome;
-use tidings_standin::vivo::{Reply, VivoStandin, VivoStandinBuilder};
+use tidings_standin::vivo::{
+    Reply, TokenFault, VivoStandin, VivoStandinBuilder, RESULT_AUTH_SIGN, RESULT_AUTH_TIMESTAMP,
+};
 use tidings_std::clock::{Clock, ManualClock};
 
 const APP_ID: u64 = 10004;
@@ -149,7 +152,7 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
+        Outcome::CredentialsRefused {
             reason: "10000".into()
         }
     );
@@ -157,6 +160,16 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
         bed.standin.stats().answered_code("10000"),
         3,
         "one resend, no loop"
+    );
+
+    // 10094: the body's appId is not the token's app.
+    bed.standin.script_next(REG_ID, 1, Reply::AppIdMismatch);
+    let d = bed.client.send(&push(&body, 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::CredentialsRefused {
+            reason: "10094".into()
+        }
     );
 }
 
@@ -256,8 +269,8 @@ async fn a_wrong_secret_or_a_skewed_clock_is_refused_by_the_standin() {
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
-            reason: "TokenRefused".into()
+        Outcome::CredentialsRefused {
+            reason: format!("auth: {RESULT_AUTH_SIGN} sign 不合法")
         }
     );
     let stats = bed.standin.stats();
@@ -272,8 +285,8 @@ async fn a_wrong_secret_or_a_skewed_clock_is_refused_by_the_standin() {
     let d = bed.client.send(&push(&body, 0)).await;
     assert_eq!(
         d.outcome,
-        Outcome::Rejected {
-            reason: "TokenRefused".into()
+        Outcome::CredentialsRefused {
+            reason: format!("auth: {RESULT_AUTH_TIMESTAMP} timestamp 不合法")
         }
     );
     assert_eq!(bed.standin.stats().token_refusals, 1);
@@ -294,4 +307,66 @@ async fn the_standin_checks_what_vivo_checks() {
         }
     );
     assert!(bed.standin.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn a_silent_auth_endpoint_is_a_timeout_within_the_request_timeout() {
+    let bed = bed(|b| b).await;
+    bed.standin.set_token_fault(Some(TokenFault::Hang));
+    let config = VivoConfig {
+        app_id: APP_ID,
+        app_key: APP_KEY.into(),
+        app_secret: SECRET.into(),
+        endpoint: bed.standin.url(),
+        ca_file: Some(bed._dir.path().join("ca.pem")),
+        request_timeout: Duration::from_millis(300),
+    };
+    let client = VivoClient::new(config, Arc::new(bed.clock.clone())).unwrap();
+    let d = client.send(&push(&bed.rendered(REG_ID), 0)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "Timeout".into(),
+            not_before: bed.clock.now() + TOKEN_BACKOFF.base
+        }
+    );
+    assert_eq!(d.status, None);
+    assert_eq!(bed.standin.stats().requests, 0);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_host_is_the_auth_token_s_backoff() {
+    // vivo's auth and send share one host: when it is down the auth
+    // request fails first, and its failure is remembered.
+    let clock = ManualClock::starting_now();
+    let config = VivoConfig {
+        app_id: APP_ID,
+        app_key: APP_KEY.into(),
+        app_secret: SECRET.into(),
+        endpoint: common::dead_url(),
+        ca_file: None,
+        request_timeout: Duration::from_secs(5),
+    };
+    let client = VivoClient::new(config, Arc::new(clock.clone())).unwrap();
+    let body = render(
+        "vivo",
+        REG_ID,
+        "hi",
+        common::unix(clock.now()),
+        serde_json::json!({ "VIVOCategory": "IM" }),
+    );
+    for attempt in [0, 3] {
+        let d = client.send(&push(&body, attempt)).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: clock.now() + TOKEN_BACKOFF.base
+            },
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
+    assert_eq!(client.token_fetches(), 1);
 }

@@ -194,11 +194,28 @@ async fn retries_follow_the_policy_or_retry_after() {
 }
 
 #[tokio::test]
-async fn permanent_rejections() {
-    let bed = bed(|b| b.reply_always("pkg", Reply::IllegalPackage)).await;
-    let d = bed.client.send(&rendered(&bed, "pkg").push(0)).await;
+async fn permanent_rejections_and_refusals_of_the_app() {
+    let bed = bed(|b| {
+        b.reply_always("long", Reply::TooLong)
+            .reply_always("pkg", Reply::IllegalPackage)
+            .reply_always(
+                "blacklisted",
+                Reply::Other {
+                    code: 10031,
+                    reason: "app blacklisted".into(),
+                },
+            )
+    })
+    .await;
+    let d = bed.client.send(&rendered(&bed, "long").push(0)).await;
     assert_eq!(d.outcome.name(), "rejected");
-    assert!(d.outcome.reason().starts_with("22022"));
+    assert!(d.outcome.reason().starts_with("65009"), "{:?}", d.outcome);
+    // The app's identity or standing, not the push's.
+    for (reg_id, code) in [("pkg", "22022"), ("blacklisted", "10031")] {
+        let d = bed.client.send(&rendered(&bed, reg_id).push(0)).await;
+        assert_eq!(d.outcome.name(), "credentials_refused");
+        assert!(d.outcome.reason().starts_with(code), "{:?}", d.outcome);
+    }
     bed.standin.shutdown().await.unwrap();
 }
 
@@ -206,7 +223,7 @@ async fn permanent_rejections() {
 async fn a_wrong_app_secret_is_refused_by_the_standin() {
     let bed = bed_with("not-the-secret", |b| b).await;
     let d = bed.client.send(&rendered(&bed, "xm-reg-1").push(0)).await;
-    assert_eq!(d.outcome.name(), "rejected");
+    assert_eq!(d.outcome.name(), "credentials_refused");
     assert!(d.outcome.reason().starts_with("21301"), "{:?}", d.outcome);
     assert!(bed.standin.accepted().is_empty());
     assert_eq!(bed.standin.stats().answered(21301), 1);
@@ -214,7 +231,7 @@ async fn a_wrong_app_secret_is_refused_by_the_standin() {
 }
 
 #[tokio::test]
-async fn an_unreachable_host_is_a_retry_now() {
+async fn an_unreachable_host_backs_off_by_attempt() {
     let clock = ManualClock::starting_now();
     let (_dir, ca) = ca_file(XiaomiStandin::builder().start().await.unwrap().ca_pem());
     let config = XiaomiConfig {
@@ -225,13 +242,16 @@ async fn an_unreachable_host_is_a_retry_now() {
     };
     let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
     let r = render(case_json("xiaomi", "xm-1", "hi", clock.unix_seconds()));
-    let d = client.send(&r.push(0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "Unreachable".into(),
-            not_before: clock.now()
-        }
-    );
-    assert_eq!(d.status, None);
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = client.send(&r.push(attempt)).await;
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "Unreachable".into(),
+                not_before: clock.now() + Duration::from_secs(after)
+            },
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
 }

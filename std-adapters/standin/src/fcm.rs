@@ -67,6 +67,8 @@ use serde_json::{json, Value};
 use tidings_std::clock::{SharedClock, SystemClock};
 
 use crate::https::HttpsServer;
+use crate::kit::TokenEndpoint;
+pub use crate::kit::TokenFault;
 use crate::tls::CertificateAuthority;
 use crate::Error;
 
@@ -467,6 +469,9 @@ pub struct Stats {
     pub token_grants: u64,
     /// Token requests refused.
     pub token_refusals: u64,
+    /// Token requests received (granted, refused or faulted: see
+    /// [`TokenFault`]).
+    pub token_requests: u64,
     /// Send requests received.
     pub sends: u64,
     /// Send answers by HTTP status.
@@ -498,6 +503,7 @@ struct Shared {
     answers: Mutex<BTreeMap<u16, u64>>,
     token_grants: AtomicU64,
     token_refusals: AtomicU64,
+    token_endpoint: TokenEndpoint,
     sends: AtomicU64,
     next_id: AtomicU64,
     record_file: Option<Mutex<std::fs::File>>,
@@ -934,6 +940,9 @@ async fn handle(
 ) -> Response {
     let path = uri.path();
     if method == Method::POST && path == TOKEN_PATH {
+        if let Some(fault) = shared.token_endpoint.fault().await {
+            return fault;
+        }
         return match shared.grant(&headers, &body) {
             Ok(granted) => {
                 shared.token_grants.fetch_add(1, Ordering::Relaxed);
@@ -1049,6 +1058,7 @@ impl FcmStandinBuilder {
             answers: Mutex::new(BTreeMap::new()),
             token_grants: AtomicU64::new(0),
             token_refusals: AtomicU64::new(0),
+            token_endpoint: TokenEndpoint::default(),
             sends: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
             record_file,
@@ -1148,9 +1158,17 @@ impl FcmStandin {
             connections: self.server.connections(),
             token_grants: s.token_grants.load(Ordering::Relaxed),
             token_refusals: s.token_refusals.load(Ordering::Relaxed),
+            token_requests: s.token_endpoint.requests(),
             sends: s.sends.load(Ordering::Relaxed),
             answers: lock(&s.answers).clone(),
         }
+    }
+
+    /// From now on the token endpoint answers `fault` instead of a token
+    /// (`None`: normally again). Every request counts in
+    /// [`Stats::token_requests`].
+    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
+        self.shared.token_endpoint.set_fault(fault);
     }
 
     /// Every access token granted so far is expired from now on: the next
@@ -1332,6 +1350,7 @@ mod tests {
             answers: Mutex::new(BTreeMap::new()),
             token_grants: AtomicU64::new(0),
             token_refusals: AtomicU64::new(0),
+            token_endpoint: TokenEndpoint::default(),
             sends: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
             record_file: None,

@@ -113,6 +113,9 @@ pub struct Stats {
     pub token_fetches: u64,
     /// Auth requests refused (OPPO).
     pub token_refusals: u64,
+    /// Auth requests received (OPPO: issued, refused or faulted, see
+    /// [`crate::kit::TokenFault`]).
+    pub token_requests: u64,
     /// Answers by the vendor's result code (the HTTP status for an answer
     /// without one).
     pub answers: BTreeMap<i64, u64>,

@@ -61,7 +61,10 @@ use serde_json::Value;
 use tidings_std::clock::{SharedClock, SystemClock};
 
 use crate::https::HttpsServer;
-use crate::kit::{self, Accepted, IssuedTokens, Recorder, Scripts, Stats, TokenState};
+pub use crate::kit::TokenFault;
+use crate::kit::{
+    self, Accepted, IssuedTokens, Recorder, Scripts, Stats, TokenEndpoint, TokenState,
+};
 use crate::tls::CertificateAuthority;
 use crate::Error;
 
@@ -294,6 +297,7 @@ impl HuaweiStandinBuilder {
             tokens: IssuedTokens::new(self.clock, self.token_lifetime),
             scripts: Scripts::new(self.scripts),
             recorder: Recorder::new(self.record_to.as_ref())?,
+            token_endpoint: TokenEndpoint::default(),
         });
         let router = axum::Router::new()
             .route(TOKEN_PATH, axum::routing::post(token))
@@ -314,6 +318,7 @@ struct Shared {
     tokens: IssuedTokens,
     scripts: Scripts<Reply>,
     recorder: Recorder,
+    token_endpoint: TokenEndpoint,
 }
 
 /// A running Huawei stand-in.
@@ -371,7 +376,16 @@ impl HuaweiStandin {
     }
 
     pub fn stats(&self) -> Stats {
-        self.state.recorder.stats(self.state.tokens.fetches())
+        let s = &self.state;
+        s.recorder
+            .stats(s.tokens.fetches(), s.token_endpoint.requests())
+    }
+
+    /// From now on the token endpoint answers `fault` instead of a token
+    /// (`None`: normally again). Every request counts in
+    /// [`Stats::token_requests`].
+    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
+        self.state.token_endpoint.set_fault(fault);
     }
 
     /// Every access token issued so far is expired from now on (the next
@@ -400,6 +414,9 @@ impl HuaweiStandin {
 }
 
 async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(fault) = s.token_endpoint.fault().await {
+        return fault;
+    }
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());

@@ -156,6 +156,70 @@ impl IssuedTokens {
     }
 }
 
+/// What a stand-in's token endpoint can be told to answer instead of a
+/// token (every stand-in whose provider has one: Huawei, Honor, vivo, FCM,
+/// OPPO), so a client's tests reach a failing or silent endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenFault {
+    /// This HTTP status with an empty JSON object as the body, and a
+    /// `Retry-After: <seconds>` header when given.
+    Status {
+        status: u16,
+        retry_after: Option<u32>,
+    },
+    /// Read the request and never answer it (until the stand-in stops).
+    Hang,
+}
+
+/// A token endpoint's fault switch and its count of requests (answered or
+/// not, refused or not).
+#[derive(Debug, Default)]
+pub(crate) struct TokenEndpoint {
+    fault: Mutex<Option<TokenFault>>,
+    requests: AtomicU64,
+}
+
+impl TokenEndpoint {
+    pub(crate) fn set_fault(&self, fault: Option<TokenFault>) {
+        *lock(&self.fault) = fault;
+    }
+
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Counts one token request and answers the fault set, if any (a
+    /// [`TokenFault::Hang`] never returns); `None`: answer normally.
+    pub(crate) async fn fault(&self) -> Option<axum::response::Response> {
+        use axum::response::IntoResponse as _;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let fault = lock(&self.fault).clone()?;
+        match fault {
+            TokenFault::Status {
+                status,
+                retry_after,
+            } => {
+                let status = axum::http::StatusCode::from_u16(status)
+                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+                let mut response = (
+                    status,
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    "{}",
+                )
+                    .into_response();
+                if let Some(seconds) = retry_after {
+                    response.headers_mut().insert(
+                        axum::http::header::RETRY_AFTER,
+                        axum::http::HeaderValue::from(seconds),
+                    );
+                }
+                Some(response)
+            }
+            TokenFault::Hang => std::future::pending().await,
+        }
+    }
+}
+
 /// One accepted push, as the stand-in received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Accepted {
@@ -186,6 +250,9 @@ pub struct Stats {
     pub token_fetches: u64,
     /// Token requests refused (bad credentials, signature or timestamp).
     pub token_refusals: u64,
+    /// Token requests received (issued, refused or faulted: see
+    /// [`TokenFault`]).
+    pub token_requests: u64,
     /// Push requests received (every one, refused or not).
     pub requests: u64,
     /// Push answers by HTTP status.
@@ -279,9 +346,10 @@ impl Recorder {
         lock(&self.accepted).len()
     }
 
-    pub(crate) fn stats(&self, token_fetches: u64) -> Stats {
+    pub(crate) fn stats(&self, token_fetches: u64, token_requests: u64) -> Stats {
         Stats {
             token_fetches,
+            token_requests,
             token_refusals: self.token_refusals.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
             answers: lock(&self.answers).clone(),

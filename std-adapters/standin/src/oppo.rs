@@ -49,6 +49,8 @@ use crate::form::{
     PendingScripts, Scripts, Stats,
 };
 use crate::https::HttpsServer;
+use crate::kit::TokenEndpoint;
+pub use crate::kit::TokenFault;
 use crate::tls::CertificateAuthority;
 use crate::Error;
 
@@ -167,6 +169,7 @@ struct Shared {
     tokens: Mutex<HashMap<String, u64>>,
     scripts: Scripts<Reply>,
     journal: Journal,
+    token_endpoint: TokenEndpoint,
 }
 
 impl Shared {
@@ -419,13 +422,17 @@ impl OppoStandinBuilder {
             tokens: Mutex::new(HashMap::new()),
             scripts: Scripts::new(self.scripts),
             journal: Journal::new(self.record_to.as_deref(), &["auth_token"])?,
+            token_endpoint: TokenEndpoint::default(),
         });
         let router = axum::Router::new()
             .route(
                 AUTH_PATH,
                 axum::routing::post(
                     |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes| async move {
-                        s.auth(&headers, &body)
+                        match s.token_endpoint.fault().await {
+                            Some(fault) => fault,
+                            None => s.auth(&headers, &body),
+                        }
                     },
                 ),
             )
@@ -503,7 +510,17 @@ impl OppoStandin {
     }
 
     pub fn stats(&self) -> Stats {
-        self.shared.journal.stats()
+        Stats {
+            token_requests: self.shared.token_endpoint.requests(),
+            ..self.shared.journal.stats()
+        }
+    }
+
+    /// From now on the auth endpoint answers `fault` instead of a token
+    /// (`None`: normally again). Every request counts in
+    /// [`Stats::token_requests`].
+    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
+        self.shared.token_endpoint.set_fault(fault);
     }
 
     pub fn script(&self, reg_id: &str, reply: Reply) {

@@ -57,7 +57,10 @@ use serde_json::Value;
 use tidings_std::clock::{SharedClock, SystemClock};
 
 use crate::https::HttpsServer;
-use crate::kit::{self, Accepted, IssuedTokens, Recorder, Scripts, Stats, TokenState};
+pub use crate::kit::TokenFault;
+use crate::kit::{
+    self, Accepted, IssuedTokens, Recorder, Scripts, Stats, TokenEndpoint, TokenState,
+};
 use crate::tls::CertificateAuthority;
 use crate::Error;
 
@@ -314,6 +317,7 @@ impl VivoStandinBuilder {
             tokens: IssuedTokens::new(self.clock, self.token_lifetime),
             scripts: Scripts::new(self.scripts),
             recorder: Recorder::new(self.record_to.as_ref())?,
+            token_endpoint: TokenEndpoint::default(),
         });
         let router = axum::Router::new()
             .route(AUTH_PATH, axum::routing::post(auth))
@@ -335,6 +339,7 @@ struct Shared {
     tokens: IssuedTokens,
     scripts: Scripts<Reply>,
     recorder: Recorder,
+    token_endpoint: TokenEndpoint,
 }
 
 /// A running vivo stand-in.
@@ -385,7 +390,16 @@ impl VivoStandin {
     }
 
     pub fn stats(&self) -> Stats {
-        self.state.recorder.stats(self.state.tokens.fetches())
+        let s = &self.state;
+        s.recorder
+            .stats(s.tokens.fetches(), s.token_endpoint.requests())
+    }
+
+    /// From now on the token endpoint answers `fault` instead of a token
+    /// (`None`: normally again). Every request counts in
+    /// [`Stats::token_requests`].
+    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
+        self.state.token_endpoint.set_fault(fault);
     }
 
     /// Every `authToken` issued so far is expired from now on (10000).
@@ -418,6 +432,9 @@ fn result(result: i64, desc: &str) -> Response {
 }
 
 async fn auth(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    if let Some(fault) = s.token_endpoint.fault().await {
+        return fault;
+    }
     match check_auth(&s, &body) {
         Ok(()) => match s.tokens.issue() {
             Ok(token) => json(
