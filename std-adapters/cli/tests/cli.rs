@@ -221,12 +221,10 @@ fn send_delivers_to_the_huawei_honor_and_vivo_standins_without_leaking_secrets()
         assert_eq!(report["Delivery"]["Outcome"], "delivered", "{provider}");
         assert_eq!(report["Delivery"]["Status"], 200, "{provider}");
         assert!(report["Delivery"]["Id"].is_string(), "{provider}");
-        let fetched = if provider == "vivo" {
-            "fetched a vivo authToken"
-        } else {
-            "fetched an OAuth access token"
-        };
-        assert!(stderr.contains(fetched), "{provider}: trace logging was on");
+        assert!(
+            stderr.contains("fetched a token"),
+            "{provider}: trace logging was on"
+        );
         assert_no_secrets(&standin, &stderr);
         assert_no_secrets(&standin, &String::from_utf8_lossy(&out.stdout));
 
@@ -419,7 +417,7 @@ fn send_delivers_to_the_fcm_standin_without_leaking_the_key_or_access_token() {
     let id = report["Delivery"]["Id"].as_str().unwrap();
     assert!(id.starts_with("projects/tidings-standin/messages/"), "{id}");
     assert!(
-        stderr.contains("fetched an FCM access token"),
+        stderr.contains("fetched a token"),
         "trace logging was on"
     );
     let account: serde_json::Value = serde_json::from_slice(

@@ -288,16 +288,17 @@ async fn off_task<T: Send + 'static>(
 
 /// Accepts jobs: on the local queue in one commit (all or, when the store
 /// cannot commit, none: a 503), on NATS one by one (each its own answer).
+/// The local queue takes the device records (moved, not copied).
 async fn accept(
     state: &AppState,
-    ready: Vec<&Ready>,
+    ready: Vec<&mut Ready>,
 ) -> Result<Vec<Result<Accepted, ApiError>>, ApiError> {
     match &state.queue {
         Queue::Local { writer, wake, .. } => {
             let (reply, answered) = tokio::sync::oneshot::channel();
             let jobs = ready
-                .iter()
-                .map(|r| (r.record.clone(), r.devices.clone()))
+                .into_iter()
+                .map(|r| (r.record.clone(), std::mem::take(&mut r.devices)))
                 .collect();
             writer
                 .send(Write::Accept(AcceptJobs { jobs, reply }))
@@ -404,8 +405,8 @@ async fn push(
         )
             .into_response());
     }
-    let ready = Ready::new(prepared, body, wire, accepted_ms);
-    let accepted = accept(&state, vec![&ready])
+    let mut ready = Ready::new(prepared, body, wire, accepted_ms);
+    let accepted = accept(&state, vec![&mut ready])
         .await?
         .pop()
         .ok_or_else(|| internal("no answer for the job"))??;
@@ -477,13 +478,13 @@ async fn push_batch(
             .collect();
         return Ok((StatusCode::OK, Json(json!({ "Results": results }))).into_response());
     }
-    let ready: Vec<Result<Ready, String>> = prepared
+    let mut ready: Vec<Result<Ready, String>> = prepared
         .into_iter()
         .map(|one| one.map(|(p, bytes)| Ready::new(p, bytes, false, accepted_ms)))
         .collect();
     let mut accepted = accept(
         &state,
-        ready.iter().filter_map(|r| r.as_ref().ok()).collect(),
+        ready.iter_mut().filter_map(|r| r.as_mut().ok()).collect(),
     )
     .await?
     .into_iter();
