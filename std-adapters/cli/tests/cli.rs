@@ -416,10 +416,7 @@ fn send_delivers_to_the_fcm_standin_without_leaking_the_key_or_access_token() {
     assert_eq!(report["Delivery"]["Status"], 200);
     let id = report["Delivery"]["Id"].as_str().unwrap();
     assert!(id.starts_with("projects/tidings-standin/messages/"), "{id}");
-    assert!(
-        stderr.contains("fetched a token"),
-        "trace logging was on"
-    );
+    assert!(stderr.contains("fetched a token"), "trace logging was on");
     let account: serde_json::Value = serde_json::from_slice(
         &std::fs::read(standin.info["ServiceAccountFile"].as_str().unwrap()).unwrap(),
     )

@@ -585,7 +585,7 @@ impl ApnsClient {
             }
             Action::Reject => {
                 if matches!(status, 400 | 403 | 404 | 405 | 413) {
-                    tracing::error!(status, %reason, "APNs rejected a push: check the configuration or the payload");
+                    tracing::debug!(status, %reason, "APNs rejected a push: check the configuration or the payload");
                 }
                 Outcome::Rejected { reason }
             }

@@ -434,7 +434,7 @@ impl FcmClient {
                         .unwrap_or(QUOTA_BACKOFF.delay(push.attempt)),
             },
             Action::Reject => {
-                tracing::error!(status, %reason, message = %reply.message, "FCM rejected a push: check the configuration or the payload");
+                tracing::debug!(status, %reason, message = %reply.message, "FCM rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };

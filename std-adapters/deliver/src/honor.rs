@@ -279,7 +279,7 @@ impl HonorClient {
                         since: None,
                     }
                 } else if none_sent {
-                    tracing::error!(status, %reason, message = %reply.message, "Honor sent the push to none of its tokens");
+                    tracing::debug!(status, %reason, message = %reply.message, "Honor sent the push to none of its tokens");
                     Outcome::Rejected {
                         reason: "SendFailed".into(),
                     }
@@ -314,7 +314,7 @@ impl HonorClient {
                 Outcome::CredentialsRefused { reason }
             }
             Action::Reject => {
-                tracing::error!(status, %reason, message = %reply.message, "Honor rejected a push: check the configuration or the payload");
+                tracing::debug!(status, %reason, message = %reply.message, "Honor rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };

@@ -302,7 +302,7 @@ impl HuaweiClient {
                 Outcome::CredentialsRefused { reason }
             }
             Action::Reject => {
-                tracing::error!(status, %reason, msg = %reply.msg, "Huawei rejected a push: check the configuration or the payload");
+                tracing::debug!(status, %reason, msg = %reply.msg, "Huawei rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };

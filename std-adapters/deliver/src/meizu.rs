@@ -251,7 +251,7 @@ impl MeizuClient {
                 Outcome::CredentialsRefused { reason }
             }
             Action::Reject => {
-                tracing::error!(status = answer.status, %reason, "Meizu rejected a push: check the configuration or the payload");
+                tracing::debug!(status = answer.status, %reason, "Meizu rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };

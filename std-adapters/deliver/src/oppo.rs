@@ -320,7 +320,7 @@ impl OppoClient {
                     .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
             },
             Action::Reject => {
-                tracing::error!(status = answer.status, %reason, "OPPO rejected a push: check the configuration or the payload");
+                tracing::debug!(status = answer.status, %reason, "OPPO rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };

@@ -313,7 +313,7 @@ impl TpnsClient {
                 Outcome::CredentialsRefused { reason }
             }
             Action::Reject => {
-                tracing::error!(status, %reason, err_msg = %reply.err_msg, "TPNS rejected a push: check the credentials, the clock or the payload");
+                tracing::debug!(status, %reason, err_msg = %reply.err_msg, "TPNS rejected a push: check the credentials, the clock or the payload");
                 Outcome::Rejected { reason }
             }
         };

@@ -342,7 +342,7 @@ impl VivoClient {
                 Outcome::CredentialsRefused { reason }
             }
             Action::Reject => {
-                tracing::error!(status, %reason, desc = %reply.desc, "vivo rejected a push: check the configuration or the payload");
+                tracing::debug!(status, %reason, desc = %reply.desc, "vivo rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };

@@ -244,7 +244,7 @@ impl XiaomiClient {
                 Outcome::CredentialsRefused { reason }
             }
             Action::Reject => {
-                tracing::error!(status = answer.status, %reason, "Mi Push rejected a push: check the configuration or the payload");
+                tracing::debug!(status = answer.status, %reason, "Mi Push rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };

@@ -140,8 +140,9 @@ pub enum DeviceState {
         reason: String,
     },
     Expired,
-    /// Delivered `queue.max_deliver` times without a final outcome (NATS
-    /// queue only): moved to the dead-letter subject with the last reason.
+    /// Sent `queue.max_deliver` times without a final outcome, or handed
+    /// back unsent far more often (NATS queue only): moved to the
+    /// dead-letter subject with the last reason.
     DeadLettered {
         reason: String,
     },

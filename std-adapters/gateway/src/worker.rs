@@ -161,6 +161,32 @@ pub struct Workers {
     dispatcher: tokio::task::JoinHandle<()>,
 }
 
+/// Pushes a provider rejected, logged once a minute per channel and
+/// reason with the count since (a misconfigured payload field would
+/// otherwise be one line per device).
+#[derive(Default)]
+struct Rejections {
+    seen: Mutex<HashMap<(&'static str, String), (u64, u64)>>,
+}
+
+impl Rejections {
+    const EVERY_MS: u64 = 60_000;
+
+    fn note(&self, channel: &'static str, reason: &str, now_ms: u64) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.len() > 1024 {
+            seen.clear();
+        }
+        let (last, count) = seen.entry((channel, reason.to_owned())).or_insert((0, 0));
+        *count += 1;
+        if *last == 0 || now_ms.saturating_sub(*last) >= Self::EVERY_MS {
+            tracing::warn!(channel, reason, pushes = *count, "the provider rejected pushes: check the configuration or the payload (logged once a minute per reason)");
+            *last = now_ms.max(1);
+            *count = 0;
+        }
+    }
+}
+
 /// What sending a device needs, whichever queue it came from.
 pub(crate) struct Context {
     pub(crate) clock: SharedClock,
@@ -169,6 +195,7 @@ pub(crate) struct Context {
     pub(crate) settings: Settings,
     limits: Mutex<HashMap<&'static str, Arc<Semaphore>>>,
     gates: Gates,
+    rejections: Rejections,
 }
 
 impl Context {
@@ -189,6 +216,7 @@ impl Context {
             metrics,
             settings,
             limits: Mutex::new(HashMap::new()),
+            rejections: Rejections::default(),
         }
     }
 
@@ -541,7 +569,10 @@ fn result_of(
                 ..finish(DeviceState::TokenInvalid { reason })
             }
         }
-        Outcome::Rejected { reason } => finish(DeviceState::Failed { reason }),
+        Outcome::Rejected { reason } => {
+            context.rejections.note(channel.name(), &reason, now);
+            finish(DeviceState::Failed { reason })
+        }
         Outcome::CredentialsRefused { reason } => finish(DeviceState::Paused {
             reason: format!("CredentialsRefused: {reason}"),
             next_attempt_ms: now + millis(crate::gate::PAUSE_PROBE.0),
