@@ -166,8 +166,11 @@ pub struct Workers {
 /// otherwise be one line per device).
 #[derive(Default)]
 struct Rejections {
-    seen: Mutex<HashMap<(&'static str, String), (u64, u64)>>,
+    /// (channel, reason) → (last logged, Unix ms; rejections since).
+    seen: Mutex<HashMap<RejectionKey, (u64, u64)>>,
 }
+
+type RejectionKey = (&'static str, String);
 
 impl Rejections {
     const EVERY_MS: u64 = 60_000;
