@@ -1709,23 +1709,41 @@ async fn publish_feedback(
     envelope: &DeviceEnvelope,
     feedback: &Feedback,
 ) -> Result<(), String> {
-    let payload = serde_json::to_vec(feedback).map_err(|e| e.to_string())?;
-    nats.js
-        .send_publish(
-            nats.settings.feedback_subject(),
-            jetstream::message::PublishMessage::build()
-                .payload(payload.into())
-                .message_id(format!("{}/{}", envelope.job, envelope.index)),
-        )
-        .await
-        .map_err(|e| e.to_string())?
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    publish_acked(
+        nats,
+        nats.settings.feedback_subject(),
+        feedback,
+        format!("{}/{}", envelope.job, envelope.index),
+    )
+    .await
 }
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Publishes `value` as JSON to `subject` with the message id `id` (a
+/// repeat within the duplicate window is stored once) and waits for
+/// JetStream's ack.
+async fn publish_acked(
+    nats: &Nats,
+    subject: String,
+    value: &impl Serialize,
+    id: String,
+) -> Result<(), String> {
+    let payload = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    nats.js
+        .send_publish(
+            subject,
+            jetstream::message::PublishMessage::build()
+                .payload(payload.into())
+                .message_id(id),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// A device that is to be sent again at `due_ms` (its state recorded
@@ -1763,20 +1781,10 @@ async fn wait(
             recheck: false,
         },
     };
-    let payload = serde_json::to_vec(&parked).map_err(|e| e.to_string())?;
-    nats.js
-        .send_publish(
-            nats.settings.retry_subject(),
-            jetstream::message::PublishMessage::build()
-                .payload(payload.into())
-                // The message it parks: parked again after a lost ack, it
-                // is stored once.
-                .message_id(format!("{}/{}/s{source}", envelope.job, envelope.index)),
-        )
-        .await
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())?;
+    // The message it parks: parked again after a lost ack, it is stored
+    // once.
+    let id = format!("{}/{}/s{source}", envelope.job, envelope.index);
+    publish_acked(nats, nats.settings.retry_subject(), &parked, id).await?;
     message.ack().await.map_err(|e| e.to_string())
 }
 
@@ -1823,18 +1831,8 @@ async fn dead_letter(
         deliveries,
         attempts,
     };
-    let payload = serde_json::to_vec(&letter).map_err(|e| e.to_string())?;
-    nats.js
-        .send_publish(
-            nats.settings.dead_subject(),
-            jetstream::message::PublishMessage::build()
-                .payload(payload.into())
-                .message_id(format!("{}/{}", envelope.job, envelope.index)),
-        )
-        .await
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())?;
+    let id = format!("{}/{}", envelope.job, envelope.index);
+    publish_acked(nats, nats.settings.dead_subject(), &letter, id).await?;
     worker
         .context
         .metrics
@@ -1874,20 +1872,10 @@ async fn unpark(worker: &Worker, message: &Message) -> Result<(), String> {
         recheck: true,
         ..parked.device
     };
-    let payload = serde_json::to_vec(&device).map_err(|e| e.to_string())?;
-    nats.js
-        .send_publish(
-            nats.settings.device_subject(),
-            jetstream::message::PublishMessage::build()
-                .payload(payload.into())
-                // The parked message: republished again after a lost ack,
-                // it is stored once.
-                .message_id(format!("{}/{}/p{seq}", device.job, device.index)),
-        )
-        .await
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())?;
+    // The parked message: republished again after a lost ack, it is
+    // stored once.
+    let id = format!("{}/{}/p{seq}", device.job, device.index);
+    publish_acked(nats, nats.settings.device_subject(), &device, id).await?;
     message.ack().await.map_err(|e| e.to_string())
 }
 
