@@ -5,12 +5,16 @@
 //! ```text
 //! gateway-bench single URL PID CLK_TCK CASE PAYLOAD COUNT CONCURRENCY
 //! gateway-bench group  URL PID CLK_TCK CASE PAYLOAD DEVICES
+//! gateway-bench batch  URL PID CLK_TCK CASE PAYLOAD COUNT SIZE CONCURRENCY
 //! ```
 //!
 //! - `single`: COUNT `POST /v1/push` requests of one device each
 //!   (distinct tokens), CONCURRENCY in flight;
 //! - `group`: one request with one recipient whose `Devices` lists
-//!   DEVICES distinct tokens.
+//!   DEVICES distinct tokens;
+//! - `batch`: COUNT one-device push requests (distinct tokens) posted
+//!   SIZE at a time to `POST /v1/push/batch`, CONCURRENCY batches in
+//!   flight.
 //!
 //! URL is the gateway's base (`http://127.0.0.1:PORT`), or several
 //! comma-separated (gateways sharing one NATS queue: requests go to each in
@@ -48,7 +52,8 @@ fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage =
         "usage: gateway-bench single URL PID CLK_TCK CASE PAYLOAD COUNT CONCURRENCY\n       \
-                 gateway-bench group URL PID CLK_TCK CASE PAYLOAD DEVICES";
+                 gateway-bench group URL PID CLK_TCK CASE PAYLOAD DEVICES\n       \
+                 gateway-bench batch URL PID CLK_TCK CASE PAYLOAD COUNT SIZE CONCURRENCY";
     let (scenario, rest) = args.split_first().ok_or(usage)?;
     let (url, pid, tick, case, payload, numbers) = match rest {
         [url, pid, tick, case, payload, numbers @ ..] => (url, pid, tick, case, payload, numbers),
@@ -63,6 +68,11 @@ fn main() -> Result<(), String> {
         },
         ("group", [devices]) => Mode::Group {
             devices: number(devices, "DEVICES")?,
+        },
+        ("batch", [count, size, concurrency]) => Mode::Batch {
+            count: number(count, "COUNT")?,
+            size: number(size, "SIZE")?.max(1),
+            concurrency: number(concurrency, "CONCURRENCY")?.max(1),
         },
         _ => return Err(usage.into()),
     };
@@ -100,8 +110,18 @@ fn main() -> Result<(), String> {
 
 #[derive(Clone, Copy)]
 enum Mode {
-    Single { count: usize, concurrency: usize },
-    Group { devices: usize },
+    Single {
+        count: usize,
+        concurrency: usize,
+    },
+    Group {
+        devices: usize,
+    },
+    Batch {
+        count: usize,
+        size: usize,
+        concurrency: usize,
+    },
 }
 
 /// One gateway, or several sharing a queue (any of them answers for any job).
@@ -122,20 +142,43 @@ impl Gateway {
 
     /// Posts a push request body; answers the status and the JSON answer.
     async fn post(&self, query: &str, body: Vec<u8>) -> Result<(u16, Value), String> {
+        self.post_to(&format!("/v1/push{query}"), body).await
+    }
+
+    async fn post_to(&self, path: &str, body: Vec<u8>) -> Result<(u16, Value), String> {
         let answer = self
             .http
-            .post(format!("{}/v1/push{query}", self.base()))
+            .post(format!("{}{path}", self.base()))
             .header("content-type", "application/json")
             .body(body)
             .send()
             .await
-            .map_err(|e| format!("POST /v1/push: {e}"))?;
+            .map_err(|e| format!("POST {path}: {e}"))?;
         let status = answer.status().as_u16();
         let value = answer
             .json()
             .await
-            .map_err(|e| format!("POST /v1/push: {e}"))?;
+            .map_err(|e| format!("POST {path}: {e}"))?;
         Ok((status, value))
+    }
+
+    /// Posts a batch that must be accepted whole; answers its job ids.
+    async fn accept_batch(&self, body: Vec<u8>) -> Result<Vec<String>, String> {
+        let (status, answer) = self.post_to("/v1/push/batch", body).await?;
+        if status != 202 {
+            return Err(format!("POST /v1/push/batch answered {status}: {answer}"));
+        }
+        answer["Results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                r["JobId"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("a batch element was refused: {r}"))
+            })
+            .collect()
     }
 
     /// Posts a request that must be accepted; answers its job id.
@@ -427,6 +470,64 @@ async fn run(
             }
             (jobs, post_ms)
         }
+        Mode::Batch {
+            count,
+            size,
+            concurrency,
+        } => {
+            let (prefix, suffix) = request.single_template()?;
+            let template = Arc::new((prefix, suffix, base_token.clone()));
+            let next = Arc::new(AtomicUsize::new(0));
+            let mut clients = Vec::with_capacity(concurrency);
+            for _ in 0..concurrency.min(count.div_ceil(size)) {
+                let (gateway, template, next) = (
+                    Arc::clone(&gateway),
+                    Arc::clone(&template),
+                    Arc::clone(&next),
+                );
+                clients.push(tokio::spawn(async move {
+                    let mut done = Vec::new();
+                    loop {
+                        let first = next.fetch_add(size, Ordering::Relaxed);
+                        if first >= count {
+                            break;
+                        }
+                        let (prefix, suffix, base) = &*template;
+                        let mut body =
+                            Vec::with_capacity(size * (prefix.len() + suffix.len() + 64));
+                        body.push(b'[');
+                        for i in first..(first + size).min(count) {
+                            if i > first {
+                                body.push(b',');
+                            }
+                            body.extend_from_slice(prefix);
+                            body.extend_from_slice(token(base, i + 1).as_bytes());
+                            body.extend_from_slice(suffix);
+                        }
+                        body.push(b']');
+                        let sent = Instant::now();
+                        let ids = gateway.accept_batch(body).await?;
+                        let ms = sent.elapsed().as_secs_f64() * 1e3;
+                        done.extend(ids.into_iter().map(|id| (id, ms)));
+                    }
+                    Ok::<_, String>(done)
+                }));
+            }
+            let mut jobs = Vec::with_capacity(count);
+            let mut post_ms = Vec::with_capacity(count.div_ceil(size));
+            for client in clients {
+                let mut last_ms = None;
+                for (id, ms) in client.await.map_err(|e| e.to_string())?? {
+                    jobs.push(id);
+                    // One figure per batch request, not per element.
+                    if last_ms != Some(ms) {
+                        post_ms.push(ms);
+                        last_ms = Some(ms);
+                    }
+                }
+            }
+            (jobs, post_ms)
+        }
         Mode::Group { devices } => {
             let list = (0..devices)
                 .map(|i| request.device(&token(&base_token, i + 1)))
@@ -504,7 +605,11 @@ async fn run(
     let seconds = last.saturating_sub(started_ms) as f64 / 1e3;
     let requests = jobs.len();
     Ok(json!({
-        "scenario": match mode { Mode::Single { .. } => "single", Mode::Group { .. } => "group" },
+        "scenario": match mode {
+            Mode::Single { .. } => "single",
+            Mode::Group { .. } => "group",
+            Mode::Batch { .. } => "batch",
+        },
         "requests": requests,
         "pushes": pushes,
         "delivered": delivered,

@@ -23,7 +23,9 @@
 //! the accepted time, as for JSON jobs; a job of another wire version, a
 //! truncated or a malformed one is refused with the reason.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
 use tidings_core::model::Case;
 use tidings_core::{decide, wire, Decision, Notification};
 use tidings_std::ingest::{parse_case, AppDoc, CaseDoc, DeviceDoc, IngestError};
@@ -67,9 +69,6 @@ pub struct Prepared {
     pub reports: Vec<Value>,
 }
 
-/// The request members a case takes from the request as they are.
-const SHARED: [&str; 4] = ["Message", "Sender", "Group", "App"];
-
 /// Reads a push request and decides every device at `now` (Unix seconds).
 /// With `report` (a dry run) each device's report is made and nothing is
 /// rendered for sending.
@@ -80,37 +79,59 @@ pub fn prepare(
     max_devices: usize,
     report: bool,
 ) -> Result<Prepared, BadRequest> {
-    let request: Value =
+    let whole: &RawValue =
         serde_json::from_slice(body).map_err(|e| bad("", format!("not JSON: {e}")))?;
-    let Value::Object(mut request) = request else {
+    if !whole.get().starts_with('{') {
         return Err(bad("", "a push request is a JSON object"));
-    };
-    if !request.contains_key("Message") {
+    }
+    let request: RequestDoc<'_> =
+        serde_json::from_str(whole.get()).map_err(|e| bad("", e.to_string()))?;
+    if request.message.is_none() {
         return Err(bad("Message", "missing"));
     }
-    let idempotency_key = match request.remove("IdempotencyKey") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(key)) if !key.is_empty() && key.len() <= 256 => Some(key),
-        Some(_) => return Err(bad("IdempotencyKey", "a string of 1 to 256 bytes")),
+    let idempotency_key = match request.idempotency_key.map(|raw| raw.get()) {
+        None | Some("null") => None,
+        Some(raw) => match serde_json::from_str::<String>(raw) {
+            Ok(key) if !key.is_empty() && key.len() <= 256 => Some(key),
+            _ => return Err(bad("IdempotencyKey", "a string of 1 to 256 bytes")),
+        },
     };
-    let recipients = match request.remove("Recipients") {
-        Some(Value::Array(list)) if !list.is_empty() => list,
-        Some(Value::Array(_)) => return Err(bad("Recipients", "empty")),
-        Some(_) => return Err(bad("Recipients", "expected an array of recipients")),
+    let recipients: Vec<&RawValue> = match request.recipients {
         None => return Err(bad("Recipients", "missing")),
+        Some(raw) => serde_json::from_str(raw.get())
+            .map_err(|_| bad("Recipients", "expected an array of recipients"))?,
     };
+    if recipients.is_empty() {
+        return Err(bad("Recipients", "empty"));
+    }
+    // Every recipient's shape first: the device count is checked before
+    // anything is decided.
+    let mut shapes = Vec::with_capacity(recipients.len());
     let mut count = 0usize;
     for (i, recipient) in recipients.iter().enumerate() {
-        let Value::Object(recipient) = recipient else {
-            return Err(bad(
-                format!("Recipients[{i}]"),
-                "expected a recipient object",
-            ));
+        let path = || format!("Recipients[{i}]");
+        if !recipient.get().starts_with('{') {
+            return Err(bad(path(), "expected a recipient object"));
+        }
+        let shape: RecipientShape<'_> =
+            serde_json::from_str(recipient.get()).map_err(|e| bad(path(), e.to_string()))?;
+        let listed = match shape.devices {
+            None => None,
+            Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+                Ok(list) if !list.is_empty() => Some(list),
+                _ => {
+                    return Err(bad(
+                        format!("{}.Devices", path()),
+                        "expected a non-empty array of devices",
+                    ))
+                }
+            },
         };
-        count = count.saturating_add(match recipient.get("Devices") {
-            Some(Value::Array(list)) => list.len(),
-            _ => 1,
-        });
+        if listed.is_some() && shape.device.is_some() {
+            return Err(bad(path(), "give Device or Devices, not both"));
+        }
+        count = count.saturating_add(listed.as_ref().map_or(1, Vec::len));
+        shapes.push(listed);
     }
     if count > max_devices {
         return Err(bad(
@@ -119,70 +140,58 @@ pub fn prepare(
         ));
     }
     let mut common = String::new();
-    for key in SHARED {
-        if let Some(value) = request.get(key) {
-            if !common.is_empty() {
-                common.push(',');
-            }
-            common.push_str(&Value::from(key).to_string());
-            common.push(':');
-            common.push_str(&value.to_string());
+    for (key, value) in [
+        ("Message", request.message),
+        ("Sender", request.sender),
+        ("Group", request.group),
+        ("App", request.app),
+    ] {
+        if let Some(value) = value {
+            common.push('"');
+            common.push_str(key);
+            common.push_str("\":");
+            common.push_str(value.get());
+            common.push(',');
         }
     }
-    drop(request);
 
     let mut devices = Vec::with_capacity(count);
     let mut reports = Vec::with_capacity(if report { count } else { 0 });
-    for (i, recipient) in recipients.into_iter().enumerate() {
-        let Value::Object(mut recipient) = recipient else {
-            return Err(bad(
-                format!("Recipients[{i}]"),
-                "expected a recipient object",
-            ));
-        };
-        let listed = match recipient.remove("Devices") {
-            None => None,
-            Some(Value::Array(list)) if !list.is_empty() => Some(list),
-            Some(_) => {
-                return Err(bad(
-                    format!("Recipients[{i}].Devices"),
-                    "expected a non-empty array of devices",
-                ))
-            }
-        };
+    for (i, (recipient, listed)) in recipients.into_iter().zip(shapes).enumerate() {
         let Some(list) = listed else {
             let path = format!("Recipients[{i}]");
-            let mut doc = case_doc(&common, recipient, now).map_err(|e| in_request(e, &path))?;
-            let (device, report) = decide_device(&mut doc, None, now, app, report, path.clone())
+            let mut doc =
+                case_doc(&common, recipient.get(), None, now).map_err(|e| in_request(e, &path))?;
+            let (device, one) = decide_device(&mut doc, None, now, app, report, path.clone())
                 .map_err(|e| in_request(e, &path))?;
             devices.push(device);
-            reports.push(report);
+            if report {
+                reports.push(one);
+            }
             continue;
         };
-        if recipient.contains_key("Device") {
-            return Err(bad(
-                format!("Recipients[{i}]"),
-                "give Device or Devices, not both",
-            ));
-        }
         // The recipient is read once, with its first device; the others
         // take that device's place in the parsed case.
         let mut list = list.into_iter();
-        let first = list.next().unwrap_or(Value::Null);
-        recipient.insert("Device".into(), first);
+        let first = list.next();
         let path = format!("Recipients[{i}].Devices[0]");
-        let mut doc = case_doc(&common, recipient, now).map_err(|e| in_request(e, &path))?;
+        let mut doc =
+            case_doc(&common, recipient.get(), first, now).map_err(|e| in_request(e, &path))?;
         let (device, one) = decide_device(&mut doc, None, now, app, report, path.clone())
             .map_err(|e| in_request(e, &path))?;
         devices.push(device);
-        reports.push(one);
-        for (j, value) in list.enumerate() {
+        if report {
+            reports.push(one);
+        }
+        for (j, raw) in list.enumerate() {
             let path = format!("Recipients[{i}].Devices[{}]", j + 1);
-            let next = device_doc(&value).map_err(|e| in_request(e, &path))?;
+            let next = device_doc(raw).map_err(|e| in_request(e, &path))?;
             let (device, one) = decide_device(&mut doc, Some(next), now, app, report, path.clone())
                 .map_err(|e| in_request(e, &path))?;
             devices.push(device);
-            reports.push(one);
+            if report {
+                reports.push(one);
+            }
         }
     }
     Ok(Prepared {
@@ -190,6 +199,34 @@ pub fn prepare(
         idempotency_key,
         reports,
     })
+}
+
+/// A push request's members, each kept as its text in the body (read
+/// once; a case is made of them without parsing them again into values).
+/// Members the request format does not know are skipped.
+#[derive(Deserialize)]
+struct RequestDoc<'a> {
+    #[serde(rename = "Message", borrow, default)]
+    message: Option<&'a RawValue>,
+    #[serde(rename = "Sender", borrow, default)]
+    sender: Option<&'a RawValue>,
+    #[serde(rename = "Group", borrow, default)]
+    group: Option<&'a RawValue>,
+    #[serde(rename = "App", borrow, default)]
+    app: Option<&'a RawValue>,
+    #[serde(rename = "Recipients", borrow, default)]
+    recipients: Option<&'a RawValue>,
+    #[serde(rename = "IdempotencyKey", borrow, default)]
+    idempotency_key: Option<&'a RawValue>,
+}
+
+/// What the request format adds to the case format's `Recipient`.
+#[derive(Deserialize)]
+struct RecipientShape<'a> {
+    #[serde(rename = "Devices", borrow, default)]
+    devices: Option<&'a RawValue>,
+    #[serde(rename = "Device", borrow, default)]
+    device: Option<&'a RawValue>,
 }
 
 /// Reads one postcard job and decides it at `now`.
@@ -214,20 +251,31 @@ pub fn prepare_wire(body: &[u8], now: i64, report: bool) -> Result<Prepared, Bad
     })
 }
 
-/// One recipient's case: the shared members, the recipient (with one
-/// device), the accepted time — read into the case format's types, which
-/// keep nothing of members they do not know.
-fn case_doc(common: &str, recipient: Map<String, Value>, now: i64) -> Result<CaseDoc, IngestError> {
-    let recipient = Value::Object(recipient).to_string();
-    let mut case = String::with_capacity(common.len() + recipient.len() + 40);
+/// One recipient's case: the shared members (`"Key":value,` each), the
+/// recipient as the request has it (with `device`, a listed device, put
+/// in as its `Device`; the recipient's `Devices` is skipped as a member
+/// the case format does not know), the accepted time — read into the
+/// case format's types, which keep nothing of members they do not know.
+fn case_doc(
+    common: &str,
+    recipient: &str,
+    device: Option<&RawValue>,
+    now: i64,
+) -> Result<CaseDoc, IngestError> {
+    let mut case = String::with_capacity(common.len() + recipient.len() + 64);
     case.push('{');
     case.push_str(common);
-    if !common.is_empty() {
-        case.push(',');
-    }
     case.push_str("\"Recipient\":");
-    case.push_str(&recipient);
-    drop(recipient);
+    match device {
+        // The recipient is an object (checked): `{` then its members.
+        Some(device) => {
+            case.push_str("{\"Device\":");
+            case.push_str(device.get());
+            case.push(',');
+            case.push_str(recipient.get(1..).unwrap_or("}"));
+        }
+        None => case.push_str(recipient),
+    }
     case.push_str(",\"Now\":");
     case.push_str(&now.to_string());
     case.push('}');
@@ -236,8 +284,9 @@ fn case_doc(common: &str, recipient: Map<String, Value>, now: i64) -> Result<Cas
 
 /// A listed device read alone; errors name the key as a case's would
 /// (`Recipient.Device.Channel`).
-fn device_doc(value: &Value) -> Result<DeviceDoc, IngestError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+fn device_doc(raw: &RawValue) -> Result<DeviceDoc, IngestError> {
+    let mut reader = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut reader).map_err(|e| {
         let path = e.path().to_string();
         let key = if path == "." {
             "Recipient.Device".to_owned()
