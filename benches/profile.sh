@@ -26,8 +26,12 @@ start_gateway gateway
 perf record -q -e cpu-clock -F 2000 -g -p "$serve_pid" -o "$work/perf.data" 2>"$work/perf.log" &
 perf_pid=$!
 sleep 0.5
-"$bin/gateway-bench" single "$base" "$serve_pid" "$tick" "$case_file" "$work/payload.json" "$count" "$in_flight" >"$work/single.json"
-kill -INT "$perf_pid"
+# perf stops when the driver's timed part ends (it then reads every job
+# back, which is not part of the scenario).
+"$bin/gateway-bench" single "$base" "$serve_pid" "$tick" "$case_file" "$work/payload.json" "$count" "$in_flight" \
+  >"$work/single.json" 2> >(while read -r line; do
+    case "$line" in *"timed part done"*) kill -INT "$perf_pid" ;; *) echo "$line" >&2 ;; esac
+  done)
 wait "$perf_pid" || true
 
 python3 - "$work/single.json" <<'PY'

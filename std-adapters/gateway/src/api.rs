@@ -204,7 +204,7 @@ struct Ready {
 impl Ready {
     fn new(prepared: Prepared, body: Bytes, wire: bool, accepted_ms: u64) -> Self {
         let record = JobRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::now_v7().to_string(),
             accepted_ms,
             devices: u32::try_from(prepared.devices.len()).unwrap_or(u32::MAX),
             idempotency_key: prepared.idempotency_key,

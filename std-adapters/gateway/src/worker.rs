@@ -40,6 +40,8 @@ use crate::store::{
 
 /// Due devices read from the queue at a time.
 const BATCH: usize = 512;
+/// Jobs kept in memory for their sends.
+const JOB_CACHE: usize = 8192;
 /// Writes (results and accepted jobs) committed in one transaction at
 /// most: a commit costs one disk sync whatever its size, so the writer
 /// takes all that is waiting.
@@ -241,7 +243,7 @@ struct Shared {
     leased: Mutex<Leases>,
     /// A lease was settled or given back: a channel at its cap may take more.
     settled: Notify,
-    jobs: Mutex<HashMap<String, Arc<JobRecord>>>,
+    jobs: Mutex<JobCache>,
 }
 
 /// What one attempt at a device came to.
@@ -268,7 +270,7 @@ impl Workers {
             context: Context::new(config, clock, metrics, settings),
             leased: Mutex::new(Leases::default()),
             settled: Notify::new(),
-            jobs: Mutex::new(HashMap::new()),
+            jobs: Mutex::new(JobCache::default()),
         });
         let wake = Arc::new(Notify::new());
         let (writer, writes) = mpsc::channel(WRITE_QUEUE);
@@ -598,17 +600,45 @@ fn result_of(
     }
 }
 
+/// The jobs whose devices are being sent, newest kept: the writer puts
+/// every job it accepts here, so a send reads its job from the store only
+/// after a restart or once the job is among the oldest [`JOB_CACHE`].
+#[derive(Default)]
+struct JobCache {
+    jobs: HashMap<String, Arc<JobRecord>>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl JobCache {
+    fn insert(&mut self, job: Arc<JobRecord>) {
+        if self.jobs.insert(job.id.clone(), Arc::clone(&job)).is_none() {
+            self.order.push_back(job.id.clone());
+        }
+        while self.order.len() > JOB_CACHE {
+            if let Some(oldest) = self.order.pop_front() {
+                self.jobs.remove(&oldest);
+            }
+        }
+    }
+}
+
 fn job(shared: &Shared, id: &str) -> Option<Arc<JobRecord>> {
-    let mut jobs = shared.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(job) = jobs.get(id) {
-        return Some(Arc::clone(job));
+    let cached = shared
+        .jobs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .jobs
+        .get(id)
+        .cloned();
+    if cached.is_some() {
+        return cached;
     }
     let job = Arc::new(shared.store.job(id).ok().flatten()?);
-    // A small cache: fan-outs read their job once per batch, not per device.
-    if jobs.len() >= 1024 {
-        jobs.clear();
-    }
-    jobs.insert(id.to_owned(), Arc::clone(&job));
+    shared
+        .jobs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(Arc::clone(&job));
     Some(job)
 }
 
@@ -651,13 +681,23 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
         match answers {
             Ok(answers) => {
                 let mut answers = answers.into_iter();
-                let mut new = false;
-                for accept in accepts {
-                    let mine: Vec<Accepted> = answers.by_ref().take(accept.jobs.len()).collect();
-                    new |= mine.iter().any(|a| matches!(a, Accepted::New));
-                    let _ = accept.reply.send(Ok(mine));
+                let mut new = Vec::new();
+                for AcceptJobs { jobs, reply } in accepts {
+                    let mine: Vec<Accepted> = answers.by_ref().take(jobs.len()).collect();
+                    new.extend(
+                        jobs.into_iter()
+                            .zip(&mine)
+                            .filter(|(_, a)| matches!(a, Accepted::New))
+                            .map(|((job, _), _)| Arc::new(job)),
+                    );
+                    let _ = reply.send(Ok(mine));
                 }
-                if new {
+                if !new.is_empty() {
+                    let mut cache = shared.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+                    for job in new {
+                        cache.insert(job);
+                    }
+                    drop(cache);
                     wake.notify_one();
                 }
             }
