@@ -150,9 +150,9 @@ enum Command {
     },
 }
 
-/// mimalloc: per-thread free lists, no global lock (see Cargo.toml).
+/// jemalloc: per-thread caches, no global lock (see Cargo.toml).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
