@@ -34,10 +34,13 @@ const JOBS_BY_AGE: TableDefinition<'_, (u64, &str), ()> = TableDefinition::new("
 const JOB_PENDING: TableDefinition<'_, &str, u32> = TableDefinition::new("job_pending");
 /// (job id, device index) → [`DeviceRecord`] (postcard).
 const DEVICES: TableDefinition<'_, (&str, u32), &[u8]> = TableDefinition::new("devices");
-/// (due time ms, job id, device index) → (channel, held): what is to be
-/// sent, by due time. `held` marks a device waiting on a paused channel,
-/// due at once after a restart (the pause was this process's).
-const QUEUE: TableDefinition<'_, (u64, &str, u32), (&str, bool)> = TableDefinition::new("queue");
+/// (channel, due time ms, job id, device index) → held: what is to be
+/// sent, per channel by due time — so taking a channel's due devices
+/// reads only them, however many another channel has waiting. `held`
+/// marks a device waiting on a paused channel, due at once after a
+/// restart (the pause was this process's).
+const QUEUE: TableDefinition<'_, (&str, u64, &str, u32), bool> =
+    TableDefinition::new("queue_by_channel");
 /// Idempotency key → job id.
 const IDEMPOTENCY: TableDefinition<'_, &str, &str> = TableDefinition::new("idempotency");
 /// (accepted ms, idempotency key) → job id: the keys by age.
@@ -55,7 +58,7 @@ const SCHEMA: &str = "schema";
 const WRITE_CHECK: &str = "write_check";
 /// The record format this code writes. 1 was JSON with a copy of the
 /// recipient per device, decided again at send time.
-const SCHEMA_VERSION: u64 = 2;
+const SCHEMA_VERSION: u64 = 3;
 
 /// Rows one retention transaction deletes at most: a short write lock,
 /// so accepts and results are not held up behind a large sweep.
@@ -324,6 +327,7 @@ pub struct Feedback {
 /// A queue entry: when, which job, which device.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct QueueKey {
+    pub channel: String,
     pub due_ms: u64,
     pub job_id: String,
     pub device: u32,
@@ -362,22 +366,22 @@ pub struct DeviceResult {
 /// per channel, so one slow provider's leases cannot take every slot.
 #[derive(Debug, Default)]
 pub struct Leases {
-    held: HashMap<QueueKey, String>,
+    held: HashSet<QueueKey>,
     settled: HashSet<QueueKey>,
     per_channel: HashMap<String, usize>,
 }
 
 impl Leases {
-    fn take(&mut self, key: QueueKey, channel: &str) {
-        *self.per_channel.entry(channel.to_owned()).or_default() += 1;
-        self.held.insert(key, channel.to_owned());
+    fn take(&mut self, key: QueueKey) {
+        *self.per_channel.entry(key.channel.clone()).or_default() += 1;
+        self.held.insert(key);
     }
 
     fn drop_lease(&mut self, key: &QueueKey) -> bool {
-        let Some(channel) = self.held.remove(key) else {
+        if !self.held.remove(key) {
             return false;
-        };
-        if let Some(n) = self.per_channel.get_mut(&channel) {
+        }
+        if let Some(n) = self.per_channel.get_mut(&key.channel) {
             *n = n.saturating_sub(1);
         }
         true
@@ -399,8 +403,9 @@ impl Leases {
         self.held.len()
     }
 
-    fn channel_full(&self, channel: &str, cap: usize) -> bool {
-        self.per_channel.get(channel).is_some_and(|n| *n >= cap)
+    /// Leases `channel` may still take under `cap`.
+    fn room(&self, channel: &str, cap: usize) -> usize {
+        cap.saturating_sub(self.per_channel.get(channel).copied().unwrap_or(0))
     }
 }
 
@@ -483,17 +488,18 @@ impl Store {
             let mut queue = txn.open_table(QUEUE).map_err(err)?;
             let mut held = Vec::new();
             for entry in queue.iter().map_err(err)? {
-                let (key, value) = entry.map_err(err)?;
-                let (channel, is_held) = value.value();
-                if is_held {
-                    let (due, job, index) = key.value();
-                    held.push((due, job.to_owned(), index, channel.to_owned()));
+                let (key, is_held) = entry.map_err(err)?;
+                if is_held.value() {
+                    let (channel, due, job, index) = key.value();
+                    held.push((channel.to_owned(), due, job.to_owned(), index));
                 }
             }
-            for (due, job, index, channel) in held {
-                queue.remove((due, job.as_str(), index)).map_err(err)?;
+            for (channel, due, job, index) in held {
                 queue
-                    .insert((0, job.as_str(), index), (channel.as_str(), false))
+                    .remove((channel.as_str(), due, job.as_str(), index))
+                    .map_err(err)?;
+                queue
+                    .insert((channel.as_str(), 0, job.as_str(), index), false)
                     .map_err(err)?;
             }
         }
@@ -585,33 +591,39 @@ impl Store {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = Vec::new();
-        for entry in queue
-            .range((0u64, "", 0u32)..=(now_ms, "\u{10ffff}", u32::MAX))
-            .map_err(err)?
-        {
-            let (key, value) = entry.map_err(err)?;
-            let (due_ms, job_id, device) = key.value();
-            let (channel, _) = value.value();
-            if leases.channel_full(channel, per_channel) {
+        for channel in channels(&queue)? {
+            let mut room = leases.room(&channel, per_channel);
+            if room == 0 {
                 continue;
             }
-            let key = QueueKey {
-                due_ms,
-                job_id: job_id.to_owned(),
-                device,
-            };
-            if leases.held.contains_key(&key) || leases.settled.contains(&key) {
-                continue;
+            let due = (channel.as_str(), 0u64, "", 0u32)
+                ..=(channel.as_str(), now_ms, "\u{10ffff}", u32::MAX);
+            for entry in queue.range(due).map_err(err)? {
+                if room == 0 || out.len() >= limit {
+                    break;
+                }
+                let (key, _) = entry.map_err(err)?;
+                let (_, due_ms, job_id, device) = key.value();
+                let key = QueueKey {
+                    channel: channel.clone(),
+                    due_ms,
+                    job_id: job_id.to_owned(),
+                    device,
+                };
+                if leases.held.contains(&key) || leases.settled.contains(&key) {
+                    continue;
+                }
+                let record = devices
+                    .get((job_id, device))
+                    .map_err(err)?
+                    .map(|v| decode::<DeviceRecord>(v.value()))
+                    .transpose()?;
+                // A queue entry always has its device (they commit together).
+                let Some(record) = record else { continue };
+                leases.take(key.clone());
+                room -= 1;
+                out.push((key, record));
             }
-            let record = devices
-                .get((job_id, device))
-                .map_err(err)?
-                .map(|v| decode::<DeviceRecord>(v.value()))
-                .transpose()?;
-            // A queue entry always has its device (they commit together).
-            let Some(record) = record else { continue };
-            leases.take(key.clone(), channel);
-            out.push((key, record));
             if out.len() >= limit {
                 break;
             }
@@ -623,8 +635,20 @@ impl Store {
     pub fn next_due(&self) -> Result<Option<u64>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
         let queue = txn.open_table(QUEUE).map_err(err)?;
-        let first = queue.first().map_err(err)?;
-        Ok(first.map(|(k, _)| k.value().0))
+        let mut earliest: Option<u64> = None;
+        for channel in channels(&queue)? {
+            let first = queue
+                .range((channel.as_str(), 0u64, "", 0u32)..)
+                .map_err(err)?
+                .next()
+                .transpose()
+                .map_err(err)?;
+            if let Some((key, _)) = first {
+                let due = key.value().1;
+                earliest = Some(earliest.map_or(due, |e| e.min(due)));
+            }
+        }
+        Ok(earliest)
     }
 
     pub fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
@@ -900,6 +924,26 @@ impl Store {
     }
 }
 
+/// The channels with devices queued: one lookup each, in name order.
+fn channels(
+    queue: &impl ReadableTable<(&'static str, u64, &'static str, u32), bool>,
+) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    let mut next = queue.first().map_err(err)?;
+    while let Some((key, _)) = next {
+        let channel = key.value().0.to_owned();
+        // Past every entry of this channel: the first of the next one.
+        next = queue
+            .range((channel.as_str(), u64::MAX, "\u{10ffff}", u32::MAX)..)
+            .map_err(err)?
+            .find(|e| e.as_ref().map_or(true, |(k, _)| k.value().0 != channel))
+            .transpose()
+            .map_err(err)?;
+        found.push(channel);
+    }
+    Ok(found)
+}
+
 /// The job half of [`Store::write`].
 fn write_jobs(
     txn: &redb::WriteTransaction,
@@ -966,8 +1010,13 @@ fn write_jobs(
                 if device.state.is_pending() {
                     queue
                         .insert(
-                            (job.accepted_ms, job.id.as_str(), index),
-                            (device.channel.as_str(), false),
+                            (
+                                device.channel.as_str(),
+                                job.accepted_ms,
+                                job.id.as_str(),
+                                index,
+                            ),
+                            false,
                         )
                         .map_err(err)?;
                     depth += 1;
@@ -1001,13 +1050,12 @@ fn write_results(txn: &redb::WriteTransaction, results: &[DeviceResult]) -> Resu
             .map_err(err)?
             .map_or(0, |v| v.value());
         for r in results {
-            let key = (r.key.due_ms, r.key.job_id.as_str(), r.key.device);
-            let Some(entry) = queue.remove(key).map_err(err)? else {
+            let channel = r.key.channel.as_str();
+            let key = (channel, r.key.due_ms, r.key.job_id.as_str(), r.key.device);
+            if queue.remove(key).map_err(err)?.is_none() {
                 // Committed before (a duplicate lease): keep the first.
                 continue;
-            };
-            let channel = entry.value().0.to_owned();
-            drop(entry);
+            }
             depth = depth.saturating_sub(1);
             let device_key = (r.key.job_id.as_str(), r.key.device);
             let current = devices
@@ -1025,10 +1073,7 @@ fn write_results(txn: &redb::WriteTransaction, results: &[DeviceResult]) -> Resu
             if let Some(next) = r.state.next_attempt_ms() {
                 let held = matches!(r.state, DeviceState::Paused { .. });
                 queue
-                    .insert(
-                        (next, r.key.job_id.as_str(), r.key.device),
-                        (channel.as_str(), held),
-                    )
+                    .insert((channel, next, r.key.job_id.as_str(), r.key.device), held)
                     .map_err(err)?;
                 depth += 1;
             } else {
@@ -1104,6 +1149,48 @@ mod tests {
     }
 
     #[test]
+    fn a_channel_at_its_lease_cap_does_not_hide_another_channels_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // 1,000 APNs devices due first, then two FCM ones.
+        let apns: Vec<DeviceRecord> = (0..1000).map(|_| device(DeviceState::Queued)).collect();
+        let fcm: Vec<DeviceRecord> = (0..2)
+            .map(|_| DeviceRecord {
+                channel: "fcm".into(),
+                ..device(DeviceState::Queued)
+            })
+            .collect();
+        store.accept(&job("a", None, 1_000, 1000), &apns).unwrap();
+        store.accept(&job("b", None, 2_000, 2), &fcm).unwrap();
+        let leases = no_leases();
+        let taken = store.take_due(5_000, 100, 5, &leases).unwrap();
+        let channels: Vec<&str> = taken.iter().map(|(k, _)| k.channel.as_str()).collect();
+        assert_eq!(
+            channels,
+            ["apns"; 5]
+                .iter()
+                .chain(&["fcm"; 2])
+                .copied()
+                .collect::<Vec<_>>()
+        );
+        // Both at or past their cap or empty: nothing more, without reading
+        // APNs' other 995.
+        assert!(store.take_due(5_000, 100, 5, &leases).unwrap().is_empty());
+        assert_eq!(store.next_due().unwrap(), Some(1_000));
+        // One sent and committed: one more APNs device, another one.
+        let sent = DeviceState::Delivered {
+            id: "x".into(),
+            at_ms: 5_000,
+        };
+        store.commit(&[result(&taken[0].0, sent)]).unwrap();
+        leases.lock().unwrap().settle(&taken[0].0);
+        let more = store.take_due(5_000, 100, 5, &leases).unwrap();
+        assert_eq!(more.len(), 1);
+        assert_eq!(more[0].0.channel, "apns");
+        assert!(taken.iter().all(|(k, _)| *k != more[0].0));
+    }
+
+    #[test]
     fn accept_queue_commit_and_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -1155,7 +1242,7 @@ mod tests {
             .unwrap()
             .is_empty());
         let leased = no_leases();
-        leased.lock().unwrap().take(due[0].clone(), "apns");
+        leased.lock().unwrap().take(due[0].clone());
         let second = store.take_due(1_000, 10, 100, &leased).unwrap();
         assert_eq!(second.len(), 1);
         assert_eq!(second[0].0, due[1]);
