@@ -138,6 +138,9 @@ fn has_table(config: &Config, name: &str) -> bool {
 /// share one pipeline: every write waiting when a commit starts goes into
 /// it, so a burst of requests and the results of the sends before them
 /// cost one disk sync together.
+// Results are most of what flows here: kept inline, not boxed (an
+// allocation each).
+#[allow(clippy::large_enum_variant)]
 pub enum Write {
     /// Jobs to accept, answered once they are on disk (or not).
     Accept(AcceptJobs),
