@@ -285,6 +285,11 @@ fn case_doc(
 /// A listed device read alone; errors name the key as a case's would
 /// (`Recipient.Device.Channel`).
 fn device_doc(raw: &RawValue) -> Result<DeviceDoc, IngestError> {
+    if let Ok(device) = serde_json::from_str(raw.get()) {
+        return Ok(device);
+    }
+    // Read again with the path tracked, for the error's key (only a device
+    // that fails pays for the bookkeeping).
     let mut reader = serde_json::Deserializer::from_str(raw.get());
     serde_path_to_error::deserialize(&mut reader).map_err(|e| {
         let path = e.path().to_string();

@@ -328,11 +328,21 @@ pub fn parse_case(json: &[u8]) -> Result<CaseDoc, IngestError> {
         return Err(IngestError::new("", "a case is a JSON object"));
     }
     let mut de = serde_json::Deserializer::from_slice(json);
-    let doc: CaseDoc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let key = if path == "." { String::new() } else { path };
-        IngestError::new(key, e.inner().to_string())
-    })?;
+    let Ok(doc) = CaseDoc::deserialize(&mut de) else {
+        // Read again with the path tracked, for the error's key: the
+        // bookkeeping costs a good part of a parse, so only a case that
+        // fails pays it (serde fails the same way both times).
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let tracked: Result<CaseDoc, _> = serde_path_to_error::deserialize(&mut de);
+        return Err(tracked.map_or_else(
+            |e| {
+                let path = e.path().to_string();
+                let key = if path == "." { String::new() } else { path };
+                IngestError::new(key, e.inner().to_string())
+            },
+            |_| IngestError::new("", "the case reads differently twice"),
+        ));
+    };
     de.end()
         .map_err(|e| IngestError::new("", format!("trailing input: {e}")))?;
     Ok(doc)
