@@ -158,36 +158,30 @@ pub fn prepare(
     let mut devices = Vec::with_capacity(count);
     let mut reports = Vec::with_capacity(if report { count } else { 0 });
     for (i, (recipient, listed)) in recipients.into_iter().zip(shapes).enumerate() {
-        let Some(list) = listed else {
-            let path = format!("Recipients[{i}]");
-            let mut doc =
-                case_doc(&common, recipient.get(), None, now).map_err(|e| in_request(e, &path))?;
-            let (device, one) = decide_device(&mut doc, None, now, app, report, path.clone())
-                .map_err(|e| in_request(e, &path))?;
-            devices.push(device);
-            if report {
-                reports.push(one);
-            }
-            continue;
+        let (path, first) = match &listed {
+            None => (format!("Recipients[{i}]"), None),
+            Some(list) => (format!("Recipients[{i}].Devices[0]"), list.first().copied()),
         };
-        // The recipient is read once, with its first device; the others
-        // take that device's place in the parsed case.
-        let mut list = list.into_iter();
-        let first = list.next();
-        let path = format!("Recipients[{i}].Devices[0]");
-        let mut doc =
+        // The recipient is read and lent to the core once, with its first
+        // listed device; each further device takes that device's place in
+        // a copy of the case.
+        let doc =
             case_doc(&common, recipient.get(), first, now).map_err(|e| in_request(e, &path))?;
-        let (device, one) = decide_device(&mut doc, None, now, app, report, path.clone())
-            .map_err(|e| in_request(e, &path))?;
+        let lent = doc.lend().map_err(|e| in_request(e, &path))?;
+        let case = lent.case(now, app).map_err(|e| in_request(e, &path))?;
+        let (device, one) =
+            decide_device(&case, report, path.clone()).map_err(|e| in_request(e, &path))?;
         devices.push(device);
         if report {
             reports.push(one);
         }
-        for (j, raw) in list.enumerate() {
-            let path = format!("Recipients[{i}].Devices[{}]", j + 1);
+        for (j, raw) in listed.iter().flatten().enumerate().skip(1) {
+            let path = format!("Recipients[{i}].Devices[{j}]");
             let next = device_doc(raw).map_err(|e| in_request(e, &path))?;
-            let (device, one) = decide_device(&mut doc, Some(next), now, app, report, path.clone())
-                .map_err(|e| in_request(e, &path))?;
+            let mut this = case;
+            this.recipient.device = next.device();
+            let (device, one) =
+                decide_device(&this, report, path.clone()).map_err(|e| in_request(e, &path))?;
             devices.push(device);
             if report {
                 reports.push(one);
@@ -305,22 +299,13 @@ fn device_doc(raw: &RawValue) -> Result<DeviceDoc, IngestError> {
     })
 }
 
-/// Decides and renders one device of `doc` (with `device` in its place,
-/// if given): its record and its report.
+/// Decides and renders one device's case: its record and its report.
 fn decide_device(
-    doc: &mut CaseDoc,
-    device: Option<DeviceDoc>,
-    now: i64,
-    app: &AppDoc,
+    case: &Case<'_>,
     report: bool,
     path: String,
 ) -> Result<(DeviceRecord, Value), IngestError> {
-    if let Some(device) = device {
-        doc.recipient.device = device;
-    }
-    let lent = doc.lend()?;
-    let case = lent.case(now, app)?;
-    let (state, report, push) = decide_case(&case, report)?;
+    let (state, report, push) = decide_case(case, report)?;
     let device = case.recipient.device;
     Ok((
         DeviceRecord {

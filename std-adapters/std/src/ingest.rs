@@ -268,6 +268,33 @@ pub struct DeviceDoc {
     pub state: StateDoc,
 }
 
+impl DeviceDoc {
+    /// The device as the core reads it.
+    pub fn device(&self) -> Device<'_> {
+        Device {
+            channel: match self.channel {
+                ChannelDoc::Apns => Channel::Apns,
+                ChannelDoc::ApnsVoip => Channel::ApnsVoip,
+                ChannelDoc::Fcm => Channel::Fcm,
+                ChannelDoc::Huawei => Channel::Huawei,
+                ChannelDoc::Honor => Channel::Honor,
+                ChannelDoc::Xiaomi => Channel::Xiaomi,
+                ChannelDoc::Oppo => Channel::Oppo,
+                ChannelDoc::Vivo => Channel::Vivo,
+                ChannelDoc::Meizu => Channel::Meizu,
+                ChannelDoc::Tpns => Channel::Tpns,
+            },
+            token: s(&self.token),
+            state: match self.state {
+                StateDoc::Foreground => DeviceState::Foreground,
+                StateDoc::Background => DeviceState::Background,
+                StateDoc::PushOnline => DeviceState::PushOnline,
+                StateDoc::Offline => DeviceState::Offline,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelDoc {
@@ -564,27 +591,7 @@ impl<'d> Lent<'d> {
             },
             recipient: Recipient {
                 account: s(&recipient.account),
-                device: Device {
-                    channel: match recipient.device.channel {
-                        ChannelDoc::Apns => Channel::Apns,
-                        ChannelDoc::ApnsVoip => Channel::ApnsVoip,
-                        ChannelDoc::Fcm => Channel::Fcm,
-                        ChannelDoc::Huawei => Channel::Huawei,
-                        ChannelDoc::Honor => Channel::Honor,
-                        ChannelDoc::Xiaomi => Channel::Xiaomi,
-                        ChannelDoc::Oppo => Channel::Oppo,
-                        ChannelDoc::Vivo => Channel::Vivo,
-                        ChannelDoc::Meizu => Channel::Meizu,
-                        ChannelDoc::Tpns => Channel::Tpns,
-                    },
-                    token: s(&recipient.device.token),
-                    state: match recipient.device.state {
-                        StateDoc::Foreground => DeviceState::Foreground,
-                        StateDoc::Background => DeviceState::Background,
-                        StateDoc::PushOnline => DeviceState::PushOnline,
-                        StateDoc::Offline => DeviceState::Offline,
-                    },
-                },
+                device: recipient.device.device(),
                 badge: recipient.badge,
                 push_enabled: recipient.push_enabled,
                 c2c_sound: s(&recipient.c2c_sound),
