@@ -92,6 +92,37 @@ macro_rules! setting_resolve {
     ($kind:ident, $value:expr, $base:expr) => {};
 }
 
+/// A list setting: a TOML array of strings, or one string of
+/// comma-separated items (as an environment variable gives it). Kept as
+/// the comma-separated string; an item of the array with a comma in it is
+/// refused, since it would read as two.
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct List;
+    impl<'de> serde::de::Visitor<'de> for List {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or an array of strings")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<String, A::Error> {
+            let mut items: Vec<String> = Vec::new();
+            while let Some(item) = seq.next_element::<String>()? {
+                if item.contains(',') {
+                    return Err(serde::de::Error::custom(format!(
+                        "item {} of the array has a comma in it",
+                        items.len()
+                    )));
+                }
+                items.push(item);
+            }
+            Ok(items.join(","))
+        }
+    }
+    d.deserialize_any(List).map(Some)
+}
+
 /// One provider's table: every key optional in the file (the provider's
 /// `from_section` says which it needs), each overridable by
 /// `TIDINGS_<TABLE>_<KEY>`, secrets hidden from `Debug`, paths resolved
@@ -276,7 +307,10 @@ section! {
         listen: text,
         /// Where the local queue's database lives (default ./tidings-data).
         data_dir: path,
-        /// Bearer tokens the API accepts, comma-separated; none = no auth.
+        /// Bearer tokens the API accepts: a TOML array of strings, or one
+        /// string of comma-separated tokens (the form an environment
+        /// variable takes); none = no auth.
+        #[serde(default, deserialize_with = "string_or_list")]
         api_tokens: secret,
         /// Largest request body, bytes (default 1 MiB).
         max_body_bytes: number,
@@ -487,6 +521,35 @@ mod tests {
         assert_eq!(apns.team_id.as_deref(), Some("TEAM000001"));
         assert_eq!(apns.key_file, Some(PathBuf::from("AuthKey.p8")));
         assert_eq!(apns.connections, Some(2));
+    }
+
+    #[test]
+    fn api_tokens_are_an_array_or_one_comma_separated_string() {
+        let tokens = |toml: &str| Config::parse(toml).map(|c| c.server.unwrap().api_tokens);
+        assert_eq!(
+            tokens("[server]\napi_tokens = [\"a\", \"b\"]\n").unwrap(),
+            Some("a,b".into())
+        );
+        assert_eq!(
+            tokens("[server]\napi_tokens = \"a, b\"\n").unwrap(),
+            Some("a, b".into())
+        );
+        assert_eq!(tokens("[server]\n").unwrap(), None);
+        let comma = tokens("[server]\napi_tokens = [\"a,b\"]\n").unwrap_err();
+        assert_eq!(comma.key, "server.api_tokens");
+        assert!(comma.reason.contains("comma"), "{comma}");
+        let number = tokens("[server]\napi_tokens = 5\n").unwrap_err();
+        assert_eq!(number.key, "server.api_tokens");
+        assert!(
+            number.reason.contains("a string or an array of strings"),
+            "{number}"
+        );
+        // Never shown: a token is a secret.
+        let debug = format!(
+            "{:?}",
+            Config::parse("[server]\napi_tokens = [\"s3cret\"]\n").unwrap()
+        );
+        assert!(!debug.contains("s3cret"), "{debug}");
     }
 
     #[test]
