@@ -407,7 +407,9 @@ async fn invalid_tokens_reach_the_cursor_feed_and_the_webhook_despite_its_failur
             )
             .reply_always("dead02", Reply::BadDeviceToken)
         },
-        &format!("[feedback]\nwebhook_url = {hook_url:?}\nbatch = 1\n"),
+        &format!(
+            "[feedback]\nwebhook_url = {hook_url:?}\nbatch = 1\nsigning_secret = \"{HOOK_SECRET}\"\n"
+        ),
     )
     .await;
     let body = push_body(
@@ -452,8 +454,27 @@ async fn invalid_tokens_reach_the_cursor_feed_and_the_webhook_despite_its_failur
     assert_eq!(unregistered["Reason"], "Unregistered");
     assert_eq!(unregistered["InvalidSince"], 1_700_000_000_000u64);
     assert!(got.iter().any(|r| r["Token"] == "dead02"));
+    // Every POST is signed: t=<secs>,v1=<HMAC-SHA256(secret, "<t>.<body>")>.
+    let signed = webhook.signed.lock().unwrap().clone();
+    assert!(signed.len() >= 3);
+    for (header, body) in signed {
+        let header = header.expect("a Tidings-Signature header");
+        let (t, v1) = header
+            .strip_prefix("t=")
+            .and_then(|h| h.split_once(",v1="))
+            .unwrap();
+        use hmac::Mac as _;
+        let mut mac = <hmac::Hmac<sha2::Sha256>>::new_from_slice(HOOK_SECRET.as_bytes()).unwrap();
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(&body);
+        mac.verify_slice(&hex::decode(v1).unwrap())
+            .expect("the signature verifies");
+        assert!(t.parse::<u64>().is_ok());
+    }
     bed.stop().await;
 }
+
+const HOOK_SECRET: &str = "whsec-feedback-0123456789";
 
 /// A postcard job (the core's `wire`) as an edge relay sends it.
 fn wire_job(token: &str) -> Vec<u8> {

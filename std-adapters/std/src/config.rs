@@ -383,6 +383,10 @@ section! {
         ca_file: path,
         /// Records per POST (default 100).
         batch: number,
+        /// Signs every POST: `Tidings-Signature: t=<unix seconds>,v1=<hex
+        /// HMAC-SHA256(secret, "<t>.<body>")>`. Better given as
+        /// `TIDINGS_FEEDBACK_SIGNING_SECRET`.
+        signing_secret: secret,
         /// How long a feedback record is kept in the local store, seconds
         /// (default 604800, a week; never past the webhook's cursor).
         ttl_secs: number,

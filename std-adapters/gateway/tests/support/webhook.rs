@@ -12,6 +12,8 @@ pub struct Webhook {
     pub url: String,
     /// Records of every POST it took, in arrival order.
     pub received: Arc<Mutex<Vec<Value>>>,
+    /// Every POST's `Tidings-Signature` header (if any) and body bytes.
+    pub signed: Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>,
     /// POSTs, refused or not.
     pub calls: Arc<AtomicUsize>,
 }
@@ -19,20 +21,33 @@ pub struct Webhook {
 impl Webhook {
     pub async fn start() -> Self {
         let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let signed: Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>> = Arc::default();
         let calls = Arc::new(AtomicUsize::new(0));
-        let (r, c) = (Arc::clone(&received), Arc::clone(&calls));
+        let (r, c, g) = (
+            Arc::clone(&received),
+            Arc::clone(&calls),
+            Arc::clone(&signed),
+        );
         let hook = axum::Router::new().route(
             "/hook",
-            axum::routing::post(move |axum::Json(batch): axum::Json<Vec<Value>>| {
-                let (r, c) = (Arc::clone(&r), Arc::clone(&c));
-                async move {
-                    if c.fetch_add(1, Ordering::SeqCst) == 0 {
-                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (r, c, g) = (Arc::clone(&r), Arc::clone(&c), Arc::clone(&g));
+                    async move {
+                        let signature = headers
+                            .get("tidings-signature")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        g.lock().unwrap().push((signature, body.to_vec()));
+                        if c.fetch_add(1, Ordering::SeqCst) == 0 {
+                            return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                        }
+                        let batch: Vec<Value> = serde_json::from_slice(&body).unwrap();
+                        r.lock().unwrap().extend(batch);
+                        axum::http::StatusCode::NO_CONTENT
                     }
-                    r.lock().unwrap().extend(batch);
-                    axum::http::StatusCode::NO_CONTENT
-                }
-            }),
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -40,6 +55,7 @@ impl Webhook {
         Self {
             url,
             received,
+            signed,
             calls,
         }
     }
