@@ -8,12 +8,15 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+/// A POST's `Tidings-Signature` header, if it had one, and its body.
+pub type SignedPost = (Option<String>, Vec<u8>);
+
 pub struct Webhook {
     pub url: String,
     /// Records of every POST it took, in arrival order.
     pub received: Arc<Mutex<Vec<Value>>>,
     /// Every POST's `Tidings-Signature` header (if any) and body bytes.
-    pub signed: Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>>,
+    pub signed: Arc<Mutex<Vec<SignedPost>>>,
     /// POSTs, refused or not.
     pub calls: Arc<AtomicUsize>,
 }
@@ -21,7 +24,7 @@ pub struct Webhook {
 impl Webhook {
     pub async fn start() -> Self {
         let received: Arc<Mutex<Vec<Value>>> = Arc::default();
-        let signed: Arc<Mutex<Vec<(Option<String>, Vec<u8>)>>> = Arc::default();
+        let signed: Arc<Mutex<Vec<SignedPost>>> = Arc::default();
         let calls = Arc::new(AtomicUsize::new(0));
         let (r, c, g) = (
             Arc::clone(&received),
