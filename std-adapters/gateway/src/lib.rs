@@ -337,7 +337,7 @@ impl Gateway {
         let webhook = settings
             .webhook
             .clone()
-            .map(|w| webhook::Webhook::start(feed, w))
+            .map(|w| webhook::Webhook::start(feed, w, Arc::clone(&metrics)))
             .transpose()?;
         let state = Arc::new(api::AppState {
             queue,

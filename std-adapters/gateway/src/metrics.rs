@@ -14,6 +14,9 @@ type Labels = Vec<(&'static str, String)>;
 
 pub struct Metrics {
     registry: Registry,
+    /// Every family's name as served (`tidings_pushes`…), whether or not
+    /// it has a sample yet.
+    families: Vec<String>,
     /// Sends by channel and outcome (delivered, token_invalid, retry, rejected, expired).
     pub pushes: Family<Labels, Counter>,
     /// Devices suppressed by the rules, by reason.
@@ -41,6 +44,21 @@ pub struct Metrics {
     /// Rows the retention sweep deleted, by kind (jobs, devices, keys,
     /// feedback).
     pub retention_deleted: Family<Labels, Counter>,
+    /// Feedback records the webhook has not taken yet (local queue).
+    pub webhook_lag: Gauge,
+}
+
+/// The registry, remembering each family's name.
+struct Named<'r> {
+    registry: &'r mut Registry,
+    families: &'r mut Vec<String>,
+}
+
+impl Named<'_> {
+    fn add(&mut self, name: &str, help: &str, metric: impl prometheus_client::registry::Metric) {
+        self.families.push(format!("tidings_{name}"));
+        self.registry.register(name, help, metric);
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -52,6 +70,11 @@ impl std::fmt::Debug for Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("tidings");
+        let mut families = Vec::new();
+        let mut named = Named {
+            registry: &mut registry,
+            families: &mut families,
+        };
         let pushes = Family::default();
         let suppressed = Family::default();
         let provider_errors = Family::default();
@@ -66,64 +89,71 @@ impl Default for Metrics {
         let sends_held = Family::default();
         let store_bytes = Gauge::default();
         let retention_deleted = Family::default();
-        registry.register(
+        let webhook_lag = Gauge::default();
+        named.add(
+            "webhook_lag",
+            "Feedback records not yet taken by the webhook (local queue)",
+            webhook_lag.clone(),
+        );
+        named.add(
             "channel_up",
             "1 while the channel's provider answers, 0 while it is down or paused",
             channel_up.clone(),
         );
-        registry.register(
+        named.add(
             "channel_paused",
             "1 while the channel is paused on refused credentials",
             channel_paused.clone(),
         );
-        registry.register(
+        named.add(
             "sends_held",
             "Sends not made (attempts saved) while the channel was down or paused",
             sends_held.clone(),
         );
-        registry.register(
+        named.add(
             "store_bytes",
             "Size of the local store's file",
             store_bytes.clone(),
         );
-        registry.register(
+        named.add(
             "retention_deleted",
             "Rows deleted by the retention sweep, by kind",
             retention_deleted.clone(),
         );
-        registry.register("pushes", "Sends by channel and outcome", pushes.clone());
-        registry.register(
+        named.add("pushes", "Sends by channel and outcome", pushes.clone());
+        named.add(
             "suppressed",
             "Devices suppressed by the rules, by reason",
             suppressed.clone(),
         );
-        registry.register(
+        named.add(
             "provider_errors",
             "Provider answers other than delivered, by channel and reason",
             provider_errors.clone(),
         );
-        registry.register(
+        named.add(
             "queue_depth",
             "Devices waiting in the queue",
             queue_depth.clone(),
         );
-        registry.register(
+        named.add(
             "accept_seconds",
             "Push request received to job committed",
             accept_seconds.clone(),
         );
-        registry.register(
+        named.add(
             "delivery_seconds",
             "Job accepted to device delivered",
             delivery_seconds.clone(),
         );
-        registry.register(
+        named.add(
             "http_requests",
             "HTTP requests by route and status",
             http_requests.clone(),
         );
         Self {
             registry,
+            families,
             pushes,
             suppressed,
             provider_errors,
@@ -136,12 +166,19 @@ impl Default for Metrics {
             sends_held,
             store_bytes,
             retention_deleted,
+            webhook_lag,
         }
     }
 }
 
 impl Metrics {
     /// The Prometheus text exposition.
+    /// Every family's name as `/metrics` serves it once it has a sample
+    /// (`tidings_pushes` for the `tidings_pushes_total` counter).
+    pub fn families(&self) -> &[String] {
+        &self.families
+    }
+
     pub fn render(&self) -> String {
         let mut text = String::new();
         // Writing to a String cannot fail.

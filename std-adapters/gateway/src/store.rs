@@ -746,6 +746,11 @@ impl Store {
         Ok(out)
     }
 
+    /// The feed's last sequence number (0: empty).
+    pub fn feedback_seq(&self) -> Result<u64, StoreError> {
+        self.meta(FEEDBACK_SEQ)
+    }
+
     pub fn webhook_cursor(&self) -> Result<u64, StoreError> {
         self.meta(WEBHOOK_CURSOR)
     }

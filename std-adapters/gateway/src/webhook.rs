@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tidings_std::config::{Config, ConfigError};
 
+use crate::metrics::Metrics;
 use crate::nats::Nats;
 use crate::store::Store;
 
@@ -113,11 +114,15 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn start(source: FeedSource, settings: WebhookSettings) -> Result<Self, ConfigError> {
+    pub fn start(
+        source: FeedSource,
+        settings: WebhookSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, ConfigError> {
         let client = tidings_deliver::https::client(settings.ca_file.as_deref(), POST_TIMEOUT)
             .map_err(|e| ConfigError::new("feedback.ca_file", e.to_string()))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(run(source, client, settings, stopped));
+        let task = tokio::spawn(run(source, client, settings, metrics, stopped));
         Ok(Self { stop, task })
     }
 
@@ -131,11 +136,12 @@ async fn run(
     source: FeedSource,
     client: reqwest::Client,
     settings: WebhookSettings,
+    metrics: Arc<Metrics>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut pause = FIRST_PAUSE;
     loop {
-        let wait = match post_next(&source, &client, &settings).await {
+        let wait = match post_next(&source, &client, &settings, &metrics).await {
             Ok(true) => {
                 pause = FIRST_PAUSE;
                 continue;
@@ -160,17 +166,22 @@ async fn post_next(
     source: &FeedSource,
     client: &reqwest::Client,
     settings: &WebhookSettings,
+    metrics: &Metrics,
 ) -> Result<bool, String> {
     match source {
         FeedSource::Local(store) => {
             let (reader, batch) = (store.clone(), settings.batch);
-            let records = tokio::task::spawn_blocking(move || {
+            let (records, lag) = tokio::task::spawn_blocking(move || {
                 let cursor = reader.webhook_cursor()?;
-                reader.feedback_after(cursor, batch)
+                let lag = reader.feedback_seq()?.saturating_sub(cursor);
+                Ok::<_, crate::store::StoreError>((reader.feedback_after(cursor, batch)?, lag))
             })
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
+            metrics
+                .webhook_lag
+                .set(i64::try_from(lag).unwrap_or(i64::MAX));
             let Some(&(last, _)) = records.last() else {
                 return Ok(false);
             };

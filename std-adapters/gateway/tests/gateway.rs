@@ -646,3 +646,67 @@ async fn a_batch_accepts_each_good_request_in_one_commit_and_answers_each_bad_on
     }
     bed.stop().await;
 }
+
+/// Every metric the Grafana dashboard and the alert rules under `deploy/`
+/// name is one `/metrics` serves (a renamed metric would leave a panel or
+/// an alert silently empty).
+#[tokio::test]
+async fn the_dashboard_and_the_alert_rules_name_only_served_metrics() {
+    let bed = bed(|b| b, "").await;
+    let (_, accepted) = bed
+        .post(
+            "/v1/push",
+            &push_body(
+                json!([{ "Device": device("aa01", "background") }]),
+                json!({}),
+            ),
+        )
+        .await;
+    bed.settled(accepted["JobId"].as_str().unwrap(), &["queued"])
+        .await;
+    let served: std::collections::BTreeSet<String> = bed
+        .metrics()
+        .await
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    // The registry's own list of families is what /metrics serves (each
+    // once it has a sample).
+    let families: std::collections::BTreeSet<String> = tidings_gateway::metrics::Metrics::default()
+        .families()
+        .iter()
+        .cloned()
+        .collect();
+    assert!(served.contains("tidings_pushes"), "{served:?}");
+    assert!(served.is_subset(&families), "{served:?} {families:?}");
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    for file in [
+        "grafana/tidings-dashboard.json",
+        "prometheus/tidings-alerts.yml",
+    ] {
+        let text = std::fs::read_to_string(deploy.join(file)).unwrap();
+        let mut named = 0;
+        for (at, _) in text.match_indices("tidings_") {
+            let name: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            let family = ["_total", "_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(&name);
+            if family == "tidings_" {
+                continue; // "tidings_retry"-like words are not metrics here
+            }
+            named += 1;
+            assert!(
+                families.contains(family),
+                "{file} names {name}, which /metrics does not serve ({families:?})"
+            );
+        }
+        assert!(named >= 5, "{file} names {named} metrics");
+    }
+    bed.stop().await;
+}
