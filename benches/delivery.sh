@@ -14,11 +14,11 @@ cd "$(dirname "$0")/.."
 count=${COUNT:-20000}
 case_file=examples/c2c-apns.json
 
-cargo build -q --release -p tidings --bin tidings -p tidings-benches --bin deliver-bench
+cargo build -q --profile dist -p tidings --bin tidings -p tidings-benches --bin deliver-bench
 (cd benches/peers && { [ -d node_modules/@parse/node-apn ] || npm install --no-audit --no-fund --silent; })
 target_dir=$(cargo metadata -q --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-bin=$target_dir/release
+bin=$target_dir/dist
 
 work=$(mktemp -d)
 "$bin/tidings" standin apns --listen 127.0.0.1:0 --dir "$work/standin" >"$work/standin.json" 2>"$work/standin.log" &

@@ -2,10 +2,10 @@
 # run): builds the binaries, starts the APNs stand-in and gateways in $work,
 # and stops them all on exit.
 
-cargo build -q --release -p tidings --bin tidings -p tidings-benches --bin gateway-bench
+cargo build -q --profile dist -p tidings --bin tidings -p tidings-benches --bin gateway-bench
 target_dir=$(cargo metadata -q --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-bin=$target_dir/release
+bin=$target_dir/dist
 tick=$(getconf CLK_TCK)
 case_file=examples/c2c-apns.json
 

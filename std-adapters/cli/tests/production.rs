@@ -87,6 +87,17 @@ fn gateway_config(
     file
 }
 
+/// An APNs stand-in and a gateway sending to it (`server_extra` in its
+/// `[server]`), logging at `info` into its folder.
+fn standin_and_gateway(server_extra: &str) -> (Standin, tempfile::TempDir, Gateway) {
+    let standin = standin(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = gateway_config(&standin, dir.path(), port, None, server_extra);
+    let gateway = serve_logging(&config, port, &dir.path().join("gateway.log"), "info");
+    (standin, dir, gateway)
+}
+
 /// A group push to `tokens` on APNs, with `extra` keys in its recipient.
 fn push_to(tokens: &[String], extra: Option<(&str, Value)>) -> Value {
     let devices: Vec<Value> = tokens
@@ -296,17 +307,7 @@ fn folder_bytes(dir: &Path) -> u64 {
 fn a_store_under_steady_load_forgets_finished_jobs_and_stops_growing() {
     const ROUNDS: usize = 5;
     const PER_REQUEST: usize = 1000;
-    let standin = standin(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = gateway_config(
-        &standin,
-        dir.path(),
-        port,
-        None,
-        "max_devices = 1000\njob_ttl_secs = 3",
-    );
-    let gateway = serve_logging(&config, port, &dir.path().join("gateway.log"), "info");
+    let (_standin, dir, gateway) = standin_and_gateway("max_devices = 1000\njob_ttl_secs = 3");
     let data = dir.path().join("data");
     let mut sizes = Vec::new();
     let mut previous: Vec<String> = Vec::new();
@@ -380,17 +381,8 @@ fn a_request_of_10_000_devices_and_a_700_kb_key_grows_the_peak_rss_by_at_most_12
 /// A dry run, then the same request sent: the gateway's peak RSS grows by
 /// at most `bound` over what a small push took.
 fn request_memory(devices: usize, unknown: usize, bound: u64) {
-    let standin = standin(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = gateway_config(
-        &standin,
-        dir.path(),
-        port,
-        None,
-        "max_devices = 10000\nmax_body_bytes = 2000000",
-    );
-    let gateway = serve_logging(&config, port, &dir.path().join("gateway.log"), "info");
+    let (_standin, _dir, gateway) =
+        standin_and_gateway("max_devices = 10000\nmax_body_bytes = 2000000");
     // Warm: one small push through every path first.
     let warm = accept(&gateway, &push_to(&tokens("0c", 2), None));
     await_delivered(&gateway, &warm, Instant::now(), Duration::from_secs(30));
