@@ -4,6 +4,8 @@
 //! 401), a wrong key refused, HTTP/2 multiplexing. Time moves on a
 //! `ManualClock` shared by client and stand-in; nothing sleeps.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +14,6 @@ use tidings_core::{decide, Decision};
 use tidings_deliver::fcm::{
     FcmClient, FcmConfig, QUOTA_BACKOFF, SERVER_BACKOFF, TOKEN_REFRESH_BEFORE,
 };
-use tidings_deliver::token::TOKEN_BACKOFF;
 use tidings_deliver::{Delivery, Outcome, Push};
 use tidings_standin::fcm::{
     FcmStandin, FcmStandinBuilder, Reply, ServiceAccount, TokenFault, ACCESS_TOKEN_LIFETIME_SECS,
@@ -525,14 +526,7 @@ async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
         attempt: 0,
     };
     let d = client.send(&push).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "Timeout".into(),
-            not_before: bed.clock.now() + TOKEN_BACKOFF.base
-        }
-    );
-    assert_eq!(d.status, None);
+    common::assert_token_timeout(&d, bed.clock.now());
     assert_eq!(bed.standin.stats().sends, 0);
     bed.standin.shutdown().await.unwrap();
 }

@@ -85,3 +85,17 @@ pub fn dead_url() -> String {
 }
 
 pub const SECOND: Duration = Duration::from_secs(1);
+
+/// A send whose token endpoint never answered within the request timeout:
+/// `Retry` (`Timeout`) at the token backoff's first step, without a status.
+pub fn assert_token_timeout(d: &tidings_deliver::Delivery, now: SystemTime) {
+    use tidings_deliver::token::TOKEN_BACKOFF;
+    assert_eq!(
+        d.outcome,
+        tidings_deliver::Outcome::Retry {
+            reason: "Timeout".into(),
+            not_before: now + TOKEN_BACKOFF.base
+        }
+    );
+    assert_eq!(d.status, None);
+}
