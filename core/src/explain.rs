@@ -28,8 +28,11 @@ use crate::text::Segments;
 /// except that row 14's conversation option (`MutedConversation`, then
 /// `NotMentioned`) comes before the global one (`MutedGlobal`).
 pub const ORDER: [Reason; 15] = {
-    let [a, b, c, d, e, f, g, h, i, j, k, l, conversation, global, mentioned] = Reason::ALL;
-    [a, b, c, d, e, f, g, h, i, j, k, l, conversation, mentioned, global]
+    let mut order = Reason::ALL;
+    // `Reason::ALL` ends `MutedGlobal, NotMentioned`.
+    let [.., global, mentioned] = &mut order;
+    core::mem::swap(global, mentioned);
+    order
 };
 
 /// The row of push-rules §2.1 a check is (`OnlineOnly` is rows 3–4).

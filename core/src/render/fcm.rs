@@ -26,11 +26,10 @@
 //!   [`crate::text::android_sound_name`]); FCM takes it only on pre-8.0 devices,
 //!   the channel decides on 8.0+.
 
+use super::kit::{android_texts, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Writer};
 
 /// Limit on the request body for a token target (vendors.md §2.3, §2.5).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -57,18 +56,7 @@ impl Layout for Fcm<'_, '_> {
         w.begin_object();
         // FCM's title is optional: without any title source it is left
         // out, never sent empty (found by fuzzing, case_json).
-        if !n.android_title().is_empty() {
-            let title = Text {
-                segments: Segments::single(n.android_title()),
-                limit: None,
-            };
-            w.text_member(key!("title"), Slot::Title, title);
-        }
-        let body = Text {
-            segments: n.body().segments(),
-            limit: None,
-        };
-        w.text_member(key!("body"), Slot::Body, body);
+        android_texts(w, n, (key!("title"), None), (key!("body"), None));
         w.opt_str_member(key!("image"), Field::Image, android.google_image);
         w.end_object();
 
@@ -108,12 +96,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         return Err(Error::Invalid(Field::Token));
     }
     let fitted = fit(&Fcm { n }, buf, PAYLOAD_LIMIT)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]

@@ -29,11 +29,10 @@
 //! - `badge` is `{"addNum":1,"badgeClass":<App.BadgeClass>}` only when the
 //!   app has a launcher class and the badge counts (`BadgeMode` 0).
 
+use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Writer};
 
 /// Assumed limit on the request body, the `token` array excluded
 /// (vendors.md §4.3: unconfirmed, Huawei's §3.4 value).
@@ -64,16 +63,7 @@ impl Layout for Honor<'_, '_> {
         }
         w.key(key!("notification"));
         w.begin_object();
-        let title = Text {
-            segments: Segments::single(n.android_title()),
-            limit: None,
-        };
-        w.text_member(key!("title"), Slot::Title, title);
-        let body = Text {
-            segments: n.body().segments(),
-            limit: None,
-        };
-        w.text_member(key!("body"), Slot::Body, body);
+        android_texts(w, n, (key!("title"), None), (key!("body"), None));
         w.opt_str_member(key!("image"), Field::Image, android.honor_image);
         if let Some(importance) = self.importance {
             w.str_member(key!("importance"), Field::Importance, importance);
@@ -128,12 +118,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         importance: importance(android.honor_importance)?,
     };
     let fitted = fit(&layout, buf, PAYLOAD_LIMIT)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]

@@ -48,11 +48,11 @@
 //! - `badge` is `{"add_num":1,"class":<App.BadgeClass>}` only when the app
 //!   has a launcher class and the badge counts (`BadgeMode` 0).
 
+use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, key, Layout, Part, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Part, Writer};
 
 /// Limit on the request body, the `token` array excluded (vendors.md §3.4, §3.6).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -103,16 +103,7 @@ impl Layout for Huawei<'_, '_> {
 
         w.key(key!("notification"));
         w.begin_object();
-        let title = Text {
-            segments: Segments::single(n.android_title()),
-            limit: None,
-        };
-        w.text_member(key!("title"), Slot::Title, title);
-        let body = Text {
-            segments: n.body().segments(),
-            limit: None,
-        };
-        w.text_member(key!("body"), Slot::Body, body);
+        android_texts(w, n, (key!("title"), None), (key!("body"), None));
 
         w.key(key!("click_action"));
         w.begin_object();
@@ -223,12 +214,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         intent,
     };
     let fitted = fit(&layout, buf, PAYLOAD_LIMIT)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]

@@ -32,11 +32,10 @@
 //!   anything but visible ASCII, would address other or no devices, so it is
 //!   `Error::Invalid(Field::Token)`.
 
+use super::kit::{android_texts, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit_uncut, key, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
+use crate::write::{fit_uncut, key, pair, CharLimit, Counter, Layout, Writer};
 
 /// `noticeBarInfo.title`: 1–32 chars (vendors.md §8.2, §8.4).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -98,16 +97,12 @@ fn message_json(
     if let Some(t) = notice_msg_type {
         w.u64_member(key!("noticeMsgType"), u64::from(t));
     }
-    let title = Text {
-        segments: Segments::single(n.android_title()),
-        limit: Some(TITLE_LIMIT),
-    };
-    w.text_member(key!("title"), Slot::Title, title);
-    let content = Text {
-        segments: n.body().segments(),
-        limit: Some(CONTENT_LIMIT),
-    };
-    w.text_member(key!("content"), Slot::Body, content);
+    android_texts(
+        w,
+        n,
+        (key!("title"), Some(TITLE_LIMIT)),
+        (key!("content"), Some(CONTENT_LIMIT)),
+    );
     w.end_object();
     w.key(key!("clickTypeInfo"));
     w.begin_object();
@@ -165,12 +160,7 @@ impl Layout for MessageJson<'_, '_> {
 pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
     let notice_msg_type = check(n)?;
     let fitted = fit_uncut(&Meizu { n, notice_msg_type }, buf)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 /// Writes the raw (not form-encoded) `messageJson` into `buf` and returns

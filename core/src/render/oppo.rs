@@ -26,12 +26,11 @@
 //!   `MsgLifeTime` leaves it out (OPPO default).
 //! - `target_type` is 2 (registration id): the device token is a regId.
 
+use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::json::is_json_object;
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, pair, CharLimit, Counter, Layout, Writer};
 
 /// `notification.title`: at most 50 chars, counted as UTF-16 units (vendors.md §6.2, §10.3).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -75,16 +74,12 @@ impl Layout for Oppo<'_, '_> {
             );
             w.key(key!("notification"));
             w.begin_object();
-            let title = Text {
-                segments: Segments::single(n.android_title()),
-                limit: Some(TITLE_LIMIT),
-            };
-            w.text_member(key!("title"), Slot::Title, title);
-            let content = Text {
-                segments: n.body().segments(),
-                limit: Some(CONTENT_LIMIT),
-            };
-            w.text_member(key!("content"), Slot::Body, content);
+            android_texts(
+                w,
+                n,
+                (key!("title"), Some(TITLE_LIMIT)),
+                (key!("content"), Some(CONTENT_LIMIT)),
+            );
             w.opt_str_member(
                 key!("channel_id"),
                 Field::ChannelId,
@@ -140,12 +135,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         notify_level,
     };
     let fitted = fit(&layout, buf, usize::MAX)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings,
-    })
+    Ok(Rendered::without_headers(fitted, warnings))
 }
 
 #[cfg(test)]
@@ -153,6 +143,7 @@ mod tests {
     use super::*;
     use crate::decide::{decide, Decision};
     use crate::model::*;
+    use crate::render::kit::Headers;
 
     fn case<'a>(
         elems: &'a [Elem<'a>],

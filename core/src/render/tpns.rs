@@ -28,12 +28,11 @@
 //!   Android notifications, and §9.2 gives no confirmed v3 field for the
 //!   message's lifetime.
 
+use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::json::is_json_object;
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Writer};
 
 /// Limit on the request body, bytes (vendors.md §9.3 "4 KB", §10.8).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -62,16 +61,7 @@ impl Layout for Tpns<'_, '_> {
         w.str_member(key!("message_type"), Field::Payload, MESSAGE_NOTIFY);
         w.key(key!("message"));
         w.begin_object();
-        let title = Text {
-            segments: Segments::single(n.android_title()),
-            limit: None,
-        };
-        w.text_member(key!("title"), Slot::Title, title);
-        let content = Text {
-            segments: n.body().segments(),
-            limit: None,
-        };
-        w.text_member(key!("content"), Slot::Body, content);
+        android_texts(w, n, (key!("title"), None), (key!("content"), None));
         if !self.custom_content.is_empty() {
             w.key(key!("android"));
             w.begin_object();
@@ -97,12 +87,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         ""
     };
     let fitted = fit(&Tpns { n, custom_content }, buf, PAYLOAD_LIMIT)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings,
-    })
+    Ok(Rendered::without_headers(fitted, warnings))
 }
 
 #[cfg(test)]
@@ -112,6 +97,7 @@ mod tests {
     use super::*;
 
     use crate::model::*;
+    use crate::render::kit::Headers;
     use crate::testkit::{leak, render_full, rendered, text};
     use crate::write::Cut;
 

@@ -38,12 +38,11 @@
 //!   second to the same device collide, which is the most the model can
 //!   distinguish.
 
+use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::model::{AndroidInfo, Conversation};
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, CharLimit, Counter, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, CharLimit, Counter, Layout, Writer};
 
 /// `title`: at most 40 chars (vendors.md §7.2, §7.4).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -211,16 +210,12 @@ impl Layout for Vivo<'_, '_> {
         w.begin_object();
         w.str_member(key!("regId"), Field::Token, n.case.recipient.device.token);
         w.u64_member(key!("notifyType"), NOTIFY_TYPE_RING_VIBRATE);
-        let title = Text {
-            segments: Segments::single(n.android_title()),
-            limit: Some(TITLE_LIMIT),
-        };
-        w.text_member(key!("title"), Slot::Title, title);
-        let content = Text {
-            segments: n.body().segments(),
-            limit: Some(CONTENT_LIMIT),
-        };
-        w.text_member(key!("content"), Slot::Body, content);
+        android_texts(
+            w,
+            n,
+            (key!("title"), Some(TITLE_LIMIT)),
+            (key!("content"), Some(CONTENT_LIMIT)),
+        );
         if let Some(seconds) = n.message().life_time {
             w.u64_member(
                 key!("timeToLive"),
@@ -266,12 +261,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         request_id,
     };
     let fitted = fit(&layout, buf, usize::MAX)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]

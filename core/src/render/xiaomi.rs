@@ -37,9 +37,9 @@
 //! - A `,` in the token or the package name would address several devices
 //!   or packages (§5.2), so either is `Invalid`.
 
+use super::kit::{Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{Headers, Rendered, Warnings};
 use crate::text::{self, is_blank, Body, Segments};
 use crate::write::{fit, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
 
@@ -186,12 +186,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         sound_uri,
     };
     let fitted = fit(&layout, buf, usize::MAX)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]
@@ -199,6 +194,7 @@ mod tests {
     use super::*;
     use crate::decide::{decide, Decision};
     use crate::model::*;
+    use crate::render::kit::Headers;
 
     fn case<'a>(
         elems: &'a [Elem<'a>],
