@@ -109,32 +109,14 @@ mod tests {
     use crate::testkit::{render_str, rendered};
     use crate::write::Cut;
 
+    use crate::testkit::{On, ANN, C2C, EXT};
     use std::boxed::Box;
     use std::string::String;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-
-    fn case(
-        elems: &'static [Elem<'static>],
-        conversation: Conversation<'static>,
-        sender: Sender<'static>,
-        push_info: Option<PushInfo<'static>>,
-    ) -> Case<'static> {
-        crate::testkit::case(
-            Channel::Fcm,
-            "fcm-token-1",
-            sender,
-            conversation,
-            elems,
-            push_info,
-        )
-    }
-
-    fn ann() -> Sender<'static> {
-        crate::testkit::ANN
-    }
-
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+    const FCM: On = On {
+        channel: Channel::Fcm,
+        token: "fcm-token-1",
+    };
 
     #[test]
     fn fcm_basic_vector() {
@@ -146,7 +128,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let c = FCM.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
         let (s, cut) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -167,7 +149,7 @@ mod tests {
             nick: "",
             name_card: "A.",
         };
-        let c = case(&[Elem::Text("ok")], group, sender, None);
+        let c = FCM.case(&[Elem::Text("ok")], group, sender, None);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -187,7 +169,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let mut c = case(&[Elem::Image], C2C, ann(), Some(push));
+        let mut c = FCM.case(&[Elem::Image], C2C, ANN, Some(push));
         c.message.life_time = Some(3600);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
@@ -209,7 +191,7 @@ mod tests {
             nick: "",
             name_card: "",
         };
-        let c = case(&[Elem::Text("hello")], C2C, sender, None);
+        let c = FCM.case(&[Elem::Text("hello")], C2C, sender, None);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -241,7 +223,7 @@ mod tests {
             title,
             ..PushInfo::default()
         };
-        let c = case(elems, C2C, ann(), Some(push));
+        let c = FCM.case(elems, C2C, ANN, Some(push));
         let (s, cut) = render_str(&c).unwrap();
         // Emoji are 4 bytes: the cut lands within 3 bytes of the limit.
         assert!(s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4);
@@ -260,7 +242,7 @@ mod tests {
         let body: &'static str = Box::leak("ab\"".repeat(2000).into_boxed_str());
         let elems: &'static [Elem<'static>] =
             Box::leak(std::vec![Elem::Text(body)].into_boxed_slice());
-        let c = case(elems, C2C, ann(), None);
+        let c = FCM.case(elems, C2C, ANN, None);
         let (s, cut) = render_str(&c).unwrap();
         // An escaped quote costs 2 bytes: the cut lands within 1 byte.
         assert!(s.len() == PAYLOAD_LIMIT || s.len() == PAYLOAD_LIMIT - 1);
@@ -282,7 +264,7 @@ mod tests {
             ext,
             ..PushInfo::default()
         };
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let c = FCM.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
         assert_eq!(
             rendered(&c).map(|(r, _)| r),
             Some(Err(Error::TooLong(Field::Ext)))

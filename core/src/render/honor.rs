@@ -129,30 +129,13 @@ mod tests {
 
     use crate::model::*;
     use crate::testkit::{leak, render_str, rendered, text};
+    use crate::testkit::{On, ANN, C2C, EXT};
     use crate::write::Cut;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-
-    fn case(
-        elems: &'static [Elem<'static>],
-        conversation: Conversation<'static>,
-        sender: Sender<'static>,
-        push_info: Option<PushInfo<'static>>,
-    ) -> Case<'static> {
-        crate::testkit::case(
-            Channel::Honor,
-            "honor-token-1",
-            sender,
-            conversation,
-            elems,
-            push_info,
-        )
-    }
-
-    fn ann() -> Sender<'static> {
-        crate::testkit::ANN
-    }
+    const HONOR: On = On {
+        channel: Channel::Honor,
+        token: "honor-token-1",
+    };
 
     #[test]
     fn honor_basic_vector() {
@@ -164,7 +147,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let c = HONOR.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
         let (s, cut) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -185,7 +168,7 @@ mod tests {
             nick: "Ann",
             name_card: "",
         };
-        let c = case(&[Elem::Text("ok"), Elem::Image], group, sender, None);
+        let c = HONOR.case(&[Elem::Text("ok"), Elem::Image], group, sender, None);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -204,7 +187,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let mut c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let mut c = HONOR.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
         c.message.life_time = Some(86_400);
         c.app.badge_class = "com.example.chat.Main";
         let (s, _) = render_str(&c).unwrap();
@@ -221,7 +204,7 @@ mod tests {
     fn unset_knobs_are_left_out() {
         // No push info: no data, ttl, image, importance; no launcher class,
         // so no badge although the badge counts.
-        let c = case(&[Elem::Text("hello")], C2C, ann(), None);
+        let c = HONOR.case(&[Elem::Text("hello")], C2C, ANN, None);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -237,7 +220,7 @@ mod tests {
             title,
             ..PushInfo::default()
         };
-        let c = case(text(body), C2C, ann(), Some(push));
+        let c = HONOR.case(text(body), C2C, ANN, Some(push));
         let (s, cut) = render_str(&c).unwrap();
         let token = r#","token":["honor-token-1"]"#;
         assert!(s.len() - token.len() <= PAYLOAD_LIMIT);
@@ -254,7 +237,7 @@ mod tests {
     #[test]
     fn long_body_cut_to_the_byte_limit() {
         let body = leak("消息 ".repeat(1500)); // 10500 bytes
-        let c = case(text(body), C2C, ann(), None);
+        let c = HONOR.case(text(body), C2C, ANN, None);
         let (s, cut) = render_str(&c).unwrap();
         let token = r#","token":["honor-token-1"]"#;
         let head = r#"{"android":{"notification":{"title":"Ann","body":"Ann:"#;
@@ -276,7 +259,7 @@ mod tests {
                 },
                 ..PushInfo::default()
             };
-            let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+            let c = HONOR.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
             assert_eq!(
                 rendered(&c).map(|(r, _)| r),
                 Some(Err(Error::Invalid(Field::Importance)))

@@ -225,30 +225,13 @@ mod tests {
 
     use crate::model::*;
     use crate::testkit::{leak, render_str, rendered, text};
+    use crate::testkit::{On, ANN, C2C, EXT};
     use crate::write::Cut;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-
-    fn case(
-        elems: &'static [Elem<'static>],
-        conversation: Conversation<'static>,
-        sender: Sender<'static>,
-        push_info: Option<PushInfo<'static>>,
-    ) -> Case<'static> {
-        crate::testkit::case(
-            Channel::Huawei,
-            "hw-token-1",
-            sender,
-            conversation,
-            elems,
-            push_info,
-        )
-    }
-
-    fn ann() -> Sender<'static> {
-        crate::testkit::ANN
-    }
+    const HUAWEI: On = On {
+        channel: Channel::Huawei,
+        token: "hw-token-1",
+    };
 
     #[test]
     fn huawei_basic_vector() {
@@ -260,7 +243,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let c = HUAWEI.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
         let (s, cut) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -281,7 +264,7 @@ mod tests {
             nick: "Ann",
             name_card: "A.",
         };
-        let mut c = case(&[Elem::Text("ok")], group, sender, None);
+        let mut c = HUAWEI.case(&[Elem::Text("ok")], group, sender, None);
         c.app.badge_class = "com.example.chat.MainActivity";
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
@@ -305,7 +288,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let mut c = case(&[Elem::Sound], C2C, ann(), Some(push));
+        let mut c = HUAWEI.case(&[Elem::Sound], C2C, ANN, Some(push));
         c.message.life_time = Some(600);
         c.app.badge_class = "com.example.chat.Main";
         let (s, _) = render_str(&c).unwrap();
@@ -338,7 +321,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let mut c = case(&[Elem::Text("hello")], C2C, ann(), Some(push));
+        let mut c = HUAWEI.case(&[Elem::Text("hello")], C2C, ANN, Some(push));
         c.app.badge_class = "com.example.chat.Main";
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
@@ -355,7 +338,7 @@ mod tests {
             title,
             ..PushInfo::default()
         };
-        let c = case(text(body), C2C, ann(), Some(push));
+        let c = HUAWEI.case(text(body), C2C, ANN, Some(push));
         let (s, cut) = render_str(&c).unwrap();
         let token = r#","token":["hw-token-1"]"#;
         assert!(s.len() - token.len() <= PAYLOAD_LIMIT);
@@ -375,14 +358,14 @@ mod tests {
         // is cut, and the payload is longer than 4096 bytes.
         let token = leak("t".repeat(3000));
         let body = leak("x".repeat(3800));
-        let mut c = case(text(body), C2C, ann(), None);
+        let mut c = HUAWEI.case(text(body), C2C, ANN, None);
         c.recipient.device.token = token;
         let (s, cut) = render_str(&c).unwrap();
         assert!(s.len() > PAYLOAD_LIMIT + 2000, "{}", s.len());
         assert_eq!(cut, Cut::default());
         // A body over the limit on its own is cut to exactly 4096 + token.
         let body = leak("x".repeat(5000));
-        let mut c = case(text(body), C2C, ann(), None);
+        let mut c = HUAWEI.case(text(body), C2C, ANN, None);
         c.recipient.device.token = token;
         let (s, cut) = render_str(&c).unwrap();
         let token_member = 3000 + r#","token":[""]"#.len();
@@ -401,7 +384,7 @@ mod tests {
             huawei_importance: "HIGH",
             ..AndroidInfo::default()
         });
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(high));
+        let c = HUAWEI.case(&[Elem::Text("hi")], C2C, ANN, Some(high));
         assert_eq!(
             rendered(&c).map(|(r, _)| r),
             Some(Err(Error::Invalid(Field::Importance)))
@@ -411,7 +394,7 @@ mod tests {
             huawei_image: "http://example.com/a.png",
             ..AndroidInfo::default()
         });
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(http));
+        let c = HUAWEI.case(&[Elem::Text("hi")], C2C, ANN, Some(http));
         assert_eq!(
             rendered(&c).map(|(r, _)| r),
             Some(Err(Error::Invalid(Field::Image)))
@@ -421,7 +404,7 @@ mod tests {
             ext_as_huawei_intent_param: true,
             ..AndroidInfo::default()
         });
-        let mut c = case(&[Elem::Text("hi")], C2C, ann(), Some(intent));
+        let mut c = HUAWEI.case(&[Elem::Text("hi")], C2C, ANN, Some(intent));
         c.app.package_name = "com.example;end";
         assert_eq!(
             rendered(&c).map(|(r, _)| r),

@@ -141,27 +141,14 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decide::{decide, Decision};
     use crate::model::*;
     use crate::render::kit::Headers;
+    use crate::testkit::{render_into, On, ANN, C2C, EXT};
 
-    fn case<'a>(
-        elems: &'a [Elem<'a>],
-        conversation: Conversation<'a>,
-        push_info: Option<PushInfo<'a>>,
-    ) -> Case<'a> {
-        crate::testkit::case(
-            Channel::Oppo,
-            "oppo-token-1",
-            crate::testkit::ANN,
-            conversation,
-            elems,
-            push_info,
-        )
-    }
-
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+    const OPPO: On = On {
+        channel: Channel::Oppo,
+        token: "oppo-token-1",
+    };
 
     fn push_info<'a>(ext: &'a str, channel: &'a str) -> PushInfo<'a> {
         PushInfo {
@@ -174,17 +161,6 @@ mod tests {
         }
     }
 
-    fn render_case<'a, 'b>(
-        case: &'a Case<'a>,
-        buf: &'b mut [u8],
-    ) -> Result<(Rendered<'a>, &'b str), Error> {
-        let Ok(Decision::Push(n)) = decide(case) else {
-            panic!("not pushed")
-        };
-        let r = render(&n, buf)?;
-        Ok((r, core::str::from_utf8(&buf[..r.len]).unwrap()))
-    }
-
     #[test]
     fn basic_vector() {
         // Decoded: message={"target_type":2,"target_value":"oppo-token-1",
@@ -192,9 +168,9 @@ mod tests {
         // "action_parameters":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}",
         // "off_line":true}}
         let elems = [Elem::Text("hi")];
-        let case = case(&elems, C2C, Some(push_info(EXT, "oppo-im")));
+        let case = OPPO.case(&elems, C2C, ANN, Some(push_info(EXT, "oppo-im")));
         let mut buf = [0u8; 1024];
-        let (r, body) = render_case(&case, &mut buf).unwrap();
+        let (r, body) = render_into(&case, &mut buf).unwrap();
         assert_eq!(
             body,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
@@ -207,7 +183,7 @@ mod tests {
         assert_eq!(r.headers, Headers::None);
         assert_eq!(r.warnings, Warnings::default());
         let mut again = [0u8; 1024];
-        let (_, second) = render_case(&case, &mut again).unwrap();
+        let (_, second) = render_into(&case, &mut again).unwrap();
         assert_eq!(body, second);
     }
 
@@ -226,11 +202,11 @@ mod tests {
         let mut info = push_info("", "oppo-im");
         info.android.oppo_category = "IM";
         info.android.oppo_notify_level = Some(16);
-        let mut case = case(&elems, group, Some(info));
+        let mut case = OPPO.case(&elems, group, ANN, Some(info));
         case.message.sender.name_card = "Annie";
         case.message.life_time = Some(30 * 86_400);
         let mut buf = [0u8; 1024];
-        let (_, body) = render_case(&case, &mut buf).unwrap();
+        let (_, body) = render_into(&case, &mut buf).unwrap();
         assert_eq!(
             body,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
@@ -254,9 +230,9 @@ mod tests {
         let elems = [Elem::Text(text)];
         let mut info = push_info("", "");
         info.title = title;
-        let case = case(&elems, C2C, Some(info));
+        let case = OPPO.case(&elems, C2C, ANN, Some(info));
         let mut buf = [0u8; 2048];
-        let (r, body) = render_case(&case, &mut buf).unwrap();
+        let (r, body) = render_into(&case, &mut buf).unwrap();
         // Decoded: {"title":"a…(45 a)😀标题…","content":"Ann:x…(41 x)你😀好…"}
         assert_eq!(
             body,
@@ -274,9 +250,9 @@ mod tests {
     #[test]
     fn small_buffer_cuts_body() {
         let elems = [Elem::Text("a fairly long message body")];
-        let case = case(&elems, C2C, None);
+        let case = OPPO.case(&elems, C2C, ANN, None);
         let mut buf = [0u8; 1024];
-        let (_, full) = render_case(&case, &mut buf).unwrap();
+        let (_, full) = render_into(&case, &mut buf).unwrap();
         assert_eq!(
             full,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
@@ -288,7 +264,7 @@ mod tests {
         // (%E2%80%A6): 32 encoded bytes become 13 + 9.
         let mut small = [0u8; 1024];
         let n = full.len() - 10;
-        let (r, body) = render_case(&case, &mut small[..n]).unwrap();
+        let (r, body) = render_into(&case, &mut small[..n]).unwrap();
         assert_eq!(
             body,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
@@ -298,7 +274,7 @@ mod tests {
         assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
         assert_eq!(r.cut.title, None);
         assert!(matches!(
-            render_case(&case, &mut small[..40]),
+            render_into(&case, &mut small[..40]),
             Err(Error::TooLong(_))
         ));
     }
@@ -310,9 +286,9 @@ mod tests {
         let elems = [Elem::Text("hi")];
         let mut info = push_info("hello", "");
         info.android.oppo_notify_level = Some(2);
-        let case = case(&elems, C2C, Some(info));
+        let case = OPPO.case(&elems, C2C, ANN, Some(info));
         let mut buf = [0u8; 1024];
-        let (r, body) = render_case(&case, &mut buf).unwrap();
+        let (r, body) = render_into(&case, &mut buf).unwrap();
         assert_eq!(
             body,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
@@ -324,13 +300,13 @@ mod tests {
 
         // A JSON array is not an object either.
         let elems = [Elem::Text("hi")];
-        let array = self::case(&elems, C2C, Some(push_info("[1,2]", "")));
-        let (r, _) = render_case(&array, &mut buf).unwrap();
+        let array = OPPO.case(&elems, C2C, ANN, Some(push_info("[1,2]", "")));
+        let (r, _) = render_into(&array, &mut buf).unwrap();
         assert!(r.warnings.ext_not_json_object);
 
         // No ext at all: no warning.
-        let none = self::case(&elems, C2C, None);
-        let (r, _) = render_case(&none, &mut buf).unwrap();
+        let none = OPPO.case(&elems, C2C, ANN, None);
+        let (r, _) = render_into(&none, &mut buf).unwrap();
         assert_eq!(r.warnings, Warnings::default());
     }
 
@@ -342,9 +318,9 @@ mod tests {
         let mut info = push_info("", "");
         info.android.oppo_category = "IM";
         info.android.oppo_notify_level = Some(3);
-        let bad_level = case(&elems, C2C, Some(info));
+        let bad_level = OPPO.case(&elems, C2C, ANN, Some(info));
         assert_eq!(
-            render_case(&bad_level, &mut buf).unwrap_err(),
+            render_into(&bad_level, &mut buf).unwrap_err(),
             Error::Invalid(Field::NotifyLevel)
         );
 
@@ -354,24 +330,24 @@ mod tests {
         big[ACTION_PARAMETERS_MAX_UNITS - 1..].copy_from_slice(br#""}"#);
         let big = core::str::from_utf8(&big).unwrap();
         assert!(is_json_object(big));
-        let too_big = case(&elems, C2C, Some(push_info(big, "")));
+        let too_big = OPPO.case(&elems, C2C, ANN, Some(push_info(big, "")));
         assert_eq!(
-            render_case(&too_big, &mut buf).unwrap_err(),
+            render_into(&too_big, &mut buf).unwrap_err(),
             Error::TooLong(Field::Ext)
         );
         let mut max = [b'x'; ACTION_PARAMETERS_MAX_UNITS];
         max[..6].copy_from_slice(br#"{"k":""#);
         max[ACTION_PARAMETERS_MAX_UNITS - 2..].copy_from_slice(br#""}"#);
         let max = core::str::from_utf8(&max).unwrap();
-        let fits = case(&elems, C2C, Some(push_info(max, "")));
-        let (r, _) = render_case(&fits, &mut buf).unwrap();
+        let fits = OPPO.case(&elems, C2C, ANN, Some(push_info(max, "")));
+        let (r, _) = render_into(&fits, &mut buf).unwrap();
         assert_eq!(r.warnings, Warnings::default());
 
-        let mut untitled = case(&elems, C2C, None);
+        let mut untitled = OPPO.case(&elems, C2C, ANN, None);
         untitled.message.sender.nick = "";
         untitled.message.sender.account = "";
         assert_eq!(
-            render_case(&untitled, &mut buf).unwrap_err(),
+            render_into(&untitled, &mut buf).unwrap_err(),
             Error::Invalid(Field::Title)
         );
     }

@@ -99,20 +99,15 @@ mod tests {
     use crate::model::*;
     use crate::render::kit::Headers;
     use crate::testkit::{leak, render_full, rendered, text};
+    use crate::testkit::{On, C2C, EXT};
     use crate::write::Cut;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-    const TOKEN: &str = "0123456789abcdef0123456789abcdef0123";
+    const TPNS: On = On {
+        channel: Channel::Tpns,
+        token: TOKEN,
+    };
 
-    fn case(
-        elems: &'static [Elem<'static>],
-        conversation: Conversation<'static>,
-        sender: Sender<'static>,
-        push_info: Option<PushInfo<'static>>,
-    ) -> Case<'static> {
-        crate::testkit::case(Channel::Tpns, TOKEN, sender, conversation, elems, push_info)
-    }
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef0123";
 
     fn with_ext(ext: &'static str) -> Option<PushInfo<'static>> {
         Some(PushInfo {
@@ -123,7 +118,7 @@ mod tests {
 
     #[test]
     fn tpns_basic_vector() {
-        let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(EXT));
+        let c = TPNS.case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(EXT));
         let (s, r) = render_full(&c).unwrap();
         assert_eq!(
             s,
@@ -141,7 +136,7 @@ mod tests {
             name: "Dev",
             kind: GroupType::Public,
         });
-        let c = case(
+        let c = TPNS.case(
             &[Elem::Text("ok"), Elem::Image],
             group,
             crate::testkit::ANN,
@@ -157,7 +152,7 @@ mod tests {
     #[test]
     fn ext_that_is_not_a_json_object_is_left_out_with_a_warning() {
         for ext in ["hello", "[1,2]", "\"s\""] {
-            let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(ext));
+            let c = TPNS.case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(ext));
             let (s, r) = render_full(&c).unwrap();
             assert!(!s.contains("android"), "{s}");
             assert!(r.warnings.ext_not_json_object);
@@ -173,7 +168,7 @@ mod tests {
             ext: EXT,
             ..PushInfo::default()
         };
-        let c = case(text(body), C2C, crate::testkit::ANN, Some(push));
+        let c = TPNS.case(text(body), C2C, crate::testkit::ANN, Some(push));
         let (s, r) = render_full(&c).unwrap();
         assert!(
             s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4,
@@ -192,7 +187,7 @@ mod tests {
 
     #[test]
     fn refused_without_a_title() {
-        let mut untitled = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, None);
+        let mut untitled = TPNS.case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, None);
         untitled.message.sender.nick = "";
         untitled.message.sender.account = "";
         assert_eq!(

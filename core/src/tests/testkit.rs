@@ -27,6 +27,40 @@ pub(crate) const ANN: Sender<'static> = Sender {
     name_card: "",
 };
 
+/// The shared vectors' one-to-one conversation: to `bob`.
+pub(crate) const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+
+/// The shared vectors' `Ext`.
+pub(crate) const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+
+/// A provider's fixture device: its channel and the token its cases carry,
+/// so a provider's tests name the device once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct On {
+    pub channel: Channel,
+    pub token: &'static str,
+}
+
+impl On {
+    /// [`case`] on this device.
+    pub(crate) fn case<'a>(
+        self,
+        elems: &'a [Elem<'a>],
+        conversation: Conversation<'a>,
+        sender: Sender<'a>,
+        push_info: Option<PushInfo<'a>>,
+    ) -> Case<'a> {
+        case(
+            self.channel,
+            self.token,
+            sender,
+            conversation,
+            elems,
+            push_info,
+        )
+    }
+}
+
 /// A REST message from `sender` to `bob`'s backgrounded device on `channel`,
 /// badge 4, every recipient setting at its default.
 pub(crate) fn case<'a>(
@@ -125,4 +159,22 @@ pub(crate) fn render_full<'c>(
 pub(crate) fn render_str(case: &Case<'_>) -> Result<(std::string::String, Cut), Unrendered> {
     let (s, r) = render_full(case)?;
     Ok((s, r.cut))
+}
+
+/// Decides `case` and renders it into `buf`: the result and the payload as
+/// text. Unlike the helpers above it fails the test itself (a case that is
+/// not pushed, a payload that is not UTF-8), so that a test can compare its
+/// result with the renderer's error directly.
+pub(crate) fn render_into<'a, 'b>(
+    case: &'a Case<'a>,
+    buf: &'b mut [u8],
+) -> Result<(Rendered<'a>, &'b str), Error> {
+    let Ok(Decision::Push(n)) = decide(case) else {
+        panic!("not pushed")
+    };
+    let r = render(&n, buf)?;
+    Ok((
+        r,
+        core::str::from_utf8(&buf[..r.len]).expect("UTF-8 payload"),
+    ))
 }
