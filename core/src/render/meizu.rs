@@ -176,29 +176,13 @@ mod tests {
     use super::*;
     use crate::decide::{decide, Decision};
     use crate::model::*;
+    use crate::testkit::{On, C2C, EXT};
     use crate::write::Cut;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-    const BOB: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-
-    fn case<'a>(
-        elems: &'a [Elem<'a>],
-        conversation: Conversation<'a>,
-        push_info: Option<PushInfo<'a>>,
-        life_time: Option<u32>,
-        token: &'a str,
-    ) -> Case<'a> {
-        let mut case = crate::testkit::case(
-            Channel::Meizu,
-            token,
-            crate::testkit::ANN,
-            conversation,
-            elems,
-            push_info,
-        );
-        case.message.life_time = life_time;
-        case
-    }
+    const MEIZU: On = On {
+        channel: Channel::Meizu,
+        token: "mz-token-1",
+    };
 
     fn ext_info(ext: &str) -> PushInfo<'_> {
         PushInfo {
@@ -267,7 +251,7 @@ mod tests {
     #[test]
     fn basic_vector() {
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, Some(ext_info(EXT)), None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, Some(ext_info(EXT)), None);
         let n = notification(&c);
         let mut buf = [0u8; 1024];
         let r = render(&n, &mut buf).unwrap();
@@ -299,7 +283,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let c = case(&elems, group, Some(info), Some(7200), "mz-token-1");
+        let c = MEIZU.lasting(&elems, group, Some(info), Some(7200));
         let n = notification(&c);
         let mut buf = [0u8; 1024];
         let r = render(&n, &mut buf).unwrap();
@@ -327,7 +311,7 @@ mod tests {
             title,
             ..PushInfo::default()
         };
-        let c = case(&elems, BOB, Some(info), None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, Some(info), None);
         let mut raw = [0u8; 1024];
         let (json, cut) = render_both(&c, &mut raw);
         assert_eq!(
@@ -348,7 +332,7 @@ mod tests {
         // No byte limit, and a cut the signed JSON would not share breaks
         // the signature: both entry points refuse rather than cut.
         let elems = [Elem::Text("hello there")];
-        let c = case(&elems, BOB, None, None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, None, None);
         let n = notification(&c);
         let mut buf = [0u8; 1024];
         let full = render(&n, &mut buf).unwrap().len;
@@ -368,7 +352,7 @@ mod tests {
     #[test]
     fn unset_knobs_are_left_out() {
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, None, None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, None, None);
         let mut raw = [0u8; 1024];
         let (json, _) = render_both(&c, &mut raw);
         // No noticeMsgType, parameters or validTime.
@@ -392,7 +376,7 @@ mod tests {
             assert_eq!(valid_hours(seconds), hours, "{seconds}");
         }
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, None, Some(604_800), "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, None, Some(604_800));
         let mut raw = [0u8; 1024];
         let (json, _) = render_both(&c, &mut raw);
         assert!(json.ends_with(r#""pushTimeInfo":{"offLine":1,"validTime":72}}"#));
@@ -409,7 +393,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let c = case(&elems, BOB, Some(info), None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, Some(info), None);
         let n = notification(&c);
         assert_eq!(
             render(&n, &mut buf),
@@ -420,7 +404,7 @@ mod tests {
             Err(Error::Invalid(Field::NoticeMsgType))
         );
         for token in ["mz-1,mz-2", "mz 1", "mz-ü"] {
-            let c = case(&elems, BOB, None, None, token);
+            let c = MEIZU.token(token).lasting(&elems, C2C, None, None);
             assert_eq!(
                 render(&notification(&c), &mut buf),
                 Err(Error::Invalid(Field::Token))

@@ -269,30 +269,13 @@ mod tests {
     use super::*;
     use crate::decide::{decide, Decision};
     use crate::model::*;
+    use crate::testkit::{On, C2C, EXT};
     use crate::write::Cut;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-
-    fn case<'a>(
-        elems: &'a [Elem<'a>],
-        conversation: Conversation<'a>,
-        push_info: Option<PushInfo<'a>>,
-        life_time: Option<u32>,
-        token: &'a str,
-    ) -> Case<'a> {
-        let mut case = crate::testkit::case(
-            Channel::Vivo,
-            token,
-            crate::testkit::ANN,
-            conversation,
-            elems,
-            push_info,
-        );
-        case.message.life_time = life_time;
-        case
-    }
-
-    const BOB: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+    const VIVO: On = On {
+        channel: Channel::Vivo,
+        token: "vivo-token-1",
+    };
 
     fn vivo_info(classification: Option<u8>, category: &str) -> PushInfo<'_> {
         PushInfo {
@@ -338,13 +321,7 @@ mod tests {
     #[test]
     fn basic_vector() {
         let elems = [Elem::Text("hi")];
-        let c = case(
-            &elems,
-            BOB,
-            Some(vivo_info(Some(1), "IM")),
-            None,
-            "vivo-token-1",
-        );
+        let c = VIVO.lasting(&elems, C2C, Some(vivo_info(Some(1), "IM")), None);
         let mut buf = [0u8; 1024];
         let (out, cut) = render_str(&c, &mut buf);
         assert_eq!(
@@ -366,7 +343,7 @@ mod tests {
             name: "Team",
             kind: GroupType::Work,
         });
-        let c = case(&elems, group, None, Some(3600), "vivo-token-1");
+        let c = VIVO.lasting(&elems, group, None, Some(3600));
         let mut buf = [0u8; 1024];
         let (out, _) = render_str(&c, &mut buf);
         assert_eq!(
@@ -387,7 +364,7 @@ mod tests {
             title,
             ..PushInfo::default()
         };
-        let c = case(&elems, BOB, Some(info), None, "vivo-token-1");
+        let c = VIVO.lasting(&elems, C2C, Some(info), None);
         let mut buf = [0u8; 1024];
         let (out, cut) = render_str(&c, &mut buf);
         assert_eq!(
@@ -408,7 +385,7 @@ mod tests {
         // vivo has no byte limit; a buffer too small for the whole body
         // still gets the body cut (then the title), never a partial payload.
         let elems = [Elem::Text("abcdefghijklmnopqrstuvwxyz")];
-        let c = case(&elems, BOB, None, None, "t");
+        let c = VIVO.token("t").lasting(&elems, C2C, None, None);
         let mut full = [0u8; 1024];
         let (whole, _) = render_str(&c, &mut full);
         let whole_len = whole.len();
@@ -428,7 +405,7 @@ mod tests {
     #[test]
     fn unset_knobs_are_left_out() {
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, None, None, "vivo-token-1");
+        let c = VIVO.lasting(&elems, C2C, None, None);
         let mut buf = [0u8; 1024];
         let (out, _) = render_str(&c, &mut buf);
         // No timeToLive, category or clientCustomMap; classification 1.
@@ -442,7 +419,7 @@ mod tests {
     fn ttl_is_clamped_to_vivo_range() {
         let elems = [Elem::Text("hi")];
         for (life, ttl) in [(1, 60), (59, 60), (60, 60), (7200, 7200), (604_800, 86_400)] {
-            let c = case(&elems, BOB, None, Some(life), "t");
+            let c = VIVO.token("t").lasting(&elems, C2C, None, Some(life));
             let mut buf = [0u8; 1024];
             let (out, _) = render_str(&c, &mut buf);
             let expected = format_ttl(ttl);
@@ -478,7 +455,9 @@ mod tests {
     #[test]
     fn classification_follows_a_documented_category() {
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, Some(vivo_info(None, "MARKETING")), None, "t");
+        let c = VIVO
+            .token("t")
+            .lasting(&elems, C2C, Some(vivo_info(None, "MARKETING")), None);
         let mut buf = [0u8; 1024];
         let (out, _) = render_str(&c, &mut buf);
         assert!(
@@ -486,13 +465,9 @@ mod tests {
             "{out}"
         );
         // An undocumented but well-formed category passes through.
-        let c = case(
-            &elems,
-            BOB,
-            Some(vivo_info(Some(0), "SPECIAL_1")),
-            None,
-            "t",
-        );
+        let c = VIVO
+            .token("t")
+            .lasting(&elems, C2C, Some(vivo_info(Some(0), "SPECIAL_1")), None);
         let (out, _) = render_str(&c, &mut buf);
         assert!(
             out.contains(r#""classification":0,"category":"SPECIAL_1""#),
@@ -513,7 +488,7 @@ mod tests {
             (vivo_info(Some(1), "im"), Error::Invalid(Field::Category)),
         ];
         for (info, error) in cases {
-            let c = case(&elems, BOB, Some(info), None, "t");
+            let c = VIVO.token("t").lasting(&elems, C2C, Some(info), None);
             assert_eq!(render(&notification(&c), &mut buf), Err(error));
         }
         // clientCustomMap: "ext" (3) + 1021 = 1024 fits, 1022 does not.
@@ -524,7 +499,7 @@ mod tests {
                 ext,
                 ..PushInfo::default()
             };
-            let c = case(&elems, BOB, Some(info), None, "t");
+            let c = VIVO.token("t").lasting(&elems, C2C, Some(info), None);
             let mut big = [0u8; 2048];
             let result = render(&notification(&c), &mut big);
             assert_eq!(result.is_ok(), ok);
@@ -537,30 +512,39 @@ mod tests {
     #[test]
     fn request_id_is_deterministic_and_distinguishes_inputs() {
         let elems = [Elem::Text("hi")];
-        let base = case(&elems, BOB, None, None, "tok-a");
+        let base = VIVO.token("tok-a").lasting(&elems, C2C, None, None);
         let id = id_of(&base);
         assert_eq!(id, id_of(&base));
         assert!(id
             .iter()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)));
-        let other_token = case(&elems, BOB, None, None, "tok-b");
+        let other_token = VIVO.token("tok-b").lasting(&elems, C2C, None, None);
         assert_ne!(id, id_of(&other_token));
         let mut later = base;
         later.now += 1;
         assert_ne!(id, id_of(&later));
         let other_text = [Elem::Text("hi!")];
-        assert_ne!(id, id_of(&case(&other_text, BOB, None, None, "tok-a")));
+        assert_ne!(
+            id,
+            id_of(&VIVO.token("tok-a").lasting(&other_text, C2C, None, None))
+        );
         let group = Conversation::Group(Group {
             id: "bob",
             name: "",
             kind: GroupType::Work,
         });
-        assert_ne!(id, id_of(&case(&elems, group, None, None, "tok-a")));
+        assert_ne!(
+            id,
+            id_of(&VIVO.token("tok-a").lasting(&elems, group, None, None))
+        );
         // The title and ext do not identify the message.
         let info = PushInfo {
             ext: EXT,
             ..PushInfo::default()
         };
-        assert_eq!(id, id_of(&case(&elems, BOB, Some(info), None, "tok-a")));
+        assert_eq!(
+            id,
+            id_of(&VIVO.token("tok-a").lasting(&elems, C2C, Some(info), None))
+        );
     }
 }

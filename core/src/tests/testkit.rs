@@ -59,6 +59,24 @@ impl On {
             push_info,
         )
     }
+
+    /// [`On::case`] from [`ANN`], the message lasting `life_time` seconds.
+    pub(crate) fn lasting<'a>(
+        self,
+        elems: &'a [Elem<'a>],
+        conversation: Conversation<'a>,
+        push_info: Option<PushInfo<'a>>,
+        life_time: Option<u32>,
+    ) -> Case<'a> {
+        let mut case = self.case(elems, conversation, ANN, push_info);
+        case.message.life_time = life_time;
+        case
+    }
+
+    /// This device with another token.
+    pub(crate) fn token(self, token: &'static str) -> On {
+        On { token, ..self }
+    }
 }
 
 /// A REST message from `sender` to `bob`'s backgrounded device on `channel`,
