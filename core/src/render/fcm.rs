@@ -107,11 +107,9 @@ mod tests {
 
     use crate::model::*;
     use crate::testkit::{render_str, rendered};
-    use crate::write::Cut;
 
-    use crate::testkit::{On, ANN, C2C, EXT};
+    use crate::testkit::{assert_emoji_title_cut, assert_uncut, basic, On, ANN, C2C};
     use std::boxed::Box;
-    use std::string::String;
 
     const FCM: On = On {
         channel: Channel::Fcm,
@@ -120,21 +118,14 @@ mod tests {
 
     #[test]
     fn fcm_basic_vector() {
-        let push = PushInfo {
-            ext: EXT,
-            android: AndroidInfo {
-                google_channel_id: "im",
-                ..AndroidInfo::default()
-            },
-            ..PushInfo::default()
+        let android = AndroidInfo {
+            google_channel_id: "im",
+            ..AndroidInfo::default()
         };
-        let c = FCM.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        assert_eq!(
-            s,
-            r#"{"message":{"token":"fcm-token-1","notification":{"title":"Ann","body":"Ann:hi"},"android":{"priority":"HIGH","notification":{"channel_id":"im","tag":"c2c:ann"}},"data":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#
+        assert_uncut(
+            &basic(FCM, android),
+            r#"{"message":{"token":"fcm-token-1","notification":{"title":"Ann","body":"Ann:hi"},"android":{"priority":"HIGH","notification":{"channel_id":"im","tag":"c2c:ann"}},"data":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#,
         );
-        assert_eq!(cut, Cut::default());
     }
 
     #[test]
@@ -207,34 +198,9 @@ mod tests {
         // FCM has no char cap: a CJK body and an emoji title that cannot
         // both fit are cut at char boundaries, body first (to "…"), then
         // the title, so that the whole body is exactly 4096 bytes.
-        const TITLE: &str = concat!(
-            "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀",
-            "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀"
-        );
-        let mut title = String::new();
-        for _ in 0..20 {
-            title.push_str(TITLE); // 20 × 80 emoji × 4 bytes = 6400 bytes
-        }
-        let title: &'static str = Box::leak(title.into_boxed_str());
-        let body: &'static str = Box::leak("中文消息".repeat(200).into_boxed_str());
-        let elems: &'static [Elem<'static>] =
-            Box::leak(std::vec![Elem::Text(body)].into_boxed_slice());
-        let push = PushInfo {
-            title,
-            ..PushInfo::default()
-        };
-        let c = FCM.case(elems, C2C, ANN, Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        // Emoji are 4 bytes: the cut lands within 3 bytes of the limit.
-        assert!(s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4);
-        assert!(s.starts_with(HEAD));
         let tail =
             r#"…","body":"…"},"android":{"priority":"HIGH","notification":{"tag":"c2c:ann"}}}}"#;
-        assert!(s.ends_with(tail), "{s}");
-        let kept_title = &s[HEAD.len()..s.len() - tail.len()];
-        assert!(kept_title.chars().all(|c| c == '😀'));
-        assert_eq!(cut.body, Some(0));
-        assert_eq!(cut.title, Some(kept_title.len()));
+        assert_emoji_title_cut(FCM, PAYLOAD_LIMIT, "", HEAD, tail);
     }
 
     #[test]

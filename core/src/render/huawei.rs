@@ -224,8 +224,8 @@ mod tests {
     use super::*;
 
     use crate::model::*;
+    use crate::testkit::{assert_emoji_title_cut, assert_uncut, basic, On, ANN, C2C, EXT};
     use crate::testkit::{leak, render_str, rendered, text};
-    use crate::testkit::{On, ANN, C2C, EXT};
     use crate::write::Cut;
 
     const HUAWEI: On = On {
@@ -235,21 +235,14 @@ mod tests {
 
     #[test]
     fn huawei_basic_vector() {
-        let push = PushInfo {
-            ext: EXT,
-            android: AndroidInfo {
-                huawei_category: "IM",
-                ..AndroidInfo::default()
-            },
-            ..PushInfo::default()
+        let android = AndroidInfo {
+            huawei_category: "IM",
+            ..AndroidInfo::default()
         };
-        let c = HUAWEI.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        assert_eq!(
-            s,
-            r#"{"message":{"data":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}","android":{"urgency":"HIGH","category":"IM","notification":{"title":"Ann","body":"Ann:hi","click_action":{"type":3},"importance":"NORMAL","default_sound":true,"tag":"c2c:ann"}},"token":["hw-token-1"]}}"#
+        assert_uncut(
+            &basic(HUAWEI, android),
+            r#"{"message":{"data":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}","android":{"urgency":"HIGH","category":"IM","notification":{"title":"Ann","body":"Ann:hi","click_action":{"type":3},"importance":"NORMAL","default_sound":true,"tag":"c2c:ann"}},"token":["hw-token-1"]}}"#,
         );
-        assert_eq!(cut, Cut::default());
     }
 
     #[test]
@@ -332,24 +325,10 @@ mod tests {
 
     #[test]
     fn cjk_and_emoji_cut_at_the_byte_limit() {
-        let title = leak("😀".repeat(1600)); // 6400 bytes
-        let body = leak("中文消息".repeat(200)); // 2400 bytes
-        let push = PushInfo {
-            title,
-            ..PushInfo::default()
-        };
-        let c = HUAWEI.case(text(body), C2C, ANN, Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        let token = r#","token":["hw-token-1"]"#;
-        assert!(s.len() - token.len() <= PAYLOAD_LIMIT);
-        assert!(s.len() - token.len() > PAYLOAD_LIMIT - 4);
         let head = r#"{"message":{"android":{"urgency":"HIGH","notification":{"title":""#;
         let tail = r#"…","body":"…","click_action":{"type":3},"importance":"NORMAL","default_sound":true,"tag":"c2c:ann"}},"token":["hw-token-1"]}}"#;
-        assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
-        let kept = &s[head.len()..s.len() - tail.len()];
-        assert!(!kept.is_empty() && kept.chars().all(|c| c == '😀'));
-        assert_eq!(cut.body, Some(0));
-        assert_eq!(cut.title, Some(kept.len()));
+        let token = r#","token":["hw-token-1"]"#;
+        assert_emoji_title_cut(HUAWEI, PAYLOAD_LIMIT, token, head, tail);
     }
 
     #[test]

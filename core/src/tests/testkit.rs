@@ -11,8 +11,8 @@ use std::borrow::ToOwned;
 use crate::decide::{decide, Decision};
 use crate::error::Error;
 use crate::model::{
-    App, Case, Channel, Conversation, Device, DeviceState, Elem, Message, PushInfo, Recipient,
-    Sender,
+    AndroidInfo, App, Case, Channel, Conversation, Device, DeviceState, Elem, Message, PushInfo,
+    Recipient, Sender,
 };
 use crate::render::{render, Rendered};
 use crate::write::Cut;
@@ -195,4 +195,47 @@ pub(crate) fn render_into<'a, 'b>(
         r,
         core::str::from_utf8(&buf[..r.len]).expect("UTF-8 payload"),
     ))
+}
+
+/// The shared vectors' basic case on `on`: `ann`'s "hi" to `bob` with
+/// [`EXT`] and the provider's Android knobs.
+pub(crate) fn basic(on: On, android: AndroidInfo<'static>) -> Case<'static> {
+    let push = PushInfo {
+        ext: EXT,
+        android,
+        ..PushInfo::default()
+    };
+    on.case(&[Elem::Text("hi")], C2C, ANN, Some(push))
+}
+
+/// Renders `case` (twice, as [`render_full`]) and checks that the payload
+/// is `expected` with nothing cut.
+pub(crate) fn assert_uncut(case: &Case<'_>, expected: &str) {
+    let (s, cut) = render_str(case).expect("rendered");
+    assert_eq!(s, expected);
+    assert_eq!(cut, Cut::default());
+}
+
+/// A 6400-byte emoji title over a 2400-byte CJK body on a provider with a
+/// byte `limit` (the `exempt` part of the payload, a token member, not
+/// counted): the body is cut to its `…` and the title to whole emoji, the
+/// payload ending within one emoji of the limit. `head` and `tail` are the
+/// payload around the kept title.
+pub(crate) fn assert_emoji_title_cut(on: On, limit: usize, exempt: &str, head: &str, tail: &str) {
+    let push = PushInfo {
+        title: leak("😀".repeat(1600)),
+        ..PushInfo::default()
+    };
+    let c = on.case(text(leak("中文消息".repeat(200))), C2C, ANN, Some(push));
+    let (s, cut) = render_str(&c).expect("rendered");
+    let counted = s.len() - exempt.len();
+    assert!(counted <= limit && counted > limit - 4, "{counted}");
+    assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
+    let kept = &s[head.len()..s.len() - tail.len()];
+    assert!(
+        !kept.is_empty() && kept.chars().all(|c| c == '😀'),
+        "{kept}"
+    );
+    assert_eq!(cut.body, Some(0));
+    assert_eq!(cut.title, Some(kept.len()));
 }
