@@ -174,9 +174,8 @@ pub fn render_message_json(n: &Notification<'_>, buf: &mut [u8]) -> Result<usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decide::{decide, Decision};
     use crate::model::*;
-    use crate::testkit::{On, C2C, EXT};
+    use crate::testkit::{notification, On, C2C, EXT};
     use crate::write::Cut;
 
     const MEIZU: On = On {
@@ -188,13 +187,6 @@ mod tests {
         PushInfo {
             ext,
             ..PushInfo::default()
-        }
-    }
-
-    fn notification<'a>(case: &'a Case<'a>) -> Notification<'a> {
-        match decide(case).unwrap() {
-            Decision::Push(n) => n,
-            Decision::Suppress(reason) => panic!("suppressed: {reason:?}"),
         }
     }
 

@@ -266,10 +266,11 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
-    use crate::decide::{decide, Decision};
     use crate::model::*;
-    use crate::testkit::{On, C2C, EXT};
+    use crate::testkit::{notification, render_str, On, C2C, EXT};
     use crate::write::Cut;
 
     const VIVO: On = On {
@@ -287,19 +288,6 @@ mod tests {
             },
             ..PushInfo::default()
         }
-    }
-
-    fn notification<'a>(case: &'a Case<'a>) -> Notification<'a> {
-        match decide(case).unwrap() {
-            Decision::Push(n) => n,
-            Decision::Suppress(reason) => panic!("suppressed: {reason:?}"),
-        }
-    }
-
-    fn render_str<'b>(case: &Case<'_>, buf: &'b mut [u8]) -> (&'b str, Cut) {
-        let n = notification(case);
-        let r = render(&n, buf).unwrap();
-        (core::str::from_utf8(&buf[..r.len]).unwrap(), r.cut)
     }
 
     fn id_of(case: &Case<'_>) -> [u8; REQUEST_ID_LEN] {
@@ -322,17 +310,12 @@ mod tests {
     fn basic_vector() {
         let elems = [Elem::Text("hi")];
         let c = VIVO.lasting(&elems, C2C, Some(vivo_info(Some(1), "IM")), None);
-        let mut buf = [0u8; 1024];
-        let (out, cut) = render_str(&c, &mut buf);
+        let (out, cut) = render_str(&c).unwrap();
         assert_eq!(
             out,
             r#"{"regId":"vivo-token-1","notifyType":4,"title":"Ann","content":"Ann:hi","skipType":1,"classification":1,"category":"IM","clientCustomMap":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"},"requestId":"14474a8e2ada15f44cf79e2de799a374","pushMode":0}"#
         );
         assert_eq!(cut, Cut::default());
-        // Byte-identical when rendered twice.
-        let mut again = [0u8; 1024];
-        let (second, _) = render_str(&c, &mut again);
-        assert_eq!(out, second);
     }
 
     #[test]
@@ -344,8 +327,7 @@ mod tests {
             kind: GroupType::Work,
         });
         let c = VIVO.lasting(&elems, group, None, Some(3600));
-        let mut buf = [0u8; 1024];
-        let (out, _) = render_str(&c, &mut buf);
+        let (out, _) = render_str(&c).unwrap();
         assert_eq!(
             out,
             r#"{"regId":"vivo-token-1","notifyType":4,"title":"Team","content":"Ann(Team):lunch?[image]","timeToLive":3600,"skipType":1,"classification":1,"requestId":"0d64851e3ebf5e2a92976908bc2c5bd1","pushMode":0}"#
@@ -365,8 +347,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = VIVO.lasting(&elems, C2C, Some(info), None);
-        let mut buf = [0u8; 1024];
-        let (out, cut) = render_str(&c, &mut buf);
+        let (out, cut) = render_str(&c).unwrap();
         assert_eq!(
             out,
             r#"{"regId":"vivo-token-1","notifyType":4,"title":"一二三四五六七八九十一二三四五六七八九…","content":"Ann:😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀…","skipType":1,"classification":1,"requestId":"134d861a1ea4be69aaef4a4670d8306b","pushMode":0}"#
@@ -386,8 +367,7 @@ mod tests {
         // still gets the body cut (then the title), never a partial payload.
         let elems = [Elem::Text("abcdefghijklmnopqrstuvwxyz")];
         let c = VIVO.token("t").lasting(&elems, C2C, None, None);
-        let mut full = [0u8; 1024];
-        let (whole, _) = render_str(&c, &mut full);
+        let (whole, _) = render_str(&c).unwrap();
         let whole_len = whole.len();
         let mut buf = [0u8; 1024];
         let small = &mut buf[..whole_len - 10];
@@ -406,8 +386,7 @@ mod tests {
     fn unset_knobs_are_left_out() {
         let elems = [Elem::Text("hi")];
         let c = VIVO.lasting(&elems, C2C, None, None);
-        let mut buf = [0u8; 1024];
-        let (out, _) = render_str(&c, &mut buf);
+        let (out, _) = render_str(&c).unwrap();
         // No timeToLive, category or clientCustomMap; classification 1.
         assert_eq!(
             out,
@@ -420,35 +399,9 @@ mod tests {
         let elems = [Elem::Text("hi")];
         for (life, ttl) in [(1, 60), (59, 60), (60, 60), (7200, 7200), (604_800, 86_400)] {
             let c = VIVO.token("t").lasting(&elems, C2C, None, Some(life));
-            let mut buf = [0u8; 1024];
-            let (out, _) = render_str(&c, &mut buf);
-            let expected = format_ttl(ttl);
-            assert!(out.contains(expected.as_str()), "{life}: {out}");
-        }
-    }
-
-    /// `"timeToLive":<ttl>,` without std's format machinery.
-    fn format_ttl(ttl: u32) -> FixedStr {
-        let mut s = FixedStr::default();
-        s.push(r#""timeToLive":"#);
-        s.push(itoa::Buffer::new().format(ttl));
-        s.push(",");
-        s
-    }
-
-    #[derive(Default)]
-    struct FixedStr {
-        bytes: [u8; 32],
-        len: usize,
-    }
-
-    impl FixedStr {
-        fn push(&mut self, s: &str) {
-            self.bytes[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
-            self.len += s.len();
-        }
-        fn as_str(&self) -> &str {
-            core::str::from_utf8(&self.bytes[..self.len]).unwrap()
+            let (out, _) = render_str(&c).unwrap();
+            let expected = std::format!(r#""timeToLive":{ttl},"#);
+            assert!(out.contains(&expected), "{life}: {out}");
         }
     }
 
@@ -458,8 +411,7 @@ mod tests {
         let c = VIVO
             .token("t")
             .lasting(&elems, C2C, Some(vivo_info(None, "MARKETING")), None);
-        let mut buf = [0u8; 1024];
-        let (out, _) = render_str(&c, &mut buf);
+        let (out, _) = render_str(&c).unwrap();
         assert!(
             out.contains(r#""classification":0,"category":"MARKETING""#),
             "{out}"
@@ -468,7 +420,7 @@ mod tests {
         let c = VIVO
             .token("t")
             .lasting(&elems, C2C, Some(vivo_info(Some(0), "SPECIAL_1")), None);
-        let (out, _) = render_str(&c, &mut buf);
+        let (out, _) = render_str(&c).unwrap();
         assert!(
             out.contains(r#""classification":0,"category":"SPECIAL_1""#),
             "{out}"

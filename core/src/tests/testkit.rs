@@ -8,7 +8,7 @@ extern crate std;
 
 use std::borrow::ToOwned;
 
-use crate::decide::{decide, Decision};
+use crate::decide::{decide, Decision, Notification};
 use crate::error::Error;
 use crate::model::{
     AndroidInfo, App, Case, Channel, Conversation, Device, DeviceState, Elem, Message, PushInfo,
@@ -123,6 +123,15 @@ pub(crate) fn leak(s: std::string::String) -> &'static str {
 /// One text elem, leaked like [`leak`].
 pub(crate) fn text(s: &'static str) -> &'static [Elem<'static>] {
     std::boxed::Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
+}
+
+/// The notification `case` decides to push; a suppressed case fails the
+/// test.
+pub(crate) fn notification<'a>(case: &'a Case<'a>) -> Notification<'a> {
+    match decide(case) {
+        Ok(Decision::Push(n)) => n,
+        other => panic!("not pushed: {other:?}"),
+    }
 }
 
 /// Decides `case` and renders it into a buffer larger than any provider's
