@@ -142,8 +142,9 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
 mod tests {
     use super::*;
     use crate::model::*;
-    use crate::render::kit::Headers;
-    use crate::testkit::{render_into, On, ANN, C2C, EXT};
+    use crate::testkit::{
+        assert_short_buffer_cuts_body, assert_uncut, basic, render_into, On, ANN, C2C,
+    };
 
     const OPPO: On = On {
         channel: Channel::Oppo,
@@ -167,24 +168,18 @@ mod tests {
         // "notification":{"title":"Ann","content":"Ann:hi","channel_id":"oppo-im",
         // "action_parameters":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}",
         // "off_line":true}}
-        let elems = [Elem::Text("hi")];
-        let case = OPPO.case(&elems, C2C, ANN, Some(push_info(EXT, "oppo-im")));
-        let mut buf = [0u8; 1024];
-        let (r, body) = render_into(&case, &mut buf).unwrap();
-        assert_eq!(
-            body,
+        let android = AndroidInfo {
+            oppo_channel_id: "oppo-im",
+            ..AndroidInfo::default()
+        };
+        assert_uncut(
+            &basic(OPPO, android),
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
              %2C%22notification%22%3A%7B%22title%22%3A%22Ann%22%2C%22content%22%3A%22Ann%3Ahi%22\
              %2C%22channel_id%22%3A%22oppo-im%22%2C%22action_parameters%22%3A%22\
              %7B%5C%22entity%5C%22%3A%7B%5C%22sender%5C%22%3A%5C%22ann%5C%22%2C\
-             %5C%22chatType%5C%22%3A1%7D%7D%22%2C%22off_line%22%3Atrue%7D%7D"
+             %5C%22chatType%5C%22%3A1%7D%7D%22%2C%22off_line%22%3Atrue%7D%7D",
         );
-        assert_eq!(r.cut, Default::default());
-        assert_eq!(r.headers, Headers::None);
-        assert_eq!(r.warnings, Warnings::default());
-        let mut again = [0u8; 1024];
-        let (_, second) = render_into(&case, &mut again).unwrap();
-        assert_eq!(body, second);
     }
 
     #[test]
@@ -249,34 +244,17 @@ mod tests {
 
     #[test]
     fn small_buffer_cuts_body() {
-        let elems = [Elem::Text("a fairly long message body")];
-        let case = OPPO.case(&elems, C2C, ANN, None);
-        let mut buf = [0u8; 1024];
-        let (_, full) = render_into(&case, &mut buf).unwrap();
-        assert_eq!(
-            full,
+        assert_short_buffer_cuts_body(
+            OPPO,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
              %2C%22notification%22%3A%7B%22title%22%3A%22Ann%22\
              %2C%22content%22%3A%22Ann%3Aa+fairly+long+message+body%22\
-             %2C%22off_line%22%3Atrue%7D%7D"
-        );
-        // 10 bytes short: the content gives them up, and 9 more for its `…`
-        // (%E2%80%A6): 32 encoded bytes become 13 + 9.
-        let mut small = [0u8; 1024];
-        let n = full.len() - 10;
-        let (r, body) = render_into(&case, &mut small[..n]).unwrap();
-        assert_eq!(
-            body,
+             %2C%22off_line%22%3Atrue%7D%7D",
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
              %2C%22notification%22%3A%7B%22title%22%3A%22Ann%22\
-             %2C%22content%22%3A%22Ann%3Aa+fairl%E2%80%A6%22%2C%22off_line%22%3Atrue%7D%7D"
+             %2C%22content%22%3A%22Ann%3Aa+fairl%E2%80%A6%22%2C%22off_line%22%3Atrue%7D%7D",
+            40,
         );
-        assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
-        assert_eq!(r.cut.title, None);
-        assert!(matches!(
-            render_into(&case, &mut small[..40]),
-            Err(Error::TooLong(_))
-        ));
     }
 
     #[test]

@@ -270,7 +270,7 @@ mod tests {
 
     use super::*;
     use crate::model::*;
-    use crate::testkit::{notification, render_str, On, C2C, EXT};
+    use crate::testkit::{assert_uncut, basic, notification, render_str, On, C2C, EXT};
     use crate::write::Cut;
 
     const VIVO: On = On {
@@ -308,14 +308,15 @@ mod tests {
 
     #[test]
     fn basic_vector() {
-        let elems = [Elem::Text("hi")];
-        let c = VIVO.lasting(&elems, C2C, Some(vivo_info(Some(1), "IM")), None);
-        let (out, cut) = render_str(&c).unwrap();
-        assert_eq!(
-            out,
-            r#"{"regId":"vivo-token-1","notifyType":4,"title":"Ann","content":"Ann:hi","skipType":1,"classification":1,"category":"IM","clientCustomMap":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"},"requestId":"14474a8e2ada15f44cf79e2de799a374","pushMode":0}"#
+        let android = AndroidInfo {
+            vivo_classification: Some(1),
+            vivo_category: "IM",
+            ..AndroidInfo::default()
+        };
+        assert_uncut(
+            &basic(VIVO, android),
+            r#"{"regId":"vivo-token-1","notifyType":4,"title":"Ann","content":"Ann:hi","skipType":1,"classification":1,"category":"IM","clientCustomMap":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"},"requestId":"14474a8e2ada15f44cf79e2de799a374","pushMode":0}"#,
         );
-        assert_eq!(cut, Cut::default());
     }
 
     #[test]

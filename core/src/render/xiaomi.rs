@@ -193,8 +193,9 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
 mod tests {
     use super::*;
     use crate::model::*;
-    use crate::render::kit::Headers;
-    use crate::testkit::{render_into, On, ANN, C2C, EXT};
+    use crate::testkit::{
+        assert_short_buffer_cuts_body, assert_uncut, basic, render_into, On, ANN, C2C,
+    };
 
     const XIAOMI: On = On {
         channel: Channel::Xiaomi,
@@ -214,24 +215,17 @@ mod tests {
 
     #[test]
     fn basic_vector() {
-        let elems = [Elem::Text("hi")];
-        let case = XIAOMI.case(&elems, C2C, ANN, Some(push_info(EXT, "xm-im")));
-        let mut buf = [0u8; 1024];
-        let (r, body) = render_into(&case, &mut buf).unwrap();
-        assert_eq!(
-            body,
+        let android = AndroidInfo {
+            xiaomi_channel_id: "xm-im",
+            ..AndroidInfo::default()
+        };
+        assert_uncut(
+            &basic(XIAOMI, android),
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
              &pass_through=0&notify_type=-1&title=Ann&description=Ann%3Ahi\
              &payload=%7B%22entity%22%3A%7B%22sender%22%3A%22ann%22%2C%22chatType%22%3A1%7D%7D\
-             &extra.channel_id=xm-im&extra.notify_effect=1"
+             &extra.channel_id=xm-im&extra.notify_effect=1",
         );
-        assert_eq!(r.cut, Default::default());
-        assert_eq!(r.headers, Headers::None);
-        assert_eq!(r.warnings, Warnings::default());
-        // Deterministic.
-        let mut again = [0u8; 1024];
-        let (_, second) = render_into(&case, &mut again).unwrap();
-        assert_eq!(body, second);
     }
 
     #[test]
@@ -334,33 +328,16 @@ mod tests {
 
     #[test]
     fn small_buffer_cuts_body() {
-        let elems = [Elem::Text("a fairly long message body")];
-        let case = XIAOMI.case(&elems, C2C, ANN, None);
-        let mut buf = [0u8; 4096];
-        let (_, full) = render_into(&case, &mut buf).unwrap();
-        assert_eq!(
-            full,
+        assert_short_buffer_cuts_body(
+            XIAOMI,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
              &pass_through=0&notify_type=-1&title=Ann\
-             &description=Ann%3Aa+fairly+long+message+body&extra.notify_effect=1"
-        );
-        // 10 bytes short: the body gives them up, and 9 more for its `…`
-        // (%E2%80%A6): 32 encoded bytes become 13 + 9.
-        let mut small = [0u8; 1024];
-        let mut tight = [0u8; 1024];
-        let n = full.len() - 10;
-        let (r, body) = render_into(&case, &mut small[..n]).unwrap();
-        assert_eq!(
-            body,
+             &description=Ann%3Aa+fairly+long+message+body&extra.notify_effect=1",
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
              &pass_through=0&notify_type=-1&title=Ann\
-             &description=Ann%3Aa+fairl%E2%80%A6&extra.notify_effect=1"
+             &description=Ann%3Aa+fairl%E2%80%A6&extra.notify_effect=1",
+            60,
         );
-        assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
-        assert_eq!(r.cut.title, None);
-        // A buffer that cannot hold even the fixed fields fails.
-        let err = render_into(&case, &mut tight[..60]).unwrap_err();
-        assert!(matches!(err, Error::TooLong(_)));
     }
 
     #[test]

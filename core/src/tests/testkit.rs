@@ -14,7 +14,7 @@ use crate::model::{
     AndroidInfo, App, Case, Channel, Conversation, Device, DeviceState, Elem, Message, PushInfo,
     Recipient, Sender,
 };
-use crate::render::{render, Rendered};
+use crate::render::{render, Headers, Rendered, Warnings};
 use crate::write::Cut;
 
 /// The instant every fixture case happens at.
@@ -218,11 +218,35 @@ pub(crate) fn basic(on: On, android: AndroidInfo<'static>) -> Case<'static> {
 }
 
 /// Renders `case` (twice, as [`render_full`]) and checks that the payload
-/// is `expected` with nothing cut.
+/// is `expected`, with nothing cut, no warning and no headers (every
+/// provider but APNs).
 pub(crate) fn assert_uncut(case: &Case<'_>, expected: &str) {
-    let (s, cut) = render_str(case).expect("rendered");
+    let (s, r) = render_full(case).expect("rendered");
     assert_eq!(s, expected);
-    assert_eq!(cut, Cut::default());
+    assert_eq!(r.cut, Cut::default());
+    assert_eq!(r.warnings, Warnings::default());
+    assert_eq!(r.headers, Headers::None);
+}
+
+/// A form vendor (no byte limit) given a buffer 10 bytes short of `full`,
+/// the payload of `ann`'s "a fairly long message body": the body gives
+/// them up, and 9 more for its encoded `…` (%E2%80%A6), so that it keeps
+/// "Ann:a fairl" and the payload is `short`, the title whole. A buffer of
+/// `tiny` bytes cannot hold even the fixed fields: an error.
+pub(crate) fn assert_short_buffer_cuts_body(on: On, full: &str, short: &str, tiny: usize) {
+    let elems = [Elem::Text("a fairly long message body")];
+    let case = on.case(&elems, C2C, ANN, None);
+    let (s, _) = render_str(&case).expect("rendered");
+    assert_eq!(s, full);
+    let mut buf = [0u8; 1024];
+    let (r, body) = render_into(&case, &mut buf[..full.len() - 10]).expect("rendered");
+    assert_eq!(body, short);
+    assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
+    assert_eq!(r.cut.title, None);
+    assert!(matches!(
+        render_into(&case, &mut buf[..tiny]),
+        Err(Error::TooLong(_))
+    ));
 }
 
 /// A 6400-byte emoji title over a 2400-byte CJK body on a provider with a
