@@ -117,3 +117,50 @@ pub(crate) fn android_texts(
     };
     w.text_member(body_key, Slot::Body, body);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::{Error, Field};
+    use crate::model::{Channel, Elem, Sender};
+    use crate::testkit::{render_str, rendered, On, C2C};
+
+    /// `android_texts` leaves an empty title out: only FCM reaches it with
+    /// one; every other provider that writes it refused the push first.
+    #[test]
+    fn an_empty_android_title_is_left_out_by_fcm_and_refused_by_the_rest() {
+        let nobody = Sender {
+            account: "",
+            nick: "",
+            name_card: "",
+        };
+        let elems = [Elem::Text("hi")];
+        let fcm = On {
+            channel: Channel::Fcm,
+            token: "t-1",
+        };
+        let (payload, _) = render_str(&fcm.case(&elems, C2C, nobody, None)).unwrap();
+        assert!(
+            payload.contains(r#""notification":{"body":"hi"}"#),
+            "{payload}"
+        );
+        for channel in [
+            Channel::Huawei,
+            Channel::Honor,
+            Channel::Oppo,
+            Channel::Vivo,
+            Channel::Meizu,
+            Channel::Tpns,
+        ] {
+            let on = On {
+                channel,
+                token: "t-1",
+            };
+            let case = on.case(&elems, C2C, nobody, None);
+            assert_eq!(
+                rendered(&case).map(|(r, _)| r),
+                Some(Err(Error::Invalid(Field::Title))),
+                "{channel:?}"
+            );
+        }
+    }
+}
