@@ -29,7 +29,9 @@
 //! - `badge` is `{"addNum":1,"badgeClass":<App.BadgeClass>}` only when the
 //!   app has a launcher class and the badge counts (`BadgeMode` 0).
 
-use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
+use super::kit::{
+    android_texts, launcher_badge, require_token_and_title, token_array, Rendered, Warnings,
+};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::write::{fit, key, Layout, Writer};
@@ -73,25 +75,12 @@ impl Layout for Honor<'_, '_> {
         w.u64_member(key!("type"), CLICK_OPEN_APP);
         w.end_object();
         w.thread_key_member(key!("tag"), n.thread_key());
-        let badge_class = n.case.app.badge_class;
-        if n.badge().is_some() && !badge_class.is_empty() {
-            w.key(key!("badge"));
-            w.begin_object();
-            w.u64_member(key!("addNum"), 1);
-            w.str_member(key!("badgeClass"), Field::Payload, badge_class);
-            w.end_object();
-        }
+        launcher_badge(w, n, key!("addNum"), key!("badgeClass"));
         w.end_object();
         w.end_object();
 
         let token = n.case.recipient.device.token;
-        w.exempt(|w| {
-            w.key(key!("token"));
-            w.begin_array();
-            w.element();
-            w.string(Field::Token, token);
-            w.end_array();
-        });
+        w.exempt(|w| token_array(w, key!("token"), token));
         w.end_object();
         Ok(())
     }

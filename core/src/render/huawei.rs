@@ -48,7 +48,9 @@
 //! - `badge` is `{"add_num":1,"class":<App.BadgeClass>}` only when the app
 //!   has a launcher class and the badge counts (`BadgeMode` 0).
 
-use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
+use super::kit::{
+    android_texts, launcher_badge, require_token_and_title, token_array, Rendered, Warnings,
+};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::text::Segments;
@@ -145,25 +147,12 @@ impl Layout for Huawei<'_, '_> {
         }
         w.opt_str_member(key!("image"), Field::Image, android.huawei_image);
         w.thread_key_member(key!("tag"), n.thread_key());
-        let badge_class = n.case.app.badge_class;
-        if n.badge().is_some() && !badge_class.is_empty() {
-            w.key(key!("badge"));
-            w.begin_object();
-            w.u64_member(key!("add_num"), 1);
-            w.str_member(key!("class"), Field::Payload, badge_class);
-            w.end_object();
-        }
+        launcher_badge(w, n, key!("add_num"), key!("class"));
         w.end_object();
         w.end_object();
 
         let token = n.case.recipient.device.token;
-        w.exempt(|w| {
-            w.key(key!("token"));
-            w.begin_array();
-            w.element();
-            w.string(Field::Token, token);
-            w.end_array();
-        });
+        w.exempt(|w| token_array(w, key!("token"), token));
         w.end_object();
         w.end_object();
         Ok(())

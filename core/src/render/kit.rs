@@ -6,7 +6,7 @@
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::text::Segments;
-use crate::write::{CharLimit, Cut, Fitted, Key, Slot, Text, Writer};
+use crate::write::{key, CharLimit, Cut, Fitted, Key, Slot, Text, Writer};
 
 /// Things a renderer chose to leave out rather than fail the push.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -116,6 +116,30 @@ pub(crate) fn android_texts(
         limit: body_limit,
     };
     w.text_member(body_key, Slot::Body, body);
+}
+
+/// `"<key>":["<token>"]`: the device token as a one-element array
+/// (Huawei and Honor inside their exempt part, TPNS).
+pub(crate) fn token_array(w: &mut Writer<'_, '_>, key: Key, token: &str) {
+    w.key(key);
+    w.begin_array();
+    w.element();
+    w.string(Field::Token, token);
+    w.end_array();
+}
+
+/// Huawei's and Honor's launcher badge, `"badge":{"<add>":1,"<class>":…}`
+/// with `App.BadgeClass`: only when the badge counts and the app has a
+/// launcher class (render-map).
+pub(crate) fn launcher_badge(w: &mut Writer<'_, '_>, n: &Notification<'_>, add: Key, class: Key) {
+    let badge_class = n.case.app.badge_class;
+    if n.badge().is_some() && !badge_class.is_empty() {
+        w.key(key!("badge"));
+        w.begin_object();
+        w.u64_member(add, 1);
+        w.str_member(class, Field::Payload, badge_class);
+        w.end_object();
+    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@
 //!   Android notifications, and §9.2 gives no confirmed v3 field for the
 //!   message's lifetime.
 
-use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
+use super::kit::{android_texts, require_token_and_title, token_array, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::json::is_json_object;
@@ -53,11 +53,7 @@ impl Layout for Tpns<'_, '_> {
         let n = self.n;
         w.begin_object();
         w.str_member(key!("audience_type"), Field::Payload, AUDIENCE_TOKEN);
-        w.key(key!("token_list"));
-        w.begin_array();
-        w.element();
-        w.string(Field::Token, n.case.recipient.device.token);
-        w.end_array();
+        token_array(w, key!("token_list"), n.case.recipient.device.token);
         w.str_member(key!("message_type"), Field::Payload, MESSAGE_NOTIFY);
         w.key(key!("message"));
         w.begin_object();
