@@ -143,7 +143,8 @@ mod tests {
     use super::*;
     use crate::model::*;
     use crate::testkit::{
-        assert_short_buffer_cuts_body, assert_uncut, basic, render_into, On, ANN, C2C,
+        assert_short_buffer_cuts_body, assert_uncut, basic, render_full, render_into, render_str,
+        On, ANN, C2C,
     };
 
     const OPPO: On = On {
@@ -200,8 +201,7 @@ mod tests {
         let mut case = OPPO.case(&elems, group, ANN, Some(info));
         case.message.sender.name_card = "Annie";
         case.message.life_time = Some(30 * 86_400);
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_into(&case, &mut buf).unwrap();
+        let (body, _) = render_str(&case).unwrap();
         assert_eq!(
             body,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
@@ -226,8 +226,7 @@ mod tests {
         let mut info = push_info("", "");
         info.title = title;
         let case = OPPO.case(&elems, C2C, ANN, Some(info));
-        let mut buf = [0u8; 2048];
-        let (r, body) = render_into(&case, &mut buf).unwrap();
+        let (body, r) = render_full(&case).unwrap();
         // Decoded: {"title":"a…(45 a)😀标题…","content":"Ann:x…(41 x)你😀好…"}
         assert_eq!(
             body,
@@ -265,8 +264,7 @@ mod tests {
         let mut info = push_info("hello", "");
         info.android.oppo_notify_level = Some(2);
         let case = OPPO.case(&elems, C2C, ANN, Some(info));
-        let mut buf = [0u8; 1024];
-        let (r, body) = render_into(&case, &mut buf).unwrap();
+        let (body, r) = render_full(&case).unwrap();
         assert_eq!(
             body,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
@@ -279,12 +277,12 @@ mod tests {
         // A JSON array is not an object either.
         let elems = [Elem::Text("hi")];
         let array = OPPO.case(&elems, C2C, ANN, Some(push_info("[1,2]", "")));
-        let (r, _) = render_into(&array, &mut buf).unwrap();
+        let (_, r) = render_full(&array).unwrap();
         assert!(r.warnings.ext_not_json_object);
 
         // No ext at all: no warning.
         let none = OPPO.case(&elems, C2C, ANN, None);
-        let (r, _) = render_into(&none, &mut buf).unwrap();
+        let (_, r) = render_full(&none).unwrap();
         assert_eq!(r.warnings, Warnings::default());
     }
 
@@ -318,7 +316,7 @@ mod tests {
         max[ACTION_PARAMETERS_MAX_UNITS - 2..].copy_from_slice(br#""}"#);
         let max = core::str::from_utf8(&max).unwrap();
         let fits = OPPO.case(&elems, C2C, ANN, Some(push_info(max, "")));
-        let (r, _) = render_into(&fits, &mut buf).unwrap();
+        let (_, r) = render_full(&fits).unwrap();
         assert_eq!(r.warnings, Warnings::default());
 
         let mut untitled = OPPO.case(&elems, C2C, ANN, None);

@@ -194,7 +194,8 @@ mod tests {
     use super::*;
     use crate::model::*;
     use crate::testkit::{
-        assert_short_buffer_cuts_body, assert_uncut, basic, render_into, On, ANN, C2C,
+        assert_short_buffer_cuts_body, assert_uncut, basic, render_full, render_into, render_str,
+        On, ANN, C2C,
     };
 
     const XIAOMI: On = On {
@@ -241,8 +242,7 @@ mod tests {
         let mut case = XIAOMI.case(&elems, group, ANN, Some(info));
         case.message.sender.name_card = "Annie";
         case.message.life_time = Some(3600);
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_into(&case, &mut buf).unwrap();
+        let (body, _) = render_str(&case).unwrap();
         assert_eq!(
             body,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
@@ -261,8 +261,7 @@ mod tests {
         info.android.sound = "android.resource://com.example.chat/raw/ding";
         let mut case = XIAOMI.case(&elems, C2C, ANN, Some(info));
         case.message.life_time = Some(u32::MAX);
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_into(&case, &mut buf).unwrap();
+        let (body, _) = render_str(&case).unwrap();
         assert_eq!(
             body,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
@@ -285,8 +284,7 @@ mod tests {
         let mut info = push_info("", "");
         info.title = title;
         let case = XIAOMI.case(&elems, C2C, ANN, Some(info));
-        let mut buf = [0u8; 4096];
-        let (r, body) = render_into(&case, &mut buf).unwrap();
+        let (body, r) = render_full(&case).unwrap();
         assert_eq!(
             body,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
@@ -308,13 +306,12 @@ mod tests {
         info.title = " \u{3000} ";
         info.desc = "\n ";
         let c2c = XIAOMI.case(&elems, C2C, ANN, Some(info));
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_into(&c2c, &mut buf).unwrap();
+        let (body, _) = render_str(&c2c).unwrap();
         assert!(body.contains("&title=Ann&description=Ann%3Ahi&"), "{body}");
         // No nickname: the account. A group: its name, then its id.
         let mut no_nick = c2c;
         no_nick.message.sender.nick = " ";
-        let (_, body) = render_into(&no_nick, &mut buf).unwrap();
+        let (body, _) = render_str(&no_nick).unwrap();
         assert!(body.contains("&title=ann&"), "{body}");
         let group = Conversation::Group(Group {
             id: "g1",
@@ -322,7 +319,7 @@ mod tests {
             kind: GroupType::Work,
         });
         let in_group = XIAOMI.case(&elems, group, ANN, Some(info));
-        let (_, body) = render_into(&in_group, &mut buf).unwrap();
+        let (body, _) = render_str(&in_group).unwrap();
         assert!(body.contains("&title=g1&"), "{body}");
     }
 
@@ -345,8 +342,7 @@ mod tests {
         // No push info: no payload, channel, sound or TTL.
         let elems = [Elem::Text("hi")];
         let case = XIAOMI.case(&elems, C2C, ANN, None);
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_into(&case, &mut buf).unwrap();
+        let (body, _) = render_str(&case).unwrap();
         assert_eq!(
             body,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
