@@ -106,10 +106,9 @@ mod tests {
     use super::*;
 
     use crate::model::*;
-    use crate::testkit::{render_str, rendered};
-
-    use crate::testkit::{assert_emoji_title_cut, assert_uncut, basic, On, ANN, C2C};
-    use std::boxed::Box;
+    use crate::testkit::{
+        assert_emoji_title_cut, assert_uncut, basic, leak, render_str, rendered, text, On, ANN, C2C,
+    };
 
     const FCM: On = On {
         channel: Channel::Fcm,
@@ -205,10 +204,7 @@ mod tests {
 
     #[test]
     fn long_body_cut_to_the_byte_limit() {
-        let body: &'static str = Box::leak("ab\"".repeat(2000).into_boxed_str());
-        let elems: &'static [Elem<'static>] =
-            Box::leak(std::vec![Elem::Text(body)].into_boxed_slice());
-        let c = FCM.case(elems, C2C, ANN, None);
+        let c = FCM.case(text(leak("ab\"".repeat(2000))), C2C, ANN, None);
         let (s, cut) = render_str(&c).unwrap();
         // An escaped quote costs 2 bytes: the cut lands within 1 byte.
         assert!(s.len() == PAYLOAD_LIMIT || s.len() == PAYLOAD_LIMIT - 1);
@@ -225,7 +221,7 @@ mod tests {
 
     #[test]
     fn oversized_ext_is_an_error_naming_it() {
-        let ext: &'static str = Box::leak("e".repeat(5000).into_boxed_str());
+        let ext = leak("e".repeat(5000));
         let push = PushInfo {
             ext,
             ..PushInfo::default()

@@ -117,8 +117,9 @@ mod tests {
     use super::*;
 
     use crate::model::*;
-    use crate::testkit::{assert_emoji_title_cut, assert_uncut, basic, On, ANN, C2C};
-    use crate::testkit::{leak, render_str, rendered, text};
+    use crate::testkit::{
+        assert_emoji_title_cut, assert_uncut, basic, leak, render_str, rendered, text, On, ANN, C2C,
+    };
 
     const HONOR: On = On {
         channel: Channel::Honor,

@@ -213,8 +213,10 @@ mod tests {
     use super::*;
 
     use crate::model::*;
-    use crate::testkit::{assert_emoji_title_cut, assert_uncut, basic, On, ANN, C2C, EXT};
-    use crate::testkit::{leak, render_str, rendered, text};
+    use crate::testkit::{
+        assert_emoji_title_cut, assert_uncut, basic, leak, render_str, rendered, text, On, ANN,
+        C2C, EXT,
+    };
     use crate::write::Cut;
 
     const HUAWEI: On = On {
