@@ -3,7 +3,6 @@
 use core::ops::ControlFlow;
 
 use crate::error::{Error, Field};
-use crate::explain::{Check, Observer, Read, Silent, Sources};
 use crate::model::{
     AndroidInfo, ApnsInfo, Case, Conversation, DeviceState, DndWindow, Elem, GroupType, Mention,
     Message, Origin, ReceiveOpt, Recipient,
@@ -43,7 +42,8 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// Every reason, in evaluation order.
+    /// Every reason, by row of push-rules §2.1 (`explain::ORDER` is the
+    /// order `decide` evaluates them in).
     pub const ALL: [Reason; 15] = [
         Reason::SystemMessage,
         Reason::GroupTips,
@@ -82,6 +82,108 @@ impl Reason {
             Reason::NotMentioned => "NotMentioned",
         }
     }
+}
+
+/// Receives what [`decide_observed`] evaluates. Each method takes a
+/// closure that builds the record, so an observer that ignores it (the
+/// default) costs nothing.
+pub trait Observer<'a> {
+    /// One suppression check was evaluated.
+    fn check(&mut self, check: impl FnOnce() -> Check<'a>) {
+        let _ = check;
+    }
+
+    /// The case pushes; where its settings came from.
+    fn sources(&mut self, sources: impl FnOnce() -> Sources) {
+        let _ = sources;
+    }
+}
+
+/// The observer of [`crate::decide()`]: records nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl Observer<'_> for Silent {}
+
+/// One suppression check: the reason it gives, what it read, whether it fired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Check<'a> {
+    pub reason: Reason,
+    pub read: Read<'a>,
+    pub fired: bool,
+}
+
+/// The inputs a check read, one variant per check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Read<'a> {
+    /// `Message.IsSystem`.
+    SystemMessage { is_system: bool },
+    /// Whether any elem is a `TIMGroupTipElem`.
+    GroupTips { group_tips: bool },
+    /// `OnlineOnlyFlag` and `MsgLifeTime` (0 keeps nothing offline).
+    OnlineOnly {
+        online_only: bool,
+        life_time: Option<u32>,
+    },
+    /// `OfflinePushInfo` present and its `PushFlag = 1`.
+    PushDisabledByMessage { push_info: bool, push_flag: bool },
+    /// `Origin` and whether there is an `OfflinePushInfo`.
+    NoPushInfo { origin: Origin, push_info: bool },
+    /// `Group.Type`; `None` for C2C.
+    GroupTypeNoPush { group_type: Option<GroupType> },
+    /// `From_Account` and `Recipient.Account`.
+    SelfSent { sender: &'a str, recipient: &'a str },
+    /// The body the message shows (push-rules §3).
+    NoDisplayText { body: Body<'a> },
+    /// `Recipient.Device.State`.
+    RecipientLoggedOut { state: DeviceState },
+    /// Whether `Recipient.Device.Token` is set.
+    NoToken { token_set: bool },
+    /// `Recipient.PushEnabled`.
+    PushDisabledByUser { push_enabled: bool },
+    /// `Recipient.Device.State`.
+    Foreground { state: DeviceState },
+    /// `Recipient.ReceiveOpt`, and whether it applies (a REST C2C send
+    /// ignores it unless `WithMuteNotifications`, OQ-13).
+    MutedConversation {
+        receive_opt: ReceiveOpt,
+        applies: bool,
+    },
+    /// As [`Read::MutedConversation`], and whether the message @-mentions
+    /// the recipient or @all.
+    NotMentioned {
+        receive_opt: ReceiveOpt,
+        applies: bool,
+        mentioned: bool,
+    },
+    /// `Recipient.GlobalReceiveOpt`, the window and whether `Now` is in it
+    /// (always, without a window).
+    MutedGlobal {
+        global_receive_opt: ReceiveOpt,
+        dnd: Option<DndWindow>,
+        in_window: bool,
+    },
+}
+
+/// Where each merged setting of a push came from, as the case-format key
+/// ([`Field::key`]); `None` = no source set it (the default applies). The
+/// body's source is the notification's [`Body`] itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sources {
+    /// `ApnsTitle` or `Title`.
+    pub ios_title: Option<Field>,
+    /// `Title`, `Nick`, `FromAccount` (C2C) or `GroupName`, `GroupId`.
+    pub android_title: Option<Field>,
+    /// `ApnsSound`, `ElemSound`, `C2cSound` or `GroupSound`; `None` = `default`.
+    pub ios_sound: Option<Field>,
+    /// `AndroidSound`.
+    pub android_sound: Option<Field>,
+    /// `Badge` (one more than `Recipient.Badge`) or `BadgeMode` (not counted).
+    pub badge: Field,
+    /// `Ext` or `ElemExt`.
+    pub ext: Option<Field>,
+    /// `MsgLifeTime`.
+    pub expiry: Option<Field>,
 }
 
 /// The outcome for one device.

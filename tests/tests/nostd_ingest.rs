@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tidings_core::decide::relevant_mention;
 use tidings_core::error::Field;
 use tidings_core::ingest::{self, Defaults, IngestError};
-use tidings_core::model::{App, Case, Message, MAX_ELEMS};
+use tidings_core::model::{App, Case, Mention, Message, MAX_ELEMS};
 use tidings_core::{decide, render, wire, Decision, Error, Reason};
 use tidings_std::ingest::{parse_case, AppDoc};
 
@@ -83,15 +83,8 @@ fn both_with(name: &str, json: &[u8], defaults: Defaults<'_>) -> Option<Outcome>
     match (&std_case, &nostd) {
         (Ok(std_case), Ok(nostd)) => {
             let case = nostd.case();
-            // The no_std ingest keeps only the mention that decides.
             let kept = relevant_mention(std_case.message.mentions, std_case.recipient.account);
-            let reduced = Case {
-                message: Message {
-                    mentions: kept.as_slice(),
-                    ..std_case.message
-                },
-                ..*std_case
-            };
+            let reduced = with_mentions(std_case, kept.as_slice());
             assert_eq!(
                 reduced, case,
                 "{name}: the two ingests read different cases"
@@ -130,19 +123,25 @@ fn both(name: &str, json: &[u8]) -> Option<Outcome> {
     both_with(name, json, defaults())
 }
 
+/// `case` with only `mentions`: the no_std ingest and the job format keep
+/// only the mention that decides (`relevant_mention`).
+fn with_mentions<'a>(case: &Case<'a>, mentions: &'a [Mention<'a>]) -> Case<'a> {
+    Case {
+        message: Message {
+            mentions,
+            ..case.message
+        },
+        ..*case
+    }
+}
+
 /// The case through a postcard job: the same case, decision and bytes.
 fn round_trip(name: &str, case: &Case<'_>, outcome: &Outcome) {
     let mut buf = vec![0u8; RENDER_BUFFER];
     let len = wire::encode(case, &mut buf).unwrap_or_else(|e| panic!("{name}: encode: {e}"));
     let job = wire::decode(&buf[..len]).unwrap_or_else(|e| panic!("{name}: decode: {e}"));
     let kept = relevant_mention(case.message.mentions, case.recipient.account);
-    let reduced = Case {
-        message: Message {
-            mentions: kept.as_slice(),
-            ..case.message
-        },
-        ..*case
-    };
+    let reduced = with_mentions(case, kept.as_slice());
     assert_eq!(job.case(), reduced, "{name}: job changed the case");
     assert_eq!(
         run(&job.case()),

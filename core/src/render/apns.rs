@@ -7,9 +7,11 @@
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::model::Channel;
-use crate::render::{Headers, Rendered, Warnings};
 use crate::text::Segments;
 use crate::write::{fit, key, Layout, Slot, Text, Writer};
+
+pub use super::kit::ApnsHeaders;
+use super::kit::{Headers, Rendered, Warnings};
 
 /// Body limit for every push type except VoIP (vendors.md §1.5).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -21,24 +23,6 @@ pub const PRIORITY_IMMEDIATE: &str = "10";
 pub const VOIP_TOPIC_SUFFIX: &str = ".voip";
 /// `apns-collapse-id`: at most 64 bytes (vendors.md §1.2, §1.8).
 pub const COLLAPSE_ID_LIMIT: usize = 64;
-
-/// The request headers the body goes with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ApnsHeaders<'a> {
-    /// `apns-push-type`: `alert` or `voip`.
-    pub push_type: &'static str,
-    /// `apns-priority`.
-    pub priority: &'static str,
-    /// `apns-topic` is `topic` followed by `topic_suffix`.
-    pub topic: &'a str,
-    pub topic_suffix: &'static str,
-    /// `apns-expiration` (absolute Unix seconds); `None` = not sent.
-    pub expiration: Option<i64>,
-    /// `apns-collapse-id` (`ApnsInfo.CollapseId`); `None` = not sent.
-    pub collapse_id: Option<&'a str>,
-    /// The device token for `:path` (`/3/device/<token>`).
-    pub device_token: &'a str,
-}
 
 struct Apns<'n, 'a> {
     n: &'n Notification<'a>,

@@ -26,11 +26,10 @@
 //!   [`crate::text::android_sound_name`]); FCM takes it only on pre-8.0 devices,
 //!   the channel decides on 8.0+.
 
+use super::kit::{android_texts, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Writer};
 
 /// Limit on the request body for a token target (vendors.md §2.3, §2.5).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -57,18 +56,7 @@ impl Layout for Fcm<'_, '_> {
         w.begin_object();
         // FCM's title is optional: without any title source it is left
         // out, never sent empty (found by fuzzing, case_json).
-        if !n.android_title().is_empty() {
-            let title = Text {
-                segments: Segments::single(n.android_title()),
-                limit: None,
-            };
-            w.text_member(key!("title"), Slot::Title, title);
-        }
-        let body = Text {
-            segments: n.body().segments(),
-            limit: None,
-        };
-        w.text_member(key!("body"), Slot::Body, body);
+        android_texts(w, n, (key!("title"), None), (key!("body"), None));
         w.opt_str_member(key!("image"), Field::Image, android.google_image);
         w.end_object();
 
@@ -108,12 +96,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         return Err(Error::Invalid(Field::Token));
     }
     let fitted = fit(&Fcm { n }, buf, PAYLOAD_LIMIT)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]
@@ -123,53 +106,25 @@ mod tests {
     use super::*;
 
     use crate::model::*;
-    use crate::testkit::{render_str, rendered};
-    use crate::write::Cut;
+    use crate::testkit::{
+        assert_emoji_title_cut, assert_uncut, basic, leak, render_str, rendered, text, On, ANN, C2C,
+    };
 
-    use std::boxed::Box;
-    use std::string::String;
-
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-
-    fn case(
-        elems: &'static [Elem<'static>],
-        conversation: Conversation<'static>,
-        sender: Sender<'static>,
-        push_info: Option<PushInfo<'static>>,
-    ) -> Case<'static> {
-        crate::testkit::case(
-            Channel::Fcm,
-            "fcm-token-1",
-            sender,
-            conversation,
-            elems,
-            push_info,
-        )
-    }
-
-    fn ann() -> Sender<'static> {
-        crate::testkit::ANN
-    }
-
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+    const FCM: On = On {
+        channel: Channel::Fcm,
+        token: "fcm-token-1",
+    };
 
     #[test]
     fn fcm_basic_vector() {
-        let push = PushInfo {
-            ext: EXT,
-            android: AndroidInfo {
-                google_channel_id: "im",
-                ..AndroidInfo::default()
-            },
-            ..PushInfo::default()
+        let android = AndroidInfo {
+            google_channel_id: "im",
+            ..AndroidInfo::default()
         };
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        assert_eq!(
-            s,
-            r#"{"message":{"token":"fcm-token-1","notification":{"title":"Ann","body":"Ann:hi"},"android":{"priority":"HIGH","notification":{"channel_id":"im","tag":"c2c:ann"}},"data":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#
+        assert_uncut(
+            &basic(FCM, android),
+            r#"{"message":{"token":"fcm-token-1","notification":{"title":"Ann","body":"Ann:hi"},"android":{"priority":"HIGH","notification":{"channel_id":"im","tag":"c2c:ann"}},"data":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"}}}"#,
         );
-        assert_eq!(cut, Cut::default());
     }
 
     #[test]
@@ -184,7 +139,7 @@ mod tests {
             nick: "",
             name_card: "A.",
         };
-        let c = case(&[Elem::Text("ok")], group, sender, None);
+        let c = FCM.case(&[Elem::Text("ok")], group, sender, None);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -204,7 +159,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let mut c = case(&[Elem::Image], C2C, ann(), Some(push));
+        let mut c = FCM.case(&[Elem::Image], C2C, ANN, Some(push));
         c.message.life_time = Some(3600);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
@@ -226,7 +181,7 @@ mod tests {
             nick: "",
             name_card: "",
         };
-        let c = case(&[Elem::Text("hello")], C2C, sender, None);
+        let c = FCM.case(&[Elem::Text("hello")], C2C, sender, None);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -242,42 +197,14 @@ mod tests {
         // FCM has no char cap: a CJK body and an emoji title that cannot
         // both fit are cut at char boundaries, body first (to "…"), then
         // the title, so that the whole body is exactly 4096 bytes.
-        const TITLE: &str = concat!(
-            "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀",
-            "😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀"
-        );
-        let mut title = String::new();
-        for _ in 0..20 {
-            title.push_str(TITLE); // 20 × 80 emoji × 4 bytes = 6400 bytes
-        }
-        let title: &'static str = Box::leak(title.into_boxed_str());
-        let body: &'static str = Box::leak("中文消息".repeat(200).into_boxed_str());
-        let elems: &'static [Elem<'static>] =
-            Box::leak(std::vec![Elem::Text(body)].into_boxed_slice());
-        let push = PushInfo {
-            title,
-            ..PushInfo::default()
-        };
-        let c = case(elems, C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        // Emoji are 4 bytes: the cut lands within 3 bytes of the limit.
-        assert!(s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4);
-        assert!(s.starts_with(HEAD));
         let tail =
             r#"…","body":"…"},"android":{"priority":"HIGH","notification":{"tag":"c2c:ann"}}}}"#;
-        assert!(s.ends_with(tail), "{s}");
-        let kept_title = &s[HEAD.len()..s.len() - tail.len()];
-        assert!(kept_title.chars().all(|c| c == '😀'));
-        assert_eq!(cut.body, Some(0));
-        assert_eq!(cut.title, Some(kept_title.len()));
+        assert_emoji_title_cut(FCM, PAYLOAD_LIMIT, "", HEAD, tail);
     }
 
     #[test]
     fn long_body_cut_to_the_byte_limit() {
-        let body: &'static str = Box::leak("ab\"".repeat(2000).into_boxed_str());
-        let elems: &'static [Elem<'static>] =
-            Box::leak(std::vec![Elem::Text(body)].into_boxed_slice());
-        let c = case(elems, C2C, ann(), None);
+        let c = FCM.case(text(leak("ab\"".repeat(2000))), C2C, ANN, None);
         let (s, cut) = render_str(&c).unwrap();
         // An escaped quote costs 2 bytes: the cut lands within 1 byte.
         assert!(s.len() == PAYLOAD_LIMIT || s.len() == PAYLOAD_LIMIT - 1);
@@ -294,12 +221,12 @@ mod tests {
 
     #[test]
     fn oversized_ext_is_an_error_naming_it() {
-        let ext: &'static str = Box::leak("e".repeat(5000).into_boxed_str());
+        let ext = leak("e".repeat(5000));
         let push = PushInfo {
             ext,
             ..PushInfo::default()
         };
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let c = FCM.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
         assert_eq!(
             rendered(&c).map(|(r, _)| r),
             Some(Err(Error::TooLong(Field::Ext)))

@@ -29,11 +29,12 @@
 //! - `badge` is `{"addNum":1,"badgeClass":<App.BadgeClass>}` only when the
 //!   app has a launcher class and the badge counts (`BadgeMode` 0).
 
+use super::kit::{
+    android_texts, launcher_badge, require_token_and_title, token_array, Rendered, Warnings,
+};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Writer};
 
 /// Assumed limit on the request body, the `token` array excluded
 /// (vendors.md §4.3: unconfirmed, Huawei's §3.4 value).
@@ -64,16 +65,7 @@ impl Layout for Honor<'_, '_> {
         }
         w.key(key!("notification"));
         w.begin_object();
-        let title = Text {
-            segments: Segments::single(n.android_title()),
-            limit: None,
-        };
-        w.text_member(key!("title"), Slot::Title, title);
-        let body = Text {
-            segments: n.body().segments(),
-            limit: None,
-        };
-        w.text_member(key!("body"), Slot::Body, body);
+        android_texts(w, n, (key!("title"), None), (key!("body"), None));
         w.opt_str_member(key!("image"), Field::Image, android.honor_image);
         if let Some(importance) = self.importance {
             w.str_member(key!("importance"), Field::Importance, importance);
@@ -83,25 +75,12 @@ impl Layout for Honor<'_, '_> {
         w.u64_member(key!("type"), CLICK_OPEN_APP);
         w.end_object();
         w.thread_key_member(key!("tag"), n.thread_key());
-        let badge_class = n.case.app.badge_class;
-        if n.badge().is_some() && !badge_class.is_empty() {
-            w.key(key!("badge"));
-            w.begin_object();
-            w.u64_member(key!("addNum"), 1);
-            w.str_member(key!("badgeClass"), Field::Payload, badge_class);
-            w.end_object();
-        }
+        launcher_badge(w, n, key!("addNum"), key!("badgeClass"));
         w.end_object();
         w.end_object();
 
         let token = n.case.recipient.device.token;
-        w.exempt(|w| {
-            w.key(key!("token"));
-            w.begin_array();
-            w.element();
-            w.string(Field::Token, token);
-            w.end_array();
-        });
+        w.exempt(|w| token_array(w, key!("token"), token));
         w.end_object();
         Ok(())
     }
@@ -128,12 +107,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         importance: importance(android.honor_importance)?,
     };
     let fitted = fit(&layout, buf, PAYLOAD_LIMIT)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]
@@ -143,49 +117,25 @@ mod tests {
     use super::*;
 
     use crate::model::*;
-    use crate::testkit::{leak, render_str, rendered, text};
-    use crate::write::Cut;
+    use crate::testkit::{
+        assert_emoji_title_cut, assert_uncut, basic, leak, render_str, rendered, text, On, ANN, C2C,
+    };
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-
-    fn case(
-        elems: &'static [Elem<'static>],
-        conversation: Conversation<'static>,
-        sender: Sender<'static>,
-        push_info: Option<PushInfo<'static>>,
-    ) -> Case<'static> {
-        crate::testkit::case(
-            Channel::Honor,
-            "honor-token-1",
-            sender,
-            conversation,
-            elems,
-            push_info,
-        )
-    }
-
-    fn ann() -> Sender<'static> {
-        crate::testkit::ANN
-    }
+    const HONOR: On = On {
+        channel: Channel::Honor,
+        token: "honor-token-1",
+    };
 
     #[test]
     fn honor_basic_vector() {
-        let push = PushInfo {
-            ext: EXT,
-            android: AndroidInfo {
-                honor_importance: "NORMAL",
-                ..AndroidInfo::default()
-            },
-            ..PushInfo::default()
+        let android = AndroidInfo {
+            honor_importance: "NORMAL",
+            ..AndroidInfo::default()
         };
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        assert_eq!(
-            s,
-            r#"{"data":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}","android":{"notification":{"title":"Ann","body":"Ann:hi","importance":"NORMAL","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#
+        assert_uncut(
+            &basic(HONOR, android),
+            r#"{"data":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}","android":{"notification":{"title":"Ann","body":"Ann:hi","importance":"NORMAL","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#,
         );
-        assert_eq!(cut, Cut::default());
     }
 
     #[test]
@@ -200,7 +150,7 @@ mod tests {
             nick: "Ann",
             name_card: "",
         };
-        let c = case(&[Elem::Text("ok"), Elem::Image], group, sender, None);
+        let c = HONOR.case(&[Elem::Text("ok"), Elem::Image], group, sender, None);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -219,7 +169,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let mut c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+        let mut c = HONOR.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
         c.message.life_time = Some(86_400);
         c.app.badge_class = "com.example.chat.Main";
         let (s, _) = render_str(&c).unwrap();
@@ -236,7 +186,7 @@ mod tests {
     fn unset_knobs_are_left_out() {
         // No push info: no data, ttl, image, importance; no launcher class,
         // so no badge although the badge counts.
-        let c = case(&[Elem::Text("hello")], C2C, ann(), None);
+        let c = HONOR.case(&[Elem::Text("hello")], C2C, ANN, None);
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
             s,
@@ -246,30 +196,16 @@ mod tests {
 
     #[test]
     fn cjk_and_emoji_cut_at_the_byte_limit() {
-        let title = leak("😀".repeat(1600)); // 6400 bytes
-        let body = leak("中文消息".repeat(200)); // 2400 bytes
-        let push = PushInfo {
-            title,
-            ..PushInfo::default()
-        };
-        let c = case(text(body), C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        let token = r#","token":["honor-token-1"]"#;
-        assert!(s.len() - token.len() <= PAYLOAD_LIMIT);
-        assert!(s.len() - token.len() > PAYLOAD_LIMIT - 4);
         let head = r#"{"android":{"notification":{"title":""#;
         let tail = r#"…","body":"…","clickAction":{"type":3},"tag":"c2c:ann"}},"token":["honor-token-1"]}"#;
-        assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
-        let kept = &s[head.len()..s.len() - tail.len()];
-        assert!(!kept.is_empty() && kept.chars().all(|c| c == '😀'));
-        assert_eq!(cut.body, Some(0));
-        assert_eq!(cut.title, Some(kept.len()));
+        let token = r#","token":["honor-token-1"]"#;
+        assert_emoji_title_cut(HONOR, PAYLOAD_LIMIT, token, head, tail);
     }
 
     #[test]
     fn long_body_cut_to_the_byte_limit() {
         let body = leak("消息 ".repeat(1500)); // 10500 bytes
-        let c = case(text(body), C2C, ann(), None);
+        let c = HONOR.case(text(body), C2C, ANN, None);
         let (s, cut) = render_str(&c).unwrap();
         let token = r#","token":["honor-token-1"]"#;
         let head = r#"{"android":{"notification":{"title":"Ann","body":"Ann:"#;
@@ -291,7 +227,7 @@ mod tests {
                 },
                 ..PushInfo::default()
             };
-            let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
+            let c = HONOR.case(&[Elem::Text("hi")], C2C, ANN, Some(push));
             assert_eq!(
                 rendered(&c).map(|(r, _)| r),
                 Some(Err(Error::Invalid(Field::Importance)))

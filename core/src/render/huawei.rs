@@ -48,11 +48,13 @@
 //! - `badge` is `{"add_num":1,"class":<App.BadgeClass>}` only when the app
 //!   has a launcher class and the badge counts (`BadgeMode` 0).
 
+use super::kit::{
+    android_texts, launcher_badge, require_token_and_title, token_array, Rendered, Warnings,
+};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
 use crate::text::Segments;
-use crate::write::{fit, key, Layout, Part, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Part, Writer};
 
 /// Limit on the request body, the `token` array excluded (vendors.md §3.4, §3.6).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -103,16 +105,7 @@ impl Layout for Huawei<'_, '_> {
 
         w.key(key!("notification"));
         w.begin_object();
-        let title = Text {
-            segments: Segments::single(n.android_title()),
-            limit: None,
-        };
-        w.text_member(key!("title"), Slot::Title, title);
-        let body = Text {
-            segments: n.body().segments(),
-            limit: None,
-        };
-        w.text_member(key!("body"), Slot::Body, body);
+        android_texts(w, n, (key!("title"), None), (key!("body"), None));
 
         w.key(key!("click_action"));
         w.begin_object();
@@ -154,25 +147,12 @@ impl Layout for Huawei<'_, '_> {
         }
         w.opt_str_member(key!("image"), Field::Image, android.huawei_image);
         w.thread_key_member(key!("tag"), n.thread_key());
-        let badge_class = n.case.app.badge_class;
-        if n.badge().is_some() && !badge_class.is_empty() {
-            w.key(key!("badge"));
-            w.begin_object();
-            w.u64_member(key!("add_num"), 1);
-            w.str_member(key!("class"), Field::Payload, badge_class);
-            w.end_object();
-        }
+        launcher_badge(w, n, key!("add_num"), key!("class"));
         w.end_object();
         w.end_object();
 
         let token = n.case.recipient.device.token;
-        w.exempt(|w| {
-            w.key(key!("token"));
-            w.begin_array();
-            w.element();
-            w.string(Field::Token, token);
-            w.end_array();
-        });
+        w.exempt(|w| token_array(w, key!("token"), token));
         w.end_object();
         w.end_object();
         Ok(())
@@ -223,12 +203,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         intent,
     };
     let fitted = fit(&layout, buf, PAYLOAD_LIMIT)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]
@@ -238,49 +213,27 @@ mod tests {
     use super::*;
 
     use crate::model::*;
-    use crate::testkit::{leak, render_str, rendered, text};
+    use crate::testkit::{
+        assert_emoji_title_cut, assert_uncut, basic, leak, render_str, rendered, text, On, ANN,
+        C2C, EXT,
+    };
     use crate::write::Cut;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-
-    fn case(
-        elems: &'static [Elem<'static>],
-        conversation: Conversation<'static>,
-        sender: Sender<'static>,
-        push_info: Option<PushInfo<'static>>,
-    ) -> Case<'static> {
-        crate::testkit::case(
-            Channel::Huawei,
-            "hw-token-1",
-            sender,
-            conversation,
-            elems,
-            push_info,
-        )
-    }
-
-    fn ann() -> Sender<'static> {
-        crate::testkit::ANN
-    }
+    const HUAWEI: On = On {
+        channel: Channel::Huawei,
+        token: "hw-token-1",
+    };
 
     #[test]
     fn huawei_basic_vector() {
-        let push = PushInfo {
-            ext: EXT,
-            android: AndroidInfo {
-                huawei_category: "IM",
-                ..AndroidInfo::default()
-            },
-            ..PushInfo::default()
+        let android = AndroidInfo {
+            huawei_category: "IM",
+            ..AndroidInfo::default()
         };
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        assert_eq!(
-            s,
-            r#"{"message":{"data":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}","android":{"urgency":"HIGH","category":"IM","notification":{"title":"Ann","body":"Ann:hi","click_action":{"type":3},"importance":"NORMAL","default_sound":true,"tag":"c2c:ann"}},"token":["hw-token-1"]}}"#
+        assert_uncut(
+            &basic(HUAWEI, android),
+            r#"{"message":{"data":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}","android":{"urgency":"HIGH","category":"IM","notification":{"title":"Ann","body":"Ann:hi","click_action":{"type":3},"importance":"NORMAL","default_sound":true,"tag":"c2c:ann"}},"token":["hw-token-1"]}}"#,
         );
-        assert_eq!(cut, Cut::default());
     }
 
     #[test]
@@ -295,7 +248,7 @@ mod tests {
             nick: "Ann",
             name_card: "A.",
         };
-        let mut c = case(&[Elem::Text("ok")], group, sender, None);
+        let mut c = HUAWEI.case(&[Elem::Text("ok")], group, sender, None);
         c.app.badge_class = "com.example.chat.MainActivity";
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
@@ -319,7 +272,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let mut c = case(&[Elem::Sound], C2C, ann(), Some(push));
+        let mut c = HUAWEI.case(&[Elem::Sound], C2C, ANN, Some(push));
         c.message.life_time = Some(600);
         c.app.badge_class = "com.example.chat.Main";
         let (s, _) = render_str(&c).unwrap();
@@ -352,7 +305,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let mut c = case(&[Elem::Text("hello")], C2C, ann(), Some(push));
+        let mut c = HUAWEI.case(&[Elem::Text("hello")], C2C, ANN, Some(push));
         c.app.badge_class = "com.example.chat.Main";
         let (s, _) = render_str(&c).unwrap();
         assert_eq!(
@@ -363,24 +316,10 @@ mod tests {
 
     #[test]
     fn cjk_and_emoji_cut_at_the_byte_limit() {
-        let title = leak("😀".repeat(1600)); // 6400 bytes
-        let body = leak("中文消息".repeat(200)); // 2400 bytes
-        let push = PushInfo {
-            title,
-            ..PushInfo::default()
-        };
-        let c = case(text(body), C2C, ann(), Some(push));
-        let (s, cut) = render_str(&c).unwrap();
-        let token = r#","token":["hw-token-1"]"#;
-        assert!(s.len() - token.len() <= PAYLOAD_LIMIT);
-        assert!(s.len() - token.len() > PAYLOAD_LIMIT - 4);
         let head = r#"{"message":{"android":{"urgency":"HIGH","notification":{"title":""#;
         let tail = r#"…","body":"…","click_action":{"type":3},"importance":"NORMAL","default_sound":true,"tag":"c2c:ann"}},"token":["hw-token-1"]}}"#;
-        assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
-        let kept = &s[head.len()..s.len() - tail.len()];
-        assert!(!kept.is_empty() && kept.chars().all(|c| c == '😀'));
-        assert_eq!(cut.body, Some(0));
-        assert_eq!(cut.title, Some(kept.len()));
+        let token = r#","token":["hw-token-1"]"#;
+        assert_emoji_title_cut(HUAWEI, PAYLOAD_LIMIT, token, head, tail);
     }
 
     #[test]
@@ -389,14 +328,14 @@ mod tests {
         // is cut, and the payload is longer than 4096 bytes.
         let token = leak("t".repeat(3000));
         let body = leak("x".repeat(3800));
-        let mut c = case(text(body), C2C, ann(), None);
+        let mut c = HUAWEI.case(text(body), C2C, ANN, None);
         c.recipient.device.token = token;
         let (s, cut) = render_str(&c).unwrap();
         assert!(s.len() > PAYLOAD_LIMIT + 2000, "{}", s.len());
         assert_eq!(cut, Cut::default());
         // A body over the limit on its own is cut to exactly 4096 + token.
         let body = leak("x".repeat(5000));
-        let mut c = case(text(body), C2C, ann(), None);
+        let mut c = HUAWEI.case(text(body), C2C, ANN, None);
         c.recipient.device.token = token;
         let (s, cut) = render_str(&c).unwrap();
         let token_member = 3000 + r#","token":[""]"#.len();
@@ -415,7 +354,7 @@ mod tests {
             huawei_importance: "HIGH",
             ..AndroidInfo::default()
         });
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(high));
+        let c = HUAWEI.case(&[Elem::Text("hi")], C2C, ANN, Some(high));
         assert_eq!(
             rendered(&c).map(|(r, _)| r),
             Some(Err(Error::Invalid(Field::Importance)))
@@ -425,7 +364,7 @@ mod tests {
             huawei_image: "http://example.com/a.png",
             ..AndroidInfo::default()
         });
-        let c = case(&[Elem::Text("hi")], C2C, ann(), Some(http));
+        let c = HUAWEI.case(&[Elem::Text("hi")], C2C, ANN, Some(http));
         assert_eq!(
             rendered(&c).map(|(r, _)| r),
             Some(Err(Error::Invalid(Field::Image)))
@@ -435,7 +374,7 @@ mod tests {
             ext_as_huawei_intent_param: true,
             ..AndroidInfo::default()
         });
-        let mut c = case(&[Elem::Text("hi")], C2C, ann(), Some(intent));
+        let mut c = HUAWEI.case(&[Elem::Text("hi")], C2C, ANN, Some(intent));
         c.app.package_name = "com.example;end";
         assert_eq!(
             rendered(&c).map(|(r, _)| r),

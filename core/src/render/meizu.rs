@@ -32,11 +32,10 @@
 //!   anything but visible ASCII, would address other or no devices, so it is
 //!   `Error::Invalid(Field::Token)`.
 
+use super::kit::{android_texts, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit_uncut, key, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
+use crate::write::{fit_uncut, key, pair, CharLimit, Counter, Layout, Writer};
 
 /// `noticeBarInfo.title`: 1–32 chars (vendors.md §8.2, §8.4).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -98,16 +97,12 @@ fn message_json(
     if let Some(t) = notice_msg_type {
         w.u64_member(key!("noticeMsgType"), u64::from(t));
     }
-    let title = Text {
-        segments: Segments::single(n.android_title()),
-        limit: Some(TITLE_LIMIT),
-    };
-    w.text_member(key!("title"), Slot::Title, title);
-    let content = Text {
-        segments: n.body().segments(),
-        limit: Some(CONTENT_LIMIT),
-    };
-    w.text_member(key!("content"), Slot::Body, content);
+    android_texts(
+        w,
+        n,
+        (key!("title"), Some(TITLE_LIMIT)),
+        (key!("content"), Some(CONTENT_LIMIT)),
+    );
     w.end_object();
     w.key(key!("clickTypeInfo"));
     w.begin_object();
@@ -165,12 +160,7 @@ impl Layout for MessageJson<'_, '_> {
 pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
     let notice_msg_type = check(n)?;
     let fitted = fit_uncut(&Meizu { n, notice_msg_type }, buf)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 /// Writes the raw (not form-encoded) `messageJson` into `buf` and returns
@@ -184,43 +174,19 @@ pub fn render_message_json(n: &Notification<'_>, buf: &mut [u8]) -> Result<usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decide::{decide, Decision};
     use crate::model::*;
+    use crate::testkit::{notification, On, C2C, EXT};
     use crate::write::Cut;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-    const BOB: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-
-    fn case<'a>(
-        elems: &'a [Elem<'a>],
-        conversation: Conversation<'a>,
-        push_info: Option<PushInfo<'a>>,
-        life_time: Option<u32>,
-        token: &'a str,
-    ) -> Case<'a> {
-        let mut case = crate::testkit::case(
-            Channel::Meizu,
-            token,
-            crate::testkit::ANN,
-            conversation,
-            elems,
-            push_info,
-        );
-        case.message.life_time = life_time;
-        case
-    }
+    const MEIZU: On = On {
+        channel: Channel::Meizu,
+        token: "mz-token-1",
+    };
 
     fn ext_info(ext: &str) -> PushInfo<'_> {
         PushInfo {
             ext,
             ..PushInfo::default()
-        }
-    }
-
-    fn notification<'a>(case: &'a Case<'a>) -> Notification<'a> {
-        match decide(case).unwrap() {
-            Decision::Push(n) => n,
-            Decision::Suppress(reason) => panic!("suppressed: {reason:?}"),
         }
     }
 
@@ -277,7 +243,7 @@ mod tests {
     #[test]
     fn basic_vector() {
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, Some(ext_info(EXT)), None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, Some(ext_info(EXT)), None);
         let n = notification(&c);
         let mut buf = [0u8; 1024];
         let r = render(&n, &mut buf).unwrap();
@@ -309,7 +275,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let c = case(&elems, group, Some(info), Some(7200), "mz-token-1");
+        let c = MEIZU.lasting(&elems, group, Some(info), Some(7200));
         let n = notification(&c);
         let mut buf = [0u8; 1024];
         let r = render(&n, &mut buf).unwrap();
@@ -337,7 +303,7 @@ mod tests {
             title,
             ..PushInfo::default()
         };
-        let c = case(&elems, BOB, Some(info), None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, Some(info), None);
         let mut raw = [0u8; 1024];
         let (json, cut) = render_both(&c, &mut raw);
         assert_eq!(
@@ -358,7 +324,7 @@ mod tests {
         // No byte limit, and a cut the signed JSON would not share breaks
         // the signature: both entry points refuse rather than cut.
         let elems = [Elem::Text("hello there")];
-        let c = case(&elems, BOB, None, None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, None, None);
         let n = notification(&c);
         let mut buf = [0u8; 1024];
         let full = render(&n, &mut buf).unwrap().len;
@@ -378,7 +344,7 @@ mod tests {
     #[test]
     fn unset_knobs_are_left_out() {
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, None, None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, None, None);
         let mut raw = [0u8; 1024];
         let (json, _) = render_both(&c, &mut raw);
         // No noticeMsgType, parameters or validTime.
@@ -402,7 +368,7 @@ mod tests {
             assert_eq!(valid_hours(seconds), hours, "{seconds}");
         }
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, None, Some(604_800), "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, None, Some(604_800));
         let mut raw = [0u8; 1024];
         let (json, _) = render_both(&c, &mut raw);
         assert!(json.ends_with(r#""pushTimeInfo":{"offLine":1,"validTime":72}}"#));
@@ -419,7 +385,7 @@ mod tests {
             },
             ..PushInfo::default()
         };
-        let c = case(&elems, BOB, Some(info), None, "mz-token-1");
+        let c = MEIZU.lasting(&elems, C2C, Some(info), None);
         let n = notification(&c);
         assert_eq!(
             render(&n, &mut buf),
@@ -430,7 +396,7 @@ mod tests {
             Err(Error::Invalid(Field::NoticeMsgType))
         );
         for token in ["mz-1,mz-2", "mz 1", "mz-ü"] {
-            let c = case(&elems, BOB, None, None, token);
+            let c = MEIZU.token(token).lasting(&elems, C2C, None, None);
             assert_eq!(
                 render(&notification(&c), &mut buf),
                 Err(Error::Invalid(Field::Token))

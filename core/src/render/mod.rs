@@ -18,7 +18,6 @@ use crate::decide::Notification;
 use crate::error::Error;
 use crate::model::Channel;
 use crate::text::Body;
-use crate::write::Cut;
 
 pub mod apns;
 pub mod fcm;
@@ -30,56 +29,9 @@ pub mod tpns;
 pub mod vivo;
 pub mod xiaomi;
 
-pub use apns::ApnsHeaders;
+mod kit;
 
-/// Things a renderer chose to leave out rather than fail the push.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Warnings {
-    /// OPPO: `ext` is not a JSON object, so `action_parameters` was left
-    /// out (push-rules OQ-19).
-    pub ext_not_json_object: bool,
-}
-
-impl Warnings {
-    /// The warnings' names, for reports.
-    pub fn names(&self) -> impl Iterator<Item = &'static str> {
-        [("ExtNotJsonObject", self.ext_not_json_object)]
-            .into_iter()
-            .filter_map(|(name, on)| on.then_some(name))
-    }
-}
-
-/// Provider request parts that are not in the body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Headers<'a> {
-    None,
-    Apns(ApnsHeaders<'a>),
-}
-
-/// A payload written into the caller's buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rendered<'a> {
-    /// Bytes of the buffer that hold the payload.
-    pub len: usize,
-    /// Where the body and title were cut to fit, if they were.
-    pub cut: Cut,
-    pub headers: Headers<'a>,
-    pub warnings: Warnings,
-}
-
-/// What every token-addressed Android provider needs before rendering: a
-/// device token, and a title (render-map: never empty; the provider would
-/// refuse an empty one).
-pub(crate) fn require_token_and_title(n: &Notification<'_>) -> Result<(), Error> {
-    if n.case.recipient.device.token.is_empty() {
-        return Err(Error::Invalid(crate::error::Field::Token));
-    }
-    if n.android_title().is_empty() {
-        return Err(Error::Invalid(crate::error::Field::Title));
-    }
-    Ok(())
-}
+pub use kit::{ApnsHeaders, Headers, Rendered, Warnings};
 
 /// The title the recipient's provider is sent, before any cut; empty =
 /// none. [`Rendered::cut`]'s `title` is measured in this text.

@@ -26,12 +26,11 @@
 //!   `MsgLifeTime` leaves it out (OPPO default).
 //! - `target_type` is 2 (registration id): the device token is a regId.
 
+use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::json::is_json_object;
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, pair, CharLimit, Counter, Layout, Writer};
 
 /// `notification.title`: at most 50 chars, counted as UTF-16 units (vendors.md §6.2, §10.3).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -75,16 +74,12 @@ impl Layout for Oppo<'_, '_> {
             );
             w.key(key!("notification"));
             w.begin_object();
-            let title = Text {
-                segments: Segments::single(n.android_title()),
-                limit: Some(TITLE_LIMIT),
-            };
-            w.text_member(key!("title"), Slot::Title, title);
-            let content = Text {
-                segments: n.body().segments(),
-                limit: Some(CONTENT_LIMIT),
-            };
-            w.text_member(key!("content"), Slot::Body, content);
+            android_texts(
+                w,
+                n,
+                (key!("title"), Some(TITLE_LIMIT)),
+                (key!("content"), Some(CONTENT_LIMIT)),
+            );
             w.opt_str_member(
                 key!("channel_id"),
                 Field::ChannelId,
@@ -140,37 +135,22 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         notify_level,
     };
     let fitted = fit(&layout, buf, usize::MAX)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings,
-    })
+    Ok(Rendered::without_headers(fitted, warnings))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decide::{decide, Decision};
     use crate::model::*;
+    use crate::testkit::{
+        assert_short_buffer_cuts_body, assert_uncut, basic, render_full, render_into, render_str,
+        On, ANN, C2C,
+    };
 
-    fn case<'a>(
-        elems: &'a [Elem<'a>],
-        conversation: Conversation<'a>,
-        push_info: Option<PushInfo<'a>>,
-    ) -> Case<'a> {
-        crate::testkit::case(
-            Channel::Oppo,
-            "oppo-token-1",
-            crate::testkit::ANN,
-            conversation,
-            elems,
-            push_info,
-        )
-    }
-
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+    const OPPO: On = On {
+        channel: Channel::Oppo,
+        token: "oppo-token-1",
+    };
 
     fn push_info<'a>(ext: &'a str, channel: &'a str) -> PushInfo<'a> {
         PushInfo {
@@ -183,41 +163,24 @@ mod tests {
         }
     }
 
-    fn render_case<'a, 'b>(
-        case: &'a Case<'a>,
-        buf: &'b mut [u8],
-    ) -> Result<(Rendered<'a>, &'b str), Error> {
-        let Ok(Decision::Push(n)) = decide(case) else {
-            panic!("not pushed")
-        };
-        let r = render(&n, buf)?;
-        Ok((r, core::str::from_utf8(&buf[..r.len]).unwrap()))
-    }
-
     #[test]
     fn basic_vector() {
         // Decoded: message={"target_type":2,"target_value":"oppo-token-1",
         // "notification":{"title":"Ann","content":"Ann:hi","channel_id":"oppo-im",
         // "action_parameters":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}",
         // "off_line":true}}
-        let elems = [Elem::Text("hi")];
-        let case = case(&elems, C2C, Some(push_info(EXT, "oppo-im")));
-        let mut buf = [0u8; 1024];
-        let (r, body) = render_case(&case, &mut buf).unwrap();
-        assert_eq!(
-            body,
+        let android = AndroidInfo {
+            oppo_channel_id: "oppo-im",
+            ..AndroidInfo::default()
+        };
+        assert_uncut(
+            &basic(OPPO, android),
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
              %2C%22notification%22%3A%7B%22title%22%3A%22Ann%22%2C%22content%22%3A%22Ann%3Ahi%22\
              %2C%22channel_id%22%3A%22oppo-im%22%2C%22action_parameters%22%3A%22\
              %7B%5C%22entity%5C%22%3A%7B%5C%22sender%5C%22%3A%5C%22ann%5C%22%2C\
-             %5C%22chatType%5C%22%3A1%7D%7D%22%2C%22off_line%22%3Atrue%7D%7D"
+             %5C%22chatType%5C%22%3A1%7D%7D%22%2C%22off_line%22%3Atrue%7D%7D",
         );
-        assert_eq!(r.cut, Default::default());
-        assert_eq!(r.headers, Headers::None);
-        assert_eq!(r.warnings, Warnings::default());
-        let mut again = [0u8; 1024];
-        let (_, second) = render_case(&case, &mut again).unwrap();
-        assert_eq!(body, second);
     }
 
     #[test]
@@ -235,11 +198,10 @@ mod tests {
         let mut info = push_info("", "oppo-im");
         info.android.oppo_category = "IM";
         info.android.oppo_notify_level = Some(16);
-        let mut case = case(&elems, group, Some(info));
+        let mut case = OPPO.case(&elems, group, ANN, Some(info));
         case.message.sender.name_card = "Annie";
         case.message.life_time = Some(30 * 86_400);
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_case(&case, &mut buf).unwrap();
+        let (body, _) = render_str(&case).unwrap();
         assert_eq!(
             body,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
@@ -263,9 +225,8 @@ mod tests {
         let elems = [Elem::Text(text)];
         let mut info = push_info("", "");
         info.title = title;
-        let case = case(&elems, C2C, Some(info));
-        let mut buf = [0u8; 2048];
-        let (r, body) = render_case(&case, &mut buf).unwrap();
+        let case = OPPO.case(&elems, C2C, ANN, Some(info));
+        let (body, r) = render_full(&case).unwrap();
         // Decoded: {"title":"a…(45 a)😀标题…","content":"Ann:x…(41 x)你😀好…"}
         assert_eq!(
             body,
@@ -282,34 +243,17 @@ mod tests {
 
     #[test]
     fn small_buffer_cuts_body() {
-        let elems = [Elem::Text("a fairly long message body")];
-        let case = case(&elems, C2C, None);
-        let mut buf = [0u8; 1024];
-        let (_, full) = render_case(&case, &mut buf).unwrap();
-        assert_eq!(
-            full,
+        assert_short_buffer_cuts_body(
+            OPPO,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
              %2C%22notification%22%3A%7B%22title%22%3A%22Ann%22\
              %2C%22content%22%3A%22Ann%3Aa+fairly+long+message+body%22\
-             %2C%22off_line%22%3Atrue%7D%7D"
-        );
-        // 10 bytes short: the content gives them up, and 9 more for its `…`
-        // (%E2%80%A6): 32 encoded bytes become 13 + 9.
-        let mut small = [0u8; 1024];
-        let n = full.len() - 10;
-        let (r, body) = render_case(&case, &mut small[..n]).unwrap();
-        assert_eq!(
-            body,
+             %2C%22off_line%22%3Atrue%7D%7D",
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
              %2C%22notification%22%3A%7B%22title%22%3A%22Ann%22\
-             %2C%22content%22%3A%22Ann%3Aa+fairl%E2%80%A6%22%2C%22off_line%22%3Atrue%7D%7D"
+             %2C%22content%22%3A%22Ann%3Aa+fairl%E2%80%A6%22%2C%22off_line%22%3Atrue%7D%7D",
+            40,
         );
-        assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
-        assert_eq!(r.cut.title, None);
-        assert!(matches!(
-            render_case(&case, &mut small[..40]),
-            Err(Error::TooLong(_))
-        ));
     }
 
     #[test]
@@ -319,9 +263,8 @@ mod tests {
         let elems = [Elem::Text("hi")];
         let mut info = push_info("hello", "");
         info.android.oppo_notify_level = Some(2);
-        let case = case(&elems, C2C, Some(info));
-        let mut buf = [0u8; 1024];
-        let (r, body) = render_case(&case, &mut buf).unwrap();
+        let case = OPPO.case(&elems, C2C, ANN, Some(info));
+        let (body, r) = render_full(&case).unwrap();
         assert_eq!(
             body,
             "message=%7B%22target_type%22%3A2%2C%22target_value%22%3A%22oppo-token-1%22\
@@ -333,13 +276,13 @@ mod tests {
 
         // A JSON array is not an object either.
         let elems = [Elem::Text("hi")];
-        let array = self::case(&elems, C2C, Some(push_info("[1,2]", "")));
-        let (r, _) = render_case(&array, &mut buf).unwrap();
+        let array = OPPO.case(&elems, C2C, ANN, Some(push_info("[1,2]", "")));
+        let (_, r) = render_full(&array).unwrap();
         assert!(r.warnings.ext_not_json_object);
 
         // No ext at all: no warning.
-        let none = self::case(&elems, C2C, None);
-        let (r, _) = render_case(&none, &mut buf).unwrap();
+        let none = OPPO.case(&elems, C2C, ANN, None);
+        let (_, r) = render_full(&none).unwrap();
         assert_eq!(r.warnings, Warnings::default());
     }
 
@@ -351,9 +294,9 @@ mod tests {
         let mut info = push_info("", "");
         info.android.oppo_category = "IM";
         info.android.oppo_notify_level = Some(3);
-        let bad_level = case(&elems, C2C, Some(info));
+        let bad_level = OPPO.case(&elems, C2C, ANN, Some(info));
         assert_eq!(
-            render_case(&bad_level, &mut buf).unwrap_err(),
+            render_into(&bad_level, &mut buf).unwrap_err(),
             Error::Invalid(Field::NotifyLevel)
         );
 
@@ -363,24 +306,24 @@ mod tests {
         big[ACTION_PARAMETERS_MAX_UNITS - 1..].copy_from_slice(br#""}"#);
         let big = core::str::from_utf8(&big).unwrap();
         assert!(is_json_object(big));
-        let too_big = case(&elems, C2C, Some(push_info(big, "")));
+        let too_big = OPPO.case(&elems, C2C, ANN, Some(push_info(big, "")));
         assert_eq!(
-            render_case(&too_big, &mut buf).unwrap_err(),
+            render_into(&too_big, &mut buf).unwrap_err(),
             Error::TooLong(Field::Ext)
         );
         let mut max = [b'x'; ACTION_PARAMETERS_MAX_UNITS];
         max[..6].copy_from_slice(br#"{"k":""#);
         max[ACTION_PARAMETERS_MAX_UNITS - 2..].copy_from_slice(br#""}"#);
         let max = core::str::from_utf8(&max).unwrap();
-        let fits = case(&elems, C2C, Some(push_info(max, "")));
-        let (r, _) = render_case(&fits, &mut buf).unwrap();
+        let fits = OPPO.case(&elems, C2C, ANN, Some(push_info(max, "")));
+        let (_, r) = render_full(&fits).unwrap();
         assert_eq!(r.warnings, Warnings::default());
 
-        let mut untitled = case(&elems, C2C, None);
+        let mut untitled = OPPO.case(&elems, C2C, ANN, None);
         untitled.message.sender.nick = "";
         untitled.message.sender.account = "";
         assert_eq!(
-            render_case(&untitled, &mut buf).unwrap_err(),
+            render_into(&untitled, &mut buf).unwrap_err(),
             Error::Invalid(Field::Title)
         );
     }

@@ -28,12 +28,11 @@
 //!   Android notifications, and §9.2 gives no confirmed v3 field for the
 //!   message's lifetime.
 
+use super::kit::{android_texts, require_token_and_title, token_array, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::json::is_json_object;
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, Layout, Writer};
 
 /// Limit on the request body, bytes (vendors.md §9.3 "4 KB", §10.8).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -54,24 +53,11 @@ impl Layout for Tpns<'_, '_> {
         let n = self.n;
         w.begin_object();
         w.str_member(key!("audience_type"), Field::Payload, AUDIENCE_TOKEN);
-        w.key(key!("token_list"));
-        w.begin_array();
-        w.element();
-        w.string(Field::Token, n.case.recipient.device.token);
-        w.end_array();
+        token_array(w, key!("token_list"), n.case.recipient.device.token);
         w.str_member(key!("message_type"), Field::Payload, MESSAGE_NOTIFY);
         w.key(key!("message"));
         w.begin_object();
-        let title = Text {
-            segments: Segments::single(n.android_title()),
-            limit: None,
-        };
-        w.text_member(key!("title"), Slot::Title, title);
-        let content = Text {
-            segments: n.body().segments(),
-            limit: None,
-        };
-        w.text_member(key!("content"), Slot::Body, content);
+        android_texts(w, n, (key!("title"), None), (key!("content"), None));
         if !self.custom_content.is_empty() {
             w.key(key!("android"));
             w.begin_object();
@@ -97,12 +83,7 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         ""
     };
     let fitted = fit(&Tpns { n, custom_content }, buf, PAYLOAD_LIMIT)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings,
-    })
+    Ok(Rendered::without_headers(fitted, warnings))
 }
 
 #[cfg(test)]
@@ -112,21 +93,17 @@ mod tests {
     use super::*;
 
     use crate::model::*;
+    use crate::render::kit::Headers;
     use crate::testkit::{leak, render_full, rendered, text};
+    use crate::testkit::{On, C2C, EXT};
     use crate::write::Cut;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-    const TOKEN: &str = "0123456789abcdef0123456789abcdef0123";
+    const TPNS: On = On {
+        channel: Channel::Tpns,
+        token: TOKEN,
+    };
 
-    fn case(
-        elems: &'static [Elem<'static>],
-        conversation: Conversation<'static>,
-        sender: Sender<'static>,
-        push_info: Option<PushInfo<'static>>,
-    ) -> Case<'static> {
-        crate::testkit::case(Channel::Tpns, TOKEN, sender, conversation, elems, push_info)
-    }
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef0123";
 
     fn with_ext(ext: &'static str) -> Option<PushInfo<'static>> {
         Some(PushInfo {
@@ -137,7 +114,7 @@ mod tests {
 
     #[test]
     fn tpns_basic_vector() {
-        let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(EXT));
+        let c = TPNS.case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(EXT));
         let (s, r) = render_full(&c).unwrap();
         assert_eq!(
             s,
@@ -155,7 +132,7 @@ mod tests {
             name: "Dev",
             kind: GroupType::Public,
         });
-        let c = case(
+        let c = TPNS.case(
             &[Elem::Text("ok"), Elem::Image],
             group,
             crate::testkit::ANN,
@@ -171,7 +148,7 @@ mod tests {
     #[test]
     fn ext_that_is_not_a_json_object_is_left_out_with_a_warning() {
         for ext in ["hello", "[1,2]", "\"s\""] {
-            let c = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(ext));
+            let c = TPNS.case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, with_ext(ext));
             let (s, r) = render_full(&c).unwrap();
             assert!(!s.contains("android"), "{s}");
             assert!(r.warnings.ext_not_json_object);
@@ -187,7 +164,7 @@ mod tests {
             ext: EXT,
             ..PushInfo::default()
         };
-        let c = case(text(body), C2C, crate::testkit::ANN, Some(push));
+        let c = TPNS.case(text(body), C2C, crate::testkit::ANN, Some(push));
         let (s, r) = render_full(&c).unwrap();
         assert!(
             s.len() <= PAYLOAD_LIMIT && s.len() > PAYLOAD_LIMIT - 4,
@@ -206,7 +183,7 @@ mod tests {
 
     #[test]
     fn refused_without_a_title() {
-        let mut untitled = case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, None);
+        let mut untitled = TPNS.case(&[Elem::Text("hi")], C2C, crate::testkit::ANN, None);
         untitled.message.sender.nick = "";
         untitled.message.sender.account = "";
         assert_eq!(

@@ -38,12 +38,11 @@
 //!   second to the same device collide, which is the most the model can
 //!   distinguish.
 
+use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::model::{AndroidInfo, Conversation};
-use crate::render::{require_token_and_title, Headers, Rendered, Warnings};
-use crate::text::Segments;
-use crate::write::{fit, key, CharLimit, Counter, Layout, Slot, Text, Writer};
+use crate::write::{fit, key, CharLimit, Counter, Layout, Writer};
 
 /// `title`: at most 40 chars (vendors.md §7.2, §7.4).
 pub const TITLE_LIMIT: CharLimit = CharLimit {
@@ -211,16 +210,12 @@ impl Layout for Vivo<'_, '_> {
         w.begin_object();
         w.str_member(key!("regId"), Field::Token, n.case.recipient.device.token);
         w.u64_member(key!("notifyType"), NOTIFY_TYPE_RING_VIBRATE);
-        let title = Text {
-            segments: Segments::single(n.android_title()),
-            limit: Some(TITLE_LIMIT),
-        };
-        w.text_member(key!("title"), Slot::Title, title);
-        let content = Text {
-            segments: n.body().segments(),
-            limit: Some(CONTENT_LIMIT),
-        };
-        w.text_member(key!("content"), Slot::Body, content);
+        android_texts(
+            w,
+            n,
+            (key!("title"), Some(TITLE_LIMIT)),
+            (key!("content"), Some(CONTENT_LIMIT)),
+        );
         if let Some(seconds) = n.message().life_time {
             w.u64_member(
                 key!("timeToLive"),
@@ -266,43 +261,22 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         request_id,
     };
     let fitted = fit(&layout, buf, usize::MAX)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
-    use crate::decide::{decide, Decision};
     use crate::model::*;
+    use crate::testkit::{assert_uncut, basic, notification, render_str, On, C2C, EXT};
     use crate::write::Cut;
 
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
-
-    fn case<'a>(
-        elems: &'a [Elem<'a>],
-        conversation: Conversation<'a>,
-        push_info: Option<PushInfo<'a>>,
-        life_time: Option<u32>,
-        token: &'a str,
-    ) -> Case<'a> {
-        let mut case = crate::testkit::case(
-            Channel::Vivo,
-            token,
-            crate::testkit::ANN,
-            conversation,
-            elems,
-            push_info,
-        );
-        case.message.life_time = life_time;
-        case
-    }
-
-    const BOB: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+    const VIVO: On = On {
+        channel: Channel::Vivo,
+        token: "vivo-token-1",
+    };
 
     fn vivo_info(classification: Option<u8>, category: &str) -> PushInfo<'_> {
         PushInfo {
@@ -314,19 +288,6 @@ mod tests {
             },
             ..PushInfo::default()
         }
-    }
-
-    fn notification<'a>(case: &'a Case<'a>) -> Notification<'a> {
-        match decide(case).unwrap() {
-            Decision::Push(n) => n,
-            Decision::Suppress(reason) => panic!("suppressed: {reason:?}"),
-        }
-    }
-
-    fn render_str<'b>(case: &Case<'_>, buf: &'b mut [u8]) -> (&'b str, Cut) {
-        let n = notification(case);
-        let r = render(&n, buf).unwrap();
-        (core::str::from_utf8(&buf[..r.len]).unwrap(), r.cut)
     }
 
     fn id_of(case: &Case<'_>) -> [u8; REQUEST_ID_LEN] {
@@ -347,25 +308,15 @@ mod tests {
 
     #[test]
     fn basic_vector() {
-        let elems = [Elem::Text("hi")];
-        let c = case(
-            &elems,
-            BOB,
-            Some(vivo_info(Some(1), "IM")),
-            None,
-            "vivo-token-1",
+        let android = AndroidInfo {
+            vivo_classification: Some(1),
+            vivo_category: "IM",
+            ..AndroidInfo::default()
+        };
+        assert_uncut(
+            &basic(VIVO, android),
+            r#"{"regId":"vivo-token-1","notifyType":4,"title":"Ann","content":"Ann:hi","skipType":1,"classification":1,"category":"IM","clientCustomMap":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"},"requestId":"14474a8e2ada15f44cf79e2de799a374","pushMode":0}"#,
         );
-        let mut buf = [0u8; 1024];
-        let (out, cut) = render_str(&c, &mut buf);
-        assert_eq!(
-            out,
-            r#"{"regId":"vivo-token-1","notifyType":4,"title":"Ann","content":"Ann:hi","skipType":1,"classification":1,"category":"IM","clientCustomMap":{"ext":"{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}"},"requestId":"14474a8e2ada15f44cf79e2de799a374","pushMode":0}"#
-        );
-        assert_eq!(cut, Cut::default());
-        // Byte-identical when rendered twice.
-        let mut again = [0u8; 1024];
-        let (second, _) = render_str(&c, &mut again);
-        assert_eq!(out, second);
     }
 
     #[test]
@@ -376,9 +327,8 @@ mod tests {
             name: "Team",
             kind: GroupType::Work,
         });
-        let c = case(&elems, group, None, Some(3600), "vivo-token-1");
-        let mut buf = [0u8; 1024];
-        let (out, _) = render_str(&c, &mut buf);
+        let c = VIVO.lasting(&elems, group, None, Some(3600));
+        let (out, _) = render_str(&c).unwrap();
         assert_eq!(
             out,
             r#"{"regId":"vivo-token-1","notifyType":4,"title":"Team","content":"Ann(Team):lunch?[image]","timeToLive":3600,"skipType":1,"classification":1,"requestId":"0d64851e3ebf5e2a92976908bc2c5bd1","pushMode":0}"#
@@ -397,9 +347,8 @@ mod tests {
             title,
             ..PushInfo::default()
         };
-        let c = case(&elems, BOB, Some(info), None, "vivo-token-1");
-        let mut buf = [0u8; 1024];
-        let (out, cut) = render_str(&c, &mut buf);
+        let c = VIVO.lasting(&elems, C2C, Some(info), None);
+        let (out, cut) = render_str(&c).unwrap();
         assert_eq!(
             out,
             r#"{"regId":"vivo-token-1","notifyType":4,"title":"一二三四五六七八九十一二三四五六七八九…","content":"Ann:😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀😀…","skipType":1,"classification":1,"requestId":"134d861a1ea4be69aaef4a4670d8306b","pushMode":0}"#
@@ -418,9 +367,8 @@ mod tests {
         // vivo has no byte limit; a buffer too small for the whole body
         // still gets the body cut (then the title), never a partial payload.
         let elems = [Elem::Text("abcdefghijklmnopqrstuvwxyz")];
-        let c = case(&elems, BOB, None, None, "t");
-        let mut full = [0u8; 1024];
-        let (whole, _) = render_str(&c, &mut full);
+        let c = VIVO.token("t").lasting(&elems, C2C, None, None);
+        let (whole, _) = render_str(&c).unwrap();
         let whole_len = whole.len();
         let mut buf = [0u8; 1024];
         let small = &mut buf[..whole_len - 10];
@@ -438,9 +386,8 @@ mod tests {
     #[test]
     fn unset_knobs_are_left_out() {
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, None, None, "vivo-token-1");
-        let mut buf = [0u8; 1024];
-        let (out, _) = render_str(&c, &mut buf);
+        let c = VIVO.lasting(&elems, C2C, None, None);
+        let (out, _) = render_str(&c).unwrap();
         // No timeToLive, category or clientCustomMap; classification 1.
         assert_eq!(
             out,
@@ -452,58 +399,29 @@ mod tests {
     fn ttl_is_clamped_to_vivo_range() {
         let elems = [Elem::Text("hi")];
         for (life, ttl) in [(1, 60), (59, 60), (60, 60), (7200, 7200), (604_800, 86_400)] {
-            let c = case(&elems, BOB, None, Some(life), "t");
-            let mut buf = [0u8; 1024];
-            let (out, _) = render_str(&c, &mut buf);
-            let expected = format_ttl(ttl);
-            assert!(out.contains(expected.as_str()), "{life}: {out}");
-        }
-    }
-
-    /// `"timeToLive":<ttl>,` without std's format machinery.
-    fn format_ttl(ttl: u32) -> FixedStr {
-        let mut s = FixedStr::default();
-        s.push(r#""timeToLive":"#);
-        s.push(itoa::Buffer::new().format(ttl));
-        s.push(",");
-        s
-    }
-
-    #[derive(Default)]
-    struct FixedStr {
-        bytes: [u8; 32],
-        len: usize,
-    }
-
-    impl FixedStr {
-        fn push(&mut self, s: &str) {
-            self.bytes[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
-            self.len += s.len();
-        }
-        fn as_str(&self) -> &str {
-            core::str::from_utf8(&self.bytes[..self.len]).unwrap()
+            let c = VIVO.token("t").lasting(&elems, C2C, None, Some(life));
+            let (out, _) = render_str(&c).unwrap();
+            let expected = std::format!(r#""timeToLive":{ttl},"#);
+            assert!(out.contains(&expected), "{life}: {out}");
         }
     }
 
     #[test]
     fn classification_follows_a_documented_category() {
         let elems = [Elem::Text("hi")];
-        let c = case(&elems, BOB, Some(vivo_info(None, "MARKETING")), None, "t");
-        let mut buf = [0u8; 1024];
-        let (out, _) = render_str(&c, &mut buf);
+        let c = VIVO
+            .token("t")
+            .lasting(&elems, C2C, Some(vivo_info(None, "MARKETING")), None);
+        let (out, _) = render_str(&c).unwrap();
         assert!(
             out.contains(r#""classification":0,"category":"MARKETING""#),
             "{out}"
         );
         // An undocumented but well-formed category passes through.
-        let c = case(
-            &elems,
-            BOB,
-            Some(vivo_info(Some(0), "SPECIAL_1")),
-            None,
-            "t",
-        );
-        let (out, _) = render_str(&c, &mut buf);
+        let c = VIVO
+            .token("t")
+            .lasting(&elems, C2C, Some(vivo_info(Some(0), "SPECIAL_1")), None);
+        let (out, _) = render_str(&c).unwrap();
         assert!(
             out.contains(r#""classification":0,"category":"SPECIAL_1""#),
             "{out}"
@@ -523,7 +441,7 @@ mod tests {
             (vivo_info(Some(1), "im"), Error::Invalid(Field::Category)),
         ];
         for (info, error) in cases {
-            let c = case(&elems, BOB, Some(info), None, "t");
+            let c = VIVO.token("t").lasting(&elems, C2C, Some(info), None);
             assert_eq!(render(&notification(&c), &mut buf), Err(error));
         }
         // clientCustomMap: "ext" (3) + 1021 = 1024 fits, 1022 does not.
@@ -534,7 +452,7 @@ mod tests {
                 ext,
                 ..PushInfo::default()
             };
-            let c = case(&elems, BOB, Some(info), None, "t");
+            let c = VIVO.token("t").lasting(&elems, C2C, Some(info), None);
             let mut big = [0u8; 2048];
             let result = render(&notification(&c), &mut big);
             assert_eq!(result.is_ok(), ok);
@@ -547,30 +465,39 @@ mod tests {
     #[test]
     fn request_id_is_deterministic_and_distinguishes_inputs() {
         let elems = [Elem::Text("hi")];
-        let base = case(&elems, BOB, None, None, "tok-a");
+        let base = VIVO.token("tok-a").lasting(&elems, C2C, None, None);
         let id = id_of(&base);
         assert_eq!(id, id_of(&base));
         assert!(id
             .iter()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)));
-        let other_token = case(&elems, BOB, None, None, "tok-b");
+        let other_token = VIVO.token("tok-b").lasting(&elems, C2C, None, None);
         assert_ne!(id, id_of(&other_token));
         let mut later = base;
         later.now += 1;
         assert_ne!(id, id_of(&later));
         let other_text = [Elem::Text("hi!")];
-        assert_ne!(id, id_of(&case(&other_text, BOB, None, None, "tok-a")));
+        assert_ne!(
+            id,
+            id_of(&VIVO.token("tok-a").lasting(&other_text, C2C, None, None))
+        );
         let group = Conversation::Group(Group {
             id: "bob",
             name: "",
             kind: GroupType::Work,
         });
-        assert_ne!(id, id_of(&case(&elems, group, None, None, "tok-a")));
+        assert_ne!(
+            id,
+            id_of(&VIVO.token("tok-a").lasting(&elems, group, None, None))
+        );
         // The title and ext do not identify the message.
         let info = PushInfo {
             ext: EXT,
             ..PushInfo::default()
         };
-        assert_eq!(id, id_of(&case(&elems, BOB, Some(info), None, "tok-a")));
+        assert_eq!(
+            id,
+            id_of(&VIVO.token("tok-a").lasting(&elems, C2C, Some(info), None))
+        );
     }
 }

@@ -37,9 +37,9 @@
 //! - A `,` in the token or the package name would address several devices
 //!   or packages (§5.2), so either is `Invalid`.
 
+use super::kit::{Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
-use crate::render::{Headers, Rendered, Warnings};
 use crate::text::{self, is_blank, Body, Segments};
 use crate::write::{fit, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
 
@@ -186,37 +186,22 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         sound_uri,
     };
     let fitted = fit(&layout, buf, usize::MAX)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::None,
-        warnings: Warnings::default(),
-    })
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decide::{decide, Decision};
     use crate::model::*;
+    use crate::testkit::{
+        assert_short_buffer_cuts_body, assert_uncut, basic, render_full, render_into, render_str,
+        On, ANN, C2C,
+    };
 
-    fn case<'a>(
-        elems: &'a [Elem<'a>],
-        conversation: Conversation<'a>,
-        push_info: Option<PushInfo<'a>>,
-    ) -> Case<'a> {
-        crate::testkit::case(
-            Channel::Xiaomi,
-            "xm-token-1",
-            crate::testkit::ANN,
-            conversation,
-            elems,
-            push_info,
-        )
-    }
-
-    const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
-    const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+    const XIAOMI: On = On {
+        channel: Channel::Xiaomi,
+        token: "xm-token-1",
+    };
 
     fn push_info<'a>(ext: &'a str, channel: &'a str) -> PushInfo<'a> {
         PushInfo {
@@ -229,37 +214,19 @@ mod tests {
         }
     }
 
-    fn render_case<'a, 'b>(
-        case: &'a Case<'a>,
-        buf: &'b mut [u8],
-    ) -> Result<(Rendered<'a>, &'b str), Error> {
-        let Ok(Decision::Push(n)) = decide(case) else {
-            panic!("not pushed")
-        };
-        let r = render(&n, buf)?;
-        Ok((r, core::str::from_utf8(&buf[..r.len]).unwrap()))
-    }
-
     #[test]
     fn basic_vector() {
-        let elems = [Elem::Text("hi")];
-        let case = case(&elems, C2C, Some(push_info(EXT, "xm-im")));
-        let mut buf = [0u8; 1024];
-        let (r, body) = render_case(&case, &mut buf).unwrap();
-        assert_eq!(
-            body,
+        let android = AndroidInfo {
+            xiaomi_channel_id: "xm-im",
+            ..AndroidInfo::default()
+        };
+        assert_uncut(
+            &basic(XIAOMI, android),
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
              &pass_through=0&notify_type=-1&title=Ann&description=Ann%3Ahi\
              &payload=%7B%22entity%22%3A%7B%22sender%22%3A%22ann%22%2C%22chatType%22%3A1%7D%7D\
-             &extra.channel_id=xm-im&extra.notify_effect=1"
+             &extra.channel_id=xm-im&extra.notify_effect=1",
         );
-        assert_eq!(r.cut, Default::default());
-        assert_eq!(r.headers, Headers::None);
-        assert_eq!(r.warnings, Warnings::default());
-        // Deterministic.
-        let mut again = [0u8; 1024];
-        let (_, second) = render_case(&case, &mut again).unwrap();
-        assert_eq!(body, second);
     }
 
     #[test]
@@ -272,11 +239,10 @@ mod tests {
         });
         let mut info = push_info("", "xm-im");
         info.android.sound = "shake.mp3";
-        let mut case = case(&elems, group, Some(info));
+        let mut case = XIAOMI.case(&elems, group, ANN, Some(info));
         case.message.sender.name_card = "Annie";
         case.message.life_time = Some(3600);
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_case(&case, &mut buf).unwrap();
+        let (body, _) = render_str(&case).unwrap();
         assert_eq!(
             body,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
@@ -293,10 +259,9 @@ mod tests {
         let elems = [Elem::Text("hi")];
         let mut info = push_info("", "");
         info.android.sound = "android.resource://com.example.chat/raw/ding";
-        let mut case = case(&elems, C2C, Some(info));
+        let mut case = XIAOMI.case(&elems, C2C, ANN, Some(info));
         case.message.life_time = Some(u32::MAX);
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_case(&case, &mut buf).unwrap();
+        let (body, _) = render_str(&case).unwrap();
         assert_eq!(
             body,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
@@ -318,9 +283,8 @@ mod tests {
         let elems = [Elem::Text(text)];
         let mut info = push_info("", "");
         info.title = title;
-        let case = case(&elems, C2C, Some(info));
-        let mut buf = [0u8; 4096];
-        let (r, body) = render_case(&case, &mut buf).unwrap();
+        let case = XIAOMI.case(&elems, C2C, ANN, Some(info));
+        let (body, r) = render_full(&case).unwrap();
         assert_eq!(
             body,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
@@ -341,63 +305,44 @@ mod tests {
         let mut info = push_info("", "");
         info.title = " \u{3000} ";
         info.desc = "\n ";
-        let c2c = case(&elems, C2C, Some(info));
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_case(&c2c, &mut buf).unwrap();
+        let c2c = XIAOMI.case(&elems, C2C, ANN, Some(info));
+        let (body, _) = render_str(&c2c).unwrap();
         assert!(body.contains("&title=Ann&description=Ann%3Ahi&"), "{body}");
         // No nickname: the account. A group: its name, then its id.
         let mut no_nick = c2c;
         no_nick.message.sender.nick = " ";
-        let (_, body) = render_case(&no_nick, &mut buf).unwrap();
+        let (body, _) = render_str(&no_nick).unwrap();
         assert!(body.contains("&title=ann&"), "{body}");
         let group = Conversation::Group(Group {
             id: "g1",
             name: "\t",
             kind: GroupType::Work,
         });
-        let in_group = case(&elems, group, Some(info));
-        let (_, body) = render_case(&in_group, &mut buf).unwrap();
+        let in_group = XIAOMI.case(&elems, group, ANN, Some(info));
+        let (body, _) = render_str(&in_group).unwrap();
         assert!(body.contains("&title=g1&"), "{body}");
     }
 
     #[test]
     fn small_buffer_cuts_body() {
-        let elems = [Elem::Text("a fairly long message body")];
-        let case = case(&elems, C2C, None);
-        let mut buf = [0u8; 4096];
-        let (_, full) = render_case(&case, &mut buf).unwrap();
-        assert_eq!(
-            full,
+        assert_short_buffer_cuts_body(
+            XIAOMI,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
              &pass_through=0&notify_type=-1&title=Ann\
-             &description=Ann%3Aa+fairly+long+message+body&extra.notify_effect=1"
-        );
-        // 10 bytes short: the body gives them up, and 9 more for its `…`
-        // (%E2%80%A6): 32 encoded bytes become 13 + 9.
-        let mut small = [0u8; 1024];
-        let mut tight = [0u8; 1024];
-        let n = full.len() - 10;
-        let (r, body) = render_case(&case, &mut small[..n]).unwrap();
-        assert_eq!(
-            body,
+             &description=Ann%3Aa+fairly+long+message+body&extra.notify_effect=1",
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
              &pass_through=0&notify_type=-1&title=Ann\
-             &description=Ann%3Aa+fairl%E2%80%A6&extra.notify_effect=1"
+             &description=Ann%3Aa+fairl%E2%80%A6&extra.notify_effect=1",
+            60,
         );
-        assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
-        assert_eq!(r.cut.title, None);
-        // A buffer that cannot hold even the fixed fields fails.
-        let err = render_case(&case, &mut tight[..60]).unwrap_err();
-        assert!(matches!(err, Error::TooLong(_)));
     }
 
     #[test]
     fn unset_knobs_are_left_out() {
         // No push info: no payload, channel, sound or TTL.
         let elems = [Elem::Text("hi")];
-        let case = case(&elems, C2C, None);
-        let mut buf = [0u8; 1024];
-        let (_, body) = render_case(&case, &mut buf).unwrap();
+        let case = XIAOMI.case(&elems, C2C, ANN, None);
+        let (body, _) = render_str(&case).unwrap();
         assert_eq!(
             body,
             "registration_id=xm-token-1&restricted_package_name=com.example.chat\
@@ -411,56 +356,56 @@ mod tests {
         let elems = [Elem::Text("hi")];
         let mut buf = [0u8; 8192];
 
-        let mut no_package = case(&elems, C2C, None);
+        let mut no_package = XIAOMI.case(&elems, C2C, ANN, None);
         no_package.app.package_name = "";
         assert_eq!(
-            render_case(&no_package, &mut buf).unwrap_err(),
+            render_into(&no_package, &mut buf).unwrap_err(),
             Error::Invalid(Field::PackageName)
         );
 
         let big = [b'x'; PAYLOAD_LIMIT];
         let big = core::str::from_utf8(&big).unwrap();
-        let too_big = case(&elems, C2C, Some(push_info(big, "")));
+        let too_big = XIAOMI.case(&elems, C2C, ANN, Some(push_info(big, "")));
         assert_eq!(
-            render_case(&too_big, &mut buf).unwrap_err(),
+            render_into(&too_big, &mut buf).unwrap_err(),
             Error::TooLong(Field::Ext)
         );
-        let just_fits = case(&elems, C2C, Some(push_info(&big[1..], "")));
-        assert!(render_case(&just_fits, &mut buf).is_ok());
+        let just_fits = XIAOMI.case(&elems, C2C, ANN, Some(push_info(&big[1..], "")));
+        assert!(render_into(&just_fits, &mut buf).is_ok());
 
         let mut info = push_info("", "");
         info.android.sound = "my sound";
-        let bad_sound = case(&elems, C2C, Some(info));
+        let bad_sound = XIAOMI.case(&elems, C2C, ANN, Some(info));
         assert_eq!(
-            render_case(&bad_sound, &mut buf).unwrap_err(),
+            render_into(&bad_sound, &mut buf).unwrap_err(),
             Error::Invalid(Field::Sound)
         );
 
         // A blank title and sender names: nothing in the chain to show.
         let mut blank = push_info("", "");
         blank.title = " \u{3000} ";
-        let mut blank_title = case(&elems, C2C, Some(blank));
+        let mut blank_title = XIAOMI.case(&elems, C2C, ANN, Some(blank));
         blank_title.message.sender.nick = "\t";
         blank_title.message.sender.account = " ";
         assert_eq!(
-            render_case(&blank_title, &mut buf).unwrap_err(),
+            render_into(&blank_title, &mut buf).unwrap_err(),
             Error::Invalid(Field::Title)
         );
         // A blank Desc over a blank composed body (no nickname, text " ").
         let spaces = [Elem::Text(" ")];
         let mut blank = push_info("", "");
         blank.desc = "\u{3000}";
-        let mut blank_body = case(&spaces, C2C, Some(blank));
+        let mut blank_body = XIAOMI.case(&spaces, C2C, ANN, Some(blank));
         blank_body.message.sender.nick = "";
         assert_eq!(
-            render_case(&blank_body, &mut buf).unwrap_err(),
+            render_into(&blank_body, &mut buf).unwrap_err(),
             Error::Invalid(Field::Body)
         );
 
-        let mut two_tokens = case(&elems, C2C, None);
+        let mut two_tokens = XIAOMI.case(&elems, C2C, ANN, None);
         two_tokens.recipient.device.token = "a,b";
         assert_eq!(
-            render_case(&two_tokens, &mut buf).unwrap_err(),
+            render_into(&two_tokens, &mut buf).unwrap_err(),
             Error::Invalid(Field::Token)
         );
     }

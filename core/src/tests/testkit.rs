@@ -8,13 +8,13 @@ extern crate std;
 
 use std::borrow::ToOwned;
 
-use crate::decide::{decide, Decision};
+use crate::decide::{decide, Decision, Notification};
 use crate::error::Error;
 use crate::model::{
-    App, Case, Channel, Conversation, Device, DeviceState, Elem, Message, PushInfo, Recipient,
-    Sender,
+    AndroidInfo, App, Case, Channel, Conversation, Device, DeviceState, Elem, Message, PushInfo,
+    Recipient, Sender,
 };
-use crate::render::{render, Rendered};
+use crate::render::{render, Headers, Rendered, Warnings};
 use crate::write::Cut;
 
 /// The instant every fixture case happens at.
@@ -26,6 +26,58 @@ pub(crate) const ANN: Sender<'static> = Sender {
     nick: "Ann",
     name_card: "",
 };
+
+/// The shared vectors' one-to-one conversation: to `bob`.
+pub(crate) const C2C: Conversation<'static> = Conversation::C2c { to_account: "bob" };
+
+/// The shared vectors' `Ext`.
+pub(crate) const EXT: &str = r#"{"entity":{"sender":"ann","chatType":1}}"#;
+
+/// A provider's fixture device: its channel and the token its cases carry,
+/// so a provider's tests name the device once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct On {
+    pub channel: Channel,
+    pub token: &'static str,
+}
+
+impl On {
+    /// [`case`] on this device.
+    pub(crate) fn case<'a>(
+        self,
+        elems: &'a [Elem<'a>],
+        conversation: Conversation<'a>,
+        sender: Sender<'a>,
+        push_info: Option<PushInfo<'a>>,
+    ) -> Case<'a> {
+        case(
+            self.channel,
+            self.token,
+            sender,
+            conversation,
+            elems,
+            push_info,
+        )
+    }
+
+    /// [`On::case`] from [`ANN`], the message lasting `life_time` seconds.
+    pub(crate) fn lasting<'a>(
+        self,
+        elems: &'a [Elem<'a>],
+        conversation: Conversation<'a>,
+        push_info: Option<PushInfo<'a>>,
+        life_time: Option<u32>,
+    ) -> Case<'a> {
+        let mut case = self.case(elems, conversation, ANN, push_info);
+        case.message.life_time = life_time;
+        case
+    }
+
+    /// This device with another token.
+    pub(crate) fn token(self, token: &'static str) -> On {
+        On { token, ..self }
+    }
+}
 
 /// A REST message from `sender` to `bob`'s backgrounded device on `channel`,
 /// badge 4, every recipient setting at its default.
@@ -71,6 +123,15 @@ pub(crate) fn leak(s: std::string::String) -> &'static str {
 /// One text elem, leaked like [`leak`].
 pub(crate) fn text(s: &'static str) -> &'static [Elem<'static>] {
     std::boxed::Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
+}
+
+/// The notification `case` decides to push; a suppressed case fails the
+/// test.
+pub(crate) fn notification<'a>(case: &'a Case<'a>) -> Notification<'a> {
+    match decide(case) {
+        Ok(Decision::Push(n)) => n,
+        other => panic!("not pushed: {other:?}"),
+    }
 }
 
 /// Decides `case` and renders it into a buffer larger than any provider's
@@ -125,4 +186,89 @@ pub(crate) fn render_full<'c>(
 pub(crate) fn render_str(case: &Case<'_>) -> Result<(std::string::String, Cut), Unrendered> {
     let (s, r) = render_full(case)?;
     Ok((s, r.cut))
+}
+
+/// Decides `case` and renders it into `buf`: the result and the payload as
+/// text. Unlike the helpers above it fails the test itself (a case that is
+/// not pushed, a payload that is not UTF-8), so that a test can compare its
+/// result with the renderer's error directly.
+pub(crate) fn render_into<'a, 'b>(
+    case: &'a Case<'a>,
+    buf: &'b mut [u8],
+) -> Result<(Rendered<'a>, &'b str), Error> {
+    let Ok(Decision::Push(n)) = decide(case) else {
+        panic!("not pushed")
+    };
+    let r = render(&n, buf)?;
+    Ok((
+        r,
+        core::str::from_utf8(&buf[..r.len]).expect("UTF-8 payload"),
+    ))
+}
+
+/// The shared vectors' basic case on `on`: `ann`'s "hi" to `bob` with
+/// [`EXT`] and the provider's Android knobs.
+pub(crate) fn basic(on: On, android: AndroidInfo<'static>) -> Case<'static> {
+    let push = PushInfo {
+        ext: EXT,
+        android,
+        ..PushInfo::default()
+    };
+    on.case(&[Elem::Text("hi")], C2C, ANN, Some(push))
+}
+
+/// Renders `case` (twice, as [`render_full`]) and checks that the payload
+/// is `expected`, with nothing cut, no warning and no headers (every
+/// provider but APNs).
+pub(crate) fn assert_uncut(case: &Case<'_>, expected: &str) {
+    let (s, r) = render_full(case).expect("rendered");
+    assert_eq!(s, expected);
+    assert_eq!(r.cut, Cut::default());
+    assert_eq!(r.warnings, Warnings::default());
+    assert_eq!(r.headers, Headers::None);
+}
+
+/// A form vendor (no byte limit) given a buffer 10 bytes short of `full`,
+/// the payload of `ann`'s "a fairly long message body": the body gives
+/// them up, and 9 more for its encoded `…` (%E2%80%A6), so that it keeps
+/// "Ann:a fairl" and the payload is `short`, the title whole. A buffer of
+/// `tiny` bytes cannot hold even the fixed fields: an error.
+pub(crate) fn assert_short_buffer_cuts_body(on: On, full: &str, short: &str, tiny: usize) {
+    let elems = [Elem::Text("a fairly long message body")];
+    let case = on.case(&elems, C2C, ANN, None);
+    let (s, _) = render_str(&case).expect("rendered");
+    assert_eq!(s, full);
+    let mut buf = [0u8; 1024];
+    let (r, body) = render_into(&case, &mut buf[..full.len() - 10]).expect("rendered");
+    assert_eq!(body, short);
+    assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
+    assert_eq!(r.cut.title, None);
+    assert!(matches!(
+        render_into(&case, &mut buf[..tiny]),
+        Err(Error::TooLong(_))
+    ));
+}
+
+/// A 6400-byte emoji title over a 2400-byte CJK body on a provider with a
+/// byte `limit` (the `exempt` part of the payload, a token member, not
+/// counted): the body is cut to its `…` and the title to whole emoji, the
+/// payload ending within one emoji of the limit. `head` and `tail` are the
+/// payload around the kept title.
+pub(crate) fn assert_emoji_title_cut(on: On, limit: usize, exempt: &str, head: &str, tail: &str) {
+    let push = PushInfo {
+        title: leak("😀".repeat(1600)),
+        ..PushInfo::default()
+    };
+    let c = on.case(text(leak("中文消息".repeat(200))), C2C, ANN, Some(push));
+    let (s, cut) = render_str(&c).expect("rendered");
+    let counted = s.len() - exempt.len();
+    assert!(counted <= limit && counted > limit - 4, "{counted}");
+    assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
+    let kept = &s[head.len()..s.len() - tail.len()];
+    assert!(
+        !kept.is_empty() && kept.chars().all(|c| c == '😀'),
+        "{kept}"
+    );
+    assert_eq!(cut.body, Some(0));
+    assert_eq!(cut.title, Some(kept.len()));
 }
