@@ -2,12 +2,15 @@
 //! API contract, every bad-input class, dry run, idempotency, retries on a
 //! moved clock, expiry, feedback by cursor and by webhook, metrics.
 
+#[path = "support/openapi.rs"]
+mod openapi;
 #[path = "support/webhook.rs"]
 mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use openapi::send;
 use serde_json::{json, Value};
 use tidings_gateway::Gateway;
 use tidings_standin::apns::{generate_signing_key, ApnsStandin, ApnsStandinBuilder, Reply};
@@ -84,39 +87,30 @@ fn push_body(recipients: Value, extra: Value) -> Value {
 
 impl Bed {
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let answer = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(API_TOKEN)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = answer.status().as_u16();
-        (status, answer.json().await.unwrap_or(Value::Null))
+        let answer = send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(API_TOKEN)
+                .json(body),
+        )
+        .await;
+        (answer.status, answer.json())
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let answer = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(API_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        let status = answer.status().as_u16();
-        (status, answer.json().await.unwrap_or(Value::Null))
+        let answer = send(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(API_TOKEN),
+        )
+        .await;
+        (answer.status, answer.json())
     }
 
     async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.base))
-            .send()
+        send(self.http.get(format!("{}/metrics", self.base)))
             .await
-            .unwrap()
             .text()
-            .await
-            .unwrap()
     }
 
     /// Waits (bounded) until every device of the job is in a final state
@@ -243,19 +237,18 @@ async fn bad_input_is_refused_whole_with_the_key_named() {
         assert!(message.starts_with(&format!("{key}: ")), "{key}: {message}");
     }
     // Not JSON.
-    let raw = bed
-        .http
-        .post(format!("{}/v1/push", bed.base))
-        .bearer_auth(API_TOKEN)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(raw.status(), 400);
+    let raw = send(
+        bed.http
+            .post(format!("{}/v1/push", bed.base))
+            .bearer_auth(API_TOKEN)
+            .header("content-type", "application/json")
+            .body("{not json"),
+    )
+    .await;
+    assert_eq!(raw.status, 400);
     assert_eq!(
-        raw.headers()["x-request-id"].len(),
-        36,
+        raw.header("x-request-id").map(str::len),
+        Some(36),
         "a request id is answered"
     );
     // More devices than the limit (50).
@@ -285,9 +278,9 @@ async fn bad_input_is_refused_whole_with_the_key_named() {
         if let Some(token) = auth {
             request = request.bearer_auth(token);
         }
-        let answer = request.send().await.unwrap();
-        assert_eq!(answer.status(), 401);
-        assert_eq!(answer.headers()["www-authenticate"], "Bearer");
+        let answer = send(request).await;
+        assert_eq!(answer.status, 401);
+        assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
     }
     // Nothing of it was queued or sent.
     assert!(bed.metrics().await.contains("tidings_queue_depth 0"));
@@ -502,16 +495,17 @@ fn wire_job(token: &str) -> Vec<u8> {
 async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
     let bed = bed(|b| b, "").await;
     let post = |body: Vec<u8>| {
-        bed.http
-            .post(format!("{}/v1/push", bed.base))
-            .bearer_auth(API_TOKEN)
-            .header("content-type", tidings_gateway::job::WIRE_CONTENT_TYPE)
-            .body(body)
-            .send()
+        send(
+            bed.http
+                .post(format!("{}/v1/push", bed.base))
+                .bearer_auth(API_TOKEN)
+                .header("content-type", tidings_gateway::job::WIRE_CONTENT_TYPE)
+                .body(body),
+        )
     };
-    let answer = post(wire_job("ee01")).await.unwrap();
-    assert_eq!(answer.status(), 202);
-    let accepted: Value = answer.json().await.unwrap();
+    let answer = post(wire_job("ee01")).await;
+    assert_eq!(answer.status, 202);
+    let accepted = answer.json();
     assert_eq!(accepted["Devices"], 1);
     let state = bed
         .settled(accepted["JobId"].as_str().unwrap(), &["queued", "retrying"])
@@ -527,13 +521,12 @@ async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
 
     // A truncated job and one of another version are refused with the reason.
     let job = wire_job("ee02");
-    let answer = post(job[..job.len() - 3].to_vec()).await.unwrap();
-    assert_eq!(answer.status(), 400);
-    let error: Value = answer.json().await.unwrap();
-    assert_eq!(error["Error"], "job ends early");
+    let answer = post(job[..job.len() - 3].to_vec()).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.json()["Error"], "job ends early");
     let mut other = job.clone();
     other[0] = 9;
-    let error: Value = post(other).await.unwrap().json().await.unwrap();
+    let error = post(other).await.json();
     assert_eq!(
         error["Error"],
         format!("job version 9, expected {}", tidings_core::wire::VERSION)
