@@ -743,3 +743,50 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "internal error");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The methods an OpenAPI path item may hold.
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+
+    /// Every route the router has is in the document, with its method and
+    /// its security (the global bearer scheme, or `security: []` for an
+    /// open route), and the document has no other operation.
+    #[test]
+    fn the_document_describes_exactly_the_routes() {
+        let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+        let routed: BTreeSet<(String, &str, bool)> = routes()
+            .iter()
+            .map(|r| (r.path.to_owned(), r.verb.name(), r.access == Access::Open))
+            .collect();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let Some(method) = METHODS.iter().find(|m| **m == method) else {
+                    continue; // `parameters`, `summary`…
+                };
+                let open = match operation.get("security") {
+                    None => false,
+                    Some(s) if *s == json!([]) => true,
+                    Some(other) => panic!("{method} {path}: security {other}"),
+                };
+                documented.insert((path.clone(), *method, open));
+            }
+        }
+        assert_eq!(routed, documented);
+        assert_eq!(routed.len(), routes().len(), "a route given twice");
+        assert_eq!(doc["security"], json!([{ "bearerAuth": [] }]));
+        let scheme = &doc["components"]["securitySchemes"]["bearerAuth"];
+        assert_eq!(
+            (&scheme["type"], &scheme["scheme"]),
+            (&json!("http"), &json!("bearer"))
+        );
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    }
+}
