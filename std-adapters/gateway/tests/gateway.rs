@@ -939,3 +939,43 @@ fn answers_the_document_does_not_describe_are_refused() {
             .expect_err(&body.to_string());
     }
 }
+
+/// The request schemas are no stricter than the gateway: every case of
+/// the conformance vectors, made a push request, that the gateway's own
+/// reader takes (`job::prepare`, as `POST /v1/push?dry_run=true` reads)
+/// is one the document's `PushRequest` takes. (The other way cannot hold
+/// whole: a schema does not know token formats or the rules.)
+#[test]
+fn every_case_the_gateway_takes_the_document_takes_too() {
+    let contract = openapi::contract();
+    let vectors = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors");
+    let (mut taken, mut refused) = (0, 0);
+    for file in std::fs::read_dir(vectors).unwrap() {
+        let path = file.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let vectors: Vec<Value> = serde_json::from_str(&text).unwrap();
+        for vector in vectors {
+            let mut request = vector["Case"].clone();
+            let Some(case) = request.as_object_mut() else {
+                continue;
+            };
+            let recipient = case.remove("Recipient").unwrap_or(Value::Null);
+            case.insert("Recipients".into(), json!([recipient]));
+            let body = request.to_string();
+            let app = tidings_std::ingest::AppDoc::default();
+            if tidings_gateway::job::prepare(body.as_bytes(), 1_763_700_000, &app, 10, true).is_ok()
+            {
+                taken += 1;
+                if let Err(why) = contract.check_request("post", "/v1/push", body.as_bytes()) {
+                    panic!("{} ({}): {why}", vector["Name"], path.display());
+                }
+            } else {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        taken >= 200 && refused >= 10,
+        "{taken} taken, {refused} refused"
+    );
+}
