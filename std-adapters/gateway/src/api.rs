@@ -101,6 +101,15 @@ impl IntoResponse for ApiError {
 }
 
 /// The OpenAPI 3.1 document of this API, served at `GET /openapi.json`.
+///
+/// What it decides where the issue was silent: the document is served
+/// without a token (it holds no secret, and generators fetch it bare);
+/// the answers the HTTP framework makes itself (a body over `max_body`:
+/// 413, a query or path that cannot be read: 400) are documented as the
+/// `text/plain` they are, not changed into JSON; 408 and 429 (the
+/// listener's limits) are documented on the routes behind the token, with
+/// `Retry-After` required on a 429 and allowed on a 408; the feedback
+/// webhook's POSTs are in its `webhooks`; `info.version` is the crate's.
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Who may call a route.

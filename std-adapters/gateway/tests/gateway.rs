@@ -452,6 +452,11 @@ async fn invalid_tokens_reach_the_cursor_feed_and_the_webhook_despite_its_failur
     assert!(signed.len() >= 3);
     for (header, body) in signed {
         let header = header.expect("a Tidings-Signature header");
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("tidings-signature", header.parse().unwrap());
+        openapi::contract()
+            .check_webhook("feedback", &headers, &body)
+            .expect("a POST as openapi.json's webhooks.feedback says");
         let (t, v1) = header
             .strip_prefix("t=")
             .and_then(|h| h.split_once(",v1="))
@@ -920,6 +925,29 @@ fn answers_the_document_does_not_describe_are_refused() {
             .expect_err(body.as_str());
         assert!(refused.contains(why), "{method} {path} {status}: {refused}");
     }
+    // A webhook POST: a signature of another form, a record without its Seq.
+    let record = r#"[{"Seq":1,"Channel":"apns","Token":"aa","Reason":"Unregistered","InvalidSince":null,"JobId":"j","At":2}]"#;
+    let mut signed = HeaderMap::new();
+    signed.insert("tidings-signature", HeaderValue::from_static("t=1,v1=00"));
+    let unsigned = HeaderMap::new();
+    contract
+        .check_webhook("feedback", &unsigned, record.as_bytes())
+        .unwrap();
+    let refused = contract
+        .check_webhook("feedback", &signed, record.as_bytes())
+        .unwrap_err();
+    assert!(refused.contains("Tidings-Signature"), "{refused}");
+    let refused = contract
+        .check_webhook(
+            "feedback",
+            &unsigned,
+            record.replace(r#""Seq":1,"#, "").as_bytes(),
+        )
+        .unwrap_err();
+    assert!(
+        refused.contains(r#""Seq" is a required property"#),
+        "{refused}"
+    );
     // A request the gateway would not take is not the documented request.
     for body in [
         json!({ "Recipients": [{ "Device": device("aa01", "background") }] }),

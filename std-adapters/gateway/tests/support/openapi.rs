@@ -179,7 +179,39 @@ impl Contract {
 
     /// Whether a JSON request body matches the operation's request schema.
     pub fn check_request(&self, method: &str, path: &str, body: &[u8]) -> Result<(), String> {
-        let operation = self.operation(method, path)?;
+        self.check_json_body(&self.operation(method, path)?, body)
+    }
+
+    /// Whether a POST the gateway made to a webhook (`webhooks.<name>`)
+    /// is as documented: its header parameters and its JSON body.
+    pub fn check_webhook(
+        &self,
+        name: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), String> {
+        let operation = format!("/webhooks/{}/post", escape(name));
+        let parameters = self.at(&format!("{operation}/parameters"))?;
+        for i in 0..parameters.as_array().map_or(0, Vec::len) {
+            let (at, parameter) = self.follow(&format!("{operation}/parameters/{i}"))?;
+            let name = parameter["name"]
+                .as_str()
+                .ok_or("a parameter without a name")?;
+            match headers.get(name).map(|v| v.to_str()) {
+                None if parameter["required"] == true => {
+                    return Err(format!("the header {name} is missing"))
+                }
+                None => {}
+                Some(Ok(value)) => self
+                    .validate(&format!("{at}/schema"), &Value::String(value.to_owned()))
+                    .map_err(|e| format!("the header {name}: {e}"))?,
+                Some(Err(_)) => return Err(format!("the header {name} is not text")),
+            }
+        }
+        self.check_json_body(&operation, body)
+    }
+
+    fn check_json_body(&self, operation: &str, body: &[u8]) -> Result<(), String> {
         let (at, _) = self.follow(&format!("{operation}/requestBody"))?;
         let instance = Self::instance("application/json", body)?;
         self.validate(&format!("{at}/content/application~1json/schema"), &instance)
