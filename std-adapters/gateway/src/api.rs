@@ -411,7 +411,7 @@ async fn accept(
             let mut answers = Vec::with_capacity(ready.len());
             for r in ready {
                 let accepted = nats
-                    .accept(r.record.clone(), r.request.as_deref())
+                    .accept(r.record.clone(), r.request.as_deref(), &r.devices)
                     .await
                     .map_err(nats_refusal);
                 answers.push(accepted);

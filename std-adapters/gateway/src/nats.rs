@@ -389,12 +389,21 @@ pub struct NatsError {
     reason: String,
 }
 
-/// A job as published and as kept in `S_JOBS`: the record and, for a JSON
-/// job, the request it came from (its devices are read from it again).
+/// A job as published and as kept in `S_JOBS`: the record, for a JSON job
+/// the request it came from, and the devices as the API decided and
+/// rendered them when the job fits the server's `max_payload` with them.
 #[derive(Debug, Serialize, Deserialize)]
 struct JobEnvelope {
     record: JobRecord,
     request: Option<Box<serde_json::value::RawValue>>,
+    /// Work once: what the fan-out sends and `GET /v1/jobs` shows, no second
+    /// decide or render. Left out of a job too large to carry them (a big
+    /// fan-out: rendered devices are several times the request), whose
+    /// devices are prepared again from the request at its accepted time —
+    /// the same devices. The request stays beside them, so a gateway of an
+    /// earlier version (which ignores this field) still reads the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    devices: Option<Vec<DeviceRecord>>,
     /// Published again by a repeat of its idempotency key after its first
     /// publish's outcome was unknown: dropped by the fan-out when it finds
     /// the job's record already (the first copy was stored).
@@ -765,6 +774,7 @@ impl Nats {
         &self,
         record: JobRecord,
         request: Option<&[u8]>,
+        devices: &[DeviceRecord],
     ) -> Result<Accepted, AcceptError> {
         if !self.connected() {
             return Err(AcceptError::Unavailable("NATS is not connected".into()));
@@ -777,10 +787,17 @@ impl Nats {
         let mut envelope = JobEnvelope {
             record,
             request,
+            devices: Some(devices.to_vec()),
             republished: false,
         };
         // Checked before anything is reserved: it could never be published.
-        let mut payload = self.job_payload(&envelope)?;
+        let mut payload = match self.job_payload(&envelope) {
+            Err(AcceptError::TooLarge { .. }) if envelope.request.is_some() => {
+                envelope.devices = None;
+                self.job_payload(&envelope)?
+            }
+            other => other?,
+        };
         let Some(key) = envelope.record.idempotency_key.clone() else {
             let keep = async {
                 self.jobs
@@ -838,6 +855,11 @@ impl Nats {
                 envelope.record.id = job;
                 envelope.record.accepted_ms = at_ms;
                 envelope.republished = true;
+                // Rendered at this request's time, not the first's: the
+                // fan-out prepares them again at the first's.
+                if envelope.request.is_some() {
+                    envelope.devices = None;
+                }
                 payload = self.job_payload(&envelope)?;
                 self.publish_job(&envelope.record.id, payload)
                     .await
@@ -963,10 +985,10 @@ impl Nats {
         &self,
         id: &str,
     ) -> Result<Option<(JobRecord, Vec<DeviceRecord>)>, String> {
-        let Some(envelope) = self.job_envelope(id).await? else {
+        let Some(mut envelope) = self.job_envelope(id).await? else {
             return Ok(None);
         };
-        let mut devices = devices_of(&envelope, &self.app, self.max_devices)?;
+        let mut devices = devices_of(&mut envelope, &self.app, self.max_devices)?;
         // One direct get per device that was to be sent (the bucket's
         // subject index answers each at once; a consumer over the bucket
         // would scan it whole on this server version), a few dozen at a time.
@@ -1212,13 +1234,17 @@ fn connection_id(client: &async_nats::Client) -> ConnectionId {
     (info.server_id, info.client_id)
 }
 
-/// A job's devices as accepted (read from the request again: the same
-/// input at the same time, so the same devices in the same order).
+/// A job's devices as accepted: those it carries, or read from the request
+/// again (the same input at the same time, so the same devices in the same
+/// order).
 fn devices_of(
-    envelope: &JobEnvelope,
+    envelope: &mut JobEnvelope,
     app: &AppDoc,
     max_devices: usize,
 ) -> Result<Vec<DeviceRecord>, String> {
+    if let Some(devices) = envelope.devices.take() {
+        return Ok(devices);
+    }
     let now = i64::try_from(envelope.record.accepted_ms / 1000).unwrap_or(i64::MAX);
     let prepared = match (&envelope.record.form, &envelope.request) {
         (JobForm::Wire { bytes }, _) => prepare_wire(bytes, now, false),
@@ -1443,7 +1469,7 @@ async fn readable<T: serde::de::DeserializeOwned>(message: &Message, what: &str)
 /// A job message → one device message per device to send, then the ack.
 async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
     let nats = &worker.nats;
-    let Some(envelope) = readable::<JobEnvelope>(message, "job").await else {
+    let Some(mut envelope) = readable::<JobEnvelope>(message, "job").await else {
         return Ok(());
     };
     // The API keeps the record after the publish; a gateway that died in
@@ -1476,7 +1502,7 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
     // some devices may be sent already.
     let repeat =
         info.delivered > 1 || envelope.republished || nats.may_be_back(info.stream_sequence);
-    let devices = devices_of(&envelope, &nats.app, usize::MAX)?;
+    let devices = devices_of(&mut envelope, &nats.app, usize::MAX)?;
     // Its devices, sent here, need the record: no read of it back.
     let _ = job_cell(worker, &envelope.record.id).set(Arc::new(envelope.record.clone()));
     let subject = nats.settings.device_subject();

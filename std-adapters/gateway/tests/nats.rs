@@ -953,6 +953,60 @@ async fn a_job_over_the_servers_max_payload_is_a_413_naming_the_limit() {
     gateway.shutdown().await;
 }
 
+/// Work once: a job carries its devices as the API decided and rendered
+/// them, and the fan-out sends those; a job whose rendered devices would be
+/// over the server's `max_payload` carries its request alone, and the
+/// fan-out prepares the same devices from it at the accepted time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_carries_its_rendered_devices_when_they_fit() {
+    let mut bed = bed(|b| b).await;
+    bed.nats = NatsServer::start_with_max_payload("32KB");
+    let gateway = bed.gateway("a", "").await;
+    let tokens = |prefix: &str, n: usize| -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i:06x}")).collect()
+    };
+    let mut jobs = Vec::new();
+    for devices in [tokens("0c", 2), tokens("0d", 80)] {
+        let (status, answer, _) = bed.post(&gateway, &body(&devices, json!({}))).await;
+        assert_eq!(status, 202, "{answer}");
+        jobs.push(answer["JobId"].as_str().unwrap().to_owned());
+    }
+    for (job, count) in jobs.iter().zip([2, 80]) {
+        let state = bed.settled(&gateway, job, &["queued", "retrying"]).await;
+        assert_eq!(states(&state), vec!["delivered"; count]);
+    }
+    let js = async_nats::jetstream::new(bed.client().await);
+    // The job as published is kept in the jobs bucket.
+    let kept = js.get_key_value("TIDINGS_JOBS").await.unwrap();
+    let mut carried = Vec::new();
+    for job in &jobs {
+        let envelope = kept.get(job).await.unwrap().unwrap();
+        let envelope: Value = serde_json::from_slice(&envelope).unwrap();
+        let devices = envelope["devices"].as_array().map(Vec::len);
+        assert!(envelope["request"].is_object(), "the request stays beside");
+        carried.push(devices);
+    }
+    assert_eq!(carried, [Some(2), None]);
+    // Exactly what the stand-in received for the small job: the body
+    // rendered at accept time.
+    let bodies: Vec<Value> = bed
+        .standin
+        .accepted()
+        .iter()
+        .filter(|r| r.token.starts_with("0c"))
+        .map(|r| r.payload().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    assert!(
+        bodies[0]["aps"]["alert"]
+            .to_string()
+            .contains("Standup in 5"),
+        "{}",
+        bodies[0]
+    );
+    gateway.shutdown().await;
+}
+
 /// A job publish whose outcome is unknown (JetStream stored it but its
 /// ack never came: the work stream set to `no_ack`) answers 503 and keeps
 /// the idempotency key naming the job: the client's retry publishes the

