@@ -1,16 +1,21 @@
 //! The HTTP API (axum): `POST /v1/push`, `POST /v1/push/batch`, `GET /v1/jobs/{id}`,
-//! `GET /v1/feedback`, `GET /metrics`, `GET /healthz`, `GET /readyz`.
-//! JSON with PascalCase keys, as the case format.
+//! `GET /v1/feedback`, `GET /metrics`, `GET /healthz`, `GET /readyz`,
+//! `GET /openapi.json`. JSON with PascalCase keys, as the case format.
+//!
+//! [`OPENAPI`] (`openapi.json` beside `Cargo.toml`) describes every route
+//! of [`routes`]; the tests hold the two to each other and check every
+//! answer they get against it.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -95,22 +100,110 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The OpenAPI 3.1 document of this API, served at `GET /openapi.json`.
+///
+/// What it decides where the issue was silent: the document is served
+/// without a token (it holds no secret, and generators fetch it bare);
+/// the answers the HTTP framework makes itself (a body over `max_body`:
+/// 413, a query or path that cannot be read: 400) are documented as the
+/// `text/plain` they are, not changed into JSON; 408 and 429 (the
+/// listener's limits) are documented on the routes behind the token, with
+/// `Retry-After` required on a 429 and allowed on a 408; the feedback
+/// webhook's POSTs are in its `webhooks`; `info.version` is the crate's.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A bearer token of `server.api_tokens` (when any are configured).
+    Token,
+    /// Anyone: probes, metrics and the API's description.
+    Open,
+}
+
+/// The methods the API uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
+}
+
+impl Verb {
+    /// As an OpenAPI path item names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::Post => "post",
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+        }
+    }
+}
+
+/// One route: the router is built from these, and the tests compare them
+/// with the `paths` of [`OPENAPI`] (method, path and security).
+pub struct Route {
+    pub verb: Verb,
+    /// As axum and OpenAPI both write it (`/v1/jobs/{id}`).
+    pub path: &'static str,
+    pub access: Access,
+    handler: MethodRouter<Arc<AppState>>,
+}
+
+impl Route {
+    fn new<H, T>(verb: Verb, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, Arc<AppState>>,
+        T: 'static,
+    {
+        Self {
+            verb,
+            path,
+            access,
+            handler: on(verb.filter(), handler),
+        }
+    }
+}
+
+/// Every route of the API.
+pub fn routes() -> Vec<Route> {
+    use Access::{Open, Token};
+    use Verb::{Get, Post};
+    vec![
+        Route::new(Post, "/v1/push", Token, push),
+        Route::new(Post, "/v1/push/batch", Token, push_batch),
+        Route::new(Get, "/v1/jobs/{id}", Token, job),
+        Route::new(Get, "/v1/feedback", Token, feedback),
+        Route::new(Get, "/metrics", Open, metrics),
+        Route::new(Get, "/healthz", Open, || async { "ok" }),
+        Route::new(Get, "/readyz", Open, ready),
+        Route::new(Get, "/openapi.json", Open, || async {
+            ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+        }),
+    ]
+}
+
 /// The router; `max_body` bytes per request (413 above).
 pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
-    let api = Router::new()
-        .route("/v1/push", post(push))
-        .route("/v1/push/batch", post(push_batch))
-        .route("/v1/jobs/{id}", get(job))
-        .route("/v1/feedback", get(feedback))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::clone(&state),
-            authorize,
-        ));
+    let (mut api, mut open) = (Router::new(), Router::new());
+    for route in routes() {
+        match route.access {
+            Access::Token => api = api.route(route.path, route.handler),
+            Access::Open => open = open.route(route.path, route.handler),
+        }
+    }
+    let api = api.route_layer(middleware::from_fn_with_state(
+        Arc::clone(&state),
+        authorize,
+    ));
     Router::new()
         .merge(api)
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
+        .merge(open)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), count))
         .with_state(state)
@@ -658,4 +751,51 @@ fn unavailable(message: impl Into<String>) -> ApiError {
 fn internal(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "internal error");
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The methods an OpenAPI path item may hold.
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+
+    /// Every route the router has is in the document, with its method and
+    /// its security (the global bearer scheme, or `security: []` for an
+    /// open route), and the document has no other operation.
+    #[test]
+    fn the_document_describes_exactly_the_routes() {
+        let doc: Value = serde_json::from_str(OPENAPI).unwrap();
+        let routed: BTreeSet<(String, &str, bool)> = routes()
+            .iter()
+            .map(|r| (r.path.to_owned(), r.verb.name(), r.access == Access::Open))
+            .collect();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let Some(method) = METHODS.iter().find(|m| **m == method) else {
+                    continue; // `parameters`, `summary`…
+                };
+                let open = match operation.get("security") {
+                    None => false,
+                    Some(s) if *s == json!([]) => true,
+                    Some(other) => panic!("{method} {path}: security {other}"),
+                };
+                documented.insert((path.clone(), *method, open));
+            }
+        }
+        assert_eq!(routed, documented);
+        assert_eq!(routed.len(), routes().len(), "a route given twice");
+        assert_eq!(doc["security"], json!([{ "bearerAuth": [] }]));
+        let scheme = &doc["components"]["securitySchemes"]["bearerAuth"];
+        assert_eq!(
+            (&scheme["type"], &scheme["scheme"]),
+            (&json!("http"), &json!("bearer"))
+        );
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    }
 }

@@ -6,6 +6,8 @@
 
 #[path = "support/nats_server.rs"]
 mod nats_server;
+#[path = "support/openapi.rs"]
+mod openapi;
 #[path = "support/webhook.rs"]
 mod webhook;
 
@@ -14,6 +16,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use nats_server::NatsServer;
+use openapi::send;
 use serde_json::{json, Value};
 use tidings_gateway::Gateway;
 use tidings_standin::apns::{generate_signing_key, ApnsStandin, ApnsStandinBuilder, Reply};
@@ -73,49 +76,33 @@ impl Bed {
     }
 
     async fn post(&self, gateway: &Gateway, body: &Value) -> (u16, Value, Option<String>) {
-        let answer = self
-            .http
-            .post(format!("http://{}/v1/push", gateway.addr()))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = answer.status().as_u16();
-        let retry_after = answer
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_owned());
-        (
-            status,
-            answer.json().await.unwrap_or(Value::Null),
-            retry_after,
+        let answer = send(
+            self.http
+                .post(format!("http://{}/v1/push", gateway.addr()))
+                .json(body),
         )
+        .await;
+        let retry_after = answer.header("retry-after").map(str::to_owned);
+        (answer.status, answer.json(), retry_after)
     }
 
     async fn get(&self, gateway: &Gateway, path: &str) -> (u16, Value) {
-        let answer = self
-            .http
-            .get(format!("http://{}{path}", gateway.addr()))
-            .send()
+        let answer = send(self.http.get(format!("http://{}{path}", gateway.addr()))).await;
+        (answer.status, answer.json())
+    }
+
+    async fn metrics(&self, gateway: &Gateway) -> String {
+        send(self.http.get(format!("http://{}/metrics", gateway.addr())))
             .await
-            .unwrap();
-        let status = answer.status().as_u16();
-        (status, answer.json().await.unwrap_or(Value::Null))
+            .text()
     }
 
     /// A counter or gauge of `/metrics` (0 when absent), by its line's
     /// name and labels, e.g. `tidings_sends_held_total{channel="apns"}`.
     async fn metric(&self, gateway: &Gateway, series: &str) -> f64 {
-        let text = self
-            .http
-            .get(format!("http://{}/metrics", gateway.addr()))
-            .send()
+        self.metrics(gateway)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
+            .lines()
             .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
             .unwrap_or(0.0)
     }
@@ -154,14 +141,9 @@ impl Bed {
     /// client's reconnects are).
     async fn readyz_becomes(&self, gateway: &Gateway, status: u16) -> bool {
         for _ in 0..1000 {
-            let now = self
-                .http
-                .get(format!("http://{}/readyz", gateway.addr()))
-                .send()
+            let now = send(self.http.get(format!("http://{}/readyz", gateway.addr())))
                 .await
-                .unwrap()
-                .status()
-                .as_u16();
+                .status;
             if now == status {
                 return true;
             }
@@ -354,15 +336,7 @@ async fn a_device_that_never_succeeds_goes_to_the_dead_letters() {
     assert_eq!(states(&state), ["dead_lettered"]);
     assert_eq!(bed.standin.stats().answered(429), 6);
     assert_eq!(dead.get_info().await.unwrap().state.messages, 2);
-    let metrics = bed
-        .http
-        .get(format!("http://{}/metrics", gateway.addr()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = bed.metrics(&gateway).await;
     assert!(
         metrics.contains("outcome=\"dead_lettered\""),
         "dead letters are counted: {metrics}"
@@ -917,16 +891,15 @@ async fn a_job_over_the_servers_max_payload_is_a_413_naming_the_limit() {
     let job = wire_job("0b000001", &"x".repeat(9_000));
     // Under the body limit (max_payload less 16 KiB).
     assert!(job.len() < 16 * 1024, "{}", job.len());
-    let answer = bed
-        .http
-        .post(format!("http://{}/v1/push", gateway.addr()))
-        .header("content-type", tidings_gateway::job::WIRE_CONTENT_TYPE)
-        .body(job)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 413);
-    let error: Value = answer.json().await.unwrap();
+    let answer = send(
+        bed.http
+            .post(format!("http://{}/v1/push", gateway.addr()))
+            .header("content-type", tidings_gateway::job::WIRE_CONTENT_TYPE)
+            .body(job),
+    )
+    .await;
+    assert_eq!(answer.status, 413);
+    let error = answer.json();
     let error = error["Error"].as_str().unwrap();
     assert!(
         error.contains("over the NATS server's max_payload of 32768 bytes"),
