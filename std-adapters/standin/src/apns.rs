@@ -86,7 +86,6 @@
 //!   h2 with REFUSED_STREAM.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -111,7 +110,8 @@ use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-use crate::tls::{CertificateAuthority, ClientIdentity};
+use crate::kit::record::Accepts;
+use crate::kit::tls::{CertificateAuthority, ClientIdentity};
 use crate::Error;
 
 // ---------------------------------------------------------------------------
@@ -1047,10 +1047,9 @@ struct Shared {
     validator: Validator,
     faults: Faults,
     scripts: crate::kit::Scripts<Reply>,
-    accepted: Mutex<Vec<AcceptedPush>>,
+    accepted: Accepts<AcceptedPush>,
     answers: Mutex<BTreeMap<u16, u64>>,
     counters: Counters,
-    record_file: Option<Mutex<std::fs::File>>,
     panics: Mutex<Vec<String>>,
 }
 
@@ -1072,16 +1071,11 @@ impl Shared {
     }
 
     fn record(&self, push: AcceptedPush) {
-        if let Some(file) = &self.record_file {
-            let line = record_line(&push);
-            // A failed write to the record file must not fail the push.
-            let _ = lock(file).write_all(line.as_bytes());
-        }
-        lock(&self.accepted).push(push);
+        self.accepted.push(push, record_line);
     }
 }
 
-fn record_line(p: &AcceptedPush) -> String {
+fn record_line(p: &AcceptedPush) -> serde_json::Value {
     let (key_id, team_id, iat) = match &p.auth {
         Auth::Token {
             key_id,
@@ -1093,7 +1087,7 @@ fn record_line(p: &AcceptedPush) -> String {
     let payload = p.payload().unwrap_or_else(|| {
         serde_json::Value::String(String::from_utf8_lossy(&p.body).into_owned())
     });
-    let line = serde_json::json!({
+    serde_json::json!({
         "connection": p.connection,
         "stream_id": p.stream_id,
         "token": p.token,
@@ -1108,10 +1102,7 @@ fn record_line(p: &AcceptedPush) -> String {
         "team_id": team_id,
         "iat": iat,
         "payload": payload,
-    });
-    let mut s = line.to_string();
-    s.push('\n');
-    s
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -1281,19 +1272,7 @@ impl ApnsStandinBuilder {
         let validator = self.validator()?;
         let ca = CertificateAuthority::generate()?;
         let acceptor = TlsAcceptor::from(ca.server_config()?);
-        let record_file = match &self.record_to {
-            None => None,
-            Some(path) => Some(Mutex::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|source| Error::RecordFile {
-                        path: path.clone(),
-                        source,
-                    })?,
-            )),
-        };
+        let accepted = Accepts::new(self.record_to.as_deref())?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| Error::Bind {
@@ -1305,10 +1284,9 @@ impl ApnsStandinBuilder {
             validator,
             faults: self.faults,
             scripts: crate::kit::Scripts::new(self.scripts),
-            accepted: Mutex::new(Vec::new()),
+            accepted,
             answers: Mutex::new(BTreeMap::new()),
             counters: Counters::default(),
-            record_file,
             panics: Mutex::new(Vec::new()),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -1396,17 +1374,17 @@ impl ApnsStandin {
 
     /// Every accepted push so far, in arrival order.
     pub fn accepted(&self) -> Vec<AcceptedPush> {
-        lock(&self.shared.accepted).clone()
+        self.shared.accepted.all()
     }
 
     /// How many pushes were accepted, without copying them.
     pub fn accepted_count(&self) -> usize {
-        lock(&self.shared.accepted).len()
+        self.shared.accepted.count()
     }
 
     /// Takes the accepted pushes, leaving the record empty.
     pub fn take_accepted(&self) -> Vec<AcceptedPush> {
-        std::mem::take(&mut *lock(&self.shared.accepted))
+        self.shared.accepted.take()
     }
 
     /// Counts since start.
@@ -1716,93 +1694,6 @@ async fn handle_stream(
 // ---------------------------------------------------------------------------
 // `tidings standin apns`
 // ---------------------------------------------------------------------------
-
-/// The command line's stand-in: the key it accepts (the user's `.p8`, or
-/// one generated into the folder), its bundle ids (default
-/// `com.example.chat`), `--reply TOKEN=Reason` scripts, and `ca.pem`.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let apns = &setup.apns;
-    let (key_file, public_key) = match &apns.key_file {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path)?;
-            (std::fs::canonicalize(path)?, public_key_from_p8(&pem)?)
-        }
-        None => {
-            let key = generate_signing_key(&apns.team_id, &apns.key_id)?;
-            let path = setup.dir.join(format!("AuthKey_{}.p8", apns.key_id));
-            write_private(&path, &key.p8_pem)?;
-            (path, key.public_key)
-        }
-    };
-    let topics = if apns.topics.is_empty() {
-        vec!["com.example.chat".to_owned()]
-    } else {
-        apns.topics.clone()
-    };
-    let mut builder = ApnsStandin::builder().listen(setup.listen).signing_key(
-        &apns.team_id,
-        &apns.key_id,
-        &public_key,
-    );
-    if let Some(ms) = apns.delay_ms {
-        builder = builder.delay(Duration::from_millis(ms));
-    }
-    for topic in &topics {
-        builder = builder.topic(topic);
-    }
-    for (token, reason) in &setup.replies {
-        let reply = Reply::from_reason(reason).ok_or_else(|| {
-            Error::Config(format!("--reply {token}={reason}: not an APNs reason"))
-        })?;
-        builder = builder.reply_always(token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let config_table = format!(
-        "[apns]\nendpoint = {}\nca_file = {}\nteam_id = {}\nkey_id = {}\nkey_file = {}\ntopic = {}\n",
-        toml_string(&standin.url()),
-        toml_string(&ca_file.to_string_lossy()),
-        toml_string(&apns.team_id),
-        toml_string(&apns.key_id),
-        toml_string(&key_file.to_string_lossy()),
-        toml_string(&topics[0]),
-    );
-    let info = serde_json::json!({
-        "Url": standin.url(),
-        "CaFile": ca_file,
-        "KeyFile": key_file,
-        "TeamId": apns.team_id,
-        "KeyId": apns.key_id,
-        "Topics": topics,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for ApnsStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = self.accepted_count();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted over {} connections ({} streams)",
-                stats.connections, stats.streams
-            ))
-        })
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -55,23 +55,22 @@ use std::path::PathBuf;
 pub mod apns;
 pub mod cli;
 pub mod fcm;
-pub mod form;
 pub mod honor;
-pub mod https;
 pub mod huawei;
 pub mod kit;
 pub mod meizu;
 pub mod oppo;
-pub mod tls;
 pub mod tpns;
 pub mod vivo;
 pub mod xiaomi;
+
+pub use kit::tls;
 
 pub use apns::{
     generate_signing_key, public_key_from_p8, AcceptedPush, ApnsSigningKey, ApnsStandin,
     ApnsStandinBuilder, Auth, PushType, Reply, Stats,
 };
-pub use tls::{CertificateAuthority, ClientIdentity};
+pub use kit::tls::{CertificateAuthority, ClientIdentity};
 
 /// Why a stand-in could not start (or, from `shutdown`, that one of its
 /// tasks panicked).

@@ -32,8 +32,6 @@
 //! with `data.messageId`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,16 +40,13 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
-use tidings_std::clock::{SharedClock, SystemClock};
+use tidings_std::clock::SharedClock;
 
-use crate::form::{
-    cli_replies, fresh_id, is_form, json_answer, lock, now_ms, AcceptedPush, Form, Journal,
-    PendingScripts, Scripts, Stats,
-};
-use crate::https::HttpsServer;
-use crate::kit::TokenEndpoint;
+use crate::kit::form::{is_form, AcceptedPush, Form, Journal, Stats};
+use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
+use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
-use crate::tls::CertificateAuthority;
+use crate::kit::{fresh_id, json_answer, lock, now_ms, Scripts};
 use crate::Error;
 
 pub const AUTH_PATH: &str = "/server/v1/auth";
@@ -161,7 +156,8 @@ fn other(code: i64, message: &str) -> Reply {
     }
 }
 
-struct Shared {
+/// The running OPPO stand-in's state.
+pub struct Shared {
     app_key: String,
     master_secret: String,
     clock: SharedClock,
@@ -361,67 +357,65 @@ fn check_message(form: &Form) -> Result<String, Reply> {
     Ok(target.to_owned())
 }
 
-/// Configures an OPPO stand-in.
-pub struct OppoStandinBuilder {
-    listen: SocketAddr,
-    clock: SharedClock,
+/// A running OPPO stand-in.
+pub type OppoStandin = Standin<Oppo>;
+/// Configures an OPPO stand-in; [`Builder::start`] runs it.
+pub type OppoStandinBuilder = Builder<Oppo>;
+
+/// The OPPO stand-in's settings: the app's key and MasterSecret (default:
+/// fresh ones).
+#[derive(Debug)]
+pub struct Oppo {
     app_key: String,
     master_secret: String,
-    scripts: PendingScripts<Reply>,
-    record_to: Option<PathBuf>,
 }
 
-impl std::fmt::Debug for OppoStandinBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OppoStandinBuilder")
-            .field("listen", &self.listen)
-            .field("app_key", &self.app_key)
-            .finish_non_exhaustive()
-    }
-}
-
-impl OppoStandinBuilder {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The clock timestamps and token lifetimes are checked against.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
+impl Builder<Oppo> {
     /// The app's key and MasterSecret (default: fresh ones).
     pub fn credentials(mut self, app_key: &str, master_secret: &str) -> Self {
-        self.app_key = app_key.to_owned();
-        self.master_secret = master_secret.to_owned();
+        self.vendor.app_key = app_key.to_owned();
+        self.vendor.master_secret = master_secret.to_owned();
         self
     }
+}
 
-    pub fn reply_always(mut self, reg_id: &str, reply: Reply) -> Self {
-        self.scripts.push((reg_id.to_owned(), reply, None));
-        self
+impl Standin<Oppo> {
+    pub fn app_key(&self) -> &str {
+        &self.state().app_key
     }
 
-    pub fn reply_next(mut self, reg_id: &str, n: u32, reply: Reply) -> Self {
-        self.scripts.push((reg_id.to_owned(), reply, Some(n)));
-        self
+    pub fn master_secret(&self) -> &str {
+        &self.state().master_secret
     }
 
-    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record_to = Some(path.into());
-        self
+    /// [`Standin::expire_tokens`] under OPPO's name for its tokens.
+    pub fn expire_auth_tokens(&self) {
+        self.expire_tokens();
+    }
+}
+
+impl Vendor for Oppo {
+    type Reply = Reply;
+    type State = Shared;
+    type Accepted = AcceptedPush;
+    type Stats = Stats;
+    const NAME: &'static str = "OPPO";
+
+    fn defaults() -> Self {
+        Self {
+            app_key: fresh_id(),
+            master_secret: fresh_id(),
+        }
     }
 
-    pub async fn start(self) -> Result<OppoStandin, Error> {
+    fn start(self, base: Base<Reply>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
             app_key: self.app_key,
             master_secret: self.master_secret,
-            clock: self.clock,
             tokens: Mutex::new(HashMap::new()),
-            scripts: Scripts::new(self.scripts),
-            journal: Journal::new(self.record_to.as_deref(), &["auth_token"])?,
+            journal: Journal::new(base.record_to(), &["auth_token"])?,
+            clock: base.clock,
+            scripts: base.scripts,
             token_endpoint: TokenEndpoint::default(),
         });
         let router = axum::Router::new()
@@ -445,155 +439,36 @@ impl OppoStandinBuilder {
                 ),
             )
             .with_state(shared.clone());
-        let ca = CertificateAuthority::generate()?;
-        let server = HttpsServer::start(router, &ca, self.listen).await?;
-        tracing::debug!(addr = %server.addr(), "OPPO stand-in listening");
-        Ok(OppoStandin { server, ca, shared })
+        Ok((shared, router))
     }
-}
 
-/// A running OPPO stand-in.
-pub struct OppoStandin {
-    server: HttpsServer,
-    ca: CertificateAuthority,
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for OppoStandin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OppoStandin")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
+    fn scripts(state: &Shared) -> &Scripts<Reply> {
+        &state.scripts
     }
-}
 
-impl OppoStandin {
-    pub fn builder() -> OppoStandinBuilder {
-        OppoStandinBuilder {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            clock: Arc::new(SystemClock),
-            app_key: fresh_id(),
-            master_secret: fresh_id(),
-            scripts: Vec::new(),
-            record_to: None,
+    fn accepted(state: &Shared) -> Vec<AcceptedPush> {
+        state.journal.accepted()
+    }
+
+    fn stats(state: &Shared, _connections: u64) -> Stats {
+        Stats {
+            token_requests: state.token_endpoint.requests(),
+            ..state.journal.stats()
         }
     }
+}
 
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
+impl TokenVendor for Oppo {
+    const TOKEN_PATH: &'static str = AUTH_PATH;
 
-    pub fn ca_pem(&self) -> &str {
-        self.ca.pem()
-    }
-
-    pub fn write_ca_pem(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        self.ca.write_pem(path)
-    }
-
-    pub fn app_key(&self) -> &str {
-        &self.shared.app_key
-    }
-
-    pub fn master_secret(&self) -> &str {
-        &self.shared.master_secret
+    fn token_endpoint(state: &Shared) -> &TokenEndpoint {
+        &state.token_endpoint
     }
 
     /// Every auth token issued so far is refused from now on (code 11), as
     /// when OPPO expires a token early.
-    pub fn expire_auth_tokens(&self) {
-        lock(&self.shared.tokens).clear();
-    }
-
-    pub fn accepted(&self) -> Vec<AcceptedPush> {
-        self.shared.journal.accepted()
-    }
-
-    pub fn stats(&self) -> Stats {
-        Stats {
-            token_requests: self.shared.token_endpoint.requests(),
-            ..self.shared.journal.stats()
-        }
-    }
-
-    /// From now on the auth endpoint answers `fault` instead of a token
-    /// (`None`: normally again). Every request counts in
-    /// [`Stats::token_requests`].
-    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
-        self.shared.token_endpoint.set_fault(fault);
-    }
-
-    pub fn script(&self, reg_id: &str, reply: Reply) {
-        self.shared.scripts.set(reg_id, reply, None);
-    }
-
-    pub fn script_next(&self, reg_id: &str, n: u32, reply: Reply) {
-        self.shared.scripts.set(reg_id, reply, Some(n));
-    }
-
-    pub fn unscript(&self, reg_id: &str) {
-        self.shared.scripts.remove(reg_id);
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
-    }
-}
-
-/// `tidings standin oppo`: a fresh app key and MasterSecret written to
-/// `oppo-credentials.json` (owner-only), `--reply TOKEN=CODE`, `ca.pem`.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let mut builder = OppoStandin::builder().listen(setup.listen);
-    for (token, reply) in cli_replies(&setup.replies, "OPPO", Reply::from_code)? {
-        builder = builder.reply_always(&token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let credentials = setup.dir.join("oppo-credentials.json");
-    let json = serde_json::json!({
-        "app_key": standin.app_key(),
-        "master_secret": standin.master_secret(),
-    });
-    write_private(&credentials, &json.to_string())?;
-    let config_table = format!(
-        "[oppo]\nendpoint = {}\nca_file = {}\napp_key = {}\nmaster_secret = {}\n",
-        toml_string(&standin.url()),
-        toml_string(&ca_file.to_string_lossy()),
-        toml_string(standin.app_key()),
-        toml_string(standin.master_secret()),
-    );
-    let info = serde_json::json!({
-        "Url": standin.url(),
-        "CaFile": ca_file,
-        "AppKey": standin.app_key(),
-        "CredentialsFile": credentials,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for OppoStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = self.shared.journal.accepted_count();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted of {} requests; {} auth tokens issued",
-                stats.requests, stats.token_fetches
-            ))
-        })
+    fn expire_tokens(state: &Shared) {
+        lock(&state.tokens).clear();
     }
 }
 

@@ -3,7 +3,7 @@
 //! stand-in runs on. APNs has its own h2 server (it needs stream-level
 //! faults); everything else is a router.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::tls::CertificateAuthority;
+use crate::kit::tls::CertificateAuthority;
 use crate::Error;
 
 /// A running HTTPS server; stops on [`HttpsServer::shutdown`] or drop.
@@ -94,9 +94,16 @@ impl HttpsServer {
         self.addr
     }
 
-    /// `https://127.0.0.1:PORT`.
+    /// `https://127.0.0.1:PORT`. A server listening on every address
+    /// (`0.0.0.0`, `::`) is named by the loopback address: the server
+    /// certificate names the loopback addresses, not the unspecified ones.
     pub fn url(&self) -> String {
-        format!("https://{}", self.addr)
+        let ip = match self.addr.ip() {
+            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("https://{}", SocketAddr::new(ip, self.addr.port()))
     }
 
     /// Stops accepting, ends every connection, and waits for the server.
