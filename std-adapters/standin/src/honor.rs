@@ -52,7 +52,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::huawei::{
-    check_size, check_title_and_body, check_tokens, http_only, json_document, Answer, Checked,
+    check_size, check_title_and_body, check_tokens, json_document, refuse_with, Answer, Checked,
     Dialect, Family, Refusal, Shared,
 };
 use crate::kit::shell::{Builder, Standin};
@@ -286,14 +286,22 @@ impl Dialect for Honor {
     }
 
     fn refuse(reply: &Reply) -> Answer {
-        let status = StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let response = match (reply.code(), reply) {
-            (Some(code), _) => answer(status, code, "stand-in error", Value::Null),
-            (None, Reply::FlowControl { retry_after }) => http_only(status, *retry_after),
-            (None, _) => http_only(status, None),
+        let code = reply.code();
+        let text = code.map(|c| c.to_string());
+        let body = |status, _: &str| {
+            answer(
+                status,
+                code.unwrap_or_default(),
+                "stand-in error",
+                Value::Null,
+            )
         };
-        let code = reply.code().map(|c| c.to_string()).unwrap_or_default();
-        Answer::new(response, reply.status(), code)
+        match reply {
+            Reply::FlowControl { retry_after } => {
+                refuse_with(reply.status(), None, *retry_after, body)
+            }
+            _ => refuse_with(reply.status(), text, None, body),
+        }
     }
 }
 

@@ -303,17 +303,14 @@ impl Dialect for Huawei {
     }
 
     fn refuse(reply: &Reply) -> Answer {
-        let status = StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        let response = match (reply.code(), reply) {
-            (Some(code), _) => answer(status, code, &format!("stand-in: {code}")),
-            (None, Reply::FlowControl { retry_after }) => http_only(status, *retry_after),
-            (None, _) => http_only(status, None),
+        let retry_after = match reply {
+            Reply::FlowControl { retry_after } => *retry_after,
+            _ => None,
         };
-        Answer::new(
-            response,
-            reply.status(),
-            reply.code().unwrap_or("").to_owned(),
-        )
+        let code = reply.code().map(str::to_owned);
+        refuse_with(reply.status(), code, retry_after, |status, code| {
+            answer(status, code, &format!("stand-in: {code}"))
+        })
     }
 }
 
@@ -651,8 +648,24 @@ pub(crate) fn check_title_and_body<D: Dialect>(
     Ok(())
 }
 
+/// A refusal's answer: the vendor's error body (`body`) when it has a code,
+/// else an HTTP-only answer with `Retry-After` when given.
+pub(crate) fn refuse_with(
+    status: u16,
+    code: Option<String>,
+    retry_after: Option<u32>,
+    body: impl FnOnce(StatusCode, &str) -> Response,
+) -> Answer {
+    let http = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let response = match &code {
+        Some(code) => body(http, code),
+        None => http_only(http, retry_after),
+    };
+    Answer::new(response, status, code.unwrap_or_default())
+}
+
 /// An HTTP-only answer (no vendor body), with `Retry-After` when given.
-pub(crate) fn http_only(status: StatusCode, retry_after: Option<u32>) -> Response {
+fn http_only(status: StatusCode, retry_after: Option<u32>) -> Response {
     let mut response = status.into_response();
     if let Some(seconds) = retry_after {
         response

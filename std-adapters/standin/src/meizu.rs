@@ -32,7 +32,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use md5::{Digest, Md5};
 
-use crate::kit::form::{is_form, AcceptedPush, Form, Journal, Stats};
+use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
 use crate::kit::shell::{Base, Builder, Standin, Vendor};
 use crate::kit::{fresh_id, json_answer, Scripts};
 use crate::Error;
@@ -85,23 +85,31 @@ pub enum Reply {
     Other { code: i64, message: String },
 }
 
+/// Meizu's code table (§8.3): each documented reply, its code and its
+/// top-level message (per-device codes have none). 110010 is both; a
+/// `--reply 110010` means the per-device one, listed first.
+const CODES: Codes<Reply> = Codes(&[
+    (Reply::NotSubscribed, 110002, ""),
+    (Reply::IllegalPushId, 110003, ""),
+    (Reply::SwitchedOff, 110010, ""),
+    (Reply::DeviceDailyLimit, 110011, ""),
+    (Reply::PushFailed, 513, ""),
+    (Reply::Folded, 520, ""),
+    (Reply::SystemError, 1001, "系统错误"),
+    (Reply::ServerBusy, 1003, "服务器忙"),
+    (Reply::RateTooHigh, 110010, "推送频率过高"),
+    (Reply::DailyLimit, 110019, "超过当日推送次数"),
+    (Reply::SignFailed, 1006, "签名认证失败"),
+    (Reply::ParameterError, 1005, "参数错误"),
+]);
+
 impl Reply {
+    /// The result code (`None` for [`Reply::Http`]).
     pub fn code(&self) -> Option<i64> {
-        Some(match self {
-            Reply::NotSubscribed => 110002,
-            Reply::IllegalPushId => 110003,
-            Reply::SwitchedOff | Reply::RateTooHigh => 110010,
-            Reply::DeviceDailyLimit => 110011,
-            Reply::PushFailed => 513,
-            Reply::Folded => 520,
-            Reply::SystemError => 1001,
-            Reply::ServerBusy => 1003,
-            Reply::DailyLimit => 110019,
-            Reply::SignFailed => 1006,
-            Reply::ParameterError => 1005,
-            Reply::Other { code, .. } => *code,
-            Reply::Http { .. } => return None,
-        })
+        match self {
+            Reply::Other { code, .. } => Some(*code),
+            r => CODES.code(r),
+        }
     }
 
     /// Whether the code goes in `value` for the pushId (not the top).
@@ -117,16 +125,22 @@ impl Reply {
         )
     }
 
+    /// `(status, Retry-After)` of an HTTP error without a result body.
+    fn http(&self) -> Option<(u16, Option<u32>)> {
+        let Reply::Http {
+            status,
+            retry_after,
+        } = self
+        else {
+            return None;
+        };
+        Some((*status, *retry_after))
+    }
+
     fn message(&self) -> &str {
         match self {
-            Reply::SystemError => "系统错误",
-            Reply::ServerBusy => "服务器忙",
-            Reply::RateTooHigh => "推送频率过高",
-            Reply::DailyLimit => "超过当日推送次数",
-            Reply::SignFailed => "签名认证失败",
-            Reply::ParameterError => "参数错误",
             Reply::Other { message, .. } => message,
-            _ => "",
+            r => CODES.text(r),
         }
     }
 
@@ -137,29 +151,10 @@ impl Reply {
         if code == "rate-110010" {
             return Some(Reply::RateTooHigh);
         }
-        if let Some(status) = code.strip_prefix("http-") {
-            let status = status.parse().ok().filter(|s| (400..600).contains(s))?;
-            return Some(Reply::Http {
-                status,
-                retry_after: None,
-            });
-        }
-        let n: i64 = code.parse().ok()?;
-        [
-            Reply::NotSubscribed,
-            Reply::IllegalPushId,
-            Reply::SwitchedOff,
-            Reply::DeviceDailyLimit,
-            Reply::PushFailed,
-            Reply::Folded,
-            Reply::SystemError,
-            Reply::ServerBusy,
-            Reply::DailyLimit,
-            Reply::SignFailed,
-            Reply::ParameterError,
-        ]
-        .into_iter()
-        .find(|r| r.code() == Some(n))
+        CODES.parse(code, |status| Reply::Http {
+            status,
+            retry_after: None,
+        })
     }
 }
 
@@ -206,21 +201,9 @@ fn answer_body(code: i64, message: &str, value: serde_json::Value, msg_id: &str)
 
 impl Shared {
     fn refuse(&self, reply: &Reply) -> Response {
-        match reply {
-            Reply::Http {
-                status,
-                retry_after,
-            } => {
-                self.journal.answer(i64::from(*status));
-                json_answer(*status, *retry_after, String::new())
-            }
-            r => {
-                let code = r.code().unwrap_or(-1);
-                self.journal.answer(code);
-                let body = answer_body(code, r.message(), serde_json::json!({}), "");
-                json_answer(200, None, body)
-            }
-        }
+        self.journal.refuse(reply.http(), reply.code(), |code| {
+            answer_body(code, reply.message(), serde_json::json!({}), "")
+        })
     }
 
     fn handle(&self, headers: &HeaderMap, body: &Bytes) -> Response {

@@ -42,7 +42,7 @@ use http::HeaderMap;
 use sha2::{Digest, Sha256};
 use tidings_std::clock::SharedClock;
 
-use crate::kit::form::{is_form, AcceptedPush, Form, Journal, Stats};
+use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
 use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
 use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
@@ -92,60 +92,53 @@ pub enum Reply {
     Other { code: i64, message: String },
 }
 
+/// OPPO's code table (§6.3): each documented reply, its code and message.
+const CODES: Codes<Reply> = Codes(&[
+    (Reply::InvalidRegId, 10000, "Invalid RegistrationId"),
+    (Reply::InvalidAuthToken, 11, "Invalid AuthToken"),
+    (Reply::FlowControl, -2, "Service In Flow Control"),
+    (Reply::Unavailable, -1, "Service Currently Unavailable"),
+    (Reply::CallLimit, 13, "App Call Limited"),
+    (Reply::DailyLimit, 33, "Exceed Daily Message Limit"),
+    (Reply::InvalidArgument, 41, "Invalid Argument"),
+    (Reply::AppDisabled, 28, "App Disabled"),
+]);
+
 impl Reply {
+    /// The result code (`None` for [`Reply::Http`]).
     pub fn code(&self) -> Option<i64> {
-        Some(match self {
-            Reply::InvalidRegId => 10000,
-            Reply::InvalidAuthToken => 11,
-            Reply::FlowControl => -2,
-            Reply::Unavailable => -1,
-            Reply::CallLimit => 13,
-            Reply::DailyLimit => 33,
-            Reply::InvalidArgument => 41,
-            Reply::AppDisabled => 28,
-            Reply::Other { code, .. } => *code,
-            Reply::Http { .. } => return None,
-        })
+        match self {
+            Reply::Other { code, .. } => Some(*code),
+            r => CODES.code(r),
+        }
+    }
+
+    /// `(status, Retry-After)` of an HTTP error without a result body.
+    fn http(&self) -> Option<(u16, Option<u32>)> {
+        let Reply::Http {
+            status,
+            retry_after,
+        } = self
+        else {
+            return None;
+        };
+        Some((*status, *retry_after))
     }
 
     fn message(&self) -> &str {
         match self {
-            Reply::InvalidRegId => "Invalid RegistrationId",
-            Reply::InvalidAuthToken => "Invalid AuthToken",
-            Reply::FlowControl => "Service In Flow Control",
-            Reply::Unavailable => "Service Currently Unavailable",
-            Reply::CallLimit => "App Call Limited",
-            Reply::DailyLimit => "Exceed Daily Message Limit",
-            Reply::InvalidArgument => "Invalid Argument",
-            Reply::AppDisabled => "App Disabled",
             Reply::Other { message, .. } => message,
-            Reply::Http { .. } => "",
+            r => CODES.text(r),
         }
     }
 
     /// For `tidings standin oppo --reply TOKEN=CODE`: a documented code
     /// (`10000`, `11`, `-2`, `-1`, `13`, `33`, `41`, `28`) or `http-503`.
     pub fn from_code(code: &str) -> Option<Reply> {
-        if let Some(status) = code.strip_prefix("http-") {
-            let status = status.parse().ok().filter(|s| (400..600).contains(s))?;
-            return Some(Reply::Http {
-                status,
-                retry_after: None,
-            });
-        }
-        let n: i64 = code.parse().ok()?;
-        [
-            Reply::InvalidRegId,
-            Reply::InvalidAuthToken,
-            Reply::FlowControl,
-            Reply::Unavailable,
-            Reply::CallLimit,
-            Reply::DailyLimit,
-            Reply::InvalidArgument,
-            Reply::AppDisabled,
-        ]
-        .into_iter()
-        .find(|r| r.code() == Some(n))
+        CODES.parse(code, |status| Reply::Http {
+            status,
+            retry_after: None,
+        })
     }
 }
 
@@ -170,21 +163,9 @@ pub struct Shared {
 
 impl Shared {
     fn refuse(&self, reply: &Reply) -> Response {
-        match reply {
-            Reply::Http {
-                status,
-                retry_after,
-            } => {
-                self.journal.answer(i64::from(*status));
-                json_answer(*status, *retry_after, String::new())
-            }
-            r => {
-                let code = r.code().unwrap_or(-1);
-                self.journal.answer(code);
-                let body = serde_json::json!({ "code": code, "message": r.message() });
-                json_answer(200, None, body.to_string())
-            }
-        }
+        self.journal.refuse(reply.http(), reply.code(), |code| {
+            serde_json::json!({ "code": code, "message": reply.message() }).to_string()
+        })
     }
 
     fn auth(&self, headers: &HeaderMap, body: &Bytes) -> Response {

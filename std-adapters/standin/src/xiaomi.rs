@@ -36,7 +36,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::HeaderMap;
 
-use crate::kit::form::{is_form, AcceptedPush, Form, Journal, Stats};
+use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
 use crate::kit::shell::{Base, Builder, Standin, Vendor};
 use crate::kit::{fresh_id, json_answer, Scripts};
 use crate::Error;
@@ -113,41 +113,48 @@ pub enum Reply {
     Other { code: i64, reason: String },
 }
 
+/// Xiaomi's code table (§5.3): each documented error, its code and
+/// reason. [`Reply::BadRegId`] is a success (`code` 0), named
+/// `bad_regids` on the command line.
+const CODES: Codes<Reply> = Codes(&[
+    (Reply::NoValidTargets, 20301, "No valid targets!"),
+    (Reply::SystemBusy, 10002, "System busy"),
+    (Reply::InternalError, 1, "Internal error"),
+    (Reply::RateTooHigh, 10027, "Call rate too high"),
+    (Reply::DailyQuota, 10034, "Daily message quota exceeded"),
+    (Reply::AuthFailed, 21301, "Authentication failed"),
+    (Reply::IllegalPackage, 22022, "Illegal package name"),
+    (Reply::DeviceNotFound, 65003, "Device not found"),
+    (Reply::TooLong, 65009, "Message content too long"),
+    (Reply::IllegalValue, 10017, "Illegal parameter value"),
+]);
+
 impl Reply {
     /// The result code (`None` for [`Reply::Http`]).
     pub fn code(&self) -> Option<i64> {
-        Some(match self {
-            Reply::BadRegId => 0,
-            Reply::NoValidTargets => 20301,
-            Reply::SystemBusy => 10002,
-            Reply::InternalError => 1,
-            Reply::RateTooHigh => 10027,
-            Reply::DailyQuota => 10034,
-            Reply::AuthFailed => 21301,
-            Reply::IllegalPackage => 22022,
-            Reply::DeviceNotFound => 65003,
-            Reply::TooLong => 65009,
-            Reply::IllegalValue => 10017,
-            Reply::Other { code, .. } => *code,
-            Reply::Http { .. } => return None,
-        })
+        match self {
+            Reply::BadRegId => Some(0),
+            Reply::Other { code, .. } => Some(*code),
+            r => CODES.code(r),
+        }
+    }
+
+    /// `(status, Retry-After)` of an HTTP error without a result body.
+    fn http(&self) -> Option<(u16, Option<u32>)> {
+        let Reply::Http {
+            status,
+            retry_after,
+        } = self
+        else {
+            return None;
+        };
+        Some((*status, *retry_after))
     }
 
     fn reason(&self) -> &str {
         match self {
-            Reply::BadRegId => "",
-            Reply::NoValidTargets => "No valid targets!",
-            Reply::SystemBusy => "System busy",
-            Reply::InternalError => "Internal error",
-            Reply::RateTooHigh => "Call rate too high",
-            Reply::DailyQuota => "Daily message quota exceeded",
-            Reply::AuthFailed => "Authentication failed",
-            Reply::IllegalPackage => "Illegal package name",
-            Reply::DeviceNotFound => "Device not found",
-            Reply::TooLong => "Message content too long",
-            Reply::IllegalValue => "Illegal parameter value",
             Reply::Other { reason, .. } => reason,
-            Reply::Http { .. } => "",
+            r => CODES.text(r),
         }
     }
 
@@ -157,28 +164,10 @@ impl Reply {
         if code == "bad_regids" {
             return Some(Reply::BadRegId);
         }
-        if let Some(status) = code.strip_prefix("http-") {
-            let status = status.parse().ok().filter(|s| (400..600).contains(s))?;
-            return Some(Reply::Http {
-                status,
-                retry_after: None,
-            });
-        }
-        let n: i64 = code.parse().ok()?;
-        [
-            Reply::NoValidTargets,
-            Reply::SystemBusy,
-            Reply::InternalError,
-            Reply::RateTooHigh,
-            Reply::DailyQuota,
-            Reply::AuthFailed,
-            Reply::IllegalPackage,
-            Reply::DeviceNotFound,
-            Reply::TooLong,
-            Reply::IllegalValue,
-        ]
-        .into_iter()
-        .find(|r| r.code() == Some(n))
+        CODES.parse(code, |status| Reply::Http {
+            status,
+            retry_after: None,
+        })
     }
 }
 
@@ -208,19 +197,9 @@ impl Shared {
     }
 
     fn refuse(&self, reply: &Reply) -> Response {
-        match reply {
-            Reply::Http {
-                status,
-                retry_after,
-            } => {
-                self.journal.answer(i64::from(*status));
-                json_answer(*status, *retry_after, String::new())
-            }
-            r => {
-                let code = r.code().unwrap_or(-1);
-                self.answer(code, error_body(code, r.reason()))
-            }
-        }
+        self.journal.refuse(reply.http(), reply.code(), |code| {
+            error_body(code, reply.reason())
+        })
     }
 
     fn handle(&self, headers: &HeaderMap, body: &Bytes) -> Response {

@@ -17,8 +17,8 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 
-use super::lock;
 use super::record::Accepts;
+use super::{json_answer, lock};
 use crate::Error;
 
 /// Why a form body could not be read.
@@ -85,6 +85,42 @@ impl Form {
     /// The value when present and not empty.
     pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())
+    }
+}
+
+/// A form vendor's code table: each documented reply, its result code and
+/// its text (message or reason).
+pub(crate) struct Codes<R: 'static>(pub(crate) &'static [(R, i64, &'static str)]);
+
+impl<R: PartialEq + Clone> Codes<R> {
+    pub(crate) fn code(&self, reply: &R) -> Option<i64> {
+        self.0.iter().find(|(r, ..)| r == reply).map(|(_, c, _)| *c)
+    }
+
+    /// The reply's text; `""` when the table has none.
+    pub(crate) fn text(&self, reply: &R) -> &'static str {
+        self.0
+            .iter()
+            .find(|(r, ..)| r == reply)
+            .map_or("", |(.., t)| t)
+    }
+
+    /// A reply as `tidings standin <vendor> --reply TOKEN=CODE` names it:
+    /// `http-NNN` an HTTP 4xx/5xx without a body (`http`), else the first
+    /// row with that code.
+    pub(crate) fn parse(&self, code: &str, http: fn(u16) -> R) -> Option<R> {
+        if let Some(status) = code.strip_prefix("http-") {
+            return status
+                .parse()
+                .ok()
+                .filter(|s| (400..600).contains(s))
+                .map(http);
+        }
+        let n: i64 = code.parse().ok()?;
+        self.0
+            .iter()
+            .find(|(_, c, _)| *c == n)
+            .map(|(r, ..)| r.clone())
     }
 }
 
@@ -180,6 +216,25 @@ impl Journal {
 
     pub(crate) fn answer(&self, code: i64) {
         *lock(&self.stats).answers.entry(code).or_insert(0) += 1;
+    }
+
+    /// Counts and answers a refusal: `http` an HTTP error without a body
+    /// (counted by its status, `Retry-After` when given), else the vendor's
+    /// `code` (−1 when it has none) in the error body `body` writes, with
+    /// HTTP 200 as these vendors answer.
+    pub(crate) fn refuse(
+        &self,
+        http: Option<(u16, Option<u32>)>,
+        code: Option<i64>,
+        body: impl FnOnce(i64) -> String,
+    ) -> axum::response::Response {
+        if let Some((status, retry_after)) = http {
+            self.answer(i64::from(status));
+            return json_answer(status, retry_after, String::new());
+        }
+        let code = code.unwrap_or(-1);
+        self.answer(code);
+        json_answer(200, None, body(code))
     }
 
     pub(crate) fn accept(&self, push: AcceptedPush) {
