@@ -86,7 +86,7 @@
 //!   h2 with REFUSED_STREAM.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -1343,12 +1343,7 @@ impl ApnsStandin {
     /// `https://127.0.0.1:PORT` (an unspecified bind address is reported as
     /// loopback; IPv6 in brackets).
     pub fn url(&self) -> String {
-        let ip = match self.addr.ip() {
-            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("https://{}", SocketAddr::new(ip, self.addr.port()))
+        crate::kit::https::url_of(self.addr)
     }
 
     /// The CA certificate (PEM) clients must trust.

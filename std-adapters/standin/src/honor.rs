@@ -212,7 +212,7 @@ impl Dialect for Honor {
             .and_then(|v| v.parse::<u64>().ok())
             .ok_or(Reply::ParameterError)?;
         let window = u64::try_from(TIMESTAMP_WINDOW.as_millis()).unwrap_or(u64::MAX);
-        if timestamp_ms.abs_diff(now_ms(&s.clock)) > window {
+        if timestamp_ms.abs_diff(now_ms(&s.core.clock)) > window {
             return Err(Reply::ParameterError);
         }
         let doc = json_document::<Self>(headers, body)?;
@@ -252,7 +252,7 @@ impl Dialect for Honor {
         let (mut expired, mut failed) = (Vec::new(), Vec::new());
         let mut other = None;
         for token in &tokens {
-            match s.scripts.take(token) {
+            match s.core.scripts.take(token) {
                 Some(Reply::ExpiredToken) => expired.push(token.clone()),
                 Some(Reply::FailToken) => failed.push(token.clone()),
                 Some(reply) if other.is_none() => other = Some(reply),
@@ -270,7 +270,7 @@ impl Dialect for Honor {
             "expireTokens": expired,
         });
         if sent {
-            s.recorder.accept(Accepted {
+            s.core.recorder.accept(Accepted {
                 app_id,
                 tokens,
                 invalid_tokens: expired,

@@ -65,9 +65,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::kit::record::Recorder;
 use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
-use crate::kit::token::{token_answer, IssuedTokens, TokenEndpoint};
+use crate::kit::token::{token_answer, Issuing, TokenEndpoint};
 pub use crate::kit::TokenFault;
 use crate::kit::{fresh_id, Accepted, Scripts, Stats, TokenState};
 use crate::Error;
@@ -270,7 +269,7 @@ impl Dialect for Huawei {
         let mut illegal = Vec::new();
         let mut other = None;
         for token in &tokens {
-            match s.scripts.take(token) {
+            match s.core.scripts.take(token) {
                 Some(Reply::InvalidToken) => illegal.push(token.clone()),
                 Some(reply) if other.is_none() => other = Some(reply),
                 _ => {}
@@ -292,7 +291,7 @@ impl Dialect for Huawei {
             });
             ("80100000", msg.to_string())
         };
-        s.recorder.accept(Accepted {
+        s.core.recorder.accept(Accepted {
             app_id,
             tokens,
             invalid_tokens: illegal,
@@ -435,11 +434,7 @@ pub struct Shared<D: Dialect> {
     client_id: String,
     client_secret: String,
     high_importance: bool,
-    pub(crate) clock: tidings_std::clock::SharedClock,
-    tokens: IssuedTokens,
-    pub(crate) scripts: Scripts<D::Reply>,
-    pub(crate) recorder: Recorder,
-    token_endpoint: TokenEndpoint,
+    pub(crate) core: Issuing<D::Reply>,
 }
 
 impl<D: Dialect> Vendor for Family<D> {
@@ -480,11 +475,7 @@ impl<D: Dialect> Vendor for Family<D> {
             client_id,
             client_secret: self.client_secret,
             high_importance: self.high_importance,
-            tokens: IssuedTokens::new(base.clock.clone(), self.token_lifetime),
-            recorder: Recorder::new(base.record_to())?,
-            clock: base.clock,
-            scripts: base.scripts,
-            token_endpoint: TokenEndpoint::default(),
+            core: Issuing::new(base, self.token_lifetime)?,
         });
         let router = axum::Router::new()
             .route(D::TOKEN_PATH, axum::routing::post(token::<D>))
@@ -494,17 +485,15 @@ impl<D: Dialect> Vendor for Family<D> {
     }
 
     fn scripts(state: &Shared<D>) -> &Scripts<D::Reply> {
-        &state.scripts
+        &state.core.scripts
     }
 
     fn accepted(state: &Shared<D>) -> Vec<Accepted> {
-        state.recorder.accepted()
+        state.core.recorder.accepted()
     }
 
     fn stats(state: &Shared<D>, _connections: u64) -> Stats {
-        state
-            .recorder
-            .stats(state.tokens.fetches(), state.token_endpoint.requests())
+        state.core.stats()
     }
 }
 
@@ -512,11 +501,11 @@ impl<D: Dialect> TokenVendor for Family<D> {
     const TOKEN_PATH: &'static str = D::TOKEN_PATH;
 
     fn token_endpoint(state: &Shared<D>) -> &TokenEndpoint {
-        &state.token_endpoint
+        &state.core.token_endpoint
     }
 
     fn expire_tokens(state: &Shared<D>) {
-        state.tokens.expire_all();
+        state.core.tokens.expire_all();
     }
 }
 
@@ -525,7 +514,7 @@ async fn token<D: Dialect>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(fault) = s.token_endpoint.fault().await {
+    if let Some(fault) = s.core.token_endpoint.fault().await {
         return fault;
     }
     let content_type = headers
@@ -536,8 +525,8 @@ async fn token<D: Dialect>(
         content_type,
         &body,
         client,
-        &s.tokens,
-        &s.recorder,
+        &s.core.tokens,
+        &s.core.recorder,
         D::token_refusal,
     )
 }
@@ -551,13 +540,13 @@ async fn send<D: Dialect>(
     if action != D::SEND_ACTION {
         return StatusCode::NOT_FOUND.into_response();
     }
-    s.recorder.request();
+    s.core.recorder.request();
     let checked = authorize(&s, &app_id, &headers).and_then(|()| D::check(&s, &headers, &body));
     let answer = match checked {
         Err(reply) => D::refuse(&reply),
         Ok(checked) => D::outcome(&s, app_id, checked, body),
     };
-    s.recorder.answer(answer.status, &answer.code);
+    s.core.recorder.answer(answer.status, &answer.code);
     answer.response
 }
 
@@ -572,7 +561,7 @@ fn authorize<D: Dialect>(s: &Shared<D>, app_id: &str, headers: &HeaderMap) -> Re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(D::refusal(Refusal::Auth))?;
-    match s.tokens.check(bearer) {
+    match s.core.tokens.check(bearer) {
         TokenState::Valid => Ok(()),
         TokenState::Expired => Err(D::refusal(Refusal::AuthExpired)),
         TokenState::Unknown => Err(D::refusal(Refusal::Auth)),

@@ -52,11 +52,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use md5::{Digest as _, Md5};
 use serde_json::Value;
-use tidings_std::clock::SharedClock;
 
-use crate::kit::record::Recorder;
 use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
-use crate::kit::token::{IssuedTokens, TokenEndpoint};
+use crate::kit::token::{Issuing, TokenEndpoint};
 pub use crate::kit::TokenFault;
 use crate::kit::{constant_time_eq, now_ms, Accepted, Scripts, Stats, TokenState};
 use crate::Error;
@@ -272,11 +270,7 @@ pub struct Shared {
     app_id: u64,
     app_key: String,
     app_secret: String,
-    clock: SharedClock,
-    tokens: IssuedTokens,
-    scripts: Scripts<Reply>,
-    recorder: Recorder,
-    token_endpoint: TokenEndpoint,
+    core: Issuing<Reply>,
 }
 
 impl Vendor for Vivo {
@@ -305,11 +299,7 @@ impl Vendor for Vivo {
             app_id: self.app_id,
             app_key: self.app_key,
             app_secret: self.app_secret,
-            tokens: IssuedTokens::new(base.clock.clone(), self.token_lifetime),
-            recorder: Recorder::new(base.record_to())?,
-            clock: base.clock,
-            scripts: base.scripts,
-            token_endpoint: TokenEndpoint::default(),
+            core: Issuing::new(base, self.token_lifetime)?,
         });
         let router = axum::Router::new()
             .route(AUTH_PATH, axum::routing::post(auth))
@@ -319,17 +309,15 @@ impl Vendor for Vivo {
     }
 
     fn scripts(state: &Shared) -> &Scripts<Reply> {
-        &state.scripts
+        &state.core.scripts
     }
 
     fn accepted(state: &Shared) -> Vec<Accepted> {
-        state.recorder.accepted()
+        state.core.recorder.accepted()
     }
 
     fn stats(state: &Shared, _connections: u64) -> Stats {
-        state
-            .recorder
-            .stats(state.tokens.fetches(), state.token_endpoint.requests())
+        state.core.stats()
     }
 }
 
@@ -337,12 +325,12 @@ impl TokenVendor for Vivo {
     const TOKEN_PATH: &'static str = AUTH_PATH;
 
     fn token_endpoint(state: &Shared) -> &TokenEndpoint {
-        &state.token_endpoint
+        &state.core.token_endpoint
     }
 
     /// Every `authToken` issued so far is expired from now on (10000).
     fn expire_tokens(state: &Shared) {
-        state.tokens.expire_all();
+        state.core.tokens.expire_all();
     }
 }
 
@@ -354,11 +342,11 @@ fn result(result: i64, desc: &str) -> Response {
 }
 
 async fn auth(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    if let Some(fault) = s.token_endpoint.fault().await {
+    if let Some(fault) = s.core.token_endpoint.fault().await {
         return fault;
     }
     match check_auth(&s, &body) {
-        Ok(()) => match s.tokens.issue() {
+        Ok(()) => match s.core.tokens.issue() {
             Ok(token) => json(
                 StatusCode::OK,
                 serde_json::json!({ "result": 0, "desc": "请求成功", "authToken": token }),
@@ -366,7 +354,7 @@ async fn auth(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             Err(_) => Reply::ServerError { retry_after: None }.response(""),
         },
         Err((code, desc)) => {
-            s.recorder.token_refused();
+            s.core.recorder.token_refused();
             result(code, desc)
         }
     }
@@ -393,7 +381,7 @@ fn check_auth(s: &Shared, body: &[u8]) -> Result<(), (i64, &'static str)> {
         return Err((RESULT_AUTH_APP, "appId 或 appKey 不合法"));
     }
     let window = u64::try_from(TIMESTAMP_WINDOW.as_millis()).unwrap_or(u64::MAX);
-    if timestamp.abs_diff(now_ms(&s.clock)) > window {
+    if timestamp.abs_diff(now_ms(&s.core.clock)) > window {
         return Err((RESULT_AUTH_TIMESTAMP, "timestamp 不合法"));
     }
     let expected = sign(app_id, &s.app_key, timestamp, &s.app_secret);
@@ -404,13 +392,13 @@ fn check_auth(s: &Shared, body: &[u8]) -> Result<(), (i64, &'static str)> {
 }
 
 async fn send(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    s.recorder.request();
+    s.core.recorder.request();
     let (response, status, code) = match check_send(&s, &headers, &body) {
         Err(reply) => answered(&reply, ""),
-        Ok(reg_id) => match s.scripts.take(&reg_id) {
+        Ok(reg_id) => match s.core.scripts.take(&reg_id) {
             Some(reply) => answered(&reply, &reg_id),
             None => {
-                s.recorder.accept(Accepted {
+                s.core.recorder.accept(Accepted {
                     app_id: s.app_id.to_string(),
                     tokens: vec![reg_id],
                     invalid_tokens: Vec::new(),
@@ -423,7 +411,7 @@ async fn send(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
             }
         },
     };
-    s.recorder.answer(status, &code);
+    s.core.recorder.answer(status, &code);
     response
 }
 
@@ -438,7 +426,7 @@ fn check_send(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<String, Re
         .get("authToken")
         .and_then(|v| v.to_str().ok())
         .ok_or(Reply::AuthTokenInvalid)?;
-    if s.tokens.check(token) != TokenState::Valid {
+    if s.core.tokens.check(token) != TokenState::Valid {
         return Err(Reply::AuthTokenInvalid);
     }
     let json_type = headers

@@ -16,6 +16,18 @@ use tokio_rustls::TlsAcceptor;
 use crate::kit::tls::CertificateAuthority;
 use crate::Error;
 
+/// `https://IP:PORT` for a server bound to `addr`; an unspecified address
+/// (`0.0.0.0`, `::`) is named by the loopback address, which the server
+/// certificate names (IPv6 in brackets).
+pub fn url_of(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("https://{}", SocketAddr::new(ip, addr.port()))
+}
+
 /// A running HTTPS server; stops on [`HttpsServer::shutdown`] or drop.
 pub struct HttpsServer {
     addr: SocketAddr,
@@ -98,12 +110,7 @@ impl HttpsServer {
     /// (`0.0.0.0`, `::`) is named by the loopback address: the server
     /// certificate names the loopback addresses, not the unspecified ones.
     pub fn url(&self) -> String {
-        let ip = match self.addr.ip() {
-            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("https://{}", SocketAddr::new(ip, self.addr.port()))
+        url_of(self.addr)
     }
 
     /// Stops accepting, ends every connection, and waits for the server.
@@ -127,6 +134,14 @@ impl Drop for HttpsServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unspecified_address_is_named_by_the_loopback_one() {
+        let url = |a: &str| url_of(a.parse().unwrap());
+        assert_eq!(url("0.0.0.0:8443"), "https://127.0.0.1:8443");
+        assert_eq!(url("[::]:8443"), "https://[::1]:8443");
+        assert_eq!(url("127.0.0.2:1"), "https://127.0.0.2:1");
+    }
 
     #[tokio::test]
     async fn serves_a_router_over_tls_with_http1_and_http2() {
