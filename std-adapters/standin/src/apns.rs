@@ -1796,8 +1796,19 @@ mod tests {
                 connection_key_id: None,
             })
         }
+        // Every request below but the first is a POST.
+        fn post<'a>(
+            v: &Validator,
+            path: &'a str,
+            headers: &'a HeaderMap,
+            body: &'a [u8],
+            client_certificate: bool,
+        ) -> Result<Checked<'a>, Reply> {
+            check(v, &Method::POST, path, headers, body, client_certificate)
+        }
+        let none = HeaderMap::new();
         let body = br#"{"aps":{}}"#;
-        let ok = check(&v, &Method::POST, "/3/device/00ff", &good, body, false).unwrap();
+        let ok = post(&v, "/3/device/00ff", &good, body, false).unwrap();
         assert_eq!(ok.token, "00ff");
         assert_eq!(
             ok.auth,
@@ -1813,124 +1824,75 @@ mod tests {
             Err(Reply::MethodNotAllowed)
         );
         assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/zz",
-                &HeaderMap::new(),
-                b"",
-                false
-            ),
+            post(&v, "/3/device/zz", &none, b"", false),
             Err(Reply::BadDeviceToken)
         );
-        // Duplicates before auth; auth before push type, topic and body.
+        // Duplicates before auth; auth before push type, topic and body;
+        // with a certificate, the push type, then the topic, priority,
+        // expiration, ids and the payload, in that order.
         let mut dup = HeaderMap::new();
         dup.append("apns-id", HeaderValue::from_static("x"));
         dup.append("apns-id", HeaderValue::from_static("y"));
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &dup, b"", false),
-            Err(Reply::DuplicateHeaders)
-        );
-        let bad_everything = headers(&[
+        let bad_everything = [
             ("apns-push-type", "nope"),
             ("apns-priority", "3"),
             ("apns-id", "x"),
-        ]);
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &bad_everything,
-                b"",
-                false
-            ),
-            Err(Reply::MissingProviderToken)
-        );
-        // With a certificate, the push type is next, then the topic, ...
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &bad_everything,
-                b"",
-                true
-            ),
-            Err(Reply::InvalidPushType)
-        );
-        let h = headers(&[
+        ];
+        let long_collapse = "c".repeat(65);
+        let voip_topic = [
             ("apns-push-type", "voip"),
             ("apns-topic", "com.example.app"),
             ("apns-priority", "3"),
-        ]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadTopic)
-        );
-        let h = headers(&[
+        ];
+        let priority = [
             ("apns-topic", "com.example.app"),
             ("apns-priority", "3"),
             ("apns-expiration", "x"),
-        ]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadPriority)
-        );
-        let h = headers(&[("apns-expiration", "x"), ("apns-id", "x")]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadExpirationDate)
-        );
-        let h = headers(&[("apns-id", "x"), ("apns-collapse-id", &"c".repeat(65))]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadMessageId)
-        );
-        let h = headers(&[("apns-collapse-id", &"c".repeat(65))]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadCollapseId)
-        );
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &HeaderMap::new(),
+        ];
+        let too_large = [b'x'; 4097];
+        let in_order: [(HeaderMap, &[u8], bool, Reply); 11] = [
+            (dup, b"", false, Reply::DuplicateHeaders),
+            (
+                headers(&bad_everything),
                 b"",
-                true
+                false,
+                Reply::MissingProviderToken,
             ),
-            Err(Reply::PayloadEmpty)
-        );
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &HeaderMap::new(),
-                &[b'x'; 4097],
-                true
+            (headers(&bad_everything), b"", true, Reply::InvalidPushType),
+            (headers(&voip_topic), b"", true, Reply::BadTopic),
+            (headers(&priority), b"", true, Reply::BadPriority),
+            (
+                headers(&[("apns-expiration", "x"), ("apns-id", "x")]),
+                b"",
+                true,
+                Reply::BadExpirationDate,
             ),
-            Err(Reply::PayloadTooLarge)
-        );
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &HeaderMap::new(),
-                b"x",
-                true
+            (
+                headers(&[("apns-id", "x"), ("apns-collapse-id", &long_collapse)]),
+                b"",
+                true,
+                Reply::BadMessageId,
             ),
-            Err(Reply::BadPayload)
-        );
+            (
+                headers(&[("apns-collapse-id", &long_collapse)]),
+                b"",
+                true,
+                Reply::BadCollapseId,
+            ),
+            (HeaderMap::new(), b"", true, Reply::PayloadEmpty),
+            (HeaderMap::new(), &too_large, true, Reply::PayloadTooLarge),
+            (HeaderMap::new(), b"x", true, Reply::BadPayload),
+        ];
+        for (h, payload, certificate, expected) in &in_order {
+            let got = post(&v, "/3/device/00", h, payload, *certificate);
+            assert_eq!(got, Err(expected.clone()), "{expected:?}");
+        }
         // The token's age moves with the clock; an hour to the second is fine.
         clock.advance(Duration::from_secs(3600));
-        assert!(check(&v, &Method::POST, "/3/device/00", &good, body, false).is_ok());
+        assert!(post(&v, "/3/device/00", &good, body, false).is_ok());
         clock.advance(Duration::from_secs(1));
         assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &good, body, false),
+            post(&v, "/3/device/00", &good, body, false),
             Err(Reply::ExpiredProviderToken)
         );
         assert_eq!(v.distinct_jwts(), 1);

@@ -734,11 +734,7 @@ impl Shared {
             Some(_) => return Err(Reply::InvalidToken),
         };
         if let Some(n) = message.get("notification") {
-            let n = n
-                .as_object()
-                .ok_or_else(|| invalid("message.notification", "Invalid value."))?;
-            check_fields(n, &NOTIFICATION_FIELDS, "message.notification")
-                .map_err(|f| invalid(&f, "Unknown name: Cannot find field."))?;
+            let n = known_object(n, &NOTIFICATION_FIELDS, "message.notification")?;
             for (k, v) in n {
                 if !v.is_string() {
                     return Err(invalid(
@@ -751,11 +747,7 @@ impl Shared {
         check_data(message.get("data"), "message.data")
             .map_err(|f| invalid(&f, "Invalid data."))?;
         if let Some(android) = message.get("android") {
-            let android = android
-                .as_object()
-                .ok_or_else(|| invalid("message.android", "Invalid value."))?;
-            check_fields(android, &ANDROID_FIELDS, "message.android")
-                .map_err(|f| invalid(&f, "Unknown name: Cannot find field."))?;
+            let android = known_object(android, &ANDROID_FIELDS, "message.android")?;
             if let Some(p) = android.get("priority") {
                 if !matches!(p.as_str(), Some("NORMAL" | "HIGH" | "normal" | "high")) {
                     return Err(invalid("message.android.priority", "Invalid value."));
@@ -772,15 +764,8 @@ impl Shared {
             check_data(android.get("data"), "message.android.data")
                 .map_err(|f| invalid(&f, "Invalid data."))?;
             if let Some(n) = android.get("notification") {
-                let n = n
-                    .as_object()
-                    .ok_or_else(|| invalid("message.android.notification", "Invalid value."))?;
-                check_fields(
-                    n,
-                    &ANDROID_NOTIFICATION_FIELDS,
-                    "message.android.notification",
-                )
-                .map_err(|f| invalid(&f, "Unknown name: Cannot find field."))?;
+                let at = "message.android.notification";
+                known_object(n, &ANDROID_NOTIFICATION_FIELDS, at)?;
             }
         }
         Ok(Checked {
@@ -859,6 +844,24 @@ struct Checked {
     project: String,
     token: String,
     validate_only: bool,
+}
+
+/// `value` (at the path `at`) as an object whose keys are all `known`; else
+/// FCM's `INVALID_ARGUMENT` naming `at`, or the unknown key's path.
+fn known_object<'v>(
+    value: &'v Value,
+    known: &[&str],
+    at: &str,
+) -> Result<&'v serde_json::Map<String, Value>, Reply> {
+    let invalid = |field: &str, description: &str| Reply::InvalidArgument {
+        field: field.to_owned(),
+        description: description.to_owned(),
+    };
+    let object = value
+        .as_object()
+        .ok_or_else(|| invalid(at, "Invalid value."))?;
+    check_fields(object, known, at).map_err(|f| invalid(&f, "Unknown name: Cannot find field."))?;
+    Ok(object)
 }
 
 /// The first key of `object` not in `known`, as a field path.
