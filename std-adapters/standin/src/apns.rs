@@ -110,9 +110,9 @@ use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
+use crate::error::Error;
 use crate::kit::record::Accepts;
 use crate::kit::tls::{CertificateAuthority, ClientIdentity};
-use crate::Error;
 
 // ---------------------------------------------------------------------------
 // Limits and wire constants (spec/vendors.md §1.2, §1.5, §1.6, §1.8)

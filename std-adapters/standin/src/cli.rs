@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::apns::{generate_signing_key, public_key_from_p8, ApnsStandin};
+use crate::error::Error;
 use crate::fcm::FcmStandin;
 use crate::honor::HonorStandin;
 use crate::huawei::HuaweiStandin;
@@ -26,7 +27,7 @@ use crate::oppo::OppoStandin;
 use crate::tpns::TpnsStandin;
 use crate::vivo::VivoStandin;
 use crate::xiaomi::XiaomiStandin;
-use crate::{apns, fcm, honor, huawei, meizu, oppo, tpns, vivo, xiaomi, Error};
+use crate::{apns, fcm, honor, huawei, meizu, oppo, tpns, vivo, xiaomi};
 
 /// The command line's options, common to every provider.
 #[derive(Clone, Debug)]

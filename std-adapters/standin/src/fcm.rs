@@ -63,13 +63,13 @@ use rustls_pki_types::PrivatePkcs8KeyDer;
 use serde_json::{json, Value};
 use tidings_std::clock::SharedClock;
 
+use crate::error::Error;
 use crate::kit::form::pairs;
 use crate::kit::record::Accepts;
 use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
 use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
 use crate::kit::{lock, Scripts};
-use crate::Error;
 
 // ---------------------------------------------------------------------------
 // Limits and wire constants (spec/vendors.md §2)

@@ -65,11 +65,11 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
-use crate::kit::token::{token_answer, Issuing, TokenEndpoint};
+use crate::error::Error;
+use crate::kit::shell::{Base, Builder, Issuing, Standin, TokenVendor, Vendor};
+use crate::kit::token::{token_answer, TokenEndpoint};
 pub use crate::kit::TokenFault;
 use crate::kit::{fresh_id, Accepted, Scripts, Stats, TokenState};
-use crate::Error;
 
 /// Token path (vendors.md §3.1).
 pub const TOKEN_PATH: &str = "/oauth2/v3/token";

@@ -49,11 +49,9 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-
 pub mod apns;
 pub mod cli;
+pub mod error;
 pub mod fcm;
 pub mod honor;
 pub mod huawei;
@@ -70,36 +68,5 @@ pub use apns::{
     generate_signing_key, public_key_from_p8, AcceptedPush, ApnsSigningKey, ApnsStandin,
     ApnsStandinBuilder, Auth, PushType, Reply, Stats,
 };
+pub use error::Error;
 pub use kit::tls::{CertificateAuthority, ClientIdentity};
-
-/// Why a stand-in could not start (or, from `shutdown`, that one of its
-/// tasks panicked).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("certificate generation failed: {0}")]
-    Certificate(#[from] rcgen::Error),
-    #[error("TLS configuration failed: {0}")]
-    Tls(#[from] rustls::Error),
-    #[error("client certificate verifier: {0}")]
-    Verifier(#[from] rustls::server::VerifierBuilderError),
-    #[error("PKCS#12: {0}")]
-    Pkcs12(String),
-    #[error("signing key: {0}")]
-    Key(String),
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    #[error("cannot open record file {path}: {source}")]
-    RecordFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("a stand-in task panicked: {0}")]
-    TaskPanicked(String),
-}

@@ -32,10 +32,10 @@ use bytes::Bytes;
 use http::HeaderMap;
 use md5::{Digest, Md5};
 
+use crate::error::Error;
 use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
 use crate::kit::shell::{Base, Builder, Standin, Vendor};
 use crate::kit::{fresh_id, json_answer, Scripts};
-use crate::Error;
 
 pub const PUSH_PATH: &str = "/garcia/api/server/push/varnished/pushByPushId";
 /// pushIds per request (vendors.md §8.1).

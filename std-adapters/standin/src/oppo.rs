@@ -42,12 +42,12 @@ use http::HeaderMap;
 use sha2::{Digest, Sha256};
 use tidings_std::clock::SharedClock;
 
+use crate::error::Error;
 use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
 use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
 use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
 use crate::kit::{fresh_id, json_answer, lock, now_ms, Scripts};
-use crate::Error;
 
 pub const AUTH_PATH: &str = "/server/v1/auth";
 pub const UNICAST_PATH: &str = "/server/v1/message/notification/unicast";

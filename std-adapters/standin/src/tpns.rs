@@ -46,10 +46,10 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{json, Value};
 use tidings_std::clock::SharedClock;
 
+use crate::error::Error;
 use crate::kit::record::Accepts;
 use crate::kit::shell::{Base, Builder, Standin, Vendor};
 use crate::kit::{fresh_id, lock, Scripts};
-use crate::Error;
 
 /// The push path (§9.1).
 pub const PUSH_PATH: &str = "/v3/push/app";

@@ -53,11 +53,11 @@ use bytes::Bytes;
 use md5::{Digest as _, Md5};
 use serde_json::Value;
 
-use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
-use crate::kit::token::{Issuing, TokenEndpoint};
+use crate::error::Error;
+use crate::kit::shell::{Base, Builder, Issuing, Standin, TokenVendor, Vendor};
+use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
 use crate::kit::{constant_time_eq, now_ms, Accepted, Scripts, Stats, TokenState};
-use crate::Error;
 
 pub const AUTH_PATH: &str = "/message/auth";
 pub const SEND_PATH: &str = "/message/send";

@@ -36,10 +36,10 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::HeaderMap;
 
+use crate::error::Error;
 use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
 use crate::kit::shell::{Base, Builder, Standin, Vendor};
 use crate::kit::{fresh_id, json_answer, Scripts};
-use crate::Error;
 
 /// Send paths (vendors.md §5.1).
 pub const SEND_PATHS: [&str; 2] = ["/v3/message/regid", "/v2/message/regid"];

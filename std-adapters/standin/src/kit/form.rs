@@ -17,9 +17,10 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 
+use super::https::json_answer;
 use super::record::Accepts;
-use super::{json_answer, lock};
-use crate::Error;
+use super::util::lock;
+use crate::error::Error;
 
 /// Why a form body could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

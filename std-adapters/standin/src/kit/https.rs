@@ -13,8 +13,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use crate::error::Error;
 use crate::kit::tls::CertificateAuthority;
-use crate::Error;
 
 /// `https://IP:PORT` for a server bound to `addr`; an unspecified address
 /// (`0.0.0.0`, `::`) is named by the loopback address, which the server
@@ -129,6 +129,27 @@ impl Drop for HttpsServer {
             task.abort();
         }
     }
+}
+
+/// A JSON answer with `status`, and a `retry-after` header when given.
+pub(crate) fn json_answer(
+    status: u16,
+    retry_after: Option<u32>,
+    body: String,
+) -> axum::response::Response {
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+    response
 }
 
 #[cfg(test)]

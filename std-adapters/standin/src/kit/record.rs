@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 
-use super::lock;
-use crate::Error;
+use super::util::lock;
+use crate::error::Error;
 
 /// One accepted push, as the stand-in received it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::lock;
+use super::util::lock;
 
 /// A builder's scripts before start: token, reply, `None` always or the
 /// next `n` requests.

@@ -11,11 +11,14 @@ use std::sync::Arc;
 
 use tidings_std::clock::{SharedClock, SystemClock};
 
+use std::time::Duration;
+
 use super::https::HttpsServer;
+use super::record::{Recorder, Stats};
 use super::script::{PendingScripts, Scripts};
 use super::tls::CertificateAuthority;
-use super::token::TokenEndpoint;
-use crate::Error;
+use super::token::{IssuedTokens, TokenEndpoint, TokenFault};
+use crate::error::Error;
 
 /// A provider's stand-in: its own settings (`Self`, set through
 /// provider-specific builder methods), what it keeps while running, and
@@ -214,7 +217,7 @@ impl<V: TokenVendor> Standin<V> {
     /// From now on the token endpoint answers `fault` instead of a token
     /// (`None`: normally again). Every request counts in the stats'
     /// `token_requests`.
-    pub fn set_token_fault(&self, fault: Option<super::TokenFault>) {
+    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
         V::token_endpoint(&self.state).set_fault(fault);
     }
 
@@ -222,5 +225,34 @@ impl<V: TokenVendor> Standin<V> {
     /// with one is answered the provider's expired-token error.
     pub fn expire_tokens(&self) {
         V::expire_tokens(&self.state);
+    }
+}
+
+/// What a JSON-bodied stand-in with a token endpoint keeps (the Huawei
+/// family, vivo): its clock, the tokens it issued, the endpoint's fault
+/// switch, the per-token scripts and the record.
+pub struct Issuing<R> {
+    pub(crate) clock: SharedClock,
+    pub(crate) tokens: IssuedTokens,
+    pub(crate) token_endpoint: TokenEndpoint,
+    pub(crate) scripts: Scripts<R>,
+    pub(crate) recorder: Recorder,
+}
+
+impl<R> Issuing<R> {
+    /// Issued tokens live `lifetime` on the builder's clock.
+    pub(crate) fn new(base: Base<R>, lifetime: Duration) -> Result<Self, Error> {
+        Ok(Self {
+            tokens: IssuedTokens::new(base.clock.clone(), lifetime),
+            recorder: Recorder::new(base.record_to())?,
+            clock: base.clock,
+            scripts: base.scripts,
+            token_endpoint: TokenEndpoint::default(),
+        })
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.recorder
+            .stats(self.tokens.fetches(), self.token_endpoint.requests())
     }
 }

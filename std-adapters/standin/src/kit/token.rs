@@ -11,11 +11,9 @@ use ring::rand::SecureRandom as _;
 use tidings_std::clock::SharedClock;
 
 use super::form::pairs;
-use super::record::{Recorder, Stats};
-use super::script::Scripts;
-use super::shell::Base;
-use super::{constant_time_eq, lock};
-use crate::Error;
+use super::record::Recorder;
+use super::util::{constant_time_eq, lock};
+use crate::error::Error;
 
 /// What an auth token presented to a stand-in turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,35 +79,6 @@ impl IssuedTokens {
 
     pub(crate) fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
-    }
-}
-
-/// What a JSON-bodied stand-in with a token endpoint keeps (the Huawei
-/// family, vivo): its clock, the tokens it issued, the endpoint's fault
-/// switch, the per-token scripts and the record.
-pub struct Issuing<R> {
-    pub(crate) clock: SharedClock,
-    pub(crate) tokens: IssuedTokens,
-    pub(crate) token_endpoint: TokenEndpoint,
-    pub(crate) scripts: Scripts<R>,
-    pub(crate) recorder: Recorder,
-}
-
-impl<R> Issuing<R> {
-    /// Issued tokens live `lifetime` on the builder's clock.
-    pub(crate) fn new(base: Base<R>, lifetime: Duration) -> Result<Self, Error> {
-        Ok(Self {
-            tokens: IssuedTokens::new(base.clock.clone(), lifetime),
-            recorder: Recorder::new(base.record_to())?,
-            clock: base.clock,
-            scripts: base.scripts,
-            token_endpoint: TokenEndpoint::default(),
-        })
-    }
-
-    pub(crate) fn stats(&self) -> Stats {
-        self.recorder
-            .stats(self.tokens.fetches(), self.token_endpoint.requests())
     }
 }
 
