@@ -105,23 +105,6 @@ impl<S: Shutdown> CliRunning for Running<S> {
     }
 }
 
-impl CliStandin {
-    fn new<S: Shutdown>(
-        url: String,
-        config_table: String,
-        info: serde_json::Value,
-        standin: S,
-        summary: fn(&S) -> String,
-    ) -> Self {
-        Self {
-            url,
-            config_table,
-            info,
-            running: Box::new(Running { standin, summary }),
-        }
-    }
-}
-
 /// The providers `tidings standin` knows.
 pub const PROVIDERS: &[&str] = &[
     "apns", "fcm", "huawei", "honor", "vivo", "xiaomi", "oppo", "meizu", "tpns",
@@ -172,14 +155,65 @@ fn replies<'a, R>(
         .collect()
 }
 
+/// What a started stand-in tells: its `[provider]` table for `tidings
+/// send` and the fields of the JSON line the command prints.
+struct Told {
+    url: String,
+    table: String,
+    info: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Told {
+    /// Writes the stand-in's CA to `ca.pem` and starts with what every
+    /// stand-in tells: its URL and that CA file.
+    fn new(setup: &CliSetup, provider: &str, url: String, ca_pem: &str) -> Result<Self, Error> {
+        let ca_file = setup.dir.join("ca.pem");
+        std::fs::write(&ca_file, ca_pem)?;
+        let told = Self {
+            url: url.clone(),
+            table: format!("[{provider}]\n"),
+            info: serde_json::Map::new(),
+        };
+        Ok(told
+            .both("endpoint", "Url", &url)
+            .both("ca_file", "CaFile", &path_text(&ca_file)))
+    }
+
+    /// `key = "value"` in the table, and `info` in the line.
+    fn both(self, key: &str, info: &str, value: &str) -> Self {
+        self.key(key, value).info(info, value)
+    }
+
+    fn key(mut self, key: &str, value: &str) -> Self {
+        self.table
+            .push_str(&format!("{key} = {}\n", toml_string(value)));
+        self
+    }
+
+    fn info(mut self, info: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.info.insert(info.to_owned(), value.into());
+        self
+    }
+
+    fn running<S: Shutdown>(self, standin: S, summary: fn(&S) -> String) -> CliStandin {
+        CliStandin {
+            url: self.url,
+            config_table: self.table,
+            info: serde_json::Value::Object(self.info),
+            running: Box::new(Running { standin, summary }),
+        }
+    }
+}
+
 /// Starts a shell stand-in with the command line's address, replies and
-/// record file, and writes its CA to `ca.pem`.
+/// record file; `what` names its codes in errors ("a Huawei code").
 async fn launch<V: Vendor>(
     setup: &CliSetup,
+    provider: &str,
     mut builder: Builder<V>,
     what: &str,
     from_code: fn(&str) -> Option<V::Reply>,
-) -> Result<(Standin<V>, PathBuf), Error> {
+) -> Result<(Standin<V>, Told), Error> {
     builder = builder.listen(setup.listen);
     for (token, reply) in replies(setup, what, from_code)? {
         builder = builder.reply_always(token, reply);
@@ -188,30 +222,19 @@ async fn launch<V: Vendor>(
         builder = builder.record_to(record);
     }
     let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    Ok((standin, ca_file))
-}
-
-/// `[name]` and one `key = "value"` line per entry.
-fn table(name: &str, entries: &[(&str, &str)]) -> String {
-    let mut text = format!("[{name}]\n");
-    for (key, value) in entries {
-        text.push_str(&format!("{key} = {}\n", toml_string(value)));
-    }
-    text
+    let told = Told::new(setup, provider, standin.url(), standin.ca_pem())?;
+    Ok((standin, told))
 }
 
 fn path_text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// A fresh secret written (owner-only) to `file` in the folder.
-fn secret_file(setup: &CliSetup, file: &str) -> Result<(String, PathBuf), Error> {
-    let secret = generate_secret()?;
+/// Writes `text` (owner-only) to `file` in the folder; answers its path.
+fn private_file(setup: &CliSetup, file: &str, text: &str) -> Result<String, Error> {
     let path = setup.dir.join(file);
-    write_private(&path, &secret)?;
-    Ok((secret, path))
+    write_private(&path, text)?;
+    Ok(path_text(&path))
 }
 
 /// `tidings standin apns`: the signing key (given, or generated into
@@ -222,13 +245,13 @@ async fn start_apns(setup: CliSetup) -> Result<CliStandin, Error> {
     let (key_file, public_key) = match &apns.key_file {
         Some(path) => {
             let pem = std::fs::read_to_string(path)?;
-            (std::fs::canonicalize(path)?, public_key_from_p8(&pem)?)
+            let path = std::fs::canonicalize(path)?;
+            (path_text(&path), public_key_from_p8(&pem)?)
         }
         None => {
             let key = generate_signing_key(&apns.team_id, &apns.key_id)?;
-            let path = setup.dir.join(format!("AuthKey_{}.p8", apns.key_id));
-            write_private(&path, &key.p8_pem)?;
-            (path, key.public_key)
+            let file = format!("AuthKey_{}.p8", apns.key_id);
+            (private_file(&setup, &file, &key.p8_pem)?, key.public_key)
         }
     };
     let topics = if apns.topics.is_empty() {
@@ -254,29 +277,13 @@ async fn start_apns(setup: CliSetup) -> Result<CliStandin, Error> {
         builder = builder.record_to(record);
     }
     let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let url = standin.url();
-    let config_table = table(
-        "apns",
-        &[
-            ("endpoint", &url),
-            ("ca_file", &path_text(&ca_file)),
-            ("team_id", &apns.team_id),
-            ("key_id", &apns.key_id),
-            ("key_file", &path_text(&key_file)),
-            ("topic", &topics[0]),
-        ],
-    );
-    let info = json!({
-        "Url": url,
-        "CaFile": ca_file,
-        "KeyFile": key_file,
-        "TeamId": apns.team_id,
-        "KeyId": apns.key_id,
-        "Topics": topics,
-    });
-    Ok(CliStandin::new(url, config_table, info, standin, |s| {
+    let told = Told::new(&setup, "apns", standin.url(), standin.ca_pem())?
+        .both("team_id", "TeamId", &apns.team_id)
+        .both("key_id", "KeyId", &apns.key_id)
+        .both("key_file", "KeyFile", &key_file)
+        .key("topic", &topics[0])
+        .info("Topics", topics);
+    Ok(told.running(standin, |s| {
         let stats = s.stats();
         format!(
             "{} pushes accepted over {} connections ({} streams)",
@@ -291,27 +298,14 @@ async fn start_apns(setup: CliSetup) -> Result<CliStandin, Error> {
 /// a test account of project `tidings-standin`) and the `[fcm]` table.
 async fn start_fcm(setup: CliSetup) -> Result<CliStandin, Error> {
     let builder = FcmStandin::builder();
-    let (standin, ca_file) = launch(&setup, builder, "an FCM code", fcm::Reply::from_code).await?;
-    let key_file = setup.dir.join("service-account.json");
-    write_private(&key_file, &standin.key_file_json())?;
-    let (url, token_url) = (standin.url(), standin.token_url());
-    let config_table = table(
-        "fcm",
-        &[
-            ("service_account_file", &path_text(&key_file)),
-            ("endpoint", &url),
-            ("token_endpoint", &token_url),
-            ("ca_file", &path_text(&ca_file)),
-        ],
-    );
-    let info = json!({
-        "Url": url,
-        "TokenUrl": token_url,
-        "CaFile": ca_file,
-        "ServiceAccountFile": key_file,
-        "ProjectId": standin.account().project_id,
-    });
-    Ok(CliStandin::new(url, config_table, info, standin, |s| {
+    let what = "an FCM code";
+    let (standin, told) = launch(&setup, "fcm", builder, what, fcm::Reply::from_code).await?;
+    let key_file = private_file(&setup, "service-account.json", &standin.key_file_json())?;
+    let told = told
+        .both("token_endpoint", "TokenUrl", &standin.token_url())
+        .both("service_account_file", "ServiceAccountFile", &key_file)
+        .info("ProjectId", standin.account().project_id.clone());
+    Ok(told.running(standin, |s| {
         let stats = s.stats();
         format!(
             "{} pushes accepted, {} access tokens granted, over {} connections",
@@ -325,100 +319,68 @@ async fn start_fcm(setup: CliSetup) -> Result<CliStandin, Error> {
 /// `tidings standin huawei`: a generated secret in `huawei-secret.txt` and
 /// the `[huawei]` table.
 async fn start_huawei(setup: CliSetup) -> Result<CliStandin, Error> {
-    let (secret, secret_file) = secret_file(&setup, "huawei-secret.txt")?;
+    let secret = generate_secret()?;
     let builder = HuaweiStandin::builder().app(HUAWEI_APP_ID, &secret);
-    let what = "a Huawei code";
-    let (standin, ca_file) = launch(&setup, builder, what, huawei::Reply::from_code).await?;
-    let (url, token_url) = (standin.url(), standin.token_url());
-    let config_table = table(
-        "huawei",
-        &[
-            ("app_id", HUAWEI_APP_ID),
-            ("client_secret", &secret),
-            ("endpoint", &url),
-            ("token_endpoint", &token_url),
-            ("ca_file", &path_text(&ca_file)),
-        ],
-    );
-    let info = json!({
-        "Url": url,
-        "TokenUrl": token_url,
-        "CaFile": ca_file,
-        "AppId": HUAWEI_APP_ID,
-        "SecretFile": secret_file,
-    });
-    Ok(CliStandin::new(url, config_table, info, standin, |s| {
-        family_summary(s.stats(), s.accepted().len(), "access tokens")
+    let from_code = huawei::Reply::from_code;
+    let (standin, told) = launch(&setup, "huawei", builder, "a Huawei code", from_code).await?;
+    let told = told
+        .both("token_endpoint", "TokenUrl", &standin.token_url())
+        .both("app_id", "AppId", HUAWEI_APP_ID)
+        .key("client_secret", &secret)
+        .info(
+            "SecretFile",
+            private_file(&setup, "huawei-secret.txt", &secret)?,
+        );
+    Ok(told.running(standin, |s| {
+        tokens_summary(s.accepted().len(), s.stats(), "access tokens")
     }))
 }
 
 /// `tidings standin honor`: a generated secret in `honor-secret.txt` and
 /// the `[honor]` table.
 async fn start_honor(setup: CliSetup) -> Result<CliStandin, Error> {
-    let (secret, secret_file) = secret_file(&setup, "honor-secret.txt")?;
+    let secret = generate_secret()?;
     let builder = HonorStandin::builder().app(HONOR_APP_ID, HONOR_CLIENT_ID, &secret);
-    let what = "a Honor code";
-    let (standin, ca_file) = launch(&setup, builder, what, honor::Reply::from_code).await?;
-    let (url, token_url) = (standin.url(), standin.token_url());
-    let config_table = table(
-        "honor",
-        &[
-            ("app_id", HONOR_APP_ID),
-            ("client_id", HONOR_CLIENT_ID),
-            ("client_secret", &secret),
-            ("endpoint", &url),
-            ("token_endpoint", &token_url),
-            ("ca_file", &path_text(&ca_file)),
-        ],
-    );
-    let info = json!({
-        "Url": url,
-        "TokenUrl": token_url,
-        "CaFile": ca_file,
-        "AppId": HONOR_APP_ID,
-        "ClientId": HONOR_CLIENT_ID,
-        "SecretFile": secret_file,
-    });
-    Ok(CliStandin::new(url, config_table, info, standin, |s| {
-        family_summary(s.stats(), s.accepted().len(), "access tokens")
+    let from_code = honor::Reply::from_code;
+    let (standin, told) = launch(&setup, "honor", builder, "a Honor code", from_code).await?;
+    let told = told
+        .both("token_endpoint", "TokenUrl", &standin.token_url())
+        .both("app_id", "AppId", HONOR_APP_ID)
+        .both("client_id", "ClientId", HONOR_CLIENT_ID)
+        .key("client_secret", &secret)
+        .info(
+            "SecretFile",
+            private_file(&setup, "honor-secret.txt", &secret)?,
+        );
+    Ok(told.running(standin, |s| {
+        tokens_summary(s.accepted().len(), s.stats(), "access tokens")
     }))
 }
 
 /// Huawei's, Honor's and vivo's one-line summary.
-fn family_summary(stats: crate::kit::Stats, accepted: usize, tokens: &str) -> String {
-    format!(
-        "{accepted} pushes accepted of {} requests; {} {tokens} issued",
-        stats.requests, stats.token_fetches
-    )
+fn tokens_summary(accepted: usize, stats: crate::kit::Stats, tokens: &str) -> String {
+    let requests = requests_summary(accepted, stats.requests);
+    format!("{requests}; {} {tokens} issued", stats.token_fetches)
 }
 
 /// `tidings standin vivo`: a generated app secret in `vivo-secret.txt` and
 /// the `[vivo]` table.
 async fn start_vivo(setup: CliSetup) -> Result<CliStandin, Error> {
-    let (secret, secret_file) = secret_file(&setup, "vivo-secret.txt")?;
+    let secret = generate_secret()?;
     let builder = VivoStandin::builder().app(VIVO_APP_ID, VIVO_APP_KEY, &secret);
-    let what = "a vivo result";
-    let (standin, ca_file) = launch(&setup, builder, what, vivo::Reply::from_code).await?;
-    let url = standin.url();
-    let config_table = table(
-        "vivo",
-        &[
-            ("app_id", &VIVO_APP_ID.to_string()),
-            ("app_key", VIVO_APP_KEY),
-            ("app_secret", &secret),
-            ("endpoint", &url),
-            ("ca_file", &path_text(&ca_file)),
-        ],
-    );
-    let info = json!({
-        "Url": url,
-        "CaFile": ca_file,
-        "AppId": VIVO_APP_ID,
-        "AppKey": VIVO_APP_KEY,
-        "SecretFile": secret_file,
-    });
-    Ok(CliStandin::new(url, config_table, info, standin, |s| {
-        family_summary(s.stats(), s.accepted().len(), "authTokens")
+    let from_code = vivo::Reply::from_code;
+    let (standin, told) = launch(&setup, "vivo", builder, "a vivo result", from_code).await?;
+    let told = told
+        .key("app_id", &VIVO_APP_ID.to_string())
+        .info("AppId", VIVO_APP_ID)
+        .both("app_key", "AppKey", VIVO_APP_KEY)
+        .key("app_secret", &secret)
+        .info(
+            "SecretFile",
+            private_file(&setup, "vivo-secret.txt", &secret)?,
+        );
+    Ok(told.running(standin, |s| {
+        tokens_summary(s.accepted().len(), s.stats(), "authTokens")
     }))
 }
 
@@ -427,61 +389,39 @@ async fn start_vivo(setup: CliSetup) -> Result<CliStandin, Error> {
 async fn start_xiaomi(setup: CliSetup) -> Result<CliStandin, Error> {
     let builder = XiaomiStandin::builder();
     let what = "a Xiaomi code";
-    let (standin, ca_file) = launch(&setup, builder, what, xiaomi::Reply::from_code).await?;
-    let secret_file = setup.dir.join("xiaomi-app-secret");
-    write_private(&secret_file, standin.app_secret())?;
-    let url = standin.url();
-    let config_table = table(
-        "xiaomi",
-        &[
-            ("endpoint", &url),
-            ("ca_file", &path_text(&ca_file)),
-            ("app_secret", standin.app_secret()),
-        ],
-    );
-    let info = json!({ "Url": url, "CaFile": ca_file, "AppSecretFile": secret_file });
-    Ok(CliStandin::new(url, config_table, info, standin, |s| {
-        let requests = s.stats().requests;
-        format!(
-            "{} pushes accepted of {requests} requests",
-            s.accepted().len()
-        )
+    let (standin, told) = launch(&setup, "xiaomi", builder, what, xiaomi::Reply::from_code).await?;
+    let secret_file = private_file(&setup, "xiaomi-app-secret", standin.app_secret())?;
+    let told = told
+        .key("app_secret", standin.app_secret())
+        .info("AppSecretFile", secret_file);
+    Ok(told.running(standin, |s| {
+        requests_summary(s.accepted().len(), s.stats().requests)
     }))
+}
+
+/// The form vendors' one-line summary.
+fn requests_summary(accepted: usize, requests: u64) -> String {
+    format!("{accepted} pushes accepted of {requests} requests")
 }
 
 /// `tidings standin oppo`: the app key and MasterSecret in
 /// `oppo-credentials.json` (owner-only) and the `[oppo]` table.
 async fn start_oppo(setup: CliSetup) -> Result<CliStandin, Error> {
     let builder = OppoStandin::builder();
-    let (standin, ca_file) = launch(&setup, builder, "a OPPO code", oppo::Reply::from_code).await?;
-    let credentials = setup.dir.join("oppo-credentials.json");
+    let what = "a OPPO code";
+    let (standin, told) = launch(&setup, "oppo", builder, what, oppo::Reply::from_code).await?;
     let (key, secret) = (standin.app_key(), standin.master_secret());
-    let file = json!({ "app_key": key, "master_secret": secret });
-    write_private(&credentials, &file.to_string())?;
-    let url = standin.url();
-    let config_table = table(
-        "oppo",
-        &[
-            ("endpoint", &url),
-            ("ca_file", &path_text(&ca_file)),
-            ("app_key", key),
-            ("master_secret", secret),
-        ],
-    );
-    let info = json!({
-        "Url": url,
-        "CaFile": ca_file,
-        "AppKey": key,
-        "CredentialsFile": credentials,
-    });
-    Ok(CliStandin::new(url, config_table, info, standin, |s| {
-        let stats = s.stats();
-        format!(
-            "{} pushes accepted of {} requests; {} auth tokens issued",
-            s.accepted().len(),
-            stats.requests,
-            stats.token_fetches
-        )
+    let file = json!({ "app_key": key, "master_secret": secret }).to_string();
+    let told = told
+        .both("app_key", "AppKey", key)
+        .key("master_secret", secret)
+        .info(
+            "CredentialsFile",
+            private_file(&setup, "oppo-credentials.json", &file)?,
+        );
+    Ok(told.running(standin, |s| {
+        let summary = requests_summary(s.accepted().len(), s.stats().requests);
+        format!("{summary}; {} auth tokens issued", s.stats().token_fetches)
     }))
 }
 
@@ -490,33 +430,18 @@ async fn start_oppo(setup: CliSetup) -> Result<CliStandin, Error> {
 async fn start_meizu(setup: CliSetup) -> Result<CliStandin, Error> {
     let builder = MeizuStandin::builder();
     let what = "a Meizu code";
-    let (standin, ca_file) = launch(&setup, builder, what, meizu::Reply::from_code).await?;
-    let credentials = setup.dir.join("meizu-credentials.json");
+    let (standin, told) = launch(&setup, "meizu", builder, what, meizu::Reply::from_code).await?;
     let (id, secret) = (standin.app_id(), standin.app_secret());
-    let file = json!({ "app_id": id, "app_secret": secret });
-    write_private(&credentials, &file.to_string())?;
-    let url = standin.url();
-    let config_table = table(
-        "meizu",
-        &[
-            ("endpoint", &url),
-            ("ca_file", &path_text(&ca_file)),
-            ("app_id", id),
-            ("app_secret", secret),
-        ],
-    );
-    let info = json!({
-        "Url": url,
-        "CaFile": ca_file,
-        "AppId": id,
-        "CredentialsFile": credentials,
-    });
-    Ok(CliStandin::new(url, config_table, info, standin, |s| {
-        let requests = s.stats().requests;
-        format!(
-            "{} pushes accepted of {requests} requests",
-            s.accepted().len()
-        )
+    let file = json!({ "app_id": id, "app_secret": secret }).to_string();
+    let told = told
+        .both("app_id", "AppId", id)
+        .key("app_secret", secret)
+        .info(
+            "CredentialsFile",
+            private_file(&setup, "meizu-credentials.json", &file)?,
+        );
+    Ok(told.running(standin, |s| {
+        requests_summary(s.accepted().len(), s.stats().requests)
     }))
 }
 
@@ -525,33 +450,18 @@ async fn start_meizu(setup: CliSetup) -> Result<CliStandin, Error> {
 async fn start_tpns(setup: CliSetup) -> Result<CliStandin, Error> {
     let builder = TpnsStandin::builder();
     let what = "a TPNS ret_code";
-    let (standin, ca_file) = launch(&setup, builder, what, tpns::Reply::from_code).await?;
-    let secret_file = setup.dir.join("tpns-secret-key");
-    write_private(&secret_file, standin.secret_key())?;
-    let url = standin.url();
-    let config_table = table(
-        "tpns",
-        &[
-            ("access_id", standin.access_id()),
-            ("secret_key", standin.secret_key()),
-            ("endpoint", &url),
-            ("ca_file", &path_text(&ca_file)),
-        ],
-    );
-    let info = json!({
-        "Url": url,
-        "CaFile": ca_file,
-        "AccessId": standin.access_id(),
-        "SecretKeyFile": secret_file,
-    });
-    Ok(CliStandin::new(url, config_table, info, standin, |s| {
+    let (standin, told) = launch(&setup, "tpns", builder, what, tpns::Reply::from_code).await?;
+    let told = told
+        .both("access_id", "AccessId", standin.access_id())
+        .key("secret_key", standin.secret_key())
+        .info(
+            "SecretKeyFile",
+            private_file(&setup, "tpns-secret-key", standin.secret_key())?,
+        );
+    Ok(told.running(standin, |s| {
         let stats = s.stats();
-        format!(
-            "{} pushes accepted of {} requests ({} refused at auth)",
-            s.accepted().len(),
-            stats.requests,
-            stats.auth_failures
-        )
+        let summary = requests_summary(s.accepted().len(), stats.requests);
+        format!("{summary} ({} refused at auth)", stats.auth_failures)
     }))
 }
 
