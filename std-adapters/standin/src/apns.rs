@@ -1478,15 +1478,13 @@ struct ConnState {
 
 async fn serve_connection(shared: Arc<Shared>, acceptor: TlsAcceptor, tcp: TcpStream, id: u64) {
     let _ = tcp.set_nodelay(true);
+    let handshake_failed = || {
+        let failures = &shared.counters.handshake_failures;
+        failures.fetch_add(1, Ordering::Relaxed);
+    };
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
-        _ => {
-            shared
-                .counters
-                .handshake_failures
-                .fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+        _ => return handshake_failed(),
     };
     let client_certificate = tls
         .get_ref()
@@ -1501,13 +1499,7 @@ async fn serve_connection(shared: Arc<Shared>, acceptor: TlsAcceptor, tcp: TcpSt
     let handshake = builder.handshake::<_, Bytes>(tls);
     let mut conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(conn)) => conn,
-        _ => {
-            shared
-                .counters
-                .handshake_failures
-                .fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+        _ => return handshake_failed(),
     };
     let state = Arc::new(ConnState {
         id,

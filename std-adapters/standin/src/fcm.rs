@@ -1140,34 +1140,22 @@ mod tests {
         assert!(form_fields(b"a=%zz").is_none());
     }
 
-    fn shared_at(now: i64) -> Shared {
-        let account = ServiceAccount::test("p");
+    /// The state a started stand-in has, on a clock at `now`.
+    fn shared_at(now: i64) -> Arc<Shared> {
         let clock = tidings_std::clock::ManualClock::at(
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(now).unwrap()),
         );
-        let shared = Shared {
-            account: account.clone(),
-            project_id: account.project_id.clone(),
-            client_email: account.client_email.clone(),
-            private_key_id: account.private_key_id.clone(),
-            public_key: account.public_key().unwrap(),
-            token_url: OnceLock::new(),
+        let base = Base {
             clock: Arc::new(clock),
-            access_token_lifetime: ACCESS_TOKEN_LIFETIME_SECS,
             scripts: Scripts::default(),
-            issued: Mutex::new(HashMap::new()),
-            accepted: Accepts::default(),
-            answers: Mutex::new(BTreeMap::new()),
-            token_grants: AtomicU64::new(0),
-            token_refusals: AtomicU64::new(0),
-            token_endpoint: TokenEndpoint::default(),
-            sends: AtomicU64::new(0),
-            next_id: AtomicU64::new(1),
+            record_to: None,
         };
-        shared
-            .token_url
-            .set("https://127.0.0.1:1/token".into())
-            .unwrap();
+        let vendor = Fcm {
+            account: ServiceAccount::test("p"),
+            access_token_lifetime: ACCESS_TOKEN_LIFETIME_SECS,
+        };
+        let (shared, _routes) = vendor.start(base).unwrap();
+        Fcm::started(&shared, "https://127.0.0.1:1");
         shared
     }
 
