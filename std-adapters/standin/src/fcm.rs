@@ -1138,6 +1138,8 @@ mod tests {
         assert_eq!(fields["assertion"], "a.b-c_d");
         assert_eq!(fields["x"], "a b");
         assert!(form_fields(b"a=%zz").is_none());
+        // A repeated name keeps its last value, as it always did here.
+        assert_eq!(form_fields(b"a=1&a=2").unwrap()["a"], "2");
     }
 
     /// The state a started stand-in has, on a clock at `now`.

@@ -456,20 +456,17 @@ impl<D: Dialect> Vendor for Family<D> {
     }
 
     fn start(self, base: Base<D::Reply>) -> Result<(Arc<Shared<D>>, axum::Router), Error> {
-        let client_id = match self.client_id {
-            None => Some(self.app_id.clone()),
-            Some(id) => Some(id).filter(|id| !id.is_empty()),
+        // Huawei's OAuth client is its app; Honor names a client of its own.
+        let (client_id, needs) = match self.client_id {
+            None => (self.app_id.clone(), "an app id and a secret"),
+            Some(id) => (id, "an app id, a client id and a secret"),
         };
-        let (Some(client_id), false, false) = (
-            client_id,
-            self.app_id.is_empty(),
-            self.client_secret.is_empty(),
-        ) else {
+        if self.app_id.is_empty() || client_id.is_empty() || self.client_secret.is_empty() {
             return Err(Error::Config(format!(
-                "the {} stand-in needs an app id, a client id and a secret",
+                "the {} stand-in needs {needs}",
                 D::NAME
             )));
-        };
+        }
         let state = Arc::new(Shared {
             app_id: self.app_id,
             client_id,
@@ -761,6 +758,22 @@ mod tests {
         assert_eq!(Reply::from_code("nope"), None);
         assert_eq!(Reply::AuthExpired.status(), 401);
         assert_eq!(Reply::InternalError.status(), 500);
+    }
+
+    #[tokio::test]
+    async fn a_missing_credential_is_named() {
+        let err = HuaweiStandin::builder().app("1", "").start().await;
+        let err = err.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("Huawei stand-in needs an app id and a secret"),
+            "{err}"
+        );
+        let err = crate::honor::HonorStandin::builder()
+            .app("1", "", "s")
+            .start()
+            .await;
+        let err = err.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("a client id"), "{err}");
     }
 
     #[test]
