@@ -14,21 +14,22 @@
 //!   tokens that can be expired on demand.
 //! * [`huawei`], [`honor`] — Huawei Push Kit and Honor Push (§3, §4): an
 //!   OAuth client-credentials token endpoint and the send API, result codes
-//!   and partial success per token.
+//!   and partial success per token. Honor is the Huawei family
+//!   ([`huawei::Family`]) with Honor's differences as a [`huawei::Dialect`].
 //! * [`vivo`] — vivo Push (§7): the md5-signed `/message/auth` and
 //!   `/message/send`, `result` codes and `invalidUser`.
-//! * [`kit`] — scripts, issued tokens and the record those three share.
 //! * [`xiaomi`], [`oppo`], [`meizu`] — the form-bodied Chinese vendors
 //!   (§5, §6, §8): AppSecret header, SHA-256-signed auth token with its
 //!   10-minute timestamp window, MD5 signature over the raw parameters;
-//!   each answers its vendor's result JSON and codes. [`form`] holds what
-//!   they share (strict form decoding, scripts, the record).
-//! * [`https`] — an axum router over TLS (HTTP/1.1 and HTTP/2): what every
-//!   request/response provider's stand-in runs on.
+//!   each answers its vendor's result JSON and codes from its code table.
 //! * [`tpns`] — TPNS `push/app` (§9): the HMAC-SHA256 `Sign` over the exact
 //!   body and the timestamp window checked, `ret_code` answers.
-//! * [`tls`] — the CA, server configuration and client identities every
-//!   stand-in shares.
+//! * [`kit`] — what every stand-in is built from, written once: TLS,
+//!   the HTTPS server, the shared builder and running stand-in
+//!   ([`kit::shell`]), scripts, the record, issued tokens and credential
+//!   checks, strict form bodies.
+//! * [`cli`] — the registry `tidings standin <provider>` starts stand-ins
+//!   from; it imports the stand-ins, and none of them imports it.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tidings_standin::Error> {

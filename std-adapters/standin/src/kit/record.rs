@@ -44,7 +44,7 @@ pub struct Stats {
     /// Token requests refused (bad credentials, signature or timestamp).
     pub token_refusals: u64,
     /// Token requests received (issued, refused or faulted: see
-    /// [`TokenFault`]).
+    /// [`TokenFault`](crate::kit::TokenFault)).
     pub token_requests: u64,
     /// Push requests received (every one, refused or not).
     pub requests: u64,
