@@ -498,9 +498,9 @@ pub struct Shared {
     token_url: OnceLock<String>,
     clock: SharedClock,
     access_token_lifetime: i64,
-    scripts: Scripts<Reply>,
+    scripts: Arc<Scripts<Reply>>,
     issued: Mutex<HashMap<String, Issued>>,
-    accepted: Accepts<AcceptedPush>,
+    accepted: Arc<Accepts<AcceptedPush>>,
     answers: Mutex<BTreeMap<u16, u64>>,
     token_grants: AtomicU64,
     token_refusals: AtomicU64,
@@ -998,7 +998,7 @@ impl Vendor for Fcm {
         }
     }
 
-    fn start(self, base: Base<Reply>) -> Result<(Arc<Shared>, axum::Router), Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
             public_key: self.account.public_key()?,
             project_id: self.account.project_id.clone(),
@@ -1007,7 +1007,7 @@ impl Vendor for Fcm {
             account: self.account,
             token_url: OnceLock::new(),
             access_token_lifetime: self.access_token_lifetime,
-            accepted: Accepts::new(base.record_to())?,
+            accepted: base.accepted,
             clock: base.clock,
             scripts: base.scripts,
             issued: Mutex::new(HashMap::new()),
@@ -1026,14 +1026,6 @@ impl Vendor for Fcm {
 
     fn started(state: &Shared, url: &str) {
         let _ = state.token_url.set(format!("{url}{TOKEN_PATH}"));
-    }
-
-    fn scripts(state: &Shared) -> &Scripts<Reply> {
-        &state.scripts
-    }
-
-    fn accepted(state: &Shared) -> Vec<AcceptedPush> {
-        state.accepted.all()
     }
 
     fn stats(s: &Shared, connections: u64) -> Stats {
@@ -1149,8 +1141,8 @@ mod tests {
         );
         let base = Base {
             clock: Arc::new(clock),
-            scripts: Scripts::default(),
-            record_to: None,
+            scripts: Arc::default(),
+            accepted: Arc::default(),
         };
         let vendor = Fcm {
             account: ServiceAccount::test("p"),

@@ -69,7 +69,7 @@ use crate::error::Error;
 use crate::kit::shell::{Base, Builder, Issuing, Standin, TokenVendor, Vendor};
 use crate::kit::token::{token_answer, TokenEndpoint};
 pub use crate::kit::TokenFault;
-use crate::kit::{fresh_id, Accepted, Scripts, Stats, TokenState};
+use crate::kit::{fresh_id, Accepted, Stats, TokenState};
 
 /// Token path (vendors.md §3.1).
 pub const TOKEN_PATH: &str = "/oauth2/v3/token";
@@ -455,7 +455,7 @@ impl<D: Dialect> Vendor for Family<D> {
         }
     }
 
-    fn start(self, base: Base<D::Reply>) -> Result<(Arc<Shared<D>>, axum::Router), Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared<D>>, axum::Router), Error> {
         // Huawei's OAuth client is its app; Honor names a client of its own.
         let (client_id, needs) = match self.client_id {
             None => (self.app_id.clone(), "an app id and a secret"),
@@ -472,21 +472,13 @@ impl<D: Dialect> Vendor for Family<D> {
             client_id,
             client_secret: self.client_secret,
             high_importance: self.high_importance,
-            core: Issuing::new(base, self.token_lifetime)?,
+            core: Issuing::new(base, self.token_lifetime),
         });
         let router = axum::Router::new()
             .route(D::TOKEN_PATH, axum::routing::post(token::<D>))
             .route(D::SEND_ROUTE, axum::routing::post(send::<D>))
             .with_state(state.clone());
         Ok((state, router))
-    }
-
-    fn scripts(state: &Shared<D>) -> &Scripts<D::Reply> {
-        &state.core.scripts
-    }
-
-    fn accepted(state: &Shared<D>) -> Vec<Accepted> {
-        state.core.recorder.accepted()
     }
 
     fn stats(state: &Shared<D>, _connections: u64) -> Stats {

@@ -184,7 +184,7 @@ pub fn sign(form: &Form, app_secret: &str) -> String {
 pub struct Shared {
     app_id: String,
     app_secret: String,
-    scripts: Scripts<Reply>,
+    scripts: Arc<Scripts<Reply>>,
     journal: Journal,
 }
 
@@ -350,11 +350,11 @@ impl Vendor for Meizu {
         }
     }
 
-    fn start(self, base: Base<Reply>) -> Result<(Arc<Shared>, axum::Router), Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
             app_id: self.app_id,
             app_secret: self.app_secret,
-            journal: Journal::new(base.record_to(), &["sign"])?,
+            journal: Journal::new(base.accepted, &["sign"]),
             scripts: base.scripts,
         });
         let router = axum::Router::new()
@@ -368,14 +368,6 @@ impl Vendor for Meizu {
             )
             .with_state(shared.clone());
         Ok((shared, router))
-    }
-
-    fn scripts(state: &Shared) -> &Scripts<Reply> {
-        &state.scripts
-    }
-
-    fn accepted(state: &Shared) -> Vec<AcceptedPush> {
-        state.journal.accepted()
     }
 
     fn stats(state: &Shared, _connections: u64) -> Stats {
@@ -402,7 +394,7 @@ mod tests {
         let shared = Shared {
             app_id: "1".into(),
             app_secret: "secret".into(),
-            scripts: Scripts::default(),
+            scripts: Arc::default(),
             journal: Journal::default(),
         };
         let json = r#"{"noticeBarInfo":{"title":"T","content":"C"}}"#;

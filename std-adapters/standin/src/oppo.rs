@@ -156,7 +156,7 @@ pub struct Shared {
     clock: SharedClock,
     /// Issued tokens → their expiry (ms since the epoch).
     tokens: Mutex<HashMap<String, u64>>,
-    scripts: Scripts<Reply>,
+    scripts: Arc<Scripts<Reply>>,
     journal: Journal,
     token_endpoint: TokenEndpoint,
 }
@@ -389,12 +389,12 @@ impl Vendor for Oppo {
         }
     }
 
-    fn start(self, base: Base<Reply>) -> Result<(Arc<Shared>, axum::Router), Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
             app_key: self.app_key,
             master_secret: self.master_secret,
             tokens: Mutex::new(HashMap::new()),
-            journal: Journal::new(base.record_to(), &["auth_token"])?,
+            journal: Journal::new(base.accepted, &["auth_token"]),
             clock: base.clock,
             scripts: base.scripts,
             token_endpoint: TokenEndpoint::default(),
@@ -421,14 +421,6 @@ impl Vendor for Oppo {
             )
             .with_state(shared.clone());
         Ok((shared, router))
-    }
-
-    fn scripts(state: &Shared) -> &Scripts<Reply> {
-        &state.scripts
-    }
-
-    fn accepted(state: &Shared) -> Vec<AcceptedPush> {
-        state.journal.accepted()
     }
 
     fn stats(state: &Shared, _connections: u64) -> Stats {

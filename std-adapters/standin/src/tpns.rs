@@ -223,8 +223,8 @@ pub struct Shared {
     access_id: String,
     secret_key: String,
     clock: SharedClock,
-    scripts: Scripts<Reply>,
-    accepted: Accepts<AcceptedPush>,
+    scripts: Arc<Scripts<Reply>>,
+    accepted: Arc<Accepts<AcceptedPush>>,
     answers: Mutex<BTreeMap<i64, u64>>,
     requests: AtomicU64,
     auth_failures: AtomicU64,
@@ -452,11 +452,11 @@ impl Vendor for Tpns {
         }
     }
 
-    fn start(self, base: Base<Reply>) -> Result<(Arc<Shared>, axum::Router), Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
             access_id: self.access_id,
             secret_key: self.secret_key,
-            accepted: Accepts::new(base.record_to())?,
+            accepted: base.accepted,
             clock: base.clock,
             scripts: base.scripts,
             answers: Mutex::new(BTreeMap::new()),
@@ -468,14 +468,6 @@ impl Vendor for Tpns {
             .fallback(handle)
             .with_state(shared.clone());
         Ok((shared, router))
-    }
-
-    fn scripts(state: &Shared) -> &Scripts<Reply> {
-        &state.scripts
-    }
-
-    fn accepted(state: &Shared) -> Vec<AcceptedPush> {
-        state.accepted.all()
     }
 
     fn stats(state: &Shared, connections: u64) -> Stats {
@@ -506,8 +498,8 @@ mod tests {
             access_id: "1500000001".into(),
             secret_key: "secret".into(),
             clock,
-            scripts: Scripts::default(),
-            accepted: Accepts::default(),
+            scripts: Arc::default(),
+            accepted: Arc::default(),
             answers: Mutex::new(BTreeMap::new()),
             requests: AtomicU64::new(0),
             auth_failures: AtomicU64::new(0),

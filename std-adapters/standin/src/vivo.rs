@@ -57,7 +57,7 @@ use crate::error::Error;
 use crate::kit::shell::{Base, Builder, Issuing, Standin, TokenVendor, Vendor};
 use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
-use crate::kit::{constant_time_eq, now_ms, Accepted, Scripts, Stats, TokenState};
+use crate::kit::{constant_time_eq, now_ms, Accepted, Stats, TokenState};
 
 pub const AUTH_PATH: &str = "/message/auth";
 pub const SEND_PATH: &str = "/message/send";
@@ -289,7 +289,7 @@ impl Vendor for Vivo {
         }
     }
 
-    fn start(self, base: Base<Reply>) -> Result<(Arc<Shared>, axum::Router), Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         if self.app_key.is_empty() || self.app_secret.is_empty() {
             return Err(Error::Config(
                 "the vivo stand-in needs an app key and secret".into(),
@@ -299,21 +299,13 @@ impl Vendor for Vivo {
             app_id: self.app_id,
             app_key: self.app_key,
             app_secret: self.app_secret,
-            core: Issuing::new(base, self.token_lifetime)?,
+            core: Issuing::new(base, self.token_lifetime),
         });
         let router = axum::Router::new()
             .route(AUTH_PATH, axum::routing::post(auth))
             .route(SEND_PATH, axum::routing::post(send))
             .with_state(state.clone());
         Ok((state, router))
-    }
-
-    fn scripts(state: &Shared) -> &Scripts<Reply> {
-        &state.core.scripts
-    }
-
-    fn accepted(state: &Shared) -> Vec<Accepted> {
-        state.core.recorder.accepted()
     }
 
     fn stats(state: &Shared, _connections: u64) -> Stats {

@@ -186,7 +186,7 @@ fn error_body(code: i64, reason: &str) -> String {
 pub struct Shared {
     app_secret: String,
     packages: Vec<String>,
-    scripts: Scripts<Reply>,
+    scripts: Arc<Scripts<Reply>>,
     journal: Journal,
 }
 
@@ -381,11 +381,11 @@ impl Vendor for Xiaomi {
         }
     }
 
-    fn start(self, base: Base<Reply>) -> Result<(Arc<Shared>, axum::Router), Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
             app_secret: self.app_secret,
             packages: self.packages,
-            journal: Journal::new(base.record_to(), &[])?,
+            journal: Journal::new(base.accepted, &[]),
             scripts: base.scripts,
         });
         let mut router = axum::Router::new();
@@ -402,14 +402,6 @@ impl Vendor for Xiaomi {
         Ok((shared.clone(), router.with_state(shared)))
     }
 
-    fn scripts(state: &Shared) -> &Scripts<Reply> {
-        &state.scripts
-    }
-
-    fn accepted(state: &Shared) -> Vec<AcceptedPush> {
-        state.journal.accepted()
-    }
-
     fn stats(state: &Shared, _connections: u64) -> Stats {
         state.journal.stats()
     }
@@ -423,7 +415,7 @@ mod tests {
         Shared {
             app_secret: "s".into(),
             packages: vec!["com.example.chat".into()],
-            scripts: Scripts::default(),
+            scripts: Arc::default(),
             journal: Journal::default(),
         }
     }

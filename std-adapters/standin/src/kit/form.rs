@@ -12,15 +12,13 @@
 //!   `form_urlencoded` reads them; the caller decides about repeated names.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
 use super::https::json_answer;
 use super::record::Accepts;
 use super::util::lock;
-use crate::error::Error;
 
 /// Why a form body could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,7 +182,7 @@ impl Stats {
 /// the record file.
 #[derive(Debug, Default)]
 pub(crate) struct Journal {
-    accepted: Accepts<AcceptedPush>,
+    accepted: Arc<Accepts<AcceptedPush>>,
     stats: Mutex<Stats>,
     /// Field names whose values never go to the record file.
     hidden: &'static [&'static str],
@@ -192,14 +190,14 @@ pub(crate) struct Journal {
 
 impl Journal {
     pub(crate) fn new(
-        record_to: Option<&Path>,
+        accepted: Arc<Accepts<AcceptedPush>>,
         hidden: &'static [&'static str],
-    ) -> Result<Self, Error> {
-        Ok(Self {
-            accepted: Accepts::new(record_to)?,
+    ) -> Self {
+        Self {
+            accepted,
             stats: Mutex::new(Stats::default()),
             hidden,
-        })
+        }
     }
 
     pub(crate) fn request(&self) {
@@ -260,10 +258,6 @@ impl Journal {
                 "fields": fields,
             })
         });
-    }
-
-    pub(crate) fn accepted(&self) -> Vec<AcceptedPush> {
-        self.accepted.all()
     }
 
     pub(crate) fn stats(&self) -> Stats {

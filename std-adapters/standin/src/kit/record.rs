@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
@@ -138,7 +138,7 @@ impl<A: Clone> Accepts<A> {
 /// The accepted pushes, the optional record file and the counts.
 #[derive(Debug)]
 pub(crate) struct Recorder {
-    accepted: Accepts<Accepted>,
+    accepted: Arc<Accepts<Accepted>>,
     answers: Mutex<BTreeMap<u16, u64>>,
     codes: Mutex<BTreeMap<String, u64>>,
     requests: AtomicU64,
@@ -146,14 +146,14 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(record_to: Option<&Path>) -> Result<Self, Error> {
-        Ok(Self {
-            accepted: Accepts::new(record_to)?,
+    pub(crate) fn new(accepted: Arc<Accepts<Accepted>>) -> Self {
+        Self {
+            accepted,
             answers: Mutex::new(BTreeMap::new()),
             codes: Mutex::new(BTreeMap::new()),
             requests: AtomicU64::new(0),
             token_refusals: AtomicU64::new(0),
-        })
+        }
     }
 
     pub(crate) fn request(&self) {
@@ -183,10 +183,6 @@ impl Recorder {
                 "payload": payload,
             })
         });
-    }
-
-    pub(crate) fn accepted(&self) -> Vec<Accepted> {
-        self.accepted.all()
     }
 
     pub(crate) fn stats(&self, token_fetches: u64, token_requests: u64) -> Stats {

@@ -14,7 +14,7 @@ use tidings_std::clock::{SharedClock, SystemClock};
 use std::time::Duration;
 
 use super::https::HttpsServer;
-use super::record::{Recorder, Stats};
+use super::record::{Accepted, Accepts, Recorder, Stats};
 use super::script::{PendingScripts, Scripts};
 use super::tls::CertificateAuthority;
 use super::token::{IssuedTokens, TokenEndpoint, TokenFault};
@@ -29,7 +29,7 @@ pub trait Vendor: Sized + Send + Sync + 'static {
     /// The running stand-in's state, shared with its routes.
     type State: Send + Sync + 'static;
     /// One accepted push.
-    type Accepted;
+    type Accepted: Clone + Send + Sync + 'static;
     /// The counts [`Standin::stats`] answers.
     type Stats;
     /// The provider's name, for errors and logs.
@@ -38,9 +38,7 @@ pub trait Vendor: Sized + Send + Sync + 'static {
     /// The settings a fresh builder starts from.
     fn defaults() -> Self;
     /// Checks the settings and makes the running state and its routes.
-    fn start(self, base: Base<Self::Reply>) -> Result<(Arc<Self::State>, axum::Router), Error>;
-    fn scripts(state: &Self::State) -> &Scripts<Self::Reply>;
-    fn accepted(state: &Self::State) -> Vec<Self::Accepted>;
+    fn start(self, base: Base<Self>) -> Result<(Arc<Self::State>, axum::Router), Error>;
     /// `connections`: TCP connections the server accepted so far.
     fn stats(state: &Self::State, connections: u64) -> Self::Stats;
     /// Called once the server listens at `url` (FCM checks assertions'
@@ -57,17 +55,12 @@ pub trait TokenVendor: Vendor {
     fn expire_tokens(state: &Self::State);
 }
 
-/// What every stand-in's state starts from.
-pub struct Base<R> {
+/// What every stand-in's state starts from: the builder's clock, and the
+/// scripts and accepted pushes it shares with the running [`Standin`].
+pub struct Base<V: Vendor> {
     pub(crate) clock: SharedClock,
-    pub(crate) scripts: Scripts<R>,
-    pub(crate) record_to: Option<PathBuf>,
-}
-
-impl<R> Base<R> {
-    pub(crate) fn record_to(&self) -> Option<&Path> {
-        self.record_to.as_deref()
-    }
+    pub(crate) scripts: Arc<Scripts<V::Reply>>,
+    pub(crate) accepted: Arc<Accepts<V::Accepted>>,
 }
 
 /// Configures a stand-in; [`Builder::start`] runs it.
@@ -120,17 +113,25 @@ impl<V: Vendor> Builder<V> {
     }
 
     pub async fn start(self) -> Result<Standin<V>, Error> {
+        let scripts = Arc::new(Scripts::new(self.scripts));
+        let accepted = Arc::new(Accepts::new(self.record_to.as_deref())?);
         let base = Base {
             clock: self.clock,
-            scripts: Scripts::new(self.scripts),
-            record_to: self.record_to,
+            scripts: scripts.clone(),
+            accepted: accepted.clone(),
         };
         let (state, router) = self.vendor.start(base)?;
         let ca = CertificateAuthority::generate()?;
         let server = HttpsServer::start(router, &ca, self.listen).await?;
         V::started(&state, &server.url());
         tracing::debug!(addr = %server.addr(), "{} stand-in listening", V::NAME);
-        Ok(Standin { server, ca, state })
+        Ok(Standin {
+            server,
+            ca,
+            state,
+            scripts,
+            accepted,
+        })
     }
 }
 
@@ -139,6 +140,8 @@ pub struct Standin<V: Vendor> {
     server: HttpsServer,
     ca: CertificateAuthority,
     state: Arc<V::State>,
+    scripts: Arc<Scripts<V::Reply>>,
+    accepted: Arc<Accepts<V::Accepted>>,
 }
 
 impl<V: Vendor> std::fmt::Debug for Standin<V> {
@@ -182,7 +185,7 @@ impl<V: Vendor> Standin<V> {
 
     /// Every accepted push so far, in arrival order.
     pub fn accepted(&self) -> Vec<V::Accepted> {
-        V::accepted(&self.state)
+        self.accepted.all()
     }
 
     pub fn stats(&self) -> V::Stats {
@@ -191,16 +194,16 @@ impl<V: Vendor> Standin<V> {
 
     /// From now on every valid request naming `token` gets `reply`.
     pub fn script(&self, token: &str, reply: V::Reply) {
-        V::scripts(&self.state).set(token, reply, None);
+        self.scripts.set(token, reply, None);
     }
 
     /// The next `n` valid requests naming `token` get `reply`.
     pub fn script_next(&self, token: &str, n: u32, reply: V::Reply) {
-        V::scripts(&self.state).set(token, reply, Some(n));
+        self.scripts.set(token, reply, Some(n));
     }
 
     pub fn unscript(&self, token: &str) {
-        V::scripts(&self.state).remove(token);
+        self.scripts.remove(token);
     }
 
     pub async fn shutdown(self) -> Result<(), Error> {
@@ -235,20 +238,23 @@ pub struct Issuing<R> {
     pub(crate) clock: SharedClock,
     pub(crate) tokens: IssuedTokens,
     pub(crate) token_endpoint: TokenEndpoint,
-    pub(crate) scripts: Scripts<R>,
+    pub(crate) scripts: Arc<Scripts<R>>,
     pub(crate) recorder: Recorder,
 }
 
 impl<R> Issuing<R> {
     /// Issued tokens live `lifetime` on the builder's clock.
-    pub(crate) fn new(base: Base<R>, lifetime: Duration) -> Result<Self, Error> {
-        Ok(Self {
+    pub(crate) fn new<V: Vendor<Reply = R, Accepted = Accepted>>(
+        base: Base<V>,
+        lifetime: Duration,
+    ) -> Self {
+        Self {
             tokens: IssuedTokens::new(base.clock.clone(), lifetime),
-            recorder: Recorder::new(base.record_to())?,
+            recorder: Recorder::new(base.accepted),
             clock: base.clock,
             scripts: base.scripts,
             token_endpoint: TokenEndpoint::default(),
-        })
+        }
     }
 
     pub(crate) fn stats(&self) -> Stats {
