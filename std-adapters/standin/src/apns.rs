@@ -86,8 +86,7 @@
 //!   h2 with REFUSED_STREAM.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -111,8 +110,9 @@ use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-use crate::tls::{CertificateAuthority, ClientIdentity};
-use crate::Error;
+use crate::error::Error;
+use crate::kit::record::Accepts;
+use crate::kit::tls::{CertificateAuthority, ClientIdentity};
 
 // ---------------------------------------------------------------------------
 // Limits and wire constants (spec/vendors.md §1.2, §1.5, §1.6, §1.8)
@@ -1047,10 +1047,9 @@ struct Shared {
     validator: Validator,
     faults: Faults,
     scripts: crate::kit::Scripts<Reply>,
-    accepted: Mutex<Vec<AcceptedPush>>,
+    accepted: Accepts<AcceptedPush>,
     answers: Mutex<BTreeMap<u16, u64>>,
     counters: Counters,
-    record_file: Option<Mutex<std::fs::File>>,
     panics: Mutex<Vec<String>>,
 }
 
@@ -1072,16 +1071,11 @@ impl Shared {
     }
 
     fn record(&self, push: AcceptedPush) {
-        if let Some(file) = &self.record_file {
-            let line = record_line(&push);
-            // A failed write to the record file must not fail the push.
-            let _ = lock(file).write_all(line.as_bytes());
-        }
-        lock(&self.accepted).push(push);
+        self.accepted.push(push, record_line);
     }
 }
 
-fn record_line(p: &AcceptedPush) -> String {
+fn record_line(p: &AcceptedPush) -> serde_json::Value {
     let (key_id, team_id, iat) = match &p.auth {
         Auth::Token {
             key_id,
@@ -1093,7 +1087,7 @@ fn record_line(p: &AcceptedPush) -> String {
     let payload = p.payload().unwrap_or_else(|| {
         serde_json::Value::String(String::from_utf8_lossy(&p.body).into_owned())
     });
-    let line = serde_json::json!({
+    serde_json::json!({
         "connection": p.connection,
         "stream_id": p.stream_id,
         "token": p.token,
@@ -1108,10 +1102,7 @@ fn record_line(p: &AcceptedPush) -> String {
         "team_id": team_id,
         "iat": iat,
         "payload": payload,
-    });
-    let mut s = line.to_string();
-    s.push('\n');
-    s
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -1281,19 +1272,7 @@ impl ApnsStandinBuilder {
         let validator = self.validator()?;
         let ca = CertificateAuthority::generate()?;
         let acceptor = TlsAcceptor::from(ca.server_config()?);
-        let record_file = match &self.record_to {
-            None => None,
-            Some(path) => Some(Mutex::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|source| Error::RecordFile {
-                        path: path.clone(),
-                        source,
-                    })?,
-            )),
-        };
+        let accepted = Accepts::new(self.record_to.as_deref())?;
         let listener = TcpListener::bind(self.listen)
             .await
             .map_err(|source| Error::Bind {
@@ -1305,10 +1284,9 @@ impl ApnsStandinBuilder {
             validator,
             faults: self.faults,
             scripts: crate::kit::Scripts::new(self.scripts),
-            accepted: Mutex::new(Vec::new()),
+            accepted,
             answers: Mutex::new(BTreeMap::new()),
             counters: Counters::default(),
-            record_file,
             panics: Mutex::new(Vec::new()),
         });
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -1365,12 +1343,7 @@ impl ApnsStandin {
     /// `https://127.0.0.1:PORT` (an unspecified bind address is reported as
     /// loopback; IPv6 in brackets).
     pub fn url(&self) -> String {
-        let ip = match self.addr.ip() {
-            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("https://{}", SocketAddr::new(ip, self.addr.port()))
+        crate::kit::https::url_of(self.addr)
     }
 
     /// The CA certificate (PEM) clients must trust.
@@ -1396,17 +1369,17 @@ impl ApnsStandin {
 
     /// Every accepted push so far, in arrival order.
     pub fn accepted(&self) -> Vec<AcceptedPush> {
-        lock(&self.shared.accepted).clone()
+        self.shared.accepted.all()
     }
 
     /// How many pushes were accepted, without copying them.
     pub fn accepted_count(&self) -> usize {
-        lock(&self.shared.accepted).len()
+        self.shared.accepted.count()
     }
 
     /// Takes the accepted pushes, leaving the record empty.
     pub fn take_accepted(&self) -> Vec<AcceptedPush> {
-        std::mem::take(&mut *lock(&self.shared.accepted))
+        self.shared.accepted.take()
     }
 
     /// Counts since start.
@@ -1505,15 +1478,13 @@ struct ConnState {
 
 async fn serve_connection(shared: Arc<Shared>, acceptor: TlsAcceptor, tcp: TcpStream, id: u64) {
     let _ = tcp.set_nodelay(true);
+    let handshake_failed = || {
+        let failures = &shared.counters.handshake_failures;
+        failures.fetch_add(1, Ordering::Relaxed);
+    };
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
-        _ => {
-            shared
-                .counters
-                .handshake_failures
-                .fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+        _ => return handshake_failed(),
     };
     let client_certificate = tls
         .get_ref()
@@ -1528,13 +1499,7 @@ async fn serve_connection(shared: Arc<Shared>, acceptor: TlsAcceptor, tcp: TcpSt
     let handshake = builder.handshake::<_, Bytes>(tls);
     let mut conn = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(conn)) => conn,
-        _ => {
-            shared
-                .counters
-                .handshake_failures
-                .fetch_add(1, Ordering::Relaxed);
-            return;
-        }
+        _ => return handshake_failed(),
     };
     let state = Arc::new(ConnState {
         id,
@@ -1717,93 +1682,6 @@ async fn handle_stream(
 // `tidings standin apns`
 // ---------------------------------------------------------------------------
 
-/// The command line's stand-in: the key it accepts (the user's `.p8`, or
-/// one generated into the folder), its bundle ids (default
-/// `com.example.chat`), `--reply TOKEN=Reason` scripts, and `ca.pem`.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let apns = &setup.apns;
-    let (key_file, public_key) = match &apns.key_file {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path)?;
-            (std::fs::canonicalize(path)?, public_key_from_p8(&pem)?)
-        }
-        None => {
-            let key = generate_signing_key(&apns.team_id, &apns.key_id)?;
-            let path = setup.dir.join(format!("AuthKey_{}.p8", apns.key_id));
-            write_private(&path, &key.p8_pem)?;
-            (path, key.public_key)
-        }
-    };
-    let topics = if apns.topics.is_empty() {
-        vec!["com.example.chat".to_owned()]
-    } else {
-        apns.topics.clone()
-    };
-    let mut builder = ApnsStandin::builder().listen(setup.listen).signing_key(
-        &apns.team_id,
-        &apns.key_id,
-        &public_key,
-    );
-    if let Some(ms) = apns.delay_ms {
-        builder = builder.delay(Duration::from_millis(ms));
-    }
-    for topic in &topics {
-        builder = builder.topic(topic);
-    }
-    for (token, reason) in &setup.replies {
-        let reply = Reply::from_reason(reason).ok_or_else(|| {
-            Error::Config(format!("--reply {token}={reason}: not an APNs reason"))
-        })?;
-        builder = builder.reply_always(token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let config_table = format!(
-        "[apns]\nendpoint = {}\nca_file = {}\nteam_id = {}\nkey_id = {}\nkey_file = {}\ntopic = {}\n",
-        toml_string(&standin.url()),
-        toml_string(&ca_file.to_string_lossy()),
-        toml_string(&apns.team_id),
-        toml_string(&apns.key_id),
-        toml_string(&key_file.to_string_lossy()),
-        toml_string(&topics[0]),
-    );
-    let info = serde_json::json!({
-        "Url": standin.url(),
-        "CaFile": ca_file,
-        "KeyFile": key_file,
-        "TeamId": apns.team_id,
-        "KeyId": apns.key_id,
-        "Topics": topics,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for ApnsStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = self.accepted_count();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted over {} connections ({} streams)",
-                stats.connections, stats.streams
-            ))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1910,8 +1788,19 @@ mod tests {
                 connection_key_id: None,
             })
         }
+        // Every request below but the first is a POST.
+        fn post<'a>(
+            v: &Validator,
+            path: &'a str,
+            headers: &'a HeaderMap,
+            body: &'a [u8],
+            client_certificate: bool,
+        ) -> Result<Checked<'a>, Reply> {
+            check(v, &Method::POST, path, headers, body, client_certificate)
+        }
+        let none = HeaderMap::new();
         let body = br#"{"aps":{}}"#;
-        let ok = check(&v, &Method::POST, "/3/device/00ff", &good, body, false).unwrap();
+        let ok = post(&v, "/3/device/00ff", &good, body, false).unwrap();
         assert_eq!(ok.token, "00ff");
         assert_eq!(
             ok.auth,
@@ -1927,124 +1816,75 @@ mod tests {
             Err(Reply::MethodNotAllowed)
         );
         assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/zz",
-                &HeaderMap::new(),
-                b"",
-                false
-            ),
+            post(&v, "/3/device/zz", &none, b"", false),
             Err(Reply::BadDeviceToken)
         );
-        // Duplicates before auth; auth before push type, topic and body.
+        // Duplicates before auth; auth before push type, topic and body;
+        // with a certificate, the push type, then the topic, priority,
+        // expiration, ids and the payload, in that order.
         let mut dup = HeaderMap::new();
         dup.append("apns-id", HeaderValue::from_static("x"));
         dup.append("apns-id", HeaderValue::from_static("y"));
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &dup, b"", false),
-            Err(Reply::DuplicateHeaders)
-        );
-        let bad_everything = headers(&[
+        let bad_everything = [
             ("apns-push-type", "nope"),
             ("apns-priority", "3"),
             ("apns-id", "x"),
-        ]);
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &bad_everything,
-                b"",
-                false
-            ),
-            Err(Reply::MissingProviderToken)
-        );
-        // With a certificate, the push type is next, then the topic, ...
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &bad_everything,
-                b"",
-                true
-            ),
-            Err(Reply::InvalidPushType)
-        );
-        let h = headers(&[
+        ];
+        let long_collapse = "c".repeat(65);
+        let voip_topic = [
             ("apns-push-type", "voip"),
             ("apns-topic", "com.example.app"),
             ("apns-priority", "3"),
-        ]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadTopic)
-        );
-        let h = headers(&[
+        ];
+        let priority = [
             ("apns-topic", "com.example.app"),
             ("apns-priority", "3"),
             ("apns-expiration", "x"),
-        ]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadPriority)
-        );
-        let h = headers(&[("apns-expiration", "x"), ("apns-id", "x")]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadExpirationDate)
-        );
-        let h = headers(&[("apns-id", "x"), ("apns-collapse-id", &"c".repeat(65))]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadMessageId)
-        );
-        let h = headers(&[("apns-collapse-id", &"c".repeat(65))]);
-        assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &h, b"", true),
-            Err(Reply::BadCollapseId)
-        );
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &HeaderMap::new(),
+        ];
+        let too_large = [b'x'; 4097];
+        let in_order: [(HeaderMap, &[u8], bool, Reply); 11] = [
+            (dup, b"", false, Reply::DuplicateHeaders),
+            (
+                headers(&bad_everything),
                 b"",
-                true
+                false,
+                Reply::MissingProviderToken,
             ),
-            Err(Reply::PayloadEmpty)
-        );
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &HeaderMap::new(),
-                &[b'x'; 4097],
-                true
+            (headers(&bad_everything), b"", true, Reply::InvalidPushType),
+            (headers(&voip_topic), b"", true, Reply::BadTopic),
+            (headers(&priority), b"", true, Reply::BadPriority),
+            (
+                headers(&[("apns-expiration", "x"), ("apns-id", "x")]),
+                b"",
+                true,
+                Reply::BadExpirationDate,
             ),
-            Err(Reply::PayloadTooLarge)
-        );
-        assert_eq!(
-            check(
-                &v,
-                &Method::POST,
-                "/3/device/00",
-                &HeaderMap::new(),
-                b"x",
-                true
+            (
+                headers(&[("apns-id", "x"), ("apns-collapse-id", &long_collapse)]),
+                b"",
+                true,
+                Reply::BadMessageId,
             ),
-            Err(Reply::BadPayload)
-        );
+            (
+                headers(&[("apns-collapse-id", &long_collapse)]),
+                b"",
+                true,
+                Reply::BadCollapseId,
+            ),
+            (HeaderMap::new(), b"", true, Reply::PayloadEmpty),
+            (HeaderMap::new(), &too_large, true, Reply::PayloadTooLarge),
+            (HeaderMap::new(), b"x", true, Reply::BadPayload),
+        ];
+        for (h, payload, certificate, expected) in &in_order {
+            let got = post(&v, "/3/device/00", h, payload, *certificate);
+            assert_eq!(got, Err(expected.clone()), "{expected:?}");
+        }
         // The token's age moves with the clock; an hour to the second is fine.
         clock.advance(Duration::from_secs(3600));
-        assert!(check(&v, &Method::POST, "/3/device/00", &good, body, false).is_ok());
+        assert!(post(&v, "/3/device/00", &good, body, false).is_ok());
         clock.advance(Duration::from_secs(1));
         assert_eq!(
-            check(&v, &Method::POST, "/3/device/00", &good, body, false),
+            post(&v, "/3/device/00", &good, body, false),
             Err(Reply::ExpiredProviderToken)
         );
         assert_eq!(v.distinct_jwts(), 1);
@@ -2057,17 +1897,21 @@ mod tests {
             .signing_key_from(&key)
             .validator()
             .unwrap();
-        for iat in [i64::MIN, i64::MAX, 0, -1] {
-            let auth = format!("bearer {}", key.jwt(iat).unwrap());
-            let h = headers(&[("authorization", &auth), ("apns-topic", "a.b")]);
-            let r = v.check(&RequestParts {
+        let check = |headers: &HeaderMap| {
+            let parts = RequestParts {
                 method: &Method::POST,
                 path: "/3/device/00",
-                headers: &h,
+                headers,
                 body: b"{}",
                 client_certificate: false,
                 connection_key_id: None,
-            });
+            };
+            v.check(&parts).map(|_| ())
+        };
+        for iat in [i64::MIN, i64::MAX, 0, -1] {
+            let auth = format!("bearer {}", key.jwt(iat).unwrap());
+            let h = headers(&[("authorization", &auth), ("apns-topic", "a.b")]);
+            let r = check(&h);
             assert!(
                 matches!(
                     r,
@@ -2089,14 +1933,7 @@ mod tests {
                 HeaderValue::from_bytes(junk.as_bytes()).unwrap(),
             );
             h.insert("apns-topic", HeaderValue::from_static("a.b"));
-            let r = v.check(&RequestParts {
-                method: &Method::POST,
-                path: "/3/device/00",
-                headers: &h,
-                body: b"{}",
-                client_certificate: false,
-                connection_key_id: None,
-            });
+            let r = check(&h);
             assert!(r.is_err(), "{junk}");
         }
     }

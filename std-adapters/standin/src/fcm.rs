@@ -47,11 +47,8 @@
 //! recorded and answered `{"name":"projects/<p>/messages/0:<id>"}`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write as _;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -64,13 +61,15 @@ use ring::signature::{KeyPair as _, RsaKeyPair, UnparsedPublicKey, RSA_PKCS1_204
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivatePkcs8KeyDer;
 use serde_json::{json, Value};
-use tidings_std::clock::{SharedClock, SystemClock};
+use tidings_std::clock::SharedClock;
 
-use crate::https::HttpsServer;
-use crate::kit::TokenEndpoint;
+use crate::error::Error;
+use crate::kit::form::pairs;
+use crate::kit::record::Accepts;
+use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
+use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
-use crate::tls::CertificateAuthority;
-use crate::Error;
+use crate::kit::{lock, Scripts};
 
 // ---------------------------------------------------------------------------
 // Limits and wire constants (spec/vendors.md §2)
@@ -489,7 +488,9 @@ struct Issued {
     revoked: bool,
 }
 
-struct Shared {
+/// The running FCM stand-in's state.
+pub struct Shared {
+    account: ServiceAccount,
     project_id: String,
     client_email: String,
     private_key_id: String,
@@ -497,20 +498,15 @@ struct Shared {
     token_url: OnceLock<String>,
     clock: SharedClock,
     access_token_lifetime: i64,
-    scripts: crate::kit::Scripts<Reply>,
+    scripts: Arc<Scripts<Reply>>,
     issued: Mutex<HashMap<String, Issued>>,
-    accepted: Mutex<Vec<AcceptedPush>>,
+    accepted: Arc<Accepts<AcceptedPush>>,
     answers: Mutex<BTreeMap<u16, u64>>,
     token_grants: AtomicU64,
     token_refusals: AtomicU64,
     token_endpoint: TokenEndpoint,
     sends: AtomicU64,
     next_id: AtomicU64,
-    record_file: Option<Mutex<std::fs::File>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// base64url, with or without padding.
@@ -523,34 +519,11 @@ const B64URL: GeneralPurpose = GeneralPurpose::new(
 // The token endpoint
 // ---------------------------------------------------------------------------
 
-/// Decodes an `application/x-www-form-urlencoded` body (`+` is a space).
+/// The token request's fields, read as the kit's lenient [`pairs`] (a
+/// repeated name keeps its last value, as Google's endpoint is not
+/// documented to refuse one).
 fn form_fields(body: &[u8]) -> Option<HashMap<String, String>> {
-    let text = std::str::from_utf8(body).ok()?;
-    let mut fields = HashMap::new();
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        fields.insert(percent_decode(name)?, percent_decode(value)?);
-    }
-    Some(fields)
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+    pairs(body).ok().map(|pairs| pairs.into_iter().collect())
 }
 
 impl Shared {
@@ -761,11 +734,7 @@ impl Shared {
             Some(_) => return Err(Reply::InvalidToken),
         };
         if let Some(n) = message.get("notification") {
-            let n = n
-                .as_object()
-                .ok_or_else(|| invalid("message.notification", "Invalid value."))?;
-            check_fields(n, &NOTIFICATION_FIELDS, "message.notification")
-                .map_err(|f| invalid(&f, "Unknown name: Cannot find field."))?;
+            let n = known_object(n, &NOTIFICATION_FIELDS, "message.notification")?;
             for (k, v) in n {
                 if !v.is_string() {
                     return Err(invalid(
@@ -778,11 +747,7 @@ impl Shared {
         check_data(message.get("data"), "message.data")
             .map_err(|f| invalid(&f, "Invalid data."))?;
         if let Some(android) = message.get("android") {
-            let android = android
-                .as_object()
-                .ok_or_else(|| invalid("message.android", "Invalid value."))?;
-            check_fields(android, &ANDROID_FIELDS, "message.android")
-                .map_err(|f| invalid(&f, "Unknown name: Cannot find field."))?;
+            let android = known_object(android, &ANDROID_FIELDS, "message.android")?;
             if let Some(p) = android.get("priority") {
                 if !matches!(p.as_str(), Some("NORMAL" | "HIGH" | "normal" | "high")) {
                     return Err(invalid("message.android.priority", "Invalid value."));
@@ -799,15 +764,8 @@ impl Shared {
             check_data(android.get("data"), "message.android.data")
                 .map_err(|f| invalid(&f, "Invalid data."))?;
             if let Some(n) = android.get("notification") {
-                let n = n
-                    .as_object()
-                    .ok_or_else(|| invalid("message.android.notification", "Invalid value."))?;
-                check_fields(
-                    n,
-                    &ANDROID_NOTIFICATION_FIELDS,
-                    "message.android.notification",
-                )
-                .map_err(|f| invalid(&f, "Unknown name: Cannot find field."))?;
+                let at = "message.android.notification";
+                known_object(n, &ANDROID_NOTIFICATION_FIELDS, at)?;
             }
         }
         Ok(Checked {
@@ -822,16 +780,14 @@ impl Shared {
     }
 
     fn record(&self, push: AcceptedPush) {
-        if let Some(file) = &self.record_file {
-            let line = json!({
+        self.accepted.push(push, |push| {
+            json!({
                 "project": push.project,
                 "token": push.token,
                 "name": push.name,
                 "payload": push.payload().unwrap_or(Value::Null),
-            });
-            let _ = writeln!(lock(file), "{line}");
-        }
-        lock(&self.accepted).push(push);
+            })
+        });
     }
 
     fn send(&self, path: &str, headers: &HeaderMap, body: Bytes) -> Response {
@@ -888,6 +844,24 @@ struct Checked {
     project: String,
     token: String,
     validate_only: bool,
+}
+
+/// `value` (at the path `at`) as an object whose keys are all `known`; else
+/// FCM's `INVALID_ARGUMENT` naming `at`, or the unknown key's path.
+fn known_object<'v>(
+    value: &'v Value,
+    known: &[&str],
+    at: &str,
+) -> Result<&'v serde_json::Map<String, Value>, Reply> {
+    let invalid = |field: &str, description: &str| Reply::InvalidArgument {
+        field: field.to_owned(),
+        description: description.to_owned(),
+    };
+    let object = value
+        .as_object()
+        .ok_or_else(|| invalid(at, "Invalid value."))?;
+    check_fields(object, known, at).map_err(|f| invalid(&f, "Unknown name: Cannot find field."))?;
+    Ok(object)
 }
 
 /// The first key of `object` not in `known`, as a field path.
@@ -964,198 +938,99 @@ async fn handle(
 // The builder and the running stand-in
 // ---------------------------------------------------------------------------
 
-/// Configures an FCM stand-in; [`FcmStandinBuilder::start`] runs it.
-pub struct FcmStandinBuilder {
-    listen: SocketAddr,
-    clock: SharedClock,
+/// A running FCM stand-in.
+pub type FcmStandin = Standin<Fcm>;
+/// Configures an FCM stand-in; [`Builder::start`] runs it.
+pub type FcmStandinBuilder = Builder<Fcm>;
+
+/// The FCM stand-in's settings: the service account whose assertions are
+/// accepted (default: [`ServiceAccount::test`]`("tidings-standin")`) and
+/// the access tokens' `expires_in`.
+#[derive(Debug)]
+pub struct Fcm {
     account: ServiceAccount,
     access_token_lifetime: i64,
-    scripts: Vec<(String, Reply, Option<u32>)>,
-    record_to: Option<PathBuf>,
 }
 
-impl std::fmt::Debug for FcmStandinBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FcmStandinBuilder")
-            .field("listen", &self.listen)
-            .field("account", &self.account)
-            .finish_non_exhaustive()
-    }
-}
-
-impl FcmStandinBuilder {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The clock assertions and access tokens are checked against.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
+impl Builder<Fcm> {
     /// The service account whose assertions are accepted, and its project
     /// (default: [`ServiceAccount::test`]`("tidings-standin")`).
     pub fn account(mut self, account: ServiceAccount) -> Self {
-        self.account = account;
+        self.vendor.account = account;
         self
     }
 
     /// `expires_in` of the access tokens granted (default
     /// [`ACCESS_TOKEN_LIFETIME_SECS`]).
     pub fn access_token_lifetime(mut self, seconds: i64) -> Self {
-        self.access_token_lifetime = seconds;
+        self.vendor.access_token_lifetime = seconds;
         self
     }
+}
 
-    /// Every valid send to `token` is answered `reply` (not recorded).
-    pub fn reply_always(mut self, token: &str, reply: Reply) -> Self {
-        self.scripts.push((token.to_owned(), reply, None));
-        self
+impl Standin<Fcm> {
+    pub fn account(&self) -> &ServiceAccount {
+        &self.state().account
     }
 
-    /// The next `n` valid sends to `token` are answered `reply`.
-    pub fn reply_next(mut self, token: &str, n: u32, reply: Reply) -> Self {
-        if n > 0 {
-            self.scripts.push((token.to_owned(), reply, Some(n)));
+    /// The registered account's key file, naming this stand-in's token URL.
+    pub fn key_file_json(&self) -> String {
+        self.account().key_file_json(&self.token_url())
+    }
+
+    /// [`Standin::expire_tokens`] under FCM's name for its tokens.
+    pub fn expire_access_tokens(&self) {
+        self.expire_tokens();
+    }
+}
+
+impl Vendor for Fcm {
+    type Reply = Reply;
+    type State = Shared;
+    type Accepted = AcceptedPush;
+    type Stats = Stats;
+    const NAME: &'static str = "FCM";
+
+    fn defaults() -> Self {
+        Self {
+            account: ServiceAccount::test("tidings-standin"),
+            access_token_lifetime: ACCESS_TOKEN_LIFETIME_SECS,
         }
-        self
     }
 
-    /// Also append one JSON line per accepted push to `path`.
-    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record_to = Some(path.into());
-        self
-    }
-
-    pub async fn start(self) -> Result<FcmStandin, Error> {
-        let public_key = self.account.public_key()?;
-        let record_file = match &self.record_to {
-            None => None,
-            Some(path) => Some(Mutex::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|source| Error::RecordFile {
-                        path: path.clone(),
-                        source,
-                    })?,
-            )),
-        };
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
+            public_key: self.account.public_key()?,
             project_id: self.account.project_id.clone(),
             client_email: self.account.client_email.clone(),
             private_key_id: self.account.private_key_id.clone(),
-            public_key,
+            account: self.account,
             token_url: OnceLock::new(),
-            clock: self.clock,
             access_token_lifetime: self.access_token_lifetime,
-            scripts: crate::kit::Scripts::new(self.scripts),
+            accepted: base.accepted,
+            clock: base.clock,
+            scripts: base.scripts,
             issued: Mutex::new(HashMap::new()),
-            accepted: Mutex::new(Vec::new()),
             answers: Mutex::new(BTreeMap::new()),
             token_grants: AtomicU64::new(0),
             token_refusals: AtomicU64::new(0),
             token_endpoint: TokenEndpoint::default(),
             sends: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
-            record_file,
         });
         let router = axum::Router::new()
             .fallback(handle)
             .with_state(shared.clone());
-        let ca = CertificateAuthority::generate()?;
-        let server = HttpsServer::start(router, &ca, self.listen).await?;
-        let _ = shared
-            .token_url
-            .set(format!("{}{TOKEN_PATH}", url_of(&server)));
-        tracing::debug!(addr = %server.addr(), "FCM stand-in listening");
-        Ok(FcmStandin {
-            server,
-            ca,
-            account: self.account,
-            shared,
-        })
-    }
-}
-
-fn url_of(server: &HttpsServer) -> String {
-    let addr = server.addr();
-    let ip = match addr.ip() {
-        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        ip => ip,
-    };
-    format!("https://{}", SocketAddr::new(ip, addr.port()))
-}
-
-/// A running FCM stand-in.
-pub struct FcmStandin {
-    server: HttpsServer,
-    ca: CertificateAuthority,
-    account: ServiceAccount,
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for FcmStandin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FcmStandin")
-            .field("addr", &self.server.addr())
-            .field("project_id", &self.account.project_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl FcmStandin {
-    /// Defaults: `127.0.0.1:0`, system clock, the test account of project
-    /// `tidings-standin`, no scripts.
-    pub fn builder() -> FcmStandinBuilder {
-        FcmStandinBuilder {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            clock: Arc::new(SystemClock),
-            account: ServiceAccount::test("tidings-standin"),
-            access_token_lifetime: ACCESS_TOKEN_LIFETIME_SECS,
-            scripts: Vec::new(),
-            record_to: None,
-        }
+        Ok((shared, router))
     }
 
-    /// `https://127.0.0.1:PORT` (the send endpoint's base).
-    pub fn url(&self) -> String {
-        url_of(&self.server)
+    fn started(state: &Shared, url: &str) {
+        let _ = state.token_url.set(format!("{url}{TOKEN_PATH}"));
     }
 
-    /// The token endpoint (and the `aud` assertions must carry).
-    pub fn token_url(&self) -> String {
-        format!("{}{TOKEN_PATH}", self.url())
-    }
-
-    pub fn account(&self) -> &ServiceAccount {
-        &self.account
-    }
-
-    /// The registered account's key file, naming this stand-in's token URL.
-    pub fn key_file_json(&self) -> String {
-        self.account.key_file_json(&self.token_url())
-    }
-
-    pub fn ca_pem(&self) -> &str {
-        self.ca.pem()
-    }
-
-    pub fn write_ca_pem(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        self.ca.write_pem(path)
-    }
-
-    pub fn accepted(&self) -> Vec<AcceptedPush> {
-        lock(&self.shared.accepted).clone()
-    }
-
-    pub fn stats(&self) -> Stats {
-        let s = &self.shared;
+    fn stats(s: &Shared, connections: u64) -> Stats {
         Stats {
-            connections: self.server.connections(),
+            connections,
             token_grants: s.token_grants.load(Ordering::Relaxed),
             token_refusals: s.token_refusals.load(Ordering::Relaxed),
             token_requests: s.token_endpoint.requests(),
@@ -1163,95 +1038,21 @@ impl FcmStandin {
             answers: lock(&s.answers).clone(),
         }
     }
+}
 
-    /// From now on the token endpoint answers `fault` instead of a token
-    /// (`None`: normally again). Every request counts in
-    /// [`Stats::token_requests`].
-    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
-        self.shared.token_endpoint.set_fault(fault);
+impl TokenVendor for Fcm {
+    const TOKEN_PATH: &'static str = TOKEN_PATH;
+
+    fn token_endpoint(state: &Shared) -> &TokenEndpoint {
+        &state.token_endpoint
     }
 
     /// Every access token granted so far is expired from now on: the next
     /// send with one is answered 401 `UNAUTHENTICATED`.
-    pub fn expire_access_tokens(&self) {
-        for issued in lock(&self.shared.issued).values_mut() {
+    fn expire_tokens(state: &Shared) {
+        for issued in lock(&state.issued).values_mut() {
             issued.revoked = true;
         }
-    }
-
-    /// From now on every valid send to `token` is answered `reply`.
-    pub fn script(&self, token: &str, reply: Reply) {
-        self.shared.scripts.set(token, reply, None);
-    }
-
-    /// The next `n` valid sends to `token` are answered `reply`.
-    pub fn script_next(&self, token: &str, n: u32, reply: Reply) {
-        self.shared.scripts.set(token, reply, Some(n));
-    }
-
-    pub fn unscript(&self, token: &str) {
-        self.shared.scripts.remove(token);
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
-    }
-}
-
-/// `tidings standin fcm`: writes `ca.pem` and `service-account.json` (the
-/// checked-in test key, a test account of project `tidings-standin`) into
-/// the folder, and answers the `[fcm]` table for `tidings send`.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let mut builder = FcmStandin::builder().listen(setup.listen);
-    for (token, code) in &setup.replies {
-        let reply = Reply::from_code(code)
-            .ok_or_else(|| Error::Config(format!("--reply {token}={code}: not an FCM code")))?;
-        builder = builder.reply_always(token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let key_file = setup.dir.join("service-account.json");
-    write_private(&key_file, &standin.key_file_json())?;
-    let config_table = format!(
-        "[fcm]\nservice_account_file = {}\nendpoint = {}\ntoken_endpoint = {}\nca_file = {}\n",
-        toml_string(&key_file.to_string_lossy()),
-        toml_string(&standin.url()),
-        toml_string(&standin.token_url()),
-        toml_string(&ca_file.to_string_lossy()),
-    );
-    let info = json!({
-        "Url": standin.url(),
-        "TokenUrl": standin.token_url(),
-        "CaFile": ca_file,
-        "ServiceAccountFile": key_file,
-        "ProjectId": standin.account().project_id,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for FcmStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = lock(&self.shared.accepted).len();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted, {} access tokens granted, over {} connections",
-                stats.token_grants, stats.connections
-            ))
-        })
     }
 }
 
@@ -1329,36 +1130,26 @@ mod tests {
         assert_eq!(fields["assertion"], "a.b-c_d");
         assert_eq!(fields["x"], "a b");
         assert!(form_fields(b"a=%zz").is_none());
+        // A repeated name keeps its last value, as it always did here.
+        assert_eq!(form_fields(b"a=1&a=2").unwrap()["a"], "2");
     }
 
-    fn shared_at(now: i64) -> Shared {
-        let account = ServiceAccount::test("p");
+    /// The state a started stand-in has, on a clock at `now`.
+    fn shared_at(now: i64) -> Arc<Shared> {
         let clock = tidings_std::clock::ManualClock::at(
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(now).unwrap()),
         );
-        let shared = Shared {
-            project_id: account.project_id.clone(),
-            client_email: account.client_email.clone(),
-            private_key_id: account.private_key_id.clone(),
-            public_key: account.public_key().unwrap(),
-            token_url: OnceLock::new(),
+        let base = Base {
             clock: Arc::new(clock),
-            access_token_lifetime: ACCESS_TOKEN_LIFETIME_SECS,
-            scripts: crate::kit::Scripts::default(),
-            issued: Mutex::new(HashMap::new()),
-            accepted: Mutex::new(Vec::new()),
-            answers: Mutex::new(BTreeMap::new()),
-            token_grants: AtomicU64::new(0),
-            token_refusals: AtomicU64::new(0),
-            token_endpoint: TokenEndpoint::default(),
-            sends: AtomicU64::new(0),
-            next_id: AtomicU64::new(1),
-            record_file: None,
+            scripts: Arc::default(),
+            accepted: Arc::default(),
         };
-        shared
-            .token_url
-            .set("https://127.0.0.1:1/token".into())
-            .unwrap();
+        let vendor = Fcm {
+            account: ServiceAccount::test("p"),
+            access_token_lifetime: ACCESS_TOKEN_LIFETIME_SECS,
+        };
+        let (shared, _routes) = vendor.start(base).unwrap();
+        Fcm::started(&shared, "https://127.0.0.1:1");
         shared
     }
 

@@ -1,5 +1,9 @@
 //! The Honor Push stand-in (`spec/vendors.md` §4) on loopback: Honor's
 //! OAuth token endpoint and `POST /api/v1/<appId>/sendMessage`, over TLS.
+//! It is the Huawei stand-in ([`crate::huawei::Family`]) with Honor's
+//! differences as a [`Dialect`]: paths, a client id of its own, OIDC-shaped
+//! token errors, the `timestamp` header, no `message` wrapper, and the
+//! `data.expireTokens`/`failTokens` envelope.
 //!
 //! Honor's code table is unconfirmed (§4.3); the stand-in answers in the
 //! documented envelope `{"code", "message", "data": {"sendResult",
@@ -40,34 +44,25 @@
 //! `sendResult` is whether any token was sent, and the push is recorded
 //! when one was. Any other scripted reply answers the whole request.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
-use tidings_std::clock::{SharedClock, SystemClock};
 
-use crate::https::HttpsServer;
-pub use crate::kit::TokenFault;
-use crate::kit::{
-    self, Accepted, IssuedTokens, Recorder, Scripts, Stats, TokenEndpoint, TokenState,
+use crate::huawei::{
+    check_size, check_title_and_body, check_tokens, json_document, refuse_with, Answer, Checked,
+    Dialect, Family, Refusal, Shared,
 };
-use crate::tls::CertificateAuthority;
-use crate::Error;
+use crate::kit::shell::{Builder, Standin};
+pub use crate::kit::TokenFault;
+use crate::kit::{fresh_id, now_ms, Accepted};
+
+pub use crate::huawei::{MAX_BODY, MAX_TOKENS, TOKEN_LIFETIME};
 
 /// Token path (vendors.md §4.1).
 pub const TOKEN_PATH: &str = "/auth/realms/developer/protocol/openid-connect/token";
-/// An access token lives an hour (the stand-in's choice, as Huawei's).
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
-/// Body limit excluding tokens (assumed Huawei's, vendors.md §4.3).
-pub const MAX_BODY: usize = 4096;
-/// Most tokens in one request (assumed Huawei's, vendors.md §4.3).
-pub const MAX_TOKENS: usize = 1000;
 /// How far the `timestamp` header may be from the stand-in's clock (Honor
 /// documents none; ten minutes, as vivo's and OPPO's signed timestamps).
 pub const TIMESTAMP_WINDOW: Duration = Duration::from_secs(600);
@@ -155,25 +150,6 @@ impl Reply {
         .into_iter()
         .find(|r| r.code().map(|c| c.to_string()).as_deref() == Some(code))
     }
-
-    fn response(&self) -> Response {
-        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        match self.code() {
-            Some(code) => answer(status, code, "stand-in error", Value::Null),
-            None => {
-                let mut response = status.into_response();
-                if let Reply::FlowControl {
-                    retry_after: Some(s),
-                } = self
-                {
-                    response
-                        .headers_mut()
-                        .insert(axum::http::header::RETRY_AFTER, (*s).into());
-                }
-                response
-            }
-        }
-    }
 }
 
 fn answer(status: StatusCode, code: u32, message: &str, data: Value) -> Response {
@@ -186,387 +162,147 @@ fn answer(status: StatusCode, code: u32, message: &str, data: Value) -> Response
         .into_response()
 }
 
-// ---------------------------------------------------------------- builder
-
-/// Configures a Honor stand-in; [`HonorStandinBuilder::start`] runs it.
-pub struct HonorStandinBuilder {
-    listen: SocketAddr,
-    clock: SharedClock,
-    app_id: String,
-    client_id: String,
-    client_secret: String,
-    token_lifetime: Duration,
-    scripts: Vec<(String, Reply, Option<u32>)>,
-    record_to: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for HonorStandinBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HonorStandinBuilder")
-            .field("listen", &self.listen)
-            .field("app_id", &self.app_id)
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl HonorStandinBuilder {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The clock token lifetimes and `timestamp` run on (default: the system clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The app id (URL path) and the OAuth client it sends as (§4.1).
-    pub fn app(mut self, app_id: &str, client_id: &str, client_secret: &str) -> Self {
-        self.app_id = app_id.to_owned();
-        self.client_id = client_id.to_owned();
-        self.client_secret = client_secret.to_owned();
-        self
-    }
-
-    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.token_lifetime = lifetime;
-        self
-    }
-
-    pub fn reply_always(mut self, token: &str, reply: Reply) -> Self {
-        self.scripts.push((token.to_owned(), reply, None));
-        self
-    }
-
-    pub fn reply_next(mut self, token: &str, n: u32, reply: Reply) -> Self {
-        self.scripts.push((token.to_owned(), reply, Some(n)));
-        self
-    }
-
-    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record_to = Some(path.into());
-        self
-    }
-
-    pub async fn start(self) -> Result<HonorStandin, Error> {
-        if self.app_id.is_empty() || self.client_id.is_empty() || self.client_secret.is_empty() {
-            return Err(Error::Config(
-                "the Honor stand-in needs an app id, a client id and a secret".into(),
-            ));
-        }
-        let state = Arc::new(Shared {
-            app_id: self.app_id,
-            client_id: self.client_id,
-            client_secret: self.client_secret,
-            clock: self.clock.clone(),
-            tokens: IssuedTokens::new(self.clock, self.token_lifetime),
-            scripts: Scripts::new(self.scripts),
-            recorder: Recorder::new(self.record_to.as_ref())?,
-            token_endpoint: TokenEndpoint::default(),
-        });
-        let router = axum::Router::new()
-            .route(TOKEN_PATH, axum::routing::post(token))
-            .route("/api/v1/{app_id}/{action}", axum::routing::post(send))
-            .with_state(state.clone());
-        let ca = CertificateAuthority::generate()?;
-        let server = HttpsServer::start(router, &ca, self.listen).await?;
-        Ok(HonorStandin { server, ca, state })
-    }
-}
-
-// ---------------------------------------------------------------- running
-
-struct Shared {
-    app_id: String,
-    client_id: String,
-    client_secret: String,
-    clock: SharedClock,
-    tokens: IssuedTokens,
-    scripts: Scripts<Reply>,
-    recorder: Recorder,
-    token_endpoint: TokenEndpoint,
-}
-
 /// A running Honor stand-in.
-pub struct HonorStandin {
-    server: HttpsServer,
-    ca: CertificateAuthority,
-    state: Arc<Shared>,
-}
+pub type HonorStandin = Standin<Family<Honor>>;
+/// Configures a Honor stand-in; [`Builder::start`] runs it.
+pub type HonorStandinBuilder = Builder<Family<Honor>>;
 
-impl std::fmt::Debug for HonorStandin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HonorStandin")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
+impl Builder<Family<Honor>> {
+    /// The app id (URL path) and the OAuth client it sends as (§4.1).
+    pub fn app(self, app_id: &str, client_id: &str, client_secret: &str) -> Self {
+        self.credentials(app_id, Some(client_id), client_secret)
     }
 }
 
-impl HonorStandin {
-    /// Defaults: `127.0.0.1:0`, the system clock, hour-long tokens, no
-    /// scripts. [`HonorStandinBuilder::app`] is required.
-    pub fn builder() -> HonorStandinBuilder {
-        HonorStandinBuilder {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            clock: Arc::new(SystemClock),
-            app_id: String::new(),
-            client_id: String::new(),
-            client_secret: String::new(),
-            token_lifetime: TOKEN_LIFETIME,
-            scripts: Vec::new(),
-            record_to: None,
+/// Honor's data and checks in the Huawei family.
+#[derive(Debug)]
+pub struct Honor;
+
+impl Dialect for Honor {
+    type Reply = Reply;
+    const NAME: &'static str = "Honor";
+    const TOKEN_PATH: &'static str = TOKEN_PATH;
+    const SEND_ROUTE: &'static str = "/api/v1/{app_id}/{action}";
+    const SEND_ACTION: &'static str = "sendMessage";
+
+    fn refusal(refusal: Refusal) -> Reply {
+        match refusal {
+            Refusal::Auth => Reply::AuthError,
+            Refusal::AuthExpired => Reply::AuthExpired,
+            Refusal::Parameter | Refusal::BadToken => Reply::ParameterError,
+            Refusal::Structure => Reply::MessageStructureError,
+            Refusal::TokenCount => Reply::TokenCountOutOfRange,
+            Refusal::TooLarge => Reply::BodyTooLarge,
         }
     }
 
-    pub fn url(&self) -> String {
-        self.server.url()
+    fn token_refusal(error: &'static str) -> Value {
+        serde_json::json!({
+            "error": error,
+            "error_description": "stand-in: the client credentials were not accepted",
+        })
     }
 
-    pub fn token_url(&self) -> String {
-        format!("{}{TOKEN_PATH}", self.server.url())
-    }
-
-    pub fn ca_pem(&self) -> &str {
-        self.ca.pem()
-    }
-
-    pub fn write_ca_pem(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
-        self.ca.write_pem(path)
-    }
-
-    pub fn accepted(&self) -> Vec<Accepted> {
-        self.state.recorder.accepted()
-    }
-
-    pub fn stats(&self) -> Stats {
-        let s = &self.state;
-        s.recorder
-            .stats(s.tokens.fetches(), s.token_endpoint.requests())
-    }
-
-    /// From now on the token endpoint answers `fault` instead of a token
-    /// (`None`: normally again). Every request counts in
-    /// [`Stats::token_requests`].
-    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
-        self.state.token_endpoint.set_fault(fault);
-    }
-
-    /// Every access token issued so far is expired from now on (80200003).
-    pub fn expire_tokens(&self) {
-        self.state.tokens.expire_all();
-    }
-
-    pub fn script(&self, token: &str, reply: Reply) {
-        self.state.scripts.set(token, reply, None);
-    }
-
-    pub fn script_next(&self, token: &str, n: u32, reply: Reply) {
-        self.state.scripts.set(token, reply, Some(n));
-    }
-
-    pub fn unscript(&self, token: &str) {
-        self.state.scripts.remove(token);
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
-    }
-}
-
-async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(fault) = s.token_endpoint.fault().await {
-        return fault;
-    }
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let client = (s.client_id.as_str(), s.client_secret.as_str());
-    kit::token_answer(
-        content_type,
-        &body,
-        client,
-        &s.tokens,
-        &s.recorder,
-        |error| {
-            serde_json::json!({
-                "error": error,
-                "error_description": "stand-in: the client credentials were not accepted",
-            })
-        },
-    )
-}
-
-async fn send(
-    State(s): State<Arc<Shared>>,
-    Path((app_id, action)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if action != "sendMessage" {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    s.recorder.request();
-    let (response, status, code) = match check(&s, &app_id, &headers, &body) {
-        Err(reply) => (
-            reply.response(),
-            reply.status(),
-            reply.code().map(|c| c.to_string()).unwrap_or_default(),
-        ),
-        Ok((tokens, timestamp_ms)) => outcome(&s, app_id, tokens, timestamp_ms, body),
-    };
-    s.recorder.answer(status, &code);
-    response
-}
-
-fn outcome(
-    s: &Shared,
-    app_id: String,
-    tokens: Vec<String>,
-    timestamp_ms: u64,
-    body: Bytes,
-) -> (Response, u16, String) {
-    let (mut expired, mut failed) = (Vec::new(), Vec::new());
-    let mut other = None;
-    for token in &tokens {
-        match s.scripts.take(token) {
-            Some(Reply::ExpiredToken) => expired.push(token.clone()),
-            Some(Reply::FailToken) => failed.push(token.clone()),
-            Some(reply) if other.is_none() => other = Some(reply),
-            _ => {}
+    /// Steps 3–8 of the module doc.
+    fn check(s: &Shared<Self>, headers: &HeaderMap, body: &[u8]) -> Result<Checked, Reply> {
+        let timestamp_ms = headers
+            .get("timestamp")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or(Reply::ParameterError)?;
+        let window = u64::try_from(TIMESTAMP_WINDOW.as_millis()).unwrap_or(u64::MAX);
+        if timestamp_ms.abs_diff(now_ms(&s.core.clock)) > window {
+            return Err(Reply::ParameterError);
         }
-    }
-    if let Some(reply) = other {
-        let code = reply.code().map(|c| c.to_string()).unwrap_or_default();
-        return (reply.response(), reply.status(), code);
-    }
-    let sent = expired.len() + failed.len() < tokens.len();
-    let data = serde_json::json!({
-        "sendResult": sent,
-        "requestId": kit::request_id(),
-        "failTokens": failed,
-        "expireTokens": expired,
-    });
-    if sent {
-        s.recorder.accept(Accepted {
-            app_id,
-            tokens,
-            invalid_tokens: expired,
-            timestamp_ms: Some(timestamp_ms),
-            body,
-        });
-    }
-    (
-        answer(StatusCode::OK, CODE_SUCCESS, "success", data),
-        200,
-        CODE_SUCCESS.to_string(),
-    )
-}
-
-/// Steps 1–8 of the module doc; the tokens and the timestamp when it passes.
-fn check(
-    s: &Shared,
-    app_id: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(Vec<String>, u64), Reply> {
-    if app_id != s.app_id {
-        return Err(Reply::AuthError);
-    }
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(Reply::AuthError)?;
-    match s.tokens.check(bearer) {
-        TokenState::Valid => {}
-        TokenState::Expired => return Err(Reply::AuthExpired),
-        TokenState::Unknown => return Err(Reply::AuthError),
-    }
-    let timestamp_ms = headers
-        .get("timestamp")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|v| v.parse::<u64>().ok())
-        .ok_or(Reply::ParameterError)?;
-    let now_ms = s
-        .clock
-        .now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let window = u64::try_from(TIMESTAMP_WINDOW.as_millis()).unwrap_or(u64::MAX);
-    if timestamp_ms.abs_diff(now_ms) > window {
-        return Err(Reply::ParameterError);
-    }
-    let json_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/json"));
-    if !json_type {
-        return Err(Reply::ParameterError);
-    }
-    let doc: Value = serde_json::from_slice(body).map_err(|_| Reply::MessageStructureError)?;
-    let top = doc.as_object().ok_or(Reply::MessageStructureError)?;
-    if top.contains_key("message") {
-        return Err(Reply::MessageStructureError);
-    }
-    let tokens = check_tokens(top.get("token"))?;
-    let token_bytes: usize = tokens
-        .iter()
-        .map(|t| serde_json::to_string(t).map_or(0, |j| j.len() + 1))
-        .sum();
-    if body.len().saturating_sub(token_bytes) > MAX_BODY {
-        return Err(Reply::BodyTooLarge);
-    }
-    if top.get("data").is_some_and(|d| !d.is_string()) {
-        return Err(Reply::MessageStructureError);
-    }
-    let android = match top.get("android") {
-        None => None,
-        Some(Value::Object(a)) => Some(a),
-        Some(_) => return Err(Reply::MessageStructureError),
-    };
-    if android
-        .and_then(|a| a.get("data"))
-        .is_some_and(|d| !d.is_string())
-    {
-        return Err(Reply::MessageStructureError);
-    }
-    let note = android.and_then(|a| a.get("notification"));
-    for field in ["title", "body"] {
-        let given = |n: Option<&Value>| {
-            n.and_then(|n| n.get(field))
-                .and_then(Value::as_str)
-                .is_some_and(|t| !t.is_empty())
-        };
-        if !given(note) && !given(top.get("notification")) {
+        let doc = json_document::<Self>(headers, body)?;
+        let top = doc.as_object().ok_or(Reply::MessageStructureError)?;
+        if top.contains_key("message") {
             return Err(Reply::MessageStructureError);
         }
-    }
-    if let Some(note) = note {
-        check_notification(note)?;
-    }
-    Ok((tokens, timestamp_ms))
-}
-
-fn check_tokens(value: Option<&Value>) -> Result<Vec<String>, Reply> {
-    let items = value
-        .ok_or(Reply::ParameterError)?
-        .as_array()
-        .ok_or(Reply::MessageStructureError)?;
-    if items.is_empty() || items.len() > MAX_TOKENS {
-        return Err(Reply::TokenCountOutOfRange);
-    }
-    items
-        .iter()
-        .map(|t| {
-            t.as_str()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .ok_or(Reply::ParameterError)
+        let tokens = check_tokens::<Self>(top.get("token"))?;
+        check_size::<Self>(body, &tokens)?;
+        if top.get("data").is_some_and(|d| !d.is_string()) {
+            return Err(Reply::MessageStructureError);
+        }
+        let android = match top.get("android") {
+            None => None,
+            Some(Value::Object(a)) => Some(a),
+            Some(_) => return Err(Reply::MessageStructureError),
+        };
+        if android
+            .and_then(|a| a.get("data"))
+            .is_some_and(|d| !d.is_string())
+        {
+            return Err(Reply::MessageStructureError);
+        }
+        let note = android.and_then(|a| a.get("notification"));
+        check_title_and_body::<Self>(note, top.get("notification"))?;
+        if let Some(note) = note {
+            check_notification(note)?;
+        }
+        Ok(Checked {
+            tokens,
+            timestamp_ms: Some(timestamp_ms),
         })
-        .collect()
+    }
+
+    fn outcome(s: &Shared<Self>, app_id: String, checked: Checked, body: Bytes) -> Answer {
+        let tokens = checked.tokens;
+        let (mut expired, mut failed) = (Vec::new(), Vec::new());
+        let mut other = None;
+        for token in &tokens {
+            match s.core.scripts.take(token) {
+                Some(Reply::ExpiredToken) => expired.push(token.clone()),
+                Some(Reply::FailToken) => failed.push(token.clone()),
+                Some(reply) if other.is_none() => other = Some(reply),
+                _ => {}
+            }
+        }
+        if let Some(reply) = other {
+            return Self::refuse(&reply);
+        }
+        let sent = expired.len() + failed.len() < tokens.len();
+        let data = serde_json::json!({
+            "sendResult": sent,
+            "requestId": fresh_id(),
+            "failTokens": failed,
+            "expireTokens": expired,
+        });
+        if sent {
+            s.core.recorder.accept(Accepted {
+                app_id,
+                tokens,
+                invalid_tokens: expired,
+                timestamp_ms: checked.timestamp_ms,
+                body,
+            });
+        }
+        Answer::new(
+            answer(StatusCode::OK, CODE_SUCCESS, "success", data),
+            200,
+            CODE_SUCCESS.to_string(),
+        )
+    }
+
+    fn refuse(reply: &Reply) -> Answer {
+        let code = reply.code();
+        let text = code.map(|c| c.to_string());
+        let body = |status, _: &str| {
+            answer(
+                status,
+                code.unwrap_or_default(),
+                "stand-in error",
+                Value::Null,
+            )
+        };
+        match reply {
+            Reply::FlowControl { retry_after } => {
+                refuse_with(reply.status(), None, *retry_after, body)
+            }
+            _ => refuse_with(reply.status(), text, None, body),
+        }
+    }
 }
 
 fn check_notification(note: &Value) -> Result<(), Reply> {
@@ -589,75 +325,6 @@ fn check_notification(note: &Value) -> Result<(), Reply> {
         }
     }
     Ok(())
-}
-
-// ---------------------------------------------------------------- CLI
-
-/// The command line stand-in's app and client ids.
-pub const CLI_APP_ID: &str = "104400000";
-pub const CLI_CLIENT_ID: &str = "honor-client-000001";
-
-/// `tidings standin honor`: a generated secret in `honor-secret.txt`, and
-/// the `[honor]` table pointing at the stand-in.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let secret = kit::generate_secret()?;
-    let secret_file = setup.dir.join("honor-secret.txt");
-    write_private(&secret_file, &secret)?;
-    let mut builder =
-        HonorStandin::builder()
-            .listen(setup.listen)
-            .app(CLI_APP_ID, CLI_CLIENT_ID, &secret);
-    for (token, code) in &setup.replies {
-        let reply = Reply::from_code(code)
-            .ok_or_else(|| Error::Config(format!("--reply {token}={code}: not a Honor code")))?;
-        builder = builder.reply_always(token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let config_table = format!(
-        "[honor]\napp_id = {}\nclient_id = {}\nclient_secret = {}\nendpoint = {}\ntoken_endpoint = {}\nca_file = {}\n",
-        toml_string(CLI_APP_ID),
-        toml_string(CLI_CLIENT_ID),
-        toml_string(&secret),
-        toml_string(&standin.url()),
-        toml_string(&standin.token_url()),
-        toml_string(&ca_file.to_string_lossy()),
-    );
-    let info = serde_json::json!({
-        "Url": standin.url(),
-        "TokenUrl": standin.token_url(),
-        "CaFile": ca_file,
-        "AppId": CLI_APP_ID,
-        "ClientId": CLI_CLIENT_ID,
-        "SecretFile": secret_file,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for HonorStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = self.state.recorder.accepted_count();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted of {} requests; {} access tokens issued",
-                stats.requests, stats.token_fetches
-            ))
-        })
-    }
 }
 
 #[cfg(test)]

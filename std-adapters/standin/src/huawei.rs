@@ -1,6 +1,13 @@
 //! The Huawei Push Kit stand-in (`spec/vendors.md` §3) on loopback: the
 //! OAuth token endpoint and `POST /v1/<appId>/messages:send`, over TLS.
 //!
+//! It is also the kit of the Huawei family: Honor's API was split from
+//! Huawei's, and [`crate::honor`] is this stand-in with Honor's
+//! differences given as a [`Dialect`] (paths, the OAuth client, the error
+//! bodies, its own body checks and answer envelope). The token endpoint,
+//! the bearer check, the token list, the body limit and the record are
+//! written once, here.
+//!
 //! # Token endpoint (`POST /oauth2/v3/token`, §3.1)
 //!
 //! A form `grant_type=client_credentials&client_id&client_secret` naming
@@ -48,8 +55,7 @@
 //! gives codes only): 200 for 8000/80100000, 401 for 8020xxxx, 403 for
 //! 80300002, 500 for 80600003/81000001, 400 for the rest.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,15 +64,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
-use tidings_std::clock::{SharedClock, SystemClock};
 
-use crate::https::HttpsServer;
+use crate::error::Error;
+use crate::kit::shell::{Base, Builder, Issuing, Standin, TokenVendor, Vendor};
+use crate::kit::token::{token_answer, TokenEndpoint};
 pub use crate::kit::TokenFault;
-use crate::kit::{
-    self, Accepted, IssuedTokens, Recorder, Scripts, Stats, TokenEndpoint, TokenState,
-};
-use crate::tls::CertificateAuthority;
-use crate::Error;
+use crate::kit::{fresh_id, Accepted, Stats, TokenState};
 
 /// Token path (vendors.md §3.1).
 pub const TOKEN_PATH: &str = "/oauth2/v3/token";
@@ -181,29 +184,10 @@ impl Reply {
             _ => all.into_iter().find(|r| r.code() == Some(code)),
         }
     }
-
-    fn response(&self) -> Response {
-        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        match self.code() {
-            Some(code) => answer(status, code, &format!("stand-in: {code}")),
-            None => {
-                let mut response = status.into_response();
-                if let Reply::FlowControl {
-                    retry_after: Some(s),
-                } = self
-                {
-                    response
-                        .headers_mut()
-                        .insert(axum::http::header::RETRY_AFTER, (*s).into());
-                }
-                response
-            }
-        }
-    }
 }
 
 fn answer(status: StatusCode, code: &str, msg: &str) -> Response {
-    let body = serde_json::json!({ "code": code, "msg": msg, "requestId": kit::request_id() });
+    let body = serde_json::json!({ "code": code, "msg": msg, "requestId": fresh_id() });
     (
         status,
         [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -212,376 +196,392 @@ fn answer(status: StatusCode, code: &str, msg: &str) -> Response {
         .into_response()
 }
 
-// ---------------------------------------------------------------- builder
+/// A running Huawei stand-in.
+pub type HuaweiStandin = Standin<Family<Huawei>>;
+/// Configures a Huawei stand-in; [`Builder::start`] runs it.
+pub type HuaweiStandinBuilder = Builder<Family<Huawei>>;
 
-/// Configures a Huawei stand-in; [`HuaweiStandinBuilder::start`] runs it.
-pub struct HuaweiStandinBuilder {
-    listen: SocketAddr,
-    clock: SharedClock,
-    app_id: String,
-    client_secret: String,
-    token_lifetime: Duration,
-    high_importance: bool,
-    scripts: Vec<(String, Reply, Option<u32>)>,
-    record_to: Option<PathBuf>,
-}
+/// Huawei's data and checks in the family.
+#[derive(Debug)]
+pub struct Huawei;
 
-impl std::fmt::Debug for HuaweiStandinBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HuaweiStandinBuilder")
-            .field("listen", &self.listen)
-            .field("app_id", &self.app_id)
-            .finish_non_exhaustive()
+impl Dialect for Huawei {
+    type Reply = Reply;
+    const NAME: &'static str = "Huawei";
+    const TOKEN_PATH: &'static str = TOKEN_PATH;
+    const SEND_ROUTE: &'static str = "/v1/{app_id}/{action}";
+    const SEND_ACTION: &'static str = "messages:send";
+
+    fn refusal(refusal: Refusal) -> Reply {
+        match refusal {
+            Refusal::Auth => Reply::AuthError,
+            Refusal::AuthExpired => Reply::AuthExpired,
+            Refusal::Parameter => Reply::ParameterError,
+            Refusal::Structure => Reply::MessageStructureError,
+            Refusal::TokenCount => Reply::TokenCountOutOfRange,
+            Refusal::BadToken => Reply::InvalidToken,
+            Refusal::TooLarge => Reply::BodyTooLarge,
+        }
+    }
+
+    fn token_refusal(error: &'static str) -> Value {
+        let number = if error == "invalid_client" {
+            OAUTH_ERROR_INVALID_CLIENT
+        } else {
+            OAUTH_ERROR_INVALID_REQUEST
+        };
+        serde_json::json!({ "error": number, "error_description": error })
+    }
+
+    /// Steps 3–7 of the module doc.
+    fn check(s: &Shared<Self>, headers: &HeaderMap, body: &[u8]) -> Result<Checked, Reply> {
+        let doc = json_document::<Self>(headers, body)?;
+        let message = doc
+            .get("message")
+            .and_then(Value::as_object)
+            .ok_or(Reply::MessageStructureError)?;
+        let tokens = check_tokens::<Self>(message.get("token"))?;
+        if message.contains_key("topic") || message.contains_key("condition") {
+            return Err(Reply::ParameterError);
+        }
+        check_size::<Self>(body, &tokens)?;
+        if message.get("data").is_some_and(|d| !d.is_string()) {
+            return Err(Reply::MessageStructureError);
+        }
+        let android = match message.get("android") {
+            None => None,
+            Some(Value::Object(a)) => Some(a),
+            Some(_) => return Err(Reply::MessageStructureError),
+        };
+        let note = android.and_then(|a| a.get("notification"));
+        check_title_and_body::<Self>(note, message.get("notification"))?;
+        if let Some(a) = android {
+            check_android(a, s.high_importance)?;
+        }
+        Ok(Checked {
+            tokens,
+            timestamp_ms: None,
+        })
+    }
+
+    fn outcome(s: &Shared<Self>, app_id: String, checked: Checked, body: Bytes) -> Answer {
+        let tokens = checked.tokens;
+        let mut illegal = Vec::new();
+        let mut other = None;
+        for token in &tokens {
+            match s.core.scripts.take(token) {
+                Some(Reply::InvalidToken) => illegal.push(token.clone()),
+                Some(reply) if other.is_none() => other = Some(reply),
+                _ => {}
+            }
+        }
+        if let Some(reply) = other {
+            return Self::refuse(&reply);
+        }
+        if illegal.len() == tokens.len() {
+            return Self::refuse(&Reply::InvalidToken);
+        }
+        let (code, msg) = if illegal.is_empty() {
+            ("80000000", "Success".to_owned())
+        } else {
+            let msg = serde_json::json!({
+                "success": tokens.len() - illegal.len(),
+                "failure": illegal.len(),
+                "illegal_tokens": illegal,
+            });
+            ("80100000", msg.to_string())
+        };
+        s.core.recorder.accept(Accepted {
+            app_id,
+            tokens,
+            invalid_tokens: illegal,
+            timestamp_ms: None,
+            body,
+        });
+        Answer::new(answer(StatusCode::OK, code, &msg), 200, code.into())
+    }
+
+    fn refuse(reply: &Reply) -> Answer {
+        let retry_after = match reply {
+            Reply::FlowControl { retry_after } => *retry_after,
+            _ => None,
+        };
+        let code = reply.code().map(str::to_owned);
+        refuse_with(reply.status(), code, retry_after, |status, code| {
+            answer(status, code, &format!("stand-in: {code}"))
+        })
     }
 }
 
-impl HuaweiStandinBuilder {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The clock token lifetimes run on (default: the system clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
+impl Builder<Family<Huawei>> {
     /// The app (its id is also the OAuth client id, §3.1) and its secret.
-    pub fn app(mut self, app_id: &str, client_secret: &str) -> Self {
-        self.app_id = app_id.to_owned();
-        self.client_secret = client_secret.to_owned();
-        self
-    }
-
-    /// How long issued access tokens live (default an hour).
-    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.token_lifetime = lifetime;
-        self
+    pub fn app(self, app_id: &str, client_secret: &str) -> Self {
+        self.credentials(app_id, None, client_secret)
     }
 
     /// The app holds the permission for `importance: HIGH` (80300011 otherwise).
     pub fn allow_high_importance(mut self) -> Self {
-        self.high_importance = true;
+        self.vendor.high_importance = true;
         self
-    }
-
-    /// Every valid request naming `token` gets `reply`.
-    pub fn reply_always(mut self, token: &str, reply: Reply) -> Self {
-        self.scripts.push((token.to_owned(), reply, None));
-        self
-    }
-
-    /// The next `n` valid requests naming `token` get `reply`.
-    pub fn reply_next(mut self, token: &str, n: u32, reply: Reply) -> Self {
-        self.scripts.push((token.to_owned(), reply, Some(n)));
-        self
-    }
-
-    /// Also append one JSON line per accepted push to `path`.
-    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record_to = Some(path.into());
-        self
-    }
-
-    pub async fn start(self) -> Result<HuaweiStandin, Error> {
-        if self.app_id.is_empty() || self.client_secret.is_empty() {
-            return Err(Error::Config(
-                "the Huawei stand-in needs an app id and a secret".into(),
-            ));
-        }
-        let state = Arc::new(Shared {
-            app_id: self.app_id,
-            client_secret: self.client_secret,
-            high_importance: self.high_importance,
-            tokens: IssuedTokens::new(self.clock, self.token_lifetime),
-            scripts: Scripts::new(self.scripts),
-            recorder: Recorder::new(self.record_to.as_ref())?,
-            token_endpoint: TokenEndpoint::default(),
-        });
-        let router = axum::Router::new()
-            .route(TOKEN_PATH, axum::routing::post(token))
-            .route("/v1/{app_id}/{action}", axum::routing::post(send))
-            .with_state(state.clone());
-        let ca = CertificateAuthority::generate()?;
-        let server = HttpsServer::start(router, &ca, self.listen).await?;
-        Ok(HuaweiStandin { server, ca, state })
     }
 }
 
-// ---------------------------------------------------------------- running
+// ---------------------------------------------------------------- the family
 
-struct Shared {
+/// Why a request of the family is refused, in the terms both dialects
+/// share; each names it with its own [`Dialect::Reply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// 80200001: wrong app, no bearer, or a token never issued.
+    Auth,
+    /// 80200003: an issued token past its lifetime.
+    AuthExpired,
+    /// 80100001.
+    Parameter,
+    /// 80100003.
+    Structure,
+    /// 80300010: not 1–[`MAX_TOKENS`] tokens.
+    TokenCount,
+    /// A token that is not a non-empty string.
+    BadToken,
+    /// 80300008: over [`MAX_BODY`] without the tokens.
+    TooLarge,
+}
+
+/// A provider of the Huawei family: its data (paths, names, error bodies)
+/// and what it checks and answers on its own.
+pub trait Dialect: Sized + Send + Sync + 'static {
+    type Reply: Clone + Send + Sync + 'static;
+    const NAME: &'static str;
+    const TOKEN_PATH: &'static str;
+    /// The send route (with `{app_id}` and `{action}`) and its one action.
+    const SEND_ROUTE: &'static str;
+    const SEND_ACTION: &'static str;
+
+    fn refusal(refusal: Refusal) -> Self::Reply;
+    /// The token endpoint's error body for an RFC 6749 §5.2 error name.
+    fn token_refusal(error: &'static str) -> Value;
+    /// The checks after the app id and the bearer token.
+    fn check(s: &Shared<Self>, headers: &HeaderMap, body: &[u8]) -> Result<Checked, Self::Reply>;
+    /// A passing request's answer: scripts applied, the push recorded.
+    fn outcome(s: &Shared<Self>, app_id: String, checked: Checked, body: Bytes) -> Answer;
+    fn refuse(reply: &Self::Reply) -> Answer;
+}
+
+/// What a passing request addressed.
+#[derive(Debug)]
+pub struct Checked {
+    pub(crate) tokens: Vec<String>,
+    /// Honor's `timestamp` header.
+    pub(crate) timestamp_ms: Option<u64>,
+}
+
+/// An answer and what it counts as (HTTP status, vendor code).
+#[derive(Debug)]
+pub struct Answer {
+    response: Response,
+    status: u16,
+    code: String,
+}
+
+impl Answer {
+    pub(crate) fn new(response: Response, status: u16, code: String) -> Self {
+        Self {
+            response,
+            status,
+            code,
+        }
+    }
+}
+
+/// A family stand-in's settings.
+#[derive(Debug)]
+pub struct Family<D> {
     app_id: String,
+    /// `None`: the app id is the OAuth client id (Huawei).
+    client_id: Option<String>,
+    client_secret: String,
+    token_lifetime: Duration,
+    high_importance: bool,
+    dialect: PhantomData<D>,
+}
+
+impl<D: Dialect> Builder<Family<D>> {
+    /// How long issued access tokens live (default an hour).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.vendor.token_lifetime = lifetime;
+        self
+    }
+
+    /// The app id, the OAuth client id when it is not the app id (Honor),
+    /// and the client secret.
+    pub(crate) fn credentials(
+        mut self,
+        app_id: &str,
+        client_id: Option<&str>,
+        client_secret: &str,
+    ) -> Self {
+        self.vendor.app_id = app_id.to_owned();
+        self.vendor.client_id = client_id.map(str::to_owned);
+        self.vendor.client_secret = client_secret.to_owned();
+        self
+    }
+}
+
+/// A running family stand-in's state.
+pub struct Shared<D: Dialect> {
+    app_id: String,
+    client_id: String,
     client_secret: String,
     high_importance: bool,
-    tokens: IssuedTokens,
-    scripts: Scripts<Reply>,
-    recorder: Recorder,
-    token_endpoint: TokenEndpoint,
+    pub(crate) core: Issuing<D::Reply>,
 }
 
-/// A running Huawei stand-in.
-pub struct HuaweiStandin {
-    server: HttpsServer,
-    ca: CertificateAuthority,
-    state: Arc<Shared>,
-}
+impl<D: Dialect> Vendor for Family<D> {
+    type Reply = D::Reply;
+    type State = Shared<D>;
+    type Accepted = Accepted;
+    type Stats = Stats;
+    const NAME: &'static str = D::NAME;
 
-impl std::fmt::Debug for HuaweiStandin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HuaweiStandin")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
-    }
-}
-
-impl HuaweiStandin {
-    /// Defaults: `127.0.0.1:0`, the system clock, hour-long tokens, no
-    /// scripts. [`HuaweiStandinBuilder::app`] is required.
-    pub fn builder() -> HuaweiStandinBuilder {
-        HuaweiStandinBuilder {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            clock: Arc::new(SystemClock),
+    fn defaults() -> Self {
+        Self {
             app_id: String::new(),
+            client_id: None,
             client_secret: String::new(),
             token_lifetime: TOKEN_LIFETIME,
             high_importance: false,
-            scripts: Vec::new(),
-            record_to: None,
+            dialect: PhantomData,
         }
     }
 
-    /// `https://127.0.0.1:PORT`: the push endpoint.
-    pub fn url(&self) -> String {
-        self.server.url()
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared<D>>, axum::Router), Error> {
+        // Huawei's OAuth client is its app; Honor names a client of its own.
+        let (client_id, needs) = match self.client_id {
+            None => (self.app_id.clone(), "an app id and a secret"),
+            Some(id) => (id, "an app id, a client id and a secret"),
+        };
+        if self.app_id.is_empty() || client_id.is_empty() || self.client_secret.is_empty() {
+            return Err(Error::Config(format!(
+                "the {} stand-in needs {needs}",
+                D::NAME
+            )));
+        }
+        let state = Arc::new(Shared {
+            app_id: self.app_id,
+            client_id,
+            client_secret: self.client_secret,
+            high_importance: self.high_importance,
+            core: Issuing::new(base, self.token_lifetime),
+        });
+        let router = axum::Router::new()
+            .route(D::TOKEN_PATH, axum::routing::post(token::<D>))
+            .route(D::SEND_ROUTE, axum::routing::post(send::<D>))
+            .with_state(state.clone());
+        Ok((state, router))
     }
 
-    /// The token endpoint.
-    pub fn token_url(&self) -> String {
-        format!("{}{TOKEN_PATH}", self.server.url())
-    }
-
-    pub fn ca_pem(&self) -> &str {
-        self.ca.pem()
-    }
-
-    pub fn write_ca_pem(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
-        self.ca.write_pem(path)
-    }
-
-    /// Every accepted push so far, in arrival order.
-    pub fn accepted(&self) -> Vec<Accepted> {
-        self.state.recorder.accepted()
-    }
-
-    pub fn stats(&self) -> Stats {
-        let s = &self.state;
-        s.recorder
-            .stats(s.tokens.fetches(), s.token_endpoint.requests())
-    }
-
-    /// From now on the token endpoint answers `fault` instead of a token
-    /// (`None`: normally again). Every request counts in
-    /// [`Stats::token_requests`].
-    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
-        self.state.token_endpoint.set_fault(fault);
-    }
-
-    /// Every access token issued so far is expired from now on (the next
-    /// send with one is answered 80200003).
-    pub fn expire_tokens(&self) {
-        self.state.tokens.expire_all();
-    }
-
-    /// From now on every valid request naming `token` gets `reply`.
-    pub fn script(&self, token: &str, reply: Reply) {
-        self.state.scripts.set(token, reply, None);
-    }
-
-    /// The next `n` valid requests naming `token` get `reply`.
-    pub fn script_next(&self, token: &str, n: u32, reply: Reply) {
-        self.state.scripts.set(token, reply, Some(n));
-    }
-
-    pub fn unscript(&self, token: &str) {
-        self.state.scripts.remove(token);
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
+    fn stats(state: &Shared<D>, _connections: u64) -> Stats {
+        state.core.stats()
     }
 }
 
-async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(fault) = s.token_endpoint.fault().await {
+impl<D: Dialect> TokenVendor for Family<D> {
+    const TOKEN_PATH: &'static str = D::TOKEN_PATH;
+
+    fn token_endpoint(state: &Shared<D>) -> &TokenEndpoint {
+        &state.core.token_endpoint
+    }
+
+    fn expire_tokens(state: &Shared<D>) {
+        state.core.tokens.expire_all();
+    }
+}
+
+async fn token<D: Dialect>(
+    State(s): State<Arc<Shared<D>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(fault) = s.core.token_endpoint.fault().await {
         return fault;
     }
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let client = (s.app_id.as_str(), s.client_secret.as_str());
-    kit::token_answer(
+    let client = (s.client_id.as_str(), s.client_secret.as_str());
+    token_answer(
         content_type,
         &body,
         client,
-        &s.tokens,
-        &s.recorder,
-        |error| {
-            let number = if error == "invalid_client" {
-                OAUTH_ERROR_INVALID_CLIENT
-            } else {
-                OAUTH_ERROR_INVALID_REQUEST
-            };
-            serde_json::json!({ "error": number, "error_description": error })
-        },
+        &s.core.tokens,
+        &s.core.recorder,
+        D::token_refusal,
     )
 }
 
-async fn send(
-    State(s): State<Arc<Shared>>,
+async fn send<D: Dialect>(
+    State(s): State<Arc<Shared<D>>>,
     Path((app_id, action)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if action != "messages:send" {
+    if action != D::SEND_ACTION {
         return StatusCode::NOT_FOUND.into_response();
     }
-    s.recorder.request();
-    let (response, status, code) = match check(&s, &app_id, &headers, &body) {
-        Err(reply) => (
-            reply.response(),
-            reply.status(),
-            reply.code().unwrap_or("").to_owned(),
-        ),
-        Ok(tokens) => outcome(&s, app_id, tokens, body),
+    s.core.recorder.request();
+    let checked = authorize(&s, &app_id, &headers).and_then(|()| D::check(&s, &headers, &body));
+    let answer = match checked {
+        Err(reply) => D::refuse(&reply),
+        Ok(checked) => D::outcome(&s, app_id, checked, body),
     };
-    s.recorder.answer(status, &code);
-    response
+    s.core.recorder.answer(answer.status, &answer.code);
+    answer.response
 }
 
-fn outcome(
-    s: &Shared,
-    app_id: String,
-    tokens: Vec<String>,
-    body: Bytes,
-) -> (Response, u16, String) {
-    let mut illegal = Vec::new();
-    let mut other = None;
-    for token in &tokens {
-        match s.scripts.take(token) {
-            Some(Reply::InvalidToken) => illegal.push(token.clone()),
-            Some(reply) if other.is_none() => other = Some(reply),
-            _ => {}
-        }
-    }
-    if let Some(reply) = other {
-        return (
-            reply.response(),
-            reply.status(),
-            reply.code().unwrap_or("").to_owned(),
-        );
-    }
-    if illegal.len() == tokens.len() {
-        let reply = Reply::InvalidToken;
-        return (reply.response(), 400, "80300007".into());
-    }
-    let code = if illegal.is_empty() {
-        "80000000"
-    } else {
-        "80100000"
-    };
-    let msg = if illegal.is_empty() {
-        "Success".to_owned()
-    } else {
-        serde_json::json!({
-            "success": tokens.len() - illegal.len(),
-            "failure": illegal.len(),
-            "illegal_tokens": illegal,
-        })
-        .to_string()
-    };
-    s.recorder.accept(Accepted {
-        app_id,
-        tokens,
-        invalid_tokens: illegal,
-        timestamp_ms: None,
-        body,
-    });
-    (answer(StatusCode::OK, code, &msg), 200, code.into())
-}
-
-/// Steps 1–7 of the module doc; the request's tokens when it passes.
-fn check(s: &Shared, app_id: &str, headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>, Reply> {
+/// Steps 1–2: the path's app id, then `Authorization: Bearer <token>`
+/// (exactly one space) with a token this stand-in issued and still valid.
+fn authorize<D: Dialect>(s: &Shared<D>, app_id: &str, headers: &HeaderMap) -> Result<(), D::Reply> {
     if app_id != s.app_id {
-        return Err(Reply::AuthError);
+        return Err(D::refusal(Refusal::Auth));
     }
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(Reply::AuthError)?;
-    match s.tokens.check(bearer) {
-        TokenState::Valid => {}
-        TokenState::Expired => return Err(Reply::AuthExpired),
-        TokenState::Unknown => return Err(Reply::AuthError),
+        .ok_or(D::refusal(Refusal::Auth))?;
+    match s.core.tokens.check(bearer) {
+        TokenState::Valid => Ok(()),
+        TokenState::Expired => Err(D::refusal(Refusal::AuthExpired)),
+        TokenState::Unknown => Err(D::refusal(Refusal::Auth)),
     }
+}
+
+/// `Content-Type: application/json` (else 80100001) and a JSON body (else
+/// 80100003).
+pub(crate) fn json_document<D: Dialect>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, D::Reply> {
     let json_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/json"));
     if !json_type {
-        return Err(Reply::ParameterError);
+        return Err(D::refusal(Refusal::Parameter));
     }
-    let doc: Value = serde_json::from_slice(body).map_err(|_| Reply::MessageStructureError)?;
-    let message = doc
-        .get("message")
-        .and_then(Value::as_object)
-        .ok_or(Reply::MessageStructureError)?;
-    let tokens = check_tokens(message.get("token"))?;
-    if message.contains_key("topic") || message.contains_key("condition") {
-        return Err(Reply::ParameterError);
-    }
-    let token_bytes: usize = tokens
-        .iter()
-        .map(|t| serde_json::to_string(t).map_or(0, |j| j.len() + 1))
-        .sum();
-    if body.len().saturating_sub(token_bytes) > MAX_BODY {
-        return Err(Reply::BodyTooLarge);
-    }
-    if message.get("data").is_some_and(|d| !d.is_string()) {
-        return Err(Reply::MessageStructureError);
-    }
-    let android = match message.get("android") {
-        None => None,
-        Some(Value::Object(a)) => Some(a),
-        Some(_) => return Err(Reply::MessageStructureError),
-    };
-    let top = message.get("notification");
-    let note = android.and_then(|a| a.get("notification"));
-    for field in ["title", "body"] {
-        let given = |n: Option<&Value>| {
-            n.and_then(|n| n.get(field))
-                .and_then(Value::as_str)
-                .is_some_and(|t| !t.is_empty())
-        };
-        if !given(note) && !given(top) {
-            return Err(Reply::MessageStructureError);
-        }
-    }
-    if let Some(a) = android {
-        check_android(a, s.high_importance)?;
-    }
-    Ok(tokens)
+    serde_json::from_slice(body).map_err(|_| D::refusal(Refusal::Structure))
 }
 
-fn check_tokens(value: Option<&Value>) -> Result<Vec<String>, Reply> {
-    let Some(value) = value else {
-        return Err(Reply::ParameterError);
-    };
-    let items = value.as_array().ok_or(Reply::MessageStructureError)?;
+/// The token list: present (80100001), an array (80100003) of
+/// 1–[`MAX_TOKENS`] (80300010) non-empty strings.
+pub(crate) fn check_tokens<D: Dialect>(value: Option<&Value>) -> Result<Vec<String>, D::Reply> {
+    let items = value
+        .ok_or(D::refusal(Refusal::Parameter))?
+        .as_array()
+        .ok_or(D::refusal(Refusal::Structure))?;
     if items.is_empty() || items.len() > MAX_TOKENS {
-        return Err(Reply::TokenCountOutOfRange);
+        return Err(D::refusal(Refusal::TokenCount));
     }
     items
         .iter()
@@ -589,10 +589,71 @@ fn check_tokens(value: Option<&Value>) -> Result<Vec<String>, Reply> {
             t.as_str()
                 .filter(|t| !t.is_empty())
                 .map(str::to_owned)
-                .ok_or(Reply::InvalidToken)
+                .ok_or(D::refusal(Refusal::BadToken))
         })
         .collect()
 }
+
+/// The body minus each token's JSON string and separator is at most
+/// [`MAX_BODY`] bytes (§3.4: the limit excludes tokens).
+pub(crate) fn check_size<D: Dialect>(body: &[u8], tokens: &[String]) -> Result<(), D::Reply> {
+    let token_bytes: usize = tokens
+        .iter()
+        .map(|t| serde_json::to_string(t).map_or(0, |j| j.len() + 1))
+        .sum();
+    if body.len().saturating_sub(token_bytes) > MAX_BODY {
+        return Err(D::refusal(Refusal::TooLarge));
+    }
+    Ok(())
+}
+
+/// A non-empty `title` and `body` in `android.notification` or the
+/// top-level `notification` (80100003).
+pub(crate) fn check_title_and_body<D: Dialect>(
+    note: Option<&Value>,
+    top: Option<&Value>,
+) -> Result<(), D::Reply> {
+    for field in ["title", "body"] {
+        let given = |n: Option<&Value>| {
+            n.and_then(|n| n.get(field))
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.is_empty())
+        };
+        if !given(note) && !given(top) {
+            return Err(D::refusal(Refusal::Structure));
+        }
+    }
+    Ok(())
+}
+
+/// A refusal's answer: the vendor's error body (`body`) when it has a code,
+/// else an HTTP-only answer with `Retry-After` when given.
+pub(crate) fn refuse_with(
+    status: u16,
+    code: Option<String>,
+    retry_after: Option<u32>,
+    body: impl FnOnce(StatusCode, &str) -> Response,
+) -> Answer {
+    let http = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let response = match &code {
+        Some(code) => body(http, code),
+        None => http_only(http, retry_after),
+    };
+    Answer::new(response, status, code.unwrap_or_default())
+}
+
+/// An HTTP-only answer (no vendor body), with `Retry-After` when given.
+fn http_only(status: StatusCode, retry_after: Option<u32>) -> Response {
+    let mut response = status.into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, seconds.into());
+    }
+    response
+}
+
+// ---------------------------------------------------------------- Huawei's checks
 
 /// `\d+(\.\d{1,9})?s?` (vendors.md §3.3).
 pub fn is_duration(text: &str) -> bool {
@@ -668,73 +729,6 @@ fn check_android(a: &serde_json::Map<String, Value>, high_importance: bool) -> R
     Ok(())
 }
 
-// ---------------------------------------------------------------- CLI
-
-/// `tidings standin huawei`: app id `10400000` (or `TIDINGS`-free test
-/// values), a generated secret in `huawei-secret.txt`, and the `[huawei]`
-/// table pointing at the stand-in.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let app_id = CLI_APP_ID;
-    let secret = kit::generate_secret()?;
-    let secret_file = setup.dir.join("huawei-secret.txt");
-    write_private(&secret_file, &secret)?;
-    let mut builder = HuaweiStandin::builder()
-        .listen(setup.listen)
-        .app(app_id, &secret);
-    for (token, code) in &setup.replies {
-        let reply = Reply::from_code(code)
-            .ok_or_else(|| Error::Config(format!("--reply {token}={code}: not a Huawei code")))?;
-        builder = builder.reply_always(token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let config_table = format!(
-        "[huawei]\napp_id = {}\nclient_secret = {}\nendpoint = {}\ntoken_endpoint = {}\nca_file = {}\n",
-        toml_string(app_id),
-        toml_string(&secret),
-        toml_string(&standin.url()),
-        toml_string(&standin.token_url()),
-        toml_string(&ca_file.to_string_lossy()),
-    );
-    let info = serde_json::json!({
-        "Url": standin.url(),
-        "TokenUrl": standin.token_url(),
-        "CaFile": ca_file,
-        "AppId": app_id,
-        "SecretFile": secret_file,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-/// The command line stand-in's app id.
-pub const CLI_APP_ID: &str = "10400000";
-
-impl crate::cli::CliRunning for HuaweiStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = self.state.recorder.accepted_count();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted of {} requests; {} access tokens issued",
-                stats.requests, stats.token_fetches
-            ))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -756,6 +750,22 @@ mod tests {
         assert_eq!(Reply::from_code("nope"), None);
         assert_eq!(Reply::AuthExpired.status(), 401);
         assert_eq!(Reply::InternalError.status(), 500);
+    }
+
+    #[tokio::test]
+    async fn a_missing_credential_is_named() {
+        let err = HuaweiStandin::builder().app("1", "").start().await;
+        let err = err.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("Huawei stand-in needs an app id and a secret"),
+            "{err}"
+        );
+        let err = crate::honor::HonorStandin::builder()
+            .app("1", "", "s")
+            .start()
+            .await;
+        let err = err.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("a client id"), "{err}");
     }
 
     #[test]

@@ -14,21 +14,22 @@
 //!   tokens that can be expired on demand.
 //! * [`huawei`], [`honor`] — Huawei Push Kit and Honor Push (§3, §4): an
 //!   OAuth client-credentials token endpoint and the send API, result codes
-//!   and partial success per token.
+//!   and partial success per token. Honor is the Huawei family
+//!   ([`huawei::Family`]) with Honor's differences as a [`huawei::Dialect`].
 //! * [`vivo`] — vivo Push (§7): the md5-signed `/message/auth` and
 //!   `/message/send`, `result` codes and `invalidUser`.
-//! * [`kit`] — scripts, issued tokens and the record those three share.
 //! * [`xiaomi`], [`oppo`], [`meizu`] — the form-bodied Chinese vendors
 //!   (§5, §6, §8): AppSecret header, SHA-256-signed auth token with its
 //!   10-minute timestamp window, MD5 signature over the raw parameters;
-//!   each answers its vendor's result JSON and codes. [`form`] holds what
-//!   they share (strict form decoding, scripts, the record).
-//! * [`https`] — an axum router over TLS (HTTP/1.1 and HTTP/2): what every
-//!   request/response provider's stand-in runs on.
+//!   each answers its vendor's result JSON and codes from its code table.
 //! * [`tpns`] — TPNS `push/app` (§9): the HMAC-SHA256 `Sign` over the exact
 //!   body and the timestamp window checked, `ret_code` answers.
-//! * [`tls`] — the CA, server configuration and client identities every
-//!   stand-in shares.
+//! * [`kit`] — what every stand-in is built from, written once: TLS,
+//!   the HTTPS server, the shared builder and running stand-in
+//!   ([`kit::shell`]), scripts, the record, issued tokens and credential
+//!   checks, strict form bodies.
+//! * [`cli`] — the registry `tidings standin <provider>` starts stand-ins
+//!   from; it imports the stand-ins, and none of them imports it.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tidings_standin::Error> {
@@ -49,58 +50,24 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-
 pub mod apns;
 pub mod cli;
+pub mod error;
 pub mod fcm;
-pub mod form;
 pub mod honor;
-pub mod https;
 pub mod huawei;
 pub mod kit;
 pub mod meizu;
 pub mod oppo;
-pub mod tls;
 pub mod tpns;
 pub mod vivo;
 pub mod xiaomi;
+
+pub use kit::tls;
 
 pub use apns::{
     generate_signing_key, public_key_from_p8, AcceptedPush, ApnsSigningKey, ApnsStandin,
     ApnsStandinBuilder, Auth, PushType, Reply, Stats,
 };
-pub use tls::{CertificateAuthority, ClientIdentity};
-
-/// Why a stand-in could not start (or, from `shutdown`, that one of its
-/// tasks panicked).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("certificate generation failed: {0}")]
-    Certificate(#[from] rcgen::Error),
-    #[error("TLS configuration failed: {0}")]
-    Tls(#[from] rustls::Error),
-    #[error("client certificate verifier: {0}")]
-    Verifier(#[from] rustls::server::VerifierBuilderError),
-    #[error("PKCS#12: {0}")]
-    Pkcs12(String),
-    #[error("signing key: {0}")]
-    Key(String),
-    #[error("invalid configuration: {0}")]
-    Config(String),
-    #[error("cannot open record file {path}: {source}")]
-    RecordFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("a stand-in task panicked: {0}")]
-    TaskPanicked(String),
-}
+pub use error::Error;
+pub use kit::tls::{CertificateAuthority, ClientIdentity};

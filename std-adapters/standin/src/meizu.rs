@@ -24,8 +24,6 @@
 //! `value` under its code. The other pushIds are recorded as delivered.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -34,13 +32,10 @@ use bytes::Bytes;
 use http::HeaderMap;
 use md5::{Digest, Md5};
 
-use crate::form::{
-    cli_replies, fresh_id, is_form, json_answer, AcceptedPush, Form, Journal, PendingScripts,
-    Scripts, Stats,
-};
-use crate::https::HttpsServer;
-use crate::tls::CertificateAuthority;
-use crate::Error;
+use crate::error::Error;
+use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
+use crate::kit::shell::{Base, Builder, Standin, Vendor};
+use crate::kit::{fresh_id, json_answer, Scripts};
 
 pub const PUSH_PATH: &str = "/garcia/api/server/push/varnished/pushByPushId";
 /// pushIds per request (vendors.md §8.1).
@@ -90,23 +85,31 @@ pub enum Reply {
     Other { code: i64, message: String },
 }
 
+/// Meizu's code table (§8.3): each documented reply, its code and its
+/// top-level message (per-device codes have none). 110010 is both; a
+/// `--reply 110010` means the per-device one, listed first.
+const CODES: Codes<Reply> = Codes(&[
+    (Reply::NotSubscribed, 110002, ""),
+    (Reply::IllegalPushId, 110003, ""),
+    (Reply::SwitchedOff, 110010, ""),
+    (Reply::DeviceDailyLimit, 110011, ""),
+    (Reply::PushFailed, 513, ""),
+    (Reply::Folded, 520, ""),
+    (Reply::SystemError, 1001, "系统错误"),
+    (Reply::ServerBusy, 1003, "服务器忙"),
+    (Reply::RateTooHigh, 110010, "推送频率过高"),
+    (Reply::DailyLimit, 110019, "超过当日推送次数"),
+    (Reply::SignFailed, 1006, "签名认证失败"),
+    (Reply::ParameterError, 1005, "参数错误"),
+]);
+
 impl Reply {
+    /// The result code (`None` for [`Reply::Http`]).
     pub fn code(&self) -> Option<i64> {
-        Some(match self {
-            Reply::NotSubscribed => 110002,
-            Reply::IllegalPushId => 110003,
-            Reply::SwitchedOff | Reply::RateTooHigh => 110010,
-            Reply::DeviceDailyLimit => 110011,
-            Reply::PushFailed => 513,
-            Reply::Folded => 520,
-            Reply::SystemError => 1001,
-            Reply::ServerBusy => 1003,
-            Reply::DailyLimit => 110019,
-            Reply::SignFailed => 1006,
-            Reply::ParameterError => 1005,
-            Reply::Other { code, .. } => *code,
-            Reply::Http { .. } => return None,
-        })
+        match self {
+            Reply::Other { code, .. } => Some(*code),
+            r => CODES.code(r),
+        }
     }
 
     /// Whether the code goes in `value` for the pushId (not the top).
@@ -122,16 +125,22 @@ impl Reply {
         )
     }
 
+    /// `(status, Retry-After)` of an HTTP error without a result body.
+    fn http(&self) -> Option<(u16, Option<u32>)> {
+        let Reply::Http {
+            status,
+            retry_after,
+        } = self
+        else {
+            return None;
+        };
+        Some((*status, *retry_after))
+    }
+
     fn message(&self) -> &str {
         match self {
-            Reply::SystemError => "系统错误",
-            Reply::ServerBusy => "服务器忙",
-            Reply::RateTooHigh => "推送频率过高",
-            Reply::DailyLimit => "超过当日推送次数",
-            Reply::SignFailed => "签名认证失败",
-            Reply::ParameterError => "参数错误",
             Reply::Other { message, .. } => message,
-            _ => "",
+            r => CODES.text(r),
         }
     }
 
@@ -142,29 +151,10 @@ impl Reply {
         if code == "rate-110010" {
             return Some(Reply::RateTooHigh);
         }
-        if let Some(status) = code.strip_prefix("http-") {
-            let status = status.parse().ok().filter(|s| (400..600).contains(s))?;
-            return Some(Reply::Http {
-                status,
-                retry_after: None,
-            });
-        }
-        let n: i64 = code.parse().ok()?;
-        [
-            Reply::NotSubscribed,
-            Reply::IllegalPushId,
-            Reply::SwitchedOff,
-            Reply::DeviceDailyLimit,
-            Reply::PushFailed,
-            Reply::Folded,
-            Reply::SystemError,
-            Reply::ServerBusy,
-            Reply::DailyLimit,
-            Reply::SignFailed,
-            Reply::ParameterError,
-        ]
-        .into_iter()
-        .find(|r| r.code() == Some(n))
+        CODES.parse(code, |status| Reply::Http {
+            status,
+            retry_after: None,
+        })
     }
 }
 
@@ -190,10 +180,11 @@ pub fn sign(form: &Form, app_secret: &str) -> String {
     hex::encode(md5.finalize())
 }
 
-struct Shared {
+/// The running Meizu stand-in's state.
+pub struct Shared {
     app_id: String,
     app_secret: String,
-    scripts: Scripts<Reply>,
+    scripts: Arc<Scripts<Reply>>,
     journal: Journal,
 }
 
@@ -210,21 +201,9 @@ fn answer_body(code: i64, message: &str, value: serde_json::Value, msg_id: &str)
 
 impl Shared {
     fn refuse(&self, reply: &Reply) -> Response {
-        match reply {
-            Reply::Http {
-                status,
-                retry_after,
-            } => {
-                self.journal.answer(i64::from(*status));
-                json_answer(*status, *retry_after, String::new())
-            }
-            r => {
-                let code = r.code().unwrap_or(-1);
-                self.journal.answer(code);
-                let body = answer_body(code, r.message(), serde_json::json!({}), "");
-                json_answer(200, None, body)
-            }
-        }
+        self.journal.refuse(reply.http(), reply.code(), |code| {
+            answer_body(code, reply.message(), serde_json::json!({}), "")
+        })
     }
 
     fn handle(&self, headers: &HeaderMap, body: &Bytes) -> Response {
@@ -323,58 +302,60 @@ fn check_message_json(text: &str) -> Result<(), Reply> {
     Ok(())
 }
 
-/// Configures a Meizu stand-in.
-pub struct MeizuStandinBuilder {
-    listen: SocketAddr,
+/// A running Meizu stand-in.
+pub type MeizuStandin = Standin<Meizu>;
+/// Configures a Meizu stand-in; [`Builder::start`] runs it.
+pub type MeizuStandinBuilder = Builder<Meizu>;
+
+/// The Meizu stand-in's settings: the app id and secret (default: a fresh
+/// numeric id and secret). Nothing of Meizu's expires, so the builder's
+/// clock goes unused.
+#[derive(Debug)]
+pub struct Meizu {
     app_id: String,
     app_secret: String,
-    scripts: PendingScripts<Reply>,
-    record_to: Option<PathBuf>,
 }
 
-impl std::fmt::Debug for MeizuStandinBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MeizuStandinBuilder")
-            .field("listen", &self.listen)
-            .field("app_id", &self.app_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl MeizuStandinBuilder {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
+impl Builder<Meizu> {
     /// The app id and secret (default: a fresh numeric id and secret).
     pub fn credentials(mut self, app_id: &str, app_secret: &str) -> Self {
-        self.app_id = app_id.to_owned();
-        self.app_secret = app_secret.to_owned();
+        self.vendor.app_id = app_id.to_owned();
+        self.vendor.app_secret = app_secret.to_owned();
         self
     }
+}
 
-    pub fn reply_always(mut self, push_id: &str, reply: Reply) -> Self {
-        self.scripts.push((push_id.to_owned(), reply, None));
-        self
+impl Standin<Meizu> {
+    pub fn app_id(&self) -> &str {
+        &self.state().app_id
     }
 
-    pub fn reply_next(mut self, push_id: &str, n: u32, reply: Reply) -> Self {
-        self.scripts.push((push_id.to_owned(), reply, Some(n)));
-        self
+    pub fn app_secret(&self) -> &str {
+        &self.state().app_secret
+    }
+}
+
+impl Vendor for Meizu {
+    type Reply = Reply;
+    type State = Shared;
+    type Accepted = AcceptedPush;
+    type Stats = Stats;
+    const NAME: &'static str = "Meizu";
+
+    fn defaults() -> Self {
+        let n = uuid::Uuid::new_v4().as_u128() % 900_000 + 100_000;
+        Self {
+            app_id: n.to_string(),
+            app_secret: fresh_id(),
+        }
     }
 
-    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record_to = Some(path.into());
-        self
-    }
-
-    pub async fn start(self) -> Result<MeizuStandin, Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
             app_id: self.app_id,
             app_secret: self.app_secret,
-            scripts: Scripts::new(self.scripts),
-            journal: Journal::new(self.record_to.as_deref(), &["sign"])?,
+            journal: Journal::new(base.accepted, &["sign"]),
+            scripts: base.scripts,
         });
         let router = axum::Router::new()
             .route(
@@ -386,139 +367,11 @@ impl MeizuStandinBuilder {
                 ),
             )
             .with_state(shared.clone());
-        let ca = CertificateAuthority::generate()?;
-        let server = HttpsServer::start(router, &ca, self.listen).await?;
-        tracing::debug!(addr = %server.addr(), "Meizu stand-in listening");
-        Ok(MeizuStandin { server, ca, shared })
-    }
-}
-
-/// A running Meizu stand-in.
-pub struct MeizuStandin {
-    server: HttpsServer,
-    ca: CertificateAuthority,
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for MeizuStandin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MeizuStandin")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
-    }
-}
-
-impl MeizuStandin {
-    pub fn builder() -> MeizuStandinBuilder {
-        let n = uuid::Uuid::new_v4().as_u128() % 900_000 + 100_000;
-        MeizuStandinBuilder {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            app_id: n.to_string(),
-            app_secret: fresh_id(),
-            scripts: Vec::new(),
-            record_to: None,
-        }
+        Ok((shared, router))
     }
 
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
-    pub fn ca_pem(&self) -> &str {
-        self.ca.pem()
-    }
-
-    pub fn write_ca_pem(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        self.ca.write_pem(path)
-    }
-
-    pub fn app_id(&self) -> &str {
-        &self.shared.app_id
-    }
-
-    pub fn app_secret(&self) -> &str {
-        &self.shared.app_secret
-    }
-
-    pub fn accepted(&self) -> Vec<AcceptedPush> {
-        self.shared.journal.accepted()
-    }
-
-    pub fn stats(&self) -> Stats {
-        self.shared.journal.stats()
-    }
-
-    pub fn script(&self, push_id: &str, reply: Reply) {
-        self.shared.scripts.set(push_id, reply, None);
-    }
-
-    pub fn script_next(&self, push_id: &str, n: u32, reply: Reply) {
-        self.shared.scripts.set(push_id, reply, Some(n));
-    }
-
-    pub fn unscript(&self, push_id: &str) {
-        self.shared.scripts.remove(push_id);
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
-    }
-}
-
-/// `tidings standin meizu`: a fresh app id and secret written to
-/// `meizu-credentials.json` (owner-only), `--reply TOKEN=CODE`, `ca.pem`.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let mut builder = MeizuStandin::builder().listen(setup.listen);
-    for (token, reply) in cli_replies(&setup.replies, "Meizu", Reply::from_code)? {
-        builder = builder.reply_always(&token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let credentials = setup.dir.join("meizu-credentials.json");
-    let json = serde_json::json!({
-        "app_id": standin.app_id(),
-        "app_secret": standin.app_secret(),
-    });
-    write_private(&credentials, &json.to_string())?;
-    let config_table = format!(
-        "[meizu]\nendpoint = {}\nca_file = {}\napp_id = {}\napp_secret = {}\n",
-        toml_string(&standin.url()),
-        toml_string(&ca_file.to_string_lossy()),
-        toml_string(standin.app_id()),
-        toml_string(standin.app_secret()),
-    );
-    let info = serde_json::json!({
-        "Url": standin.url(),
-        "CaFile": ca_file,
-        "AppId": standin.app_id(),
-        "CredentialsFile": credentials,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for MeizuStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = self.shared.journal.accepted_count();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted of {} requests",
-                stats.requests
-            ))
-        })
+    fn stats(state: &Shared, _connections: u64) -> Stats {
+        state.journal.stats()
     }
 }
 
@@ -541,7 +394,7 @@ mod tests {
         let shared = Shared {
             app_id: "1".into(),
             app_secret: "secret".into(),
-            scripts: Scripts::default(),
+            scripts: Arc::default(),
             journal: Journal::default(),
         };
         let json = r#"{"noticeBarInfo":{"title":"T","content":"C"}}"#;

@@ -32,8 +32,6 @@
 //! with `data.messageId`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,17 +40,14 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
-use tidings_std::clock::{SharedClock, SystemClock};
+use tidings_std::clock::SharedClock;
 
-use crate::form::{
-    cli_replies, fresh_id, is_form, json_answer, lock, now_ms, AcceptedPush, Form, Journal,
-    PendingScripts, Scripts, Stats,
-};
-use crate::https::HttpsServer;
-use crate::kit::TokenEndpoint;
+use crate::error::Error;
+use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
+use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
+use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
-use crate::tls::CertificateAuthority;
-use crate::Error;
+use crate::kit::{fresh_id, json_answer, lock, now_ms, Scripts};
 
 pub const AUTH_PATH: &str = "/server/v1/auth";
 pub const UNICAST_PATH: &str = "/server/v1/message/notification/unicast";
@@ -97,60 +92,53 @@ pub enum Reply {
     Other { code: i64, message: String },
 }
 
+/// OPPO's code table (§6.3): each documented reply, its code and message.
+const CODES: Codes<Reply> = Codes(&[
+    (Reply::InvalidRegId, 10000, "Invalid RegistrationId"),
+    (Reply::InvalidAuthToken, 11, "Invalid AuthToken"),
+    (Reply::FlowControl, -2, "Service In Flow Control"),
+    (Reply::Unavailable, -1, "Service Currently Unavailable"),
+    (Reply::CallLimit, 13, "App Call Limited"),
+    (Reply::DailyLimit, 33, "Exceed Daily Message Limit"),
+    (Reply::InvalidArgument, 41, "Invalid Argument"),
+    (Reply::AppDisabled, 28, "App Disabled"),
+]);
+
 impl Reply {
+    /// The result code (`None` for [`Reply::Http`]).
     pub fn code(&self) -> Option<i64> {
-        Some(match self {
-            Reply::InvalidRegId => 10000,
-            Reply::InvalidAuthToken => 11,
-            Reply::FlowControl => -2,
-            Reply::Unavailable => -1,
-            Reply::CallLimit => 13,
-            Reply::DailyLimit => 33,
-            Reply::InvalidArgument => 41,
-            Reply::AppDisabled => 28,
-            Reply::Other { code, .. } => *code,
-            Reply::Http { .. } => return None,
-        })
+        match self {
+            Reply::Other { code, .. } => Some(*code),
+            r => CODES.code(r),
+        }
+    }
+
+    /// `(status, Retry-After)` of an HTTP error without a result body.
+    fn http(&self) -> Option<(u16, Option<u32>)> {
+        let Reply::Http {
+            status,
+            retry_after,
+        } = self
+        else {
+            return None;
+        };
+        Some((*status, *retry_after))
     }
 
     fn message(&self) -> &str {
         match self {
-            Reply::InvalidRegId => "Invalid RegistrationId",
-            Reply::InvalidAuthToken => "Invalid AuthToken",
-            Reply::FlowControl => "Service In Flow Control",
-            Reply::Unavailable => "Service Currently Unavailable",
-            Reply::CallLimit => "App Call Limited",
-            Reply::DailyLimit => "Exceed Daily Message Limit",
-            Reply::InvalidArgument => "Invalid Argument",
-            Reply::AppDisabled => "App Disabled",
             Reply::Other { message, .. } => message,
-            Reply::Http { .. } => "",
+            r => CODES.text(r),
         }
     }
 
     /// For `tidings standin oppo --reply TOKEN=CODE`: a documented code
     /// (`10000`, `11`, `-2`, `-1`, `13`, `33`, `41`, `28`) or `http-503`.
     pub fn from_code(code: &str) -> Option<Reply> {
-        if let Some(status) = code.strip_prefix("http-") {
-            let status = status.parse().ok().filter(|s| (400..600).contains(s))?;
-            return Some(Reply::Http {
-                status,
-                retry_after: None,
-            });
-        }
-        let n: i64 = code.parse().ok()?;
-        [
-            Reply::InvalidRegId,
-            Reply::InvalidAuthToken,
-            Reply::FlowControl,
-            Reply::Unavailable,
-            Reply::CallLimit,
-            Reply::DailyLimit,
-            Reply::InvalidArgument,
-            Reply::AppDisabled,
-        ]
-        .into_iter()
-        .find(|r| r.code() == Some(n))
+        CODES.parse(code, |status| Reply::Http {
+            status,
+            retry_after: None,
+        })
     }
 }
 
@@ -161,34 +149,23 @@ fn other(code: i64, message: &str) -> Reply {
     }
 }
 
-struct Shared {
+/// The running OPPO stand-in's state.
+pub struct Shared {
     app_key: String,
     master_secret: String,
     clock: SharedClock,
     /// Issued tokens → their expiry (ms since the epoch).
     tokens: Mutex<HashMap<String, u64>>,
-    scripts: Scripts<Reply>,
+    scripts: Arc<Scripts<Reply>>,
     journal: Journal,
     token_endpoint: TokenEndpoint,
 }
 
 impl Shared {
     fn refuse(&self, reply: &Reply) -> Response {
-        match reply {
-            Reply::Http {
-                status,
-                retry_after,
-            } => {
-                self.journal.answer(i64::from(*status));
-                json_answer(*status, *retry_after, String::new())
-            }
-            r => {
-                let code = r.code().unwrap_or(-1);
-                self.journal.answer(code);
-                let body = serde_json::json!({ "code": code, "message": r.message() });
-                json_answer(200, None, body.to_string())
-            }
-        }
+        self.journal.refuse(reply.http(), reply.code(), |code| {
+            serde_json::json!({ "code": code, "message": reply.message() }).to_string()
+        })
     }
 
     fn auth(&self, headers: &HeaderMap, body: &Bytes) -> Response {
@@ -361,67 +338,65 @@ fn check_message(form: &Form) -> Result<String, Reply> {
     Ok(target.to_owned())
 }
 
-/// Configures an OPPO stand-in.
-pub struct OppoStandinBuilder {
-    listen: SocketAddr,
-    clock: SharedClock,
+/// A running OPPO stand-in.
+pub type OppoStandin = Standin<Oppo>;
+/// Configures an OPPO stand-in; [`Builder::start`] runs it.
+pub type OppoStandinBuilder = Builder<Oppo>;
+
+/// The OPPO stand-in's settings: the app's key and MasterSecret (default:
+/// fresh ones).
+#[derive(Debug)]
+pub struct Oppo {
     app_key: String,
     master_secret: String,
-    scripts: PendingScripts<Reply>,
-    record_to: Option<PathBuf>,
 }
 
-impl std::fmt::Debug for OppoStandinBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OppoStandinBuilder")
-            .field("listen", &self.listen)
-            .field("app_key", &self.app_key)
-            .finish_non_exhaustive()
-    }
-}
-
-impl OppoStandinBuilder {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The clock timestamps and token lifetimes are checked against.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
+impl Builder<Oppo> {
     /// The app's key and MasterSecret (default: fresh ones).
     pub fn credentials(mut self, app_key: &str, master_secret: &str) -> Self {
-        self.app_key = app_key.to_owned();
-        self.master_secret = master_secret.to_owned();
+        self.vendor.app_key = app_key.to_owned();
+        self.vendor.master_secret = master_secret.to_owned();
         self
     }
+}
 
-    pub fn reply_always(mut self, reg_id: &str, reply: Reply) -> Self {
-        self.scripts.push((reg_id.to_owned(), reply, None));
-        self
+impl Standin<Oppo> {
+    pub fn app_key(&self) -> &str {
+        &self.state().app_key
     }
 
-    pub fn reply_next(mut self, reg_id: &str, n: u32, reply: Reply) -> Self {
-        self.scripts.push((reg_id.to_owned(), reply, Some(n)));
-        self
+    pub fn master_secret(&self) -> &str {
+        &self.state().master_secret
     }
 
-    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record_to = Some(path.into());
-        self
+    /// [`Standin::expire_tokens`] under OPPO's name for its tokens.
+    pub fn expire_auth_tokens(&self) {
+        self.expire_tokens();
+    }
+}
+
+impl Vendor for Oppo {
+    type Reply = Reply;
+    type State = Shared;
+    type Accepted = AcceptedPush;
+    type Stats = Stats;
+    const NAME: &'static str = "OPPO";
+
+    fn defaults() -> Self {
+        Self {
+            app_key: fresh_id(),
+            master_secret: fresh_id(),
+        }
     }
 
-    pub async fn start(self) -> Result<OppoStandin, Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
             app_key: self.app_key,
             master_secret: self.master_secret,
-            clock: self.clock,
             tokens: Mutex::new(HashMap::new()),
-            scripts: Scripts::new(self.scripts),
-            journal: Journal::new(self.record_to.as_deref(), &["auth_token"])?,
+            journal: Journal::new(base.accepted, &["auth_token"]),
+            clock: base.clock,
+            scripts: base.scripts,
             token_endpoint: TokenEndpoint::default(),
         });
         let router = axum::Router::new()
@@ -445,155 +420,28 @@ impl OppoStandinBuilder {
                 ),
             )
             .with_state(shared.clone());
-        let ca = CertificateAuthority::generate()?;
-        let server = HttpsServer::start(router, &ca, self.listen).await?;
-        tracing::debug!(addr = %server.addr(), "OPPO stand-in listening");
-        Ok(OppoStandin { server, ca, shared })
+        Ok((shared, router))
     }
-}
 
-/// A running OPPO stand-in.
-pub struct OppoStandin {
-    server: HttpsServer,
-    ca: CertificateAuthority,
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for OppoStandin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OppoStandin")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
-    }
-}
-
-impl OppoStandin {
-    pub fn builder() -> OppoStandinBuilder {
-        OppoStandinBuilder {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            clock: Arc::new(SystemClock),
-            app_key: fresh_id(),
-            master_secret: fresh_id(),
-            scripts: Vec::new(),
-            record_to: None,
+    fn stats(state: &Shared, _connections: u64) -> Stats {
+        Stats {
+            token_requests: state.token_endpoint.requests(),
+            ..state.journal.stats()
         }
     }
+}
 
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
+impl TokenVendor for Oppo {
+    const TOKEN_PATH: &'static str = AUTH_PATH;
 
-    pub fn ca_pem(&self) -> &str {
-        self.ca.pem()
-    }
-
-    pub fn write_ca_pem(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        self.ca.write_pem(path)
-    }
-
-    pub fn app_key(&self) -> &str {
-        &self.shared.app_key
-    }
-
-    pub fn master_secret(&self) -> &str {
-        &self.shared.master_secret
+    fn token_endpoint(state: &Shared) -> &TokenEndpoint {
+        &state.token_endpoint
     }
 
     /// Every auth token issued so far is refused from now on (code 11), as
     /// when OPPO expires a token early.
-    pub fn expire_auth_tokens(&self) {
-        lock(&self.shared.tokens).clear();
-    }
-
-    pub fn accepted(&self) -> Vec<AcceptedPush> {
-        self.shared.journal.accepted()
-    }
-
-    pub fn stats(&self) -> Stats {
-        Stats {
-            token_requests: self.shared.token_endpoint.requests(),
-            ..self.shared.journal.stats()
-        }
-    }
-
-    /// From now on the auth endpoint answers `fault` instead of a token
-    /// (`None`: normally again). Every request counts in
-    /// [`Stats::token_requests`].
-    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
-        self.shared.token_endpoint.set_fault(fault);
-    }
-
-    pub fn script(&self, reg_id: &str, reply: Reply) {
-        self.shared.scripts.set(reg_id, reply, None);
-    }
-
-    pub fn script_next(&self, reg_id: &str, n: u32, reply: Reply) {
-        self.shared.scripts.set(reg_id, reply, Some(n));
-    }
-
-    pub fn unscript(&self, reg_id: &str) {
-        self.shared.scripts.remove(reg_id);
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
-    }
-}
-
-/// `tidings standin oppo`: a fresh app key and MasterSecret written to
-/// `oppo-credentials.json` (owner-only), `--reply TOKEN=CODE`, `ca.pem`.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let mut builder = OppoStandin::builder().listen(setup.listen);
-    for (token, reply) in cli_replies(&setup.replies, "OPPO", Reply::from_code)? {
-        builder = builder.reply_always(&token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let credentials = setup.dir.join("oppo-credentials.json");
-    let json = serde_json::json!({
-        "app_key": standin.app_key(),
-        "master_secret": standin.master_secret(),
-    });
-    write_private(&credentials, &json.to_string())?;
-    let config_table = format!(
-        "[oppo]\nendpoint = {}\nca_file = {}\napp_key = {}\nmaster_secret = {}\n",
-        toml_string(&standin.url()),
-        toml_string(&ca_file.to_string_lossy()),
-        toml_string(standin.app_key()),
-        toml_string(standin.master_secret()),
-    );
-    let info = serde_json::json!({
-        "Url": standin.url(),
-        "CaFile": ca_file,
-        "AppKey": standin.app_key(),
-        "CredentialsFile": credentials,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for OppoStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = self.shared.journal.accepted_count();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted of {} requests; {} auth tokens issued",
-                stats.requests, stats.token_fetches
-            ))
-        })
+    fn expire_tokens(state: &Shared) {
+        lock(&state.tokens).clear();
     }
 }
 

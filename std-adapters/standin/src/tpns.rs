@@ -33,11 +33,8 @@
 //! a stale timestamp and a tampered body all fail the signature check.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -47,11 +44,12 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::{json, Value};
-use tidings_std::clock::{SharedClock, SystemClock};
+use tidings_std::clock::SharedClock;
 
-use crate::https::HttpsServer;
-use crate::tls::CertificateAuthority;
-use crate::Error;
+use crate::error::Error;
+use crate::kit::record::Accepts;
+use crate::kit::shell::{Base, Builder, Standin, Vendor};
+use crate::kit::{fresh_id, lock, Scripts};
 
 /// The push path (§9.1).
 pub const PUSH_PATH: &str = "/v3/push/app";
@@ -220,21 +218,17 @@ impl Stats {
     }
 }
 
-struct Shared {
+/// The running TPNS stand-in's state.
+pub struct Shared {
     access_id: String,
     secret_key: String,
     clock: SharedClock,
-    scripts: crate::kit::Scripts<Reply>,
-    accepted: Mutex<Vec<AcceptedPush>>,
+    scripts: Arc<Scripts<Reply>>,
+    accepted: Arc<Accepts<AcceptedPush>>,
     answers: Mutex<BTreeMap<i64, u64>>,
     requests: AtomicU64,
     auth_failures: AtomicU64,
     next_push_id: AtomicU64,
-    record_file: Option<Mutex<std::fs::File>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What passed the checks.
@@ -384,16 +378,14 @@ impl Shared {
             auth: checked.auth,
             body,
         };
-        if let Some(file) = &self.record_file {
-            let line = json!({
+        self.accepted.push(accepted, |accepted| {
+            json!({
                 "push_id": accepted.push_id,
                 "tokens": accepted.tokens,
                 "auth": accepted.auth,
                 "payload": accepted.payload().unwrap_or(Value::Null),
-            });
-            let _ = writeln!(lock(file), "{line}");
-        }
-        lock(&self.accepted).push(accepted);
+            })
+        });
         self.count(code::SUCCESS);
         answer(checked.seq, code::SUCCESS, Some(&push_id))
     }
@@ -412,237 +404,79 @@ async fn handle(
     shared.push(&headers, body)
 }
 
-/// Configures a TPNS stand-in.
-pub struct TpnsStandinBuilder {
-    listen: SocketAddr,
-    clock: SharedClock,
+/// A running TPNS stand-in.
+pub type TpnsStandin = Standin<Tpns>;
+/// Configures a TPNS stand-in; [`Builder::start`] runs it.
+pub type TpnsStandinBuilder = Builder<Tpns>;
+
+/// The TPNS stand-in's settings: the app's AccessId and SecretKey
+/// (default: `1500000001` and a fresh random secret).
+#[derive(Debug)]
+pub struct Tpns {
     access_id: String,
     secret_key: String,
-    scripts: Vec<(String, Reply, Option<u32>)>,
-    record_to: Option<PathBuf>,
 }
 
-impl std::fmt::Debug for TpnsStandinBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TpnsStandinBuilder")
-            .field("listen", &self.listen)
-            .field("access_id", &self.access_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TpnsStandinBuilder {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The clock `TimeStamp` is checked against.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
+impl Builder<Tpns> {
     /// The app's AccessId and SecretKey (default: `1500000001` and a fresh
     /// random secret).
     pub fn credentials(mut self, access_id: &str, secret_key: &str) -> Self {
-        self.access_id = access_id.to_owned();
-        self.secret_key = secret_key.to_owned();
+        self.vendor.access_id = access_id.to_owned();
+        self.vendor.secret_key = secret_key.to_owned();
         self
-    }
-
-    /// Every valid push whose first token is `token` is answered `reply`.
-    pub fn reply_always(mut self, token: &str, reply: Reply) -> Self {
-        self.scripts.push((token.to_owned(), reply, None));
-        self
-    }
-
-    /// The next `n` valid pushes to `token` are answered `reply`.
-    pub fn reply_next(mut self, token: &str, n: u32, reply: Reply) -> Self {
-        if n > 0 {
-            self.scripts.push((token.to_owned(), reply, Some(n)));
-        }
-        self
-    }
-
-    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record_to = Some(path.into());
-        self
-    }
-
-    pub async fn start(self) -> Result<TpnsStandin, Error> {
-        let record_file = match &self.record_to {
-            None => None,
-            Some(path) => Some(Mutex::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|source| Error::RecordFile {
-                        path: path.clone(),
-                        source,
-                    })?,
-            )),
-        };
-        let shared = Arc::new(Shared {
-            access_id: self.access_id,
-            secret_key: self.secret_key,
-            clock: self.clock,
-            scripts: crate::kit::Scripts::new(self.scripts),
-            accepted: Mutex::new(Vec::new()),
-            answers: Mutex::new(BTreeMap::new()),
-            requests: AtomicU64::new(0),
-            auth_failures: AtomicU64::new(0),
-            next_push_id: AtomicU64::new(3_895_624_686),
-            record_file,
-        });
-        let router = axum::Router::new()
-            .fallback(handle)
-            .with_state(shared.clone());
-        let ca = CertificateAuthority::generate()?;
-        let server = HttpsServer::start(router, &ca, self.listen).await?;
-        tracing::debug!(addr = %server.addr(), "TPNS stand-in listening");
-        Ok(TpnsStandin { server, ca, shared })
     }
 }
 
-/// A running TPNS stand-in.
-pub struct TpnsStandin {
-    server: HttpsServer,
-    ca: CertificateAuthority,
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for TpnsStandin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TpnsStandin")
-            .field("addr", &self.server.addr())
-            .field("access_id", &self.shared.access_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl TpnsStandin {
-    pub fn builder() -> TpnsStandinBuilder {
-        let mut raw = [0u8; 16];
-        // A fixed secret only if the system has no randomness at all.
-        let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut raw);
-        TpnsStandinBuilder {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            clock: Arc::new(SystemClock),
-            access_id: "1500000001".to_owned(),
-            secret_key: hex::encode(raw),
-            scripts: Vec::new(),
-            record_to: None,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        let addr = self.server.addr();
-        let ip = match addr.ip() {
-            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("https://{}", SocketAddr::new(ip, addr.port()))
-    }
-
+impl Standin<Tpns> {
     pub fn access_id(&self) -> &str {
-        &self.shared.access_id
+        &self.state().access_id
     }
 
     /// The SecretKey pushes must be signed with (a test credential).
     pub fn secret_key(&self) -> &str {
-        &self.shared.secret_key
+        &self.state().secret_key
     }
+}
 
-    pub fn ca_pem(&self) -> &str {
-        self.ca.pem()
-    }
+impl Vendor for Tpns {
+    type Reply = Reply;
+    type State = Shared;
+    type Accepted = AcceptedPush;
+    type Stats = Stats;
+    const NAME: &'static str = "TPNS";
 
-    pub fn write_ca_pem(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        self.ca.write_pem(path)
-    }
-
-    pub fn accepted(&self) -> Vec<AcceptedPush> {
-        lock(&self.shared.accepted).clone()
-    }
-
-    pub fn stats(&self) -> Stats {
-        Stats {
-            connections: self.server.connections(),
-            requests: self.shared.requests.load(Ordering::Relaxed),
-            auth_failures: self.shared.auth_failures.load(Ordering::Relaxed),
-            answers: lock(&self.shared.answers).clone(),
+    fn defaults() -> Self {
+        Self {
+            access_id: "1500000001".to_owned(),
+            secret_key: fresh_id(),
         }
     }
 
-    /// From now on every valid push to `token` is answered `reply`.
-    pub fn script(&self, token: &str, reply: Reply) {
-        self.shared.scripts.set(token, reply, None);
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
+        let shared = Arc::new(Shared {
+            access_id: self.access_id,
+            secret_key: self.secret_key,
+            accepted: base.accepted,
+            clock: base.clock,
+            scripts: base.scripts,
+            answers: Mutex::new(BTreeMap::new()),
+            requests: AtomicU64::new(0),
+            auth_failures: AtomicU64::new(0),
+            next_push_id: AtomicU64::new(3_895_624_686),
+        });
+        let router = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        Ok((shared, router))
     }
 
-    pub fn unscript(&self, token: &str) {
-        self.shared.scripts.remove(token);
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
-    }
-}
-
-/// `tidings standin tpns`: writes `ca.pem` and `tpns-secret-key` (the
-/// stand-in's random test SecretKey) into the folder, and answers the
-/// `[tpns]` table: the AccessId, that test SecretKey and the CA.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let mut builder = TpnsStandin::builder().listen(setup.listen);
-    for (token, c) in &setup.replies {
-        let reply = Reply::from_code(c)
-            .ok_or_else(|| Error::Config(format!("--reply {token}={c}: not a TPNS ret_code")))?;
-        builder = builder.reply_always(token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let secret_file = setup.dir.join("tpns-secret-key");
-    write_private(&secret_file, standin.secret_key())?;
-    let config_table = format!(
-        "[tpns]\naccess_id = {}\nsecret_key = {}\nendpoint = {}\nca_file = {}\n",
-        toml_string(standin.access_id()),
-        toml_string(standin.secret_key()),
-        toml_string(&standin.url()),
-        toml_string(&ca_file.to_string_lossy()),
-    );
-    let info = json!({
-        "Url": standin.url(),
-        "CaFile": ca_file,
-        "AccessId": standin.access_id(),
-        "SecretKeyFile": secret_file,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for TpnsStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = lock(&self.shared.accepted).len();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted of {} requests ({} refused at auth)",
-                stats.requests, stats.auth_failures
-            ))
-        })
+    fn stats(state: &Shared, connections: u64) -> Stats {
+        Stats {
+            connections,
+            requests: state.requests.load(Ordering::Relaxed),
+            auth_failures: state.auth_failures.load(Ordering::Relaxed),
+            answers: lock(&state.answers).clone(),
+        }
     }
 }
 
@@ -664,13 +498,12 @@ mod tests {
             access_id: "1500000001".into(),
             secret_key: "secret".into(),
             clock,
-            scripts: crate::kit::Scripts::default(),
-            accepted: Mutex::new(Vec::new()),
+            scripts: Arc::default(),
+            accepted: Arc::default(),
             answers: Mutex::new(BTreeMap::new()),
             requests: AtomicU64::new(0),
             auth_failures: AtomicU64::new(0),
             next_push_id: AtomicU64::new(1),
-            record_file: None,
         }
     }
 

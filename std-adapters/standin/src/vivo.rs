@@ -42,11 +42,9 @@
 //! [`Reply::InvalidUser`] answers `result` 0 with `invalidUser` (§7.3) and
 //! records nothing.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -54,15 +52,12 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use md5::{Digest as _, Md5};
 use serde_json::Value;
-use tidings_std::clock::{SharedClock, SystemClock};
 
-use crate::https::HttpsServer;
+use crate::error::Error;
+use crate::kit::shell::{Base, Builder, Issuing, Standin, TokenVendor, Vendor};
+use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
-use crate::kit::{
-    self, Accepted, IssuedTokens, Recorder, Scripts, Stats, TokenEndpoint, TokenState,
-};
-use crate::tls::CertificateAuthority;
-use crate::Error;
+use crate::kit::{constant_time_eq, now_ms, Accepted, Stats, TokenState};
 
 pub const AUTH_PATH: &str = "/message/auth";
 pub const SEND_PATH: &str = "/message/send";
@@ -241,69 +236,60 @@ pub fn vivo_chars(text: &str) -> usize {
         .sum()
 }
 
-// ---------------------------------------------------------------- builder
+/// A running vivo stand-in.
+pub type VivoStandin = Standin<Vivo>;
+/// Configures a vivo stand-in; [`Builder::start`] runs it.
+pub type VivoStandinBuilder = Builder<Vivo>;
 
-/// Configures a vivo stand-in; [`VivoStandinBuilder::start`] runs it.
-pub struct VivoStandinBuilder {
-    listen: SocketAddr,
-    clock: SharedClock,
+/// The vivo stand-in's settings: the app and how long `authToken`s live
+/// (default a day). [`Builder::app`] is required.
+#[derive(Debug)]
+pub struct Vivo {
     app_id: u64,
     app_key: String,
     app_secret: String,
     token_lifetime: Duration,
-    scripts: Vec<(String, Reply, Option<u32>)>,
-    record_to: Option<PathBuf>,
 }
 
-impl std::fmt::Debug for VivoStandinBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VivoStandinBuilder")
-            .field("listen", &self.listen)
-            .field("app_id", &self.app_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl VivoStandinBuilder {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The clock token lifetimes and the auth timestamp are checked on.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
+impl Builder<Vivo> {
     pub fn app(mut self, app_id: u64, app_key: &str, app_secret: &str) -> Self {
-        self.app_id = app_id;
-        self.app_key = app_key.to_owned();
-        self.app_secret = app_secret.to_owned();
+        self.vendor.app_id = app_id;
+        self.vendor.app_key = app_key.to_owned();
+        self.vendor.app_secret = app_secret.to_owned();
         self
     }
 
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.token_lifetime = lifetime;
+        self.vendor.token_lifetime = lifetime;
         self
     }
+}
 
-    pub fn reply_always(mut self, reg_id: &str, reply: Reply) -> Self {
-        self.scripts.push((reg_id.to_owned(), reply, None));
-        self
+/// The running vivo stand-in's state.
+pub struct Shared {
+    app_id: u64,
+    app_key: String,
+    app_secret: String,
+    core: Issuing<Reply>,
+}
+
+impl Vendor for Vivo {
+    type Reply = Reply;
+    type State = Shared;
+    type Accepted = Accepted;
+    type Stats = Stats;
+    const NAME: &'static str = "vivo";
+
+    fn defaults() -> Self {
+        Self {
+            app_id: 0,
+            app_key: String::new(),
+            app_secret: String::new(),
+            token_lifetime: TOKEN_LIFETIME,
+        }
     }
 
-    pub fn reply_next(mut self, reg_id: &str, n: u32, reply: Reply) -> Self {
-        self.scripts.push((reg_id.to_owned(), reply, Some(n)));
-        self
-    }
-
-    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record_to = Some(path.into());
-        self
-    }
-
-    pub async fn start(self) -> Result<VivoStandin, Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         if self.app_key.is_empty() || self.app_secret.is_empty() {
             return Err(Error::Config(
                 "the vivo stand-in needs an app key and secret".into(),
@@ -313,114 +299,30 @@ impl VivoStandinBuilder {
             app_id: self.app_id,
             app_key: self.app_key,
             app_secret: self.app_secret,
-            clock: self.clock.clone(),
-            tokens: IssuedTokens::new(self.clock, self.token_lifetime),
-            scripts: Scripts::new(self.scripts),
-            recorder: Recorder::new(self.record_to.as_ref())?,
-            token_endpoint: TokenEndpoint::default(),
+            core: Issuing::new(base, self.token_lifetime),
         });
         let router = axum::Router::new()
             .route(AUTH_PATH, axum::routing::post(auth))
             .route(SEND_PATH, axum::routing::post(send))
             .with_state(state.clone());
-        let ca = CertificateAuthority::generate()?;
-        let server = HttpsServer::start(router, &ca, self.listen).await?;
-        Ok(VivoStandin { server, ca, state })
+        Ok((state, router))
+    }
+
+    fn stats(state: &Shared, _connections: u64) -> Stats {
+        state.core.stats()
     }
 }
 
-// ---------------------------------------------------------------- running
+impl TokenVendor for Vivo {
+    const TOKEN_PATH: &'static str = AUTH_PATH;
 
-struct Shared {
-    app_id: u64,
-    app_key: String,
-    app_secret: String,
-    clock: SharedClock,
-    tokens: IssuedTokens,
-    scripts: Scripts<Reply>,
-    recorder: Recorder,
-    token_endpoint: TokenEndpoint,
-}
-
-/// A running vivo stand-in.
-pub struct VivoStandin {
-    server: HttpsServer,
-    ca: CertificateAuthority,
-    state: Arc<Shared>,
-}
-
-impl std::fmt::Debug for VivoStandin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VivoStandin")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
-    }
-}
-
-impl VivoStandin {
-    /// Defaults: `127.0.0.1:0`, the system clock, day-long tokens, no
-    /// scripts. [`VivoStandinBuilder::app`] is required.
-    pub fn builder() -> VivoStandinBuilder {
-        VivoStandinBuilder {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            clock: Arc::new(SystemClock),
-            app_id: 0,
-            app_key: String::new(),
-            app_secret: String::new(),
-            token_lifetime: TOKEN_LIFETIME,
-            scripts: Vec::new(),
-            record_to: None,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
-    pub fn ca_pem(&self) -> &str {
-        self.ca.pem()
-    }
-
-    pub fn write_ca_pem(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
-        self.ca.write_pem(path)
-    }
-
-    pub fn accepted(&self) -> Vec<Accepted> {
-        self.state.recorder.accepted()
-    }
-
-    pub fn stats(&self) -> Stats {
-        let s = &self.state;
-        s.recorder
-            .stats(s.tokens.fetches(), s.token_endpoint.requests())
-    }
-
-    /// From now on the token endpoint answers `fault` instead of a token
-    /// (`None`: normally again). Every request counts in
-    /// [`Stats::token_requests`].
-    pub fn set_token_fault(&self, fault: Option<TokenFault>) {
-        self.state.token_endpoint.set_fault(fault);
+    fn token_endpoint(state: &Shared) -> &TokenEndpoint {
+        &state.core.token_endpoint
     }
 
     /// Every `authToken` issued so far is expired from now on (10000).
-    pub fn expire_tokens(&self) {
-        self.state.tokens.expire_all();
-    }
-
-    pub fn script(&self, reg_id: &str, reply: Reply) {
-        self.state.scripts.set(reg_id, reply, None);
-    }
-
-    pub fn script_next(&self, reg_id: &str, n: u32, reply: Reply) {
-        self.state.scripts.set(reg_id, reply, Some(n));
-    }
-
-    pub fn unscript(&self, reg_id: &str) {
-        self.state.scripts.remove(reg_id);
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
+    fn expire_tokens(state: &Shared) {
+        state.core.tokens.expire_all();
     }
 }
 
@@ -432,11 +334,11 @@ fn result(result: i64, desc: &str) -> Response {
 }
 
 async fn auth(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    if let Some(fault) = s.token_endpoint.fault().await {
+    if let Some(fault) = s.core.token_endpoint.fault().await {
         return fault;
     }
     match check_auth(&s, &body) {
-        Ok(()) => match s.tokens.issue() {
+        Ok(()) => match s.core.tokens.issue() {
             Ok(token) => json(
                 StatusCode::OK,
                 serde_json::json!({ "result": 0, "desc": "请求成功", "authToken": token }),
@@ -444,7 +346,7 @@ async fn auth(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
             Err(_) => Reply::ServerError { retry_after: None }.response(""),
         },
         Err((code, desc)) => {
-            s.recorder.token_refused();
+            s.core.recorder.token_refused();
             result(code, desc)
         }
     }
@@ -470,30 +372,25 @@ fn check_auth(s: &Shared, body: &[u8]) -> Result<(), (i64, &'static str)> {
     if app_id != s.app_id || app_key != s.app_key {
         return Err((RESULT_AUTH_APP, "appId 或 appKey 不合法"));
     }
-    let now_ms = s
-        .clock
-        .now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let window = u64::try_from(TIMESTAMP_WINDOW.as_millis()).unwrap_or(u64::MAX);
-    if timestamp.abs_diff(now_ms) > window {
+    if timestamp.abs_diff(now_ms(&s.core.clock)) > window {
         return Err((RESULT_AUTH_TIMESTAMP, "timestamp 不合法"));
     }
     let expected = sign(app_id, &s.app_key, timestamp, &s.app_secret);
-    if !kit::constant_time_eq(expected.as_bytes(), sign_given.as_bytes()) {
+    if !constant_time_eq(expected.as_bytes(), sign_given.as_bytes()) {
         return Err((RESULT_AUTH_SIGN, "sign 不合法"));
     }
     Ok(())
 }
 
 async fn send(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    s.recorder.request();
+    s.core.recorder.request();
     let (response, status, code) = match check_send(&s, &headers, &body) {
         Err(reply) => answered(&reply, ""),
-        Ok(reg_id) => match s.scripts.take(&reg_id) {
+        Ok(reg_id) => match s.core.scripts.take(&reg_id) {
             Some(reply) => answered(&reply, &reg_id),
             None => {
-                s.recorder.accept(Accepted {
+                s.core.recorder.accept(Accepted {
                     app_id: s.app_id.to_string(),
                     tokens: vec![reg_id],
                     invalid_tokens: Vec::new(),
@@ -506,7 +403,7 @@ async fn send(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
             }
         },
     };
-    s.recorder.answer(status, &code);
+    s.core.recorder.answer(status, &code);
     response
 }
 
@@ -521,7 +418,7 @@ fn check_send(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<String, Re
         .get("authToken")
         .and_then(|v| v.to_str().ok())
         .ok_or(Reply::AuthTokenInvalid)?;
-    if s.tokens.check(token) != TokenState::Valid {
+    if s.core.tokens.check(token) != TokenState::Valid {
         return Err(Reply::AuthTokenInvalid);
     }
     let json_type = headers
@@ -598,73 +495,6 @@ fn custom_map_fits(map: Option<&Value>) -> bool {
         chars += k.chars().count() + v.chars().count();
     }
     chars <= CUSTOM_MAP_LIMIT
-}
-
-// ---------------------------------------------------------------- CLI
-
-/// The command line stand-in's app id and key (vivo's documented example id).
-pub const CLI_APP_ID: u64 = 10004;
-pub const CLI_APP_KEY: &str = "standin-app-key";
-
-/// `tidings standin vivo`: a generated app secret in `vivo-secret.txt` and
-/// the `[vivo]` table pointing at the stand-in.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let secret = kit::generate_secret()?;
-    let secret_file = setup.dir.join("vivo-secret.txt");
-    write_private(&secret_file, &secret)?;
-    let mut builder =
-        VivoStandin::builder()
-            .listen(setup.listen)
-            .app(CLI_APP_ID, CLI_APP_KEY, &secret);
-    for (reg_id, code) in &setup.replies {
-        let reply = Reply::from_code(code)
-            .ok_or_else(|| Error::Config(format!("--reply {reg_id}={code}: not a vivo result")))?;
-        builder = builder.reply_always(reg_id, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let config_table = format!(
-        "[vivo]\napp_id = {}\napp_key = {}\napp_secret = {}\nendpoint = {}\nca_file = {}\n",
-        toml_string(&CLI_APP_ID.to_string()),
-        toml_string(CLI_APP_KEY),
-        toml_string(&secret),
-        toml_string(&standin.url()),
-        toml_string(&ca_file.to_string_lossy()),
-    );
-    let info = serde_json::json!({
-        "Url": standin.url(),
-        "CaFile": ca_file,
-        "AppId": CLI_APP_ID,
-        "AppKey": CLI_APP_KEY,
-        "SecretFile": secret_file,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for VivoStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = self.state.recorder.accepted_count();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted of {} requests; {} authTokens issued",
-                stats.requests, stats.token_fetches
-            ))
-        })
-    }
 }
 
 #[cfg(test)]

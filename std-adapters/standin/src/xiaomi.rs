@@ -29,23 +29,17 @@
 //! regId in `data.bad_regids`, as Xiaomi reports invalid targets in a
 //! batch; with several regIds, the others are recorded as delivered.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::Response;
 use bytes::Bytes;
 use http::HeaderMap;
-use tidings_std::clock::{SharedClock, SystemClock};
 
-use crate::form::{
-    cli_replies, fresh_id, is_form, json_answer, AcceptedPush, Form, Journal, PendingScripts,
-    Scripts, Stats,
-};
-use crate::https::HttpsServer;
-use crate::tls::CertificateAuthority;
-use crate::Error;
+use crate::error::Error;
+use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
+use crate::kit::shell::{Base, Builder, Standin, Vendor};
+use crate::kit::{fresh_id, json_answer, Scripts};
 
 /// Send paths (vendors.md §5.1).
 pub const SEND_PATHS: [&str; 2] = ["/v3/message/regid", "/v2/message/regid"];
@@ -119,41 +113,48 @@ pub enum Reply {
     Other { code: i64, reason: String },
 }
 
+/// Xiaomi's code table (§5.3): each documented error, its code and
+/// reason. [`Reply::BadRegId`] is a success (`code` 0), named
+/// `bad_regids` on the command line.
+const CODES: Codes<Reply> = Codes(&[
+    (Reply::NoValidTargets, 20301, "No valid targets!"),
+    (Reply::SystemBusy, 10002, "System busy"),
+    (Reply::InternalError, 1, "Internal error"),
+    (Reply::RateTooHigh, 10027, "Call rate too high"),
+    (Reply::DailyQuota, 10034, "Daily message quota exceeded"),
+    (Reply::AuthFailed, 21301, "Authentication failed"),
+    (Reply::IllegalPackage, 22022, "Illegal package name"),
+    (Reply::DeviceNotFound, 65003, "Device not found"),
+    (Reply::TooLong, 65009, "Message content too long"),
+    (Reply::IllegalValue, 10017, "Illegal parameter value"),
+]);
+
 impl Reply {
     /// The result code (`None` for [`Reply::Http`]).
     pub fn code(&self) -> Option<i64> {
-        Some(match self {
-            Reply::BadRegId => 0,
-            Reply::NoValidTargets => 20301,
-            Reply::SystemBusy => 10002,
-            Reply::InternalError => 1,
-            Reply::RateTooHigh => 10027,
-            Reply::DailyQuota => 10034,
-            Reply::AuthFailed => 21301,
-            Reply::IllegalPackage => 22022,
-            Reply::DeviceNotFound => 65003,
-            Reply::TooLong => 65009,
-            Reply::IllegalValue => 10017,
-            Reply::Other { code, .. } => *code,
-            Reply::Http { .. } => return None,
-        })
+        match self {
+            Reply::BadRegId => Some(0),
+            Reply::Other { code, .. } => Some(*code),
+            r => CODES.code(r),
+        }
+    }
+
+    /// `(status, Retry-After)` of an HTTP error without a result body.
+    fn http(&self) -> Option<(u16, Option<u32>)> {
+        let Reply::Http {
+            status,
+            retry_after,
+        } = self
+        else {
+            return None;
+        };
+        Some((*status, *retry_after))
     }
 
     fn reason(&self) -> &str {
         match self {
-            Reply::BadRegId => "",
-            Reply::NoValidTargets => "No valid targets!",
-            Reply::SystemBusy => "System busy",
-            Reply::InternalError => "Internal error",
-            Reply::RateTooHigh => "Call rate too high",
-            Reply::DailyQuota => "Daily message quota exceeded",
-            Reply::AuthFailed => "Authentication failed",
-            Reply::IllegalPackage => "Illegal package name",
-            Reply::DeviceNotFound => "Device not found",
-            Reply::TooLong => "Message content too long",
-            Reply::IllegalValue => "Illegal parameter value",
             Reply::Other { reason, .. } => reason,
-            Reply::Http { .. } => "",
+            r => CODES.text(r),
         }
     }
 
@@ -163,35 +164,17 @@ impl Reply {
         if code == "bad_regids" {
             return Some(Reply::BadRegId);
         }
-        if let Some(status) = code.strip_prefix("http-") {
-            let status = status.parse().ok().filter(|s| (400..600).contains(s))?;
-            return Some(Reply::Http {
-                status,
-                retry_after: None,
-            });
-        }
-        let n: i64 = code.parse().ok()?;
-        [
-            Reply::NoValidTargets,
-            Reply::SystemBusy,
-            Reply::InternalError,
-            Reply::RateTooHigh,
-            Reply::DailyQuota,
-            Reply::AuthFailed,
-            Reply::IllegalPackage,
-            Reply::DeviceNotFound,
-            Reply::TooLong,
-            Reply::IllegalValue,
-        ]
-        .into_iter()
-        .find(|r| r.code() == Some(n))
+        CODES.parse(code, |status| Reply::Http {
+            status,
+            retry_after: None,
+        })
     }
 }
 
 fn error_body(code: i64, reason: &str) -> String {
     serde_json::json!({
         "result": "error",
-        "trace_id": crate::form::fresh_id(),
+        "trace_id": fresh_id(),
         "code": code,
         "description": reason,
         "reason": reason,
@@ -199,10 +182,11 @@ fn error_body(code: i64, reason: &str) -> String {
     .to_string()
 }
 
-struct Shared {
+/// The running Xiaomi stand-in's state.
+pub struct Shared {
     app_secret: String,
     packages: Vec<String>,
-    scripts: Scripts<Reply>,
+    scripts: Arc<Scripts<Reply>>,
     journal: Journal,
 }
 
@@ -213,19 +197,9 @@ impl Shared {
     }
 
     fn refuse(&self, reply: &Reply) -> Response {
-        match reply {
-            Reply::Http {
-                status,
-                retry_after,
-            } => {
-                self.journal.answer(i64::from(*status));
-                json_answer(*status, *retry_after, String::new())
-            }
-            r => {
-                let code = r.code().unwrap_or(-1);
-                self.answer(code, error_body(code, r.reason()))
-            }
-        }
+        self.journal.refuse(reply.http(), reply.code(), |code| {
+            error_body(code, reply.reason())
+        })
     }
 
     fn handle(&self, headers: &HeaderMap, body: &Bytes) -> Response {
@@ -358,71 +332,61 @@ impl Shared {
     }
 }
 
-/// Configures a Xiaomi stand-in.
-pub struct XiaomiStandinBuilder {
-    listen: SocketAddr,
-    clock: SharedClock,
+/// A running Xiaomi stand-in.
+pub type XiaomiStandin = Standin<Xiaomi>;
+/// Configures a Xiaomi stand-in; [`Builder::start`] runs it.
+pub type XiaomiStandinBuilder = Builder<Xiaomi>;
+
+/// The Xiaomi stand-in's settings: the AppSecret (default: a fresh one)
+/// and the packages `restricted_package_name` may name (with none, any).
+/// Nothing of Xiaomi's expires, so the builder's clock goes unused.
+#[derive(Debug)]
+pub struct Xiaomi {
     app_secret: String,
     packages: Vec<String>,
-    scripts: PendingScripts<Reply>,
-    record_to: Option<PathBuf>,
 }
 
-impl std::fmt::Debug for XiaomiStandinBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XiaomiStandinBuilder")
-            .field("listen", &self.listen)
-            .field("packages", &self.packages)
-            .finish_non_exhaustive()
-    }
-}
-
-impl XiaomiStandinBuilder {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// Unused by Xiaomi's checks (nothing expires); kept so every stand-in
-    /// takes the test's clock the same way.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
+impl Builder<Xiaomi> {
     /// The AppSecret `Authorization: key=…` must carry (default: a fresh one).
     pub fn app_secret(mut self, secret: &str) -> Self {
-        self.app_secret = secret.to_owned();
+        self.vendor.app_secret = secret.to_owned();
         self
     }
 
     /// A package `restricted_package_name` may name (with none, any).
     pub fn package(mut self, name: &str) -> Self {
-        self.packages.push(name.to_owned());
+        self.vendor.packages.push(name.to_owned());
         self
     }
+}
 
-    pub fn reply_always(mut self, reg_id: &str, reply: Reply) -> Self {
-        self.scripts.push((reg_id.to_owned(), reply, None));
-        self
+impl Standin<Xiaomi> {
+    /// The AppSecret it accepts.
+    pub fn app_secret(&self) -> &str {
+        &self.state().app_secret
+    }
+}
+
+impl Vendor for Xiaomi {
+    type Reply = Reply;
+    type State = Shared;
+    type Accepted = AcceptedPush;
+    type Stats = Stats;
+    const NAME: &'static str = "Xiaomi";
+
+    fn defaults() -> Self {
+        Self {
+            app_secret: fresh_id(),
+            packages: Vec::new(),
+        }
     }
 
-    pub fn reply_next(mut self, reg_id: &str, n: u32, reply: Reply) -> Self {
-        self.scripts.push((reg_id.to_owned(), reply, Some(n)));
-        self
-    }
-
-    pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
-        self.record_to = Some(path.into());
-        self
-    }
-
-    pub async fn start(self) -> Result<XiaomiStandin, Error> {
+    fn start(self, base: Base<Self>) -> Result<(Arc<Shared>, axum::Router), Error> {
         let shared = Arc::new(Shared {
             app_secret: self.app_secret,
             packages: self.packages,
-            scripts: Scripts::new(self.scripts),
-            journal: Journal::new(self.record_to.as_deref(), &[])?,
+            journal: Journal::new(base.accepted, &[]),
+            scripts: base.scripts,
         });
         let mut router = axum::Router::new();
         for path in SEND_PATHS {
@@ -435,137 +399,11 @@ impl XiaomiStandinBuilder {
                 ),
             );
         }
-        let ca = CertificateAuthority::generate()?;
-        let server =
-            HttpsServer::start(router.with_state(shared.clone()), &ca, self.listen).await?;
-        tracing::debug!(addr = %server.addr(), "Xiaomi stand-in listening");
-        Ok(XiaomiStandin {
-            server,
-            ca,
-            shared,
-            _clock: self.clock,
-        })
-    }
-}
-
-/// A running Xiaomi stand-in.
-pub struct XiaomiStandin {
-    server: HttpsServer,
-    ca: CertificateAuthority,
-    shared: Arc<Shared>,
-    _clock: SharedClock,
-}
-
-impl std::fmt::Debug for XiaomiStandin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XiaomiStandin")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
-    }
-}
-
-impl XiaomiStandin {
-    pub fn builder() -> XiaomiStandinBuilder {
-        XiaomiStandinBuilder {
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            clock: Arc::new(SystemClock),
-            app_secret: fresh_id(),
-            packages: Vec::new(),
-            scripts: Vec::new(),
-            record_to: None,
-        }
+        Ok((shared.clone(), router.with_state(shared)))
     }
 
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
-    pub fn ca_pem(&self) -> &str {
-        self.ca.pem()
-    }
-
-    pub fn write_ca_pem(&self, path: impl AsRef<Path>) -> std::io::Result<()> {
-        self.ca.write_pem(path)
-    }
-
-    /// The AppSecret it accepts.
-    pub fn app_secret(&self) -> &str {
-        &self.shared.app_secret
-    }
-
-    pub fn accepted(&self) -> Vec<AcceptedPush> {
-        self.shared.journal.accepted()
-    }
-
-    pub fn stats(&self) -> Stats {
-        self.shared.journal.stats()
-    }
-
-    pub fn script(&self, reg_id: &str, reply: Reply) {
-        self.shared.scripts.set(reg_id, reply, None);
-    }
-
-    pub fn script_next(&self, reg_id: &str, n: u32, reply: Reply) {
-        self.shared.scripts.set(reg_id, reply, Some(n));
-    }
-
-    pub fn unscript(&self, reg_id: &str) {
-        self.shared.scripts.remove(reg_id);
-    }
-
-    pub async fn shutdown(self) -> Result<(), Error> {
-        self.server.shutdown().await
-    }
-}
-
-/// `tidings standin xiaomi`: a fresh AppSecret written to
-/// `xiaomi-app-secret` (owner-only), `--reply TOKEN=CODE` scripts, `ca.pem`.
-pub async fn start_for_cli(setup: crate::cli::CliSetup) -> Result<crate::cli::CliStandin, Error> {
-    use crate::cli::{toml_string, write_private, CliStandin};
-    let mut builder = XiaomiStandin::builder().listen(setup.listen);
-    for (token, reply) in cli_replies(&setup.replies, "Xiaomi", Reply::from_code)? {
-        builder = builder.reply_always(&token, reply);
-    }
-    if let Some(record) = &setup.record {
-        builder = builder.record_to(record);
-    }
-    let standin = builder.start().await?;
-    let ca_file = setup.dir.join("ca.pem");
-    standin.write_ca_pem(&ca_file)?;
-    let secret_file = setup.dir.join("xiaomi-app-secret");
-    write_private(&secret_file, standin.app_secret())?;
-    let config_table = format!(
-        "[xiaomi]\nendpoint = {}\nca_file = {}\napp_secret = {}\n",
-        toml_string(&standin.url()),
-        toml_string(&ca_file.to_string_lossy()),
-        toml_string(standin.app_secret()),
-    );
-    let info = serde_json::json!({
-        "Url": standin.url(),
-        "CaFile": ca_file,
-        "AppSecretFile": secret_file,
-    });
-    Ok(CliStandin {
-        url: standin.url(),
-        config_table,
-        info,
-        running: Box::new(standin),
-    })
-}
-
-impl crate::cli::CliRunning for XiaomiStandin {
-    fn stop(
-        self: Box<Self>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, Error>> + Send>> {
-        Box::pin(async move {
-            let stats = self.stats();
-            let accepted = self.shared.journal.accepted_count();
-            self.shutdown().await?;
-            Ok(format!(
-                "{accepted} pushes accepted of {} requests",
-                stats.requests
-            ))
-        })
+    fn stats(state: &Shared, _connections: u64) -> Stats {
+        state.journal.stats()
     }
 }
 
@@ -577,7 +415,7 @@ mod tests {
         Shared {
             app_secret: "s".into(),
             packages: vec!["com.example.chat".into()],
-            scripts: Scripts::default(),
+            scripts: Arc::default(),
             journal: Journal::default(),
         }
     }

@@ -3,7 +3,7 @@
 //! stand-in runs on. APNs has its own h2 server (it needs stream-level
 //! faults); everything else is a router.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -13,8 +13,20 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::tls::CertificateAuthority;
-use crate::Error;
+use crate::error::Error;
+use crate::kit::tls::CertificateAuthority;
+
+/// `https://IP:PORT` for a server bound to `addr`; an unspecified address
+/// (`0.0.0.0`, `::`) is named by the loopback address, which the server
+/// certificate names (IPv6 in brackets).
+pub fn url_of(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("https://{}", SocketAddr::new(ip, addr.port()))
+}
 
 /// A running HTTPS server; stops on [`HttpsServer::shutdown`] or drop.
 pub struct HttpsServer {
@@ -94,9 +106,11 @@ impl HttpsServer {
         self.addr
     }
 
-    /// `https://127.0.0.1:PORT`.
+    /// `https://127.0.0.1:PORT`. A server listening on every address
+    /// (`0.0.0.0`, `::`) is named by the loopback address: the server
+    /// certificate names the loopback addresses, not the unspecified ones.
     pub fn url(&self) -> String {
-        format!("https://{}", self.addr)
+        url_of(self.addr)
     }
 
     /// Stops accepting, ends every connection, and waits for the server.
@@ -117,9 +131,38 @@ impl Drop for HttpsServer {
     }
 }
 
+/// A JSON answer with `status`, and a `retry-after` header when given.
+pub(crate) fn json_answer(
+    status: u16,
+    retry_after: Option<u32>,
+    body: String,
+) -> axum::response::Response {
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unspecified_address_is_named_by_the_loopback_one() {
+        let url = |a: &str| url_of(a.parse().unwrap());
+        assert_eq!(url("0.0.0.0:8443"), "https://127.0.0.1:8443");
+        assert_eq!(url("[::]:8443"), "https://[::1]:8443");
+        assert_eq!(url("127.0.0.2:1"), "https://127.0.0.2:1");
+    }
 
     #[tokio::test]
     async fn serves_a_router_over_tls_with_http1_and_http2() {

@@ -1,0 +1,38 @@
+//! The one kit every stand-in is built from, so a provider's module holds
+//! only what is its own (paths, checks, code table, answer bodies):
+//!
+//! * [`tls`] — the throwaway CA, the server certificate for the loopback
+//!   names, client identities;
+//! * [`https`] — an axum router served over that TLS (HTTP/1.1 and HTTP/2);
+//! * [`shell`] — the builder and running stand-in every request/response
+//!   provider shares (listen address, clock, scripts, record file, URL, CA,
+//!   shutdown), generic over a [`shell::Vendor`];
+//! * [`script`] — per-device-token scripted answers;
+//! * [`record`] — the accepted pushes, the record file and the counts;
+//! * [`token`] — issued auth tokens, the token endpoint's fault switch and
+//!   the OAuth client-credentials check;
+//! * [`form`] — form bodies read with `form_urlencoded`, strictly;
+//! * [`util`] — locks, secrets, ids, time.
+//!
+//! Within the kit, imports go one way (`shell` → `token` → `form` →
+//! `record` → `util`, `form` → `https` → `tls`): no part imports this
+//! module, and none imports `shell`.
+//!
+//! APNs speaks HTTP/2 at the stream level (GOAWAY, resets) and so runs its
+//! own h2 server on [`tls`], with the same scripts and record file.
+
+pub mod form;
+pub mod https;
+pub mod record;
+pub mod script;
+pub mod shell;
+pub mod tls;
+pub mod token;
+pub mod util;
+
+pub(crate) use https::json_answer;
+pub use record::{Accepted, Stats};
+pub(crate) use script::Scripts;
+pub use token::{TokenFault, TokenState};
+pub use util::generate_secret;
+pub(crate) use util::{constant_time_eq, fresh_id, lock, now_ms};
