@@ -31,7 +31,8 @@ use std::time::SystemTime;
 
 use a2::request::notification::{DefaultNotificationBuilder, NotificationBuilder};
 use a2::request::payload::PayloadLike;
-use criterion::{criterion_group, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, BenchmarkGroup, Criterion};
 use serde::Serialize;
 use serde_json::{json, Value};
 // The inputs, shared by every side (and by `benches/instructions.rs`).
@@ -136,6 +137,17 @@ fn tidings(case: &Case<'_>, buf: &mut [u8]) -> usize {
         },
         other => panic!("expected a push, got {other:?}"),
     }
+}
+
+/// Tidings' side of a group: decide and render `case` into a stack buffer.
+fn bench_tidings(g: &mut BenchmarkGroup<'_, WallTime>, case: &Case<'_>) {
+    let mut buf = [0u8; 4096];
+    g.bench_function("tidings", |b| {
+        b.iter(|| {
+            let len = tidings(black_box(case), &mut buf);
+            black_box(&buf[..len]);
+        })
+    });
 }
 
 fn tidings_bytes(case: &Case<'_>) -> Vec<u8> {
@@ -508,13 +520,7 @@ fn apns_c2c_text(c: &mut Criterion) {
     let case = c2c_case(Channel::Apns, &C2C_ELEMS);
     let output = tidings_bytes(&case);
     let mut g = c.benchmark_group("apns_c2c_text");
-    let mut buf = [0u8; 4096];
-    g.bench_function("tidings", |b| {
-        b.iter(|| {
-            let len = tidings(black_box(&case), &mut buf);
-            black_box(&buf[..len]);
-        })
-    });
+    bench_tidings(&mut g, &case);
     g.bench_function("a2", |b| b.iter(|| a2_payload(black_box(&C2C_INPUT))));
     let mut dst = [0u8; 4096];
     g.bench_function("memcpy", |b| {
@@ -530,13 +536,7 @@ fn apns_c2c_text(c: &mut Criterion) {
 fn apns_group_placeholders(c: &mut Criterion) {
     let case = group_case();
     let mut g = c.benchmark_group("apns_group_placeholders");
-    let mut buf = [0u8; 4096];
-    g.bench_function("tidings", |b| {
-        b.iter(|| {
-            let len = tidings(black_box(&case), &mut buf);
-            black_box(&buf[..len]);
-        })
-    });
+    bench_tidings(&mut g, &case);
     g.bench_function("serde_json", |b| {
         b.iter(|| serde_group(black_box(&GROUP_ELEMS)))
     });
@@ -547,13 +547,7 @@ fn android(c: &mut Criterion) {
     for (channel, name, peer) in ANDROID {
         let case = c2c_case(channel, &C2C_ELEMS);
         let mut g = c.benchmark_group(name);
-        let mut buf = [0u8; 4096];
-        g.bench_function("tidings", |b| {
-            b.iter(|| {
-                let len = tidings(black_box(&case), &mut buf);
-                black_box(&buf[..len]);
-            })
-        });
+        bench_tidings(&mut g, &case);
         g.bench_function("serde_json", |b| b.iter(|| peer(black_box(&C2C_INPUT))));
         g.finish();
     }
@@ -598,13 +592,7 @@ fn apns_long_cut(c: &mut Criterion) {
     let mut g = c.benchmark_group("apns_long_cut");
     // The loop takes milliseconds: fewer samples keep the run short.
     g.sample_size(30);
-    let mut buf = [0u8; 4096];
-    g.bench_function("tidings", |b| {
-        b.iter(|| {
-            let len = tidings(black_box(&case), &mut buf);
-            black_box(&buf[..len]);
-        })
-    });
+    bench_tidings(&mut g, &case);
     g.bench_function("sygnal_loop", |b| b.iter(|| sygnal_cut(black_box(&input))));
     g.finish();
 }

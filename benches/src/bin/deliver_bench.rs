@@ -70,7 +70,7 @@ fn main() -> Result<(), String> {
         send(Arc::clone(&client), Arc::clone(&body)).await;
 
         let next = Arc::new(AtomicUsize::new(0));
-        let cpu_start = cpu_seconds();
+        let cpu_start = tidings_benches::own_cpu_seconds();
         let started = Instant::now();
         let mut workers = Vec::with_capacity(concurrency);
         for _ in 0..concurrency {
@@ -92,7 +92,7 @@ fn main() -> Result<(), String> {
             }
         }
         let seconds = started.elapsed().as_secs_f64();
-        let cpu = cpu_seconds() - cpu_start;
+        let cpu = tidings_benches::own_cpu_seconds() - cpu_start;
         latencies.sort_by(f64::total_cmp);
         let pick = |q: f64| {
             let i = ((q * latencies.len() as f64) as usize).min(latencies.len().saturating_sub(1));
@@ -111,20 +111,4 @@ fn main() -> Result<(), String> {
         );
         Ok(())
     })
-}
-
-/// This process's CPU time: the sum over its threads of
-/// `/proc/self/task/*/schedstat`'s first field (nanoseconds on a CPU),
-/// finer than `/proc/self/stat`'s 10 ms ticks. Threads that already ended
-/// are not counted; the runtime's workers live for the whole run.
-fn cpu_seconds() -> f64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0.0;
-    };
-    let nanos: u64 = tasks
-        .filter_map(Result::ok)
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    nanos as f64 / 1e9
 }

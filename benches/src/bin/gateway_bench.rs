@@ -363,19 +363,6 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// This driver's own CPU seconds (it shares the machine's cores).
-fn own_cpu_seconds() -> f64 {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0.0;
-    };
-    let nanos: u64 = tasks
-        .filter_map(Result::ok)
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    nanos as f64 / 1e9
-}
-
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     let i = ((q * sorted.len() as f64) as usize).min(sorted.len().saturating_sub(1));
     sorted.get(i).copied().unwrap_or(0.0)
@@ -425,7 +412,7 @@ async fn run(
     gateway.drained().await?;
 
     let cpu_start = gateway.cpu_seconds()?;
-    let own_start = own_cpu_seconds();
+    let own_start = tidings_benches::own_cpu_seconds();
     let started_ms = unix_ms();
     let (jobs, mut post_ms) = match mode {
         Mode::Single { count, concurrency } => {
@@ -550,7 +537,7 @@ async fn run(
         .zip(&cpu_start)
         .map(|(end, start)| end - start)
         .collect();
-    let own_cpu = own_cpu_seconds() - own_start;
+    let own_cpu = tidings_benches::own_cpu_seconds() - own_start;
     // For benches/profile.sh: what follows is not timed (and not profiled).
     eprintln!("gateway-bench: timed part done");
 

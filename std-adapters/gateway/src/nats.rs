@@ -1590,20 +1590,12 @@ async fn send_one(
     let mut due_ms = None;
     if deliveries > 1 || envelope.recheck || nats.may_be_back(info.stream_sequence) {
         if let Some(status) = read_status(nats, &status_key).await? {
-            match status.state {
-                DeviceState::Retrying {
-                    reason,
-                    next_attempt_ms,
-                }
-                | DeviceState::Paused {
-                    reason,
-                    next_attempt_ms,
-                } => {
-                    last_reason = Some(reason);
-                    due_ms = Some(next_attempt_ms);
-                }
-                DeviceState::Queued => {}
-                _final => return message.ack().await.map_err(|e| e.to_string()),
+            if let Some((reason, next_attempt_ms)) = status.state.waiting() {
+                last_reason = Some(reason.to_owned());
+                due_ms = Some(next_attempt_ms);
+            } else if status.state != DeviceState::Queued {
+                // Final.
+                return message.ack().await.map_err(|e| e.to_string());
             }
             before = before.max(status.attempts);
             held_ms = held_ms.max(status.held_ms);
@@ -1674,15 +1666,7 @@ async fn send_one(
             .map_err(|e| e.to_string());
     };
     let attempts = before + u32::from(tried);
-    if let DeviceState::Retrying {
-        reason,
-        next_attempt_ms,
-    }
-    | DeviceState::Paused {
-        reason,
-        next_attempt_ms,
-    } = &state
-    {
+    if let Some((reason, next_attempt_ms)) = state.waiting() {
         if tried && u64::from(attempts) >= limit {
             return dead_letter(
                 worker,
@@ -1690,7 +1674,7 @@ async fn send_one(
                 envelope,
                 deliveries,
                 attempts,
-                reason.clone(),
+                reason.to_owned(),
             )
             .await;
         }
@@ -1701,7 +1685,7 @@ async fn send_one(
             envelope,
             attempts,
             held_ms,
-            *next_attempt_ms,
+            next_attempt_ms,
         )
         .await;
     }

@@ -174,15 +174,18 @@ impl DeviceState {
         )
     }
 
-    /// When a pending device is due again, if not at once.
-    pub fn next_attempt_ms(&self) -> Option<u64> {
+    /// A device waiting for its next attempt (retrying, or held on a
+    /// paused channel): why, and when it is due (Unix ms).
+    pub fn waiting(&self) -> Option<(&str, u64)> {
         match self {
             DeviceState::Retrying {
-                next_attempt_ms, ..
+                reason,
+                next_attempt_ms,
             }
             | DeviceState::Paused {
-                next_attempt_ms, ..
-            } => Some(*next_attempt_ms),
+                reason,
+                next_attempt_ms,
+            } => Some((reason, *next_attempt_ms)),
             _ => None,
         }
     }
@@ -200,16 +203,11 @@ impl DeviceState {
                 view["Id"] = id.as_str().into();
                 view["DeliveredAt"] = (*at_ms).into();
             }
-            DeviceState::Retrying {
-                reason,
-                next_attempt_ms,
-            }
-            | DeviceState::Paused {
-                reason,
-                next_attempt_ms,
-            } => {
-                view["Reason"] = reason.as_str().into();
-                view["NextAttempt"] = (*next_attempt_ms).into();
+            DeviceState::Retrying { .. } | DeviceState::Paused { .. } => {
+                if let Some((reason, next_attempt_ms)) = self.waiting() {
+                    view["Reason"] = reason.into();
+                    view["NextAttempt"] = next_attempt_ms.into();
+                }
             }
         }
         view
@@ -1075,7 +1073,7 @@ fn write_results(txn: &redb::WriteTransaction, results: &[DeviceResult]) -> Resu
             devices
                 .insert(device_key, encode(&device)?.as_slice())
                 .map_err(err)?;
-            if let Some(next) = r.state.next_attempt_ms() {
+            if let Some((_, next)) = r.state.waiting() {
                 let held = matches!(r.state, DeviceState::Paused { .. });
                 queue
                     .insert((channel, next, r.key.job_id.as_str(), r.key.device), held)
