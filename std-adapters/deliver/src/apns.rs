@@ -53,7 +53,7 @@ pub const TOKEN_RENEW_AFTER: Duration = Duration::from_secs(50 * 60);
 /// `TooManyProviderTokenUpdates` otherwise).
 pub const TOKEN_RENEW_FLOOR: Duration = Duration::from_secs(20 * 60);
 /// A send's whole budget: connect, wait for a stream, answer.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
 /// 5xx and `Shutdown` after one fresh-connection resend (vendors.md §1.8:
 /// exponential backoff; sygnal starts at 10 s, we start at 5 s and stop
 /// doubling at 30 minutes).
@@ -599,14 +599,7 @@ impl ApnsClient {
     }
 
     fn local_reject(&self, reason: &str) -> Delivery {
-        Delivery {
-            outcome: Outcome::Rejected {
-                reason: reason.to_owned(),
-            },
-            status: None,
-            id: None,
-            invalid_tokens: Vec::new(),
-        }
+        Delivery::local_reject(reason)
     }
 
     /// The provider token could not be signed: the key is unusable, so

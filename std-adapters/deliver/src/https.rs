@@ -97,39 +97,29 @@ pub async fn within(
     }
 }
 
-/// A send's whole budget (token fetch, request, answer) unless the table
-/// sets `request_timeout_secs`: as APNs.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-/// `application/x-www-form-urlencoded` (vendors.md §10.6: keep
-/// `A-Z a-z 0-9 * - . _`, space as `+`, everything else `%XX` uppercase).
-pub fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::new();
-    for (i, (name, value)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        encode_component(&mut out, name);
-        out.push('=');
-        encode_component(&mut out, value);
-    }
-    out
+pub use crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
+
+/// What a provider answered one request.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    /// `Retry-After`, when sent.
+    pub retry_after: Option<Duration>,
+    pub body: bytes::Bytes,
 }
 
-fn encode_component(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in text.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
-        }
-    }
+/// Sends `request` and reads its whole answer; a failure on the way is
+/// sorted by [`classify`].
+pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, SendError> {
+    let response = request.send().await.map_err(|e| classify(&e))?;
+    let status = response.status().as_u16();
+    let retry_after = retry_after(response.headers());
+    let body = response.bytes().await.map_err(|e| classify(&e))?;
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
 }
 
 /// `Retry-After` in seconds, if the answer carried one.
@@ -138,63 +128,4 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(crate::outcome::retry_after_seconds)
-}
-
-/// Config helpers every HTTPS provider's `from_section` shares.
-pub mod config {
-    use std::time::Duration;
-
-    use tidings_std::config::ConfigError;
-
-    /// A required text value, trimmed of nothing but refused when blank.
-    pub fn required(value: &Option<String>, key: &str) -> Result<String, ConfigError> {
-        value
-            .clone()
-            .filter(|v| !v.trim().is_empty())
-            .ok_or_else(|| ConfigError::new(key, "missing"))
-    }
-
-    /// An `https://host[:port]` base (or any absolute URL), without a
-    /// trailing `/`; `default` when absent.
-    pub fn base_url(
-        value: &Option<String>,
-        default: &str,
-        key: &str,
-    ) -> Result<String, ConfigError> {
-        let text = value.as_deref().unwrap_or(default);
-        let url = reqwest::Url::parse(text)
-            .map_err(|e| ConfigError::new(key, format!("{text:?} is not a URL: {e}")))?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(ConfigError::new(
-                key,
-                format!("{text:?} is not an https URL"),
-            ));
-        }
-        Ok(text.trim_end_matches('/').to_owned())
-    }
-
-    /// `request_timeout_secs`, at least 1; the shared default when absent.
-    pub fn request_timeout(value: Option<u64>, key: &str) -> Result<Duration, ConfigError> {
-        let timeout = value.map_or(super::DEFAULT_REQUEST_TIMEOUT, Duration::from_secs);
-        if timeout.is_zero() {
-            return Err(ConfigError::new(key, "must be at least 1"));
-        }
-        Ok(timeout)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn form_encoding_keeps_the_unreserved_set_only() {
-        assert_eq!(
-            form_urlencoded(&[
-                ("grant_type", "client_credentials"),
-                ("client_secret", "a b+c/=&é~*")
-            ]),
-            "grant_type=client_credentials&client_secret=a+b%2Bc%2F%3D%26%C3%A9%7E*"
-        );
-    }
 }

@@ -146,6 +146,18 @@ impl Delivery {
         }
     }
 
+    /// Refused here, before anything was sent (a body that is not the
+    /// provider's, a value that cannot go into a header): rejected, no
+    /// status.
+    pub fn local_reject(reason: &str) -> Self {
+        Self::bare(
+            Outcome::Rejected {
+                reason: reason.to_owned(),
+            },
+            None,
+        )
+    }
+
     /// No answer arrived ([`Outcome::unanswered`], `status: None`). Every
     /// client's path without a provider answer ends here.
     pub fn unanswered(reason: impl Into<String>, now: SystemTime, attempt: u32) -> Self {

@@ -41,6 +41,7 @@ use http::HeaderValue;
 use tidings_std::clock::SharedClock;
 
 use crate::http2::SendError;
+use crate::kit::{ExposeSecret as _, SecretString};
 use crate::outcome::{Backoff, Delivery, Outcome};
 
 /// How long a failed token fetch is remembered: 1 s, doubling with each
@@ -361,30 +362,24 @@ pub async fn client_credentials(
     http: reqwest::Client,
     url: String,
     client_id: String,
-    client_secret: String,
+    client_secret: SecretString,
 ) -> Result<(String, Duration), TokenError> {
-    let body = crate::https::form_urlencoded(&[
+    let body = crate::kit::form::body(&[
         ("grant_type", "client_credentials"),
         ("client_id", &client_id),
-        ("client_secret", &client_secret),
+        ("client_secret", client_secret.expose_secret()),
     ]);
-    let answer = http
+    let request = http
         .post(&url)
         .header(
             reqwest::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
         )
-        .body(body)
-        .send()
+        .body(body);
+    let answer = crate::https::exchange(request)
         .await
-        .map_err(|e| TokenError::Transport(crate::https::classify(&e)))?;
-    let status = answer.status().as_u16();
-    let retry_after = crate::https::retry_after(answer.headers());
-    let bytes = answer
-        .bytes()
-        .await
-        .map_err(|e| TokenError::Transport(crate::https::classify(&e)))?;
-    read_oauth_answer(status, retry_after, &bytes)
+        .map_err(TokenError::Transport)?;
+    read_oauth_answer(answer.status, answer.retry_after, &answer.body)
 }
 
 #[cfg(test)]

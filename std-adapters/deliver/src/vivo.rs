@@ -46,6 +46,7 @@ use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, VivoSection};
 
 use crate::https;
+use crate::kit::{config, ExposeSecret as _, SecretString};
 use crate::outcome::{next_midnight, Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
 use crate::token::{TokenCache, TokenError};
@@ -75,49 +76,36 @@ pub const SERVER_BACKOFF: Backoff = Backoff {
 
 // ---------------------------------------------------------------- config
 
+#[derive(Debug)]
 pub struct VivoConfig {
     /// vivo's numeric app id (an int in every request, §7.1).
     pub app_id: u64,
     pub app_key: String,
-    pub app_secret: String,
+    pub app_secret: SecretString,
     /// The host, `https://host[:port]`; auth and send paths follow it.
     pub endpoint: String,
     pub ca_file: Option<std::path::PathBuf>,
     pub request_timeout: Duration,
 }
 
-impl std::fmt::Debug for VivoConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VivoConfig")
-            .field("app_id", &self.app_id)
-            .field("app_key", &self.app_key)
-            .field("endpoint", &self.endpoint)
-            .field("ca_file", &self.ca_file)
-            .field("request_timeout", &self.request_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
 impl VivoConfig {
     /// Reads `[vivo]`; errors name the key and never carry the secret.
     pub fn from_section(section: &VivoSection) -> Result<Self, ConfigError> {
-        use https::config::{base_url, request_timeout, required};
-        let app_id = required(&section.app_id, "vivo.app_id")?;
+        let app_id = config::required(&section.app_id, "vivo.app_id")?;
         let app_id = app_id
             .trim()
             .parse::<u64>()
             .map_err(|_| ConfigError::new("vivo.app_id", format!("{app_id:?} is not a number")))?;
+        let app_secret = config::required(&section.app_secret, "vivo.app_secret")?;
         Ok(Self {
             app_id,
-            app_key: required(&section.app_key, "vivo.app_key")?
+            app_key: config::required(&section.app_key, "vivo.app_key")?
                 .trim()
                 .to_owned(),
-            app_secret: required(&section.app_secret, "vivo.app_secret")?
-                .trim()
-                .to_owned(),
-            endpoint: base_url(&section.endpoint, PRODUCTION_URL, "vivo.endpoint")?,
+            app_secret: SecretString::from(app_secret.trim()),
+            endpoint: config::base_url(&section.endpoint, PRODUCTION_URL, "vivo.endpoint")?,
             ca_file: section.ca_file.clone(),
-            request_timeout: request_timeout(
+            request_timeout: config::request_timeout(
                 section.request_timeout_secs,
                 "vivo.request_timeout_secs",
             )?,
@@ -218,7 +206,7 @@ impl VivoClient {
             "appId": c.app_id,
             "appKey": c.app_key,
             "timestamp": timestamp,
-            "sign": sign(c.app_id, &c.app_key, timestamp, &c.app_secret),
+            "sign": sign(c.app_id, &c.app_key, timestamp, c.app_secret.expose_secret()),
         })
         .to_string();
         let request = self
@@ -227,29 +215,16 @@ impl VivoClient {
             .header(CONTENT_TYPE, "application/json")
             .body(body);
         async move {
-            let answer = request
-                .send()
+            let answer = https::exchange(request)
                 .await
-                .map_err(|e| TokenError::Transport(https::classify(&e)))?;
-            let status = answer.status().as_u16();
-            let retry_after = https::retry_after(answer.headers());
-            let bytes = answer
-                .bytes()
-                .await
-                .map_err(|e| TokenError::Transport(https::classify(&e)))?;
-            read_auth_answer(status, retry_after, &bytes)
+                .map_err(TokenError::Transport)?;
+            read_auth_answer(answer.status, answer.retry_after, &answer.body)
         }
     }
 
     async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
         let Some(body) = with_app_id(push.body, self.config.app_id) else {
-            return delivery(
-                Outcome::Rejected {
-                    reason: "NotAVivoBody".into(),
-                },
-                None,
-                None,
-            );
+            return Delivery::local_reject("NotAVivoBody");
         };
         let mut refreshed = false;
         loop {
@@ -263,27 +238,19 @@ impl VivoClient {
                 return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
             };
             value.set_sensitive(true);
-            let sent = self
+            let request = self
                 .http
                 .post(format!("{}{SEND_PATH}", self.config.endpoint))
                 .header(HeaderName::from_static("authtoken"), value)
                 .header(CONTENT_TYPE, "application/json")
-                .body(body.clone())
-                .send()
-                .await;
-            let answer = match sent {
+                .body(body.clone());
+            let https::Answer {
+                status,
+                retry_after,
+                body: bytes,
+            } = match https::exchange(request).await {
                 Ok(answer) => answer,
-                Err(e) => {
-                    return https::classify(&e).delivery("vivo", self.clock.now(), push.attempt)
-                }
-            };
-            let status = answer.status().as_u16();
-            let retry_after = https::retry_after(answer.headers());
-            let bytes = match answer.bytes().await {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    return https::classify(&e).delivery("vivo", self.clock.now(), push.attempt)
-                }
+                Err(e) => return e.delivery("vivo", self.clock.now(), push.attempt),
             };
             let reply = Reply::read(&bytes);
             let action = action_for(status, reply.result, reply.invalid_user_status);
@@ -346,7 +313,10 @@ impl VivoClient {
                 Outcome::Rejected { reason }
             }
         };
-        delivery(outcome, Some(status), reply.task_id)
+        Delivery {
+            id: reply.task_id,
+            ..Delivery::bare(outcome, Some(status))
+        }
     }
 }
 
@@ -404,15 +374,6 @@ pub fn read_auth_answer(
             })
         }
         _ => Err(unavailable("auth: BadAnswer".into())),
-    }
-}
-
-fn delivery(outcome: Outcome, status: Option<u16>, id: Option<String>) -> Delivery {
-    Delivery {
-        outcome,
-        status,
-        id,
-        invalid_tokens: Vec::new(),
     }
 }
 

@@ -36,10 +36,8 @@ use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, XiaomiSection};
 
 pub use crate::form::InitError;
-use crate::form::{
-    self, check_endpoint, local_reject, network_failure, next_midnight, request_timeout, required,
-    Answer, CHINA_UTC_OFFSET_SECS,
-};
+use crate::form::{self, local_reject, network_failure, Answer};
+use crate::kit::{config, ExposeSecret as _, SecretString};
 use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::{BoxFuture, Provider, Push};
 
@@ -53,7 +51,16 @@ pub const EUROPE_URL: &str = "https://fr-api.xmpush.global.xiaomi.com";
 /// The send path for regIds (vendors.md §5.1: v3 takes several packages).
 pub const SEND_PATH: &str = "/v3/message/regid";
 /// A send's whole budget.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = config::DEFAULT_REQUEST_TIMEOUT;
+/// The region names `endpoint` takes (vendors.md §5.1).
+pub const REGIONS: &[(&str, &str)] = &[
+    ("china", CHINA_URL),
+    ("singapore", SINGAPORE_URL),
+    ("global", SINGAPORE_URL),
+    ("russia", RUSSIA_URL),
+    ("india", INDIA_URL),
+    ("europe", EUROPE_URL),
+];
 /// System and internal errors (vendors.md §5.3 "retry with backoff"): from
 /// 5 s, doubling, at most 30 minutes, as for APNs.
 pub const SERVER_BACKOFF: Backoff = Backoff {
@@ -75,64 +82,49 @@ pub const OFFLINE_BACKOFF: Backoff = Backoff {
 
 // ---------------------------------------------------------------- config
 
+#[derive(Debug)]
 pub struct XiaomiConfig {
     /// `china` (default), `singapore` (or `global`), `russia`, `india`,
     /// `europe`, or any `https://host:port`.
     pub endpoint: String,
-    pub app_secret: String,
+    pub app_secret: SecretString,
     pub ca_file: Option<PathBuf>,
     pub request_timeout: Duration,
 }
 
-impl std::fmt::Debug for XiaomiConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XiaomiConfig")
-            .field("endpoint", &self.endpoint)
-            .field("app_secret", &"..")
-            .field("ca_file", &self.ca_file)
-            .field("request_timeout", &self.request_timeout)
-            .finish()
-    }
-}
-
 /// `china` / `singapore` / `global` / `russia` / `india` / `europe` / a URL.
 pub fn endpoint_url(endpoint: &str) -> &str {
-    match endpoint {
-        "china" => CHINA_URL,
-        "singapore" | "global" => SINGAPORE_URL,
-        "russia" => RUSSIA_URL,
-        "india" => INDIA_URL,
-        "europe" => EUROPE_URL,
-        url => url,
-    }
+    config::region_url(endpoint, REGIONS)
 }
 
 impl XiaomiConfig {
     /// Reads `[xiaomi]`. Errors name the key and never carry the secret.
     pub fn from_section(section: &XiaomiSection) -> Result<Self, ConfigError> {
-        let app_secret = required(&section.app_secret, "xiaomi.app_secret")?;
-        if HeaderValue::from_str(&format!("key={app_secret}")).is_err() {
-            return Err(ConfigError::new(
-                "xiaomi.app_secret",
-                "not usable in a header (control characters?)",
-            ));
-        }
-        let endpoint = section
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| "china".to_owned());
-        check_endpoint("xiaomi.endpoint", &endpoint, endpoint_url(&endpoint))?;
+        let app_secret = config::secret(&section.app_secret, "xiaomi.app_secret")?;
+        authorization(&app_secret)?;
         Ok(Self {
-            endpoint,
+            endpoint: config::region(&section.endpoint, "china", REGIONS, "xiaomi.endpoint")?,
             app_secret,
             ca_file: section.ca_file.clone(),
-            request_timeout: request_timeout(
-                "xiaomi.request_timeout_secs",
+            request_timeout: config::request_timeout(
                 section.request_timeout_secs,
-                DEFAULT_REQUEST_TIMEOUT,
+                "xiaomi.request_timeout_secs",
             )?,
         })
     }
+}
+
+/// `Authorization: key=<AppSecret>`, marked sensitive.
+fn authorization(app_secret: &SecretString) -> Result<HeaderValue, ConfigError> {
+    let mut value =
+        HeaderValue::from_str(&format!("key={}", app_secret.expose_secret())).map_err(|_| {
+            ConfigError::new(
+                "xiaomi.app_secret",
+                "not usable in a header (control characters?)",
+            )
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 // ---------------------------------------------------------------- client
@@ -156,14 +148,11 @@ impl std::fmt::Debug for XiaomiClient {
 
 impl XiaomiClient {
     pub fn new(config: XiaomiConfig, clock: SharedClock) -> Result<Self, InitError> {
-        let base = endpoint_url(&config.endpoint);
-        check_endpoint("xiaomi.endpoint", &config.endpoint, base)?;
-        let mut authorization = HeaderValue::from_str(&format!("key={}", config.app_secret))
-            .map_err(|_| ConfigError::new("xiaomi.app_secret", "not usable in a header"))?;
-        authorization.set_sensitive(true);
+        let base = config::https_url(endpoint_url(&config.endpoint), "xiaomi.endpoint")?;
+        let authorization = authorization(&config.app_secret)?;
         Ok(Self {
             http: crate::https::client(config.ca_file.as_deref(), config.request_timeout)?,
-            url: format!("{}{SEND_PATH}", base.trim_end_matches('/')),
+            url: format!("{base}{SEND_PATH}"),
             authorization,
             clock,
         })
@@ -190,10 +179,7 @@ impl XiaomiClient {
     fn finish(&self, answer: &Answer, reg_id: &str, attempt: u32) -> Delivery {
         let now = self.clock.now();
         let reply = Reply::read(&answer.body);
-        let action = match reply.code {
-            Some(code) => action_for(answer.status, code),
-            None => status_action(answer.status),
-        };
+        let action = action_of(answer.status, reply.code);
         let reason = reply.reason(answer.status);
         let bad: Vec<String> = reply
             .bad_regids
@@ -204,48 +190,17 @@ impl XiaomiClient {
             .collect();
         let status = Some(answer.status);
         let id = reply.id.clone();
-        let later = |backoff: Backoff| now + answer.retry_after.unwrap_or(backoff.delay(attempt));
         let outcome = match action {
             Action::Deliver if bad.iter().any(|b| b == reg_id) => Outcome::TokenInvalid {
                 reason: "bad_regids".to_owned(),
                 since: None,
             },
-            Action::Deliver => match &reply.id {
-                Some(id) => Outcome::Delivered { id: id.clone() },
-                None => {
+            action => {
+                if action == Action::Deliver && reply.id.is_none() {
                     tracing::debug!("Mi Push answered success without data.id");
-                    Outcome::Delivered { id: String::new() }
                 }
-            },
-            Action::DropToken => Outcome::TokenInvalid {
-                reason,
-                since: None,
-            },
-            Action::Backoff => Outcome::Retry {
-                reason,
-                not_before: later(SERVER_BACKOFF),
-            },
-            Action::RateBackoff => Outcome::Retry {
-                reason,
-                not_before: later(RATE_BACKOFF),
-            },
-            Action::OfflineBackoff => Outcome::Retry {
-                reason,
-                not_before: later(OFFLINE_BACKOFF),
-            },
-            Action::NextDay => Outcome::Retry {
-                reason,
-                not_before: answer
-                    .retry_after
-                    .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
-            },
-            Action::CredentialsRefused => {
-                tracing::debug!(status = answer.status, %reason, "Mi Push refused the sender's credentials");
-                Outcome::CredentialsRefused { reason }
-            }
-            Action::Reject => {
-                tracing::debug!(status = answer.status, %reason, "Mi Push rejected a push: check the configuration or the payload");
-                Outcome::Rejected { reason }
+                let id = reply.id.clone().unwrap_or_default();
+                form::outcome(&POLICY, action, reason, id, answer, now, attempt)
             }
         };
         let invalid_tokens = match &outcome {
@@ -300,11 +255,7 @@ impl Reply {
                 bad_regids: String::new(),
             };
         };
-        let code = b.code.as_ref().and_then(|c| match c {
-            serde_json::Value::Number(n) => n.as_i64(),
-            serde_json::Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        });
+        let code = b.code.as_ref().and_then(crate::kit::answer::numeric_code);
         let data = b.data;
         Self {
             code,
@@ -314,36 +265,22 @@ impl Reply {
         }
     }
 
-    /// The reason reported: the code (Xiaomi's codes are the stable part;
-    /// the texts change), with the text after it when there is one.
+    /// The reason reported (see [`crate::kit::answer::coded_reason`]).
     fn reason(&self, status: u16) -> String {
-        match (self.code, self.description.is_empty()) {
-            (Some(code), true) => code.to_string(),
-            (Some(code), false) => format!("{code} {}", self.description),
-            (None, _) => format!("HTTP {status}"),
-        }
+        crate::kit::answer::coded_reason(self.code, &self.description, status)
     }
 }
 
-/// What one answer asks of the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Deliver,
-    DropToken,
-    /// System trouble: [`SERVER_BACKOFF`] or `Retry-After`.
-    Backoff,
-    /// Called too fast: [`RATE_BACKOFF`] or `Retry-After`.
-    RateBackoff,
-    /// The device is away: [`OFFLINE_BACKOFF`].
-    OfflineBackoff,
-    /// Daily quota spent: the next midnight, China Standard Time.
-    NextDay,
-    /// Fix the push or the configuration.
-    Reject,
-    /// The app's secret, identity or standing is refused:
-    /// [`Outcome::CredentialsRefused`].
-    CredentialsRefused,
-}
+/// What one answer asks of the client: the form vendors' vocabulary.
+pub use crate::form::{status_action, Action};
+
+/// Xiaomi's retry policy (the backoffs above).
+const POLICY: form::Policy = form::Policy {
+    vendor: "Mi Push",
+    server: SERVER_BACKOFF,
+    rate: RATE_BACKOFF,
+    offline: OFFLINE_BACKOFF,
+};
 
 /// Every code of vendors.md §5.3 → action (plus 20301, see the module doc).
 pub const RESPONSES: &[(i64, Action)] = &[
@@ -386,25 +323,11 @@ pub const RESPONSES: &[(i64, Action)] = &[
 /// The table's row for `code`; a code not in it falls back on the HTTP
 /// status class ([`status_action`]), a 2xx one to a rejection.
 pub fn action_for(status: u16, code: i64) -> Action {
-    if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
-        return action;
-    }
-    tracing::debug!(status, code, "Mi Push answered a code not in the table");
-    match status_action(status) {
-        Action::Deliver => Action::Reject,
-        other => other,
-    }
+    action_of(status, Some(code))
 }
 
-/// An answer without a result code: by HTTP status class.
-pub fn status_action(status: u16) -> Action {
-    match status {
-        200..=299 => Action::Deliver,
-        401 | 403 => Action::CredentialsRefused,
-        429 => Action::RateBackoff,
-        500..=599 => Action::Backoff,
-        _ => Action::Reject,
-    }
+fn action_of(status: u16, code: Option<i64>) -> Action {
+    crate::kit::answer::action_for("Mi Push", RESPONSES, status, code.as_ref())
 }
 
 #[cfg(test)]
@@ -413,12 +336,7 @@ mod tests {
 
     #[test]
     fn every_code_has_one_row_and_maps_as_the_spec_says() {
-        for (i, (code, _)) in RESPONSES.iter().enumerate() {
-            assert!(
-                !RESPONSES.iter().skip(i + 1).any(|(c, _)| c == code),
-                "{code} twice"
-            );
-        }
+        assert_eq!(crate::kit::answer::twice(RESPONSES), None);
         for &(code, action) in RESPONSES {
             assert_eq!(action_for(200, code), action, "{code}");
         }
@@ -474,5 +392,6 @@ mod tests {
         let config = XiaomiConfig::from_section(&section).unwrap();
         assert_eq!(endpoint_url(&config.endpoint), CHINA_URL);
         assert!(!format!("{config:?}").contains("s3cr3t"));
+        assert_eq!(endpoint_url("global"), SINGAPORE_URL);
     }
 }
