@@ -206,6 +206,24 @@ mod tests {
         let config = HonorConfig::from_section(&section).unwrap();
         assert_eq!(config.endpoint, PRODUCTION_URL);
         assert!(!format!("{config:?}").contains("s3cret-value"));
+        for (key, clear) in [
+            (
+                "honor.token_endpoint",
+                HonorSection {
+                    token_endpoint: Some("http://iam.developer.hihonor.com/token".into()),
+                    ..section.clone()
+                },
+            ),
+            (
+                "honor.endpoint",
+                HonorSection {
+                    endpoint: Some("http://push-api.cloud.hihonor.com".into()),
+                    ..section.clone()
+                },
+            ),
+        ] {
+            assert_eq!(HonorConfig::from_section(&clear).unwrap_err().key, key);
+        }
         let missing = HonorConfig::from_section(&HonorSection {
             client_id: None,
             ..section

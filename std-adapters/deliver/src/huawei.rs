@@ -707,9 +707,23 @@ mod tests {
         assert_eq!(missing.to_string(), "huawei.client_secret: missing");
         let bad = HuaweiConfig::from_section(&HuaweiSection {
             endpoint: Some("push-api".into()),
-            ..section
+            ..section.clone()
         })
         .unwrap_err();
         assert_eq!(bad.key, "huawei.endpoint");
+        // The client secret and the bearer token never travel in clear.
+        let clear = HuaweiConfig::from_section(&HuaweiSection {
+            token_endpoint: Some("http://oauth-login.cloud.huawei.com/oauth2/v3/token".into()),
+            ..section.clone()
+        })
+        .unwrap_err();
+        assert_eq!(clear.key, "huawei.token_endpoint");
+        assert!(clear.reason.contains("https://"), "{clear}");
+        let clear = HuaweiConfig::from_section(&HuaweiSection {
+            endpoint: Some("http://push-api.cloud.huawei.com".into()),
+            ..section
+        })
+        .unwrap_err();
+        assert_eq!(clear.key, "huawei.endpoint");
     }
 }

@@ -606,6 +606,13 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(bad.key, "vivo.app_id");
+        // The auth request's signature and the authToken never travel in clear.
+        let clear = VivoConfig::from_section(&VivoSection {
+            endpoint: Some("http://api-push.vivo.com.cn".into()),
+            ..section.clone()
+        })
+        .unwrap_err();
+        assert_eq!(clear.key, "vivo.endpoint");
         let missing = VivoConfig::from_section(&VivoSection {
             app_secret: None,
             ..section

@@ -42,12 +42,7 @@ pub fn https_url(text: &str, key: &str) -> Result<String, ConfigError> {
 
 /// An `https://host[:port]` base URL, `default` when absent.
 pub fn base_url(value: &Option<String>, default: &str, key: &str) -> Result<String, ConfigError> {
-    let text = value.as_deref().unwrap_or(default);
-    // Huawei, Honor and vivo have taken `http://` so far.
-    if let Some(rest) = text.strip_prefix("http://").filter(|r| !r.is_empty()) {
-        return Ok(format!("http://{}", rest.trim_end_matches('/')));
-    }
-    https_url(text, key)
+    https_url(value.as_deref().unwrap_or(default), key)
 }
 
 /// A region name (one of `regions`, `(name, url)`) or an `https://` URL,
