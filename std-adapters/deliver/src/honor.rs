@@ -59,7 +59,8 @@ impl Vendor for Honor {
         production_url: PRODUCTION_URL,
         token_url: TOKEN_URL,
         send_path: ("/api/v1/", "/sendMessage"),
-        content_type: "application/json",
+        // vendors.md §4.1 names the charset.
+        content_type: "application/json; charset=UTF-8",
         timestamp_header: Some(TIMESTAMP_HEADER),
         // Honor's client id differs from the app id (§4.1).
         client_id_is_app_id: false,

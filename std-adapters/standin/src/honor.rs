@@ -24,7 +24,8 @@
 //! 3. A `timestamp` header of epoch **milliseconds** within
 //!    [`TIMESTAMP_WINDOW`] of the stand-in's clock (§4.1; a seconds value
 //!    is far outside it) — else 400 `80100001`.
-//! 4. `Content-Type: application/json` — else 400 `80100001`.
+//! 4. `Content-Type: application/json; charset=UTF-8` (§4.1) — else 400
+//!    `80100001`.
 //! 5. The body minus its tokens is at most [`MAX_BODY`] bytes (assumed as
 //!    Huawei's, §4.3) — else 400 `80300008`.
 //! 6. The body is a JSON object without Huawei's `message` wrapper (§4.2),
@@ -502,7 +503,9 @@ fn check(
     let json_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/json"));
+        .is_some_and(|c| {
+            c.starts_with("application/json") && c.to_ascii_lowercase().contains("charset=utf-8")
+        });
     if !json_type {
         return Err(Reply::ParameterError);
     }
