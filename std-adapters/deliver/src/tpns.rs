@@ -216,15 +216,7 @@ impl TpnsClient {
             Err(e) => return e.delivery("tpns", self.clock.now(), push.attempt),
         };
         let reply = Reply::read(&body);
-        let (action, reason) = match (status, reply.ret_code) {
-            (200..=299, Some(code)) => (action_for(code), code.to_string()),
-            (200..=299, None) => (Action::Backoff, "BadAnswer".to_owned()),
-            (401 | 403, Some(code)) => (Action::CredentialsRefused, code.to_string()),
-            (401 | 403, None) => (Action::CredentialsRefused, format!("HTTP {status}")),
-            (429, _) => (Action::FrequencyBackoff, format!("HTTP {status}")),
-            (500..=599, _) => (Action::Backoff, format!("HTTP {status}")),
-            _ => (Action::Reject, format!("HTTP {status}")),
-        };
+        let (action, reason) = classify(status, reply.ret_code);
         let now = self.clock.now();
         let outcome = match action {
             Action::Deliver => Outcome::Delivered {
@@ -330,6 +322,29 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (10_010_018, Action::Reject),
     (10_030_002, Action::CredentialsRefused),
 ];
+
+/// An answer's action and reason. A `ret_code` decides on any status when
+/// its row is in the table (a 4xx carrying 1008006 is a dead token), but
+/// a success code on an error status does not count; otherwise a 2xx
+/// goes by [`action_for`] (no code: `BadAnswer`, a retry) and an error
+/// status by its class: 401/403 refuse the sender, 429 the frequency
+/// backoff, 5xx the server backoff, the rest a rejection.
+pub fn classify(status: u16, ret_code: Option<i64>) -> (Action, String) {
+    let row = ret_code.and_then(|c| RESPONSES.iter().find(|(k, _)| *k == c));
+    let http = || format!("HTTP {status}");
+    match (status, ret_code, row) {
+        (200..=299, Some(code), _) => (action_for(code), code.to_string()),
+        (200..=299, None, _) => (Action::Backoff, "BadAnswer".to_owned()),
+        (_, Some(code), Some(&(_, action))) if action != Action::Deliver => {
+            (action, code.to_string())
+        }
+        (401 | 403, Some(code), _) => (Action::CredentialsRefused, code.to_string()),
+        (401 | 403, None, _) => (Action::CredentialsRefused, http()),
+        (429, ..) => (Action::FrequencyBackoff, http()),
+        (500..=599, ..) => (Action::Backoff, http()),
+        _ => (Action::Reject, http()),
+    }
+}
 
 /// The row for `ret_code`; a code not in the table is a rejection (§9.3:
 /// "others are permanent").

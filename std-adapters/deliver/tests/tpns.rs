@@ -234,6 +234,62 @@ async fn retries_honour_retry_after_else_the_policy() {
     bed.standin.shutdown().await.unwrap();
 }
 
+/// Issue 26: TPNS may carry its `ret_code` on a 4xx; the code decides, not
+/// the status class alone.
+#[tokio::test]
+async fn a_ret_code_on_an_error_status_is_read() {
+    let bed = bed(|b| {
+        b.reply_always(
+            "gone",
+            Reply::HttpCode {
+                status: 400,
+                ret_code: code::INVALID_TOKEN,
+            },
+        )
+        .reply_always(
+            "busy",
+            Reply::HttpCode {
+                status: 400,
+                ret_code: code::INTERNAL_ERROR,
+            },
+        )
+        .reply_always(
+            "odd",
+            Reply::HttpCode {
+                status: 400,
+                ret_code: 0,
+            },
+        )
+    })
+    .await;
+    let d = bed.send("gone", 0).await;
+    assert_eq!(d.status, Some(400));
+    assert_eq!(
+        d.outcome,
+        Outcome::TokenInvalid {
+            reason: "1008006".into(),
+            since: None
+        }
+    );
+    let d = bed.send("busy", 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "1008004".into(),
+            not_before: bed.clock.now() + SERVER_BACKOFF.base
+        }
+    );
+    // A success code under an error status is not a delivery.
+    let d = bed.send("odd", 0).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: "HTTP 400".into()
+        }
+    );
+    bed.standin.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn permanent_refusals_are_rejected_or_refuse_the_sender() {
     let bed = bed(|b| {
