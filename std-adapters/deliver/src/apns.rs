@@ -36,7 +36,7 @@ use crate::http2::{
     Answer, ConnId, Endpoint, Http2Pool, PoolConfig, SendError, DEFAULT_MAX_CONNECTIONS,
 };
 use crate::jwt::Es256Key;
-use crate::outcome::{retry_after_seconds, Backoff, Delivery, Outcome};
+use crate::outcome::{retry_after, Backoff, Delivery, Outcome};
 use crate::tls::{client_config, ClientIdentity, TlsError};
 use crate::{BoxFuture, Provider, Push};
 
@@ -550,7 +550,7 @@ impl ApnsClient {
             .headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(retry_after_seconds);
+            .and_then(|v| retry_after(v, now));
         let id = answer
             .headers
             .get(&APNS_ID)

@@ -301,7 +301,9 @@ impl FcmClient {
             .header(AUTHORIZATION, authorization)
             .header(CONTENT_TYPE, "application/json; charset=UTF-8")
             .body(body);
-        exchange(request).await.map_err(|e| self.lost(&e, attempt))
+        exchange(request, &self.clock)
+            .await
+            .map_err(|e| self.lost(&e, attempt))
     }
 
     async fn access_token(&self) -> Result<String, TokenFailure> {
@@ -321,6 +323,7 @@ impl FcmClient {
             .http
             .post(&self.token_url)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let clock = std::sync::Arc::clone(&self.clock);
         async move {
             let assertion = assertion.map_err(|e| {
                 tracing::debug!(%e, "FCM assertion could not be signed");
@@ -331,7 +334,7 @@ impl FcmClient {
             })?;
             let form =
                 crate::kit::form::body(&[("grant_type", GRANT_TYPE), ("assertion", &assertion)]);
-            let answer = exchange(request.body(form))
+            let answer = exchange(request.body(form), &clock)
                 .await
                 .map_err(TokenError::Transport)?;
             token::read_oauth_answer(answer.status, answer.retry_after, &answer.body)

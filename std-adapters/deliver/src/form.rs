@@ -10,6 +10,7 @@
 use std::time::SystemTime;
 
 use http::HeaderMap;
+use tidings_std::clock::SharedClock;
 
 use crate::http2::SendError;
 use crate::kit::answer::StatusClass;
@@ -29,13 +30,14 @@ pub async fn post(
     url: &str,
     headers: HeaderMap,
     body: Vec<u8>,
+    clock: &SharedClock,
 ) -> Result<Answer, SendError> {
     let request = http
         .post(url)
         .headers(headers)
         .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
         .body(body);
-    crate::https::exchange(request).await
+    crate::https::exchange(request, clock).await
 }
 
 pub use crate::outcome::{next_midnight, CHINA_UTC_OFFSET_SECS};

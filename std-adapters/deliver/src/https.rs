@@ -6,7 +6,7 @@
 //! the OAuth-style providers share is [`crate::token`].
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tidings_std::clock::SharedClock;
 
@@ -110,10 +110,13 @@ pub struct Answer {
 
 /// Sends `request` and reads its whole answer; a failure on the way is
 /// sorted by [`classify`].
-pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, SendError> {
+pub async fn exchange(
+    request: reqwest::RequestBuilder,
+    clock: &SharedClock,
+) -> Result<Answer, SendError> {
     let response = request.send().await.map_err(|e| classify(&e))?;
     let status = response.status().as_u16();
-    let retry_after = retry_after(response.headers());
+    let retry_after = retry_after(response.headers(), clock.now());
     let body = response.bytes().await.map_err(|e| classify(&e))?;
     Ok(Answer {
         status,
@@ -122,10 +125,30 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answer, SendEr
     })
 }
 
-/// `Retry-After` in seconds, if the answer carried one.
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+/// `Retry-After` at `now` (seconds or an HTTP-date), if the answer carried
+/// one.
+pub fn retry_after(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
     headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(crate::outcome::retry_after_seconds)
+        .and_then(|v| crate::outcome::retry_after(v, now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates_at_the_clock_s_now() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_400); // 07:26:40 GMT
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers, now), None);
+        headers.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(80)));
+        headers.insert(reqwest::header::RETRY_AFTER, "30".parse().unwrap());
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(30)));
+    }
 }

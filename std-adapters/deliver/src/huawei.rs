@@ -42,6 +42,7 @@
 //! - `Delivered.id` is Huawei's `requestId` (the push's UUID when absent).
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -301,6 +302,7 @@ impl<V: Vendor> Client<V> {
             .get(|| {
                 token::client_credentials(
                     self.http.clone(),
+                    Arc::clone(&self.clock),
                     c.token_endpoint.clone(),
                     c.client_id.clone(),
                     c.client_secret.clone(),
@@ -342,7 +344,7 @@ impl<V: Vendor> Client<V> {
                 status,
                 retry_after,
                 body,
-            } = match https::exchange(request.body(push.body.to_vec())).await {
+            } = match https::exchange(request.body(push.body.to_vec()), &self.clock).await {
                 Ok(answer) => answer,
                 Err(e) => return e.delivery(flavor.channel, self.clock.now(), push.attempt),
             };

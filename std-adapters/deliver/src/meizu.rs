@@ -179,7 +179,15 @@ impl MeizuClient {
         let push_id = form::field(push.body, "pushIds")
             .and_then(|v| String::from_utf8(v).ok())
             .unwrap_or_default();
-        match form::post(&self.http, &self.url, http::HeaderMap::new(), body).await {
+        match form::post(
+            &self.http,
+            &self.url,
+            http::HeaderMap::new(),
+            body,
+            &self.clock,
+        )
+        .await
+        {
             Ok(answer) => self.finish(&answer, &push_id, push.attempt),
             Err(e) => network_failure("Meizu Push", &e, self.clock.now(), push.attempt),
         }

@@ -219,7 +219,9 @@ impl OppoClient {
             headers.insert(AUTH_TOKEN.clone(), value);
             let mut body = push.body.to_vec();
             form::append_pair(&mut body, "auth_token", &token);
-            let answer = match form::post(&self.http, &self.send_url, headers, body).await {
+            let answer = match form::post(&self.http, &self.send_url, headers, body, &self.clock)
+                .await
+            {
                 Ok(answer) => answer,
                 Err(e) => return network_failure("OPPO Push", &e, self.clock.now(), push.attempt),
             };
@@ -259,7 +261,7 @@ impl OppoClient {
             Arc::clone(&self.clock),
         );
         async move {
-            let answer = form::post(&http, &url, HeaderMap::new(), body)
+            let answer = form::post(&http, &url, HeaderMap::new(), body, &clock)
                 .await
                 .map_err(TokenError::Transport)?;
             read_auth_answer(&answer, clock.now())

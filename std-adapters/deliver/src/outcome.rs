@@ -198,11 +198,17 @@ pub fn next_midnight(now: SystemTime, utc_offset_secs: i64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(next).unwrap_or(0))
 }
 
-/// Reads an HTTP `Retry-After` value given in seconds (RFC 9110 §10.2.3).
-/// An HTTP-date form is not used by the providers we speak to and reads as
-/// absent, so the policy applies.
-pub fn retry_after_seconds(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// Reads an HTTP `Retry-After` value (RFC 9110 §10.2.3) at `now` (the
+/// client's clock): delay-seconds, or an HTTP-date, which is a wait until
+/// that time (none once it has passed). Anything else reads as absent, so
+/// the policy applies.
+pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -250,10 +256,25 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_takes_seconds_only() {
-        assert_eq!(retry_after_seconds(" 120 "), Some(Duration::from_secs(120)));
-        assert_eq!(retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(retry_after_seconds("-1"), None);
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_400); // 07:26:40
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(80))
+        );
+        // The obsolete forms RFC 9110 still asks a recipient to read.
+        assert_eq!(
+            retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", now),
+            Some(Duration::from_secs(80))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date passed is no wait"
+        );
+        assert_eq!(retry_after("-1", now), None);
+        assert_eq!(retry_after("soon", now), None);
     }
 
     #[test]

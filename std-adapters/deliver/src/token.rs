@@ -360,6 +360,7 @@ pub fn read_oauth_answer(
 /// own task.
 pub async fn client_credentials(
     http: reqwest::Client,
+    clock: SharedClock,
     url: String,
     client_id: String,
     client_secret: SecretString,
@@ -376,7 +377,7 @@ pub async fn client_credentials(
             "application/x-www-form-urlencoded",
         )
         .body(body);
-    let answer = crate::https::exchange(request)
+    let answer = crate::https::exchange(request, &clock)
         .await
         .map_err(TokenError::Transport)?;
     read_oauth_answer(answer.status, answer.retry_after, &answer.body)

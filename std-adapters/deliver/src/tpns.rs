@@ -211,7 +211,7 @@ impl TpnsClient {
             status,
             retry_after,
             body,
-        } = match exchange(request).await {
+        } = match exchange(request, &self.clock).await {
             Ok(answer) => answer,
             Err(e) => return e.delivery("tpns", self.clock.now(), push.attempt),
         };

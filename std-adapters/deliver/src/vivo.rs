@@ -214,8 +214,9 @@ impl VivoClient {
             .post(format!("{}{AUTH_PATH}", c.endpoint))
             .header(CONTENT_TYPE, "application/json")
             .body(body);
+        let clock = std::sync::Arc::clone(&self.clock);
         async move {
-            let answer = https::exchange(request)
+            let answer = https::exchange(request, &clock)
                 .await
                 .map_err(TokenError::Transport)?;
             read_auth_answer(answer.status, answer.retry_after, &answer.body)
@@ -248,7 +249,7 @@ impl VivoClient {
                 status,
                 retry_after,
                 body: bytes,
-            } = match https::exchange(request).await {
+            } = match https::exchange(request, &self.clock).await {
                 Ok(answer) => answer,
                 Err(e) => return e.delivery("vivo", self.clock.now(), push.attempt),
             };

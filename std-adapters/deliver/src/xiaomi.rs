@@ -166,7 +166,15 @@ impl XiaomiClient {
         }
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, self.authorization.clone());
-        let answer = match form::post(&self.http, &self.url, headers, push.body.to_vec()).await {
+        let answer = match form::post(
+            &self.http,
+            &self.url,
+            headers,
+            push.body.to_vec(),
+            &self.clock,
+        )
+        .await
+        {
             Ok(answer) => answer,
             Err(e) => return network_failure("Mi Push", &e, self.clock.now(), push.attempt),
         };
