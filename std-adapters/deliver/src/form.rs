@@ -88,6 +88,15 @@ pub fn status_action(status: u16) -> Action {
     Action::by_status(status)
 }
 
+/// The id a delivery reports: the vendor's message id, or the push's own
+/// when the vendor sent none or an empty one (as every other provider
+/// does: a delivered push always has an id).
+pub fn delivered_id(id: Option<&String>, push: &crate::Push<'_>) -> String {
+    id.filter(|id| !id.is_empty())
+        .cloned()
+        .unwrap_or_else(|| push.id.to_string())
+}
+
 /// A form vendor's name (for logs) and retry policy.
 #[derive(Clone, Copy, Debug)]
 pub struct Policy {

@@ -188,12 +188,13 @@ impl MeizuClient {
         )
         .await
         {
-            Ok(answer) => self.finish(&answer, &push_id, push.attempt),
+            Ok(answer) => self.finish(&answer, &push_id, push),
             Err(e) => network_failure("Meizu Push", &e, self.clock.now(), push.attempt),
         }
     }
 
-    fn finish(&self, answer: &Answer, push_id: &str, attempt: u32) -> Delivery {
+    /// `push_id` is the device's (Meizu's `pushIds`), not the push's.
+    fn finish(&self, answer: &Answer, push_id: &str, push: &Push<'_>) -> Delivery {
         let now = self.clock.now();
         let reply = Reply::read(&answer.body);
         let top = action_of(Scope::Top, answer.status, reply.code);
@@ -205,8 +206,8 @@ impl MeizuClient {
             (action, _) => (action, reply.code),
         };
         let reason = crate::kit::answer::coded_reason(code, &reply.message, answer.status);
-        let id = reply.msg_id.clone().unwrap_or_default();
-        let outcome = form::outcome(&POLICY, action, reason, id, answer, now, attempt);
+        let id = form::delivered_id(reply.msg_id.as_ref(), push);
+        let outcome = form::outcome(&POLICY, action, reason, id, answer, now, push.attempt);
         let invalid_tokens = reply
             .value
             .iter()

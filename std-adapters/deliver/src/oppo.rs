@@ -235,7 +235,7 @@ impl OppoClient {
                     continue;
                 }
             }
-            return self.finish(&answer, &reply, action, push.attempt);
+            return self.finish(&answer, &reply, action, push);
         }
     }
 
@@ -268,12 +268,12 @@ impl OppoClient {
         }
     }
 
-    fn finish(&self, answer: &Answer, reply: &Reply, action: Action, attempt: u32) -> Delivery {
+    fn finish(&self, answer: &Answer, reply: &Reply, action: Action, push: &Push<'_>) -> Delivery {
         let reason = reply.reason(answer.status);
-        let id = reply.message_id.clone().unwrap_or_default();
+        let id = form::delivered_id(reply.message_id.as_ref(), push);
         let now = self.clock.now();
         Delivery {
-            outcome: form::outcome(&POLICY, action, reason, id, answer, now, attempt),
+            outcome: form::outcome(&POLICY, action, reason, id, answer, now, push.attempt),
             status: Some(answer.status),
             id: reply.message_id.clone(),
             invalid_tokens: Vec::new(),

@@ -181,10 +181,10 @@ impl XiaomiClient {
         let reg_id = form::field(push.body, "registration_id")
             .and_then(|v| String::from_utf8(v).ok())
             .unwrap_or_default();
-        self.finish(&answer, &reg_id, push.attempt)
+        self.finish(&answer, &reg_id, push)
     }
 
-    fn finish(&self, answer: &Answer, reg_id: &str, attempt: u32) -> Delivery {
+    fn finish(&self, answer: &Answer, reg_id: &str, push: &Push<'_>) -> Delivery {
         let now = self.clock.now();
         let reply = Reply::read(&answer.body);
         let action = action_of(answer.status, reply.code);
@@ -207,8 +207,8 @@ impl XiaomiClient {
                 if action == Action::Deliver && reply.id.is_none() {
                     tracing::debug!("Mi Push answered success without data.id");
                 }
-                let id = reply.id.clone().unwrap_or_default();
-                form::outcome(&POLICY, action, reason, id, answer, now, attempt)
+                let id = form::delivered_id(reply.id.as_ref(), push);
+                form::outcome(&POLICY, action, reason, id, answer, now, push.attempt)
             }
         };
         let invalid_tokens = match &outcome {

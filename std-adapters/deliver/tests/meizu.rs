@@ -9,7 +9,9 @@ mod form_support;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use form_support::{ca_file, case_json, render, Rendered};
+use form_support::{
+    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, Rendered,
+};
 use tidings_core::{decide, Decision};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::meizu::{MeizuClient, MeizuConfig, RATE_BACKOFF, SERVER_BACKOFF};
@@ -224,4 +226,16 @@ async fn an_unreachable_host_backs_off_by_attempt() {
         );
         assert_eq!(d.status, None);
     }
+}
+
+#[tokio::test]
+async fn a_success_without_a_message_id_reports_the_push_id() {
+    let reply = Reply::Other {
+        code: 200,
+        message: String::new(),
+    };
+    let bed = bed(|b| b.reply_always("no-id", reply)).await;
+    let r = rendered(&bed, "no-id");
+    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
+    bed.standin.shutdown().await.unwrap();
 }

@@ -11,7 +11,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use form_support::{ca_file, case_json, render, Rendered};
+use form_support::{
+    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, Rendered,
+};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::oppo::{OppoClient, OppoConfig, RATE_BACKOFF, SERVER_BACKOFF};
 use tidings_deliver::token::TOKEN_BACKOFF;
@@ -332,5 +334,17 @@ async fn a_failing_auth_endpoint_is_asked_once_per_backoff() {
     let d = bed.client.send(&r.push(0)).await;
     assert_eq!(d.outcome.name(), "delivered", "{d:?}");
     assert_eq!(bed.standin.stats().token_requests, 2);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_success_without_a_message_id_reports_the_push_id() {
+    let reply = Reply::Other {
+        code: 0,
+        message: "Success".into(),
+    };
+    let bed = bed(|b| b.reply_always("no-id", reply)).await;
+    let r = rendered(&bed, "no-id");
+    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
     bed.standin.shutdown().await.unwrap();
 }

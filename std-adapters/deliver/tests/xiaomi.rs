@@ -8,7 +8,9 @@ mod form_support;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use form_support::{ca_file, case_json, render, Rendered, PACKAGE};
+use form_support::{
+    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, Rendered, PACKAGE,
+};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::xiaomi::{
     XiaomiClient, XiaomiConfig, OFFLINE_BACKOFF, RATE_BACKOFF, SERVER_BACKOFF,
@@ -254,4 +256,16 @@ async fn an_unreachable_host_backs_off_by_attempt() {
         );
         assert_eq!(d.status, None);
     }
+}
+
+#[tokio::test]
+async fn a_success_without_a_message_id_reports_the_push_id() {
+    let reply = Reply::Other {
+        code: 0,
+        reason: "ok".into(),
+    };
+    let bed = bed(|b| b.reply_always("no-id", reply)).await;
+    let r = rendered(&bed, "no-id");
+    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
+    bed.standin.shutdown().await.unwrap();
 }

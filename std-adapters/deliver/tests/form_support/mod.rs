@@ -80,3 +80,22 @@ pub fn ca_file(pem: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     std::fs::write(&path, pem).unwrap();
     (dir, path)
 }
+
+/// Issue 26: a success without the vendor's message id (or with an empty
+/// one) reports the push's own id, as every other provider does; the
+/// delivery's `id` (the vendor's) stays empty.
+pub async fn assert_an_idless_success_reports_the_push_id(
+    client: &dyn tidings_deliver::Provider,
+    rendered: &Rendered,
+) {
+    let push = rendered.push(0);
+    let d = client.send(&push).await;
+    assert_eq!(
+        d.outcome,
+        tidings_deliver::Outcome::Delivered {
+            id: push.id.to_string()
+        }
+    );
+    assert_eq!(d.status, Some(200));
+    assert!(d.id.as_deref().unwrap_or("").is_empty(), "{d:?}");
+}
