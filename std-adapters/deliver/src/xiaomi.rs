@@ -8,9 +8,14 @@
 //!   answer, and count `code` 20301 as "every target failed" (Xiaomi's
 //!   reason text is "No valid targets!"). So: a `code` 0 answer that lists
 //!   the push's regId in `bad_regids` is [`Outcome::TokenInvalid`] (the
-//!   listed regIds go to [`Delivery::invalid_tokens`]); 20301 is
-//!   `TokenInvalid` too (one regId per push here, so "no valid targets"
-//!   means this one). 22102, the other "send failed", stays a retry.
+//!   listed regIds go to [`Delivery::invalid_tokens`]).
+//! - 20301: vendors.md reads it as "send failed, retry" (unconfirmed),
+//!   public clients as a dead target. Under that doubt the failure that
+//!   loses least wins (issue 26): a dead token retried a few times costs
+//!   little, a live token dropped stops a user's pushes for good. So 20301
+//!   retries on [`SERVER_BACKOFF`] (the gateway's budget ends it), unless
+//!   its `bad_regids` names the push's regId: then it is `TokenInvalid`.
+//!   22102, the other "send failed", is a retry too.
 //! - 65003 "device not found (usually offline)": not a dead token, and no
 //!   immediate retry (§5.3): a retry after [`OFFLINE_BACKOFF`].
 //! - 10034 (daily quota): retry at the next midnight in China Standard
@@ -27,7 +32,7 @@
 //!   every push of the app would meet them until the operator acts.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use http::header::{HeaderValue, AUTHORIZATION};
 use http::HeaderMap;
@@ -185,42 +190,49 @@ impl XiaomiClient {
     }
 
     fn finish(&self, answer: &Answer, reg_id: &str, push: &Push<'_>) -> Delivery {
-        let now = self.clock.now();
-        let reply = Reply::read(&answer.body);
-        let action = action_of(answer.status, reply.code);
-        let reason = reply.reason(answer.status);
-        let bad: Vec<String> = reply
-            .bad_regids
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let status = Some(answer.status);
-        let id = reply.id.clone();
-        let outcome = match action {
-            Action::Deliver if bad.iter().any(|b| b == reg_id) => Outcome::TokenInvalid {
-                reason: "bad_regids".to_owned(),
-                since: None,
-            },
-            action => {
-                if action == Action::Deliver && reply.id.is_none() {
-                    tracing::debug!("Mi Push answered success without data.id");
-                }
-                let id = form::delivered_id(reply.id.as_ref(), push);
-                form::outcome(&POLICY, action, reason, id, answer, now, push.attempt)
+        finish(answer, reg_id, push, self.clock.now())
+    }
+}
+
+/// The delivery for Xiaomi's `answer` to `push` (to `reg_id`) at `now`.
+fn finish(answer: &Answer, reg_id: &str, push: &Push<'_>, now: SystemTime) -> Delivery {
+    let reply = Reply::read(&answer.body);
+    let action = action_of(answer.status, reply.code);
+    let reason = reply.reason(answer.status);
+    let bad: Vec<String> = reply
+        .bad_regids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let status = Some(answer.status);
+    let id = reply.id.clone();
+    // Success or 20301 naming this regId dead: it is.
+    let named_dead =
+        bad.iter().any(|b| b == reg_id) && matches!(reply.code, Some(0 | NO_VALID_TARGETS));
+    let outcome = match action {
+        _ if named_dead => Outcome::TokenInvalid {
+            reason: "bad_regids".to_owned(),
+            since: None,
+        },
+        action => {
+            if action == Action::Deliver && reply.id.is_none() {
+                tracing::debug!("Mi Push answered success without data.id");
             }
-        };
-        let invalid_tokens = match &outcome {
-            Outcome::TokenInvalid { .. } if bad.is_empty() => vec![reg_id.to_owned()],
-            _ => bad,
-        };
-        Delivery {
-            outcome,
-            status,
-            id,
-            invalid_tokens,
+            let id = form::delivered_id(reply.id.as_ref(), push);
+            form::outcome(&POLICY, action, reason, id, answer, now, push.attempt)
         }
+    };
+    let invalid_tokens = match &outcome {
+        Outcome::TokenInvalid { .. } if bad.is_empty() => vec![reg_id.to_owned()],
+        _ => bad,
+    };
+    Delivery {
+        outcome,
+        status,
+        id,
+        invalid_tokens,
     }
 }
 
@@ -290,6 +302,9 @@ const POLICY: form::Policy = form::Policy {
     offline: OFFLINE_BACKOFF,
 };
 
+/// 20301 "No valid targets!" (see the module doc).
+pub const NO_VALID_TARGETS: i64 = 20301;
+
 /// Every code of vendors.md §5.3 → action (plus 20301, see the module doc).
 pub const RESPONSES: &[(i64, Action)] = &[
     (0, Action::Deliver),
@@ -312,7 +327,7 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (10036, Action::CredentialsRefused),
     (22000, Action::CredentialsRefused),
     (10034, Action::NextDay),
-    (20301, Action::DropToken),
+    (NO_VALID_TARGETS, Action::Backoff),
     (22102, Action::Backoff),
     (21301, Action::CredentialsRefused),
     (21302, Action::CredentialsRefused),
@@ -350,7 +365,7 @@ mod tests {
         }
         assert_eq!(RESPONSES.len(), 34);
         assert_eq!(action_for(200, 10034), Action::NextDay);
-        assert_eq!(action_for(200, 20301), Action::DropToken);
+        assert_eq!(action_for(200, 20301), Action::Backoff);
         for code in [21301, 21302, 10031, 10036, 22000, 22022] {
             assert_eq!(action_for(200, code), Action::CredentialsRefused, "{code}");
         }
@@ -369,6 +384,45 @@ mod tests {
         assert_eq!(status_action(502), Action::Backoff);
         assert_eq!(status_action(401), Action::CredentialsRefused);
         assert_eq!(status_action(404), Action::Reject);
+    }
+
+    #[test]
+    fn no_valid_targets_retries_unless_bad_regids_names_the_token() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let push = Push {
+            body: b"registration_id=r1",
+            headers: Headers::None,
+            id: uuid::Uuid::new_v4(),
+            attempt: 2,
+        };
+        let answer = |json: &str| Answer {
+            status: 200,
+            retry_after: None,
+            body: bytes::Bytes::from(json.to_owned()),
+        };
+        let unnamed = answer(r#"{"result":"error","code":20301,"reason":"No valid targets!"}"#);
+        let d = finish(&unnamed, "r1", &push, now);
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "20301 No valid targets!".into(),
+                not_before: now + SERVER_BACKOFF.delay(2)
+            }
+        );
+        assert!(d.invalid_tokens.is_empty());
+        let named = answer(r#"{"code":20301,"data":{"bad_regids":"r1"}}"#);
+        let d = finish(&named, "r1", &push, now);
+        assert_eq!(
+            d.outcome,
+            Outcome::TokenInvalid {
+                reason: "bad_regids".into(),
+                since: None
+            }
+        );
+        assert_eq!(d.invalid_tokens, ["r1"]);
+        // Another regId named dead leaves this one to the retry.
+        let other = answer(r#"{"code":20301,"data":{"bad_regids":"r9"}}"#);
+        assert_eq!(finish(&other, "r1", &push, now).outcome.name(), "retry");
     }
 
     #[test]
