@@ -156,6 +156,9 @@ pub struct FcmConfig {
     /// An extra CA to trust beside the system's (a stand-in's).
     pub ca_file: Option<PathBuf>,
     pub request_timeout: Duration,
+    /// An idle connection is pinged this often (HTTP/2 PING), as APNs'
+    /// are: [`crate::http2::DEFAULT_PING_INTERVAL`] from the config table.
+    pub ping_interval: Duration,
 }
 
 pub use crate::kit::InitError;
@@ -206,6 +209,7 @@ impl FcmConfig {
             token_endpoint,
             ca_file: section.ca_file.clone(),
             request_timeout,
+            ping_interval: crate::http2::DEFAULT_PING_INTERVAL,
         })
     }
 }
@@ -234,7 +238,8 @@ pub struct FcmClient {
 
 impl FcmClient {
     pub fn new(config: FcmConfig, clock: SharedClock) -> Result<Self, InitError> {
-        let http = client_http2_only(config.ca_file.as_deref(), config.request_timeout)?;
+        let ping = (config.ping_interval, crate::http2::DEFAULT_PING_TIMEOUT);
+        let http = client_http2_only(config.ca_file.as_deref(), config.request_timeout, ping)?;
         let base = config::https_url(endpoint_url(&config.endpoint), "fcm.endpoint")?;
         Ok(Self {
             http,

@@ -176,7 +176,7 @@ struct Conn {
     /// Milliseconds since the pool's epoch at the last request start.
     last_used: AtomicU64,
     /// The server's GOAWAY, once one arrived.
-    goaway: Arc<GoAwayNote>,
+    goaway: Arc<FrameNote>,
 }
 
 impl Conn {
@@ -380,7 +380,7 @@ impl Http2Pool {
             if tls.get_ref().1.alpn_protocol() != Some(ALPN_H2) {
                 return Err(format!("{} does not speak HTTP/2", endpoint.authority()));
             }
-            let goaway = Arc::new(GoAwayNote::default());
+            let goaway = Arc::new(FrameNote::default());
             let sniffed = Sniffed::new(tls, Arc::clone(&goaway));
             h2::client::Builder::new()
                 .handshake::<_, Bytes>(sniffed)
@@ -478,7 +478,7 @@ impl Watch {
 /// above a GOAWAY's last stream id was not processed, whatever the
 /// GOAWAY's error code, and may be sent again; so was one reset with
 /// REFUSED_STREAM (§8.7). Anything else may have been acted on.
-fn stream_failure(goaway: &GoAwayNote, stream_id: u32, e: &h2::Error) -> SendError {
+fn stream_failure(goaway: &FrameNote, stream_id: u32, e: &h2::Error) -> SendError {
     let refused = e.reason() == Some(Reason::REFUSED_STREAM) && e.is_remote();
     let above_goaway = e.is_go_away()
         && e.is_remote()
@@ -493,15 +493,29 @@ fn stream_failure(goaway: &GoAwayNote, stream_id: u32, e: &h2::Error) -> SendErr
     }
 }
 
-/// What the server's GOAWAY said (h2 keeps its last stream id and debug
-/// data to itself): written by [`Sniffed`] as the frame arrives, before h2
-/// fails any stream for it.
+/// What the peer's frames said that h2 keeps to itself: a GOAWAY's last
+/// stream id (and debug data, logged), and how many PINGs arrived. Written
+/// by [`Sniffed`] as a frame arrives, before h2 acts on it.
 #[derive(Debug, Default)]
-struct GoAwayNote(Mutex<Option<u32>>);
+pub(crate) struct FrameNote {
+    last_stream_id: Mutex<Option<u32>>,
+    pings: AtomicU64,
+    /// Woken at each PING (tests wait on it).
+    pub(crate) pinged: tokio::sync::Notify,
+}
 
-impl GoAwayNote {
+impl FrameNote {
     fn last_stream_id(&self) -> Option<u32> {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .last_stream_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// PINGs (not acknowledgements) received so far.
+    #[cfg(test)]
+    pub(crate) fn pings(&self) -> u64 {
+        self.pings.load(Ordering::Relaxed)
     }
 
     /// A GOAWAY payload (§6.8): last stream id, error code, debug data. A
@@ -517,7 +531,10 @@ impl GoAwayNote {
             return;
         };
         let last = last & 0x7fff_ffff;
-        let mut note = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut note = self
+            .last_stream_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         *note = Some(note.map_or(last, |earlier| earlier.min(last)));
         drop(note);
         // APNs puts its JSON reason in the debug data; a server's text, no
@@ -537,9 +554,11 @@ const MAX_GOAWAY_DEBUG: usize = 1024;
 
 /// A connection's read side, its frame headers watched for GOAWAY (RFC
 /// 9113 §4.1: 9-byte headers, a 24-bit payload length, type 0x7 GOAWAY).
-struct Sniffed<T> {
+pub(crate) struct Sniffed<T> {
     inner: T,
-    note: Arc<GoAwayNote>,
+    /// Bytes still to pass before the first frame (a client's preface).
+    preface_left: usize,
+    note: Arc<FrameNote>,
     header: [u8; 9],
     have: usize,
     /// Payload bytes of the current frame still to pass.
@@ -549,9 +568,11 @@ struct Sniffed<T> {
 }
 
 impl<T> Sniffed<T> {
-    fn new(inner: T, note: Arc<GoAwayNote>) -> Self {
+    /// The client side: the server's frames from the first byte.
+    pub(crate) fn new(inner: T, note: Arc<FrameNote>) -> Self {
         Self {
             inner,
+            preface_left: 0,
             note,
             header: [0; 9],
             have: 0,
@@ -560,7 +581,19 @@ impl<T> Sniffed<T> {
         }
     }
 
+    /// The server side: the client's frames after its 24-byte preface.
+    #[cfg(test)]
+    pub(crate) fn server_side(inner: T, note: Arc<FrameNote>) -> Self {
+        Self {
+            preface_left: 24,
+            ..Self::new(inner, note)
+        }
+    }
+
     fn scan(&mut self, mut bytes: &[u8]) {
+        let skip = self.preface_left.min(bytes.len());
+        self.preface_left -= skip;
+        bytes = &bytes[skip..];
         while !bytes.is_empty() {
             if self.payload_left > 0 {
                 let n = self.payload_left.min(bytes.len());
@@ -579,9 +612,14 @@ impl<T> Sniffed<T> {
                     continue;
                 }
                 self.have = 0;
-                let [a, b, c, kind, ..] = self.header;
+                let [a, b, c, kind, flags, ..] = self.header;
                 self.payload_left = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
                 self.goaway = (kind == 0x7).then(Vec::new);
+                // PING (0x6) without ACK (0x1).
+                if kind == 0x6 && flags & 0x1 == 0 {
+                    self.note.pings.fetch_add(1, Ordering::Relaxed);
+                    self.note.pinged.notify_one();
+                }
             }
             if self.payload_left == 0 {
                 if let Some(payload) = self.goaway.take() {
@@ -698,7 +736,7 @@ mod tests {
             br#"{"reason":"TooManyRequests"}"#,
         ));
         wire.extend(goaway(3, Reason::NO_ERROR, b""));
-        let note = Arc::new(GoAwayNote::default());
+        let note = Arc::new(FrameNote::default());
         let mut sniffed = Sniffed::new((), Arc::clone(&note));
         let (first, second) = wire.split_at(wire.len() - 17);
         for byte in first {
@@ -716,7 +754,7 @@ mod tests {
     async fn above_an_error_goaway_s_last_stream_id_is_not_processed() {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let (client_io, mut server_io) = tokio::io::duplex(64 * 1024);
-        let note = Arc::new(GoAwayNote::default());
+        let note = Arc::new(FrameNote::default());
         let (client, connection) =
             h2::client::handshake(Sniffed::new(client_io, Arc::clone(&note)))
                 .await

@@ -13,39 +13,63 @@ use tidings_std::clock::SharedClock;
 use crate::http2::SendError;
 use crate::tls::{client_config, TlsError};
 
-/// A client for one provider: its TLS trust and a whole-request deadline.
+/// A client for one provider: its TLS trust and a whole-request deadline
+/// (HTTP/2 when the server offers it, else HTTP/1.1).
 pub fn client(extra_ca: Option<&Path>, timeout: Duration) -> Result<reqwest::Client, TlsError> {
-    let config = client_config(extra_ca, None)?;
-    let mut config = (*config).clone();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .use_preconfigured_tls(config)
-        .timeout(timeout)
-        .connect_timeout(crate::http2::DEFAULT_CONNECT_TIMEOUT)
-        .pool_idle_timeout(Some(crate::http2::DEFAULT_PING_INTERVAL))
-        .build()
-        .map_err(|e| TlsError::Client(e.to_string()))
+    build(&ClientOptions {
+        extra_ca,
+        timeout,
+        http2_only: None,
+    })
 }
 
 /// A client that speaks HTTP/2 only (ALPN `h2`), for providers whose
 /// endpoints all do (FCM): concurrent sends wait for the one connection
 /// being opened and then multiplex over it, instead of each opening its own
-/// while ALPN is still unknown.
+/// while ALPN is still unknown. Its connections are kept while idle and
+/// pinged every `ping.0`, dropped when a PING goes unanswered for `ping.1`,
+/// as APNs' pool does ([`crate::http2`]).
 pub fn client_http2_only(
     extra_ca: Option<&Path>,
     timeout: Duration,
+    ping: (Duration, Duration),
 ) -> Result<reqwest::Client, TlsError> {
-    let config = client_config(extra_ca, None)?;
+    build(&ClientOptions {
+        extra_ca,
+        timeout,
+        http2_only: Some(ping),
+    })
+}
+
+/// How a provider's client is built.
+struct ClientOptions<'a> {
+    extra_ca: Option<&'a Path>,
+    timeout: Duration,
+    /// HTTP/2 only, with its keep-alive PING interval and timeout.
+    http2_only: Option<(Duration, Duration)>,
+}
+
+fn build(options: &ClientOptions<'_>) -> Result<reqwest::Client, TlsError> {
+    let config = client_config(options.extra_ca, None)?;
     let mut config = (*config).clone();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    reqwest::Client::builder()
+    config.alpn_protocols = match options.http2_only {
+        Some(_) => vec![b"h2".to_vec()],
+        None => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+    };
+    let builder = reqwest::Client::builder()
         .use_preconfigured_tls(config)
-        .http2_prior_knowledge()
-        .timeout(timeout)
-        .connect_timeout(crate::http2::DEFAULT_CONNECT_TIMEOUT)
-        .pool_idle_timeout(Some(crate::http2::DEFAULT_PING_INTERVAL))
-        .build()
-        .map_err(|e| TlsError::Client(e.to_string()))
+        .timeout(options.timeout)
+        .connect_timeout(crate::http2::DEFAULT_CONNECT_TIMEOUT);
+    let builder = match options.http2_only {
+        Some((interval, timeout)) => builder
+            .http2_prior_knowledge()
+            .http2_keep_alive_interval(interval)
+            .http2_keep_alive_timeout(timeout)
+            .http2_keep_alive_while_idle(true)
+            .pool_idle_timeout(None),
+        None => builder.pool_idle_timeout(Some(crate::http2::DEFAULT_PING_INTERVAL)),
+    };
+    builder.build().map_err(|e| TlsError::Client(e.to_string()))
 }
 
 /// Sorts a failed request the way [`crate::http2`] does: a request that
@@ -150,5 +174,46 @@ mod tests {
         assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(80)));
         headers.insert(reqwest::header::RETRY_AFTER, "30".parse().unwrap());
         assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(30)));
+    }
+
+    /// The FCM client's connection is pinged when idle, as APNs' are: a
+    /// real HTTP/2 server over TLS counts the client's PING frames.
+    #[tokio::test]
+    async fn an_http2_only_client_pings_its_idle_connection() {
+        use crate::http2::{FrameNote, Sniffed};
+        use std::sync::Arc;
+        let ca = tidings_standin::tls::CertificateAuthority::generate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        ca.write_pem(&ca_file).unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(ca.server_config().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let note = Arc::new(FrameNote::default());
+        let server_note = Arc::clone(&note);
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let tls = acceptor.accept(tcp).await.unwrap();
+            let sniffed = Sniffed::server_side(tls, server_note);
+            let mut conn = h2::server::handshake(sniffed).await.unwrap();
+            // Polling the connection answers its PINGs.
+            while let Some(Ok((_, mut respond))) = conn.accept().await {
+                let _ = respond.send_response(http::Response::new(()), true);
+            }
+        });
+        let ping = (Duration::from_millis(50), Duration::from_secs(5));
+        let client = client_http2_only(Some(&ca_file), Duration::from_secs(10), ping).unwrap();
+        let answer = client
+            .get(format!("https://localhost:{port}/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.version(), reqwest::Version::HTTP_2);
+        // Idle now: the next frame the client sends is a PING.
+        tokio::time::timeout(Duration::from_secs(10), note.pinged.notified())
+            .await
+            .expect("no PING within 10 s");
+        assert!(note.pings() >= 1);
     }
 }
