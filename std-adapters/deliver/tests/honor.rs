@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{millis, push, render, SECOND};
+use common::{millis, push, rejected, render, retry, row, run_rows, token_invalid, SECOND};
 use tidings_deliver::honor::{HonorClient, HonorConfig, FLOW_BACKOFF, SERVER_BACKOFF};
 use tidings_deliver::Outcome;
 use tidings_standin::honor::{HonorStandin, HonorStandinBuilder, Reply, TokenFault};
@@ -168,84 +168,33 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
 
 #[tokio::test]
 async fn every_outcome_class() {
-    let t = |i: u32| format!("{TOKEN}-{i}");
-    let bed = bed(|b| {
-        b.reply_always(&t(0), Reply::ExpiredToken)
-            .reply_always(&t(1), Reply::InternalError)
-            .reply_always(
-                &t(2),
-                Reply::FlowControl {
-                    retry_after: Some(90),
-                },
-            )
-            .reply_always(&t(3), Reply::FlowControl { retry_after: None })
-            .reply_always(&t(4), Reply::BodyTooLarge)
-            .reply_always(&t(5), Reply::FailToken)
-            .reply_always(&t(6), Reply::InvalidTokens)
-    })
-    .await;
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let send = |i: u32, attempt: u32| {
-        let body = bed.rendered(&t(i));
-        let client = &bed.client;
-        async move { client.send(&push(&body, attempt)).await }
-    };
-    let d = send(0, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "expireTokens".into(),
-            since: None
-        }
-    );
-    assert_eq!(d.invalid_tokens, [t(0)]);
-    let d = send(1, 1).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "81000001".into(),
-            not_before: now + 2 * SERVER_BACKOFF.base
-        }
-    );
-    let d = send(2, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 503".into(),
-            not_before: now + 90 * SECOND
-        }
-    );
-    let d = send(3, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 503".into(),
-            not_before: now + FLOW_BACKOFF.base
-        }
-    );
-    let d = send(4, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "80300008".into()
-        }
-    );
-    let d = send(5, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "SendFailed".into()
-        }
-    );
-    let d = send(6, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "80300007".into(),
-            since: None
-        }
-    );
-    assert_eq!(d.invalid_tokens, [t(6)]);
+    let flow = |retry_after| Reply::FlowControl { retry_after };
+    let rows = vec![
+        row(Reply::ExpiredToken, 0, token_invalid("expireTokens")),
+        row(
+            Reply::InternalError,
+            1,
+            retry("81000001", now + 2 * SERVER_BACKOFF.base),
+        ),
+        row(flow(Some(90)), 0, retry("HTTP 503", now + 90 * SECOND)),
+        row(flow(None), 0, retry("HTTP 503", now + FLOW_BACKOFF.base)),
+        row(Reply::BodyTooLarge, 0, rejected("80300008")),
+        row(Reply::FailToken, 0, rejected("SendFailed")),
+        row(Reply::InvalidTokens, 0, token_invalid("80300007")),
+    ];
+    let sent = run_rows(
+        rows,
+        |i| format!("{TOKEN}-{i}"),
+        |token, reply| bed.standin.script(token, reply),
+        async |token, attempt| bed.client.send(&push(&bed.rendered(token), attempt)).await,
+    )
+    .await;
+    for i in [0, 6] {
+        let (token, d) = &sent[i];
+        assert_eq!(d.invalid_tokens, [token.clone()]);
+    }
     assert!(bed.standin.accepted().is_empty());
 }
 

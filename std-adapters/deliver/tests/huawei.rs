@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{dead_url, push, render, SECOND};
+use common::{dead_url, push, rejected, render, retry, row, run_rows, token_invalid, SECOND};
 use tidings_deliver::huawei::{HuaweiClient, HuaweiConfig, FLOW_BACKOFF, SERVER_BACKOFF};
 use tidings_deliver::outcome::TRANSPORT_BACKOFF;
 use tidings_deliver::token::TOKEN_BACKOFF;
@@ -221,107 +221,52 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
 
 #[tokio::test]
 async fn every_outcome_class() {
-    let t = |i: u32| format!("{TOKEN}-{i}");
-    let bed = bed(|b| {
-        b.reply_always(&t(0), Reply::InvalidToken)
-            .reply_always(&t(1), Reply::InternalError)
-            .reply_always(
-                &t(2),
-                Reply::FlowControl {
-                    retry_after: Some(120),
-                },
-            )
-            .reply_always(&t(3), Reply::FlowControl { retry_after: None })
-            .reply_always(&t(4), Reply::BodyTooLarge)
-            .reply_always(&t(5), Reply::OAuthServiceFailed)
-            .reply_always(&t(6), Reply::TopicFlowControl)
-            .reply_always(
-                &t(7),
-                Reply::Other {
-                    status: 400,
-                    code: "80999999".into(),
-                },
-            )
-    })
-    .await;
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let send = |i: u32, attempt: u32| {
-        let body = bed.rendered(&t(i));
-        let client = &bed.client;
-        async move { client.send(&push(&body, attempt)).await }
+    let flow = |retry_after| Reply::FlowControl { retry_after };
+    let other = Reply::Other {
+        status: 400,
+        code: "80999999".into(),
     };
-
-    let d = send(0, 0).await;
+    let rows = vec![
+        row(Reply::InvalidToken, 0, token_invalid("80300007")),
+        row(
+            Reply::InternalError,
+            0,
+            retry("81000001", now + SERVER_BACKOFF.base),
+        ),
+        row(
+            Reply::InternalError,
+            2,
+            retry("81000001", now + 20 * SECOND),
+        ),
+        // Retry-After wins over the policy.
+        row(flow(Some(120)), 0, retry("HTTP 503", now + 120 * SECOND)),
+        row(flow(None), 0, retry("HTTP 503", now + FLOW_BACKOFF.base)),
+        row(Reply::BodyTooLarge, 0, rejected("80300008")),
+        row(
+            Reply::OAuthServiceFailed,
+            0,
+            retry("80600003", now + SERVER_BACKOFF.base),
+        ),
+        row(
+            Reply::TopicFlowControl,
+            1,
+            retry("80100017", now + 2 * FLOW_BACKOFF.base),
+        ),
+        row(other, 0, rejected("80999999")),
+    ];
+    let sent = run_rows(
+        rows,
+        |i| format!("{TOKEN}-{i}"),
+        |token, reply| bed.standin.script(token, reply),
+        async |token, attempt| bed.client.send(&push(&bed.rendered(token), attempt)).await,
+    )
+    .await;
+    let (dead, d) = &sent[0];
     assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "80300007".into(),
-            since: None
-        }
-    );
-    assert_eq!((d.status, d.invalid_tokens), (Some(400), vec![t(0)]));
-    let d = send(1, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "81000001".into(),
-            not_before: now + SERVER_BACKOFF.base
-        }
-    );
-    let d = send(1, 2).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "81000001".into(),
-            not_before: now + 20 * SECOND
-        }
-    );
-    // Retry-After wins over the policy.
-    let d = send(2, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 503".into(),
-            not_before: now + 120 * SECOND
-        }
-    );
-    let d = send(3, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 503".into(),
-            not_before: now + FLOW_BACKOFF.base
-        }
-    );
-    let d = send(4, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "80300008".into()
-        }
-    );
-    let d = send(5, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "80600003".into(),
-            not_before: now + SERVER_BACKOFF.base
-        }
-    );
-    let d = send(6, 1).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "80100017".into(),
-            not_before: now + 2 * FLOW_BACKOFF.base
-        }
-    );
-    let d = send(7, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "80999999".into()
-        }
+        (d.status, &d.invalid_tokens),
+        (Some(400), &vec![dead.clone()])
     );
     assert!(bed.standin.accepted().is_empty());
 }

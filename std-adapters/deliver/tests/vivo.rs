@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{push, render, SECOND};
+use common::{push, rejected, render, retry, row, run_rows, token_invalid, SECOND};
 use tidings_deliver::outcome::next_midnight;
 use tidings_deliver::token::TOKEN_BACKOFF;
 use tidings_deliver::vivo::{with_app_id, VivoClient, VivoConfig, SERVER_BACKOFF};
@@ -175,90 +175,44 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
 
 #[tokio::test]
 async fn every_outcome_class() {
-    let r = |i: u32| format!("{REG_ID}{i}");
-    let bed = bed(|b| {
-        b.reply_always(&r(0), Reply::InvalidUser { status: 2 })
-            .reply_always(&r(1), Reply::InvalidUser { status: 4 })
-            .reply_always(
-                &r(2),
-                Reply::ServerError {
-                    retry_after: Some(30),
-                },
-            )
-            .reply_always(&r(3), Reply::ServerError { retry_after: None })
-            .reply_always(&r(4), Reply::DailyQuota)
-            .reply_always(&r(5), Reply::CategoryMismatch)
-            .reply_always(
-                &r(6),
-                Reply::Other {
-                    status: 200,
-                    result: 10055,
-                },
-            )
-    })
-    .await;
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let send = |i: u32, attempt: u32| {
-        let body = bed.rendered(&r(i));
-        let client = &bed.client;
-        async move { client.send(&push(&body, attempt)).await }
+    let server = |retry_after| Reply::ServerError { retry_after };
+    let other = Reply::Other {
+        status: 200,
+        result: 10055,
     };
-    let d = send(0, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "invalidUser 2".into(),
-            since: None
-        }
-    );
-    let d = send(1, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "invalidUser 4".into()
-        }
-    );
-    let d = send(2, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 500".into(),
-            not_before: now + 30 * SECOND
-        }
-    );
-    let d = send(3, 3).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 500".into(),
-            not_before: now + 8 * SERVER_BACKOFF.base
-        }
-    );
     // The daily quota waits for vivo's next day, not a backoff.
-    let d = send(4, 0).await;
     let midnight = next_midnight(now, 8 * 3600);
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "10070".into(),
-            not_before: midnight
-        }
-    );
     assert!(midnight > now && midnight <= now + 86_400 * SECOND);
-    let d = send(5, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "10097".into()
-        }
-    );
-    let d = send(6, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "10055".into()
-        }
-    );
+    let rows = vec![
+        row(
+            Reply::InvalidUser { status: 2 },
+            0,
+            token_invalid("invalidUser 2"),
+        ),
+        row(
+            Reply::InvalidUser { status: 4 },
+            0,
+            rejected("invalidUser 4"),
+        ),
+        row(server(Some(30)), 0, retry("HTTP 500", now + 30 * SECOND)),
+        row(
+            server(None),
+            3,
+            retry("HTTP 500", now + 8 * SERVER_BACKOFF.base),
+        ),
+        row(Reply::DailyQuota, 0, retry("10070", midnight)),
+        row(Reply::CategoryMismatch, 0, rejected("10097")),
+        row(other, 0, rejected("10055")),
+    ];
+    run_rows(
+        rows,
+        |i| format!("{REG_ID}{i}"),
+        |reg_id, reply| bed.standin.script(reg_id, reply),
+        async |reg_id, attempt| bed.client.send(&push(&bed.rendered(reg_id), attempt)).await,
+    )
+    .await;
     assert!(bed.standin.accepted().is_empty());
 }
 

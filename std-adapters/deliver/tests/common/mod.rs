@@ -99,3 +99,71 @@ pub fn assert_token_timeout(d: &tidings_deliver::Delivery, now: SystemTime) {
     );
     assert_eq!(d.status, None);
 }
+
+// ------------------------------------------------ the outcome-table harness
+
+use tidings_deliver::{Delivery, Outcome};
+
+/// One row of a vendor's outcome table: what the stand-in answers, the
+/// send's attempt, and the outcome the client must report.
+pub struct Row<R> {
+    pub reply: R,
+    pub attempt: u32,
+    pub outcome: Outcome,
+}
+
+pub fn row<R>(reply: R, attempt: u32, outcome: Outcome) -> Row<R> {
+    Row {
+        reply,
+        attempt,
+        outcome,
+    }
+}
+
+pub fn retry(reason: &str, not_before: SystemTime) -> Outcome {
+    Outcome::Retry {
+        reason: reason.into(),
+        not_before,
+    }
+}
+
+pub fn rejected(reason: &str) -> Outcome {
+    Outcome::Rejected {
+        reason: reason.into(),
+    }
+}
+
+pub fn token_invalid(reason: &str) -> Outcome {
+    Outcome::TokenInvalid {
+        reason: reason.into(),
+        since: None,
+    }
+}
+
+pub fn refused(reason: &str) -> Outcome {
+    Outcome::CredentialsRefused {
+        reason: reason.into(),
+    }
+}
+
+/// Runs a vendor's outcome table against its stand-in: row `i` gets its
+/// own device token `token(i)`, the stand-in is scripted with the row's
+/// reply for it, and one push is sent at the row's attempt. Every outcome
+/// must be its row's; the deliveries come back (with their tokens) for the
+/// vendor's own checks.
+pub async fn run_rows<R>(
+    rows: Vec<Row<R>>,
+    token: impl Fn(usize) -> String,
+    script: impl Fn(&str, R),
+    send: impl AsyncFn(&str, u32) -> Delivery,
+) -> Vec<(String, Delivery)> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        let token = token(i);
+        script(&token, row.reply);
+        let d = send(&token, row.attempt).await;
+        assert_eq!(d.outcome, row.outcome, "row {i} ({token}): {d:?}");
+        out.push((token, d));
+    }
+    out
+}
