@@ -4,13 +4,13 @@
 //! delivered bytes, dead regIds, retries, the daily limit, rejections, a
 //! wrong MasterSecret refused. Time is a `ManualClock`; nothing sleeps.
 
-mod form_support;
-
 mod common;
+mod form_support;
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use common::{refused, retry, row, run_rows, token_invalid};
 use form_support::{
     assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, Rendered,
 };
@@ -159,65 +159,59 @@ async fn an_expired_token_is_renewed_and_the_push_resent_once() {
 
 #[tokio::test]
 async fn dead_regids_retries_and_rejections() {
-    let bed = bed(|b| {
-        b.reply_always("dead", Reply::InvalidRegId)
-            .reply_always("busy", Reply::Unavailable)
-            .reply_always("flow", Reply::FlowControl)
-            .reply_always(
-                "gw",
-                Reply::Http {
-                    status: 503,
-                    retry_after: Some(30),
-                },
-            )
-            .reply_always(
-                "gw-bare",
-                Reply::Http {
-                    status: 500,
-                    retry_after: None,
-                },
-            )
-            .reply_always("quota", Reply::DailyLimit)
-            .reply_always("off", Reply::AppDisabled)
-    })
-    .await;
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let retry = |o: &Outcome| match o {
-        Outcome::Retry { not_before, .. } => not_before.duration_since(now).unwrap(),
-        other => panic!("not a retry: {other:?}"),
+    let http = |status, retry_after| Reply::Http {
+        status,
+        retry_after,
     };
-    let d = bed.client.send(&rendered(&bed, "dead").push(0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "10000 Invalid RegistrationId".into(),
-            since: None
-        }
-    );
-    let d = bed.client.send(&rendered(&bed, "busy").push(3)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(3));
-    let d = bed.client.send(&rendered(&bed, "flow").push(0)).await;
-    assert_eq!(retry(&d.outcome), RATE_BACKOFF.delay(0));
-    let d = bed.client.send(&rendered(&bed, "gw").push(0)).await;
-    assert_eq!(
-        retry(&d.outcome),
-        Duration::from_secs(30),
-        "Retry-After wins"
-    );
-    let d = bed.client.send(&rendered(&bed, "gw-bare").push(0)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(0));
-    let d = bed.client.send(&rendered(&bed, "quota").push(0)).await;
-    let Outcome::Retry { not_before, .. } = d.outcome else {
-        panic!("{d:?}")
-    };
-    assert_eq!(not_before, next_midnight(now, CHINA_UTC_OFFSET_SECS));
-    let d = bed.client.send(&rendered(&bed, "off").push(0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::CredentialsRefused {
-            reason: "28 App Disabled".into()
-        }
-    );
+    let rows = vec![
+        row(
+            Reply::InvalidRegId,
+            0,
+            token_invalid("10000 Invalid RegistrationId"),
+        ),
+        row(
+            Reply::Unavailable,
+            3,
+            retry(
+                "-1 Service Currently Unavailable",
+                now + SERVER_BACKOFF.delay(3),
+            ),
+        ),
+        row(
+            Reply::FlowControl,
+            0,
+            retry("-2 Service In Flow Control", now + RATE_BACKOFF.base),
+        ),
+        // Retry-After wins.
+        row(
+            http(503, Some(30)),
+            0,
+            retry("HTTP 503", now + Duration::from_secs(30)),
+        ),
+        row(
+            http(500, None),
+            0,
+            retry("HTTP 500", now + SERVER_BACKOFF.base),
+        ),
+        row(
+            Reply::DailyLimit,
+            0,
+            retry(
+                "33 Exceed Daily Message Limit",
+                next_midnight(now, CHINA_UTC_OFFSET_SECS),
+            ),
+        ),
+        row(Reply::AppDisabled, 0, refused("28 App Disabled")),
+    ];
+    run_rows(
+        rows,
+        |i| format!("oppo-row-{i}"),
+        |reg_id, reply| bed.standin.script(reg_id, reply),
+        async |reg_id, attempt| bed.client.send(&rendered(&bed, reg_id).push(attempt)).await,
+    )
+    .await;
     assert_eq!(bed.standin.stats().token_fetches, 1);
     bed.standin.shutdown().await.unwrap();
 }

@@ -3,11 +3,13 @@
 //! retries with and without `Retry-After`, the daily quota, rejections, and
 //! a wrong AppSecret refused. Time is a `ManualClock`; nothing sleeps.
 
+mod common;
 mod form_support;
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use common::{refused, rejected, retry, row, run_rows};
 use form_support::{
     assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, Rendered, PACKAGE,
 };
@@ -149,82 +151,71 @@ async fn partial_success_names_the_bad_regids() {
 }
 
 #[tokio::test]
-async fn retries_follow_the_policy_or_retry_after() {
-    let bed = bed(|b| {
-        b.reply_always("busy", Reply::SystemBusy)
-            .reply_always("rate", Reply::RateTooHigh)
-            .reply_always(
-                "gw",
-                Reply::Http {
-                    status: 503,
-                    retry_after: Some(120),
-                },
-            )
-            .reply_always(
-                "gw-bare",
-                Reply::Http {
-                    status: 502,
-                    retry_after: None,
-                },
-            )
-            .reply_always("away", Reply::DeviceNotFound)
-            .reply_always("quota", Reply::DailyQuota)
-    })
-    .await;
+async fn every_retry_rejection_and_refusal() {
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let retry = |o: &Outcome| match o {
-        Outcome::Retry { not_before, .. } => not_before.duration_since(now).unwrap(),
-        other => panic!("not a retry: {other:?}"),
+    let http = |status, retry_after| Reply::Http {
+        status,
+        retry_after,
     };
-    let d = bed.client.send(&rendered(&bed, "busy").push(2)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(2));
-    assert!(d.outcome.reason().starts_with("10002"));
-    let d = bed.client.send(&rendered(&bed, "rate").push(0)).await;
-    assert_eq!(retry(&d.outcome), RATE_BACKOFF.delay(0));
-    let d = bed.client.send(&rendered(&bed, "gw").push(0)).await;
-    assert_eq!(d.status, Some(503));
-    assert_eq!(
-        retry(&d.outcome),
-        Duration::from_secs(120),
-        "Retry-After wins"
-    );
-    let d = bed.client.send(&rendered(&bed, "gw-bare").push(1)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(1));
-    assert_eq!(d.outcome.reason(), "HTTP 502");
-    let d = bed.client.send(&rendered(&bed, "away").push(0)).await;
-    assert_eq!(retry(&d.outcome), OFFLINE_BACKOFF.delay(0));
-    let d = bed.client.send(&rendered(&bed, "quota").push(0)).await;
-    let Outcome::Retry { not_before, .. } = d.outcome else {
-        panic!("{d:?}")
+    let blacklisted = Reply::Other {
+        code: 10031,
+        reason: "app blacklisted".into(),
     };
-    assert_eq!(not_before, next_midnight(now, CHINA_UTC_OFFSET_SECS));
-    assert!(not_before > now && not_before <= now + Duration::from_secs(86_400));
-    bed.standin.shutdown().await.unwrap();
-}
-
-#[tokio::test]
-async fn permanent_rejections_and_refusals_of_the_app() {
-    let bed = bed(|b| {
-        b.reply_always("long", Reply::TooLong)
-            .reply_always("pkg", Reply::IllegalPackage)
-            .reply_always(
-                "blacklisted",
-                Reply::Other {
-                    code: 10031,
-                    reason: "app blacklisted".into(),
-                },
-            )
-    })
+    let midnight = next_midnight(now, CHINA_UTC_OFFSET_SECS);
+    assert!(midnight > now && midnight <= now + Duration::from_secs(86_400));
+    let rows = vec![
+        row(
+            Reply::SystemBusy,
+            2,
+            retry("10002 System busy", now + SERVER_BACKOFF.delay(2)),
+        ),
+        row(
+            Reply::RateTooHigh,
+            0,
+            retry("10027 Call rate too high", now + RATE_BACKOFF.base),
+        ),
+        // Retry-After wins.
+        row(
+            http(503, Some(120)),
+            0,
+            retry("HTTP 503", now + Duration::from_secs(120)),
+        ),
+        row(
+            http(502, None),
+            1,
+            retry("HTTP 502", now + SERVER_BACKOFF.delay(1)),
+        ),
+        row(
+            Reply::DeviceNotFound,
+            0,
+            retry("65003 Device not found", now + OFFLINE_BACKOFF.base),
+        ),
+        row(
+            Reply::DailyQuota,
+            0,
+            retry("10034 Daily message quota exceeded", midnight),
+        ),
+        row(
+            Reply::TooLong,
+            0,
+            rejected("65009 Message content too long"),
+        ),
+        // The app's identity or standing, not the push's.
+        row(
+            Reply::IllegalPackage,
+            0,
+            refused("22022 Illegal package name"),
+        ),
+        row(blacklisted, 0, refused("10031 app blacklisted")),
+    ];
+    run_rows(
+        rows,
+        |i| format!("xm-row-{i}"),
+        |reg_id, reply| bed.standin.script(reg_id, reply),
+        async |reg_id, attempt| bed.client.send(&rendered(&bed, reg_id).push(attempt)).await,
+    )
     .await;
-    let d = bed.client.send(&rendered(&bed, "long").push(0)).await;
-    assert_eq!(d.outcome.name(), "rejected");
-    assert!(d.outcome.reason().starts_with("65009"), "{:?}", d.outcome);
-    // The app's identity or standing, not the push's.
-    for (reg_id, code) in [("pkg", "22022"), ("blacklisted", "10031")] {
-        let d = bed.client.send(&rendered(&bed, reg_id).push(0)).await;
-        assert_eq!(d.outcome.name(), "credentials_refused");
-        assert!(d.outcome.reason().starts_with(code), "{:?}", d.outcome);
-    }
     bed.standin.shutdown().await.unwrap();
 }
 
