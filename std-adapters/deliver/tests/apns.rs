@@ -3,13 +3,14 @@
 //! connections, deadlines and certificate auth. Time moves on a
 //! `ManualClock` shared by client and stand-in; nothing sleeps.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tidings_core::render::Headers;
-use tidings_core::{decide, Decision};
+use common::{render_case, Rendered};
 use tidings_deliver::apns::{ApnsAuth, ApnsClient, ApnsConfig, SERVER_BACKOFF, TOKEN_RENEW_FLOOR};
 use tidings_deliver::http2::PoolConfig;
 use tidings_deliver::jwt::Es256Key;
@@ -20,8 +21,6 @@ use tidings_standin::apns::{
     generate_signing_key, ApnsSigningKey, ApnsStandin, ApnsStandinBuilder, Auth, Reply,
 };
 use tidings_std::clock::{Clock, ManualClock};
-use tidings_std::ingest::{parse_case, AppDoc};
-use tidings_std::report::push_report;
 
 const TOPIC: &str = "com.example.chat";
 const TEAM: &str = "TEAM000001";
@@ -29,11 +28,6 @@ const KEY_ID: &str = "KEY0000001";
 const TOKEN: &str = "5f2b9c0d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c";
 
 /// A rendered push whose headers borrow a case leaked for the test's life.
-struct Rendered {
-    body: Vec<u8>,
-    headers: Headers<'static>,
-}
-
 fn case_json(token: &str, text: &str, now: i64, extra_apns: &str) -> String {
     serde_json::json!({
         "Message": {
@@ -59,27 +53,11 @@ fn case_json(token: &str, text: &str, now: i64, extra_apns: &str) -> String {
 }
 
 fn render(json: String) -> Rendered {
-    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
-    let lent = Box::leak(Box::new(doc.lend().unwrap()));
-    let app = Box::leak(Box::new(AppDoc::default()));
-    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
-    let Decision::Push(n) = decide(case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, rendered) = push_report(&n).unwrap();
-    Rendered {
-        body: outcome.payload.unwrap(),
-        headers: rendered.headers,
-    }
+    render_case(json, 0)
 }
 
 fn push(rendered: &Rendered, attempt: u32) -> Push<'_> {
-    Push {
-        body: &rendered.body,
-        headers: rendered.headers,
-        id: uuid::Uuid::new_v4(),
-        attempt,
-    }
+    rendered.push(attempt)
 }
 
 struct Bed {

@@ -6,11 +6,10 @@
 
 mod common;
 
+use common::{render_case, Rendered};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings_core::render::Headers;
-use tidings_core::{decide, Decision};
 use tidings_deliver::fcm::{
     FcmClient, FcmConfig, QUOTA_BACKOFF, SERVER_BACKOFF, TOKEN_REFRESH_BEFORE,
 };
@@ -21,16 +20,9 @@ use tidings_standin::fcm::{
 };
 use tidings_std::clock::{Clock, ManualClock};
 use tidings_std::config::FcmSection;
-use tidings_std::ingest::{parse_case, AppDoc};
-use tidings_std::report::push_report;
 
 const PROJECT: &str = "tidings-test";
 const TOKEN: &str = "dXNlcjE6APA91bH-fcm-registration-token-0001";
-
-struct Rendered {
-    body: Vec<u8>,
-    headers: Headers<'static>,
-}
 
 fn case_json(token: &str, text: &str, now: i64) -> String {
     serde_json::json!({
@@ -54,21 +46,6 @@ fn case_json(token: &str, text: &str, now: i64) -> String {
     .to_string()
 }
 
-fn render(json: String) -> Rendered {
-    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
-    let lent = Box::leak(Box::new(doc.lend().unwrap()));
-    let app = Box::leak(Box::new(AppDoc::default()));
-    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
-    let Decision::Push(n) = decide(case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, rendered) = push_report(&n).unwrap();
-    Rendered {
-        body: outcome.payload.unwrap(),
-        headers: rendered.headers,
-    }
-}
-
 struct Bed {
     standin: FcmStandin,
     client: Arc<FcmClient>,
@@ -78,11 +55,8 @@ struct Bed {
 
 impl Bed {
     fn rendered(&self, token: &str) -> Rendered {
-        render(case_json(
-            token,
-            "Lunch at 12? 🍜",
-            self.clock.unix_seconds(),
-        ))
+        let json = case_json(token, "Lunch at 12? 🍜", self.clock.unix_seconds());
+        render_case(json, 0)
     }
 
     async fn send(&self, rendered: &Rendered, attempt: u32) -> Delivery {

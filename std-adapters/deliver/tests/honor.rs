@@ -193,7 +193,7 @@ async fn every_outcome_class() {
     .await;
     for i in [0, 6] {
         let (token, d) = &sent[i];
-        assert_eq!(d.invalid_tokens, [token.clone()]);
+        assert_eq!(d.invalid_tokens, std::slice::from_ref(token));
     }
     assert!(bed.standin.accepted().is_empty());
 }

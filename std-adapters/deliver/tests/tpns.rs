@@ -3,27 +3,21 @@
 //! clock refused), HTTP faults with and without `Retry-After`. Time moves
 //! on a `ManualClock` shared by client and stand-in; nothing sleeps.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings_core::render::Headers;
-use tidings_core::{decide, Decision};
+use common::{render_case, Rendered};
 use tidings_deliver::tpns::{TpnsClient, TpnsConfig, FREQUENCY_BACKOFF, SERVER_BACKOFF};
-use tidings_deliver::{Delivery, Outcome, Push};
+use tidings_deliver::{Delivery, Outcome};
 use tidings_standin::tpns::{code, Reply, TpnsStandin, TpnsStandinBuilder, TIMESTAMP_WINDOW_SECS};
 use tidings_std::clock::{Clock, ManualClock};
 use tidings_std::config::TpnsSection;
-use tidings_std::ingest::{parse_case, AppDoc};
-use tidings_std::report::push_report;
 
 const ACCESS_ID: &str = "1500012345";
 const SECRET: &str = "tpns-test-secret-0123456789abcdef";
 const TOKEN: &str = "0b3f1a2c-6d7e-4f80-9a1b-2c3d4e5f6a7b";
-
-struct Rendered {
-    body: Vec<u8>,
-    headers: Headers<'static>,
-}
 
 fn render(token: &str, text: &str, now: i64) -> Rendered {
     let json = serde_json::json!({
@@ -41,18 +35,7 @@ fn render(token: &str, text: &str, now: i64) -> Rendered {
         "Now": now
     })
     .to_string();
-    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
-    let lent = Box::leak(Box::new(doc.lend().unwrap()));
-    let app = Box::leak(Box::new(AppDoc::default()));
-    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
-    let Decision::Push(n) = decide(case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, rendered) = push_report(&n).unwrap();
-    Rendered {
-        body: outcome.payload.unwrap(),
-        headers: rendered.headers,
-    }
+    render_case(json, 0)
 }
 
 struct Bed {
@@ -80,12 +63,7 @@ impl Bed {
         attempt: u32,
     ) -> (Rendered, Delivery) {
         let rendered = render(token, "Lunch at 12? 🍜", self.clock.unix_seconds());
-        let push = Push {
-            body: &rendered.body,
-            headers: rendered.headers,
-            id: uuid::Uuid::new_v4(),
-            attempt,
-        };
+        let push = rendered.push(attempt);
         let delivery = client.send(&push).await;
         (rendered, delivery)
     }

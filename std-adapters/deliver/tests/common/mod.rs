@@ -6,12 +6,48 @@
 
 use std::time::{Duration, SystemTime};
 
+use tidings_core::render::Headers;
 use tidings_core::{decide, Decision};
 use tidings_deliver::Push;
 use tidings_std::ingest::{parse_case, AppDoc};
 use tidings_std::report::push_report;
 
 pub const PACKAGE: &str = "com.example.chat";
+
+/// A rendered push: the core's body and headers, exactly.
+pub struct Rendered {
+    pub body: Vec<u8>,
+    pub headers: Headers<'static>,
+}
+
+impl Rendered {
+    pub fn push(&self, attempt: u32) -> Push<'_> {
+        Push {
+            body: &self.body,
+            headers: self.headers,
+            id: uuid::Uuid::new_v4(),
+            attempt,
+        }
+    }
+}
+
+/// Renders a case the way `tidings send` does (case JSON → ingest → decide
+/// → push report) at `now` (Unix seconds). The case is leaked for the
+/// test's life (the headers borrow it).
+pub fn render_case(json: String, now: i64) -> Rendered {
+    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
+    let lent = Box::leak(Box::new(doc.lend().unwrap()));
+    let app = Box::leak(Box::new(AppDoc::default()));
+    let case = Box::leak(Box::new(lent.case(now, app).unwrap()));
+    let Decision::Push(n) = decide(case).unwrap() else {
+        panic!("suppressed")
+    };
+    let (outcome, rendered) = push_report(&n).unwrap();
+    Rendered {
+        body: outcome.payload.unwrap(),
+        headers: rendered.headers,
+    }
+}
 
 /// The core's body for a one-to-one text from Ann to Bob's device `token`
 /// on `channel` (`huawei`, `honor`, `vivo`), with `android_info` merged
@@ -43,15 +79,7 @@ pub fn render(
         "Now": now
     })
     .to_string();
-    let doc = parse_case(json.as_bytes()).unwrap();
-    let lent = doc.lend().unwrap();
-    let app = AppDoc::default();
-    let case = lent.case(now, &app).unwrap();
-    let Decision::Push(n) = decide(&case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, _) = push_report(&n).unwrap();
-    outcome.payload.unwrap()
+    render_case(json, now).body
 }
 
 pub fn push(body: &[u8], attempt: u32) -> Push<'_> {

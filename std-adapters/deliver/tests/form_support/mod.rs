@@ -3,30 +3,11 @@
 
 #![allow(dead_code)]
 
-use tidings_core::render::Headers;
-use tidings_core::{decide, Decision};
-use tidings_deliver::Push;
-use tidings_std::ingest::{parse_case, AppDoc};
-use tidings_std::report::push_report;
-
 pub const PACKAGE: &str = "com.example.chat";
 
-/// A rendered push: the core's body, exactly.
-pub struct Rendered {
-    pub body: Vec<u8>,
-    pub headers: Headers<'static>,
-}
+pub use super::common::Rendered;
 
 impl Rendered {
-    pub fn push(&self, attempt: u32) -> Push<'_> {
-        Push {
-            body: &self.body,
-            headers: self.headers,
-            id: uuid::Uuid::new_v4(),
-            attempt,
-        }
-    }
-
     /// The decoded value of a form field of the body.
     pub fn field(&self, name: &str) -> String {
         let v = tidings_deliver::form::field(&self.body, name).expect("field");
@@ -56,21 +37,9 @@ pub fn case_json(channel: &str, token: &str, text: &str, now: i64) -> String {
     .to_string()
 }
 
-/// Renders a case the way `tidings send` does. The case is leaked for the
-/// test's life (the headers borrow it).
+/// Renders a case the way `tidings send` does.
 pub fn render(json: String) -> Rendered {
-    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
-    let lent = Box::leak(Box::new(doc.lend().unwrap()));
-    let app = Box::leak(Box::new(AppDoc::default()));
-    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
-    let Decision::Push(n) = decide(case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, rendered) = push_report(&n).unwrap();
-    Rendered {
-        body: outcome.payload.unwrap(),
-        headers: rendered.headers,
-    }
+    super::common::render_case(json, 0)
 }
 
 /// Writes a stand-in's CA into a temp folder; answers the folder and path.
