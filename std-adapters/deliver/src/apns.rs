@@ -569,11 +569,11 @@ impl ApnsClient {
             },
             Action::Backoff | Action::Resend(_) => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::DeviceBackoff => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(DEVICE_BACKOFF.delay(push.attempt)),
+                not_before: DEVICE_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::TokenUpdatesBackoff => Outcome::Retry {
                 reason,

@@ -386,17 +386,11 @@ impl FcmClient {
             }
             Action::Backoff => Outcome::Retry {
                 reason,
-                not_before: now
-                    + answer
-                        .retry_after
-                        .unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+                not_before: SERVER_BACKOFF.not_before(now, push.attempt, answer.retry_after),
             },
             Action::QuotaBackoff => Outcome::Retry {
                 reason,
-                not_before: now
-                    + answer
-                        .retry_after
-                        .unwrap_or(QUOTA_BACKOFF.delay(push.attempt)),
+                not_before: QUOTA_BACKOFF.not_before(now, push.attempt, answer.retry_after),
             },
             Action::Reject => {
                 tracing::debug!(status, %reason, message = %reply.message, "FCM rejected a push: check the configuration or the payload");

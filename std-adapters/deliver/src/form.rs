@@ -83,6 +83,20 @@ impl StatusClass for Action {
     const REJECT: Self = Action::Reject;
 }
 
+/// A form vendor's code table: `rows`' action for a code, else by HTTP
+/// status class (a 2xx with an unknown code a rejection, logged).
+#[derive(Clone, Copy, Debug)]
+pub struct Table {
+    pub vendor: &'static str,
+    pub rows: &'static [(i64, Action)],
+}
+
+impl Table {
+    pub fn action(&self, status: u16, code: Option<i64>) -> Action {
+        crate::kit::answer::action_for(self.vendor, self.rows, status, code.as_ref())
+    }
+}
+
 /// An answer without a (readable) code: by HTTP status class.
 pub fn status_action(status: u16) -> Action {
     Action::by_status(status)
@@ -120,7 +134,7 @@ pub fn outcome(
     attempt: u32,
 ) -> Outcome {
     let vendor = policy.vendor;
-    let later = |backoff: Backoff| now + answer.retry_after.unwrap_or(backoff.delay(attempt));
+    let later = |backoff: Backoff| backoff.not_before(now, attempt, answer.retry_after);
     let retry = |not_before| Outcome::Retry {
         reason: reason.clone(),
         not_before,

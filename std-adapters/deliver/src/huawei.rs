@@ -417,11 +417,11 @@ impl<V: Vendor> Client<V> {
             }
             Action::Backoff => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::FlowControl => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(FLOW_BACKOFF.delay(push.attempt)),
+                not_before: FLOW_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             // Refused again right after a fresh token: the credentials
             // are wrong for this app.
@@ -627,7 +627,7 @@ mod tests {
 
     #[test]
     fn every_row_of_the_table() {
-        assert_eq!(crate::kit::answer::twice(RESPONSES), None);
+        crate::kit::answer::assert_table(RESPONSES, |code| action_for(200, code));
         // vendors.md §3.4 lists 19 codes (and the HTTP 502/503 row, by status).
         assert_eq!(RESPONSES.len(), 19);
         let expect =

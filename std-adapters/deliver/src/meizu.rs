@@ -365,10 +365,7 @@ mod tests {
 
     #[test]
     fn every_code_has_one_row_per_scope() {
-        assert_eq!(crate::kit::answer::twice(RESPONSES), None);
-        for &((scope, code), action) in RESPONSES {
-            assert_eq!(action_for(scope, 200, code), action, "{scope:?} {code}");
-        }
+        crate::kit::answer::assert_table(RESPONSES, |&(scope, code)| action_for(scope, 200, code));
         assert_eq!(RESPONSES.len(), 27);
         // 110010 means two things by scope (§8.3).
         assert_eq!(action_for(Scope::Top, 200, 110010), Action::RateBackoff);

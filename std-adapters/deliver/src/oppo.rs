@@ -226,7 +226,7 @@ impl OppoClient {
                 Err(e) => return network_failure("OPPO Push", &e, self.clock.now(), push.attempt),
             };
             let reply = Reply::read(&answer.body);
-            let action = action_of(answer.status, reply.code);
+            let action = TABLE.action(answer.status, reply.code);
             if action == Action::Reauth {
                 self.token.invalidate(&token).await;
                 if !renewed {
@@ -310,7 +310,7 @@ pub fn read_auth_answer(
             return Ok((token, lifetime));
         }
     }
-    let action = action_of(answer.status, reply.code.filter(|&c| c != 0));
+    let action = TABLE.action(answer.status, reply.code.filter(|&c| c != 0));
     let reason = format!("auth: {}", reply.reason(answer.status));
     match action {
         Action::Deliver
@@ -431,12 +431,13 @@ pub const RESPONSES: &[(i64, Action)] = &[
 /// The table's row for `code`; otherwise by HTTP status class, a 2xx one
 /// a rejection (unknown business codes, 10001–20000 included).
 pub fn action_for(status: u16, code: i64) -> Action {
-    action_of(status, Some(code))
+    TABLE.action(status, Some(code))
 }
 
-fn action_of(status: u16, code: Option<i64>) -> Action {
-    crate::kit::answer::action_for("OPPO", RESPONSES, status, code.as_ref())
-}
+const TABLE: form::Table = form::Table {
+    vendor: "OPPO",
+    rows: RESPONSES,
+};
 
 #[cfg(test)]
 mod tests {
@@ -444,10 +445,7 @@ mod tests {
 
     #[test]
     fn every_code_has_one_row_and_maps_as_the_spec_says() {
-        assert_eq!(crate::kit::answer::twice(RESPONSES), None);
-        for &(code, action) in RESPONSES {
-            assert_eq!(action_for(200, code), action, "{code}");
-        }
+        crate::kit::answer::assert_table(RESPONSES, |&code| action_for(200, code));
         assert_eq!(RESPONSES.len(), 34);
         assert_eq!(action_for(200, 11), Action::Reauth);
         assert_eq!(action_for(200, 29), Action::Reauth);

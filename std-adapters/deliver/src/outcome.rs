@@ -175,6 +175,18 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// When attempt `attempt` may go again, asked at `now`: after the
+    /// provider's `Retry-After` when it sent one (it knows its load), else
+    /// after this backoff's delay.
+    pub fn not_before(
+        &self,
+        now: SystemTime,
+        attempt: u32,
+        retry_after: Option<Duration>,
+    ) -> SystemTime {
+        now + retry_after.unwrap_or(self.delay(attempt))
+    }
+
     pub fn delay(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
         self.base.saturating_mul(factor).min(self.cap)

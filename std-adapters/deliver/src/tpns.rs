@@ -228,11 +228,11 @@ impl TpnsClient {
             },
             Action::Backoff => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::FrequencyBackoff => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(FREQUENCY_BACKOFF.delay(push.attempt)),
+                not_before: FREQUENCY_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::CredentialsRefused => {
                 tracing::debug!(status, %reason, err_msg = %reply.err_msg, "TPNS refused the sender's credentials");

@@ -293,7 +293,7 @@ impl VivoClient {
             },
             Action::Backoff => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::DailyQuota => {
                 tracing::debug!("vivo: the app's daily send quota is used up; retrying after midnight China time");

@@ -197,7 +197,7 @@ impl XiaomiClient {
 /// The delivery for Xiaomi's `answer` to `push` (to `reg_id`) at `now`.
 fn finish(answer: &Answer, reg_id: &str, push: &Push<'_>, now: SystemTime) -> Delivery {
     let reply = Reply::read(&answer.body);
-    let action = action_of(answer.status, reply.code);
+    let action = TABLE.action(answer.status, reply.code);
     let reason = reply.reason(answer.status);
     let bad: Vec<String> = reply
         .bad_regids
@@ -346,12 +346,13 @@ pub const RESPONSES: &[(i64, Action)] = &[
 /// The table's row for `code`; a code not in it falls back on the HTTP
 /// status class ([`status_action`]), a 2xx one to a rejection.
 pub fn action_for(status: u16, code: i64) -> Action {
-    action_of(status, Some(code))
+    TABLE.action(status, Some(code))
 }
 
-fn action_of(status: u16, code: Option<i64>) -> Action {
-    crate::kit::answer::action_for("Mi Push", RESPONSES, status, code.as_ref())
-}
+const TABLE: form::Table = form::Table {
+    vendor: "Mi Push",
+    rows: RESPONSES,
+};
 
 #[cfg(test)]
 mod tests {
@@ -359,10 +360,7 @@ mod tests {
 
     #[test]
     fn every_code_has_one_row_and_maps_as_the_spec_says() {
-        assert_eq!(crate::kit::answer::twice(RESPONSES), None);
-        for &(code, action) in RESPONSES {
-            assert_eq!(action_for(200, code), action, "{code}");
-        }
+        crate::kit::answer::assert_table(RESPONSES, |&code| action_for(200, code));
         assert_eq!(RESPONSES.len(), 34);
         assert_eq!(action_for(200, 10034), Action::NextDay);
         assert_eq!(action_for(200, 20301), Action::Backoff);

@@ -69,6 +69,20 @@ pub fn twice<K: PartialEq, A>(table: &[(K, A)]) -> Option<&K> {
         .map(|(_, (code, _))| code)
 }
 
+/// What every provider's table test checks first: one row per code, and
+/// each row is what `lookup` answers for its code.
+#[cfg(test)]
+pub(crate) fn assert_table<K, A>(table: &[(K, A)], lookup: impl Fn(&K) -> A)
+where
+    K: PartialEq + Debug,
+    A: Copy + PartialEq + Debug,
+{
+    assert_eq!(twice(table), None, "a code has two rows");
+    for (code, action) in table {
+        assert_eq!(lookup(code), *action, "{code:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
