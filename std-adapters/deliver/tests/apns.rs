@@ -106,9 +106,7 @@ async fn bed(
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    standin.write_ca_pem(&ca).unwrap();
+    let (dir, ca) = common::ca_file(standin.ca_pem());
     let config = ApnsConfig {
         endpoint: standin.url(),
         auth: ApnsAuth::Token {

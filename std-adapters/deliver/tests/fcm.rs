@@ -86,9 +86,7 @@ async fn bed_with_key(
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    standin.write_ca_pem(&ca).unwrap();
+    let (dir, ca) = common::ca_file(standin.ca_pem());
     let key_file = dir.path().join("service-account.json");
     let client_account = match client_key {
         Some(pem) => ServiceAccount::with_key(PROJECT, pem),

@@ -53,9 +53,7 @@ async fn bed_with(
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    standin.write_ca_pem(&ca).unwrap();
+    let (dir, ca) = common::ca_file(standin.ca_pem());
     let config = HonorConfig {
         app_id: APP_ID.into(),
         client_id: CLIENT_ID.into(),

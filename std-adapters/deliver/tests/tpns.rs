@@ -84,8 +84,7 @@ async fn bed(standin: impl FnOnce(TpnsStandinBuilder) -> TpnsStandinBuilder) -> 
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    standin.write_ca_pem(dir.path().join("ca.pem")).unwrap();
+    let (dir, _) = common::ca_file(standin.ca_pem());
     Bed {
         standin,
         clock,

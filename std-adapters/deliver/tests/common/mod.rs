@@ -104,6 +104,15 @@ pub fn millis(t: SystemTime) -> u64 {
     .unwrap()
 }
 
+/// Writes a stand-in's CA into a temp folder; answers the folder (keep it
+/// for the test's life) and the file's path.
+pub fn ca_file(pem: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ca.pem");
+    std::fs::write(&path, pem).unwrap();
+    (dir, path)
+}
+
 /// `https://127.0.0.1:PORT` where nothing listens.
 pub fn dead_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

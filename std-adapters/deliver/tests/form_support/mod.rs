@@ -42,13 +42,7 @@ pub fn render(json: String) -> Rendered {
     super::common::render_case(json, 0)
 }
 
-/// Writes a stand-in's CA into a temp folder; answers the folder and path.
-pub fn ca_file(pem: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ca.pem");
-    std::fs::write(&path, pem).unwrap();
-    (dir, path)
-}
+pub use super::common::ca_file;
 
 /// Issue 26: a success without the vendor's message id (or with an empty
 /// one) reports the push's own id, as every other provider does; the
