@@ -571,18 +571,10 @@ async fn an_unreachable_endpoint_backs_off_by_attempt() {
     };
     let client = ApnsClient::new(config, Arc::new(clock.clone())).unwrap();
     let rendered = render(case_json(TOKEN, "hi", clock.unix_seconds(), ""));
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let d = client.send(&push(&rendered, attempt)).await;
-        assert_eq!(d.status, None);
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-    }
+    common::assert_unreachable_backs_off_by_attempt(clock.now(), async |attempt| {
+        client.send(&push(&rendered, attempt)).await
+    })
+    .await;
 }
 
 async fn certificate_bed(

@@ -414,24 +414,10 @@ async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
         Arc::new(bed.clock.clone()),
     )
     .unwrap();
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let push = Push {
-            body: &rendered.body,
-            headers: rendered.headers,
-            id: uuid::Uuid::new_v4(),
-            attempt,
-        };
-        let d = client.send(&push).await;
-        assert_eq!(d.status, None);
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: bed.clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-    }
+    common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
+        client.send(&rendered.push(attempt)).await
+    })
+    .await;
     assert_eq!(
         client.token_fetches(),
         1,

@@ -258,18 +258,10 @@ async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
     };
     let client = HonorClient::new(config, Arc::new(bed.clock.clone())).unwrap();
     let body = bed.rendered(TOKEN);
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let d = client.send(&push(&body, attempt)).await;
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: bed.clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-        assert_eq!(d.status, None);
-    }
+    common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
+        client.send(&push(&body, attempt)).await
+    })
+    .await;
     assert_eq!(bed.standin.stats().token_fetches, 1);
     bed.standin.shutdown().await.unwrap();
 }

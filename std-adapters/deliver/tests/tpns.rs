@@ -374,17 +374,9 @@ async fn an_unreachable_endpoint_backs_off_by_attempt() {
         Arc::new(bed.clock.clone()),
     )
     .unwrap();
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let (_, d) = bed.send_with(&client, TOKEN, attempt).await;
-        assert_eq!(d.status, None);
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: bed.clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-    }
+    common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
+        (bed.send_with(&client, TOKEN, attempt).await).1
+    })
+    .await;
     bed.standin.shutdown().await.unwrap();
 }

@@ -242,18 +242,10 @@ async fn an_unreachable_host_backs_off_by_attempt() {
     };
     let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
     let r = render(case_json("xiaomi", "xm-1", "hi", clock.unix_seconds()));
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let d = client.send(&r.push(attempt)).await;
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-        assert_eq!(d.status, None);
-    }
+    common::assert_unreachable_backs_off_by_attempt(clock.now(), async |attempt| {
+        client.send(&r.push(attempt)).await
+    })
+    .await;
 }
 
 #[tokio::test]

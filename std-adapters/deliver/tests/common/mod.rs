@@ -123,6 +123,24 @@ pub fn dead_url() -> String {
 
 pub const SECOND: Duration = Duration::from_secs(1);
 
+/// A send to a host where nothing listens: `Retry` (`Unreachable`) on the
+/// transport backoff of its attempt (1 s at the first, 8 s at the fourth),
+/// without a status. `send(attempt)` sends the vendor's push.
+pub async fn assert_unreachable_backs_off_by_attempt(
+    now: SystemTime,
+    send: impl AsyncFn(u32) -> Delivery,
+) {
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = send(attempt).await;
+        assert_eq!(
+            d.outcome,
+            retry("Unreachable", now + after * SECOND),
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
+}
+
 /// A send whose token endpoint never answered within the request timeout:
 /// `Retry` (`Timeout`) at the token backoff's first step, without a status.
 pub fn assert_token_timeout(d: &tidings_deliver::Delivery, now: SystemTime) {
