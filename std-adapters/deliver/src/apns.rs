@@ -38,7 +38,7 @@ use crate::http2::{
 use crate::jwt::Es256Key;
 use crate::outcome::{retry_after, Backoff, Delivery, Outcome};
 use crate::tls::{client_config, ClientIdentity, TlsError};
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// Production host (vendors.md §1.1).
 pub const PRODUCTION_URL: &str = "https://api.push.apple.com";
@@ -615,11 +615,7 @@ impl ApnsClient {
     }
 }
 
-impl Provider for ApnsClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(ApnsClient::send(self, push))
-    }
-}
+provider!(ApnsClient);
 
 // ---------------------------------------------------------------- answers
 

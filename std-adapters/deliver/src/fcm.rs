@@ -60,7 +60,7 @@ use crate::jwt::Rs256Key;
 use crate::kit::config;
 use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::token::{self, TokenCache, TokenError, TokenFailure};
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// Production host; the path is `/v1/projects/<project_id>/messages:send`
 /// (vendors.md §2.1).
@@ -410,11 +410,7 @@ impl FcmClient {
     }
 }
 
-impl Provider for FcmClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(FcmClient::send(self, push))
-    }
-}
+provider!(FcmClient);
 
 fn local_reject(reason: &str) -> Delivery {
     Delivery::local_reject(reason)

@@ -29,6 +29,20 @@
 use std::future::Future;
 use std::pin::Pin;
 
+/// `impl Provider` for a client whose own `async fn send` is the whole job.
+macro_rules! provider {
+    ($client:ty) => {
+        impl $crate::Provider for $client {
+            fn send<'a>(
+                &'a self,
+                push: &'a $crate::Push<'a>,
+            ) -> $crate::BoxFuture<'a, $crate::Delivery> {
+                Box::pin(<$client>::send(self, push))
+            }
+        }
+    };
+}
+
 pub mod apns;
 pub mod fcm;
 pub mod form;

@@ -46,7 +46,7 @@ use crate::kit::{config, ExposeSecret as _, SecretString};
 use crate::outcome::{Backoff, Delivery};
 #[cfg(doc)]
 use crate::Outcome;
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// The official doc's host, over HTTPS (vendors.md §8.1).
 pub const DEFAULT_URL: &str = "https://server-api-push.meizu.com";
@@ -225,11 +225,7 @@ impl MeizuClient {
     }
 }
 
-impl Provider for MeizuClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(MeizuClient::send(self, push))
-    }
-}
+provider!(MeizuClient);
 
 // ---------------------------------------------------------------- answers
 

@@ -53,7 +53,7 @@ use crate::outcome::{Backoff, Delivery};
 use crate::token::{TokenCache, TokenError};
 #[cfg(doc)]
 use crate::Outcome;
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// Host for China devices (vendors.md §6.1).
 pub const CHINA_URL: &str = "https://api.push.oppomobile.com";
@@ -281,11 +281,7 @@ impl OppoClient {
     }
 }
 
-impl Provider for OppoClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(OppoClient::send(self, push))
-    }
-}
+provider!(OppoClient);
 
 /// Reads a `/server/v1/auth` answer (§6.1) at `now`: code 0 with an
 /// `auth_token` on a 200 is the token, living 24 h from its `create_time`

@@ -50,7 +50,7 @@ use tidings_std::config::{ConfigError, TpnsSection};
 use crate::https::{client, exchange, Answer};
 use crate::kit::{config, ExposeSecret as _, SecretString};
 use crate::outcome::{Backoff, Delivery, Outcome};
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// Guangzhou access point (vendors.md §9.1), the default.
 pub const GUANGZHOU_URL: &str = "https://api.tpns.tencent.com";
@@ -250,11 +250,7 @@ impl TpnsClient {
     }
 }
 
-impl Provider for TpnsClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(TpnsClient::send(self, push))
-    }
-}
+provider!(TpnsClient);
 
 // ---------------------------------------------------------------- answers
 

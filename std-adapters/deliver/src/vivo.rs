@@ -50,7 +50,7 @@ use crate::kit::{config, ExposeSecret as _, SecretString};
 use crate::outcome::{next_midnight, Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
 use crate::token::{TokenCache, TokenError};
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// vivo's host (vendors.md §7.1).
 pub const PRODUCTION_URL: &str = "https://api-push.vivo.com.cn";
@@ -378,11 +378,7 @@ pub fn read_auth_answer(
     }
 }
 
-impl Provider for VivoClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(VivoClient::send(self, push))
-    }
-}
+provider!(VivoClient);
 
 // ---------------------------------------------------------------- answers
 

@@ -44,7 +44,7 @@ pub use crate::form::InitError;
 use crate::form::{self, local_reject, network_failure, Answer};
 use crate::kit::{config, ExposeSecret as _, SecretString};
 use crate::outcome::{Backoff, Delivery, Outcome};
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// Mainland China host (vendors.md §5.1).
 pub const CHINA_URL: &str = "https://api.xmpush.xiaomi.com";
@@ -236,11 +236,7 @@ fn finish(answer: &Answer, reg_id: &str, push: &Push<'_>, now: SystemTime) -> De
     }
 }
 
-impl Provider for XiaomiClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(XiaomiClient::send(self, push))
-    }
-}
+provider!(XiaomiClient);
 
 // ---------------------------------------------------------------- answers
 
