@@ -383,6 +383,40 @@ pub async fn client_credentials(
     read_oauth_answer(answer.status, answer.retry_after, &answer.body)
 }
 
+/// A token endpoint's answers as rows `(status, body, what the reader
+/// makes of it)`: the OAuth reader's test and the vendors' auth readers'.
+#[cfg(test)]
+pub(crate) fn assert_token_answers(
+    read: impl Fn(u16, &[u8]) -> Result<(String, Duration), TokenError>,
+    rows: &[(u16, &[u8], Result<(String, Duration), TokenError>)],
+) {
+    for (status, body, expected) in rows {
+        let body_text = String::from_utf8_lossy(body);
+        assert_eq!(&read(*status, body), expected, "{status} {body_text}");
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn refused(status: u16, reason: &str) -> Result<(String, Duration), TokenError> {
+    Err(TokenError::Refused {
+        status: Some(status),
+        reason: reason.into(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) fn unavailable(
+    status: u16,
+    reason: &str,
+    retry_after: Option<Duration>,
+) -> Result<(String, Duration), TokenError> {
+    Err(TokenError::Unavailable {
+        status,
+        reason: reason.into(),
+        retry_after,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,45 +621,55 @@ mod tests {
 
     #[test]
     fn oauth_answers() {
-        let ok = read_oauth_answer(200, None, br#"{"access_token":"a","expires_in":60}"#);
-        assert_eq!(ok, Ok(("a".into(), Duration::from_secs(60))));
-        let ok = read_oauth_answer(200, None, br#"{"access_token":"a"}"#);
-        assert_eq!(ok, Ok(("a".into(), DEFAULT_TOKEN_LIFETIME)));
-        let refused = |status, body: &[u8], reason: &str| {
-            assert_eq!(
-                read_oauth_answer(status, None, body),
-                Err(TokenError::Refused {
-                    status: Some(status),
-                    reason: reason.into()
-                })
-            );
-        };
-        refused(400, br#"{"error":"invalid_grant"}"#, "OAuth2:invalid_grant");
-        refused(
-            401,
-            br#"{"error":"invalid_client"}"#,
-            "OAuth2:invalid_client",
+        let nine = Some(Duration::from_secs(9));
+        let read = |status, body: &[u8]| read_oauth_answer(status, nine, body);
+        assert_token_answers(
+            read,
+            &[
+                (
+                    200,
+                    br#"{"access_token":"a","expires_in":60}"#,
+                    Ok(("a".into(), Duration::from_secs(60))),
+                ),
+                (
+                    200,
+                    br#"{"access_token":"a"}"#,
+                    Ok(("a".into(), DEFAULT_TOKEN_LIFETIME)),
+                ),
+                (
+                    400,
+                    br#"{"error":"invalid_grant"}"#,
+                    refused(400, "OAuth2:invalid_grant"),
+                ),
+                (
+                    401,
+                    br#"{"error":"invalid_client"}"#,
+                    refused(401, "OAuth2:invalid_client"),
+                ),
+                (
+                    400,
+                    br#"{"error":"unauthorized_client"}"#,
+                    refused(400, "OAuth2:unauthorized_client"),
+                ),
+                (
+                    401,
+                    br#"{"error":1101,"sub_error":20152}"#,
+                    refused(401, "OAuth2:1101"),
+                ),
+                (404, b"<html>", refused(404, "OAuth2:http_404")),
+                (503, b"", unavailable(503, "OAuth2:http_503", nine)),
+                (
+                    429,
+                    br#"{"error":"rate_limited"}"#,
+                    unavailable(429, "OAuth2:rate_limited", nine),
+                ),
+                (200, b"{}", unavailable(200, "OAuth2:BadTokenAnswer", nine)),
+                (
+                    200,
+                    br#"{"access_token":""}"#,
+                    unavailable(200, "OAuth2:BadTokenAnswer", nine),
+                ),
+            ],
         );
-        refused(
-            400,
-            br#"{"error":"unauthorized_client"}"#,
-            "OAuth2:unauthorized_client",
-        );
-        refused(401, br#"{"error":1101,"sub_error":20152}"#, "OAuth2:1101");
-        refused(404, b"<html>", "OAuth2:http_404");
-        let unavailable = |status, body: &[u8], reason: &str| {
-            assert_eq!(
-                read_oauth_answer(status, Some(Duration::from_secs(9)), body),
-                Err(TokenError::Unavailable {
-                    status,
-                    reason: reason.into(),
-                    retry_after: Some(Duration::from_secs(9))
-                })
-            );
-        };
-        unavailable(503, b"", "OAuth2:http_503");
-        unavailable(429, br#"{"error":"rate_limited"}"#, "OAuth2:rate_limited");
-        unavailable(200, b"{}", "OAuth2:BadTokenAnswer");
-        unavailable(200, br#"{"access_token":""}"#, "OAuth2:BadTokenAnswer");
     }
 }

@@ -519,38 +519,37 @@ mod tests {
 
     #[test]
     fn auth_answers() {
-        let ok = read_auth_answer(200, None, br#"{"result":0,"desc":"ok","authToken":"t"}"#);
-        assert_eq!(ok, Ok(("t".into(), TOKEN_LIFETIME)));
-        let refused = |status, body: &[u8], reason: &str| {
-            assert_eq!(
-                read_auth_answer(status, None, body),
-                Err(TokenError::Refused {
-                    status: Some(status),
-                    reason: reason.into()
-                })
-            );
-        };
-        refused(
-            200,
-            br#"{"result":10205,"desc":"sign bad"}"#,
-            "auth: 10205 sign bad",
+        use crate::token::{assert_token_answers, refused, unavailable};
+        let read = |status, body: &[u8]| read_auth_answer(status, None, body);
+        assert_token_answers(
+            read,
+            &[
+                (
+                    200,
+                    br#"{"result":0,"desc":"ok","authToken":"t"}"#,
+                    Ok(("t".into(), TOKEN_LIFETIME)),
+                ),
+                (
+                    200,
+                    br#"{"result":10205,"desc":"sign bad"}"#,
+                    refused(200, "auth: 10205 sign bad"),
+                ),
+                (200, br#"{"result":10200}"#, refused(200, "auth: 10200")),
+                (401, b"", refused(401, "auth: HTTP 401")),
+                (
+                    500,
+                    br#"{"result":10205}"#,
+                    unavailable(500, "auth: HTTP 500", None),
+                ),
+                (429, b"", unavailable(429, "auth: HTTP 429", None)),
+                (
+                    200,
+                    br#"{"result":0}"#,
+                    unavailable(200, "auth: BadAnswer", None),
+                ),
+                (200, b"<html>", unavailable(200, "auth: BadAnswer", None)),
+            ],
         );
-        refused(200, br#"{"result":10200}"#, "auth: 10200");
-        refused(401, b"", "auth: HTTP 401");
-        let unavailable = |status, body: &[u8], reason: &str| {
-            assert_eq!(
-                read_auth_answer(status, None, body),
-                Err(TokenError::Unavailable {
-                    status,
-                    reason: reason.into(),
-                    retry_after: None
-                })
-            );
-        };
-        unavailable(500, br#"{"result":10205}"#, "auth: HTTP 500");
-        unavailable(429, b"", "auth: HTTP 429");
-        unavailable(200, br#"{"result":0}"#, "auth: BadAnswer");
-        unavailable(200, b"<html>", "auth: BadAnswer");
     }
 
     #[test]
