@@ -387,8 +387,8 @@ pub async fn client_credentials(
 /// makes of it)`: the OAuth reader's test and the vendors' auth readers'.
 #[cfg(test)]
 pub(crate) fn assert_token_answers(
-    read: impl Fn(u16, &[u8]) -> Result<(String, Duration), TokenError>,
-    rows: &[(u16, &[u8], Result<(String, Duration), TokenError>)],
+    read: impl Fn(u16, &[u8]) -> TokenAnswer,
+    rows: &[(u16, &[u8], TokenAnswer)],
 ) {
     for (status, body, expected) in rows {
         let body_text = String::from_utf8_lossy(body);
@@ -396,8 +396,12 @@ pub(crate) fn assert_token_answers(
     }
 }
 
+/// What a token endpoint's answer reader makes of it.
 #[cfg(test)]
-pub(crate) fn refused(status: u16, reason: &str) -> Result<(String, Duration), TokenError> {
+pub(crate) type TokenAnswer = Result<(String, Duration), TokenError>;
+
+#[cfg(test)]
+pub(crate) fn refused(status: u16, reason: &str) -> TokenAnswer {
     Err(TokenError::Refused {
         status: Some(status),
         reason: reason.into(),
@@ -409,7 +413,7 @@ pub(crate) fn unavailable(
     status: u16,
     reason: &str,
     retry_after: Option<Duration>,
-) -> Result<(String, Duration), TokenError> {
+) -> TokenAnswer {
     Err(TokenError::Unavailable {
         status,
         reason: reason.into(),
