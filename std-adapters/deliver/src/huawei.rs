@@ -701,31 +701,39 @@ mod tests {
         assert_eq!(config.client_id, "104000001");
         assert_eq!(config.endpoint, PRODUCTION_URL);
         assert!(!format!("{config:?}").contains("s3cret-value"));
-        let missing = HuaweiConfig::from_section(&HuaweiSection {
-            client_secret: None,
-            ..section.clone()
-        })
-        .unwrap_err();
-        assert_eq!(missing.to_string(), "huawei.client_secret: missing");
-        let bad = HuaweiConfig::from_section(&HuaweiSection {
-            endpoint: Some("push-api".into()),
-            ..section.clone()
-        })
-        .unwrap_err();
-        assert_eq!(bad.key, "huawei.endpoint");
-        // The client secret and the bearer token never travel in clear.
-        let clear = HuaweiConfig::from_section(&HuaweiSection {
-            token_endpoint: Some("http://oauth-login.cloud.huawei.com/oauth2/v3/token".into()),
-            ..section.clone()
-        })
-        .unwrap_err();
-        assert_eq!(clear.key, "huawei.token_endpoint");
-        assert!(clear.reason.contains("https://"), "{clear}");
-        let clear = HuaweiConfig::from_section(&HuaweiSection {
-            endpoint: Some("http://push-api.cloud.huawei.com".into()),
-            ..section
-        })
-        .unwrap_err();
-        assert_eq!(clear.key, "huawei.endpoint");
+        let with = |change: fn(&mut HuaweiSection)| {
+            let mut changed = section.clone();
+            change(&mut changed);
+            changed
+        };
+        crate::kit::config::assert_refusals(
+            HuaweiConfig::from_section,
+            vec![
+                (
+                    with(|s| s.client_secret = None),
+                    "huawei.client_secret",
+                    "missing",
+                ),
+                (
+                    with(|s| s.endpoint = Some("push-api".into())),
+                    "huawei.endpoint",
+                    "not a URL",
+                ),
+                // The client secret and the bearer token never travel in clear.
+                (
+                    with(|s| {
+                        s.token_endpoint =
+                            Some("http://oauth-login.cloud.huawei.com/oauth2/v3/token".into())
+                    }),
+                    "huawei.token_endpoint",
+                    "https://",
+                ),
+                (
+                    with(|s| s.endpoint = Some("http://push-api.cloud.huawei.com".into())),
+                    "huawei.endpoint",
+                    "https://",
+                ),
+            ],
+        );
     }
 }

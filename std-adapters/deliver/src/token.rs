@@ -409,11 +409,7 @@ pub(crate) fn refused(status: u16, reason: &str) -> TokenAnswer {
 }
 
 #[cfg(test)]
-pub(crate) fn unavailable(
-    status: u16,
-    reason: &str,
-    retry_after: Option<Duration>,
-) -> TokenAnswer {
+pub(crate) fn unavailable(status: u16, reason: &str, retry_after: Option<Duration>) -> TokenAnswer {
     Err(TokenError::Unavailable {
         status,
         reason: reason.into(),

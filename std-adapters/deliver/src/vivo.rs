@@ -596,24 +596,27 @@ mod tests {
         let config = VivoConfig::from_section(&section).unwrap();
         assert_eq!(config.app_id, 10004);
         assert!(!format!("{config:?}").contains("s3cret-value"));
-        let bad = VivoConfig::from_section(&VivoSection {
-            app_id: Some("abc".into()),
-            ..section.clone()
-        })
-        .unwrap_err();
-        assert_eq!(bad.key, "vivo.app_id");
-        // The auth request's signature and the authToken never travel in clear.
-        let clear = VivoConfig::from_section(&VivoSection {
-            endpoint: Some("http://api-push.vivo.com.cn".into()),
-            ..section.clone()
-        })
-        .unwrap_err();
-        assert_eq!(clear.key, "vivo.endpoint");
-        let missing = VivoConfig::from_section(&VivoSection {
-            app_secret: None,
-            ..section
-        })
-        .unwrap_err();
-        assert_eq!(missing.to_string(), "vivo.app_secret: missing");
+        let with = |change: fn(&mut VivoSection)| {
+            let mut changed = section.clone();
+            change(&mut changed);
+            changed
+        };
+        crate::kit::config::assert_refusals(
+            VivoConfig::from_section,
+            vec![
+                (
+                    with(|s| s.app_id = Some("abc".into())),
+                    "vivo.app_id",
+                    "not a number",
+                ),
+                // The auth request's signature and the authToken never travel in clear.
+                (
+                    with(|s| s.endpoint = Some("http://api-push.vivo.com.cn".into())),
+                    "vivo.endpoint",
+                    "https://",
+                ),
+                (with(|s| s.app_secret = None), "vivo.app_secret", "missing"),
+            ],
+        );
     }
 }

@@ -85,6 +85,20 @@ pub fn request_timeout(value: Option<u64>, key: &str) -> Result<Duration, Config
     Ok(timeout)
 }
 
+/// A provider's config refusals as rows: `(table, key, part of the
+/// reason)`; `from` must refuse each table with an error naming that key.
+#[cfg(test)]
+pub(crate) fn assert_refusals<S, T: std::fmt::Debug>(
+    from: impl Fn(&S) -> Result<T, ConfigError>,
+    rows: Vec<(S, &str, &str)>,
+) {
+    for (section, key, reason) in rows {
+        let e = from(&section).unwrap_err();
+        assert_eq!(e.key, key);
+        assert!(e.reason.contains(reason), "{e}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
