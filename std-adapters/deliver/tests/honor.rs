@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{millis, push, rejected, render, retry, row, run_rows, token_invalid, SECOND};
+use common::{millis, push, rejected, retry, row, run_rows, token_invalid, SECOND};
 use tidings_deliver::honor::{HonorClient, HonorConfig, FLOW_BACKOFF, SERVER_BACKOFF};
 use tidings_deliver::Outcome;
 use tidings_standin::honor::{HonorStandin, HonorStandinBuilder, Reply, TokenFault};
@@ -19,25 +19,7 @@ const CLIENT_ID: &str = "honor-client-1";
 const SECRET: &str = "honor-test-secret";
 const TOKEN: &str = "AFx3Gb0_honor_token_0001";
 
-struct Bed {
-    standin: HonorStandin,
-    client: HonorClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-impl Bed {
-    fn rendered(&self, token: &str) -> Vec<u8> {
-        let info = serde_json::json!({ "HonorImportance": "NORMAL" });
-        render(
-            "honor",
-            token,
-            "Lunch at 12? 🍜",
-            common::unix(self.clock.now()),
-            info,
-        )
-    }
-}
+type Bed = common::Bed<HonorStandin, HonorClient>;
 
 async fn bed_with(
     standin: impl FnOnce(HonorStandinBuilder) -> HonorStandinBuilder,
@@ -69,7 +51,10 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "honor",
+        text: "Lunch at 12? 🍜",
+        android_info: serde_json::json!({ "HonorImportance": "NORMAL" }),
     }
 }
 
@@ -253,7 +238,7 @@ async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
         client_secret: SECRET.into(),
         endpoint: common::dead_url(),
         token_endpoint: bed.standin.token_url(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_secs(10),
     };
     let client = HonorClient::new(config, Arc::new(bed.clock.clone())).unwrap();
@@ -276,7 +261,7 @@ async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
         client_secret: SECRET.into(),
         endpoint: bed.standin.url(),
         token_endpoint: bed.standin.token_url(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_millis(300),
     };
     let client = HonorClient::new(config, Arc::new(bed.clock.clone())).unwrap();

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{dead_url, push, rejected, render, retry, row, run_rows, token_invalid, SECOND};
+use common::{dead_url, push, rejected, retry, row, run_rows, token_invalid, SECOND};
 use tidings_deliver::huawei::{HuaweiClient, HuaweiConfig, FLOW_BACKOFF, SERVER_BACKOFF};
 use tidings_deliver::outcome::TRANSPORT_BACKOFF;
 use tidings_deliver::token::TOKEN_BACKOFF;
@@ -21,25 +21,7 @@ const APP_ID: &str = "104000001";
 const SECRET: &str = "huawei-test-secret";
 const TOKEN: &str = "IQAAAACy0kYkAAD-hw_token_0001";
 
-struct Bed {
-    standin: HuaweiStandin,
-    client: Arc<HuaweiClient>,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-impl Bed {
-    fn rendered(&self, token: &str) -> Vec<u8> {
-        let info = serde_json::json!({ "HuaWeiCategory": "IM", "HuaWeiImportance": "NORMAL" });
-        render(
-            "huawei",
-            token,
-            "Lunch \"at\" 12? 🍜",
-            common::unix(self.clock.now()),
-            info,
-        )
-    }
-}
+type Bed = common::Bed<HuaweiStandin, Arc<HuaweiClient>>;
 
 async fn bed_with(
     standin: impl FnOnce(HuaweiStandinBuilder) -> HuaweiStandinBuilder,
@@ -69,7 +51,10 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "huawei",
+        text: "Lunch \"at\" 12? 🍜",
+        android_info: serde_json::json!({ "HuaWeiCategory": "IM", "HuaWeiImportance": "NORMAL" }),
     }
 }
 
@@ -77,7 +62,7 @@ async fn bed(standin: impl FnOnce(HuaweiStandinBuilder) -> HuaweiStandinBuilder)
     bed_with(standin, SECRET).await
 }
 
-impl Bed {
+impl common::Bed<HuaweiStandin, Arc<HuaweiClient>> {
     /// Another client of the same stand-in, with its own token cache.
     fn client(&self, token_endpoint: String, request_timeout: Duration) -> HuaweiClient {
         let config = HuaweiConfig {
@@ -86,7 +71,7 @@ impl Bed {
             client_secret: SECRET.into(),
             endpoint: self.standin.url(),
             token_endpoint,
-            ca_file: Some(self._dir.path().join("ca.pem")),
+            ca_file: Some(self.ca()),
             request_timeout,
         };
         HuaweiClient::new(config, Arc::new(self.clock.clone())).unwrap()
@@ -360,7 +345,7 @@ async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
         client_secret: SECRET.into(),
         endpoint: dead_url(),
         token_endpoint: bed.standin.token_url(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_secs(10),
     };
     let client = HuaweiClient::new(config, Arc::new(bed.clock.clone())).unwrap();

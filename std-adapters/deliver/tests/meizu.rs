@@ -12,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::{rejected, retry, row, run_rows};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, Rendered,
+    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, TEXT,
 };
 use tidings_core::{decide, Decision};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
@@ -25,12 +25,7 @@ use tidings_std::ingest::{parse_case, AppDoc};
 const APP_ID: &str = "112233";
 const SECRET: &str = "meizu-app-secret-0123456789";
 
-struct Bed {
-    standin: MeizuStandin,
-    client: MeizuClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
+type Bed = common::Bed<MeizuStandin, MeizuClient>;
 
 async fn bed_with(
     secret: &str,
@@ -54,18 +49,15 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "meizu",
+        text: TEXT,
+        android_info: serde_json::Value::Null,
     }
 }
 
 async fn bed(standin: impl FnOnce(MeizuStandinBuilder) -> MeizuStandinBuilder) -> Bed {
     bed_with(SECRET, standin).await
-}
-
-const TEXT: &str = "Lunch \"at\" 12? 🍜 & more";
-
-fn rendered(bed: &Bed, token: &str) -> Rendered {
-    render(case_json("meizu", token, TEXT, bed.clock.unix_seconds()))
 }
 
 /// The core's raw `messageJson` for the same case (what must be signed).

@@ -12,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::{refused, retry, row, run_rows, token_invalid};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, Rendered,
+    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, TEXT,
 };
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::oppo::{OppoClient, OppoConfig, RATE_BACKOFF, SERVER_BACKOFF};
@@ -24,12 +24,7 @@ use tidings_std::clock::{Clock, ManualClock};
 const APP_KEY: &str = "oppo-app-key";
 const MASTER_SECRET: &str = "oppo-master-secret-0123456789";
 
-struct Bed {
-    standin: OppoStandin,
-    client: OppoClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
+type Bed = common::Bed<OppoStandin, OppoClient>;
 
 async fn bed_with(
     master_secret: &str,
@@ -57,21 +52,15 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "oppo",
+        text: TEXT,
+        android_info: serde_json::Value::Null,
     }
 }
 
 async fn bed(standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder) -> Bed {
     bed_with(MASTER_SECRET, standin).await
-}
-
-fn rendered(bed: &Bed, token: &str) -> Rendered {
-    render(case_json(
-        "oppo",
-        token,
-        "Lunch \"at\" 12? 🍜 & more",
-        bed.clock.unix_seconds(),
-    ))
 }
 
 #[tokio::test]
@@ -295,7 +284,7 @@ async fn a_silent_auth_endpoint_is_a_timeout_within_the_request_timeout() {
         endpoint: bed.standin.url(),
         app_key: APP_KEY.into(),
         master_secret: MASTER_SECRET.into(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_millis(300),
     };
     let client = OppoClient::new(config, Arc::new(bed.clock.clone())).unwrap();

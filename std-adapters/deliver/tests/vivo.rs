@@ -24,25 +24,7 @@ const APP_KEY: &str = "25509283-3767-4b9e-83fe-b6e55ac6243e";
 const SECRET: &str = "vivo-test-secret";
 const REG_ID: &str = "15500004881236010100129";
 
-struct Bed {
-    standin: VivoStandin,
-    client: VivoClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-impl Bed {
-    fn rendered(&self, reg_id: &str) -> Vec<u8> {
-        let info = serde_json::json!({ "VIVOCategory": "IM" });
-        render(
-            "vivo",
-            reg_id,
-            "Lunch at 12? 🍜",
-            common::unix(self.clock.now()),
-            info,
-        )
-    }
-}
+type Bed = common::Bed<VivoStandin, VivoClient>;
 
 async fn bed_with(
     standin: impl FnOnce(VivoStandinBuilder) -> VivoStandinBuilder,
@@ -73,7 +55,10 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "vivo",
+        text: "Lunch at 12? 🍜",
+        android_info: serde_json::json!({ "VIVOCategory": "IM" }),
     }
 }
 
@@ -270,7 +255,7 @@ async fn a_silent_auth_endpoint_is_a_timeout_within_the_request_timeout() {
         app_key: APP_KEY.into(),
         app_secret: SECRET.into(),
         endpoint: bed.standin.url(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_millis(300),
     };
     let client = VivoClient::new(config, Arc::new(bed.clock.clone())).unwrap();

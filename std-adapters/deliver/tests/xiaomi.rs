@@ -11,7 +11,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::{refused, rejected, retry, row, run_rows};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, Rendered, PACKAGE,
+    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, PACKAGE,
+    TEXT,
 };
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::xiaomi::{
@@ -23,12 +24,7 @@ use tidings_std::clock::{Clock, ManualClock};
 
 const SECRET: &str = "xiaomi-test-secret-0123456789";
 
-struct Bed {
-    standin: XiaomiStandin,
-    client: XiaomiClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
+type Bed = common::Bed<XiaomiStandin, XiaomiClient>;
 
 async fn bed_with(
     secret: &str,
@@ -56,21 +52,15 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "xiaomi",
+        text: TEXT,
+        android_info: serde_json::Value::Null,
     }
 }
 
 async fn bed(standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder) -> Bed {
     bed_with(SECRET, standin).await
-}
-
-fn rendered(bed: &Bed, token: &str) -> Rendered {
-    render(case_json(
-        "xiaomi",
-        token,
-        "Lunch \"at\" 12? 🍜 & more",
-        bed.clock.unix_seconds(),
-    ))
 }
 
 #[tokio::test]

@@ -113,6 +113,39 @@ pub fn ca_file(pem: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
+/// A JSON provider's test bed: its stand-in, a client of it, the clock
+/// both share, the folder with the stand-in's CA, and how the core renders
+/// this channel's case.
+pub struct Bed<S, C> {
+    pub standin: S,
+    pub client: C,
+    pub clock: tidings_std::clock::ManualClock,
+    pub dir: tempfile::TempDir,
+    pub channel: &'static str,
+    pub text: &'static str,
+    pub android_info: serde_json::Value,
+}
+
+impl<S, C> Bed<S, C> {
+    /// The core's body for a text to device `token`, rendered now.
+    pub fn rendered(&self, token: &str) -> Vec<u8> {
+        use tidings_std::clock::Clock as _;
+        let now = unix(self.clock.now());
+        render(
+            self.channel,
+            token,
+            self.text,
+            now,
+            self.android_info.clone(),
+        )
+    }
+
+    /// The stand-in's CA file.
+    pub fn ca(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+}
+
 /// `https://127.0.0.1:PORT` where nothing listens.
 pub fn dead_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

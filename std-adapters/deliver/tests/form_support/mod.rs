@@ -37,6 +37,21 @@ pub fn case_json(channel: &str, token: &str, text: &str, now: i64) -> String {
     .to_string()
 }
 
+/// A form vendor's bed: its channel's case for a text to `token`, rendered.
+pub fn rendered<S, C>(bed: &super::common::Bed<S, C>, token: &str) -> Rendered {
+    use tidings_std::clock::Clock as _;
+    render(case_json(
+        bed.channel,
+        token,
+        bed.text,
+        bed.clock.unix_seconds(),
+    ))
+}
+
+/// The text every form vendor's case carries: quotes, an emoji and an
+/// ampersand, so encoding is exercised.
+pub const TEXT: &str = "Lunch \"at\" 12? 🍜 & more";
+
 /// Renders a case the way `tidings send` does.
 pub fn render(json: String) -> Rendered {
     super::common::render_case(json, 0)
