@@ -54,7 +54,7 @@ use crate::kit::answer::StatusClass;
 use crate::kit::{config, SecretString};
 use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
-use crate::token::{self, TokenCache, TokenFailure};
+use crate::token::{self, TokenCache};
 use crate::{BoxFuture, Provider, Push};
 
 /// Push host (vendors.md §3.2).
@@ -296,35 +296,19 @@ impl<V: Vendor> Client<V> {
         .await
     }
 
-    async fn token(&self) -> Result<String, TokenFailure> {
-        let c = &self.config;
-        self.tokens
-            .get(|| {
-                token::client_credentials(
-                    self.http.clone(),
-                    Arc::clone(&self.clock),
-                    c.token_endpoint.clone(),
-                    c.client_id.clone(),
-                    c.client_secret.clone(),
-                )
-            })
-            .await
-    }
-
     async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
         let flavor = &Self::FLAVOR;
-        let mut refreshed = false;
-        loop {
-            let token = match self.token().await {
-                Ok(token) => token,
-                Err(failure) => return failure.delivery(),
-            };
-            // The cache keeps only tokens that fit a header.
-            let Ok(mut bearer) = HeaderValue::try_from(format!("Bearer {token}")) else {
-                self.tokens.invalidate(&token).await;
-                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
-            };
-            bearer.set_sensitive(true);
+        let c = &self.config;
+        let fetch = || {
+            token::client_credentials(
+                self.http.clone(),
+                Arc::clone(&self.clock),
+                c.token_endpoint.clone(),
+                c.client_id.clone(),
+                c.client_secret.clone(),
+            )
+        };
+        let send = |bearer: HeaderValue, _token| async move {
             let mut request = self
                 .http
                 .post(&self.send_url)
@@ -340,25 +324,23 @@ impl<V: Vendor> Client<V> {
                     .map_or(0, |d| d.as_millis());
                 request = request.header(name, millis.to_string());
             }
-            let https::Answer {
-                status,
-                retry_after,
-                body,
-            } = match https::exchange(request.body(push.body.to_vec()), &self.clock).await {
-                Ok(answer) => answer,
-                Err(e) => return e.delivery(flavor.channel, self.clock.now(), push.attempt),
-            };
-            let reply = (flavor.read)(&body);
-            let action = action_in(flavor, status, &reply.code);
-            if action == Action::RefreshAuth {
-                self.tokens.invalidate(&token).await;
-                if !refreshed {
-                    tracing::debug!(channel = flavor.channel, code = %reply.code, "the access token was refused; fetching a new one");
-                    refreshed = true;
-                    continue;
-                }
+            let request = request.body(push.body.to_vec());
+            let answer = https::exchange(request, &self.clock)
+                .await
+                .map_err(|e| e.delivery(flavor.channel, self.clock.now(), push.attempt))?;
+            let reply = (flavor.read)(&answer.body);
+            let action = action_in(flavor, answer.status, &reply.code);
+            Ok(((answer, reply, action), action == Action::RefreshAuth))
+        };
+        match self
+            .tokens
+            .send_once_more(fetch, "Bearer ", push.attempt, send)
+            .await
+        {
+            Ok((answer, reply, action)) => {
+                self.finish(answer.status, answer.retry_after, reply, action, push)
             }
-            return self.finish(status, retry_after, reply, action, push);
+            Err(delivery) => delivery,
         }
     }
 

@@ -203,39 +203,26 @@ impl OppoClient {
 
     /// The send, with ONE resend after a refused auth token.
     async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
-        let mut renewed = false;
-        loop {
-            let token = match self.token.get(|| self.fetch_token()).await {
-                Ok(token) => token,
-                Err(failure) => return failure.delivery(),
-            };
+        let send = |auth_token: HeaderValue, token: String| async move {
             let mut headers = HeaderMap::new();
-            // The cache keeps only tokens that fit a header.
-            let Ok(mut value) = HeaderValue::from_str(&token) else {
-                self.token.invalidate(&token).await;
-                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
-            };
-            value.set_sensitive(true);
-            headers.insert(AUTH_TOKEN.clone(), value);
+            headers.insert(AUTH_TOKEN.clone(), auth_token);
             let mut body = push.body.to_vec();
             form::append_pair(&mut body, "auth_token", &token);
-            let answer = match form::post(&self.http, &self.send_url, headers, body, &self.clock)
+            let answer = form::post(&self.http, &self.send_url, headers, body, &self.clock)
                 .await
-            {
-                Ok(answer) => answer,
-                Err(e) => return network_failure("OPPO Push", &e, self.clock.now(), push.attempt),
-            };
+                .map_err(|e| network_failure("OPPO Push", &e, self.clock.now(), push.attempt))?;
             let reply = Reply::read(&answer.body);
             let action = TABLE.action(answer.status, reply.code);
-            if action == Action::Reauth {
-                self.token.invalidate(&token).await;
-                if !renewed {
-                    tracing::debug!(code = ?reply.code, "OPPO refused the auth_token; fetching a new one and sending again");
-                    renewed = true;
-                    continue;
-                }
-            }
-            return self.finish(&answer, &reply, action, push);
+            Ok(((answer, reply, action), action == Action::Reauth))
+        };
+        let fetch = || self.fetch_token();
+        match self
+            .token
+            .send_once_more(fetch, "", push.attempt, send)
+            .await
+        {
+            Ok((answer, reply, action)) => self.finish(&answer, &reply, action, push),
+            Err(delivery) => delivery,
         }
     }
 

@@ -275,6 +275,55 @@ impl TokenCache {
         }
     }
 
+    /// One send with the current token, in a header value `prefix` + token
+    /// marked sensitive. `send` answers what the provider said and whether
+    /// it refused the token; then the token is dropped and the push sent
+    /// ONCE more with a fresh one (a second refusal is the caller's to
+    /// finish: the credentials are wrong). No token: the failure's
+    /// delivery; a token that cannot go into a header: dropped, and the
+    /// push unanswered (`TokenUnusable`).
+    pub async fn send_once_more<T, F, Fut, S, SFut>(
+        &self,
+        fetch: F,
+        prefix: &str,
+        attempt: u32,
+        send: S,
+    ) -> Result<T, Delivery>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<(String, Duration), TokenError>> + Send + 'static,
+        S: Fn(HeaderValue, String) -> SFut,
+        SFut: Future<Output = Result<(T, bool), Delivery>>,
+    {
+        let mut refreshed = false;
+        loop {
+            let token = self.get(&fetch).await.map_err(|f| f.delivery())?;
+            let Ok(mut value) = HeaderValue::try_from(format!("{prefix}{token}")) else {
+                self.invalidate(&token).await;
+                return Err(Delivery::unanswered(
+                    "TokenUnusable",
+                    self.clock.now(),
+                    attempt,
+                ));
+            };
+            value.set_sensitive(true);
+            let (answer, token_refused) = send(value, token.clone()).await?;
+            if token_refused {
+                self.invalidate(&token).await;
+                if !refreshed {
+                    let provider = self.provider;
+                    tracing::debug!(
+                        provider,
+                        "the token was refused; sending once more with a new one"
+                    );
+                    refreshed = true;
+                    continue;
+                }
+            }
+            return Ok(answer);
+        }
+    }
+
     /// The provider refused `rejected` as expired or invalid: forget it so
     /// the next [`TokenCache::get`] fetches a new one. A newer token that
     /// another send already fetched is kept.

@@ -227,43 +227,32 @@ impl VivoClient {
         let Some(body) = with_app_id(push.body, self.config.app_id) else {
             return Delivery::local_reject("NotAVivoBody");
         };
-        let mut refreshed = false;
-        loop {
-            let token = match self.tokens.get(|| self.fetch_token()).await {
-                Ok(token) => token,
-                Err(failure) => return failure.delivery(),
-            };
-            // The cache keeps only tokens that fit a header.
-            let Ok(mut value) = HeaderValue::try_from(token.as_str()) else {
-                self.tokens.invalidate(&token).await;
-                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
-            };
-            value.set_sensitive(true);
+        let send = |auth_token: HeaderValue, _token| {
             let request = self
                 .http
                 .post(format!("{}{SEND_PATH}", self.config.endpoint))
-                .header(HeaderName::from_static("authtoken"), value)
+                .header(HeaderName::from_static("authtoken"), auth_token)
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
-            let https::Answer {
-                status,
-                retry_after,
-                body: bytes,
-            } = match https::exchange(request, &self.clock).await {
-                Ok(answer) => answer,
-                Err(e) => return e.delivery("vivo", self.clock.now(), push.attempt),
-            };
-            let reply = Reply::read(&bytes);
-            let action = action_for(status, reply.result, reply.invalid_user_status);
-            if action == Action::RefreshAuth {
-                self.tokens.invalidate(&token).await;
-                if !refreshed {
-                    tracing::debug!(result = ?reply.result, "vivo refused the authToken; fetching a new one");
-                    refreshed = true;
-                    continue;
-                }
+            async move {
+                let answer = https::exchange(request, &self.clock)
+                    .await
+                    .map_err(|e| e.delivery("vivo", self.clock.now(), push.attempt))?;
+                let reply = Reply::read(&answer.body);
+                let action = action_for(answer.status, reply.result, reply.invalid_user_status);
+                Ok(((answer, reply, action), action == Action::RefreshAuth))
             }
-            return self.finish(status, retry_after, reply, action, push);
+        };
+        let fetch = || self.fetch_token();
+        match self
+            .tokens
+            .send_once_more(fetch, "", push.attempt, send)
+            .await
+        {
+            Ok((answer, reply, action)) => {
+                self.finish(answer.status, answer.retry_after, reply, action, push)
+            }
+            Err(delivery) => delivery,
         }
     }
 
