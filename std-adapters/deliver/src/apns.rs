@@ -57,15 +57,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUES
 /// 5xx and `Shutdown` after one fresh-connection resend (vendors.md §1.8:
 /// exponential backoff; sygnal starts at 10 s, we start at 5 s and stop
 /// doubling at 30 minutes).
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// 429 `TooManyRequests`: that device token only, slower than the rest.
-pub const DEVICE_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const DEVICE_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 /// Resends within one send of a request the server asked to be sent on a
 /// fresh connection or with a fresh token.
 const MAX_RESENDS: u32 = 3;

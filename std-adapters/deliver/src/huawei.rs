@@ -67,17 +67,11 @@ pub const TOKEN_URL: &str = "https://oauth-login.cloud.huawei.com/oauth2/v3/toke
 pub const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(180);
 /// 80600003, 81000001, HTTP 5xx (§3.4 retry policy: exponential backoff):
 /// 5 s doubling to 30 minutes, as APNs. Honor's too (§4.3).
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// 80100017 and HTTP 503 flow control (§3.4: "retry later; spread
 /// traffic"): a minute doubling to an hour, so a throttled app backs off
 /// harder than one that met a server error. Honor's too.
-pub const FLOW_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const FLOW_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 
 // ---------------------------------------------------------------- the kit
 

@@ -56,16 +56,10 @@ pub const PUSH_PATH: &str = "/garcia/api/server/push/varnished/pushByPushId";
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
 /// 500/1001/1003 and per-device 501/513/519 (vendors.md §8.3 "retry with
 /// backoff"): from 5 s, doubling, at most 30 minutes.
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// 110010 at the top, push rate too high (vendors.md §8.3 "back off"):
 /// from a minute up to an hour.
-pub const RATE_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const RATE_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 
 // ---------------------------------------------------------------- config
 

@@ -72,16 +72,10 @@ pub const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(3600);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
 /// −1 service unavailable, 5xx (vendors.md §6.3 "retry later with
 /// backoff"): from 5 s, doubling, at most 30 minutes.
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// −2 flow control, 13/55 call frequency (vendors.md §6.3 "back off"):
 /// from a minute up to an hour.
-pub const RATE_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const RATE_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 
 static AUTH_TOKEN: HeaderName = HeaderName::from_static("auth_token");
 

@@ -117,6 +117,21 @@ pub struct Delivery {
     pub invalid_tokens: Vec<String>,
 }
 
+/// Server trouble (a 5xx, a vendor's "system busy"): 5 s doubling to 30
+/// minutes. Every provider with a server-error row uses it (FCM starts at
+/// 10 s).
+pub const SERVER_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(5),
+    cap: Duration::from_secs(30 * 60),
+};
+
+/// Flow control and call-rate limits: a minute doubling to an hour, so a
+/// throttled app backs off harder than one that met a server error.
+pub const RATE_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(60),
+    cap: Duration::from_secs(60 * 60),
+};
+
 /// How long a send that got no answer waits before its next attempt: 1 s,
 /// doubling with each attempt, at most 5 minutes (see the module doc).
 pub const TRANSPORT_BACKOFF: Backoff = Backoff {

@@ -65,10 +65,7 @@ pub const PUSH_PATH: &str = "/v3/push/app";
 /// A send's whole budget.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
 /// `1008004` and 5xx (§9.3: "retry with backoff").
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// `1008028` frequency limit (§9.3: "back off ≥ 1 s"; pushes to all/tag/
 /// package audiences are limited to one a second).
 pub const FREQUENCY_BACKOFF: Backoff = Backoff {

@@ -69,10 +69,7 @@ pub const TOKEN_RENEW_AFTER: Duration = Duration::from_secs(3600);
 pub const QUOTA_UTC_OFFSET_SECS: i64 = 8 * 3600;
 /// Network and 5xx trouble (§7.3 retry policy: backoff): 5 s doubling to
 /// 30 minutes, as APNs.
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 
 // ---------------------------------------------------------------- config
 

@@ -68,16 +68,10 @@ pub const REGIONS: &[(&str, &str)] = &[
 ];
 /// System and internal errors (vendors.md §5.3 "retry with backoff"): from
 /// 5 s, doubling, at most 30 minutes, as for APNs.
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// Call-rate codes (vendors.md §5.3 "back off"): slower, from a minute up
 /// to an hour.
-pub const RATE_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const RATE_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 /// 65003, device not found (usually offline; vendors.md §5.3 "no immediate
 /// retry"): from 30 minutes up to 12 hours.
 pub const OFFLINE_BACKOFF: Backoff = Backoff {
