@@ -156,6 +156,14 @@ pub fn dead_url() -> String {
 
 pub const SECOND: Duration = Duration::from_secs(1);
 
+/// A wrong secret: the token endpoint refused it with `reason`, the push is
+/// `credentials_refused`, and nothing was sent. `counts` are the
+/// stand-in's (token refusals, tokens issued, push requests).
+pub fn assert_secret_refused(d: &Delivery, reason: &str, counts: (u64, u64, u64)) {
+    assert_eq!(d.outcome, refused(reason), "{d:?}");
+    assert_eq!(counts, (1, 0, 0), "refused once, no token, nothing sent");
+}
+
 /// A send to a host where nothing listens: `Retry` (`Unreachable`) on the
 /// transport backoff of its attempt (1 s at the first, 8 s at the fourth),
 /// without a status. `send(attempt)` sends the vendor's push.
