@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{render_case, Rendered};
+use common::{
+    refused, rejected, render_case, retry, row, run_rows, token_invalid, Rendered, SECOND,
+};
 use tidings_deliver::apns::{ApnsAuth, ApnsClient, ApnsConfig, SERVER_BACKOFF, TOKEN_RENEW_FLOOR};
 use tidings_deliver::http2::PoolConfig;
 use tidings_deliver::jwt::Es256Key;
@@ -166,105 +168,65 @@ async fn delivers_the_rendered_bytes_and_headers_as_they_are() {
 
 #[tokio::test]
 async fn every_outcome_class_from_the_table() {
-    let tokens: Vec<String> = (0..9).map(|i| format!("{i:02x}{}", &TOKEN[2..])).collect();
-    let t = |i: usize| tokens[i].clone();
-    let bed = default_bed(|b| {
-        b.reply_always(
-            &t(0),
-            Reply::Unregistered {
-                timestamp_ms: Some(1_700_000_000_123),
-            },
-        )
-        .reply_always(&t(1), Reply::BadDeviceToken)
-        .reply_always(&t(2), Reply::InternalServerError)
-        .reply_always(
-            &t(3),
-            Reply::TooManyRequests {
-                retry_after: Some(120),
-            },
-        )
-        .reply_always(&t(4), Reply::TooManyRequests { retry_after: None })
-        .reply_always(&t(5), Reply::PayloadTooLarge)
-        .reply_always(&t(6), Reply::ServiceUnavailable)
-        .reply_always(&t(7), Reply::Shutdown)
-        .reply_always(&t(8), Reply::TopicDisallowed)
-    })
-    .await;
+    let bed = default_bed(|b| b).await;
     let now = bed.clock.now();
-    let outcome = |d: Delivery| d.outcome;
-
-    let (_, d) = bed.send(&bed.rendered(&t(0)), 0).await;
-    assert_eq!(d.status, Some(410));
-    assert_eq!(
-        outcome(d),
-        Outcome::TokenInvalid {
-            reason: "Unregistered".into(),
-            since: Some(SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
-        }
-    );
-    let (_, d) = bed.send(&bed.rendered(&t(1)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::TokenInvalid {
-            reason: "BadDeviceToken".into(),
-            since: None
-        }
-    );
-    let (_, d) = bed.send(&bed.rendered(&t(2)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::Retry {
-            reason: "InternalServerError".into(),
-            not_before: now + SERVER_BACKOFF.base
-        }
-    );
-    // Retry-After wins over the policy.
-    let (_, d) = bed.send(&bed.rendered(&t(3)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::Retry {
-            reason: "TooManyRequests".into(),
-            not_before: now + Duration::from_secs(120)
-        }
-    );
-    let (_, d) = bed.send(&bed.rendered(&t(4)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::Retry {
-            reason: "TooManyRequests".into(),
-            not_before: now + Duration::from_secs(60)
-        }
-    );
-    let (_, d) = bed.send(&bed.rendered(&t(5)), 0).await;
-    assert_eq!(d.status, Some(413));
-    assert_eq!(
-        outcome(d),
-        Outcome::Rejected {
-            reason: "PayloadTooLarge".into()
-        }
-    );
-    // The backoff grows with the attempt.
-    let (_, d) = bed.send(&bed.rendered(&t(6)), 2).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::Retry {
-            reason: "ServiceUnavailable".into(),
-            not_before: now + SERVER_BACKOFF.base * 4
-        }
-    );
+    let too_many = |retry_after| Reply::TooManyRequests { retry_after };
+    let unregistered = Reply::Unregistered {
+        timestamp_ms: Some(1_700_000_000_123),
+    };
+    let since = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+    let rows = vec![
+        row(
+            unregistered,
+            0,
+            Outcome::TokenInvalid {
+                reason: "Unregistered".into(),
+                since: Some(since),
+            },
+        ),
+        row(Reply::BadDeviceToken, 0, token_invalid("BadDeviceToken")),
+        row(
+            Reply::InternalServerError,
+            0,
+            retry("InternalServerError", now + SERVER_BACKOFF.base),
+        ),
+        // Retry-After wins over the policy.
+        row(
+            too_many(Some(120)),
+            0,
+            retry("TooManyRequests", now + 120 * SECOND),
+        ),
+        row(
+            too_many(None),
+            0,
+            retry("TooManyRequests", now + 60 * SECOND),
+        ),
+        row(Reply::PayloadTooLarge, 0, rejected("PayloadTooLarge")),
+        // The backoff grows with the attempt.
+        row(
+            Reply::ServiceUnavailable,
+            2,
+            retry("ServiceUnavailable", now + SERVER_BACKOFF.base * 4),
+        ),
+        row(Reply::TopicDisallowed, 0, refused("TopicDisallowed")),
+    ];
+    let sent = run_rows(
+        rows,
+        |i| format!("{i:02x}{}", &TOKEN[2..]),
+        |token, reply| bed.standin.script(token, reply),
+        async |token, attempt| bed.send(&bed.rendered(token), attempt).await.1,
+    )
+    .await;
+    assert_eq!(sent[0].1.status, Some(410));
+    assert_eq!(sent[5].1.status, Some(413));
     // Shutdown is resent on a fresh connection; when every connection
     // says so, it is a retry.
+    let shutdown = format!("ff{}", &TOKEN[2..]);
+    bed.standin.script(&shutdown, Reply::Shutdown);
     let opened = bed.client.connections_opened();
-    let (_, d) = bed.send(&bed.rendered(&t(7)), 0).await;
-    assert!(matches!(outcome(d), Outcome::Retry { reason, .. } if reason == "Shutdown"));
+    let (_, d) = bed.send(&bed.rendered(&shutdown), 0).await;
+    assert!(matches!(d.outcome, Outcome::Retry { reason, .. } if reason == "Shutdown"));
     assert!(bed.client.connections_opened() > opened);
-    let (_, d) = bed.send(&bed.rendered(&t(8)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::CredentialsRefused {
-            reason: "TopicDisallowed".into()
-        }
-    );
     assert!(bed.standin.accepted().is_empty());
     bed.standin.shutdown().await.unwrap();
 }
