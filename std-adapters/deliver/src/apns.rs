@@ -79,6 +79,7 @@ static APNS_COLLAPSE_ID: HeaderName = HeaderName::from_static("apns-collapse-id"
 // ---------------------------------------------------------------- config
 
 /// How the client proves who it is (vendors.md §1.6).
+#[derive(Debug)]
 pub enum ApnsAuth {
     /// ES256 provider token from a `.p8` key.
     Token {
@@ -88,20 +89,6 @@ pub enum ApnsAuth {
     },
     /// TLS client certificate; no `authorization` header.
     Certificate(ClientIdentity),
-}
-
-impl std::fmt::Debug for ApnsAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ApnsAuth::Token {
-                team_id, key_id, ..
-            } => write!(
-                f,
-                "Token {{ team_id: {team_id:?}, key_id: {key_id:?}, key: .. }}"
-            ),
-            ApnsAuth::Certificate(_) => f.write_str("Certificate(..)"),
-        }
-    }
 }
 
 #[derive(Debug)]

@@ -90,10 +90,7 @@ pub const SERVER_BACKOFF: Backoff = Backoff {
     cap: Duration::from_secs(30 * 60),
 };
 /// 429 `QUOTA_EXCEEDED` (§2.4: exponential backoff starting at ≥ 1 minute).
-pub const QUOTA_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const QUOTA_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 
 // ---------------------------------------------------------------- config
 

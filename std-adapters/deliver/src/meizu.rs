@@ -116,21 +116,13 @@ pub fn sign(params: &[(&str, &[u8])], app_secret: &str) -> String {
 // ---------------------------------------------------------------- client
 
 /// A Meizu Push client: one per app, shared by all sends.
+#[derive(Debug)]
 pub struct MeizuClient {
     http: reqwest::Client,
     url: String,
     app_id: String,
     app_secret: SecretString,
     clock: SharedClock,
-}
-
-impl std::fmt::Debug for MeizuClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MeizuClient")
-            .field("url", &self.url)
-            .field("app_id", &self.app_id)
-            .finish_non_exhaustive()
-    }
 }
 
 impl MeizuClient {

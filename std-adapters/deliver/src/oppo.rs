@@ -132,6 +132,7 @@ pub fn auth_sign(app_key: &str, timestamp_ms: u64, master_secret: &str) -> Strin
 // ---------------------------------------------------------------- client
 
 /// An OPPO Push client: one per app, shared by all sends.
+#[derive(Debug)]
 pub struct OppoClient {
     http: reqwest::Client,
     auth_url: String,
@@ -141,16 +142,6 @@ pub struct OppoClient {
     token: TokenCache,
     clock: SharedClock,
     request_timeout: Duration,
-}
-
-impl std::fmt::Debug for OppoClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OppoClient")
-            .field("send_url", &self.send_url)
-            .field("app_key", &self.app_key)
-            .field("token", &self.token)
-            .finish_non_exhaustive()
-    }
 }
 
 impl OppoClient {
@@ -472,5 +463,9 @@ mod tests {
         let config = OppoConfig::from_section(&section).unwrap();
         assert_eq!(endpoint_url(&config.endpoint), INTL_URL);
         assert!(!format!("{config:?}").contains("m4ster"));
+        // The client's derived Debug too (the secret is a SecretString).
+        let clock = std::sync::Arc::new(tidings_std::clock::ManualClock::starting_now());
+        let client = OppoClient::new(config, clock).unwrap();
+        assert!(!format!("{client:?}").contains("m4ster"));
     }
 }

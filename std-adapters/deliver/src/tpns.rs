@@ -150,21 +150,13 @@ pub fn sign(secret_key: &str, timestamp: &str, access_id: &str, body: &[u8]) -> 
 // ---------------------------------------------------------------- client
 
 /// A TPNS client: one per app (AccessId), shared by all sends.
+#[derive(Debug)]
 pub struct TpnsClient {
     http: reqwest::Client,
     url: String,
     access_id: String,
     secret_key: SecretString,
     clock: SharedClock,
-}
-
-impl std::fmt::Debug for TpnsClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TpnsClient")
-            .field("url", &self.url)
-            .field("access_id", &self.access_id)
-            .finish_non_exhaustive()
-    }
 }
 
 impl TpnsClient {

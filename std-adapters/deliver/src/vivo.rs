@@ -137,20 +137,12 @@ pub fn with_app_id(body: &[u8], app_id: u64) -> Option<Vec<u8>> {
 // ---------------------------------------------------------------- client
 
 /// A vivo client: one per app, shared by all sends.
+#[derive(Debug)]
 pub struct VivoClient {
     http: reqwest::Client,
     config: VivoConfig,
     tokens: TokenCache,
     clock: SharedClock,
-}
-
-impl std::fmt::Debug for VivoClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VivoClient")
-            .field("config", &self.config)
-            .field("tokens", &self.tokens)
-            .finish_non_exhaustive()
-    }
 }
 
 impl VivoClient {

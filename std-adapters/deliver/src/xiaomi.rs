@@ -129,20 +129,13 @@ fn authorization(app_secret: &SecretString) -> Result<HeaderValue, ConfigError> 
 // ---------------------------------------------------------------- client
 
 /// A Mi Push client: one per app secret, shared by all sends.
+#[derive(Debug)]
 pub struct XiaomiClient {
     http: reqwest::Client,
     url: String,
     /// `key=<AppSecret>`, marked sensitive.
     authorization: HeaderValue,
     clock: SharedClock,
-}
-
-impl std::fmt::Debug for XiaomiClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XiaomiClient")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
 }
 
 impl XiaomiClient {
@@ -442,6 +435,10 @@ mod tests {
         let config = XiaomiConfig::from_section(&section).unwrap();
         assert_eq!(endpoint_url(&config.endpoint), CHINA_URL);
         assert!(!format!("{config:?}").contains("s3cr3t"));
+        // The client's derived Debug too (the header is marked sensitive).
+        let clock = std::sync::Arc::new(tidings_std::clock::ManualClock::starting_now());
+        let client = XiaomiClient::new(config, clock).unwrap();
+        assert!(!format!("{client:?}").contains("s3cr3t"));
         assert_eq!(endpoint_url("global"), SINGAPORE_URL);
     }
 }
