@@ -88,8 +88,10 @@ pub struct Flavor {
     pub timestamp_header: Option<&'static str>,
     /// The OAuth client id defaults to the app id (Huawei's is it).
     pub client_id_is_app_id: bool,
-    /// Result codes → action.
+    /// The vendor's own result codes → action.
     pub responses: &'static [(&'static str, Action)],
+    /// Huawei's codes (§3.4) the vendor answers too, with Huawei's action.
+    pub huawei_codes: &'static [&'static str],
     /// Reads an answer body.
     pub read: fn(&[u8]) -> Answer,
     /// The device tokens a rendered body addresses.
@@ -118,6 +120,7 @@ impl Vendor for Huawei {
         timestamp_header: None,
         client_id_is_app_id: true,
         responses: RESPONSES,
+        huawei_codes: &[],
         read: read_answer,
         body_tokens,
         dead_reason: None,
@@ -592,9 +595,16 @@ pub fn action_for(status: u16, code: &str) -> Action {
 }
 
 /// `flavor`'s row for `code` (none when empty), else by status class.
+/// `flavor`'s own row for `code`, else Huawei's row when the vendor shares
+/// the code, else by status class (none when `code` is empty).
 pub(crate) fn action_in(flavor: &Flavor, status: u16, code: &str) -> Action {
     let code = (!code.is_empty()).then_some(code);
-    crate::kit::answer::action_for(flavor.channel, flavor.responses, status, code.as_ref())
+    let shared = code.filter(|c| flavor.huawei_codes.contains(c));
+    let table = match shared {
+        Some(_) if !flavor.responses.iter().any(|(c, _)| Some(*c) == code) => RESPONSES,
+        _ => flavor.responses,
+    };
+    crate::kit::answer::action_for(flavor.channel, table, status, code.as_ref())
 }
 
 #[cfg(test)]
