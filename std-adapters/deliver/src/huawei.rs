@@ -329,16 +329,13 @@ impl<V: Vendor> Client<V> {
             let action = action_in(flavor, answer.status, &reply.code);
             Ok(((answer, reply, action), action == Action::RefreshAuth))
         };
-        match self
-            .tokens
-            .send_once_more(fetch, "Bearer ", push.attempt, send)
+        let finish = |(answer, reply, action): (https::Answer, Answer, Action)| {
+            self.finish(answer.status, answer.retry_after, reply, action, push)
+        };
+        let tokens = &self.tokens;
+        tokens
+            .send_once_more(fetch, "Bearer ", push.attempt, send, finish)
             .await
-        {
-            Ok((answer, reply, action)) => {
-                self.finish(answer.status, answer.retry_after, reply, action, push)
-            }
-            Err(delivery) => delivery,
-        }
     }
 
     fn finish(

@@ -201,14 +201,11 @@ impl OppoClient {
             Ok(((answer, reply, action), action == Action::Reauth))
         };
         let fetch = || self.fetch_token();
-        match self
-            .token
-            .send_once_more(fetch, "", push.attempt, send)
+        let finish = |(answer, reply, action)| self.finish(&answer, &reply, action, push);
+        let attempt = push.attempt;
+        self.token
+            .send_once_more(fetch, "", attempt, send, finish)
             .await
-        {
-            Ok((answer, reply, action)) => self.finish(&answer, &reply, action, push),
-            Err(delivery) => delivery,
-        }
     }
 
     /// One `/server/v1/auth` exchange (§6.1), signed now; the future owns

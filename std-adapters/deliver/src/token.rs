@@ -278,17 +278,19 @@ impl TokenCache {
     /// One send with the current token, in a header value `prefix` + token
     /// marked sensitive. `send` answers what the provider said and whether
     /// it refused the token; then the token is dropped and the push sent
-    /// ONCE more with a fresh one (a second refusal is the caller's to
-    /// finish: the credentials are wrong). No token: the failure's
-    /// delivery; a token that cannot go into a header: dropped, and the
-    /// push unanswered (`TokenUnusable`).
+    /// ONCE more with a fresh one (a second refusal is `finish`'s to
+    /// report: the credentials are wrong). `finish` makes the delivery of
+    /// the last answer. No token: the failure's delivery; a token that
+    /// cannot go into a header: dropped, and the push unanswered
+    /// (`TokenUnusable`).
     pub async fn send_once_more<T, F, Fut, S, SFut>(
         &self,
         fetch: F,
         prefix: &str,
         attempt: u32,
         send: S,
-    ) -> Result<T, Delivery>
+        finish: impl FnOnce(T) -> Delivery,
+    ) -> Delivery
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<(String, Duration), TokenError>> + Send + 'static,
@@ -297,17 +299,19 @@ impl TokenCache {
     {
         let mut refreshed = false;
         loop {
-            let token = self.get(&fetch).await.map_err(|f| f.delivery())?;
+            let token = match self.get(&fetch).await {
+                Ok(token) => token,
+                Err(failure) => return failure.delivery(),
+            };
             let Ok(mut value) = HeaderValue::try_from(format!("{prefix}{token}")) else {
                 self.invalidate(&token).await;
-                return Err(Delivery::unanswered(
-                    "TokenUnusable",
-                    self.clock.now(),
-                    attempt,
-                ));
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), attempt);
             };
             value.set_sensitive(true);
-            let (answer, token_refused) = send(value, token.clone()).await?;
+            let (answer, token_refused) = match send(value, token.clone()).await {
+                Ok(sent) => sent,
+                Err(delivery) => return delivery,
+            };
             if token_refused {
                 self.invalidate(&token).await;
                 if !refreshed {
@@ -320,7 +324,7 @@ impl TokenCache {
                     continue;
                 }
             }
-            return Ok(answer);
+            return finish(answer);
         }
     }
 

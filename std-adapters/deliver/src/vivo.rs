@@ -233,16 +233,13 @@ impl VivoClient {
             }
         };
         let fetch = || self.fetch_token();
-        match self
-            .tokens
-            .send_once_more(fetch, "", push.attempt, send)
+        let finish = |(answer, reply, action): (https::Answer, Reply, Action)| {
+            self.finish(answer.status, answer.retry_after, reply, action, push)
+        };
+        let attempt = push.attempt;
+        self.tokens
+            .send_once_more(fetch, "", attempt, send, finish)
             .await
-        {
-            Ok((answer, reply, action)) => {
-                self.finish(answer.status, answer.retry_after, reply, action, push)
-            }
-            Err(delivery) => delivery,
-        }
     }
 
     fn finish(
