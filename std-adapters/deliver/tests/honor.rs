@@ -68,14 +68,7 @@ async fn delivers_the_rendered_bytes_with_a_millisecond_timestamp() {
     let body = bed.rendered(TOKEN);
     for _ in 0..10 {
         let d = bed.client.send(&push(&body, 0)).await;
-        let Outcome::Delivered { id } = &d.outcome else {
-            panic!("{d:?}")
-        };
-        assert_eq!(
-            d.id.as_deref(),
-            Some(id.as_str()),
-            "the id is data.requestId"
-        );
+        common::assert_delivered_under_the_vendor_id(&d, "data.requestId");
     }
     let accepted = bed.standin.accepted();
     assert_eq!(accepted.len(), 10);

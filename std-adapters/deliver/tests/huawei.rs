@@ -94,14 +94,7 @@ async fn delivers_the_rendered_bytes_with_one_token_for_many_sends() {
     let body = bed.rendered(TOKEN);
     for _ in 0..20 {
         let d = bed.client.send(&push(&body, 0)).await;
-        let Outcome::Delivered { id } = &d.outcome else {
-            panic!("{d:?}")
-        };
-        assert_eq!(
-            d.id.as_deref(),
-            Some(id.as_str()),
-            "the id is Huawei's requestId"
-        );
+        common::assert_delivered_under_the_vendor_id(&d, "Huawei's requestId");
         assert_eq!(d.status, Some(200));
         assert!(d.invalid_tokens.is_empty());
     }

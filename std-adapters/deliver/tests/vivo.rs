@@ -72,14 +72,7 @@ async fn delivers_the_rendered_bytes_with_one_auth_token() {
     let body = bed.rendered(REG_ID);
     for _ in 0..10 {
         let d = bed.client.send(&push(&body, 0)).await;
-        let Outcome::Delivered { id } = &d.outcome else {
-            panic!("{d:?}")
-        };
-        assert_eq!(
-            d.id.as_deref(),
-            Some(id.as_str()),
-            "the id is vivo's taskId"
-        );
+        common::assert_delivered_under_the_vendor_id(&d, "vivo's taskId");
     }
     let accepted = bed.standin.accepted();
     assert_eq!(accepted.len(), 10);

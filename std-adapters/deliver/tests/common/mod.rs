@@ -156,6 +156,14 @@ pub fn dead_url() -> String {
 
 pub const SECOND: Duration = Duration::from_secs(1);
 
+/// Delivered, under the vendor's own message id (`what` names it).
+pub fn assert_delivered_under_the_vendor_id(d: &Delivery, what: &str) {
+    let Outcome::Delivered { id } = &d.outcome else {
+        panic!("{d:?}")
+    };
+    assert_eq!(d.id.as_deref(), Some(id.as_str()), "the id is {what}");
+}
+
 /// A wrong secret: the token endpoint refused it with `reason`, the push is
 /// `credentials_refused`, and nothing was sent. `counts` are the
 /// stand-in's (token refusals, tokens issued, push requests).
