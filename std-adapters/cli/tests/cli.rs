@@ -363,7 +363,7 @@ fn send_delivers_through_the_meizu_standin_without_leaking_secrets() {
 #[test]
 fn send_exits_3_when_a_form_vendor_names_the_token_dead() {
     for (provider, token, code) in [
-        ("xiaomi", "xm-dead", "20301"),
+        ("xiaomi", "xm-dead", "bad_regids"),
         ("oppo", "oppo-dead", "10000"),
         ("meizu", "mz-dead", "110003"),
     ] {

@@ -36,9 +36,9 @@ use crate::http2::{
     Answer, ConnId, Endpoint, Http2Pool, PoolConfig, SendError, DEFAULT_MAX_CONNECTIONS,
 };
 use crate::jwt::Es256Key;
-use crate::outcome::{retry_after_seconds, Backoff, Delivery, Outcome};
+use crate::outcome::{retry_after, Backoff, Delivery, Outcome};
 use crate::tls::{client_config, ClientIdentity, TlsError};
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// Production host (vendors.md §1.1).
 pub const PRODUCTION_URL: &str = "https://api.push.apple.com";
@@ -53,19 +53,13 @@ pub const TOKEN_RENEW_AFTER: Duration = Duration::from_secs(50 * 60);
 /// `TooManyProviderTokenUpdates` otherwise).
 pub const TOKEN_RENEW_FLOOR: Duration = Duration::from_secs(20 * 60);
 /// A send's whole budget: connect, wait for a stream, answer.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
 /// 5xx and `Shutdown` after one fresh-connection resend (vendors.md §1.8:
 /// exponential backoff; sygnal starts at 10 s, we start at 5 s and stop
 /// doubling at 30 minutes).
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// 429 `TooManyRequests`: that device token only, slower than the rest.
-pub const DEVICE_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const DEVICE_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 /// Resends within one send of a request the server asked to be sent on a
 /// fresh connection or with a fresh token.
 const MAX_RESENDS: u32 = 3;
@@ -85,6 +79,7 @@ static APNS_COLLAPSE_ID: HeaderName = HeaderName::from_static("apns-collapse-id"
 // ---------------------------------------------------------------- config
 
 /// How the client proves who it is (vendors.md §1.6).
+#[derive(Debug)]
 pub enum ApnsAuth {
     /// ES256 provider token from a `.p8` key.
     Token {
@@ -94,20 +89,6 @@ pub enum ApnsAuth {
     },
     /// TLS client certificate; no `authorization` header.
     Certificate(ClientIdentity),
-}
-
-impl std::fmt::Debug for ApnsAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ApnsAuth::Token {
-                team_id, key_id, ..
-            } => write!(
-                f,
-                "Token {{ team_id: {team_id:?}, key_id: {key_id:?}, key: .. }}"
-            ),
-            ApnsAuth::Certificate(_) => f.write_str("Certificate(..)"),
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -550,7 +531,7 @@ impl ApnsClient {
             .headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(retry_after_seconds);
+            .and_then(|v| retry_after(v, now));
         let id = answer
             .headers
             .get(&APNS_ID)
@@ -569,11 +550,11 @@ impl ApnsClient {
             },
             Action::Backoff | Action::Resend(_) => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::DeviceBackoff => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(DEVICE_BACKOFF.delay(push.attempt)),
+                not_before: DEVICE_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::TokenUpdatesBackoff => Outcome::Retry {
                 reason,
@@ -599,14 +580,7 @@ impl ApnsClient {
     }
 
     fn local_reject(&self, reason: &str) -> Delivery {
-        Delivery {
-            outcome: Outcome::Rejected {
-                reason: reason.to_owned(),
-            },
-            status: None,
-            id: None,
-            invalid_tokens: Vec::new(),
-        }
+        Delivery::local_reject(reason)
     }
 
     /// The provider token could not be signed: the key is unusable, so
@@ -622,11 +596,7 @@ impl ApnsClient {
     }
 }
 
-impl Provider for ApnsClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(ApnsClient::send(self, push))
-    }
-}
+provider!(ApnsClient);
 
 // ---------------------------------------------------------------- answers
 

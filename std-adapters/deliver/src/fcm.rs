@@ -49,18 +49,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tidings_core::render::Headers;
 use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, FcmSection};
 
 use crate::http2::SendError;
-use crate::https::{classify, client_http2_only};
+use crate::https::{client_http2_only, exchange, Answer};
 use crate::jwt::Rs256Key;
-use crate::outcome::{retry_after_seconds, Backoff, Delivery, Outcome};
-use crate::tls::TlsError;
+use crate::kit::config;
+use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::token::{self, TokenCache, TokenError, TokenFailure};
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// Production host; the path is `/v1/projects/<project_id>/messages:send`
 /// (vendors.md §2.1).
@@ -82,7 +82,7 @@ pub const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(180);
 /// ([`token::read_oauth_answer`]).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = token::DEFAULT_TOKEN_LIFETIME;
 /// A send's whole budget: connect, (token), answer.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
 /// 500 `INTERNAL` / 503 `UNAVAILABLE` (§2.4, §2.5 retry policy: exponential
 /// backoff; Firebase advises at least 10 s to start).
 pub const SERVER_BACKOFF: Backoff = Backoff {
@@ -90,32 +90,20 @@ pub const SERVER_BACKOFF: Backoff = Backoff {
     cap: Duration::from_secs(30 * 60),
 };
 /// 429 `QUOTA_EXCEEDED` (§2.4: exponential backoff starting at ≥ 1 minute).
-pub const QUOTA_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const QUOTA_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 
 // ---------------------------------------------------------------- config
 
 /// A Google service-account key (the JSON file Google issues). The private
-/// key never appears in `Debug` or in an error.
+/// key never appears in `Debug` (its type prints `Rs256Key(..)`) or in an
+/// error.
+#[derive(Debug)]
 pub struct ServiceAccount {
     pub project_id: Option<String>,
     pub client_email: String,
     pub private_key_id: Option<String>,
     pub token_uri: Option<String>,
     pub key: Rs256Key,
-}
-
-impl std::fmt::Debug for ServiceAccount {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceAccount")
-            .field("project_id", &self.project_id)
-            .field("client_email", &self.client_email)
-            .field("private_key_id", &self.private_key_id)
-            .field("token_uri", &self.token_uri)
-            .finish_non_exhaustive()
-    }
 }
 
 impl ServiceAccount {
@@ -165,14 +153,12 @@ pub struct FcmConfig {
     /// An extra CA to trust beside the system's (a stand-in's).
     pub ca_file: Option<PathBuf>,
     pub request_timeout: Duration,
+    /// An idle connection is pinged this often (HTTP/2 PING), as APNs'
+    /// are: [`crate::http2::DEFAULT_PING_INTERVAL`] from the config table.
+    pub ping_interval: Duration,
 }
 
-/// Why a client could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-}
+pub use crate::kit::InitError;
 
 impl FcmConfig {
     /// Reads `[fcm]`: loads the service-account key file. `project_id`
@@ -204,26 +190,15 @@ impl FcmConfig {
                 "not a project id (letters, digits, '-', '_', '.', ':')",
             ));
         }
-        let endpoint = section
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| "production".to_owned());
-        check_url(endpoint_url(&endpoint)).map_err(|e| ConfigError::new("fcm.endpoint", e))?;
+        let endpoint = config::region(&section.endpoint, "production", REGIONS, "fcm.endpoint")?;
         let token_endpoint = section
             .token_endpoint
             .clone()
             .or_else(|| account.token_uri.clone())
             .unwrap_or_else(|| TOKEN_URL.to_owned());
-        check_url(&token_endpoint).map_err(|e| ConfigError::new("fcm.token_endpoint", e))?;
-        let request_timeout = section
-            .request_timeout_secs
-            .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs);
-        if request_timeout.is_zero() {
-            return Err(ConfigError::new(
-                "fcm.request_timeout_secs",
-                "must be at least 1",
-            ));
-        }
+        config::https_url(&token_endpoint, "fcm.token_endpoint")?;
+        let request_timeout =
+            config::request_timeout(section.request_timeout_secs, "fcm.request_timeout_secs")?;
         Ok(Self {
             project_id,
             account,
@@ -231,23 +206,17 @@ impl FcmConfig {
             token_endpoint,
             ca_file: section.ca_file.clone(),
             request_timeout,
+            ping_interval: crate::http2::DEFAULT_PING_INTERVAL,
         })
     }
 }
 
+/// The endpoint names `endpoint` takes.
+pub const REGIONS: &[(&str, &str)] = &[("production", PRODUCTION_URL)];
+
 /// `production` / a URL.
 pub fn endpoint_url(endpoint: &str) -> &str {
-    match endpoint {
-        "production" => PRODUCTION_URL,
-        url => url,
-    }
-}
-
-fn check_url(url: &str) -> Result<(), String> {
-    match url.parse::<http::Uri>() {
-        Ok(uri) if uri.scheme_str() == Some("https") && uri.authority().is_some() => Ok(()),
-        _ => Err(format!("{url:?} is not an https:// URL")),
-    }
+    config::region_url(endpoint, REGIONS)
 }
 
 // ---------------------------------------------------------------- client
@@ -264,17 +233,11 @@ pub struct FcmClient {
     request_timeout: Duration,
 }
 
-/// An answer read whole.
-struct Answer {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: Bytes,
-}
-
 impl FcmClient {
     pub fn new(config: FcmConfig, clock: SharedClock) -> Result<Self, InitError> {
-        let http = client_http2_only(config.ca_file.as_deref(), config.request_timeout)?;
-        let base = endpoint_url(&config.endpoint).trim_end_matches('/');
+        let ping = (config.ping_interval, crate::http2::DEFAULT_PING_TIMEOUT);
+        let http = client_http2_only(config.ca_file.as_deref(), config.request_timeout, ping)?;
+        let base = config::https_url(endpoint_url(&config.endpoint), "fcm.endpoint")?;
         Ok(Self {
             http,
             send_url: format!("{base}/v1/projects/{}/messages:send", config.project_id),
@@ -334,15 +297,15 @@ impl FcmClient {
         let mut authorization = HeaderValue::try_from(format!("Bearer {token}"))
             .map_err(|_| local_reject("OAuth2:BadAccessToken"))?;
         authorization.set_sensitive(true);
-        let sent = self
+        let request = self
             .http
             .post(&self.send_url)
             .header(AUTHORIZATION, authorization)
             .header(CONTENT_TYPE, "application/json; charset=UTF-8")
-            .body(body)
-            .send()
-            .await;
-        read_answer(sent).await.map_err(|e| self.lost(&e, attempt))
+            .body(body);
+        exchange(request, &self.clock)
+            .await
+            .map_err(|e| self.lost(&e, attempt))
     }
 
     async fn access_token(&self) -> Result<String, TokenFailure> {
@@ -362,6 +325,7 @@ impl FcmClient {
             .http
             .post(&self.token_url)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let clock = std::sync::Arc::clone(&self.clock);
         async move {
             let assertion = assertion.map_err(|e| {
                 tracing::debug!(%e, "FCM assertion could not be signed");
@@ -370,11 +334,9 @@ impl FcmClient {
                     reason: "OAuth2:AssertionUnsigned".into(),
                 }
             })?;
-            let form = format!(
-                "grant_type={}&assertion={assertion}",
-                form_encode(GRANT_TYPE)
-            );
-            let answer = read_answer(request.body(form).send().await)
+            let form =
+                crate::kit::form::body(&[("grant_type", GRANT_TYPE), ("assertion", &assertion)]);
+            let answer = exchange(request.body(form), &clock)
                 .await
                 .map_err(TokenError::Transport)?;
             token::read_oauth_answer(answer.status, answer.retry_after, &answer.body)
@@ -421,17 +383,11 @@ impl FcmClient {
             }
             Action::Backoff => Outcome::Retry {
                 reason,
-                not_before: now
-                    + answer
-                        .retry_after
-                        .unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+                not_before: SERVER_BACKOFF.not_before(now, push.attempt, answer.retry_after),
             },
             Action::QuotaBackoff => Outcome::Retry {
                 reason,
-                not_before: now
-                    + answer
-                        .retry_after
-                        .unwrap_or(QUOTA_BACKOFF.delay(push.attempt)),
+                not_before: QUOTA_BACKOFF.not_before(now, push.attempt, answer.retry_after),
             },
             Action::Reject => {
                 tracing::debug!(status, %reason, message = %reply.message, "FCM rejected a push: check the configuration or the payload");
@@ -451,52 +407,10 @@ impl FcmClient {
     }
 }
 
-impl Provider for FcmClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(FcmClient::send(self, push))
-    }
-}
-
-async fn read_answer(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Answer, SendError> {
-    let response = sent.map_err(|e| classify(&e))?;
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(retry_after_seconds);
-    let body = response.bytes().await.map_err(|e| classify(&e))?;
-    Ok(Answer {
-        status,
-        retry_after,
-        body,
-    })
-}
-
-/// `application/x-www-form-urlencoded` for a value (§10.6).
-fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() * 3);
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+provider!(FcmClient);
 
 fn local_reject(reason: &str) -> Delivery {
-    Delivery {
-        outcome: Outcome::Rejected {
-            reason: reason.to_owned(),
-        },
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
-    }
+    Delivery::local_reject(reason)
 }
 
 // ---------------------------------------------------------------- answers
@@ -713,9 +627,10 @@ mod tests {
 
     #[test]
     fn form_encoding_of_the_grant_type() {
+        // A JWT (base64url and dots) needs no escaping; the grant type does.
         assert_eq!(
-            form_encode(GRANT_TYPE),
-            "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+            crate::kit::form::body(&[("grant_type", GRANT_TYPE), ("assertion", "a-b_c.d")]),
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a-b_c.d"
         );
     }
 

@@ -7,112 +7,21 @@
 //! Nothing here re-encodes the core's body: a client sends the rendered
 //! bytes as they are and appends `&name=value` pairs of its own.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use bytes::Bytes;
 use http::HeaderMap;
-
-use tidings_std::config::ConfigError;
+use tidings_std::clock::SharedClock;
 
 use crate::http2::SendError;
-use crate::outcome::{retry_after_seconds, Delivery, Outcome};
-use crate::tls::TlsError;
+use crate::kit::answer::StatusClass;
+use crate::outcome::{Backoff, Delivery, Outcome};
 
 /// The content type of every form request (vendors.md §5.1, §8.1).
 pub const CONTENT_TYPE: &str = "application/x-www-form-urlencoded;charset=UTF-8";
 
-/// Appends `value` form-encoded as vendors.md §10.6 says (and as the core
-/// writes its bodies): `A–Z a–z 0–9 * - . _` kept, space as `+`, every
-/// other byte `%XX` with uppercase hex.
-pub fn encode_into(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in value.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(char::from(b));
-            }
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
-        }
-    }
-}
+pub use crate::kit::form::{append_pair, encode_into, field, pairs};
 
-/// `&name=value`, the value form-encoded.
-pub fn append_pair(body: &mut Vec<u8>, name: &str, value: &str) {
-    let mut pair = String::with_capacity(name.len() + value.len() + 2);
-    if !body.is_empty() {
-        pair.push('&');
-    }
-    pair.push_str(name);
-    pair.push('=');
-    encode_into(&mut pair, value);
-    body.extend_from_slice(pair.as_bytes());
-}
-
-/// One value decoded: `+` is a space, `%XX` a byte. `None` for a `%` not
-/// followed by two hex digits.
-pub fn decode(value: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(value.len());
-    let mut i = 0;
-    while let Some(&b) = value.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hi = hex_digit(*value.get(i + 1)?)?;
-                let lo = hex_digit(*value.get(i + 2)?)?;
-                out.push(hi << 4 | lo);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    Some(out)
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// The body's pairs in order, names and values decoded (values as bytes:
-/// they are signed as they are). `None` when a pair is malformed.
-pub fn pairs(body: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
-    if body.is_empty() {
-        return Some(Vec::new());
-    }
-    body.split(|&b| b == b'&')
-        .map(|pair| {
-            let eq = pair.iter().position(|&b| b == b'=')?;
-            let name = String::from_utf8(decode(&pair[..eq])?).ok()?;
-            Some((name, decode(&pair[eq + 1..])?))
-        })
-        .collect()
-}
-
-/// The decoded value of the first field `name` in a form body.
-pub fn field(body: &[u8], name: &str) -> Option<Vec<u8>> {
-    pairs(body)?
-        .into_iter()
-        .find_map(|(n, v)| (n == name).then_some(v))
-}
-
-/// What a provider answered one form POST.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    /// `Retry-After` in seconds, when sent.
-    pub retry_after: Option<Duration>,
-    pub body: Bytes,
-}
+pub use crate::https::Answer;
 
 /// POSTs `body` as a form to `url` with `headers`. Network failures are
 /// sorted by [`crate::https::classify`].
@@ -121,84 +30,148 @@ pub async fn post(
     url: &str,
     headers: HeaderMap,
     body: Vec<u8>,
+    clock: &SharedClock,
 ) -> Result<Answer, SendError> {
-    let response = http
+    let request = http
         .post(url)
         .headers(headers)
         .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| crate::https::classify(&e))?;
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(retry_after_seconds);
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| crate::https::classify(&e))?;
-    Ok(Answer {
-        status,
-        retry_after,
-        body,
-    })
+        .body(body);
+    crate::https::exchange(request, clock).await
 }
 
 pub use crate::outcome::{next_midnight, CHINA_UTC_OFFSET_SECS};
 
+// ------------------------------------------------------------- answers
+
+/// What one answer asks of a form vendor's client (Xiaomi, OPPO and Meizu
+/// share the vocabulary; each uses the rows its table needs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Deliver,
+    DropToken,
+    /// The auth token is refused: fetch a new one, send again once (OPPO).
+    Reauth,
+    /// Server trouble: the server backoff or `Retry-After`.
+    Backoff,
+    /// Called too fast / flow control: the rate backoff or `Retry-After`.
+    RateBackoff,
+    /// The device is away (Xiaomi 65003): the offline backoff.
+    OfflineBackoff,
+    /// A daily quota spent: the next midnight, China Standard Time.
+    NextDay,
+    /// Fix the push or the configuration.
+    Reject,
+    /// The app's secret, identity, signature or standing is refused:
+    /// [`Outcome::CredentialsRefused`].
+    CredentialsRefused,
+}
+
+impl StatusClass for Action {
+    /// 2xx taken, 401/403 the sender refused, 429 the rate backoff, 5xx the
+    /// server backoff, anything else rejected.
+    fn by_status(status: u16) -> Self {
+        match status {
+            200..=299 => Action::Deliver,
+            401 | 403 => Action::CredentialsRefused,
+            429 => Action::RateBackoff,
+            500..=599 => Action::Backoff,
+            _ => Action::Reject,
+        }
+    }
+    const DELIVER: Self = Action::Deliver;
+    const REJECT: Self = Action::Reject;
+}
+
+/// A form vendor's code table: `rows`' action for a code, else by HTTP
+/// status class (a 2xx with an unknown code a rejection, logged).
+#[derive(Clone, Copy, Debug)]
+pub struct Table {
+    pub vendor: &'static str,
+    pub rows: &'static [(i64, Action)],
+}
+
+impl Table {
+    pub fn action(&self, status: u16, code: Option<i64>) -> Action {
+        crate::kit::answer::action_for(self.vendor, self.rows, status, code.as_ref())
+    }
+}
+
+/// An answer without a (readable) code: by HTTP status class.
+pub fn status_action(status: u16) -> Action {
+    Action::by_status(status)
+}
+
+/// The id a delivery reports: the vendor's message id, or the push's own
+/// when the vendor sent none or an empty one (as every other provider
+/// does: a delivered push always has an id).
+pub fn delivered_id(id: Option<&String>, push: &crate::Push<'_>) -> String {
+    id.filter(|id| !id.is_empty())
+        .cloned()
+        .unwrap_or_else(|| push.id.to_string())
+}
+
+/// A form vendor's name (for logs) and retry policy.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    pub vendor: &'static str,
+    pub server: Backoff,
+    pub rate: Backoff,
+    /// Used by [`Action::OfflineBackoff`] only.
+    pub offline: Backoff,
+}
+
+/// The outcome of `action` for `answer` at attempt `attempt`:
+/// `delivered_id` when taken, `reason` otherwise; `Retry-After` wins over
+/// every backoff and the next midnight. A refusal is logged.
+pub fn outcome(
+    policy: &Policy,
+    action: Action,
+    reason: String,
+    delivered_id: String,
+    answer: &Answer,
+    now: SystemTime,
+    attempt: u32,
+) -> Outcome {
+    let vendor = policy.vendor;
+    let later = |backoff: Backoff| backoff.not_before(now, attempt, answer.retry_after);
+    let retry = |not_before| Outcome::Retry {
+        reason: reason.clone(),
+        not_before,
+    };
+    match action {
+        Action::Deliver => Outcome::Delivered { id: delivered_id },
+        Action::DropToken => Outcome::TokenInvalid {
+            reason,
+            since: None,
+        },
+        Action::Backoff => retry(later(policy.server)),
+        Action::RateBackoff => retry(later(policy.rate)),
+        Action::OfflineBackoff => retry(later(policy.offline)),
+        Action::NextDay => retry(
+            answer
+                .retry_after
+                .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
+        ),
+        // OPPO's 11/29 again right after a fresh auth_token, or the app's
+        // key, signature, clock or standing refused.
+        Action::CredentialsRefused | Action::Reauth => {
+            tracing::debug!(vendor, status = answer.status, %reason, "the sender's credentials were refused");
+            Outcome::CredentialsRefused { reason }
+        }
+        Action::Reject => {
+            tracing::debug!(vendor, status = answer.status, %reason, "a push was rejected: check the configuration or the payload");
+            Outcome::Rejected { reason }
+        }
+    }
+}
+
 // ------------------------------------------------ shared by the form clients
 
-/// Why a client could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    #[error("{0}")]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-}
-
-/// Checks an endpoint names a known region or an `https://` URL.
-pub(crate) fn check_endpoint(key: &str, endpoint: &str, url: &str) -> Result<(), ConfigError> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if u.scheme() == "https" && u.host().is_some() => Ok(()),
-        _ => Err(ConfigError::new(
-            key,
-            format!("{endpoint:?} is neither a known region nor an https:// URL"),
-        )),
-    }
-}
-
-pub(crate) fn request_timeout(
-    key: &str,
-    secs: Option<u64>,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    let timeout = secs.map_or(default, Duration::from_secs);
-    if timeout.is_zero() {
-        return Err(ConfigError::new(key, "must be at least 1"));
-    }
-    Ok(timeout)
-}
-
-pub(crate) fn required(value: &Option<String>, key: &str) -> Result<String, ConfigError> {
-    value
-        .clone()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| ConfigError::new(key, "missing"))
-}
+pub use crate::kit::InitError;
 
 pub(crate) fn local_reject(reason: &str) -> Delivery {
-    Delivery {
-        outcome: Outcome::Rejected {
-            reason: reason.to_owned(),
-        },
-        status: None,
-        id: None,
-        invalid_tokens: Vec::new(),
-    }
+    Delivery::local_reject(reason)
 }
 
 /// A request that got no answer: [`Delivery::unanswered`] for `attempt`
@@ -210,31 +183,4 @@ pub(crate) fn network_failure(
     attempt: u32,
 ) -> Delivery {
     e.delivery(provider, now, attempt)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encodes_as_the_core_does_and_decodes_back() {
-        let mut s = String::new();
-        encode_into(&mut s, "a b&c=d/é*-._~");
-        assert_eq!(s, "a+b%26c%3Dd%2F%C3%A9*-._%7E");
-        assert_eq!(decode(s.as_bytes()).unwrap(), "a b&c=d/é*-._~".as_bytes());
-        assert_eq!(decode(b"%2"), None);
-        assert_eq!(decode(b"%zz"), None);
-        let mut body = b"x=1".to_vec();
-        append_pair(&mut body, "sign", "a+b");
-        assert_eq!(body, b"x=1&sign=a%2Bb");
-        assert_eq!(
-            pairs(&body).unwrap(),
-            vec![
-                ("x".into(), b"1".to_vec()),
-                ("sign".into(), b"a+b".to_vec())
-            ]
-        );
-        assert_eq!(field(&body, "sign").unwrap(), b"a+b");
-        assert_eq!(pairs(b"novalue"), None);
-    }
 }

@@ -6,8 +6,9 @@
 //!   `max_connections`) once every open one is busy, so traffic spreads over
 //!   several connections as APNs asks (vendors.md §1.1).
 //! - A connection the server closes with GOAWAY is replaced; a stream the
-//!   server says it did not process (above the GOAWAY's last stream id, or
-//!   reset with `REFUSED_STREAM`) comes back as [`SendError::Unprocessed`]
+//!   server says it did not process (above the GOAWAY's last stream id,
+//!   whatever its error code, RFC 9113 §6.8; or reset with
+//!   `REFUSED_STREAM`) comes back as [`SendError::Unprocessed`]
 //!   and may be sent again with no risk of a double send. A stream lost
 //!   after it was written comes back as [`SendError::Lost`]: the server may
 //!   have acted on it, so only the caller's retry policy may resend it.
@@ -174,6 +175,8 @@ struct Conn {
     retired: AtomicBool,
     /// Milliseconds since the pool's epoch at the last request start.
     last_used: AtomicU64,
+    /// The server's GOAWAY, once one arrived.
+    goaway: Arc<FrameNote>,
 }
 
 impl Conn {
@@ -275,16 +278,21 @@ impl Http2Pool {
             conn.retire();
             SendError::Unprocessed(format!("stream not opened: {e}"))
         })?;
+        let stream_id = u32::from(response.stream_id());
+        let failed = |e: h2::Error| {
+            if e.is_go_away() || e.is_io() {
+                conn.retire();
+            }
+            stream_failure(&conn.goaway, stream_id, &e)
+        };
         if !end_of_stream {
-            stream
-                .send_data(body, true)
-                .map_err(|e| stream_failure(conn, &e))?;
+            stream.send_data(body, true).map_err(failed)?;
         }
-        let response = response.await.map_err(|e| stream_failure(conn, &e))?;
+        let response = response.await.map_err(failed)?;
         let (parts, mut recv) = response.into_parts();
         let mut body = BytesMut::new();
         while let Some(chunk) = recv.data().await {
-            let chunk = chunk.map_err(|e| stream_failure(conn, &e))?;
+            let chunk = chunk.map_err(failed)?;
             let _ = recv.flow_control().release_capacity(chunk.len());
             if body.len() + chunk.len() > MAX_ANSWER_BYTES {
                 conn.retire();
@@ -372,14 +380,18 @@ impl Http2Pool {
             if tls.get_ref().1.alpn_protocol() != Some(ALPN_H2) {
                 return Err(format!("{} does not speak HTTP/2", endpoint.authority()));
             }
+            let goaway = Arc::new(FrameNote::default());
+            let sniffed = Sniffed::new(tls, Arc::clone(&goaway));
             h2::client::Builder::new()
-                .handshake::<_, Bytes>(tls)
+                .handshake::<_, Bytes>(sniffed)
                 .await
+                .map(|(sender, connection)| (sender, connection, goaway))
                 .map_err(|e| format!("HTTP/2 with {}: {e}", endpoint.authority()))
         };
-        let (sender, mut connection) = tokio::time::timeout(self.config.connect_timeout, open)
-            .await
-            .map_err(|_| format!("connecting to {}: timed out", endpoint.authority()))??;
+        let (sender, mut connection, goaway) =
+            tokio::time::timeout(self.config.connect_timeout, open)
+                .await
+                .map_err(|_| format!("connecting to {}: timed out", endpoint.authority()))??;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let conn = Arc::new(Conn {
             id,
@@ -387,6 +399,7 @@ impl Http2Pool {
             in_flight: AtomicUsize::new(0),
             retired: AtomicBool::new(false),
             last_used: AtomicU64::new(self.millis()),
+            goaway,
         });
         tracing::debug!(endpoint = %endpoint.authority(), conn = id, "HTTP/2 connection open");
         let ping = connection.ping_pong();
@@ -461,18 +474,211 @@ impl Watch {
     }
 }
 
-/// Classifies a stream's failure. RFC 9113 §8.7: a stream above a GOAWAY's
-/// last stream id, or reset with REFUSED_STREAM, was not processed.
-fn stream_failure(conn: &Conn, e: &h2::Error) -> SendError {
+/// Classifies the failure of stream `stream_id`. RFC 9113 §6.8: a stream
+/// above a GOAWAY's last stream id was not processed, whatever the
+/// GOAWAY's error code, and may be sent again; so was one reset with
+/// REFUSED_STREAM (§8.7). Anything else may have been acted on.
+fn stream_failure(goaway: &FrameNote, stream_id: u32, e: &h2::Error) -> SendError {
     let refused = e.reason() == Some(Reason::REFUSED_STREAM) && e.is_remote();
-    let above_goaway = e.is_go_away() && e.is_remote() && e.reason() == Some(Reason::NO_ERROR);
-    if e.is_go_away() || e.is_io() {
-        conn.retire();
-    }
+    let above_goaway = e.is_go_away()
+        && e.is_remote()
+        && (goaway.last_stream_id().is_some_and(|last| stream_id > last)
+            // h2 fails a stream with a graceful (NO_ERROR) GOAWAY only when
+            // it is above the last stream id.
+            || e.reason() == Some(Reason::NO_ERROR));
     if refused || above_goaway {
         SendError::Unprocessed(format!("not processed by the server: {e}"))
     } else {
         SendError::Lost(format!("stream failed: {e}"))
+    }
+}
+
+/// What the peer's frames said that h2 keeps to itself: a GOAWAY's last
+/// stream id (and debug data, logged), and how many PINGs arrived. Written
+/// by [`Sniffed`] as a frame arrives, before h2 acts on it.
+#[derive(Debug, Default)]
+pub(crate) struct FrameNote {
+    last_stream_id: Mutex<Option<u32>>,
+    pings: AtomicU64,
+    /// Woken at each PING (tests wait on it).
+    pub(crate) pinged: tokio::sync::Notify,
+}
+
+impl FrameNote {
+    fn last_stream_id(&self) -> Option<u32> {
+        *self
+            .last_stream_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// PINGs (not acknowledgements) received so far.
+    #[cfg(test)]
+    pub(crate) fn pings(&self) -> u64 {
+        self.pings.load(Ordering::Relaxed)
+    }
+
+    /// A GOAWAY payload (§6.8): last stream id, error code, debug data. A
+    /// later GOAWAY may only lower the last stream id.
+    fn record(&self, payload: &[u8]) {
+        let word = |at: usize| {
+            payload
+                .get(at..at + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes)
+        };
+        let (Some(last), Some(code)) = (word(0), word(4)) else {
+            return;
+        };
+        let last = last & 0x7fff_ffff;
+        let mut note = self
+            .last_stream_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *note = Some(note.map_or(last, |earlier| earlier.min(last)));
+        drop(note);
+        // APNs puts its JSON reason in the debug data; a server's text, no
+        // secret. Bounded by what `Sniffed` keeps.
+        let debug_data = String::from_utf8_lossy(payload.get(8..).unwrap_or_default());
+        let reason = Reason::from(code);
+        if reason == Reason::NO_ERROR {
+            tracing::debug!(last_stream_id = last, %debug_data, "the server sent GOAWAY");
+        } else {
+            tracing::warn!(last_stream_id = last, error = ?reason, %debug_data, "the server closed the connection with GOAWAY and an error");
+        }
+    }
+}
+
+/// The most GOAWAY debug data kept for the log.
+const MAX_GOAWAY_DEBUG: usize = 1024;
+
+/// A connection's read side, its frame headers watched for GOAWAY (RFC
+/// 9113 §4.1: 9-byte headers, a 24-bit payload length, type 0x7 GOAWAY).
+pub(crate) struct Sniffed<T> {
+    inner: T,
+    /// Bytes still to pass before the first frame (a client's preface).
+    preface_left: usize,
+    note: Arc<FrameNote>,
+    header: [u8; 9],
+    have: usize,
+    /// Payload bytes of the current frame still to pass.
+    payload_left: usize,
+    /// The GOAWAY payload being collected, when the frame is one.
+    goaway: Option<Vec<u8>>,
+}
+
+impl<T> Sniffed<T> {
+    /// The client side: the server's frames from the first byte.
+    pub(crate) fn new(inner: T, note: Arc<FrameNote>) -> Self {
+        Self {
+            inner,
+            preface_left: 0,
+            note,
+            header: [0; 9],
+            have: 0,
+            payload_left: 0,
+            goaway: None,
+        }
+    }
+
+    /// The server side: the client's frames after its 24-byte preface.
+    #[cfg(test)]
+    pub(crate) fn server_side(inner: T, note: Arc<FrameNote>) -> Self {
+        Self {
+            preface_left: 24,
+            ..Self::new(inner, note)
+        }
+    }
+
+    fn scan(&mut self, mut bytes: &[u8]) {
+        let skip = self.preface_left.min(bytes.len());
+        self.preface_left -= skip;
+        bytes = &bytes[skip..];
+        while !bytes.is_empty() {
+            if self.payload_left > 0 {
+                let n = self.payload_left.min(bytes.len());
+                if let Some(payload) = &mut self.goaway {
+                    let room = (8 + MAX_GOAWAY_DEBUG).saturating_sub(payload.len());
+                    payload.extend_from_slice(&bytes[..n.min(room)]);
+                }
+                self.payload_left -= n;
+                bytes = &bytes[n..];
+            } else {
+                let n = (9 - self.have).min(bytes.len());
+                self.header[self.have..self.have + n].copy_from_slice(&bytes[..n]);
+                self.have += n;
+                bytes = &bytes[n..];
+                if self.have < 9 {
+                    continue;
+                }
+                self.have = 0;
+                let [a, b, c, kind, flags, ..] = self.header;
+                self.payload_left = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+                self.goaway = (kind == 0x7).then(Vec::new);
+                // PING (0x6) without ACK (0x1).
+                if kind == 0x6 && flags & 0x1 == 0 {
+                    self.note.pings.fetch_add(1, Ordering::Relaxed);
+                    self.note.pinged.notify_one();
+                }
+            }
+            if self.payload_left == 0 {
+                if let Some(payload) = self.goaway.take() {
+                    self.note.record(&payload);
+                }
+            }
+        }
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Sniffed<T> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let read = std::pin::Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = read {
+            this.scan(&buf.filled()[before..]);
+        }
+        read
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Sniffed<T> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 
@@ -503,5 +709,93 @@ mod tests {
             .unwrap_err()
             .contains("path"));
         assert!(Endpoint::parse("not a url").is_err());
+    }
+
+    /// A frame header (RFC 9113 §4.1) and payload.
+    fn frame(kind: u8, payload: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
+        let mut out = vec![len[1], len[2], len[3], kind, 0, 0, 0, 0, 0];
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn goaway(last_stream_id: u32, reason: Reason, debug: &[u8]) -> Vec<u8> {
+        let mut payload = last_stream_id.to_be_bytes().to_vec();
+        payload.extend_from_slice(&u32::from(reason).to_be_bytes());
+        payload.extend_from_slice(debug);
+        frame(0x7, &payload)
+    }
+
+    #[test]
+    fn the_scan_finds_a_goaway_however_the_bytes_are_cut() {
+        let mut wire = frame(0x4, &[]);
+        wire.extend(frame(0x0, b"data before"));
+        wire.extend(goaway(
+            5,
+            Reason::ENHANCE_YOUR_CALM,
+            br#"{"reason":"TooManyRequests"}"#,
+        ));
+        wire.extend(goaway(3, Reason::NO_ERROR, b""));
+        let note = Arc::new(FrameNote::default());
+        let mut sniffed = Sniffed::new((), Arc::clone(&note));
+        let (first, second) = wire.split_at(wire.len() - 17);
+        for byte in first {
+            sniffed.scan(std::slice::from_ref(byte));
+        }
+        assert_eq!(note.last_stream_id(), Some(5));
+        sniffed.scan(second);
+        assert_eq!(note.last_stream_id(), Some(3), "a later GOAWAY lowers it");
+    }
+
+    /// RFC 9113 §6.8 with an error code: h2 fails the stream above the last
+    /// stream id at once, and it was not processed; the one at or below it
+    /// fails when the connection ends, and may have been acted on.
+    #[tokio::test]
+    async fn above_an_error_goaway_s_last_stream_id_is_not_processed() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (client_io, mut server_io) = tokio::io::duplex(64 * 1024);
+        let note = Arc::new(FrameNote::default());
+        let (client, connection) =
+            h2::client::handshake(Sniffed::new(client_io, Arc::clone(&note)))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let request = || {
+            Request::post("https://push.example/3/device/x")
+                .body(())
+                .unwrap()
+        };
+        let mut client = client.ready().await.unwrap();
+        let (first, _) = client.send_request(request(), true).unwrap();
+        let mut client = client.ready().await.unwrap();
+        let (second, _) = client.send_request(request(), true).unwrap();
+        let (one, three) = (u32::from(first.stream_id()), u32::from(second.stream_id()));
+        assert!(one < three);
+        let mut wire = frame(0x4, &[]);
+        wire.extend(goaway(
+            one,
+            Reason::ENHANCE_YOUR_CALM,
+            br#"{"reason":"Shutdown"}"#,
+        ));
+        server_io.write_all(&wire).await.unwrap();
+        let e = second.await.unwrap_err();
+        assert!(
+            e.is_go_away() && e.reason() == Some(Reason::ENHANCE_YOUR_CALM),
+            "{e}"
+        );
+        assert!(
+            matches!(stream_failure(&note, three, &e), SendError::Unprocessed(_)),
+            "{e}"
+        );
+        // The server reads what the client sent, then closes.
+        let mut sent = vec![0; 64 * 1024];
+        let _ = server_io.read(&mut sent).await.unwrap();
+        drop(server_io);
+        let e = first.await.unwrap_err();
+        assert!(
+            matches!(stream_failure(&note, one, &e), SendError::Lost(_)),
+            "{e}"
+        );
+        assert_eq!(note.last_stream_id(), Some(one));
     }
 }

@@ -5,11 +5,15 @@
 //!
 //! - [`outcome`]: the one vocabulary of delivery ([`Outcome`], [`Delivery`]);
 //! - [`apns`]: Apple (HTTP/2, ES256 provider token or client certificate);
-//! - [`huawei`], [`honor`]: OAuth client credentials, JSON over HTTPS;
+//! - [`kit`]: the plumbing written once (answer tables and their status
+//!   fallback, config helpers and secrets, form bodies);
+//! - [`huawei`], [`honor`]: OAuth client credentials, JSON over HTTPS (one
+//!   client; Honor's differences are data);
 //! - [`vivo`]: an md5-signed `authToken`, JSON over HTTPS;
 //! - [`xiaomi`], [`oppo`], [`meizu`]: the form-bodied Chinese vendors
 //!   (app-secret header, SHA-256-signed auth token, MD5 request signature);
-//! - [`form`]: what those three share (form encoding, one POST, quotas);
+//! - [`form`]: what those three share (one POST, the answer vocabulary
+//!   and its outcomes, quotas);
 //! - [`fcm`]: Firebase Cloud Messaging HTTP v1 (OAuth2 service account);
 //! - [`tpns`]: Tencent Push Notification Service (HMAC-SHA256 signature);
 //! - [`http2`]: the HTTP/2 connection pool APNs uses;
@@ -25,6 +29,20 @@
 use std::future::Future;
 use std::pin::Pin;
 
+/// `impl Provider` for a client whose own `async fn send` is the whole job.
+macro_rules! provider {
+    ($client:ty) => {
+        impl $crate::Provider for $client {
+            fn send<'a>(
+                &'a self,
+                push: &'a $crate::Push<'a>,
+            ) -> $crate::BoxFuture<'a, $crate::Delivery> {
+                Box::pin(<$client>::send(self, push))
+            }
+        }
+    };
+}
+
 pub mod apns;
 pub mod fcm;
 pub mod form;
@@ -33,6 +51,7 @@ pub mod http2;
 pub mod https;
 pub mod huawei;
 pub mod jwt;
+pub mod kit;
 pub mod meizu;
 pub mod oppo;
 pub mod outcome;
@@ -91,8 +110,8 @@ pub fn client_for(
     }
     let init = |e: apns::InitError| ConfigError::new("", e.to_string());
     let tls = |e: tls::TlsError| ConfigError::new("", e.to_string());
-    let form_init = |e: form::InitError| match e {
-        form::InitError::Config(e) => e,
+    let init_error = |e: kit::InitError| match e {
+        kit::InitError::Config(e) => e,
         other => ConfigError::new("", other.to_string()),
     };
     match channel {
@@ -123,31 +142,31 @@ pub fn client_for(
         Channel::Xiaomi => {
             let section = table(&config.xiaomi, "xiaomi")?;
             let config = xiaomi::XiaomiConfig::from_section(section)?;
-            let client = xiaomi::XiaomiClient::new(config, clock).map_err(form_init)?;
+            let client = xiaomi::XiaomiClient::new(config, clock).map_err(init_error)?;
             Ok(Box::new(client))
         }
         Channel::Oppo => {
             let section = table(&config.oppo, "oppo")?;
             let config = oppo::OppoConfig::from_section(section)?;
-            let client = oppo::OppoClient::new(config, clock).map_err(form_init)?;
+            let client = oppo::OppoClient::new(config, clock).map_err(init_error)?;
             Ok(Box::new(client))
         }
         Channel::Meizu => {
             let section = table(&config.meizu, "meizu")?;
             let config = meizu::MeizuConfig::from_section(section)?;
-            let client = meizu::MeizuClient::new(config, clock).map_err(form_init)?;
+            let client = meizu::MeizuClient::new(config, clock).map_err(init_error)?;
             Ok(Box::new(client))
         }
         Channel::Tpns => {
             let section = table(&config.tpns, "tpns")?;
             let client = tpns::TpnsClient::new(tpns::TpnsConfig::from_section(section)?, clock)
-                .map_err(|e| ConfigError::new("", e.to_string()))?;
+                .map_err(init_error)?;
             Ok(Box::new(client))
         }
         Channel::Fcm => {
             let section = table(&config.fcm, "fcm")?;
             let client = fcm::FcmClient::new(fcm::FcmConfig::from_section(section)?, clock)
-                .map_err(|e| ConfigError::new("", e.to_string()))?;
+                .map_err(init_error)?;
             Ok(Box::new(client))
         }
     }

@@ -40,82 +40,58 @@ use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, MeizuSection};
 
 pub use crate::form::InitError;
-use crate::form::{
-    self, check_endpoint, local_reject, network_failure, next_midnight, request_timeout, required,
-    Answer, CHINA_UTC_OFFSET_SECS,
-};
-use crate::outcome::{Backoff, Delivery, Outcome};
-use crate::{BoxFuture, Provider, Push};
+use crate::form::{self, local_reject, network_failure, Answer};
+use crate::kit::answer::numeric_code;
+use crate::kit::{config, ExposeSecret as _, SecretString};
+use crate::outcome::{Backoff, Delivery};
+#[cfg(doc)]
+use crate::Outcome;
+use crate::Push;
 
 /// The official doc's host, over HTTPS (vendors.md §8.1).
 pub const DEFAULT_URL: &str = "https://server-api-push.meizu.com";
 /// Notification by pushId (vendors.md §8.1).
 pub const PUSH_PATH: &str = "/garcia/api/server/push/varnished/pushByPushId";
 /// A send's whole budget.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
 /// 500/1001/1003 and per-device 501/513/519 (vendors.md §8.3 "retry with
 /// backoff"): from 5 s, doubling, at most 30 minutes.
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// 110010 at the top, push rate too high (vendors.md §8.3 "back off"):
 /// from a minute up to an hour.
-pub const RATE_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const RATE_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 
 // ---------------------------------------------------------------- config
 
+#[derive(Debug)]
 pub struct MeizuConfig {
     /// `production` (default) or any `https://host:port`.
     pub endpoint: String,
     pub app_id: String,
-    pub app_secret: String,
+    pub app_secret: SecretString,
     pub ca_file: Option<PathBuf>,
     pub request_timeout: Duration,
 }
 
-impl std::fmt::Debug for MeizuConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MeizuConfig")
-            .field("endpoint", &self.endpoint)
-            .field("app_id", &self.app_id)
-            .field("app_secret", &"..")
-            .field("ca_file", &self.ca_file)
-            .field("request_timeout", &self.request_timeout)
-            .finish()
-    }
-}
+/// The endpoint names `endpoint` takes.
+pub const REGIONS: &[(&str, &str)] = &[("production", DEFAULT_URL)];
 
 /// `production` / a URL.
 pub fn endpoint_url(endpoint: &str) -> &str {
-    match endpoint {
-        "production" => DEFAULT_URL,
-        url => url,
-    }
+    config::region_url(endpoint, REGIONS)
 }
 
 impl MeizuConfig {
     /// Reads `[meizu]`. Errors name the key and never carry the secret.
     pub fn from_section(section: &MeizuSection) -> Result<Self, ConfigError> {
-        let app_id = required(&section.app_id, "meizu.app_id")?;
-        let app_secret = required(&section.app_secret, "meizu.app_secret")?;
-        let endpoint = section
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| "production".to_owned());
-        check_endpoint("meizu.endpoint", &endpoint, endpoint_url(&endpoint))?;
         Ok(Self {
-            endpoint,
-            app_id,
-            app_secret,
+            app_id: config::required(&section.app_id, "meizu.app_id")?,
+            app_secret: config::secret(&section.app_secret, "meizu.app_secret")?,
+            endpoint: config::region(&section.endpoint, "production", REGIONS, "meizu.endpoint")?,
             ca_file: section.ca_file.clone(),
-            request_timeout: request_timeout(
-                "meizu.request_timeout_secs",
+            request_timeout: config::request_timeout(
                 section.request_timeout_secs,
-                DEFAULT_REQUEST_TIMEOUT,
+                "meizu.request_timeout_secs",
             )?,
         })
     }
@@ -140,30 +116,21 @@ pub fn sign(params: &[(&str, &[u8])], app_secret: &str) -> String {
 // ---------------------------------------------------------------- client
 
 /// A Meizu Push client: one per app, shared by all sends.
+#[derive(Debug)]
 pub struct MeizuClient {
     http: reqwest::Client,
     url: String,
     app_id: String,
-    app_secret: String,
+    app_secret: SecretString,
     clock: SharedClock,
-}
-
-impl std::fmt::Debug for MeizuClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MeizuClient")
-            .field("url", &self.url)
-            .field("app_id", &self.app_id)
-            .finish_non_exhaustive()
-    }
 }
 
 impl MeizuClient {
     pub fn new(config: MeizuConfig, clock: SharedClock) -> Result<Self, InitError> {
-        let base = endpoint_url(&config.endpoint);
-        check_endpoint("meizu.endpoint", &config.endpoint, base)?;
+        let base = config::https_url(endpoint_url(&config.endpoint), "meizu.endpoint")?;
         Ok(Self {
             http: crate::https::client(config.ca_file.as_deref(), config.request_timeout)?,
-            url: format!("{}{PUSH_PATH}", base.trim_end_matches('/')),
+            url: format!("{base}{PUSH_PATH}"),
             app_id: config.app_id,
             app_secret: config.app_secret,
             clock,
@@ -179,7 +146,7 @@ impl MeizuClient {
             .map(|(n, v)| (n.as_str(), v.as_slice()))
             .collect();
         params.push(("appId", self.app_id.as_bytes()));
-        let sign = sign(&params, &self.app_secret);
+        let sign = sign(&params, self.app_secret.expose_secret());
         let mut body = rendered.to_vec();
         form::append_pair(&mut body, "appId", &self.app_id);
         form::append_pair(&mut body, "sign", &sign);
@@ -198,19 +165,25 @@ impl MeizuClient {
         let push_id = form::field(push.body, "pushIds")
             .and_then(|v| String::from_utf8(v).ok())
             .unwrap_or_default();
-        match form::post(&self.http, &self.url, http::HeaderMap::new(), body).await {
-            Ok(answer) => self.finish(&answer, &push_id, push.attempt),
+        match form::post(
+            &self.http,
+            &self.url,
+            http::HeaderMap::new(),
+            body,
+            &self.clock,
+        )
+        .await
+        {
+            Ok(answer) => self.finish(&answer, &push_id, push),
             Err(e) => network_failure("Meizu Push", &e, self.clock.now(), push.attempt),
         }
     }
 
-    fn finish(&self, answer: &Answer, push_id: &str, attempt: u32) -> Delivery {
+    /// `push_id` is the device's (Meizu's `pushIds`), not the push's.
+    fn finish(&self, answer: &Answer, push_id: &str, push: &Push<'_>) -> Delivery {
         let now = self.clock.now();
         let reply = Reply::read(&answer.body);
-        let top = match reply.code {
-            Some(code) => action_for(Scope::Top, answer.status, code),
-            None => status_action(answer.status),
-        };
+        let top = action_of(Scope::Top, answer.status, reply.code);
         // A processed request: this device's own result decides.
         let (action, code) = match (top, reply.device_code(push_id)) {
             (Action::Deliver, Some(code)) => {
@@ -218,43 +191,9 @@ impl MeizuClient {
             }
             (action, _) => (action, reply.code),
         };
-        let reason = match code {
-            Some(code) if reply.message.is_empty() => code.to_string(),
-            Some(code) => format!("{code} {}", reply.message),
-            None => format!("HTTP {}", answer.status),
-        };
-        let later = |backoff: Backoff| now + answer.retry_after.unwrap_or(backoff.delay(attempt));
-        let outcome = match action {
-            Action::Deliver => Outcome::Delivered {
-                id: reply.msg_id.clone().unwrap_or_default(),
-            },
-            Action::DropToken => Outcome::TokenInvalid {
-                reason,
-                since: None,
-            },
-            Action::Backoff => Outcome::Retry {
-                reason,
-                not_before: later(SERVER_BACKOFF),
-            },
-            Action::RateBackoff => Outcome::Retry {
-                reason,
-                not_before: later(RATE_BACKOFF),
-            },
-            Action::NextDay => Outcome::Retry {
-                reason,
-                not_before: answer
-                    .retry_after
-                    .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
-            },
-            Action::CredentialsRefused => {
-                tracing::debug!(status = answer.status, %reason, "Meizu refused the sender's credentials");
-                Outcome::CredentialsRefused { reason }
-            }
-            Action::Reject => {
-                tracing::debug!(status = answer.status, %reason, "Meizu rejected a push: check the configuration or the payload");
-                Outcome::Rejected { reason }
-            }
-        };
+        let reason = crate::kit::answer::coded_reason(code, &reply.message, answer.status);
+        let id = form::delivered_id(reply.msg_id.as_ref(), push);
+        let outcome = form::outcome(&POLICY, action, reason, id, answer, now, push.attempt);
         let invalid_tokens = reply
             .value
             .iter()
@@ -272,11 +211,7 @@ impl MeizuClient {
     }
 }
 
-impl Provider for MeizuClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(MeizuClient::send(self, push))
-    }
-}
+provider!(MeizuClient);
 
 // ---------------------------------------------------------------- answers
 
@@ -287,14 +222,6 @@ struct Reply {
     message: String,
     value: Vec<(i64, Vec<String>)>,
     msg_id: Option<String>,
-}
-
-fn code_of(value: &serde_json::Value) -> Option<i64> {
-    match value {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 impl Reply {
@@ -336,7 +263,7 @@ impl Reply {
             _ => Vec::new(),
         };
         Self {
-            code: b.code.as_ref().and_then(code_of),
+            code: b.code.as_ref().and_then(numeric_code),
             message: b.message.unwrap_or_default(),
             value,
             msg_id: b.msg_id.map(|v| match v {
@@ -362,78 +289,56 @@ pub enum Scope {
     Device,
 }
 
-/// What one answer asks of the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Deliver,
-    DropToken,
-    Backoff,
-    RateBackoff,
-    /// A daily limit: the next midnight, China Standard Time.
-    NextDay,
-    Reject,
-    /// The app's id, key, secret, signature or standing is refused:
-    /// [`Outcome::CredentialsRefused`].
-    CredentialsRefused,
-}
+/// What one answer asks of the client: the form vendors' vocabulary.
+pub use crate::form::{status_action, Action};
+
+/// Meizu's retry policy (the backoffs above; no offline answer).
+const POLICY: form::Policy = form::Policy {
+    vendor: "Meizu",
+    server: SERVER_BACKOFF,
+    rate: RATE_BACKOFF,
+    offline: SERVER_BACKOFF,
+};
 
 /// Every code of vendors.md §8.3, by scope → action.
-pub const RESPONSES: &[(Scope, i64, Action)] = &[
-    (Scope::Top, 200, Action::Deliver),
-    (Scope::Top, 500, Action::Backoff),
-    (Scope::Top, 1001, Action::Backoff),
-    (Scope::Top, 1003, Action::Backoff),
-    (Scope::Top, 1005, Action::Reject),
-    (Scope::Top, 1006, Action::CredentialsRefused),
-    (Scope::Top, 110000, Action::CredentialsRefused),
-    (Scope::Top, 110001, Action::CredentialsRefused),
-    (Scope::Top, 110033, Action::CredentialsRefused),
-    (Scope::Top, 110031, Action::CredentialsRefused),
-    (Scope::Top, 110004, Action::Reject),
-    (Scope::Top, 110009, Action::CredentialsRefused),
-    (Scope::Top, 110010, Action::RateBackoff),
-    (Scope::Top, 110019, Action::NextDay),
-    (Scope::Top, 110051, Action::NextDay),
-    (Scope::Top, 110032, Action::Reject),
-    (Scope::Top, 110053, Action::Reject),
-    (Scope::Device, 110002, Action::DropToken),
-    (Scope::Device, 110003, Action::DropToken),
-    (Scope::Device, 110005, Action::DropToken),
-    (Scope::Device, 110010, Action::DropToken),
-    (Scope::Device, 110011, Action::NextDay),
-    (Scope::Device, 201, Action::Reject),
-    (Scope::Device, 501, Action::Backoff),
-    (Scope::Device, 513, Action::Backoff),
-    (Scope::Device, 519, Action::Backoff),
-    (Scope::Device, 520, Action::Reject),
+pub const RESPONSES: &[((Scope, i64), Action)] = &[
+    ((Scope::Top, 200), Action::Deliver),
+    ((Scope::Top, 500), Action::Backoff),
+    ((Scope::Top, 1001), Action::Backoff),
+    ((Scope::Top, 1003), Action::Backoff),
+    ((Scope::Top, 1005), Action::Reject),
+    ((Scope::Top, 1006), Action::CredentialsRefused),
+    ((Scope::Top, 110000), Action::CredentialsRefused),
+    ((Scope::Top, 110001), Action::CredentialsRefused),
+    ((Scope::Top, 110033), Action::CredentialsRefused),
+    ((Scope::Top, 110031), Action::CredentialsRefused),
+    ((Scope::Top, 110004), Action::Reject),
+    ((Scope::Top, 110009), Action::CredentialsRefused),
+    ((Scope::Top, 110010), Action::RateBackoff),
+    ((Scope::Top, 110019), Action::NextDay),
+    ((Scope::Top, 110051), Action::NextDay),
+    ((Scope::Top, 110032), Action::Reject),
+    ((Scope::Top, 110053), Action::Reject),
+    ((Scope::Device, 110002), Action::DropToken),
+    ((Scope::Device, 110003), Action::DropToken),
+    ((Scope::Device, 110005), Action::DropToken),
+    ((Scope::Device, 110010), Action::DropToken),
+    ((Scope::Device, 110011), Action::NextDay),
+    ((Scope::Device, 201), Action::Reject),
+    ((Scope::Device, 501), Action::Backoff),
+    ((Scope::Device, 513), Action::Backoff),
+    ((Scope::Device, 519), Action::Backoff),
+    ((Scope::Device, 520), Action::Reject),
 ];
 
 /// The table's row; otherwise by HTTP status class, a 2xx one a rejection.
 pub fn action_for(scope: Scope, status: u16, code: i64) -> Action {
-    if let Some(&(_, _, action)) = RESPONSES.iter().find(|(s, c, _)| *s == scope && *c == code) {
-        return action;
-    }
-    tracing::debug!(
-        status,
-        code,
-        ?scope,
-        "Meizu answered a code not in the table"
-    );
-    match status_action(status) {
-        Action::Deliver => Action::Reject,
-        other => other,
-    }
+    action_of(scope, status, Some(code))
 }
 
-/// An answer without a code: by HTTP status class.
-pub fn status_action(status: u16) -> Action {
-    match status {
-        200..=299 => Action::Deliver,
-        401 | 403 => Action::CredentialsRefused,
-        429 => Action::RateBackoff,
-        500..=599 => Action::Backoff,
-        _ => Action::Reject,
-    }
+fn action_of(scope: Scope, status: u16, code: Option<i64>) -> Action {
+    let key = code.map(|code| (scope, code));
+    crate::kit::answer::action_for("Meizu", RESPONSES, status, key.as_ref())
 }
 
 #[cfg(test)]
@@ -442,18 +347,7 @@ mod tests {
 
     #[test]
     fn every_code_has_one_row_per_scope() {
-        for (i, (scope, code, _)) in RESPONSES.iter().enumerate() {
-            assert!(
-                !RESPONSES
-                    .iter()
-                    .skip(i + 1)
-                    .any(|(s, c, _)| s == scope && c == code),
-                "{scope:?} {code} twice"
-            );
-        }
-        for &(scope, code, action) in RESPONSES {
-            assert_eq!(action_for(scope, 200, code), action, "{scope:?} {code}");
-        }
+        crate::kit::answer::assert_table(RESPONSES, |&(scope, code)| action_for(scope, 200, code));
         assert_eq!(RESPONSES.len(), 27);
         // 110010 means two things by scope (§8.3).
         assert_eq!(action_for(Scope::Top, 200, 110010), Action::RateBackoff);

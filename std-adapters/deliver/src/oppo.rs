@@ -47,13 +47,13 @@ use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, OppoSection};
 
 pub use crate::form::InitError;
-use crate::form::{
-    self, check_endpoint, local_reject, network_failure, next_midnight, request_timeout, required,
-    Answer, CHINA_UTC_OFFSET_SECS,
-};
-use crate::outcome::{Backoff, Delivery, Outcome};
+use crate::form::{self, local_reject, network_failure, Answer};
+use crate::kit::{config, ExposeSecret as _, SecretString};
+use crate::outcome::{Backoff, Delivery};
 use crate::token::{TokenCache, TokenError};
-use crate::{BoxFuture, Provider, Push};
+#[cfg(doc)]
+use crate::Outcome;
+use crate::Push;
 
 /// Host for China devices (vendors.md §6.1).
 pub const CHINA_URL: &str = "https://api.push.oppomobile.com";
@@ -69,73 +69,51 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// token about to lapse, and a refresh a day is far from any limit).
 pub const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(3600);
 /// A send's whole budget.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
 /// −1 service unavailable, 5xx (vendors.md §6.3 "retry later with
 /// backoff"): from 5 s, doubling, at most 30 minutes.
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// −2 flow control, 13/55 call frequency (vendors.md §6.3 "back off"):
 /// from a minute up to an hour.
-pub const RATE_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const RATE_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 
 static AUTH_TOKEN: HeaderName = HeaderName::from_static("auth_token");
 
 // ---------------------------------------------------------------- config
 
+#[derive(Debug)]
 pub struct OppoConfig {
     /// `china` (default), `intl`, or any `https://host:port`.
     pub endpoint: String,
     pub app_key: String,
-    pub master_secret: String,
+    pub master_secret: SecretString,
     pub ca_file: Option<PathBuf>,
     pub request_timeout: Duration,
 }
 
-impl std::fmt::Debug for OppoConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OppoConfig")
-            .field("endpoint", &self.endpoint)
-            .field("app_key", &self.app_key)
-            .field("master_secret", &"..")
-            .field("ca_file", &self.ca_file)
-            .field("request_timeout", &self.request_timeout)
-            .finish()
-    }
-}
+/// The region names `endpoint` takes (vendors.md §6).
+pub const REGIONS: &[(&str, &str)] = &[
+    ("china", CHINA_URL),
+    ("intl", INTL_URL),
+    ("global", INTL_URL),
+];
 
 /// `china` / `intl` (or `global`) / a URL.
 pub fn endpoint_url(endpoint: &str) -> &str {
-    match endpoint {
-        "china" => CHINA_URL,
-        "intl" | "global" => INTL_URL,
-        url => url,
-    }
+    config::region_url(endpoint, REGIONS)
 }
 
 impl OppoConfig {
     /// Reads `[oppo]`. Errors name the key and never carry the secret.
     pub fn from_section(section: &OppoSection) -> Result<Self, ConfigError> {
-        let app_key = required(&section.app_key, "oppo.app_key")?;
-        let master_secret = required(&section.master_secret, "oppo.master_secret")?;
-        let endpoint = section
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| "china".to_owned());
-        check_endpoint("oppo.endpoint", &endpoint, endpoint_url(&endpoint))?;
         Ok(Self {
-            endpoint,
-            app_key,
-            master_secret,
+            app_key: config::required(&section.app_key, "oppo.app_key")?,
+            master_secret: config::secret(&section.master_secret, "oppo.master_secret")?,
+            endpoint: config::region(&section.endpoint, "china", REGIONS, "oppo.endpoint")?,
             ca_file: section.ca_file.clone(),
-            request_timeout: request_timeout(
-                "oppo.request_timeout_secs",
+            request_timeout: config::request_timeout(
                 section.request_timeout_secs,
-                DEFAULT_REQUEST_TIMEOUT,
+                "oppo.request_timeout_secs",
             )?,
         })
     }
@@ -154,32 +132,21 @@ pub fn auth_sign(app_key: &str, timestamp_ms: u64, master_secret: &str) -> Strin
 // ---------------------------------------------------------------- client
 
 /// An OPPO Push client: one per app, shared by all sends.
+#[derive(Debug)]
 pub struct OppoClient {
     http: reqwest::Client,
     auth_url: String,
     send_url: String,
     app_key: String,
-    master_secret: String,
+    master_secret: SecretString,
     token: TokenCache,
     clock: SharedClock,
     request_timeout: Duration,
 }
 
-impl std::fmt::Debug for OppoClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OppoClient")
-            .field("send_url", &self.send_url)
-            .field("app_key", &self.app_key)
-            .field("token", &self.token)
-            .finish_non_exhaustive()
-    }
-}
-
 impl OppoClient {
     pub fn new(config: OppoConfig, clock: SharedClock) -> Result<Self, InitError> {
-        let base = endpoint_url(&config.endpoint);
-        check_endpoint("oppo.endpoint", &config.endpoint, base)?;
-        let base = base.trim_end_matches('/');
+        let base = config::https_url(endpoint_url(&config.endpoint), "oppo.endpoint")?;
         Ok(Self {
             http: crate::https::client(config.ca_file.as_deref(), config.request_timeout)?,
             auth_url: format!("{base}{AUTH_PATH}"),
@@ -221,41 +188,24 @@ impl OppoClient {
 
     /// The send, with ONE resend after a refused auth token.
     async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
-        let mut renewed = false;
-        loop {
-            let token = match self.token.get(|| self.fetch_token()).await {
-                Ok(token) => token,
-                Err(failure) => return failure.delivery(),
-            };
+        let send = |auth_token: HeaderValue, token: String| async move {
             let mut headers = HeaderMap::new();
-            // The cache keeps only tokens that fit a header.
-            let Ok(mut value) = HeaderValue::from_str(&token) else {
-                self.token.invalidate(&token).await;
-                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
-            };
-            value.set_sensitive(true);
-            headers.insert(AUTH_TOKEN.clone(), value);
+            headers.insert(AUTH_TOKEN.clone(), auth_token);
             let mut body = push.body.to_vec();
             form::append_pair(&mut body, "auth_token", &token);
-            let answer = match form::post(&self.http, &self.send_url, headers, body).await {
-                Ok(answer) => answer,
-                Err(e) => return network_failure("OPPO Push", &e, self.clock.now(), push.attempt),
-            };
+            let answer = form::post(&self.http, &self.send_url, headers, body, &self.clock)
+                .await
+                .map_err(|e| network_failure("OPPO Push", &e, self.clock.now(), push.attempt))?;
             let reply = Reply::read(&answer.body);
-            let action = match reply.code {
-                Some(code) => action_for(answer.status, code),
-                None => status_action(answer.status),
-            };
-            if action == Action::Reauth {
-                self.token.invalidate(&token).await;
-                if !renewed {
-                    tracing::debug!(code = ?reply.code, "OPPO refused the auth_token; fetching a new one and sending again");
-                    renewed = true;
-                    continue;
-                }
-            }
-            return self.finish(&answer, &reply, action, push.attempt);
-        }
+            let action = TABLE.action(answer.status, reply.code);
+            Ok(((answer, reply, action), action == Action::Reauth))
+        };
+        let fetch = || self.fetch_token();
+        let finish = |(answer, reply, action)| self.finish(&answer, &reply, action, push);
+        let attempt = push.attempt;
+        self.token
+            .send_once_more(fetch, "", attempt, send, finish)
+            .await
     }
 
     /// One `/server/v1/auth` exchange (§6.1), signed now; the future owns
@@ -272,7 +222,7 @@ impl OppoClient {
         let mut body = Vec::with_capacity(160);
         form::append_pair(&mut body, "app_key", &self.app_key);
         form::append_pair(&mut body, "timestamp", &timestamp.to_string());
-        let sign = auth_sign(&self.app_key, timestamp, &self.master_secret);
+        let sign = auth_sign(&self.app_key, timestamp, self.master_secret.expose_secret());
         form::append_pair(&mut body, "sign", &sign);
         let (http, url, clock) = (
             self.http.clone(),
@@ -280,52 +230,19 @@ impl OppoClient {
             Arc::clone(&self.clock),
         );
         async move {
-            let answer = form::post(&http, &url, HeaderMap::new(), body)
+            let answer = form::post(&http, &url, HeaderMap::new(), body, &clock)
                 .await
                 .map_err(TokenError::Transport)?;
             read_auth_answer(&answer, clock.now())
         }
     }
 
-    fn finish(&self, answer: &Answer, reply: &Reply, action: Action, attempt: u32) -> Delivery {
-        let now = self.clock.now();
+    fn finish(&self, answer: &Answer, reply: &Reply, action: Action, push: &Push<'_>) -> Delivery {
         let reason = reply.reason(answer.status);
-        let later = |backoff: Backoff| now + answer.retry_after.unwrap_or(backoff.delay(attempt));
-        let outcome = match action {
-            Action::Deliver => Outcome::Delivered {
-                id: reply.message_id.clone().unwrap_or_default(),
-            },
-            Action::DropToken => Outcome::TokenInvalid {
-                reason,
-                since: None,
-            },
-            // 11/29 again right after a fresh auth_token, or the app's
-            // key, signature, clock or standing refused.
-            Action::CredentialsRefused | Action::Reauth => {
-                tracing::debug!(status = answer.status, %reason, "OPPO refused the sender's credentials");
-                Outcome::CredentialsRefused { reason }
-            }
-            Action::Backoff => Outcome::Retry {
-                reason,
-                not_before: later(SERVER_BACKOFF),
-            },
-            Action::RateBackoff => Outcome::Retry {
-                reason,
-                not_before: later(RATE_BACKOFF),
-            },
-            Action::NextDay => Outcome::Retry {
-                reason,
-                not_before: answer
-                    .retry_after
-                    .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
-            },
-            Action::Reject => {
-                tracing::debug!(status = answer.status, %reason, "OPPO rejected a push: check the configuration or the payload");
-                Outcome::Rejected { reason }
-            }
-        };
+        let id = form::delivered_id(reply.message_id.as_ref(), push);
+        let now = self.clock.now();
         Delivery {
-            outcome,
+            outcome: form::outcome(&POLICY, action, reason, id, answer, now, push.attempt),
             status: Some(answer.status),
             id: reply.message_id.clone(),
             invalid_tokens: Vec::new(),
@@ -333,11 +250,7 @@ impl OppoClient {
     }
 }
 
-impl Provider for OppoClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(OppoClient::send(self, push))
-    }
-}
+provider!(OppoClient);
 
 /// Reads a `/server/v1/auth` answer (§6.1) at `now`: code 0 with an
 /// `auth_token` on a 200 is the token, living 24 h from its `create_time`
@@ -362,10 +275,7 @@ pub fn read_auth_answer(
             return Ok((token, lifetime));
         }
     }
-    let action = match reply.code {
-        Some(0) | None => status_action(answer.status),
-        Some(code) => action_for(answer.status, code),
-    };
+    let action = TABLE.action(answer.status, reply.code.filter(|&c| c != 0));
     let reason = format!("auth: {}", reply.reason(answer.status));
     match action {
         Action::Deliver
@@ -418,11 +328,7 @@ impl Reply {
         let code = b
             .as_ref()
             .and_then(|b| b.code.as_ref())
-            .and_then(|c| match c {
-                serde_json::Value::Number(n) => n.as_i64(),
-                serde_json::Value::String(s) => s.trim().parse().ok(),
-                _ => None,
-            });
+            .and_then(crate::kit::answer::numeric_code);
         let (message, data) = b.map_or((None, None), |b| (b.message, b.data));
         Self {
             code,
@@ -434,32 +340,20 @@ impl Reply {
     }
 
     fn reason(&self, status: u16) -> String {
-        match (self.code, self.message.is_empty()) {
-            (Some(code), true) => code.to_string(),
-            (Some(code), false) => format!("{code} {}", self.message),
-            (None, _) => format!("HTTP {status}"),
-        }
+        crate::kit::answer::coded_reason(self.code, &self.message, status)
     }
 }
 
-/// What one answer asks of the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Deliver,
-    DropToken,
-    /// The auth token is refused: fetch a new one, send again once.
-    Reauth,
-    /// Service trouble: [`SERVER_BACKOFF`] or `Retry-After`.
-    Backoff,
-    /// Flow control: [`RATE_BACKOFF`] or `Retry-After`.
-    RateBackoff,
-    /// A daily limit: the next midnight, China Standard Time.
-    NextDay,
-    Reject,
-    /// The app's key, signature, clock or standing is refused:
-    /// [`Outcome::CredentialsRefused`].
-    CredentialsRefused,
-}
+/// What one answer asks of the client: the form vendors' vocabulary.
+pub use crate::form::{status_action, Action};
+
+/// OPPO's retry policy (the backoffs above; no offline answer).
+const POLICY: form::Policy = form::Policy {
+    vendor: "OPPO",
+    server: SERVER_BACKOFF,
+    rate: RATE_BACKOFF,
+    offline: SERVER_BACKOFF,
+};
 
 /// Every code of vendors.md §6.3 → action (plus 10000, see the module doc).
 pub const RESPONSES: &[(i64, Action)] = &[
@@ -502,26 +396,13 @@ pub const RESPONSES: &[(i64, Action)] = &[
 /// The table's row for `code`; otherwise by HTTP status class, a 2xx one
 /// a rejection (unknown business codes, 10001–20000 included).
 pub fn action_for(status: u16, code: i64) -> Action {
-    if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
-        return action;
-    }
-    tracing::debug!(status, code, "OPPO answered a code not in the table");
-    match status_action(status) {
-        Action::Deliver => Action::Reject,
-        other => other,
-    }
+    TABLE.action(status, Some(code))
 }
 
-/// An answer without a code: by HTTP status class.
-pub fn status_action(status: u16) -> Action {
-    match status {
-        200..=299 => Action::Deliver,
-        401 | 403 => Action::CredentialsRefused,
-        429 => Action::RateBackoff,
-        500..=599 => Action::Backoff,
-        _ => Action::Reject,
-    }
-}
+const TABLE: form::Table = form::Table {
+    vendor: "OPPO",
+    rows: RESPONSES,
+};
 
 #[cfg(test)]
 mod tests {
@@ -529,15 +410,7 @@ mod tests {
 
     #[test]
     fn every_code_has_one_row_and_maps_as_the_spec_says() {
-        for (i, (code, _)) in RESPONSES.iter().enumerate() {
-            assert!(
-                !RESPONSES.iter().skip(i + 1).any(|(c, _)| c == code),
-                "{code} twice"
-            );
-        }
-        for &(code, action) in RESPONSES {
-            assert_eq!(action_for(200, code), action, "{code}");
-        }
+        crate::kit::answer::assert_table(RESPONSES, |&code| action_for(200, code));
         assert_eq!(RESPONSES.len(), 34);
         assert_eq!(action_for(200, 11), Action::Reauth);
         assert_eq!(action_for(200, 29), Action::Reauth);
@@ -587,5 +460,9 @@ mod tests {
         let config = OppoConfig::from_section(&section).unwrap();
         assert_eq!(endpoint_url(&config.endpoint), INTL_URL);
         assert!(!format!("{config:?}").contains("m4ster"));
+        // The client's derived Debug too (the secret is a SecretString).
+        let clock = std::sync::Arc::new(tidings_std::clock::ManualClock::starting_now());
+        let client = OppoClient::new(config, clock).unwrap();
+        assert!(!format!("{client:?}").contains("m4ster"));
     }
 }

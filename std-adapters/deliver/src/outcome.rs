@@ -117,6 +117,21 @@ pub struct Delivery {
     pub invalid_tokens: Vec<String>,
 }
 
+/// Server trouble (a 5xx, a vendor's "system busy"): 5 s doubling to 30
+/// minutes. Every provider with a server-error row uses it (FCM starts at
+/// 10 s).
+pub const SERVER_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(5),
+    cap: Duration::from_secs(30 * 60),
+};
+
+/// Flow control and call-rate limits: a minute doubling to an hour, so a
+/// throttled app backs off harder than one that met a server error.
+pub const RATE_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(60),
+    cap: Duration::from_secs(60 * 60),
+};
+
 /// How long a send that got no answer waits before its next attempt: 1 s,
 /// doubling with each attempt, at most 5 minutes (see the module doc).
 pub const TRANSPORT_BACKOFF: Backoff = Backoff {
@@ -146,6 +161,18 @@ impl Delivery {
         }
     }
 
+    /// Refused here, before anything was sent (a body that is not the
+    /// provider's, a value that cannot go into a header): rejected, no
+    /// status.
+    pub fn local_reject(reason: &str) -> Self {
+        Self::bare(
+            Outcome::Rejected {
+                reason: reason.to_owned(),
+            },
+            None,
+        )
+    }
+
     /// No answer arrived ([`Outcome::unanswered`], `status: None`). Every
     /// client's path without a provider answer ends here.
     pub fn unanswered(reason: impl Into<String>, now: SystemTime, attempt: u32) -> Self {
@@ -163,6 +190,18 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// When attempt `attempt` may go again, asked at `now`: after the
+    /// provider's `Retry-After` when it sent one (it knows its load), else
+    /// after this backoff's delay.
+    pub fn not_before(
+        &self,
+        now: SystemTime,
+        attempt: u32,
+        retry_after: Option<Duration>,
+    ) -> SystemTime {
+        now + retry_after.unwrap_or(self.delay(attempt))
+    }
+
     pub fn delay(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
         self.base.saturating_mul(factor).min(self.cap)
@@ -186,11 +225,17 @@ pub fn next_midnight(now: SystemTime, utc_offset_secs: i64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(next).unwrap_or(0))
 }
 
-/// Reads an HTTP `Retry-After` value given in seconds (RFC 9110 §10.2.3).
-/// An HTTP-date form is not used by the providers we speak to and reads as
-/// absent, so the policy applies.
-pub fn retry_after_seconds(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+/// Reads an HTTP `Retry-After` value (RFC 9110 §10.2.3) at `now` (the
+/// client's clock): delay-seconds, or an HTTP-date, which is a wait until
+/// that time (none once it has passed). Anything else reads as absent, so
+/// the policy applies.
+pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -238,10 +283,25 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_takes_seconds_only() {
-        assert_eq!(retry_after_seconds(" 120 "), Some(Duration::from_secs(120)));
-        assert_eq!(retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(retry_after_seconds("-1"), None);
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_400); // 07:26:40
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(80))
+        );
+        // The obsolete forms RFC 9110 still asks a recipient to read.
+        assert_eq!(
+            retry_after("Wednesday, 21-Oct-15 07:28:00 GMT", now),
+            Some(Duration::from_secs(80))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date passed is no wait"
+        );
+        assert_eq!(retry_after("-1", now), None);
+        assert_eq!(retry_after("soon", now), None);
     }
 
     #[test]

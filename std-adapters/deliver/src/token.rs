@@ -41,6 +41,7 @@ use http::HeaderValue;
 use tidings_std::clock::SharedClock;
 
 use crate::http2::SendError;
+use crate::kit::{ExposeSecret as _, SecretString};
 use crate::outcome::{Backoff, Delivery, Outcome};
 
 /// How long a failed token fetch is remembered: 1 s, doubling with each
@@ -274,6 +275,59 @@ impl TokenCache {
         }
     }
 
+    /// One send with the current token, in a header value `prefix` + token
+    /// marked sensitive. `send` answers what the provider said and whether
+    /// it refused the token; then the token is dropped and the push sent
+    /// ONCE more with a fresh one (a second refusal is `finish`'s to
+    /// report: the credentials are wrong). `finish` makes the delivery of
+    /// the last answer. No token: the failure's delivery; a token that
+    /// cannot go into a header: dropped, and the push unanswered
+    /// (`TokenUnusable`).
+    pub async fn send_once_more<T, F, Fut, S, SFut>(
+        &self,
+        fetch: F,
+        prefix: &str,
+        attempt: u32,
+        send: S,
+        finish: impl FnOnce(T) -> Delivery,
+    ) -> Delivery
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<(String, Duration), TokenError>> + Send + 'static,
+        S: Fn(HeaderValue, String) -> SFut,
+        SFut: Future<Output = Result<(T, bool), Delivery>>,
+    {
+        let mut refreshed = false;
+        loop {
+            let token = match self.get(&fetch).await {
+                Ok(token) => token,
+                Err(failure) => return failure.delivery(),
+            };
+            let Ok(mut value) = HeaderValue::try_from(format!("{prefix}{token}")) else {
+                self.invalidate(&token).await;
+                return Delivery::unanswered("TokenUnusable", self.clock.now(), attempt);
+            };
+            value.set_sensitive(true);
+            let (answer, token_refused) = match send(value, token.clone()).await {
+                Ok(sent) => sent,
+                Err(delivery) => return delivery,
+            };
+            if token_refused {
+                self.invalidate(&token).await;
+                if !refreshed {
+                    let provider = self.provider;
+                    tracing::debug!(
+                        provider,
+                        "the token was refused; sending once more with a new one"
+                    );
+                    refreshed = true;
+                    continue;
+                }
+            }
+            return finish(answer);
+        }
+    }
+
     /// The provider refused `rejected` as expired or invalid: forget it so
     /// the next [`TokenCache::get`] fetches a new one. A newer token that
     /// another send already fetched is kept.
@@ -359,32 +413,61 @@ pub fn read_oauth_answer(
 /// own task.
 pub async fn client_credentials(
     http: reqwest::Client,
+    clock: SharedClock,
     url: String,
     client_id: String,
-    client_secret: String,
+    client_secret: SecretString,
 ) -> Result<(String, Duration), TokenError> {
-    let body = crate::https::form_urlencoded(&[
+    let body = crate::kit::form::body(&[
         ("grant_type", "client_credentials"),
         ("client_id", &client_id),
-        ("client_secret", &client_secret),
+        ("client_secret", client_secret.expose_secret()),
     ]);
-    let answer = http
+    let request = http
         .post(&url)
         .header(
             reqwest::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
         )
-        .body(body)
-        .send()
+        .body(body);
+    let answer = crate::https::exchange(request, &clock)
         .await
-        .map_err(|e| TokenError::Transport(crate::https::classify(&e)))?;
-    let status = answer.status().as_u16();
-    let retry_after = crate::https::retry_after(answer.headers());
-    let bytes = answer
-        .bytes()
-        .await
-        .map_err(|e| TokenError::Transport(crate::https::classify(&e)))?;
-    read_oauth_answer(status, retry_after, &bytes)
+        .map_err(TokenError::Transport)?;
+    read_oauth_answer(answer.status, answer.retry_after, &answer.body)
+}
+
+/// A token endpoint's answers as rows `(status, body, what the reader
+/// makes of it)`: the OAuth reader's test and the vendors' auth readers'.
+#[cfg(test)]
+pub(crate) fn assert_token_answers(
+    read: impl Fn(u16, &[u8]) -> TokenAnswer,
+    rows: &[(u16, &[u8], TokenAnswer)],
+) {
+    for (status, body, expected) in rows {
+        let body_text = String::from_utf8_lossy(body);
+        assert_eq!(&read(*status, body), expected, "{status} {body_text}");
+    }
+}
+
+/// What a token endpoint's answer reader makes of it.
+#[cfg(test)]
+pub(crate) type TokenAnswer = Result<(String, Duration), TokenError>;
+
+#[cfg(test)]
+pub(crate) fn refused(status: u16, reason: &str) -> TokenAnswer {
+    Err(TokenError::Refused {
+        status: Some(status),
+        reason: reason.into(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) fn unavailable(status: u16, reason: &str, retry_after: Option<Duration>) -> TokenAnswer {
+    Err(TokenError::Unavailable {
+        status,
+        reason: reason.into(),
+        retry_after,
+    })
 }
 
 #[cfg(test)]
@@ -591,45 +674,55 @@ mod tests {
 
     #[test]
     fn oauth_answers() {
-        let ok = read_oauth_answer(200, None, br#"{"access_token":"a","expires_in":60}"#);
-        assert_eq!(ok, Ok(("a".into(), Duration::from_secs(60))));
-        let ok = read_oauth_answer(200, None, br#"{"access_token":"a"}"#);
-        assert_eq!(ok, Ok(("a".into(), DEFAULT_TOKEN_LIFETIME)));
-        let refused = |status, body: &[u8], reason: &str| {
-            assert_eq!(
-                read_oauth_answer(status, None, body),
-                Err(TokenError::Refused {
-                    status: Some(status),
-                    reason: reason.into()
-                })
-            );
-        };
-        refused(400, br#"{"error":"invalid_grant"}"#, "OAuth2:invalid_grant");
-        refused(
-            401,
-            br#"{"error":"invalid_client"}"#,
-            "OAuth2:invalid_client",
+        let nine = Some(Duration::from_secs(9));
+        let read = |status, body: &[u8]| read_oauth_answer(status, nine, body);
+        assert_token_answers(
+            read,
+            &[
+                (
+                    200,
+                    br#"{"access_token":"a","expires_in":60}"#,
+                    Ok(("a".into(), Duration::from_secs(60))),
+                ),
+                (
+                    200,
+                    br#"{"access_token":"a"}"#,
+                    Ok(("a".into(), DEFAULT_TOKEN_LIFETIME)),
+                ),
+                (
+                    400,
+                    br#"{"error":"invalid_grant"}"#,
+                    refused(400, "OAuth2:invalid_grant"),
+                ),
+                (
+                    401,
+                    br#"{"error":"invalid_client"}"#,
+                    refused(401, "OAuth2:invalid_client"),
+                ),
+                (
+                    400,
+                    br#"{"error":"unauthorized_client"}"#,
+                    refused(400, "OAuth2:unauthorized_client"),
+                ),
+                (
+                    401,
+                    br#"{"error":1101,"sub_error":20152}"#,
+                    refused(401, "OAuth2:1101"),
+                ),
+                (404, b"<html>", refused(404, "OAuth2:http_404")),
+                (503, b"", unavailable(503, "OAuth2:http_503", nine)),
+                (
+                    429,
+                    br#"{"error":"rate_limited"}"#,
+                    unavailable(429, "OAuth2:rate_limited", nine),
+                ),
+                (200, b"{}", unavailable(200, "OAuth2:BadTokenAnswer", nine)),
+                (
+                    200,
+                    br#"{"access_token":""}"#,
+                    unavailable(200, "OAuth2:BadTokenAnswer", nine),
+                ),
+            ],
         );
-        refused(
-            400,
-            br#"{"error":"unauthorized_client"}"#,
-            "OAuth2:unauthorized_client",
-        );
-        refused(401, br#"{"error":1101,"sub_error":20152}"#, "OAuth2:1101");
-        refused(404, b"<html>", "OAuth2:http_404");
-        let unavailable = |status, body: &[u8], reason: &str| {
-            assert_eq!(
-                read_oauth_answer(status, Some(Duration::from_secs(9)), body),
-                Err(TokenError::Unavailable {
-                    status,
-                    reason: reason.into(),
-                    retry_after: Some(Duration::from_secs(9))
-                })
-            );
-        };
-        unavailable(503, b"", "OAuth2:http_503");
-        unavailable(429, br#"{"error":"rate_limited"}"#, "OAuth2:rate_limited");
-        unavailable(200, b"{}", "OAuth2:BadTokenAnswer");
-        unavailable(200, br#"{"access_token":""}"#, "OAuth2:BadTokenAnswer");
     }
 }

@@ -42,16 +42,15 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use tidings_core::render::Headers;
 use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, TpnsSection};
 
-use crate::http2::SendError;
-use crate::https::{classify, client};
-use crate::outcome::{retry_after_seconds, Backoff, Delivery, Outcome};
-use crate::tls::TlsError;
-use crate::{BoxFuture, Provider, Push};
+use crate::https::{client, exchange, Answer};
+use crate::kit::{config, ExposeSecret as _, SecretString};
+use crate::outcome::{Backoff, Delivery, Outcome};
+use crate::Push;
 
 /// Guangzhou access point (vendors.md §9.1), the default.
 pub const GUANGZHOU_URL: &str = "https://api.tpns.tencent.com";
@@ -64,12 +63,9 @@ pub const SINGAPORE_URL: &str = "https://api.tpns.sgp.tencent.com";
 /// The push path (§9.1).
 pub const PUSH_PATH: &str = "/v3/push/app";
 /// A send's whole budget.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = crate::kit::config::DEFAULT_REQUEST_TIMEOUT;
 /// `1008004` and 5xx (§9.3: "retry with backoff").
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// `1008028` frequency limit (§9.3: "back off ≥ 1 s"; pushes to all/tag/
 /// package audiences are limited to one a second).
 pub const FREQUENCY_BACKOFF: Backoff = Backoff {
@@ -83,102 +79,59 @@ static SIGN: HeaderName = HeaderName::from_static("sign");
 
 // ---------------------------------------------------------------- config
 
+#[derive(Debug)]
 pub struct TpnsConfig {
     /// `guangzhou`, `shanghai`, `hongkong`, `singapore`, or a URL.
     pub endpoint: String,
     pub access_id: String,
-    pub secret_key: String,
+    pub secret_key: SecretString,
     pub ca_file: Option<PathBuf>,
     pub request_timeout: Duration,
 }
 
-impl std::fmt::Debug for TpnsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TpnsConfig")
-            .field("endpoint", &self.endpoint)
-            .field("access_id", &self.access_id)
-            .field("secret_key", &"..")
-            .field("ca_file", &self.ca_file)
-            .field("request_timeout", &self.request_timeout)
-            .finish()
-    }
-}
-
-/// Why a client could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-}
+pub use crate::kit::InitError;
 
 impl TpnsConfig {
     /// Reads `[tpns]`. Errors name the key (`tpns.secret_key: missing`) and
     /// never carry the secret.
     pub fn from_section(section: &TpnsSection) -> Result<Self, ConfigError> {
-        let access_id = section
-            .access_id
-            .clone()
-            .filter(|v| !v.trim().is_empty())
-            .ok_or_else(|| ConfigError::new("tpns.access_id", "missing"))?;
+        let access_id = config::required(&section.access_id, "tpns.access_id")?;
         if !access_id.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ConfigError::new(
                 "tpns.access_id",
                 "must be visible ASCII (it is sent as a header)",
             ));
         }
-        let secret_key = section
-            .secret_key
-            .clone()
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                ConfigError::new(
-                    "tpns.secret_key",
-                    "missing (better given as TIDINGS_TPNS_SECRET_KEY)",
-                )
-            })?;
-        let endpoint = section
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| "guangzhou".to_owned());
-        match endpoint_url(&endpoint).parse::<http::Uri>() {
-            Ok(uri) if uri.scheme_str() == Some("https") && uri.authority().is_some() => {}
-            _ => {
-                return Err(ConfigError::new(
-                    "tpns.endpoint",
-                    format!(
-                        "{endpoint:?} is not guangzhou, shanghai, hongkong, singapore or an https:// URL"
-                    ),
-                ))
-            }
-        }
-        let request_timeout = section
-            .request_timeout_secs
-            .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs);
-        if request_timeout.is_zero() {
-            return Err(ConfigError::new(
-                "tpns.request_timeout_secs",
-                "must be at least 1",
-            ));
-        }
+        let secret_key = config::secret(&section.secret_key, "tpns.secret_key").map_err(|_| {
+            ConfigError::new(
+                "tpns.secret_key",
+                "missing (better given as TIDINGS_TPNS_SECRET_KEY)",
+            )
+        })?;
         Ok(Self {
-            endpoint,
+            endpoint: config::region(&section.endpoint, "guangzhou", REGIONS, "tpns.endpoint")?,
             access_id,
             secret_key,
             ca_file: section.ca_file.clone(),
-            request_timeout,
+            request_timeout: config::request_timeout(
+                section.request_timeout_secs,
+                "tpns.request_timeout_secs",
+            )?,
         })
     }
 }
 
+/// The access points `endpoint` names (vendors.md §9).
+pub const REGIONS: &[(&str, &str)] = &[
+    ("guangzhou", GUANGZHOU_URL),
+    ("shanghai", SHANGHAI_URL),
+    ("hongkong", HONG_KONG_URL),
+    ("singapore", SINGAPORE_URL),
+];
+
 /// An access point's name, or a URL as it is.
 pub fn endpoint_url(endpoint: &str) -> &str {
-    match endpoint {
-        "guangzhou" => GUANGZHOU_URL,
-        "shanghai" => SHANGHAI_URL,
-        "hongkong" => HONG_KONG_URL,
-        "singapore" => SINGAPORE_URL,
-        url => url,
-    }
+    config::region_url(endpoint, REGIONS)
 }
 
 /// `Sign` (§9.1 option 2): Base64(HMAC-SHA256(secret, timestamp +
@@ -197,27 +150,19 @@ pub fn sign(secret_key: &str, timestamp: &str, access_id: &str, body: &[u8]) -> 
 // ---------------------------------------------------------------- client
 
 /// A TPNS client: one per app (AccessId), shared by all sends.
+#[derive(Debug)]
 pub struct TpnsClient {
     http: reqwest::Client,
     url: String,
     access_id: String,
-    secret_key: String,
+    secret_key: SecretString,
     clock: SharedClock,
-}
-
-impl std::fmt::Debug for TpnsClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TpnsClient")
-            .field("url", &self.url)
-            .field("access_id", &self.access_id)
-            .finish_non_exhaustive()
-    }
 }
 
 impl TpnsClient {
     pub fn new(config: TpnsConfig, clock: SharedClock) -> Result<Self, InitError> {
         let http = client(config.ca_file.as_deref(), config.request_timeout)?;
-        let base = endpoint_url(&config.endpoint).trim_end_matches('/');
+        let base = config::https_url(endpoint_url(&config.endpoint), "tpns.endpoint")?;
         Ok(Self {
             http,
             url: format!("{base}{PUSH_PATH}"),
@@ -230,67 +175,37 @@ impl TpnsClient {
     /// Sends one rendered TPNS push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
         if !matches!(push.headers, Headers::None) {
-            return self.delivery(
-                Outcome::Rejected {
-                    reason: "NotATpnsPush".into(),
-                },
-                None,
-                None,
-            );
+            return Delivery::local_reject("NotATpnsPush");
         }
         let timestamp = self.clock.unix_seconds().to_string();
         let mut signature = match HeaderValue::try_from(sign(
-            &self.secret_key,
+            self.secret_key.expose_secret(),
             &timestamp,
             &self.access_id,
             push.body,
         )) {
             Ok(v) => v,
-            Err(_) => {
-                return self.delivery(
-                    Outcome::Rejected {
-                        reason: "SignUnusable".into(),
-                    },
-                    None,
-                    None,
-                )
-            }
+            Err(_) => return Delivery::local_reject("SignUnusable"),
         };
         signature.set_sensitive(true);
-        let sent = self
+        let request = self
             .http
             .post(&self.url)
             .header(ACCESS_ID.clone(), self.access_id.as_str())
             .header(TIME_STAMP.clone(), timestamp.as_str())
             .header(SIGN.clone(), signature)
             .header(CONTENT_TYPE, "application/json")
-            .body(Bytes::copy_from_slice(push.body))
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) => return self.lost(&classify(&e), push.attempt),
-        };
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(retry_after_seconds);
-        let body = match response.bytes().await {
-            Ok(body) => body,
-            Err(e) => return self.lost(&classify(&e), push.attempt),
+            .body(Bytes::copy_from_slice(push.body));
+        let Answer {
+            status,
+            retry_after,
+            body,
+        } = match exchange(request, &self.clock).await {
+            Ok(answer) => answer,
+            Err(e) => return e.delivery("tpns", self.clock.now(), push.attempt),
         };
         let reply = Reply::read(&body);
-        let (action, reason) = match (status, reply.ret_code) {
-            (200..=299, Some(code)) => (action_for(code), code.to_string()),
-            (200..=299, None) => (Action::Backoff, "BadAnswer".to_owned()),
-            (401 | 403, Some(code)) => (Action::CredentialsRefused, code.to_string()),
-            (401 | 403, None) => (Action::CredentialsRefused, format!("HTTP {status}")),
-            (429, _) => (Action::FrequencyBackoff, format!("HTTP {status}")),
-            (500..=599, _) => (Action::Backoff, format!("HTTP {status}")),
-            _ => (Action::Reject, format!("HTTP {status}")),
-        };
+        let (action, reason) = classify(status, reply.ret_code);
         let now = self.clock.now();
         let outcome = match action {
             Action::Deliver => Outcome::Delivered {
@@ -302,11 +217,11 @@ impl TpnsClient {
             },
             Action::Backoff => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::FrequencyBackoff => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(FREQUENCY_BACKOFF.delay(push.attempt)),
+                not_before: FREQUENCY_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::CredentialsRefused => {
                 tracing::debug!(status, %reason, err_msg = %reply.err_msg, "TPNS refused the sender's credentials");
@@ -317,28 +232,14 @@ impl TpnsClient {
                 Outcome::Rejected { reason }
             }
         };
-        self.delivery(outcome, Some(status), reply.push_id)
-    }
-
-    fn delivery(&self, outcome: Outcome, status: Option<u16>, id: Option<String>) -> Delivery {
         Delivery {
-            outcome,
-            status,
-            id,
-            invalid_tokens: Vec::new(),
+            id: reply.push_id,
+            ..Delivery::bare(outcome, Some(status))
         }
     }
-
-    fn lost(&self, e: &SendError, attempt: u32) -> Delivery {
-        e.delivery("tpns", self.clock.now(), attempt)
-    }
 }
 
-impl Provider for TpnsClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(TpnsClient::send(self, push))
-    }
-}
+provider!(TpnsClient);
 
 // ---------------------------------------------------------------- answers
 
@@ -406,6 +307,29 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (10_010_018, Action::Reject),
     (10_030_002, Action::CredentialsRefused),
 ];
+
+/// An answer's action and reason. A `ret_code` decides on any status when
+/// its row is in the table (a 4xx carrying 1008006 is a dead token), but
+/// a success code on an error status does not count; otherwise a 2xx
+/// goes by [`action_for`] (no code: `BadAnswer`, a retry) and an error
+/// status by its class: 401/403 refuse the sender, 429 the frequency
+/// backoff, 5xx the server backoff, the rest a rejection.
+pub fn classify(status: u16, ret_code: Option<i64>) -> (Action, String) {
+    let row = ret_code.and_then(|c| RESPONSES.iter().find(|(k, _)| *k == c));
+    let http = || format!("HTTP {status}");
+    match (status, ret_code, row) {
+        (200..=299, Some(code), _) => (action_for(code), code.to_string()),
+        (200..=299, None, _) => (Action::Backoff, "BadAnswer".to_owned()),
+        (_, Some(code), Some(&(_, action))) if action != Action::Deliver => {
+            (action, code.to_string())
+        }
+        (401 | 403, Some(code), _) => (Action::CredentialsRefused, code.to_string()),
+        (401 | 403, None, _) => (Action::CredentialsRefused, http()),
+        (429, ..) => (Action::FrequencyBackoff, http()),
+        (500..=599, ..) => (Action::Backoff, http()),
+        _ => (Action::Reject, http()),
+    }
+}
 
 /// The row for `ret_code`; a code not in the table is a rejection (§9.3:
 /// "others are permanent").

@@ -46,10 +46,11 @@ use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, VivoSection};
 
 use crate::https;
+use crate::kit::{config, ExposeSecret as _, SecretString};
 use crate::outcome::{next_midnight, Backoff, Delivery, Outcome};
 use crate::tls::TlsError;
 use crate::token::{TokenCache, TokenError};
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// vivo's host (vendors.md §7.1).
 pub const PRODUCTION_URL: &str = "https://api-push.vivo.com.cn";
@@ -68,56 +69,40 @@ pub const TOKEN_RENEW_AFTER: Duration = Duration::from_secs(3600);
 pub const QUOTA_UTC_OFFSET_SECS: i64 = 8 * 3600;
 /// Network and 5xx trouble (§7.3 retry policy: backoff): 5 s doubling to
 /// 30 minutes, as APNs.
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 
 // ---------------------------------------------------------------- config
 
+#[derive(Debug)]
 pub struct VivoConfig {
     /// vivo's numeric app id (an int in every request, §7.1).
     pub app_id: u64,
     pub app_key: String,
-    pub app_secret: String,
+    pub app_secret: SecretString,
     /// The host, `https://host[:port]`; auth and send paths follow it.
     pub endpoint: String,
     pub ca_file: Option<std::path::PathBuf>,
     pub request_timeout: Duration,
 }
 
-impl std::fmt::Debug for VivoConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VivoConfig")
-            .field("app_id", &self.app_id)
-            .field("app_key", &self.app_key)
-            .field("endpoint", &self.endpoint)
-            .field("ca_file", &self.ca_file)
-            .field("request_timeout", &self.request_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
 impl VivoConfig {
     /// Reads `[vivo]`; errors name the key and never carry the secret.
     pub fn from_section(section: &VivoSection) -> Result<Self, ConfigError> {
-        use https::config::{base_url, request_timeout, required};
-        let app_id = required(&section.app_id, "vivo.app_id")?;
+        let app_id = config::required(&section.app_id, "vivo.app_id")?;
         let app_id = app_id
             .trim()
             .parse::<u64>()
             .map_err(|_| ConfigError::new("vivo.app_id", format!("{app_id:?} is not a number")))?;
+        let app_secret = config::required(&section.app_secret, "vivo.app_secret")?;
         Ok(Self {
             app_id,
-            app_key: required(&section.app_key, "vivo.app_key")?
+            app_key: config::required(&section.app_key, "vivo.app_key")?
                 .trim()
                 .to_owned(),
-            app_secret: required(&section.app_secret, "vivo.app_secret")?
-                .trim()
-                .to_owned(),
-            endpoint: base_url(&section.endpoint, PRODUCTION_URL, "vivo.endpoint")?,
+            app_secret: SecretString::from(app_secret.trim()),
+            endpoint: config::base_url(&section.endpoint, PRODUCTION_URL, "vivo.endpoint")?,
             ca_file: section.ca_file.clone(),
-            request_timeout: request_timeout(
+            request_timeout: config::request_timeout(
                 section.request_timeout_secs,
                 "vivo.request_timeout_secs",
             )?,
@@ -152,20 +137,12 @@ pub fn with_app_id(body: &[u8], app_id: u64) -> Option<Vec<u8>> {
 // ---------------------------------------------------------------- client
 
 /// A vivo client: one per app, shared by all sends.
+#[derive(Debug)]
 pub struct VivoClient {
     http: reqwest::Client,
     config: VivoConfig,
     tokens: TokenCache,
     clock: SharedClock,
-}
-
-impl std::fmt::Debug for VivoClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VivoClient")
-            .field("config", &self.config)
-            .field("tokens", &self.tokens)
-            .finish_non_exhaustive()
-    }
 }
 
 impl VivoClient {
@@ -218,7 +195,7 @@ impl VivoClient {
             "appId": c.app_id,
             "appKey": c.app_key,
             "timestamp": timestamp,
-            "sign": sign(c.app_id, &c.app_key, timestamp, &c.app_secret),
+            "sign": sign(c.app_id, &c.app_key, timestamp, c.app_secret.expose_secret()),
         })
         .to_string();
         let request = self
@@ -226,77 +203,43 @@ impl VivoClient {
             .post(format!("{}{AUTH_PATH}", c.endpoint))
             .header(CONTENT_TYPE, "application/json")
             .body(body);
+        let clock = std::sync::Arc::clone(&self.clock);
         async move {
-            let answer = request
-                .send()
+            let answer = https::exchange(request, &clock)
                 .await
-                .map_err(|e| TokenError::Transport(https::classify(&e)))?;
-            let status = answer.status().as_u16();
-            let retry_after = https::retry_after(answer.headers());
-            let bytes = answer
-                .bytes()
-                .await
-                .map_err(|e| TokenError::Transport(https::classify(&e)))?;
-            read_auth_answer(status, retry_after, &bytes)
+                .map_err(TokenError::Transport)?;
+            read_auth_answer(answer.status, answer.retry_after, &answer.body)
         }
     }
 
     async fn send_once_more(&self, push: &Push<'_>) -> Delivery {
         let Some(body) = with_app_id(push.body, self.config.app_id) else {
-            return delivery(
-                Outcome::Rejected {
-                    reason: "NotAVivoBody".into(),
-                },
-                None,
-                None,
-            );
+            return Delivery::local_reject("NotAVivoBody");
         };
-        let mut refreshed = false;
-        loop {
-            let token = match self.tokens.get(|| self.fetch_token()).await {
-                Ok(token) => token,
-                Err(failure) => return failure.delivery(),
-            };
-            // The cache keeps only tokens that fit a header.
-            let Ok(mut value) = HeaderValue::try_from(token.as_str()) else {
-                self.tokens.invalidate(&token).await;
-                return Delivery::unanswered("TokenUnusable", self.clock.now(), push.attempt);
-            };
-            value.set_sensitive(true);
-            let sent = self
+        let send = |auth_token: HeaderValue, _token| {
+            let request = self
                 .http
                 .post(format!("{}{SEND_PATH}", self.config.endpoint))
-                .header(HeaderName::from_static("authtoken"), value)
+                .header(HeaderName::from_static("authtoken"), auth_token)
                 .header(CONTENT_TYPE, "application/json")
-                .body(body.clone())
-                .send()
-                .await;
-            let answer = match sent {
-                Ok(answer) => answer,
-                Err(e) => {
-                    return https::classify(&e).delivery("vivo", self.clock.now(), push.attempt)
-                }
-            };
-            let status = answer.status().as_u16();
-            let retry_after = https::retry_after(answer.headers());
-            let bytes = match answer.bytes().await {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    return https::classify(&e).delivery("vivo", self.clock.now(), push.attempt)
-                }
-            };
-            let reply = Reply::read(&bytes);
-            let action = action_for(status, reply.result, reply.invalid_user_status);
-            if action == Action::RefreshAuth {
-                self.tokens.invalidate(&token).await;
-                if !refreshed {
-                    tracing::debug!(result = ?reply.result, "vivo refused the authToken; fetching a new one");
-                    refreshed = true;
-                    continue;
-                }
+                .body(body.clone());
+            async move {
+                let answer = https::exchange(request, &self.clock)
+                    .await
+                    .map_err(|e| e.delivery("vivo", self.clock.now(), push.attempt))?;
+                let reply = Reply::read(&answer.body);
+                let action = action_for(answer.status, reply.result, reply.invalid_user_status);
+                Ok(((answer, reply, action), action == Action::RefreshAuth))
             }
-            return self.finish(status, retry_after, reply, action, push);
-        }
+        };
+        let fetch = || self.fetch_token();
+        let finish = |(answer, reply, action): (https::Answer, Reply, Action)| {
+            self.finish(answer.status, answer.retry_after, reply, action, push)
+        };
+        let attempt = push.attempt;
+        self.tokens
+            .send_once_more(fetch, "", attempt, send, finish)
+            .await
     }
 
     fn finish(
@@ -325,7 +268,7 @@ impl VivoClient {
             },
             Action::Backoff => Outcome::Retry {
                 reason,
-                not_before: now + retry_after.unwrap_or(SERVER_BACKOFF.delay(push.attempt)),
+                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
             },
             Action::DailyQuota => {
                 tracing::debug!("vivo: the app's daily send quota is used up; retrying after midnight China time");
@@ -346,7 +289,10 @@ impl VivoClient {
                 Outcome::Rejected { reason }
             }
         };
-        delivery(outcome, Some(status), reply.task_id)
+        Delivery {
+            id: reply.task_id,
+            ..Delivery::bare(outcome, Some(status))
+        }
     }
 }
 
@@ -407,20 +353,7 @@ pub fn read_auth_answer(
     }
 }
 
-fn delivery(outcome: Outcome, status: Option<u16>, id: Option<String>) -> Delivery {
-    Delivery {
-        outcome,
-        status,
-        id,
-        invalid_tokens: Vec::new(),
-    }
-}
-
-impl Provider for VivoClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(VivoClient::send(self, push))
-    }
-}
+provider!(VivoClient);
 
 // ---------------------------------------------------------------- answers
 
@@ -561,38 +494,37 @@ mod tests {
 
     #[test]
     fn auth_answers() {
-        let ok = read_auth_answer(200, None, br#"{"result":0,"desc":"ok","authToken":"t"}"#);
-        assert_eq!(ok, Ok(("t".into(), TOKEN_LIFETIME)));
-        let refused = |status, body: &[u8], reason: &str| {
-            assert_eq!(
-                read_auth_answer(status, None, body),
-                Err(TokenError::Refused {
-                    status: Some(status),
-                    reason: reason.into()
-                })
-            );
-        };
-        refused(
-            200,
-            br#"{"result":10205,"desc":"sign bad"}"#,
-            "auth: 10205 sign bad",
+        use crate::token::{assert_token_answers, refused, unavailable};
+        let read = |status, body: &[u8]| read_auth_answer(status, None, body);
+        assert_token_answers(
+            read,
+            &[
+                (
+                    200,
+                    br#"{"result":0,"desc":"ok","authToken":"t"}"#,
+                    Ok(("t".into(), TOKEN_LIFETIME)),
+                ),
+                (
+                    200,
+                    br#"{"result":10205,"desc":"sign bad"}"#,
+                    refused(200, "auth: 10205 sign bad"),
+                ),
+                (200, br#"{"result":10200}"#, refused(200, "auth: 10200")),
+                (401, b"", refused(401, "auth: HTTP 401")),
+                (
+                    500,
+                    br#"{"result":10205}"#,
+                    unavailable(500, "auth: HTTP 500", None),
+                ),
+                (429, b"", unavailable(429, "auth: HTTP 429", None)),
+                (
+                    200,
+                    br#"{"result":0}"#,
+                    unavailable(200, "auth: BadAnswer", None),
+                ),
+                (200, b"<html>", unavailable(200, "auth: BadAnswer", None)),
+            ],
         );
-        refused(200, br#"{"result":10200}"#, "auth: 10200");
-        refused(401, b"", "auth: HTTP 401");
-        let unavailable = |status, body: &[u8], reason: &str| {
-            assert_eq!(
-                read_auth_answer(status, None, body),
-                Err(TokenError::Unavailable {
-                    status,
-                    reason: reason.into(),
-                    retry_after: None
-                })
-            );
-        };
-        unavailable(500, br#"{"result":10205}"#, "auth: HTTP 500");
-        unavailable(429, b"", "auth: HTTP 429");
-        unavailable(200, br#"{"result":0}"#, "auth: BadAnswer");
-        unavailable(200, b"<html>", "auth: BadAnswer");
     }
 
     #[test]
@@ -639,17 +571,27 @@ mod tests {
         let config = VivoConfig::from_section(&section).unwrap();
         assert_eq!(config.app_id, 10004);
         assert!(!format!("{config:?}").contains("s3cret-value"));
-        let bad = VivoConfig::from_section(&VivoSection {
-            app_id: Some("abc".into()),
-            ..section.clone()
-        })
-        .unwrap_err();
-        assert_eq!(bad.key, "vivo.app_id");
-        let missing = VivoConfig::from_section(&VivoSection {
-            app_secret: None,
-            ..section
-        })
-        .unwrap_err();
-        assert_eq!(missing.to_string(), "vivo.app_secret: missing");
+        let with = |change: fn(&mut VivoSection)| {
+            let mut changed = section.clone();
+            change(&mut changed);
+            changed
+        };
+        crate::kit::config::assert_refusals(
+            VivoConfig::from_section,
+            vec![
+                (
+                    with(|s| s.app_id = Some("abc".into())),
+                    "vivo.app_id",
+                    "not a number",
+                ),
+                // The auth request's signature and the authToken never travel in clear.
+                (
+                    with(|s| s.endpoint = Some("http://api-push.vivo.com.cn".into())),
+                    "vivo.endpoint",
+                    "https://",
+                ),
+                (with(|s| s.app_secret = None), "vivo.app_secret", "missing"),
+            ],
+        );
     }
 }

@@ -8,9 +8,14 @@
 //!   answer, and count `code` 20301 as "every target failed" (Xiaomi's
 //!   reason text is "No valid targets!"). So: a `code` 0 answer that lists
 //!   the push's regId in `bad_regids` is [`Outcome::TokenInvalid`] (the
-//!   listed regIds go to [`Delivery::invalid_tokens`]); 20301 is
-//!   `TokenInvalid` too (one regId per push here, so "no valid targets"
-//!   means this one). 22102, the other "send failed", stays a retry.
+//!   listed regIds go to [`Delivery::invalid_tokens`]).
+//! - 20301: vendors.md reads it as "send failed, retry" (unconfirmed),
+//!   public clients as a dead target. Under that doubt the failure that
+//!   loses least wins (issue 26): a dead token retried a few times costs
+//!   little, a live token dropped stops a user's pushes for good. So 20301
+//!   retries on [`SERVER_BACKOFF`] (the gateway's budget ends it), unless
+//!   its `bad_regids` names the push's regId: then it is `TokenInvalid`.
+//!   22102, the other "send failed", is a retry too.
 //! - 65003 "device not found (usually offline)": not a dead token, and no
 //!   immediate retry (§5.3): a retry after [`OFFLINE_BACKOFF`].
 //! - 10034 (daily quota): retry at the next midnight in China Standard
@@ -27,7 +32,7 @@
 //!   every push of the app would meet them until the operator acts.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use http::header::{HeaderValue, AUTHORIZATION};
 use http::HeaderMap;
@@ -36,12 +41,10 @@ use tidings_std::clock::SharedClock;
 use tidings_std::config::{ConfigError, XiaomiSection};
 
 pub use crate::form::InitError;
-use crate::form::{
-    self, check_endpoint, local_reject, network_failure, next_midnight, request_timeout, required,
-    Answer, CHINA_UTC_OFFSET_SECS,
-};
+use crate::form::{self, local_reject, network_failure, Answer};
+use crate::kit::{config, ExposeSecret as _, SecretString};
 use crate::outcome::{Backoff, Delivery, Outcome};
-use crate::{BoxFuture, Provider, Push};
+use crate::Push;
 
 /// Mainland China host (vendors.md §5.1).
 pub const CHINA_URL: &str = "https://api.xmpush.xiaomi.com";
@@ -53,19 +56,22 @@ pub const EUROPE_URL: &str = "https://fr-api.xmpush.global.xiaomi.com";
 /// The send path for regIds (vendors.md §5.1: v3 takes several packages).
 pub const SEND_PATH: &str = "/v3/message/regid";
 /// A send's whole budget.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = config::DEFAULT_REQUEST_TIMEOUT;
+/// The region names `endpoint` takes (vendors.md §5.1).
+pub const REGIONS: &[(&str, &str)] = &[
+    ("china", CHINA_URL),
+    ("singapore", SINGAPORE_URL),
+    ("global", SINGAPORE_URL),
+    ("russia", RUSSIA_URL),
+    ("india", INDIA_URL),
+    ("europe", EUROPE_URL),
+];
 /// System and internal errors (vendors.md §5.3 "retry with backoff"): from
 /// 5 s, doubling, at most 30 minutes, as for APNs.
-pub const SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(5),
-    cap: Duration::from_secs(30 * 60),
-};
+pub const SERVER_BACKOFF: Backoff = crate::outcome::SERVER_BACKOFF;
 /// Call-rate codes (vendors.md §5.3 "back off"): slower, from a minute up
 /// to an hour.
-pub const RATE_BACKOFF: Backoff = Backoff {
-    base: Duration::from_secs(60),
-    cap: Duration::from_secs(60 * 60),
-};
+pub const RATE_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 /// 65003, device not found (usually offline; vendors.md §5.3 "no immediate
 /// retry"): from 30 minutes up to 12 hours.
 pub const OFFLINE_BACKOFF: Backoff = Backoff {
@@ -75,69 +81,55 @@ pub const OFFLINE_BACKOFF: Backoff = Backoff {
 
 // ---------------------------------------------------------------- config
 
+#[derive(Debug)]
 pub struct XiaomiConfig {
     /// `china` (default), `singapore` (or `global`), `russia`, `india`,
     /// `europe`, or any `https://host:port`.
     pub endpoint: String,
-    pub app_secret: String,
+    pub app_secret: SecretString,
     pub ca_file: Option<PathBuf>,
     pub request_timeout: Duration,
 }
 
-impl std::fmt::Debug for XiaomiConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XiaomiConfig")
-            .field("endpoint", &self.endpoint)
-            .field("app_secret", &"..")
-            .field("ca_file", &self.ca_file)
-            .field("request_timeout", &self.request_timeout)
-            .finish()
-    }
-}
-
 /// `china` / `singapore` / `global` / `russia` / `india` / `europe` / a URL.
 pub fn endpoint_url(endpoint: &str) -> &str {
-    match endpoint {
-        "china" => CHINA_URL,
-        "singapore" | "global" => SINGAPORE_URL,
-        "russia" => RUSSIA_URL,
-        "india" => INDIA_URL,
-        "europe" => EUROPE_URL,
-        url => url,
-    }
+    config::region_url(endpoint, REGIONS)
 }
 
 impl XiaomiConfig {
     /// Reads `[xiaomi]`. Errors name the key and never carry the secret.
     pub fn from_section(section: &XiaomiSection) -> Result<Self, ConfigError> {
-        let app_secret = required(&section.app_secret, "xiaomi.app_secret")?;
-        if HeaderValue::from_str(&format!("key={app_secret}")).is_err() {
-            return Err(ConfigError::new(
-                "xiaomi.app_secret",
-                "not usable in a header (control characters?)",
-            ));
-        }
-        let endpoint = section
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| "china".to_owned());
-        check_endpoint("xiaomi.endpoint", &endpoint, endpoint_url(&endpoint))?;
+        let app_secret = config::secret(&section.app_secret, "xiaomi.app_secret")?;
+        authorization(&app_secret)?;
         Ok(Self {
-            endpoint,
+            endpoint: config::region(&section.endpoint, "china", REGIONS, "xiaomi.endpoint")?,
             app_secret,
             ca_file: section.ca_file.clone(),
-            request_timeout: request_timeout(
-                "xiaomi.request_timeout_secs",
+            request_timeout: config::request_timeout(
                 section.request_timeout_secs,
-                DEFAULT_REQUEST_TIMEOUT,
+                "xiaomi.request_timeout_secs",
             )?,
         })
     }
 }
 
+/// `Authorization: key=<AppSecret>`, marked sensitive.
+fn authorization(app_secret: &SecretString) -> Result<HeaderValue, ConfigError> {
+    let mut value =
+        HeaderValue::from_str(&format!("key={}", app_secret.expose_secret())).map_err(|_| {
+            ConfigError::new(
+                "xiaomi.app_secret",
+                "not usable in a header (control characters?)",
+            )
+        })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
 // ---------------------------------------------------------------- client
 
 /// A Mi Push client: one per app secret, shared by all sends.
+#[derive(Debug)]
 pub struct XiaomiClient {
     http: reqwest::Client,
     url: String,
@@ -146,24 +138,13 @@ pub struct XiaomiClient {
     clock: SharedClock,
 }
 
-impl std::fmt::Debug for XiaomiClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XiaomiClient")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
-}
-
 impl XiaomiClient {
     pub fn new(config: XiaomiConfig, clock: SharedClock) -> Result<Self, InitError> {
-        let base = endpoint_url(&config.endpoint);
-        check_endpoint("xiaomi.endpoint", &config.endpoint, base)?;
-        let mut authorization = HeaderValue::from_str(&format!("key={}", config.app_secret))
-            .map_err(|_| ConfigError::new("xiaomi.app_secret", "not usable in a header"))?;
-        authorization.set_sensitive(true);
+        let base = config::https_url(endpoint_url(&config.endpoint), "xiaomi.endpoint")?;
+        let authorization = authorization(&config.app_secret)?;
         Ok(Self {
             http: crate::https::client(config.ca_file.as_deref(), config.request_timeout)?,
-            url: format!("{}{SEND_PATH}", base.trim_end_matches('/')),
+            url: format!("{base}{SEND_PATH}"),
             authorization,
             clock,
         })
@@ -177,95 +158,72 @@ impl XiaomiClient {
         }
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, self.authorization.clone());
-        let answer = match form::post(&self.http, &self.url, headers, push.body.to_vec()).await {
+        let answer = match form::post(
+            &self.http,
+            &self.url,
+            headers,
+            push.body.to_vec(),
+            &self.clock,
+        )
+        .await
+        {
             Ok(answer) => answer,
             Err(e) => return network_failure("Mi Push", &e, self.clock.now(), push.attempt),
         };
         let reg_id = form::field(push.body, "registration_id")
             .and_then(|v| String::from_utf8(v).ok())
             .unwrap_or_default();
-        self.finish(&answer, &reg_id, push.attempt)
+        self.finish(&answer, &reg_id, push)
     }
 
-    fn finish(&self, answer: &Answer, reg_id: &str, attempt: u32) -> Delivery {
-        let now = self.clock.now();
-        let reply = Reply::read(&answer.body);
-        let action = match reply.code {
-            Some(code) => action_for(answer.status, code),
-            None => status_action(answer.status),
-        };
-        let reason = reply.reason(answer.status);
-        let bad: Vec<String> = reply
-            .bad_regids
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let status = Some(answer.status);
-        let id = reply.id.clone();
-        let later = |backoff: Backoff| now + answer.retry_after.unwrap_or(backoff.delay(attempt));
-        let outcome = match action {
-            Action::Deliver if bad.iter().any(|b| b == reg_id) => Outcome::TokenInvalid {
-                reason: "bad_regids".to_owned(),
-                since: None,
-            },
-            Action::Deliver => match &reply.id {
-                Some(id) => Outcome::Delivered { id: id.clone() },
-                None => {
-                    tracing::debug!("Mi Push answered success without data.id");
-                    Outcome::Delivered { id: String::new() }
-                }
-            },
-            Action::DropToken => Outcome::TokenInvalid {
-                reason,
-                since: None,
-            },
-            Action::Backoff => Outcome::Retry {
-                reason,
-                not_before: later(SERVER_BACKOFF),
-            },
-            Action::RateBackoff => Outcome::Retry {
-                reason,
-                not_before: later(RATE_BACKOFF),
-            },
-            Action::OfflineBackoff => Outcome::Retry {
-                reason,
-                not_before: later(OFFLINE_BACKOFF),
-            },
-            Action::NextDay => Outcome::Retry {
-                reason,
-                not_before: answer
-                    .retry_after
-                    .map_or_else(|| next_midnight(now, CHINA_UTC_OFFSET_SECS), |d| now + d),
-            },
-            Action::CredentialsRefused => {
-                tracing::debug!(status = answer.status, %reason, "Mi Push refused the sender's credentials");
-                Outcome::CredentialsRefused { reason }
+    fn finish(&self, answer: &Answer, reg_id: &str, push: &Push<'_>) -> Delivery {
+        finish(answer, reg_id, push, self.clock.now())
+    }
+}
+
+/// The delivery for Xiaomi's `answer` to `push` (to `reg_id`) at `now`.
+fn finish(answer: &Answer, reg_id: &str, push: &Push<'_>, now: SystemTime) -> Delivery {
+    let reply = Reply::read(&answer.body);
+    let action = TABLE.action(answer.status, reply.code);
+    let reason = reply.reason(answer.status);
+    let bad: Vec<String> = reply
+        .bad_regids
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let status = Some(answer.status);
+    let id = reply.id.clone();
+    // Success or 20301 naming this regId dead: it is.
+    let named_dead =
+        bad.iter().any(|b| b == reg_id) && matches!(reply.code, Some(0 | NO_VALID_TARGETS));
+    let outcome = match action {
+        _ if named_dead => Outcome::TokenInvalid {
+            reason: "bad_regids".to_owned(),
+            since: None,
+        },
+        action => {
+            if action == Action::Deliver && reply.id.is_none() {
+                tracing::debug!("Mi Push answered success without data.id");
             }
-            Action::Reject => {
-                tracing::debug!(status = answer.status, %reason, "Mi Push rejected a push: check the configuration or the payload");
-                Outcome::Rejected { reason }
-            }
-        };
-        let invalid_tokens = match &outcome {
-            Outcome::TokenInvalid { .. } if bad.is_empty() => vec![reg_id.to_owned()],
-            _ => bad,
-        };
-        Delivery {
-            outcome,
-            status,
-            id,
-            invalid_tokens,
+            let id = form::delivered_id(reply.id.as_ref(), push);
+            form::outcome(&POLICY, action, reason, id, answer, now, push.attempt)
         }
+    };
+    let invalid_tokens = match &outcome {
+        Outcome::TokenInvalid { .. } if bad.is_empty() => vec![reg_id.to_owned()],
+        _ => bad,
+    };
+    Delivery {
+        outcome,
+        status,
+        id,
+        invalid_tokens,
     }
 }
 
-impl Provider for XiaomiClient {
-    fn send<'a>(&'a self, push: &'a Push<'a>) -> BoxFuture<'a, Delivery> {
-        Box::pin(XiaomiClient::send(self, push))
-    }
-}
+provider!(XiaomiClient);
 
 // ---------------------------------------------------------------- answers
 
@@ -300,11 +258,7 @@ impl Reply {
                 bad_regids: String::new(),
             };
         };
-        let code = b.code.as_ref().and_then(|c| match c {
-            serde_json::Value::Number(n) => n.as_i64(),
-            serde_json::Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        });
+        let code = b.code.as_ref().and_then(crate::kit::answer::numeric_code);
         let data = b.data;
         Self {
             code,
@@ -314,36 +268,25 @@ impl Reply {
         }
     }
 
-    /// The reason reported: the code (Xiaomi's codes are the stable part;
-    /// the texts change), with the text after it when there is one.
+    /// The reason reported (see [`crate::kit::answer::coded_reason`]).
     fn reason(&self, status: u16) -> String {
-        match (self.code, self.description.is_empty()) {
-            (Some(code), true) => code.to_string(),
-            (Some(code), false) => format!("{code} {}", self.description),
-            (None, _) => format!("HTTP {status}"),
-        }
+        crate::kit::answer::coded_reason(self.code, &self.description, status)
     }
 }
 
-/// What one answer asks of the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Deliver,
-    DropToken,
-    /// System trouble: [`SERVER_BACKOFF`] or `Retry-After`.
-    Backoff,
-    /// Called too fast: [`RATE_BACKOFF`] or `Retry-After`.
-    RateBackoff,
-    /// The device is away: [`OFFLINE_BACKOFF`].
-    OfflineBackoff,
-    /// Daily quota spent: the next midnight, China Standard Time.
-    NextDay,
-    /// Fix the push or the configuration.
-    Reject,
-    /// The app's secret, identity or standing is refused:
-    /// [`Outcome::CredentialsRefused`].
-    CredentialsRefused,
-}
+/// What one answer asks of the client: the form vendors' vocabulary.
+pub use crate::form::{status_action, Action};
+
+/// Xiaomi's retry policy (the backoffs above).
+const POLICY: form::Policy = form::Policy {
+    vendor: "Mi Push",
+    server: SERVER_BACKOFF,
+    rate: RATE_BACKOFF,
+    offline: OFFLINE_BACKOFF,
+};
+
+/// 20301 "No valid targets!" (see the module doc).
+pub const NO_VALID_TARGETS: i64 = 20301;
 
 /// Every code of vendors.md §5.3 → action (plus 20301, see the module doc).
 pub const RESPONSES: &[(i64, Action)] = &[
@@ -367,7 +310,7 @@ pub const RESPONSES: &[(i64, Action)] = &[
     (10036, Action::CredentialsRefused),
     (22000, Action::CredentialsRefused),
     (10034, Action::NextDay),
-    (20301, Action::DropToken),
+    (NO_VALID_TARGETS, Action::Backoff),
     (22102, Action::Backoff),
     (21301, Action::CredentialsRefused),
     (21302, Action::CredentialsRefused),
@@ -386,26 +329,13 @@ pub const RESPONSES: &[(i64, Action)] = &[
 /// The table's row for `code`; a code not in it falls back on the HTTP
 /// status class ([`status_action`]), a 2xx one to a rejection.
 pub fn action_for(status: u16, code: i64) -> Action {
-    if let Some(&(_, action)) = RESPONSES.iter().find(|(c, _)| *c == code) {
-        return action;
-    }
-    tracing::debug!(status, code, "Mi Push answered a code not in the table");
-    match status_action(status) {
-        Action::Deliver => Action::Reject,
-        other => other,
-    }
+    TABLE.action(status, Some(code))
 }
 
-/// An answer without a result code: by HTTP status class.
-pub fn status_action(status: u16) -> Action {
-    match status {
-        200..=299 => Action::Deliver,
-        401 | 403 => Action::CredentialsRefused,
-        429 => Action::RateBackoff,
-        500..=599 => Action::Backoff,
-        _ => Action::Reject,
-    }
-}
+const TABLE: form::Table = form::Table {
+    vendor: "Mi Push",
+    rows: RESPONSES,
+};
 
 #[cfg(test)]
 mod tests {
@@ -413,18 +343,10 @@ mod tests {
 
     #[test]
     fn every_code_has_one_row_and_maps_as_the_spec_says() {
-        for (i, (code, _)) in RESPONSES.iter().enumerate() {
-            assert!(
-                !RESPONSES.iter().skip(i + 1).any(|(c, _)| c == code),
-                "{code} twice"
-            );
-        }
-        for &(code, action) in RESPONSES {
-            assert_eq!(action_for(200, code), action, "{code}");
-        }
+        crate::kit::answer::assert_table(RESPONSES, |&code| action_for(200, code));
         assert_eq!(RESPONSES.len(), 34);
         assert_eq!(action_for(200, 10034), Action::NextDay);
-        assert_eq!(action_for(200, 20301), Action::DropToken);
+        assert_eq!(action_for(200, 20301), Action::Backoff);
         for code in [21301, 21302, 10031, 10036, 22000, 22022] {
             assert_eq!(action_for(200, code), Action::CredentialsRefused, "{code}");
         }
@@ -443,6 +365,45 @@ mod tests {
         assert_eq!(status_action(502), Action::Backoff);
         assert_eq!(status_action(401), Action::CredentialsRefused);
         assert_eq!(status_action(404), Action::Reject);
+    }
+
+    #[test]
+    fn no_valid_targets_retries_unless_bad_regids_names_the_token() {
+        let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let push = Push {
+            body: b"registration_id=r1",
+            headers: Headers::None,
+            id: uuid::Uuid::new_v4(),
+            attempt: 2,
+        };
+        let answer = |json: &str| Answer {
+            status: 200,
+            retry_after: None,
+            body: bytes::Bytes::from(json.to_owned()),
+        };
+        let unnamed = answer(r#"{"result":"error","code":20301,"reason":"No valid targets!"}"#);
+        let d = finish(&unnamed, "r1", &push, now);
+        assert_eq!(
+            d.outcome,
+            Outcome::Retry {
+                reason: "20301 No valid targets!".into(),
+                not_before: now + SERVER_BACKOFF.delay(2)
+            }
+        );
+        assert!(d.invalid_tokens.is_empty());
+        let named = answer(r#"{"code":20301,"data":{"bad_regids":"r1"}}"#);
+        let d = finish(&named, "r1", &push, now);
+        assert_eq!(
+            d.outcome,
+            Outcome::TokenInvalid {
+                reason: "bad_regids".into(),
+                since: None
+            }
+        );
+        assert_eq!(d.invalid_tokens, ["r1"]);
+        // Another regId named dead leaves this one to the retry.
+        let other = answer(r#"{"code":20301,"data":{"bad_regids":"r9"}}"#);
+        assert_eq!(finish(&other, "r1", &push, now).outcome.name(), "retry");
     }
 
     #[test]
@@ -474,5 +435,10 @@ mod tests {
         let config = XiaomiConfig::from_section(&section).unwrap();
         assert_eq!(endpoint_url(&config.endpoint), CHINA_URL);
         assert!(!format!("{config:?}").contains("s3cr3t"));
+        // The client's derived Debug too (the header is marked sensitive).
+        let clock = std::sync::Arc::new(tidings_std::clock::ManualClock::starting_now());
+        let client = XiaomiClient::new(config, clock).unwrap();
+        assert!(!format!("{client:?}").contains("s3cr3t"));
+        assert_eq!(endpoint_url("global"), SINGAPORE_URL);
     }
 }

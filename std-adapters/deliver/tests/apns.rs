@@ -3,13 +3,16 @@
 //! connections, deadlines and certificate auth. Time moves on a
 //! `ManualClock` shared by client and stand-in; nothing sleeps.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tidings_core::render::Headers;
-use tidings_core::{decide, Decision};
+use common::{
+    refused, rejected, render_case, retry, row, run_rows, token_invalid, Rendered, SECOND,
+};
 use tidings_deliver::apns::{ApnsAuth, ApnsClient, ApnsConfig, SERVER_BACKOFF, TOKEN_RENEW_FLOOR};
 use tidings_deliver::http2::PoolConfig;
 use tidings_deliver::jwt::Es256Key;
@@ -20,8 +23,6 @@ use tidings_standin::apns::{
     generate_signing_key, ApnsSigningKey, ApnsStandin, ApnsStandinBuilder, Auth, Reply,
 };
 use tidings_std::clock::{Clock, ManualClock};
-use tidings_std::ingest::{parse_case, AppDoc};
-use tidings_std::report::push_report;
 
 const TOPIC: &str = "com.example.chat";
 const TEAM: &str = "TEAM000001";
@@ -29,11 +30,6 @@ const KEY_ID: &str = "KEY0000001";
 const TOKEN: &str = "5f2b9c0d8e7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c";
 
 /// A rendered push whose headers borrow a case leaked for the test's life.
-struct Rendered {
-    body: Vec<u8>,
-    headers: Headers<'static>,
-}
-
 fn case_json(token: &str, text: &str, now: i64, extra_apns: &str) -> String {
     serde_json::json!({
         "Message": {
@@ -59,27 +55,11 @@ fn case_json(token: &str, text: &str, now: i64, extra_apns: &str) -> String {
 }
 
 fn render(json: String) -> Rendered {
-    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
-    let lent = Box::leak(Box::new(doc.lend().unwrap()));
-    let app = Box::leak(Box::new(AppDoc::default()));
-    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
-    let Decision::Push(n) = decide(case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, rendered) = push_report(&n).unwrap();
-    Rendered {
-        body: outcome.payload.unwrap(),
-        headers: rendered.headers,
-    }
+    render_case(json, 0)
 }
 
 fn push(rendered: &Rendered, attempt: u32) -> Push<'_> {
-    Push {
-        body: &rendered.body,
-        headers: rendered.headers,
-        id: uuid::Uuid::new_v4(),
-        attempt,
-    }
+    rendered.push(attempt)
 }
 
 struct Bed {
@@ -128,9 +108,7 @@ async fn bed(
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    standin.write_ca_pem(&ca).unwrap();
+    let (dir, ca) = common::ca_file(standin.ca_pem());
     let config = ApnsConfig {
         endpoint: standin.url(),
         auth: ApnsAuth::Token {
@@ -190,105 +168,65 @@ async fn delivers_the_rendered_bytes_and_headers_as_they_are() {
 
 #[tokio::test]
 async fn every_outcome_class_from_the_table() {
-    let tokens: Vec<String> = (0..9).map(|i| format!("{i:02x}{}", &TOKEN[2..])).collect();
-    let t = |i: usize| tokens[i].clone();
-    let bed = default_bed(|b| {
-        b.reply_always(
-            &t(0),
-            Reply::Unregistered {
-                timestamp_ms: Some(1_700_000_000_123),
-            },
-        )
-        .reply_always(&t(1), Reply::BadDeviceToken)
-        .reply_always(&t(2), Reply::InternalServerError)
-        .reply_always(
-            &t(3),
-            Reply::TooManyRequests {
-                retry_after: Some(120),
-            },
-        )
-        .reply_always(&t(4), Reply::TooManyRequests { retry_after: None })
-        .reply_always(&t(5), Reply::PayloadTooLarge)
-        .reply_always(&t(6), Reply::ServiceUnavailable)
-        .reply_always(&t(7), Reply::Shutdown)
-        .reply_always(&t(8), Reply::TopicDisallowed)
-    })
-    .await;
+    let bed = default_bed(|b| b).await;
     let now = bed.clock.now();
-    let outcome = |d: Delivery| d.outcome;
-
-    let (_, d) = bed.send(&bed.rendered(&t(0)), 0).await;
-    assert_eq!(d.status, Some(410));
-    assert_eq!(
-        outcome(d),
-        Outcome::TokenInvalid {
-            reason: "Unregistered".into(),
-            since: Some(SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
-        }
-    );
-    let (_, d) = bed.send(&bed.rendered(&t(1)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::TokenInvalid {
-            reason: "BadDeviceToken".into(),
-            since: None
-        }
-    );
-    let (_, d) = bed.send(&bed.rendered(&t(2)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::Retry {
-            reason: "InternalServerError".into(),
-            not_before: now + SERVER_BACKOFF.base
-        }
-    );
-    // Retry-After wins over the policy.
-    let (_, d) = bed.send(&bed.rendered(&t(3)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::Retry {
-            reason: "TooManyRequests".into(),
-            not_before: now + Duration::from_secs(120)
-        }
-    );
-    let (_, d) = bed.send(&bed.rendered(&t(4)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::Retry {
-            reason: "TooManyRequests".into(),
-            not_before: now + Duration::from_secs(60)
-        }
-    );
-    let (_, d) = bed.send(&bed.rendered(&t(5)), 0).await;
-    assert_eq!(d.status, Some(413));
-    assert_eq!(
-        outcome(d),
-        Outcome::Rejected {
-            reason: "PayloadTooLarge".into()
-        }
-    );
-    // The backoff grows with the attempt.
-    let (_, d) = bed.send(&bed.rendered(&t(6)), 2).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::Retry {
-            reason: "ServiceUnavailable".into(),
-            not_before: now + SERVER_BACKOFF.base * 4
-        }
-    );
+    let too_many = |retry_after| Reply::TooManyRequests { retry_after };
+    let unregistered = Reply::Unregistered {
+        timestamp_ms: Some(1_700_000_000_123),
+    };
+    let since = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+    let rows = vec![
+        row(
+            unregistered,
+            0,
+            Outcome::TokenInvalid {
+                reason: "Unregistered".into(),
+                since: Some(since),
+            },
+        ),
+        row(Reply::BadDeviceToken, 0, token_invalid("BadDeviceToken")),
+        row(
+            Reply::InternalServerError,
+            0,
+            retry("InternalServerError", now + SERVER_BACKOFF.base),
+        ),
+        // Retry-After wins over the policy.
+        row(
+            too_many(Some(120)),
+            0,
+            retry("TooManyRequests", now + 120 * SECOND),
+        ),
+        row(
+            too_many(None),
+            0,
+            retry("TooManyRequests", now + 60 * SECOND),
+        ),
+        row(Reply::PayloadTooLarge, 0, rejected("PayloadTooLarge")),
+        // The backoff grows with the attempt.
+        row(
+            Reply::ServiceUnavailable,
+            2,
+            retry("ServiceUnavailable", now + SERVER_BACKOFF.base * 4),
+        ),
+        row(Reply::TopicDisallowed, 0, refused("TopicDisallowed")),
+    ];
+    let sent = run_rows(
+        rows,
+        |i| format!("{i:02x}{}", &TOKEN[2..]),
+        |token, reply| bed.standin.script(token, reply),
+        async |token, attempt| bed.send(&bed.rendered(token), attempt).await.1,
+    )
+    .await;
+    assert_eq!(sent[0].1.status, Some(410));
+    assert_eq!(sent[5].1.status, Some(413));
     // Shutdown is resent on a fresh connection; when every connection
     // says so, it is a retry.
+    let shutdown = format!("ff{}", &TOKEN[2..]);
+    bed.standin.script(&shutdown, Reply::Shutdown);
     let opened = bed.client.connections_opened();
-    let (_, d) = bed.send(&bed.rendered(&t(7)), 0).await;
-    assert!(matches!(outcome(d), Outcome::Retry { reason, .. } if reason == "Shutdown"));
+    let (_, d) = bed.send(&bed.rendered(&shutdown), 0).await;
+    assert!(matches!(d.outcome, Outcome::Retry { reason, .. } if reason == "Shutdown"));
     assert!(bed.client.connections_opened() > opened);
-    let (_, d) = bed.send(&bed.rendered(&t(8)), 0).await;
-    assert_eq!(
-        outcome(d),
-        Outcome::CredentialsRefused {
-            reason: "TopicDisallowed".into()
-        }
-    );
     assert!(bed.standin.accepted().is_empty());
     bed.standin.shutdown().await.unwrap();
 }
@@ -595,18 +533,10 @@ async fn an_unreachable_endpoint_backs_off_by_attempt() {
     };
     let client = ApnsClient::new(config, Arc::new(clock.clone())).unwrap();
     let rendered = render(case_json(TOKEN, "hi", clock.unix_seconds(), ""));
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let d = client.send(&push(&rendered, attempt)).await;
-        assert_eq!(d.status, None);
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-    }
+    common::assert_unreachable_backs_off_by_attempt(clock.now(), async |attempt| {
+        client.send(&push(&rendered, attempt)).await
+    })
+    .await;
 }
 
 async fn certificate_bed(

@@ -3,6 +3,8 @@
 //! Random texts, titles and ext of every size, heavy in escapes, CJK and
 //! emoji, for alert and VoIP pushes, rendered by the core and sent.
 
+mod common;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -39,9 +41,7 @@ fn shared() -> &'static Shared {
                     .start(),
             )
             .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let ca = dir.path().join("ca.pem");
-        standin.write_ca_pem(&ca).unwrap();
+        let (dir, ca) = common::ca_file(standin.ca_pem());
         let config = ApnsConfig {
             endpoint: standin.url(),
             auth: ApnsAuth::Token {

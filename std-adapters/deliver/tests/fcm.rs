@@ -6,11 +6,10 @@
 
 mod common;
 
+use common::{render_case, Rendered};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings_core::render::Headers;
-use tidings_core::{decide, Decision};
 use tidings_deliver::fcm::{
     FcmClient, FcmConfig, QUOTA_BACKOFF, SERVER_BACKOFF, TOKEN_REFRESH_BEFORE,
 };
@@ -21,16 +20,9 @@ use tidings_standin::fcm::{
 };
 use tidings_std::clock::{Clock, ManualClock};
 use tidings_std::config::FcmSection;
-use tidings_std::ingest::{parse_case, AppDoc};
-use tidings_std::report::push_report;
 
 const PROJECT: &str = "tidings-test";
 const TOKEN: &str = "dXNlcjE6APA91bH-fcm-registration-token-0001";
-
-struct Rendered {
-    body: Vec<u8>,
-    headers: Headers<'static>,
-}
 
 fn case_json(token: &str, text: &str, now: i64) -> String {
     serde_json::json!({
@@ -54,21 +46,6 @@ fn case_json(token: &str, text: &str, now: i64) -> String {
     .to_string()
 }
 
-fn render(json: String) -> Rendered {
-    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
-    let lent = Box::leak(Box::new(doc.lend().unwrap()));
-    let app = Box::leak(Box::new(AppDoc::default()));
-    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
-    let Decision::Push(n) = decide(case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, rendered) = push_report(&n).unwrap();
-    Rendered {
-        body: outcome.payload.unwrap(),
-        headers: rendered.headers,
-    }
-}
-
 struct Bed {
     standin: FcmStandin,
     client: Arc<FcmClient>,
@@ -78,11 +55,8 @@ struct Bed {
 
 impl Bed {
     fn rendered(&self, token: &str) -> Rendered {
-        render(case_json(
-            token,
-            "Lunch at 12? 🍜",
-            self.clock.unix_seconds(),
-        ))
+        let json = case_json(token, "Lunch at 12? 🍜", self.clock.unix_seconds());
+        render_case(json, 0)
     }
 
     async fn send(&self, rendered: &Rendered, attempt: u32) -> Delivery {
@@ -112,9 +86,7 @@ async fn bed_with_key(
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    standin.write_ca_pem(&ca).unwrap();
+    let (dir, ca) = common::ca_file(standin.ca_pem());
     let key_file = dir.path().join("service-account.json");
     let client_account = match client_key {
         Some(pem) => ServiceAccount::with_key(PROJECT, pem),
@@ -442,24 +414,10 @@ async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
         Arc::new(bed.clock.clone()),
     )
     .unwrap();
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let push = Push {
-            body: &rendered.body,
-            headers: rendered.headers,
-            id: uuid::Uuid::new_v4(),
-            attempt,
-        };
-        let d = client.send(&push).await;
-        assert_eq!(d.status, None);
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: bed.clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-    }
+    common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
+        client.send(&rendered.push(attempt)).await
+    })
+    .await;
     assert_eq!(
         client.token_fetches(),
         1,

@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{millis, push, render, SECOND};
+use common::{millis, push, rejected, retry, row, run_rows, token_invalid, SECOND};
 use tidings_deliver::honor::{HonorClient, HonorConfig, FLOW_BACKOFF, SERVER_BACKOFF};
 use tidings_deliver::Outcome;
 use tidings_standin::honor::{HonorStandin, HonorStandinBuilder, Reply, TokenFault};
@@ -19,25 +19,7 @@ const CLIENT_ID: &str = "honor-client-1";
 const SECRET: &str = "honor-test-secret";
 const TOKEN: &str = "AFx3Gb0_honor_token_0001";
 
-struct Bed {
-    standin: HonorStandin,
-    client: HonorClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-impl Bed {
-    fn rendered(&self, token: &str) -> Vec<u8> {
-        let info = serde_json::json!({ "HonorImportance": "NORMAL" });
-        render(
-            "honor",
-            token,
-            "Lunch at 12? 🍜",
-            common::unix(self.clock.now()),
-            info,
-        )
-    }
-}
+type Bed = common::Bed<HonorStandin, HonorClient>;
 
 async fn bed_with(
     standin: impl FnOnce(HonorStandinBuilder) -> HonorStandinBuilder,
@@ -53,9 +35,7 @@ async fn bed_with(
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    standin.write_ca_pem(&ca).unwrap();
+    let (dir, ca) = common::ca_file(standin.ca_pem());
     let config = HonorConfig {
         app_id: APP_ID.into(),
         client_id: CLIENT_ID.into(),
@@ -71,7 +51,10 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "honor",
+        text: "Lunch at 12? 🍜",
+        android_info: serde_json::json!({ "HonorImportance": "NORMAL" }),
     }
 }
 
@@ -85,14 +68,7 @@ async fn delivers_the_rendered_bytes_with_a_millisecond_timestamp() {
     let body = bed.rendered(TOKEN);
     for _ in 0..10 {
         let d = bed.client.send(&push(&body, 0)).await;
-        let Outcome::Delivered { id } = &d.outcome else {
-            panic!("{d:?}")
-        };
-        assert_eq!(
-            d.id.as_deref(),
-            Some(id.as_str()),
-            "the id is data.requestId"
-        );
+        common::assert_delivered_under_the_vendor_id(&d, "data.requestId");
     }
     let accepted = bed.standin.accepted();
     assert_eq!(accepted.len(), 10);
@@ -168,84 +144,33 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
 
 #[tokio::test]
 async fn every_outcome_class() {
-    let t = |i: u32| format!("{TOKEN}-{i}");
-    let bed = bed(|b| {
-        b.reply_always(&t(0), Reply::ExpiredToken)
-            .reply_always(&t(1), Reply::InternalError)
-            .reply_always(
-                &t(2),
-                Reply::FlowControl {
-                    retry_after: Some(90),
-                },
-            )
-            .reply_always(&t(3), Reply::FlowControl { retry_after: None })
-            .reply_always(&t(4), Reply::BodyTooLarge)
-            .reply_always(&t(5), Reply::FailToken)
-            .reply_always(&t(6), Reply::InvalidTokens)
-    })
-    .await;
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let send = |i: u32, attempt: u32| {
-        let body = bed.rendered(&t(i));
-        let client = &bed.client;
-        async move { client.send(&push(&body, attempt)).await }
-    };
-    let d = send(0, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "expireTokens".into(),
-            since: None
-        }
-    );
-    assert_eq!(d.invalid_tokens, [t(0)]);
-    let d = send(1, 1).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "81000001".into(),
-            not_before: now + 2 * SERVER_BACKOFF.base
-        }
-    );
-    let d = send(2, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 503".into(),
-            not_before: now + 90 * SECOND
-        }
-    );
-    let d = send(3, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 503".into(),
-            not_before: now + FLOW_BACKOFF.base
-        }
-    );
-    let d = send(4, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "80300008".into()
-        }
-    );
-    let d = send(5, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "SendFailed".into()
-        }
-    );
-    let d = send(6, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "80300007".into(),
-            since: None
-        }
-    );
-    assert_eq!(d.invalid_tokens, [t(6)]);
+    let flow = |retry_after| Reply::FlowControl { retry_after };
+    let rows = vec![
+        row(Reply::ExpiredToken, 0, token_invalid("expireTokens")),
+        row(
+            Reply::InternalError,
+            1,
+            retry("81000001", now + 2 * SERVER_BACKOFF.base),
+        ),
+        row(flow(Some(90)), 0, retry("HTTP 503", now + 90 * SECOND)),
+        row(flow(None), 0, retry("HTTP 503", now + FLOW_BACKOFF.base)),
+        row(Reply::BodyTooLarge, 0, rejected("80300008")),
+        row(Reply::FailToken, 0, rejected("SendFailed")),
+        row(Reply::InvalidTokens, 0, token_invalid("80300007")),
+    ];
+    let sent = run_rows(
+        rows,
+        |i| format!("{TOKEN}-{i}"),
+        |token, reply| bed.standin.script(token, reply),
+        async |token, attempt| bed.client.send(&push(&bed.rendered(token), attempt)).await,
+    )
+    .await;
+    for i in [0, 6] {
+        let (token, d) = &sent[i];
+        assert_eq!(d.invalid_tokens, std::slice::from_ref(token));
+    }
     assert!(bed.standin.accepted().is_empty());
 }
 
@@ -272,18 +197,10 @@ async fn a_wrong_secret_is_refused_by_the_standin() {
     let bed = bed_with(|b| b, "not-the-secret", None).await;
     let body = bed.rendered(TOKEN);
     let d = bed.client.send(&push(&body, 0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::CredentialsRefused {
-            reason: "OAuth2:invalid_client".into()
-        }
-    );
     assert_eq!(d.status, Some(401));
     let stats = bed.standin.stats();
-    assert_eq!(
-        (stats.token_refusals, stats.token_fetches, stats.requests),
-        (1, 0, 0)
-    );
+    let counts = (stats.token_refusals, stats.token_fetches, stats.requests);
+    common::assert_secret_refused(&d, "OAuth2:invalid_client", counts);
 }
 
 #[tokio::test]
@@ -306,23 +223,15 @@ async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
         client_secret: SECRET.into(),
         endpoint: common::dead_url(),
         token_endpoint: bed.standin.token_url(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_secs(10),
     };
     let client = HonorClient::new(config, Arc::new(bed.clock.clone())).unwrap();
     let body = bed.rendered(TOKEN);
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let d = client.send(&push(&body, attempt)).await;
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: bed.clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-        assert_eq!(d.status, None);
-    }
+    common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
+        client.send(&push(&body, attempt)).await
+    })
+    .await;
     assert_eq!(bed.standin.stats().token_fetches, 1);
     bed.standin.shutdown().await.unwrap();
 }
@@ -337,7 +246,7 @@ async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
         client_secret: SECRET.into(),
         endpoint: bed.standin.url(),
         token_endpoint: bed.standin.token_url(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_millis(300),
     };
     let client = HonorClient::new(config, Arc::new(bed.clock.clone())).unwrap();

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{dead_url, push, render, SECOND};
+use common::{dead_url, push, rejected, retry, row, run_rows, token_invalid, SECOND};
 use tidings_deliver::huawei::{HuaweiClient, HuaweiConfig, FLOW_BACKOFF, SERVER_BACKOFF};
 use tidings_deliver::outcome::TRANSPORT_BACKOFF;
 use tidings_deliver::token::TOKEN_BACKOFF;
@@ -21,25 +21,7 @@ const APP_ID: &str = "104000001";
 const SECRET: &str = "huawei-test-secret";
 const TOKEN: &str = "IQAAAACy0kYkAAD-hw_token_0001";
 
-struct Bed {
-    standin: HuaweiStandin,
-    client: Arc<HuaweiClient>,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-impl Bed {
-    fn rendered(&self, token: &str) -> Vec<u8> {
-        let info = serde_json::json!({ "HuaWeiCategory": "IM", "HuaWeiImportance": "NORMAL" });
-        render(
-            "huawei",
-            token,
-            "Lunch \"at\" 12? 🍜",
-            common::unix(self.clock.now()),
-            info,
-        )
-    }
-}
+type Bed = common::Bed<HuaweiStandin, Arc<HuaweiClient>>;
 
 async fn bed_with(
     standin: impl FnOnce(HuaweiStandinBuilder) -> HuaweiStandinBuilder,
@@ -54,9 +36,7 @@ async fn bed_with(
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    standin.write_ca_pem(&ca).unwrap();
+    let (dir, ca) = common::ca_file(standin.ca_pem());
     let config = HuaweiConfig {
         app_id: APP_ID.into(),
         client_id: APP_ID.into(),
@@ -71,7 +51,10 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "huawei",
+        text: "Lunch \"at\" 12? 🍜",
+        android_info: serde_json::json!({ "HuaWeiCategory": "IM", "HuaWeiImportance": "NORMAL" }),
     }
 }
 
@@ -79,7 +62,7 @@ async fn bed(standin: impl FnOnce(HuaweiStandinBuilder) -> HuaweiStandinBuilder)
     bed_with(standin, SECRET).await
 }
 
-impl Bed {
+impl common::Bed<HuaweiStandin, Arc<HuaweiClient>> {
     /// Another client of the same stand-in, with its own token cache.
     fn client(&self, token_endpoint: String, request_timeout: Duration) -> HuaweiClient {
         let config = HuaweiConfig {
@@ -88,7 +71,7 @@ impl Bed {
             client_secret: SECRET.into(),
             endpoint: self.standin.url(),
             token_endpoint,
-            ca_file: Some(self._dir.path().join("ca.pem")),
+            ca_file: Some(self.ca()),
             request_timeout,
         };
         HuaweiClient::new(config, Arc::new(self.clock.clone())).unwrap()
@@ -111,14 +94,7 @@ async fn delivers_the_rendered_bytes_with_one_token_for_many_sends() {
     let body = bed.rendered(TOKEN);
     for _ in 0..20 {
         let d = bed.client.send(&push(&body, 0)).await;
-        let Outcome::Delivered { id } = &d.outcome else {
-            panic!("{d:?}")
-        };
-        assert_eq!(
-            d.id.as_deref(),
-            Some(id.as_str()),
-            "the id is Huawei's requestId"
-        );
+        common::assert_delivered_under_the_vendor_id(&d, "Huawei's requestId");
         assert_eq!(d.status, Some(200));
         assert!(d.invalid_tokens.is_empty());
     }
@@ -221,107 +197,52 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
 
 #[tokio::test]
 async fn every_outcome_class() {
-    let t = |i: u32| format!("{TOKEN}-{i}");
-    let bed = bed(|b| {
-        b.reply_always(&t(0), Reply::InvalidToken)
-            .reply_always(&t(1), Reply::InternalError)
-            .reply_always(
-                &t(2),
-                Reply::FlowControl {
-                    retry_after: Some(120),
-                },
-            )
-            .reply_always(&t(3), Reply::FlowControl { retry_after: None })
-            .reply_always(&t(4), Reply::BodyTooLarge)
-            .reply_always(&t(5), Reply::OAuthServiceFailed)
-            .reply_always(&t(6), Reply::TopicFlowControl)
-            .reply_always(
-                &t(7),
-                Reply::Other {
-                    status: 400,
-                    code: "80999999".into(),
-                },
-            )
-    })
-    .await;
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let send = |i: u32, attempt: u32| {
-        let body = bed.rendered(&t(i));
-        let client = &bed.client;
-        async move { client.send(&push(&body, attempt)).await }
+    let flow = |retry_after| Reply::FlowControl { retry_after };
+    let other = Reply::Other {
+        status: 400,
+        code: "80999999".into(),
     };
-
-    let d = send(0, 0).await;
+    let rows = vec![
+        row(Reply::InvalidToken, 0, token_invalid("80300007")),
+        row(
+            Reply::InternalError,
+            0,
+            retry("81000001", now + SERVER_BACKOFF.base),
+        ),
+        row(
+            Reply::InternalError,
+            2,
+            retry("81000001", now + 20 * SECOND),
+        ),
+        // Retry-After wins over the policy.
+        row(flow(Some(120)), 0, retry("HTTP 503", now + 120 * SECOND)),
+        row(flow(None), 0, retry("HTTP 503", now + FLOW_BACKOFF.base)),
+        row(Reply::BodyTooLarge, 0, rejected("80300008")),
+        row(
+            Reply::OAuthServiceFailed,
+            0,
+            retry("80600003", now + SERVER_BACKOFF.base),
+        ),
+        row(
+            Reply::TopicFlowControl,
+            1,
+            retry("80100017", now + 2 * FLOW_BACKOFF.base),
+        ),
+        row(other, 0, rejected("80999999")),
+    ];
+    let sent = run_rows(
+        rows,
+        |i| format!("{TOKEN}-{i}"),
+        |token, reply| bed.standin.script(token, reply),
+        async |token, attempt| bed.client.send(&push(&bed.rendered(token), attempt)).await,
+    )
+    .await;
+    let (dead, d) = &sent[0];
     assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "80300007".into(),
-            since: None
-        }
-    );
-    assert_eq!((d.status, d.invalid_tokens), (Some(400), vec![t(0)]));
-    let d = send(1, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "81000001".into(),
-            not_before: now + SERVER_BACKOFF.base
-        }
-    );
-    let d = send(1, 2).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "81000001".into(),
-            not_before: now + 20 * SECOND
-        }
-    );
-    // Retry-After wins over the policy.
-    let d = send(2, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 503".into(),
-            not_before: now + 120 * SECOND
-        }
-    );
-    let d = send(3, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 503".into(),
-            not_before: now + FLOW_BACKOFF.base
-        }
-    );
-    let d = send(4, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "80300008".into()
-        }
-    );
-    let d = send(5, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "80600003".into(),
-            not_before: now + SERVER_BACKOFF.base
-        }
-    );
-    let d = send(6, 1).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "80100017".into(),
-            not_before: now + 2 * FLOW_BACKOFF.base
-        }
-    );
-    let d = send(7, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "80999999".into()
-        }
+        (d.status, &d.invalid_tokens),
+        (Some(400), &vec![dead.clone()])
     );
     assert!(bed.standin.accepted().is_empty());
 }
@@ -368,18 +289,10 @@ async fn a_wrong_secret_is_refused_by_the_standin() {
     let d = bed.client.send(&push(&body, 0)).await;
     // The stand-in's number for a wrong client (Huawei's are not in
     // vendors.md), behind the OAuth prefix.
-    assert_eq!(
-        d.outcome,
-        Outcome::CredentialsRefused {
-            reason: "OAuth2:1101".into()
-        }
-    );
     assert_eq!(d.status, Some(401));
     let stats = bed.standin.stats();
-    assert_eq!(
-        (stats.token_refusals, stats.token_fetches, stats.requests),
-        (1, 0, 0)
-    );
+    let counts = (stats.token_refusals, stats.token_fetches, stats.requests);
+    common::assert_secret_refused(&d, "OAuth2:1101", counts);
 }
 
 #[tokio::test]
@@ -417,23 +330,15 @@ async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
         client_secret: SECRET.into(),
         endpoint: dead_url(),
         token_endpoint: bed.standin.token_url(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_secs(10),
     };
     let client = HuaweiClient::new(config, Arc::new(bed.clock.clone())).unwrap();
     let body = bed.rendered(TOKEN);
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let d = client.send(&push(&body, attempt)).await;
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: bed.clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-        assert_eq!(d.status, None);
-    }
+    common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
+        client.send(&push(&body, attempt)).await
+    })
+    .await;
     assert_eq!(bed.standin.stats().token_fetches, 1);
 }
 

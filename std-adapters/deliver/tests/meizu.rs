@@ -4,12 +4,16 @@
 //! success, retries, rejections, a wrong secret refused (1006). Time is a
 //! `ManualClock`; nothing sleeps.
 
+mod common;
 mod form_support;
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use form_support::{ca_file, case_json, render, Rendered};
+use common::{rejected, retry, row, run_rows};
+use form_support::{
+    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, TEXT,
+};
 use tidings_core::{decide, Decision};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::meizu::{MeizuClient, MeizuConfig, RATE_BACKOFF, SERVER_BACKOFF};
@@ -21,12 +25,7 @@ use tidings_std::ingest::{parse_case, AppDoc};
 const APP_ID: &str = "112233";
 const SECRET: &str = "meizu-app-secret-0123456789";
 
-struct Bed {
-    standin: MeizuStandin,
-    client: MeizuClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
+type Bed = common::Bed<MeizuStandin, MeizuClient>;
 
 async fn bed_with(
     secret: &str,
@@ -50,18 +49,15 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "meizu",
+        text: TEXT,
+        android_info: serde_json::Value::Null,
     }
 }
 
 async fn bed(standin: impl FnOnce(MeizuStandinBuilder) -> MeizuStandinBuilder) -> Bed {
     bed_with(SECRET, standin).await
-}
-
-const TEXT: &str = "Lunch \"at\" 12? 🍜 & more";
-
-fn rendered(bed: &Bed, token: &str) -> Rendered {
-    render(case_json("meizu", token, TEXT, bed.clock.unix_seconds()))
 }
 
 /// The core's raw `messageJson` for the same case (what must be signed).
@@ -153,50 +149,50 @@ async fn dead_push_ids_and_partial_success() {
 
 #[tokio::test]
 async fn retries_and_rejections() {
-    let bed = bed(|b| {
-        b.reply_always("busy", Reply::ServerBusy)
-            .reply_always("failed", Reply::PushFailed)
-            .reply_always("rate", Reply::RateTooHigh)
-            .reply_always(
-                "gw",
-                Reply::Http {
-                    status: 503,
-                    retry_after: Some(45),
-                },
-            )
-            .reply_always("day", Reply::DailyLimit)
-            .reply_always("device-day", Reply::DeviceDailyLimit)
-            .reply_always("folded", Reply::Folded)
-    })
-    .await;
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let retry = |o: &Outcome| match o {
-        Outcome::Retry { not_before, .. } => not_before.duration_since(now).unwrap(),
-        other => panic!("not a retry: {other:?}"),
+    let gateway = Reply::Http {
+        status: 503,
+        retry_after: Some(45),
     };
-    let d = bed.client.send(&rendered(&bed, "busy").push(1)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(1));
-    let d = bed.client.send(&rendered(&bed, "failed").push(0)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(0));
-    assert!(d.outcome.reason().starts_with("513"));
-    let d = bed.client.send(&rendered(&bed, "rate").push(0)).await;
-    assert_eq!(retry(&d.outcome), RATE_BACKOFF.delay(0));
-    let d = bed.client.send(&rendered(&bed, "gw").push(0)).await;
-    assert_eq!(
-        retry(&d.outcome),
-        Duration::from_secs(45),
-        "Retry-After wins"
-    );
-    let midnight = next_midnight(now, CHINA_UTC_OFFSET_SECS)
-        .duration_since(now)
-        .unwrap();
-    let d = bed.client.send(&rendered(&bed, "day").push(0)).await;
-    assert_eq!(retry(&d.outcome), midnight);
-    let d = bed.client.send(&rendered(&bed, "device-day").push(0)).await;
-    assert_eq!(retry(&d.outcome), midnight);
-    let d = bed.client.send(&rendered(&bed, "folded").push(0)).await;
-    assert_eq!(d.outcome.name(), "rejected");
-    assert!(d.outcome.reason().starts_with("520"));
+    let midnight = next_midnight(now, CHINA_UTC_OFFSET_SECS);
+    let rows = vec![
+        row(
+            Reply::ServerBusy,
+            1,
+            retry("1003 服务器忙", now + SERVER_BACKOFF.delay(1)),
+        ),
+        row(
+            Reply::PushFailed,
+            0,
+            retry("513", now + SERVER_BACKOFF.base),
+        ),
+        row(
+            Reply::RateTooHigh,
+            0,
+            retry("110010 推送频率过高", now + RATE_BACKOFF.base),
+        ),
+        // Retry-After wins.
+        row(gateway, 0, retry("HTTP 503", now + Duration::from_secs(45))),
+        row(
+            Reply::DailyLimit,
+            0,
+            retry("110019 超过当日推送次数", midnight),
+        ),
+        row(Reply::DeviceDailyLimit, 0, retry("110011", midnight)),
+        row(Reply::Folded, 0, rejected("520")),
+    ];
+    run_rows(
+        rows,
+        |i| format!("mz-row-{i}"),
+        |push_id, reply| bed.standin.script(push_id, reply),
+        async |push_id, attempt| {
+            bed.client
+                .send(&rendered(&bed, push_id).push(attempt))
+                .await
+        },
+    )
+    .await;
     bed.standin.shutdown().await.unwrap();
 }
 
@@ -212,16 +208,20 @@ async fn an_unreachable_host_backs_off_by_attempt() {
     };
     let client = MeizuClient::new(config, Arc::new(clock.clone())).unwrap();
     let r = render(case_json("meizu", "mz-1", "hi", clock.unix_seconds()));
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let d = client.send(&r.push(attempt)).await;
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-        assert_eq!(d.status, None);
-    }
+    common::assert_unreachable_backs_off_by_attempt(clock.now(), async |attempt| {
+        client.send(&r.push(attempt)).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_success_without_a_message_id_reports_the_push_id() {
+    let reply = Reply::Other {
+        code: 200,
+        message: String::new(),
+    };
+    let bed = bed(|b| b.reply_always("no-id", reply)).await;
+    let r = rendered(&bed, "no-id");
+    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
+    bed.standin.shutdown().await.unwrap();
 }

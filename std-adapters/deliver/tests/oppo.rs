@@ -4,14 +4,16 @@
 //! delivered bytes, dead regIds, retries, the daily limit, rejections, a
 //! wrong MasterSecret refused. Time is a `ManualClock`; nothing sleeps.
 
-mod form_support;
-
 mod common;
+mod form_support;
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use form_support::{ca_file, case_json, render, Rendered};
+use common::{refused, retry, row, run_rows, token_invalid};
+use form_support::{
+    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, TEXT,
+};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::oppo::{OppoClient, OppoConfig, RATE_BACKOFF, SERVER_BACKOFF};
 use tidings_deliver::token::TOKEN_BACKOFF;
@@ -22,12 +24,7 @@ use tidings_std::clock::{Clock, ManualClock};
 const APP_KEY: &str = "oppo-app-key";
 const MASTER_SECRET: &str = "oppo-master-secret-0123456789";
 
-struct Bed {
-    standin: OppoStandin,
-    client: OppoClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
+type Bed = common::Bed<OppoStandin, OppoClient>;
 
 async fn bed_with(
     master_secret: &str,
@@ -55,21 +52,15 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "oppo",
+        text: TEXT,
+        android_info: serde_json::Value::Null,
     }
 }
 
 async fn bed(standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder) -> Bed {
     bed_with(MASTER_SECRET, standin).await
-}
-
-fn rendered(bed: &Bed, token: &str) -> Rendered {
-    render(case_json(
-        "oppo",
-        token,
-        "Lunch \"at\" 12? 🍜 & more",
-        bed.clock.unix_seconds(),
-    ))
 }
 
 #[tokio::test]
@@ -157,65 +148,59 @@ async fn an_expired_token_is_renewed_and_the_push_resent_once() {
 
 #[tokio::test]
 async fn dead_regids_retries_and_rejections() {
-    let bed = bed(|b| {
-        b.reply_always("dead", Reply::InvalidRegId)
-            .reply_always("busy", Reply::Unavailable)
-            .reply_always("flow", Reply::FlowControl)
-            .reply_always(
-                "gw",
-                Reply::Http {
-                    status: 503,
-                    retry_after: Some(30),
-                },
-            )
-            .reply_always(
-                "gw-bare",
-                Reply::Http {
-                    status: 500,
-                    retry_after: None,
-                },
-            )
-            .reply_always("quota", Reply::DailyLimit)
-            .reply_always("off", Reply::AppDisabled)
-    })
-    .await;
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let retry = |o: &Outcome| match o {
-        Outcome::Retry { not_before, .. } => not_before.duration_since(now).unwrap(),
-        other => panic!("not a retry: {other:?}"),
+    let http = |status, retry_after| Reply::Http {
+        status,
+        retry_after,
     };
-    let d = bed.client.send(&rendered(&bed, "dead").push(0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "10000 Invalid RegistrationId".into(),
-            since: None
-        }
-    );
-    let d = bed.client.send(&rendered(&bed, "busy").push(3)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(3));
-    let d = bed.client.send(&rendered(&bed, "flow").push(0)).await;
-    assert_eq!(retry(&d.outcome), RATE_BACKOFF.delay(0));
-    let d = bed.client.send(&rendered(&bed, "gw").push(0)).await;
-    assert_eq!(
-        retry(&d.outcome),
-        Duration::from_secs(30),
-        "Retry-After wins"
-    );
-    let d = bed.client.send(&rendered(&bed, "gw-bare").push(0)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(0));
-    let d = bed.client.send(&rendered(&bed, "quota").push(0)).await;
-    let Outcome::Retry { not_before, .. } = d.outcome else {
-        panic!("{d:?}")
-    };
-    assert_eq!(not_before, next_midnight(now, CHINA_UTC_OFFSET_SECS));
-    let d = bed.client.send(&rendered(&bed, "off").push(0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::CredentialsRefused {
-            reason: "28 App Disabled".into()
-        }
-    );
+    let rows = vec![
+        row(
+            Reply::InvalidRegId,
+            0,
+            token_invalid("10000 Invalid RegistrationId"),
+        ),
+        row(
+            Reply::Unavailable,
+            3,
+            retry(
+                "-1 Service Currently Unavailable",
+                now + SERVER_BACKOFF.delay(3),
+            ),
+        ),
+        row(
+            Reply::FlowControl,
+            0,
+            retry("-2 Service In Flow Control", now + RATE_BACKOFF.base),
+        ),
+        // Retry-After wins.
+        row(
+            http(503, Some(30)),
+            0,
+            retry("HTTP 503", now + Duration::from_secs(30)),
+        ),
+        row(
+            http(500, None),
+            0,
+            retry("HTTP 500", now + SERVER_BACKOFF.base),
+        ),
+        row(
+            Reply::DailyLimit,
+            0,
+            retry(
+                "33 Exceed Daily Message Limit",
+                next_midnight(now, CHINA_UTC_OFFSET_SECS),
+            ),
+        ),
+        row(Reply::AppDisabled, 0, refused("28 App Disabled")),
+    ];
+    run_rows(
+        rows,
+        |i| format!("oppo-row-{i}"),
+        |reg_id, reply| bed.standin.script(reg_id, reply),
+        async |reg_id, attempt| bed.client.send(&rendered(&bed, reg_id).push(attempt)).await,
+    )
+    .await;
     assert_eq!(bed.standin.stats().token_fetches, 1);
     bed.standin.shutdown().await.unwrap();
 }
@@ -299,7 +284,7 @@ async fn a_silent_auth_endpoint_is_a_timeout_within_the_request_timeout() {
         endpoint: bed.standin.url(),
         app_key: APP_KEY.into(),
         master_secret: MASTER_SECRET.into(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_millis(300),
     };
     let client = OppoClient::new(config, Arc::new(bed.clock.clone())).unwrap();
@@ -332,5 +317,17 @@ async fn a_failing_auth_endpoint_is_asked_once_per_backoff() {
     let d = bed.client.send(&r.push(0)).await;
     assert_eq!(d.outcome.name(), "delivered", "{d:?}");
     assert_eq!(bed.standin.stats().token_requests, 2);
+    bed.standin.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_success_without_a_message_id_reports_the_push_id() {
+    let reply = Reply::Other {
+        code: 0,
+        message: "Success".into(),
+    };
+    let bed = bed(|b| b.reply_always("no-id", reply)).await;
+    let r = rendered(&bed, "no-id");
+    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
     bed.standin.shutdown().await.unwrap();
 }

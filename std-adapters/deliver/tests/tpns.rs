@@ -3,27 +3,23 @@
 //! clock refused), HTTP faults with and without `Retry-After`. Time moves
 //! on a `ManualClock` shared by client and stand-in; nothing sleeps.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use tidings_core::render::Headers;
-use tidings_core::{decide, Decision};
+use common::{
+    refused, rejected, render_case, retry, row, run_rows, token_invalid, Rendered, SECOND,
+};
 use tidings_deliver::tpns::{TpnsClient, TpnsConfig, FREQUENCY_BACKOFF, SERVER_BACKOFF};
-use tidings_deliver::{Delivery, Outcome, Push};
+use tidings_deliver::{Delivery, Outcome};
 use tidings_standin::tpns::{code, Reply, TpnsStandin, TpnsStandinBuilder, TIMESTAMP_WINDOW_SECS};
 use tidings_std::clock::{Clock, ManualClock};
 use tidings_std::config::TpnsSection;
-use tidings_std::ingest::{parse_case, AppDoc};
-use tidings_std::report::push_report;
 
 const ACCESS_ID: &str = "1500012345";
 const SECRET: &str = "tpns-test-secret-0123456789abcdef";
 const TOKEN: &str = "0b3f1a2c-6d7e-4f80-9a1b-2c3d4e5f6a7b";
-
-struct Rendered {
-    body: Vec<u8>,
-    headers: Headers<'static>,
-}
 
 fn render(token: &str, text: &str, now: i64) -> Rendered {
     let json = serde_json::json!({
@@ -41,18 +37,7 @@ fn render(token: &str, text: &str, now: i64) -> Rendered {
         "Now": now
     })
     .to_string();
-    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
-    let lent = Box::leak(Box::new(doc.lend().unwrap()));
-    let app = Box::leak(Box::new(AppDoc::default()));
-    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
-    let Decision::Push(n) = decide(case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, rendered) = push_report(&n).unwrap();
-    Rendered {
-        body: outcome.payload.unwrap(),
-        headers: rendered.headers,
-    }
+    render_case(json, 0)
 }
 
 struct Bed {
@@ -80,12 +65,7 @@ impl Bed {
         attempt: u32,
     ) -> (Rendered, Delivery) {
         let rendered = render(token, "Lunch at 12? 🍜", self.clock.unix_seconds());
-        let push = Push {
-            body: &rendered.body,
-            headers: rendered.headers,
-            id: uuid::Uuid::new_v4(),
-            attempt,
-        };
+        let push = rendered.push(attempt);
         let delivery = client.send(&push).await;
         (rendered, delivery)
     }
@@ -106,8 +86,7 @@ async fn bed(standin: impl FnOnce(TpnsStandinBuilder) -> TpnsStandinBuilder) -> 
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    standin.write_ca_pem(dir.path().join("ca.pem")).unwrap();
+    let (dir, _) = common::ca_file(standin.ca_pem());
     Bed {
         standin,
         clock,
@@ -178,116 +157,77 @@ async fn dead_tokens_are_token_invalid() {
 }
 
 #[tokio::test]
-async fn retries_honour_retry_after_else_the_policy() {
-    let bed = bed(|b| {
-        b.reply_always("busy", Reply::Code(code::INTERNAL_ERROR))
-            .reply_always("often", Reply::Code(code::FREQUENCY_LIMIT))
-            .reply_always(
-                "gateway-after",
-                Reply::Http {
-                    status: 503,
-                    retry_after: Some(30),
-                },
-            )
-            .reply_always(
-                "gateway",
-                Reply::Http {
-                    status: 502,
-                    retry_after: None,
-                },
-            )
-            .reply_always(
-                "throttled",
-                Reply::Http {
-                    status: 429,
-                    retry_after: None,
-                },
-            )
-    })
-    .await;
+async fn every_retry_rejection_and_refusal() {
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let retry = |reason: &str, after: Duration| Outcome::Retry {
-        reason: reason.into(),
-        not_before: now + after,
+    let http = |status, retry_after| Reply::Http {
+        status,
+        retry_after,
     };
-    assert_eq!(
-        bed.send("busy", 0).await.outcome,
-        retry("1008004", SERVER_BACKOFF.base)
-    );
-    assert_eq!(
-        bed.send("busy", 2).await.outcome,
-        retry("1008004", SERVER_BACKOFF.delay(2))
-    );
-    let d = bed.send("often", 0).await;
-    assert_eq!(d.outcome, retry("1008028", FREQUENCY_BACKOFF.base));
+    // Issue 26: TPNS may carry its `ret_code` on a 4xx; the code decides.
+    let on_400 = |ret_code| Reply::HttpCode {
+        status: 400,
+        ret_code,
+    };
     assert!(
         FREQUENCY_BACKOFF.base >= Duration::from_secs(1),
         "§9.3: ≥ 1 s"
     );
-    let d = bed.send("gateway-after", 0).await;
-    assert_eq!(d.status, Some(503));
-    assert_eq!(d.outcome, retry("HTTP 503", Duration::from_secs(30)));
-    let d = bed.send("gateway", 1).await;
-    assert_eq!(d.outcome, retry("HTTP 502", SERVER_BACKOFF.delay(1)));
-    let d = bed.send("throttled", 0).await;
-    assert_eq!(d.outcome, retry("HTTP 429", FREQUENCY_BACKOFF.base));
-    bed.standin.shutdown().await.unwrap();
-}
-
-#[tokio::test]
-async fn permanent_refusals_are_rejected_or_refuse_the_sender() {
-    let bed = bed(|b| {
-        b.reply_always("flagged", Reply::Code(code::CONTENT_FLAGGED))
-            .reply_always("again", Reply::Code(code::DUPLICATE_PUSH))
-            .reply_always("unpaid", Reply::Code(code::UNPAID))
-            .reply_always("destroyed", Reply::Code(code::RESOURCE_DESTROYED))
-            .reply_always("undeployed", Reply::Code(code::NOT_DEPLOYED))
-            .reply_always("mismatch", Reply::Code(code::ACCESS_MISMATCH))
-            .reply_always(
-                "gateway-401",
-                Reply::Http {
-                    status: 401,
-                    retry_after: None,
-                },
-            )
-    })
+    let rows = vec![
+        row(
+            Reply::Code(code::INTERNAL_ERROR),
+            0,
+            retry("1008004", now + SERVER_BACKOFF.base),
+        ),
+        row(
+            Reply::Code(code::INTERNAL_ERROR),
+            2,
+            retry("1008004", now + SERVER_BACKOFF.delay(2)),
+        ),
+        row(
+            Reply::Code(code::FREQUENCY_LIMIT),
+            0,
+            retry("1008028", now + FREQUENCY_BACKOFF.base),
+        ),
+        row(http(503, Some(30)), 0, retry("HTTP 503", now + 30 * SECOND)),
+        row(
+            http(502, None),
+            1,
+            retry("HTTP 502", now + SERVER_BACKOFF.delay(1)),
+        ),
+        row(
+            http(429, None),
+            0,
+            retry("HTTP 429", now + FREQUENCY_BACKOFF.base),
+        ),
+        row(Reply::Code(code::CONTENT_FLAGGED), 0, rejected("1008019")),
+        row(Reply::Code(code::DUPLICATE_PUSH), 0, rejected("10010018")),
+        // The account, not the push: every push of the app would meet these.
+        row(Reply::Code(code::UNPAID), 0, refused("1008030")),
+        row(Reply::Code(code::RESOURCE_DESTROYED), 0, refused("1008031")),
+        row(Reply::Code(code::NOT_DEPLOYED), 0, refused("1010001")),
+        row(Reply::Code(code::ACCESS_MISMATCH), 0, refused("10030002")),
+        row(http(401, None), 0, refused("HTTP 401")),
+        row(on_400(code::INVALID_TOKEN), 0, token_invalid("1008006")),
+        row(
+            on_400(code::INTERNAL_ERROR),
+            0,
+            retry("1008004", now + SERVER_BACKOFF.base),
+        ),
+        // A success code under an error status is not a delivery.
+        row(on_400(0), 0, rejected("HTTP 400")),
+    ];
+    let sent = run_rows(
+        rows,
+        |i| format!("tpns-row-{i}"),
+        |token, reply| bed.standin.script(token, reply),
+        async |token, attempt| bed.send(token, attempt).await,
+    )
     .await;
-    for (token, reason) in [("flagged", "1008019"), ("again", "10010018")] {
-        let d = bed.send(token, 0).await;
-        assert_eq!(d.status, Some(200));
-        assert_eq!(
-            d.outcome,
-            Outcome::Rejected {
-                reason: reason.into()
-            }
-        );
-    }
-    // The account, not the push: every push of the app would meet these.
-    for (token, reason) in [
-        ("unpaid", "1008030"),
-        ("destroyed", "1008031"),
-        ("undeployed", "1010001"),
-        ("mismatch", "10030002"),
-    ] {
-        let d = bed.send(token, 0).await;
-        assert_eq!(d.status, Some(200));
-        assert_eq!(
-            d.outcome,
-            Outcome::CredentialsRefused {
-                reason: reason.into()
-            }
-        );
-    }
-    let d = bed.send("gateway-401", 0).await;
-    assert_eq!(
-        (d.outcome, d.status),
-        (
-            Outcome::CredentialsRefused {
-                reason: "HTTP 401".into()
-            },
-            Some(401)
-        )
-    );
+    let statuses: Vec<Option<u16>> = sent.iter().map(|(_, d)| d.status).collect();
+    assert_eq!(statuses[3], Some(503));
+    assert_eq!(statuses[6..12], [Some(200); 6]);
+    assert_eq!(statuses[12..], [Some(401), Some(400), Some(400), Some(400)]);
     bed.standin.shutdown().await.unwrap();
 }
 
@@ -341,17 +281,9 @@ async fn an_unreachable_endpoint_backs_off_by_attempt() {
         Arc::new(bed.clock.clone()),
     )
     .unwrap();
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let (_, d) = bed.send_with(&client, TOKEN, attempt).await;
-        assert_eq!(d.status, None);
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: bed.clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-    }
+    common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
+        (bed.send_with(&client, TOKEN, attempt).await).1
+    })
+    .await;
     bed.standin.shutdown().await.unwrap();
 }

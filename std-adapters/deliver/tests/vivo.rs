@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{push, render, SECOND};
+use common::{push, rejected, render, retry, row, run_rows, token_invalid, SECOND};
 use tidings_deliver::outcome::next_midnight;
 use tidings_deliver::token::TOKEN_BACKOFF;
 use tidings_deliver::vivo::{with_app_id, VivoClient, VivoConfig, SERVER_BACKOFF};
@@ -24,25 +24,7 @@ const APP_KEY: &str = "25509283-3767-4b9e-83fe-b6e55ac6243e";
 const SECRET: &str = "vivo-test-secret";
 const REG_ID: &str = "15500004881236010100129";
 
-struct Bed {
-    standin: VivoStandin,
-    client: VivoClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
-
-impl Bed {
-    fn rendered(&self, reg_id: &str) -> Vec<u8> {
-        let info = serde_json::json!({ "VIVOCategory": "IM" });
-        render(
-            "vivo",
-            reg_id,
-            "Lunch at 12? 🍜",
-            common::unix(self.clock.now()),
-            info,
-        )
-    }
-}
+type Bed = common::Bed<VivoStandin, VivoClient>;
 
 async fn bed_with(
     standin: impl FnOnce(VivoStandinBuilder) -> VivoStandinBuilder,
@@ -58,9 +40,7 @@ async fn bed_with(
     .start()
     .await
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    standin.write_ca_pem(&ca).unwrap();
+    let (dir, ca) = common::ca_file(standin.ca_pem());
     let config = VivoConfig {
         app_id: APP_ID,
         app_key: APP_KEY.into(),
@@ -75,7 +55,10 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "vivo",
+        text: "Lunch at 12? 🍜",
+        android_info: serde_json::json!({ "VIVOCategory": "IM" }),
     }
 }
 
@@ -89,14 +72,7 @@ async fn delivers_the_rendered_bytes_with_one_auth_token() {
     let body = bed.rendered(REG_ID);
     for _ in 0..10 {
         let d = bed.client.send(&push(&body, 0)).await;
-        let Outcome::Delivered { id } = &d.outcome else {
-            panic!("{d:?}")
-        };
-        assert_eq!(
-            d.id.as_deref(),
-            Some(id.as_str()),
-            "the id is vivo's taskId"
-        );
+        common::assert_delivered_under_the_vendor_id(&d, "vivo's taskId");
     }
     let accepted = bed.standin.accepted();
     assert_eq!(accepted.len(), 10);
@@ -175,90 +151,44 @@ async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
 
 #[tokio::test]
 async fn every_outcome_class() {
-    let r = |i: u32| format!("{REG_ID}{i}");
-    let bed = bed(|b| {
-        b.reply_always(&r(0), Reply::InvalidUser { status: 2 })
-            .reply_always(&r(1), Reply::InvalidUser { status: 4 })
-            .reply_always(
-                &r(2),
-                Reply::ServerError {
-                    retry_after: Some(30),
-                },
-            )
-            .reply_always(&r(3), Reply::ServerError { retry_after: None })
-            .reply_always(&r(4), Reply::DailyQuota)
-            .reply_always(&r(5), Reply::CategoryMismatch)
-            .reply_always(
-                &r(6),
-                Reply::Other {
-                    status: 200,
-                    result: 10055,
-                },
-            )
-    })
-    .await;
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let send = |i: u32, attempt: u32| {
-        let body = bed.rendered(&r(i));
-        let client = &bed.client;
-        async move { client.send(&push(&body, attempt)).await }
+    let server = |retry_after| Reply::ServerError { retry_after };
+    let other = Reply::Other {
+        status: 200,
+        result: 10055,
     };
-    let d = send(0, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::TokenInvalid {
-            reason: "invalidUser 2".into(),
-            since: None
-        }
-    );
-    let d = send(1, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "invalidUser 4".into()
-        }
-    );
-    let d = send(2, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 500".into(),
-            not_before: now + 30 * SECOND
-        }
-    );
-    let d = send(3, 3).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "HTTP 500".into(),
-            not_before: now + 8 * SERVER_BACKOFF.base
-        }
-    );
     // The daily quota waits for vivo's next day, not a backoff.
-    let d = send(4, 0).await;
     let midnight = next_midnight(now, 8 * 3600);
-    assert_eq!(
-        d.outcome,
-        Outcome::Retry {
-            reason: "10070".into(),
-            not_before: midnight
-        }
-    );
     assert!(midnight > now && midnight <= now + 86_400 * SECOND);
-    let d = send(5, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "10097".into()
-        }
-    );
-    let d = send(6, 0).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::Rejected {
-            reason: "10055".into()
-        }
-    );
+    let rows = vec![
+        row(
+            Reply::InvalidUser { status: 2 },
+            0,
+            token_invalid("invalidUser 2"),
+        ),
+        row(
+            Reply::InvalidUser { status: 4 },
+            0,
+            rejected("invalidUser 4"),
+        ),
+        row(server(Some(30)), 0, retry("HTTP 500", now + 30 * SECOND)),
+        row(
+            server(None),
+            3,
+            retry("HTTP 500", now + 8 * SERVER_BACKOFF.base),
+        ),
+        row(Reply::DailyQuota, 0, retry("10070", midnight)),
+        row(Reply::CategoryMismatch, 0, rejected("10097")),
+        row(other, 0, rejected("10055")),
+    ];
+    run_rows(
+        rows,
+        |i| format!("{REG_ID}{i}"),
+        |reg_id, reply| bed.standin.script(reg_id, reply),
+        async |reg_id, attempt| bed.client.send(&push(&bed.rendered(reg_id), attempt)).await,
+    )
+    .await;
     assert!(bed.standin.accepted().is_empty());
 }
 
@@ -267,17 +197,9 @@ async fn a_wrong_secret_or_a_skewed_clock_is_refused_by_the_standin() {
     let bed = bed_with(|b| b, "not-the-secret", None).await;
     let body = bed.rendered(REG_ID);
     let d = bed.client.send(&push(&body, 0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::CredentialsRefused {
-            reason: format!("auth: {RESULT_AUTH_SIGN} sign 不合法")
-        }
-    );
     let stats = bed.standin.stats();
-    assert_eq!(
-        (stats.token_refusals, stats.token_fetches, stats.requests),
-        (1, 0, 0)
-    );
+    let counts = (stats.token_refusals, stats.token_fetches, stats.requests);
+    common::assert_secret_refused(&d, &format!("auth: {RESULT_AUTH_SIGN} sign 不合法"), counts);
 
     // The right secret, but a clock 11 minutes ahead: outside ±10 minutes.
     let ahead = ManualClock::at(SystemTime::now() + 11 * 60 * SECOND);
@@ -318,7 +240,7 @@ async fn a_silent_auth_endpoint_is_a_timeout_within_the_request_timeout() {
         app_key: APP_KEY.into(),
         app_secret: SECRET.into(),
         endpoint: bed.standin.url(),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
+        ca_file: Some(bed.ca()),
         request_timeout: Duration::from_millis(300),
     };
     let client = VivoClient::new(config, Arc::new(bed.clock.clone())).unwrap();

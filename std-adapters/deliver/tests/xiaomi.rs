@@ -3,12 +3,17 @@
 //! retries with and without `Retry-After`, the daily quota, rejections, and
 //! a wrong AppSecret refused. Time is a `ManualClock`; nothing sleeps.
 
+mod common;
 mod form_support;
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use form_support::{ca_file, case_json, render, Rendered, PACKAGE};
+use common::{refused, rejected, retry, row, run_rows};
+use form_support::{
+    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, PACKAGE,
+    TEXT,
+};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::xiaomi::{
     XiaomiClient, XiaomiConfig, OFFLINE_BACKOFF, RATE_BACKOFF, SERVER_BACKOFF,
@@ -19,12 +24,7 @@ use tidings_std::clock::{Clock, ManualClock};
 
 const SECRET: &str = "xiaomi-test-secret-0123456789";
 
-struct Bed {
-    standin: XiaomiStandin,
-    client: XiaomiClient,
-    clock: ManualClock,
-    _dir: tempfile::TempDir,
-}
+type Bed = common::Bed<XiaomiStandin, XiaomiClient>;
 
 async fn bed_with(
     secret: &str,
@@ -52,21 +52,15 @@ async fn bed_with(
         standin,
         client,
         clock,
-        _dir: dir,
+        dir,
+        channel: "xiaomi",
+        text: TEXT,
+        android_info: serde_json::Value::Null,
     }
 }
 
 async fn bed(standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder) -> Bed {
     bed_with(SECRET, standin).await
-}
-
-fn rendered(bed: &Bed, token: &str) -> Rendered {
-    render(case_json(
-        "xiaomi",
-        token,
-        "Lunch \"at\" 12? 🍜 & more",
-        bed.clock.unix_seconds(),
-    ))
 }
 
 #[tokio::test]
@@ -97,8 +91,10 @@ async fn delivers_the_rendered_form_as_it_is() {
     bed.standin.shutdown().await.unwrap();
 }
 
+/// A dead regId in `bad_regids`; 20301 without it is a retry (issue 26:
+/// under doubt, the failure that loses least).
 #[tokio::test]
-async fn dead_regids_either_way_xiaomi_says_so() {
+async fn dead_regids_in_bad_regids_and_20301_retried() {
     let bed = bed(|b| {
         b.reply_always("xm-bad", Reply::BadRegId)
             .reply_always("xm-gone", Reply::NoValidTargets)
@@ -113,10 +109,15 @@ async fn dead_regids_either_way_xiaomi_says_so() {
         }
     );
     assert_eq!(d.invalid_tokens, ["xm-bad"]);
-    let d = bed.client.send(&rendered(&bed, "xm-gone").push(0)).await;
-    assert_eq!(d.outcome.name(), "token_invalid");
-    assert!(d.outcome.reason().starts_with("20301"), "{:?}", d.outcome);
-    assert_eq!(d.invalid_tokens, ["xm-gone"]);
+    let d = bed.client.send(&rendered(&bed, "xm-gone").push(1)).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Retry {
+            reason: "20301 No valid targets!".into(),
+            not_before: bed.clock.now() + SERVER_BACKOFF.delay(1)
+        }
+    );
+    assert!(d.invalid_tokens.is_empty());
     assert!(bed.standin.accepted().is_empty());
     bed.standin.shutdown().await.unwrap();
 }
@@ -140,82 +141,71 @@ async fn partial_success_names_the_bad_regids() {
 }
 
 #[tokio::test]
-async fn retries_follow_the_policy_or_retry_after() {
-    let bed = bed(|b| {
-        b.reply_always("busy", Reply::SystemBusy)
-            .reply_always("rate", Reply::RateTooHigh)
-            .reply_always(
-                "gw",
-                Reply::Http {
-                    status: 503,
-                    retry_after: Some(120),
-                },
-            )
-            .reply_always(
-                "gw-bare",
-                Reply::Http {
-                    status: 502,
-                    retry_after: None,
-                },
-            )
-            .reply_always("away", Reply::DeviceNotFound)
-            .reply_always("quota", Reply::DailyQuota)
-    })
-    .await;
+async fn every_retry_rejection_and_refusal() {
+    let bed = bed(|b| b).await;
     let now = bed.clock.now();
-    let retry = |o: &Outcome| match o {
-        Outcome::Retry { not_before, .. } => not_before.duration_since(now).unwrap(),
-        other => panic!("not a retry: {other:?}"),
+    let http = |status, retry_after| Reply::Http {
+        status,
+        retry_after,
     };
-    let d = bed.client.send(&rendered(&bed, "busy").push(2)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(2));
-    assert!(d.outcome.reason().starts_with("10002"));
-    let d = bed.client.send(&rendered(&bed, "rate").push(0)).await;
-    assert_eq!(retry(&d.outcome), RATE_BACKOFF.delay(0));
-    let d = bed.client.send(&rendered(&bed, "gw").push(0)).await;
-    assert_eq!(d.status, Some(503));
-    assert_eq!(
-        retry(&d.outcome),
-        Duration::from_secs(120),
-        "Retry-After wins"
-    );
-    let d = bed.client.send(&rendered(&bed, "gw-bare").push(1)).await;
-    assert_eq!(retry(&d.outcome), SERVER_BACKOFF.delay(1));
-    assert_eq!(d.outcome.reason(), "HTTP 502");
-    let d = bed.client.send(&rendered(&bed, "away").push(0)).await;
-    assert_eq!(retry(&d.outcome), OFFLINE_BACKOFF.delay(0));
-    let d = bed.client.send(&rendered(&bed, "quota").push(0)).await;
-    let Outcome::Retry { not_before, .. } = d.outcome else {
-        panic!("{d:?}")
+    let blacklisted = Reply::Other {
+        code: 10031,
+        reason: "app blacklisted".into(),
     };
-    assert_eq!(not_before, next_midnight(now, CHINA_UTC_OFFSET_SECS));
-    assert!(not_before > now && not_before <= now + Duration::from_secs(86_400));
-    bed.standin.shutdown().await.unwrap();
-}
-
-#[tokio::test]
-async fn permanent_rejections_and_refusals_of_the_app() {
-    let bed = bed(|b| {
-        b.reply_always("long", Reply::TooLong)
-            .reply_always("pkg", Reply::IllegalPackage)
-            .reply_always(
-                "blacklisted",
-                Reply::Other {
-                    code: 10031,
-                    reason: "app blacklisted".into(),
-                },
-            )
-    })
+    let midnight = next_midnight(now, CHINA_UTC_OFFSET_SECS);
+    assert!(midnight > now && midnight <= now + Duration::from_secs(86_400));
+    let rows = vec![
+        row(
+            Reply::SystemBusy,
+            2,
+            retry("10002 System busy", now + SERVER_BACKOFF.delay(2)),
+        ),
+        row(
+            Reply::RateTooHigh,
+            0,
+            retry("10027 Call rate too high", now + RATE_BACKOFF.base),
+        ),
+        // Retry-After wins.
+        row(
+            http(503, Some(120)),
+            0,
+            retry("HTTP 503", now + Duration::from_secs(120)),
+        ),
+        row(
+            http(502, None),
+            1,
+            retry("HTTP 502", now + SERVER_BACKOFF.delay(1)),
+        ),
+        row(
+            Reply::DeviceNotFound,
+            0,
+            retry("65003 Device not found", now + OFFLINE_BACKOFF.base),
+        ),
+        row(
+            Reply::DailyQuota,
+            0,
+            retry("10034 Daily message quota exceeded", midnight),
+        ),
+        row(
+            Reply::TooLong,
+            0,
+            rejected("65009 Message content too long"),
+        ),
+        // The app's identity or standing, not the push's.
+        row(
+            Reply::IllegalPackage,
+            0,
+            refused("22022 Illegal package name"),
+        ),
+        row(blacklisted, 0, refused("10031 app blacklisted")),
+    ];
+    run_rows(
+        rows,
+        |i| format!("xm-row-{i}"),
+        |reg_id, reply| bed.standin.script(reg_id, reply),
+        async |reg_id, attempt| bed.client.send(&rendered(&bed, reg_id).push(attempt)).await,
+    )
     .await;
-    let d = bed.client.send(&rendered(&bed, "long").push(0)).await;
-    assert_eq!(d.outcome.name(), "rejected");
-    assert!(d.outcome.reason().starts_with("65009"), "{:?}", d.outcome);
-    // The app's identity or standing, not the push's.
-    for (reg_id, code) in [("pkg", "22022"), ("blacklisted", "10031")] {
-        let d = bed.client.send(&rendered(&bed, reg_id).push(0)).await;
-        assert_eq!(d.outcome.name(), "credentials_refused");
-        assert!(d.outcome.reason().starts_with(code), "{:?}", d.outcome);
-    }
     bed.standin.shutdown().await.unwrap();
 }
 
@@ -242,16 +232,20 @@ async fn an_unreachable_host_backs_off_by_attempt() {
     };
     let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
     let r = render(case_json("xiaomi", "xm-1", "hi", clock.unix_seconds()));
-    for (attempt, after) in [(0, 1), (3, 8)] {
-        let d = client.send(&r.push(attempt)).await;
-        assert_eq!(
-            d.outcome,
-            Outcome::Retry {
-                reason: "Unreachable".into(),
-                not_before: clock.now() + Duration::from_secs(after)
-            },
-            "attempt {attempt}"
-        );
-        assert_eq!(d.status, None);
-    }
+    common::assert_unreachable_backs_off_by_attempt(clock.now(), async |attempt| {
+        client.send(&r.push(attempt)).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_success_without_a_message_id_reports_the_push_id() {
+    let reply = Reply::Other {
+        code: 0,
+        reason: "ok".into(),
+    };
+    let bed = bed(|b| b.reply_always("no-id", reply)).await;
+    let r = rendered(&bed, "no-id");
+    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
+    bed.standin.shutdown().await.unwrap();
 }

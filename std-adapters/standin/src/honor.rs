@@ -28,7 +28,8 @@
 //! 3. A `timestamp` header of epoch **milliseconds** within
 //!    [`TIMESTAMP_WINDOW`] of the stand-in's clock (§4.1; a seconds value
 //!    is far outside it) — else 400 `80100001`.
-//! 4. `Content-Type: application/json` — else 400 `80100001`.
+//! 4. `Content-Type: application/json; charset=UTF-8` (§4.1) — else 400
+//!    `80100001`.
 //! 5. The body minus its tokens is at most [`MAX_BODY`] bytes (assumed as
 //!    Huawei's, §4.3) — else 400 `80300008`.
 //! 6. The body is a JSON object without Huawei's `message` wrapper (§4.2),
@@ -184,6 +185,7 @@ impl Dialect for Honor {
     const TOKEN_PATH: &'static str = TOKEN_PATH;
     const SEND_ROUTE: &'static str = "/api/v1/{app_id}/{action}";
     const SEND_ACTION: &'static str = "sendMessage";
+    const CHARSET_REQUIRED: bool = true;
 
     fn refusal(refusal: Refusal) -> Reply {
         match refusal {

@@ -211,6 +211,7 @@ impl Dialect for Huawei {
     const TOKEN_PATH: &'static str = TOKEN_PATH;
     const SEND_ROUTE: &'static str = "/v1/{app_id}/{action}";
     const SEND_ACTION: &'static str = "messages:send";
+    const CHARSET_REQUIRED: bool = false;
 
     fn refusal(refusal: Refusal) -> Reply {
         match refusal {
@@ -357,6 +358,9 @@ pub trait Dialect: Sized + Send + Sync + 'static {
     /// The send route (with `{app_id}` and `{action}`) and its one action.
     const SEND_ROUTE: &'static str;
     const SEND_ACTION: &'static str;
+    /// Whether the send's `Content-Type` must name `charset=UTF-8` (Honor,
+    /// vendors.md §4.1) beside `application/json`.
+    const CHARSET_REQUIRED: bool;
 
     fn refusal(refusal: Refusal) -> Self::Reply;
     /// The token endpoint's error body for an RFC 6749 §5.2 error name.
@@ -557,8 +561,8 @@ fn authorize<D: Dialect>(s: &Shared<D>, app_id: &str, headers: &HeaderMap) -> Re
     }
 }
 
-/// `Content-Type: application/json` (else 80100001) and a JSON body (else
-/// 80100003).
+/// `Content-Type: application/json` (with `charset=UTF-8` where the
+/// dialect requires it; else 80100001) and a JSON body (else 80100003).
 pub(crate) fn json_document<D: Dialect>(
     headers: &HeaderMap,
     body: &[u8],
@@ -566,7 +570,10 @@ pub(crate) fn json_document<D: Dialect>(
     let json_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/json"));
+        .is_some_and(|c| {
+            c.starts_with("application/json")
+                && (!D::CHARSET_REQUIRED || c.to_ascii_lowercase().contains("charset=utf-8"))
+        });
     if !json_type {
         return Err(D::refusal(Refusal::Parameter));
     }

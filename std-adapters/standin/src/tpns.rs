@@ -127,6 +127,8 @@ pub enum Reply {
         status: u16,
         retry_after: Option<u32>,
     },
+    /// HTTP `status` (a 4xx or 5xx) with TPNS's JSON carrying `ret_code`.
+    HttpCode { status: u16, ret_code: i64 },
 }
 
 impl Reply {
@@ -142,6 +144,12 @@ impl Reply {
     fn into_response(self, seq: i64) -> Response {
         match self {
             Reply::Code(ret_code) => answer(seq, ret_code, None),
+            Reply::HttpCode { status, ret_code } => {
+                let mut response = answer(seq, ret_code, None);
+                *response.status_mut() =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                response
+            }
             Reply::Http {
                 status,
                 retry_after,

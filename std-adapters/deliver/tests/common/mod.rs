@@ -6,12 +6,48 @@
 
 use std::time::{Duration, SystemTime};
 
+use tidings_core::render::Headers;
 use tidings_core::{decide, Decision};
 use tidings_deliver::Push;
 use tidings_std::ingest::{parse_case, AppDoc};
 use tidings_std::report::push_report;
 
 pub const PACKAGE: &str = "com.example.chat";
+
+/// A rendered push: the core's body and headers, exactly.
+pub struct Rendered {
+    pub body: Vec<u8>,
+    pub headers: Headers<'static>,
+}
+
+impl Rendered {
+    pub fn push(&self, attempt: u32) -> Push<'_> {
+        Push {
+            body: &self.body,
+            headers: self.headers,
+            id: uuid::Uuid::new_v4(),
+            attempt,
+        }
+    }
+}
+
+/// Renders a case the way `tidings send` does (case JSON → ingest → decide
+/// → push report) at `now` (Unix seconds). The case is leaked for the
+/// test's life (the headers borrow it).
+pub fn render_case(json: String, now: i64) -> Rendered {
+    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
+    let lent = Box::leak(Box::new(doc.lend().unwrap()));
+    let app = Box::leak(Box::new(AppDoc::default()));
+    let case = Box::leak(Box::new(lent.case(now, app).unwrap()));
+    let Decision::Push(n) = decide(case).unwrap() else {
+        panic!("suppressed")
+    };
+    let (outcome, rendered) = push_report(&n).unwrap();
+    Rendered {
+        body: outcome.payload.unwrap(),
+        headers: rendered.headers,
+    }
+}
 
 /// The core's body for a one-to-one text from Ann to Bob's device `token`
 /// on `channel` (`huawei`, `honor`, `vivo`), with `android_info` merged
@@ -43,15 +79,7 @@ pub fn render(
         "Now": now
     })
     .to_string();
-    let doc = parse_case(json.as_bytes()).unwrap();
-    let lent = doc.lend().unwrap();
-    let app = AppDoc::default();
-    let case = lent.case(now, &app).unwrap();
-    let Decision::Push(n) = decide(&case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, _) = push_report(&n).unwrap();
-    outcome.payload.unwrap()
+    render_case(json, now).body
 }
 
 pub fn push(body: &[u8], attempt: u32) -> Push<'_> {
@@ -76,6 +104,48 @@ pub fn millis(t: SystemTime) -> u64 {
     .unwrap()
 }
 
+/// Writes a stand-in's CA into a temp folder; answers the folder (keep it
+/// for the test's life) and the file's path.
+pub fn ca_file(pem: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ca.pem");
+    std::fs::write(&path, pem).unwrap();
+    (dir, path)
+}
+
+/// A JSON provider's test bed: its stand-in, a client of it, the clock
+/// both share, the folder with the stand-in's CA, and how the core renders
+/// this channel's case.
+pub struct Bed<S, C> {
+    pub standin: S,
+    pub client: C,
+    pub clock: tidings_std::clock::ManualClock,
+    pub dir: tempfile::TempDir,
+    pub channel: &'static str,
+    pub text: &'static str,
+    pub android_info: serde_json::Value,
+}
+
+impl<S, C> Bed<S, C> {
+    /// The core's body for a text to device `token`, rendered now.
+    pub fn rendered(&self, token: &str) -> Vec<u8> {
+        use tidings_std::clock::Clock as _;
+        let now = unix(self.clock.now());
+        render(
+            self.channel,
+            token,
+            self.text,
+            now,
+            self.android_info.clone(),
+        )
+    }
+
+    /// The stand-in's CA file.
+    pub fn ca(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+}
+
 /// `https://127.0.0.1:PORT` where nothing listens.
 pub fn dead_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -85,6 +155,40 @@ pub fn dead_url() -> String {
 }
 
 pub const SECOND: Duration = Duration::from_secs(1);
+
+/// Delivered, under the vendor's own message id (`what` names it).
+pub fn assert_delivered_under_the_vendor_id(d: &Delivery, what: &str) {
+    let Outcome::Delivered { id } = &d.outcome else {
+        panic!("{d:?}")
+    };
+    assert_eq!(d.id.as_deref(), Some(id.as_str()), "the id is {what}");
+}
+
+/// A wrong secret: the token endpoint refused it with `reason`, the push is
+/// `credentials_refused`, and nothing was sent. `counts` are the
+/// stand-in's (token refusals, tokens issued, push requests).
+pub fn assert_secret_refused(d: &Delivery, reason: &str, counts: (u64, u64, u64)) {
+    assert_eq!(d.outcome, refused(reason), "{d:?}");
+    assert_eq!(counts, (1, 0, 0), "refused once, no token, nothing sent");
+}
+
+/// A send to a host where nothing listens: `Retry` (`Unreachable`) on the
+/// transport backoff of its attempt (1 s at the first, 8 s at the fourth),
+/// without a status. `send(attempt)` sends the vendor's push.
+pub async fn assert_unreachable_backs_off_by_attempt(
+    now: SystemTime,
+    send: impl AsyncFn(u32) -> Delivery,
+) {
+    for (attempt, after) in [(0, 1), (3, 8)] {
+        let d = send(attempt).await;
+        assert_eq!(
+            d.outcome,
+            retry("Unreachable", now + after * SECOND),
+            "attempt {attempt}"
+        );
+        assert_eq!(d.status, None);
+    }
+}
 
 /// A send whose token endpoint never answered within the request timeout:
 /// `Retry` (`Timeout`) at the token backoff's first step, without a status.
@@ -98,4 +202,72 @@ pub fn assert_token_timeout(d: &tidings_deliver::Delivery, now: SystemTime) {
         }
     );
     assert_eq!(d.status, None);
+}
+
+// ------------------------------------------------ the outcome-table harness
+
+use tidings_deliver::{Delivery, Outcome};
+
+/// One row of a vendor's outcome table: what the stand-in answers, the
+/// send's attempt, and the outcome the client must report.
+pub struct Row<R> {
+    pub reply: R,
+    pub attempt: u32,
+    pub outcome: Outcome,
+}
+
+pub fn row<R>(reply: R, attempt: u32, outcome: Outcome) -> Row<R> {
+    Row {
+        reply,
+        attempt,
+        outcome,
+    }
+}
+
+pub fn retry(reason: &str, not_before: SystemTime) -> Outcome {
+    Outcome::Retry {
+        reason: reason.into(),
+        not_before,
+    }
+}
+
+pub fn rejected(reason: &str) -> Outcome {
+    Outcome::Rejected {
+        reason: reason.into(),
+    }
+}
+
+pub fn token_invalid(reason: &str) -> Outcome {
+    Outcome::TokenInvalid {
+        reason: reason.into(),
+        since: None,
+    }
+}
+
+pub fn refused(reason: &str) -> Outcome {
+    Outcome::CredentialsRefused {
+        reason: reason.into(),
+    }
+}
+
+/// Runs a vendor's outcome table against its stand-in: row `i` gets its
+/// own device token `token(i)`, the stand-in is scripted with the row's
+/// reply for it, and one push is sent at the row's attempt. Every outcome
+/// must be its row's; the deliveries come back (with their tokens) for the
+/// vendor's own checks.
+pub async fn run_rows<R>(
+    rows: Vec<Row<R>>,
+    token: impl Fn(usize) -> String,
+    script: impl Fn(&str, R),
+    send: impl AsyncFn(&str, u32) -> Delivery,
+) -> Vec<(String, Delivery)> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        let token = token(i);
+        script(&token, row.reply);
+        let d = send(&token, row.attempt).await;
+        assert_eq!(d.outcome, row.outcome, "row {i} ({token}): {d:?}");
+        out.push((token, d));
+    }
+    out
 }

@@ -3,30 +3,11 @@
 
 #![allow(dead_code)]
 
-use tidings_core::render::Headers;
-use tidings_core::{decide, Decision};
-use tidings_deliver::Push;
-use tidings_std::ingest::{parse_case, AppDoc};
-use tidings_std::report::push_report;
-
 pub const PACKAGE: &str = "com.example.chat";
 
-/// A rendered push: the core's body, exactly.
-pub struct Rendered {
-    pub body: Vec<u8>,
-    pub headers: Headers<'static>,
-}
+pub use super::common::Rendered;
 
 impl Rendered {
-    pub fn push(&self, attempt: u32) -> Push<'_> {
-        Push {
-            body: &self.body,
-            headers: self.headers,
-            id: uuid::Uuid::new_v4(),
-            attempt,
-        }
-    }
-
     /// The decoded value of a form field of the body.
     pub fn field(&self, name: &str) -> String {
         let v = tidings_deliver::form::field(&self.body, name).expect("field");
@@ -56,27 +37,43 @@ pub fn case_json(channel: &str, token: &str, text: &str, now: i64) -> String {
     .to_string()
 }
 
-/// Renders a case the way `tidings send` does. The case is leaked for the
-/// test's life (the headers borrow it).
-pub fn render(json: String) -> Rendered {
-    let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
-    let lent = Box::leak(Box::new(doc.lend().unwrap()));
-    let app = Box::leak(Box::new(AppDoc::default()));
-    let case = Box::leak(Box::new(lent.case(0, app).unwrap()));
-    let Decision::Push(n) = decide(case).unwrap() else {
-        panic!("suppressed")
-    };
-    let (outcome, rendered) = push_report(&n).unwrap();
-    Rendered {
-        body: outcome.payload.unwrap(),
-        headers: rendered.headers,
-    }
+/// A form vendor's bed: its channel's case for a text to `token`, rendered.
+pub fn rendered<S, C>(bed: &super::common::Bed<S, C>, token: &str) -> Rendered {
+    use tidings_std::clock::Clock as _;
+    render(case_json(
+        bed.channel,
+        token,
+        bed.text,
+        bed.clock.unix_seconds(),
+    ))
 }
 
-/// Writes a stand-in's CA into a temp folder; answers the folder and path.
-pub fn ca_file(pem: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ca.pem");
-    std::fs::write(&path, pem).unwrap();
-    (dir, path)
+/// The text every form vendor's case carries: quotes, an emoji and an
+/// ampersand, so encoding is exercised.
+pub const TEXT: &str = "Lunch \"at\" 12? 🍜 & more";
+
+/// Renders a case the way `tidings send` does.
+pub fn render(json: String) -> Rendered {
+    super::common::render_case(json, 0)
+}
+
+pub use super::common::ca_file;
+
+/// Issue 26: a success without the vendor's message id (or with an empty
+/// one) reports the push's own id, as every other provider does; the
+/// delivery's `id` (the vendor's) stays empty.
+pub async fn assert_an_idless_success_reports_the_push_id(
+    client: &dyn tidings_deliver::Provider,
+    rendered: &Rendered,
+) {
+    let push = rendered.push(0);
+    let d = client.send(&push).await;
+    assert_eq!(
+        d.outcome,
+        tidings_deliver::Outcome::Delivered {
+            id: push.id.to_string()
+        }
+    );
+    assert_eq!(d.status, Some(200));
+    assert!(d.id.as_deref().unwrap_or("").is_empty(), "{d:?}");
 }
