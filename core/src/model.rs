@@ -246,6 +246,18 @@ impl Channel {
         Channel::Tpns,
     ];
 
+    /// Every channel's case-format name, in [`Channel::ALL`]'s order (what
+    /// a reader lists when a name is unknown).
+    pub const NAMES: [&'static str; Channel::ALL.len()] = {
+        let mut names = [""; Channel::ALL.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Channel::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
     /// The case-format name (`Recipient.Device.Channel`).
     pub const fn name(self) -> &'static str {
         match self {

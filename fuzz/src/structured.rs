@@ -167,20 +167,6 @@ pub struct FPushInfo {
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
-pub enum FChannel {
-    Apns,
-    ApnsVoip,
-    Fcm,
-    Huawei,
-    Honor,
-    Xiaomi,
-    Oppo,
-    Vivo,
-    Meizu,
-    Tpns,
-}
-
-#[derive(Arbitrary, Debug, Clone, Copy)]
 pub enum FState {
     Foreground,
     Background,
@@ -220,7 +206,8 @@ pub enum FToken {
 #[derive(Arbitrary, Debug)]
 pub struct FRecipient {
     account: Text,
-    channel: FChannel,
+    /// Which of [`Channel::ALL`] (modulo its length).
+    channel: u8,
     token: FToken,
     state: FState,
     badge: u32,
@@ -339,18 +326,7 @@ impl FuzzCase {
             recipient: Recipient {
                 account: r.account.s(),
                 device: Device {
-                    channel: match r.channel {
-                        FChannel::Apns => Channel::Apns,
-                        FChannel::ApnsVoip => Channel::ApnsVoip,
-                        FChannel::Fcm => Channel::Fcm,
-                        FChannel::Huawei => Channel::Huawei,
-                        FChannel::Honor => Channel::Honor,
-                        FChannel::Xiaomi => Channel::Xiaomi,
-                        FChannel::Oppo => Channel::Oppo,
-                        FChannel::Vivo => Channel::Vivo,
-                        FChannel::Meizu => Channel::Meizu,
-                        FChannel::Tpns => Channel::Tpns,
-                    },
+                    channel: Channel::ALL[usize::from(r.channel) % Channel::ALL.len()],
                     token: match &r.token {
                         FToken::Valid => VALID_TOKEN,
                         FToken::Text(t) => t.s(),

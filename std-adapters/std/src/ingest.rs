@@ -272,18 +272,7 @@ impl DeviceDoc {
     /// The device as the core reads it.
     pub fn device(&self) -> Device<'_> {
         Device {
-            channel: match self.channel {
-                ChannelDoc::Apns => Channel::Apns,
-                ChannelDoc::ApnsVoip => Channel::ApnsVoip,
-                ChannelDoc::Fcm => Channel::Fcm,
-                ChannelDoc::Huawei => Channel::Huawei,
-                ChannelDoc::Honor => Channel::Honor,
-                ChannelDoc::Xiaomi => Channel::Xiaomi,
-                ChannelDoc::Oppo => Channel::Oppo,
-                ChannelDoc::Vivo => Channel::Vivo,
-                ChannelDoc::Meizu => Channel::Meizu,
-                ChannelDoc::Tpns => Channel::Tpns,
-            },
+            channel: self.channel.0,
             token: s(&self.token),
             state: match self.state {
                 StateDoc::Foreground => DeviceState::Foreground,
@@ -295,19 +284,27 @@ impl DeviceDoc {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelDoc {
-    Apns,
-    ApnsVoip,
-    Fcm,
-    Huawei,
-    Honor,
-    Xiaomi,
-    Oppo,
-    Vivo,
-    Meizu,
-    Tpns,
+/// A case-format channel name (`apns`, `apns_voip`, …), read as the core's
+/// [`Channel`]: the names are the core's, not a second list.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelDoc(pub Channel);
+
+impl<'de> Deserialize<'de> for ChannelDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = ChannelDoc;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a channel name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ChannelDoc, E> {
+                Channel::from_name(name)
+                    .map(ChannelDoc)
+                    .ok_or_else(|| E::unknown_variant(name, &Channel::NAMES))
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
