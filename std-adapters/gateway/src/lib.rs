@@ -358,6 +358,7 @@ pub enum StartError {
 /// A running gateway.
 pub struct Gateway {
     addr: SocketAddr,
+    tls: bool,
     http: tokio::task::JoinHandle<()>,
     stop_http: tokio::sync::watch::Sender<bool>,
     workers: Workers,
@@ -509,6 +510,7 @@ impl Gateway {
         ));
         tracing::info!(%addr, tls = settings.tls.is_some(), "tidings gateway listening");
         Ok(Self {
+            tls: settings.tls.is_some(),
             background,
             addr,
             http,
@@ -522,6 +524,12 @@ impl Gateway {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The API's base URL (`https://` when the listener speaks TLS).
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stops taking requests, lets sends in flight finish within the
