@@ -199,6 +199,31 @@ fn half_open_and_silent_connections_are_closed_after_the_header_timeout() {
 }
 
 #[test]
+fn idle_keep_alive_connections_are_closed() {
+    // idle_timeout_secs closes a connection between requests; on
+    // HTTP/1.1 the header timeout does too (hyper starts its clock when
+    // the connection begins waiting for the next request).
+    for (keys, phase) in [
+        ("idle_timeout_secs = 1\nheader_timeout_secs = 60\n", "idle"),
+        (
+            "idle_timeout_secs = 60\nheader_timeout_secs = 1\n",
+            "header",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (gateway, _log) = gateway(dir.path(), keys);
+        let mut stream = connect(gateway.addr);
+        let answer = exchange(&mut stream, "GET", "/v1/feedback", TOKEN_A).unwrap();
+        assert_eq!(answer.status, 200, "{answer:?}");
+        let waited = Instant::now();
+        assert!(closed_by_server(&mut stream), "{keys}");
+        eprintln!("{phase}: closed {:?} after its answer", waited.elapsed());
+        let name = format!("tidings_timeouts_total{{phase=\"{phase}\"}}");
+        assert_eq!(sample(&metrics(gateway.addr), &name), 1.0, "{keys}");
+    }
+}
+
+#[test]
 fn a_trickling_body_is_cut_with_408() {
     let dir = tempfile::tempdir().unwrap();
     let (gateway, _log) = gateway(dir.path(), "body_timeout_secs = 1\n");

@@ -181,9 +181,14 @@ impl Server {
         });
         let connection = self.builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(connection);
-        let mut deadline = opened + self.limits.header_timeout;
-        let mut closing = false;
+        // Once closing: when a connection still open is dropped.
+        let mut closing: Option<Instant> = None;
         loop {
+            let next = closing.unwrap_or_else(|| {
+                activity
+                    .deadline(opened, &self.limits)
+                    .unwrap_or_else(|| Instant::now() + self.limits.idle_timeout)
+            });
             tokio::select! {
                 done = connection.as_mut() => {
                     if let Err(e) = done {
@@ -197,26 +202,25 @@ impl Server {
                     }
                     return;
                 }
-                () = tokio::time::sleep_until(deadline) => {
-                    if closing {
-                        // Shut down gracefully, yet still open: dropped.
+                // A request ended: the deadline moves.
+                () = activity.ended.notified() => {}
+                () = tokio::time::sleep_until(next) => {
+                    if closing.is_some() {
                         return;
                     }
-                    match activity.deadline(self.limits.idle_timeout) {
-                        Some(later) => deadline = later,
-                        None => {
-                            let phase = if activity.served() { "idle" } else { "header" };
-                            self.metrics.timeout(phase);
-                            connection.as_mut().graceful_shutdown();
-                            closing = true;
-                            deadline = Instant::now() + self.limits.header_timeout;
-                        }
+                    let due = activity
+                        .deadline(opened, &self.limits)
+                        .is_some_and(|at| at <= Instant::now());
+                    if due {
+                        let phase = if activity.served() { "idle" } else { "header" };
+                        self.metrics.timeout(phase);
+                        connection.as_mut().graceful_shutdown();
+                        closing = Some(Instant::now() + self.limits.header_timeout);
                     }
                 }
-                _ = stop.changed(), if !closing => {
+                _ = stop.changed(), if closing.is_none() => {
                     connection.as_mut().graceful_shutdown();
-                    closing = true;
-                    deadline = Instant::now() + self.limits.idle_timeout;
+                    closing = Some(Instant::now() + self.limits.idle_timeout);
                 }
             }
         }
@@ -228,6 +232,7 @@ impl Server {
 #[derive(Debug, Default)]
 struct Activity {
     state: Mutex<(usize, Option<Instant>)>,
+    ended: tokio::sync::Notify,
 }
 
 /// A request in flight on its connection, until dropped.
@@ -238,6 +243,9 @@ impl Drop for Serving {
         let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.0 = state.0.saturating_sub(1);
         state.1 = Some(Instant::now());
+        drop(state);
+        // Kept as a permit when the connection's loop is not waiting.
+        self.0.ended.notify_one();
     }
 }
 
@@ -252,15 +260,15 @@ impl Activity {
         state.0 > 0 || state.1.is_some()
     }
 
-    /// When to look again, or `None` to close: no request in flight and
-    /// none for `idle` (or none yet, at the first look).
-    fn deadline(&self, idle: Duration) -> Option<Instant> {
-        let now = Instant::now();
+    /// When the connection is to close: `idle` after its last request
+    /// ended, `header_timeout` after it opened if it has had none; `None`
+    /// while a request is in flight (its body has its own deadline, its
+    /// handler none).
+    fn deadline(&self, opened: Instant, limits: &Limits) -> Option<Instant> {
         let (in_flight, last) = *self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if in_flight > 0 {
-            // A request's body has its own deadline, its handler none.
-            return Some(now + idle);
-        }
-        last.map(|ended| ended + idle).filter(|at| *at > now)
+        (in_flight == 0).then(|| match last {
+            Some(ended) => ended + limits.idle_timeout,
+            None => opened + limits.header_timeout,
+        })
     }
 }
