@@ -553,3 +553,73 @@ impl Gateway {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(server: &str) -> Result<Settings, ConfigError> {
+        Settings::from_config(&Config::parse(&format!("[server]\n{server}"))?)
+    }
+
+    fn refused(server: &str) -> ConfigError {
+        settings(server).err().expect("refused")
+    }
+
+    #[test]
+    fn the_limits_default_to_the_documented_values() {
+        let s = settings("").unwrap();
+        assert_eq!(
+            s.listener,
+            listen::Limits {
+                header_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: 10_000,
+            }
+        );
+        assert_eq!(s.body_timeout, Duration::from_secs(30));
+        assert_eq!(s.token_rate, None, "no per-token limit unless asked");
+        assert_eq!(s.auth_failures_per_minute.get(), 60);
+        assert_eq!(s.tls, None);
+    }
+
+    #[test]
+    fn the_rate_limit_takes_its_burst_from_the_rate() {
+        let rate = |keys: &str| settings(keys).unwrap().token_rate.unwrap();
+        assert_eq!(rate("rate_limit_per_second = 5\n").burst.get(), 5);
+        let both = rate("rate_limit_per_second = 5\nrate_limit_burst = 20\n");
+        assert_eq!((both.per_second.get(), both.burst.get()), (5, 20));
+    }
+
+    #[test]
+    fn bad_limits_are_errors_naming_the_key() {
+        for (keys, key) in [
+            ("header_timeout_secs = 0\n", "server.header_timeout_secs"),
+            ("body_timeout_secs = 0\n", "server.body_timeout_secs"),
+            ("idle_timeout_secs = 0\n", "server.idle_timeout_secs"),
+            ("max_connections = 0\n", "server.max_connections"),
+            ("max_connections = 1000001\n", "server.max_connections"),
+            (
+                "rate_limit_per_second = 0\n",
+                "server.rate_limit_per_second",
+            ),
+            (
+                "rate_limit_per_second = 4294967296\n",
+                "server.rate_limit_per_second",
+            ),
+            ("rate_limit_burst = 10\n", "server.rate_limit_burst"),
+            (
+                "rate_limit_per_second = 1\nrate_limit_burst = 0\n",
+                "server.rate_limit_burst",
+            ),
+            (
+                "auth_failures_per_minute = 0\n",
+                "server.auth_failures_per_minute",
+            ),
+            ("tls_cert_file = \"a.crt\"\n", "server.tls_key_file"),
+            ("tls_key_file = \"a.key\"\n", "server.tls_cert_file"),
+        ] {
+            assert_eq!(refused(keys).key, key, "{keys}");
+        }
+    }
+}
