@@ -56,23 +56,7 @@ pub(crate) async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections as usize));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
-    // Pings find peers that vanished while a stream was open.
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(limits.idle_timeout);
-    let server = Arc::new(Server {
-        builder,
-        app,
-        tls,
-        limits,
-        metrics,
-    });
+    let server = Arc::new(Server::new(app, tls, limits, metrics));
     loop {
         let accepted = tokio::select! {
             _ = stop.changed() => break,
@@ -130,7 +114,49 @@ struct Server {
     metrics: Arc<Metrics>,
 }
 
+/// Serves one connection already open (plain, outside the cap) as the
+/// listener serves each of its own: what the `api_http` fuzz target drives.
+pub async fn serve_stream<I>(
+    io: I,
+    peer: SocketAddr,
+    app: Router,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (_stop, stop) = watch::channel(false);
+    Server::new(app, None, limits, metrics)
+        .drive(io, peer, Instant::now(), stop)
+        .await;
+}
+
 impl Server {
+    fn new(
+        app: Router,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout);
+        // Pings find peers that vanished while a stream was open.
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .keep_alive_interval(limits.idle_timeout);
+        Self {
+            builder,
+            app,
+            tls,
+            limits,
+            metrics,
+        }
+    }
+
     async fn connection(
         self: Arc<Self>,
         stream: TcpStream,
