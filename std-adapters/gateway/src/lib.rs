@@ -563,7 +563,7 @@ mod tests {
     }
 
     fn refused(server: &str) -> ConfigError {
-        settings(server).err().expect("refused")
+        settings(server).expect_err("refused")
     }
 
     #[test]
