@@ -37,7 +37,7 @@ pub fn run(config_path: Option<&Path>) -> Result<(), Failed> {
                 StartError::Config(e) => Failed::Config(e.to_string()),
                 other => Failed::Runtime(other.to_string()),
             })?;
-        eprintln!("tidings gateway on http://{}", gateway.addr());
+        eprintln!("tidings gateway on {}", gateway.url());
         crate::standin::shutdown_signal().await;
         eprintln!("stopping: draining sends in flight");
         gateway.shutdown().await;

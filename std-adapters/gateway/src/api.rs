@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -59,6 +59,8 @@ pub struct AppState {
     pub app: AppDoc,
     pub max_devices: usize,
     pub high_water: u64,
+    /// The body deadline and the rate limits.
+    pub limits: crate::limits::ApiLimits,
 }
 
 impl std::fmt::Debug for AppState {
@@ -205,6 +207,10 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .merge(api)
         .merge(open)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            body_deadline,
+        ))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), count))
         .with_state(state)
 }
@@ -244,8 +250,12 @@ async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next)
 }
 
 /// `Authorization: Bearer <token>` against the configured tokens, in
-/// constant time per token. No tokens configured: the API is open.
+/// constant time per token. No tokens configured: the API is open. A
+/// valid token over its rate (`server.rate_limit_per_second`) is answered
+/// 429; a wrong or missing one 401, or 429 once its client address is over
+/// `server.auth_failures_per_minute`.
 async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    use subtle::ConditionallySelectable as _;
     if state.tokens.is_empty() {
         return next.run(request).await;
     }
@@ -255,21 +265,103 @@ async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: N
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let mut ok = subtle::Choice::from(0u8);
-    for token in &state.tokens {
-        ok |= token.as_bytes().ct_eq(given.as_bytes());
+    // Which token matched, found without an early exit.
+    let mut found = u64::MAX;
+    for (index, token) in state.tokens.iter().enumerate() {
+        let index = u64::try_from(index).unwrap_or(u64::MAX);
+        found.conditional_assign(&index, token.as_bytes().ct_eq(given.as_bytes()));
     }
-    if bool::from(ok) && !given.is_empty() {
-        next.run(request).await
-    } else {
-        let mut response =
-            ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is needed")
-                .into_response();
+    match usize::try_from(found) {
+        Ok(index) if found != u64::MAX && !given.is_empty() => {
+            let over = state.limits.tokens.as_ref().map(|t| t.check(&index));
+            if let Some(Err(retry_after)) = over {
+                state.metrics.rate_limit(index);
+                return too_many(
+                    format!("API token {index} is over its rate (server.rate_limit_per_second)"),
+                    retry_after,
+                );
+            }
+            next.run(request).await
+        }
+        _ => unauthorized(&state, &request),
+    }
+}
+
+/// A wrong or missing token: 401, or 429 when the client's address is
+/// over its failure rate (a line in the log at most once a minute per
+/// address).
+fn unauthorized(state: &AppState, request: &Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
+    let (verdict, line) = state.limits.failed_auth.note(peer, now_ms(&state.clock));
+    if let Some(line) = line {
+        crate::limits::log_failed_auth(line);
+    }
+    state.metrics.auth_failure(verdict.is_err());
+    if let Err(retry_after) = verdict {
+        return too_many(
+            "too many failed authentications from this address (server.auth_failures_per_minute)",
+            retry_after,
+        );
+    }
+    let mut response =
+        ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is needed").into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// A 429 with `Retry-After`.
+fn too_many(message: impl Into<String>, retry_after: u64) -> Response {
+    let mut limited = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message);
+    limited.retry_after = Some(retry_after);
+    limited.into_response()
+}
+
+/// A request's body must arrive within `server.body_timeout_secs` of its
+/// headers: past it the body fails, and the answer is a 408 (closing an
+/// HTTP/1.1 connection: the rest of the body would be read as a request).
+async fn body_deadline(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use http_body::Body as _;
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let within = state.limits.body_timeout;
+    let expired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let http1 = request.version() < axum::http::Version::HTTP_2;
+    let request = request.map(|body| {
+        axum::body::Body::new(crate::limits::DeadlineBody::new(
+            body,
+            within,
+            Arc::clone(&expired),
+        ))
+    });
+    let response = next.run(request).await;
+    if !expired.load(std::sync::atomic::Ordering::Relaxed) {
+        return response;
+    }
+    state.metrics.timeout("body");
+    let mut response = ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        format!(
+            "the request body did not arrive within {} s (server.body_timeout_secs)",
+            within.as_secs()
+        ),
+    )
+    .into_response();
+    if http1 {
         response
             .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        response
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    response
 }
 
 #[derive(Deserialize)]

@@ -13,12 +13,15 @@
 //! - [`gate`]: per provider, how much is sent while it does not answer
 //!   or refuses the sender's credentials;
 //! - [`api`]: the HTTP API; [`metrics`]: the Prometheus registry;
-//! - [`webhook`]: invalid-token feedback POSTed in batches.
+//! - [`webhook`]: invalid-token feedback POSTed in batches;
+//! - [`listen`]: connections (the cap, header and idle deadlines) and
+//!   [`tls`]; [`limits`]: body deadline, per-token and failed-auth rates.
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,9 +33,12 @@ use tidings_std::ingest::AppDoc;
 pub mod api;
 pub mod gate;
 pub mod job;
+pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod nats;
 pub mod store;
+pub mod tls;
 pub mod webhook;
 pub mod worker;
 
@@ -57,6 +63,21 @@ pub mod defaults {
     pub const JOB_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
     /// A week of invalid-token feedback to read from the feed.
     pub const FEEDBACK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+    /// A client on a slow mobile link sends its headers in well under a
+    /// second; a slowloris holds them back forever.
+    pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// A 1 MiB body at ~35 KB/s.
+    pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+    /// A backend's pooled connection is reused within a minute or dropped.
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Well under the systemd unit's LimitNOFILE (65,536), leaving room
+    /// for the store, provider and NATS connections.
+    pub const MAX_CONNECTIONS: u64 = 10_000;
+    /// More than a backend misconfigured by hand makes, far too few to
+    /// guess a token.
+    pub const AUTH_FAILURES_PER_MINUTE: u64 = 60;
+    /// The most `server.max_connections` takes.
+    pub const MAX_CONNECTIONS_LIMIT: u64 = 1_000_000;
 }
 
 /// The gateway's settings, read and checked from the config.
@@ -76,6 +97,14 @@ pub struct Settings {
     pub app: AppDoc,
     pub webhook: Option<webhook::WebhookSettings>,
     pub queue: QueueSettings,
+    /// The listener's deadlines and connection cap.
+    pub listener: listen::Limits,
+    pub body_timeout: Duration,
+    /// Per API token; `None`: no limit.
+    pub token_rate: Option<limits::Rate>,
+    pub auth_failures_per_minute: NonZeroU32,
+    /// TLS on the listener; `None`: plain HTTP.
+    pub tls: Option<tls::CertFiles>,
 }
 
 /// Which queue holds the work.
@@ -121,7 +150,76 @@ impl Settings {
             }
         };
         let app_table = config.app.clone().unwrap_or_default();
+        let secs = |value: Option<u64>, default: Duration, key: &str| {
+            positive(value, default.as_secs(), key).map(Duration::from_secs)
+        };
+        let listener = listen::Limits {
+            header_timeout: secs(
+                server.header_timeout_secs,
+                defaults::HEADER_TIMEOUT,
+                "server.header_timeout_secs",
+            )?,
+            idle_timeout: secs(
+                server.idle_timeout_secs,
+                defaults::IDLE_TIMEOUT,
+                "server.idle_timeout_secs",
+            )?,
+            max_connections: at_most_u32(
+                positive(
+                    server.max_connections,
+                    defaults::MAX_CONNECTIONS,
+                    "server.max_connections",
+                )?,
+                defaults::MAX_CONNECTIONS_LIMIT,
+                "server.max_connections",
+            )?,
+        };
+        let token_rate = match (server.rate_limit_per_second, server.rate_limit_burst) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "server.rate_limit_burst",
+                    "needs server.rate_limit_per_second",
+                ))
+            }
+            (Some(per_second), burst) => {
+                let per_second = non_zero(per_second, "server.rate_limit_per_second")?;
+                let burst =
+                    burst.map_or(Ok(per_second), |b| non_zero(b, "server.rate_limit_burst"))?;
+                Some(limits::Rate { per_second, burst })
+            }
+        };
+        let tls = match (server.tls_cert_file, server.tls_key_file) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(tls::CertFiles { cert, key }),
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "server.tls_cert_file",
+                    "is needed with server.tls_key_file",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "server.tls_key_file",
+                    "is needed with server.tls_cert_file",
+                ))
+            }
+        };
         Ok(Self {
+            listener,
+            body_timeout: secs(
+                server.body_timeout_secs,
+                defaults::BODY_TIMEOUT,
+                "server.body_timeout_secs",
+            )?,
+            token_rate,
+            auth_failures_per_minute: non_zero(
+                server
+                    .auth_failures_per_minute
+                    .unwrap_or(defaults::AUTH_FAILURES_PER_MINUTE),
+                "server.auth_failures_per_minute",
+            )?,
+            tls,
             listen,
             data_dir: server
                 .data_dir
@@ -174,6 +272,19 @@ impl Settings {
     }
 }
 
+/// A count from 1 to `u32::MAX`, as the rate limiter takes it.
+fn non_zero(value: u64, key: &str) -> Result<NonZeroU32, ConfigError> {
+    let value = at_most_u32(value, u64::from(u32::MAX), key)?;
+    NonZeroU32::new(value).ok_or_else(|| ConfigError::new(key, "must be at least 1"))
+}
+
+fn at_most_u32(value: u64, limit: u64, key: &str) -> Result<u32, ConfigError> {
+    u32::try_from(value)
+        .ok()
+        .filter(|_| value <= limit)
+        .ok_or_else(|| ConfigError::new(key, format!("must be at most {limit}")))
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -215,6 +326,19 @@ async fn sweep_loop(
     }
 }
 
+/// Failed authentications logged once a minute per client address (the
+/// first at once, in the request).
+async fn log_failed_auth(state: Arc<api::AppState>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(10));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        for line in state.limits.failed_auth.due(worker::now_ms(&state.clock)) {
+            limits::log_failed_auth(line);
+        }
+    }
+}
+
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -234,11 +358,14 @@ pub enum StartError {
 /// A running gateway.
 pub struct Gateway {
     addr: SocketAddr,
+    tls: bool,
     http: tokio::task::JoinHandle<()>,
     stop_http: tokio::sync::watch::Sender<bool>,
     workers: Workers,
     webhook: Option<webhook::Webhook>,
     sweeper: Option<tokio::task::JoinHandle<()>>,
+    /// The failed-auth log and the SIGHUP reloader: ended at shutdown.
+    background: Vec<tokio::task::JoinHandle<()>>,
     drain: Duration,
 }
 
@@ -260,6 +387,8 @@ impl Gateway {
     /// previous run left queued) and the HTTP API.
     pub async fn start(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         let mut settings = Settings::from_config(&config)?;
+        // A bad certificate stops the start before anything is opened.
+        let tls = settings.tls.as_ref().map(tls::acceptor).transpose()?;
         let metrics = Arc::new(metrics::Metrics::default());
         if settings.tokens.is_empty() {
             tracing::warn!("server.api_tokens is not set: the API takes requests without a token");
@@ -347,7 +476,13 @@ impl Gateway {
             app: settings.app.clone(),
             max_devices: settings.max_devices,
             high_water: settings.high_water,
+            limits: limits::ApiLimits::new(
+                settings.body_timeout,
+                settings.token_rate,
+                settings.auth_failures_per_minute,
+            ),
         });
+        let mut background = vec![tokio::spawn(log_failed_auth(Arc::clone(&state)))];
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -358,18 +493,25 @@ impl Gateway {
             addr: settings.listen,
             source,
         })?;
-        let (stop_http, mut stopped) = tokio::sync::watch::channel(false);
-        let app = api::router(state, settings.max_body);
-        let http = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.changed().await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        });
-        tracing::info!(%addr, "tidings gateway listening");
+        let (stop_http, stopped) = tokio::sync::watch::channel(false);
+        let app = api::router(Arc::clone(&state), settings.max_body);
+        let (acceptor, certificate) = tls.unzip();
+        #[cfg(unix)]
+        if let Some(certificate) = certificate {
+            background.push(tokio::spawn(tls::reload_on_sighup(certificate)));
+        }
+        let http = tokio::spawn(listen::serve(
+            listener,
+            app,
+            acceptor,
+            settings.listener,
+            Arc::clone(&state.metrics),
+            stopped,
+        ));
+        tracing::info!(%addr, tls = settings.tls.is_some(), "tidings gateway listening");
         Ok(Self {
+            tls: settings.tls.is_some(),
+            background,
             addr,
             http,
             stop_http,
@@ -384,6 +526,12 @@ impl Gateway {
         self.addr
     }
 
+    /// The API's base URL (`https://` when the listener speaks TLS).
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
     /// Stops taking requests, lets sends in flight finish within the
     /// drain deadline, and leaves the rest queued.
     pub async fn shutdown(self) {
@@ -396,9 +544,82 @@ impl Gateway {
         if let Some(webhook) = self.webhook {
             webhook.stop().await;
         }
+        for task in self.background {
+            task.abort();
+        }
         if let Some(sweeper) = self.sweeper {
             sweeper.abort();
             let _ = sweeper.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(server: &str) -> Result<Settings, ConfigError> {
+        Settings::from_config(&Config::parse(&format!("[server]\n{server}"))?)
+    }
+
+    fn refused(server: &str) -> ConfigError {
+        settings(server).expect_err("refused")
+    }
+
+    #[test]
+    fn the_limits_default_to_the_documented_values() {
+        let s = settings("").unwrap();
+        assert_eq!(
+            s.listener,
+            listen::Limits {
+                header_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: 10_000,
+            }
+        );
+        assert_eq!(s.body_timeout, Duration::from_secs(30));
+        assert_eq!(s.token_rate, None, "no per-token limit unless asked");
+        assert_eq!(s.auth_failures_per_minute.get(), 60);
+        assert_eq!(s.tls, None);
+    }
+
+    #[test]
+    fn the_rate_limit_takes_its_burst_from_the_rate() {
+        let rate = |keys: &str| settings(keys).unwrap().token_rate.unwrap();
+        assert_eq!(rate("rate_limit_per_second = 5\n").burst.get(), 5);
+        let both = rate("rate_limit_per_second = 5\nrate_limit_burst = 20\n");
+        assert_eq!((both.per_second.get(), both.burst.get()), (5, 20));
+    }
+
+    #[test]
+    fn bad_limits_are_errors_naming_the_key() {
+        for (keys, key) in [
+            ("header_timeout_secs = 0\n", "server.header_timeout_secs"),
+            ("body_timeout_secs = 0\n", "server.body_timeout_secs"),
+            ("idle_timeout_secs = 0\n", "server.idle_timeout_secs"),
+            ("max_connections = 0\n", "server.max_connections"),
+            ("max_connections = 1000001\n", "server.max_connections"),
+            (
+                "rate_limit_per_second = 0\n",
+                "server.rate_limit_per_second",
+            ),
+            (
+                "rate_limit_per_second = 4294967296\n",
+                "server.rate_limit_per_second",
+            ),
+            ("rate_limit_burst = 10\n", "server.rate_limit_burst"),
+            (
+                "rate_limit_per_second = 1\nrate_limit_burst = 0\n",
+                "server.rate_limit_burst",
+            ),
+            (
+                "auth_failures_per_minute = 0\n",
+                "server.auth_failures_per_minute",
+            ),
+            ("tls_cert_file = \"a.crt\"\n", "server.tls_key_file"),
+            ("tls_key_file = \"a.key\"\n", "server.tls_cert_file"),
+        ] {
+            assert_eq!(refused(keys).key, key, "{keys}");
         }
     }
 }

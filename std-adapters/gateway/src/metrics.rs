@@ -46,6 +46,19 @@ pub struct Metrics {
     pub retention_deleted: Family<Labels, Counter>,
     /// Feedback records the webhook has not taken yet (local queue).
     pub webhook_lag: Gauge,
+    /// API connections open.
+    pub connections_open: Gauge,
+    /// API connections closed on arrival: `server.max_connections` open.
+    pub connections_refused: Counter,
+    /// Connections closed and requests cut by a deadline, by phase
+    /// (handshake, header, body, idle).
+    pub timeouts: Family<Labels, Counter>,
+    /// Requests answered 429 over `server.rate_limit_per_second`, by the
+    /// token's index in `server.api_tokens` (never the token).
+    pub rate_limited: Family<Labels, Counter>,
+    /// Requests with a wrong or missing token, by outcome (unauthorized:
+    /// 401; limited: 429, the address over its failure rate).
+    pub auth_failures: Family<Labels, Counter>,
 }
 
 /// The registry, remembering each family's name.
@@ -90,6 +103,36 @@ impl Default for Metrics {
         let store_bytes = Gauge::default();
         let retention_deleted = Family::default();
         let webhook_lag = Gauge::default();
+        let connections_open = Gauge::default();
+        let connections_refused = Counter::default();
+        let timeouts = Family::default();
+        let rate_limited = Family::default();
+        let auth_failures = Family::default();
+        named.add(
+            "connections_open",
+            "API connections open",
+            connections_open.clone(),
+        );
+        named.add(
+            "connections_refused",
+            "API connections closed on arrival, server.max_connections being open",
+            connections_refused.clone(),
+        );
+        named.add(
+            "timeouts",
+            "Connections closed and requests cut by a deadline, by phase",
+            timeouts.clone(),
+        );
+        named.add(
+            "rate_limited",
+            "Requests answered 429 over the per-token rate, by token index",
+            rate_limited.clone(),
+        );
+        named.add(
+            "auth_failures",
+            "Requests with a wrong or missing token, by outcome",
+            auth_failures.clone(),
+        );
         named.add(
             "webhook_lag",
             "Feedback records not yet taken by the webhook (local queue)",
@@ -167,6 +210,11 @@ impl Default for Metrics {
             store_bytes,
             retention_deleted,
             webhook_lag,
+            connections_open,
+            connections_refused,
+            timeouts,
+            rate_limited,
+            auth_failures,
         }
     }
 }
@@ -240,6 +288,28 @@ impl Metrics {
                 ("route", route.to_owned()),
                 ("status", status.to_string()),
             ])
+            .inc();
+    }
+
+    /// A connection or request cut by a deadline.
+    pub fn timeout(&self, phase: &'static str) {
+        self.timeouts
+            .get_or_create(&vec![("phase", phase.to_owned())])
+            .inc();
+    }
+
+    /// A request over its token's rate; `token` is the token's index.
+    pub fn rate_limit(&self, token: usize) {
+        self.rate_limited
+            .get_or_create(&vec![("token", token.to_string())])
+            .inc();
+    }
+
+    /// A wrong or missing token, answered 401 or (`limited`) 429.
+    pub fn auth_failure(&self, limited: bool) {
+        let outcome = if limited { "limited" } else { "unauthorized" };
+        self.auth_failures
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
             .inc();
     }
 }

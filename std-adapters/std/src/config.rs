@@ -330,6 +330,31 @@ section! {
         /// How long a finished job and its devices' states are kept in the
         /// local store, seconds from acceptance (default 604800, a week).
         job_ttl_secs: number,
+        /// How long a client has to send a request's headers (and, over
+        /// TLS, finish its handshake), seconds (default 10).
+        header_timeout_secs: number,
+        /// How long a client has to send a request's body, seconds
+        /// (default 30; past it the answer is 408).
+        body_timeout_secs: number,
+        /// How long a connection may wait between requests, seconds
+        /// (default 60).
+        idle_timeout_secs: number,
+        /// Connections open at once; past it new ones are closed at once
+        /// (default 10,000).
+        max_connections: number,
+        /// Requests a second each API token may make (default: no limit).
+        rate_limit_per_second: number,
+        /// Requests a token may make at once above its rate (default:
+        /// `rate_limit_per_second`).
+        rate_limit_burst: number,
+        /// Failed authentications a client address may make a minute
+        /// before its next ones are answered 429 (default 60).
+        auth_failures_per_minute: number,
+        /// The listener's certificate chain, PEM; with `tls_key_file` the
+        /// API is served over TLS (HTTP/2 by ALPN), reloaded on SIGHUP.
+        tls_cert_file: path,
+        /// The certificate's private key, PEM.
+        tls_key_file: path,
     }
 }
 

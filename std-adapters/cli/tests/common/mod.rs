@@ -176,6 +176,19 @@ pub fn serve_logging(
     log: &std::path::Path,
     level: &str,
 ) -> Gateway {
+    serve_until(config, port, log, level, &|addr| {
+        http(addr, "GET", "/healthz", None).is_some()
+    })
+}
+
+/// Starts `tidings serve` and waits (bounded) until `ready` says it answers.
+pub fn serve_until(
+    config: &std::path::Path,
+    port: u16,
+    log: &std::path::Path,
+    level: &str,
+    ready: &dyn Fn(SocketAddr) -> bool,
+) -> Gateway {
     let log = std::fs::File::create(log).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_tidings"))
         .args(["serve", "--config"])
@@ -192,7 +205,7 @@ pub fn serve_logging(
     };
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
-        if http(gateway.addr, "GET", "/healthz", None).is_some() {
+        if ready(gateway.addr) {
             return gateway;
         }
         std::thread::sleep(Duration::from_millis(20));
