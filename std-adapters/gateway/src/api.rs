@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -90,6 +91,20 @@ impl ApiError {
     }
 }
 
+/// The framework's refusals of what it could not read — a query string, a
+/// path, a body over `server.max_body_bytes` (413) — in the API's JSON
+/// `Error` shape with the framework's status, like every other answer.
+macro_rules! refusal_as_api_error {
+    ($($rejection:ty),*) => {$(
+        impl From<$rejection> for ApiError {
+            fn from(rejection: $rejection) -> Self {
+                ApiError::new(rejection.status(), rejection.body_text())
+            }
+        }
+    )*};
+}
+refusal_as_api_error!(QueryRejection, PathRejection, BytesRejection);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(json!({ "Error": self.message }))).into_response();
@@ -106,9 +121,9 @@ impl IntoResponse for ApiError {
 ///
 /// What it decides where the issue was silent: the document is served
 /// without a token (it holds no secret, and generators fetch it bare);
-/// the answers the HTTP framework makes itself (a body over `max_body`:
-/// 413, a query or path that cannot be read: 400) are documented as the
-/// `text/plain` they are, not changed into JSON; 408 and 429 (the
+/// the refusals the HTTP framework makes itself (a body over `max_body`:
+/// 413, a query or path that cannot be read: 400) are answered in the
+/// same JSON `Error` shape as every other error; 408 and 429 (the
 /// listener's limits) are documented on the routes behind the token, with
 /// `Retry-After` required on a 429 and allowed on a 408; the feedback
 /// webhook's POSTs are in its `webhooks`; `info.version` is the crate's.
@@ -558,19 +573,52 @@ fn accepted_now(state: &AppState) -> (u64, i64) {
     )
 }
 
+/// What both push routes read first: the dry-run flag and the body (the
+/// framework's refusals of either in the API's JSON shape), room in the
+/// queue unless it is a dry run, and the time it is accepted at.
+struct Incoming {
+    started: Instant,
+    dry_run: bool,
+    body: Bytes,
+    accepted_ms: u64,
+    now: i64,
+}
+
+fn incoming(
+    state: &AppState,
+    query: Result<Query<PushQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Incoming, ApiError> {
+    let started = Instant::now();
+    let Query(query) = query?;
+    let body = body?;
+    if !query.dry_run {
+        ensure_room(state)?;
+    }
+    let (accepted_ms, now) = accepted_now(state);
+    Ok(Incoming {
+        started,
+        dry_run: query.dry_run,
+        body,
+        accepted_ms,
+        now,
+    })
+}
+
 async fn push(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<PushQuery>,
+    query: Result<Query<PushQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
     let wire = body_form(&headers, true)?;
-    let dry_run = query.dry_run;
-    if !dry_run {
-        ensure_room(&state)?;
-    }
-    let (accepted_ms, now) = accepted_now(&state);
+    let Incoming {
+        started,
+        dry_run,
+        body,
+        accepted_ms,
+        now,
+    } = incoming(&state, query, body)?;
     let (app, max) = (state.app.clone(), state.max_devices);
     let prepared = off_task(body.len(), move || {
         if wire {
@@ -611,17 +659,18 @@ async fn push(
 /// and `server.max_devices` devices in all.
 async fn push_batch(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<PushQuery>,
+    query: Result<Query<PushQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
     body_form(&headers, false)?;
-    let dry_run = query.dry_run;
-    if !dry_run {
-        ensure_room(&state)?;
-    }
-    let (accepted_ms, now) = accepted_now(&state);
+    let Incoming {
+        started,
+        dry_run,
+        body,
+        accepted_ms,
+        now,
+    } = incoming(&state, query, body)?;
     let (app, max) = (state.app.clone(), state.max_devices);
     let prepared = off_task(body.len(), move || {
         let elements: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&body)
@@ -695,8 +744,9 @@ async fn push_batch(
 
 async fn job(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Path(id) = id?;
     let found: Option<(JobRecord, Vec<DeviceRecord>)> = match &state.queue {
         Queue::Local { store, .. } => {
             let (store, lookup) = (store.clone(), id.clone());
@@ -744,8 +794,9 @@ struct FeedbackQuery {
 
 async fn feedback(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<FeedbackQuery>,
+    q: Result<Query<FeedbackQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q?;
     let limit = q.limit.unwrap_or(FEEDBACK_PAGE).clamp(1, FEEDBACK_PAGE);
     let records = match &state.queue {
         Queue::Local { store, .. } => {

@@ -267,8 +267,19 @@ async fn bad_input_is_refused_whole_with_the_key_named() {
         json!([{ "Device": good.clone() }]),
         json!({ "Padding": "x".repeat(70_000) }),
     );
-    let (status, _) = bed.post("/v1/push", &big).await;
+    let (status, answer) = bed.post("/v1/push", &big).await;
     assert_eq!(status, 413);
+    // The framework's refusal in the API's JSON shape, as every error.
+    assert!(
+        answer["Error"].as_str().unwrap().contains("length limit"),
+        "{answer}"
+    );
+    let (status, answer) = bed.get("/v1/feedback?limit=many").await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["Error"].as_str().unwrap().contains("limit"),
+        "{answer}"
+    );
     // No token, a wrong token.
     for auth in [None, Some("wrong")] {
         let mut request = bed
