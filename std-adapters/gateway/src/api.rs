@@ -612,13 +612,8 @@ async fn push(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let wire = body_form(&headers, true)?;
-    let Incoming {
-        started,
-        dry_run,
-        body,
-        accepted_ms,
-        now,
-    } = incoming(&state, query, body)?;
+    let input = incoming(&state, query, body)?;
+    let (dry_run, now, body) = (input.dry_run, input.now, input.body);
     let (app, max) = (state.app.clone(), state.max_devices);
     let prepared = off_task(body.len(), move || {
         if wire {
@@ -638,7 +633,7 @@ async fn push(
         )
             .into_response());
     }
-    let mut ready = Ready::new(prepared, body, wire, accepted_ms);
+    let mut ready = Ready::new(prepared, body, wire, input.accepted_ms);
     let accepted = accept(&state, vec![&mut ready])
         .await?
         .pop()
@@ -647,7 +642,7 @@ async fn push(
     state
         .metrics
         .accept_seconds
-        .observe(started.elapsed().as_secs_f64());
+        .observe(input.started.elapsed().as_secs_f64());
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
@@ -664,13 +659,8 @@ async fn push_batch(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     body_form(&headers, false)?;
-    let Incoming {
-        started,
-        dry_run,
-        body,
-        accepted_ms,
-        now,
-    } = incoming(&state, query, body)?;
+    let input = incoming(&state, query, body)?;
+    let (dry_run, now, body) = (input.dry_run, input.now, input.body);
     let (app, max) = (state.app.clone(), state.max_devices);
     let prepared = off_task(body.len(), move || {
         let elements: Vec<&serde_json::value::RawValue> = serde_json::from_slice(&body)
@@ -714,7 +704,7 @@ async fn push_batch(
     }
     let mut ready: Vec<Result<Ready, String>> = prepared
         .into_iter()
-        .map(|one| one.map(|(p, bytes)| Ready::new(p, bytes, false, accepted_ms)))
+        .map(|one| one.map(|(p, bytes)| Ready::new(p, bytes, false, input.accepted_ms)))
         .collect();
     let mut accepted = accept(
         &state,
@@ -738,7 +728,7 @@ async fn push_batch(
     state
         .metrics
         .accept_seconds
-        .observe(started.elapsed().as_secs_f64());
+        .observe(input.started.elapsed().as_secs_f64());
     Ok((StatusCode::ACCEPTED, Json(json!({ "Results": results }))).into_response())
 }
 
