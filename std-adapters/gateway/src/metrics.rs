@@ -44,7 +44,7 @@ pub struct Metrics {
     /// Rows the retention sweep deleted, by kind (jobs, devices, keys,
     /// feedback).
     pub retention_deleted: Family<Labels, Counter>,
-    /// Feedback records the webhook has not taken yet (local queue).
+    /// Feedback records the webhook has not taken yet (either queue).
     pub webhook_lag: Gauge,
     /// API connections open.
     pub connections_open: Gauge,

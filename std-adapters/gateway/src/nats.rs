@@ -1056,17 +1056,20 @@ impl Nats {
 
     /// The webhook's share of the feedback: the next records no gateway's
     /// webhook holds, each to ack once posted (or nak to post again).
+    /// The webhook's next records (at most `limit`), and how many records
+    /// it has not taken yet (pending on its consumer, or handed out and not
+    /// acknowledged): its lag, as `tidings_webhook_lag` shows it.
     pub async fn webhook_batch(
         &self,
         limit: usize,
-    ) -> Result<Vec<(u64, Feedback, Message)>, String> {
+    ) -> Result<(Vec<(u64, Feedback, Message)>, u64), String> {
         let stream = self
             .js
             .get_stream(format!("{}_FEEDBACK", self.settings.stream))
             .await
             .map_err(|e| e.to_string())?;
         let name = format!("{}_webhook", self.settings.consumer);
-        let consumer: consumer::PullConsumer = stream
+        let mut consumer: consumer::PullConsumer = stream
             .get_or_create_consumer(
                 &name,
                 consumer::pull::Config {
@@ -1105,7 +1108,9 @@ impl Nats {
                 }
             }
         }
-        Ok(out)
+        let info = consumer.info().await.map_err(|e| e.to_string())?;
+        let lag = info.num_pending + u64::try_from(info.num_ack_pending).unwrap_or(0);
+        Ok((out, lag))
     }
 }
 

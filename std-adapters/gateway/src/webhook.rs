@@ -194,7 +194,10 @@ async fn post_next(
             Ok(true)
         }
         FeedSource::Nats(nats) => {
-            let mut held = nats.webhook_batch(settings.batch).await?;
+            let (mut held, lag) = nats.webhook_batch(settings.batch).await?;
+            metrics
+                .webhook_lag
+                .set(i64::try_from(lag).unwrap_or(i64::MAX));
             if held.is_empty() {
                 return Ok(false);
             }

@@ -529,6 +529,39 @@ async fn the_webhook_is_shared_each_record_posted_once_despite_a_refusal() {
     }
 }
 
+/// `tidings_webhook_lag` on the NATS queue: the records its webhook has
+/// not taken (here none: nothing listens at its address).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_lag_counts_the_records_not_taken() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let dead: Vec<String> = (1..=3).map(|i| format!("dead000{i}")).collect();
+    let bed = bed(|mut b| {
+        for token in &dead {
+            b = b.reply_always(token, Reply::BadDeviceToken);
+        }
+        b
+    })
+    .await;
+    let feedback = format!("[feedback]\nwebhook_url = {hook_url:?}\nbatch = 10\n");
+    let gateway = bed.gateway("a", &feedback).await;
+    let (status, answer, _) = bed.post(&gateway, &body(&dead, json!({}))).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = answer["JobId"].as_str().unwrap();
+    bed.settled(&gateway, job, &["queued", "retrying"]).await;
+    let mut lag = 0.0;
+    for _ in 0..1500 {
+        lag = bed.metric(&gateway, "tidings_webhook_lag").await;
+        if lag == 3.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(lag, 3.0);
+    gateway.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shared_consumer_takes_max_ack_pending_from_the_config() {
     let bed = bed(|b| b).await;
