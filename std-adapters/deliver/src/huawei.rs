@@ -391,14 +391,8 @@ impl<V: Vendor> Client<V> {
                     since: None,
                 }
             }
-            Action::Backoff => Outcome::Retry {
-                reason,
-                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
-            },
-            Action::FlowControl => Outcome::Retry {
-                reason,
-                not_before: FLOW_BACKOFF.not_before(now, push.attempt, retry_after),
-            },
+            Action::Backoff => SERVER_BACKOFF.retry(reason, now, push.attempt, retry_after),
+            Action::FlowControl => FLOW_BACKOFF.retry(reason, now, push.attempt, retry_after),
             // Refused again right after a fresh token: the credentials
             // are wrong for this app.
             Action::CredentialsRefused | Action::RefreshAuth => {
