@@ -25,25 +25,13 @@ const PROJECT: &str = "tidings-test";
 const TOKEN: &str = "dXNlcjE6APA91bH-fcm-registration-token-0001";
 
 fn case_json(token: &str, text: &str, now: i64) -> String {
-    serde_json::json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
-            "OfflinePushInfo": {
-                "Ext": "{\"entity\":{\"sender\":\"ann\"}}",
-                "AndroidInfo": { "GoogleChannelID": "im" }
-            },
-            "MsgLifeTime": 3600
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": {
-            "Account": "bob",
-            "Device": { "Channel": "fcm", "Token": token, "State": "background" }
-        },
-        "App": { "PackageName": "com.example.chat" },
-        "Now": now
-    })
-    .to_string()
+    let info = serde_json::json!({
+        "Ext": "{\"entity\":{\"sender\":\"ann\"}}",
+        "AndroidInfo": { "GoogleChannelID": "im" }
+    });
+    let mut case = common::text_case("fcm", token, text, now, info);
+    case["Message"]["MsgLifeTime"] = 3600.into();
+    case.to_string()
 }
 
 struct Bed {

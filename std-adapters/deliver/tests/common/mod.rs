@@ -49,9 +49,36 @@ pub fn render_case(json: String, now: i64) -> Rendered {
     }
 }
 
+/// The case `tidings send` reads for a one-to-one text from Ann to Bob's
+/// device `token` on `channel` at `now` (Unix seconds), the message's
+/// `OfflinePushInfo` being `offline_push_info`. Each channel's tests add
+/// what else their vendor reads (a lifetime, a badge).
+pub fn text_case(
+    channel: &str,
+    token: &str,
+    text: &str,
+    now: i64,
+    offline_push_info: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "Message": {
+            "From_Account": "ann", "To_Account": "bob",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
+            "OfflinePushInfo": offline_push_info
+        },
+        "Sender": { "Nick": "Ann" },
+        "Recipient": {
+            "Account": "bob",
+            "Device": { "Channel": channel, "Token": token, "State": "background" }
+        },
+        "App": { "PackageName": PACKAGE },
+        "Now": now
+    })
+}
+
 /// The core's body for a one-to-one text from Ann to Bob's device `token`
 /// on `channel` (`huawei`, `honor`, `vivo`), with `android_info` merged
-/// into `OfflinePushInfo.AndroidInfo`.
+/// into `OfflinePushInfo.AndroidInfo`, living an hour, with a badge.
 pub fn render(
     channel: &str,
     token: &str,
@@ -59,27 +86,15 @@ pub fn render(
     now: i64,
     android_info: serde_json::Value,
 ) -> Vec<u8> {
-    let json = serde_json::json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
-            "OfflinePushInfo": {
-                "Ext": "{\"entity\":{\"chatType\":1,\"sender\":\"ann\"}}",
-                "AndroidInfo": android_info
-            },
-            "MsgLifeTime": 3600
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": {
-            "Account": "bob",
-            "Device": { "Channel": channel, "Token": token, "State": "background" },
-            "Badge": 2
-        },
-        "App": { "PackageName": PACKAGE, "BadgeClass": "com.example.chat.MainActivity" },
-        "Now": now
-    })
-    .to_string();
-    render_case(json, now).body
+    let info = serde_json::json!({
+        "Ext": "{\"entity\":{\"chatType\":1,\"sender\":\"ann\"}}",
+        "AndroidInfo": android_info
+    });
+    let mut case = text_case(channel, token, text, now, info);
+    case["Message"]["MsgLifeTime"] = 3600.into();
+    case["Recipient"]["Badge"] = 2.into();
+    case["App"]["BadgeClass"] = "com.example.chat.MainActivity".into();
+    render_case(case.to_string(), now).body
 }
 
 pub fn push(body: &[u8], attempt: u32) -> Push<'_> {

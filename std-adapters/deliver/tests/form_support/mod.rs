@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
-pub const PACKAGE: &str = "com.example.chat";
+// Only Xiaomi's test names the package.
+#[allow(unused_imports)]
+pub use super::common::PACKAGE;
 
 pub use super::common::Rendered;
 
@@ -16,25 +18,13 @@ impl Rendered {
 }
 
 pub fn case_json(channel: &str, token: &str, text: &str, now: i64) -> String {
-    serde_json::json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
-            "OfflinePushInfo": {
-                "Ext": "{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}",
-                "AndroidInfo": { "XiaoMiChannelID": "im", "OPPOChannelID": "im" }
-            },
-            "MsgLifeTime": 3600
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": {
-            "Account": "bob",
-            "Device": { "Channel": channel, "Token": token, "State": "background" }
-        },
-        "App": { "PackageName": PACKAGE },
-        "Now": now
-    })
-    .to_string()
+    let info = serde_json::json!({
+        "Ext": "{\"entity\":{\"sender\":\"ann\",\"chatType\":1}}",
+        "AndroidInfo": { "XiaoMiChannelID": "im", "OPPOChannelID": "im" }
+    });
+    let mut case = super::common::text_case(channel, token, text, now, info);
+    case["Message"]["MsgLifeTime"] = 3600.into();
+    case.to_string()
 }
 
 /// A form vendor's bed: its channel's case for a text to `token`, rendered.
