@@ -27,35 +27,22 @@ async fn bed_with(
     client_clock: Option<ManualClock>,
 ) -> Bed {
     let clock = ManualClock::starting_now();
-    let standin = standin(
-        HonorStandin::builder()
-            .app(APP_ID, CLIENT_ID, SECRET)
-            .clock(Arc::new(clock.clone())),
-    )
-    .start()
-    .await
-    .unwrap();
-    let (dir, ca) = common::ca_file(standin.ca_pem());
-    let config = HonorConfig {
-        app_id: APP_ID.into(),
-        client_id: CLIENT_ID.into(),
-        client_secret: secret.into(),
-        endpoint: standin.url(),
-        token_endpoint: standin.token_url(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
-    };
     let client_clock = client_clock.unwrap_or_else(|| clock.clone());
-    let client = HonorClient::new(config, Arc::new(client_clock)).unwrap();
-    Bed {
-        standin,
-        client,
-        clock,
-        dir,
-        channel: "honor",
-        text: "Lunch at 12? 🍜",
-        android_info: serde_json::json!({ "HonorImportance": "NORMAL" }),
-    }
+    let client = |standin: &HonorStandin, ca| {
+        let config = HonorConfig {
+            app_id: APP_ID.into(),
+            client_id: CLIENT_ID.into(),
+            client_secret: secret.into(),
+            endpoint: standin.url(),
+            token_endpoint: standin.token_url(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        HonorClient::new(config, Arc::new(client_clock)).unwrap()
+    };
+    let builder = standin(HonorStandin::builder().app(APP_ID, CLIENT_ID, SECRET));
+    let info = serde_json::json!({ "HonorImportance": "NORMAL" });
+    Bed::start(clock, builder, client, "honor", "Lunch at 12? 🍜", info).await
 }
 
 async fn bed(standin: impl FnOnce(HonorStandinBuilder) -> HonorStandinBuilder) -> Bed {

@@ -28,34 +28,30 @@ async fn bed_with(
     secret: &str,
 ) -> Bed {
     let clock = ManualClock::starting_now();
-    let standin = standin(
-        HuaweiStandin::builder()
-            .app(APP_ID, SECRET)
-            .clock(Arc::new(clock.clone())),
-    )
-    .start()
-    .await
-    .unwrap();
-    let (dir, ca) = common::ca_file(standin.ca_pem());
-    let config = HuaweiConfig {
-        app_id: APP_ID.into(),
-        client_id: APP_ID.into(),
-        client_secret: secret.into(),
-        endpoint: standin.url(),
-        token_endpoint: standin.token_url(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
+    let client_clock = clock.clone();
+    let client = |standin: &HuaweiStandin, ca| {
+        let config = HuaweiConfig {
+            app_id: APP_ID.into(),
+            client_id: APP_ID.into(),
+            client_secret: secret.into(),
+            endpoint: standin.url(),
+            token_endpoint: standin.token_url(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        Arc::new(HuaweiClient::new(config, Arc::new(client_clock)).unwrap())
     };
-    let client = Arc::new(HuaweiClient::new(config, Arc::new(clock.clone())).unwrap());
-    Bed {
-        standin,
-        client,
+    let builder = standin(HuaweiStandin::builder().app(APP_ID, SECRET));
+    let info = serde_json::json!({ "HuaWeiCategory": "IM", "HuaWeiImportance": "NORMAL" });
+    Bed::start(
         clock,
-        dir,
-        channel: "huawei",
-        text: "Lunch \"at\" 12? 🍜",
-        android_info: serde_json::json!({ "HuaWeiCategory": "IM", "HuaWeiImportance": "NORMAL" }),
-    }
+        builder,
+        client,
+        "huawei",
+        "Lunch \"at\" 12? 🍜",
+        info,
+    )
+    .await
 }
 
 async fn bed(standin: impl FnOnce(HuaweiStandinBuilder) -> HuaweiStandinBuilder) -> Bed {

@@ -12,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::{rejected, retry, row, run_rows};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, TEXT,
+    assert_an_idless_success_reports_the_push_id, case_json, render, rendered, TEXT,
 };
 use tidings_core::{decide, Decision};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
@@ -32,28 +32,27 @@ async fn bed_with(
     standin: impl FnOnce(MeizuStandinBuilder) -> MeizuStandinBuilder,
 ) -> Bed {
     let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let standin = standin(MeizuStandin::builder().credentials(APP_ID, SECRET))
-        .start()
-        .await
-        .unwrap();
-    let (dir, ca) = ca_file(standin.ca_pem());
-    let config = MeizuConfig {
-        endpoint: standin.url(),
-        app_id: APP_ID.into(),
-        app_secret: secret.into(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
+    let client_clock = clock.clone();
+    let client = |standin: &MeizuStandin, ca| {
+        let config = MeizuConfig {
+            endpoint: standin.url(),
+            app_id: APP_ID.into(),
+            app_secret: secret.into(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        MeizuClient::new(config, Arc::new(client_clock)).unwrap()
     };
-    let client = MeizuClient::new(config, Arc::new(clock.clone())).unwrap();
-    Bed {
-        standin,
-        client,
+    let builder = standin(MeizuStandin::builder().credentials(APP_ID, SECRET));
+    Bed::start(
         clock,
-        dir,
-        channel: "meizu",
-        text: TEXT,
-        android_info: serde_json::Value::Null,
-    }
+        builder,
+        client,
+        "meizu",
+        TEXT,
+        serde_json::Value::Null,
+    )
+    .await
 }
 
 async fn bed(standin: impl FnOnce(MeizuStandinBuilder) -> MeizuStandinBuilder) -> Bed {

@@ -31,32 +31,27 @@ async fn bed_with(
     standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder,
 ) -> Bed {
     let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let standin = standin(
-        OppoStandin::builder()
-            .credentials(APP_KEY, MASTER_SECRET)
-            .clock(Arc::new(clock.clone())),
-    )
-    .start()
-    .await
-    .unwrap();
-    let (dir, ca) = ca_file(standin.ca_pem());
-    let config = OppoConfig {
-        endpoint: standin.url(),
-        app_key: APP_KEY.into(),
-        master_secret: master_secret.into(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
+    let client_clock = clock.clone();
+    let client = |standin: &OppoStandin, ca| {
+        let config = OppoConfig {
+            endpoint: standin.url(),
+            app_key: APP_KEY.into(),
+            master_secret: master_secret.into(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        OppoClient::new(config, Arc::new(client_clock)).unwrap()
     };
-    let client = OppoClient::new(config, Arc::new(clock.clone())).unwrap();
-    Bed {
-        standin,
-        client,
+    let builder = standin(OppoStandin::builder().credentials(APP_KEY, MASTER_SECRET));
+    Bed::start(
         clock,
-        dir,
-        channel: "oppo",
-        text: TEXT,
-        android_info: serde_json::Value::Null,
-    }
+        builder,
+        client,
+        "oppo",
+        TEXT,
+        serde_json::Value::Null,
+    )
+    .await
 }
 
 async fn bed(standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder) -> Bed {

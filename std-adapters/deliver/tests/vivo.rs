@@ -32,34 +32,21 @@ async fn bed_with(
     client_clock: Option<ManualClock>,
 ) -> Bed {
     let clock = ManualClock::starting_now();
-    let standin = standin(
-        VivoStandin::builder()
-            .app(APP_ID, APP_KEY, SECRET)
-            .clock(Arc::new(clock.clone())),
-    )
-    .start()
-    .await
-    .unwrap();
-    let (dir, ca) = common::ca_file(standin.ca_pem());
-    let config = VivoConfig {
-        app_id: APP_ID,
-        app_key: APP_KEY.into(),
-        app_secret: secret.into(),
-        endpoint: standin.url(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
-    };
     let client_clock = client_clock.unwrap_or_else(|| clock.clone());
-    let client = VivoClient::new(config, Arc::new(client_clock)).unwrap();
-    Bed {
-        standin,
-        client,
-        clock,
-        dir,
-        channel: "vivo",
-        text: "Lunch at 12? 🍜",
-        android_info: serde_json::json!({ "VIVOCategory": "IM" }),
-    }
+    let client = |standin: &VivoStandin, ca| {
+        let config = VivoConfig {
+            app_id: APP_ID,
+            app_key: APP_KEY.into(),
+            app_secret: secret.into(),
+            endpoint: standin.url(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        VivoClient::new(config, Arc::new(client_clock)).unwrap()
+    };
+    let builder = standin(VivoStandin::builder().app(APP_ID, APP_KEY, SECRET));
+    let info = serde_json::json!({ "VIVOCategory": "IM" });
+    Bed::start(clock, builder, client, "vivo", "Lunch at 12? 🍜", info).await
 }
 
 async fn bed(standin: impl FnOnce(VivoStandinBuilder) -> VivoStandinBuilder) -> Bed {

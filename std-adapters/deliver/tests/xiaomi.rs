@@ -31,32 +31,26 @@ async fn bed_with(
     standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder,
 ) -> Bed {
     let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let standin = standin(
-        XiaomiStandin::builder()
-            .app_secret(SECRET)
-            .package(PACKAGE)
-            .clock(Arc::new(clock.clone())),
-    )
-    .start()
-    .await
-    .unwrap();
-    let (dir, ca) = ca_file(standin.ca_pem());
-    let config = XiaomiConfig {
-        endpoint: standin.url(),
-        app_secret: secret.into(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
+    let client_clock = clock.clone();
+    let client = |standin: &XiaomiStandin, ca| {
+        let config = XiaomiConfig {
+            endpoint: standin.url(),
+            app_secret: secret.into(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        XiaomiClient::new(config, Arc::new(client_clock)).unwrap()
     };
-    let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
-    Bed {
-        standin,
-        client,
+    let builder = standin(XiaomiStandin::builder().app_secret(SECRET).package(PACKAGE));
+    Bed::start(
         clock,
-        dir,
-        channel: "xiaomi",
-        text: TEXT,
-        android_info: serde_json::Value::Null,
-    }
+        builder,
+        client,
+        "xiaomi",
+        TEXT,
+        serde_json::Value::Null,
+    )
+    .await
 }
 
 async fn bed(standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder) -> Bed {

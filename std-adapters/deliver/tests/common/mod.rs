@@ -141,6 +141,37 @@ pub struct Bed<S, C> {
     pub android_info: serde_json::Value,
 }
 
+impl<V: tidings_standin::kit::shell::Vendor, C> Bed<tidings_standin::kit::shell::Standin<V>, C> {
+    /// Starts `builder`'s stand-in on `clock`, writes its CA into the bed's
+    /// folder and makes the client with `client(stand-in, CA file)`; the
+    /// bed renders `channel`'s case with `text` and `android_info`.
+    pub async fn start(
+        clock: tidings_std::clock::ManualClock,
+        builder: tidings_standin::kit::shell::Builder<V>,
+        client: impl FnOnce(&tidings_standin::kit::shell::Standin<V>, std::path::PathBuf) -> C,
+        channel: &'static str,
+        text: &'static str,
+        android_info: serde_json::Value,
+    ) -> Self {
+        let standin = builder
+            .clock(std::sync::Arc::new(clock.clone()))
+            .start()
+            .await
+            .unwrap();
+        let (dir, ca) = ca_file(standin.ca_pem());
+        let client = client(&standin, ca);
+        Bed {
+            standin,
+            client,
+            clock,
+            dir,
+            channel,
+            text,
+            android_info,
+        }
+    }
+}
+
 impl<S, C> Bed<S, C> {
     /// The core's body for a text to device `token`, rendered now.
     pub fn rendered(&self, token: &str) -> Vec<u8> {
