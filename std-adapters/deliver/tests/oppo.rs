@@ -10,9 +10,9 @@ mod form_support;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::{refused, retry, row, run_rows, token_invalid};
+use common::{ca_file, refused, retry, row, run_rows, token_invalid};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, TEXT,
+    assert_an_idless_success_reports_the_push_id, case_json, render, rendered, TEXT,
 };
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::oppo::{OppoClient, OppoConfig, RATE_BACKOFF, SERVER_BACKOFF};

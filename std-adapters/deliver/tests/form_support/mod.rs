@@ -47,8 +47,6 @@ pub fn render(json: String) -> Rendered {
     super::common::render_case(json, 0)
 }
 
-pub use super::common::ca_file;
-
 /// Issue 26: a success without the vendor's message id (or with an empty
 /// one) reports the push's own id, as every other provider does; the
 /// delivery's `id` (the vendor's) stays empty.
