@@ -87,29 +87,8 @@ async fn a_timestamp_in_seconds_or_off_by_minutes_is_refused() {
 async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     let bed = bed(|b| b).await;
     let body = bed.rendered(TOKEN);
-    assert!(matches!(
-        bed.client.send(&push(&body, 0)).await.outcome,
-        Outcome::Delivered { .. }
-    ));
-    bed.standin.expire_tokens();
-    let d = bed.client.send(&push(&body, 0)).await;
-    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
-    assert_eq!(bed.client.token_fetches(), 2);
-    assert_eq!(bed.standin.stats().answered_code("80200003"), 1);
-
-    bed.standin.script_next(TOKEN, 2, Reply::AuthExpired);
-    let d = bed.client.send(&push(&body, 0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::CredentialsRefused {
-            reason: "80200003".into()
-        }
-    );
-    assert_eq!(
-        bed.standin.stats().answered_code("80200003"),
-        3,
-        "one resend, no loop"
-    );
+    bed.assert_an_expired_token_is_refreshed_once(TOKEN, Reply::AuthExpired, "80200003")
+        .await;
 
     // 80300002 (Huawei's code, assumed shared) refuses the app at once.
     bed.standin.script_next(

@@ -101,29 +101,8 @@ async fn the_auth_token_is_renewed_after_an_hour() {
 async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     let bed = bed(|b| b).await;
     let body = bed.rendered(REG_ID);
-    assert!(matches!(
-        bed.client.send(&push(&body, 0)).await.outcome,
-        Outcome::Delivered { .. }
-    ));
-    bed.standin.expire_tokens();
-    let d = bed.client.send(&push(&body, 0)).await;
-    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
-    assert_eq!(bed.client.token_fetches(), 2);
-    assert_eq!(bed.standin.stats().answered_code("10000"), 1);
-
-    bed.standin.script_next(REG_ID, 2, Reply::AuthTokenInvalid);
-    let d = bed.client.send(&push(&body, 0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::CredentialsRefused {
-            reason: "10000".into()
-        }
-    );
-    assert_eq!(
-        bed.standin.stats().answered_code("10000"),
-        3,
-        "one resend, no loop"
-    );
+    bed.assert_an_expired_token_is_refreshed_once(REG_ID, Reply::AuthTokenInvalid, "10000")
+        .await;
 
     // 10094: the body's appId is not the token's app.
     bed.standin.script_next(REG_ID, 1, Reply::AppIdMismatch);

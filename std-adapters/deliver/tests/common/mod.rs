@@ -250,6 +250,80 @@ pub fn assert_token_timeout(d: &tidings_deliver::Delivery, now: SystemTime) {
     assert_eq!(d.status, None);
 }
 
+/// What the token vendors' clients (Huawei, Honor, vivo) offer a test.
+pub trait TokenClient {
+    async fn send(&self, push: &Push<'_>) -> Delivery;
+    fn token_fetches(&self) -> u64;
+}
+
+impl<V: tidings_deliver::huawei::Vendor> TokenClient for tidings_deliver::huawei::Client<V> {
+    async fn send(&self, push: &Push<'_>) -> Delivery {
+        self.send(push).await
+    }
+    fn token_fetches(&self) -> u64 {
+        self.token_fetches()
+    }
+}
+
+impl TokenClient for tidings_deliver::vivo::VivoClient {
+    async fn send(&self, push: &Push<'_>) -> Delivery {
+        self.send(push).await
+    }
+    fn token_fetches(&self) -> u64 {
+        self.token_fetches()
+    }
+}
+
+impl<C: TokenClient> TokenClient for std::sync::Arc<C> {
+    async fn send(&self, push: &Push<'_>) -> Delivery {
+        C::send(self, push).await
+    }
+    fn token_fetches(&self) -> u64 {
+        C::token_fetches(self)
+    }
+}
+
+impl<V, C> Bed<tidings_standin::kit::shell::Standin<V>, C>
+where
+    V: tidings_standin::kit::shell::TokenVendor<Stats = tidings_standin::kit::Stats>,
+    C: TokenClient,
+{
+    /// The access token expired at the stand-in: its refusal (`code`)
+    /// fetches ONE new token and the push to `token` is resent and
+    /// delivered; `refusal` scripted for the next two sends (refused again
+    /// right after a fresh token) is `credentials_refused` with `code`, not
+    /// a loop. Answers the refused delivery for the vendor's own checks.
+    pub async fn assert_an_expired_token_is_refreshed_once(
+        &self,
+        token: &str,
+        refusal: V::Reply,
+        code: &str,
+    ) -> Delivery {
+        let body = self.rendered(token);
+        let send = async || self.client.send(&push(&body, 0)).await;
+        let d = send().await;
+        assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+        self.standin.expire_tokens();
+        let d = send().await;
+        assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+        assert_eq!(self.client.token_fetches(), 2);
+        let stats = self.standin.stats();
+        assert_eq!(stats.answered_code(code), 1);
+        assert_eq!(stats.token_fetches, 2);
+        assert_eq!(self.standin.accepted().len(), 2);
+
+        self.standin.script_next(token, 2, refusal);
+        let d = send().await;
+        assert_eq!(d.outcome, refused(code));
+        assert_eq!(
+            self.standin.stats().answered_code(code),
+            3,
+            "one resend, no loop"
+        );
+        d
+    }
+}
+
 // ------------------------------------------------ the outcome-table harness
 
 use tidings_deliver::{Delivery, Outcome};
