@@ -250,15 +250,16 @@ pub fn assert_token_timeout(d: &tidings_deliver::Delivery, now: SystemTime) {
     assert_eq!(d.status, None);
 }
 
-/// What the token vendors' clients (Huawei, Honor, vivo) offer a test.
+/// What a token vendor's client (Huawei, Honor, vivo) offers a test: the
+/// provider, and the access tokens it fetched.
 pub trait TokenClient {
-    async fn send(&self, push: &Push<'_>) -> Delivery;
+    fn provider(&self) -> &dyn tidings_deliver::Provider;
     fn token_fetches(&self) -> u64;
 }
 
 impl<V: tidings_deliver::huawei::Vendor> TokenClient for tidings_deliver::huawei::Client<V> {
-    async fn send(&self, push: &Push<'_>) -> Delivery {
-        self.send(push).await
+    fn provider(&self) -> &dyn tidings_deliver::Provider {
+        self
     }
     fn token_fetches(&self) -> u64 {
         self.token_fetches()
@@ -266,8 +267,8 @@ impl<V: tidings_deliver::huawei::Vendor> TokenClient for tidings_deliver::huawei
 }
 
 impl TokenClient for tidings_deliver::vivo::VivoClient {
-    async fn send(&self, push: &Push<'_>) -> Delivery {
-        self.send(push).await
+    fn provider(&self) -> &dyn tidings_deliver::Provider {
+        self
     }
     fn token_fetches(&self) -> u64 {
         self.token_fetches()
@@ -275,8 +276,8 @@ impl TokenClient for tidings_deliver::vivo::VivoClient {
 }
 
 impl<C: TokenClient> TokenClient for std::sync::Arc<C> {
-    async fn send(&self, push: &Push<'_>) -> Delivery {
-        C::send(self, push).await
+    fn provider(&self) -> &dyn tidings_deliver::Provider {
+        C::provider(self)
     }
     fn token_fetches(&self) -> u64 {
         C::token_fetches(self)
@@ -300,7 +301,7 @@ where
         code: &str,
     ) -> Delivery {
         let body = self.rendered(token);
-        let send = async || self.client.send(&push(&body, 0)).await;
+        let send = async || self.client.provider().send(&push(&body, 0)).await;
         let d = send().await;
         assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
         self.standin.expire_tokens();
