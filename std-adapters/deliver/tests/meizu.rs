@@ -12,7 +12,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::{rejected, retry, row, run_rows};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, case_json, render, rendered, TEXT,
+    assert_a_partial_success_names_the_dead_token, assert_an_idless_success_reports_the_push_id,
+    assert_an_unreachable_host_backs_off, case_json, render, rendered, TEXT,
 };
 use tidings_core::{decide, Decision};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
@@ -131,19 +132,8 @@ async fn dead_push_ids_and_partial_success() {
     assert_eq!(d.outcome.name(), "token_invalid");
     assert!(d.outcome.reason().starts_with("110010"));
 
-    // Two pushIds in one request (the core renders one; Meizu takes 100).
-    let mut r = rendered(&bed, "mz-ok");
-    let body = String::from_utf8(r.body.clone()).unwrap();
-    r.body = body
-        .replacen("pushIds=mz-ok", "pushIds=mz-ok%2Cmz-dead", 1)
-        .into_bytes();
-    let d = bed.client.send(&r.push(0)).await;
-    assert_eq!(d.outcome.name(), "delivered", "{d:?}");
-    assert_eq!(d.invalid_tokens, ["mz-dead"]);
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1);
-    assert_eq!(accepted[0].token, "mz-ok");
-    bed.standin.shutdown().await.unwrap();
+    // Two pushIds in one request (Meizu takes 100).
+    assert_a_partial_success_names_the_dead_token(bed, "pushIds", "mz-ok", "mz-dead").await;
 }
 
 #[tokio::test]
@@ -206,11 +196,7 @@ async fn an_unreachable_host_backs_off_by_attempt() {
         request_timeout: Duration::from_secs(5),
     };
     let client = MeizuClient::new(config, Arc::new(clock.clone())).unwrap();
-    let r = render(case_json("meizu", "mz-1", "hi", clock.unix_seconds()));
-    common::assert_unreachable_backs_off_by_attempt(clock.now(), async |attempt| {
-        client.send(&r.push(attempt)).await
-    })
-    .await;
+    assert_an_unreachable_host_backs_off("meizu", "mz-1", &client, &clock).await;
 }
 
 #[tokio::test]
@@ -220,7 +206,5 @@ async fn a_success_without_a_message_id_reports_the_push_id() {
         message: String::new(),
     };
     let bed = bed(|b| b.reply_always("no-id", reply)).await;
-    let r = rendered(&bed, "no-id");
-    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
-    bed.standin.shutdown().await.unwrap();
+    assert_an_idless_success_reports_the_push_id(bed).await;
 }

@@ -322,7 +322,5 @@ async fn a_success_without_a_message_id_reports_the_push_id() {
         message: "Success".into(),
     };
     let bed = bed(|b| b.reply_always("no-id", reply)).await;
-    let r = rendered(&bed, "no-id");
-    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
-    bed.standin.shutdown().await.unwrap();
+    assert_an_idless_success_reports_the_push_id(bed).await;
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::{ca_file, refused, rejected, retry, row, run_rows};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, case_json, render, rendered, PACKAGE, TEXT,
+    assert_a_partial_success_names_the_dead_token, assert_an_idless_success_reports_the_push_id,
+    assert_an_unreachable_host_backs_off, rendered, PACKAGE, TEXT,
 };
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::xiaomi::{
@@ -119,18 +120,7 @@ async fn dead_regids_in_bad_regids_and_20301_retried() {
 async fn partial_success_names_the_bad_regids() {
     // A two-regId body (the core renders one; Xiaomi takes a list).
     let bed = bed(|b| b.reply_always("xm-b", Reply::BadRegId)).await;
-    let mut r = rendered(&bed, "xm-a");
-    let body = String::from_utf8(r.body.clone()).unwrap();
-    r.body = body
-        .replacen("registration_id=xm-a", "registration_id=xm-a%2Cxm-b", 1)
-        .into_bytes();
-    let d = bed.client.send(&r.push(0)).await;
-    assert_eq!(d.outcome.name(), "delivered", "{d:?}");
-    assert_eq!(d.invalid_tokens, ["xm-b"]);
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1);
-    assert_eq!(accepted[0].token, "xm-a");
-    bed.standin.shutdown().await.unwrap();
+    assert_a_partial_success_names_the_dead_token(bed, "registration_id", "xm-a", "xm-b").await;
 }
 
 #[tokio::test]
@@ -224,11 +214,7 @@ async fn an_unreachable_host_backs_off_by_attempt() {
         request_timeout: Duration::from_secs(5),
     };
     let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
-    let r = render(case_json("xiaomi", "xm-1", "hi", clock.unix_seconds()));
-    common::assert_unreachable_backs_off_by_attempt(clock.now(), async |attempt| {
-        client.send(&r.push(attempt)).await
-    })
-    .await;
+    assert_an_unreachable_host_backs_off("xiaomi", "xm-1", &client, &clock).await;
 }
 
 #[tokio::test]
@@ -238,7 +224,5 @@ async fn a_success_without_a_message_id_reports_the_push_id() {
         reason: "ok".into(),
     };
     let bed = bed(|b| b.reply_always("no-id", reply)).await;
-    let r = rendered(&bed, "no-id");
-    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
-    bed.standin.shutdown().await.unwrap();
+    assert_an_idless_success_reports_the_push_id(bed).await;
 }
