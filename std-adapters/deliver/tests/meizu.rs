@@ -13,12 +13,11 @@ use std::time::{Duration, UNIX_EPOCH};
 use common::{rejected, retry, row, run_rows};
 use form_support::{
     assert_a_partial_success_names_the_dead_token, assert_an_idless_success_reports_the_push_id,
-    assert_an_unreachable_host_backs_off, case_json, render, rendered, TEXT,
+    assert_an_unreachable_host_backs_off, assert_delivered_once, case_json, render, rendered, TEXT,
 };
 use tidings_core::{decide, Decision};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::meizu::{MeizuClient, MeizuConfig, RATE_BACKOFF, SERVER_BACKOFF};
-use tidings_deliver::Outcome;
 use tidings_standin::meizu::{MeizuStandin, MeizuStandinBuilder, Reply};
 use tidings_std::clock::{Clock, ManualClock};
 use tidings_std::ingest::{parse_case, AppDoc};
@@ -80,16 +79,7 @@ async fn delivers_a_form_signed_over_the_cores_raw_message_json() {
     let bed = bed(|b| b).await;
     let json = case_json("meizu", "mz-1", TEXT, bed.clock.unix_seconds());
     let r = render(json.clone());
-    let d = bed.client.send(&r.push(0)).await;
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1, "{d:?}");
-    let got = &accepted[0];
-    assert_eq!(
-        d.outcome,
-        Outcome::Delivered {
-            id: got.message_id.clone()
-        }
-    );
+    let got = assert_delivered_once(&bed, &r, "mz-1").await;
     assert!(got.body.starts_with(&r.body), "the core's bytes first");
     let raw = raw_message_json(&json);
     assert_eq!(got.field("messageJson").unwrap().as_bytes(), raw.as_slice());

@@ -12,7 +12,8 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::{ca_file, refused, retry, row, run_rows, token_invalid};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, case_json, render, rendered, TEXT,
+    assert_an_idless_success_reports_the_push_id, assert_delivered_once, case_json, render,
+    rendered, TEXT,
 };
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::oppo::{OppoClient, OppoConfig, RATE_BACKOFF, SERVER_BACKOFF};
@@ -62,18 +63,7 @@ async fn bed(standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder) -> 
 async fn delivers_the_rendered_form_with_the_auth_token_appended() {
     let bed = bed(|b| b).await;
     let r = rendered(&bed, "CN_oppo-reg-1");
-    let delivery = bed.client.send(&r.push(0)).await;
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1);
-    let got = &accepted[0];
-    assert_eq!(
-        delivery.outcome,
-        Outcome::Delivered {
-            id: got.message_id.clone()
-        }
-    );
-    assert_eq!(delivery.id.as_deref(), Some(got.message_id.as_str()));
-    assert_eq!(got.token, "CN_oppo-reg-1");
+    let got = assert_delivered_once(&bed, &r, "CN_oppo-reg-1").await;
     // The core's bytes as they are, then `&auth_token=…`.
     assert!(got.body.starts_with(&r.body));
     let tail = std::str::from_utf8(&got.body[r.body.len()..]).unwrap();

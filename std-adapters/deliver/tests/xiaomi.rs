@@ -12,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use common::{ca_file, refused, rejected, retry, row, run_rows};
 use form_support::{
     assert_a_partial_success_names_the_dead_token, assert_an_idless_success_reports_the_push_id,
-    assert_an_unreachable_host_backs_off, rendered, PACKAGE, TEXT,
+    assert_an_unreachable_host_backs_off, assert_delivered_once, rendered, PACKAGE, TEXT,
 };
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::xiaomi::{
@@ -61,25 +61,12 @@ async fn bed(standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder)
 async fn delivers_the_rendered_form_as_it_is() {
     let bed = bed(|b| b).await;
     let r = rendered(&bed, "xm-reg-1");
-    let delivery = bed.client.send(&r.push(0)).await;
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1);
-    let got = &accepted[0];
-    assert_eq!(
-        delivery.outcome,
-        Outcome::Delivered {
-            id: got.message_id.clone()
-        }
-    );
-    assert_eq!(delivery.status, Some(200));
-    assert_eq!(delivery.id.as_deref(), Some(got.message_id.as_str()));
-    assert!(delivery.invalid_tokens.is_empty());
+    let got = assert_delivered_once(&bed, &r, "xm-reg-1").await;
     assert_eq!(
         got.body.as_ref(),
         r.body.as_slice(),
         "the core's bytes, untouched"
     );
-    assert_eq!(got.token, "xm-reg-1");
     assert_eq!(got.field("restricted_package_name"), Some(PACKAGE));
     assert_eq!(got.field("extra.channel_id"), Some("im"));
     bed.standin.shutdown().await.unwrap();

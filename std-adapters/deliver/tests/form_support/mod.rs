@@ -72,6 +72,36 @@ where
     bed.standin.shutdown().await.unwrap();
 }
 
+/// Sends `r` (rendered for `token`) once: delivered (HTTP 200, no dead
+/// token) under the message id the stand-in answered, which is also the
+/// delivery's `id`, and the stand-in accepted it alone, for `token`.
+/// Answers the accepted push for the vendor's own checks.
+pub async fn assert_delivered_once<V, C>(
+    bed: &FormBed<V, C>,
+    r: &Rendered,
+    token: &str,
+) -> tidings_standin::kit::form::AcceptedPush
+where
+    V: tidings_standin::kit::shell::Vendor<Accepted = tidings_standin::kit::form::AcceptedPush>,
+    C: tidings_deliver::Provider,
+{
+    let d = bed.client.send(&r.push(0)).await;
+    let mut accepted = bed.standin.accepted();
+    assert_eq!(accepted.len(), 1, "{d:?}");
+    let got = accepted.remove(0);
+    assert_eq!(
+        d.outcome,
+        tidings_deliver::Outcome::Delivered {
+            id: got.message_id.clone()
+        }
+    );
+    assert_eq!(d.status, Some(200));
+    assert_eq!(d.id.as_deref(), Some(got.message_id.as_str()));
+    assert!(d.invalid_tokens.is_empty());
+    assert_eq!(got.token, token);
+    got
+}
+
 /// One request for two tokens, `ok` and `dead` (the core renders one; the
 /// vendor takes a list in `field`): delivered, `dead` named invalid, the
 /// push accepted for `ok` alone. `bed`'s stand-in answers `dead` as dead.
