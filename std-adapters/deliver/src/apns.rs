@@ -548,14 +548,10 @@ impl ApnsClient {
                     .timestamp_ms
                     .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms)),
             },
-            Action::Backoff | Action::Resend(_) => Outcome::Retry {
-                reason,
-                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
-            },
-            Action::DeviceBackoff => Outcome::Retry {
-                reason,
-                not_before: DEVICE_BACKOFF.not_before(now, push.attempt, retry_after),
-            },
+            Action::Backoff | Action::Resend(_) => {
+                SERVER_BACKOFF.retry(reason, now, push.attempt, retry_after)
+            }
+            Action::DeviceBackoff => DEVICE_BACKOFF.retry(reason, now, push.attempt, retry_after),
             Action::TokenUpdatesBackoff => Outcome::Retry {
                 reason,
                 not_before: now + retry_after.unwrap_or(TOKEN_RENEW_FLOOR),

@@ -381,14 +381,10 @@ impl FcmClient {
                 tracing::debug!(status, %reason, message = %reply.message, "FCM refused the sender's credentials");
                 Outcome::CredentialsRefused { reason }
             }
-            Action::Backoff => Outcome::Retry {
-                reason,
-                not_before: SERVER_BACKOFF.not_before(now, push.attempt, answer.retry_after),
-            },
-            Action::QuotaBackoff => Outcome::Retry {
-                reason,
-                not_before: QUOTA_BACKOFF.not_before(now, push.attempt, answer.retry_after),
-            },
+            Action::Backoff => SERVER_BACKOFF.retry(reason, now, push.attempt, answer.retry_after),
+            Action::QuotaBackoff => {
+                QUOTA_BACKOFF.retry(reason, now, push.attempt, answer.retry_after)
+            }
             Action::Reject => {
                 tracing::debug!(status, %reason, message = %reply.message, "FCM rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }

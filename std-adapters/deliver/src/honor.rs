@@ -151,9 +151,12 @@ mod tests {
         }
         assert_eq!(action_for(200, "200"), Action::Deliver);
         // Huawei codes Honor is not known to answer fall back as unknown
-        // ones do (the fallback itself is Huawei's, tested there).
+        // ones do, by Huawei's own fallback.
         assert_eq!(action_for(200, "80100002"), Action::Reject);
         assert_eq!(action_for(503, "80100013"), Action::FlowControl);
+        for &(status, code, action) in crate::huawei::FALLBACKS {
+            assert_eq!(action_for(status, code), action, "{status} {code:?}");
+        }
     }
 
     #[test]
@@ -183,18 +186,27 @@ mod tests {
         let config = HonorConfig::from_section(&section).unwrap();
         assert_eq!(config.endpoint, PRODUCTION_URL);
         assert!(!format!("{config:?}").contains("s3cret-value"));
-        // The kit refuses a clear URL for Honor as for Huawei.
-        let clear = HonorSection {
-            token_endpoint: Some("http://iam.developer.hihonor.com/token".into()),
-            ..section.clone()
-        };
-        let e = HonorConfig::from_section(&clear).unwrap_err();
-        assert_eq!(e.key, "honor.token_endpoint");
-        let missing = HonorConfig::from_section(&HonorSection {
-            client_id: None,
-            ..section
-        })
-        .unwrap_err();
-        assert_eq!(missing.to_string(), "honor.client_id: missing");
+        crate::kit::config::assert_refusals(
+            HonorConfig::from_section,
+            vec![
+                // The kit refuses a clear URL for Honor as for Huawei.
+                (
+                    HonorSection {
+                        token_endpoint: Some("http://iam.developer.hihonor.com/token".into()),
+                        ..section.clone()
+                    },
+                    "honor.token_endpoint",
+                    "https://",
+                ),
+                (
+                    HonorSection {
+                        client_id: None,
+                        ..section
+                    },
+                    "honor.client_id",
+                    "missing",
+                ),
+            ],
+        );
     }
 }

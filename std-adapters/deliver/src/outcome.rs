@@ -202,6 +202,21 @@ impl Backoff {
         now + retry_after.unwrap_or(self.delay(attempt))
     }
 
+    /// The retry of an answer that asked for this backoff: `reason`, not
+    /// before [`Backoff::not_before`].
+    pub fn retry(
+        &self,
+        reason: String,
+        now: SystemTime,
+        attempt: u32,
+        retry_after: Option<Duration>,
+    ) -> Outcome {
+        Outcome::Retry {
+            reason,
+            not_before: self.not_before(now, attempt, retry_after),
+        }
+    }
+
     pub fn delay(&self, attempt: u32) -> Duration {
         let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
         self.base.saturating_mul(factor).min(self.cap)

@@ -690,21 +690,6 @@ mod tests {
                     Ok(("a".into(), DEFAULT_TOKEN_LIFETIME)),
                 ),
                 (
-                    400,
-                    br#"{"error":"invalid_grant"}"#,
-                    refused(400, "OAuth2:invalid_grant"),
-                ),
-                (
-                    401,
-                    br#"{"error":"invalid_client"}"#,
-                    refused(401, "OAuth2:invalid_client"),
-                ),
-                (
-                    400,
-                    br#"{"error":"unauthorized_client"}"#,
-                    refused(400, "OAuth2:unauthorized_client"),
-                ),
-                (
                     401,
                     br#"{"error":1101,"sub_error":20152}"#,
                     refused(401, "OAuth2:1101"),
@@ -724,5 +709,15 @@ mod tests {
                 ),
             ],
         );
+        // RFC 6749's credential errors refuse, under their own name.
+        for (status, error) in [
+            (400, "invalid_grant"),
+            (401, "invalid_client"),
+            (400, "unauthorized_client"),
+        ] {
+            let body = serde_json::json!({ "error": error }).to_string();
+            let reason = format!("OAuth2:{error}");
+            assert_eq!(read(status, body.as_bytes()), refused(status, &reason));
+        }
     }
 }

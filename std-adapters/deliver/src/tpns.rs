@@ -215,14 +215,10 @@ impl TpnsClient {
                 reason,
                 since: None,
             },
-            Action::Backoff => Outcome::Retry {
-                reason,
-                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
-            },
-            Action::FrequencyBackoff => Outcome::Retry {
-                reason,
-                not_before: FREQUENCY_BACKOFF.not_before(now, push.attempt, retry_after),
-            },
+            Action::Backoff => SERVER_BACKOFF.retry(reason, now, push.attempt, retry_after),
+            Action::FrequencyBackoff => {
+                FREQUENCY_BACKOFF.retry(reason, now, push.attempt, retry_after)
+            }
             Action::CredentialsRefused => {
                 tracing::debug!(status, %reason, err_msg = %reply.err_msg, "TPNS refused the sender's credentials");
                 Outcome::CredentialsRefused { reason }

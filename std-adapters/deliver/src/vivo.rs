@@ -266,10 +266,7 @@ impl VivoClient {
                 reason,
                 since: None,
             },
-            Action::Backoff => Outcome::Retry {
-                reason,
-                not_before: SERVER_BACKOFF.not_before(now, push.attempt, retry_after),
-            },
+            Action::Backoff => SERVER_BACKOFF.retry(reason, now, push.attempt, retry_after),
             Action::DailyQuota => {
                 tracing::debug!("vivo: the app's daily send quota is used up; retrying after midnight China time");
                 Outcome::Retry {

@@ -70,6 +70,22 @@ struct Bed {
 }
 
 impl Bed {
+    /// A bed whose client is made from `config` on `clock` (the stand-in's).
+    fn new(
+        standin: ApnsStandin,
+        config: ApnsConfig,
+        clock: ManualClock,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        let client = Arc::new(ApnsClient::new(config, Arc::new(clock.clone())).unwrap());
+        Bed {
+            standin,
+            client,
+            clock,
+            _dir: dir,
+        }
+    }
+
     fn now(&self) -> i64 {
         self.clock.unix_seconds()
     }
@@ -92,6 +108,15 @@ fn key() -> ApnsSigningKey {
     generate_signing_key(TEAM, KEY_ID).unwrap()
 }
 
+/// Token auth (`.p8`) with `key`, for `TEAM` and `KEY_ID`.
+fn token_auth(key: &ApnsSigningKey) -> ApnsAuth {
+    ApnsAuth::Token {
+        team_id: TEAM.into(),
+        key_id: KEY_ID.into(),
+        key: Box::new(Es256Key::from_pkcs8_pem(key.p8_pem.as_bytes()).unwrap()),
+    }
+}
+
 async fn bed(
     standin: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder,
     pool: PoolConfig,
@@ -111,22 +136,12 @@ async fn bed(
     let (dir, ca) = common::ca_file(standin.ca_pem());
     let config = ApnsConfig {
         endpoint: standin.url(),
-        auth: ApnsAuth::Token {
-            team_id: TEAM.into(),
-            key_id: KEY_ID.into(),
-            key: Box::new(Es256Key::from_pkcs8_pem(key.p8_pem.as_bytes()).unwrap()),
-        },
+        auth: token_auth(&key),
         ca_file: Some(ca),
         pool,
         request_timeout,
     };
-    let client = Arc::new(ApnsClient::new(config, Arc::new(clock.clone())).unwrap());
-    Bed {
-        standin,
-        client,
-        clock,
-        _dir: dir,
-    }
+    Bed::new(standin, config, clock, dir)
 }
 
 async fn default_bed(standin: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder) -> Bed {
@@ -522,11 +537,7 @@ async fn an_unreachable_endpoint_backs_off_by_attempt() {
         .port();
     let config = ApnsConfig {
         endpoint: format!("https://127.0.0.1:{port}"),
-        auth: ApnsAuth::Token {
-            team_id: TEAM.into(),
-            key_id: KEY_ID.into(),
-            key: Box::new(Es256Key::from_pkcs8_pem(key().p8_pem.as_bytes()).unwrap()),
-        },
+        auth: token_auth(&key()),
         ca_file: None,
         pool: PoolConfig::default(),
         request_timeout: Duration::from_secs(5),
@@ -555,13 +566,7 @@ async fn certificate_bed(
         pool: PoolConfig::default(),
         request_timeout: Duration::from_secs(10),
     };
-    let client = Arc::new(ApnsClient::new(config, Arc::new(clock.clone())).unwrap());
-    Bed {
-        standin,
-        client,
-        clock,
-        _dir: dir,
-    }
+    Bed::new(standin, config, clock, dir)
 }
 
 #[tokio::test]

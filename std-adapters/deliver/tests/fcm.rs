@@ -13,7 +13,7 @@ use std::time::Duration;
 use tidings_deliver::fcm::{
     FcmClient, FcmConfig, QUOTA_BACKOFF, SERVER_BACKOFF, TOKEN_REFRESH_BEFORE,
 };
-use tidings_deliver::{Delivery, Outcome, Push};
+use tidings_deliver::{Delivery, Outcome};
 use tidings_standin::fcm::{
     FcmStandin, FcmStandinBuilder, Reply, ServiceAccount, TokenFault, ACCESS_TOKEN_LIFETIME_SECS,
     OTHER_TEST_KEY_PEM,
@@ -25,25 +25,13 @@ const PROJECT: &str = "tidings-test";
 const TOKEN: &str = "dXNlcjE6APA91bH-fcm-registration-token-0001";
 
 fn case_json(token: &str, text: &str, now: i64) -> String {
-    serde_json::json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
-            "OfflinePushInfo": {
-                "Ext": "{\"entity\":{\"sender\":\"ann\"}}",
-                "AndroidInfo": { "GoogleChannelID": "im" }
-            },
-            "MsgLifeTime": 3600
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": {
-            "Account": "bob",
-            "Device": { "Channel": "fcm", "Token": token, "State": "background" }
-        },
-        "App": { "PackageName": "com.example.chat" },
-        "Now": now
-    })
-    .to_string()
+    let info = serde_json::json!({
+        "Ext": "{\"entity\":{\"sender\":\"ann\"}}",
+        "AndroidInfo": { "GoogleChannelID": "im" }
+    });
+    let mut case = common::text_case("fcm", token, text, now, info);
+    case["Message"]["MsgLifeTime"] = 3600.into();
+    case.to_string()
 }
 
 struct Bed {
@@ -60,13 +48,23 @@ impl Bed {
     }
 
     async fn send(&self, rendered: &Rendered, attempt: u32) -> Delivery {
-        let push = Push {
-            body: &rendered.body,
-            headers: rendered.headers,
-            id: uuid::Uuid::new_v4(),
-            attempt,
-        };
-        self.client.send(&push).await
+        self.client.send(&rendered.push(attempt)).await
+    }
+
+    /// The `[fcm]` table of this bed's client: its key file, the stand-in's
+    /// send endpoint, its CA. Tests change what they test.
+    fn section(&self) -> FcmSection {
+        FcmSection {
+            service_account_file: Some(self._dir.path().join("service-account.json")),
+            endpoint: Some(self.standin.url()),
+            ca_file: Some(self._dir.path().join("ca.pem")),
+            ..FcmSection::default()
+        }
+    }
+
+    /// A second client, read from `section`, on `clock`.
+    fn client_of(&self, section: &FcmSection, clock: ManualClock) -> FcmClient {
+        FcmClient::new(FcmConfig::from_section(section).unwrap(), Arc::new(clock)).unwrap()
     }
 }
 
@@ -159,15 +157,7 @@ async fn concurrent_sends_share_one_http2_connection() {
     let mut sends = tokio::task::JoinSet::new();
     for _ in 0..100 {
         let (client, rendered) = (bed.client.clone(), rendered.clone());
-        sends.spawn(async move {
-            let push = Push {
-                body: &rendered.body,
-                headers: rendered.headers,
-                id: uuid::Uuid::new_v4(),
-                attempt: 0,
-            };
-            client.send(&push).await
-        });
+        sends.spawn(async move { client.send(&rendered.push(0)).await });
     }
     while let Some(delivery) = sends.join_next().await {
         let delivery = delivery.unwrap();
@@ -373,21 +363,8 @@ async fn an_assertion_from_a_skewed_clock_is_refused() {
     let bed = bed(|b| b).await;
     let rendered = bed.rendered(TOKEN);
     let behind = ManualClock::at(bed.clock.now() - Duration::from_secs(7200));
-    let section = FcmSection {
-        service_account_file: Some(bed._dir.path().join("service-account.json")),
-        endpoint: Some(bed.standin.url()),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
-        ..FcmSection::default()
-    };
-    let client =
-        FcmClient::new(FcmConfig::from_section(&section).unwrap(), Arc::new(behind)).unwrap();
-    let push = Push {
-        body: &rendered.body,
-        headers: rendered.headers,
-        id: uuid::Uuid::new_v4(),
-        attempt: 0,
-    };
-    let d = client.send(&push).await;
+    let client = bed.client_of(&bed.section(), behind);
+    let d = client.send(&rendered.push(0)).await;
     assert_eq!(
         d.outcome,
         Outcome::CredentialsRefused {
@@ -403,17 +380,11 @@ async fn an_unreachable_send_endpoint_backs_off_by_attempt() {
     let bed = bed(|b| b).await;
     let rendered = bed.rendered(TOKEN);
     let section = FcmSection {
-        service_account_file: Some(bed._dir.path().join("service-account.json")),
         endpoint: Some("https://127.0.0.1:1".into()),
         token_endpoint: Some(bed.standin.token_url()),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
-        ..FcmSection::default()
+        ..bed.section()
     };
-    let client = FcmClient::new(
-        FcmConfig::from_section(&section).unwrap(),
-        Arc::new(bed.clock.clone()),
-    )
-    .unwrap();
+    let client = bed.client_of(&section, bed.clock.clone());
     common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
         client.send(&rendered.push(attempt)).await
     })
@@ -467,23 +438,10 @@ fn config_errors_name_the_key() {
 async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
     let bed = bed(|b| b).await;
     bed.standin.set_token_fault(Some(TokenFault::Hang));
-    let section = FcmSection {
-        service_account_file: Some(bed._dir.path().join("service-account.json")),
-        endpoint: Some(bed.standin.url()),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
-        ..FcmSection::default()
-    };
-    let mut config = FcmConfig::from_section(&section).unwrap();
+    let mut config = FcmConfig::from_section(&bed.section()).unwrap();
     config.request_timeout = Duration::from_millis(300);
     let client = FcmClient::new(config, Arc::new(bed.clock.clone())).unwrap();
-    let rendered = bed.rendered(TOKEN);
-    let push = Push {
-        body: &rendered.body,
-        headers: rendered.headers,
-        id: uuid::Uuid::new_v4(),
-        attempt: 0,
-    };
-    let d = client.send(&push).await;
+    let d = client.send(&bed.rendered(TOKEN).push(0)).await;
     common::assert_token_timeout(&d, bed.clock.now());
     assert_eq!(bed.standin.stats().sends, 0);
     bed.standin.shutdown().await.unwrap();
@@ -493,25 +451,11 @@ async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
 async fn another_project_is_permission_denied_and_credentials_refused() {
     let bed = bed(|b| b).await;
     let section = FcmSection {
-        service_account_file: Some(bed._dir.path().join("service-account.json")),
         project_id: Some("someone-else".into()),
-        endpoint: Some(bed.standin.url()),
-        ca_file: Some(bed._dir.path().join("ca.pem")),
-        ..FcmSection::default()
+        ..bed.section()
     };
-    let client = FcmClient::new(
-        FcmConfig::from_section(&section).unwrap(),
-        Arc::new(bed.clock.clone()),
-    )
-    .unwrap();
-    let rendered = bed.rendered(TOKEN);
-    let push = Push {
-        body: &rendered.body,
-        headers: rendered.headers,
-        id: uuid::Uuid::new_v4(),
-        attempt: 0,
-    };
-    let d = client.send(&push).await;
+    let client = bed.client_of(&section, bed.clock.clone());
+    let d = client.send(&bed.rendered(TOKEN).push(0)).await;
     assert_eq!(d.status, Some(403));
     assert_eq!(
         d.outcome,

@@ -27,35 +27,22 @@ async fn bed_with(
     client_clock: Option<ManualClock>,
 ) -> Bed {
     let clock = ManualClock::starting_now();
-    let standin = standin(
-        HonorStandin::builder()
-            .app(APP_ID, CLIENT_ID, SECRET)
-            .clock(Arc::new(clock.clone())),
-    )
-    .start()
-    .await
-    .unwrap();
-    let (dir, ca) = common::ca_file(standin.ca_pem());
-    let config = HonorConfig {
-        app_id: APP_ID.into(),
-        client_id: CLIENT_ID.into(),
-        client_secret: secret.into(),
-        endpoint: standin.url(),
-        token_endpoint: standin.token_url(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
-    };
     let client_clock = client_clock.unwrap_or_else(|| clock.clone());
-    let client = HonorClient::new(config, Arc::new(client_clock)).unwrap();
-    Bed {
-        standin,
-        client,
-        clock,
-        dir,
-        channel: "honor",
-        text: "Lunch at 12? 🍜",
-        android_info: serde_json::json!({ "HonorImportance": "NORMAL" }),
-    }
+    let client = |standin: &HonorStandin, ca| {
+        let config = HonorConfig {
+            app_id: APP_ID.into(),
+            client_id: CLIENT_ID.into(),
+            client_secret: secret.into(),
+            endpoint: standin.url(),
+            token_endpoint: standin.token_url(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        HonorClient::new(config, Arc::new(client_clock)).unwrap()
+    };
+    let builder = standin(HonorStandin::builder().app(APP_ID, CLIENT_ID, SECRET));
+    let info = serde_json::json!({ "HonorImportance": "NORMAL" });
+    Bed::start(clock, builder, client, "honor", "Lunch at 12? 🍜", info).await
 }
 
 async fn bed(standin: impl FnOnce(HonorStandinBuilder) -> HonorStandinBuilder) -> Bed {
@@ -100,29 +87,8 @@ async fn a_timestamp_in_seconds_or_off_by_minutes_is_refused() {
 async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     let bed = bed(|b| b).await;
     let body = bed.rendered(TOKEN);
-    assert!(matches!(
-        bed.client.send(&push(&body, 0)).await.outcome,
-        Outcome::Delivered { .. }
-    ));
-    bed.standin.expire_tokens();
-    let d = bed.client.send(&push(&body, 0)).await;
-    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
-    assert_eq!(bed.client.token_fetches(), 2);
-    assert_eq!(bed.standin.stats().answered_code("80200003"), 1);
-
-    bed.standin.script_next(TOKEN, 2, Reply::AuthExpired);
-    let d = bed.client.send(&push(&body, 0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::CredentialsRefused {
-            reason: "80200003".into()
-        }
-    );
-    assert_eq!(
-        bed.standin.stats().answered_code("80200003"),
-        3,
-        "one resend, no loop"
-    );
+    bed.assert_an_expired_token_is_refreshed_once(TOKEN, Reply::AuthExpired, "80200003")
+        .await;
 
     // 80300002 (Huawei's code, assumed shared) refuses the app at once.
     bed.standin.script_next(

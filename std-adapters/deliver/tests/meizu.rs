@@ -12,12 +12,12 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use common::{rejected, retry, row, run_rows};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, TEXT,
+    assert_a_partial_success_names_the_dead_token, assert_an_idless_success_reports_the_push_id,
+    assert_an_unreachable_host_backs_off, assert_delivered_once, case_json, render, rendered, TEXT,
 };
 use tidings_core::{decide, Decision};
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::meizu::{MeizuClient, MeizuConfig, RATE_BACKOFF, SERVER_BACKOFF};
-use tidings_deliver::Outcome;
 use tidings_standin::meizu::{MeizuStandin, MeizuStandinBuilder, Reply};
 use tidings_std::clock::{Clock, ManualClock};
 use tidings_std::ingest::{parse_case, AppDoc};
@@ -32,28 +32,27 @@ async fn bed_with(
     standin: impl FnOnce(MeizuStandinBuilder) -> MeizuStandinBuilder,
 ) -> Bed {
     let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let standin = standin(MeizuStandin::builder().credentials(APP_ID, SECRET))
-        .start()
-        .await
-        .unwrap();
-    let (dir, ca) = ca_file(standin.ca_pem());
-    let config = MeizuConfig {
-        endpoint: standin.url(),
-        app_id: APP_ID.into(),
-        app_secret: secret.into(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
+    let client_clock = clock.clone();
+    let client = |standin: &MeizuStandin, ca| {
+        let config = MeizuConfig {
+            endpoint: standin.url(),
+            app_id: APP_ID.into(),
+            app_secret: secret.into(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        MeizuClient::new(config, Arc::new(client_clock)).unwrap()
     };
-    let client = MeizuClient::new(config, Arc::new(clock.clone())).unwrap();
-    Bed {
-        standin,
-        client,
+    let builder = standin(MeizuStandin::builder().credentials(APP_ID, SECRET));
+    Bed::start(
         clock,
-        dir,
-        channel: "meizu",
-        text: TEXT,
-        android_info: serde_json::Value::Null,
-    }
+        builder,
+        client,
+        "meizu",
+        TEXT,
+        serde_json::Value::Null,
+    )
+    .await
 }
 
 async fn bed(standin: impl FnOnce(MeizuStandinBuilder) -> MeizuStandinBuilder) -> Bed {
@@ -80,16 +79,7 @@ async fn delivers_a_form_signed_over_the_cores_raw_message_json() {
     let bed = bed(|b| b).await;
     let json = case_json("meizu", "mz-1", TEXT, bed.clock.unix_seconds());
     let r = render(json.clone());
-    let d = bed.client.send(&r.push(0)).await;
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1, "{d:?}");
-    let got = &accepted[0];
-    assert_eq!(
-        d.outcome,
-        Outcome::Delivered {
-            id: got.message_id.clone()
-        }
-    );
+    let got = assert_delivered_once(&bed, &r, "mz-1").await;
     assert!(got.body.starts_with(&r.body), "the core's bytes first");
     let raw = raw_message_json(&json);
     assert_eq!(got.field("messageJson").unwrap().as_bytes(), raw.as_slice());
@@ -132,19 +122,8 @@ async fn dead_push_ids_and_partial_success() {
     assert_eq!(d.outcome.name(), "token_invalid");
     assert!(d.outcome.reason().starts_with("110010"));
 
-    // Two pushIds in one request (the core renders one; Meizu takes 100).
-    let mut r = rendered(&bed, "mz-ok");
-    let body = String::from_utf8(r.body.clone()).unwrap();
-    r.body = body
-        .replacen("pushIds=mz-ok", "pushIds=mz-ok%2Cmz-dead", 1)
-        .into_bytes();
-    let d = bed.client.send(&r.push(0)).await;
-    assert_eq!(d.outcome.name(), "delivered", "{d:?}");
-    assert_eq!(d.invalid_tokens, ["mz-dead"]);
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1);
-    assert_eq!(accepted[0].token, "mz-ok");
-    bed.standin.shutdown().await.unwrap();
+    // Two pushIds in one request (Meizu takes 100).
+    assert_a_partial_success_names_the_dead_token(bed, "pushIds", "mz-ok", "mz-dead").await;
 }
 
 #[tokio::test]
@@ -207,11 +186,7 @@ async fn an_unreachable_host_backs_off_by_attempt() {
         request_timeout: Duration::from_secs(5),
     };
     let client = MeizuClient::new(config, Arc::new(clock.clone())).unwrap();
-    let r = render(case_json("meizu", "mz-1", "hi", clock.unix_seconds()));
-    common::assert_unreachable_backs_off_by_attempt(clock.now(), async |attempt| {
-        client.send(&r.push(attempt)).await
-    })
-    .await;
+    assert_an_unreachable_host_backs_off("meizu", "mz-1", &client, &clock).await;
 }
 
 #[tokio::test]
@@ -221,7 +196,5 @@ async fn a_success_without_a_message_id_reports_the_push_id() {
         message: String::new(),
     };
     let bed = bed(|b| b.reply_always("no-id", reply)).await;
-    let r = rendered(&bed, "no-id");
-    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
-    bed.standin.shutdown().await.unwrap();
+    assert_an_idless_success_reports_the_push_id(bed).await;
 }

@@ -10,9 +10,10 @@ mod form_support;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::{refused, retry, row, run_rows, token_invalid};
+use common::{ca_file, refused, retry, row, run_rows, token_invalid};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, TEXT,
+    assert_an_idless_success_reports_the_push_id, assert_delivered_once, case_json, render,
+    rendered, TEXT,
 };
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::oppo::{OppoClient, OppoConfig, RATE_BACKOFF, SERVER_BACKOFF};
@@ -31,32 +32,27 @@ async fn bed_with(
     standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder,
 ) -> Bed {
     let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let standin = standin(
-        OppoStandin::builder()
-            .credentials(APP_KEY, MASTER_SECRET)
-            .clock(Arc::new(clock.clone())),
-    )
-    .start()
-    .await
-    .unwrap();
-    let (dir, ca) = ca_file(standin.ca_pem());
-    let config = OppoConfig {
-        endpoint: standin.url(),
-        app_key: APP_KEY.into(),
-        master_secret: master_secret.into(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
+    let client_clock = clock.clone();
+    let client = |standin: &OppoStandin, ca| {
+        let config = OppoConfig {
+            endpoint: standin.url(),
+            app_key: APP_KEY.into(),
+            master_secret: master_secret.into(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        OppoClient::new(config, Arc::new(client_clock)).unwrap()
     };
-    let client = OppoClient::new(config, Arc::new(clock.clone())).unwrap();
-    Bed {
-        standin,
-        client,
+    let builder = standin(OppoStandin::builder().credentials(APP_KEY, MASTER_SECRET));
+    Bed::start(
         clock,
-        dir,
-        channel: "oppo",
-        text: TEXT,
-        android_info: serde_json::Value::Null,
-    }
+        builder,
+        client,
+        "oppo",
+        TEXT,
+        serde_json::Value::Null,
+    )
+    .await
 }
 
 async fn bed(standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder) -> Bed {
@@ -67,18 +63,7 @@ async fn bed(standin: impl FnOnce(OppoStandinBuilder) -> OppoStandinBuilder) -> 
 async fn delivers_the_rendered_form_with_the_auth_token_appended() {
     let bed = bed(|b| b).await;
     let r = rendered(&bed, "CN_oppo-reg-1");
-    let delivery = bed.client.send(&r.push(0)).await;
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1);
-    let got = &accepted[0];
-    assert_eq!(
-        delivery.outcome,
-        Outcome::Delivered {
-            id: got.message_id.clone()
-        }
-    );
-    assert_eq!(delivery.id.as_deref(), Some(got.message_id.as_str()));
-    assert_eq!(got.token, "CN_oppo-reg-1");
+    let got = assert_delivered_once(&bed, &r, "CN_oppo-reg-1").await;
     // The core's bytes as they are, then `&auth_token=…`.
     assert!(got.body.starts_with(&r.body));
     let tail = std::str::from_utf8(&got.body[r.body.len()..]).unwrap();
@@ -327,7 +312,5 @@ async fn a_success_without_a_message_id_reports_the_push_id() {
         message: "Success".into(),
     };
     let bed = bed(|b| b.reply_always("no-id", reply)).await;
-    let r = rendered(&bed, "no-id");
-    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
-    bed.standin.shutdown().await.unwrap();
+    assert_an_idless_success_reports_the_push_id(bed).await;
 }

@@ -22,22 +22,11 @@ const SECRET: &str = "tpns-test-secret-0123456789abcdef";
 const TOKEN: &str = "0b3f1a2c-6d7e-4f80-9a1b-2c3d4e5f6a7b";
 
 fn render(token: &str, text: &str, now: i64) -> Rendered {
-    let json = serde_json::json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
-            "OfflinePushInfo": { "Ext": "{\"entity\":{\"sender\":\"ann\"}}" }
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": {
-            "Account": "bob",
-            "Device": { "Channel": "tpns", "Token": token, "State": "background" }
-        },
-        "App": { "PackageName": "com.example.chat" },
-        "Now": now
-    })
-    .to_string();
-    render_case(json, 0)
+    let info = serde_json::json!({ "Ext": "{\"entity\":{\"sender\":\"ann\"}}" });
+    render_case(
+        common::text_case("tpns", token, text, now, info).to_string(),
+        0,
+    )
 }
 
 struct Bed {

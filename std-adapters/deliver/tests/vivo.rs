@@ -32,34 +32,21 @@ async fn bed_with(
     client_clock: Option<ManualClock>,
 ) -> Bed {
     let clock = ManualClock::starting_now();
-    let standin = standin(
-        VivoStandin::builder()
-            .app(APP_ID, APP_KEY, SECRET)
-            .clock(Arc::new(clock.clone())),
-    )
-    .start()
-    .await
-    .unwrap();
-    let (dir, ca) = common::ca_file(standin.ca_pem());
-    let config = VivoConfig {
-        app_id: APP_ID,
-        app_key: APP_KEY.into(),
-        app_secret: secret.into(),
-        endpoint: standin.url(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
-    };
     let client_clock = client_clock.unwrap_or_else(|| clock.clone());
-    let client = VivoClient::new(config, Arc::new(client_clock)).unwrap();
-    Bed {
-        standin,
-        client,
-        clock,
-        dir,
-        channel: "vivo",
-        text: "Lunch at 12? 🍜",
-        android_info: serde_json::json!({ "VIVOCategory": "IM" }),
-    }
+    let client = |standin: &VivoStandin, ca| {
+        let config = VivoConfig {
+            app_id: APP_ID,
+            app_key: APP_KEY.into(),
+            app_secret: secret.into(),
+            endpoint: standin.url(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        VivoClient::new(config, Arc::new(client_clock)).unwrap()
+    };
+    let builder = standin(VivoStandin::builder().app(APP_ID, APP_KEY, SECRET));
+    let info = serde_json::json!({ "VIVOCategory": "IM" });
+    Bed::start(clock, builder, client, "vivo", "Lunch at 12? 🍜", info).await
 }
 
 async fn bed(standin: impl FnOnce(VivoStandinBuilder) -> VivoStandinBuilder) -> Bed {
@@ -114,29 +101,8 @@ async fn the_auth_token_is_renewed_after_an_hour() {
 async fn an_expired_token_is_refreshed_once_and_the_push_resent() {
     let bed = bed(|b| b).await;
     let body = bed.rendered(REG_ID);
-    assert!(matches!(
-        bed.client.send(&push(&body, 0)).await.outcome,
-        Outcome::Delivered { .. }
-    ));
-    bed.standin.expire_tokens();
-    let d = bed.client.send(&push(&body, 0)).await;
-    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
-    assert_eq!(bed.client.token_fetches(), 2);
-    assert_eq!(bed.standin.stats().answered_code("10000"), 1);
-
-    bed.standin.script_next(REG_ID, 2, Reply::AuthTokenInvalid);
-    let d = bed.client.send(&push(&body, 0)).await;
-    assert_eq!(
-        d.outcome,
-        Outcome::CredentialsRefused {
-            reason: "10000".into()
-        }
-    );
-    assert_eq!(
-        bed.standin.stats().answered_code("10000"),
-        3,
-        "one resend, no loop"
-    );
+    bed.assert_an_expired_token_is_refreshed_once(REG_ID, Reply::AuthTokenInvalid, "10000")
+        .await;
 
     // 10094: the body's appId is not the token's app.
     bed.standin.script_next(REG_ID, 1, Reply::AppIdMismatch);

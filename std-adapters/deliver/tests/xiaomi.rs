@@ -9,10 +9,10 @@ mod form_support;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::{refused, rejected, retry, row, run_rows};
+use common::{ca_file, refused, rejected, retry, row, run_rows};
 use form_support::{
-    assert_an_idless_success_reports_the_push_id, ca_file, case_json, render, rendered, PACKAGE,
-    TEXT,
+    assert_a_partial_success_names_the_dead_token, assert_an_idless_success_reports_the_push_id,
+    assert_an_unreachable_host_backs_off, assert_delivered_once, rendered, PACKAGE, TEXT,
 };
 use tidings_deliver::form::{next_midnight, CHINA_UTC_OFFSET_SECS};
 use tidings_deliver::xiaomi::{
@@ -31,32 +31,26 @@ async fn bed_with(
     standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder,
 ) -> Bed {
     let clock = ManualClock::at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let standin = standin(
-        XiaomiStandin::builder()
-            .app_secret(SECRET)
-            .package(PACKAGE)
-            .clock(Arc::new(clock.clone())),
-    )
-    .start()
-    .await
-    .unwrap();
-    let (dir, ca) = ca_file(standin.ca_pem());
-    let config = XiaomiConfig {
-        endpoint: standin.url(),
-        app_secret: secret.into(),
-        ca_file: Some(ca),
-        request_timeout: Duration::from_secs(10),
+    let client_clock = clock.clone();
+    let client = |standin: &XiaomiStandin, ca| {
+        let config = XiaomiConfig {
+            endpoint: standin.url(),
+            app_secret: secret.into(),
+            ca_file: Some(ca),
+            request_timeout: Duration::from_secs(10),
+        };
+        XiaomiClient::new(config, Arc::new(client_clock)).unwrap()
     };
-    let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
-    Bed {
-        standin,
-        client,
+    let builder = standin(XiaomiStandin::builder().app_secret(SECRET).package(PACKAGE));
+    Bed::start(
         clock,
-        dir,
-        channel: "xiaomi",
-        text: TEXT,
-        android_info: serde_json::Value::Null,
-    }
+        builder,
+        client,
+        "xiaomi",
+        TEXT,
+        serde_json::Value::Null,
+    )
+    .await
 }
 
 async fn bed(standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder) -> Bed {
@@ -67,25 +61,12 @@ async fn bed(standin: impl FnOnce(XiaomiStandinBuilder) -> XiaomiStandinBuilder)
 async fn delivers_the_rendered_form_as_it_is() {
     let bed = bed(|b| b).await;
     let r = rendered(&bed, "xm-reg-1");
-    let delivery = bed.client.send(&r.push(0)).await;
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1);
-    let got = &accepted[0];
-    assert_eq!(
-        delivery.outcome,
-        Outcome::Delivered {
-            id: got.message_id.clone()
-        }
-    );
-    assert_eq!(delivery.status, Some(200));
-    assert_eq!(delivery.id.as_deref(), Some(got.message_id.as_str()));
-    assert!(delivery.invalid_tokens.is_empty());
+    let got = assert_delivered_once(&bed, &r, "xm-reg-1").await;
     assert_eq!(
         got.body.as_ref(),
         r.body.as_slice(),
         "the core's bytes, untouched"
     );
-    assert_eq!(got.token, "xm-reg-1");
     assert_eq!(got.field("restricted_package_name"), Some(PACKAGE));
     assert_eq!(got.field("extra.channel_id"), Some("im"));
     bed.standin.shutdown().await.unwrap();
@@ -126,18 +107,7 @@ async fn dead_regids_in_bad_regids_and_20301_retried() {
 async fn partial_success_names_the_bad_regids() {
     // A two-regId body (the core renders one; Xiaomi takes a list).
     let bed = bed(|b| b.reply_always("xm-b", Reply::BadRegId)).await;
-    let mut r = rendered(&bed, "xm-a");
-    let body = String::from_utf8(r.body.clone()).unwrap();
-    r.body = body
-        .replacen("registration_id=xm-a", "registration_id=xm-a%2Cxm-b", 1)
-        .into_bytes();
-    let d = bed.client.send(&r.push(0)).await;
-    assert_eq!(d.outcome.name(), "delivered", "{d:?}");
-    assert_eq!(d.invalid_tokens, ["xm-b"]);
-    let accepted = bed.standin.accepted();
-    assert_eq!(accepted.len(), 1);
-    assert_eq!(accepted[0].token, "xm-a");
-    bed.standin.shutdown().await.unwrap();
+    assert_a_partial_success_names_the_dead_token(bed, "registration_id", "xm-a", "xm-b").await;
 }
 
 #[tokio::test]
@@ -231,11 +201,7 @@ async fn an_unreachable_host_backs_off_by_attempt() {
         request_timeout: Duration::from_secs(5),
     };
     let client = XiaomiClient::new(config, Arc::new(clock.clone())).unwrap();
-    let r = render(case_json("xiaomi", "xm-1", "hi", clock.unix_seconds()));
-    common::assert_unreachable_backs_off_by_attempt(clock.now(), async |attempt| {
-        client.send(&r.push(attempt)).await
-    })
-    .await;
+    assert_an_unreachable_host_backs_off("xiaomi", "xm-1", &client, &clock).await;
 }
 
 #[tokio::test]
@@ -245,7 +211,5 @@ async fn a_success_without_a_message_id_reports_the_push_id() {
         reason: "ok".into(),
     };
     let bed = bed(|b| b.reply_always("no-id", reply)).await;
-    let r = rendered(&bed, "no-id");
-    assert_an_idless_success_reports_the_push_id(&bed.client, &r).await;
-    bed.standin.shutdown().await.unwrap();
+    assert_an_idless_success_reports_the_push_id(bed).await;
 }

@@ -49,9 +49,36 @@ pub fn render_case(json: String, now: i64) -> Rendered {
     }
 }
 
+/// The case `tidings send` reads for a one-to-one text from Ann to Bob's
+/// device `token` on `channel` at `now` (Unix seconds), the message's
+/// `OfflinePushInfo` being `offline_push_info`. Each channel's tests add
+/// what else their vendor reads (a lifetime, a badge).
+pub fn text_case(
+    channel: &str,
+    token: &str,
+    text: &str,
+    now: i64,
+    offline_push_info: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "Message": {
+            "From_Account": "ann", "To_Account": "bob",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
+            "OfflinePushInfo": offline_push_info
+        },
+        "Sender": { "Nick": "Ann" },
+        "Recipient": {
+            "Account": "bob",
+            "Device": { "Channel": channel, "Token": token, "State": "background" }
+        },
+        "App": { "PackageName": PACKAGE },
+        "Now": now
+    })
+}
+
 /// The core's body for a one-to-one text from Ann to Bob's device `token`
 /// on `channel` (`huawei`, `honor`, `vivo`), with `android_info` merged
-/// into `OfflinePushInfo.AndroidInfo`.
+/// into `OfflinePushInfo.AndroidInfo`, living an hour, with a badge.
 pub fn render(
     channel: &str,
     token: &str,
@@ -59,27 +86,15 @@ pub fn render(
     now: i64,
     android_info: serde_json::Value,
 ) -> Vec<u8> {
-    let json = serde_json::json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }],
-            "OfflinePushInfo": {
-                "Ext": "{\"entity\":{\"chatType\":1,\"sender\":\"ann\"}}",
-                "AndroidInfo": android_info
-            },
-            "MsgLifeTime": 3600
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": {
-            "Account": "bob",
-            "Device": { "Channel": channel, "Token": token, "State": "background" },
-            "Badge": 2
-        },
-        "App": { "PackageName": PACKAGE, "BadgeClass": "com.example.chat.MainActivity" },
-        "Now": now
-    })
-    .to_string();
-    render_case(json, now).body
+    let info = serde_json::json!({
+        "Ext": "{\"entity\":{\"chatType\":1,\"sender\":\"ann\"}}",
+        "AndroidInfo": android_info
+    });
+    let mut case = text_case(channel, token, text, now, info);
+    case["Message"]["MsgLifeTime"] = 3600.into();
+    case["Recipient"]["Badge"] = 2.into();
+    case["App"]["BadgeClass"] = "com.example.chat.MainActivity".into();
+    render_case(case.to_string(), now).body
 }
 
 pub fn push(body: &[u8], attempt: u32) -> Push<'_> {
@@ -124,6 +139,37 @@ pub struct Bed<S, C> {
     pub channel: &'static str,
     pub text: &'static str,
     pub android_info: serde_json::Value,
+}
+
+impl<V: tidings_standin::kit::shell::Vendor, C> Bed<tidings_standin::kit::shell::Standin<V>, C> {
+    /// Starts `builder`'s stand-in on `clock`, writes its CA into the bed's
+    /// folder and makes the client with `client(stand-in, CA file)`; the
+    /// bed renders `channel`'s case with `text` and `android_info`.
+    pub async fn start(
+        clock: tidings_std::clock::ManualClock,
+        builder: tidings_standin::kit::shell::Builder<V>,
+        client: impl FnOnce(&tidings_standin::kit::shell::Standin<V>, std::path::PathBuf) -> C,
+        channel: &'static str,
+        text: &'static str,
+        android_info: serde_json::Value,
+    ) -> Self {
+        let standin = builder
+            .clock(std::sync::Arc::new(clock.clone()))
+            .start()
+            .await
+            .unwrap();
+        let (dir, ca) = ca_file(standin.ca_pem());
+        let client = client(&standin, ca);
+        Bed {
+            standin,
+            client,
+            clock,
+            dir,
+            channel,
+            text,
+            android_info,
+        }
+    }
 }
 
 impl<S, C> Bed<S, C> {
@@ -202,6 +248,81 @@ pub fn assert_token_timeout(d: &tidings_deliver::Delivery, now: SystemTime) {
         }
     );
     assert_eq!(d.status, None);
+}
+
+/// What a token vendor's client (Huawei, Honor, vivo) offers a test: the
+/// provider, and the access tokens it fetched.
+pub trait TokenClient {
+    fn provider(&self) -> &dyn tidings_deliver::Provider;
+    fn token_fetches(&self) -> u64;
+}
+
+impl<V: tidings_deliver::huawei::Vendor> TokenClient for tidings_deliver::huawei::Client<V> {
+    fn provider(&self) -> &dyn tidings_deliver::Provider {
+        self
+    }
+    fn token_fetches(&self) -> u64 {
+        self.token_fetches()
+    }
+}
+
+impl TokenClient for tidings_deliver::vivo::VivoClient {
+    fn provider(&self) -> &dyn tidings_deliver::Provider {
+        self
+    }
+    fn token_fetches(&self) -> u64 {
+        self.token_fetches()
+    }
+}
+
+impl<C: TokenClient> TokenClient for std::sync::Arc<C> {
+    fn provider(&self) -> &dyn tidings_deliver::Provider {
+        C::provider(self)
+    }
+    fn token_fetches(&self) -> u64 {
+        C::token_fetches(self)
+    }
+}
+
+impl<V, C> Bed<tidings_standin::kit::shell::Standin<V>, C>
+where
+    V: tidings_standin::kit::shell::TokenVendor<Stats = tidings_standin::kit::Stats>,
+    C: TokenClient,
+{
+    /// The access token expired at the stand-in: its refusal (`code`)
+    /// fetches ONE new token and the push to `token` is resent and
+    /// delivered; `refusal` scripted for the next two sends (refused again
+    /// right after a fresh token) is `credentials_refused` with `code`, not
+    /// a loop. Answers the refused delivery for the vendor's own checks.
+    pub async fn assert_an_expired_token_is_refreshed_once(
+        &self,
+        token: &str,
+        refusal: V::Reply,
+        code: &str,
+    ) -> Delivery {
+        let body = self.rendered(token);
+        let send = async || self.client.provider().send(&push(&body, 0)).await;
+        let d = send().await;
+        assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+        self.standin.expire_tokens();
+        let d = send().await;
+        assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+        assert_eq!(self.client.token_fetches(), 2);
+        let stats = self.standin.stats();
+        assert_eq!(stats.answered_code(code), 1);
+        assert_eq!(stats.token_fetches, 2);
+        assert_eq!(self.standin.accepted().len(), 2);
+
+        self.standin.script_next(token, 2, refusal);
+        let d = send().await;
+        assert_eq!(d.outcome, refused(code));
+        assert_eq!(
+            self.standin.stats().answered_code(code),
+            3,
+            "one resend, no loop"
+        );
+        d
+    }
 }
 
 // ------------------------------------------------ the outcome-table harness
