@@ -613,44 +613,22 @@ criterion_group!(
 fn count_allocations() -> Vec<(String, String, usize)> {
     let mut rows = Vec::new();
     let mut buf = [0u8; 4096];
-    let mut row = |group: &str, function: &str, n: usize| {
-        rows.push((group.to_owned(), function.to_owned(), n));
-    };
     let case = c2c_case(Channel::Apns, &C2C_ELEMS);
-    row(
-        "apns_c2c_text",
-        "tidings",
-        counting::allocations(|| tidings(&case, &mut buf)),
-    );
-    row(
-        "apns_c2c_text",
-        "a2",
-        counting::allocations(|| a2_payload(&C2C_INPUT)),
-    );
-    row("apns_c2c_text", "memcpy", 0);
+    let c2c = "apns_c2c_text";
+    versus(&mut rows, &mut buf, c2c, &case, "a2", || {
+        a2_payload(&C2C_INPUT)
+    });
+    rows.push((c2c.to_owned(), "memcpy".to_owned(), 0));
     let group = group_case();
-    row(
-        "apns_group_placeholders",
-        "tidings",
-        counting::allocations(|| tidings(&group, &mut buf)),
-    );
-    row(
-        "apns_group_placeholders",
-        "serde_json",
-        counting::allocations(|| serde_group(&GROUP_ELEMS)),
-    );
+    let name = "apns_group_placeholders";
+    versus(&mut rows, &mut buf, name, &group, "serde_json", || {
+        serde_group(&GROUP_ELEMS)
+    });
     for (channel, name, peer) in ANDROID {
         let case = c2c_case(channel, &C2C_ELEMS);
-        row(
-            name,
-            "tidings",
-            counting::allocations(|| tidings(&case, &mut buf)),
-        );
-        row(
-            name,
-            "serde_json",
-            counting::allocations(|| peer(&C2C_INPUT)),
-        );
+        versus(&mut rows, &mut buf, name, &case, "serde_json", || {
+            peer(&C2C_INPUT)
+        });
     }
     for (name, case, reason) in decide_cases() {
         let decision = decide(&case).expect("decide");
@@ -658,7 +636,8 @@ fn count_allocations() -> Vec<(String, String, usize)> {
             Some(reason) => assert_eq!(decision, Decision::Suppress(reason)),
             None => assert!(matches!(decision, Decision::Push(_))),
         }
-        row("decide", name, counting::allocations(|| decide(&case)));
+        let n = counting::allocations(|| decide(&case));
+        rows.push(("decide".to_owned(), name.to_owned(), n));
     }
     let text = long_text();
     let elems = [Elem::Text(&text)];
@@ -667,17 +646,34 @@ fn count_allocations() -> Vec<(String, String, usize)> {
         text: &text,
         ..C2C_INPUT
     };
-    row(
+    versus(
+        &mut rows,
+        &mut buf,
         "apns_long_cut",
-        "tidings",
-        counting::allocations(|| tidings(&case, &mut buf)),
-    );
-    row(
-        "apns_long_cut",
+        &case,
         "sygnal_loop",
-        counting::allocations(|| sygnal_cut(&input)),
+        || sygnal_cut(&input),
     );
     rows
+}
+
+/// The allocations of tidings rendering `case` and of `peer` doing the
+/// same (`theirs`), as `group`'s two rows.
+fn versus<R>(
+    rows: &mut Vec<(String, String, usize)>,
+    buf: &mut [u8],
+    group: &str,
+    case: &Case<'_>,
+    peer: &str,
+    theirs: impl FnOnce() -> R,
+) {
+    let ours = counting::allocations(|| tidings(case, buf));
+    rows.push((group.to_owned(), "tidings".to_owned(), ours));
+    rows.push((
+        group.to_owned(),
+        peer.to_owned(),
+        counting::allocations(theirs),
+    ));
 }
 
 fn target_dir() -> PathBuf {
