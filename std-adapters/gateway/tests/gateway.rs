@@ -4,6 +4,8 @@
 
 #[path = "support/openapi.rs"]
 mod openapi;
+#[path = "support/relay.rs"]
+mod relay;
 #[path = "support/webhook.rs"]
 mod webhook;
 
@@ -485,28 +487,6 @@ async fn invalid_tokens_reach_the_cursor_feed_and_the_webhook_despite_its_failur
 
 const HOOK_SECRET: &str = "whsec-feedback-0123456789";
 
-/// A postcard job (the core's `wire`) as an edge relay sends it.
-fn wire_job(token: &str) -> Vec<u8> {
-    let case = json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "from the relay" } }]
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": { "Account": "bob", "Device": device(token, "background") },
-        "App": { "BundleId": TOPIC },
-        "Now": 1
-    })
-    .to_string();
-    let doc = tidings_std::ingest::parse_case(case.as_bytes()).unwrap();
-    let lent = doc.lend().unwrap();
-    let app = tidings_std::ingest::AppDoc::default();
-    let case = lent.case(0, &app).unwrap();
-    let mut buffer = [0u8; 1024];
-    let len = tidings_core::wire::encode(&case, &mut buffer).unwrap();
-    buffer[..len].to_vec()
-}
-
 #[tokio::test]
 async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
     let bed = bed(|b| b, "").await;
@@ -519,7 +499,7 @@ async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
                 .body(body),
         )
     };
-    let answer = post(wire_job("ee01")).await;
+    let answer = post(relay::wire_job("ee01", "from the relay", TOPIC)).await;
     assert_eq!(answer.status, 202);
     let accepted = answer.json();
     assert_eq!(accepted["Devices"], 1);
@@ -536,7 +516,7 @@ async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
     );
 
     // A truncated job and one of another version are refused with the reason.
-    let job = wire_job("ee02");
+    let job = relay::wire_job("ee02", "from the relay", TOPIC);
     let answer = post(job[..job.len() - 3].to_vec()).await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["Error"], "job ends early");

@@ -8,6 +8,8 @@
 mod nats_server;
 #[path = "support/openapi.rs"]
 mod openapi;
+#[path = "support/relay.rs"]
+mod relay;
 #[path = "support/webhook.rs"]
 mod webhook;
 
@@ -856,30 +858,6 @@ async fn feedback_is_recorded_before_the_final_state_and_retried_until_it_is() {
     gateway.shutdown().await;
 }
 
-/// A postcard job (the core's `wire`) as an edge relay sends it, its text
-/// `text`.
-fn wire_job(token: &str, text: &str) -> Vec<u8> {
-    let case = json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }]
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": { "Account": "bob", "Device": { "Channel": "apns", "Token": token, "State": "background" } },
-        "App": { "BundleId": TOPIC },
-        "Now": 1
-    })
-    .to_string();
-    let doc = tidings_std::ingest::parse_case(case.as_bytes()).unwrap();
-    let lent = doc.lend().unwrap();
-    let app = tidings_std::ingest::AppDoc::default();
-    let case = lent.case(0, &app).unwrap();
-    let mut buffer = vec![0u8; 64 * 1024];
-    let len = tidings_core::wire::encode(&case, &mut buffer).unwrap();
-    buffer.truncate(len);
-    buffer
-}
-
 /// A job larger than the server's `max_payload` as queued (a relay's wire
 /// job travels as JSON, its bytes as numbers) is refused with a 413
 /// naming the limit, before its idempotency key is taken.
@@ -888,7 +866,7 @@ async fn a_job_over_the_servers_max_payload_is_a_413_naming_the_limit() {
     let mut bed = bed(|b| b).await;
     bed.nats = NatsServer::start_with_max_payload("32KB");
     let gateway = bed.gateway("a", "").await;
-    let job = wire_job("0b000001", &"x".repeat(9_000));
+    let job = relay::wire_job("0b000001", &"x".repeat(9_000), TOPIC);
     // Under the body limit (max_payload less 16 KiB).
     assert!(job.len() < 16 * 1024, "{}", job.len());
     let answer = send(
