@@ -3,7 +3,8 @@
 //!
 //! * [`tls`] — the throwaway CA, the server certificate for the loopback
 //!   names, client identities;
-//! * [`https`] — an axum router served over that TLS (HTTP/1.1 and HTTP/2);
+//! * [`https`] — an axum router served over that TLS (HTTP/1.1 and HTTP/2),
+//!   its JSON answers and plain POST routes;
 //! * [`shell`] — the builder and running stand-in every request/response
 //!   provider shares (listen address, clock, scripts, record file, URL, CA,
 //!   shutdown), generic over a [`shell::Vendor`];
@@ -30,7 +31,7 @@ pub mod tls;
 pub mod token;
 pub mod util;
 
-pub(crate) use https::json_answer;
+pub(crate) use https::{json_answer, post};
 pub use record::{Accepted, Stats};
 pub(crate) use script::Scripts;
 pub use token::{TokenFault, TokenState};
