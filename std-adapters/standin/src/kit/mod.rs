@@ -13,7 +13,8 @@
 //! * [`token`] — issued auth tokens, the token endpoint's fault switch and
 //!   the OAuth client-credentials check;
 //! * [`form`] — form bodies read with `form_urlencoded`, strictly;
-//! * [`util`] — locks, secrets, ids, time.
+//! * [`util`] — locks, secrets, ids, time, the builders' `listen` and
+//!   `clock` setters.
 //!
 //! Within the kit, imports go one way (`shell` → `token` → `form` →
 //! `record` → `util`, `form` → `https` → `tls`): no part imports this
@@ -36,4 +37,4 @@ pub use record::{Accepted, Stats};
 pub(crate) use script::Scripts;
 pub use token::{TokenFault, TokenState};
 pub use util::generate_secret;
-pub(crate) use util::{constant_time_eq, fresh_id, lock, now_ms};
+pub(crate) use util::{constant_time_eq, fresh_id, listen_and_clock, lock, now_ms};
