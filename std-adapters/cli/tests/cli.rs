@@ -414,7 +414,7 @@ fn send_delivers_to_the_fcm_standin_without_leaking_the_key_or_access_token() {
         &std::fs::read(standin.info["ServiceAccountFile"].as_str().unwrap()).unwrap(),
     )
     .unwrap();
-    for text in [&*stderr, &*stdout] {
+    for text in [stderr, stdout] {
         assert_no_key_lines(account["private_key"].as_str().unwrap(), text);
         // The stand-in's access tokens start `ya29.` as Google's do; an RS256
         // assertion starts with base64url('{"alg":"RS256"').
@@ -448,7 +448,7 @@ fn send_delivers_to_the_tpns_standin_without_leaking_the_secret_or_signature() {
     assert!(stderr.contains("TRACE"), "trace logging was on");
     let secret = std::fs::read_to_string(standin.info["SecretKeyFile"].as_str().unwrap()).unwrap();
     assert!(secret.len() >= 16);
-    for text in [&*stderr, &*stdout] {
+    for text in [stderr, stdout] {
         assert!(!text.contains(&secret), "the SecretKey in the output");
         let lower = text.to_ascii_lowercase();
         assert!(
