@@ -22,9 +22,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-10000}
-in_flight=${IN_FLIGHT:-100}
-group=${GROUP:-10000}
-serve_concurrency=${SERVE_CONCURRENCY:-256}
 command -v nats-server >/dev/null || { echo "needs nats-server: apt-get install -y nats-server" >&2; exit 1; }
 
 source benches/serve-common.sh

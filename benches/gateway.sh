@@ -25,14 +25,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-20000}
-in_flight=${IN_FLIGHT:-100}
-group=${GROUP:-10000}
 batch=${BATCH:-100}
 batches_in_flight=${BATCHES_IN_FLIGHT:-4}
-# The gateway's default: sends in flight per provider. Measured against 100
-# and 1,000 it made no difference here (see README, "The gateway end to
-# end"); the accept path, not the sends, sets the pace.
-serve_concurrency=${SERVE_CONCURRENCY:-256}
 
 (cd benches/peers && { [ -d node_modules/@parse/node-apn ] || npm install --no-audit --no-fund --silent; })
 source benches/serve-common.sh

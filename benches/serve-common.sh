@@ -1,6 +1,14 @@
 # Shared by benches/gateway.sh and benches/gateway-scale.sh (sourced, not
 # run): builds the binaries, starts the APNs stand-in and gateways in $work,
-# and stops them all on exit.
+# and stops them all on exit. The settings both share are read here; each
+# script sets its own COUNT default before sourcing this.
+
+in_flight=${IN_FLIGHT:-100}
+group=${GROUP:-10000}
+# The gateway's default: sends in flight per provider. Measured against 100
+# and 1,000 it made no difference here (see README, "The gateway end to
+# end"); the accept path, not the sends, sets the pace.
+serve_concurrency=${SERVE_CONCURRENCY:-256}
 
 cargo build -q --profile dist -p tidings --bin tidings -p tidings-benches --bin gateway-bench
 target_dir=$(cargo metadata -q --format-version 1 --no-deps |

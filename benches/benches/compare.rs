@@ -111,6 +111,18 @@ struct C2cInput<'a> {
     to: &'a str,
 }
 
+impl C2cInput<'_> {
+    /// The notification body every peer shows: `nick:text`.
+    fn body(&self) -> String {
+        format!("{}:{}", self.nick, self.text)
+    }
+
+    /// The collapse tag / thread id of the conversation: `c2c:from`.
+    fn tag(&self) -> String {
+        format!("c2c:{}", self.from)
+    }
+}
+
 const C2C_INPUT: C2cInput<'static> = C2cInput {
     from: FROM,
     nick: NICK,
@@ -161,7 +173,7 @@ fn tidings_bytes(case: &Case<'_>) -> Vec<u8> {
 
 /// `a2` 0.10, as its README builds a notification.
 fn a2_payload(i: &C2cInput<'_>) -> String {
-    let body = format!("{}:{}", i.nick, i.text);
+    let body = i.body();
     let mut payload = DefaultNotificationBuilder::new()
         .set_body(&body)
         .set_badge(i.badge + 1)
@@ -222,8 +234,8 @@ fn serde_group(elems: &[Elem<'_>]) -> Vec<u8> {
 /// the limit, drop the body's last character and serialise again. (The
 /// ellipsis is added so that the content matches tidings' cut.)
 fn sygnal_cut(i: &C2cInput<'_>) -> Vec<u8> {
-    let mut alert = format!("{}:{}", i.nick, i.text);
-    let thread = format!("c2c:{}", i.from);
+    let mut alert = i.body();
+    let thread = i.tag();
     let mut cut = false;
     loop {
         let out = serde_json::to_vec(&ApnsBody {
@@ -293,13 +305,11 @@ fn form(pairs: &[(&str, &str)]) -> String {
 }
 
 fn peer_fcm(i: &C2cInput<'_>) -> Vec<u8> {
-    let body = format!("{}:{}", i.nick, i.text);
-    let tag = format!("c2c:{}", i.from);
     serde_json::to_vec(&json!({
         "message": {
             "token": i.token,
-            "notification": { "title": i.nick, "body": body },
-            "android": { "priority": "HIGH", "notification": { "tag": tag } },
+            "notification": { "title": i.nick, "body": i.body() },
+            "android": { "priority": "HIGH", "notification": { "tag": i.tag() } },
             "data": { "ext": i.ext },
         }
     }))
@@ -307,16 +317,14 @@ fn peer_fcm(i: &C2cInput<'_>) -> Vec<u8> {
 }
 
 fn peer_huawei(i: &C2cInput<'_>) -> Vec<u8> {
-    let body = format!("{}:{}", i.nick, i.text);
-    let tag = format!("c2c:{}", i.from);
     serde_json::to_vec(&json!({
         "message": {
             "data": i.ext,
             "android": {
                 "urgency": "HIGH",
                 "notification": {
-                    "title": i.nick, "body": body, "click_action": { "type": 3 },
-                    "importance": "NORMAL", "default_sound": true, "tag": tag,
+                    "title": i.nick, "body": i.body(), "click_action": { "type": 3 },
+                    "importance": "NORMAL", "default_sound": true, "tag": i.tag(),
                 },
             },
             "token": [i.token],
@@ -326,12 +334,10 @@ fn peer_huawei(i: &C2cInput<'_>) -> Vec<u8> {
 }
 
 fn peer_honor(i: &C2cInput<'_>) -> Vec<u8> {
-    let body = format!("{}:{}", i.nick, i.text);
-    let tag = format!("c2c:{}", i.from);
     serde_json::to_vec(&json!({
         "data": i.ext,
         "android": {
-            "notification": { "title": i.nick, "body": body, "clickAction": { "type": 3 }, "tag": tag },
+            "notification": { "title": i.nick, "body": i.body(), "clickAction": { "type": 3 }, "tag": i.tag() },
         },
         "token": [i.token],
     }))
@@ -339,7 +345,7 @@ fn peer_honor(i: &C2cInput<'_>) -> Vec<u8> {
 }
 
 fn peer_xiaomi(i: &C2cInput<'_>) -> Vec<u8> {
-    let body = format!("{}:{}", i.nick, i.text);
+    let body = i.body();
     let title = cut_chars(i.nick, 49, 1, |_| 1);
     let description = cut_chars(&body, 127, 1, |_| 1);
     form(&[
@@ -356,7 +362,7 @@ fn peer_xiaomi(i: &C2cInput<'_>) -> Vec<u8> {
 }
 
 fn peer_oppo(i: &C2cInput<'_>) -> Vec<u8> {
-    let body = format!("{}:{}", i.nick, i.text);
+    let body = i.body();
     // OPPO takes `action_parameters` only when ext is one JSON object.
     let ext_is_object = i.ext.trim_start().starts_with('{')
         && serde_json::from_str::<serde::de::IgnoredAny>(i.ext).is_ok();
@@ -378,7 +384,7 @@ fn peer_oppo(i: &C2cInput<'_>) -> Vec<u8> {
 }
 
 fn peer_vivo(i: &C2cInput<'_>) -> Vec<u8> {
-    let body = format!("{}:{}", i.nick, i.text);
+    let body = i.body();
     // requestId: the same FNV-1a 128 inputs tidings hashes (vivo.rs docs).
     let mut h = Fnv1a128::default();
     for field in [i.from.as_bytes(), format!("c2c:{}", i.to).as_bytes()] {
@@ -406,7 +412,7 @@ fn peer_vivo(i: &C2cInput<'_>) -> Vec<u8> {
 }
 
 fn peer_meizu(i: &C2cInput<'_>) -> Vec<u8> {
-    let body = format!("{}:{}", i.nick, i.text);
+    let body = i.body();
     let message = serde_json::to_string(&json!({
         "noticeBarInfo": {
             "title": cut_chars(i.nick, 32, 1, utf16),
@@ -493,13 +499,7 @@ fn verify() {
         same_content(channel, &ours, &peer(&C2C_INPUT));
     }
 
-    let text = long_text();
-    let elems = [Elem::Text(&text)];
-    let ours = tidings_bytes(&c2c_case(Channel::Apns, &elems));
-    let theirs = sygnal_cut(&C2cInput {
-        text: &text,
-        ..C2C_INPUT
-    });
+    let (ours, theirs) = long_cut(|case, input| (tidings_bytes(case), sygnal_cut(input)));
     assert_eq!(parse(&ours), parse(&theirs), "long cut");
     assert!(
         ours.len() <= APNS_LIMIT && ours.len() > APNS_LIMIT - 4,
@@ -581,20 +581,26 @@ fn decide_only(c: &mut Criterion) {
     g.finish();
 }
 
-fn apns_long_cut(c: &mut Criterion) {
+/// `f` of the long text's APNs case and the peer's input for it.
+fn long_cut<R>(f: impl FnOnce(&Case<'_>, &C2cInput<'_>) -> R) -> R {
     let text = long_text();
     let elems = [Elem::Text(&text)];
-    let case = c2c_case(Channel::Apns, &elems);
     let input = C2cInput {
         text: &text,
         ..C2C_INPUT
     };
-    let mut g = c.benchmark_group("apns_long_cut");
-    // The loop takes milliseconds: fewer samples keep the run short.
-    g.sample_size(30);
-    bench_tidings(&mut g, &case);
-    g.bench_function("sygnal_loop", |b| b.iter(|| sygnal_cut(black_box(&input))));
-    g.finish();
+    f(&c2c_case(Channel::Apns, &elems), &input)
+}
+
+fn apns_long_cut(c: &mut Criterion) {
+    long_cut(|case, input| {
+        let mut g = c.benchmark_group("apns_long_cut");
+        // The loop takes milliseconds: fewer samples keep the run short.
+        g.sample_size(30);
+        bench_tidings(&mut g, case);
+        g.bench_function("sygnal_loop", |b| b.iter(|| sygnal_cut(black_box(input))));
+        g.finish();
+    });
 }
 
 criterion_group!(
@@ -613,44 +619,22 @@ criterion_group!(
 fn count_allocations() -> Vec<(String, String, usize)> {
     let mut rows = Vec::new();
     let mut buf = [0u8; 4096];
-    let mut row = |group: &str, function: &str, n: usize| {
-        rows.push((group.to_owned(), function.to_owned(), n));
-    };
     let case = c2c_case(Channel::Apns, &C2C_ELEMS);
-    row(
-        "apns_c2c_text",
-        "tidings",
-        counting::allocations(|| tidings(&case, &mut buf)),
-    );
-    row(
-        "apns_c2c_text",
-        "a2",
-        counting::allocations(|| a2_payload(&C2C_INPUT)),
-    );
-    row("apns_c2c_text", "memcpy", 0);
+    let c2c = "apns_c2c_text";
+    versus(&mut rows, &mut buf, c2c, &case, "a2", || {
+        a2_payload(&C2C_INPUT)
+    });
+    rows.push((c2c.to_owned(), "memcpy".to_owned(), 0));
     let group = group_case();
-    row(
-        "apns_group_placeholders",
-        "tidings",
-        counting::allocations(|| tidings(&group, &mut buf)),
-    );
-    row(
-        "apns_group_placeholders",
-        "serde_json",
-        counting::allocations(|| serde_group(&GROUP_ELEMS)),
-    );
+    let name = "apns_group_placeholders";
+    versus(&mut rows, &mut buf, name, &group, "serde_json", || {
+        serde_group(&GROUP_ELEMS)
+    });
     for (channel, name, peer) in ANDROID {
         let case = c2c_case(channel, &C2C_ELEMS);
-        row(
-            name,
-            "tidings",
-            counting::allocations(|| tidings(&case, &mut buf)),
-        );
-        row(
-            name,
-            "serde_json",
-            counting::allocations(|| peer(&C2C_INPUT)),
-        );
+        versus(&mut rows, &mut buf, name, &case, "serde_json", || {
+            peer(&C2C_INPUT)
+        });
     }
     for (name, case, reason) in decide_cases() {
         let decision = decide(&case).expect("decide");
@@ -658,26 +642,39 @@ fn count_allocations() -> Vec<(String, String, usize)> {
             Some(reason) => assert_eq!(decision, Decision::Suppress(reason)),
             None => assert!(matches!(decision, Decision::Push(_))),
         }
-        row("decide", name, counting::allocations(|| decide(&case)));
+        let n = counting::allocations(|| decide(&case));
+        rows.push(("decide".to_owned(), name.to_owned(), n));
     }
-    let text = long_text();
-    let elems = [Elem::Text(&text)];
-    let case = c2c_case(Channel::Apns, &elems);
-    let input = C2cInput {
-        text: &text,
-        ..C2C_INPUT
-    };
-    row(
-        "apns_long_cut",
-        "tidings",
-        counting::allocations(|| tidings(&case, &mut buf)),
-    );
-    row(
-        "apns_long_cut",
-        "sygnal_loop",
-        counting::allocations(|| sygnal_cut(&input)),
-    );
+    long_cut(|case, input| {
+        versus(
+            &mut rows,
+            &mut buf,
+            "apns_long_cut",
+            case,
+            "sygnal_loop",
+            || sygnal_cut(input),
+        );
+    });
     rows
+}
+
+/// The allocations of tidings rendering `case` and of `peer` doing the
+/// same (`theirs`), as `group`'s two rows.
+fn versus<R>(
+    rows: &mut Vec<(String, String, usize)>,
+    buf: &mut [u8],
+    group: &str,
+    case: &Case<'_>,
+    peer: &str,
+    theirs: impl FnOnce() -> R,
+) {
+    let ours = counting::allocations(|| tidings(case, buf));
+    rows.push((group.to_owned(), "tidings".to_owned(), ours));
+    rows.push((
+        group.to_owned(),
+        peer.to_owned(),
+        counting::allocations(theirs),
+    ));
 }
 
 fn target_dir() -> PathBuf {

@@ -329,6 +329,65 @@ impl Request {
 }
 
 /// A distinct device token per index, of the case token's length.
+/// The `(prefix, suffix, base token)` a single push's body is cut into.
+type Template = Arc<(Vec<u8>, Vec<u8>, String)>;
+
+/// `count` pushes, device `i` with `token(base, i + 1)`, posted by up to
+/// `concurrency` clients `size` at a time: `batched`, each request a
+/// `POST /v1/push/batch` array; else (`size` 1) one `POST /v1/push` each.
+/// Per client, each job id with its request's round trip in ms.
+async fn post_all(
+    gateway: &Arc<Gateway>,
+    template: Template,
+    count: usize,
+    size: usize,
+    concurrency: usize,
+    batched: bool,
+) -> Result<Vec<Vec<(String, f64)>>, String> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut clients = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency.min(count.div_ceil(size)) {
+        let (gateway, template, next) = (
+            Arc::clone(gateway),
+            Arc::clone(&template),
+            Arc::clone(&next),
+        );
+        clients.push(tokio::spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let first = next.fetch_add(size, Ordering::Relaxed);
+                if first >= count {
+                    break;
+                }
+                let (prefix, suffix, base) = &*template;
+                let mut body = Vec::with_capacity(size * (prefix.len() + suffix.len() + 64));
+                for i in first..(first + size).min(count) {
+                    body.push(if i > first { b',' } else { b'[' });
+                    body.extend_from_slice(prefix);
+                    body.extend_from_slice(token(base, i + 1).as_bytes());
+                    body.extend_from_slice(suffix);
+                }
+                let sent = Instant::now();
+                let ids = if batched {
+                    body.push(b']');
+                    gateway.accept_batch(body).await?
+                } else {
+                    // One push: the body without the array's `[`.
+                    vec![gateway.accept(body.split_off(1)).await?]
+                };
+                let ms = sent.elapsed().as_secs_f64() * 1e3;
+                done.extend(ids.into_iter().map(|id| (id, ms)));
+            }
+            Ok::<_, String>(done)
+        }));
+    }
+    let mut all = Vec::with_capacity(clients.len());
+    for client in clients {
+        all.push(client.await.map_err(|e| e.to_string())??);
+    }
+    Ok(all)
+}
+
 fn token(base: &str, i: usize) -> String {
     let head = format!("{i:08x}");
     format!("{head}{}", base.get(head.len()..).unwrap_or(""))
@@ -416,41 +475,12 @@ async fn run(
     let started_ms = unix_ms();
     let (jobs, mut post_ms) = match mode {
         Mode::Single { count, concurrency } => {
-            let (prefix, suffix) = request.single_template()?;
-            let template = Arc::new((prefix, suffix, base_token.clone()));
-            let next = Arc::new(AtomicUsize::new(0));
-            let mut clients = Vec::with_capacity(concurrency);
-            for _ in 0..concurrency.min(count) {
-                let (gateway, template, next) = (
-                    Arc::clone(&gateway),
-                    Arc::clone(&template),
-                    Arc::clone(&next),
-                );
-                clients.push(tokio::spawn(async move {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= count {
-                            break;
-                        }
-                        let (prefix, suffix, base) = &*template;
-                        let token = token(base, i + 1);
-                        let mut body =
-                            Vec::with_capacity(prefix.len() + token.len() + suffix.len());
-                        body.extend_from_slice(prefix);
-                        body.extend_from_slice(token.as_bytes());
-                        body.extend_from_slice(suffix);
-                        let sent = Instant::now();
-                        let id = gateway.accept(body).await?;
-                        done.push((id, sent.elapsed().as_secs_f64() * 1e3));
-                    }
-                    Ok::<_, String>(done)
-                }));
-            }
+            let template = request.single_template()?;
+            let template = Arc::new((template.0, template.1, base_token.clone()));
             let mut jobs = Vec::with_capacity(count);
             let mut post_ms = Vec::with_capacity(count);
-            for client in clients {
-                for (id, ms) in client.await.map_err(|e| e.to_string())?? {
+            for client in post_all(&gateway, template, count, 1, concurrency, false).await? {
+                for (id, ms) in client {
                     jobs.push(id);
                     post_ms.push(ms);
                 }
@@ -462,49 +492,13 @@ async fn run(
             size,
             concurrency,
         } => {
-            let (prefix, suffix) = request.single_template()?;
-            let template = Arc::new((prefix, suffix, base_token.clone()));
-            let next = Arc::new(AtomicUsize::new(0));
-            let mut clients = Vec::with_capacity(concurrency);
-            for _ in 0..concurrency.min(count.div_ceil(size)) {
-                let (gateway, template, next) = (
-                    Arc::clone(&gateway),
-                    Arc::clone(&template),
-                    Arc::clone(&next),
-                );
-                clients.push(tokio::spawn(async move {
-                    let mut done = Vec::new();
-                    loop {
-                        let first = next.fetch_add(size, Ordering::Relaxed);
-                        if first >= count {
-                            break;
-                        }
-                        let (prefix, suffix, base) = &*template;
-                        let mut body =
-                            Vec::with_capacity(size * (prefix.len() + suffix.len() + 64));
-                        body.push(b'[');
-                        for i in first..(first + size).min(count) {
-                            if i > first {
-                                body.push(b',');
-                            }
-                            body.extend_from_slice(prefix);
-                            body.extend_from_slice(token(base, i + 1).as_bytes());
-                            body.extend_from_slice(suffix);
-                        }
-                        body.push(b']');
-                        let sent = Instant::now();
-                        let ids = gateway.accept_batch(body).await?;
-                        let ms = sent.elapsed().as_secs_f64() * 1e3;
-                        done.extend(ids.into_iter().map(|id| (id, ms)));
-                    }
-                    Ok::<_, String>(done)
-                }));
-            }
+            let template = request.single_template()?;
+            let template = Arc::new((template.0, template.1, base_token.clone()));
             let mut jobs = Vec::with_capacity(count);
             let mut post_ms = Vec::with_capacity(count.div_ceil(size));
-            for client in clients {
+            for client in post_all(&gateway, template, count, size, concurrency, true).await? {
                 let mut last_ms = None;
-                for (id, ms) in client.await.map_err(|e| e.to_string())?? {
+                for (id, ms) in client {
                     jobs.push(id);
                     // One figure per batch request, not per element.
                     if last_ms != Some(ms) {

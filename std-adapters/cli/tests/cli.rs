@@ -1,10 +1,9 @@
 //! The `tidings` binary as a user runs it.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 mod common;
-use common::{assert_no_secrets, example, standin, standin_for, tidings, Standin};
+use common::{assert_no_secrets, example, run, standin, standin_for, tidings, Standin};
 
 #[test]
 fn renders_the_readme_example() {
@@ -106,7 +105,8 @@ fn a_missing_file_is_an_error() {
 }
 
 fn send(standin: &Standin, case: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tidings"));
+    command
         .args([
             "send",
             "--config",
@@ -114,41 +114,62 @@ fn send(standin: &Standin, case: &[u8]) -> Output {
             "-",
         ])
         .env("TIDINGS_LOG", "trace")
-        .env_remove("TIDINGS_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(case).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
+        .env_remove("TIDINGS_CONFIG");
+    run(command, case)
+}
+
+/// What a `send` the stand-in took printed: its JSON report, stderr and
+/// stdout.
+struct Sent {
+    report: serde_json::Value,
+    stderr: String,
+    stdout: String,
+}
+
+impl Sent {
+    fn id(&self) -> &str {
+        self.report["Delivery"]["Id"].as_str().unwrap()
+    }
+}
+
+/// `send`, which must exit 0 with the push delivered (status 200, an id);
+/// `what` names the case in a failure.
+fn send_delivered(standin: &Standin, case: &[u8], what: &str) -> Sent {
+    let out = send(standin, case);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{what}: {stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["Delivery"]["Outcome"], "delivered",
+        "{what}: {report}"
+    );
+    assert_eq!(report["Delivery"]["Status"], 200, "{what}");
+    assert!(report["Delivery"]["Id"].is_string(), "{what}: {report}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    Sent {
+        report,
+        stderr,
+        stdout,
+    }
 }
 
 #[test]
 fn send_delivers_the_rendered_bytes_to_the_standin_without_leaking_secrets() {
     let standin = standin(&[]);
     let case = std::fs::read(example("c2c-apns.json")).unwrap();
-    let out = send(&standin, &case);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["Delivery"]["Outcome"], "delivered");
-    assert_eq!(report["Delivery"]["Status"], 200);
-    let id = report["Delivery"]["Id"].as_str().unwrap();
+    let sent = send_delivered(&standin, &case, "apns");
+    let id = sent.id();
     assert_eq!(id.len(), 36);
     assert!(
-        stderr.contains("minted an APNs provider token"),
+        sent.stderr.contains("minted an APNs provider token"),
         "trace logging was on"
     );
-    assert_no_secrets(&standin, &stderr);
-    assert_no_secrets(&standin, &String::from_utf8_lossy(&out.stdout));
+    assert_no_secrets(&standin, &sent.stderr);
+    assert_no_secrets(&standin, &sent.stdout);
 
     // The stand-in got exactly the bytes `tidings render --raw` prints.
     let raw = tidings(&["render", "--raw", &example("c2c-apns.json")], None);
-    let record = std::fs::read_to_string(standin.dir.path().join("record.jsonl")).unwrap();
-    let accepted: serde_json::Value = serde_json::from_str(record.lines().next().unwrap()).unwrap();
+    let accepted = first_record(&standin);
     assert_eq!(accepted["apns_id"], id);
     let payload: serde_json::Value = serde_json::from_slice(&raw.stdout).unwrap();
     assert_eq!(accepted["payload"], payload);
@@ -214,30 +235,22 @@ fn send_delivers_to_the_huawei_honor_and_vivo_standins_without_leaking_secrets()
         case["Recipient"]["Device"]["Channel"] = provider.into();
         case["Recipient"]["Device"]["Token"] = format!("{provider}-device-token-0001").into();
         let case = case.to_string();
-        let out = send(&standin, case.as_bytes());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{provider}: {stderr}");
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(report["Delivery"]["Outcome"], "delivered", "{provider}");
-        assert_eq!(report["Delivery"]["Status"], 200, "{provider}");
-        assert!(report["Delivery"]["Id"].is_string(), "{provider}");
+        let sent = send_delivered(&standin, case.as_bytes(), provider);
         assert!(
-            stderr.contains("fetched a token"),
+            sent.stderr.contains("fetched a token"),
             "{provider}: trace logging was on"
         );
-        assert_no_secrets(&standin, &stderr);
-        assert_no_secrets(&standin, &String::from_utf8_lossy(&out.stdout));
+        assert_no_secrets(&standin, &sent.stderr);
+        assert_no_secrets(&standin, &sent.stdout);
 
-        let record = std::fs::read_to_string(standin.dir.path().join("record.jsonl")).unwrap();
-        let accepted: serde_json::Value =
-            serde_json::from_str(record.lines().next().unwrap()).unwrap();
+        let accepted = first_record(&standin);
         let mut payload = accepted["payload"].clone();
         if provider == "vivo" {
             // The adapter's `appId`, beside the core's fields.
             assert_eq!(payload["appId"], standin.info["AppId"]);
             payload.as_object_mut().unwrap().remove("appId");
         }
-        assert_eq!(payload, report["Payload"], "{provider}");
+        assert_eq!(payload, sent.report["Payload"], "{provider}");
     }
 }
 
@@ -265,14 +278,8 @@ fn android_case(channel: &str, token: &str) -> Vec<u8> {
 fn sends_through_a_form_standin(provider: &str, token: &str) {
     let standin = standin_for(provider, &[]);
     let case = android_case(provider, token);
-    let out = send(&standin, &case);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["Delivery"]["Outcome"], "delivered", "{report}");
-    assert_eq!(report["Delivery"]["Status"], 200);
-    let id = report["Delivery"]["Id"].as_str().unwrap();
+    let sent = send_delivered(&standin, &case, provider);
+    let (id, stderr, stdout) = (sent.id(), &sent.stderr, &sent.stdout);
     assert!(!id.is_empty());
     assert!(
         stderr.contains("TRACE") || stderr.contains("DEBUG"),
@@ -290,8 +297,8 @@ fn sends_through_a_form_standin(provider: &str, token: &str) {
     }
     assert!(!all.is_empty());
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
-    assert_no_secret_values(&stderr, &all);
-    assert_no_secret_values(&stdout, &all);
+    assert_no_secret_values(stderr, &all);
+    assert_no_secret_values(stdout, &all);
     assert!(
         // OPPO's app_key is an identifier and may be logged; an
         // `Authorization: key=<AppSecret>` value may not.
@@ -308,16 +315,8 @@ fn sends_through_a_form_standin(provider: &str, token: &str) {
     );
 
     // The stand-in recorded the fields of `tidings render --raw`'s body.
-    let mut render = Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .args(["render", "--raw", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    render.stdin.take().unwrap().write_all(&case).unwrap();
-    let raw = render.wait_with_output().unwrap().stdout;
-    let record = std::fs::read_to_string(standin.dir.path().join("record.jsonl")).unwrap();
-    let accepted: serde_json::Value = serde_json::from_str(record.lines().next().unwrap()).unwrap();
+    let raw = raw_render(&case);
+    let accepted = first_record(&standin);
     assert_eq!(accepted["token"], token);
     assert_eq!(accepted["message_id"], id);
     for pair in String::from_utf8(raw).unwrap().split('&') {
@@ -407,21 +406,15 @@ fn first_record(standin: &Standin) -> serde_json::Value {
 fn send_delivers_to_the_fcm_standin_without_leaking_the_key_or_access_token() {
     let standin = standin_for("fcm", &[]);
     let case = android_case("fcm", "fcm-cli-token-1");
-    let out = send(&standin, &case);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["Delivery"]["Outcome"], "delivered");
-    assert_eq!(report["Delivery"]["Status"], 200);
-    let id = report["Delivery"]["Id"].as_str().unwrap();
+    let sent = send_delivered(&standin, &case, "fcm");
+    let (id, stderr, stdout) = (sent.id(), &sent.stderr, &sent.stdout);
     assert!(id.starts_with("projects/tidings-standin/messages/"), "{id}");
     assert!(stderr.contains("fetched a token"), "trace logging was on");
     let account: serde_json::Value = serde_json::from_slice(
         &std::fs::read(standin.info["ServiceAccountFile"].as_str().unwrap()).unwrap(),
     )
     .unwrap();
-    for text in [&*stderr, &*stdout] {
+    for text in [stderr, stdout] {
         assert_no_key_lines(account["private_key"].as_str().unwrap(), text);
         // The stand-in's access tokens start `ya29.` as Google's do; an RS256
         // assertion starts with base64url('{"alg":"RS256"').
@@ -446,14 +439,8 @@ fn send_delivers_to_the_fcm_standin_without_leaking_the_key_or_access_token() {
 fn send_delivers_to_the_tpns_standin_without_leaking_the_secret_or_signature() {
     let standin = standin_for("tpns", &[]);
     let case = android_case("tpns", "0b3f1a2c-6d7e-4f80-9a1b-2c3d4e5f6a7b");
-    let out = send(&standin, &case);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["Delivery"]["Outcome"], "delivered");
-    assert_eq!(report["Delivery"]["Status"], 200);
-    let id = report["Delivery"]["Id"].as_str().unwrap();
+    let sent = send_delivered(&standin, &case, "tpns");
+    let (id, stderr, stdout) = (sent.id(), &sent.stderr, &sent.stdout);
     assert!(
         !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()),
         "{id}"
@@ -461,7 +448,7 @@ fn send_delivers_to_the_tpns_standin_without_leaking_the_secret_or_signature() {
     assert!(stderr.contains("TRACE"), "trace logging was on");
     let secret = std::fs::read_to_string(standin.info["SecretKeyFile"].as_str().unwrap()).unwrap();
     assert!(secret.len() >= 16);
-    for text in [&*stderr, &*stdout] {
+    for text in [stderr, stdout] {
         assert!(!text.contains(&secret), "the SecretKey in the output");
         let lower = text.to_ascii_lowercase();
         assert!(

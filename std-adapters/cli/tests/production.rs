@@ -9,10 +9,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 mod common;
-use common::{free_port, http, serve_logging, standin, Gateway, Standin, API_TOKEN};
+use common::{
+    free_port, group_push, http, serve_logging, standin, write_gateway_config, Gateway, Standin,
+    API_TOKEN,
+};
 
 /// A TCP relay in front of a stand-in: while `up` is false every
 /// connection is accepted and closed at once (counted), as an endpoint
@@ -75,16 +78,7 @@ fn gateway_config(
         let url = standin.info["Url"].as_str().unwrap();
         apns = apns.replace(url, &format!("https://{endpoint}"));
     }
-    let file = dir.join("gateway.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "{apns}\n[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = {:?}\napi_tokens = \"{API_TOKEN}\"\ndrain_secs = 5\n{server_extra}\n",
-            dir.join("data")
-        ),
-    )
-    .unwrap();
-    file
+    write_gateway_config(&apns, dir, port, server_extra, "")
 }
 
 /// An APNs stand-in and a gateway sending to it (`server_extra` in its
@@ -96,28 +90,6 @@ fn standin_and_gateway(server_extra: &str) -> (Standin, tempfile::TempDir, Gatew
     let config = gateway_config(&standin, dir.path(), port, None, server_extra);
     let gateway = serve_logging(&config, port, &dir.path().join("gateway.log"), "info");
     (standin, dir, gateway)
-}
-
-/// A group push to `tokens` on APNs, with `extra` keys in its recipient.
-fn push_to(tokens: &[String], extra: Option<(&str, Value)>) -> Value {
-    let devices: Vec<Value> = tokens
-        .iter()
-        .map(|t| json!({ "Channel": "apns", "Token": t, "State": "background" }))
-        .collect();
-    let mut recipient = json!({ "Account": "team", "Devices": devices, "ReceiveOpt": 0 });
-    if let Some((key, value)) = extra {
-        recipient[key] = value;
-    }
-    json!({
-        "Message": {
-            "From_Account": "ann", "GroupId": "dev-team",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "Standup in 5" } }]
-        },
-        "Sender": { "Nick": "Ann" },
-        "Group": { "Name": "Dev team", "Type": "Work" },
-        "App": { "BundleId": "com.example.chat" },
-        "Recipients": [recipient]
-    })
 }
 
 fn tokens(prefix: &str, count: usize) -> Vec<String> {
@@ -169,7 +141,7 @@ fn a_provider_unreachable_for_30_s_costs_a_few_connections_and_then_gets_every_p
     let log = dir.path().join("gateway.log");
     let gateway = serve_logging(&config, port, &log, "info");
 
-    let job = accept(&gateway, &push_to(&tokens("0a", DEVICES), None));
+    let job = accept(&gateway, &group_push(&tokens("0a", DEVICES), None));
     // The provider's address answers nothing useful for 30 s: the scenario
     // itself, in real time, since the process's clock is the machine's.
     std::thread::sleep(Duration::from_secs(30));
@@ -220,7 +192,7 @@ fn a_key_the_provider_refuses_pauses_the_channel_and_a_restart_with_the_right_ke
     std::fs::write(&right, text.replace(&right_line, &wrong_line)).unwrap();
     let log = dir.path().join("first.log");
     let mut gateway = serve_logging(&right, port, &log, "info");
-    let job = accept(&gateway, &push_to(&tokens("0b", DEVICES), None));
+    let job = accept(&gateway, &group_push(&tokens("0b", DEVICES), None));
 
     // Every device stays queued, paused with the vendor's reason.
     let started = Instant::now();
@@ -315,7 +287,7 @@ fn a_store_under_steady_load_forgets_finished_jobs_and_stops_growing() {
         let jobs: Vec<String> = (0..2)
             .map(|half| {
                 let prefix = format!("{round:x}{half:x}");
-                accept(&gateway, &push_to(&tokens(&prefix, PER_REQUEST), None))
+                accept(&gateway, &group_push(&tokens(&prefix, PER_REQUEST), None))
             })
             .collect();
         for job in &jobs {
@@ -384,11 +356,11 @@ fn request_memory(devices: usize, unknown: usize, bound: u64) {
     let (_standin, _dir, gateway) =
         standin_and_gateway("max_devices = 10000\nmax_body_bytes = 2000000");
     // Warm: one small push through every path first.
-    let warm = accept(&gateway, &push_to(&tokens("0c", 2), None));
+    let warm = accept(&gateway, &group_push(&tokens("0c", 2), None));
     await_delivered(&gateway, &warm, Instant::now(), Duration::from_secs(30));
     let before = peak_rss(&gateway);
 
-    let body = push_to(
+    let body = group_push(
         &tokens("0d", devices),
         Some(("Unknown", Value::String("x".repeat(unknown)))),
     );

@@ -9,7 +9,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 mod common;
 #[path = "../../gateway/tests/support/nats_server.rs"]
@@ -121,20 +121,7 @@ fn duplicates(standin: &common::Standin, accepted: &[(String, Vec<String>)]) -> 
 /// A group message of `per_job` devices, every device its own token.
 fn group_job(job: usize, per_job: usize) -> (Value, Vec<String>) {
     let tokens: Vec<String> = (0..per_job).map(|i| format!("{job:02x}{i:06x}")).collect();
-    let devices: Vec<Value> = tokens
-        .iter()
-        .map(|t| json!({ "Channel": "apns", "Token": t, "State": "background" }))
-        .collect();
-    let body = json!({
-        "Message": {
-            "From_Account": "ann", "GroupId": "dev-team",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "Standup in 5" } }]
-        },
-        "Sender": { "Nick": "Ann" },
-        "Group": { "Name": "Dev team", "Type": "Work" },
-        "App": { "BundleId": "com.example.chat" },
-        "Recipients": [{ "Account": "team", "Devices": devices, "ReceiveOpt": 0 }]
-    });
+    let body = common::group_push(&tokens, None);
     (body, tokens)
 }
 
@@ -234,21 +221,18 @@ fn three_gateways_on_nats_lose_nothing_when_one_is_killed_and_nats_restarts() {
 fn a_bad_config_exits_64_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.toml");
-    std::fs::write(&file, "[server]\nlisten = \"nowhere\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .args(["serve", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("error: server.listen: "), "{stderr}");
-    std::fs::write(&file, "[queue]\nkind = \"kafka\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .args(["serve", "--config"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: queue.kind: "));
+    for (config, named) in [
+        ("[server]\nlisten = \"nowhere\"\n", "server.listen"),
+        ("[queue]\nkind = \"kafka\"\n", "queue.kind"),
+    ] {
+        std::fs::write(&file, config).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .args(["serve", "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(64), "{named}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(&format!("error: {named}: ")), "{stderr}");
+    }
 }

@@ -2,6 +2,10 @@
 //! API contract, every bad-input class, dry run, idempotency, retries on a
 //! moved clock, expiry, feedback by cursor and by webhook, metrics.
 
+#[path = "support/apns.rs"]
+mod apns;
+#[path = "support/bodies.rs"]
+mod bodies;
 #[path = "support/openapi.rs"]
 mod openapi;
 #[path = "support/webhook.rs"]
@@ -13,7 +17,7 @@ use std::time::Duration;
 use openapi::send;
 use serde_json::{json, Value};
 use tidings_gateway::Gateway;
-use tidings_standin::apns::{generate_signing_key, ApnsStandin, ApnsStandinBuilder, Reply};
+use tidings_standin::apns::{ApnsStandin, ApnsStandinBuilder, Reply};
 use tidings_std::clock::ManualClock;
 use tidings_std::config::Config;
 
@@ -30,23 +34,12 @@ struct Bed {
 }
 
 async fn bed(standin: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder, extra: &str) -> Bed {
-    let key = generate_signing_key("TEAM000001", "KEY0000001").unwrap();
-    let standin = standin(ApnsStandin::builder().signing_key_from(&key).topic(TOPIC))
-        .start()
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    standin.write_ca_pem(&ca).unwrap();
-    let key_file = dir.path().join("AuthKey.p8");
-    std::fs::write(&key_file, &key.p8_pem).unwrap();
+    let standin = apns::standin(standin, TOPIC, dir.path()).await;
     let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\napi_tokens = \"other-token, {API_TOKEN}\"\nmax_devices = 50\nmax_body_bytes = 65536\n\
-         [apns]\nendpoint = {url:?}\nca_file = {ca:?}\nteam_id = \"TEAM000001\"\nkey_id = \"KEY0000001\"\nkey_file = {key:?}\n{extra}",
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\napi_tokens = \"other-token, {API_TOKEN}\"\nmax_devices = 50\nmax_body_bytes = 65536\n{apns}{extra}",
         data = dir.path().join("data"),
-        url = standin.url(),
-        ca = ca,
-        key = key_file,
+        apns = apns::table(&standin.url(), dir.path()),
     );
     let config = Config::parse(&toml).unwrap();
     let clock = ManualClock::starting_now();
@@ -69,20 +62,8 @@ fn device(token: &str, state: &str) -> Value {
 }
 
 fn push_body(recipients: Value, extra: Value) -> Value {
-    let mut body = json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "Lunch at 12?" } }],
-            "MsgLifeTime": 600
-        },
-        "Sender": { "Nick": "Ann" },
-        "App": { "BundleId": TOPIC },
-        "Recipients": recipients
-    });
-    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-        b.extend(e);
-    }
-    body
+    let to = ("To_Account", "bob");
+    bodies::text_push(to, "Lunch at 12?", TOPIC, recipients, extra)
 }
 
 impl Bed {
@@ -485,28 +466,6 @@ async fn invalid_tokens_reach_the_cursor_feed_and_the_webhook_despite_its_failur
 
 const HOOK_SECRET: &str = "whsec-feedback-0123456789";
 
-/// A postcard job (the core's `wire`) as an edge relay sends it.
-fn wire_job(token: &str) -> Vec<u8> {
-    let case = json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "from the relay" } }]
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": { "Account": "bob", "Device": device(token, "background") },
-        "App": { "BundleId": TOPIC },
-        "Now": 1
-    })
-    .to_string();
-    let doc = tidings_std::ingest::parse_case(case.as_bytes()).unwrap();
-    let lent = doc.lend().unwrap();
-    let app = tidings_std::ingest::AppDoc::default();
-    let case = lent.case(0, &app).unwrap();
-    let mut buffer = [0u8; 1024];
-    let len = tidings_core::wire::encode(&case, &mut buffer).unwrap();
-    buffer[..len].to_vec()
-}
-
 #[tokio::test]
 async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
     let bed = bed(|b| b, "").await;
@@ -519,7 +478,7 @@ async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
                 .body(body),
         )
     };
-    let answer = post(wire_job("ee01")).await;
+    let answer = post(bodies::wire_job("ee01", "from the relay", TOPIC)).await;
     assert_eq!(answer.status, 202);
     let accepted = answer.json();
     assert_eq!(accepted["Devices"], 1);
@@ -536,7 +495,7 @@ async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
     );
 
     // A truncated job and one of another version are refused with the reason.
-    let job = wire_job("ee02");
+    let job = bodies::wire_job("ee02", "from the relay", TOPIC);
     let answer = post(job[..job.len() - 3].to_vec()).await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["Error"], "job ends early");

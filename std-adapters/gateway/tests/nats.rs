@@ -4,6 +4,10 @@
 //! idempotency across gateways, retries and the dead letters, and NATS
 //! lost and back while running.
 
+#[path = "support/apns.rs"]
+mod apns;
+#[path = "support/bodies.rs"]
+mod bodies;
 #[path = "support/nats_server.rs"]
 mod nats_server;
 #[path = "support/openapi.rs"]
@@ -19,7 +23,7 @@ use nats_server::NatsServer;
 use openapi::send;
 use serde_json::{json, Value};
 use tidings_gateway::Gateway;
-use tidings_standin::apns::{generate_signing_key, ApnsStandin, ApnsStandinBuilder, Reply};
+use tidings_standin::apns::{ApnsStandin, ApnsStandinBuilder, Reply};
 use tidings_std::clock::SystemClock;
 use tidings_std::config::Config;
 
@@ -33,14 +37,8 @@ struct Bed {
 }
 
 async fn bed(standin: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder) -> Bed {
-    let key = generate_signing_key("TEAM000001", "KEY0000001").unwrap();
-    let standin = standin(ApnsStandin::builder().signing_key_from(&key).topic(TOPIC))
-        .start()
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    standin.write_ca_pem(dir.path().join("ca.pem")).unwrap();
-    std::fs::write(dir.path().join("AuthKey.p8"), &key.p8_pem).unwrap();
+    let standin = apns::standin(standin, TOPIC, dir.path()).await;
     Bed {
         nats: NatsServer::start(),
         standin,
@@ -59,12 +57,10 @@ impl Bed {
         let toml = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\ndrain_secs = 2\n\
              [queue]\nkind = \"nats\"\nurl = {nats:?}\nack_wait_secs = 2\n{queue}\n\
-             [apns]\nendpoint = {url:?}\nca_file = {ca:?}\nteam_id = \"TEAM000001\"\nkey_id = \"KEY0000001\"\nkey_file = {key:?}\n",
+             {apns}",
             data = self.dir.path().join(name),
             nats = self.nats.url(),
-            url = endpoint,
-            ca = self.dir.path().join("ca.pem"),
-            key = self.dir.path().join("AuthKey.p8"),
+            apns = apns::table(endpoint, self.dir.path()),
         );
         Config::parse(&toml).unwrap()
     }
@@ -158,20 +154,10 @@ fn body(tokens: &[String], extra: Value) -> Value {
         .iter()
         .map(|t| json!({ "Channel": "apns", "Token": t, "State": "background" }))
         .collect();
-    let mut body = json!({
-        "Message": {
-            "From_Account": "ann", "GroupId": "dev-team",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "Standup in 5" } }],
-            "MsgLifeTime": 600
-        },
-        "Sender": { "Nick": "Ann" },
-        "Group": { "Name": "Dev team", "Type": "Work" },
-        "App": { "BundleId": TOPIC },
-        "Recipients": [{ "Account": "team", "Devices": devices }]
-    });
-    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-        b.extend(e);
-    }
+    let recipients = json!([{ "Account": "team", "Devices": devices }]);
+    let to = ("GroupId", "dev-team");
+    let mut body = bodies::text_push(to, "Standup in 5", TOPIC, recipients, extra);
+    body["Group"] = json!({ "Name": "Dev team", "Type": "Work" });
     body
 }
 
@@ -889,30 +875,6 @@ async fn feedback_is_recorded_before_the_final_state_and_retried_until_it_is() {
     gateway.shutdown().await;
 }
 
-/// A postcard job (the core's `wire`) as an edge relay sends it, its text
-/// `text`.
-fn wire_job(token: &str, text: &str) -> Vec<u8> {
-    let case = json!({
-        "Message": {
-            "From_Account": "ann", "To_Account": "bob",
-            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }]
-        },
-        "Sender": { "Nick": "Ann" },
-        "Recipient": { "Account": "bob", "Device": { "Channel": "apns", "Token": token, "State": "background" } },
-        "App": { "BundleId": TOPIC },
-        "Now": 1
-    })
-    .to_string();
-    let doc = tidings_std::ingest::parse_case(case.as_bytes()).unwrap();
-    let lent = doc.lend().unwrap();
-    let app = tidings_std::ingest::AppDoc::default();
-    let case = lent.case(0, &app).unwrap();
-    let mut buffer = vec![0u8; 64 * 1024];
-    let len = tidings_core::wire::encode(&case, &mut buffer).unwrap();
-    buffer.truncate(len);
-    buffer
-}
-
 /// A job larger than the server's `max_payload` as queued (a relay's wire
 /// job travels as JSON, its bytes as numbers) is refused with a 413
 /// naming the limit, before its idempotency key is taken.
@@ -921,7 +883,7 @@ async fn a_job_over_the_servers_max_payload_is_a_413_naming_the_limit() {
     let mut bed = bed(|b| b).await;
     bed.nats = NatsServer::start_with_max_payload("32KB");
     let gateway = bed.gateway("a", "").await;
-    let job = wire_job("0b000001", &"x".repeat(9_000));
+    let job = bodies::wire_job("0b000001", &"x".repeat(9_000), TOPIC);
     // Under the body limit (max_payload less 16 KiB).
     assert!(job.len() < 16 * 1024, "{}", job.len());
     let answer = send(

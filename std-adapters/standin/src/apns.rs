@@ -1152,18 +1152,7 @@ impl Default for ApnsStandinBuilder {
 }
 
 impl ApnsStandinBuilder {
-    /// Listen on `addr` instead of `127.0.0.1:0`.
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The clock provider tokens' `iat` is checked against (default: the
-    /// system clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
+    crate::kit::listen_and_clock!("provider tokens' `iat` is checked against");
 
     /// Registers a provider key: tokens with `kid` = `key_id` must carry
     /// `iss` = `team_id` and verify against `public_key` (uncompressed SEC1

@@ -26,7 +26,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::response::Response;
 use bytes::Bytes;
 use http::HeaderMap;
@@ -35,7 +34,7 @@ use md5::{Digest, Md5};
 use crate::error::Error;
 use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
 use crate::kit::shell::{Base, Builder, Standin, Vendor};
-use crate::kit::{fresh_id, json_answer, Scripts};
+use crate::kit::{fresh_id, json_answer, post, Scripts};
 
 pub const PUSH_PATH: &str = "/garcia/api/server/push/varnished/pushByPushId";
 /// pushIds per request (vendors.md §8.1).
@@ -358,14 +357,7 @@ impl Vendor for Meizu {
             scripts: base.scripts,
         });
         let router = axum::Router::new()
-            .route(
-                PUSH_PATH,
-                axum::routing::post(
-                    |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes| async move {
-                        s.handle(&headers, &body)
-                    },
-                ),
-            )
+            .route(PUSH_PATH, post(Shared::handle))
             .with_state(shared.clone());
         Ok((shared, router))
     }

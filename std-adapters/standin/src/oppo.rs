@@ -47,7 +47,7 @@ use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
 use crate::kit::shell::{Base, Builder, Standin, TokenVendor, Vendor};
 use crate::kit::token::TokenEndpoint;
 pub use crate::kit::TokenFault;
-use crate::kit::{fresh_id, json_answer, lock, now_ms, Scripts};
+use crate::kit::{fresh_id, json_answer, lock, now_ms, post, Scripts};
 
 pub const AUTH_PATH: &str = "/server/v1/auth";
 pub const UNICAST_PATH: &str = "/server/v1/message/notification/unicast";
@@ -411,14 +411,7 @@ impl Vendor for Oppo {
                     },
                 ),
             )
-            .route(
-                UNICAST_PATH,
-                axum::routing::post(
-                    |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes| async move {
-                        s.unicast(&headers, &body)
-                    },
-                ),
-            )
+            .route(UNICAST_PATH, post(Shared::unicast))
             .with_state(shared.clone());
         Ok((shared, router))
     }

@@ -31,7 +31,6 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::response::Response;
 use bytes::Bytes;
 use http::HeaderMap;
@@ -39,7 +38,7 @@ use http::HeaderMap;
 use crate::error::Error;
 use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
 use crate::kit::shell::{Base, Builder, Standin, Vendor};
-use crate::kit::{fresh_id, json_answer, Scripts};
+use crate::kit::{fresh_id, json_answer, post, Scripts};
 
 /// Send paths (vendors.md §5.1).
 pub const SEND_PATHS: [&str; 2] = ["/v3/message/regid", "/v2/message/regid"];
@@ -390,14 +389,7 @@ impl Vendor for Xiaomi {
         });
         let mut router = axum::Router::new();
         for path in SEND_PATHS {
-            router = router.route(
-                path,
-                axum::routing::post(
-                    |State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes| async move {
-                        s.handle(&headers, &body)
-                    },
-                ),
-            );
+            router = router.route(path, post(Shared::handle));
         }
         Ok((shared.clone(), router.with_state(shared)))
     }

@@ -14,19 +14,50 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub fn tidings(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tidings"));
+    command
         .args(args)
         .env_remove("TIDINGS_BUNDLE_ID")
-        .env_remove("TIDINGS_PACKAGE_NAME")
+        .env_remove("TIDINGS_PACKAGE_NAME");
+    run(command, stdin.unwrap_or_default())
+}
+
+/// `command` run to its end with `stdin` as its input, its output captured.
+pub fn run(mut command: Command, stdin: &[u8]) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or_default()).unwrap();
+    input.write_all(stdin).unwrap();
     drop(input);
     child.wait_with_output().unwrap()
+}
+
+/// A group message from Ann to the `tokens` of APNs devices in the
+/// background, with `extra` keys in its one recipient.
+pub fn group_push(tokens: &[String], extra: Option<(&str, Value)>) -> Value {
+    let devices: Vec<Value> = tokens
+        .iter()
+        .map(|t| serde_json::json!({ "Channel": "apns", "Token": t, "State": "background" }))
+        .collect();
+    let mut recipient =
+        serde_json::json!({ "Account": "team", "Devices": devices, "ReceiveOpt": 0 });
+    if let Some((key, value)) = extra {
+        recipient[key] = value;
+    }
+    serde_json::json!({
+        "Message": {
+            "From_Account": "ann", "GroupId": "dev-team",
+            "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": "Standup in 5" } }]
+        },
+        "Sender": { "Nick": "Ann" },
+        "Group": { "Name": "Dev team", "Type": "Work" },
+        "App": { "BundleId": "com.example.chat" },
+        "Recipients": [recipient]
+    })
 }
 
 pub fn example(name: &str) -> String {
@@ -222,11 +253,24 @@ pub fn config(
     extra: &str,
 ) -> std::path::PathBuf {
     let apns = std::fs::read_to_string(standin.info["Config"].as_str().unwrap()).unwrap();
+    write_gateway_config(&apns, dir, port, "max_devices = 1000", extra)
+}
+
+/// `gateway.toml` in `dir`: `provider` (a stand-in's provider table), a
+/// `[server]` on `port` with its data under `dir` and the `server_extra`
+/// keys, then the `extra` tables.
+pub fn write_gateway_config(
+    provider: &str,
+    dir: &std::path::Path,
+    port: u16,
+    server_extra: &str,
+    extra: &str,
+) -> std::path::PathBuf {
     let file = dir.join("gateway.toml");
     std::fs::write(
         &file,
         format!(
-            "{apns}\n[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = {:?}\napi_tokens = \"{API_TOKEN}\"\nmax_devices = 1000\ndrain_secs = 5\n{extra}",
+            "{provider}\n[server]\nlisten = \"127.0.0.1:{port}\"\ndata_dir = {:?}\napi_tokens = \"{API_TOKEN}\"\ndrain_secs = 5\n{server_extra}\n{extra}",
             dir.join("data")
         ),
     )

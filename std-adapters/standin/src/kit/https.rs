@@ -131,6 +131,18 @@ impl Drop for HttpsServer {
     }
 }
 
+/// A POST route that hands the state, headers and body to `handle`, for
+/// the stand-ins that answer a request without awaiting anything.
+pub(crate) fn post<S: Send + Sync + 'static>(
+    handle: fn(&S, &http::HeaderMap, &bytes::Bytes) -> axum::response::Response,
+) -> axum::routing::MethodRouter<Arc<S>> {
+    axum::routing::post(
+        move |axum::extract::State(state): axum::extract::State<Arc<S>>,
+              headers: http::HeaderMap,
+              body: bytes::Bytes| async move { handle(&state, &headers, &body) },
+    )
+}
+
 /// A JSON answer with `status`, and a `retry-after` header when given.
 pub(crate) fn json_answer(
     status: u16,

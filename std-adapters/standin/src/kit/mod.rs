@@ -3,7 +3,8 @@
 //!
 //! * [`tls`] — the throwaway CA, the server certificate for the loopback
 //!   names, client identities;
-//! * [`https`] — an axum router served over that TLS (HTTP/1.1 and HTTP/2);
+//! * [`https`] — an axum router served over that TLS (HTTP/1.1 and HTTP/2),
+//!   its JSON answers and plain POST routes;
 //! * [`shell`] — the builder and running stand-in every request/response
 //!   provider shares (listen address, clock, scripts, record file, URL, CA,
 //!   shutdown), generic over a [`shell::Vendor`];
@@ -12,7 +13,8 @@
 //! * [`token`] — issued auth tokens, the token endpoint's fault switch and
 //!   the OAuth client-credentials check;
 //! * [`form`] — form bodies read with `form_urlencoded`, strictly;
-//! * [`util`] — locks, secrets, ids, time.
+//! * [`util`] — locks, secrets, ids, time, the builders' `listen` and
+//!   `clock` setters.
 //!
 //! Within the kit, imports go one way (`shell` → `token` → `form` →
 //! `record` → `util`, `form` → `https` → `tls`): no part imports this
@@ -30,9 +32,9 @@ pub mod tls;
 pub mod token;
 pub mod util;
 
-pub(crate) use https::json_answer;
+pub(crate) use https::{json_answer, post};
 pub use record::{Accepted, Stats};
 pub(crate) use script::Scripts;
 pub use token::{TokenFault, TokenState};
 pub use util::generate_secret;
-pub(crate) use util::{constant_time_eq, fresh_id, lock, now_ms};
+pub(crate) use util::{constant_time_eq, fresh_id, listen_and_clock, lock, now_ms};

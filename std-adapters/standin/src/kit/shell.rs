@@ -82,17 +82,7 @@ impl<V: Vendor> std::fmt::Debug for Builder<V> {
 }
 
 impl<V: Vendor> Builder<V> {
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The clock token lifetimes and timestamps run on (default: the system
-    /// clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
+    super::util::listen_and_clock!("token lifetimes and timestamps run on");
 
     /// Every valid request naming `token` gets `reply`.
     pub fn reply_always(mut self, token: &str, reply: V::Reply) -> Self {

@@ -1,10 +1,31 @@
-//! Small things every part of the kit uses: locks, secrets, ids, time.
+//! Small things every part of the kit uses: locks, secrets, ids, time,
+//! and the builders' `listen` and `clock` setters.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ring::rand::SecureRandom as _;
 
 use crate::error::Error;
+
+/// The `listen` and `clock` setters of every stand-in builder (the kit's
+/// `shell::Builder` and APNs' own), on a struct with `listen` and `clock`
+/// fields; `$clock` documents what the clock times there.
+macro_rules! listen_and_clock {
+    ($clock:literal) => {
+        /// Listen on `addr` instead of `127.0.0.1:0`.
+        pub fn listen(mut self, addr: std::net::SocketAddr) -> Self {
+            self.listen = addr;
+            self
+        }
+
+        #[doc = concat!("The clock ", $clock, " (default: the system clock).")]
+        pub fn clock(mut self, clock: tidings_std::clock::SharedClock) -> Self {
+            self.clock = clock;
+            self
+        }
+    };
+}
+pub(crate) use listen_and_clock;
 
 /// A poisoned lock still holds consistent data here (every critical section
 /// is a plain update), so it is taken rather than propagated as a panic.
