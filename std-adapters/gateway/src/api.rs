@@ -29,7 +29,8 @@ use crate::job::{prepare, prepare_wire, Prepared, WIRE_CONTENT_TYPE};
 use crate::metrics::Metrics;
 use crate::nats::{AcceptError, Nats};
 use crate::store::{Accepted, DeviceRecord, JobForm, JobRecord, Store};
-use crate::worker::{now_ms, AcceptJobs, Write};
+use crate::time::now_ms;
+use crate::worker::{AcceptJobs, Write};
 
 /// `Retry-After` on a 503: the queue is above its high-water mark or
 /// (NATS) not reachable.

@@ -29,6 +29,7 @@ use tidings_std::clock::SharedClock;
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
+use crate::time::{millis, now_ms};
 
 /// Sends in a row without an answer that take a channel down.
 pub const DOWN_AFTER: u32 = 3;
@@ -142,7 +143,7 @@ impl Gate {
             tokio::pin!(changed);
             changed.as_mut().enable();
             {
-                let now = crate::worker::now_ms(clock);
+                let now = now_ms(clock);
                 let mut s = self.lock();
                 match s.health {
                     Health::Healthy => return self.ticket(false),
@@ -300,10 +301,6 @@ impl Gate {
     }
 }
 
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// Every provider's gate, made when first needed.
 #[derive(Debug)]
 pub struct Gates {
@@ -375,7 +372,7 @@ mod tests {
     }
 
     fn now(clock: &SharedClock) -> u64 {
-        crate::worker::now_ms(clock)
+        now_ms(clock)
     }
 
     #[tokio::test]

@@ -30,6 +30,8 @@ use tidings_std::clock::SharedClock;
 use tidings_std::config::{Config, ConfigError};
 use tidings_std::ingest::AppDoc;
 
+use crate::time::millis;
+
 pub mod api;
 pub mod gate;
 pub mod job;
@@ -38,6 +40,7 @@ pub mod listen;
 pub mod metrics;
 pub mod nats;
 pub mod store;
+pub mod time;
 pub mod tls;
 pub mod webhook;
 pub mod worker;
@@ -285,10 +288,6 @@ fn at_most_u32(value: u64, limit: u64, key: &str) -> Result<u32, ConfigError> {
         .ok_or_else(|| ConfigError::new(key, format!("must be at most {limit}")))
 }
 
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// Retention for the local store: a sweep every quarter of the shortest
 /// lifetime (between 1 s and a minute), and the store's size as a metric.
 /// Ends with the process (a sweep is small transactions: a kill loses
@@ -305,7 +304,7 @@ async fn sweep_loop(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let now = worker::now_ms(&clock);
+        let now = time::now_ms(&clock);
         let sweeper = store.clone();
         match tokio::task::spawn_blocking(move || sweeper.sweep(now, &retention)).await {
             Ok(Ok(swept)) => {
@@ -333,7 +332,7 @@ async fn log_failed_auth(state: Arc<api::AppState>) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        for line in state.limits.failed_auth.due(worker::now_ms(&state.clock)) {
+        for line in state.limits.failed_auth.due(time::now_ms(&state.clock)) {
             limits::log_failed_auth(line);
         }
     }

@@ -150,7 +150,8 @@ use crate::job::{prepare, prepare_wire};
 use crate::store::{
     Accepted, DeviceRecord, DeviceState, Feedback, JobForm, JobRecord, IDEMPOTENCY_WINDOW_MS,
 };
-use crate::worker::{attempt, now_ms, Attempt, Context};
+use crate::time::{millis, now_ms};
+use crate::worker::{attempt, Attempt, Context};
 
 /// Defaults of `[queue]` for `kind = "nats"`.
 pub mod defaults {
@@ -1731,10 +1732,6 @@ async fn publish_feedback(
         format!("{}/{}", envelope.job, envelope.index),
     )
     .await
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Publishes `value` as JSON to `subject` with the message id `id` (a

@@ -37,6 +37,7 @@ use crate::metrics::Metrics;
 use crate::store::{
     Accepted, DeviceRecord, DeviceResult, DeviceState, Feedback, JobRecord, Leases, QueueKey, Store,
 };
+use crate::time::{millis, now_ms};
 
 /// Due devices read from the queue at a time.
 const BATCH: usize = 512;
@@ -737,12 +738,4 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
             .queue_depth
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
-}
-
-pub fn now_ms(clock: &SharedClock) -> u64 {
-    clock.now().duration_since(UNIX_EPOCH).map_or(0, millis)
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
