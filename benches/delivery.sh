@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 count=${COUNT:-20000}
 case_file=examples/c2c-apns.json
 
-cargo build -q --profile dist -p tidings --bin tidings -p tidings-benches --bin deliver-bench
+cargo build -q --profile dist -p tidings --features tidings/jemalloc --bin tidings -p tidings-benches --bin deliver-bench
 (cd benches/peers && { [ -d node_modules/@parse/node-apn ] || npm install --no-audit --no-fund --silent; })
 target_dir=$(cargo metadata -q --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')

@@ -10,7 +10,7 @@ group=${GROUP:-10000}
 # end"); the accept path, not the sends, sets the pace.
 serve_concurrency=${SERVE_CONCURRENCY:-256}
 
-cargo build -q --profile dist -p tidings --bin tidings -p tidings-benches --bin gateway-bench
+cargo build -q --profile dist -p tidings --features tidings/jemalloc --bin tidings -p tidings-benches --bin gateway-bench
 target_dir=$(cargo metadata -q --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 bin=$target_dir/dist

@@ -150,7 +150,9 @@ enum Command {
     },
 }
 
-/// jemalloc: per-thread caches, no global lock (see Cargo.toml).
+/// jemalloc: per-thread caches, no global lock (see Cargo.toml; the
+/// `jemalloc` feature, on in the shipped build).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
