@@ -106,9 +106,8 @@ mod tests {
     use super::*;
 
     use crate::model::*;
-    use crate::testkit::{
-        assert_emoji_title_cut, assert_uncut, basic, leak, render_str, rendered, text, On, ANN, C2C,
-    };
+    use crate::render::kit::tests::{assert_emoji_title_cut, assert_uncut};
+    use crate::testkit::{basic, leak, render_str, rendered, text, On, ANN, C2C};
 
     const FCM: On = On {
         channel: Channel::Fcm,

@@ -213,10 +213,8 @@ mod tests {
     use super::*;
 
     use crate::model::*;
-    use crate::testkit::{
-        assert_emoji_title_cut, assert_uncut, basic, leak, render_str, rendered, text, On, ANN,
-        C2C, EXT,
-    };
+    use crate::render::kit::tests::{assert_emoji_title_cut, assert_uncut};
+    use crate::testkit::{basic, leak, render_str, rendered, text, On, ANN, C2C, EXT};
     use crate::write::Cut;
 
     const HUAWEI: On = On {

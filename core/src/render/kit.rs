@@ -143,10 +143,18 @@ pub(crate) fn launcher_badge(w: &mut Writer<'_, '_>, n: &Notification<'_>, add: 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    extern crate std;
+
     use crate::error::{Error, Field};
-    use crate::model::{Channel, Elem, Sender};
-    use crate::testkit::{render_str, rendered, On, C2C};
+    use crate::model::Case;
+    use crate::model::{Channel, Elem, PushInfo, Sender};
+    use crate::render::{Headers, Warnings};
+    use crate::testkit::Unrendered;
+    use crate::testkit::{
+        leak, render_full, render_into, render_str, rendered, text, On, ANN, C2C,
+    };
+    use crate::write::Cut;
 
     /// `android_texts` leaves an empty title out: only FCM reaches it with
     /// one; every other provider that writes it refused the push first.
@@ -186,5 +194,69 @@ mod tests {
                 "{channel:?}"
             );
         }
+    }
+
+    // Assertions the renderers' tests share.
+
+    /// Renders `case` (twice, as [`render_full`]) and checks that the payload
+    /// is `expected`, with nothing cut, no warning and no headers (every
+    /// provider but APNs).
+    pub(crate) fn assert_uncut(case: &Case<'_>, expected: &str) {
+        let (s, r) = render_full(case).expect("rendered");
+        assert_eq!(s, expected);
+        assert_eq!(r.cut, Cut::default());
+        assert_eq!(r.warnings, Warnings::default());
+        assert_eq!(r.headers, Headers::None);
+    }
+
+    /// A form vendor (no byte limit) given a buffer 10 bytes short of `full`,
+    /// the payload of `ann`'s "a fairly long message body": the body gives
+    /// them up, and 9 more for its encoded `…` (%E2%80%A6), so that it keeps
+    /// "Ann:a fairl" and the payload is `short`, the title whole. A buffer of
+    /// `tiny` bytes cannot hold even the fixed fields: an error.
+    pub(crate) fn assert_short_buffer_cuts_body(on: On, full: &str, short: &str, tiny: usize) {
+        let elems = [Elem::Text("a fairly long message body")];
+        let case = on.case(&elems, C2C, ANN, None);
+        let (s, _) = render_str(&case).expect("rendered");
+        assert_eq!(s, full);
+        let mut buf = [0u8; 1024];
+        let (r, body) = render_into(&case, &mut buf[..full.len() - 10]).expect("rendered");
+        assert_eq!(body, short);
+        assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
+        assert_eq!(r.cut.title, None);
+        assert!(matches!(
+            render_into(&case, &mut buf[..tiny]),
+            Err(Unrendered::Render(Error::TooLong(_)))
+        ));
+    }
+
+    /// A 6400-byte emoji title over a 2400-byte CJK body on a provider with a
+    /// byte `limit` (the `exempt` part of the payload, a token member, not
+    /// counted): the body is cut to its `…` and the title to whole emoji, the
+    /// payload ending within one emoji of the limit. `head` and `tail` are the
+    /// payload around the kept title.
+    pub(crate) fn assert_emoji_title_cut(
+        on: On,
+        limit: usize,
+        exempt: &str,
+        head: &str,
+        tail: &str,
+    ) {
+        let push = PushInfo {
+            title: leak("😀".repeat(1600)),
+            ..PushInfo::default()
+        };
+        let c = on.case(text(leak("中文消息".repeat(200))), C2C, ANN, Some(push));
+        let (s, cut) = render_str(&c).expect("rendered");
+        let counted = s.len() - exempt.len();
+        assert!(counted <= limit && counted > limit - 4, "{counted}");
+        assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
+        let kept = &s[head.len()..s.len() - tail.len()];
+        assert!(
+            !kept.is_empty() && kept.chars().all(|c| c == '😀'),
+            "{kept}"
+        );
+        assert_eq!(cut.body, Some(0));
+        assert_eq!(cut.title, Some(kept.len()));
     }
 }

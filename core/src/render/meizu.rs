@@ -215,7 +215,7 @@ mod tests {
     /// carries exactly `pushIds=<token>&messageJson=<raw>`, and returns the
     /// raw JSON.
     fn render_both<'b>(case: &Case<'_>, raw: &'b mut [u8]) -> (&'b str, Cut) {
-        let n = notification(case);
+        let n = notification(case).unwrap();
         let mut form = [0u8; 4096];
         let r = render(&n, &mut form).unwrap();
         let body = core::str::from_utf8(&form[..r.len]).unwrap();
@@ -244,7 +244,7 @@ mod tests {
     fn basic_vector() {
         let elems = [Elem::Text("hi")];
         let c = MEIZU.lasting(&elems, C2C, Some(ext_info(EXT)), None);
-        let n = notification(&c);
+        let n = notification(&c).unwrap();
         let mut buf = [0u8; 1024];
         let r = render(&n, &mut buf).unwrap();
         assert_eq!(
@@ -276,7 +276,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = MEIZU.lasting(&elems, group, Some(info), Some(7200));
-        let n = notification(&c);
+        let n = notification(&c).unwrap();
         let mut buf = [0u8; 1024];
         let r = render(&n, &mut buf).unwrap();
         assert_eq!(
@@ -325,7 +325,7 @@ mod tests {
         // the signature: both entry points refuse rather than cut.
         let elems = [Elem::Text("hello there")];
         let c = MEIZU.lasting(&elems, C2C, None, None);
-        let n = notification(&c);
+        let n = notification(&c).unwrap();
         let mut buf = [0u8; 1024];
         let full = render(&n, &mut buf).unwrap().len;
         let raw_len = render_message_json(&n, &mut buf).unwrap();
@@ -386,7 +386,7 @@ mod tests {
             ..PushInfo::default()
         };
         let c = MEIZU.lasting(&elems, C2C, Some(info), None);
-        let n = notification(&c);
+        let n = notification(&c).unwrap();
         assert_eq!(
             render(&n, &mut buf),
             Err(Error::Invalid(Field::NoticeMsgType))
@@ -398,7 +398,7 @@ mod tests {
         for token in ["mz-1,mz-2", "mz 1", "mz-ü"] {
             let c = MEIZU.token(token).lasting(&elems, C2C, None, None);
             assert_eq!(
-                render(&notification(&c), &mut buf),
+                render(&notification(&c).unwrap(), &mut buf),
                 Err(Error::Invalid(Field::Token))
             );
         }

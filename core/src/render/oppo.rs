@@ -142,10 +142,9 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
 mod tests {
     use super::*;
     use crate::model::*;
-    use crate::testkit::{
-        assert_short_buffer_cuts_body, assert_uncut, basic, render_full, render_into, render_str,
-        On, ANN, C2C,
-    };
+    use crate::render::kit::tests::{assert_short_buffer_cuts_body, assert_uncut};
+    use crate::testkit::Unrendered;
+    use crate::testkit::{basic, render_full, render_into, render_str, On, ANN, C2C};
 
     const OPPO: On = On {
         channel: Channel::Oppo,
@@ -297,7 +296,7 @@ mod tests {
         let bad_level = OPPO.case(&elems, C2C, ANN, Some(info));
         assert_eq!(
             render_into(&bad_level, &mut buf).unwrap_err(),
-            Error::Invalid(Field::NotifyLevel)
+            Unrendered::Render(Error::Invalid(Field::NotifyLevel))
         );
 
         // A JSON object of 4001 UTF-16 units is too long; 4000 fits.
@@ -309,7 +308,7 @@ mod tests {
         let too_big = OPPO.case(&elems, C2C, ANN, Some(push_info(big, "")));
         assert_eq!(
             render_into(&too_big, &mut buf).unwrap_err(),
-            Error::TooLong(Field::Ext)
+            Unrendered::Render(Error::TooLong(Field::Ext))
         );
         let mut max = [b'x'; ACTION_PARAMETERS_MAX_UNITS];
         max[..6].copy_from_slice(br#"{"k":""#);
@@ -324,7 +323,7 @@ mod tests {
         untitled.message.sender.account = "";
         assert_eq!(
             render_into(&untitled, &mut buf).unwrap_err(),
-            Error::Invalid(Field::Title)
+            Unrendered::Render(Error::Invalid(Field::Title))
         );
     }
 }

@@ -270,7 +270,8 @@ mod tests {
 
     use super::*;
     use crate::model::*;
-    use crate::testkit::{assert_uncut, basic, notification, render_str, On, C2C, EXT};
+    use crate::render::kit::tests::assert_uncut;
+    use crate::testkit::{basic, notification, render_str, On, C2C, EXT};
     use crate::write::Cut;
 
     const VIVO: On = On {
@@ -291,7 +292,7 @@ mod tests {
     }
 
     fn id_of(case: &Case<'_>) -> [u8; REQUEST_ID_LEN] {
-        request_id(&notification(case))
+        request_id(&notification(case).unwrap())
     }
 
     #[test]
@@ -372,7 +373,7 @@ mod tests {
         let whole_len = whole.len();
         let mut buf = [0u8; 1024];
         let small = &mut buf[..whole_len - 10];
-        let n = notification(&c);
+        let n = notification(&c).unwrap();
         let r = render(&n, small).unwrap();
         let out = core::str::from_utf8(&small[..r.len]).unwrap();
         assert!(out.contains(r#""content":"Ann:abcdefghijklm…""#), "{out}");
@@ -442,7 +443,7 @@ mod tests {
         ];
         for (info, error) in cases {
             let c = VIVO.token("t").lasting(&elems, C2C, Some(info), None);
-            assert_eq!(render(&notification(&c), &mut buf), Err(error));
+            assert_eq!(render(&notification(&c).unwrap(), &mut buf), Err(error));
         }
         // clientCustomMap: "ext" (3) + 1021 = 1024 fits, 1022 does not.
         let long = [b'x'; 1022];
@@ -454,7 +455,7 @@ mod tests {
             };
             let c = VIVO.token("t").lasting(&elems, C2C, Some(info), None);
             let mut big = [0u8; 2048];
-            let result = render(&notification(&c), &mut big);
+            let result = render(&notification(&c).unwrap(), &mut big);
             assert_eq!(result.is_ok(), ok);
             if !ok {
                 assert_eq!(result, Err(Error::TooLong(Field::Ext)));

@@ -193,10 +193,9 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
 mod tests {
     use super::*;
     use crate::model::*;
-    use crate::testkit::{
-        assert_short_buffer_cuts_body, assert_uncut, basic, render_full, render_into, render_str,
-        On, ANN, C2C,
-    };
+    use crate::render::kit::tests::{assert_short_buffer_cuts_body, assert_uncut};
+    use crate::testkit::Unrendered;
+    use crate::testkit::{basic, render_full, render_into, render_str, On, ANN, C2C};
 
     const XIAOMI: On = On {
         channel: Channel::Xiaomi,
@@ -360,7 +359,7 @@ mod tests {
         no_package.app.package_name = "";
         assert_eq!(
             render_into(&no_package, &mut buf).unwrap_err(),
-            Error::Invalid(Field::PackageName)
+            Unrendered::Render(Error::Invalid(Field::PackageName))
         );
 
         let big = [b'x'; PAYLOAD_LIMIT];
@@ -368,7 +367,7 @@ mod tests {
         let too_big = XIAOMI.case(&elems, C2C, ANN, Some(push_info(big, "")));
         assert_eq!(
             render_into(&too_big, &mut buf).unwrap_err(),
-            Error::TooLong(Field::Ext)
+            Unrendered::Render(Error::TooLong(Field::Ext))
         );
         let just_fits = XIAOMI.case(&elems, C2C, ANN, Some(push_info(&big[1..], "")));
         assert!(render_into(&just_fits, &mut buf).is_ok());
@@ -378,7 +377,7 @@ mod tests {
         let bad_sound = XIAOMI.case(&elems, C2C, ANN, Some(info));
         assert_eq!(
             render_into(&bad_sound, &mut buf).unwrap_err(),
-            Error::Invalid(Field::Sound)
+            Unrendered::Render(Error::Invalid(Field::Sound))
         );
 
         // A blank title and sender names: nothing in the chain to show.
@@ -389,7 +388,7 @@ mod tests {
         blank_title.message.sender.account = " ";
         assert_eq!(
             render_into(&blank_title, &mut buf).unwrap_err(),
-            Error::Invalid(Field::Title)
+            Unrendered::Render(Error::Invalid(Field::Title))
         );
         // A blank Desc over a blank composed body (no nickname, text " ").
         let spaces = [Elem::Text(" ")];
@@ -399,14 +398,14 @@ mod tests {
         blank_body.message.sender.nick = "";
         assert_eq!(
             render_into(&blank_body, &mut buf).unwrap_err(),
-            Error::Invalid(Field::Body)
+            Unrendered::Render(Error::Invalid(Field::Body))
         );
 
         let mut two_tokens = XIAOMI.case(&elems, C2C, ANN, None);
         two_tokens.recipient.device.token = "a,b";
         assert_eq!(
             render_into(&two_tokens, &mut buf).unwrap_err(),
-            Error::Invalid(Field::Token)
+            Unrendered::Render(Error::Invalid(Field::Token))
         );
     }
 }

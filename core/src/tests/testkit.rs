@@ -1,7 +1,8 @@
 //! Fixtures shared by the renderers' tests (compiled for tests only): the
 //! case, and rendering it with the checks every golden test makes.
 // Test-only, here as well as where lib.rs declares it. It reports what went
-// wrong as values; the tests' own unwraps turn them into failures.
+// wrong as values; the tests' own unwraps and the render kit's test
+// assertions (render/kit.rs) turn them into failures.
 #![cfg(test)]
 
 extern crate std;
@@ -14,7 +15,7 @@ use crate::model::{
     AndroidInfo, App, Case, Channel, Conversation, Device, DeviceState, Elem, Message, PushInfo,
     Recipient, Sender,
 };
-use crate::render::{render, Headers, Rendered, Warnings};
+use crate::render::{render, Rendered};
 use crate::write::Cut;
 
 /// The instant every fixture case happens at.
@@ -125,12 +126,12 @@ pub(crate) fn text(s: &'static str) -> &'static [Elem<'static>] {
     std::boxed::Box::leak(std::vec![Elem::Text(s)].into_boxed_slice())
 }
 
-/// The notification `case` decides to push; a suppressed case fails the
-/// test.
-pub(crate) fn notification<'a>(case: &'a Case<'a>) -> Notification<'a> {
+/// The notification `case` decides to push ([`Unrendered::NotPushed`]
+/// for a suppressed case: the test's `unwrap` reports it).
+pub(crate) fn notification<'a>(case: &'a Case<'a>) -> Result<Notification<'a>, Unrendered> {
     match decide(case) {
-        Ok(Decision::Push(n)) => n,
-        other => panic!("not pushed: {other:?}"),
+        Ok(Decision::Push(n)) => Ok(n),
+        _ => Err(Unrendered::NotPushed),
     }
 }
 
@@ -150,12 +151,11 @@ pub(crate) fn rendered<'c>(
 
 /// Why [`render_full`] has no payload to give: each is a test failure,
 /// which the test's own `unwrap` reports.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Unrendered {
     /// `decide` did not push the fixture case.
     NotPushed,
-    /// `render` refused it (shown by `Debug` in the test's `unwrap`).
-    #[allow(dead_code)]
+    /// `render` refused it.
     Render(Error),
     /// The payload is not UTF-8 (or its length is past the buffer).
     NotText,
@@ -189,21 +189,17 @@ pub(crate) fn render_str(case: &Case<'_>) -> Result<(std::string::String, Cut), 
 }
 
 /// Decides `case` and renders it into `buf`: the result and the payload as
-/// text. Unlike the helpers above it fails the test itself (a case that is
-/// not pushed, a payload that is not UTF-8), so that a test can compare its
-/// result with the renderer's error directly.
+/// text; a renderer's refusal is [`Unrendered::Render`], so a test compares
+/// it with the error it expects.
 pub(crate) fn render_into<'a, 'b>(
     case: &'a Case<'a>,
     buf: &'b mut [u8],
-) -> Result<(Rendered<'a>, &'b str), Error> {
-    let Ok(Decision::Push(n)) = decide(case) else {
-        panic!("not pushed")
-    };
-    let r = render(&n, buf)?;
-    Ok((
-        r,
-        core::str::from_utf8(&buf[..r.len]).expect("UTF-8 payload"),
-    ))
+) -> Result<(Rendered<'a>, &'b str), Unrendered> {
+    let n = notification(case)?;
+    let r = render(&n, buf).map_err(Unrendered::Render)?;
+    let bytes = buf.get(..r.len).ok_or(Unrendered::NotText)?;
+    let s = core::str::from_utf8(bytes).map_err(|_| Unrendered::NotText)?;
+    Ok((r, s))
 }
 
 /// The shared vectors' basic case on `on`: `ann`'s "hi" to `bob` with
@@ -215,60 +211,4 @@ pub(crate) fn basic(on: On, android: AndroidInfo<'static>) -> Case<'static> {
         ..PushInfo::default()
     };
     on.case(&[Elem::Text("hi")], C2C, ANN, Some(push))
-}
-
-/// Renders `case` (twice, as [`render_full`]) and checks that the payload
-/// is `expected`, with nothing cut, no warning and no headers (every
-/// provider but APNs).
-pub(crate) fn assert_uncut(case: &Case<'_>, expected: &str) {
-    let (s, r) = render_full(case).expect("rendered");
-    assert_eq!(s, expected);
-    assert_eq!(r.cut, Cut::default());
-    assert_eq!(r.warnings, Warnings::default());
-    assert_eq!(r.headers, Headers::None);
-}
-
-/// A form vendor (no byte limit) given a buffer 10 bytes short of `full`,
-/// the payload of `ann`'s "a fairly long message body": the body gives
-/// them up, and 9 more for its encoded `…` (%E2%80%A6), so that it keeps
-/// "Ann:a fairl" and the payload is `short`, the title whole. A buffer of
-/// `tiny` bytes cannot hold even the fixed fields: an error.
-pub(crate) fn assert_short_buffer_cuts_body(on: On, full: &str, short: &str, tiny: usize) {
-    let elems = [Elem::Text("a fairly long message body")];
-    let case = on.case(&elems, C2C, ANN, None);
-    let (s, _) = render_str(&case).expect("rendered");
-    assert_eq!(s, full);
-    let mut buf = [0u8; 1024];
-    let (r, body) = render_into(&case, &mut buf[..full.len() - 10]).expect("rendered");
-    assert_eq!(body, short);
-    assert_eq!(r.cut.body, Some("Ann:a fairl".len()));
-    assert_eq!(r.cut.title, None);
-    assert!(matches!(
-        render_into(&case, &mut buf[..tiny]),
-        Err(Error::TooLong(_))
-    ));
-}
-
-/// A 6400-byte emoji title over a 2400-byte CJK body on a provider with a
-/// byte `limit` (the `exempt` part of the payload, a token member, not
-/// counted): the body is cut to its `…` and the title to whole emoji, the
-/// payload ending within one emoji of the limit. `head` and `tail` are the
-/// payload around the kept title.
-pub(crate) fn assert_emoji_title_cut(on: On, limit: usize, exempt: &str, head: &str, tail: &str) {
-    let push = PushInfo {
-        title: leak("😀".repeat(1600)),
-        ..PushInfo::default()
-    };
-    let c = on.case(text(leak("中文消息".repeat(200))), C2C, ANN, Some(push));
-    let (s, cut) = render_str(&c).expect("rendered");
-    let counted = s.len() - exempt.len();
-    assert!(counted <= limit && counted > limit - 4, "{counted}");
-    assert!(s.starts_with(head) && s.ends_with(tail), "{s}");
-    let kept = &s[head.len()..s.len() - tail.len()];
-    assert!(
-        !kept.is_empty() && kept.chars().all(|c| c == '😀'),
-        "{kept}"
-    );
-    assert_eq!(cut.body, Some(0));
-    assert_eq!(cut.title, Some(kept.len()));
 }
