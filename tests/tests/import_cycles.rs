@@ -47,9 +47,17 @@ fn modules(src: &Path) -> BTreeMap<Vec<String>, PathBuf> {
 }
 
 /// The code of a file: comments and string contents blanked, the trailing
-/// `#[cfg(test)] mod tests` cut off.
+/// `#[cfg(test)] mod tests` (or `pub(crate) mod tests`: a test module
+/// whose assertions other tests share) cut off.
 fn code(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]\nmod tests") {
+    let test_module = [
+        "#[cfg(test)]\nmod tests",
+        "#[cfg(test)]\npub(crate) mod tests",
+    ]
+    .iter()
+    .filter_map(|m| text.find(m))
+    .min();
+    let text = match test_module {
         Some(at) => &text[..at],
         None => text,
     };

@@ -146,10 +146,10 @@ pub(crate) fn launcher_badge(w: &mut Writer<'_, '_>, n: &Notification<'_>, add: 
 pub(crate) mod tests {
     extern crate std;
 
+    use super::{Headers, Warnings};
     use crate::error::{Error, Field};
     use crate::model::Case;
     use crate::model::{Channel, Elem, PushInfo, Sender};
-    use crate::render::{Headers, Warnings};
     use crate::testkit::Unrendered;
     use crate::testkit::{
         leak, render_full, render_into, render_str, rendered, text, On, ANN, C2C,
