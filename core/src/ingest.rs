@@ -1454,6 +1454,8 @@ fn lend<'a, const ELEMS: usize>(
                 with_mute_notifications: message.with_mute_notifications,
                 mentions: &[],
                 is_system: message.is_system,
+                msg_key: "",
+                msg_seq: None,
             },
             recipient,
             app: App {

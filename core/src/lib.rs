@@ -50,6 +50,7 @@ pub mod ingest;
 pub mod json;
 pub mod lint;
 pub mod model;
+pub mod recall;
 pub mod render;
 // Test-only fixtures, kept under tests/ with the other test code.
 #[cfg(test)]

@@ -188,6 +188,11 @@ pub struct Message<'a> {
     pub with_mute_notifications: bool,
     pub mentions: &'a [Mention<'a>],
     pub is_system: bool,
+    /// `MsgKey` of a C2C message (empty = not given): its identity for
+    /// recall and edit ([`crate::recall::MessageKey`]).
+    pub msg_key: &'a str,
+    /// `MsgSeq` of a group message: its identity within the group.
+    pub msg_seq: Option<u64>,
 }
 
 impl<'a> Message<'a> {
@@ -209,6 +214,8 @@ impl<'a> Message<'a> {
             with_mute_notifications: false,
             mentions: &[],
             is_system: false,
+            msg_key: "",
+            msg_seq: None,
         }
     }
 }

@@ -176,6 +176,8 @@ impl<'a, const ELEMS: usize> Job<'a, ELEMS> {
                     with_mute_notifications: m.with_mute_notifications,
                     mentions: &[],
                     is_system: m.is_system,
+                    msg_key: "",
+                    msg_seq: None,
                 },
                 recipient: job.recipient,
                 app: job.app,

@@ -322,6 +322,8 @@ impl FuzzCase {
                 with_mute_notifications: self.with_mute_notifications,
                 mentions,
                 is_system: self.is_system,
+                msg_key: "",
+                msg_seq: None,
             },
             recipient: Recipient {
                 account: r.account.s(),

@@ -262,6 +262,8 @@ impl World {
                 with_mute_notifications: self.with_mute_notifications,
                 mentions,
                 is_system: self.is_system,
+                msg_key: "",
+                msg_seq: None,
             },
             recipient: Recipient {
                 account: self.recipient,

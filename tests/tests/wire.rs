@@ -198,6 +198,8 @@ impl Owned {
                 with_mute_notifications: self.flags[1],
                 mentions,
                 is_system: self.flags[2],
+                msg_key: "",
+                msg_seq: None,
             },
             recipient: Recipient {
                 account: self.s(25),
@@ -267,6 +269,8 @@ fn pinned() -> (Case<'static>, Vec<u8>) {
             with_mute_notifications: false,
             mentions: &[],
             is_system: false,
+            msg_key: "",
+            msg_seq: None,
         },
         recipient: Recipient {
             account: "b",

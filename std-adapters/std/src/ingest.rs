@@ -585,6 +585,8 @@ impl<'d> Lent<'d> {
                     .any(|c| c == "WithMuteNotifications"),
                 mentions: &self.mentions,
                 is_system: message.is_system,
+                msg_key: "",
+                msg_seq: None,
             },
             recipient: Recipient {
                 account: s(&recipient.account),
