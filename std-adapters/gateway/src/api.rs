@@ -28,7 +28,7 @@ use tidings_std::ingest::AppDoc;
 use crate::job::{prepare, prepare_wire, Prepared, WIRE_CONTENT_TYPE};
 use crate::metrics::Metrics;
 use crate::nats::{AcceptError, Nats};
-use crate::store::{Accepted, DeviceRecord, JobForm, JobRecord, Store};
+use crate::store::{Accepted, DeviceRecord, JobForm, JobRecord, Kept, Store};
 use crate::time::now_ms;
 use crate::worker::{AcceptJobs, Write};
 
@@ -417,6 +417,10 @@ impl Ready {
             } else {
                 JobForm::Json
             },
+            kept: prepared.message_key.map(|message_key| Kept {
+                message_key,
+                request: (!wire).then(|| String::from_utf8_lossy(&body).into_owned()),
+            }),
         };
         let suppressed = prepared
             .devices

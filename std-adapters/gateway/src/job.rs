@@ -27,6 +27,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 use tidings_core::model::Case;
+use tidings_core::recall::MessageKey;
 use tidings_core::{decide, wire, Decision, Notification};
 use tidings_std::ingest::{parse_case, AppDoc, CaseDoc, DeviceDoc, IngestError};
 use tidings_std::report::{push_report, suppress_report, Outcome};
@@ -67,6 +68,9 @@ pub struct Prepared {
     pub idempotency_key: Option<String>,
     /// Per device, the `render` result object (for `?dry_run=true`).
     pub reports: Vec<Value>,
+    /// The message's key (`MessageKey`'s `Display`), when it has one:
+    /// the job keeps its request for recalls and edits.
+    pub message_key: Option<String>,
 }
 
 /// Reads a push request and decides every device at `now` (Unix seconds).
@@ -79,6 +83,39 @@ pub fn prepare(
     max_devices: usize,
     report: bool,
 ) -> Result<Prepared, BadRequest> {
+    let mut devices = Vec::new();
+    let mut reports = Vec::new();
+    let mut message_key = None;
+    let idempotency_key = walk(body, now, app, max_devices, |case, path| {
+        if devices.is_empty() {
+            message_key = MessageKey::of(&case.message).map(|k| k.to_string());
+        }
+        let (device, one) = decide_device(case, report, path.to_owned())?;
+        devices.push(device);
+        if report {
+            reports.push(one);
+        }
+        Ok(())
+    })?;
+    Ok(Prepared {
+        devices,
+        idempotency_key,
+        reports,
+        message_key,
+    })
+}
+
+/// Reads a push request and lends every device's case to `each`, in
+/// request order, with its path (`Recipients[i]` or
+/// `Recipients[i].Devices[j]`); an error `each` returns is named at that
+/// path. Returns the request's idempotency key.
+pub fn walk(
+    body: &[u8],
+    now: i64,
+    app: &AppDoc,
+    max_devices: usize,
+    mut each: impl FnMut(&Case<'_>, &str) -> Result<(), IngestError>,
+) -> Result<Option<String>, BadRequest> {
     let whole: &RawValue =
         serde_json::from_slice(body).map_err(|e| bad("", format!("not JSON: {e}")))?;
     if !whole.get().starts_with('{') {
@@ -155,8 +192,6 @@ pub fn prepare(
         }
     }
 
-    let mut devices = Vec::with_capacity(count);
-    let mut reports = Vec::with_capacity(if report { count } else { 0 });
     for (i, (recipient, listed)) in recipients.into_iter().zip(shapes).enumerate() {
         let (path, first) = match &listed {
             None => (format!("Recipients[{i}]"), None),
@@ -169,30 +204,16 @@ pub fn prepare(
             case_doc(&common, recipient.get(), first, now).map_err(|e| in_request(e, &path))?;
         let lent = doc.lend().map_err(|e| in_request(e, &path))?;
         let case = lent.case(now, app).map_err(|e| in_request(e, &path))?;
-        let (device, one) =
-            decide_device(&case, report, path.clone()).map_err(|e| in_request(e, &path))?;
-        devices.push(device);
-        if report {
-            reports.push(one);
-        }
+        each(&case, &path).map_err(|e| in_request(e, &path))?;
         for (j, raw) in listed.iter().flatten().enumerate().skip(1) {
             let path = format!("Recipients[{i}].Devices[{j}]");
             let next = device_doc(raw).map_err(|e| in_request(e, &path))?;
             let mut this = case;
             this.recipient.device = next.device();
-            let (device, one) =
-                decide_device(&this, report, path.clone()).map_err(|e| in_request(e, &path))?;
-            devices.push(device);
-            if report {
-                reports.push(one);
-            }
+            each(&this, &path).map_err(|e| in_request(e, &path))?;
         }
     }
-    Ok(Prepared {
-        devices,
-        idempotency_key,
-        reports,
-    })
+    Ok(idempotency_key)
 }
 
 /// A push request's members, each kept as its text in the body (read
@@ -242,6 +263,7 @@ pub fn prepare_wire(body: &[u8], now: i64, report: bool) -> Result<Prepared, Bad
         }],
         idempotency_key: None,
         reports: vec![report],
+        message_key: MessageKey::of(&case.message).map(|k| k.to_string()),
     })
 }
 

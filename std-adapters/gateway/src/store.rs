@@ -47,6 +47,15 @@ const IDEMPOTENCY: TableDefinition<'_, &str, &str> = TableDefinition::new("idemp
 const KEYS_BY_AGE: TableDefinition<'_, (u64, &str), &str> = TableDefinition::new("keys_by_age");
 /// Sequence number → [`Feedback`] (JSON): the invalid-token feed.
 const FEEDBACK: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("feedback");
+/// Job id → [`Kept`] (postcard): what a job whose message has a key keeps
+/// so a recall or an edit can render its replacements.
+const KEPT: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("kept");
+/// (message key, job id): the jobs of each message key (`c2c:<MsgKey>`,
+/// `group:<GroupId>:<MsgSeq>`).
+const BY_KEY: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("jobs_by_message_key");
+/// Message key → [`RecallRecord`] (postcard): the message's recall or
+/// newest edit, kept while any job of the key is.
+const RECALLS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("recalls");
 /// Counters: queue depth, feedback sequence, the webhook's cursor, the
 /// record format.
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
@@ -101,6 +110,96 @@ pub struct JobRecord {
     pub body_sha256: String,
     /// What the request was.
     pub form: JobForm,
+    /// A keyed message's key and request: written to their own table with
+    /// the job (not in this record's bytes, so records written before
+    /// recall existed read as they were); `None` when read back.
+    #[serde(skip)]
+    pub kept: Option<Kept>,
+}
+
+/// What a job whose message has a key keeps beside its record, for the
+/// job's lifetime: the key and the request, so a recall or an edit renders
+/// each sent device's replacement from the same case, at the same
+/// accepted time, as its first push.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    /// `MessageKey`'s `Display`.
+    pub message_key: String,
+    /// A JSON job's request body; `None` for a wire job (its bytes are its
+    /// record's `form`).
+    pub request: Option<String>,
+}
+
+/// A message's recall, or its newest edit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecallRecord {
+    /// `None`: recalled (final); else the newest edit's text.
+    pub edit: Option<String>,
+    pub at_ms: u64,
+    /// The jobs holding its replacements, oldest first: the last one takes
+    /// those of devices whose send lands after the recall.
+    pub jobs: Vec<String>,
+}
+
+/// What a recall sends a device that showed the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follow {
+    /// A silent push with the same replace key: "recalled" or the edit.
+    Replaced,
+    /// The provider's revoke API (Xiaomi, HarmonyOS).
+    Revoked,
+    /// A background/data push the app removes the notification on (APNs,
+    /// FCM; `recall.remove_on`).
+    Removed,
+}
+
+/// Renders a keyed job's recall or edit: for each device index asked,
+/// what to send it (a device record for a replacement job, its push
+/// rendered), or nothing when it cannot be rendered.
+pub trait Renderer: Send + Sync {
+    fn render(
+        &self,
+        job: &JobRecord,
+        kept: &Kept,
+        edit: Option<&str>,
+        indices: &[u32],
+    ) -> Vec<(u32, Follow, DeviceRecord)>;
+}
+
+/// What one recall or edit did, device by device of the message's jobs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecallOutcome {
+    /// The job of the replacements (made even when it has none yet: a
+    /// device in flight may add one).
+    pub job_id: String,
+    /// Queued, now never sent (a recall).
+    pub recalled: u32,
+    /// Queued, now sent with the edit's text instead (an edit).
+    pub edited: u32,
+    /// Being sent as the recall landed: a replacement follows if the send
+    /// succeeds, else nothing.
+    pub in_flight: u32,
+    pub replaced: u32,
+    pub revoked: u32,
+    pub removed: u32,
+    /// Never sent (suppressed, failed, expired, invalid token), or already
+    /// recalled.
+    pub untouched: u32,
+    /// The same recall or edit was made before: nothing was done again.
+    pub repeated: bool,
+}
+
+/// Why a recall did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RecallError {
+    #[error(
+        "no job of message {0} is held (never sent with that key, or past server.job_ttl_secs)"
+    )]
+    Unknown(String),
+    #[error("message {0} was recalled: an edit after a recall changes nothing")]
+    AfterRecall(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -149,6 +248,9 @@ pub enum DeviceState {
     DeadLettered {
         reason: String,
     },
+    /// Its message was recalled before it was sent: never sent. (Last, so
+    /// records written before it read as they were.)
+    Recalled,
 }
 
 impl DeviceState {
@@ -163,6 +265,7 @@ impl DeviceState {
             DeviceState::Failed { .. } => "failed",
             DeviceState::Expired => "expired",
             DeviceState::DeadLettered { .. } => "dead_lettered",
+            DeviceState::Recalled => "recalled",
         }
     }
 
@@ -194,7 +297,7 @@ impl DeviceState {
     pub fn view(&self) -> Value {
         let mut view = json!({ "State": self.name() });
         match self {
-            DeviceState::Queued | DeviceState::Expired => {}
+            DeviceState::Queued | DeviceState::Expired | DeviceState::Recalled => {}
             DeviceState::Suppressed { reason }
             | DeviceState::TokenInvalid { reason }
             | DeviceState::Failed { reason }
@@ -437,6 +540,9 @@ pub struct Store {
     /// Devices queued as of the last commit: read on every request, kept
     /// here so a request costs no read transaction.
     depth: Arc<AtomicU64>,
+    /// Renders recalls and edits (none: a sent device of a recalled
+    /// message is left as it is).
+    renderer: Option<Arc<dyn Renderer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -466,6 +572,9 @@ impl Store {
             txn.open_table(IDEMPOTENCY).map_err(err)?;
             txn.open_table(KEYS_BY_AGE).map_err(err)?;
             txn.open_table(FEEDBACK).map_err(err)?;
+            txn.open_table(KEPT).map_err(err)?;
+            txn.open_table(BY_KEY).map_err(err)?;
+            txn.open_table(RECALLS).map_err(err)?;
             let mut meta = txn.open_table(META).map_err(err)?;
             let jobs = txn.open_table(JOBS).map_err(err)?.len().map_err(err)?;
             let schema = meta.get(SCHEMA).map_err(err)?.map(|v| v.value());
@@ -513,7 +622,54 @@ impl Store {
             path,
             writable: Arc::new(AtomicBool::new(true)),
             depth: Arc::new(AtomicU64::new(depth)),
+            renderer: None,
         })
+    }
+
+    /// The store with `renderer` for its recalls and edits.
+    pub fn with_renderer(mut self, renderer: Arc<dyn Renderer>) -> Self {
+        self.renderer = Some(renderer);
+        self
+    }
+
+    /// Recalls or edits a message ([`Recall`]) in one transaction, leases
+    /// held throughout so no device of it is taken meanwhile. Per device
+    /// of its jobs: queued (not being sent) → `recalled` and out of the
+    /// queue, or after an edit its push swapped for the edit's; sent →
+    /// a replacement, revoke or removal in a new job (the answer's); being
+    /// sent → left to its result ([`write_results`]); else untouched.
+    /// Made again with the same text (or a second recall): nothing.
+    pub fn recall(
+        &self,
+        ask: &Recall<'_>,
+        leases: &std::sync::Mutex<Leases>,
+    ) -> Result<RecallOutcome, RecallError> {
+        let mut leases = leases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut removed = Vec::new();
+        let txn = self.db.begin_write().map_err(err)?;
+        let (outcome, depth) = {
+            let mut t = Tables::open(&txn)?;
+            let by_key = txn.open_table(BY_KEY).map_err(err)?;
+            let outcome = recall_in(
+                &mut t,
+                &by_key,
+                ask,
+                &leases,
+                self.renderer.as_deref(),
+                &mut removed,
+            )?;
+            (outcome, t.close()?)
+        };
+        if outcome.repeated {
+            return Ok(outcome);
+        }
+        self.noted(txn.commit().map_err(err))?;
+        self.depth.store(depth, Ordering::Relaxed);
+        // A queue read that began before this commit still sees them.
+        leases.settled.extend(removed);
+        Ok(outcome)
     }
 
     /// Stores a job, its devices and the queue entries of those to send,
@@ -550,7 +706,7 @@ impl Store {
         self.noted((|| {
             let txn = self.db.begin_write().map_err(err)?;
             let answers = write_jobs(&txn, jobs_in)?;
-            write_results(&txn, results)?;
+            write_results(&txn, results, self.renderer.as_deref())?;
             let depth = {
                 let meta = txn.open_table(META).map_err(err)?;
                 let depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
@@ -837,6 +993,9 @@ impl Store {
             let mut jobs = txn.open_table(JOBS).map_err(err)?;
             let pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
             let mut devices = txn.open_table(DEVICES).map_err(err)?;
+            let mut kept = txn.open_table(KEPT).map_err(err)?;
+            let mut by_key = txn.open_table(BY_KEY).map_err(err)?;
+            let mut recalls = txn.open_table(RECALLS).map_err(err)?;
             let mut old: Vec<(u64, String)> = Vec::new();
             let start = after
                 .as_ref()
@@ -870,6 +1029,24 @@ impl Store {
                     devices.remove((id.as_str(), index)).map_err(err)?;
                 }
                 by_age.remove((at, id.as_str())).map_err(err)?;
+                let gone = kept
+                    .remove(id.as_str())
+                    .map_err(err)?
+                    .map(|v| decode::<Kept>(v.value()))
+                    .transpose()?;
+                if let Some(k) = gone {
+                    // The message's recall goes with its last job.
+                    let key = k.message_key.as_str();
+                    by_key.remove((key, id.as_str())).map_err(err)?;
+                    let others = by_key
+                        .range((key, "")..=(key, "\u{10ffff}"))
+                        .map_err(err)?
+                        .next()
+                        .is_some();
+                    if !others {
+                        recalls.remove(key).map_err(err)?;
+                    }
+                }
                 swept.jobs += 1;
                 swept.devices += u64::from(count);
                 rows += usize::try_from(count).unwrap_or(usize::MAX) + 1;
@@ -964,6 +1141,8 @@ fn write_jobs(
         let mut keys_by_age = txn.open_table(KEYS_BY_AGE).map_err(err)?;
         let mut table = txn.open_table(DEVICES).map_err(err)?;
         let mut queue = txn.open_table(QUEUE).map_err(err)?;
+        let mut kept = txn.open_table(KEPT).map_err(err)?;
+        let mut by_key = txn.open_table(BY_KEY).map_err(err)?;
         let mut meta = txn.open_table(META).map_err(err)?;
         let mut depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
         'jobs: for &(job, devices) in jobs_in {
@@ -1001,6 +1180,13 @@ fn write_jobs(
             }
             jobs.insert(job.id.as_str(), encode(job)?.as_slice())
                 .map_err(err)?;
+            if let Some(k) = &job.kept {
+                kept.insert(job.id.as_str(), encode(k)?.as_slice())
+                    .map_err(err)?;
+                by_key
+                    .insert((k.message_key.as_str(), job.id.as_str()), ())
+                    .map_err(err)?;
+            }
             by_age
                 .insert((job.accepted_ms, job.id.as_str()), ())
                 .map_err(err)?;
@@ -1036,61 +1222,252 @@ fn write_jobs(
     Ok(answers)
 }
 
-/// The result half of [`Store::write`].
-fn write_results(txn: &redb::WriteTransaction, results: &[DeviceResult]) -> Result<(), StoreError> {
+/// The tables a result or a recall writes, open in one transaction.
+struct Tables<'t> {
+    jobs: redb::Table<'t, &'static str, &'static [u8]>,
+    by_age: redb::Table<'t, (u64, &'static str), ()>,
+    queue: redb::Table<'t, (&'static str, u64, &'static str, u32), bool>,
+    devices: redb::Table<'t, (&'static str, u32), &'static [u8]>,
+    pending_of: redb::Table<'t, &'static str, u32>,
+    kept: redb::Table<'t, &'static str, &'static [u8]>,
+    recalls: redb::Table<'t, &'static str, &'static [u8]>,
+    /// Devices queued: written back by [`Tables::close`].
+    depth: u64,
+    meta: redb::Table<'t, &'static str, u64>,
+}
+
+impl<'t> Tables<'t> {
+    fn open(txn: &'t redb::WriteTransaction) -> Result<Self, StoreError> {
+        let meta = txn.open_table(META).map_err(err)?;
+        let depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
+        Ok(Self {
+            jobs: txn.open_table(JOBS).map_err(err)?,
+            by_age: txn.open_table(JOBS_BY_AGE).map_err(err)?,
+            queue: txn.open_table(QUEUE).map_err(err)?,
+            devices: txn.open_table(DEVICES).map_err(err)?,
+            pending_of: txn.open_table(JOB_PENDING).map_err(err)?,
+            kept: txn.open_table(KEPT).map_err(err)?,
+            recalls: txn.open_table(RECALLS).map_err(err)?,
+            depth,
+            meta,
+        })
+    }
+
+    /// Writes the queue depth back; returns it.
+    fn close(mut self) -> Result<u64, StoreError> {
+        self.meta.insert(QUEUED, self.depth).map_err(err)?;
+        Ok(self.depth)
+    }
+
+    fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
+        let value = self.jobs.get(id).map_err(err)?;
+        value.map(|v| decode(v.value())).transpose()
+    }
+
+    fn device(&self, job_id: &str, index: u32) -> Result<Option<DeviceRecord>, StoreError> {
+        let value = self.devices.get((job_id, index)).map_err(err)?;
+        value.map(|v| decode(v.value())).transpose()
+    }
+
+    fn put_device(
+        &mut self,
+        job_id: &str,
+        index: u32,
+        device: &DeviceRecord,
+    ) -> Result<(), StoreError> {
+        self.devices
+            .insert((job_id, index), encode(device)?.as_slice())
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// A keyed job's kept request and its message's recall, if recalled.
+    fn recall_of(&self, job_id: &str) -> Result<Option<(Kept, RecallRecord)>, StoreError> {
+        let kept: Option<Kept> = {
+            let value = self.kept.get(job_id).map_err(err)?;
+            value.map(|v| decode(v.value())).transpose()?
+        };
+        let Some(kept) = kept else { return Ok(None) };
+        let record: Option<RecallRecord> = {
+            let value = self.recalls.get(kept.message_key.as_str()).map_err(err)?;
+            value.map(|v| decode(v.value())).transpose()?
+        };
+        Ok(record.map(|r| (kept, r)))
+    }
+
+    /// One fewer device of `job_id` pending.
+    fn settle_one(&mut self, job_id: &str) -> Result<(), StoreError> {
+        let left = self
+            .pending_of
+            .get(job_id)
+            .map_err(err)?
+            .map_or(0, |v| v.value())
+            .saturating_sub(1);
+        if left == 0 {
+            self.pending_of.remove(job_id).map_err(err)?;
+        } else {
+            self.pending_of.insert(job_id, left).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Appends devices to `job` (queued, due at `due_ms`) and writes its
+    /// record with the new count.
+    fn append(
+        &mut self,
+        job: &mut JobRecord,
+        due_ms: u64,
+        added: &[DeviceRecord],
+    ) -> Result<(), StoreError> {
+        let mut pending = self
+            .pending_of
+            .get(job.id.as_str())
+            .map_err(err)?
+            .map_or(0, |v| v.value());
+        for device in added {
+            let index = job.devices;
+            self.put_device(&job.id, index, device)?;
+            self.queue
+                .insert(
+                    (device.channel.as_str(), due_ms, job.id.as_str(), index),
+                    false,
+                )
+                .map_err(err)?;
+            self.depth += 1;
+            pending += 1;
+            job.devices += 1;
+        }
+        if pending > 0 {
+            self.pending_of
+                .insert(job.id.as_str(), pending)
+                .map_err(err)?;
+        }
+        self.jobs
+            .insert(job.id.as_str(), encode(&*job)?.as_slice())
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// The queue entry of a pending device: where the queue holds it (due
+    /// at acceptance, at its next attempt, or at 0 once a restart freed a
+    /// held one).
+    fn entry_of(
+        &self,
+        job: &JobRecord,
+        index: u32,
+        device: &DeviceRecord,
+    ) -> Result<Option<QueueKey>, StoreError> {
+        let waiting = device.state.waiting().map(|(_, at)| at);
+        for due_ms in [Some(job.accepted_ms), waiting, Some(0)]
+            .into_iter()
+            .flatten()
+        {
+            let key = (device.channel.as_str(), due_ms, job.id.as_str(), index);
+            if self.queue.get(key).map_err(err)?.is_some() {
+                return Ok(Some(QueueKey {
+                    channel: device.channel.clone(),
+                    due_ms,
+                    job_id: job.id.clone(),
+                    device: index,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Takes a pending device out of the queue.
+    fn unqueue(&mut self, key: &QueueKey) -> Result<(), StoreError> {
+        let entry = (
+            key.channel.as_str(),
+            key.due_ms,
+            key.job_id.as_str(),
+            key.device,
+        );
+        if self.queue.remove(entry).map_err(err)?.is_some() {
+            self.depth = self.depth.saturating_sub(1);
+            self.settle_one(&key.job_id)?;
+        }
+        Ok(())
+    }
+}
+
+/// The result half of [`Store::write`]. A result of a keyed job whose
+/// message was recalled while it was being sent (its lease kept it in the
+/// queue) is where the race is settled: sent → its replacement joins the
+/// recall's last job in the same transaction (exactly one); to be retried
+/// → recalled (never sent), or, after an edit, retried with the edit.
+fn write_results(
+    txn: &redb::WriteTransaction,
+    results: &[DeviceResult],
+    renderer: Option<&dyn Renderer>,
+) -> Result<(), StoreError> {
     if results.is_empty() {
         return Ok(());
     }
     {
-        let mut queue = txn.open_table(QUEUE).map_err(err)?;
-        let mut devices = txn.open_table(DEVICES).map_err(err)?;
-        let mut pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
+        let mut t = Tables::open(txn)?;
         let mut feedback = txn.open_table(FEEDBACK).map_err(err)?;
-        let mut meta = txn.open_table(META).map_err(err)?;
-        let mut depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
-        let mut seq = meta
+        let mut seq = t
+            .meta
             .get(FEEDBACK_SEQ)
             .map_err(err)?
             .map_or(0, |v| v.value());
         for r in results {
             let channel = r.key.channel.as_str();
-            let key = (channel, r.key.due_ms, r.key.job_id.as_str(), r.key.device);
-            if queue.remove(key).map_err(err)?.is_none() {
+            let job_id = r.key.job_id.as_str();
+            let key = (channel, r.key.due_ms, job_id, r.key.device);
+            if t.queue.remove(key).map_err(err)?.is_none() {
                 // Committed before (a duplicate lease): keep the first.
                 continue;
             }
-            depth = depth.saturating_sub(1);
-            let device_key = (r.key.job_id.as_str(), r.key.device);
-            let current = devices
-                .get(device_key)
-                .map_err(err)?
-                .map(|v| decode::<DeviceRecord>(v.value()))
-                .transpose()?;
-            let Some(mut device) = current else { continue };
+            t.depth = t.depth.saturating_sub(1);
+            let Some(mut device) = t.device(job_id, r.key.device)? else {
+                continue;
+            };
             device.state = r.state.clone();
             device.attempts = r.attempts;
             device.held_ms = r.held_ms;
-            devices
-                .insert(device_key, encode(&device)?.as_slice())
-                .map_err(err)?;
-            if let Some((_, next)) = r.state.waiting() {
-                let held = matches!(r.state, DeviceState::Paused { .. });
-                queue
-                    .insert((channel, next, r.key.job_id.as_str(), r.key.device), held)
+            let recalled = t.recall_of(job_id)?;
+            let mut follow = None;
+            if let Some((kept, record)) = &recalled {
+                match (&device.state, &record.edit) {
+                    (state, None) if state.is_pending() => device.state = DeviceState::Recalled,
+                    (state, Some(text)) if state.is_pending() => {
+                        // Retried with the edit's text, not the original.
+                        let job = t.job(job_id)?;
+                        let swapped = job.zip(renderer).and_then(|(job, renderer)| {
+                            renderer
+                                .render(&job, kept, Some(text), &[r.key.device])
+                                .pop()
+                        });
+                        if let Some((_, _, with)) = swapped {
+                            device.push = with.push;
+                        }
+                    }
+                    (DeviceState::Delivered { .. }, edit) => {
+                        follow = Some((kept.clone(), edit.clone(), record.jobs.last().cloned()));
+                    }
+                    _ => {}
+                }
+            }
+            t.put_device(job_id, r.key.device, &device)?;
+            if let Some((_, next)) = device.state.waiting() {
+                let held = matches!(device.state, DeviceState::Paused { .. });
+                t.queue
+                    .insert((channel, next, job_id, r.key.device), held)
                     .map_err(err)?;
-                depth += 1;
+                t.depth += 1;
             } else {
-                let left = pending_of
-                    .get(r.key.job_id.as_str())
-                    .map_err(err)?
-                    .map_or(0, |v| v.value())
-                    .saturating_sub(1);
-                if left == 0 {
-                    pending_of.remove(r.key.job_id.as_str()).map_err(err)?;
-                } else {
-                    pending_of
-                        .insert(r.key.job_id.as_str(), left)
-                        .map_err(err)?;
+                t.settle_one(job_id)?;
+            }
+            if let (Some((kept, edit, Some(recall_job))), Some(renderer)) = (follow, renderer) {
+                let original = t.job(job_id)?;
+                let made = original
+                    .map(|job| renderer.render(&job, &kept, edit.as_deref(), &[r.key.device]))
+                    .unwrap_or_default();
+                if let Some(mut into) = t.job(&recall_job)? {
+                    let added: Vec<DeviceRecord> = made.into_iter().map(|(_, _, d)| d).collect();
+                    t.append(&mut into, 0, &added)?;
                 }
             }
             if let Some(f) = &r.feedback {
@@ -1099,10 +1476,182 @@ fn write_results(txn: &redb::WriteTransaction, results: &[DeviceResult]) -> Resu
                 feedback.insert(seq, bytes.as_slice()).map_err(err)?;
             }
         }
-        meta.insert(QUEUED, depth).map_err(err)?;
-        meta.insert(FEEDBACK_SEQ, seq).map_err(err)?;
+        t.meta.insert(FEEDBACK_SEQ, seq).map_err(err)?;
+        t.close()?;
     }
     Ok(())
+}
+
+/// [`Store::recall`] inside its transaction; `removed`: the queue entries
+/// it took out (for the leases' settled set).
+fn recall_in(
+    t: &mut Tables<'_>,
+    by_key: &redb::Table<'_, (&'static str, &'static str), ()>,
+    ask: &Recall<'_>,
+    leases: &Leases,
+    renderer: Option<&dyn Renderer>,
+    removed: &mut Vec<QueueKey>,
+) -> Result<RecallOutcome, RecallError> {
+    let key = ask.message_key;
+    let mut job_ids = Vec::new();
+    for entry in by_key.range((key, "")..=(key, "\u{10ffff}")).map_err(err)? {
+        let (k, _) = entry.map_err(err)?;
+        job_ids.push(k.value().1.to_owned());
+    }
+    if job_ids.is_empty() {
+        return Err(RecallError::Unknown(key.to_owned()));
+    }
+    let previous: Option<RecallRecord> = {
+        let value = t.recalls.get(key).map_err(err)?;
+        value.map(|v| decode(v.value())).transpose()?
+    };
+    if let Some(previous) = &previous {
+        if previous.edit.as_deref() == ask.edit {
+            let mut outcome = RecallOutcome {
+                job_id: previous.jobs.last().cloned().unwrap_or_default(),
+                repeated: true,
+                ..RecallOutcome::default()
+            };
+            for id in &job_ids {
+                outcome.untouched += t.job(id)?.map_or(0, |j| j.devices);
+            }
+            return Ok(outcome);
+        }
+        if previous.edit.is_none() {
+            return Err(RecallError::AfterRecall(key.to_owned()));
+        }
+        // An older edit's replacements not sent yet are outdated: this
+        // one's replace them.
+        for id in &previous.jobs {
+            let Some(job) = t.job(id)? else { continue };
+            for index in 0..job.devices {
+                let Some(mut device) = t.device(id, index)? else {
+                    continue;
+                };
+                if !device.state.is_pending() {
+                    continue;
+                }
+                let Some(entry) = t.entry_of(&job, index, &device)? else {
+                    continue;
+                };
+                if leases.held.contains(&entry) {
+                    continue;
+                }
+                t.unqueue(&entry)?;
+                removed.push(entry);
+                device.state = DeviceState::Recalled;
+                t.put_device(id, index, &device)?;
+            }
+        }
+    }
+    let mut recall_job = JobRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        accepted_ms: ask.now_ms,
+        devices: 0,
+        idempotency_key: None,
+        body_sha256: String::new(),
+        form: JobForm::Json,
+        kept: None,
+    };
+    let mut outcome = RecallOutcome {
+        job_id: recall_job.id.clone(),
+        ..RecallOutcome::default()
+    };
+    let mut made = Vec::new();
+    for id in &job_ids {
+        let Some(job) = t.job(id)? else { continue };
+        let kept: Option<Kept> = {
+            let value = t.kept.get(id.as_str()).map_err(err)?;
+            value.map(|v| decode(v.value())).transpose()?
+        };
+        let Some(kept) = kept else { continue };
+        let mut sent = Vec::new();
+        let mut swap = Vec::new();
+        for index in 0..job.devices {
+            let Some(mut device) = t.device(id, index)? else {
+                continue;
+            };
+            if let DeviceState::Delivered { .. } = device.state {
+                sent.push(index);
+                continue;
+            }
+            let entry = if device.state.is_pending() {
+                t.entry_of(&job, index, &device)?
+            } else {
+                None
+            };
+            match entry {
+                Some(entry) if leases.held.contains(&entry) => outcome.in_flight += 1,
+                // Still queued: sent once, with the edit's text.
+                Some(_) if ask.edit.is_some() => swap.push(index),
+                Some(entry) => {
+                    t.unqueue(&entry)?;
+                    removed.push(entry);
+                    device.state = DeviceState::Recalled;
+                    t.put_device(id, index, &device)?;
+                    outcome.recalled += 1;
+                }
+                None => outcome.untouched += 1,
+            }
+        }
+        let Some(renderer) = renderer else {
+            outcome.untouched += count(sent.len() + swap.len());
+            continue;
+        };
+        let swapped = renderer.render(&job, &kept, ask.edit, &swap);
+        // A device whose edit cannot be rendered keeps its first push.
+        outcome.untouched += count(swap.len().saturating_sub(swapped.len()));
+        for (index, _, with) in swapped {
+            if let Some(mut device) = t.device(id, index)? {
+                device.push = with.push;
+                t.put_device(id, index, &device)?;
+                outcome.edited += 1;
+            }
+        }
+        let rendered = renderer.render(&job, &kept, ask.edit, &sent);
+        outcome.untouched += count(sent.len().saturating_sub(rendered.len()));
+        for (_, follow, mut device) in rendered {
+            match follow {
+                Follow::Replaced => outcome.replaced += 1,
+                Follow::Revoked => outcome.revoked += 1,
+                Follow::Removed => outcome.removed += 1,
+            }
+            device.path = format!("{id}:{}", device.path);
+            made.push(device);
+        }
+    }
+    // The job is written even with no device: a device in flight may add
+    // its replacement later, and the answer names it.
+    t.by_age
+        .insert((recall_job.accepted_ms, recall_job.id.as_str()), ())
+        .map_err(err)?;
+    t.append(&mut recall_job, ask.now_ms, &made)?;
+    let mut record = previous.unwrap_or(RecallRecord {
+        edit: None,
+        at_ms: ask.now_ms,
+        jobs: Vec::new(),
+    });
+    record.edit = ask.edit.map(str::to_owned);
+    record.at_ms = ask.now_ms;
+    record.jobs.push(recall_job.id.clone());
+    t.recalls
+        .insert(key, encode(&record)?.as_slice())
+        .map_err(err)?;
+    Ok(outcome)
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A recall or an edit to make.
+#[derive(Clone, Copy, Debug)]
+pub struct Recall<'a> {
+    /// `MessageKey`'s `Display`.
+    pub message_key: &'a str,
+    /// `None`: a recall; else the edit's new text.
+    pub edit: Option<&'a str>,
+    pub now_ms: u64,
 }
 
 #[cfg(test)]
@@ -1117,6 +1666,7 @@ mod tests {
             idempotency_key: key.map(Into::into),
             body_sha256: "b1".into(),
             form: JobForm::Json,
+            kept: None,
         }
     }
 
@@ -1474,6 +2024,213 @@ mod tests {
                 .unwrap(),
             Accepted::New
         );
+    }
+
+    /// Renders a replacement whose body names the job, the device and
+    /// the edit (or "recalled"), so a test sees what was made for whom.
+    struct Marker;
+
+    impl Renderer for Marker {
+        fn render(
+            &self,
+            job: &JobRecord,
+            _kept: &Kept,
+            edit: Option<&str>,
+            indices: &[u32],
+        ) -> Vec<(u32, Follow, DeviceRecord)> {
+            indices
+                .iter()
+                .map(|&i| {
+                    let mut d = device(DeviceState::Queued);
+                    d.push.as_mut().unwrap().body =
+                        format!("{}/{i}:{}", job.id, edit.unwrap_or("recalled"));
+                    (i, Follow::Replaced, d)
+                })
+                .collect()
+        }
+    }
+
+    fn keyed(id: &str, key: &str, devices: u32) -> JobRecord {
+        JobRecord {
+            kept: Some(Kept {
+                message_key: key.into(),
+                request: Some("{}".into()),
+            }),
+            ..job(id, None, 1_000, devices)
+        }
+    }
+
+    fn bodies(store: &Store, job: &str) -> Vec<String> {
+        store
+            .devices(job)
+            .unwrap()
+            .iter()
+            .map(|d| d.push.as_ref().unwrap().body.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_recall_racing_the_queue_sends_nothing_or_exactly_one_replacement() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path())
+            .unwrap()
+            .with_renderer(Arc::new(Marker));
+        let devices: Vec<DeviceRecord> = (0..4).map(|_| device(DeviceState::Queued)).collect();
+        store.accept(&keyed("j", "c2c:k1", 4), &devices).unwrap();
+        let leases = no_leases();
+        // 0 sent, 1 being sent, 2 and 3 still queued (put back untaken).
+        let due = store.take_due(1_000, 2, 100, &leases).unwrap();
+        let delivered = DeviceState::Delivered {
+            id: "x".into(),
+            at_ms: 1_500,
+        };
+        store
+            .commit(&[result(&due[0].0, delivered.clone())])
+            .unwrap();
+        leases.lock().unwrap().settle(&due[0].0);
+        let ask = Recall {
+            message_key: "c2c:k1",
+            edit: None,
+            now_ms: 2_000,
+        };
+        let outcome = store.recall(&ask, &leases).unwrap();
+        assert_eq!(
+            (outcome.recalled, outcome.in_flight, outcome.replaced),
+            (2, 1, 1)
+        );
+        // The queued ones are never taken again, even by a read that began
+        // before the recall committed.
+        assert!(store
+            .take_due(9_000, 10, 100, &leases)
+            .unwrap()
+            .iter()
+            .all(|(k, _)| k.job_id != "j"));
+        // The one in flight lands: exactly one replacement joins the job.
+        store.commit(&[result(&due[1].0, delivered)]).unwrap();
+        let states: Vec<&str> = store
+            .devices("j")
+            .unwrap()
+            .iter()
+            .map(|d| d.state.name())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect();
+        assert_eq!(states, ["delivered", "delivered", "recalled", "recalled"]);
+        assert_eq!(
+            bodies(&store, &outcome.job_id),
+            ["j/0:recalled", "j/1:recalled"]
+        );
+        // A second recall does nothing; an edit after it is refused.
+        let again = store.recall(&ask, &leases).unwrap();
+        assert!(again.repeated);
+        assert_eq!(again.job_id, outcome.job_id);
+        assert_eq!(store.devices(&outcome.job_id).unwrap().len(), 2);
+        let edit = Recall {
+            edit: Some("new"),
+            ..ask
+        };
+        assert!(matches!(
+            store.recall(&edit, &leases),
+            Err(RecallError::AfterRecall(_))
+        ));
+        assert!(matches!(
+            store.recall(
+                &Recall {
+                    message_key: "c2c:none",
+                    ..ask
+                },
+                &leases
+            ),
+            Err(RecallError::Unknown(_))
+        ));
+        // Its replacements are ordinary queued devices.
+        assert_eq!(store.queued(), 2);
+    }
+
+    #[test]
+    fn an_edit_swaps_queued_pushes_and_replaces_sent_ones_with_the_newest_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path())
+            .unwrap()
+            .with_renderer(Arc::new(Marker));
+        let devices: Vec<DeviceRecord> = (0..3).map(|_| device(DeviceState::Queued)).collect();
+        store.accept(&keyed("j", "group:g:7", 3), &devices).unwrap();
+        let leases = no_leases();
+        let due = store.take_due(1_000, 2, 100, &leases).unwrap();
+        let delivered = DeviceState::Delivered {
+            id: "x".into(),
+            at_ms: 1_500,
+        };
+        store
+            .commit(&[result(&due[0].0, delivered.clone())])
+            .unwrap();
+        leases.lock().unwrap().settle(&due[0].0);
+        let edit = |text| Recall {
+            message_key: "group:g:7",
+            edit: Some(text),
+            now_ms: 2_000,
+        };
+        let first = store.recall(&edit("one"), &leases).unwrap();
+        assert_eq!((first.replaced, first.in_flight, first.edited), (1, 1, 1));
+        // The queued device now carries the edit.
+        assert_eq!(bodies(&store, "j")[2], "j/2:one");
+        // The one in flight is retried: with the edit too.
+        store
+            .commit(&[result(
+                &due[1].0,
+                DeviceState::Retrying {
+                    reason: "ServiceUnavailable".into(),
+                    next_attempt_ms: 3_000,
+                },
+            )])
+            .unwrap();
+        leases.lock().unwrap().settle(&due[1].0);
+        assert_eq!(bodies(&store, "j")[1], "j/1:one");
+        // A second edit: the first's unsent replacement is dropped, the
+        // sent device gets the newest text.
+        let second = store.recall(&edit("two"), &leases).unwrap();
+        assert_eq!(second.replaced, 1);
+        assert_eq!(
+            store.devices(&first.job_id).unwrap()[0].state,
+            DeviceState::Recalled
+        );
+        assert_eq!(bodies(&store, &second.job_id), ["j/0:two"]);
+        assert_eq!(bodies(&store, "j")[1..], ["j/1:two", "j/2:two"]);
+        assert!(store.recall(&edit("two"), &leases).unwrap().repeated);
+    }
+
+    #[test]
+    fn a_keyed_jobs_recall_goes_with_its_last_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path())
+            .unwrap()
+            .with_renderer(Arc::new(Marker));
+        store
+            .accept(
+                &keyed("j", "c2c:k", 1),
+                &[device(DeviceState::Suppressed {
+                    reason: "Foreground".into(),
+                })],
+            )
+            .unwrap();
+        let ask = Recall {
+            message_key: "c2c:k",
+            edit: None,
+            now_ms: 2_000,
+        };
+        let outcome = store.recall(&ask, &no_leases()).unwrap();
+        assert_eq!(outcome.untouched, 1);
+        let retention = Retention {
+            job_ttl_ms: 10_000,
+            feedback_ttl_ms: 10_000,
+            webhook: false,
+        };
+        let swept = store.sweep(20_000, &retention).unwrap();
+        assert_eq!(swept.jobs, 2, "the job and its recall's");
+        assert!(matches!(
+            store.recall(&ask, &no_leases()),
+            Err(RecallError::Unknown(_))
+        ));
     }
 
     #[test]

@@ -418,6 +418,27 @@ section! {
     }
 }
 
+section! {
+    /// `[recall]`: what `POST /v1/recall` and the Tencent IM callback do
+    /// to notifications already sent (beyond.md §13).
+    RecallSection, "recall" {
+        /// Channels whose recall is a removal push the app acts on (an
+        /// APNs background push, an FCM data message) instead of a silent
+        /// replacement: `["apns", "fcm"]` or a part of it; default none
+        /// (only apps that implement removal opt in).
+        #[serde(default, deserialize_with = "string_or_list")]
+        remove_on: text,
+        /// Tencent IM's callback authentication token (the console's
+        /// 回调鉴权 Token): callbacks must carry `RequestTime` and
+        /// `Sign = hex(sha256(token + RequestTime))`. Unset: callbacks
+        /// carry an API token as `?token=`. Better given as
+        /// `TIDINGS_RECALL_CALLBACK_TOKEN`.
+        callback_token: secret,
+        /// The Tencent IM `SdkAppid` callbacks must name (default: any).
+        sdk_app_id: text,
+    }
+}
+
 /// The whole file: one optional table per provider.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -435,6 +456,7 @@ pub struct Config {
     pub server: Option<ServerSection>,
     pub queue: Option<QueueSection>,
     pub feedback: Option<FeedbackSection>,
+    pub recall: Option<RecallSection>,
 }
 
 /// Where environment overrides come from: the process, or a map in tests.
@@ -477,6 +499,7 @@ macro_rules! each_table {
         ServerSection::$f(&mut c.server $(, $arg)*)?;
         QueueSection::$f(&mut c.queue $(, $arg)*)?;
         FeedbackSection::$f(&mut c.feedback $(, $arg)*)?;
+        RecallSection::$f(&mut c.recall $(, $arg)*)?;
     }};
 }
 
@@ -523,7 +546,8 @@ impl Config {
             };
         }
         resolve_each!(
-            app, apns, fcm, huawei, honor, xiaomi, oppo, vivo, meizu, tpns, server, queue, feedback
+            app, apns, fcm, huawei, honor, xiaomi, oppo, vivo, meizu, tpns, server, queue,
+            feedback, recall
         );
     }
 }
