@@ -49,6 +49,8 @@ pub enum Queue {
         /// The store's one writer (jobs and results in one commit).
         writer: tokio::sync::mpsc::Sender<Write>,
         wake: Arc<tokio::sync::Notify>,
+        /// The dispatcher's leases: a recall holds them while it commits.
+        leases: Arc<std::sync::Mutex<crate::store::Leases>>,
     },
     Nats(Arc<Nats>),
 }
@@ -59,6 +61,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub tokens: Vec<String>,
     pub app: AppDoc,
+    /// `[recall]`.
+    pub recall: crate::recall::RecallSettings,
     pub max_devices: usize,
     pub high_water: u64,
     /// The body deadline and the rate limits.
@@ -131,12 +135,15 @@ impl IntoResponse for ApiError {
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Who may call a route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
     /// A bearer token of `server.api_tokens` (when any are configured).
     Token,
     /// Anyone: probes, metrics and the API's description.
     Open,
+    /// Authenticated by the route itself, as its caller can: Tencent IM's
+    /// callback signature, or an API token in the query.
+    Callback,
 }
 
 /// The methods the API uses.
@@ -190,13 +197,15 @@ impl Route {
 
 /// Every route of the API.
 pub fn routes() -> Vec<Route> {
-    use Access::{Open, Token};
+    use Access::{Callback, Open, Token};
     use Verb::{Get, Post};
     vec![
         Route::new(Post, "/v1/push", Token, push),
         Route::new(Post, "/v1/push/batch", Token, push_batch),
         Route::new(Get, "/v1/jobs/{id}", Token, job),
         Route::new(Get, "/v1/feedback", Token, feedback),
+        Route::new(Post, "/v1/recall", Token, recall),
+        Route::new(Post, "/v1/tencent/callback", Callback, tencent_callback),
         Route::new(Get, "/metrics", Open, metrics),
         Route::new(Get, "/healthz", Open, || async { "ok" }),
         Route::new(Get, "/readyz", Open, ready),
@@ -212,7 +221,7 @@ pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
     for route in routes() {
         match route.access {
             Access::Token => api = api.route(route.path, route.handler),
-            Access::Open => open = open.route(route.path, route.handler),
+            Access::Open | Access::Callback => open = open.route(route.path, route.handler),
         }
     }
     let api = api.route_layer(middleware::from_fn_with_state(
@@ -307,10 +316,27 @@ async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: N
 /// over its failure rate (a line in the log at most once a minute per
 /// address).
 fn unauthorized(state: &AppState, request: &Request) -> Response {
-    let peer = request
+    let mut response = refuse_auth(state, peer_of(request), "a valid bearer token is needed");
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// The client address of a request (unspecified when the listener gave
+/// none).
+fn peer_of(request: &Request) -> std::net::IpAddr {
+    request
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip())
+}
+
+/// A failed authentication from `peer`: 401 with `message`, or 429 once
+/// the address is over its failure rate.
+fn refuse_auth(state: &AppState, peer: std::net::IpAddr, message: &str) -> Response {
     let (verdict, line) = state.limits.failed_auth.note(peer, now_ms(&state.clock));
     if let Some(line) = line {
         crate::limits::log_failed_auth(line);
@@ -322,12 +348,7 @@ fn unauthorized(state: &AppState, request: &Request) -> Response {
             retry_after,
         );
     }
-    let mut response =
-        ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is needed").into_response();
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    response
+    ApiError::new(StatusCode::UNAUTHORIZED, message).into_response()
 }
 
 /// A 429 with `Retry-After`.
@@ -780,6 +801,131 @@ async fn job(
     })))
 }
 
+/// `POST /v1/recall`: recalls or edits a message the gateway pushed
+/// ([`crate::recall`]); 202 with what it did per device, 404 when no job
+/// of the message is held, 409 for an edit after a recall. Local queue
+/// only: on NATS a 501.
+async fn recall(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    body_form(&headers, false)?;
+    let body = body?;
+    let ask = crate::recall::RecallRequest::parse(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, refusal_text(&e)))?;
+    let outcome = recall_one(&state, &ask.message_key, ask.edit.as_deref()).await?;
+    let outcome = outcome.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            crate::store::RecallError::Unknown(ask.message_key.clone()).to_string(),
+        )
+    })?;
+    Ok((StatusCode::ACCEPTED, Json(recall_answer(&outcome))).into_response())
+}
+
+fn refusal_text(e: &crate::recall::Refused) -> String {
+    if e.key.is_empty() {
+        e.reason.clone()
+    } else {
+        e.to_string()
+    }
+}
+
+/// `{"JobId", "Devices": {…}, "Repeated"}`.
+fn recall_answer(o: &crate::store::RecallOutcome) -> Value {
+    json!({
+        "JobId": o.job_id,
+        "Devices": {
+            "Recalled": o.recalled,
+            "Edited": o.edited,
+            "InFlight": o.in_flight,
+            "Replaced": o.replaced,
+            "Revoked": o.revoked,
+            "Removed": o.removed,
+            "Untouched": o.untouched,
+        },
+        "Repeated": o.repeated,
+    })
+}
+
+/// One recall on the local queue; `None` when no job of the key is held.
+async fn recall_one(
+    state: &AppState,
+    message_key: &str,
+    edit: Option<&str>,
+) -> Result<Option<crate::store::RecallOutcome>, ApiError> {
+    use crate::store::RecallError;
+    let Queue::Local {
+        store,
+        wake,
+        leases,
+        ..
+    } = &state.queue
+    else {
+        return Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "recall and edit work on the local queue only (queue.kind = \"local\"): the NATS queue keeps no index of sent devices by message",
+        ));
+    };
+    let (store, leases) = (store.clone(), Arc::clone(leases));
+    let (key, edit) = (message_key.to_owned(), edit.map(str::to_owned));
+    let now_ms = now_ms(&state.clock);
+    let done = tokio::task::spawn_blocking(move || {
+        let ask = crate::store::Recall {
+            message_key: &key,
+            edit: edit.as_deref(),
+            now_ms,
+        };
+        store.recall(&ask, &leases)
+    })
+    .await
+    .map_err(internal)?;
+    match done {
+        Ok(outcome) => {
+            wake.notify_one();
+            Ok(Some(outcome))
+        }
+        Err(RecallError::Unknown(_)) => Ok(None),
+        Err(e @ RecallError::AfterRecall(_)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, e.to_string()))
+        }
+        Err(RecallError::Store(e)) => {
+            tracing::error!(error = %e, "a recall was not made: the store cannot commit");
+            Err(unavailable(
+                "the recall cannot be made now: the store cannot commit",
+            ))
+        }
+    }
+}
+
+/// `POST /v1/tencent/callback`: Tencent IM's recall callbacks as Tencent
+/// sends them ([`crate::recall`]), authenticated by its signature or an
+/// API token in the query; answered `{"ActionStatus": "OK", "ErrorCode":
+/// 0, "ErrorInfo": ""}`. A recalled message the gateway never pushed is
+/// nothing to do (most messages reach an online app without a push).
+async fn tencent_callback(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    use axum::extract::FromRequest as _;
+    let peer = peer_of(&request);
+    let query: Query<crate::recall::CallbackQuery> = Query::try_from_uri(request.uri())?;
+    let now_secs = i64::try_from(now_ms(&state.clock) / 1000).unwrap_or(i64::MAX);
+    if let Err(why) = crate::recall::authenticate(&state.recall, &state.tokens, &query, now_secs) {
+        return Ok(refuse_auth(&state, peer, &why.to_string()));
+    }
+    let body = Bytes::from_request(request, &state).await?;
+    let keys = crate::recall::callback_keys(&query, &body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, refusal_text(&e)))?;
+    for key in keys {
+        if recall_one(&state, &key, None).await?.is_none() {
+            tracing::debug!(message_key = %key, "a recalled message the gateway holds no job of");
+        }
+    }
+    Ok(Json(json!({ "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "" })).into_response())
+}
+
 #[derive(Deserialize)]
 struct FeedbackQuery {
     #[serde(default)]
@@ -903,14 +1049,15 @@ mod tests {
     ];
 
     /// Every route the router has is in the document, with its method and
-    /// its security (the global bearer scheme, or `security: []` for an
-    /// open route), and the document has no other operation.
+    /// its security (the global bearer scheme, `security: []` for an open
+    /// route, Tencent's signature or a query token for a callback), and
+    /// the document has no other operation.
     #[test]
     fn the_document_describes_exactly_the_routes() {
         let doc: Value = serde_json::from_str(OPENAPI).unwrap();
-        let routed: BTreeSet<(String, &str, bool)> = routes()
+        let routed: BTreeSet<(String, &str, Access)> = routes()
             .iter()
-            .map(|r| (r.path.to_owned(), r.verb.name(), r.access == Access::Open))
+            .map(|r| (r.path.to_owned(), r.verb.name(), r.access))
             .collect();
         let mut documented = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().unwrap() {
@@ -918,12 +1065,15 @@ mod tests {
                 let Some(method) = METHODS.iter().find(|m| **m == method) else {
                     continue; // `parameters`, `summary`…
                 };
-                let open = match operation.get("security") {
-                    None => false,
-                    Some(s) if *s == json!([]) => true,
+                let access = match operation.get("security") {
+                    None => Access::Token,
+                    Some(s) if *s == json!([]) => Access::Open,
+                    Some(s) if *s == json!([{ "tencentSign": [] }, { "callbackToken": [] }]) => {
+                        Access::Callback
+                    }
                     Some(other) => panic!("{method} {path}: security {other}"),
                 };
-                documented.insert((path.clone(), *method, open));
+                documented.insert((path.clone(), *method, access));
             }
         }
         assert_eq!(routed, documented);

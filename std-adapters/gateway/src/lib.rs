@@ -13,6 +13,8 @@
 //! - [`gate`]: per provider, how much is sent while it does not answer
 //!   or refuses the sender's credentials;
 //! - [`api`]: the HTTP API; [`metrics`]: the Prometheus registry;
+//! - [`recall`]: recall and edit (`POST /v1/recall`, Tencent IM's
+//!   recall callbacks), `[recall]`;
 //! - [`webhook`]: invalid-token feedback POSTed in batches;
 //! - [`listen`]: connections (the cap, header and idle deadlines) and
 //!   [`tls`]; [`limits`]: body deadline, per-token and failed-auth rates.
@@ -39,6 +41,7 @@ pub mod limits;
 pub mod listen;
 pub mod metrics;
 pub mod nats;
+pub mod recall;
 pub mod store;
 pub mod time;
 pub mod tls;
@@ -108,6 +111,8 @@ pub struct Settings {
     pub auth_failures_per_minute: NonZeroU32,
     /// TLS on the listener; `None`: plain HTTP.
     pub tls: Option<tls::CertFiles>,
+    /// `[recall]`.
+    pub recall: recall::RecallSettings,
 }
 
 /// Which queue holds the work.
@@ -270,6 +275,7 @@ impl Settings {
                 badge_class: app_table.badge_class,
             },
             webhook: webhook::WebhookSettings::from_config(config)?,
+            recall: recall::RecallSettings::from_config(config)?,
             queue,
         })
     }
@@ -426,6 +432,7 @@ impl Gateway {
                     store: store.clone(),
                     writer: workers.writer.clone(),
                     wake: Arc::clone(&workers.wake),
+                    leases: Arc::clone(&workers.leases),
                 };
                 (
                     queue,
@@ -473,6 +480,7 @@ impl Gateway {
             clock,
             tokens: settings.tokens.clone(),
             app: settings.app.clone(),
+            recall: settings.recall.clone(),
             max_devices: settings.max_devices,
             high_water: settings.high_water,
             limits: limits::ApiLimits::new(

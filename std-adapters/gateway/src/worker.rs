@@ -163,6 +163,8 @@ pub struct Workers {
     pub(crate) wake: Arc<Notify>,
     /// The store's writer: the API sends accepted jobs here.
     pub(crate) writer: mpsc::Sender<Write>,
+    /// The queue entries being sent: a recall holds them while it commits.
+    pub(crate) leases: Arc<Mutex<Leases>>,
     stop: tokio::sync::watch::Sender<bool>,
     dispatcher: tokio::task::JoinHandle<()>,
 }
@@ -244,7 +246,7 @@ impl Context {
 struct Shared {
     store: Store,
     context: Context,
-    leased: Mutex<Leases>,
+    leased: Arc<Mutex<Leases>>,
     /// A lease was settled or given back: a channel at its cap may take more.
     settled: Notify,
     jobs: Mutex<JobCache>,
@@ -272,11 +274,12 @@ impl Workers {
         let shared = Arc::new(Shared {
             store,
             context: Context::new(config, clock, metrics, settings),
-            leased: Mutex::new(Leases::default()),
+            leased: Arc::new(Mutex::new(Leases::default())),
             settled: Notify::new(),
             jobs: Mutex::new(JobCache::default()),
         });
         let wake = Arc::new(Notify::new());
+        let leases = Arc::clone(&shared.leased);
         let (writer, writes) = mpsc::channel(WRITE_QUEUE);
         tokio::spawn(commit_loop(Arc::clone(&shared), Arc::clone(&wake), writes));
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -284,6 +287,7 @@ impl Workers {
         Self {
             wake,
             writer,
+            leases,
             stop,
             dispatcher,
         }
