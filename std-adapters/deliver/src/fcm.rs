@@ -261,6 +261,9 @@ impl FcmClient {
 
     /// Sends one rendered FCM push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if let Some(refused) = push.refuse_revoke("fcm") {
+            return refused;
+        }
         if !matches!(push.headers, Headers::None) {
             return local_reject("NotAnFcmPush");
         }

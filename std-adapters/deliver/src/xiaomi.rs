@@ -375,6 +375,7 @@ mod tests {
             headers: Headers::None,
             id: uuid::Uuid::new_v4(),
             attempt: 2,
+            action: crate::Action::Send,
         };
         let answer = |json: &str| Answer {
             status: 200,

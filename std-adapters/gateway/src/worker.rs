@@ -497,6 +497,7 @@ pub(crate) async fn attempt(
                 headers,
                 id: push_id(&job.id, index),
                 attempt: before,
+                action: tidings_deliver::Action::Send,
             })
             .await
     };
