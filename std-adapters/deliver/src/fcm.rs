@@ -95,7 +95,7 @@ pub const QUOTA_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 // ---------------------------------------------------------------- config
 
 /// A Google service-account key (the JSON file Google issues). The private
-/// key never appears in `Debug` (its type prints `Rs256Key(..)`) or in an
+/// key never appears in `Debug` (its type prints `RS256Key(..)`) or in an
 /// error.
 #[derive(Debug)]
 pub struct ServiceAccount {

@@ -131,6 +131,7 @@ fn has_table(config: &Config, name: &str) -> bool {
         "vivo" => config.vivo.is_some(),
         "meizu" => config.meizu.is_some(),
         "tpns" => config.tpns.is_some(),
+        "harmony" => config.harmony.is_some(),
         _ => false,
     }
 }
