@@ -14,6 +14,8 @@
 //!   (app-secret header, SHA-256-signed auth token, MD5 request signature);
 //! - [`form`]: what those three share (one POST, the answer vocabulary
 //!   and its outcomes, quotas);
+//! - [`harmony`]: HarmonyOS NEXT Push Kit v3 (a PS256 service-account JWT
+//!   as the bearer; sends and revokes);
 //! - [`fcm`]: Firebase Cloud Messaging HTTP v1 (OAuth2 service account);
 //! - [`tpns`]: Tencent Push Notification Service (HMAC-SHA256 signature);
 //! - [`http2`]: the HTTP/2 connection pool APNs uses;
@@ -46,6 +48,7 @@ macro_rules! provider {
 pub mod apns;
 pub mod fcm;
 pub mod form;
+pub mod harmony;
 pub mod honor;
 pub mod http2;
 pub mod https;
