@@ -57,6 +57,7 @@ fn main() -> Result<(), String> {
                 headers,
                 id: uuid::Uuid::new_v4(),
                 attempt: 0,
+                action: tidings_deliver::Action::Send,
             };
             let started = Instant::now();
             let delivery = client.send(&push).await;

@@ -61,6 +61,7 @@ pub fn run(
         headers: rendered.headers,
         id: uuid::Uuid::new_v4(),
         attempt: 0,
+        action: tidings_deliver::Action::Send,
     };
     let delivery = runtime()?.block_on(provider.send(&push));
     let mut report = outcome.report;

@@ -379,6 +379,9 @@ impl ApnsClient {
 
     /// Sends one rendered APNs push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if let Some(refused) = push.refuse_revoke("apns") {
+            return refused;
+        }
         let Headers::Apns(headers) = push.headers else {
             return self.local_reject("NotAnApnsPush");
         };

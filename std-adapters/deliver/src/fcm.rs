@@ -95,7 +95,7 @@ pub const QUOTA_BACKOFF: Backoff = crate::outcome::RATE_BACKOFF;
 // ---------------------------------------------------------------- config
 
 /// A Google service-account key (the JSON file Google issues). The private
-/// key never appears in `Debug` (its type prints `Rs256Key(..)`) or in an
+/// key never appears in `Debug` (its type prints `RS256Key(..)`) or in an
 /// error.
 #[derive(Debug)]
 pub struct ServiceAccount {
@@ -261,6 +261,9 @@ impl FcmClient {
 
     /// Sends one rendered FCM push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if let Some(refused) = push.refuse_revoke("fcm") {
+            return refused;
+        }
         if !matches!(push.headers, Headers::None) {
             return local_reject("NotAnFcmPush");
         }

@@ -282,6 +282,9 @@ impl<V: Vendor> Client<V> {
 
     /// Sends one rendered push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if let Some(refused) = push.refuse_revoke(Self::FLAVOR.channel) {
+            return refused;
+        }
         let send = self.send_once_more(push);
         https::within(
             Self::FLAVOR.channel,

@@ -1,14 +1,17 @@
 //! Compact JWS signing with `ring` (RFC 7515/7518): ES256 for APNs provider
-//! tokens, RS256 for Google service-account assertions (FCM). The key never
+//! tokens, RS256 for Google service-account assertions (FCM), PS256 for
+//! HarmonyOS NEXT service-account JWTs (one RSA key type for both). The key never
 //! leaves its type and is never printed.
 
 use std::fmt;
+use std::marker::PhantomData;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ring::rand::SystemRandom;
 use ring::signature::{
-    EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
+    EcdsaKeyPair, RsaEncoding, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
+    RSA_PSS_SHA256,
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::PrivatePkcs8KeyDer;
@@ -20,7 +23,7 @@ pub enum KeyError {
     NotPkcs8Pem,
     #[error("not a P-256 (ES256) private key")]
     NotP256,
-    #[error("not an RSA (RS256) private key of 2048 to 8192 bits")]
+    #[error("not an RSA private key of 2048 to 8192 bits")]
     NotRsa,
     #[error("signing failed")]
     Signing,
@@ -75,20 +78,56 @@ impl Es256Key {
     }
 }
 
-/// An RS256 signing key (RSASSA-PKCS1-v1_5, SHA-256), as Google's
-/// service-account JSON carries it (`private_key`, PKCS#8 PEM).
-pub struct Rs256Key {
-    pair: RsaKeyPair,
-    rng: SystemRandom,
+/// An RSA JWS algorithm: its `alg` name and ring's padding.
+pub trait RsaAlgorithm: Send + Sync + 'static {
+    /// `RS256`, `PS256`: also what `Debug` prints (`RS256Key(..)`).
+    const NAME: &'static str;
+    fn padding() -> &'static dyn RsaEncoding;
 }
 
-impl fmt::Debug for Rs256Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Rs256Key(..)")
+/// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3): Google's assertions.
+#[derive(Debug)]
+pub struct Rs256;
+
+impl RsaAlgorithm for Rs256 {
+    const NAME: &'static str = "RS256";
+    fn padding() -> &'static dyn RsaEncoding {
+        &RSA_PKCS1_SHA256
     }
 }
 
-impl Rs256Key {
+/// RSASSA-PSS with SHA-256 and MGF1-SHA-256 (RFC 7518 §3.5): HarmonyOS
+/// NEXT Push Kit's JWTs (beyond.md §11.1).
+#[derive(Debug)]
+pub struct Ps256;
+
+impl RsaAlgorithm for Ps256 {
+    const NAME: &'static str = "PS256";
+    fn padding() -> &'static dyn RsaEncoding {
+        &RSA_PSS_SHA256
+    }
+}
+
+/// An RSA signing key for algorithm `A`, as service-account key files
+/// carry it (`private_key`, PKCS#8 PEM).
+pub struct RsaKey<A: RsaAlgorithm> {
+    pair: RsaKeyPair,
+    rng: SystemRandom,
+    algorithm: PhantomData<A>,
+}
+
+/// Google's service-account assertions (FCM).
+pub type Rs256Key = RsaKey<Rs256>;
+/// HarmonyOS NEXT's service-account JWTs.
+pub type Ps256Key = RsaKey<Ps256>;
+
+impl<A: RsaAlgorithm> fmt::Debug for RsaKey<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}Key(..)", A::NAME)
+    }
+}
+
+impl<A: RsaAlgorithm> RsaKey<A> {
     /// Reads a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`) RSA key.
     pub fn from_pkcs8_pem(pem: &[u8]) -> Result<Self, KeyError> {
         let der = PrivatePkcs8KeyDer::from_pem_slice(pem).map_err(|_| KeyError::NotPkcs8Pem)?;
@@ -96,6 +135,7 @@ impl Rs256Key {
         Ok(Self {
             pair,
             rng: SystemRandom::new(),
+            algorithm: PhantomData,
         })
     }
 
@@ -107,7 +147,7 @@ impl Rs256Key {
         URL_SAFE_NO_PAD.encode_string(claims_json, &mut jws);
         let mut signature = vec![0u8; self.pair.public().modulus_len()];
         self.pair
-            .sign(&RSA_PKCS1_SHA256, &self.rng, jws.as_bytes(), &mut signature)
+            .sign(A::padding(), &self.rng, jws.as_bytes(), &mut signature)
             .map_err(|_| KeyError::Signing)?;
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);
@@ -167,6 +207,25 @@ mod tests {
             Rs256Key::from_pkcs8_pem(test_key_pem().as_bytes()).unwrap_err(),
             KeyError::NotRsa
         );
+    }
+
+    #[test]
+    fn ps256_signs_a_jws_that_verifies_with_the_public_half_and_hides_the_key() {
+        let pem = include_str!("../../standin/testdata/fcm-test-key-1.pem");
+        let key = Ps256Key::from_pkcs8_pem(pem.as_bytes()).unwrap();
+        let jws = key.sign(r#"{"alg":"PS256"}"#, r#"{"iat":1}"#).unwrap();
+        let (signed, signature) = jws.rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        let verify = |alg| {
+            ring::signature::UnparsedPublicKey::new(alg, key.public_key())
+                .verify(signed.as_bytes(), &signature)
+        };
+        verify(&ring::signature::RSA_PSS_2048_8192_SHA256).unwrap();
+        assert!(
+            verify(&ring::signature::RSA_PKCS1_2048_8192_SHA256).is_err(),
+            "PSS, not PKCS#1 v1.5"
+        );
+        assert_eq!(format!("{key:?}"), "PS256Key(..)");
     }
 
     #[test]

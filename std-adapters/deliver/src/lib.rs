@@ -14,6 +14,8 @@
 //!   (app-secret header, SHA-256-signed auth token, MD5 request signature);
 //! - [`form`]: what those three share (one POST, the answer vocabulary
 //!   and its outcomes, quotas);
+//! - [`harmony`]: HarmonyOS NEXT Push Kit v3 (a PS256 service-account JWT
+//!   as the bearer; sends and revokes);
 //! - [`fcm`]: Firebase Cloud Messaging HTTP v1 (OAuth2 service account);
 //! - [`tpns`]: Tencent Push Notification Service (HMAC-SHA256 signature);
 //! - [`http2`]: the HTTP/2 connection pool APNs uses;
@@ -46,6 +48,7 @@ macro_rules! provider {
 pub mod apns;
 pub mod fcm;
 pub mod form;
+pub mod harmony;
 pub mod honor;
 pub mod http2;
 pub mod https;
@@ -75,6 +78,40 @@ pub struct Push<'a> {
     pub id: uuid::Uuid,
     /// 0 for the first attempt; the retry policy grows with it.
     pub attempt: u32,
+    /// What the body asks of the provider: a send, or the revoke of an
+    /// earlier send (the body is then what the core's `render::revoke`
+    /// rendered).
+    pub action: Action,
+}
+
+/// What a [`Push`] asks of its provider.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Action {
+    /// Deliver the notification in the body.
+    #[default]
+    Send,
+    /// Withdraw a notification sent earlier (the body names it). Only
+    /// HarmonyOS and Xiaomi have a revoke API; every other client answers
+    /// a revoke [`Push::refuse_revoke`]'s permanent failure, so a revoke
+    /// routed to the wrong channel is never sent as a notification.
+    Revoke,
+}
+
+/// The reason of a revoke refused by a client whose provider has no revoke
+/// API (see [`Action::Revoke`]).
+pub const NO_REVOKE_API: &str = "NoRevokeApi";
+
+impl Push<'_> {
+    /// A client without a revoke API calls this first: a [`Action::Revoke`]
+    /// is [`Outcome::Rejected`] (`NoRevokeApi`, logged with the provider's
+    /// name), nothing sent; `None` for a send.
+    pub fn refuse_revoke(&self, provider: &str) -> Option<Delivery> {
+        if self.action == Action::Send {
+            return None;
+        }
+        tracing::debug!(provider, "a revoke reached a client with no revoke API");
+        Some(Delivery::local_reject(NO_REVOKE_API))
+    }
 }
 
 /// A boxed send future, so providers can sit behind one `dyn Provider`.

@@ -156,6 +156,9 @@ impl MeizuClient {
     /// Sends one rendered Meizu body; never fails, every end is a
     /// [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if let Some(refused) = push.refuse_revoke("meizu") {
+            return refused;
+        }
         if !matches!(push.headers, Headers::None) {
             return local_reject("NotAMeizuPush");
         }

@@ -172,6 +172,9 @@ impl OppoClient {
     /// Sends one rendered OPPO body; never fails, every end is a
     /// [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if let Some(refused) = push.refuse_revoke("oppo") {
+            return refused;
+        }
         if !matches!(push.headers, Headers::None) {
             return local_reject("NotAnOppoPush");
         }

@@ -174,6 +174,9 @@ impl TpnsClient {
 
     /// Sends one rendered TPNS push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if let Some(refused) = push.refuse_revoke("tpns") {
+            return refused;
+        }
         if !matches!(push.headers, Headers::None) {
             return Delivery::local_reject("NotATpnsPush");
         }

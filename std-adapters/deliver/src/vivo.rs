@@ -168,6 +168,9 @@ impl VivoClient {
 
     /// Sends one rendered vivo push; never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
+        if let Some(refused) = push.refuse_revoke("vivo") {
+            return refused;
+        }
         let send = self.send_once_more(push);
         https::within(
             "vivo",

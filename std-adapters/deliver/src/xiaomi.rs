@@ -55,6 +55,10 @@ pub const INDIA_URL: &str = "https://idmb-api.xmpush.global.xiaomi.com";
 pub const EUROPE_URL: &str = "https://fr-api.xmpush.global.xiaomi.com";
 /// The send path for regIds (vendors.md §5.1: v3 takes several packages).
 pub const SEND_PATH: &str = "/v3/message/regid";
+/// The revoke path for regIds (beyond.md §13.2): the form body as the core
+/// rendered it (its V3 fields are unconfirmed), the same auth as a send,
+/// the answer read like a send's.
+pub const REVOKE_PATH: &str = "/v3/message/regid/revoke";
 /// A send's whole budget.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = config::DEFAULT_REQUEST_TIMEOUT;
 /// The region names `endpoint` takes (vendors.md §5.1).
@@ -133,6 +137,7 @@ fn authorization(app_secret: &SecretString) -> Result<HeaderValue, ConfigError> 
 pub struct XiaomiClient {
     http: reqwest::Client,
     url: String,
+    revoke_url: String,
     /// `key=<AppSecret>`, marked sensitive.
     authorization: HeaderValue,
     clock: SharedClock,
@@ -145,31 +150,29 @@ impl XiaomiClient {
         Ok(Self {
             http: crate::https::client(config.ca_file.as_deref(), config.request_timeout)?,
             url: format!("{base}{SEND_PATH}"),
+            revoke_url: format!("{base}{REVOKE_PATH}"),
             authorization,
             clock,
         })
     }
 
-    /// Sends one rendered Mi Push body; never fails, every end is a
-    /// [`Delivery`].
+    /// Sends (or revokes: [`REVOKE_PATH`]) one rendered Mi Push body;
+    /// never fails, every end is a [`Delivery`].
     pub async fn send(&self, push: &Push<'_>) -> Delivery {
         if !matches!(push.headers, Headers::None) {
             return local_reject("NotAXiaomiPush");
         }
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, self.authorization.clone());
-        let answer = match form::post(
-            &self.http,
-            &self.url,
-            headers,
-            push.body.to_vec(),
-            &self.clock,
-        )
-        .await
-        {
-            Ok(answer) => answer,
-            Err(e) => return network_failure("Mi Push", &e, self.clock.now(), push.attempt),
+        let url = match push.action {
+            crate::Action::Send => &self.url,
+            crate::Action::Revoke => &self.revoke_url,
         };
+        let answer =
+            match form::post(&self.http, url, headers, push.body.to_vec(), &self.clock).await {
+                Ok(answer) => answer,
+                Err(e) => return network_failure("Mi Push", &e, self.clock.now(), push.attempt),
+            };
         let reg_id = form::field(push.body, "registration_id")
             .and_then(|v| String::from_utf8(v).ok())
             .unwrap_or_default();
@@ -375,6 +378,7 @@ mod tests {
             headers: Headers::None,
             id: uuid::Uuid::new_v4(),
             attempt: 2,
+            action: crate::Action::Send,
         };
         let answer = |json: &str| Answer {
             status: 200,

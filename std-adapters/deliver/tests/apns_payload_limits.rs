@@ -127,7 +127,7 @@ proptest! {
             return Err(TestCaseError::reject("refused by the core"));
         };
         let body = report.payload.unwrap();
-        let push = Push { body: &body, headers: rendered.headers, id: uuid::Uuid::new_v4(), attempt: 0 };
+        let push = Push { body: &body, headers: rendered.headers, id: uuid::Uuid::new_v4(), attempt: 0, action: tidings_deliver::Action::Send };
         let delivery = s.runtime.block_on(s.client.send(&push));
         prop_assert_eq!(
             delivery.outcome,

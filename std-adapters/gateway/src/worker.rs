@@ -131,6 +131,7 @@ fn has_table(config: &Config, name: &str) -> bool {
         "vivo" => config.vivo.is_some(),
         "meizu" => config.meizu.is_some(),
         "tpns" => config.tpns.is_some(),
+        "harmony" => config.harmony.is_some(),
         _ => false,
     }
 }
@@ -501,6 +502,7 @@ pub(crate) async fn attempt(
                 headers,
                 id: push_id(&job.id, index),
                 attempt: before,
+                action: tidings_deliver::Action::Send,
             })
             .await
     };

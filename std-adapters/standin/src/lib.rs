@@ -12,6 +12,9 @@
 //! * [`fcm`] — Google's OAuth2 token endpoint and FCM HTTP v1 (§2): RS256
 //!   service-account assertions verified, google.rpc error bodies, access
 //!   tokens that can be expired on demand.
+//! * [`harmony`] — HarmonyOS NEXT Push Kit v3 (beyond.md §11): PS256
+//!   service-account JWTs verified with the public key, string `code`
+//!   answers, partial success per token, the revoke endpoint (§13.2).
 //! * [`huawei`], [`honor`] — Huawei Push Kit and Honor Push (§3, §4): an
 //!   OAuth client-credentials token endpoint and the send API, result codes
 //!   and partial success per token. Honor is the Huawei family
@@ -54,6 +57,7 @@ pub mod apns;
 pub mod cli;
 pub mod error;
 pub mod fcm;
+pub mod harmony;
 pub mod honor;
 pub mod huawei;
 pub mod kit;

@@ -28,6 +28,16 @@
 //! `code` 0 with `data.id`. [`Reply::BadRegId`] answers success with the
 //! regId in `data.bad_regids`, as Xiaomi reports invalid targets in a
 //! batch; with several regIds, the others are recorded as delivered.
+//!
+//! # Revoke (`POST /v3/message/regid/revoke`, beyond.md §13.2)
+//!
+//! The same `Authorization` and form checks (1–2), then `notify_id` an
+//! integer 1…2147483647 (missing 10016, else 10017) and the regIds in
+//! `registration_id` (or `registration_ids`, the V1 SDK's name: the V3
+//! fields are unconfirmed) — missing 10016; a `restricted_package_name`
+//! must be registered (22022). The regIds' scripts answer as for a send
+//! (a dead regId in `data.bad_regids`); the revoke of the others is
+//! recorded ([`XiaomiStandin::revokes`]) and answered `code` 0.
 
 use std::sync::Arc;
 
@@ -37,11 +47,14 @@ use http::HeaderMap;
 
 use crate::error::Error;
 use crate::kit::form::{is_form, AcceptedPush, Codes, Form, Journal, Stats};
+use crate::kit::record::Revokes;
 use crate::kit::shell::{Base, Builder, Standin, Vendor};
-use crate::kit::{fresh_id, json_answer, post, Scripts};
+use crate::kit::{fresh_id, json_answer, post, Revoke, Scripts};
 
 /// Send paths (vendors.md §5.1).
 pub const SEND_PATHS: [&str; 2] = ["/v3/message/regid", "/v2/message/regid"];
+/// The revoke path (beyond.md §13.2).
+pub const REVOKE_PATH: &str = "/v3/message/regid/revoke";
 /// `title` must be shorter than this many chars (vendors.md §5.2).
 pub const TITLE_LIMIT: usize = 50;
 /// `description` must be shorter than this many chars (vendors.md §5.2).
@@ -187,6 +200,7 @@ pub struct Shared {
     packages: Vec<String>,
     scripts: Arc<Scripts<Reply>>,
     journal: Journal,
+    revokes: Revokes,
 }
 
 impl Shared {
@@ -201,35 +215,65 @@ impl Shared {
         })
     }
 
-    fn handle(&self, headers: &HeaderMap, body: &Bytes) -> Response {
+    /// Checks 1–2: the AppSecret and a form body.
+    fn form(&self, headers: &HeaderMap, body: &Bytes) -> Result<Form, Reply> {
         self.journal.request();
         let expected = format!("key={}", self.app_secret);
         let authorized = headers
             .get(http::header::AUTHORIZATION)
             .is_some_and(|v| v.as_bytes() == expected.as_bytes());
         if !authorized {
-            return self.refuse(&Reply::AuthFailed);
+            return Err(Reply::AuthFailed);
         }
-        let form = match Form::parse(body) {
-            Ok(form) if is_form(headers) => form,
-            _ => return self.refuse(&Reply::IllegalValue),
+        match Form::parse(body) {
+            Ok(form) if is_form(headers) => Ok(form),
+            _ => Err(Reply::IllegalValue),
+        }
+    }
+
+    /// The scripts of `reg_ids`: the dead ones, or the first other reply.
+    fn scripted<'r>(&self, reg_ids: &[&'r str]) -> Result<Vec<&'r str>, Reply> {
+        let mut bad = Vec::new();
+        for reg_id in reg_ids {
+            match self.scripts.take(reg_id) {
+                None => {}
+                Some(Reply::BadRegId) => bad.push(*reg_id),
+                Some(reply) => return Err(reply),
+            }
+        }
+        Ok(bad)
+    }
+
+    /// Xiaomi's success JSON with `data`.
+    fn success(&self, data: serde_json::Value, info: String) -> Response {
+        let answer = serde_json::json!({
+            "result": "ok",
+            "trace_id": fresh_id(),
+            "code": 0,
+            "data": data,
+            "description": "成功",
+            "info": info,
+        });
+        self.answer(0, answer.to_string())
+    }
+
+    fn handle(&self, headers: &HeaderMap, body: &Bytes) -> Response {
+        let form = match self.form(headers, body).and_then(|form| {
+            self.check(&form)?;
+            Ok(form)
+        }) {
+            Ok(form) => form,
+            Err(reply) => return self.refuse(&reply),
         };
-        if let Err(reply) = self.check(&form) {
-            return self.refuse(&reply);
-        }
         let reg_ids: Vec<&str> = form
             .get("registration_id")
             .unwrap_or_default()
             .split(',')
             .collect();
-        let mut bad = Vec::new();
-        for reg_id in &reg_ids {
-            match self.scripts.take(reg_id) {
-                None => {}
-                Some(Reply::BadRegId) => bad.push(*reg_id),
-                Some(reply) => return self.refuse(&reply),
-            }
-        }
+        let bad = match self.scripted(&reg_ids) {
+            Ok(bad) => bad,
+            Err(reply) => return self.refuse(&reply),
+        };
         let id = format!("scm{}", fresh_id());
         for reg_id in reg_ids.iter().filter(|r| !bad.contains(r)) {
             self.journal.accept(AcceptedPush {
@@ -243,15 +287,76 @@ impl Shared {
         if !bad.is_empty() {
             data["bad_regids"] = bad.join(",").into();
         }
-        let answer = serde_json::json!({
-            "result": "ok",
-            "trace_id": fresh_id(),
-            "code": 0,
-            "data": data,
-            "description": "成功",
-            "info": format!("Received push messages for {} REGID", reg_ids.len()),
+        let info = format!("Received push messages for {} REGID", reg_ids.len());
+        self.success(data, info)
+    }
+
+    fn handle_revoke(&self, headers: &HeaderMap, body: &Bytes) -> Response {
+        let checked = self.form(headers, body).and_then(|form| {
+            let revoke = self.check_revoke(&form)?;
+            let reg_ids: Vec<&str> = revoke.tokens.iter().map(String::as_str).collect();
+            let bad: Vec<String> = self
+                .scripted(&reg_ids)?
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            Ok((revoke, bad))
         });
-        self.answer(0, answer.to_string())
+        let (mut revoke, bad) = match checked {
+            Err(reply) => return self.refuse(&reply),
+            Ok(checked) => checked,
+        };
+        let info = format!("Revoked for {} REGID", revoke.tokens.len());
+        let mut data = serde_json::json!({ "id": format!("scm{}", fresh_id()) });
+        if !bad.is_empty() {
+            data["bad_regids"] = bad.join(",").into();
+        }
+        revoke.tokens.retain(|t| !bad.contains(t));
+        if !revoke.tokens.is_empty() {
+            self.revokes.record(revoke, self.journal.accepted());
+        }
+        self.success(data, info)
+    }
+
+    /// The revoke's fields (see the module doc).
+    fn check_revoke(&self, form: &Form) -> Result<Revoke, Reply> {
+        let missing = |name: &str| Reply::Other {
+            code: 10016,
+            reason: format!("{name} is missing"),
+        };
+        let notify_id = form
+            .non_empty("notify_id")
+            .ok_or_else(|| missing("notify_id"))?
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=2_147_483_647).contains(n))
+            .ok_or(Reply::IllegalValue)?;
+        let reg_ids = form
+            .non_empty("registration_id")
+            .or_else(|| form.non_empty("registration_ids"))
+            .ok_or_else(|| missing("registration_id"))?;
+        if reg_ids.split(',').any(str::is_empty) {
+            return Err(Reply::IllegalValue);
+        }
+        if let Some(packages) = form.non_empty("restricted_package_name") {
+            self.check_packages(packages)?;
+        }
+        Ok(Revoke {
+            notify_id,
+            tokens: reg_ids.split(',').map(str::to_owned).collect(),
+        })
+    }
+
+    /// Every package named must be registered (with none, any) — else 22022.
+    fn check_packages(&self, packages: &str) -> Result<(), Reply> {
+        if !self.packages.is_empty()
+            && !packages
+                .split(',')
+                .all(|p| self.packages.iter().any(|k| k == p))
+        {
+            return Err(Reply::IllegalPackage);
+        }
+        Ok(())
     }
 
     fn check(&self, form: &Form) -> Result<(), Reply> {
@@ -268,13 +373,7 @@ impl Shared {
                 code: 10016,
                 reason: "restricted_package_name is missing".into(),
             })?;
-        if !self.packages.is_empty()
-            && !packages
-                .split(',')
-                .all(|p| self.packages.iter().any(|k| k == p))
-        {
-            return Err(Reply::IllegalPackage);
-        }
+        self.check_packages(packages)?;
         let int = |name: &str| form.get(name).is_none_or(|v| v.parse::<i64>().is_ok());
         if !int("notify_type") || !int("time_to_live") || !int("time_to_send") {
             return Err(Reply::IllegalValue);
@@ -364,6 +463,11 @@ impl Standin<Xiaomi> {
     pub fn app_secret(&self) -> &str {
         &self.state().app_secret
     }
+
+    /// Every revoke taken so far.
+    pub fn revokes(&self) -> Vec<Revoke> {
+        self.state().revokes.all()
+    }
 }
 
 impl Vendor for Xiaomi {
@@ -386,8 +490,9 @@ impl Vendor for Xiaomi {
             packages: self.packages,
             journal: Journal::new(base.accepted, &[]),
             scripts: base.scripts,
+            revokes: Revokes::default(),
         });
-        let mut router = axum::Router::new();
+        let mut router = axum::Router::new().route(REVOKE_PATH, post(Shared::handle_revoke));
         for path in SEND_PATHS {
             router = router.route(path, post(Shared::handle));
         }
@@ -409,6 +514,7 @@ mod tests {
             packages: vec!["com.example.chat".into()],
             scripts: Arc::default(),
             journal: Journal::default(),
+            revokes: Revokes::default(),
         }
     }
 

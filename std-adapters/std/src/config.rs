@@ -301,6 +301,24 @@ section! {
 }
 
 section! {
+    /// `[harmony]` (beyond.md §11): HarmonyOS NEXT Push Kit v3, a service
+    /// account's JSON key file signing PS256 JWTs.
+    HarmonySection, "harmony" {
+        /// The key file from AppGallery Connect (`project_id`, `key_id`,
+        /// `private_key`, `sub_account`).
+        service_account_file: path,
+        /// Defaults to the key file's `project_id`.
+        project_id: text,
+        /// The app's client id: the revoke path names it (§13.2); needed
+        /// only to revoke.
+        client_id: text,
+        endpoint: text,
+        ca_file: path,
+        request_timeout_secs: number,
+    }
+}
+
+section! {
     /// `[server]`: `tidings serve`'s HTTP API and its local store.
     ServerSection, "server" {
         /// `host:port` (default 127.0.0.1:8080).
@@ -453,6 +471,7 @@ pub struct Config {
     pub vivo: Option<VivoSection>,
     pub meizu: Option<MeizuSection>,
     pub tpns: Option<TpnsSection>,
+    pub harmony: Option<HarmonySection>,
     pub server: Option<ServerSection>,
     pub queue: Option<QueueSection>,
     pub feedback: Option<FeedbackSection>,
@@ -496,6 +515,7 @@ macro_rules! each_table {
         VivoSection::$f(&mut c.vivo $(, $arg)*)?;
         MeizuSection::$f(&mut c.meizu $(, $arg)*)?;
         TpnsSection::$f(&mut c.tpns $(, $arg)*)?;
+        HarmonySection::$f(&mut c.harmony $(, $arg)*)?;
         ServerSection::$f(&mut c.server $(, $arg)*)?;
         QueueSection::$f(&mut c.queue $(, $arg)*)?;
         FeedbackSection::$f(&mut c.feedback $(, $arg)*)?;
@@ -546,7 +566,7 @@ impl Config {
             };
         }
         resolve_each!(
-            app, apns, fcm, huawei, honor, xiaomi, oppo, vivo, meizu, tpns, server, queue,
+            app, apns, fcm, huawei, honor, xiaomi, oppo, vivo, meizu, tpns, harmony, server, queue,
             feedback, recall
         );
     }

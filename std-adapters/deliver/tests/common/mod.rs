@@ -27,6 +27,7 @@ impl Rendered {
             headers: self.headers,
             id: uuid::Uuid::new_v4(),
             attempt,
+            action: tidings_deliver::Action::Send,
         }
     }
 }
@@ -103,6 +104,7 @@ pub fn push(body: &[u8], attempt: u32) -> Push<'_> {
         headers: tidings_core::render::Headers::None,
         id: uuid::Uuid::new_v4(),
         attempt,
+        action: tidings_deliver::Action::Send,
     }
 }
 

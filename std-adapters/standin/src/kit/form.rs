@@ -263,6 +263,11 @@ impl Journal {
     pub(crate) fn stats(&self) -> Stats {
         lock(&self.stats).clone()
     }
+
+    /// The accepted pushes and the record file.
+    pub(crate) fn accepted(&self) -> &Accepts<AcceptedPush> {
+        &self.accepted
+    }
 }
 
 #[cfg(test)]

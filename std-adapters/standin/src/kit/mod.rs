@@ -10,6 +10,7 @@
 //!   shutdown), generic over a [`shell::Vendor`];
 //! * [`script`] — per-device-token scripted answers;
 //! * [`record`] — the accepted pushes, the record file and the counts;
+//! * `jws` — a compact JWS split, decoded and verified (HarmonyOS);
 //! * [`token`] — issued auth tokens, the token endpoint's fault switch and
 //!   the OAuth client-credentials check;
 //! * [`form`] — form bodies read with `form_urlencoded`, strictly;
@@ -25,6 +26,7 @@
 
 pub mod form;
 pub mod https;
+pub(crate) mod jws;
 pub mod record;
 pub mod script;
 pub mod shell;
@@ -33,7 +35,7 @@ pub mod token;
 pub mod util;
 
 pub(crate) use https::{json_answer, post};
-pub use record::{Accepted, Stats};
+pub use record::{Accepted, Revoke, Stats};
 pub(crate) use script::Scripts;
 pub use token::{TokenFault, TokenState};
 pub use util::generate_secret;

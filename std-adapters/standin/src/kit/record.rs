@@ -36,6 +36,32 @@ impl Accepted {
     }
 }
 
+/// One revoke a stand-in took (HarmonyOS, Xiaomi): the notification id
+/// and the device tokens it named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revoke {
+    pub notify_id: i64,
+    pub tokens: Vec<String>,
+}
+
+/// The revokes a stand-in took, in arrival order; each is also a
+/// `{"revoke": {...}}` line of the record file.
+#[derive(Debug, Default)]
+pub(crate) struct Revokes(Mutex<Vec<Revoke>>);
+
+impl Revokes {
+    pub(crate) fn record<A: Clone>(&self, revoke: Revoke, file: &Accepts<A>) {
+        file.note(&serde_json::json!({
+            "revoke": { "notify_id": revoke.notify_id, "tokens": revoke.tokens }
+        }));
+        lock(&self.0).push(revoke);
+    }
+
+    pub(crate) fn all(&self) -> Vec<Revoke> {
+        lock(&self.0).clone()
+    }
+}
+
 /// Counts since start.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -123,6 +149,14 @@ impl<A: Clone> Accepts<A> {
 
     pub(crate) fn all(&self) -> Vec<A> {
         lock(&self.list).clone()
+    }
+
+    /// Appends `line` to the record file (when there is one) without adding
+    /// a push: what else a stand-in took (a revoke).
+    pub(crate) fn note(&self, line: &serde_json::Value) {
+        if let Some(file) = &self.file {
+            file.write(line);
+        }
     }
 
     pub(crate) fn count(&self) -> usize {
