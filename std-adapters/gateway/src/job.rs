@@ -374,22 +374,43 @@ thread_local! {
 
 /// Renders a decided push for sending: the bytes and the headers, owned.
 pub fn render_push(n: &Notification<'_>) -> Result<StoredPush, IngestError> {
+    let rendered = render_stored(n, |n, buffer| Some(tidings_core::render(n, buffer)));
+    rendered.unwrap_or_else(|| Err(unrendered("nothing was rendered")))
+}
+
+fn unrendered(reason: &str) -> IngestError {
+    IngestError {
+        key: String::new(),
+        reason: reason.into(),
+    }
+}
+
+/// Renders `n` with `render` (a push, a replacement, a revoke, a
+/// removal) into this thread's buffer: the bytes and the headers, owned,
+/// with `n`'s lifetime; `None` when `render` has nothing for it.
+pub fn render_stored<'a>(
+    n: &Notification<'a>,
+    render: impl FnOnce(
+        &Notification<'a>,
+        &mut [u8],
+    ) -> Option<Result<tidings_core::Rendered<'a>, tidings_core::Error>>,
+) -> Option<Result<StoredPush, IngestError>> {
     RENDER.with(|buffer| {
         let mut buffer = buffer.borrow_mut();
-        let rendered = tidings_core::render(n, &mut buffer)?;
+        let rendered = match render(n, &mut buffer)? {
+            Ok(rendered) => rendered,
+            Err(e) => return Some(Err(e.into())),
+        };
         let bytes = buffer.get(..rendered.len).unwrap_or_default();
-        let body = std::str::from_utf8(bytes)
-            .map_err(|_| IngestError {
-                key: String::new(),
-                reason: "the rendered body is not UTF-8".into(),
-            })?
-            .to_owned();
-        Ok(StoredPush {
-            body,
+        let Ok(body) = std::str::from_utf8(bytes) else {
+            return Some(Err(unrendered("the rendered body is not UTF-8")));
+        };
+        Some(Ok(StoredPush {
+            body: body.to_owned(),
             headers: StoredHeaders::of(&rendered.headers),
             expires_at: n.expires_at(),
             life_time: n.case.message.life_time,
-        })
+        }))
     })
 }
 

@@ -363,6 +363,10 @@ pub enum StoredHeaders {
         collapse_id: Option<String>,
         device_token: String,
     },
+    /// The body is a revoke (`render::revoke`), sent to the provider's
+    /// revoke API (`Action::Revoke`), without headers. (Last, so records
+    /// written before it read as they were.)
+    Revoke,
 }
 
 impl StoredHeaders {
@@ -381,6 +385,14 @@ impl StoredHeaders {
         }
     }
 
+    /// What the push asks of its provider: a send, or a revoke.
+    pub fn action(&self) -> tidings_deliver::Action {
+        match self {
+            StoredHeaders::Revoke => tidings_deliver::Action::Revoke,
+            _ => tidings_deliver::Action::Send,
+        }
+    }
+
     /// The headers to send; `None` if a stored value is not one the core
     /// writes (the core's header words are constants: a record that names
     /// another was not written by it).
@@ -389,7 +401,7 @@ impl StoredHeaders {
             words.iter().copied().find(|w| *w == value)
         }
         Some(match self {
-            StoredHeaders::None => tidings_core::render::Headers::None,
+            StoredHeaders::None | StoredHeaders::Revoke => tidings_core::render::Headers::None,
             StoredHeaders::Apns {
                 push_type,
                 priority,

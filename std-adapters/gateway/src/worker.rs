@@ -502,7 +502,7 @@ pub(crate) async fn attempt(
                 headers,
                 id: push_id(&job.id, index),
                 attempt: before,
-                action: tidings_deliver::Action::Send,
+                action: push.headers.action(),
             })
             .await
     };
