@@ -2081,25 +2081,41 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_recall_racing_the_queue_sends_nothing_or_exactly_one_replacement() {
+    fn delivered() -> DeviceState {
+        DeviceState::Delivered {
+            id: "x".into(),
+            at_ms: 1_500,
+        }
+    }
+
+    /// A store with a job "j" of `key` and `n` devices: the first sent,
+    /// the second leased (being sent), the others queued.
+    fn one_sent_one_sending(
+        key: &str,
+        n: u32,
+    ) -> (
+        tempfile::TempDir,
+        Store,
+        std::sync::Mutex<Leases>,
+        Vec<(QueueKey, DeviceRecord)>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path())
             .unwrap()
             .with_renderer(Arc::new(Marker));
-        let devices: Vec<DeviceRecord> = (0..4).map(|_| device(DeviceState::Queued)).collect();
-        store.accept(&keyed("j", "c2c:k1", 4), &devices).unwrap();
+        let devices: Vec<DeviceRecord> = (0..n).map(|_| device(DeviceState::Queued)).collect();
+        store.accept(&keyed("j", key, n), &devices).unwrap();
         let leases = no_leases();
-        // 0 sent, 1 being sent, 2 and 3 still queued (put back untaken).
         let due = store.take_due(1_000, 2, 100, &leases).unwrap();
-        let delivered = DeviceState::Delivered {
-            id: "x".into(),
-            at_ms: 1_500,
-        };
-        store
-            .commit(&[result(&due[0].0, delivered.clone())])
-            .unwrap();
+        store.commit(&[result(&due[0].0, delivered())]).unwrap();
         leases.lock().unwrap().settle(&due[0].0);
+        (dir, store, leases, due)
+    }
+
+    #[test]
+    fn a_recall_racing_the_queue_sends_nothing_or_exactly_one_replacement() {
+        // 0 sent, 1 being sent, 2 and 3 still queued (put back untaken).
+        let (_dir, store, leases, due) = one_sent_one_sending("c2c:k1", 4);
         let ask = Recall {
             message_key: "c2c:k1",
             edit: None,
@@ -2118,7 +2134,7 @@ mod tests {
             .iter()
             .all(|(k, _)| k.job_id != "j"));
         // The one in flight lands: exactly one replacement joins the job.
-        store.commit(&[result(&due[1].0, delivered)]).unwrap();
+        store.commit(&[result(&due[1].0, delivered())]).unwrap();
         let states: Vec<&str> = store
             .devices("j")
             .unwrap()
@@ -2161,22 +2177,7 @@ mod tests {
 
     #[test]
     fn an_edit_swaps_queued_pushes_and_replaces_sent_ones_with_the_newest_text() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path())
-            .unwrap()
-            .with_renderer(Arc::new(Marker));
-        let devices: Vec<DeviceRecord> = (0..3).map(|_| device(DeviceState::Queued)).collect();
-        store.accept(&keyed("j", "group:g:7", 3), &devices).unwrap();
-        let leases = no_leases();
-        let due = store.take_due(1_000, 2, 100, &leases).unwrap();
-        let delivered = DeviceState::Delivered {
-            id: "x".into(),
-            at_ms: 1_500,
-        };
-        store
-            .commit(&[result(&due[0].0, delivered.clone())])
-            .unwrap();
-        leases.lock().unwrap().settle(&due[0].0);
+        let (_dir, store, leases, due) = one_sent_one_sending("group:g:7", 3);
         let edit = |text| Recall {
             message_key: "group:g:7",
             edit: Some(text),

@@ -68,24 +68,11 @@ fn push_body(recipients: Value, extra: Value) -> Value {
 
 impl Bed {
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let answer = send(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .bearer_auth(API_TOKEN)
-                .json(body),
-        )
-        .await;
-        (answer.status, answer.json())
+        openapi::post_json(&self.http, format!("{}{path}", self.base), API_TOKEN, body).await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let answer = send(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(API_TOKEN),
-        )
-        .await;
-        (answer.status, answer.json())
+        openapi::get_json(&self.http, format!("{}{path}", self.base), API_TOKEN).await
     }
 
     async fn metrics(&self) -> String {

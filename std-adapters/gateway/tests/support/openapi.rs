@@ -78,6 +78,25 @@ pub async fn send(request: reqwest::RequestBuilder) -> Answer {
     answer
 }
 
+/// `POST base+path` with a JSON body and a bearer token, through [`send`]:
+/// the status and the body as JSON.
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: String,
+    token: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let answer = send(http.post(url).bearer_auth(token).json(body)).await;
+    (answer.status, answer.json())
+}
+
+/// `GET` with a bearer token, through [`send`]: the status and the body as
+/// JSON.
+pub async fn get_json(http: &reqwest::Client, url: String, token: &str) -> (u16, Value) {
+    let answer = send(http.get(url).bearer_auth(token)).await;
+    (answer.status, answer.json())
+}
+
 /// A 2xx that refused no element of a batch (a refused one answers its
 /// own `Status`): then the whole request was one the gateway takes.
 fn accepted_in_full(answer: &Answer) -> bool {
