@@ -1709,6 +1709,15 @@ mod tests {
         }
     }
 
+    fn state_names(store: &Store, job: &str) -> Vec<&'static str> {
+        store
+            .devices(job)
+            .unwrap()
+            .iter()
+            .map(|d| d.state.name())
+            .collect()
+    }
+
     fn no_leases() -> std::sync::Mutex<Leases> {
         std::sync::Mutex::new(Leases::default())
     }
@@ -1839,15 +1848,10 @@ mod tests {
         drop(store);
         // A reopened store is as the last commit left it.
         let store = Store::open(dir.path()).unwrap();
-        let states: Vec<&str> = store
-            .devices("j1")
-            .unwrap()
-            .iter()
-            .map(|d| d.state.name())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect();
-        assert_eq!(states, ["delivered", "suppressed", "retrying"]);
+        assert_eq!(
+            state_names(&store, "j1"),
+            ["delivered", "suppressed", "retrying"]
+        );
         // A result committed twice counts once.
         store
             .commit(&[result(
@@ -2135,15 +2139,10 @@ mod tests {
             .all(|(k, _)| k.job_id != "j"));
         // The one in flight lands: exactly one replacement joins the job.
         store.commit(&[result(&due[1].0, delivered())]).unwrap();
-        let states: Vec<&str> = store
-            .devices("j")
-            .unwrap()
-            .iter()
-            .map(|d| d.state.name())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect();
-        assert_eq!(states, ["delivered", "delivered", "recalled", "recalled"]);
+        assert_eq!(
+            state_names(&store, "j"),
+            ["delivered", "delivered", "recalled", "recalled"]
+        );
         assert_eq!(
             bodies(&store, &outcome.job_id),
             ["j/0:recalled", "j/1:recalled"]
