@@ -139,6 +139,10 @@ pub struct RecallRecord {
     /// The jobs holding its replacements, oldest first: the last one takes
     /// those of devices whose send lands after the recall.
     pub jobs: Vec<String>,
+    /// (job id, device) being sent as a recall or edit landed: their
+    /// results settle them ([`write_results`]), each once. (Any other
+    /// result of the message's jobs is of a push already current.)
+    pub in_flight: Vec<(String, u32)>,
 }
 
 /// What a recall sends a device that showed the message.
@@ -1307,6 +1311,31 @@ impl<'t> Tables<'t> {
         Ok(record.map(|r| (kept, r)))
     }
 
+    /// A keyed job's kept request and its message's recall, when the
+    /// device `(job_id, index)` was being sent as the recall landed; that
+    /// mark is taken off (its result settles it, once).
+    fn in_flight_at_recall(
+        &mut self,
+        job_id: &str,
+        index: u32,
+    ) -> Result<Option<(Kept, RecallRecord)>, StoreError> {
+        let Some((kept, mut record)) = self.recall_of(job_id)? else {
+            return Ok(None);
+        };
+        let Some(at) = record
+            .in_flight
+            .iter()
+            .position(|(j, i)| j == job_id && *i == index)
+        else {
+            return Ok(None);
+        };
+        record.in_flight.swap_remove(at);
+        self.recalls
+            .insert(kept.message_key.as_str(), encode(&record)?.as_slice())
+            .map_err(err)?;
+        Ok(Some((kept, record)))
+    }
+
     /// One fewer device of `job_id` pending.
     fn settle_one(&mut self, job_id: &str) -> Result<(), StoreError> {
         let left = self
@@ -1439,7 +1468,7 @@ fn write_results(
             device.state = r.state.clone();
             device.attempts = r.attempts;
             device.held_ms = r.held_ms;
-            let recalled = t.recall_of(job_id)?;
+            let recalled = t.in_flight_at_recall(job_id, r.key.device)?;
             let mut follow = None;
             if let Some((kept, record)) = &recalled {
                 match (&device.state, &record.edit) {
@@ -1570,6 +1599,7 @@ fn recall_in(
         ..RecallOutcome::default()
     };
     let mut made = Vec::new();
+    let mut in_flight = Vec::new();
     for id in &job_ids {
         let Some(job) = t.job(id)? else { continue };
         let kept: Option<Kept> = {
@@ -1593,7 +1623,10 @@ fn recall_in(
                 None
             };
             match entry {
-                Some(entry) if leases.held.contains(&entry) => outcome.in_flight += 1,
+                Some(entry) if leases.held.contains(&entry) => {
+                    outcome.in_flight += 1;
+                    in_flight.push((id.clone(), index));
+                }
                 // Still queued: sent once, with the edit's text.
                 Some(_) if ask.edit.is_some() => swap.push(index),
                 Some(entry) => {
@@ -1642,7 +1675,13 @@ fn recall_in(
         edit: None,
         at_ms: ask.now_ms,
         jobs: Vec::new(),
+        in_flight: Vec::new(),
     });
+    for device in in_flight {
+        if !record.in_flight.contains(&device) {
+            record.in_flight.push(device);
+        }
+    }
     record.edit = ask.edit.map(str::to_owned);
     record.at_ms = ask.now_ms;
     record.jobs.push(recall_job.id.clone());
@@ -2209,6 +2248,17 @@ mod tests {
         assert_eq!(bodies(&store, &second.job_id), ["j/0:two"]);
         assert_eq!(bodies(&store, "j")[1..], ["j/1:two", "j/2:two"]);
         assert!(store.recall(&edit("two"), &leases).unwrap().repeated);
+        // The swapped ones are sent with the newest text: nothing follows.
+        let rest = store.take_due(9_000, 10, 100, &leases).unwrap();
+        let results: Vec<DeviceResult> = rest
+            .iter()
+            .filter(|(k, _)| k.job_id == "j")
+            .map(|(k, _)| result(k, delivered()))
+            .collect();
+        assert_eq!(results.len(), 2);
+        store.commit(&results).unwrap();
+        assert_eq!(state_names(&store, "j"), ["delivered"; 3]);
+        assert_eq!(store.devices(&second.job_id).unwrap().len(), 1);
     }
 
     #[test]
