@@ -810,6 +810,7 @@ async fn recall(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    local_queue(&state)?;
     body_form(&headers, false)?;
     let body = body?;
     let ask = crate::recall::RecallRequest::parse(&body)
@@ -849,6 +850,31 @@ fn recall_answer(o: &crate::store::RecallOutcome) -> Value {
     })
 }
 
+/// The local queue's store, wake and leases; on NATS a 501.
+fn local_queue(
+    state: &AppState,
+) -> Result<
+    (
+        &Store,
+        &tokio::sync::Notify,
+        &Arc<std::sync::Mutex<crate::store::Leases>>,
+    ),
+    ApiError,
+> {
+    match &state.queue {
+        Queue::Local {
+            store,
+            wake,
+            leases,
+            ..
+        } => Ok((store, wake, leases)),
+        Queue::Nats(_) => Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "recall and edit work on the local queue only (queue.kind = \"local\"): the NATS queue keeps no index of sent devices by message",
+        )),
+    }
+}
+
 /// One recall on the local queue; `None` when no job of the key is held.
 async fn recall_one(
     state: &AppState,
@@ -856,18 +882,7 @@ async fn recall_one(
     edit: Option<&str>,
 ) -> Result<Option<crate::store::RecallOutcome>, ApiError> {
     use crate::store::RecallError;
-    let Queue::Local {
-        store,
-        wake,
-        leases,
-        ..
-    } = &state.queue
-    else {
-        return Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "recall and edit work on the local queue only (queue.kind = \"local\"): the NATS queue keeps no index of sent devices by message",
-        ));
-    };
+    let (store, wake, leases) = local_queue(state)?;
     let (store, leases) = (store.clone(), Arc::clone(leases));
     let (key, edit) = (message_key.to_owned(), edit.map(str::to_owned));
     let now_ms = now_ms(&state.clock);
@@ -915,6 +930,7 @@ async fn tencent_callback(
     if let Err(why) = crate::recall::authenticate(&state.recall, &state.tokens, &query, now_secs) {
         return Ok(refuse_auth(&state, peer, &why.to_string()));
     }
+    local_queue(&state)?;
     let body = Bytes::from_request(request, &state).await?;
     let keys = crate::recall::callback_keys(&query, &body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, refusal_text(&e)))?;
