@@ -7,6 +7,7 @@ use crate::model::{
     AndroidInfo, ApnsInfo, Case, Conversation, DeviceState, DndWindow, Elem, GroupType, Mention,
     Message, Origin, ReceiveOpt, Recipient,
 };
+use crate::recall::{MessageKey, ReplaceKey, MSG_KEY_LIMIT};
 use crate::text::{self, Body};
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -300,9 +301,24 @@ impl<'a> Notification<'a> {
             .unwrap_or_default()
     }
 
-    /// The conversation key (`thread-id`, Android tag).
+    /// The conversation key (`thread-id`; the Android tag of a message
+    /// without a [`MessageKey`]).
     pub fn thread_key(&self) -> text::ThreadKey<'a> {
         text::thread_key(&self.case.message)
+    }
+
+    /// The message's identity for recall and edit; `None` = not given.
+    pub fn message_key(&self) -> Option<MessageKey<'a>> {
+        MessageKey::of(&self.case.message)
+    }
+
+    /// The keys every push of this message is marked with, so a recall or
+    /// edit can replace it; `None` = the message has no key (then every
+    /// payload is as without this feature).
+    // One shared copy on firmware: every renderer calls it.
+    #[cfg_attr(target_os = "none", inline(never))]
+    pub fn replace_key(&self) -> Option<ReplaceKey> {
+        self.message_key().map(|key| key.replace_key())
     }
 }
 
@@ -393,6 +409,11 @@ pub fn validate(case: &Case<'_>) -> Result<(), Error> {
         .is_some_and(|seconds| case.now.checked_add(i64::from(seconds)).is_none())
     {
         return Err(Error::Invalid(Field::MsgLifeTime));
+    }
+    // Tencent's MsgKeys are about 30 bytes; a longer one is not one of
+    // theirs (the collapse key would then be its hash, still correct).
+    if message.msg_key.len() > MSG_KEY_LIMIT {
+        return Err(Error::Invalid(Field::MsgKey));
     }
     let customs = message
         .elems

@@ -126,6 +126,9 @@ impl core::fmt::Display for MessageKey<'_> {
     }
 }
 
+/// The longest `Message.MsgKey` a case may carry, in bytes (Tencent's are
+/// about 30): longer is `Invalid(MsgKey)` ([`crate::decide::validate`]).
+pub const MSG_KEY_LIMIT: usize = 128;
 /// `apns-collapse-id`'s limit, and the longest tag written as it is.
 pub const COLLAPSE_LIMIT: usize = 64;
 const HASHED_COLLAPSE_LEN: usize = 18;

@@ -11,6 +11,7 @@
 //! #         conversation: Conversation::C2c { to_account: "bob" },
 //! #         origin: Origin::Rest, elems: &elems, push_info: None, online_only: false,
 //! #         life_time: None, with_mute_notifications: false, mentions: &[], is_system: false,
+//! #         msg_key: "144115233406224478-1700000000-1", msg_seq: None,
 //! #     },
 //! #     recipient: Recipient {
 //! #         account: "bob",
@@ -49,6 +50,7 @@
 //! | `recipient` | `account`; `device { channel, token, state }`; `badge` u32; `push_enabled`; `c2c_sound`; `group_sound`; `receive_opt`, `global_receive_opt` (variants 0–4 in code order); `dnd`: option of variant 0 `Daily { start_second u32, duration u32, utc_offset i32 }`, 1 `Absolute { start i64, duration u32 }`; `locale`: 0 `En`, 1 `Zh` |
 //! | `app` | `bundle_id`, `package_name`, `badge_class` |
 //! | `now` | i64 |
+//! | `message.msg_key`, `message.msg_seq` | string; option of u64 (version 5 on) |
 //!
 //! where a length, a variant index, u16/u32 and u64 are unsigned LEB128
 //! varints, i32/i64 zigzag then varint, u8 one byte, a bool one byte 0 or 1,
@@ -60,6 +62,10 @@
 //! The layout is the model's declaration order (its serde derives), so a
 //! change to a model type's fields or variants changes the layout and must
 //! bump [`VERSION`]; `tests/tests/wire.rs` pins the bytes of one job.
+//! Fields added to a job go after `now`, so that this build still reads
+//! the jobs an older one queued: a version-4 job is a version-5 job
+//! without the message key, and decodes as a message without one
+//! ([`OLDEST_READ`]).
 //!
 //! Decisions: a job is exactly one case, so bytes after it are
 //! [`WireError::Trailing`]. The mention list is not sent whole: the relay
@@ -85,10 +91,12 @@ use crate::model::{
     App, Case, Conversation, Elem, Mention, Message, Origin, PushInfo, Recipient, Sender, MAX_ELEMS,
 };
 
-/// The layout version this build writes and reads (byte 0 of a job).
+/// The layout version this build writes (byte 0 of a job).
 /// 4: `Channel` gained `Tpns` (variant 9), so a v3 reader cannot read
-/// every v4 job.
-pub const VERSION: u8 = 4;
+/// every v4 job. 5: the message key (`msg_key`, `msg_seq`) after `now`.
+pub const VERSION: u8 = 5;
+/// The oldest version this build reads: 4, whose jobs end at `now`.
+pub const OLDEST_READ: u8 = 4;
 
 /// Why a job cannot be encoded or decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +120,9 @@ pub enum WireError {
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            WireError::Version(v) => write!(f, "job version {v}, expected {VERSION}"),
+            WireError::Version(v) => {
+                write!(f, "job version {v}, expected {OLDEST_READ} to {VERSION}")
+            }
             WireError::Truncated => f.write_str("job ends early"),
             WireError::Malformed => f.write_str("not a job"),
             WireError::Trailing => f.write_str("bytes after the job"),
@@ -146,14 +156,15 @@ impl<'a, const ELEMS: usize> Job<'a, ELEMS> {
     /// [`decode`] with room for `ELEMS` elems, e.g. `Job::<32>::decode(bytes)`.
     pub fn decode(bytes: &'a [u8]) -> Result<Self, WireError> {
         let (&version, body) = bytes.split_first().ok_or(WireError::Truncated)?;
-        if version != VERSION {
+        if !(OLDEST_READ..=VERSION).contains(&version) {
             return Err(WireError::Version(version));
         }
-        let (job, rest) =
-            postcard::take_from_bytes::<JobIn<'_, ELEMS>>(body).map_err(|e| match e {
-                postcard::Error::DeserializeUnexpectedEnd => WireError::Truncated,
-                _ => WireError::Malformed,
-            })?;
+        let (job, rest) = take::<JobIn<'_, ELEMS>>(body)?;
+        let (key, rest) = if version > OLDEST_READ {
+            take::<KeyIn<'_>>(rest)?
+        } else {
+            (KeyIn::default(), rest)
+        };
         if !rest.is_empty() {
             return Err(WireError::Trailing);
         }
@@ -176,8 +187,8 @@ impl<'a, const ELEMS: usize> Job<'a, ELEMS> {
                     with_mute_notifications: m.with_mute_notifications,
                     mentions: &[],
                     is_system: m.is_system,
-                    msg_key: "",
-                    msg_seq: None,
+                    msg_key: key.msg_key,
+                    msg_seq: key.msg_seq,
                 },
                 recipient: job.recipient,
                 app: job.app,
@@ -209,6 +220,8 @@ pub fn encode(case: &Case<'_>, out: &mut [u8]) -> Result<usize, WireError> {
         recipient: &case.recipient,
         app: &case.app,
         now: case.now,
+        msg_key: m.msg_key,
+        msg_seq: m.msg_seq,
     };
     let written = postcard::to_slice(&job, body).map_err(|e| match e {
         postcard::Error::SerializeBufferFull => WireError::BufferFull,
@@ -216,6 +229,14 @@ pub fn encode(case: &Case<'_>, out: &mut [u8]) -> Result<usize, WireError> {
         _ => WireError::Malformed,
     })?;
     Ok(written.len() + 1)
+}
+
+/// One postcard value from the front of `bytes`, and the rest.
+fn take<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<(T, &'a [u8]), WireError> {
+    postcard::take_from_bytes::<T>(bytes).map_err(|e| match e {
+        postcard::Error::DeserializeUnexpectedEnd => WireError::Truncated,
+        _ => WireError::Malformed,
+    })
 }
 
 /// Reads one job into [`MAX_ELEMS`] elems of storage; its strings borrow
@@ -233,6 +254,8 @@ struct JobOut<'c, 'a> {
     recipient: &'c Recipient<'a>,
     app: &'c App<'a>,
     now: i64,
+    msg_key: &'a str,
+    msg_seq: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -258,6 +281,13 @@ struct JobIn<'a, const ELEMS: usize> {
     #[serde(borrow)]
     app: App<'a>,
     now: i64,
+}
+
+/// What version 5 added after `now`.
+#[derive(Deserialize, Default)]
+struct KeyIn<'a> {
+    msg_key: &'a str,
+    msg_seq: Option<u64>,
 }
 
 #[derive(Deserialize)]

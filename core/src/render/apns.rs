@@ -3,6 +3,13 @@
 //! The body is `{"aps":{...},"ext":"...","image":"..."}` (push-rules §9.1,
 //! render-map). A VoIP push keeps the same `aps` content so the app has the
 //! text for its call UI; only the push type, topic and limit differ.
+//!
+//! A message with a key ([`crate::recall::MessageKey`]) is sent with
+//! `apns-collapse-id` = its collapse key, so a recall or edit sent with the
+//! same id replaces it. An explicit `ApnsInfo.CollapseId` wins: the push
+//! goes out with that id, and a replacement of the message then replaces
+//! by that id too (whatever else was sent with it). `thread-id` stays the
+//! conversation: it groups notifications, it replaces none.
 
 use crate::decide::Notification;
 use crate::error::{Error, Field};
@@ -11,7 +18,7 @@ use crate::text::Segments;
 use crate::write::{fit, key, Layout, Slot, Text, Writer};
 
 pub use super::kit::ApnsHeaders;
-use super::kit::{Headers, Rendered, Warnings};
+use super::kit::{CollapseId, Headers, Rendered, Warnings};
 
 /// Body limit for every push type except VoIP (vendors.md §1.5).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -88,6 +95,37 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if topic.is_empty() || !topic.bytes().fold(true, |ok, b| ok & b.is_ascii_graphic()) {
         return Err(Error::Invalid(Field::BundleId));
     }
+    let collapse_id = collapse_id(n)?;
+    let fitted = fit(&Apns { n }, buf, limit(case.recipient.device.channel))?;
+    let voip = case.recipient.device.channel == Channel::ApnsVoip;
+    Ok(Rendered {
+        len: fitted.len,
+        cut: fitted.cut,
+        headers: Headers::Apns(ApnsHeaders {
+            push_type: if voip { "voip" } else { "alert" },
+            priority: PRIORITY_IMMEDIATE,
+            topic,
+            topic_suffix: if voip { VOIP_TOPIC_SUFFIX } else { "" },
+            expiration: n.expires_at(),
+            collapse_id,
+            device_token: token,
+        }),
+        warnings: Warnings::default(),
+    })
+}
+
+/// The body limit of the channel's push type.
+fn limit(channel: Channel) -> usize {
+    if channel == Channel::ApnsVoip {
+        VOIP_PAYLOAD_LIMIT
+    } else {
+        PAYLOAD_LIMIT
+    }
+}
+
+/// `apns-collapse-id`: `ApnsInfo.CollapseId` when set (checked), else the
+/// message's collapse key, else none.
+fn collapse_id<'a>(n: &Notification<'a>) -> Result<Option<CollapseId<'a>>, Error> {
     let collapse_id = n.apns_info().collapse_id;
     // A header value: visible ASCII only, so no CR/LF can reach the request
     // (vendors.md §1.2); over 64 bytes APNs answers 400 BadCollapseId.
@@ -100,26 +138,11 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if collapse_id.len() > COLLAPSE_ID_LIMIT {
         return Err(Error::TooLong(Field::CollapseId));
     }
-    let voip = case.recipient.device.channel == Channel::ApnsVoip;
-    let limit = if voip {
-        VOIP_PAYLOAD_LIMIT
+    Ok(if collapse_id.is_empty() {
+        // The collapse key is always visible ASCII within 64 bytes.
+        n.replace_key().map(CollapseId::message)
     } else {
-        PAYLOAD_LIMIT
-    };
-    let fitted = fit(&Apns { n }, buf, limit)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::Apns(ApnsHeaders {
-            push_type: if voip { "voip" } else { "alert" },
-            priority: PRIORITY_IMMEDIATE,
-            topic,
-            topic_suffix: if voip { VOIP_TOPIC_SUFFIX } else { "" },
-            expiration: n.expires_at(),
-            collapse_id: (!collapse_id.is_empty()).then_some(collapse_id),
-            device_token: token,
-        }),
-        warnings: Warnings::default(),
+        Some(CollapseId::from(collapse_id))
     })
 }
 
@@ -158,7 +181,7 @@ mod tests {
         Ok(ApnsHeaders {
             topic: "",
             device_token: "",
-            collapse_id: h.collapse_id.map(|_| collapse_id),
+            collapse_id: h.collapse_id.map(|_| CollapseId::from(collapse_id)),
             ..h
         })
     }
@@ -168,7 +191,10 @@ mod tests {
         let long = "k".repeat(COLLAPSE_ID_LIMIT + 1);
         assert_eq!(headers_for("").unwrap().collapse_id, None);
         let at_limit = &long[..COLLAPSE_ID_LIMIT];
-        assert_eq!(headers_for(at_limit).unwrap().collapse_id, Some(at_limit));
+        assert_eq!(
+            headers_for(at_limit).unwrap().collapse_id,
+            Some(at_limit.into())
+        );
         assert_eq!(
             headers_for(&long).unwrap_err(),
             Error::TooLong(Field::CollapseId)

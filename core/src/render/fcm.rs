@@ -25,8 +25,10 @@
 //!   resource name (push-rules §4.2; a file extension dropped by
 //!   [`crate::text::android_sound_name`]); FCM takes it only on pre-8.0 devices,
 //!   the channel decides on 8.0+.
+//! - `android.notification.tag` is the message's collapse key when it has
+//!   a key, else the conversation key ([`super::kit::tag_member`]).
 
-use super::kit::{android_texts, Rendered, Warnings};
+use super::kit::{android_texts, tag_member, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::write::{fit, key, Layout, Writer};
@@ -74,7 +76,7 @@ impl Layout for Fcm<'_, '_> {
             android.google_channel_id,
         );
         w.opt_str_member(key!("sound"), Field::Sound, n.android_sound());
-        w.thread_key_member(key!("tag"), n.thread_key());
+        tag_member(w, key!("tag"), n, None);
         w.end_object();
         w.end_object();
 

@@ -22,15 +22,19 @@
 //! - `image` (`AndroidInfo.HonorImage`) goes into `android.notification.image`
 //!   (the body shape of §4.2), passed through: Honor's URL rules are not
 //!   documented in vendors.md.
-//! - `tag` is always the conversation key (render-map "Android tag where the
-//!   vendor has one"; §4.2 lists `tag`).
+//! - `tag` is the conversation key (render-map "Android tag where the
+//!   vendor has one"; §4.2 lists `tag`), unless the message has a key
+//!   ([`crate::recall::MessageKey`]): then `tag` is its collapse key and
+//!   `notifyId` its notify id, both, as on Huawei (§4.2 lists both; a
+//!   replacement matches tag and id together).
 //! - No sound and no channel: render-map gives Honor neither, and `Sound`
 //!   is honoured by Huawei and FCM only (push-rules §4.2).
 //! - `badge` is `{"addNum":1,"badgeClass":<App.BadgeClass>}` only when the
 //!   app has a launcher class and the badge counts (`BadgeMode` 0).
 
 use super::kit::{
-    android_texts, launcher_badge, require_token_and_title, token_array, Rendered, Warnings,
+    android_texts, launcher_badge, require_token_and_title, tag_member, token_array, Rendered,
+    Warnings,
 };
 use crate::decide::Notification;
 use crate::error::{Error, Field};
@@ -74,7 +78,7 @@ impl Layout for Honor<'_, '_> {
         w.begin_object();
         w.u64_member(key!("type"), CLICK_OPEN_APP);
         w.end_object();
-        w.thread_key_member(key!("tag"), n.thread_key());
+        tag_member(w, key!("tag"), n, Some(key!("notifyId")));
         launcher_badge(w, n, key!("addNum"), key!("badgeClass"));
         w.end_object();
         w.end_object();

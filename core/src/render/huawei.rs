@@ -47,9 +47,16 @@
 //!   `ExtAsHuaweiIntentParam = 0` is not in the model.
 //! - `badge` is `{"add_num":1,"class":<App.BadgeClass>}` only when the app
 //!   has a launcher class and the badge counts (`BadgeMode` 0).
+//! - A message with a key ([`crate::recall::MessageKey`]) carries both of
+//!   Huawei's replace fields, `tag` = its collapse key and `notify_id` =
+//!   its notify id (§3.3: "same id replaces"; Android finds a shown
+//!   notification by tag and id together, so a replacement must match
+//!   both, and both come from the one message, so they never disagree).
+//!   Without a key, `tag` is the conversation and `notify_id` is left out.
 
 use super::kit::{
-    android_texts, launcher_badge, require_token_and_title, token_array, Rendered, Warnings,
+    android_texts, launcher_badge, require_token_and_title, tag_member, token_array, Rendered,
+    Warnings,
 };
 use crate::decide::Notification;
 use crate::error::{Error, Field};
@@ -146,7 +153,7 @@ impl Layout for Huawei<'_, '_> {
             w.bool_member(key!("default_sound"), false);
         }
         w.opt_str_member(key!("image"), Field::Image, android.huawei_image);
-        w.thread_key_member(key!("tag"), n.thread_key());
+        tag_member(w, key!("tag"), n, Some(key!("notify_id")));
         launcher_badge(w, n, key!("add_num"), key!("class"));
         w.end_object();
         w.end_object();

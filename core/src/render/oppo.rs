@@ -25,8 +25,11 @@
 //!   seconds, clamped to 10 days as OPPO itself would (§6.2, §6.4); absent
 //!   `MsgLifeTime` leaves it out (OPPO default).
 //! - `target_type` is 2 (registration id): the device token is a regId.
+//! - `notify_id` (after `off_line_ttl`) is the message's notify id when it
+//!   has a key ([`crate::recall::MessageKey`]; §6.2 "same id replaces",
+//!   no range documented: 1…2³¹−1 fits a Java int).
 
-use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
+use super::kit::{android_texts, notify_id_member, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::json::is_json_object;
@@ -99,6 +102,7 @@ impl Layout for Oppo<'_, '_> {
                 let ttl = u64::from(seconds).min(OFF_LINE_TTL_MAX_SECONDS);
                 w.u64_member(key!("off_line_ttl"), ttl);
             }
+            notify_id_member(w, key!("notify_id"), n);
             w.end_object();
             w.end_object();
             Ok(())

@@ -37,8 +37,10 @@
 //!   identical texts from one sender in one conversation within the same
 //!   second to the same device collide, which is the most the model can
 //!   distinguish.
+//! - `notifyId` (after `pushMode`) is the message's notify id when it has
+//!   a key ([`crate::recall::MessageKey`]; 1…2³¹−1, vivo's range, §7.2).
 
-use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
+use super::kit::{android_texts, notify_id_member, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::model::{AndroidInfo, Conversation};
@@ -233,6 +235,7 @@ impl Layout for Vivo<'_, '_> {
         }
         w.str_member(key!("requestId"), Field::RequestId, self.request_id);
         w.u64_member(key!("pushMode"), PUSH_MODE_PRODUCTION);
+        notify_id_member(w, key!("notifyId"), n);
         w.end_object();
         Ok(())
     }

@@ -97,7 +97,7 @@ pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), 
             headers.insert("apns-expiration".into(), expiration.to_string().into());
         }
         if let Some(collapse_id) = h.collapse_id {
-            headers.insert("apns-collapse-id".into(), collapse_id.into());
+            headers.insert("apns-collapse-id".into(), collapse_id.as_str().into());
         }
         report.insert("Headers".into(), headers.into());
     }
