@@ -97,6 +97,8 @@ use crate::model::{
 pub const VERSION: u8 = 5;
 /// The oldest version this build reads: 4, whose jobs end at `now`.
 pub const OLDEST_READ: u8 = 4;
+/// The first version whose jobs carry the message key after `now`.
+pub const KEYED_SINCE: u8 = 5;
 
 /// Why a job cannot be encoded or decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,7 +162,7 @@ impl<'a, const ELEMS: usize> Job<'a, ELEMS> {
             return Err(WireError::Version(version));
         }
         let (job, rest) = take::<JobIn<'_, ELEMS>>(body)?;
-        let (key, rest) = if version > OLDEST_READ {
+        let (key, rest) = if version >= KEYED_SINCE {
             take::<KeyIn<'_>>(rest)?
         } else {
             (KeyIn::default(), rest)

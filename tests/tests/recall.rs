@@ -5,10 +5,14 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
+use tidings_core::explain::{replace_fields, KeyValue};
 use tidings_core::model::Channel;
+use tidings_core::recall::Replacement;
 use tidings_core::recall::{MessageKey, ReplaceKey, MSG_KEY_LIMIT};
+use tidings_core::{decide, Decision};
 use tidings_std::conform::decoded_payload;
-use tidings_std::report::{run_case, RunConfig};
+use tidings_std::ingest::{parse_case, AppDoc};
+use tidings_std::report::{push_report, run_case, RunConfig};
 
 /// Characters that stress header values, escaping and form encoding.
 const TRICKY: &[char] = &[
@@ -77,48 +81,36 @@ fn case_json(identity: &Identity, channel: Channel) -> Vec<u8> {
     serde_json::to_vec(&case).unwrap()
 }
 
-/// Every replace field `channel`'s push carries, as (name, value); the
-/// values as their text, numbers and form strings alike.
-fn replace_fields(channel: Channel, report: &Value) -> Vec<(&'static str, String)> {
+/// Every replace field `channel`'s push carries (the core's own table,
+/// [`replace_fields`], read back from the payload as the provider gets
+/// it), with the value the message's key gives that field; both as text.
+fn replace_fields_sent(
+    channel: Channel,
+    report: &Value,
+    key: &ReplaceKey,
+) -> Vec<(String, String)> {
     let payload = decoded_payload(report).unwrap().expect("a payload");
-    let at = |path: &str| -> String {
-        let value = path
-            .split('.')
-            .try_fold(&payload, |v, key| v.get(key))
-            .unwrap_or_else(|| panic!("{channel:?}: no {path} in {payload}"));
-        match value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }
-    };
-    match channel {
-        Channel::Apns | Channel::ApnsVoip => {
-            let header = report["Headers"]["apns-collapse-id"].as_str();
-            vec![("collapse", header.expect("apns-collapse-id").to_owned())]
-        }
-        Channel::Fcm => vec![("collapse", at("message.android.notification.tag"))],
-        Channel::Huawei => vec![
-            ("collapse", at("message.android.notification.tag")),
-            ("notify_id", at("message.android.notification.notify_id")),
-        ],
-        Channel::Honor => vec![
-            ("collapse", at("android.notification.tag")),
-            ("notify_id", at("android.notification.notifyId")),
-        ],
-        Channel::Xiaomi => vec![("notify_id", at("notify_id"))],
-        Channel::Oppo => vec![("notify_id", at("message.notification.notify_id"))],
-        Channel::Vivo => vec![("notify_id", at("notifyId"))],
-        Channel::Meizu => vec![("meizu", at("messageJson.advanceInfo.notifyKey"))],
-        Channel::Tpns => vec![("notify_id", at("message.android.n_id"))],
-    }
-}
-
-fn expected(key: &ReplaceKey, field: &str) -> String {
-    match field {
-        "collapse" => key.collapse().to_owned(),
-        "notify_id" => key.notify_id().to_string(),
-        _ => key.meizu_key().to_owned(),
-    }
+    replace_fields(channel)
+        .iter()
+        .map(|&(path, part)| {
+            let sent = if channel.is_apple() {
+                &report["Headers"][path]
+            } else {
+                path.split('.')
+                    .try_fold(&payload, |v, k| v.get(k))
+                    .unwrap_or_else(|| panic!("{channel:?}: no {path} in {payload}"))
+            };
+            let sent = match sent {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let want = match part.of(key) {
+                KeyValue::Text(text) => text.to_owned(),
+                KeyValue::Number(number) => number.to_string(),
+            };
+            (sent, want)
+        })
+        .collect()
 }
 
 proptest! {
@@ -133,8 +125,32 @@ proptest! {
             let outcome = run_case(&case_json(&identity, channel), &RunConfig::default())
                 .unwrap_or_else(|e| panic!("{channel:?}: {e}"));
             prop_assert_eq!(&outcome.report["Decision"], "push");
-            for (field, value) in replace_fields(channel, &outcome.report) {
-                prop_assert_eq!(&value, &expected(&key, field), "{:?} {}", channel, field);
+            let fields = replace_fields_sent(channel, &outcome.report, &key);
+            prop_assert!(!fields.is_empty());
+            for (sent, want) in fields {
+                prop_assert_eq!(sent, want, "{:?}", channel);
+            }
+        }
+    }
+
+    /// A recall's and an edit's replacement of the message carry the same
+    /// replace key as its push, on every channel.
+    #[test]
+    fn a_replacement_carries_the_key_of_the_push_it_replaces(identity in identity()) {
+        let key = identity.key().replace_key();
+        let app = AppDoc::default();
+        for channel in Channel::ALL {
+            let doc = parse_case(&case_json(&identity, channel)).unwrap();
+            let lent = doc.lend().unwrap();
+            let case = lent.case(0, &app).unwrap();
+            let Ok(Decision::Push(n)) = decide(&case) else {
+                panic!("{channel:?}: not pushed")
+            };
+            for with in [Replacement::Recalled, Replacement::Edited { text: "ok" }] {
+                let (outcome, _) = push_report(&n.replaced(with)).unwrap();
+                for (sent, want) in replace_fields_sent(channel, &outcome.report, &key) {
+                    prop_assert_eq!(sent, want, "{:?}", channel);
+                }
             }
         }
     }

@@ -47,6 +47,10 @@
 //!   `ExtAsHuaweiIntentParam = 0` is not in the model.
 //! - `badge` is `{"add_num":1,"class":<App.BadgeClass>}` only when the app
 //!   has a launcher class and the badge counts (`BadgeMode` 0).
+//! - A replacement ([`Notification::replaced`]) is sent at importance
+//!   `LOW` (§3: silent, drawer only), whatever `HuaWeiImportance` says
+//!   (still checked), with no badge; `default_sound` stays `true`, as
+//!   §3.3 wants a `sound` with `false`.
 //! - A message with a key ([`crate::recall::MessageKey`]) carries both of
 //!   Huawei's replace fields, `tag` = its collapse key and `notify_id` =
 //!   its notify id (§3.3: "same id replaces"; Android finds a shown
@@ -72,6 +76,8 @@ pub const MAX_TTL_SECONDS: u32 = 1_296_000;
 pub const URGENCY: &str = "HIGH";
 /// `importance` when `HuaWeiImportance` is unset (push-rules §7, render-map).
 pub const DEFAULT_IMPORTANCE: &str = "NORMAL";
+/// `importance` of a replacement: silent, drawer only (vendors.md §3 [H6]).
+pub const QUIET_IMPORTANCE: &str = "LOW";
 /// `click_action.type`: open the app (vendors.md §3.3).
 pub const CLICK_OPEN_APP: u64 = 3;
 /// `click_action.type`: custom intent (vendors.md §3.3).
@@ -196,7 +202,10 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     // (found by fuzzing, case_json).
     require_token_and_title(n)?;
     let android = n.android_info();
-    let importance = importance(android.huawei_importance)?;
+    let importance = match (importance(android.huawei_importance)?, n.replacement()) {
+        (_, Some(_)) => QUIET_IMPORTANCE,
+        (importance, None) => importance,
+    };
     if !android.huawei_image.is_empty() && !is_https(android.huawei_image) {
         return Err(Error::Invalid(Field::Image));
     }

@@ -34,7 +34,10 @@
 //! - A message with a key ([`crate::recall::MessageKey`]) adds
 //!   `"advanceInfo":{"notifyKey":<its Meizu key>}` after `pushTimeInfo`
 //!   (§8.2: ≤ 8 chars of `[0-9A-Za-z_-]`, a collapse key: only the last
-//!   arrival with a key is shown).
+//!   arrival with a key is shown). A replacement
+//!   ([`Notification::replaced`]) adds, before it, `"suspend":0` (no
+//!   floating banner) and `"notificationType":{"vibrate":0,"lights":0,
+//!   "sound":0}` (Meizu's PushAPI README: each 0 off, 1 on, default 1).
 
 use super::kit::{android_texts, Rendered, Warnings};
 use crate::decide::Notification;
@@ -128,6 +131,15 @@ fn message_json(
     if let Some(replace) = n.replace_key() {
         w.key(key!("advanceInfo"));
         w.begin_object();
+        if n.replacement().is_some() {
+            w.u64_member(key!("suspend"), 0);
+            w.key(key!("notificationType"));
+            w.begin_object();
+            w.u64_member(key!("vibrate"), 0);
+            w.u64_member(key!("lights"), 0);
+            w.u64_member(key!("sound"), 0);
+            w.end_object();
+        }
         w.str_member(key!("notifyKey"), Field::MsgKey, replace.meizu_key());
         w.end_object();
     }

@@ -32,7 +32,8 @@
 //!   `message.android.n_id` = its notify id (> 0 replaces the notification
 //!   with the same id, §9.2). **Unconfirmed**: §9.2 takes the `android`
 //!   field names from v3's predecessor and the SDKs, not from v3's own
-//!   list.
+//!   list. A replacement ([`Notification::replaced`]) adds `"ring":0` and
+//!   `"vibrate":0` there (field names as unconfirmed as `n_id`).
 
 use super::kit::{
     android_texts, notify_id_member, require_token_and_title, token_array, Rendered, Warnings,
@@ -70,6 +71,10 @@ impl Layout for Tpns<'_, '_> {
             w.key(key!("android"));
             w.begin_object();
             notify_id_member(w, key!("n_id"), n);
+            if n.replacement().is_some() {
+                w.u64_member(key!("ring"), 0);
+                w.u64_member(key!("vibrate"), 0);
+            }
             w.opt_str_member(key!("custom_content"), Field::Ext, self.custom_content);
             w.end_object();
         }
