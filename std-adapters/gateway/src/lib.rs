@@ -409,7 +409,11 @@ impl Gateway {
                 let dir = settings.data_dir.clone();
                 let store = tokio::task::spawn_blocking(move || store::Store::open(&dir))
                     .await
-                    .map_err(|e| store::StoreError::from_join(&e))??;
+                    .map_err(|e| store::StoreError::from_join(&e))??
+                    .with_renderer(Arc::new(recall::RecallRenderer {
+                        app: settings.app.clone(),
+                        remove_on: settings.recall.remove_on.clone(),
+                    }));
                 let workers = worker::Workers::start(
                     store.clone(),
                     config,

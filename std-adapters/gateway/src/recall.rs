@@ -22,9 +22,17 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::Digest as _;
 use subtle::ConstantTimeEq as _;
-use tidings_core::model::Channel;
-use tidings_core::recall::MessageKey;
+use tidings_core::model::{Case, Channel};
+use tidings_core::recall::{MessageKey, Replacement};
+use tidings_core::{decide, wire, Decision, Notification};
 use tidings_std::config::{Config, ConfigError};
+use tidings_std::ingest::{AppDoc, IngestError};
+
+use crate::job::{render_push, render_stored, walk};
+use crate::store::{
+    DeviceRecord, DeviceState, Follow, JobForm, JobRecord, Kept, Renderer, StoredHeaders,
+    StoredPush,
+};
 
 /// How far a callback's `RequestTime` may be from the gateway's clock:
 /// a captured callback URL is refused once it is older.
@@ -343,6 +351,123 @@ pub fn callback_keys(query: &CallbackQuery, body: &[u8]) -> Result<Vec<String>, 
                 .collect())
         }
         _ => Ok(Vec::new()),
+    }
+}
+
+/// Renders a keyed job's recall or edit from its kept request, decided
+/// again at the job's accepted time (so each device's case, and its
+/// replace key, is the one its first push was rendered from).
+///
+/// Per device: an edit → a silent replacement with the edit's text; a
+/// recall → on a channel of `recall.remove_on` a removal push, else on a
+/// channel with a revoke API (Xiaomi, HarmonyOS) a revoke, else a silent
+/// replacement saying the message was recalled (per the recipient's
+/// locale). A replacement is sent whatever the message's `MsgLifeTime`:
+/// the notification it replaces is shown until replaced.
+#[derive(Clone, Debug)]
+pub struct RecallRenderer {
+    pub app: AppDoc,
+    pub remove_on: Vec<Channel>,
+}
+
+impl Renderer for RecallRenderer {
+    fn render(
+        &self,
+        job: &JobRecord,
+        kept: &Kept,
+        edit: Option<&str>,
+        indices: &[u32],
+    ) -> Vec<(u32, Follow, DeviceRecord)> {
+        let mut out = Vec::new();
+        if indices.is_empty() {
+            return out;
+        }
+        let mut wanted = indices.to_vec();
+        wanted.sort_unstable();
+        let now = i64::try_from(job.accepted_ms / 1000).unwrap_or(i64::MAX);
+        let mut index = 0u32;
+        let mut each = |case: &Case<'_>, path: &str| -> Result<(), IngestError> {
+            let this = index;
+            index += 1;
+            if wanted.binary_search(&this).is_err() {
+                return Ok(());
+            }
+            if let Decision::Push(n) = decide(case)? {
+                if let Some((follow, push)) = self.follow(&n, edit)? {
+                    let device = case.recipient.device;
+                    out.push((
+                        this,
+                        follow,
+                        DeviceRecord {
+                            channel: device.channel.name().to_owned(),
+                            token: device.token.to_owned(),
+                            path: path.to_owned(),
+                            state: DeviceState::Queued,
+                            attempts: 0,
+                            held_ms: 0,
+                            push: Some(push),
+                        },
+                    ));
+                }
+            }
+            Ok(())
+        };
+        let walked = match (&job.form, &kept.request) {
+            (JobForm::Wire { bytes }, _) => match wire::decode(bytes) {
+                Ok(wired) => {
+                    let mut case = wired.case();
+                    case.now = now;
+                    each(&case, "job").map_err(|e| e.to_string())
+                }
+                Err(e) => Err(e.to_string()),
+            },
+            (JobForm::Json, Some(body)) => walk(body.as_bytes(), now, &self.app, usize::MAX, each)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            (JobForm::Json, None) => Err("the job kept no request".to_owned()),
+        };
+        if let Err(why) = walked {
+            tracing::warn!(job = %job.id, %why, "a recall's pushes could not all be rendered");
+        }
+        out
+    }
+}
+
+impl RecallRenderer {
+    /// What a device that showed `n` gets: see [`RecallRenderer`].
+    fn follow(
+        &self,
+        n: &Notification<'_>,
+        edit: Option<&str>,
+    ) -> Result<Option<(Follow, StoredPush)>, IngestError> {
+        let channel = n.case.recipient.device.channel;
+        let unbounded = |push: StoredPush| StoredPush {
+            expires_at: None,
+            life_time: None,
+            ..push
+        };
+        if let Some(text) = edit {
+            let replaced = n.replaced(Replacement::Edited { text });
+            return render_push(&replaced).map(|p| Some((Follow::Replaced, unbounded(p))));
+        }
+        if self.remove_on.contains(&channel) {
+            if let Some(push) = render_stored(n, tidings_core::render::removal) {
+                return push.map(|p| Some((Follow::Removed, unbounded(p))));
+            }
+        }
+        if channel.revocable() {
+            if let Some(push) = render_stored(n, tidings_core::render::revoke) {
+                return push.map(|p| {
+                    let p = StoredPush {
+                        headers: StoredHeaders::Revoke,
+                        ..unbounded(p)
+                    };
+                    Some((Follow::Revoked, p))
+                });
+            }
+        }
+        let replaced = n.replaced(Replacement::Recalled);
+        render_push(&replaced).map(|p| Some((Follow::Replaced, unbounded(p))))
     }
 }
 

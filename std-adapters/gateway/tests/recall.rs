@@ -1,0 +1,479 @@
+//! Recall and edit through the gateway on loopback, against the APNs,
+//! Xiaomi and Meizu stand-ins really started: a recall racing the queue
+//! (a device still queued is never sent; one sent gets exactly one silent
+//! replacement, or Xiaomi's revoke), edits with the newest text, repeats
+//! that do nothing, Tencent IM's callbacks as its docs give them.
+
+#[path = "support/apns.rs"]
+mod apns;
+#[path = "support/bodies.rs"]
+mod bodies;
+#[path = "support/openapi.rs"]
+mod openapi;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use openapi::send;
+use serde_json::{json, Value};
+use tidings_gateway::Gateway;
+use tidings_standin::apns::{ApnsStandin, ApnsStandinBuilder, PushType, Reply};
+use tidings_standin::meizu::MeizuStandin;
+use tidings_standin::xiaomi::XiaomiStandin;
+use tidings_std::clock::{Clock as _, ManualClock};
+use tidings_std::config::Config;
+
+const TOPIC: &str = "com.example.chat";
+const API_TOKEN: &str = "s3cret-api-token";
+const CALLBACK_TOKEN: &str = "tencent-callback-token";
+const SDK_APP_ID: &str = "1400000001";
+
+struct Bed {
+    gateway: Option<Gateway>,
+    apns: ApnsStandin,
+    xiaomi: XiaomiStandin,
+    meizu: MeizuStandin,
+    clock: ManualClock,
+    http: reqwest::Client,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A gateway sending to the three stand-ins; `recall`: the `[recall]`
+/// table's lines.
+async fn bed(apns: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder, recall: &str) -> Bed {
+    let dir = tempfile::tempdir().unwrap();
+    let apns = apns::standin(apns, TOPIC, dir.path()).await;
+    let xiaomi = XiaomiStandin::builder()
+        .app_secret("xiaomi-secret")
+        .package(TOPIC)
+        .start()
+        .await
+        .unwrap();
+    xiaomi.write_ca_pem(dir.path().join("xiaomi.pem")).unwrap();
+    let meizu = MeizuStandin::builder()
+        .credentials("100999", "meizu-secret")
+        .start()
+        .await
+        .unwrap();
+    meizu.write_ca_pem(dir.path().join("meizu.pem")).unwrap();
+    let toml = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\napi_tokens = [{API_TOKEN:?}]\n\
+         {apns}\
+         [xiaomi]\nendpoint = {xm:?}\nca_file = {xm_ca:?}\napp_secret = \"xiaomi-secret\"\n\
+         [meizu]\nendpoint = {mz:?}\nca_file = {mz_ca:?}\napp_id = \"100999\"\napp_secret = \"meizu-secret\"\n\
+         [recall]\n{recall}\n",
+        data = dir.path().join("data"),
+        apns = apns::table(&apns.url(), dir.path()),
+        xm = xiaomi.url(),
+        xm_ca = dir.path().join("xiaomi.pem"),
+        mz = meizu.url(),
+        mz_ca = dir.path().join("meizu.pem"),
+    );
+    let config = Config::parse(&toml).unwrap();
+    let clock = ManualClock::starting_now();
+    let gateway = Gateway::start(config, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let base = format!("http://{}", gateway.addr());
+    Bed {
+        gateway: Some(gateway),
+        apns,
+        xiaomi,
+        meizu,
+        clock,
+        http: reqwest::Client::new(),
+        base,
+        _dir: dir,
+    }
+}
+
+fn device(channel: &str, token: &str) -> Value {
+    json!({ "Channel": channel, "Token": token, "State": "background" })
+}
+
+/// "Lunch at 12?" from Ann to Bob's devices: a C2C message with `MsgKey`,
+/// or a group message with `MsgSeq` when `group` names the group.
+fn message(key: Value, group: Option<&str>, devices: Value) -> Value {
+    let to = match group {
+        Some(g) => ("GroupId", g),
+        None => ("To_Account", "bob"),
+    };
+    let mut body = bodies::text_push(
+        to,
+        "Lunch at 12?",
+        TOPIC,
+        json!([{ "Account": "bob", "Devices": devices }]),
+        json!({}),
+    );
+    body["App"]["PackageName"] = TOPIC.into();
+    if group.is_some() {
+        body["Group"] = json!({ "Name": "Lunch", "Type": "Work" });
+    }
+    if let (Value::Object(m), Value::Object(k)) = (&mut body["Message"], key) {
+        m.extend(k);
+    }
+    body
+}
+
+impl Bed {
+    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        openapi::post_json(&self.http, format!("{}{path}", self.base), API_TOKEN, body).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        openapi::get_json(&self.http, format!("{}{path}", self.base), API_TOKEN).await
+    }
+
+    /// A callback as Tencent posts it: its query string, then `auth`.
+    async fn callback(&self, command: &str, auth: &str, body: &str) -> (u16, Value) {
+        let url = format!(
+            "{}/v1/tencent/callback?SdkAppid={SDK_APP_ID}&CallbackCommand={command}&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI{auth}",
+            self.base
+        );
+        let answer = send(
+            self.http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_owned()),
+        )
+        .await;
+        (answer.status, answer.json())
+    }
+
+    /// Tencent's callback authentication at the gateway's time.
+    fn signed(&self, token: &str) -> String {
+        let now = self
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            .to_string();
+        let sign = tidings_gateway::recall::callback_sign(token, &now);
+        format!("&RequestTime={now}&Sign={sign}")
+    }
+
+    /// Waits (bounded) until no device of the job is queued; answers it.
+    async fn settled(&self, job: &str) -> Value {
+        for _ in 0..500 {
+            let (_, state) = self.get(&format!("/v1/jobs/{job}")).await;
+            if !states(&state).iter().any(|s| s == "queued") {
+                return state;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("job {job} did not settle");
+    }
+
+    async fn push(&self, body: &Value) -> Value {
+        let (status, accepted) = self.post("/v1/push", body).await;
+        assert_eq!(status, 202, "{accepted}");
+        self.settled(accepted["JobId"].as_str().unwrap()).await
+    }
+
+    /// The pushes APNs took for `token`, as JSON.
+    fn apns_to(&self, token: &str) -> Vec<(Option<String>, Value)> {
+        self.apns
+            .accepted()
+            .into_iter()
+            .filter(|p| p.token == token)
+            .map(|p| (p.collapse_id.clone(), p.payload().unwrap()))
+            .collect()
+    }
+
+    async fn stop(mut self) {
+        if let Some(g) = self.gateway.take() {
+            g.shutdown().await;
+        }
+        self.apns.shutdown().await.unwrap();
+        self.xiaomi.shutdown().await.unwrap();
+        self.meizu.shutdown().await.unwrap();
+    }
+}
+
+fn states(job: &Value) -> Vec<String> {
+    job["Devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["State"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A replacement is silent: no sound, no badge (so no increment).
+fn assert_silent(payload: &Value) {
+    let aps = &payload["aps"];
+    assert!(aps.get("sound").is_none(), "{payload}");
+    assert!(aps.get("badge").is_none(), "{payload}");
+}
+
+#[tokio::test]
+async fn a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_sent_device() {
+    // aa02's first attempt is refused: it waits, queued, for the clock.
+    let bed = bed(|b| b.reply_next("aa02", 1, Reply::ServiceUnavailable), "").await;
+    let body = message(
+        json!({ "MsgKey": "48374_2837546_1557481126" }),
+        None,
+        json!([
+            device("apns", "aa01"),
+            device("apns", "aa02"),
+            device("xiaomi", "xm-reg-1"),
+            device("meizu", "mz-1")
+        ]),
+    );
+    let job = bed.push(&body).await;
+    assert_eq!(
+        states(&job),
+        ["delivered", "retrying", "delivered", "delivered"]
+    );
+    let first = bed.apns_to("aa01");
+    assert_eq!(first.len(), 1);
+    let collapse = first[0]
+        .0
+        .clone()
+        .expect("a keyed push carries a collapse id");
+
+    let (status, recalled) = bed
+        .post(
+            "/v1/recall",
+            &json!({ "MessageKey": "48374_2837546_1557481126" }),
+        )
+        .await;
+    assert_eq!(status, 202, "{recalled}");
+    assert_eq!(
+        recalled["Devices"],
+        json!({ "Recalled": 1, "Edited": 0, "InFlight": 0, "Replaced": 2, "Revoked": 1, "Removed": 0, "Untouched": 0 })
+    );
+    assert_eq!(recalled["Repeated"], false);
+    let replacements = bed.settled(recalled["JobId"].as_str().unwrap()).await;
+    assert_eq!(states(&replacements), ["delivered"; 3]);
+
+    // APNs: one more push to aa01, same collapse id, silent.
+    let to_aa01 = bed.apns_to("aa01");
+    assert_eq!(to_aa01.len(), 2);
+    assert_eq!(to_aa01[1].0.as_deref(), Some(collapse.as_str()));
+    assert_silent(&to_aa01[1].1);
+    let shown = to_aa01[1].1.to_string();
+    assert!(shown.contains("This message was recalled"), "{shown}");
+    assert!(!shown.contains("Lunch"), "{shown}");
+    // Xiaomi: a revoke of the notify id it was sent with, no second push.
+    assert_eq!(bed.xiaomi.accepted().len(), 1);
+    let notify_id = bed.xiaomi.accepted()[0]
+        .field("notify_id")
+        .expect("a keyed push carries its notify id")
+        .to_owned();
+    let revokes = bed.xiaomi.revokes();
+    assert_eq!(revokes.len(), 1);
+    assert_eq!(revokes[0].notify_id.to_string(), notify_id);
+    assert_eq!(revokes[0].tokens, ["xm-reg-1"]);
+    // Meizu: a second push with the same notify key.
+    let meizu = bed.meizu.accepted();
+    assert_eq!(meizu.len(), 2);
+    let key = |i: usize| -> Value {
+        serde_json::from_str::<Value>(meizu[i].field("messageJson").unwrap()).unwrap()
+            ["advanceInfo"]["notifyKey"]
+            .clone()
+    };
+    assert_eq!(key(0), key(1));
+    assert!(key(0).is_string());
+
+    // The queued device is never sent, even once its retry is due.
+    let streams = bed.apns.stats().streams;
+    bed.clock.advance(Duration::from_secs(10));
+    let (_, job) = bed
+        .get(&format!("/v1/jobs/{}", job["JobId"].as_str().unwrap()))
+        .await;
+    assert_eq!(states(&job)[1], "recalled");
+    // A second recall: nothing more.
+    let (status, again) = bed
+        .post(
+            "/v1/recall",
+            &json!({ "MessageKey": "48374_2837546_1557481126" }),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(again["Repeated"], true);
+    assert_eq!(again["JobId"], recalled["JobId"]);
+    let (_, replacements) = bed
+        .get(&format!("/v1/jobs/{}", recalled["JobId"].as_str().unwrap()))
+        .await;
+    assert_eq!(states(&replacements).len(), 3);
+    assert_eq!(bed.apns.stats().streams, streams);
+    // An edit after a recall changes nothing.
+    let (status, _) = bed
+        .post(
+            "/v1/recall",
+            &json!({ "MessageKey": "48374_2837546_1557481126", "Edit": "x" }),
+        )
+        .await;
+    assert_eq!(status, 409);
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn an_edit_replaces_with_the_newest_text() {
+    let bed = bed(|b| b, "").await;
+    let body = message(
+        json!({ "MsgSeq": 130 }),
+        Some("@TGS#2J4SZEAEL"),
+        json!([device("apns", "aa01"), device("xiaomi", "xm-reg-1")]),
+    );
+    bed.push(&body).await;
+    for (n, text) in [(2, "Lunch at 1?"), (3, "Lunch at 2?")] {
+        let (status, edited) = bed
+            .post(
+                "/v1/recall",
+                &json!({ "GroupId": "@TGS#2J4SZEAEL", "MsgSeq": 130, "Edit": text }),
+            )
+            .await;
+        assert_eq!(status, 202, "{edited}");
+        // Xiaomi's edit is a replacement, not a revoke.
+        assert_eq!(edited["Devices"]["Replaced"], 2);
+        bed.settled(edited["JobId"].as_str().unwrap()).await;
+        let to_aa01 = bed.apns_to("aa01");
+        assert_eq!(to_aa01.len(), n);
+        let last = &to_aa01[n - 1].1;
+        assert!(last.to_string().contains(text), "{last}");
+        assert_silent(last);
+        assert_eq!(to_aa01[0].0, to_aa01[n - 1].0);
+        assert_eq!(bed.xiaomi.accepted().len(), n);
+        assert!(bed.xiaomi.revokes().is_empty());
+    }
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn tencent_callbacks_as_the_docs_give_them_recall_with_a_signature() {
+    let bed = bed(
+        |b| b,
+        &format!("callback_token = {CALLBACK_TOKEN:?}\nsdk_app_id = {SDK_APP_ID:?}"),
+    )
+    .await;
+    let c2c = message(
+        json!({ "MsgKey": "48374_2837546_1557481126" }),
+        None,
+        json!([device("apns", "aa01")]),
+    );
+    let group = message(
+        json!({ "MsgSeq": 130 }),
+        Some("1213456"),
+        json!([device("apns", "aa02")]),
+    );
+    bed.push(&c2c).await;
+    bed.push(&group).await;
+    // The request bodies of Tencent's docs.
+    let c2c_body = r#"{"CallbackCommand": "C2C.CallbackAfterMsgWithDraw", "From_Account": "jared", "To_Account": "Jonh", "MsgKey": "48374_2837546_1557481126", "EventTime": 1670574414123}"#;
+    let group_body = r#"{"CallbackCommand": "Group.CallbackAfterRecallMsg", "Operator_Account": "admin", "Type": "Community", "GroupId": "1213456", "MsgSeqList": [{"MsgSeq": 130}], "TopicId": "@TGS#_@TGS#cQVLVHIM62CJ@TOPIC#_TestTopic", "EventTime": "1670574414123"}"#;
+    let ok = json!({ "ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": "" });
+
+    // A wrong signature, a missing one, an API token instead: refused,
+    // nothing recalled.
+    let wrong = bed.signed("another-token");
+    for auth in [wrong.as_str(), "", "&token=s3cret-api-token"] {
+        let (status, _) = bed
+            .callback("C2C.CallbackAfterMsgWithDraw", auth, c2c_body)
+            .await;
+        assert_eq!(status, 401, "{auth}");
+    }
+    assert_eq!(bed.apns_to("aa01").len(), 1);
+
+    let signed = bed.signed(CALLBACK_TOKEN);
+    let (status, answer) = bed
+        .callback("C2C.CallbackAfterMsgWithDraw", &signed, c2c_body)
+        .await;
+    assert_eq!((status, &answer), (200, &ok));
+    let (status, answer) = bed
+        .callback("Group.CallbackAfterRecallMsg", &signed, group_body)
+        .await;
+    assert_eq!((status, &answer), (200, &ok));
+    for token in ["aa01", "aa02"] {
+        for _ in 0..500 {
+            if bed.apns_to(token).len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let pushes = bed.apns_to(token);
+        assert_eq!(pushes.len(), 2, "{token}");
+        assert_eq!(pushes[0].0, pushes[1].0);
+        assert_silent(&pushes[1].1);
+    }
+    // The same callback again (Tencent retries): nothing more. Another
+    // command: OK, nothing done. A message never pushed: OK.
+    let (status, _) = bed
+        .callback("C2C.CallbackAfterMsgWithDraw", &signed, c2c_body)
+        .await;
+    assert_eq!(status, 200);
+    let (status, answer) = bed
+        .callback(
+            "State.StateChange",
+            &signed,
+            r#"{"CallbackCommand": "State.StateChange", "Info": {"Action": "Login", "To_Account": "bob"}}"#,
+        )
+        .await;
+    assert_eq!((status, &answer), (200, &ok));
+    let unknown = c2c_body.replace("48374_2837546_1557481126", "1_2_3");
+    let (status, _) = bed
+        .callback("C2C.CallbackAfterMsgWithDraw", &signed, &unknown)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(bed.apns_to("aa01").len(), 2);
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_callback_token_the_callback_takes_an_api_token_and_recall_needs_the_bearer() {
+    // This app removes its notifications itself on APNs.
+    let bed = bed(|b| b, "remove_on = [\"apns\"]").await;
+    bed.push(&message(
+        json!({ "MsgKey": "k-7" }),
+        None,
+        json!([device("apns", "aa01")]),
+    ))
+    .await;
+    let body = r#"{"CallbackCommand": "C2C.CallbackAfterMsgWithDraw", "From_Account": "ann", "To_Account": "bob", "MsgKey": "k-7"}"#;
+    let (status, _) = bed
+        .callback("C2C.CallbackAfterMsgWithDraw", "&token=wrong", body)
+        .await;
+    assert_eq!(status, 401);
+    // Without a bearer token: 401, whatever the body.
+    let bare = send(
+        bed.http
+            .post(format!("{}/v1/recall", bed.base))
+            .json(&json!({ "MessageKey": "k-7" })),
+    )
+    .await;
+    assert_eq!(bare.status, 401);
+    // An unknown key: 404; a bad body: 400 naming the key.
+    let (status, e) = bed
+        .post("/v1/recall", &json!({ "MessageKey": "never-pushed" }))
+        .await;
+    assert_eq!(status, 404, "{e}");
+    let (status, e) = bed.post("/v1/recall", &json!({ "GroupId": "g" })).await;
+    assert_eq!(status, 400);
+    assert!(e["Error"].as_str().unwrap().starts_with("MsgSeq"), "{e}");
+    let (status, answer) = bed
+        .callback(
+            "C2C.CallbackAfterMsgWithDraw",
+            &format!("&token={API_TOKEN}"),
+            body,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    for _ in 0..500 {
+        if bed.apns_to("aa01").len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A removal: a background push naming the replace key, no alert.
+    let removal = bed.apns.accepted().pop().unwrap();
+    assert_eq!(removal.token, "aa01");
+    assert_eq!(removal.push_type, Some(PushType::Background));
+    let payload = removal.payload().unwrap();
+    assert_eq!(payload["aps"]["content-available"], 1, "{payload}");
+    assert!(payload["aps"].get("alert").is_none(), "{payload}");
+    assert_eq!(removal.collapse_id, bed.apns_to("aa01")[0].0);
+    bed.stop().await;
+}
