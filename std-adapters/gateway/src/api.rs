@@ -1,6 +1,7 @@
 //! The HTTP API (axum): `POST /v1/push`, `POST /v1/push/batch`, `GET /v1/jobs/{id}`,
-//! `GET /v1/feedback`, `GET /metrics`, `GET /healthz`, `GET /readyz`,
-//! `GET /openapi.json`. JSON with PascalCase keys, as the case format.
+//! `GET /v1/feedback`, `POST /v1/recall`, `POST /v1/tencent/callback`,
+//! `GET /metrics`, `GET /healthz`, `GET /readyz`, `GET /openapi.json`.
+//! JSON with PascalCase keys, as the case format.
 //!
 //! [`OPENAPI`] (`openapi.json` beside `Cargo.toml`) describes every route
 //! of [`routes`]; the tests hold the two to each other and check every

@@ -2,8 +2,10 @@
 //! the job is accepted (so a bad recipient fails the request whole, before
 //! anything is queued). A device's record keeps what its send needs — the
 //! channel, the token, the rendered body and headers, the lifetime — and
-//! nothing of the request: the send path hands those bytes to the
-//! provider's client without parsing or deciding again. The accepted time
+//! nothing of the request (a job whose message has a key keeps the request
+//! once beside its devices, for recalls: [`crate::store::Kept`]): the send
+//! path hands those bytes to the provider's client without parsing or
+//! deciding again. The accepted time
 //! fixes every rule (DND windows, expiry); a retry sends the same bytes.
 //!
 //! A request is `{Message, Sender?, Group?, App?, Recipients: [..],

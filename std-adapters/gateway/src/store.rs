@@ -9,6 +9,10 @@
 //! Records are postcard, not JSON: a device record is what a send needs
 //! (channel, token, the push rendered at accept time) and nothing of the
 //! request it came from, so a request's size bounds what the store keeps.
+//! A job whose message has a key (`Message.MsgKey`, or `MsgSeq` in a
+//! group) also keeps its request once ([`Kept`]) and is indexed by the key,
+//! so a recall or an edit ([`Store::recall`]) renders each sent device's
+//! replacement from the same case; both go with the job.
 //!
 //! Nothing is kept forever ([`Store::sweep`]): a finished job and its
 //! devices go `server.job_ttl_secs` after acceptance (unfinished ones stay
@@ -140,7 +144,7 @@ pub struct RecallRecord {
     /// those of devices whose send lands after the recall.
     pub jobs: Vec<String>,
     /// (job id, device) being sent as a recall or edit landed: their
-    /// results settle them ([`write_results`]), each once. (Any other
+    /// results settle them (`write_results`), each once. (Any other
     /// result of the message's jobs is of a push already current.)
     pub in_flight: Vec<(String, u32)>,
 }
@@ -653,7 +657,7 @@ impl Store {
     /// of its jobs: queued (not being sent) → `recalled` and out of the
     /// queue, or after an edit its push swapped for the edit's; sent →
     /// a replacement, revoke or removal in a new job (the answer's); being
-    /// sent → left to its result ([`write_results`]); else untouched.
+    /// sent → left to its result (`write_results`); else untouched.
     /// Made again with the same text (or a second recall): nothing.
     pub fn recall(
         &self,
