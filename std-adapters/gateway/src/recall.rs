@@ -38,8 +38,8 @@ use crate::store::{
 /// a captured callback URL is refused once it is older.
 pub const CALLBACK_WINDOW_SECS: i64 = 300;
 
-/// `[recall]`, read and checked.
-#[derive(Clone, Debug, Default)]
+/// `[recall]`, read and checked (`Debug` hides the callback token).
+#[derive(Clone, Default)]
 pub struct RecallSettings {
     /// Channels whose recall is a removal push (`recall.remove_on`).
     pub remove_on: Vec<Channel>,
@@ -47,6 +47,19 @@ pub struct RecallSettings {
     pub callback_token: Option<String>,
     /// The `SdkAppid` callbacks must name.
     pub sdk_app_id: Option<String>,
+}
+
+impl std::fmt::Debug for RecallSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecallSettings")
+            .field("remove_on", &self.remove_on)
+            .field(
+                "callback_token",
+                &self.callback_token.as_ref().map(|_| "<hidden>"),
+            )
+            .field("sdk_app_id", &self.sdk_app_id)
+            .finish()
+    }
 }
 
 impl RecallSettings {
@@ -573,6 +586,7 @@ mod tests {
             ..CallbackQuery::default()
         };
         assert_eq!(authenticate(&signed, &[], &query, now), Ok(()));
+        assert!(!format!("{signed:?}").contains("secret-token"));
         let wrong = CallbackQuery {
             sign: Some(callback_sign("other", &time)),
             ..query.clone()

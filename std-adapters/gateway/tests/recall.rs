@@ -467,9 +467,39 @@ async fn without_a_callback_token_the_callback_takes_an_api_token_and_recall_nee
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // A relay's postcard job with a key is recalled like a JSON one.
+    let wired = send(
+        bed.http
+            .post(format!("{}/v1/push", bed.base))
+            .bearer_auth(API_TOKEN)
+            .header("content-type", "application/x-tidings-job")
+            .body(bodies::wire_job_with(
+                "ee01",
+                "from the relay",
+                TOPIC,
+                json!({ "MsgKey": "relay-1" }),
+            )),
+    )
+    .await;
+    assert_eq!(wired.status, 202);
+    bed.settled(wired.json()["JobId"].as_str().unwrap()).await;
+    let (status, recalled) = bed
+        .post("/v1/recall", &json!({ "MessageKey": "relay-1" }))
+        .await;
+    assert_eq!(status, 202, "{recalled}");
+    assert_eq!(recalled["Devices"]["Removed"], 1);
+    bed.settled(recalled["JobId"].as_str().unwrap()).await;
+    let to_ee01 = bed.apns_to("ee01");
+    assert_eq!(to_ee01.len(), 2);
+    assert_eq!(to_ee01[0].0, to_ee01[1].0);
     // A removal: a background push naming the replace key, no alert.
-    let removal = bed.apns.accepted().pop().unwrap();
-    assert_eq!(removal.token, "aa01");
+    let removal = bed
+        .apns
+        .accepted()
+        .into_iter()
+        .filter(|p| p.token == "aa01")
+        .last()
+        .unwrap();
     assert_eq!(removal.push_type, Some(PushType::Background));
     let payload = removal.payload().unwrap();
     assert_eq!(payload["aps"]["content-available"], 1, "{payload}");

@@ -36,7 +36,12 @@ pub fn text_push(
 /// one-to-one text `text` from Ann to `token`, an APNs device of the app
 /// `topic` in the background.
 pub fn wire_job(token: &str, text: &str, topic: &str) -> Vec<u8> {
-    let case = json!({
+    wire_job_with(token, text, topic, json!({}))
+}
+
+/// [`wire_job`] with `message` (more `Message` keys: `MsgKey`…).
+pub fn wire_job_with(token: &str, text: &str, topic: &str, message: Value) -> Vec<u8> {
+    let mut case = json!({
         "Message": {
             "From_Account": "ann", "To_Account": "bob",
             "MsgBody": [{ "MsgType": "TIMTextElem", "MsgContent": { "Text": text } }]
@@ -45,8 +50,11 @@ pub fn wire_job(token: &str, text: &str, topic: &str) -> Vec<u8> {
         "Recipient": { "Account": "bob", "Device": { "Channel": "apns", "Token": token, "State": "background" } },
         "App": { "BundleId": topic },
         "Now": 1
-    })
-    .to_string();
+    });
+    if let (Value::Object(m), Value::Object(extra)) = (&mut case["Message"], message) {
+        m.extend(extra);
+    }
+    let case = case.to_string();
     let doc = tidings_std::ingest::parse_case(case.as_bytes()).unwrap();
     let lent = doc.lend().unwrap();
     let app = tidings_std::ingest::AppDoc::default();
