@@ -687,7 +687,8 @@ impl Store {
         }
         self.noted(txn.commit().map_err(err))?;
         self.depth.store(depth, Ordering::Relaxed);
-        // A queue read that began before this commit still sees them.
+        // A queue read that began before this commit still sees them (or
+        // their pushes as they were).
         leases.settled.extend(removed);
         Ok(outcome)
     }
@@ -1528,7 +1529,9 @@ fn write_results(
 }
 
 /// [`Store::recall`] inside its transaction; `removed`: the queue entries
-/// it took out (for the leases' settled set).
+/// it took out or whose push it swapped — a queue read that began before
+/// the commit must not take them (with the record it read), so they join
+/// the leases' settled set.
 fn recall_in(
     t: &mut Tables<'_>,
     by_key: &redb::Table<'_, (&'static str, &'static str), ()>,
@@ -1632,7 +1635,10 @@ fn recall_in(
                     in_flight.push((id.clone(), index));
                 }
                 // Still queued: sent once, with the edit's text.
-                Some(_) if ask.edit.is_some() => swap.push(index),
+                Some(entry) if ask.edit.is_some() => {
+                    swap.push(index);
+                    removed.push(entry);
+                }
                 Some(entry) => {
                     t.unqueue(&entry)?;
                     removed.push(entry);
@@ -2173,8 +2179,16 @@ mod tests {
             (outcome.recalled, outcome.in_flight, outcome.replaced),
             (2, 1, 1)
         );
-        // The queued ones are never taken again, even by a read that began
-        // before the recall committed.
+        // The queued ones are never taken again; a queue read that began
+        // before the recall committed skips them (settled).
+        let queued = |device| QueueKey {
+            channel: "apns".into(),
+            due_ms: 1_000,
+            job_id: "j".into(),
+            device,
+        };
+        let settled = leases.lock().unwrap().settled.clone();
+        assert!(settled.contains(&queued(2)) && settled.contains(&queued(3)));
         assert!(store
             .take_due(9_000, 10, 100, &leases)
             .unwrap()
@@ -2229,6 +2243,15 @@ mod tests {
         assert_eq!((first.replaced, first.in_flight, first.edited), (1, 1, 1));
         // The queued device now carries the edit.
         assert_eq!(bodies(&store, "j")[2], "j/2:one");
+        // A queue read that began before the edit does not send the
+        // original it read.
+        let swapped = QueueKey {
+            channel: "apns".into(),
+            due_ms: 1_000,
+            job_id: "j".into(),
+            device: 2,
+        };
+        assert!(leases.lock().unwrap().settled.contains(&swapped));
         // The one in flight is retried: with the edit too.
         store
             .commit(&[result(
