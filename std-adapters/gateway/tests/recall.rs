@@ -355,11 +355,13 @@ async fn tencent_callbacks_as_the_docs_give_them_recall_with_a_signature() {
         None,
         json!([device("apns", "aa01")]),
     );
-    let group = message(
+    let mut group = message(
         json!({ "MsgSeq": 130 }),
         Some("1213456"),
         json!([device("apns", "aa02")]),
     );
+    // Bob reads Chinese on this one: the recall says so in Chinese.
+    group["Recipients"][0]["Locale"] = "zh".into();
     bed.push(&c2c).await;
     bed.push(&group).await;
     // The request bodies of Tencent's docs.
@@ -399,6 +401,8 @@ async fn tencent_callbacks_as_the_docs_give_them_recall_with_a_signature() {
         assert_eq!(pushes[0].0, pushes[1].0);
         assert_silent(&pushes[1].1);
     }
+    let shown = bed.apns_to("aa02")[1].1.to_string();
+    assert!(shown.contains("此消息已被撤回"), "{shown}");
     // The same callback again (Tencent retries): nothing more. Another
     // command: OK, nothing done. A message never pushed: OK.
     let (status, _) = bed
