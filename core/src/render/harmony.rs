@@ -36,7 +36,10 @@
 //!   (equal ids replace the shown notification; the revoke API names it,
 //!   §13.2) and `appMessageId` its collapse id (≤ 64 chars; the device drops
 //!   a duplicate within 24 h, so a retried send is shown once). A message
-//!   without a key gets neither (Push Kit then treats it as unique).
+//!   without a key gets neither (Push Kit then treats it as unique). So a
+//!   replacement (recall or edit) sent with the same `appMessageId` would
+//!   be dropped as that duplicate: it must keep `notifyId` and leave
+//!   `appMessageId` out or change it.
 //! - `badge`: `{"addNum":1}` when the badge counts (`BadgeMode` 0, as on
 //!   Huawei and Honor) and `IgnoreHarmonyBadge` is not set. HarmonyOS
 //!   needs no launcher class. The names `badge`/`addNum` come from
