@@ -161,6 +161,9 @@ pub const fn replace_fields(channel: Channel) -> &'static [(&'static str, KeyPar
         Channel::Vivo => &[("notifyId", KeyPart::NotifyId)],
         Channel::Meizu => &[("messageJson.advanceInfo.notifyKey", KeyPart::MeizuKey)],
         Channel::Tpns => &[("message.android.n_id", KeyPart::NotifyId)],
+        // `appMessageId` (the collapse key) is sent too, but it only drops
+        // a duplicate; `notifyId` is what replaces.
+        Channel::Harmony => &[("payload.notification.notifyId", KeyPart::NotifyId)],
     }
 }
 

@@ -20,7 +20,7 @@
 //! #         receive_opt: ReceiveOpt::Receive, global_receive_opt: ReceiveOpt::Receive,
 //! #         dnd: None, locale: Locale::En,
 //! #     },
-//! #     app: App { bundle_id: "com.example.chat", package_name: "", badge_class: "" },
+//! #     app: App { bundle_id: "com.example.chat", package_name: "", badge_class: "", harmony_category: "" },
 //! #     now: 1_795_236_000,
 //! # };
 //! let mut buf = [0u8; 512];
@@ -48,9 +48,9 @@
 //! | `message.mention` | option of the one mention the rules read ([`relevant_mention`]): variant 0 `All`, 1 `Account(str)` |
 //! | `message.is_system` | bool |
 //! | `recipient` | `account`; `device { channel, token, state }`; `badge` u32; `push_enabled`; `c2c_sound`; `group_sound`; `receive_opt`, `global_receive_opt` (variants 0–4 in code order); `dnd`: option of variant 0 `Daily { start_second u32, duration u32, utc_offset i32 }`, 1 `Absolute { start i64, duration u32 }`; `locale`: 0 `En`, 1 `Zh` |
-//! | `app` | `bundle_id`, `package_name`, `badge_class` |
+//! | `app` | `bundle_id`, `package_name`, `badge_class`, `harmony_category` |
 //! | `now` | i64 |
-//! | `message.msg_key`, `message.msg_seq` | string; option of u64 (version 5 on) |
+//! | `message.msg_key`, `message.msg_seq` | string; option of u64 |
 //!
 //! where a length, a variant index, u16/u32 and u64 are unsigned LEB128
 //! varints, i32/i64 zigzag then varint, u8 one byte, a bool one byte 0 or 1,
@@ -62,10 +62,10 @@
 //! The layout is the model's declaration order (its serde derives), so a
 //! change to a model type's fields or variants changes the layout and must
 //! bump [`VERSION`]; `tests/tests/wire.rs` pins the bytes of one job.
-//! Fields added to a job go after `now`, so that this build still reads
-//! the jobs an older one queued: a version-4 job is a version-5 job
-//! without the message key, and decodes as a message without one
-//! ([`OLDEST_READ`]).
+//! Fields added to a job go after `now`, so that a build can keep reading
+//! the jobs an older one queued when nothing else changed: such an older
+//! job decodes as one without the appended fields ([`OLDEST_READ`],
+//! [`KEYED_SINCE`]).
 //!
 //! Decisions: a job is exactly one case, so bytes after it are
 //! [`WireError::Trailing`]. The mention list is not sent whole: the relay
@@ -93,10 +93,17 @@ use crate::model::{
 
 /// The layout version this build writes (byte 0 of a job).
 /// 4: `Channel` gained `Tpns` (variant 9), so a v3 reader cannot read
-/// every v4 job. 5: the message key (`msg_key`, `msg_seq`) after `now`.
+/// every v4 job. 5: `Channel` gained `Harmony` (variant 10), `AndroidInfo`
+/// `harmony_category`, `harmony_image`, `ignore_harmony_badge` and `App`
+/// `harmony_category`, and the message key (`msg_key`, `msg_seq`) follows
+/// `now`: a v4 job is refused as [`WireError::Version`], as every earlier
+/// bump did (a relay and its gateway upgrade together).
 pub const VERSION: u8 = 5;
-/// The oldest version this build reads: 4, whose jobs end at `now`.
-pub const OLDEST_READ: u8 = 4;
+/// The oldest version this build reads. A bump that only appends fields
+/// after `now` can keep reading the version before it (the appended
+/// fields then default: see [`KEYED_SINCE`]); version 5 also changed
+/// fields inside the case, so it reads only itself.
+pub const OLDEST_READ: u8 = 5;
 /// The first version whose jobs carry the message key after `now`.
 pub const KEYED_SINCE: u8 = 5;
 

@@ -30,8 +30,8 @@
 //! - the same holds for the push's replacements (a recall, an edit with
 //!   the sender's nickname as its text), which render only for a message
 //!   with a key; `render::revoke` and `render::removal` answer exactly for
-//!   a keyed message on their channels, within the buffer, as a form (a
-//!   revoke) or one JSON object (a removal).
+//!   a keyed message on their channels, within the buffer, as a form
+//!   (Xiaomi's revoke) or one JSON object.
 
 use std::fmt;
 
@@ -40,7 +40,9 @@ use serde_json::Value;
 use tidings_core::grapheme;
 use tidings_core::json::{is_json_object, MAX_DEPTH};
 use tidings_core::model::{Case, Channel, Device, Elem};
-use tidings_core::render::{apns, fcm, honor, huawei, meizu, oppo, tpns, vivo, xiaomi};
+use tidings_core::render::{
+    apns, fcm, harmony, honor, huawei, meizu, oppo, tpns, vivo, xiaomi,
+};
 use tidings_core::text::{self, Body};
 use tidings_core::write::{CharLimit, ELLIPSIS};
 use tidings_core::recall::Replacement;
@@ -179,7 +181,13 @@ fn check_recall(n: &Notification<'_>, buffer: usize) {
     let revoked = tidings_core::render::revoke(n, &mut buf);
     assert_eq!(revoked.is_some(), keyed && channel.revocable());
     if let Some(Ok(r)) = revoked {
-        check_form(std::str::from_utf8(&buf[..r.len]).expect("revoke is not UTF-8"));
+        let text = std::str::from_utf8(&buf[..r.len]).expect("revoke is not UTF-8");
+        if is_form_channel(channel) {
+            check_form(text);
+        } else {
+            let value: Value = serde_json::from_str(text).expect("revoke is not JSON");
+            assert!(value.is_object(), "revoke is not one object");
+        }
     }
     let removed = tidings_core::render::removal(n, &mut buf);
     let removable = matches!(channel, Channel::Apns | Channel::Fcm);
@@ -321,6 +329,13 @@ fn shape(channel: Channel) -> Shape {
             None,
             Some(tpns::PAYLOAD_LIMIT),
         ),
+        Channel::Harmony => s(
+            "payload.notification.title",
+            "payload.notification.body",
+            Some("target.token.0"),
+            None,
+            Some(harmony::PAYLOAD_LIMIT),
+        ),
     }
 }
 
@@ -374,7 +389,7 @@ pub fn check_render(n: &Notification<'_>, buffer: usize) {
 
     let shape = shape(channel);
     let exempt = match channel {
-        Channel::Huawei | Channel::Honor => token_member_len(text),
+        Channel::Huawei | Channel::Honor | Channel::Harmony => token_member_len(text),
         _ => 0,
     };
     if let Some(limit) = shape.bytes {
@@ -713,6 +728,7 @@ pub fn run_config() -> tidings_std::report::RunConfig {
             bundle_id: Some("com.example.chat".into()),
             package_name: Some("com.example.chat".into()),
             badge_class: None,
+            harmony_category: None,
         },
     }
 }

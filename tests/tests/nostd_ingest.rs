@@ -31,6 +31,7 @@ fn defaults() -> Defaults<'static> {
             bundle_id: BUNDLE_ID,
             package_name: PACKAGE_NAME,
             badge_class: "",
+            harmony_category: "",
         },
     }
 }
@@ -42,6 +43,7 @@ fn std_app(defaults: &Defaults<'_>) -> AppDoc {
         bundle_id: some(defaults.app.bundle_id),
         package_name: some(defaults.app.package_name),
         badge_class: some(defaults.app.badge_class),
+        harmony_category: some(defaults.app.harmony_category),
     }
 }
 
@@ -357,6 +359,29 @@ fn errors_name_the_key_and_both_sides_agree() {
             "PushFlag 2",
             with(&base, &["Message", "OfflinePushInfo"], json!({"PushFlag":2})),
             IngestError::Invalid(Field::PushFlag),
+        ),
+        (
+            "IgnoreHarmonyBadge 2",
+            with(
+                &base,
+                &["Message", "OfflinePushInfo"],
+                json!({"AndroidInfo":{"IgnoreHarmonyBadge":2}}),
+            ),
+            IngestError::Invalid(Field::IgnoreHarmonyBadge),
+        ),
+        (
+            "HarmonyCategory as a number",
+            with(
+                &base,
+                &["Message", "OfflinePushInfo"],
+                json!({"AndroidInfo":{"HarmonyCategory":1}}),
+            ),
+            IngestError::Type(Field::HarmonyCategory),
+        ),
+        (
+            "App.HarmonyCategory as a number",
+            with(&base, &["App"], json!({"HarmonyCategory":1})),
+            IngestError::Type(Field::AppHarmonyCategory),
         ),
         (
             "unknown channel",

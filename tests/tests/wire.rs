@@ -52,7 +52,14 @@ fn owned() -> impl Strategy<Value = Owned> {
         )),
         any::<[bool; 4]>(),
         prop::option::of(any::<u32>()),
-        (0u8..3, 0u8..9, 0u8..4, 0u8..5, 0u8..5),
+        // Every channel, TPNS and HarmonyOS included.
+        (
+            0u8..3,
+            0u8..Channel::ALL.len() as u8,
+            0u8..4,
+            0u8..5,
+            0u8..5,
+        ),
         any::<u32>(),
         prop::option::of((
             any::<bool>(),
@@ -182,6 +189,9 @@ impl Owned {
                             google_image: self.s(18),
                             huawei_image: self.s(19),
                             honor_image: self.s(20),
+                            harmony_category: self.s(33),
+                            harmony_image: self.s(34),
+                            ignore_harmony_badge: ext_as != badge_nc,
                         },
                         apns: ApnsInfo {
                             sound: self.s(21),
@@ -238,6 +248,7 @@ impl Owned {
                 bundle_id: self.s(29),
                 package_name: self.s(30),
                 badge_class: self.s(31),
+                harmony_category: self.s(35),
             },
             now: self.now,
         }
@@ -299,6 +310,7 @@ fn pinned() -> (Case<'static>, Vec<u8>) {
             bundle_id: "x",
             package_name: "",
             badge_class: "",
+            harmony_category: "",
         },
         now: 1_795_236_000,
     };
@@ -327,8 +339,8 @@ fn pinned() -> (Case<'static>, Vec<u8>) {
         0x01, 0x00, 0xe0, 0xea, 0x04, 0x80, 0xe1, 0x01, 0x9f, 0x38,
         // locale Zh
         0x01,
-        // app "x", "", ""
-        0x01, b'x', 0x00, 0x00,
+        // app "x", "", "", ""
+        0x01, b'x', 0x00, 0x00, 0x00,
         // now: zigzag(1795236000) = 3590472000
         0xc0, 0x82, 0x89, 0xb0, 0x0d,
         // version 5: msg_key "k1", msg_seq Some(7)
@@ -356,20 +368,14 @@ fn decoded_strings_borrow_from_the_input() {
     assert_eq!(job.case().app, case.app);
 }
 
-/// A job a version-4 build queued (no message key after `now`) still
-/// decodes after an upgrade, as a message without a key.
+/// A job of this version must carry the message key after `now`: without
+/// it, it ends early (a job of a version before [`wire::KEYED_SINCE`], were
+/// one still read, would decode as a message without a key).
 #[test]
-fn version_4_jobs_decode_without_a_message_key() {
-    let (mut case, bytes) = pinned();
-    let mut v4 = bytes[..bytes.len() - 5].to_vec();
-    v4[0] = wire::OLDEST_READ;
-    assert_eq!(wire::OLDEST_READ, 4);
-    case.message.msg_key = "";
-    case.message.msg_seq = None;
-    assert_eq!(wire::decode(&v4).unwrap().case(), case);
-    // A version-5 job must carry the key: without it, it ends early.
-    v4[0] = VERSION;
-    assert_eq!(wire::decode(&v4).unwrap_err(), WireError::Truncated);
+fn the_message_key_closes_the_job() {
+    let (_, bytes) = pinned();
+    let keyless = &bytes[..bytes.len() - 5];
+    assert_eq!(wire::decode(keyless).unwrap_err(), WireError::Truncated);
 }
 
 #[test]

@@ -272,6 +272,7 @@ pub(crate) mod tests {
             Channel::Vivo,
             Channel::Meizu,
             Channel::Tpns,
+            Channel::Harmony,
         ] {
             let on = On {
                 channel,
@@ -318,6 +319,22 @@ pub(crate) mod tests {
             render_into(&case, &mut buf[..tiny]),
             Err(Unrendered::Render(Error::TooLong(_)))
         ));
+    }
+
+    /// A provider whose token member is exempt from its byte `limit`
+    /// (`member` is that member's length without the token): a 3000-byte
+    /// token with a body that fits only without it is sent uncut, and a
+    /// body over the limit on its own is cut to exactly `limit` + member.
+    pub(crate) fn assert_token_exempt(on: On, limit: usize, member: usize) {
+        let on = on.token(leak("t".repeat(3000)));
+        let c = on.case(text(leak("x".repeat(3800))), C2C, ANN, None);
+        let (s, cut) = render_str(&c).expect("rendered");
+        assert!(s.len() > limit + 2000, "{}", s.len());
+        assert_eq!(cut, Cut::default());
+        let c = on.case(text(leak("x".repeat(5000))), C2C, ANN, None);
+        let (s, cut) = render_str(&c).expect("rendered");
+        assert_eq!(s.len(), limit + 3000 + member);
+        assert!(cut.body.is_some() && cut.title.is_none());
     }
 
     /// A 6400-byte emoji title over a 2400-byte CJK body on a provider with a

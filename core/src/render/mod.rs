@@ -7,7 +7,7 @@
 //! | provider | falls back | refuses the push |
 //! | --- | --- | --- |
 //! | Xiaomi | a blank title to the next non-blank of `OfflinePushInfo.Title`, nickname, `From_Account` (group: group name, `GroupId`); a blank `Desc` to the body composed from the elems | `Invalid(Title)` / `Invalid(Body)` when the whole chain is blank (§5.2) |
-//! | Huawei, Honor, OPPO, vivo, Meizu, TPNS | — (an empty title already falls back along the chain in [`crate::decide()`]; whitespace is not refused by these providers, so it is sent as is) | `Invalid(Title)` when every title source is empty |
+//! | Huawei, Honor, OPPO, vivo, Meizu, TPNS, HarmonyOS | — (an empty title already falls back along the chain in [`crate::decide()`]; whitespace is not refused by these providers, so it is sent as is) | `Invalid(Title)` when every title source is empty |
 //! | FCM | — | never: an absent title is left out |
 //! | APNs | — | never: title and subtitle are optional |
 //!
@@ -24,11 +24,13 @@
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::model::Channel;
-use crate::recall::Replacement;
+use crate::recall::{ReplaceKey, Replacement};
 use crate::text::{is_blank, Body};
+use crate::write::{fit, key, Layout, Writer};
 
 pub mod apns;
 pub mod fcm;
+pub mod harmony;
 pub mod honor;
 pub mod huawei;
 pub mod meizu;
@@ -85,20 +87,61 @@ pub fn render<'a>(notification: &Notification<'a>, buf: &mut [u8]) -> Result<Ren
         Channel::Huawei => huawei::render(notification, buf),
         Channel::Honor => honor::render(notification, buf),
         Channel::Tpns => tpns::render(notification, buf),
+        Channel::Harmony => harmony::render(notification, buf),
     }
 }
 
 /// The request that deletes the message's shown (or undelivered)
 /// notification, for a provider with a revoke API ([`Channel::revocable`]):
-/// Xiaomi's `/v3/message/regid/revoke` form ([`xiaomi::revoke`]). `None`
-/// for every other channel, and for a message without a key (nothing was
+/// Xiaomi's `/v3/message/regid/revoke` form ([`xiaomi::revoke`]),
+/// HarmonyOS's `messages:revoke` JSON ([`harmony_revoke`]). `None` for
+/// every other channel, and for a message without a key (nothing was
 /// marked, so there is nothing to name).
 pub fn revoke<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Option<Result<Rendered<'a>, Error>> {
     let key = n.replace_key()?;
     match n.case.recipient.device.channel {
         Channel::Xiaomi => Some(xiaomi::revoke(n, &key, buf)),
+        Channel::Harmony => Some(harmony_revoke(n, &key, buf)),
         _ => None,
     }
+}
+
+/// HarmonyOS's revoke body.
+struct HarmonyRevoke<'a> {
+    notify_id: u32,
+    token: &'a str,
+}
+
+impl Layout for HarmonyRevoke<'_> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
+        w.begin_object();
+        w.u64_member(key!("notifyId"), u64::from(self.notify_id));
+        kit::token_array(w, key!("token"), self.token);
+        w.end_object();
+        Ok(())
+    }
+}
+
+/// Renders the body of HarmonyOS's `POST /v1/<clientId>/messages:revoke`
+/// (beyond.md §13.2 [HM6]): `{"notifyId":<id>,"token":["<token>"]}`, the
+/// notify id every push of the message carried. It removes a notification
+/// not yet delivered, or shown and not tapped; the badge is left as it is.
+/// The JWT, the client id in the URL and `push-type` are the client's.
+pub fn harmony_revoke<'a>(
+    n: &Notification<'a>,
+    key: &ReplaceKey,
+    buf: &mut [u8],
+) -> Result<Rendered<'a>, Error> {
+    let token = n.case.recipient.device.token;
+    if token.is_empty() {
+        return Err(Error::Invalid(Field::Token));
+    }
+    let layout = HarmonyRevoke {
+        notify_id: key.notify_id(),
+        token,
+    };
+    let fitted = fit(&layout, buf, usize::MAX)?;
+    Ok(Rendered::without_headers(fitted, kit::Warnings::default()))
 }
 
 /// The background push that asks the app to remove the message's shown
@@ -432,10 +475,11 @@ mod tests {
         }
     }
 
-    /// Xiaomi alone has a revoke API here, and only a keyed message can
-    /// be revoked: `revoke` and `Channel::revocable` agree on every channel.
+    /// Xiaomi and HarmonyOS have a revoke API, and only a keyed message
+    /// can be revoked: `revoke` and `Channel::revocable` agree on every
+    /// channel.
     #[test]
-    fn revoke_is_xiaomis_form_by_notify_id() {
+    fn revoke_names_the_notify_id_on_xiaomi_and_harmony() {
         let elems = [Elem::Text("hi")];
         for channel in Channel::ALL {
             let mut c = case(channel, token(channel), ANN, C2C, &elems, None);
@@ -449,10 +493,11 @@ mod tests {
             if let Some(r) = revoked {
                 let r = r.unwrap();
                 assert_eq!(r.headers, Headers::None);
-                assert_eq!(
-                    &buf[..r.len],
-                    b"registration_id=t-1&restricted_package_name=com.example.chat&notify_id=1021119096"
-                );
+                let want: &[u8] = match channel {
+                    Channel::Xiaomi => b"registration_id=t-1&restricted_package_name=com.example.chat&notify_id=1021119096",
+                    _ => br#"{"notifyId":1021119096,"token":["t-1"]}"#,
+                };
+                assert_eq!(&buf[..r.len], want, "{channel:?}");
             }
         }
         let mut bad = case(Channel::Xiaomi, "t-1,t-2", ANN, C2C, &elems, None);

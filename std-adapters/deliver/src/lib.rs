@@ -206,5 +206,8 @@ pub fn client_for(
                 .map_err(init_error)?;
             Ok(Box::new(client))
         }
+        // No HarmonyOS client yet: refused as a missing [harmony] table.
+        Channel::Harmony => table(&None::<()>, "harmony")
+            .and_then(|()| Err(ConfigError::new("harmony", "no client".to_owned()))),
     }
 }

@@ -69,10 +69,17 @@ pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), 
     let title = (!title_full.is_empty()).then(|| apply_cut(title_full, rendered.cut.title));
     let sound = if apple {
         n.ios_sound()
+    } else if channel == Channel::Harmony {
+        // HarmonyOS NEXT is sent no sound (none documented, beyond.md §11.2).
+        None
     } else {
         Some(n.android_sound()).filter(|s| !s.is_empty())
     };
-    let badge = if apple || !n.case.app.badge_class.is_empty() {
+    let badge = if channel == Channel::Harmony {
+        // No launcher class needed; `IgnoreHarmonyBadge` leaves it out.
+        n.badge()
+            .filter(|_| tidings_core::render::harmony::adds_badge(n))
+    } else if apple || !n.case.app.badge_class.is_empty() {
         n.badge()
     } else {
         None
