@@ -208,3 +208,26 @@ pub fn client_for(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_revoke_is_refused_by_refuse_revoke() {
+        let mut push = Push {
+            body: b"{}",
+            headers: tidings_core::render::Headers::None,
+            id: uuid::Uuid::nil(),
+            attempt: 0,
+            action: Action::default(),
+        };
+        assert_eq!(push.action, Action::Send);
+        assert_eq!(push.refuse_revoke("fcm"), None);
+        push.action = Action::Revoke;
+        assert_eq!(
+            push.refuse_revoke("fcm"),
+            Some(Delivery::local_reject(NO_REVOKE_API))
+        );
+    }
+}

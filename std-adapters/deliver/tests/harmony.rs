@@ -373,3 +373,49 @@ async fn an_unreachable_host_backs_off_by_attempt() {
     })
     .await;
 }
+
+/// Everything logged, at every level, while the client mints, sends, is
+/// refused and cannot sign: never the private key, never a JWT.
+#[tokio::test]
+async fn the_private_key_and_the_jwt_never_reach_the_logs() {
+    use std::sync::Mutex;
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let good = bed().await;
+    assert!(matches!(
+        good.send(TOKEN, 0).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    good.standin.script_next(TOKEN, 2, Reply::JwtExpired);
+    assert_eq!(good.send(TOKEN, 0).await.outcome, refused("80200005"));
+    let wrong = bed_with(|b| b, Some(OTHER_TEST_KEY_PEM), None).await;
+    assert_eq!(wrong.send(TOKEN, 0).await.outcome, refused("80200001"));
+
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("80200005"), "the logs were captured: {logs}");
+    let key = good.standin.account().private_key_pem.clone();
+    for pem in [key.as_str(), OTHER_TEST_KEY_PEM] {
+        for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!logs.contains(line), "a key line was logged");
+        }
+    }
+    // Every JWT starts with the base64url of `{"`.
+    assert!(!logs.contains("eyJ"), "a JWT was logged");
+}
