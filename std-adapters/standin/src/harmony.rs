@@ -666,10 +666,10 @@ fn check_send(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<String>, ()), Rep
         return Err(Reply::ParameterError);
     }
     for field in ["title", "body"] {
-        if !note
+        if note
             .get(field)
             .and_then(Value::as_str)
-            .is_some_and(|t| !t.is_empty())
+            .is_none_or(str::is_empty)
         {
             return Err(Reply::PayloadError);
         }
