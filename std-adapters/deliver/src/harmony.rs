@@ -72,7 +72,6 @@ use tidings_std::config::{ConfigError, HarmonySection};
 
 use crate::https;
 use crate::jwt::Ps256Key;
-use crate::kit::answer::StatusClass;
 use crate::kit::config;
 use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::token::{TokenCache, TokenError};
@@ -157,50 +156,32 @@ pub struct HarmonyConfig {
 
 pub use crate::kit::InitError;
 
-/// Letters, digits, `-`, `_`, `.`: an id that goes into a URL path as is.
-fn path_id(value: String, key: &str) -> Result<String, ConfigError> {
-    if value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    {
-        Ok(value)
-    } else {
-        Err(ConfigError::new(
-            key,
-            "must be letters, digits, '-', '_' or '.' (it goes into the URL path)",
-        ))
-    }
-}
-
 impl HarmonyConfig {
     /// Reads `[harmony]`: loads the key file; `project_id` defaults to the
     /// file's. Errors name the key (`harmony.service_account_file: …`).
     pub fn from_section(section: &HarmonySection) -> Result<Self, ConfigError> {
-        const FILE: &str = "harmony.service_account_file";
-        let path = section.service_account_file.as_ref().ok_or_else(|| {
-            ConfigError::new(FILE, "missing (the service account's JSON key file)")
-        })?;
-        let json = std::fs::read(path)
-            .map_err(|e| ConfigError::new(FILE, format!("{}: cannot read: {e}", path.display())))?;
-        let account = ServiceAccount::from_json(&json)
-            .map_err(|e| ConfigError::new(FILE, format!("{}: {e}", path.display())))?;
-        let project_id = section
-            .project_id
-            .clone()
-            .filter(|p| !p.trim().is_empty())
-            .or_else(|| account.project_id.clone())
-            .ok_or_else(|| {
-                ConfigError::new("harmony.project_id", "missing (and the key file has none)")
-            })?;
+        let account = config::key_file(
+            &section.service_account_file,
+            "harmony.service_account_file",
+            "the service account's JSON key file",
+            ServiceAccount::from_json,
+        )?;
+        let project_id = config::project_id(
+            &section.project_id,
+            &account.project_id,
+            "harmony.project_id",
+            "-_.",
+        )?;
         let client_id = match &section.client_id {
             None => None,
-            value => Some(path_id(
+            value => Some(config::path_segment(
                 config::required(value, "harmony.client_id")?,
                 "harmony.client_id",
+                "-_.",
             )?),
         };
         Ok(Self {
-            project_id: path_id(project_id, "harmony.project_id")?,
+            project_id,
             client_id,
             account,
             endpoint: config::base_url(&section.endpoint, PRODUCTION_URL, "harmony.endpoint")?,
@@ -353,7 +334,7 @@ impl HarmonyClient {
         };
         let mut invalid_tokens = Vec::new();
         let outcome = match action {
-            Action::Deliver | Action::Partial => {
+            Action::Deliver => {
                 if reply.success.is_none_or(|n| n > 0) {
                     self.proven.store(true, Ordering::Relaxed);
                 }
@@ -552,46 +533,17 @@ impl Reply {
     }
 }
 
-/// What one answer asks of the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Deliver,
-    /// 80100000: taken for some tokens; the others judged by reason.
-    Partial,
-    /// 80300007: no token took it; judged by reason.
-    DropTokens,
-    /// Mint a new JWT and send once more; a second refusal is
-    /// [`Outcome::CredentialsRefused`].
-    RefreshAuth,
-    /// [`SERVER_BACKOFF`] or `Retry-After`.
-    Backoff,
-    /// [`FLOW_BACKOFF`] or `Retry-After`.
-    FlowControl,
-    Reject,
-    CredentialsRefused,
-}
-
-impl StatusClass for Action {
-    /// 401 re-mint once, 403 the sender refused, 429/503 flow control, 5xx
-    /// backoff, anything else (2xx too: a success names 80000000)
-    /// rejected.
-    fn by_status(status: u16) -> Self {
-        match status {
-            401 => Action::RefreshAuth,
-            403 => Action::CredentialsRefused,
-            503 | 429 => Action::FlowControl,
-            500..=599 => Action::Backoff,
-            _ => Action::Reject,
-        }
-    }
-    const DELIVER: Self = Action::Deliver;
-    const REJECT: Self = Action::Reject;
-}
+/// What one answer asks of the client: the Huawei family's vocabulary
+/// (`Deliver` reads a partial success's per-token reasons, `DropTokens`
+/// 80300007's; `RefreshAuth` mints a new JWT and sends once more), with its
+/// status-class fallback (401 re-mint once, 403 refused sender, 429/503 flow
+/// control, 5xx backoff, the rest rejected).
+pub use crate::huawei::Action;
 
 /// Every code of beyond.md §11.3 → action.
 pub const RESPONSES: &[(&str, Action)] = &[
     ("80000000", Action::Deliver),
-    ("80100000", Action::Partial),
+    ("80100000", Action::Deliver),
     ("80100001", Action::Reject),
     ("80100003", Action::Reject),
     ("80100004", Action::Reject),
