@@ -290,7 +290,7 @@ impl HarmonyClient {
                 .await
                 .map_err(|e| e.delivery("harmony", self.clock.now(), push.attempt))?;
             let reply = Reply::read(&answer.body);
-            let action = action_for(answer.status, &reply.code);
+            let action = action_for(answer.status, &reply.answer.code);
             Ok(((answer, reply, action), action == Action::RefreshAuth))
         };
         let finish = |(answer, reply, action): (https::Answer, Reply, Action)| {
@@ -327,11 +327,7 @@ impl HarmonyClient {
     ) -> Delivery {
         let status = answer.status;
         let now = self.clock.now();
-        let reason = if reply.code.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            reply.code.clone()
-        };
+        let reason = reply.answer.reason(status);
         let mut invalid_tokens = Vec::new();
         let outcome = match action {
             Action::Deliver => {
@@ -342,6 +338,7 @@ impl HarmonyClient {
                 invalid_tokens = dead_tokens(&verdicts);
                 Outcome::Delivered {
                     id: reply
+                        .answer
                         .request_id
                         .clone()
                         .unwrap_or_else(|| push.id.to_string()),
@@ -363,18 +360,18 @@ impl HarmonyClient {
             // Refused again right after a fresh JWT: the key is not this
             // project's.
             Action::CredentialsRefused | Action::RefreshAuth => {
-                tracing::debug!(status, %reason, message = %reply.message, "HarmonyOS refused the sender's credentials");
+                tracing::debug!(status, %reason, message = %reply.answer.message, "HarmonyOS refused the sender's credentials");
                 Outcome::CredentialsRefused { reason }
             }
             Action::Reject => {
-                tracing::debug!(status, %reason, message = %reply.message, "HarmonyOS rejected a push: check the configuration or the payload");
+                tracing::debug!(status, %reason, message = %reply.answer.message, "HarmonyOS rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };
         Delivery {
             outcome,
             status: Some(status),
-            id: reply.request_id,
+            id: reply.answer.request_id,
             invalid_tokens,
         }
     }
@@ -478,13 +475,12 @@ pub fn body_tokens(body: &[u8]) -> Vec<String> {
 
 // ---------------------------------------------------------------- answers
 
-/// An answer: `{"code": "<8 digits>", "msg", "requestId"}` (§11.3: `code`
-/// is a string; a number is read too).
+/// An answer: Huawei's `{"code": "<8 digits>", "msg", "requestId"}`
+/// (§11.3: `code` is a string; a number is read too), and what `msg` says
+/// per token.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Reply {
-    pub code: String,
-    pub message: String,
-    pub request_id: Option<String>,
+    pub answer: crate::huawei::Answer,
     /// `(reason, token)` of each token `msg` names illegal.
     pub illegal: Vec<(String, String)>,
     /// `msg`'s `success` count, when it gives one.
@@ -494,23 +490,13 @@ pub struct Reply {
 impl Reply {
     pub fn read(body: &[u8]) -> Self {
         #[derive(serde::Deserialize)]
-        struct Body {
-            code: Option<serde_json::Value>,
-            msg: Option<String>,
-            #[serde(rename = "requestId")]
-            request_id: Option<String>,
-        }
-        #[derive(serde::Deserialize)]
         struct Msg {
             #[serde(rename = "illegalTokens")]
             illegal_tokens: Option<std::collections::BTreeMap<String, Vec<String>>>,
             success: Option<u64>,
         }
-        let Ok(b) = serde_json::from_slice::<Body>(body) else {
-            return Self::default();
-        };
-        let message = b.msg.unwrap_or_default();
-        let msg = serde_json::from_str::<Msg>(&message).ok();
+        let answer = crate::huawei::read_answer(body);
+        let msg = serde_json::from_str::<Msg>(&answer.message).ok();
         let illegal = msg
             .as_ref()
             .and_then(|m| m.illegal_tokens.as_ref())
@@ -524,11 +510,9 @@ impl Reply {
             })
             .unwrap_or_default();
         Self {
-            code: crate::huawei::code_text(b.code),
+            answer,
             success: msg.and_then(|m| m.success),
             illegal,
-            message,
-            request_id: b.request_id,
         }
     }
 }
@@ -605,7 +589,7 @@ mod tests {
         let r = Reply::read(
             br#"{"code":"80100000","msg":"{\"illegalTokens\":{\" tokenFormatError \":[\"a\"],\"noRight\":[\"b\",\"c\"]},\"success\":1,\"failure\":3}","requestId":"9"}"#,
         );
-        assert_eq!(r.code, "80100000");
+        assert_eq!(r.answer.code, "80100000");
         assert_eq!(r.success, Some(1));
         assert_eq!(
             r.illegal,
@@ -615,7 +599,7 @@ mod tests {
                 ("noRight".into(), "c".into())
             ]
         );
-        assert_eq!(Reply::read(br#"{"code":80000000}"#).code, "80000000");
+        assert_eq!(Reply::read(br#"{"code":80000000}"#).answer.code, "80000000");
         assert_eq!(Reply::read(b"<html>"), Reply::default());
         assert_eq!(
             body_tokens(br#"{"payload":{},"target":{"token":["t1"]}}"#),

@@ -169,29 +169,20 @@ async fn every_code_class() {
     ));
     let now = bed.clock.now();
     let flow = |retry_after| Reply::FlowControl { retry_after };
-    let dead = |reason: &str| token_invalid(&format!("80300007 {reason}"));
+    // 80300007 for one token, by its reason.
+    let by_reason = |reason: &str, outcome: fn(&str) -> Outcome| {
+        row(
+            Reply::illegal(reason),
+            0,
+            outcome(&format!("80300007 {reason}")),
+        )
+    };
     let rows = vec![
-        row(
-            Reply::illegal("tokenFormatError"),
-            0,
-            dead("tokenFormatError"),
-        ),
-        row(
-            Reply::illegal("tokenPlatformNotSupport"),
-            0,
-            dead("tokenPlatformNotSupport"),
-        ),
-        row(Reply::illegal("noRight"), 0, dead("noRight")),
-        row(
-            Reply::illegal("noPushTypeRight"),
-            0,
-            refused("80300007 noPushTypeRight"),
-        ),
-        row(
-            Reply::illegal("countryNotSupport"),
-            0,
-            rejected("80300007 countryNotSupport"),
-        ),
+        by_reason("tokenFormatError", token_invalid),
+        by_reason("tokenPlatformNotSupport", token_invalid),
+        by_reason("noRight", token_invalid),
+        by_reason("noPushTypeRight", refused),
+        by_reason("countryNotSupport", rejected),
         row(
             Reply::InternalError,
             1,

@@ -273,18 +273,14 @@ impl std::fmt::Debug for ServiceAccount {
 }
 
 impl ServiceAccount {
-    /// A test account of `project_id` with the checked-in [`TEST_KEY_PEM`].
+    /// A test account of `project_id` with the checked-in [`TEST_KEY_PEM`]
+    /// (a test signs with another key by changing `private_key_pem`).
     pub fn test(project_id: &str) -> Self {
-        Self::with_key(project_id, TEST_KEY_PEM)
-    }
-
-    /// A test account of `project_id` signing with `private_key_pem`.
-    pub fn with_key(project_id: &str, private_key_pem: &str) -> Self {
         Self {
             project_id: project_id.to_owned(),
             key_id: "standin-key-0001".to_owned(),
             sub_account: "1000000000000001".to_owned(),
-            private_key_pem: private_key_pem.to_owned(),
+            private_key_pem: TEST_KEY_PEM.to_owned(),
         }
     }
 
