@@ -78,6 +78,7 @@ pub fn c2c_case<'a>(channel: Channel, elems: &'a [Elem<'a>]) -> Case<'a> {
             bundle_id: BUNDLE,
             package_name: BUNDLE,
             badge_class: "",
+            harmony_category: "",
         },
         now: NOW,
     }

@@ -103,6 +103,8 @@ fn run(
             google_image: image,
             huawei_image: image,
             honor_image: image,
+            harmony_category: "WORK",
+            harmony_image: image,
             ..android_info
         };
         let apns = ApnsInfo {
@@ -131,6 +133,13 @@ fn run(
                 apns: apns_info,
             }),
             life_time: Some(86_400),
+            // A message key: every replace key (HarmonyOS notifyId and
+            // appMessageId) is rendered.
+            msg_key: if every_option {
+                "144115212064012345_8_1795236000"
+            } else {
+                ""
+            },
             ..Message::new(
                 Sender {
                     account: "ann",
@@ -156,6 +165,7 @@ fn run(
             bundle_id: "com.example.chat",
             package_name: "com.example.chat",
             badge_class: "com.example.chat.MainActivity",
+            harmony_category: "IM",
         },
         now: 1_795_236_000,
     };

@@ -76,6 +76,9 @@ pub enum Field {
     GoogleImage,
     HuaweiImage,
     HonorImage,
+    HarmonyCategory,
+    HarmonyImage,
+    IgnoreHarmonyBadge,
     ApnsSound,
     BadgeMode,
     ApnsTitle,
@@ -99,6 +102,7 @@ pub enum Field {
     DndStartTimeStamp,
     DndDuration,
     DndUtcOffset,
+    AppHarmonyCategory,
     BadgeClass,
 }
 
@@ -173,6 +177,9 @@ impl Field {
             Field::GoogleImage => "Message.OfflinePushInfo.AndroidInfo.GoogleImage",
             Field::HuaweiImage => "Message.OfflinePushInfo.AndroidInfo.HuaWeiImage",
             Field::HonorImage => "Message.OfflinePushInfo.AndroidInfo.HonorImage",
+            Field::HarmonyCategory => "Message.OfflinePushInfo.AndroidInfo.HarmonyCategory",
+            Field::HarmonyImage => "Message.OfflinePushInfo.AndroidInfo.HarmonyImage",
+            Field::IgnoreHarmonyBadge => "Message.OfflinePushInfo.AndroidInfo.IgnoreHarmonyBadge",
             Field::ApnsSound => "Message.OfflinePushInfo.ApnsInfo.Sound",
             Field::BadgeMode => "Message.OfflinePushInfo.ApnsInfo.BadgeMode",
             Field::ApnsTitle => "Message.OfflinePushInfo.ApnsInfo.Title",
@@ -196,6 +203,7 @@ impl Field {
             Field::DndStartTimeStamp => "Recipient.Dnd.StartTimeStamp",
             Field::DndDuration => "Recipient.Dnd.Duration",
             Field::DndUtcOffset => "Recipient.Dnd.UtcOffset",
+            Field::AppHarmonyCategory => "App.HarmonyCategory",
             Field::BadgeClass => "App.BadgeClass",
         }
     }

@@ -1022,6 +1022,7 @@ impl<'a> Object<'a> for PushInfoDoc<'a> {
 #[derive(Default)]
 struct AndroidInfoDoc<'a> {
     ext_as_huawei_intent_param: u8,
+    ignore_harmony_badge: u8,
     info: AndroidInfo<'a>,
 }
 
@@ -1045,6 +1046,9 @@ impl<'a> Object<'a> for AndroidInfoDoc<'a> {
         ("GoogleImage", Field::GoogleImage),
         ("HuaWeiImage", Field::HuaweiImage),
         ("HonorImage", Field::HonorImage),
+        ("HarmonyCategory", Field::HarmonyCategory),
+        ("HarmonyImage", Field::HarmonyImage),
+        ("IgnoreHarmonyBadge", Field::IgnoreHarmonyBadge),
     ];
     fn member<A: MapAccess<'a>>(
         &mut self,
@@ -1071,6 +1075,9 @@ impl<'a> Object<'a> for AndroidInfoDoc<'a> {
             Field::GoogleImage => info.google_image = text(ctx, map)?,
             Field::HuaweiImage => info.huawei_image = text(ctx, map)?,
             Field::HonorImage => info.honor_image = text(ctx, map)?,
+            Field::HarmonyCategory => info.harmony_category = text(ctx, map)?,
+            Field::HarmonyImage => info.harmony_image = text(ctx, map)?,
+            Field::IgnoreHarmonyBadge => self.ignore_harmony_badge = map.next_value()?,
             _ => {}
         }
         Ok(())
@@ -1080,6 +1087,10 @@ impl<'a> Object<'a> for AndroidInfoDoc<'a> {
             ext_as_huawei_intent_param: flag(
                 u32::from(self.ext_as_huawei_intent_param),
                 Field::ExtAsHuaweiIntentParam,
+            )?,
+            ignore_harmony_badge: flag(
+                u32::from(self.ignore_harmony_badge),
+                Field::IgnoreHarmonyBadge,
             )?,
             ..self.info
         })
@@ -1394,6 +1405,7 @@ impl<'a> Object<'a> for AppDoc<'a> {
         ("BundleId", Field::BundleId),
         ("PackageName", Field::PackageName),
         ("BadgeClass", Field::BadgeClass),
+        ("HarmonyCategory", Field::AppHarmonyCategory),
     ];
     fn member<A: MapAccess<'a>>(
         &mut self,
@@ -1405,6 +1417,7 @@ impl<'a> Object<'a> for AppDoc<'a> {
             Field::BundleId => self.0.bundle_id = text(ctx, map)?,
             Field::PackageName => self.0.package_name = text(ctx, map)?,
             Field::BadgeClass => self.0.badge_class = text(ctx, map)?,
+            Field::AppHarmonyCategory => self.0.harmony_category = text(ctx, map)?,
             _ => {}
         }
         Ok(())
@@ -1462,6 +1475,7 @@ fn lend<'a, const ELEMS: usize>(
                 bundle_id: pick(given.bundle_id, defaults.app.bundle_id),
                 package_name: pick(given.package_name, defaults.app.package_name),
                 badge_class: pick(given.badge_class, defaults.app.badge_class),
+                harmony_category: pick(given.harmony_category, defaults.app.harmony_category),
             },
             now: doc.now.unwrap_or(defaults.now),
         },

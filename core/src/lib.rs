@@ -15,7 +15,7 @@
 //! let case = Case {
 //!     message: Message::new(sender, Conversation::C2c { to_account: "bob" }, &elems),
 //!     recipient: Recipient { badge: 4, ..Recipient::new("bob", device) },
-//!     app: App { bundle_id: "com.example.chat", package_name: "com.example.chat", badge_class: "" },
+//!     app: App { bundle_id: "com.example.chat", package_name: "com.example.chat", ..App::default() },
 //!     now: 1_795_236_000,
 //! };
 //! let Ok(Decision::Push(notification)) = decide(&case) else { panic!() };

@@ -138,6 +138,14 @@ pub struct AndroidInfo<'a> {
     pub google_image: &'a str,
     pub huawei_image: &'a str,
     pub honor_image: &'a str,
+    /// `HarmonyCategory`: HarmonyOS NEXT `notification.category`
+    /// (push-rules §6); empty = `App.HarmonyCategory`, then `"IM"`.
+    pub harmony_category: &'a str,
+    /// `HarmonyImage`: HarmonyOS NEXT `notification.image` (https only).
+    pub harmony_image: &'a str,
+    /// `IgnoreHarmonyBadge = 1` (`ignoreHarmonyBadge`, push-rules §5.3):
+    /// pushed without incrementing the HarmonyOS badge.
+    pub ignore_harmony_badge: bool,
 }
 
 /// `OfflinePushInfo.ApnsInfo` (push-rules §7). Empty strings are unset.
@@ -236,11 +244,14 @@ pub enum Channel {
     Meizu,
     /// Tencent Push Notification Service (legacy, vendors.md §9).
     Tpns,
+    /// HarmonyOS NEXT Push Kit, REST v3 (beyond.md §11): not a Huawei
+    /// variant, its own body and auth.
+    Harmony,
 }
 
 impl Channel {
     /// Every channel, in the order the case format lists them.
-    pub const ALL: [Channel; 10] = [
+    pub const ALL: [Channel; 11] = [
         Channel::Apns,
         Channel::ApnsVoip,
         Channel::Fcm,
@@ -251,6 +262,7 @@ impl Channel {
         Channel::Vivo,
         Channel::Meizu,
         Channel::Tpns,
+        Channel::Harmony,
     ];
 
     /// Every channel's case-format name, in [`Channel::ALL`]'s order (what
@@ -281,6 +293,7 @@ impl Channel {
             Channel::Vivo => "vivo",
             Channel::Meizu => "meizu",
             Channel::Tpns => "tpns",
+            Channel::Harmony => "harmony",
         }
     }
 
@@ -420,6 +433,10 @@ pub struct App<'a> {
     /// Android launcher activity class: Huawei and Honor set a badge only
     /// when it is configured (render-map). Empty = no badge on Android.
     pub badge_class: &'a str,
+    /// The HarmonyOS `notification.category` when the message sets no
+    /// `HarmonyCategory`; empty = the renderer's `"IM"`
+    /// ([`crate::render::harmony::DEFAULT_CATEGORY`]).
+    pub harmony_category: &'a str,
 }
 
 /// One message meeting one recipient device at one instant.

@@ -11,6 +11,7 @@
 //! #         conversation: Conversation::C2c { to_account: "bob" },
 //! #         origin: Origin::Rest, elems: &elems, push_info: None, online_only: false,
 //! #         life_time: None, with_mute_notifications: false, mentions: &[], is_system: false,
+//! #         msg_key: "", msg_seq: None,
 //! #     },
 //! #     recipient: Recipient {
 //! #         account: "bob",
@@ -19,7 +20,7 @@
 //! #         receive_opt: ReceiveOpt::Receive, global_receive_opt: ReceiveOpt::Receive,
 //! #         dnd: None, locale: Locale::En,
 //! #     },
-//! #     app: App { bundle_id: "com.example.chat", package_name: "", badge_class: "" },
+//! #     app: App { bundle_id: "com.example.chat", package_name: "", badge_class: "", harmony_category: "" },
 //! #     now: 1_795_236_000,
 //! # };
 //! let mut buf = [0u8; 512];
@@ -47,7 +48,7 @@
 //! | `message.mention` | option of the one mention the rules read ([`relevant_mention`]): variant 0 `All`, 1 `Account(str)` |
 //! | `message.is_system` | bool |
 //! | `recipient` | `account`; `device { channel, token, state }`; `badge` u32; `push_enabled`; `c2c_sound`; `group_sound`; `receive_opt`, `global_receive_opt` (variants 0–4 in code order); `dnd`: option of variant 0 `Daily { start_second u32, duration u32, utc_offset i32 }`, 1 `Absolute { start i64, duration u32 }`; `locale`: 0 `En`, 1 `Zh` |
-//! | `app` | `bundle_id`, `package_name`, `badge_class` |
+//! | `app` | `bundle_id`, `package_name`, `badge_class`, `harmony_category` |
 //! | `now` | i64 |
 //!
 //! where a length, a variant index, u16/u32 and u64 are unsigned LEB128
@@ -87,8 +88,11 @@ use crate::model::{
 
 /// The layout version this build writes and reads (byte 0 of a job).
 /// 4: `Channel` gained `Tpns` (variant 9), so a v3 reader cannot read
-/// every v4 job.
-pub const VERSION: u8 = 4;
+/// every v4 job. 5: `Channel` gained `Harmony` (variant 10), `AndroidInfo`
+/// `harmony_category`, `harmony_image`, `ignore_harmony_badge` and `App`
+/// `harmony_category`: a v4 job is refused as [`WireError::Version`], as
+/// every earlier bump did (a relay and its gateway upgrade together).
+pub const VERSION: u8 = 5;
 
 /// Why a job cannot be encoded or decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

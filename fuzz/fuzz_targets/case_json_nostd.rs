@@ -28,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
         bundle_id: "com.example.chat",
         package_name: "com.example.chat",
         badge_class: "",
+        harmony_category: "",
     };
     // As long as the input: always enough for its unescaped strings.
     let mut scratch = vec![0u8; data.len()];

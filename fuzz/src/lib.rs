@@ -35,7 +35,9 @@ use serde_json::Value;
 use tidings_core::grapheme;
 use tidings_core::json::{is_json_object, MAX_DEPTH};
 use tidings_core::model::{Case, Channel, Device, Elem};
-use tidings_core::render::{apns, fcm, honor, huawei, meizu, oppo, tpns, vivo, xiaomi};
+use tidings_core::render::{
+    apns, fcm, harmony, honor, huawei, meizu, oppo, tpns, vivo, xiaomi,
+};
 use tidings_core::text::{self, Body};
 use tidings_core::write::{CharLimit, ELLIPSIS};
 use tidings_core::{decide, render, Decision, Error, Notification, Reason};
@@ -283,6 +285,13 @@ fn shape(channel: Channel) -> Shape {
             None,
             Some(tpns::PAYLOAD_LIMIT),
         ),
+        Channel::Harmony => s(
+            "payload.notification.title",
+            "payload.notification.body",
+            Some("target.token.0"),
+            None,
+            Some(harmony::PAYLOAD_LIMIT),
+        ),
     }
 }
 
@@ -336,7 +345,7 @@ pub fn check_render(n: &Notification<'_>, buffer: usize) {
 
     let shape = shape(channel);
     let exempt = match channel {
-        Channel::Huawei | Channel::Honor => token_member_len(text),
+        Channel::Huawei | Channel::Honor | Channel::Harmony => token_member_len(text),
         _ => 0,
     };
     if let Some(limit) = shape.bytes {
@@ -675,6 +684,7 @@ pub fn run_config() -> tidings_std::report::RunConfig {
             bundle_id: Some("com.example.chat".into()),
             package_name: Some("com.example.chat".into()),
             badge_class: None,
+            harmony_category: None,
         },
     }
 }

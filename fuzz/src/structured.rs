@@ -148,6 +148,9 @@ pub struct FAndroidInfo {
     google_image: Text,
     huawei_image: Text,
     honor_image: Text,
+    harmony_category: Text,
+    harmony_image: Text,
+    ignore_harmony_badge: bool,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -239,6 +242,7 @@ pub struct FuzzCase {
     bundle_id: Text,
     package_name: Text,
     badge_class: Text,
+    harmony_category: Text,
     now: i64,
     /// `None`: the CLI's buffer; otherwise a buffer of this many bytes.
     buffer: Option<u16>,
@@ -364,6 +368,7 @@ impl FuzzCase {
                 bundle_id: self.bundle_id.s(),
                 package_name: self.package_name.s(),
                 badge_class: self.badge_class.s(),
+                harmony_category: self.harmony_category.s(),
             },
             now: self.now,
         }
@@ -405,6 +410,9 @@ fn push_info(p: &FPushInfo) -> PushInfo<'_> {
             google_image: a.google_image.s(),
             huawei_image: a.huawei_image.s(),
             honor_image: a.honor_image.s(),
+            harmony_category: a.harmony_category.s(),
+            harmony_image: a.harmony_image.s(),
+            ignore_harmony_badge: a.ignore_harmony_badge,
         },
         apns: ApnsInfo {
             sound: p.apns_sound.s(),

@@ -31,6 +31,7 @@ fn defaults() -> Defaults<'static> {
             bundle_id: BUNDLE_ID,
             package_name: PACKAGE_NAME,
             badge_class: "",
+            harmony_category: "",
         },
     }
 }
@@ -42,6 +43,7 @@ fn std_app(defaults: &Defaults<'_>) -> AppDoc {
         bundle_id: some(defaults.app.bundle_id),
         package_name: some(defaults.app.package_name),
         badge_class: some(defaults.app.badge_class),
+        harmony_category: some(defaults.app.harmony_category),
     }
 }
 

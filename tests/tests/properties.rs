@@ -149,6 +149,7 @@ fn render_case(input: &Input, channel: Channel, buf: &mut [u8]) -> Result<Option
             bundle_id: "com.example.chat",
             package_name: "com.example.chat",
             badge_class: "",
+            harmony_category: "",
         },
         now: 1_795_236_000,
     };
@@ -298,10 +299,10 @@ struct AndroidShape {
     byte_limit: Option<usize>,
 }
 
-use tidings_core::render::{fcm, honor, huawei, meizu, oppo, vivo, xiaomi};
+use tidings_core::render::{fcm, harmony, honor, huawei, meizu, oppo, vivo, xiaomi};
 use tidings_core::write::CharLimit;
 
-const ANDROID: [AndroidShape; 7] = [
+const ANDROID: [AndroidShape; 8] = [
     AndroidShape {
         channel: Channel::Fcm,
         title: "message.notification.title",
@@ -351,6 +352,15 @@ const ANDROID: [AndroidShape; 7] = [
         body: "messageJson.noticeBarInfo.content",
         limits: Some((meizu::TITLE_LIMIT, meizu::CONTENT_LIMIT)),
         byte_limit: None,
+    },
+    AndroidShape {
+        channel: Channel::Harmony,
+        title: "payload.notification.title",
+        body: "payload.notification.body",
+        limits: None,
+        // The token array is not counted: `"token":["0a1b2c3d"]`, the
+        // first member of `target`.
+        byte_limit: Some(harmony::PAYLOAD_LIMIT + 20),
     },
 ];
 

@@ -289,6 +289,7 @@ impl World {
                 bundle_id: "com.example.chat",
                 package_name: "com.example.chat",
                 badge_class: "com.example.chat.Main",
+                harmony_category: "",
             },
             now: self.now,
         }

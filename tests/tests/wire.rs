@@ -52,7 +52,14 @@ fn owned() -> impl Strategy<Value = Owned> {
         )),
         any::<[bool; 4]>(),
         prop::option::of(any::<u32>()),
-        (0u8..3, 0u8..9, 0u8..4, 0u8..5, 0u8..5),
+        // Every channel, TPNS and HarmonyOS included.
+        (
+            0u8..3,
+            0u8..Channel::ALL.len() as u8,
+            0u8..4,
+            0u8..5,
+            0u8..5,
+        ),
         any::<u32>(),
         prop::option::of((
             any::<bool>(),
@@ -182,6 +189,9 @@ impl Owned {
                             google_image: self.s(18),
                             huawei_image: self.s(19),
                             honor_image: self.s(20),
+                            harmony_category: self.s(33),
+                            harmony_image: self.s(34),
+                            ignore_harmony_badge: ext_as != badge_nc,
                         },
                         apns: ApnsInfo {
                             sound: self.s(21),
@@ -235,6 +245,7 @@ impl Owned {
                 bundle_id: self.s(29),
                 package_name: self.s(30),
                 badge_class: self.s(31),
+                harmony_category: self.s(35),
             },
             now: self.now,
         }
@@ -296,6 +307,7 @@ fn pinned() -> (Case<'static>, Vec<u8>) {
             bundle_id: "x",
             package_name: "",
             badge_class: "",
+            harmony_category: "",
         },
         now: 1_795_236_000,
     };
@@ -324,8 +336,8 @@ fn pinned() -> (Case<'static>, Vec<u8>) {
         0x01, 0x00, 0xe0, 0xea, 0x04, 0x80, 0xe1, 0x01, 0x9f, 0x38,
         // locale Zh
         0x01,
-        // app "x", "", ""
-        0x01, b'x', 0x00, 0x00,
+        // app "x", "", "", ""
+        0x01, b'x', 0x00, 0x00, 0x00,
         // now: zigzag(1795236000) = 3590472000
         0xc0, 0x82, 0x89, 0xb0, 0x0d,
     ];

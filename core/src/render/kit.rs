@@ -182,6 +182,7 @@ pub(crate) mod tests {
             Channel::Vivo,
             Channel::Meizu,
             Channel::Tpns,
+            Channel::Harmony,
         ] {
             let on = On {
                 channel,

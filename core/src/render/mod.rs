@@ -7,7 +7,7 @@
 //! | provider | falls back | refuses the push |
 //! | --- | --- | --- |
 //! | Xiaomi | a blank title to the next non-blank of `OfflinePushInfo.Title`, nickname, `From_Account` (group: group name, `GroupId`); a blank `Desc` to the body composed from the elems | `Invalid(Title)` / `Invalid(Body)` when the whole chain is blank (§5.2) |
-//! | Huawei, Honor, OPPO, vivo, Meizu, TPNS | — (an empty title already falls back along the chain in [`crate::decide()`]; whitespace is not refused by these providers, so it is sent as is) | `Invalid(Title)` when every title source is empty |
+//! | Huawei, Honor, OPPO, vivo, Meizu, TPNS, HarmonyOS | — (an empty title already falls back along the chain in [`crate::decide()`]; whitespace is not refused by these providers, so it is sent as is) | `Invalid(Title)` when every title source is empty |
 //! | FCM | — | never: an absent title is left out |
 //! | APNs | — | never: title and subtitle are optional |
 //!
@@ -21,6 +21,7 @@ use crate::text::Body;
 
 pub mod apns;
 pub mod fcm;
+pub mod harmony;
 pub mod honor;
 pub mod huawei;
 pub mod meizu;
@@ -64,6 +65,7 @@ pub fn render<'a>(notification: &Notification<'a>, buf: &mut [u8]) -> Result<Ren
         Channel::Huawei => huawei::render(notification, buf),
         Channel::Honor => honor::render(notification, buf),
         Channel::Tpns => tpns::render(notification, buf),
+        Channel::Harmony => harmony::render(notification, buf),
     }
 }
 

@@ -110,6 +110,7 @@ pub(crate) fn case<'a>(
             bundle_id: "com.example.chat",
             package_name: "com.example.chat",
             badge_class: "",
+            harmony_category: "",
         },
         now: NOW,
     }

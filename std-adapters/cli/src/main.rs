@@ -56,6 +56,8 @@ impl CaseArgs {
                 bundle_id: self.bundle_id,
                 package_name: self.package_name,
                 badge_class: self.badge_class,
+                // No flag for it yet: the case's, else "IM".
+                harmony_category: None,
             },
         };
         Ok((input, config))

@@ -45,6 +45,8 @@ pub fn run(
             .or_else(|| config.apns.as_ref().and_then(|a| a.topic.clone())),
         package_name: app_table.package_name,
         badge_class: app_table.badge_class,
+        // No `[app]` key for it yet: the case's, else "IM".
+        harmony_category: None,
     };
     let case = lent
         .case(now.unwrap_or_else(|| clock.unix_seconds()), &app)

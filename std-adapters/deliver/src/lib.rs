@@ -206,6 +206,9 @@ pub fn client_for(
                 .map_err(init_error)?;
             Ok(Box::new(client))
         }
+        // No HarmonyOS client yet: refused as a missing [harmony] table.
+        Channel::Harmony => table(&None::<()>, "harmony")
+            .and_then(|()| Err(ConfigError::new("harmony", "no client".to_owned()))),
     }
 }
 

@@ -268,6 +268,8 @@ impl Settings {
                     .or_else(|| config.apns.as_ref().and_then(|a| a.topic.clone())),
                 package_name: app_table.package_name,
                 badge_class: app_table.badge_class,
+                // No `[app]` key for it yet: the case's, else "IM".
+                harmony_category: None,
             },
             webhook: webhook::WebhookSettings::from_config(config)?,
             queue,

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Map, Value};
 use tidings_core::explain::{self, Check, Read, Removed, Sources, Trace};
-use tidings_core::model::{DeviceState, DndWindow, Elem, ReceiveOpt};
+use tidings_core::model::{Channel, DeviceState, DndWindow, Elem, ReceiveOpt};
+use tidings_core::render::harmony;
 use tidings_core::text::{fragment, Body};
 use tidings_core::{Decision, Field, Notification};
 
@@ -209,9 +210,19 @@ fn sources_json(n: &Notification<'_>, s: &Sources) -> Value {
         "AndroidSound".into(),
         setting(s.android_sound, n.android_sound().into()),
     );
-    map.insert("Badge".into(), setting(Some(s.badge), n.badge().into()));
+    let harmony = n.case.recipient.device.channel == Channel::Harmony;
+    let badge = if harmony && n.badge().is_some() && !harmony::adds_badge(n) {
+        setting(Some(Field::IgnoreHarmonyBadge), Value::Null)
+    } else {
+        setting(Some(s.badge), n.badge().into())
+    };
+    map.insert("Badge".into(), badge);
     map.insert("Ext".into(), setting(s.ext, n.ext().into()));
     map.insert("Expiry".into(), setting(s.expiry, n.expires_at().into()));
+    // Rendered already, so the category is one HarmonyOS takes.
+    if let (true, Ok((category, field))) = (harmony, harmony::category(n)) {
+        map.insert("HarmonyCategory".into(), setting(field, category.into()));
+    }
     map.into()
 }
 
@@ -322,8 +333,13 @@ pub fn text_report(report: &Value) -> String {
         ("Badge", "badge"),
         ("Ext", "ext"),
         ("Expiry", "expiry"),
+        ("HarmonyCategory", "category"),
     ] {
         let s = &sources[key];
+        if s.is_null() {
+            // A channel's own setting, absent on the others.
+            continue;
+        }
         let value = short(&s["Value"]);
         let _ = match s["From"].as_str() {
             Some(from) => writeln!(out, "  {label:<14} {value} from {from}"),

@@ -190,6 +190,12 @@ pub struct AndroidInfoDoc {
     pub huawei_image: Option<String>,
     #[serde(rename = "HonorImage")]
     pub honor_image: Option<String>,
+    #[serde(rename = "HarmonyCategory")]
+    pub harmony_category: Option<String>,
+    #[serde(rename = "HarmonyImage")]
+    pub harmony_image: Option<String>,
+    #[serde(rename = "IgnoreHarmonyBadge", default)]
+    pub ignore_harmony_badge: u8,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -342,6 +348,7 @@ pub struct AppDoc {
     pub bundle_id: Option<String>,
     pub package_name: Option<String>,
     pub badge_class: Option<String>,
+    pub harmony_category: Option<String>,
 }
 
 /// Parses a case from JSON bytes. Structural errors name the key's path.
@@ -607,6 +614,7 @@ impl<'d> Lent<'d> {
                 bundle_id: pick(|a| &a.bundle_id),
                 package_name: pick(|a| &a.package_name),
                 badge_class: pick(|a| &a.badge_class),
+                harmony_category: pick(|a| &a.harmony_category),
             },
             now: doc.now.unwrap_or(now),
         })
@@ -645,6 +653,12 @@ fn lend_push_info(p: &PushInfoDoc) -> Result<PushInfo<'_>, IngestError> {
             google_image: s(&a.google_image),
             huawei_image: s(&a.huawei_image),
             honor_image: s(&a.honor_image),
+            harmony_category: s(&a.harmony_category),
+            harmony_image: s(&a.harmony_image),
+            ignore_harmony_badge: flag(
+                "Message.OfflinePushInfo.AndroidInfo.IgnoreHarmonyBadge",
+                a.ignore_harmony_badge,
+            )?,
         },
         apns: ApnsInfo {
             sound: s(&apns.sound),

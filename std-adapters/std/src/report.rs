@@ -72,7 +72,11 @@ pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), 
     } else {
         Some(n.android_sound()).filter(|s| !s.is_empty())
     };
-    let badge = if apple || !n.case.app.badge_class.is_empty() {
+    let badge = if channel == Channel::Harmony {
+        // No launcher class needed; `IgnoreHarmonyBadge` leaves it out.
+        n.badge()
+            .filter(|_| tidings_core::render::harmony::adds_badge(n))
+    } else if apple || !n.case.app.badge_class.is_empty() {
         n.badge()
     } else {
         None
