@@ -206,9 +206,12 @@ pub fn client_for(
                 .map_err(init_error)?;
             Ok(Box::new(client))
         }
-        // No HarmonyOS client yet: refused as a missing [harmony] table.
-        Channel::Harmony => table(&None::<()>, "harmony")
-            .and_then(|()| Err(ConfigError::new("harmony", "no client".to_owned()))),
+        Channel::Harmony => {
+            let section = table(&config.harmony, "harmony")?;
+            let config = harmony::HarmonyConfig::from_section(section)?;
+            let client = harmony::HarmonyClient::new(config, clock).map_err(init_error)?;
+            Ok(Box::new(client))
+        }
     }
 }
 

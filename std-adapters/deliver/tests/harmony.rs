@@ -53,7 +53,7 @@ async fn bed_with(
         HarmonyClient::new(config, Arc::new(client_clock)).unwrap()
     };
     let builder = standin(HarmonyStandin::builder().client_id(CLIENT_ID));
-    let info = serde_json::Value::Null;
+    let info = serde_json::json!({ "HarmonyCategory": "IM" });
     Bed::start(clock, builder, client, "harmony", "Lunch at 12? 🍜", info).await
 }
 
@@ -61,7 +61,8 @@ async fn bed() -> Bed {
     bed_with(|b| b, None, Some(CLIENT_ID)).await
 }
 
-/// A push-type 0 body (beyond.md §11.2) to `tokens`.
+/// A push-type 0 body (beyond.md §11.2) to several `tokens` (the core
+/// renders one token a push).
 fn body(tokens: &[&str]) -> Vec<u8> {
     serde_json::json!({
         "payload": { "notification": {
@@ -83,16 +84,17 @@ fn push(body: &[u8], attempt: u32, action: Action) -> Push<'_> {
 }
 
 impl Bed {
+    /// The core's render of a text to `token`, sent.
     async fn send(&self, token: &str, attempt: u32) -> Delivery {
-        let body = body(&[token]);
+        let body = self.rendered(token);
         self.client.send(&push(&body, attempt, Action::Send)).await
     }
 }
 
 #[tokio::test]
-async fn delivers_the_bytes_with_one_jwt_an_hour() {
+async fn delivers_the_core_s_bytes_with_one_jwt_an_hour() {
     let bed = bed().await;
-    let sent = body(&[TOKEN]);
+    let sent = bed.rendered(TOKEN);
     for _ in 0..5 {
         let d = bed.client.send(&push(&sent, 0, Action::Send)).await;
         common::assert_delivered_under_the_vendor_id(&d, "requestId");
@@ -358,7 +360,7 @@ async fn an_unreachable_host_backs_off_by_attempt() {
         request_timeout: Duration::from_secs(10),
     };
     let client = HarmonyClient::new(config, Arc::new(bed.clock.clone())).unwrap();
-    let sent = body(&[TOKEN]);
+    let sent = bed.rendered(TOKEN);
     common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
         client.send(&push(&sent, attempt, Action::Send)).await
     })

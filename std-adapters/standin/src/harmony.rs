@@ -26,7 +26,8 @@
 //!    body without its token strings at most [`MAX_BODY`] bytes —
 //!    else `80300008`; `payload.notification` an object with a known
 //!    `category` (`80100001` when unknown), non-empty `title` and `body`
-//!    (`80100003`); `notifyId` an integer −1…2³¹−1, `badge.addNum` 1–99,
+//!    (`80100003`); `notifyId` an integer −1…2³¹−1, `appMessageId` 1–64
+//!    chars, `badge.addNum` 1–99,
 //!    `clickAction.actionType` 0 or 1 (`80100003`); `pushOptions.ttl`
 //!    0…[`MAX_TTL`] (`80100001`).
 //!    Revoke: `notifyId` an integer 1…2³¹−1 (`80100003`) and `token` 1–1000
@@ -670,6 +671,12 @@ fn check_send(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<String>, ()), Rep
             return Err(Reply::PayloadError);
         }
     }
+    if note.get("appMessageId").is_some_and(|id| {
+        !id.as_str()
+            .is_some_and(|id| (1..=64).contains(&id.chars().count()))
+    }) {
+        return Err(Reply::PayloadError);
+    }
     int_in(
         note.get("notifyId"),
         -1..=i64::from(i32::MAX),
@@ -753,6 +760,13 @@ mod tests {
         assert_eq!(
             with(&["payload", "notification", "category"], json!("CHAT")),
             Reply::ParameterError
+        );
+        assert_eq!(
+            with(
+                &["payload", "notification", "appMessageId"],
+                json!("x".repeat(65))
+            ),
+            Reply::PayloadError
         );
         assert_eq!(
             with(&["payload", "notification", "title"], json!("")),
