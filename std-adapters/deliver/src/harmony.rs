@@ -20,7 +20,10 @@
 //! - the `msg` of 80100000/80300007 as `{"illegalTokens": {"<reason>":
 //!   [tokens]}, "success": n, "failure": m}` (Huawei's examples; reason
 //!   keys are trimmed, one example pads them with spaces) [HM3][H7];
-//! - whether Huawei accepts RS256 (wildfirechat signs RS256): PS256 is used.
+//! - whether Huawei accepts RS256 (wildfirechat signs RS256): PS256 is used;
+//! - the revoke path's `clientId` is the app's client id as AppGallery
+//!   Connect shows it (`[harmony] client_id`), and the revoke of an alert
+//!   takes `push-type: 0` (§13.2 allows 0 or 2) [HM6].
 //!
 //! Decisions where beyond.md is silent:
 //! - `aud` is always [`AUDIENCE`] (§11.1); the key file's `token_uri` is
