@@ -397,7 +397,8 @@ async fn start_xiaomi(setup: CliSetup) -> Result<CliStandin, Error> {
         .key("app_secret", standin.app_secret())
         .info("AppSecretFile", secret_file);
     Ok(told.running(standin, |s| {
-        requests_summary(s.accepted().len(), s.stats().requests)
+        let summary = requests_summary(s.accepted().len(), s.stats().requests);
+        format!("{summary}, {} revokes", s.revokes().len())
     }))
 }
 
