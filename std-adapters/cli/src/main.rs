@@ -104,7 +104,7 @@ enum Command {
     /// test credentials and a tidings.toml for `tidings send` into --dir;
     /// prints one JSON line with their paths and its URL; serves until Ctrl-C.
     Standin {
-        /// apns, fcm, huawei, honor, vivo, xiaomi, oppo, meizu or tpns.
+        /// apns, fcm, huawei, honor, vivo, xiaomi, oppo, meizu, tpns or harmony.
         provider: String,
         /// Address to listen on (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:0")]

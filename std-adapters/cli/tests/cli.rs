@@ -463,6 +463,39 @@ fn send_delivers_to_the_tpns_standin_without_leaking_the_secret_or_signature() {
     assert_eq!(accepted["payload"], payload);
 }
 
+/// `tidings standin harmony` + `tidings send`: the stand-in verified the
+/// PS256 JWT with the account's public key and recorded the core's body;
+/// neither the private key nor the JWT shows at `TIDINGS_LOG=trace`.
+#[test]
+fn send_delivers_to_the_harmony_standin_without_leaking_the_key_or_jwt() {
+    let standin = standin_for("harmony", &[]);
+    let token = "MAAALgE4G98BAAAAst-harmony-cli-1";
+    let case = android_case("harmony", token);
+    let sent = send_delivered(&standin, &case, "harmony");
+    let (id, stderr, stdout) = (sent.id(), &sent.stderr, &sent.stdout);
+    assert!(!id.is_empty());
+    assert!(stderr.contains("TRACE"), "trace logging was on");
+    let account: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(standin.info["ServiceAccountFile"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    for text in [stderr, stdout] {
+        assert_no_key_lines(account["private_key"].as_str().unwrap(), text);
+        // Every JWT the client mints starts with base64url('{"kid":').
+        assert!(!text.contains("eyJraWQiOi"), "a JWT in the output");
+        assert!(
+            !text.to_ascii_lowercase().contains("bearer "),
+            "an authorization value in the output"
+        );
+    }
+    let accepted = first_record(&standin);
+    assert_eq!(accepted["app_id"], standin.info["ProjectId"]);
+    assert_eq!(accepted["tokens"], serde_json::json!([token]));
+    let payload: serde_json::Value = serde_json::from_slice(&raw_render(&case)).unwrap();
+    assert_eq!(accepted["payload"], payload);
+    assert_eq!(payload["payload"]["notification"]["category"], "IM");
+}
+
 /// `tidings explain`: the readable report by default, JSON with `--json`,
 /// exit codes as `render` (0 decided, 2 unusable).
 #[test]

@@ -165,31 +165,18 @@ impl FcmConfig {
     /// defaults to the file's, `token_endpoint` to the file's `token_uri`.
     /// Errors name the key (`fcm.service_account_file: …`).
     pub fn from_section(section: &FcmSection) -> Result<Self, ConfigError> {
-        const FILE: &str = "fcm.service_account_file";
-        let path = section.service_account_file.as_ref().ok_or_else(|| {
-            ConfigError::new(FILE, "missing (the service-account JSON key Google issues)")
-        })?;
-        let json = std::fs::read(path)
-            .map_err(|e| ConfigError::new(FILE, format!("{}: cannot read: {e}", path.display())))?;
-        let account = ServiceAccount::from_json(&json)
-            .map_err(|e| ConfigError::new(FILE, format!("{}: {e}", path.display())))?;
-        let project_id = section
-            .project_id
-            .clone()
-            .filter(|p| !p.trim().is_empty())
-            .or_else(|| account.project_id.clone())
-            .ok_or_else(|| {
-                ConfigError::new("fcm.project_id", "missing (and the key file has none)")
-            })?;
-        if !project_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' || b == b':')
-        {
-            return Err(ConfigError::new(
-                "fcm.project_id",
-                "not a project id (letters, digits, '-', '_', '.', ':')",
-            ));
-        }
+        let account = config::key_file(
+            &section.service_account_file,
+            "fcm.service_account_file",
+            "the service-account JSON key Google issues",
+            ServiceAccount::from_json,
+        )?;
+        let project_id = config::project_id(
+            &section.project_id,
+            &account.project_id,
+            "fcm.project_id",
+            "-_.:",
+        )?;
         let endpoint = config::region(&section.endpoint, "production", REGIONS, "fcm.endpoint")?;
         let token_endpoint = section
             .token_endpoint

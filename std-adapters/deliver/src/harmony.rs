@@ -20,7 +20,10 @@
 //! - the `msg` of 80100000/80300007 as `{"illegalTokens": {"<reason>":
 //!   [tokens]}, "success": n, "failure": m}` (Huawei's examples; reason
 //!   keys are trimmed, one example pads them with spaces) [HM3][H7];
-//! - whether Huawei accepts RS256 (wildfirechat signs RS256): PS256 is used.
+//! - whether Huawei accepts RS256 (wildfirechat signs RS256): PS256 is used;
+//! - the revoke path's `clientId` is the app's client id as AppGallery
+//!   Connect shows it (`[harmony] client_id`), and the revoke of an alert
+//!   takes `push-type: 0` (§13.2 allows 0 or 2) [HM6].
 //!
 //! Decisions where beyond.md is silent:
 //! - `aud` is always [`AUDIENCE`] (§11.1); the key file's `token_uri` is
@@ -72,7 +75,6 @@ use tidings_std::config::{ConfigError, HarmonySection};
 
 use crate::https;
 use crate::jwt::Ps256Key;
-use crate::kit::answer::StatusClass;
 use crate::kit::config;
 use crate::outcome::{Backoff, Delivery, Outcome};
 use crate::token::{TokenCache, TokenError};
@@ -157,50 +159,32 @@ pub struct HarmonyConfig {
 
 pub use crate::kit::InitError;
 
-/// Letters, digits, `-`, `_`, `.`: an id that goes into a URL path as is.
-fn path_id(value: String, key: &str) -> Result<String, ConfigError> {
-    if value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    {
-        Ok(value)
-    } else {
-        Err(ConfigError::new(
-            key,
-            "must be letters, digits, '-', '_' or '.' (it goes into the URL path)",
-        ))
-    }
-}
-
 impl HarmonyConfig {
     /// Reads `[harmony]`: loads the key file; `project_id` defaults to the
     /// file's. Errors name the key (`harmony.service_account_file: …`).
     pub fn from_section(section: &HarmonySection) -> Result<Self, ConfigError> {
-        const FILE: &str = "harmony.service_account_file";
-        let path = section.service_account_file.as_ref().ok_or_else(|| {
-            ConfigError::new(FILE, "missing (the service account's JSON key file)")
-        })?;
-        let json = std::fs::read(path)
-            .map_err(|e| ConfigError::new(FILE, format!("{}: cannot read: {e}", path.display())))?;
-        let account = ServiceAccount::from_json(&json)
-            .map_err(|e| ConfigError::new(FILE, format!("{}: {e}", path.display())))?;
-        let project_id = section
-            .project_id
-            .clone()
-            .filter(|p| !p.trim().is_empty())
-            .or_else(|| account.project_id.clone())
-            .ok_or_else(|| {
-                ConfigError::new("harmony.project_id", "missing (and the key file has none)")
-            })?;
+        let account = config::key_file(
+            &section.service_account_file,
+            "harmony.service_account_file",
+            "the service account's JSON key file",
+            ServiceAccount::from_json,
+        )?;
+        let project_id = config::project_id(
+            &section.project_id,
+            &account.project_id,
+            "harmony.project_id",
+            "-_.",
+        )?;
         let client_id = match &section.client_id {
             None => None,
-            value => Some(path_id(
+            value => Some(config::path_segment(
                 config::required(value, "harmony.client_id")?,
                 "harmony.client_id",
+                "-_.",
             )?),
         };
         Ok(Self {
-            project_id: path_id(project_id, "harmony.project_id")?,
+            project_id,
             client_id,
             account,
             endpoint: config::base_url(&section.endpoint, PRODUCTION_URL, "harmony.endpoint")?,
@@ -309,7 +293,7 @@ impl HarmonyClient {
                 .await
                 .map_err(|e| e.delivery("harmony", self.clock.now(), push.attempt))?;
             let reply = Reply::read(&answer.body);
-            let action = action_for(answer.status, &reply.code);
+            let action = action_for(answer.status, &reply.answer.code);
             Ok(((answer, reply, action), action == Action::RefreshAuth))
         };
         let finish = |(answer, reply, action): (https::Answer, Reply, Action)| {
@@ -346,14 +330,10 @@ impl HarmonyClient {
     ) -> Delivery {
         let status = answer.status;
         let now = self.clock.now();
-        let reason = if reply.code.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            reply.code.clone()
-        };
+        let reason = reply.answer.reason(status);
         let mut invalid_tokens = Vec::new();
         let outcome = match action {
-            Action::Deliver | Action::Partial => {
+            Action::Deliver => {
                 if reply.success.is_none_or(|n| n > 0) {
                     self.proven.store(true, Ordering::Relaxed);
                 }
@@ -361,6 +341,7 @@ impl HarmonyClient {
                 invalid_tokens = dead_tokens(&verdicts);
                 Outcome::Delivered {
                     id: reply
+                        .answer
                         .request_id
                         .clone()
                         .unwrap_or_else(|| push.id.to_string()),
@@ -382,18 +363,18 @@ impl HarmonyClient {
             // Refused again right after a fresh JWT: the key is not this
             // project's.
             Action::CredentialsRefused | Action::RefreshAuth => {
-                tracing::debug!(status, %reason, message = %reply.message, "HarmonyOS refused the sender's credentials");
+                tracing::debug!(status, %reason, message = %reply.answer.message, "HarmonyOS refused the sender's credentials");
                 Outcome::CredentialsRefused { reason }
             }
             Action::Reject => {
-                tracing::debug!(status, %reason, message = %reply.message, "HarmonyOS rejected a push: check the configuration or the payload");
+                tracing::debug!(status, %reason, message = %reply.answer.message, "HarmonyOS rejected a push: check the configuration or the payload");
                 Outcome::Rejected { reason }
             }
         };
         Delivery {
             outcome,
             status: Some(status),
-            id: reply.request_id,
+            id: reply.answer.request_id,
             invalid_tokens,
         }
     }
@@ -497,13 +478,12 @@ pub fn body_tokens(body: &[u8]) -> Vec<String> {
 
 // ---------------------------------------------------------------- answers
 
-/// An answer: `{"code": "<8 digits>", "msg", "requestId"}` (§11.3: `code`
-/// is a string; a number is read too).
+/// An answer: Huawei's `{"code": "<8 digits>", "msg", "requestId"}`
+/// (§11.3: `code` is a string; a number is read too), and what `msg` says
+/// per token.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Reply {
-    pub code: String,
-    pub message: String,
-    pub request_id: Option<String>,
+    pub answer: crate::huawei::Answer,
     /// `(reason, token)` of each token `msg` names illegal.
     pub illegal: Vec<(String, String)>,
     /// `msg`'s `success` count, when it gives one.
@@ -513,23 +493,13 @@ pub struct Reply {
 impl Reply {
     pub fn read(body: &[u8]) -> Self {
         #[derive(serde::Deserialize)]
-        struct Body {
-            code: Option<serde_json::Value>,
-            msg: Option<String>,
-            #[serde(rename = "requestId")]
-            request_id: Option<String>,
-        }
-        #[derive(serde::Deserialize)]
         struct Msg {
             #[serde(rename = "illegalTokens")]
             illegal_tokens: Option<std::collections::BTreeMap<String, Vec<String>>>,
             success: Option<u64>,
         }
-        let Ok(b) = serde_json::from_slice::<Body>(body) else {
-            return Self::default();
-        };
-        let message = b.msg.unwrap_or_default();
-        let msg = serde_json::from_str::<Msg>(&message).ok();
+        let answer = crate::huawei::read_answer(body);
+        let msg = serde_json::from_str::<Msg>(&answer.message).ok();
         let illegal = msg
             .as_ref()
             .and_then(|m| m.illegal_tokens.as_ref())
@@ -543,55 +513,24 @@ impl Reply {
             })
             .unwrap_or_default();
         Self {
-            code: crate::huawei::code_text(b.code),
+            answer,
             success: msg.and_then(|m| m.success),
             illegal,
-            message,
-            request_id: b.request_id,
         }
     }
 }
 
-/// What one answer asks of the client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Deliver,
-    /// 80100000: taken for some tokens; the others judged by reason.
-    Partial,
-    /// 80300007: no token took it; judged by reason.
-    DropTokens,
-    /// Mint a new JWT and send once more; a second refusal is
-    /// [`Outcome::CredentialsRefused`].
-    RefreshAuth,
-    /// [`SERVER_BACKOFF`] or `Retry-After`.
-    Backoff,
-    /// [`FLOW_BACKOFF`] or `Retry-After`.
-    FlowControl,
-    Reject,
-    CredentialsRefused,
-}
-
-impl StatusClass for Action {
-    /// 401 re-mint once, 403 the sender refused, 429/503 flow control, 5xx
-    /// backoff, anything else (2xx too: a success names 80000000)
-    /// rejected.
-    fn by_status(status: u16) -> Self {
-        match status {
-            401 => Action::RefreshAuth,
-            403 => Action::CredentialsRefused,
-            503 | 429 => Action::FlowControl,
-            500..=599 => Action::Backoff,
-            _ => Action::Reject,
-        }
-    }
-    const DELIVER: Self = Action::Deliver;
-    const REJECT: Self = Action::Reject;
-}
+/// What one answer asks of the client: the Huawei family's vocabulary
+/// (`Deliver` reads a partial success's per-token reasons, `DropTokens`
+/// 80300007's; `RefreshAuth` mints a new JWT and sends once more), with its
+/// status-class fallback (401 re-mint once, 403 refused sender, 429/503 flow
+/// control, 5xx backoff, the rest rejected).
+pub use crate::huawei::Action;
 
 /// Every code of beyond.md §11.3 → action.
 pub const RESPONSES: &[(&str, Action)] = &[
     ("80000000", Action::Deliver),
-    ("80100000", Action::Partial),
+    ("80100000", Action::Deliver),
     ("80100001", Action::Reject),
     ("80100003", Action::Reject),
     ("80100004", Action::Reject),
@@ -653,7 +592,7 @@ mod tests {
         let r = Reply::read(
             br#"{"code":"80100000","msg":"{\"illegalTokens\":{\" tokenFormatError \":[\"a\"],\"noRight\":[\"b\",\"c\"]},\"success\":1,\"failure\":3}","requestId":"9"}"#,
         );
-        assert_eq!(r.code, "80100000");
+        assert_eq!(r.answer.code, "80100000");
         assert_eq!(r.success, Some(1));
         assert_eq!(
             r.illegal,
@@ -663,7 +602,7 @@ mod tests {
                 ("noRight".into(), "c".into())
             ]
         );
-        assert_eq!(Reply::read(br#"{"code":80000000}"#).code, "80000000");
+        assert_eq!(Reply::read(br#"{"code":80000000}"#).answer.code, "80000000");
         assert_eq!(Reply::read(b"<html>"), Reply::default());
         assert_eq!(
             body_tokens(br#"{"payload":{},"target":{"token":["t1"]}}"#),

@@ -352,11 +352,7 @@ impl<V: Vendor> Client<V> {
         let flavor = &Self::FLAVOR;
         let channel = flavor.channel;
         let now = self.clock.now();
-        let reason = if reply.code.is_empty() {
-            format!("HTTP {status}")
-        } else {
-            reply.code.clone()
-        };
+        let reason = reply.reason(status);
         let request_tokens = (flavor.body_tokens)(push.body);
         let mut invalid_tokens = Vec::new();
         let outcome = match action {
@@ -455,6 +451,17 @@ pub struct Answer {
     pub failed_tokens: Vec<String>,
     /// Whether anything was sent (Honor's `sendResult`).
     pub send_result: Option<bool>,
+}
+
+impl Answer {
+    /// The reason reported: the code, `HTTP <status>` without one.
+    pub fn reason(&self, status: u16) -> String {
+        if self.code.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            self.code.clone()
+        }
+    }
 }
 
 /// A JSON code as text: a string as it is, a number in decimal.

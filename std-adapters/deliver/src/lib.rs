@@ -206,8 +206,34 @@ pub fn client_for(
                 .map_err(init_error)?;
             Ok(Box::new(client))
         }
-        // No HarmonyOS client yet: refused as a missing [harmony] table.
-        Channel::Harmony => table(&None::<()>, "harmony")
-            .and_then(|()| Err(ConfigError::new("harmony", "no client".to_owned()))),
+        Channel::Harmony => {
+            let section = table(&config.harmony, "harmony")?;
+            let config = harmony::HarmonyConfig::from_section(section)?;
+            let client = harmony::HarmonyClient::new(config, clock).map_err(init_error)?;
+            Ok(Box::new(client))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_revoke_is_refused_by_refuse_revoke() {
+        let mut push = Push {
+            body: b"{}",
+            headers: tidings_core::render::Headers::None,
+            id: uuid::Uuid::nil(),
+            attempt: 0,
+            action: Action::default(),
+        };
+        assert_eq!(push.action, Action::Send);
+        assert_eq!(push.refuse_revoke("fcm"), None);
+        push.action = Action::Revoke;
+        assert_eq!(
+            push.refuse_revoke("fcm"),
+            Some(Delivery::local_reject(NO_REVOKE_API))
+        );
     }
 }

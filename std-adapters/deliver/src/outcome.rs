@@ -41,6 +41,7 @@
 //! | OPPO | 14–19 (app key, signature, timestamp), 26 (IP blacklisted), 27 (access denied), 28 (app disabled), 30 (no push permission), at the auth call (`auth: <code> <message>`) or a send; 11 / 29 again after a fresh `auth_token`; a bare 401/403 |
 //! | Xiaomi | 21301, 21302 (AppSecret), 10031 (app blacklisted), 10036 (operation forbidden), 22000 (illegal app), 22022 (illegal package name); a bare 401/403 |
 //! | Meizu | top-level 1006 (signature), 110000 / 110001 / 110033 / 110031 (appId, appKey, appSecret, package), 110009 (app blacklisted); a bare 401/403 |
+//! | HarmonyOS | 80200001, 80300002, 80300036, 80300037 at once; 80200005 (or a bare 401) again after a freshly minted JWT; a bare 403; 80300007 for `noRight` before the project took a push, `noPushTypeRight`, `appinfoError`, `disableSendHuaweiMsgBecauseOfPenalty`, `noRightToSendThisLiveNotificationEvent`; a JWT that cannot be signed (`JwtUnsigned`) |
 //! | TPNS | `ret_code` 1008003 (authentication failed), 10030002 (AccessID/AccessKey mismatch), 1008030 / 1008031 / 1010001 (unpaid, destroyed, not deployed); HTTP 401/403 |
 //!
 //! The token-less parts of this table (Xiaomi's AppSecret header, Meizu's

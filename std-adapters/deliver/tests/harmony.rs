@@ -53,7 +53,7 @@ async fn bed_with(
         HarmonyClient::new(config, Arc::new(client_clock)).unwrap()
     };
     let builder = standin(HarmonyStandin::builder().client_id(CLIENT_ID));
-    let info = serde_json::Value::Null;
+    let info = serde_json::json!({ "HarmonyCategory": "IM" });
     Bed::start(clock, builder, client, "harmony", "Lunch at 12? 🍜", info).await
 }
 
@@ -61,7 +61,8 @@ async fn bed() -> Bed {
     bed_with(|b| b, None, Some(CLIENT_ID)).await
 }
 
-/// A push-type 0 body (beyond.md §11.2) to `tokens`.
+/// A push-type 0 body (beyond.md §11.2) to several `tokens` (the core
+/// renders one token a push).
 fn body(tokens: &[&str]) -> Vec<u8> {
     serde_json::json!({
         "payload": { "notification": {
@@ -83,16 +84,17 @@ fn push(body: &[u8], attempt: u32, action: Action) -> Push<'_> {
 }
 
 impl Bed {
+    /// The core's render of a text to `token`, sent.
     async fn send(&self, token: &str, attempt: u32) -> Delivery {
-        let body = body(&[token]);
+        let body = self.rendered(token);
         self.client.send(&push(&body, attempt, Action::Send)).await
     }
 }
 
 #[tokio::test]
-async fn delivers_the_bytes_with_one_jwt_an_hour() {
+async fn delivers_the_core_s_bytes_with_one_jwt_an_hour() {
     let bed = bed().await;
-    let sent = body(&[TOKEN]);
+    let sent = bed.rendered(TOKEN);
     for _ in 0..5 {
         let d = bed.client.send(&push(&sent, 0, Action::Send)).await;
         common::assert_delivered_under_the_vendor_id(&d, "requestId");
@@ -169,29 +171,20 @@ async fn every_code_class() {
     ));
     let now = bed.clock.now();
     let flow = |retry_after| Reply::FlowControl { retry_after };
-    let dead = |reason: &str| token_invalid(&format!("80300007 {reason}"));
+    // 80300007 for one token, by its reason.
+    let by_reason = |reason: &str, outcome: fn(&str) -> Outcome| {
+        row(
+            Reply::illegal(reason),
+            0,
+            outcome(&format!("80300007 {reason}")),
+        )
+    };
     let rows = vec![
-        row(
-            Reply::illegal("tokenFormatError"),
-            0,
-            dead("tokenFormatError"),
-        ),
-        row(
-            Reply::illegal("tokenPlatformNotSupport"),
-            0,
-            dead("tokenPlatformNotSupport"),
-        ),
-        row(Reply::illegal("noRight"), 0, dead("noRight")),
-        row(
-            Reply::illegal("noPushTypeRight"),
-            0,
-            refused("80300007 noPushTypeRight"),
-        ),
-        row(
-            Reply::illegal("countryNotSupport"),
-            0,
-            rejected("80300007 countryNotSupport"),
-        ),
+        by_reason("tokenFormatError", token_invalid),
+        by_reason("tokenPlatformNotSupport", token_invalid),
+        by_reason("noRight", token_invalid),
+        by_reason("noPushTypeRight", refused),
+        by_reason("countryNotSupport", rejected),
         row(
             Reply::InternalError,
             1,
@@ -367,9 +360,55 @@ async fn an_unreachable_host_backs_off_by_attempt() {
         request_timeout: Duration::from_secs(10),
     };
     let client = HarmonyClient::new(config, Arc::new(bed.clock.clone())).unwrap();
-    let sent = body(&[TOKEN]);
+    let sent = bed.rendered(TOKEN);
     common::assert_unreachable_backs_off_by_attempt(bed.clock.now(), async |attempt| {
         client.send(&push(&sent, attempt, Action::Send)).await
     })
     .await;
+}
+
+/// Everything logged, at every level, while the client mints, sends, is
+/// refused and cannot sign: never the private key, never a JWT.
+#[tokio::test]
+async fn the_private_key_and_the_jwt_never_reach_the_logs() {
+    use std::sync::Mutex;
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let good = bed().await;
+    assert!(matches!(
+        good.send(TOKEN, 0).await.outcome,
+        Outcome::Delivered { .. }
+    ));
+    good.standin.script_next(TOKEN, 2, Reply::JwtExpired);
+    assert_eq!(good.send(TOKEN, 0).await.outcome, refused("80200005"));
+    let wrong = bed_with(|b| b, Some(OTHER_TEST_KEY_PEM), None).await;
+    assert_eq!(wrong.send(TOKEN, 0).await.outcome, refused("80200001"));
+
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("80200005"), "the logs were captured: {logs}");
+    let key = good.standin.account().private_key_pem.clone();
+    for pem in [key.as_str(), OTHER_TEST_KEY_PEM] {
+        for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!logs.contains(line), "a key line was logged");
+        }
+    }
+    // Every JWT starts with the base64url of `{"`.
+    assert!(!logs.contains("eyJ"), "a JWT was logged");
 }

@@ -419,3 +419,24 @@ async fn a_silent_token_endpoint_is_a_timeout_within_the_request_timeout() {
     assert_eq!(bed.standin.stats().requests, 0);
     bed.standin.shutdown().await.unwrap();
 }
+
+/// Huawei has no revoke API (beyond.md §13.2): a revoke routed here is
+/// refused for good before any token or request.
+#[tokio::test]
+async fn a_revoke_is_refused_without_a_request() {
+    let bed = bed(|b| b).await;
+    let body = bed.rendered(TOKEN);
+    let revoke = tidings_deliver::Push {
+        action: tidings_deliver::Action::Revoke,
+        ..push(&body, 0)
+    };
+    let d = bed.client.send(&revoke).await;
+    assert_eq!(
+        d.outcome,
+        Outcome::Rejected {
+            reason: tidings_deliver::NO_REVOKE_API.into()
+        }
+    );
+    let stats = bed.standin.stats();
+    assert_eq!((stats.token_requests, stats.requests), (0, 0));
+}

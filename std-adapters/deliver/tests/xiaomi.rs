@@ -213,3 +213,39 @@ async fn a_success_without_a_message_id_reports_the_push_id() {
     let bed = bed(|b| b.reply_always("no-id", reply)).await;
     assert_an_idless_success_reports_the_push_id(bed).await;
 }
+
+/// A revoke (beyond.md §13.2): the rendered form to the revoke path with
+/// the send's AppSecret; a dead regId answers as for a send.
+#[tokio::test]
+async fn a_revoke_goes_to_the_revoke_path() {
+    use tidings_deliver::Action;
+    let bed = bed(|b| b.reply_always("xm-dead", Reply::BadRegId)).await;
+    let revoke = |reg_id: &str| {
+        format!("registration_id={reg_id}&restricted_package_name={PACKAGE}&notify_id=12345")
+    };
+    let send = async |body: &str| {
+        let push = tidings_deliver::Push {
+            action: Action::Revoke,
+            ..common::push(body.as_bytes(), 0)
+        };
+        bed.client.send(&push).await
+    };
+    let d = send(&revoke("xm-reg-1")).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    let taken = tidings_standin::kit::Revoke {
+        notify_id: 12345,
+        tokens: vec!["xm-reg-1".into()],
+    };
+    assert_eq!(bed.standin.revokes(), [taken]);
+    assert!(bed.standin.accepted().is_empty(), "a revoke is not a push");
+    let d = send(&revoke("xm-dead")).await;
+    assert_eq!(d.invalid_tokens, ["xm-dead"]);
+    assert_eq!(d.outcome.name(), "token_invalid");
+    // Without notify_id the stand-in refuses it (10016, a rejection).
+    let d = send(&format!(
+        "registration_id=xm-reg-1&restricted_package_name={PACKAGE}"
+    ))
+    .await;
+    assert_eq!(d.outcome, rejected("10016 notify_id is missing"));
+    assert_eq!(bed.standin.revokes().len(), 1);
+}

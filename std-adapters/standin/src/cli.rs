@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::apns::{generate_signing_key, public_key_from_p8, ApnsStandin};
 use crate::error::Error;
 use crate::fcm::FcmStandin;
+use crate::harmony::HarmonyStandin;
 use crate::honor::HonorStandin;
 use crate::huawei::HuaweiStandin;
 use crate::kit::generate_secret;
@@ -27,7 +28,7 @@ use crate::oppo::OppoStandin;
 use crate::tpns::TpnsStandin;
 use crate::vivo::VivoStandin;
 use crate::xiaomi::XiaomiStandin;
-use crate::{apns, fcm, honor, huawei, meizu, oppo, tpns, vivo, xiaomi};
+use crate::{apns, fcm, harmony, honor, huawei, meizu, oppo, tpns, vivo, xiaomi};
 
 /// The command line's options, common to every provider.
 #[derive(Clone, Debug)]
@@ -107,7 +108,7 @@ impl<S: Shutdown> CliRunning for Running<S> {
 
 /// The providers `tidings standin` knows.
 pub const PROVIDERS: &[&str] = &[
-    "apns", "fcm", "huawei", "honor", "vivo", "xiaomi", "oppo", "meizu", "tpns",
+    "apns", "fcm", "huawei", "honor", "vivo", "xiaomi", "oppo", "meizu", "tpns", "harmony",
 ];
 
 /// Starts the stand-in named `provider`.
@@ -122,6 +123,7 @@ pub async fn start(provider: &str, setup: CliSetup) -> Result<CliStandin, Error>
         "oppo" => start_oppo(setup).await,
         "meizu" => start_meizu(setup).await,
         "tpns" => start_tpns(setup).await,
+        "harmony" => start_harmony(setup).await,
         other => Err(Error::Config(format!(
             "no stand-in for {other:?} (known: {})",
             PROVIDERS.join(", ")
@@ -395,7 +397,8 @@ async fn start_xiaomi(setup: CliSetup) -> Result<CliStandin, Error> {
         .key("app_secret", standin.app_secret())
         .info("AppSecretFile", secret_file);
     Ok(told.running(standin, |s| {
-        requests_summary(s.accepted().len(), s.stats().requests)
+        let summary = requests_summary(s.accepted().len(), s.stats().requests);
+        format!("{summary}, {} revokes", s.revokes().len())
     }))
 }
 
@@ -462,6 +465,33 @@ async fn start_tpns(setup: CliSetup) -> Result<CliStandin, Error> {
         let stats = s.stats();
         let summary = requests_summary(s.accepted().len(), stats.requests);
         format!("{summary} ({} refused at auth)", stats.auth_failures)
+    }))
+}
+
+/// `tidings standin harmony`: `harmony-service-account.json` (the
+/// checked-in test key, a test account of the stand-in's project) and the
+/// `[harmony]` table, with the client id revokes need.
+async fn start_harmony(setup: CliSetup) -> Result<CliStandin, Error> {
+    let builder = HarmonyStandin::builder();
+    let what = "a HarmonyOS code or token reason";
+    let from_code = harmony::Reply::from_code;
+    let (standin, told) = launch(&setup, "harmony", builder, what, from_code).await?;
+    let key_file = private_file(
+        &setup,
+        "harmony-service-account.json",
+        &standin.account().key_file_json(),
+    )?;
+    let told = told
+        .both("service_account_file", "ServiceAccountFile", &key_file)
+        .both("client_id", "ClientId", standin.client_id())
+        .info("ProjectId", standin.account().project_id.clone());
+    Ok(told.running(standin, |s| {
+        let summary = requests_summary(s.accepted().len(), s.stats().requests);
+        let jwts = s.stats().token_fetches;
+        format!(
+            "{summary}, {} revokes; {jwts} distinct JWTs",
+            s.revokes().len()
+        )
     }))
 }
 

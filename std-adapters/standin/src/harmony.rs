@@ -26,7 +26,8 @@
 //!    body without its token strings at most [`MAX_BODY`] bytes —
 //!    else `80300008`; `payload.notification` an object with a known
 //!    `category` (`80100001` when unknown), non-empty `title` and `body`
-//!    (`80100003`); `notifyId` an integer −1…2³¹−1, `badge.addNum` 1–99,
+//!    (`80100003`); `notifyId` an integer −1…2³¹−1, `appMessageId` 1–64
+//!    chars, `badge.addNum` 1–99,
 //!    `clickAction.actionType` 0 or 1 (`80100003`); `pushOptions.ttl`
 //!    0…[`MAX_TTL`] (`80100001`).
 //!    Revoke: `notifyId` an integer 1…2³¹−1 (`80100003`) and `token` 1–1000
@@ -273,18 +274,14 @@ impl std::fmt::Debug for ServiceAccount {
 }
 
 impl ServiceAccount {
-    /// A test account of `project_id` with the checked-in [`TEST_KEY_PEM`].
+    /// A test account of `project_id` with the checked-in [`TEST_KEY_PEM`]
+    /// (a test signs with another key by changing `private_key_pem`).
     pub fn test(project_id: &str) -> Self {
-        Self::with_key(project_id, TEST_KEY_PEM)
-    }
-
-    /// A test account of `project_id` signing with `private_key_pem`.
-    pub fn with_key(project_id: &str, private_key_pem: &str) -> Self {
         Self {
             project_id: project_id.to_owned(),
             key_id: "standin-key-0001".to_owned(),
             sub_account: "1000000000000001".to_owned(),
-            private_key_pem: private_key_pem.to_owned(),
+            private_key_pem: TEST_KEY_PEM.to_owned(),
         }
     }
 
@@ -674,6 +671,12 @@ fn check_send(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<String>, ()), Rep
             return Err(Reply::PayloadError);
         }
     }
+    if note.get("appMessageId").is_some_and(|id| {
+        !id.as_str()
+            .is_some_and(|id| (1..=64).contains(&id.chars().count()))
+    }) {
+        return Err(Reply::PayloadError);
+    }
     int_in(
         note.get("notifyId"),
         -1..=i64::from(i32::MAX),
@@ -727,6 +730,151 @@ mod tests {
         assert_eq!(Reply::JwtExpired.status(), 401);
     }
 
+    fn shared(clock: &tidings_std::clock::ManualClock) -> Shared {
+        Shared {
+            account: ServiceAccount::test("101388000000000001"),
+            client_id: "110000001".into(),
+            public_key: crate::fcm::public_key_from_pem(TEST_KEY_PEM).unwrap(),
+            clock: Arc::new(clock.clone()),
+            scripts: Arc::default(),
+            recorder: Recorder::new(Arc::default()),
+            accepted: Arc::default(),
+            revokes: Revokes::default(),
+            jwts: std::sync::Mutex::default(),
+            expired: std::sync::Mutex::default(),
+        }
+    }
+
+    /// A JWS of `header` and `claims` signed by `pem`, PSS or PKCS#1 v1.5.
+    fn jwt(pem: &str, header: &Value, claims: &Value, pss: bool) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        use rustls_pki_types::pem::PemObject as _;
+        let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).unwrap();
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap();
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut signature = vec![0; pair.public().modulus_len()];
+        let padding: &'static dyn ring::signature::RsaEncoding = if pss {
+            &ring::signature::RSA_PSS_SHA256
+        } else {
+            &ring::signature::RSA_PKCS1_SHA256
+        };
+        let rng = ring::rand::SystemRandom::new();
+        pair.sign(padding, &rng, input.as_bytes(), &mut signature)
+            .unwrap();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    #[test]
+    fn the_jwt_s_signature_header_and_claims() {
+        use tidings_std::clock::Clock as _;
+        let clock = tidings_std::clock::ManualClock::starting_now();
+        let s = shared(&clock);
+        let now = clock.unix_seconds();
+        let a = s.account.clone();
+        let header = json!({ "kid": a.key_id, "typ": "JWT", "alg": "PS256" });
+        let claims =
+            json!({ "aud": AUDIENCE, "iss": a.sub_account, "iat": now, "exp": now + 3600 });
+        let with = |value: &Value, key: &str, v: Value| {
+            let mut changed = value.clone();
+            changed[key] = v;
+            changed
+        };
+        let check = |header: &Value, claims: &Value, pem: &str, pss: bool| {
+            s.check_jwt(&jwt(pem, header, claims, pss))
+        };
+        assert_eq!(check(&header, &claims, TEST_KEY_PEM, true), Ok(()));
+        let rows = [
+            (
+                header.clone(),
+                claims.clone(),
+                OTHER_TEST_KEY_PEM,
+                true,
+                Reply::AuthError,
+            ),
+            (
+                header.clone(),
+                claims.clone(),
+                TEST_KEY_PEM,
+                false,
+                Reply::AuthError,
+            ),
+            (
+                with(&header, "alg", json!("RS256")),
+                claims.clone(),
+                TEST_KEY_PEM,
+                false,
+                Reply::AuthError,
+            ),
+            (
+                with(&header, "kid", json!("other")),
+                claims.clone(),
+                TEST_KEY_PEM,
+                true,
+                Reply::AuthError,
+            ),
+            (
+                header.clone(),
+                with(&claims, "aud", json!("https://x")),
+                TEST_KEY_PEM,
+                true,
+                Reply::AuthError,
+            ),
+            (
+                header.clone(),
+                with(&claims, "iss", json!("2")),
+                TEST_KEY_PEM,
+                true,
+                Reply::AuthError,
+            ),
+            (
+                header.clone(),
+                with(&claims, "exp", json!(now + 2 * 86_400)),
+                TEST_KEY_PEM,
+                true,
+                Reply::JwtTooLong,
+            ),
+            (
+                header.clone(),
+                with(&claims, "exp", json!(now + 7200)),
+                TEST_KEY_PEM,
+                true,
+                Reply::AuthError,
+            ),
+            (
+                header.clone(),
+                with(&with(&claims, "iat", json!(now - 3600)), "exp", json!(now)),
+                TEST_KEY_PEM,
+                true,
+                Reply::JwtExpired,
+            ),
+            (
+                header.clone(),
+                with(
+                    &with(&claims, "iat", json!(now + 600)),
+                    "exp",
+                    json!(now + 4200),
+                ),
+                TEST_KEY_PEM,
+                true,
+                Reply::AuthError,
+            ),
+        ];
+        for (i, (header, claims, pem, pss, reply)) in rows.into_iter().enumerate() {
+            assert_eq!(check(&header, &claims, pem, pss), Err(reply), "row {i}");
+        }
+        // A JWT the stand-in was told to expire.
+        let token = jwt(TEST_KEY_PEM, &header, &claims, true);
+        assert_eq!(s.check_jwt(&token), Ok(()));
+        lock(&s.expired).insert(token.clone());
+        assert_eq!(s.check_jwt(&token), Err(Reply::JwtExpired));
+        assert_eq!(s.check_jwt("not.a.jwt"), Err(Reply::AuthError));
+    }
+
     fn headers() -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert("content-type", "application/json".parse().unwrap());
@@ -757,6 +905,13 @@ mod tests {
         assert_eq!(
             with(&["payload", "notification", "category"], json!("CHAT")),
             Reply::ParameterError
+        );
+        assert_eq!(
+            with(
+                &["payload", "notification", "appMessageId"],
+                json!("x".repeat(65))
+            ),
+            Reply::PayloadError
         );
         assert_eq!(
             with(&["payload", "notification", "title"], json!("")),

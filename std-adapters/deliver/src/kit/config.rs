@@ -85,6 +85,59 @@ pub fn request_timeout(value: Option<u64>, key: &str) -> Result<Duration, Config
     Ok(timeout)
 }
 
+/// A service account's JSON key file at `path` (the table's `key`, e.g.
+/// `fcm.service_account_file`), read by `parse`; `what` says what the file
+/// is when the key is missing. Errors name the key and the path, never a
+/// value from the file.
+pub fn key_file<T>(
+    path: &Option<std::path::PathBuf>,
+    key: &str,
+    what: &str,
+    parse: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    let path = path
+        .as_ref()
+        .ok_or_else(|| ConfigError::new(key, format!("missing ({what})")))?;
+    let json = std::fs::read(path)
+        .map_err(|e| ConfigError::new(key, format!("{}: cannot read: {e}", path.display())))?;
+    parse(&json).map_err(|e| ConfigError::new(key, format!("{}: {e}", path.display())))
+}
+
+/// A project id: the table's (`key`), else the key file's; it goes into a
+/// URL path, so only letters, digits and `punctuation`.
+pub fn project_id(
+    value: &Option<String>,
+    from_file: &Option<String>,
+    key: &str,
+    punctuation: &str,
+) -> Result<String, ConfigError> {
+    let id = value
+        .clone()
+        .filter(|p| !p.trim().is_empty())
+        .or_else(|| from_file.clone())
+        .ok_or_else(|| ConfigError::new(key, "missing (and the key file has none)"))?;
+    path_segment(id, key, punctuation)
+}
+
+/// `value` when it is letters, digits and `punctuation` only: an id that
+/// goes into a URL path as it is.
+pub fn path_segment(value: String, key: &str, punctuation: &str) -> Result<String, ConfigError> {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
+    {
+        return Ok(value);
+    }
+    let allowed: Vec<String> = punctuation.chars().map(|c| format!("'{c}'")).collect();
+    Err(ConfigError::new(
+        key,
+        format!(
+            "must be letters, digits or {} (it goes into the URL path)",
+            allowed.join(", ")
+        ),
+    ))
+}
+
 /// A provider's config refusals as rows: `(table, key, part of the
 /// reason)`; `from` must refuse each table with an error naming that key.
 #[cfg(test)]
