@@ -1,7 +1,7 @@
 //! Recall and edit through the gateway on loopback, against the APNs,
-//! Xiaomi and Meizu stand-ins really started: a recall racing the queue
-//! (a device still queued is never sent; one sent gets exactly one silent
-//! replacement, or Xiaomi's revoke), edits with the newest text, repeats
+//! Xiaomi, Meizu and HarmonyOS stand-ins really started: a recall racing
+//! the queue (a device still queued is never sent; one sent gets exactly
+//! one silent replacement, or Xiaomi's or HarmonyOS's revoke), edits with the newest text, repeats
 //! that do nothing, Tencent IM's callbacks as its docs give them.
 
 #[path = "support/apns.rs"]
@@ -18,6 +18,7 @@ use openapi::send;
 use serde_json::{json, Value};
 use tidings_gateway::Gateway;
 use tidings_standin::apns::{ApnsStandin, ApnsStandinBuilder, PushType, Reply};
+use tidings_standin::harmony::HarmonyStandin;
 use tidings_standin::meizu::MeizuStandin;
 use tidings_standin::xiaomi::XiaomiStandin;
 use tidings_std::clock::{Clock as _, ManualClock};
@@ -27,12 +28,14 @@ const TOPIC: &str = "com.example.chat";
 const API_TOKEN: &str = "s3cret-api-token";
 const CALLBACK_TOKEN: &str = "tencent-callback-token";
 const SDK_APP_ID: &str = "1400000001";
+const HARMONY_TOKEN: &str = "MAAALgE4G98BAAAAst_harmony_token_0001";
 
 struct Bed {
     gateway: Option<Gateway>,
     apns: ApnsStandin,
     xiaomi: XiaomiStandin,
     meizu: MeizuStandin,
+    harmony: HarmonyStandin,
     clock: ManualClock,
     http: reqwest::Client,
     base: String,
@@ -57,11 +60,18 @@ async fn bed(apns: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder, recall
         .await
         .unwrap();
     meizu.write_ca_pem(dir.path().join("meizu.pem")).unwrap();
+    let harmony = HarmonyStandin::builder().start().await.unwrap();
+    harmony
+        .write_ca_pem(dir.path().join("harmony.pem"))
+        .unwrap();
+    let key_file = dir.path().join("agconnect-services.json");
+    std::fs::write(&key_file, harmony.account().key_file_json()).unwrap();
     let toml = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\napi_tokens = [{API_TOKEN:?}]\n\
          {apns}\
          [xiaomi]\nendpoint = {xm:?}\nca_file = {xm_ca:?}\napp_secret = \"xiaomi-secret\"\n\
          [meizu]\nendpoint = {mz:?}\nca_file = {mz_ca:?}\napp_id = \"100999\"\napp_secret = \"meizu-secret\"\n\
+         [harmony]\nendpoint = {hm:?}\nca_file = {hm_ca:?}\nservice_account_file = {key_file:?}\nclient_id = {client_id:?}\n\
          [recall]\n{recall}\n",
         data = dir.path().join("data"),
         apns = apns::table(&apns.url(), dir.path()),
@@ -69,6 +79,9 @@ async fn bed(apns: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder, recall
         xm_ca = dir.path().join("xiaomi.pem"),
         mz = meizu.url(),
         mz_ca = dir.path().join("meizu.pem"),
+        hm = harmony.url(),
+        hm_ca = dir.path().join("harmony.pem"),
+        client_id = harmony.client_id(),
     );
     let config = Config::parse(&toml).unwrap();
     let clock = ManualClock::starting_now();
@@ -81,6 +94,7 @@ async fn bed(apns: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder, recall
         apns,
         xiaomi,
         meizu,
+        harmony,
         clock,
         http: reqwest::Client::new(),
         base,
@@ -107,6 +121,7 @@ fn message(key: Value, group: Option<&str>, devices: Value) -> Value {
         json!({}),
     );
     body["App"]["PackageName"] = TOPIC.into();
+    body["Message"]["OfflinePushInfo"] = json!({ "AndroidInfo": { "HarmonyCategory": "IM" } });
     if group.is_some() {
         body["Group"] = json!({ "Name": "Lunch", "Type": "Work" });
     }
@@ -189,6 +204,19 @@ impl Bed {
         self.apns.shutdown().await.unwrap();
         self.xiaomi.shutdown().await.unwrap();
         self.meizu.shutdown().await.unwrap();
+        self.harmony.shutdown().await.unwrap();
+    }
+}
+
+/// The first value of `key` anywhere in `value`.
+fn find(value: &Value, key: &str) -> Option<Value> {
+    match value {
+        Value::Object(map) => map
+            .get(key)
+            .cloned()
+            .or_else(|| map.values().find_map(|v| find(v, key))),
+        Value::Array(items) => items.iter().find_map(|v| find(v, key)),
+        _ => None,
     }
 }
 
@@ -219,13 +247,20 @@ async fn a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_
             device("apns", "aa01"),
             device("apns", "aa02"),
             device("xiaomi", "xm-reg-1"),
-            device("meizu", "mz-1")
+            device("meizu", "mz-1"),
+            device("harmony", HARMONY_TOKEN)
         ]),
     );
     let job = bed.push(&body).await;
     assert_eq!(
         states(&job),
-        ["delivered", "retrying", "delivered", "delivered"]
+        [
+            "delivered",
+            "retrying",
+            "delivered",
+            "delivered",
+            "delivered"
+        ]
     );
     let first = bed.apns_to("aa01");
     assert_eq!(first.len(), 1);
@@ -243,11 +278,11 @@ async fn a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_
     assert_eq!(status, 202, "{recalled}");
     assert_eq!(
         recalled["Devices"],
-        json!({ "Recalled": 1, "Edited": 0, "InFlight": 0, "Replaced": 2, "Revoked": 1, "Removed": 0, "Untouched": 0 })
+        json!({ "Recalled": 1, "Edited": 0, "InFlight": 0, "Replaced": 2, "Revoked": 2, "Removed": 0, "Untouched": 0 })
     );
     assert_eq!(recalled["Repeated"], false);
     let replacements = bed.settled(recalled["JobId"].as_str().unwrap()).await;
-    assert_eq!(states(&replacements), ["delivered"; 3]);
+    assert_eq!(states(&replacements), ["delivered"; 4]);
 
     // APNs: one more push to aa01, same collapse id, silent.
     let to_aa01 = bed.apns_to("aa01");
@@ -267,6 +302,14 @@ async fn a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_
     assert_eq!(revokes.len(), 1);
     assert_eq!(revokes[0].notify_id.to_string(), notify_id);
     assert_eq!(revokes[0].tokens, ["xm-reg-1"]);
+    // HarmonyOS: a revoke of the notifyId it was sent with.
+    let sent = bed.harmony.accepted();
+    assert_eq!(sent.len(), 1);
+    let notify_id = find(&sent[0].payload().unwrap(), "notifyId").expect("a keyed push's notifyId");
+    let revokes = bed.harmony.revokes();
+    assert_eq!(revokes.len(), 1);
+    assert_eq!(json!(revokes[0].notify_id), notify_id);
+    assert_eq!(revokes[0].tokens, [HARMONY_TOKEN]);
     // Meizu: a second push with the same notify key.
     let meizu = bed.meizu.accepted();
     assert_eq!(meizu.len(), 2);
@@ -298,7 +341,7 @@ async fn a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_
     let (_, replacements) = bed
         .get(&format!("/v1/jobs/{}", recalled["JobId"].as_str().unwrap()))
         .await;
-    assert_eq!(states(&replacements).len(), 3);
+    assert_eq!(states(&replacements).len(), 4);
     assert_eq!(bed.apns.stats().streams, streams);
     // An edit after a recall changes nothing.
     let (status, _) = bed
