@@ -88,9 +88,13 @@ pub fn prepare(
     let mut devices = Vec::new();
     let mut reports = Vec::new();
     let mut message_key = None;
-    let idempotency_key = walk(body, now, app, max_devices, |case, path| {
+    let idempotency_key = walk(body, now, app, max_devices, |case, path, count| {
         if devices.is_empty() {
             message_key = MessageKey::of(&case.message).map(|k| k.to_string());
+            devices.reserve_exact(count);
+            if report {
+                reports.reserve_exact(count);
+            }
         }
         let (device, one) = decide_device(case, report, path.to_owned())?;
         devices.push(device);
@@ -109,14 +113,15 @@ pub fn prepare(
 
 /// Reads a push request and lends every device's case to `each`, in
 /// request order, with its path (`Recipients[i]` or
-/// `Recipients[i].Devices[j]`); an error `each` returns is named at that
-/// path. Returns the request's idempotency key.
+/// `Recipients[i].Devices[j]`) and the request's device count; an error
+/// `each` returns is named at that path. Returns the request's
+/// idempotency key.
 pub fn walk(
     body: &[u8],
     now: i64,
     app: &AppDoc,
     max_devices: usize,
-    mut each: impl FnMut(&Case<'_>, &str) -> Result<(), IngestError>,
+    mut each: impl FnMut(&Case<'_>, &str, usize) -> Result<(), IngestError>,
 ) -> Result<Option<String>, BadRequest> {
     let whole: &RawValue =
         serde_json::from_slice(body).map_err(|e| bad("", format!("not JSON: {e}")))?;
@@ -206,13 +211,13 @@ pub fn walk(
             case_doc(&common, recipient.get(), first, now).map_err(|e| in_request(e, &path))?;
         let lent = doc.lend().map_err(|e| in_request(e, &path))?;
         let case = lent.case(now, app).map_err(|e| in_request(e, &path))?;
-        each(&case, &path).map_err(|e| in_request(e, &path))?;
+        each(&case, &path, count).map_err(|e| in_request(e, &path))?;
         for (j, raw) in listed.iter().flatten().enumerate().skip(1) {
             let path = format!("Recipients[{i}].Devices[{j}]");
             let next = device_doc(raw).map_err(|e| in_request(e, &path))?;
             let mut this = case;
             this.recipient.device = next.device();
-            each(&this, &path).map_err(|e| in_request(e, &path))?;
+            each(&this, &path, count).map_err(|e| in_request(e, &path))?;
         }
     }
     Ok(idempotency_key)

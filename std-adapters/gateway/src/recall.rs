@@ -399,7 +399,7 @@ impl Renderer for RecallRenderer {
         wanted.sort_unstable();
         let now = i64::try_from(job.accepted_ms / 1000).unwrap_or(i64::MAX);
         let mut index = 0u32;
-        let mut each = |case: &Case<'_>, path: &str| -> Result<(), IngestError> {
+        let mut each = |case: &Case<'_>, path: &str, _: usize| -> Result<(), IngestError> {
             let this = index;
             index += 1;
             if wanted.binary_search(&this).is_err() {
@@ -430,7 +430,7 @@ impl Renderer for RecallRenderer {
                 Ok(wired) => {
                     let mut case = wired.case();
                     case.now = now;
-                    each(&case, "job").map_err(|e| e.to_string())
+                    each(&case, "job", 1).map_err(|e| e.to_string())
                 }
                 Err(e) => Err(e.to_string()),
             },
