@@ -129,6 +129,9 @@ pub enum WireError {
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            WireError::Version(v) if OLDEST_READ == VERSION => {
+                write!(f, "job version {v}, expected {VERSION}")
+            }
             WireError::Version(v) => {
                 write!(f, "job version {v}, expected {OLDEST_READ} to {VERSION}")
             }
