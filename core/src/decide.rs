@@ -7,6 +7,7 @@ use crate::model::{
     AndroidInfo, ApnsInfo, Case, Conversation, DeviceState, DndWindow, Elem, GroupType, Mention,
     Message, Origin, ReceiveOpt, Recipient,
 };
+use crate::recall::{MessageKey, ReplaceKey, Replacement, MSG_KEY_LIMIT};
 use crate::text::{self, Body};
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -213,13 +214,35 @@ impl defmt::Format for Decision<'_> {
 /// as two words: a caller that binds it by value pays no copy of a large
 /// struct (which, read back just after `decide` wrote it, cost about as
 /// much as a fifth of an APNs render), and nothing a provider does not
-/// send is worked out.
+/// send is worked out. A replacement ([`Notification::replaced`]) adds
+/// what replaces it: four words in all.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Notification<'a> {
     pub case: &'a Case<'a>,
+    replacement: Option<Replacement<'a>>,
 }
 
 impl<'a> Notification<'a> {
+    /// This notification as the silent replacement of the one it was:
+    /// rendered with the same replace key, `with`'s text as the body
+    /// ([`Replacement::text`]), the original title, no sound and no badge
+    /// change (each provider's quietest setting: see the renderers). It
+    /// renders only for a message with a key (else `Invalid(MsgKey)`:
+    /// without one it would be a new notification, not a replacement).
+    pub fn replaced(self, with: Replacement<'a>) -> Notification<'a> {
+        Notification {
+            replacement: Some(with),
+            ..self
+        }
+    }
+
+    /// What this notification replaces the shown one with; `None` = it is
+    /// the message's own push.
+    #[inline]
+    pub fn replacement(&self) -> Option<Replacement<'a>> {
+        self.replacement
+    }
+
     /// The message this notification is for.
     pub fn message(&self) -> &'a Message<'a> {
         &self.case.message
@@ -228,7 +251,11 @@ impl<'a> Notification<'a> {
     /// The notification body (push-rules §3.2–3.3).
     #[inline]
     pub fn body(&self) -> Body<'a> {
-        Body::of(&self.case.message, self.case.recipient.locale)
+        let locale = self.case.recipient.locale;
+        match self.replacement {
+            None => Body::of(&self.case.message, locale),
+            Some(with) => Body::Desc(with.text(locale)),
+        }
     }
 
     /// iOS title; empty = none.
@@ -246,6 +273,9 @@ impl<'a> Notification<'a> {
     /// iOS sound; `None` = no `sound` key (`push.no_sound`).
     #[inline]
     pub fn ios_sound(&self) -> Option<&'a str> {
+        if self.replacement.is_some() {
+            return None;
+        }
         match sound_sourced(self.case).0 {
             NO_SOUND => None,
             "" => Some(DEFAULT_SOUND),
@@ -256,13 +286,17 @@ impl<'a> Notification<'a> {
     /// Android sound resource; empty = the channel's default.
     #[inline]
     pub fn android_sound(&self) -> &'a str {
+        if self.replacement.is_some() {
+            return "";
+        }
         text::android_sound_name(raw_android_sound(self.case))
     }
 
     /// Badge to show; `None` = leave the device's badge alone.
     #[inline]
     pub fn badge(&self) -> Option<u32> {
-        badge_counted(self.case).then(|| self.case.recipient.badge.saturating_add(1))
+        let counted = badge_counted(self.case) && self.replacement.is_none();
+        counted.then(|| self.case.recipient.badge.saturating_add(1))
     }
 
     /// Pass-through for the app; empty = none.
@@ -300,9 +334,24 @@ impl<'a> Notification<'a> {
             .unwrap_or_default()
     }
 
-    /// The conversation key (`thread-id`, Android tag).
+    /// The conversation key (`thread-id`; the Android tag of a message
+    /// without a [`MessageKey`]).
     pub fn thread_key(&self) -> text::ThreadKey<'a> {
         text::thread_key(&self.case.message)
+    }
+
+    /// The message's identity for recall and edit; `None` = not given.
+    pub fn message_key(&self) -> Option<MessageKey<'a>> {
+        MessageKey::of(&self.case.message)
+    }
+
+    /// The keys every push of this message is marked with, so a recall or
+    /// edit can replace it; `None` = the message has no key (then every
+    /// payload is as without this feature).
+    // One shared copy on firmware: every renderer calls it.
+    #[cfg_attr(target_os = "none", inline(never))]
+    pub fn replace_key(&self) -> Option<ReplaceKey> {
+        self.message_key().map(|key| key.replace_key())
     }
 }
 
@@ -319,6 +368,7 @@ impl core::fmt::Debug for Notification<'_> {
             .field("badge", &self.badge())
             .field("ext", &self.ext())
             .field("expires_at", &self.expires_at())
+            .field("replacement", &self.replacement)
             .finish()
     }
 }
@@ -393,6 +443,11 @@ pub fn validate(case: &Case<'_>) -> Result<(), Error> {
         .is_some_and(|seconds| case.now.checked_add(i64::from(seconds)).is_none())
     {
         return Err(Error::Invalid(Field::MsgLifeTime));
+    }
+    // Tencent's MsgKeys are about 30 bytes; a longer one is not one of
+    // theirs (the collapse key would then be its hash, still correct).
+    if message.msg_key.len() > MSG_KEY_LIMIT {
+        return Err(Error::Invalid(Field::MsgKey));
     }
     let customs = message
         .elems
@@ -478,7 +533,10 @@ pub fn decide_observed<'a, O: Observer<'a>>(
             expiry: message.life_time.map(|_| Field::MsgLifeTime),
         }
     });
-    Ok(Decision::Push(Notification { case }))
+    Ok(Decision::Push(Notification {
+        case,
+        replacement: None,
+    }))
 }
 
 /// The first set of two sourced strings, with its source.

@@ -12,7 +12,8 @@
 //! - for a push, the case-format key every merged setting came from
 //!   ([`Sources`]).
 //!
-//! [`cuts`] says what the renderer cut from the body and title.
+//! [`cuts`] says what the renderer cut from the body and title;
+//! [`replace_fields`] where a keyed message's replace key goes.
 
 // The observer and its records belong to `decide`, which calls them; they
 // are re-exported here, where the trace is read.
@@ -20,7 +21,8 @@ pub use crate::decide::{Check, Observer, Read, Silent, Sources};
 
 use crate::decide::{decide_observed, Decision, Notification, Reason};
 use crate::error::{Error, Field};
-use crate::model::Case;
+use crate::model::{Case, Channel};
+use crate::recall::ReplaceKey;
 use crate::render::Rendered;
 use crate::text::Segments;
 
@@ -106,6 +108,63 @@ pub fn explain<'a>(case: &'a Case<'a>) -> Result<Explanation<'a>, Error> {
     let mut trace = Trace::default();
     let decision = decide_observed(case, &mut trace)?;
     Ok(Explanation { decision, trace })
+}
+
+/// The part of a message's [`ReplaceKey`] a provider field carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyPart {
+    /// [`ReplaceKey::collapse`].
+    Collapse,
+    /// [`ReplaceKey::notify_id`].
+    NotifyId,
+    /// [`ReplaceKey::meizu_key`].
+    MeizuKey,
+}
+
+/// One part of a replace key as a provider field carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyValue<'k> {
+    Text(&'k str),
+    Number(u32),
+}
+
+impl KeyPart {
+    /// This part of `key`.
+    pub fn of(self, key: &ReplaceKey) -> KeyValue<'_> {
+        match self {
+            KeyPart::Collapse => KeyValue::Text(key.collapse()),
+            KeyPart::NotifyId => KeyValue::Number(key.notify_id()),
+            KeyPart::MeizuKey => KeyValue::Text(key.meizu_key()),
+        }
+    }
+}
+
+/// Where `channel`'s push carries a keyed message's replace key: each
+/// field as a dotted path in the payload (a form body decoded, its JSON
+/// fields too), or APNs' `apns-collapse-id` header, with the part it
+/// carries. On APNs an explicit `ApnsInfo.CollapseId` takes the header's
+/// place (the rendered headers say which went out).
+pub const fn replace_fields(channel: Channel) -> &'static [(&'static str, KeyPart)] {
+    match channel {
+        Channel::Apns | Channel::ApnsVoip => &[("apns-collapse-id", KeyPart::Collapse)],
+        Channel::Fcm => &[("message.android.notification.tag", KeyPart::Collapse)],
+        Channel::Huawei => &[
+            ("message.android.notification.tag", KeyPart::Collapse),
+            ("message.android.notification.notify_id", KeyPart::NotifyId),
+        ],
+        Channel::Honor => &[
+            ("android.notification.tag", KeyPart::Collapse),
+            ("android.notification.notifyId", KeyPart::NotifyId),
+        ],
+        Channel::Xiaomi => &[("notify_id", KeyPart::NotifyId)],
+        Channel::Oppo => &[("message.notification.notify_id", KeyPart::NotifyId)],
+        Channel::Vivo => &[("notifyId", KeyPart::NotifyId)],
+        Channel::Meizu => &[("messageJson.advanceInfo.notifyKey", KeyPart::MeizuKey)],
+        Channel::Tpns => &[("message.android.n_id", KeyPart::NotifyId)],
+        // `appMessageId` (the collapse key) is sent too, but it only drops
+        // a duplicate; `notifyId` is what replaces.
+        Channel::Harmony => &[("payload.notification.notifyId", KeyPart::NotifyId)],
+    }
 }
 
 /// What a cut removed from one text.

@@ -781,6 +781,8 @@ struct MessageDoc<'a, const ELEMS: usize> {
     with_mute_notifications: bool,
     mention: Option<Mention<'a>>,
     is_system: bool,
+    msg_key: &'a str,
+    msg_seq: Option<u64>,
 }
 
 fn origin(name: &str) -> Option<Origin> {
@@ -806,6 +808,8 @@ impl<'a, const ELEMS: usize> Object<'a> for MessageDoc<'a, ELEMS> {
         ("SendMsgControl", Field::SendMsgControl),
         ("GroupAtInfo", Field::GroupAtInfo),
         ("IsSystem", Field::IsSystem),
+        ("MsgKey", Field::MsgKey),
+        ("MsgSeq", Field::MsgSeq),
     ];
     fn member<A: MapAccess<'a>>(
         &mut self,
@@ -835,6 +839,8 @@ impl<'a, const ELEMS: usize> Object<'a> for MessageDoc<'a, ELEMS> {
             }
             Field::GroupAtInfo => self.mention = map.next_value_seed(Mentions(ctx, field))?,
             Field::IsSystem => self.is_system = map.next_value()?,
+            Field::MsgKey => self.msg_key = text(ctx, map)?,
+            Field::MsgSeq => self.msg_seq = map.next_value()?,
             _ => {}
         }
         Ok(())
@@ -1467,8 +1473,8 @@ fn lend<'a, const ELEMS: usize>(
                 with_mute_notifications: message.with_mute_notifications,
                 mentions: &[],
                 is_system: message.is_system,
-                msg_key: "",
-                msg_seq: None,
+                msg_key: message.msg_key,
+                msg_seq: message.msg_seq,
             },
             recipient,
             app: App {

@@ -46,6 +46,9 @@ pub enum Lint {
     XiaomiNoChannel,
     /// FCM without `GoogleChannelID`: the app's fallback channel on 8+.
     FcmNoChannel,
+    /// HarmonyOS with no `HarmonyCategory` in the message or the app: the
+    /// default `IM` is sent, which needs self-classification rights.
+    HarmonyNoCategory,
     /// An Android push whose `Ext` is not a JSON object.
     ExtNotJson,
     /// The body was cut to fit.
@@ -58,12 +61,13 @@ pub enum Lint {
 
 impl Lint {
     /// Every lint, in report order.
-    pub const ALL: [Lint; 9] = [
+    pub const ALL: [Lint; 10] = [
         Lint::HuaweiNoCategory,
         Lint::OppoNoChannel,
         Lint::VivoOperational,
         Lint::XiaomiNoChannel,
         Lint::FcmNoChannel,
+        Lint::HarmonyNoCategory,
         Lint::ExtNotJson,
         Lint::BodyCut,
         Lint::TitleCut,
@@ -78,6 +82,7 @@ impl Lint {
             Lint::VivoOperational => "VivoOperational",
             Lint::XiaomiNoChannel => "XiaomiNoChannel",
             Lint::FcmNoChannel => "FcmNoChannel",
+            Lint::HarmonyNoCategory => "HarmonyNoCategory",
             Lint::ExtNotJson => "ExtNotJson",
             Lint::BodyCut => "BodyCut",
             Lint::TitleCut => "TitleCut",
@@ -92,6 +97,7 @@ impl Lint {
             | Lint::VivoOperational
             | Lint::XiaomiNoChannel
             | Lint::FcmNoChannel
+            | Lint::HarmonyNoCategory
             | Lint::ExtNotJson => Severity::Warning,
             Lint::BodyCut | Lint::TitleCut | Lint::SoundExtension => Severity::Info,
         }
@@ -105,6 +111,7 @@ impl Lint {
             Lint::VivoOperational => "vendors.md §7.2; push-rules §10",
             Lint::XiaomiNoChannel => "vendors.md §5.2; push-rules §10",
             Lint::FcmNoChannel => "vendors.md §2.2; push-rules §4.2, §10",
+            Lint::HarmonyNoCategory => "beyond.md §11.2",
             Lint::ExtNotJson => "push-rules §10, §9.3",
             Lint::BodyCut | Lint::TitleCut => "push-rules §3.5; vendors.md §10.8",
             Lint::SoundExtension => "push-rules §4.2",
@@ -119,6 +126,7 @@ impl Lint {
             Lint::VivoOperational => "use VIVOClassification 1 (or a system VIVOCategory such as IM): operational messages are capped per day",
             Lint::XiaomiNoChannel => "set AndroidInfo.XiaoMiChannelID to your private-message channel: the default public channel is capped per day",
             Lint::FcmNoChannel => "set AndroidInfo.GoogleChannelID: on Android 8+ the push lands in the app's fallback channel, with its sound",
+            Lint::HarmonyNoCategory => "set AndroidInfo.HarmonyCategory or App.HarmonyCategory: the default IM needs granted self-classification rights, without which HarmonyOS may count every push as marketing, capped per day",
             Lint::ExtNotJson => "make OfflinePushInfo.Ext a JSON object: Android vendors need JSON (OPPO drops the push's action otherwise)",
             Lint::BodyCut => "the body was cut to the provider's limit; shorten the text or the Desc",
             Lint::TitleCut => "the title was cut to the provider's limit; shorten it",
@@ -180,9 +188,15 @@ pub fn lints(n: &Notification<'_>, rendered: &Rendered<'_>) -> Lints {
             Lints::NONE.with(Lint::XiaomiNoChannel, android.xiaomi_channel_id.is_empty())
         }
         Channel::Fcm => Lints::NONE.with(Lint::FcmNoChannel, android.google_channel_id.is_empty()),
+        Channel::Harmony => Lints::NONE.with(
+            Lint::HarmonyNoCategory,
+            android.harmony_category.is_empty() && n.case.app.harmony_category.is_empty(),
+        ),
         _ => Lints::NONE,
     };
-    let android_device = !channel.is_apple();
+    // HarmonyOS NEXT is not Android: `Ext` goes as a string any app reads,
+    // and no sound is sent.
+    let android_device = !channel.is_apple() && channel != Channel::Harmony;
     let sound = android.sound;
     lints
         .with(

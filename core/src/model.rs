@@ -302,6 +302,14 @@ impl Channel {
         Channel::ALL.into_iter().find(|c| c.name() == name)
     }
 
+    /// Whether the provider can delete a shown notification by its key
+    /// (Xiaomi's `/v3/message/regid/revoke`, HarmonyOS's
+    /// `messages:revoke`; [`crate::render::revoke`]). Elsewhere a recall is
+    /// a silent replacement.
+    pub const fn revocable(self) -> bool {
+        matches!(self, Channel::Xiaomi | Channel::Harmony)
+    }
+
     /// Whether the device is an iOS device (APNs, alert or VoIP).
     pub const fn is_apple(self) -> bool {
         matches!(self, Channel::Apns | Channel::ApnsVoip)

@@ -7,7 +7,7 @@
 //! identity alone, so a recall that names only the message (Tencent's
 //! callbacks: `MsgKey`, or `GroupId` + `MsgSeq`) finds the same key again.
 
-use crate::model::{Conversation, Message};
+use crate::model::{Conversation, Locale, Message};
 use crate::write::Decimal;
 
 /// The IM message's identity, as Tencent IM's recall callbacks name it.
@@ -126,6 +126,44 @@ impl core::fmt::Display for MessageKey<'_> {
     }
 }
 
+/// What a shown notification is replaced with: the message was recalled,
+/// or edited to a new text. The replacement is the same message's push
+/// ([`crate::decide::Notification::replaced`]): the same replace key, the
+/// original title (whose message it was), no sound, no badge change.
+///
+/// The recall text is not subject to the suppression rules: a replacement
+/// is rendered only for a device that was notified, which the caller (the
+/// gateway) knows and the rules do not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replacement<'a> {
+    /// The body becomes [`RECALLED_EN`] or [`RECALLED_ZH`] by
+    /// `Recipient.Locale`.
+    Recalled,
+    /// The body becomes `text` as given (the whole body, no name prefix,
+    /// like `OfflinePushInfo.Desc`); a blank text is refused when
+    /// rendering (`Invalid(Body)`).
+    Edited { text: &'a str },
+}
+
+/// The body of a recalled message's replacement, English.
+pub const RECALLED_EN: &str = "This message was recalled";
+/// The body of a recalled message's replacement, Chinese.
+pub const RECALLED_ZH: &str = "此消息已被撤回";
+
+impl<'a> Replacement<'a> {
+    /// The replacement's body for a recipient in `locale`.
+    pub const fn text(self, locale: Locale) -> &'a str {
+        match (self, locale) {
+            (Replacement::Edited { text }, _) => text,
+            (Replacement::Recalled, Locale::En) => RECALLED_EN,
+            (Replacement::Recalled, Locale::Zh) => RECALLED_ZH,
+        }
+    }
+}
+
+/// The longest `Message.MsgKey` a case may carry, in bytes (Tencent's are
+/// about 30): longer is `Invalid(MsgKey)` ([`crate::decide::validate`]).
+pub const MSG_KEY_LIMIT: usize = 128;
 /// `apns-collapse-id`'s limit, and the longest tag written as it is.
 pub const COLLAPSE_LIMIT: usize = 64;
 const HASHED_COLLAPSE_LEN: usize = 18;

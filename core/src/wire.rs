@@ -11,7 +11,7 @@
 //! #         conversation: Conversation::C2c { to_account: "bob" },
 //! #         origin: Origin::Rest, elems: &elems, push_info: None, online_only: false,
 //! #         life_time: None, with_mute_notifications: false, mentions: &[], is_system: false,
-//! #         msg_key: "", msg_seq: None,
+//! #         msg_key: "144115233406224478-1700000000-1", msg_seq: None,
 //! #     },
 //! #     recipient: Recipient {
 //! #         account: "bob",
@@ -50,6 +50,7 @@
 //! | `recipient` | `account`; `device { channel, token, state }`; `badge` u32; `push_enabled`; `c2c_sound`; `group_sound`; `receive_opt`, `global_receive_opt` (variants 0–4 in code order); `dnd`: option of variant 0 `Daily { start_second u32, duration u32, utc_offset i32 }`, 1 `Absolute { start i64, duration u32 }`; `locale`: 0 `En`, 1 `Zh` |
 //! | `app` | `bundle_id`, `package_name`, `badge_class`, `harmony_category` |
 //! | `now` | i64 |
+//! | `message.msg_key`, `message.msg_seq` | string; option of u64 |
 //!
 //! where a length, a variant index, u16/u32 and u64 are unsigned LEB128
 //! varints, i32/i64 zigzag then varint, u8 one byte, a bool one byte 0 or 1,
@@ -61,6 +62,10 @@
 //! The layout is the model's declaration order (its serde derives), so a
 //! change to a model type's fields or variants changes the layout and must
 //! bump [`VERSION`]; `tests/tests/wire.rs` pins the bytes of one job.
+//! Fields added to a job go after `now`, so that a build can keep reading
+//! the jobs an older one queued when nothing else changed: such an older
+//! job decodes as one without the appended fields ([`OLDEST_READ`],
+//! [`KEYED_SINCE`]).
 //!
 //! Decisions: a job is exactly one case, so bytes after it are
 //! [`WireError::Trailing`]. The mention list is not sent whole: the relay
@@ -86,13 +91,21 @@ use crate::model::{
     App, Case, Conversation, Elem, Mention, Message, Origin, PushInfo, Recipient, Sender, MAX_ELEMS,
 };
 
-/// The layout version this build writes and reads (byte 0 of a job).
+/// The layout version this build writes (byte 0 of a job).
 /// 4: `Channel` gained `Tpns` (variant 9), so a v3 reader cannot read
 /// every v4 job. 5: `Channel` gained `Harmony` (variant 10), `AndroidInfo`
 /// `harmony_category`, `harmony_image`, `ignore_harmony_badge` and `App`
-/// `harmony_category`: a v4 job is refused as [`WireError::Version`], as
-/// every earlier bump did (a relay and its gateway upgrade together).
+/// `harmony_category`, and the message key (`msg_key`, `msg_seq`) follows
+/// `now`: a v4 job is refused as [`WireError::Version`], as every earlier
+/// bump did (a relay and its gateway upgrade together).
 pub const VERSION: u8 = 5;
+/// The oldest version this build reads. A bump that only appends fields
+/// after `now` can keep reading the version before it (the appended
+/// fields then default: see [`KEYED_SINCE`]); version 5 also changed
+/// fields inside the case, so it reads only itself.
+pub const OLDEST_READ: u8 = 5;
+/// The first version whose jobs carry the message key after `now`.
+pub const KEYED_SINCE: u8 = 5;
 
 /// Why a job cannot be encoded or decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,7 +129,9 @@ pub enum WireError {
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            WireError::Version(v) => write!(f, "job version {v}, expected {VERSION}"),
+            WireError::Version(v) => {
+                write!(f, "job version {v}, expected {OLDEST_READ} to {VERSION}")
+            }
             WireError::Truncated => f.write_str("job ends early"),
             WireError::Malformed => f.write_str("not a job"),
             WireError::Trailing => f.write_str("bytes after the job"),
@@ -150,14 +165,15 @@ impl<'a, const ELEMS: usize> Job<'a, ELEMS> {
     /// [`decode`] with room for `ELEMS` elems, e.g. `Job::<32>::decode(bytes)`.
     pub fn decode(bytes: &'a [u8]) -> Result<Self, WireError> {
         let (&version, body) = bytes.split_first().ok_or(WireError::Truncated)?;
-        if version != VERSION {
+        if !(OLDEST_READ..=VERSION).contains(&version) {
             return Err(WireError::Version(version));
         }
-        let (job, rest) =
-            postcard::take_from_bytes::<JobIn<'_, ELEMS>>(body).map_err(|e| match e {
-                postcard::Error::DeserializeUnexpectedEnd => WireError::Truncated,
-                _ => WireError::Malformed,
-            })?;
+        let (job, rest) = take::<JobIn<'_, ELEMS>>(body)?;
+        let (key, rest) = if version >= KEYED_SINCE {
+            take::<KeyIn<'_>>(rest)?
+        } else {
+            (KeyIn::default(), rest)
+        };
         if !rest.is_empty() {
             return Err(WireError::Trailing);
         }
@@ -180,8 +196,8 @@ impl<'a, const ELEMS: usize> Job<'a, ELEMS> {
                     with_mute_notifications: m.with_mute_notifications,
                     mentions: &[],
                     is_system: m.is_system,
-                    msg_key: "",
-                    msg_seq: None,
+                    msg_key: key.msg_key,
+                    msg_seq: key.msg_seq,
                 },
                 recipient: job.recipient,
                 app: job.app,
@@ -213,6 +229,8 @@ pub fn encode(case: &Case<'_>, out: &mut [u8]) -> Result<usize, WireError> {
         recipient: &case.recipient,
         app: &case.app,
         now: case.now,
+        msg_key: m.msg_key,
+        msg_seq: m.msg_seq,
     };
     let written = postcard::to_slice(&job, body).map_err(|e| match e {
         postcard::Error::SerializeBufferFull => WireError::BufferFull,
@@ -220,6 +238,14 @@ pub fn encode(case: &Case<'_>, out: &mut [u8]) -> Result<usize, WireError> {
         _ => WireError::Malformed,
     })?;
     Ok(written.len() + 1)
+}
+
+/// One postcard value from the front of `bytes`, and the rest.
+fn take<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<(T, &'a [u8]), WireError> {
+    postcard::take_from_bytes::<T>(bytes).map_err(|e| match e {
+        postcard::Error::DeserializeUnexpectedEnd => WireError::Truncated,
+        _ => WireError::Malformed,
+    })
 }
 
 /// Reads one job into [`MAX_ELEMS`] elems of storage; its strings borrow
@@ -237,6 +263,8 @@ struct JobOut<'c, 'a> {
     recipient: &'c Recipient<'a>,
     app: &'c App<'a>,
     now: i64,
+    msg_key: &'a str,
+    msg_seq: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -262,6 +290,13 @@ struct JobIn<'a, const ELEMS: usize> {
     #[serde(borrow)]
     app: App<'a>,
     now: i64,
+}
+
+/// What version 5 added after `now`.
+#[derive(Deserialize, Default)]
+struct KeyIn<'a> {
+    msg_key: &'a str,
+    msg_seq: Option<u64>,
 }
 
 #[derive(Deserialize)]

@@ -26,7 +26,12 @@
 //!   `Desc`, which fall back along their chains (the first non-blank title
 //!   source; the composed body);
 //! - the device token is where the provider wants it;
-//! - OPPO sends `ext` as `action_parameters` only when it is a JSON object.
+//! - OPPO sends `ext` as `action_parameters` only when it is a JSON object;
+//! - the same holds for the push's replacements (a recall, an edit with
+//!   the sender's nickname as its text), which render only for a message
+//!   with a key; `render::revoke` and `render::removal` answer exactly for
+//!   a keyed message on their channels, within the buffer, as a form
+//!   (Xiaomi's revoke) or one JSON object.
 
 use std::fmt;
 
@@ -40,7 +45,8 @@ use tidings_core::render::{
 };
 use tidings_core::text::{self, Body};
 use tidings_core::write::{CharLimit, ELLIPSIS};
-use tidings_core::{decide, render, Decision, Error, Notification, Reason};
+use tidings_core::recall::Replacement;
+use tidings_core::{decide, render, Decision, Error, Field, Notification, Reason};
 use tidings_std::conform::decoded_payload;
 use tidings_std::report::is_form_channel;
 use unicode_segmentation::UnicodeSegmentation;
@@ -151,8 +157,46 @@ pub fn check_case(case: &Case<'_>, buffer: usize) -> Summary {
     if let Ok(Decision::Push(n)) = &decision {
         assert!(!n.body().is_empty(), "a push with nothing to show");
         check_render(n, buffer);
+        check_recall(n, buffer);
     }
     summary(&decision)
+}
+
+/// The push's replacements through [`check_render`], and its revoke and
+/// removal requests.
+fn check_recall(n: &Notification<'_>, buffer: usize) {
+    let nick = n.case.message.sender.nick;
+    for with in [Replacement::Recalled, Replacement::Edited { text: nick }] {
+        let replaced = n.replaced(with);
+        if n.message_key().is_none() {
+            let mut buf = vec![0u8; buffer];
+            let refused = render(&replaced, &mut buf).err();
+            assert_eq!(refused, Some(Error::Invalid(Field::MsgKey)));
+        }
+        check_render(&replaced, buffer);
+    }
+    let channel = n.case.recipient.device.channel;
+    let keyed = n.message_key().is_some();
+    let mut buf = vec![0u8; buffer];
+    let revoked = tidings_core::render::revoke(n, &mut buf);
+    assert_eq!(revoked.is_some(), keyed && channel.revocable());
+    if let Some(Ok(r)) = revoked {
+        let text = std::str::from_utf8(&buf[..r.len]).expect("revoke is not UTF-8");
+        if is_form_channel(channel) {
+            check_form(text);
+        } else {
+            let value: Value = serde_json::from_str(text).expect("revoke is not JSON");
+            assert!(value.is_object(), "revoke is not one object");
+        }
+    }
+    let removed = tidings_core::render::removal(n, &mut buf);
+    let removable = matches!(channel, Channel::Apns | Channel::Fcm);
+    assert_eq!(removed.is_some(), keyed && removable);
+    if let Some(Ok(r)) = removed {
+        let text = std::str::from_utf8(&buf[..r.len]).expect("removal is not UTF-8");
+        let value: Value = serde_json::from_str(text).expect("removal is not JSON");
+        assert!(value.is_object(), "removal is not one object");
+    }
 }
 
 /// Checks `case` as it is, then on every channel with [`VALID_TOKEN`]:

@@ -51,6 +51,11 @@ fn project_vectors_every_rule_reason_and_edge() {
 }
 
 #[test]
+fn recall_vectors_every_channel_carries_the_message_key() {
+    run("recall.json");
+}
+
+#[test]
 fn lint_vectors_each_lint_fires_exactly_when_it_should() {
     run("lints.json");
 }

@@ -361,6 +361,29 @@ fn errors_name_the_key_and_both_sides_agree() {
             IngestError::Invalid(Field::PushFlag),
         ),
         (
+            "IgnoreHarmonyBadge 2",
+            with(
+                &base,
+                &["Message", "OfflinePushInfo"],
+                json!({"AndroidInfo":{"IgnoreHarmonyBadge":2}}),
+            ),
+            IngestError::Invalid(Field::IgnoreHarmonyBadge),
+        ),
+        (
+            "HarmonyCategory as a number",
+            with(
+                &base,
+                &["Message", "OfflinePushInfo"],
+                json!({"AndroidInfo":{"HarmonyCategory":1}}),
+            ),
+            IngestError::Type(Field::HarmonyCategory),
+        ),
+        (
+            "App.HarmonyCategory as a number",
+            with(&base, &["App"], json!({"HarmonyCategory":1})),
+            IngestError::Type(Field::AppHarmonyCategory),
+        ),
+        (
             "unknown channel",
             with(&base, &["Recipient", "Device", "Channel"], json!("pigeon")),
             IngestError::Invalid(Field::Channel),

@@ -7,7 +7,8 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use tidings_core::model::*;
-use tidings_core::{decide, render, Decision, Error};
+use tidings_core::recall::MSG_KEY_LIMIT;
+use tidings_core::{decide, render, Decision, Error, Field};
 use tidings_std::conform::decoded_payload;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -101,6 +102,26 @@ fn input() -> impl Strategy<Value = Input> {
 }
 
 fn render_case(input: &Input, channel: Channel, buf: &mut [u8]) -> Result<Option<usize>, Error> {
+    render_keyed(input, channel, buf, &Keyed::default())
+}
+
+/// What [`render_keyed`] sets beyond an [`Input`]: the message key and the
+/// HarmonyOS categories.
+#[derive(Debug, Default)]
+struct Keyed<'k> {
+    msg_key: &'k str,
+    msg_seq: Option<u64>,
+    message_category: &'k str,
+    app_category: &'k str,
+}
+
+/// [`render_case`] with `keyed` set in the case.
+fn render_keyed(
+    input: &Input,
+    channel: Channel,
+    buf: &mut [u8],
+    keyed: &Keyed<'_>,
+) -> Result<Option<usize>, Error> {
     let elems = [Elem::Text(&input.body), Elem::Image];
     let conversation = match &input.group_name {
         Some(name) => Conversation::Group(Group {
@@ -114,6 +135,10 @@ fn render_case(input: &Input, channel: Channel, buf: &mut [u8]) -> Result<Option
         title: &input.title,
         desc: &input.desc,
         ext: &input.ext,
+        android: AndroidInfo {
+            harmony_category: keyed.message_category,
+            ..AndroidInfo::default()
+        },
         apns: ApnsInfo {
             sub_title: &input.sub_title,
             ..ApnsInfo::default()
@@ -124,6 +149,8 @@ fn render_case(input: &Input, channel: Channel, buf: &mut [u8]) -> Result<Option
         message: Message {
             push_info: Some(push_info),
             life_time: input.life_time.filter(|t| *t > 0),
+            msg_key: keyed.msg_key,
+            msg_seq: keyed.msg_seq,
             ..Message::new(
                 Sender {
                     account: "ann",
@@ -149,7 +176,7 @@ fn render_case(input: &Input, channel: Channel, buf: &mut [u8]) -> Result<Option
             bundle_id: "com.example.chat",
             package_name: "com.example.chat",
             badge_class: "",
-            harmony_category: "",
+            harmony_category: keyed.app_category,
         },
         now: 1_795_236_000,
     };
@@ -453,6 +480,70 @@ proptest! {
             // char limits do, and only as far as needed.
             prop_assert!(cut_only_as_needed(title, &full_title, title_limit), "title {title:?}");
             prop_assert!(cut_only_as_needed(body, &full_body, body_limit), "body {body:?}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1000)
+    ))]
+
+    /// HarmonyOS: whatever the message key, `notifyId` is in 1…2³¹−1 and
+    /// `appMessageId` 1–64 visible ASCII chars (both there exactly when the
+    /// message has a key); the category sent is a documented one, else the
+    /// push is refused naming where it came from; `ttl` is at most 15 days.
+    #[test]
+    fn harmony_keys_category_and_ttl_in_range(
+        input in input(),
+        msg_key in text(100),
+        msg_seq in prop::option::of(any::<u64>()),
+        category in prop_oneof![
+            Just(String::new()),
+            prop::sample::select(harmony::CATEGORIES.to_vec()).prop_map(String::from),
+            "[A-Z_]{1,16}",
+        ],
+        in_app in any::<bool>(),
+    ) {
+        let mut buf = vec![0u8; 65536];
+        let (message_category, app_category) = if in_app { ("", category.as_str()) } else { (category.as_str(), "") };
+        let result = render_keyed(&input, Channel::Harmony, &mut buf, &Keyed {
+            msg_key: &msg_key,
+            msg_seq,
+            message_category,
+            app_category,
+        });
+        // MessageKey::of: a C2C message is keyed by MsgKey, a group one by MsgSeq.
+        let keyed = if input.group_name.is_some() { msg_seq.is_some() } else { !msg_key.is_empty() };
+        let documented = category.is_empty() || harmony::CATEGORIES.contains(&category.as_str());
+        let len = match result {
+            // A MsgKey over 128 bytes is refused first, naming it.
+            Err(Error::Invalid(Field::MsgKey)) if msg_key.len() > MSG_KEY_LIMIT => return Ok(()),
+            Err(Error::Invalid(field)) if !documented => {
+                let named = if in_app { Field::AppHarmonyCategory } else { Field::HarmonyCategory };
+                prop_assert_eq!(field, named);
+                return Ok(());
+            }
+            Ok(Some(len)) => len,
+            Ok(None) | Err(Error::TooLong(_) | Error::Invalid(_)) => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
+        };
+        prop_assert!(documented, "undocumented category {:?} sent", category);
+        let payload: Value = serde_json::from_slice(&buf[..len]).unwrap();
+        let notification = &payload["payload"]["notification"];
+        let sent = notification["category"].as_str().unwrap();
+        prop_assert_eq!(sent, if category.is_empty() { harmony::DEFAULT_CATEGORY } else { &category });
+        let notify_id = notification.get("notifyId").and_then(Value::as_u64);
+        let app_message_id = notification.get("appMessageId").and_then(Value::as_str);
+        prop_assert_eq!(notify_id.is_some(), keyed);
+        prop_assert_eq!(app_message_id.is_some(), keyed);
+        if let (Some(id), Some(app_id)) = (notify_id, app_message_id) {
+            prop_assert!((1..=0x7fff_ffff).contains(&id));
+            prop_assert!((1..=64).contains(&app_id.len()));
+            prop_assert!(app_id.bytes().all(|b| b.is_ascii_graphic()), "{app_id:?}");
+        }
+        if let Some(ttl) = payload.get("pushOptions").map(|o| o["ttl"].as_u64().unwrap()) {
+            prop_assert!(ttl <= u64::from(harmony::MAX_TTL_SECONDS));
         }
     }
 }

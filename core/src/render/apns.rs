@@ -3,6 +3,17 @@
 //! The body is `{"aps":{...},"ext":"...","image":"..."}` (push-rules §9.1,
 //! render-map). A VoIP push keeps the same `aps` content so the app has the
 //! text for its call UI; only the push type, topic and limit differ.
+//!
+//! A message with a key ([`crate::recall::MessageKey`]) is sent with
+//! `apns-collapse-id` = its collapse key, so a recall or edit sent with the
+//! same id replaces it. An explicit `ApnsInfo.CollapseId` wins: the push
+//! goes out with that id, and a replacement of the message then replaces
+//! by that id too (whatever else was sent with it). `thread-id` stays the
+//! conversation: it groups notifications, it replaces none.
+//!
+//! A replacement ([`Notification::replaced`]) has no `sound` and no
+//! `badge` key, and `"interruption-level":"passive"` (iOS 15+: shown
+//! without lighting the screen).
 
 use crate::decide::Notification;
 use crate::error::{Error, Field};
@@ -11,7 +22,7 @@ use crate::text::Segments;
 use crate::write::{fit, key, Layout, Slot, Text, Writer};
 
 pub use super::kit::ApnsHeaders;
-use super::kit::{Headers, Rendered, Warnings};
+use super::kit::{CollapseId, Headers, Rendered, Warnings};
 
 /// Body limit for every push type except VoIP (vendors.md §1.5).
 pub const PAYLOAD_LIMIT: usize = 4096;
@@ -19,8 +30,14 @@ pub const PAYLOAD_LIMIT: usize = 4096;
 pub const VOIP_PAYLOAD_LIMIT: usize = 5120;
 /// `apns-priority`: send now (vendors.md §1.2).
 pub const PRIORITY_IMMEDIATE: &str = "10";
+/// `apns-push-type` of a removal push (vendors.md §1.2).
+pub const BACKGROUND: &str = "background";
+/// `apns-priority` a background push must have (vendors.md §1.2).
+pub const PRIORITY_BACKGROUND: &str = "5";
 /// `apns-topic` suffix of VoIP pushes (vendors.md §1.3).
 pub const VOIP_TOPIC_SUFFIX: &str = ".voip";
+/// `aps.interruption-level` of a replacement: no sound, no screen wake.
+pub const PASSIVE: &str = "passive";
 /// `apns-collapse-id`: at most 64 bytes (vendors.md §1.2, §1.8).
 pub const COLLAPSE_ID_LIMIT: usize = 64;
 
@@ -63,6 +80,9 @@ impl Layout for Apns<'_, '_> {
             w.str_member(key!("sound"), Field::Sound, sound);
         }
         w.thread_key_member(key!("thread-id"), n.thread_key());
+        if n.replacement().is_some() {
+            w.str_member(key!("interruption-level"), Field::Payload, PASSIVE);
+        }
         if apns_info.mutable_content || !apns_info.image.is_empty() {
             w.u64_member(key!("mutable-content"), 1);
         }
@@ -74,8 +94,8 @@ impl Layout for Apns<'_, '_> {
     }
 }
 
-/// Renders the APNs body into `buf` and returns it with its headers.
-pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+/// The device token and the topic, checked.
+fn target<'a>(n: &Notification<'a>) -> Result<(&'a str, &'a str), Error> {
     let case = n.case;
     let token = case.recipient.device.token;
     // The token goes into `:path`: hex only, length not assumed (§1.1).
@@ -88,6 +108,98 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if topic.is_empty() || !topic.bytes().fold(true, |ok, b| ok & b.is_ascii_graphic()) {
         return Err(Error::Invalid(Field::BundleId));
     }
+    Ok((token, topic))
+}
+
+/// Renders the APNs body into `buf` and returns it with its headers.
+pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    let case = n.case;
+    let (token, topic) = target(n)?;
+    let collapse_id = collapse_id(n)?;
+    let fitted = fit(&Apns { n }, buf, limit(case.recipient.device.channel))?;
+    let voip = case.recipient.device.channel == Channel::ApnsVoip;
+    Ok(Rendered {
+        len: fitted.len,
+        cut: fitted.cut,
+        headers: Headers::Apns(ApnsHeaders {
+            push_type: if voip { "voip" } else { "alert" },
+            priority: PRIORITY_IMMEDIATE,
+            topic,
+            topic_suffix: if voip { VOIP_TOPIC_SUFFIX } else { "" },
+            expiration: n.expires_at(),
+            collapse_id,
+            device_token: token,
+        }),
+        warnings: Warnings::default(),
+    })
+}
+
+/// The removal push's body: the id the app removes.
+struct Removal<'c> {
+    collapse_id: &'c str,
+}
+
+impl Layout for Removal<'_> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
+        w.begin_object();
+        w.key(key!("aps"));
+        w.begin_object();
+        w.u64_member(key!("content-available"), 1);
+        w.end_object();
+        w.key(key!("tidings"));
+        w.begin_object();
+        w.str_member(key!("recall"), Field::CollapseId, self.collapse_id);
+        w.end_object();
+        w.end_object();
+        Ok(())
+    }
+}
+
+/// Renders the background push that asks an app which opted in to remove
+/// the message's notification: `{"aps":{"content-available":1},
+/// "tidings":{"recall":"<id>"}}` with `apns-push-type: background`,
+/// `apns-priority: 5` (Apple requires both for a background push) and the
+/// same `apns-collapse-id` as the message's push. `<id>` is that collapse
+/// id, which iOS makes the delivered notification's identifier: the app
+/// calls `removeDeliveredNotifications(withIdentifiers: [id])` from
+/// `application(_:didReceiveRemoteNotification:fetchCompletionHandler:)`.
+/// Apple delivers a few an hour at most and none to a force-quit app.
+/// `Invalid(MsgKey)` for a message without a key.
+pub fn removal<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    let (token, topic) = target(n)?;
+    let collapse_id = collapse_id(n)?.ok_or(Error::Invalid(Field::MsgKey))?;
+    let layout = Removal {
+        collapse_id: collapse_id.as_str(),
+    };
+    let fitted = fit(&layout, buf, PAYLOAD_LIMIT)?;
+    Ok(Rendered {
+        len: fitted.len,
+        cut: fitted.cut,
+        headers: Headers::Apns(ApnsHeaders {
+            push_type: BACKGROUND,
+            priority: PRIORITY_BACKGROUND,
+            topic,
+            topic_suffix: "",
+            expiration: n.expires_at(),
+            collapse_id: Some(collapse_id),
+            device_token: token,
+        }),
+        warnings: Warnings::default(),
+    })
+}
+
+/// The body limit of the channel's push type.
+fn limit(channel: Channel) -> usize {
+    if channel == Channel::ApnsVoip {
+        VOIP_PAYLOAD_LIMIT
+    } else {
+        PAYLOAD_LIMIT
+    }
+}
+
+/// `apns-collapse-id`: `ApnsInfo.CollapseId` when set (checked), else the
+/// message's collapse key, else none.
+fn collapse_id<'a>(n: &Notification<'a>) -> Result<Option<CollapseId<'a>>, Error> {
     let collapse_id = n.apns_info().collapse_id;
     // A header value: visible ASCII only, so no CR/LF can reach the request
     // (vendors.md §1.2); over 64 bytes APNs answers 400 BadCollapseId.
@@ -100,26 +212,11 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if collapse_id.len() > COLLAPSE_ID_LIMIT {
         return Err(Error::TooLong(Field::CollapseId));
     }
-    let voip = case.recipient.device.channel == Channel::ApnsVoip;
-    let limit = if voip {
-        VOIP_PAYLOAD_LIMIT
+    Ok(if collapse_id.is_empty() {
+        // The collapse key is always visible ASCII within 64 bytes.
+        n.replace_key().map(CollapseId::message)
     } else {
-        PAYLOAD_LIMIT
-    };
-    let fitted = fit(&Apns { n }, buf, limit)?;
-    Ok(Rendered {
-        len: fitted.len,
-        cut: fitted.cut,
-        headers: Headers::Apns(ApnsHeaders {
-            push_type: if voip { "voip" } else { "alert" },
-            priority: PRIORITY_IMMEDIATE,
-            topic,
-            topic_suffix: if voip { VOIP_TOPIC_SUFFIX } else { "" },
-            expiration: n.expires_at(),
-            collapse_id: (!collapse_id.is_empty()).then_some(collapse_id),
-            device_token: token,
-        }),
-        warnings: Warnings::default(),
+        Some(CollapseId::from(collapse_id))
     })
 }
 
@@ -158,7 +255,7 @@ mod tests {
         Ok(ApnsHeaders {
             topic: "",
             device_token: "",
-            collapse_id: h.collapse_id.map(|_| collapse_id),
+            collapse_id: h.collapse_id.map(|_| CollapseId::from(collapse_id)),
             ..h
         })
     }
@@ -168,7 +265,10 @@ mod tests {
         let long = "k".repeat(COLLAPSE_ID_LIMIT + 1);
         assert_eq!(headers_for("").unwrap().collapse_id, None);
         let at_limit = &long[..COLLAPSE_ID_LIMIT];
-        assert_eq!(headers_for(at_limit).unwrap().collapse_id, Some(at_limit));
+        assert_eq!(
+            headers_for(at_limit).unwrap().collapse_id,
+            Some(at_limit.into())
+        );
         assert_eq!(
             headers_for(&long).unwrap_err(),
             Error::TooLong(Field::CollapseId)

@@ -25,8 +25,14 @@
 //!   resource name (push-rules §4.2; a file extension dropped by
 //!   [`crate::text::android_sound_name`]); FCM takes it only on pre-8.0 devices,
 //!   the channel decides on 8.0+.
+//! - A replacement ([`Notification::replaced`]) has no `sound`: FCM has
+//!   no per-message silence, so on Android 8.0+ the channel's sound still
+//!   applies (an app that wants silent replacements gives the message a
+//!   quiet channel, `GoogleChannelID`).
+//! - `android.notification.tag` is the message's collapse key when it has
+//!   a key, else the conversation key ([`super::kit::tag_member`]).
 
-use super::kit::{android_texts, Rendered, Warnings};
+use super::kit::{android_texts, tag_member, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::write::{fit, key, Layout, Writer};
@@ -37,6 +43,8 @@ pub const PAYLOAD_LIMIT: usize = 4096;
 pub const MAX_TTL_SECONDS: u32 = 2_419_200;
 /// `android.priority` (vendors.md §2.2).
 pub const PRIORITY: &str = "HIGH";
+/// `android.priority` of a removal data message (vendors.md §2.2).
+pub const REMOVAL_PRIORITY: &str = "NORMAL";
 
 struct Fcm<'n, 'a> {
     n: &'n Notification<'a>,
@@ -74,7 +82,7 @@ impl Layout for Fcm<'_, '_> {
             android.google_channel_id,
         );
         w.opt_str_member(key!("sound"), Field::Sound, n.android_sound());
-        w.thread_key_member(key!("tag"), n.thread_key());
+        tag_member(w, key!("tag"), n, None);
         w.end_object();
         w.end_object();
 
@@ -88,6 +96,56 @@ impl Layout for Fcm<'_, '_> {
         w.end_object();
         Ok(())
     }
+}
+
+/// The removal data message.
+struct Removal<'n, 'a> {
+    n: &'n Notification<'a>,
+    tag: &'n str,
+}
+
+impl Layout for Removal<'_, '_> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
+        let n = self.n;
+        w.begin_object();
+        w.key(key!("message"));
+        w.begin_object();
+        w.str_member(key!("token"), Field::Token, n.case.recipient.device.token);
+        w.key(key!("android"));
+        w.begin_object();
+        w.str_member(key!("priority"), Field::Payload, REMOVAL_PRIORITY);
+        if let Some(seconds) = n.message().life_time {
+            w.duration_member(key!("ttl"), u64::from(seconds.min(MAX_TTL_SECONDS)));
+        }
+        w.end_object();
+        w.key(key!("data"));
+        w.begin_object();
+        w.str_member(key!("tidings_recall"), Field::MsgKey, self.tag);
+        w.end_object();
+        w.end_object();
+        w.end_object();
+        Ok(())
+    }
+}
+
+/// Renders the data message that asks an app which opted in to remove the
+/// message's notification: `{"message":{"token","android":{"priority":
+/// "NORMAL","ttl"?},"data":{"tidings_recall":"<tag>"}}}`. `<tag>` is the
+/// tag the message's push carried; the app's `onMessageReceived` calls
+/// `NotificationManager.cancel(tag, 0)` (FCM posts its notifications
+/// with id 0). `NORMAL`: nothing is shown, so it need not wake the device.
+/// `Invalid(MsgKey)` for a message without a key.
+pub fn removal<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    if n.case.recipient.device.token.is_empty() {
+        return Err(Error::Invalid(Field::Token));
+    }
+    let key = n.replace_key().ok_or(Error::Invalid(Field::MsgKey))?;
+    let layout = Removal {
+        n,
+        tag: key.collapse(),
+    };
+    let fitted = fit(&layout, buf, PAYLOAD_LIMIT)?;
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
 }
 
 /// Renders the FCM v1 `messages:send` body into `buf`.

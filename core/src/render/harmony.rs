@@ -36,7 +36,10 @@
 //!   (equal ids replace the shown notification; the revoke API names it,
 //!   §13.2) and `appMessageId` its collapse id (≤ 64 chars; the device drops
 //!   a duplicate within 24 h, so a retried send is shown once). A message
-//!   without a key gets neither (Push Kit then treats it as unique).
+//!   without a key gets neither (Push Kit then treats it as unique). So a
+//!   replacement (recall or edit) sent with the same `appMessageId` would
+//!   be dropped as that duplicate: it must keep `notifyId` and leave
+//!   `appMessageId` out or change it.
 //! - `badge`: `{"addNum":1}` when the badge counts (`BadgeMode` 0, as on
 //!   Huawei and Honor) and `IgnoreHarmonyBadge` is not set. HarmonyOS
 //!   needs no launcher class. The names `badge`/`addNum` come from
@@ -205,20 +208,21 @@ mod tests {
     use super::*;
 
     use crate::model::*;
-    use crate::render::kit::tests::{assert_emoji_title_cut, assert_uncut};
-    use crate::testkit::{basic, leak, render_str, rendered, text, On, ANN, C2C};
-    use crate::write::Cut;
+    use crate::render::kit::tests::{assert_emoji_title_cut, assert_token_exempt, assert_uncut};
+    use crate::testkit::{basic, leak, render_str, rendered, On, ANN, C2C};
 
     const HARMONY: On = On {
         channel: Channel::Harmony,
         token: "hm-token-1",
     };
 
-    fn with(android: AndroidInfo<'static>) -> Option<PushInfo<'static>> {
-        Some(PushInfo {
+    /// `ann`'s "hi" to `bob` with HarmonyOS knobs.
+    fn hi(android: AndroidInfo<'static>) -> Case<'static> {
+        let push = PushInfo {
             android,
             ..PushInfo::default()
-        })
+        };
+        HARMONY.case(&[Elem::Text("hi")], C2C, ANN, Some(push))
     }
 
     fn refused(c: &Case<'_>) -> Option<Result<(), Error>> {
@@ -300,7 +304,7 @@ mod tests {
 
     #[test]
     fn the_app_category_is_the_default_and_both_are_checked() {
-        let mut c = HARMONY.case(&[Elem::Text("hi")], C2C, ANN, None);
+        let mut c = hi(AndroidInfo::default());
         c.app.harmony_category = "SUBSCRIPTION";
         let (s, _) = render_str(&c).unwrap();
         assert!(s.contains(r#""category":"SUBSCRIPTION""#), "{s}");
@@ -310,15 +314,10 @@ mod tests {
                 refused(&c),
                 Some(Err(Error::Invalid(Field::AppHarmonyCategory)))
             );
-            let mut m = HARMONY.case(
-                &[Elem::Text("hi")],
-                C2C,
-                ANN,
-                with(AndroidInfo {
-                    harmony_category: bad,
-                    ..AndroidInfo::default()
-                }),
-            );
+            let mut m = hi(AndroidInfo {
+                harmony_category: bad,
+                ..AndroidInfo::default()
+            });
             m.app.harmony_category = "IM";
             assert_eq!(
                 refused(&m),
@@ -333,28 +332,15 @@ mod tests {
 
     #[test]
     fn badge_counts_unless_ignored_or_not_counted() {
-        let plain = HARMONY.case(&[Elem::Text("hi")], C2C, ANN, None);
-        let ignored = HARMONY.case(
-            &[Elem::Text("hi")],
-            C2C,
-            ANN,
-            with(AndroidInfo {
-                ignore_harmony_badge: true,
-                ..AndroidInfo::default()
-            }),
-        );
-        let not_counted = HARMONY.case(
-            &[Elem::Text("hi")],
-            C2C,
-            ANN,
-            Some(PushInfo {
-                apns: ApnsInfo {
-                    badge_not_counted: true,
-                    ..ApnsInfo::default()
-                },
-                ..PushInfo::default()
-            }),
-        );
+        let plain = hi(AndroidInfo::default());
+        let ignored = hi(AndroidInfo {
+            ignore_harmony_badge: true,
+            ..AndroidInfo::default()
+        });
+        let mut not_counted = hi(AndroidInfo::default());
+        if let Some(p) = not_counted.message.push_info.as_mut() {
+            p.apns.badge_not_counted = true;
+        }
         for (c, badge) in [(plain, true), (ignored, false), (not_counted, false)] {
             let (s, _) = render_str(&c).unwrap();
             assert_eq!(s.contains(r#""badge":{"addNum":1}"#), badge, "{s}");
@@ -363,7 +349,7 @@ mod tests {
 
     #[test]
     fn keys_are_there_only_with_a_message_key() {
-        let mut c = HARMONY.case(&[Elem::Text("hi")], C2C, ANN, None);
+        let mut c = hi(AndroidInfo::default());
         let (s, _) = render_str(&c).unwrap();
         assert!(
             !s.contains("notifyId") && !s.contains("appMessageId"),
@@ -385,15 +371,10 @@ mod tests {
     #[test]
     fn invalid_knobs_are_errors() {
         for image in ["http://example.com/a.png", "example.com/a.png", "https:/"] {
-            let c = HARMONY.case(
-                &[Elem::Text("hi")],
-                C2C,
-                ANN,
-                with(AndroidInfo {
-                    harmony_image: image,
-                    ..AndroidInfo::default()
-                }),
-            );
+            let c = hi(AndroidInfo {
+                harmony_image: image,
+                ..AndroidInfo::default()
+            });
             assert_eq!(refused(&c), Some(Err(Error::Invalid(Field::HarmonyImage))));
         }
         let c = HARMONY.token("").case(&[Elem::Text("hi")], C2C, ANN, None);
@@ -411,21 +392,8 @@ mod tests {
 
     #[test]
     fn tokens_do_not_count_against_the_limit() {
-        // A 3000-byte token and a body that fits only without it: nothing
-        // is cut, and the payload is longer than 4096 bytes.
-        let token = leak("t".repeat(3000));
-        let mut c = HARMONY.case(text(leak("x".repeat(3800))), C2C, ANN, None);
-        c.recipient.device.token = token;
-        let (s, cut) = render_str(&c).unwrap();
-        assert!(s.len() > PAYLOAD_LIMIT + 2000, "{}", s.len());
-        assert_eq!(cut, Cut::default());
-        // A body over the limit on its own is cut to exactly 4096 + token.
-        let mut c = HARMONY.case(text(leak("x".repeat(5000))), C2C, ANN, None);
-        c.recipient.device.token = token;
-        let (s, cut) = render_str(&c).unwrap();
-        let token_member = 3000 + r#""token":[""]"#.len();
-        assert_eq!(s.len(), PAYLOAD_LIMIT + token_member);
-        assert!(cut.body.is_some() && cut.title.is_none());
+        // `"token":[…]` is the first member of `target`: no comma.
+        assert_token_exempt(HARMONY, PAYLOAD_LIMIT, r#""token":[""]"#.len());
     }
 
     #[test]

@@ -22,15 +22,22 @@
 //! - `image` (`AndroidInfo.HonorImage`) goes into `android.notification.image`
 //!   (the body shape of §4.2), passed through: Honor's URL rules are not
 //!   documented in vendors.md.
-//! - `tag` is always the conversation key (render-map "Android tag where the
-//!   vendor has one"; §4.2 lists `tag`).
+//! - `tag` is the conversation key (render-map "Android tag where the
+//!   vendor has one"; §4.2 lists `tag`), unless the message has a key
+//!   ([`crate::recall::MessageKey`]): then `tag` is its collapse key and
+//!   `notifyId` its notify id, both, as on Huawei (§4.2 lists both; a
+//!   replacement matches tag and id together).
+//! - A replacement ([`Notification::replaced`]) is sent at importance
+//!   `LOW` (silent, as on Huawei), whatever `HonorImportance` says (still
+//!   checked), with no badge.
 //! - No sound and no channel: render-map gives Honor neither, and `Sound`
 //!   is honoured by Huawei and FCM only (push-rules §4.2).
 //! - `badge` is `{"addNum":1,"badgeClass":<App.BadgeClass>}` only when the
 //!   app has a launcher class and the badge counts (`BadgeMode` 0).
 
 use super::kit::{
-    android_texts, launcher_badge, require_token_and_title, token_array, Rendered, Warnings,
+    android_texts, launcher_badge, require_token_and_title, tag_member, token_array, Rendered,
+    Warnings,
 };
 use crate::decide::Notification;
 use crate::error::{Error, Field};
@@ -42,6 +49,8 @@ pub const PAYLOAD_LIMIT: usize = 4096;
 /// Longest `android.ttl`, in seconds: Huawei's 15 days (vendors.md §4.3
 /// documents no Honor range).
 pub const MAX_TTL_SECONDS: u32 = 1_296_000;
+/// `importance` of a replacement: silent (as Huawei's `LOW`, §4.2).
+pub const QUIET_IMPORTANCE: &str = "LOW";
 /// `clickAction.type`: open the app (vendors.md §4.2).
 pub const CLICK_OPEN_APP: u64 = 3;
 
@@ -74,7 +83,7 @@ impl Layout for Honor<'_, '_> {
         w.begin_object();
         w.u64_member(key!("type"), CLICK_OPEN_APP);
         w.end_object();
-        w.thread_key_member(key!("tag"), n.thread_key());
+        tag_member(w, key!("tag"), n, Some(key!("notifyId")));
         launcher_badge(w, n, key!("addNum"), key!("badgeClass"));
         w.end_object();
         w.end_object();
@@ -104,7 +113,10 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     let android = n.android_info();
     let layout = Honor {
         n,
-        importance: importance(android.honor_importance)?,
+        importance: match (importance(android.honor_importance)?, n.replacement()) {
+            (_, Some(_)) => Some(QUIET_IMPORTANCE),
+            (importance, None) => importance,
+        },
     };
     let fitted = fit(&layout, buf, PAYLOAD_LIMIT)?;
     Ok(Rendered::without_headers(fitted, Warnings::default()))

@@ -47,9 +47,20 @@
 //!   `ExtAsHuaweiIntentParam = 0` is not in the model.
 //! - `badge` is `{"add_num":1,"class":<App.BadgeClass>}` only when the app
 //!   has a launcher class and the badge counts (`BadgeMode` 0).
+//! - A replacement ([`Notification::replaced`]) is sent at importance
+//!   `LOW` (§3: silent, drawer only), whatever `HuaWeiImportance` says
+//!   (still checked), with no badge; `default_sound` stays `true`, as
+//!   §3.3 wants a `sound` with `false`.
+//! - A message with a key ([`crate::recall::MessageKey`]) carries both of
+//!   Huawei's replace fields, `tag` = its collapse key and `notify_id` =
+//!   its notify id (§3.3: "same id replaces"; Android finds a shown
+//!   notification by tag and id together, so a replacement must match
+//!   both, and both come from the one message, so they never disagree).
+//!   Without a key, `tag` is the conversation and `notify_id` is left out.
 
 use super::kit::{
-    android_texts, launcher_badge, require_token_and_title, token_array, Rendered, Warnings,
+    android_texts, launcher_badge, require_token_and_title, tag_member, token_array, Rendered,
+    Warnings,
 };
 use crate::decide::Notification;
 use crate::error::{Error, Field};
@@ -65,6 +76,8 @@ pub const MAX_TTL_SECONDS: u32 = 1_296_000;
 pub const URGENCY: &str = "HIGH";
 /// `importance` when `HuaWeiImportance` is unset (push-rules §7, render-map).
 pub const DEFAULT_IMPORTANCE: &str = "NORMAL";
+/// `importance` of a replacement: silent, drawer only (vendors.md §3 [H6]).
+pub const QUIET_IMPORTANCE: &str = "LOW";
 /// `click_action.type`: open the app (vendors.md §3.3).
 pub const CLICK_OPEN_APP: u64 = 3;
 /// `click_action.type`: custom intent (vendors.md §3.3).
@@ -146,7 +159,7 @@ impl Layout for Huawei<'_, '_> {
             w.bool_member(key!("default_sound"), false);
         }
         w.opt_str_member(key!("image"), Field::Image, android.huawei_image);
-        w.thread_key_member(key!("tag"), n.thread_key());
+        tag_member(w, key!("tag"), n, Some(key!("notify_id")));
         launcher_badge(w, n, key!("add_num"), key!("class"));
         w.end_object();
         w.end_object();
@@ -189,7 +202,10 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     // (found by fuzzing, case_json).
     require_token_and_title(n)?;
     let android = n.android_info();
-    let importance = importance(android.huawei_importance)?;
+    let importance = match (importance(android.huawei_importance)?, n.replacement()) {
+        (_, Some(_)) => QUIET_IMPORTANCE,
+        (importance, None) => importance,
+    };
     if !android.huawei_image.is_empty() && !is_https(android.huawei_image) {
         return Err(Error::Invalid(Field::Image));
     }

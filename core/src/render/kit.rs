@@ -5,6 +5,7 @@
 
 use crate::decide::Notification;
 use crate::error::{Error, Field};
+use crate::recall::ReplaceKey;
 use crate::text::Segments;
 use crate::write::{key, CharLimit, Cut, Fitted, Key, Slot, Text, Writer};
 
@@ -45,10 +46,65 @@ pub struct ApnsHeaders<'a> {
     pub topic_suffix: &'static str,
     /// `apns-expiration` (absolute Unix seconds); `None` = not sent.
     pub expiration: Option<i64>,
-    /// `apns-collapse-id` (`ApnsInfo.CollapseId`); `None` = not sent.
-    pub collapse_id: Option<&'a str>,
+    /// `apns-collapse-id`: `ApnsInfo.CollapseId`, else the message's
+    /// collapse key ([`ReplaceKey::collapse`]); `None` = not sent.
+    pub collapse_id: Option<CollapseId<'a>>,
     /// The device token for `:path` (`/3/device/<token>`).
     pub device_token: &'a str,
+}
+
+/// An `apns-collapse-id` value: borrowed from the case
+/// (`ApnsInfo.CollapseId`, or a stored push's), or the message's collapse
+/// key, which is computed and so held here. Compared and shown as its
+/// text, whichever it is.
+#[derive(Clone, Copy)]
+pub struct CollapseId<'a>(CollapseText<'a>);
+
+#[derive(Clone, Copy)]
+enum CollapseText<'a> {
+    Given(&'a str),
+    Message(ReplaceKey),
+}
+
+impl CollapseId<'_> {
+    /// The message's collapse key.
+    pub fn message(key: ReplaceKey) -> Self {
+        CollapseId(CollapseText::Message(key))
+    }
+
+    /// The header value.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            CollapseText::Given(text) => text,
+            CollapseText::Message(key) => key.collapse(),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for CollapseId<'a> {
+    fn from(text: &'a str) -> Self {
+        CollapseId(CollapseText::Given(text))
+    }
+}
+
+impl PartialEq for CollapseId<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for CollapseId<'_> {}
+
+impl core::fmt::Debug for CollapseId<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl core::fmt::Display for CollapseId<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A payload written into the caller's buffer.
@@ -116,6 +172,40 @@ pub(crate) fn android_texts(
         limit: body_limit,
     };
     w.text_member(body_key, Slot::Body, body);
+}
+
+/// The Android `tag`: the message's collapse key when it has one, else
+/// the conversation key. A tag replaces the shown notification with the
+/// same tag (FCM, Huawei, Honor), so a keyed message is its own
+/// notification: a recall or edit then replaces that message only, not
+/// whatever its conversation shows last.
+///
+/// With `id_key`, a keyed message's notify id follows as `"<id_key>":<id>`
+/// (Huawei and Honor carry both). The key is derived where it is written,
+/// in each write pass, rather than held by every layout: a few
+/// nanoseconds for a keyed message, and one copy of the code on firmware.
+pub(crate) fn tag_member(
+    w: &mut Writer<'_, '_>,
+    key: Key,
+    n: &Notification<'_>,
+    id_key: Option<Key>,
+) {
+    match n.replace_key() {
+        Some(replace) => {
+            w.str_member(key, Field::MsgKey, replace.collapse());
+            if let Some(id_key) = id_key {
+                w.u64_member(id_key, u64::from(replace.notify_id()));
+            }
+        }
+        None => w.thread_key_member(key, n.thread_key()),
+    }
+}
+
+/// `"<key>":<notify id>` for a keyed message; nothing otherwise.
+pub(crate) fn notify_id_member(w: &mut Writer<'_, '_>, key: Key, n: &Notification<'_>) {
+    if let Some(replace) = n.replace_key() {
+        w.u64_member(key, u64::from(replace.notify_id()));
+    }
 }
 
 /// `"<key>":["<token>"]`: the device token as a one-element array
@@ -229,6 +319,22 @@ pub(crate) mod tests {
             render_into(&case, &mut buf[..tiny]),
             Err(Unrendered::Render(Error::TooLong(_)))
         ));
+    }
+
+    /// A provider whose token member is exempt from its byte `limit`
+    /// (`member` is that member's length without the token): a 3000-byte
+    /// token with a body that fits only without it is sent uncut, and a
+    /// body over the limit on its own is cut to exactly `limit` + member.
+    pub(crate) fn assert_token_exempt(on: On, limit: usize, member: usize) {
+        let on = on.token(leak("t".repeat(3000)));
+        let c = on.case(text(leak("x".repeat(3800))), C2C, ANN, None);
+        let (s, cut) = render_str(&c).expect("rendered");
+        assert!(s.len() > limit + 2000, "{}", s.len());
+        assert_eq!(cut, Cut::default());
+        let c = on.case(text(leak("x".repeat(5000))), C2C, ANN, None);
+        let (s, cut) = render_str(&c).expect("rendered");
+        assert_eq!(s.len(), limit + 3000 + member);
+        assert!(cut.body.is_some() && cut.title.is_none());
     }
 
     /// A 6400-byte emoji title over a 2400-byte CJK body on a provider with a

@@ -31,6 +31,13 @@
 //! - `pushIds` is a comma-separated list (§8.1): a token holding a comma, or
 //!   anything but visible ASCII, would address other or no devices, so it is
 //!   `Error::Invalid(Field::Token)`.
+//! - A message with a key ([`crate::recall::MessageKey`]) adds
+//!   `"advanceInfo":{"notifyKey":<its Meizu key>}` after `pushTimeInfo`
+//!   (§8.2: ≤ 8 chars of `[0-9A-Za-z_-]`, a collapse key: only the last
+//!   arrival with a key is shown). A replacement
+//!   ([`Notification::replaced`]) adds, before it, `"suspend":0` (no
+//!   floating banner) and `"notificationType":{"vibrate":0,"lights":0,
+//!   "sound":0}` (Meizu's PushAPI README: each 0 off, 1 on, default 1).
 
 use super::kit::{android_texts, Rendered, Warnings};
 use crate::decide::Notification;
@@ -121,6 +128,21 @@ fn message_json(
         w.u64_member(key!("validTime"), u64::from(valid_hours(seconds)));
     }
     w.end_object();
+    if let Some(replace) = n.replace_key() {
+        w.key(key!("advanceInfo"));
+        w.begin_object();
+        if n.replacement().is_some() {
+            w.u64_member(key!("suspend"), 0);
+            w.key(key!("notificationType"));
+            w.begin_object();
+            w.u64_member(key!("vibrate"), 0);
+            w.u64_member(key!("lights"), 0);
+            w.u64_member(key!("sound"), 0);
+            w.end_object();
+        }
+        w.str_member(key!("notifyKey"), Field::MsgKey, replace.meizu_key());
+        w.end_object();
+    }
     w.end_object();
     Ok(())
 }

@@ -25,8 +25,15 @@
 //!   seconds, clamped to 10 days as OPPO itself would (§6.2, §6.4); absent
 //!   `MsgLifeTime` leaves it out (OPPO default).
 //! - `target_type` is 2 (registration id): the device token is a regId.
+//! - A replacement ([`Notification::replaced`]) is sent at `notify_level`
+//!   1 (drawer only, no ring or vibration) when `OPPOCategory` is set
+//!   (OPPO takes a level only with a category); without one OPPO's default
+//!   level applies: OPPO has no other sound field.
+//! - `notify_id` (after `off_line_ttl`) is the message's notify id when it
+//!   has a key ([`crate::recall::MessageKey`]; §6.2 "same id replaces",
+//!   no range documented: 1…2³¹−1 fits a Java int).
 
-use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
+use super::kit::{android_texts, notify_id_member, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::json::is_json_object;
@@ -50,6 +57,8 @@ pub const OFF_LINE_TTL_MAX_SECONDS: u64 = 10 * 86_400;
 pub const TARGET_TYPE_REGISTRATION_ID: u64 = 2;
 /// `notify_level` values OPPO accepts (vendors.md §6.2).
 pub const NOTIFY_LEVELS: [u8; 3] = [1, 2, 16];
+/// `notify_level` 1: the drawer only, a replacement's (vendors.md §6.2).
+pub const NOTIFY_LEVEL_DRAWER: u8 = 1;
 
 struct Oppo<'n, 'a> {
     n: &'n Notification<'a>,
@@ -99,6 +108,7 @@ impl Layout for Oppo<'_, '_> {
                 let ttl = u64::from(seconds).min(OFF_LINE_TTL_MAX_SECONDS);
                 w.u64_member(key!("off_line_ttl"), ttl);
             }
+            notify_id_member(w, key!("notify_id"), n);
             w.end_object();
             w.end_object();
             Ok(())
@@ -114,8 +124,9 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         Some(level) if !NOTIFY_LEVELS.contains(&level) => {
             return Err(Error::Invalid(Field::NotifyLevel))
         }
-        Some(level) if !android.oppo_category.is_empty() => Some(level),
-        _ => None,
+        _ if android.oppo_category.is_empty() => None,
+        _ if n.replacement().is_some() => Some(NOTIFY_LEVEL_DRAWER),
+        level => level,
     };
     let mut warnings = Warnings::default();
     let action_parameters = if n.ext().is_empty() {

@@ -21,14 +21,23 @@
 //! - `custom_content` is `ext` as a JSON *string* (§9.2, §10.5), sent only
 //!   when `ext` is one JSON object ([`crate::json::is_json_object`]); any
 //!   other `ext` is left out with `warnings.ext_not_json_object`, as for
-//!   OPPO. Without it, `message.android` is left out.
+//!   OPPO. Without it (and without a message key, below),
+//!   `message.android` is left out.
 //! - A title is required (as for the other Android vendors): a push without
 //!   any title source is `Invalid(Title)`.
 //! - No `expire_time`, `environment` or `message.ios`: the channel carries
 //!   Android notifications, and §9.2 gives no confirmed v3 field for the
 //!   message's lifetime.
+//! - A message with a key ([`crate::recall::MessageKey`]) sends
+//!   `message.android.n_id` = its notify id (> 0 replaces the notification
+//!   with the same id, §9.2). **Unconfirmed**: §9.2 takes the `android`
+//!   field names from v3's predecessor and the SDKs, not from v3's own
+//!   list. A replacement ([`Notification::replaced`]) adds `"ring":0` and
+//!   `"vibrate":0` there (field names as unconfirmed as `n_id`).
 
-use super::kit::{android_texts, require_token_and_title, token_array, Rendered, Warnings};
+use super::kit::{
+    android_texts, notify_id_member, require_token_and_title, token_array, Rendered, Warnings,
+};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::json::is_json_object;
@@ -58,10 +67,15 @@ impl Layout for Tpns<'_, '_> {
         w.key(key!("message"));
         w.begin_object();
         android_texts(w, n, (key!("title"), None), (key!("content"), None));
-        if !self.custom_content.is_empty() {
+        if !self.custom_content.is_empty() || n.message_key().is_some() {
             w.key(key!("android"));
             w.begin_object();
-            w.str_member(key!("custom_content"), Field::Ext, self.custom_content);
+            notify_id_member(w, key!("n_id"), n);
+            if n.replacement().is_some() {
+                w.u64_member(key!("ring"), 0);
+                w.u64_member(key!("vibrate"), 0);
+            }
+            w.opt_str_member(key!("custom_content"), Field::Ext, self.custom_content);
             w.end_object();
         }
         w.end_object();

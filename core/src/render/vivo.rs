@@ -37,8 +37,12 @@
 //!   identical texts from one sender in one conversation within the same
 //!   second to the same device collide, which is the most the model can
 //!   distinguish.
+//! - A replacement ([`Notification::replaced`]) is sent with
+//!   `notifyType` 1 (no ring, no vibration, §7.2).
+//! - `notifyId` (after `pushMode`) is the message's notify id when it has
+//!   a key ([`crate::recall::MessageKey`]; 1…2³¹−1, vivo's range, §7.2).
 
-use super::kit::{android_texts, require_token_and_title, Rendered, Warnings};
+use super::kit::{android_texts, notify_id_member, require_token_and_title, Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::model::{AndroidInfo, Conversation};
@@ -61,6 +65,8 @@ pub const MIN_TTL: u32 = 60;
 pub const MAX_TTL: u32 = 86_400;
 /// `notifyType` 4: ring and vibrate (vendors.md §7.2).
 pub const NOTIFY_TYPE_RING_VIBRATE: u64 = 4;
+/// `notifyType` 1: no ring, no vibration, a replacement's (vendors.md §7.2).
+pub const NOTIFY_TYPE_NONE: u64 = 1;
 /// `skipType` 1: open the app's home (vendors.md §7.2).
 pub const SKIP_TYPE_OPEN_APP: u64 = 1;
 /// `pushMode` 0: production (vendors.md §7.2).
@@ -209,7 +215,11 @@ impl Layout for Vivo<'_, '_> {
         let n = self.n;
         w.begin_object();
         w.str_member(key!("regId"), Field::Token, n.case.recipient.device.token);
-        w.u64_member(key!("notifyType"), NOTIFY_TYPE_RING_VIBRATE);
+        let notify_type = match n.replacement() {
+            Some(_) => NOTIFY_TYPE_NONE,
+            None => NOTIFY_TYPE_RING_VIBRATE,
+        };
+        w.u64_member(key!("notifyType"), notify_type);
         android_texts(
             w,
             n,
@@ -233,6 +243,7 @@ impl Layout for Vivo<'_, '_> {
         }
         w.str_member(key!("requestId"), Field::RequestId, self.request_id);
         w.u64_member(key!("pushMode"), PUSH_MODE_PRODUCTION);
+        notify_id_member(w, key!("notifyId"), n);
         w.end_object();
         Ok(())
     }

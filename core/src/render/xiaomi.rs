@@ -5,7 +5,10 @@
 //! Fields, in this order (render-map): `registration_id`,
 //! `restricted_package_name`, `pass_through=0`, `notify_type=-1`, `title`,
 //! `description`, `payload`, `time_to_live`, `extra.channel_id`,
-//! `extra.sound_uri`, `extra.notify_effect=1`.
+//! `extra.sound_uri`, `extra.notify_effect=1`; `notify_id` after
+//! `notify_type` when the message has a key
+//! ([`crate::recall::MessageKey`]: its notify id, 1…2³¹−1 within Xiaomi's
+//! 0…2147483647, §5.2; the id `/v3/message/regid/revoke` names too).
 //!
 //! Decisions where the spec is silent:
 //! - Title and description are cut to fewer than 50 / 128 Unicode scalar
@@ -34,12 +37,16 @@
 //!   [`crate::text::android_sound_name`]; a value that already is an `android.resource://` URI is sent as is. A
 //!   name that cannot be a resource name (empty, or not `[A-Za-z0-9_]`) is
 //!   `Invalid(Sound)`.
+//! - A replacement ([`Notification::replaced`]) is sent with
+//!   `notify_type=4` (lights only: no sound, no vibration, §5.2) and no
+//!   `extra.sound_uri`.
 //! - A `,` in the token or the package name would address several devices
 //!   or packages (§5.2), so either is `Invalid`.
 
 use super::kit::{Rendered, Warnings};
 use crate::decide::Notification;
 use crate::error::{Error, Field};
+use crate::recall::ReplaceKey;
 use crate::text::{self, is_blank, Body, Segments};
 use crate::write::{fit, pair, CharLimit, Counter, Layout, Slot, Text, Writer};
 
@@ -61,6 +68,8 @@ pub const TTL_MAX_MS: u64 = 10 * 86_400 * 1000;
 pub const PASS_THROUGH_NOTIFICATION: u64 = 0;
 /// `notify_type`: −1 = all defaults (vendors.md §5.2).
 pub const NOTIFY_TYPE_DEFAULT_ALL: i64 = -1;
+/// `notify_type`: 4 = lights only, a replacement's (vendors.md §5.2).
+pub const NOTIFY_TYPE_LIGHTS: i64 = 4;
 /// `extra.notify_effect`: "1" = open the launcher activity (vendors.md §5.2).
 pub const NOTIFY_EFFECT_LAUNCHER: u64 = 1;
 /// `extra.sound_uri` prefix and resource folder (vendors.md §5.2).
@@ -93,7 +102,14 @@ impl Layout for Xiaomi<'_, '_> {
             case.app.package_name,
         );
         w.form_u64(pair!("pass_through"), PASS_THROUGH_NOTIFICATION);
-        w.form_i64(pair!("notify_type"), NOTIFY_TYPE_DEFAULT_ALL);
+        let notify_type = match n.replacement() {
+            Some(_) => NOTIFY_TYPE_LIGHTS,
+            None => NOTIFY_TYPE_DEFAULT_ALL,
+        };
+        w.form_i64(pair!("notify_type"), notify_type);
+        if let Some(replace) = n.replace_key() {
+            w.form_u64(pair!("notify_id"), u64::from(replace.notify_id()));
+        }
         let title = Text {
             segments: Segments::single(self.title),
             limit: Some(TITLE_LIMIT),
@@ -156,8 +172,9 @@ fn sound_uri<'a>(sound: &'a str, package: &'a str) -> Result<Option<[&'a str; 4]
     Ok(Some([SOUND_URI_SCHEME, package, SOUND_URI_RAW, name]))
 }
 
-/// Renders the Mi Push form body into `buf`.
-pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+/// The device token and package name, each one value: a `,` would
+/// address several devices or packages (§5.2).
+fn target<'a>(n: &Notification<'a>) -> Result<(&'a str, &'a str), Error> {
     let case = n.case;
     let token = case.recipient.device.token;
     if token.is_empty() || token.contains(',') {
@@ -167,6 +184,12 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
     if package.is_empty() || package.contains(',') {
         return Err(Error::Invalid(Field::PackageName));
     }
+    Ok((token, package))
+}
+
+/// Renders the Mi Push form body into `buf`.
+pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, Error> {
+    let (_, package) = target(n)?;
     let title = title(n);
     if title.is_empty() {
         return Err(Error::Invalid(Field::Title));
@@ -184,6 +207,46 @@ pub fn render<'a>(n: &Notification<'a>, buf: &mut [u8]) -> Result<Rendered<'a>, 
         title,
         description,
         sound_uri,
+    };
+    let fitted = fit(&layout, buf, usize::MAX)?;
+    Ok(Rendered::without_headers(fitted, Warnings::default()))
+}
+
+/// The revoke form: the message's notification by its notify id.
+struct Revoke<'a> {
+    token: &'a str,
+    package: &'a str,
+    notify_id: u32,
+}
+
+impl Layout for Revoke<'_> {
+    fn write(&self, w: &mut Writer<'_, '_>) -> Result<(), Error> {
+        w.form_str(pair!("registration_id"), Field::Token, self.token);
+        w.form_str(
+            pair!("restricted_package_name"),
+            Field::PackageName,
+            self.package,
+        );
+        w.form_u64(pair!("notify_id"), u64::from(self.notify_id));
+        Ok(())
+    }
+}
+
+/// Renders the form body of `POST /v3/message/regid/revoke` into `buf`:
+/// `registration_id`, `restricted_package_name`, `notify_id` (the id every
+/// push of the message carried). **Unconfirmed**: beyond.md §13.2 finds the
+/// V1 fields (`registration_ids`, as the Java SDK sends them) but not V3's;
+/// these are V3's send names. The same `Authorization` header as a send.
+pub fn revoke<'a>(
+    n: &Notification<'a>,
+    key: &ReplaceKey,
+    buf: &mut [u8],
+) -> Result<Rendered<'a>, Error> {
+    let (token, package) = target(n)?;
+    let layout = Revoke {
+        token,
+        package,
+        notify_id: key.notify_id(),
     };
     let fitted = fit(&layout, buf, usize::MAX)?;
     Ok(Rendered::without_headers(fitted, Warnings::default()))

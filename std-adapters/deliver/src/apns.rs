@@ -517,10 +517,10 @@ impl ApnsClient {
         if let Some(expiration) = h.expiration {
             headers.insert(APNS_EXPIRATION.clone(), HeaderValue::from(expiration));
         }
-        if let Some(collapse_id) = h.collapse_id {
+        if let Some(collapse_id) = &h.collapse_id {
             headers.insert(
                 APNS_COLLAPSE_ID.clone(),
-                value(collapse_id, "BadCollapseId")?,
+                value(collapse_id.as_str(), "BadCollapseId")?,
             );
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -272,7 +272,7 @@ impl StoredHeaders {
                 topic: h.topic.to_owned(),
                 topic_suffix: h.topic_suffix.to_owned(),
                 expiration: h.expiration,
-                collapse_id: h.collapse_id.map(str::to_owned),
+                collapse_id: h.collapse_id.map(|c| c.as_str().to_owned()),
                 device_token: h.device_token.to_owned(),
             },
         }
@@ -301,7 +301,7 @@ impl StoredHeaders {
                 topic,
                 topic_suffix: known(topic_suffix, &["", ".voip"])?,
                 expiration: *expiration,
-                collapse_id: collapse_id.as_deref(),
+                collapse_id: collapse_id.as_deref().map(Into::into),
                 device_token,
             }),
         })
@@ -1484,7 +1484,7 @@ mod tests {
             topic: "com.example.chat",
             topic_suffix: ".voip",
             expiration: Some(1_800_000_600),
-            collapse_id: Some("c1"),
+            collapse_id: Some("c1".into()),
             device_token: "ab01",
         });
         for headers in [apns, tidings_core::render::Headers::None] {

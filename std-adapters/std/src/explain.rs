@@ -1,13 +1,16 @@
 //! `tidings explain`: why one case was decided as it was, from the core's
 //! trace (`tidings_core::explain`), as the render result object with
 //! `Rules`, `Sources` and `Cut` added (for tools) and as a readable report.
+//! A message with a key adds `MessageKey` (`c2c:<MsgKey>` or
+//! `group:<GroupId>:<MsgSeq>`) and `ReplaceKey`: each field the device's
+//! provider carries it in, with the value sent.
 
 use std::fmt::Write as _;
 
 use serde_json::{json, Map, Value};
-use tidings_core::explain::{self, Check, Read, Removed, Sources, Trace};
+use tidings_core::explain::{self, Check, KeyValue, Read, Removed, Sources, Trace};
 use tidings_core::model::{Channel, DeviceState, DndWindow, Elem, ReceiveOpt};
-use tidings_core::render::harmony;
+use tidings_core::render::{harmony, Headers, Rendered};
 use tidings_core::text::{fragment, Body};
 use tidings_core::{Decision, Field, Notification};
 
@@ -43,6 +46,10 @@ pub fn explain_case(json: &[u8], config: &RunConfig) -> Result<Explained, Ingest
                     .map(cut_json)
                     .collect();
                 map.insert("Cut".into(), cuts.into());
+                if let Some(key) = n.message_key() {
+                    map.insert("MessageKey".into(), key.to_string().into());
+                    map.insert("ReplaceKey".into(), replace_json(&n, &rendered));
+                }
             }
             report
         }
@@ -226,6 +233,26 @@ fn sources_json(n: &Notification<'_>, s: &Sources) -> Value {
     map.into()
 }
 
+/// Each field the device's provider carries the replace key in, with the
+/// value sent (APNs: the `apns-collapse-id` header as rendered, which an
+/// explicit `ApnsInfo.CollapseId` takes).
+fn replace_json(n: &Notification<'_>, rendered: &Rendered<'_>) -> Value {
+    let Some(key) = n.replace_key() else {
+        return Value::Null;
+    };
+    let channel = n.case.recipient.device.channel;
+    let mut fields = Map::new();
+    for &(field, part) in explain::replace_fields(channel) {
+        let value = match (&rendered.headers, part.of(&key)) {
+            (Headers::Apns(h), _) => h.collapse_id.as_ref().map(|c| c.as_str()).into(),
+            (_, KeyValue::Text(text)) => text.into(),
+            (_, KeyValue::Number(number)) => number.into(),
+        };
+        fields.insert(field.into(), value);
+    }
+    fields.into()
+}
+
 fn cut_json(r: Removed) -> Value {
     json!({
         "Field": if r.field == Field::Title { "title" } else { "body" },
@@ -355,6 +382,12 @@ pub fn text_report(report: &Value) -> String {
         "payload bytes",
         short(&report["PayloadBytes"])
     );
+    if let Some(key) = report["MessageKey"].as_str() {
+        let _ = writeln!(out, "\nMessage key: {key}; replace key as sent:");
+        for (field, value) in report["ReplaceKey"].as_object().into_iter().flatten() {
+            let _ = writeln!(out, "  {field:<14} {}", short(value));
+        }
+    }
     let _ = write!(out, "\nCut:");
     match report["Cut"].as_array() {
         Some(cuts) if !cuts.is_empty() => {

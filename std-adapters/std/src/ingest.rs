@@ -97,6 +97,12 @@ pub struct MessageDoc {
     pub group_at_info: Vec<GroupAtDoc>,
     #[serde(rename = "IsSystem", default)]
     pub is_system: bool,
+    /// A C2C message's identity (what `sendmsg` answers), for recall.
+    #[serde(rename = "MsgKey", default)]
+    pub msg_key: Option<String>,
+    /// A group message's sequence in its group, for recall.
+    #[serde(rename = "MsgSeq", default)]
+    pub msg_seq: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -592,8 +598,8 @@ impl<'d> Lent<'d> {
                     .any(|c| c == "WithMuteNotifications"),
                 mentions: &self.mentions,
                 is_system: message.is_system,
-                msg_key: "",
-                msg_seq: None,
+                msg_key: s(&message.msg_key),
+                msg_seq: message.msg_seq,
             },
             recipient: Recipient {
                 account: s(&recipient.account),

@@ -69,6 +69,9 @@ pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), 
     let title = (!title_full.is_empty()).then(|| apply_cut(title_full, rendered.cut.title));
     let sound = if apple {
         n.ios_sound()
+    } else if channel == Channel::Harmony {
+        // HarmonyOS NEXT is sent no sound (none documented, beyond.md §11.2).
+        None
     } else {
         Some(n.android_sound()).filter(|s| !s.is_empty())
     };
@@ -101,7 +104,7 @@ pub fn push_report<'a>(n: &Notification<'a>) -> Result<(Outcome, Rendered<'a>), 
             headers.insert("apns-expiration".into(), expiration.to_string().into());
         }
         if let Some(collapse_id) = h.collapse_id {
-            headers.insert("apns-collapse-id".into(), collapse_id.into());
+            headers.insert("apns-collapse-id".into(), collapse_id.as_str().into());
         }
         report.insert("Headers".into(), headers.into());
     }
