@@ -441,9 +441,12 @@ pub struct App<'a> {
     /// Android launcher activity class: Huawei and Honor set a badge only
     /// when it is configured (render-map). Empty = no badge on Android.
     pub badge_class: &'a str,
-    /// The HarmonyOS `notification.category` when the message sets no
-    /// `HarmonyCategory`; empty = the renderer's `"IM"`
-    /// ([`crate::render::harmony::DEFAULT_CATEGORY`]).
+    /// `App.HarmonyCategory`: the HarmonyOS `notification.category` when
+    /// the message sets no `HarmonyCategory`, checked against the
+    /// documented list; empty = the renderer's `"IM"`
+    /// ([`crate::render::harmony::DEFAULT_CATEGORY`]). What `IM` does for
+    /// an app without granted self-classification rights is unconfirmed
+    /// (beyond.md §11.2: possibly counted as marketing, capped per day).
     pub harmony_category: &'a str,
 }
 
