@@ -214,11 +214,12 @@ impl defmt::Format for Decision<'_> {
 /// as two words: a caller that binds it by value pays no copy of a large
 /// struct (which, read back just after `decide` wrote it, cost about as
 /// much as a fifth of an APNs render), and nothing a provider does not
-/// send is worked out. A replacement ([`Notification::replaced`]) adds
-/// what replaces it: four words in all.
+/// send is worked out. With feature `recall`, a replacement
+/// ([`Notification::replaced`]) adds what replaces it: four words in all.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Notification<'a> {
     pub case: &'a Case<'a>,
+    #[cfg(feature = "recall")]
     replacement: Option<Replacement<'a>>,
 }
 
@@ -229,6 +230,7 @@ impl<'a> Notification<'a> {
     /// change (each provider's quietest setting: see the renderers). It
     /// renders only for a message with a key (else `Invalid(MsgKey)`:
     /// without one it would be a new notification, not a replacement).
+    #[cfg(feature = "recall")]
     pub fn replaced(self, with: Replacement<'a>) -> Notification<'a> {
         Notification {
             replacement: Some(with),
@@ -237,10 +239,13 @@ impl<'a> Notification<'a> {
     }
 
     /// What this notification replaces the shown one with; `None` = it is
-    /// the message's own push.
+    /// the message's own push (always, without feature `recall`).
     #[inline]
     pub fn replacement(&self) -> Option<Replacement<'a>> {
-        self.replacement
+        #[cfg(feature = "recall")]
+        return self.replacement;
+        #[cfg(not(feature = "recall"))]
+        None
     }
 
     /// The message this notification is for.
@@ -252,7 +257,7 @@ impl<'a> Notification<'a> {
     #[inline]
     pub fn body(&self) -> Body<'a> {
         let locale = self.case.recipient.locale;
-        match self.replacement {
+        match self.replacement() {
             None => Body::of(&self.case.message, locale),
             Some(with) => Body::Desc(with.text(locale)),
         }
@@ -273,7 +278,7 @@ impl<'a> Notification<'a> {
     /// iOS sound; `None` = no `sound` key (`push.no_sound`).
     #[inline]
     pub fn ios_sound(&self) -> Option<&'a str> {
-        if self.replacement.is_some() {
+        if self.replacement().is_some() {
             return None;
         }
         match sound_sourced(self.case).0 {
@@ -286,7 +291,7 @@ impl<'a> Notification<'a> {
     /// Android sound resource; empty = the channel's default.
     #[inline]
     pub fn android_sound(&self) -> &'a str {
-        if self.replacement.is_some() {
+        if self.replacement().is_some() {
             return "";
         }
         text::android_sound_name(raw_android_sound(self.case))
@@ -295,7 +300,7 @@ impl<'a> Notification<'a> {
     /// Badge to show; `None` = leave the device's badge alone.
     #[inline]
     pub fn badge(&self) -> Option<u32> {
-        let counted = badge_counted(self.case) && self.replacement.is_none();
+        let counted = badge_counted(self.case) && self.replacement().is_none();
         counted.then(|| self.case.recipient.badge.saturating_add(1))
     }
 
@@ -368,7 +373,7 @@ impl core::fmt::Debug for Notification<'_> {
             .field("badge", &self.badge())
             .field("ext", &self.ext())
             .field("expires_at", &self.expires_at())
-            .field("replacement", &self.replacement)
+            .field("replacement", &self.replacement())
             .finish()
     }
 }
@@ -535,6 +540,7 @@ pub fn decide_observed<'a, O: Observer<'a>>(
     });
     Ok(Decision::Push(Notification {
         case,
+        #[cfg(feature = "recall")]
         replacement: None,
     }))
 }

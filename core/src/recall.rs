@@ -61,53 +61,52 @@ impl<'a> MessageKey<'a> {
 
     /// The replace keys every push of this message carries.
     pub fn replace_key(&self) -> ReplaceKey {
+        let mut key = ReplaceKey {
+            notify_id: 0,
+            collapse: [0u8; COLLAPSE_LIMIT],
+            collapse_len: 0,
+            meizu: [0u8; MEIZU_KEY_LEN],
+        };
         let mut hash = FNV_OFFSET;
         let mut len = 0usize;
         let mut visible = true;
-        let mut collapse = [0u8; COLLAPSE_LIMIT];
         self.for_each_part(|part| {
             for &byte in part {
                 hash = (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
                 visible &= byte.is_ascii_graphic();
-                if let Some(slot) = collapse.get_mut(len) {
+                if let Some(slot) = key.collapse.get_mut(len) {
                     *slot = byte;
                 }
                 len = len.saturating_add(1);
             }
         });
-        let collapse_len = if visible && len <= COLLAPSE_LIMIT {
-            len
+        key.collapse_len = if visible && len <= COLLAPSE_LIMIT {
+            len as u8
         } else {
-            // Too long, or not a header value: `m-` and the hash in hex.
-            collapse = [0u8; COLLAPSE_LIMIT];
-            let mut out = collapse.iter_mut();
-            for &b in b"m-" {
-                if let Some(slot) = out.next() {
-                    *slot = b;
-                }
+            // Too long, or not a header value: `m-` and the hash in hex
+            // (the identity's bytes after them are zeroed).
+            for (i, slot) in key.collapse.iter_mut().enumerate() {
+                *slot = match i {
+                    0 => b'm',
+                    1 => b'-',
+                    2..HASHED_COLLAPSE_LEN => {
+                        let digit = (hash >> ((HASHED_COLLAPSE_LEN - 1 - i) * 4)) & 0xf;
+                        HEX.get(digit as usize).copied().unwrap_or(0)
+                    }
+                    _ => 0,
+                };
             }
-            for shift in (0..16).rev() {
-                let nibble = ((hash >> (shift * 4)) & 0xf) as usize;
-                if let (Some(slot), Some(&digit)) = (out.next(), HEX.get(nibble)) {
-                    *slot = digit;
-                }
-            }
-            HASHED_COLLAPSE_LEN
+            HASHED_COLLAPSE_LEN as u8
         };
-        let mut meizu = [0u8; MEIZU_KEY_LEN];
-        for (i, slot) in meizu.iter_mut().enumerate() {
+        for (i, slot) in key.meizu.iter_mut().enumerate() {
             let sextet = ((hash >> (i * 6)) & 0x3f) as usize;
             *slot = BASE64URL.get(sextet).copied().unwrap_or(b'_');
         }
         let folded = hash ^ (hash >> 32);
-        ReplaceKey {
-            // 1…2³¹−1: every provider's notify id range, never 0 or −1
-            // (those mean "a new notification" at some vendors).
-            notify_id: (folded % NOTIFY_ID_MAX) as u32 + 1,
-            collapse,
-            collapse_len: collapse_len as u8,
-            meizu,
-        }
+        // 1…2³¹−1: every provider's notify id range, never 0 or −1 (those
+        // mean "a new notification" at some vendors).
+        key.notify_id = (folded % NOTIFY_ID_MAX) as u32 + 1;
+        key
     }
 }
 

@@ -6,7 +6,7 @@
 use crate::decide::Notification;
 use crate::error::{Error, Field};
 use crate::recall::ReplaceKey;
-use crate::text::Segments;
+use crate::text::{Segments, ThreadKey};
 use crate::write::{key, CharLimit, Cut, Fitted, Key, Slot, Text, Writer};
 
 /// Things a renderer chose to leave out rather than fail the push.
@@ -190,14 +190,19 @@ pub(crate) fn tag_member(
     n: &Notification<'_>,
     id_key: Option<Key>,
 ) {
-    match n.replace_key() {
-        Some(replace) => {
-            w.str_member(key, Field::MsgKey, replace.collapse());
-            if let Some(id_key) = id_key {
-                w.u64_member(id_key, u64::from(replace.notify_id()));
-            }
-        }
-        None => w.thread_key_member(key, n.thread_key()),
+    let replace = n.replace_key();
+    // One member write for either: the collapse key as a thread key with
+    // no prefix.
+    let tag = match &replace {
+        Some(replace) => ThreadKey {
+            prefix: "",
+            id: replace.collapse(),
+        },
+        None => n.thread_key(),
+    };
+    w.thread_key_member(key, tag);
+    if let (Some(replace), Some(id_key)) = (&replace, id_key) {
+        w.u64_member(id_key, u64::from(replace.notify_id()));
     }
 }
 

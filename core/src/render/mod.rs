@@ -164,26 +164,11 @@ mod tests {
     extern crate std;
 
     use crate::error::{Error, Field};
-    use crate::model::{AndroidInfo, Locale};
     use crate::model::{ApnsInfo, Channel, Conversation, Elem, Group, GroupType, PushInfo, Sender};
     use crate::recall::MessageKey;
-    use crate::recall::{Replacement, RECALLED_EN, RECALLED_ZH};
-    use crate::render::{body, removal, render, revoke, title, Rendered};
+    use crate::render::{removal, revoke};
     use crate::render::{CollapseId, Headers};
     use crate::testkit::{case, notification, render_full, render_str, ANN, C2C};
-    use crate::text::Body;
-    use std::string::String;
-
-    /// `n` as `with` replaces it, rendered: the payload and its result.
-    fn replaced<'a>(
-        c: &'a crate::model::Case<'a>,
-        with: Replacement<'a>,
-    ) -> Result<(String, Rendered<'a>), Error> {
-        let n = notification(c).unwrap().replaced(with);
-        let mut buf = [0u8; 4096];
-        let r = render(&n, &mut buf)?;
-        Ok((String::from_utf8(buf[..r.len].to_vec()).unwrap(), r))
-    }
 
     /// A Tencent-shaped C2C `MsgKey`.
     const MSG_KEY: &str = "31906_833502_1572869830";
@@ -349,129 +334,151 @@ mod tests {
         }
     }
 
-    /// What each channel's replacement sends to be quiet, and what its
-    /// normal push sends that the replacement leaves out (the fixture
-    /// message has `Sound` "shake", `HuaWeiImportance` `NORMAL`,
-    /// `HonorImportance` `NORMAL`, `OPPOCategory` `IM` with level 16, and
-    /// a launcher badge class).
-    const QUIET: [(Channel, &[&str], &[&str]); 10] = [
-        (
-            Channel::Apns,
-            &[r#""interruption-level":"passive""#],
-            &[r#""badge""#, r#""sound""#],
-        ),
-        (
-            Channel::ApnsVoip,
-            &[r#""interruption-level":"passive""#],
-            &[r#""badge""#, r#""sound""#],
-        ),
-        (Channel::Fcm, &[], &[r#""sound""#]),
-        (
-            Channel::Huawei,
-            &[r#""importance":"LOW""#],
-            &[r#""sound""#, r#""badge""#, r#""NORMAL""#],
-        ),
-        (
-            Channel::Honor,
-            &[r#""importance":"LOW""#],
-            &[r#""badge""#, r#""NORMAL""#],
-        ),
-        (
-            Channel::Xiaomi,
-            &["&notify_type=4&"],
-            &["sound_uri", "notify_type=-1"],
-        ),
-        (
-            Channel::Oppo,
-            &["%22notify_level%22%3A1%2C"],
-            &["%22notify_level%22%3A16"],
-        ),
-        (Channel::Vivo, &[r#""notifyType":1,"#], &[r#""notifyType":4"#]),
-        (
-            Channel::Meizu,
-            &["%22suspend%22%3A0%2C%22notificationType%22%3A%7B%22vibrate%22%3A0%2C%22lights%22%3A0%2C%22sound%22%3A0%7D%2C%22notifyKey%22"],
-            &[],
-        ),
-        (Channel::Tpns, &[r#""ring":0,"vibrate":0"#], &[]),
-    ];
+    /// Replacements (feature `recall`).
+    #[cfg(feature = "recall")]
+    mod replacement {
+        use super::*;
+        use crate::model::{AndroidInfo, Locale};
+        use crate::recall::{Replacement, RECALLED_EN, RECALLED_ZH};
+        use crate::render::{body, render, title, Rendered};
+        use crate::text::Body;
+        use std::string::String;
 
-    /// A recall replaces each channel's notification silently: the same
-    /// replace key, the recall text of the recipient's locale, the
-    /// original title, the provider's quietest setting, no sound, no
-    /// badge; an edit the same with its text.
-    #[test]
-    fn a_replacement_is_silent_and_keeps_the_key_and_title() {
-        let elems = [Elem::Text("hi")];
-        let info = PushInfo {
-            android: AndroidInfo {
-                sound: "shake",
-                huawei_importance: "NORMAL",
-                honor_importance: "NORMAL",
-                oppo_category: "IM",
-                oppo_notify_level: Some(16),
-                ..AndroidInfo::default()
-            },
-            ..PushInfo::default()
-        };
-        for (channel, quiet, loud) in QUIET {
-            let mut c = case(channel, token(channel), ANN, C2C, &elems, Some(info));
-            c.message.msg_key = MSG_KEY;
-            c.app.badge_class = "com.example.chat.MainActivity";
-            let (push, push_r) = render_full(&c).unwrap();
-            let (recall, r) = replaced(&c, Replacement::Recalled).unwrap();
-            assert_eq!(r.headers, push_r.headers, "{channel:?}");
-            for member in quiet {
-                assert!(recall.contains(member), "{channel:?}: {recall}");
-                assert!(!push.contains(member), "{channel:?}: {push}");
-            }
-            for member in loud {
-                assert!(!recall.contains(member), "{channel:?}: {recall}");
-            }
-            for (_, members) in KEYED.iter().filter(|(c, _)| *c == channel) {
-                for member in *members {
-                    assert!(recall.contains(member), "{channel:?}: {recall}");
-                }
-            }
-            let n = notification(&c).unwrap();
-            let again = n.replaced(Replacement::Recalled);
-            assert_eq!(title(&again), title(&n), "{channel:?}");
-            assert_eq!(body(&again), Body::Desc(RECALLED_EN));
-            let mut zh = c;
-            zh.recipient.locale = Locale::Zh;
-            let n = notification(&zh).unwrap().replaced(Replacement::Recalled);
-            assert_eq!(body(&n), Body::Desc(RECALLED_ZH));
-            let (edit, _) = replaced(
-                &c,
-                Replacement::Edited {
-                    text: "see you at 1",
-                },
-            )
-            .unwrap();
-            let encoded = ["see you at 1", "see+you+at+1", "see%2Byou%2Bat%2B1"];
-            assert!(
-                encoded.iter().any(|e| edit.contains(e)),
-                "{channel:?}: {edit}"
-            );
+        /// `n` as `with` replaces it, rendered: the payload and its result.
+        fn replaced<'a>(
+            c: &'a crate::model::Case<'a>,
+            with: Replacement<'a>,
+        ) -> Result<(String, Rendered<'a>), Error> {
+            let n = notification(c).unwrap().replaced(with);
+            let mut buf = [0u8; 4096];
+            let r = render(&n, &mut buf)?;
+            Ok((String::from_utf8(buf[..r.len].to_vec()).unwrap(), r))
         }
-    }
 
-    /// Without a key a replacement would be a new notification: refused,
-    /// as a blank edit is.
-    #[test]
-    fn a_replacement_needs_a_key_and_an_edit_a_text() {
-        let elems = [Elem::Text("hi")];
-        let c = case(Channel::Fcm, "t-1", ANN, C2C, &elems, None);
-        assert_eq!(
-            replaced(&c, Replacement::Recalled).unwrap_err(),
-            Error::Invalid(Field::MsgKey)
-        );
-        let mut keyed = c;
-        keyed.message.msg_key = MSG_KEY;
-        for blank in ["", " \n"] {
+        /// What each channel's replacement sends to be quiet, and what its
+        /// normal push sends that the replacement leaves out (the fixture
+        /// message has `Sound` "shake", `HuaWeiImportance` `NORMAL`,
+        /// `HonorImportance` `NORMAL`, `OPPOCategory` `IM` with level 16, and
+        /// a launcher badge class).
+        const QUIET: [(Channel, &[&str], &[&str]); 10] = [
+            (
+                Channel::Apns,
+                &[r#""interruption-level":"passive""#],
+                &[r#""badge""#, r#""sound""#],
+            ),
+            (
+                Channel::ApnsVoip,
+                &[r#""interruption-level":"passive""#],
+                &[r#""badge""#, r#""sound""#],
+            ),
+            (Channel::Fcm, &[], &[r#""sound""#]),
+            (
+                Channel::Huawei,
+                &[r#""importance":"LOW""#],
+                &[r#""sound""#, r#""badge""#, r#""NORMAL""#],
+            ),
+            (
+                Channel::Honor,
+                &[r#""importance":"LOW""#],
+                &[r#""badge""#, r#""NORMAL""#],
+            ),
+            (
+                Channel::Xiaomi,
+                &["&notify_type=4&"],
+                &["sound_uri", "notify_type=-1"],
+            ),
+            (
+                Channel::Oppo,
+                &["%22notify_level%22%3A1%2C"],
+                &["%22notify_level%22%3A16"],
+            ),
+            (Channel::Vivo, &[r#""notifyType":1,"#], &[r#""notifyType":4"#]),
+            (
+                Channel::Meizu,
+                &["%22suspend%22%3A0%2C%22notificationType%22%3A%7B%22vibrate%22%3A0%2C%22lights%22%3A0%2C%22sound%22%3A0%7D%2C%22notifyKey%22"],
+                &[],
+            ),
+            (Channel::Tpns, &[r#""ring":0,"vibrate":0"#], &[]),
+        ];
+
+        /// A recall replaces each channel's notification silently: the same
+        /// replace key, the recall text of the recipient's locale, the
+        /// original title, the provider's quietest setting, no sound, no
+        /// badge; an edit the same with its text.
+        #[test]
+        fn a_replacement_is_silent_and_keeps_the_key_and_title() {
+            let elems = [Elem::Text("hi")];
+            let info = PushInfo {
+                android: AndroidInfo {
+                    sound: "shake",
+                    huawei_importance: "NORMAL",
+                    honor_importance: "NORMAL",
+                    oppo_category: "IM",
+                    oppo_notify_level: Some(16),
+                    ..AndroidInfo::default()
+                },
+                ..PushInfo::default()
+            };
+            for (channel, quiet, loud) in QUIET {
+                let mut c = case(channel, token(channel), ANN, C2C, &elems, Some(info));
+                c.message.msg_key = MSG_KEY;
+                c.app.badge_class = "com.example.chat.MainActivity";
+                let (push, push_r) = render_full(&c).unwrap();
+                let (recall, r) = replaced(&c, Replacement::Recalled).unwrap();
+                assert_eq!(r.headers, push_r.headers, "{channel:?}");
+                for member in quiet {
+                    assert!(recall.contains(member), "{channel:?}: {recall}");
+                    assert!(!push.contains(member), "{channel:?}: {push}");
+                }
+                for member in loud {
+                    assert!(!recall.contains(member), "{channel:?}: {recall}");
+                }
+                for (_, members) in KEYED.iter().filter(|(c, _)| *c == channel) {
+                    for member in *members {
+                        assert!(recall.contains(member), "{channel:?}: {recall}");
+                    }
+                }
+                let n = notification(&c).unwrap();
+                let again = n.replaced(Replacement::Recalled);
+                assert_eq!(title(&again), title(&n), "{channel:?}");
+                assert_eq!(body(&again), Body::Desc(RECALLED_EN));
+                let mut zh = c;
+                zh.recipient.locale = Locale::Zh;
+                let n = notification(&zh).unwrap().replaced(Replacement::Recalled);
+                assert_eq!(body(&n), Body::Desc(RECALLED_ZH));
+                let (edit, _) = replaced(
+                    &c,
+                    Replacement::Edited {
+                        text: "see you at 1",
+                    },
+                )
+                .unwrap();
+                let encoded = ["see you at 1", "see+you+at+1", "see%2Byou%2Bat%2B1"];
+                assert!(
+                    encoded.iter().any(|e| edit.contains(e)),
+                    "{channel:?}: {edit}"
+                );
+            }
+        }
+
+        /// Without a key a replacement would be a new notification: refused,
+        /// as a blank edit is.
+        #[test]
+        fn a_replacement_needs_a_key_and_an_edit_a_text() {
+            let elems = [Elem::Text("hi")];
+            let c = case(Channel::Fcm, "t-1", ANN, C2C, &elems, None);
             assert_eq!(
-                replaced(&keyed, Replacement::Edited { text: blank }).unwrap_err(),
-                Error::Invalid(Field::Body)
+                replaced(&c, Replacement::Recalled).unwrap_err(),
+                Error::Invalid(Field::MsgKey)
             );
+            let mut keyed = c;
+            keyed.message.msg_key = MSG_KEY;
+            for blank in ["", " \n"] {
+                assert_eq!(
+                    replaced(&keyed, Replacement::Edited { text: blank }).unwrap_err(),
+                    Error::Invalid(Field::Body)
+                );
+            }
         }
     }
 
