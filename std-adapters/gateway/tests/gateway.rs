@@ -504,8 +504,12 @@ async fn relay_jobs_in_the_wire_format_are_delivered_like_json_ones() {
     let error = post(other).await.json();
     assert_eq!(
         error["Error"],
-        format!("job version 9, expected {}", tidings_core::wire::VERSION)
+        tidings_core::wire::WireError::Version(9).to_string()
     );
+    assert!(error["Error"]
+        .as_str()
+        .unwrap()
+        .starts_with("job version 9, expected"));
     assert_eq!(bed.standin.accepted().len(), 1);
     bed.stop().await;
 }
