@@ -306,31 +306,44 @@ async fn flow_control_backs_off_then_the_retry_is_delivered() {
     assert_eq!(bed.standin.accepted().len(), 1);
 }
 
+/// A message with a key, sent then revoked: the core's revoke names the
+/// `notifyId` its push carried, and goes to the client id's revoke path.
 #[tokio::test]
-async fn revokes_go_to_the_client_id_with_the_jwt() {
+async fn the_core_s_revoke_goes_to_the_client_id_with_the_jwt() {
     let bed = bed().await;
-    let revoke = serde_json::json!({ "notifyId": 12345, "token": [TOKEN] }).to_string();
-    let d = bed
-        .client
-        .send(&push(revoke.as_bytes(), 0, Action::Revoke))
-        .await;
+    let now = common::unix(bed.clock.now());
+    let info = serde_json::json!({ "AndroidInfo": { "HarmonyCategory": "IM" } });
+    let mut case = common::text_case("harmony", TOKEN, "Lunch at 12?", now, info);
+    case["Message"]["MsgKey"] = "31906_833502_1572869830".into();
+    let sent = common::render_case(case.to_string(), now).body;
+    let revoke = common::render_revoke(case.to_string(), now);
+    let notify_id = |body: &[u8], at: &[&str]| {
+        let mut v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        for key in at {
+            v = v[*key].take();
+        }
+        v.as_i64().unwrap()
+    };
+    let id = notify_id(&sent, &["payload", "notification", "notifyId"]);
+    assert_eq!(notify_id(&revoke, &["notifyId"]), id);
+
+    let d = bed.client.send(&push(&sent, 0, Action::Send)).await;
     assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
-    assert_eq!(
-        bed.standin.revokes(),
-        [Revoke {
-            notify_id: 12345,
-            tokens: vec![TOKEN.into()]
-        }]
-    );
-    assert!(bed.standin.accepted().is_empty(), "a revoke is not a push");
+    let d = bed.client.send(&push(&revoke, 0, Action::Revoke)).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    let taken = Revoke {
+        notify_id: id,
+        tokens: vec![TOKEN.into()],
+    };
+    assert_eq!(bed.standin.revokes(), [taken]);
+    assert_eq!(bed.standin.accepted().len(), 1, "a revoke is not a push");
+    assert_eq!(bed.client.jwts_minted(), 1, "one JWT for both paths");
     // A dead token answers a revoke as it answers a send.
     bed.standin
         .script_next(TOKEN, 1, Reply::illegal("tokenFormatError"));
-    let d = bed
-        .client
-        .send(&push(revoke.as_bytes(), 0, Action::Revoke))
-        .await;
+    let d = bed.client.send(&push(&revoke, 0, Action::Revoke)).await;
     assert_eq!(d.outcome, token_invalid("80300007 tokenFormatError"));
+    assert_eq!(d.invalid_tokens, [TOKEN]);
     assert_eq!(bed.standin.revokes().len(), 1);
 }
 

@@ -214,38 +214,49 @@ async fn a_success_without_a_message_id_reports_the_push_id() {
     assert_an_idless_success_reports_the_push_id(bed).await;
 }
 
-/// A revoke (beyond.md §13.2): the rendered form to the revoke path with
-/// the send's AppSecret; a dead regId answers as for a send.
+/// A revoke (beyond.md §13.2): the core's form (`render::revoke`) to the
+/// revoke path with the send's AppSecret, naming the `notify_id` the push
+/// carried; a dead regId answers as for a send.
 #[tokio::test]
-async fn a_revoke_goes_to_the_revoke_path() {
+async fn the_core_s_revoke_goes_to_the_revoke_path() {
     use tidings_deliver::Action;
     let bed = bed(|b| b.reply_always("xm-dead", Reply::BadRegId)).await;
-    let revoke = |reg_id: &str| {
-        format!("registration_id={reg_id}&restricted_package_name={PACKAGE}&notify_id=12345")
+    let now = common::unix(bed.clock.now());
+    let case = |reg_id: &str| {
+        let mut case = common::text_case("xiaomi", reg_id, TEXT, now, serde_json::json!({}));
+        case["Message"]["MsgKey"] = "31906_833502_1572869830".into();
+        case.to_string()
     };
-    let send = async |body: &str| {
+    let revoke = |reg_id: &str| common::render_revoke(case(reg_id), now);
+    let send = async |body: &[u8], action| {
         let push = tidings_deliver::Push {
-            action: Action::Revoke,
-            ..common::push(body.as_bytes(), 0)
+            action,
+            ..common::push(body, 0)
         };
         bed.client.send(&push).await
     };
-    let d = send(&revoke("xm-reg-1")).await;
+    let sent = common::render_case(case("xm-reg-1"), now).body;
+    let d = send(&sent, Action::Send).await;
+    assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
+    let notify_id: i64 = bed.standin.accepted()[0]
+        .field("notify_id")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let d = send(&revoke("xm-reg-1"), Action::Revoke).await;
     assert!(matches!(d.outcome, Outcome::Delivered { .. }), "{d:?}");
     let taken = tidings_standin::kit::Revoke {
-        notify_id: 12345,
+        notify_id,
         tokens: vec!["xm-reg-1".into()],
     };
     assert_eq!(bed.standin.revokes(), [taken]);
-    assert!(bed.standin.accepted().is_empty(), "a revoke is not a push");
-    let d = send(&revoke("xm-dead")).await;
+    assert_eq!(bed.standin.accepted().len(), 1, "a revoke is not a push");
+    let d = send(&revoke("xm-dead"), Action::Revoke).await;
     assert_eq!(d.invalid_tokens, ["xm-dead"]);
     assert_eq!(d.outcome.name(), "token_invalid");
     // Without notify_id the stand-in refuses it (10016, a rejection).
-    let d = send(&format!(
-        "registration_id=xm-reg-1&restricted_package_name={PACKAGE}"
-    ))
-    .await;
+    let bare = format!("registration_id=xm-reg-1&restricted_package_name={PACKAGE}");
+    let d = send(bare.as_bytes(), Action::Revoke).await;
     assert_eq!(d.outcome, rejected("10016 notify_id is missing"));
     assert_eq!(bed.standin.revokes().len(), 1);
 }

@@ -36,6 +36,27 @@ impl Rendered {
 /// → push report) at `now` (Unix seconds). The case is leaked for the
 /// test's life (the headers borrow it).
 pub fn render_case(json: String, now: i64) -> Rendered {
+    let (outcome, rendered) = push_report(&notification(json, now)).unwrap();
+    Rendered {
+        body: outcome.payload.unwrap(),
+        headers: rendered.headers,
+    }
+}
+
+/// The core's revoke of a case's notification (`render::revoke`: Xiaomi,
+/// HarmonyOS), rendered at `now`.
+pub fn render_revoke(json: String, now: i64) -> Vec<u8> {
+    let mut buf = vec![0u8; 4096];
+    let rendered = tidings_core::render::revoke(&notification(json, now), &mut buf)
+        .expect("a revocable channel and a message key")
+        .unwrap();
+    assert_eq!(rendered.headers, Headers::None);
+    buf.truncate(rendered.len);
+    buf
+}
+
+/// The decided notification of a case (leaked for the test's life).
+fn notification(json: String, now: i64) -> tidings_core::decide::Notification<'static> {
     let doc = Box::leak(Box::new(parse_case(json.as_bytes()).unwrap()));
     let lent = Box::leak(Box::new(doc.lend().unwrap()));
     let app = Box::leak(Box::new(AppDoc::default()));
@@ -43,11 +64,7 @@ pub fn render_case(json: String, now: i64) -> Rendered {
     let Decision::Push(n) = decide(case).unwrap() else {
         panic!("suppressed")
     };
-    let (outcome, rendered) = push_report(&n).unwrap();
-    Rendered {
-        body: outcome.payload.unwrap(),
-        headers: rendered.headers,
-    }
+    n
 }
 
 /// The case `tidings send` reads for a one-to-one text from Ann to Bob's
