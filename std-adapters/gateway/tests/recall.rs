@@ -554,3 +554,50 @@ async fn without_a_callback_token_the_callback_takes_an_api_token_and_recall_nee
     assert_eq!(removal.collapse_id, bed.apns_to("aa01")[0].0);
     bed.stop().await;
 }
+
+#[tokio::test]
+async fn a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement() {
+    // Every answer waits 2 s: the push is held in flight (its lease kept)
+    // while the recall, a loopback round trip, lands.
+    let bed = bed(|b| b.delay(Duration::from_secs(2)), "").await;
+    let body = message(
+        json!({ "MsgKey": "in-flight-1" }),
+        None,
+        json!([device("apns", "aa01")]),
+    );
+    let (status, accepted) = bed.post("/v1/push", &body).await;
+    assert_eq!(status, 202);
+    // The stand-in has the request (its answer not given yet).
+    for _ in 0..500 {
+        if bed.apns.stats().streams >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(bed.apns.stats().streams, 1);
+    let (status, recalled) = bed
+        .post("/v1/recall", &json!({ "MessageKey": "in-flight-1" }))
+        .await;
+    assert_eq!(status, 202, "{recalled}");
+    assert_eq!(recalled["Devices"]["InFlight"], 1, "{recalled}");
+    assert_eq!(recalled["Devices"]["Replaced"], 0);
+    // The send lands: its one replacement joins the recall's job.
+    let job = recalled["JobId"].as_str().unwrap();
+    let mut replacements = Value::Null;
+    for _ in 0..500 {
+        let (_, state) = bed.get(&format!("/v1/jobs/{job}")).await;
+        if states(&state) == ["delivered"] {
+            replacements = state;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(states(&replacements), ["delivered"], "{replacements}");
+    let original = bed.settled(accepted["JobId"].as_str().unwrap()).await;
+    assert_eq!(states(&original), ["delivered"]);
+    let to_aa01 = bed.apns_to("aa01");
+    assert_eq!(to_aa01.len(), 2);
+    assert_eq!(to_aa01[0].0, to_aa01[1].0);
+    assert_silent(&to_aa01[1].1);
+    bed.stop().await;
+}
