@@ -215,7 +215,7 @@ impl defmt::Format for Decision<'_> {
 /// struct (which, read back just after `decide` wrote it, cost about as
 /// much as a fifth of an APNs render), and nothing a provider does not
 /// send is worked out. With feature `recall`, a replacement
-/// ([`Notification::replaced`]) adds what replaces it: four words in all.
+/// (`Notification::replaced` (feature `recall`)) adds what replaces it: four words in all.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Notification<'a> {
     pub case: &'a Case<'a>,

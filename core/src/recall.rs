@@ -127,7 +127,7 @@ impl core::fmt::Display for MessageKey<'_> {
 
 /// What a shown notification is replaced with: the message was recalled,
 /// or edited to a new text. The replacement is the same message's push
-/// ([`crate::decide::Notification::replaced`]): the same replace key, the
+/// (`Notification::replaced` (feature `recall`)): the same replace key, the
 /// original title (whose message it was), no sound, no badge change.
 ///
 /// The recall text is not subject to the suppression rules: a replacement

@@ -11,7 +11,7 @@
 //! by that id too (whatever else was sent with it). `thread-id` stays the
 //! conversation: it groups notifications, it replaces none.
 //!
-//! A replacement ([`Notification::replaced`]) has no `sound` and no
+//! A replacement (`Notification::replaced` (feature `recall`)) has no `sound` and no
 //! `badge` key, and `"interruption-level":"passive"` (iOS 15+: shown
 //! without lighting the screen).
 

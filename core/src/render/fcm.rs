@@ -25,12 +25,12 @@
 //!   resource name (push-rules §4.2; a file extension dropped by
 //!   [`crate::text::android_sound_name`]); FCM takes it only on pre-8.0 devices,
 //!   the channel decides on 8.0+.
-//! - A replacement ([`Notification::replaced`]) has no `sound`: FCM has
+//! - A replacement (`Notification::replaced` (feature `recall`)) has no `sound`: FCM has
 //!   no per-message silence, so on Android 8.0+ the channel's sound still
 //!   applies (an app that wants silent replacements gives the message a
 //!   quiet channel, `GoogleChannelID`).
 //! - `android.notification.tag` is the message's collapse key when it has
-//!   a key, else the conversation key ([`super::kit::tag_member`]).
+//!   a key, else the conversation key.
 
 use super::kit::{android_texts, tag_member, Rendered, Warnings};
 use crate::decide::Notification;

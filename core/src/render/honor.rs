@@ -27,7 +27,7 @@
 //!   ([`crate::recall::MessageKey`]): then `tag` is its collapse key and
 //!   `notifyId` its notify id, both, as on Huawei (§4.2 lists both; a
 //!   replacement matches tag and id together).
-//! - A replacement ([`Notification::replaced`]) is sent at importance
+//! - A replacement (`Notification::replaced` (feature `recall`)) is sent at importance
 //!   `LOW` (silent, as on Huawei), whatever `HonorImportance` says (still
 //!   checked), with no badge.
 //! - No sound and no channel: render-map gives Honor neither, and `Sound`

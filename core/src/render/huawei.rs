@@ -47,7 +47,7 @@
 //!   `ExtAsHuaweiIntentParam = 0` is not in the model.
 //! - `badge` is `{"add_num":1,"class":<App.BadgeClass>}` only when the app
 //!   has a launcher class and the badge counts (`BadgeMode` 0).
-//! - A replacement ([`Notification::replaced`]) is sent at importance
+//! - A replacement (`Notification::replaced` (feature `recall`)) is sent at importance
 //!   `LOW` (§3: silent, drawer only), whatever `HuaWeiImportance` says
 //!   (still checked), with no badge; `default_sound` stays `true`, as
 //!   §3.3 wants a `sound` with `false`.
@@ -76,7 +76,7 @@ pub const MAX_TTL_SECONDS: u32 = 1_296_000;
 pub const URGENCY: &str = "HIGH";
 /// `importance` when `HuaWeiImportance` is unset (push-rules §7, render-map).
 pub const DEFAULT_IMPORTANCE: &str = "NORMAL";
-/// `importance` of a replacement: silent, drawer only (vendors.md §3 [H6]).
+/// `importance` of a replacement: silent, drawer only (vendors.md §3, H6).
 pub const QUIET_IMPORTANCE: &str = "LOW";
 /// `click_action.type`: open the app (vendors.md §3.3).
 pub const CLICK_OPEN_APP: u64 = 3;

@@ -35,7 +35,7 @@
 //!   `"advanceInfo":{"notifyKey":<its Meizu key>}` after `pushTimeInfo`
 //!   (§8.2: ≤ 8 chars of `[0-9A-Za-z_-]`, a collapse key: only the last
 //!   arrival with a key is shown). A replacement
-//!   ([`Notification::replaced`]) adds, before it, `"suspend":0` (no
+//!   (`Notification::replaced` (feature `recall`)) adds, before it, `"suspend":0` (no
 //!   floating banner) and `"notificationType":{"vibrate":0,"lights":0,
 //!   "sound":0}` (Meizu's PushAPI README: each 0 off, 1 on, default 1).
 

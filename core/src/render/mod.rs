@@ -15,7 +15,7 @@
 //! [`title`] and [`body`] say which texts a channel is sent.
 //!
 //! Recall and edit ([`crate::recall`]): a replacement
-//! ([`Notification::replaced`]) renders through [`render`] like the
+//! (`Notification::replaced` (feature `recall`)) renders through [`render`] like the
 //! message's own push, silent, with the same replace key; [`revoke`]
 //! renders the request that deletes a shown notification where the
 //! provider has one (Xiaomi); [`removal`] renders the background push an
@@ -123,7 +123,7 @@ impl Layout for HarmonyRevoke<'_> {
 }
 
 /// Renders the body of HarmonyOS's `POST /v1/<clientId>/messages:revoke`
-/// (beyond.md §13.2 [HM6]): `{"notifyId":<id>,"token":["<token>"]}`, the
+/// (beyond.md §13.2, HM6): `{"notifyId":<id>,"token":["<token>"]}`, the
 /// notify id every push of the message carried. It removes a notification
 /// not yet delivered, or shown and not tapped; the badge is left as it is.
 /// The JWT, the client id in the URL and `push-type` are the client's.

@@ -25,7 +25,7 @@
 //!   seconds, clamped to 10 days as OPPO itself would (§6.2, §6.4); absent
 //!   `MsgLifeTime` leaves it out (OPPO default).
 //! - `target_type` is 2 (registration id): the device token is a regId.
-//! - A replacement ([`Notification::replaced`]) is sent at `notify_level`
+//! - A replacement (`Notification::replaced` (feature `recall`)) is sent at `notify_level`
 //!   1 (drawer only, no ring or vibration) when `OPPOCategory` is set
 //!   (OPPO takes a level only with a category); without one OPPO's default
 //!   level applies: OPPO has no other sound field.

@@ -32,7 +32,7 @@
 //!   `message.android.n_id` = its notify id (> 0 replaces the notification
 //!   with the same id, §9.2). **Unconfirmed**: §9.2 takes the `android`
 //!   field names from v3's predecessor and the SDKs, not from v3's own
-//!   list. A replacement ([`Notification::replaced`]) adds `"ring":0` and
+//!   list. A replacement (`Notification::replaced` (feature `recall`)) adds `"ring":0` and
 //!   `"vibrate":0` there (field names as unconfirmed as `n_id`).
 
 use super::kit::{

@@ -37,7 +37,7 @@
 //!   identical texts from one sender in one conversation within the same
 //!   second to the same device collide, which is the most the model can
 //!   distinguish.
-//! - A replacement ([`Notification::replaced`]) is sent with
+//! - A replacement (`Notification::replaced` (feature `recall`)) is sent with
 //!   `notifyType` 1 (no ring, no vibration, §7.2).
 //! - `notifyId` (after `pushMode`) is the message's notify id when it has
 //!   a key ([`crate::recall::MessageKey`]; 1…2³¹−1, vivo's range, §7.2).

@@ -37,7 +37,7 @@
 //!   [`crate::text::android_sound_name`]; a value that already is an `android.resource://` URI is sent as is. A
 //!   name that cannot be a resource name (empty, or not `[A-Za-z0-9_]`) is
 //!   `Invalid(Sound)`.
-//! - A replacement ([`Notification::replaced`]) is sent with
+//! - A replacement (`Notification::replaced` (feature `recall`)) is sent with
 //!   `notify_type=4` (lights only: no sound, no vibration, §5.2) and no
 //!   `extra.sound_uri`.
 //! - A `,` in the token or the package name would address several devices
