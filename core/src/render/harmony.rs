@@ -38,8 +38,8 @@
 //!   a duplicate within 24 h, so a retried send is shown once). A message
 //!   without a key gets neither (Push Kit then treats it as unique). So a
 //!   replacement (recall or edit) sent with the same `appMessageId` would
-//!   be dropped as that duplicate: it must keep `notifyId` and leave
-//!   `appMessageId` out or change it.
+//!   be dropped as that duplicate: it keeps `notifyId` and leaves
+//!   `appMessageId` out.
 //! - `badge`: `{"addNum":1}` when the badge counts (`BadgeMode` 0, as on
 //!   Huawei and Honor) and `IgnoreHarmonyBadge` is not set. HarmonyOS
 //!   needs no launcher class. The names `badge`/`addNum` come from
@@ -126,7 +126,11 @@ impl Layout for Harmony<'_, '_> {
         w.end_object();
         if let Some(replace) = &self.key {
             w.u64_member(key!("notifyId"), u64::from(replace.notify_id()));
-            w.str_member(key!("appMessageId"), Field::Payload, replace.collapse());
+            // A replacement reusing the message's id would be dropped by
+            // the device as the duplicate of what it shows.
+            if n.replacement().is_none() {
+                w.str_member(key!("appMessageId"), Field::Payload, replace.collapse());
+            }
         }
         if self.badge {
             w.key(key!("badge"));
@@ -366,6 +370,30 @@ mod tests {
             key.collapse()
         );
         assert!(s.contains(&members), "{s}");
+    }
+
+    /// A replacement keeps `notifyId` and drops `appMessageId`, which the
+    /// device would take for a duplicate of the push it replaces.
+    #[cfg(feature = "recall")]
+    #[test]
+    fn a_replacement_keeps_the_notify_id_without_the_message_id() {
+        use crate::recall::Replacement;
+        let mut c = hi(AndroidInfo::default());
+        c.message.msg_key = "1_2_3";
+        let key = MessageKey::of(&c.message).unwrap().replace_key();
+        let n = crate::decide::decide(&c).unwrap();
+        let crate::decide::Decision::Push(n) = n else {
+            panic!("not pushed")
+        };
+        let mut buf = [0u8; 4096];
+        let r = render(&n.replaced(Replacement::Edited { text: "fixed" }), &mut buf).unwrap();
+        let s = core::str::from_utf8(&buf[..r.len]).unwrap();
+        assert!(
+            s.contains(&std::format!(r#""notifyId":{}"#, key.notify_id())),
+            "{s}"
+        );
+        assert!(!s.contains("appMessageId") && !s.contains("badge"), "{s}");
+        assert!(s.contains(r#""body":"fixed""#), "{s}");
     }
 
     #[test]

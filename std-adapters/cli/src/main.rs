@@ -43,6 +43,9 @@ struct CaseArgs {
     /// Android launcher class (Huawei/Honor badge) for cases without `App.BadgeClass`.
     #[arg(long, env = "TIDINGS_BADGE_CLASS")]
     badge_class: Option<String>,
+    /// HarmonyOS category for cases without `App.HarmonyCategory` (default `IM`).
+    #[arg(long, env = "TIDINGS_HARMONY_CATEGORY")]
+    harmony_category: Option<String>,
 }
 
 impl CaseArgs {
@@ -56,8 +59,7 @@ impl CaseArgs {
                 bundle_id: self.bundle_id,
                 package_name: self.package_name,
                 badge_class: self.badge_class,
-                // No flag for it yet: the case's, else "IM".
-                harmony_category: None,
+                harmony_category: self.harmony_category,
             },
         };
         Ok((input, config))

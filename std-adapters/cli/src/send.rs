@@ -38,16 +38,7 @@ pub fn run(
     let clock = Arc::new(SystemClock);
     let doc = parse_case(case_json).map_err(|e| Unusable(e.to_string()))?;
     let lent = doc.lend().map_err(|e| Unusable(e.to_string()))?;
-    let app_table = config.app.clone().unwrap_or_default();
-    let app = AppDoc {
-        bundle_id: app_table
-            .bundle_id
-            .or_else(|| config.apns.as_ref().and_then(|a| a.topic.clone())),
-        package_name: app_table.package_name,
-        badge_class: app_table.badge_class,
-        // No `[app]` key for it yet: the case's, else "IM".
-        harmony_category: None,
-    };
+    let app = AppDoc::from_config(&config)?;
     let case = lent
         .case(now.unwrap_or_else(|| clock.unix_seconds()), &app)
         .map_err(|e| Unusable(e.to_string()))?;

@@ -157,7 +157,6 @@ impl Settings {
                 ))
             }
         };
-        let app_table = config.app.clone().unwrap_or_default();
         let secs = |value: Option<u64>, default: Duration, key: &str| {
             positive(value, default.as_secs(), key).map(Duration::from_secs)
         };
@@ -267,15 +266,7 @@ impl Settings {
                 defaults::FEEDBACK_TTL.as_secs(),
                 "feedback.ttl_secs",
             )?),
-            app: AppDoc {
-                bundle_id: app_table
-                    .bundle_id
-                    .or_else(|| config.apns.as_ref().and_then(|a| a.topic.clone())),
-                package_name: app_table.package_name,
-                badge_class: app_table.badge_class,
-                // No `[app]` key for it yet: the case's, else "IM".
-                harmony_category: None,
-            },
+            app: AppDoc::from_config(config)?,
             webhook: webhook::WebhookSettings::from_config(config)?,
             recall: recall::RecallSettings::from_config(config)?,
             queue,

@@ -177,6 +177,8 @@ section! {
         package_name: text,
         /// Android launcher class, for Huawei/Honor badges.
         badge_class: text,
+        /// HarmonyOS `category` for cases without one (default `IM`).
+        harmony_category: text,
     }
 }
 
@@ -575,6 +577,22 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_apps_harmony_category_is_checked_at_start() {
+        use crate::ingest::AppDoc;
+        let config = Config::parse("[app]\nharmony_category = \"WORK\"\n").unwrap();
+        let app = AppDoc::from_config(&config).unwrap();
+        assert_eq!(app.harmony_category.as_deref(), Some("WORK"));
+        let config = Config::parse("[app]\nharmony_category = \"CHAT\"\n").unwrap();
+        let e = AppDoc::from_config(&config).unwrap_err();
+        assert_eq!(e.key, "app.harmony_category");
+        assert!(
+            e.to_string()
+                .contains("\"CHAT\" is not a HarmonyOS category"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn reads_the_apns_table() {

@@ -357,6 +357,37 @@ pub struct AppDoc {
     pub harmony_category: Option<String>,
 }
 
+impl AppDoc {
+    /// The app defaults a config gives cases without `App`: its `[app]`
+    /// table, the bundle id falling back to `[apns] topic`. A HarmonyOS
+    /// category outside the documented ones is refused here, at start,
+    /// rather than on every HarmonyOS push.
+    pub fn from_config(
+        config: &crate::config::Config,
+    ) -> Result<AppDoc, crate::config::ConfigError> {
+        let app = config.app.clone().unwrap_or_default();
+        if let Some(category) = &app.harmony_category {
+            if !tidings_core::render::harmony::CATEGORIES.contains(&category.as_str()) {
+                return Err(crate::config::ConfigError::new(
+                    "app.harmony_category",
+                    format!(
+                        "{category:?} is not a HarmonyOS category: one of {}",
+                        tidings_core::render::harmony::CATEGORIES.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(AppDoc {
+            bundle_id: app
+                .bundle_id
+                .or_else(|| config.apns.as_ref().and_then(|a| a.topic.clone())),
+            package_name: app.package_name,
+            badge_class: app.badge_class,
+            harmony_category: app.harmony_category,
+        })
+    }
+}
+
 /// Parses a case from JSON bytes. Structural errors name the key's path.
 pub fn parse_case(json: &[u8]) -> Result<CaseDoc, IngestError> {
     // serde would also accept a struct as an array of its fields; a case is an object.
