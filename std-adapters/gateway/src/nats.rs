@@ -186,7 +186,7 @@ use tokio::sync::Semaphore;
 
 use crate::job::{prepare, prepare_wire};
 use crate::store::{
-    Accepted, DeviceRecord, DeviceState, Feedback, Follow, JobForm, JobRecord, Kept, RecallError,
+    count, Accepted, DeviceRecord, DeviceState, Feedback, JobForm, JobRecord, Kept, RecallError,
     RecallOutcome, Renderer, StoredPush, IDEMPOTENCY_WINDOW_MS,
 };
 use crate::time::{millis, now_ms};
@@ -1353,16 +1353,7 @@ impl Nats {
                 }
             }
             let rendered = self.renderer.render(&envelope.record, &kept, edit, &sent);
-            outcome.untouched += count(sent.len().saturating_sub(rendered.len()));
-            for (_, follow, mut device) in rendered {
-                match follow {
-                    Follow::Replaced => outcome.replaced += 1,
-                    Follow::Revoked => outcome.revoked += 1,
-                    Follow::Removed => outcome.removed += 1,
-                }
-                device.path = format!("{id}:{}", device.path);
-                made.push(device);
-            }
+            made.extend(outcome.follow_ups(id, sent.len(), rendered));
         }
         self.publish_replacements(&recall_id, now_ms, message_key, made)
             .await?;
@@ -1539,10 +1530,6 @@ enum Marked {
     Delivered,
     /// Neither (never sent, recalled already): left as it is.
     Other,
-}
-
-fn count(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A JSON value of a bucket and its revision (0: absent or deleted).
@@ -2164,11 +2151,16 @@ async fn send_one(
             .map_err(|e| e.to_string());
     };
     let attempts = before + u32::from(tried);
-    let result = |state: &DeviceState| DeviceStatus {
-        state: state.clone(),
-        attempts,
-        held_ms,
-        push: written.push.clone(),
+    // Its result written (the recall rule); `false`: recalled meanwhile,
+    // never sent again.
+    let keep = |state: &DeviceState| {
+        let status = DeviceStatus {
+            state: state.clone(),
+            attempts,
+            held_ms,
+            push: written.push.clone(),
+        };
+        record(nats, &job, envelope.index, &status_key, status, &written)
     };
     if let Some((reason, next_attempt_ms)) = state.waiting() {
         if tried && u64::from(attempts) >= limit {
@@ -2182,17 +2174,7 @@ async fn send_one(
             )
             .await;
         }
-        if !record(
-            nats,
-            &job,
-            envelope.index,
-            &status_key,
-            result(&state),
-            &written,
-        )
-        .await?
-        {
-            // Recalled while it was being sent: never sent again.
+        if !keep(&state).await? {
             return message.ack().await.map_err(|e| e.to_string());
         }
         return wait(
@@ -2216,16 +2198,7 @@ async fn send_one(
                 reason: "FeedbackNotRecorded".into(),
                 next_attempt_ms: now_ms(&worker.context.clock) + millis(RECONNECT_PAUSE),
             };
-            if !record(
-                nats,
-                &job,
-                envelope.index,
-                &status_key,
-                result(&again),
-                &written,
-            )
-            .await?
-            {
+            if !keep(&again).await? {
                 return message.ack().await.map_err(|e| e.to_string());
             }
             return message
@@ -2234,15 +2207,7 @@ async fn send_one(
                 .map_err(|e| e.to_string());
         }
     }
-    record(
-        nats,
-        &job,
-        envelope.index,
-        &status_key,
-        result(&state),
-        &written,
-    )
-    .await?;
+    keep(&state).await?;
     message.ack().await.map_err(|e| e.to_string())
 }
 
