@@ -148,9 +148,12 @@
 //! `recalled` is acked unsent, an edit's push is sent instead of the
 //! original — and writes its result on that revision. If that write
 //! fails because a recall or an edit marked the device meanwhile, the
-//! send landed after the recall: delivered → the sender publishes the one
-//! replacement itself (in the newest recall's job; the recall saw the
-//! device pending, so made none), then writes `delivered`; to be sent
+//! send landed after the recall: delivered → the sender writes
+//! `delivered` marked `replacing` (on the revision it read again), publishes
+//! the one replacement itself (in the newest recall's job; the recall saw
+//! the device pending, so made none), then writes `delivered` — a gateway
+//! dying in between leaves `replacing` to the message's next delivery,
+//! which publishes it (same `Nats-Msg-Id`: stored once); to be sent
 //! again → left `recalled`, or sent again with the edit's push; any
 //! other end is written as it is. Either the recall's write or the
 //! sender's comes first, so a device gets nothing or exactly one
@@ -158,10 +161,11 @@
 //! `Recalled` here (a send in flight on another gateway cannot be seen).
 //! An unkeyed device costs nothing more. A replacement outdated by a
 //! newer edit before it was sent is marked `recalled` (the newer edit
-//! replaces what was shown). Not covered: a gateway dying between a
-//! racing send's delivery and the publish of its replacement leaves that
-//! device `recalled` without one; a recall that fails halfway (NATS lost:
-//! a 503) is not finished by making it again (that is a repeat).
+//! replaces what was shown). Not covered: a recall that fails halfway
+//! (NATS lost: a 503) is not finished by making it again (that is a
+//! repeat); a sender's gateway dying during the provider's send itself
+//! (before any state is written) leaves the device pending, so the
+//! recall marks it `recalled` though the provider may have shown it.
 //!
 //! Durability: "nothing acknowledged by JetStream is lost" — the promise
 //! every publish-then-ack step above rests on — holds only when the server
@@ -489,7 +493,7 @@ struct ParkedEnvelope {
 }
 
 /// A device's latest state in `S_JOBS`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct DeviceStatus {
     state: DeviceState,
     /// Real send attempts.
@@ -501,6 +505,11 @@ struct DeviceStatus {
     /// pending: sent instead of the one its message carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     push: Option<StoredPush>,
+    /// Delivered after its message's recall or edit, its replacement not
+    /// yet known to be published: the next delivery of its message
+    /// publishes it (stored once) if its gateway died first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    replacing: bool,
 }
 
 /// A keyed message in `S_MSGS`: its jobs, and its recall or newest edit.
@@ -1376,6 +1385,7 @@ impl Nats {
                 attempts: 0,
                 held_ms: 0,
                 push: None,
+                replacing: false,
             });
             if let DeviceState::Delivered { .. } = status.state {
                 return Ok(Marked::Delivered);
@@ -2074,6 +2084,15 @@ async fn send_one(
             if let Some((reason, next_attempt_ms)) = status.state.waiting() {
                 last_reason = Some(reason.to_owned());
                 due_ms = Some(next_attempt_ms);
+            } else if status.replacing {
+                // Its gateway died before the replacement was published.
+                nats.replace_sent(&job, envelope.index).await?;
+                let done = DeviceStatus {
+                    replacing: false,
+                    ..status
+                };
+                put_status(nats, &status_key, &done).await?;
+                return message.ack().await.map_err(|e| e.to_string());
             } else if status.state != DeviceState::Queued {
                 // Final, or recalled.
                 return message.ack().await.map_err(|e| e.to_string());
@@ -2159,6 +2178,7 @@ async fn send_one(
             attempts,
             held_ms,
             push: written.push.clone(),
+            replacing: false,
         };
         record(nats, &job, envelope.index, &status_key, status, &written)
     };
@@ -2242,41 +2262,49 @@ async fn record(
     if write_rev(&nats.jobs, key, &status, revision).await? {
         return Ok(true);
     }
-    let (now, _) = read_rev::<DeviceStatus>(&nats.jobs, key).await?;
-    let recalled = now
-        .as_ref()
-        .is_some_and(|s| s.state == DeviceState::Recalled);
-    let edited = now
-        .and_then(|s| s.push)
-        .filter(|p| Some(p) != written.push.as_ref());
-    if !recalled && edited.is_none() {
-        // Another copy of the message wrote (a redelivery): this result
-        // is as current.
-        put_status(nats, key, &status).await?;
-        return Ok(true);
-    }
-    if status.state.is_pending() {
-        if recalled {
-            return Ok(false);
+    loop {
+        let (now, now_revision) = read_rev::<DeviceStatus>(&nats.jobs, key).await?;
+        let recalled = now
+            .as_ref()
+            .is_some_and(|s| s.state == DeviceState::Recalled);
+        let edited = now
+            .and_then(|s| s.push)
+            .filter(|p| Some(p) != written.push.as_ref());
+        if !recalled && edited.is_none() {
+            // Another copy of the message wrote (a redelivery): this result
+            // is as current.
+            put_status(nats, key, &status).await?;
+            return Ok(true);
         }
-        put_status(
-            nats,
-            key,
-            &DeviceStatus {
+        if status.state.is_pending() {
+            if recalled {
+                return Ok(false);
+            }
+            let again = DeviceStatus {
                 push: edited,
                 ..status
-            },
-        )
-        .await?;
-        return Ok(true);
+            };
+            put_status(nats, key, &again).await?;
+            return Ok(true);
+        }
+        if job.replacements || !matches!(status.state, DeviceState::Delivered { .. }) {
+            put_status(nats, key, &status).await?;
+            return Ok(true);
+        }
+        // Delivered after the recall: said so first (`replacing`), so a
+        // gateway dying before the replacement is published leaves it to
+        // the message's next delivery. Another recall or edit written
+        // meanwhile: read again.
+        let replacing = DeviceStatus {
+            replacing: true,
+            ..status.clone()
+        };
+        if write_rev(&nats.jobs, key, &replacing, now_revision).await? {
+            nats.replace_sent(job, index).await?;
+            put_status(nats, key, &status).await?;
+            return Ok(true);
+        }
     }
-    if matches!(status.state, DeviceState::Delivered { .. }) && !job.replacements {
-        // Published before the state: a gateway dying in between leaves
-        // the device recalled, its replacement sent.
-        nats.replace_sent(job, index).await?;
-    }
-    put_status(nats, key, &status).await?;
-    Ok(true)
 }
 
 /// Publishes an invalid token's record (`Nats-Msg-Id` = job/device: one
@@ -2403,6 +2431,7 @@ async fn dead_letter(
             attempts,
             held_ms: envelope.device.held_ms,
             push: None,
+            replacing: false,
         },
     )
     .await?;
