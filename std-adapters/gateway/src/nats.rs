@@ -161,9 +161,14 @@
 //! `Recalled` here (a send in flight on another gateway cannot be seen).
 //! An unkeyed device costs nothing more. A replacement outdated by a
 //! newer edit before it was sent is marked `recalled` (the newer edit
-//! replaces what was shown). Not covered: a recall that fails halfway
-//! (NATS lost: a 503) is not finished by making it again (that is a
-//! repeat); a sender's gateway dying during the provider's send itself
+//! replaces what was shown). A recall's record says `unfinished` until
+//! every device is marked and every replacement published: the same
+//! recall made again (a retry after a 503, or at once from another
+//! gateway) makes it again under the same job and answers as a repeat —
+//! marks already made are left, a replacement already handled is not
+//! published again, one published and not yet handled is published again
+//! with its `Nats-Msg-Id` (stored once within
+//! `queue.duplicate_window_secs`). Not covered: a sender's gateway dying during the provider's send itself
 //! (before any state is written) leaves the device pending, so the
 //! recall marks it `recalled` though the provider may have shown it.
 //!
@@ -529,6 +534,10 @@ struct MessageRecall {
     /// The recall's and edits' jobs, oldest first: the last takes the
     /// replacement of a device whose send lands after it.
     jobs: Vec<String>,
+    /// Written, not yet made whole (in progress, or its gateway lost
+    /// NATS or died halfway): the same recall again finishes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    unfinished: bool,
 }
 
 /// The `S_MSGS` key of a message key: its SHA-256 (hex), as KV keys take
@@ -1250,10 +1259,11 @@ impl Nats {
         now_ms: u64,
     ) -> Result<Result<RecallOutcome, RecallError>, String> {
         let slot = message_slot(message_key);
-        let recall_id = uuid::Uuid::now_v7().to_string();
         // The recall record first, on the revision read: of two recalls
         // at once one writes it, the other finds it (a repeat, or a 409).
-        let (jobs, outdated) = loop {
+        // A repeat of one unfinished makes it again, whole, under its job
+        // (each step is made once however often it is made).
+        let (jobs, mut outdated, recall_id, at_ms, repeat) = loop {
             let (entry, revision) = read_rev::<MessageEntry>(&self.msgs, &slot).await?;
             let Some(mut entry) = entry.filter(|e| !e.jobs.is_empty()) else {
                 return Ok(Err(RecallError::Unknown(message_key.to_owned())));
@@ -1265,32 +1275,41 @@ impl Nats {
                     for id in &entry.jobs {
                         untouched += self.job_envelope(id).await?.map_or(0, |e| e.record.devices);
                     }
-                    return Ok(Ok(RecallOutcome {
-                        job_id: previous.jobs.last().cloned().unwrap_or_default(),
+                    let job_id = previous.jobs.last().cloned().unwrap_or_default();
+                    let repeat = RecallOutcome {
+                        job_id: job_id.clone(),
                         untouched,
                         repeated: true,
                         ..RecallOutcome::default()
-                    }));
+                    };
+                    if !previous.unfinished {
+                        return Ok(Ok(repeat));
+                    }
+                    outdated.clone_from(&previous.jobs);
+                    break (entry.jobs, outdated, job_id, previous.at_ms, Some(repeat));
                 }
                 if previous.edit.is_none() {
                     return Ok(Err(RecallError::AfterRecall(message_key.to_owned())));
                 }
                 outdated.clone_from(&previous.jobs);
             }
+            let recall_id = uuid::Uuid::now_v7().to_string();
             let mut recall_jobs = entry.recall.take().map(|r| r.jobs).unwrap_or_default();
             recall_jobs.push(recall_id.clone());
             entry.recall = Some(MessageRecall {
                 edit: edit.map(str::to_owned),
                 at_ms: now_ms,
                 jobs: recall_jobs,
+                unfinished: true,
             });
             if write_rev(&self.msgs, &slot, &entry, revision).await? {
-                break (entry.jobs, outdated);
+                break (entry.jobs, outdated, recall_id, now_ms, None);
             }
         };
+        outdated.retain(|id| *id != recall_id);
         // The job exists even with no device: the answer names it, and a
         // send landing after the recall adds its replacement to it.
-        self.append_replacements(&recall_id, now_ms, message_key, Vec::new())
+        self.append_replacements(&recall_id, at_ms, message_key, Vec::new())
             .await?;
         // An older edit's replacements not sent yet are outdated: this
         // one's replace them.
@@ -1301,8 +1320,7 @@ impl Nats {
             let count = envelope.devices.take().map_or(0, |d| d.len());
             for index in 0..count {
                 let key = format!("{id}.{index}");
-                self.mark(&key, |_| Some(DeviceState::Recalled), None)
-                    .await?;
+                self.mark(&key, |_| DeviceState::Recalled, None).await?;
             }
         }
         let mut outcome = RecallOutcome {
@@ -1348,8 +1366,8 @@ impl Nats {
                     .mark(
                         &key,
                         |state| match edit {
-                            None => Some(DeviceState::Recalled),
-                            Some(_) => Some(state.clone()),
+                            None => DeviceState::Recalled,
+                            Some(_) => state.clone(),
                         },
                         swap,
                     )
@@ -1364,9 +1382,24 @@ impl Nats {
             let rendered = self.renderer.render(&envelope.record, &kept, edit, &sent);
             made.extend(outcome.follow_ups(id, sent.len(), rendered));
         }
-        self.publish_replacements(&recall_id, now_ms, message_key, made)
+        self.publish_replacements(&recall_id, at_ms, message_key, made, repeat.is_some())
             .await?;
-        Ok(Ok(outcome))
+        // Whole: a repeat from now on does nothing.
+        loop {
+            let (entry, revision) = read_rev::<MessageEntry>(&self.msgs, &slot).await?;
+            let Some(mut entry) = entry else { break };
+            match &mut entry.recall {
+                Some(r) if r.unfinished && r.jobs.last() == Some(&recall_id) => {
+                    r.unfinished = false
+                }
+                // A newer recall or edit, or this one finished by a repeat.
+                _ => break,
+            }
+            if write_rev(&self.msgs, &slot, &entry, revision).await? {
+                break;
+            }
+        }
+        Ok(Ok(repeat.unwrap_or(outcome)))
     }
 
     /// Marks a device still pending (its state absent: queued) with
@@ -1375,7 +1408,7 @@ impl Nats {
     async fn mark(
         &self,
         key: &str,
-        state: impl Fn(&DeviceState) -> Option<DeviceState>,
+        state: impl Fn(&DeviceState) -> DeviceState,
         push: Option<StoredPush>,
     ) -> Result<Marked, String> {
         loop {
@@ -1393,14 +1426,16 @@ impl Nats {
             if !status.state.is_pending() {
                 return Ok(Marked::Other);
             }
-            let Some(next) = state(&status.state) else {
-                return Ok(Marked::Other);
-            };
             let next = DeviceStatus {
-                state: next,
+                state: state(&status.state),
                 push: push.clone(),
-                ..status
+                ..status.clone()
             };
+            // Made already (the same edit made again): no write, so a
+            // sender's revision stays good.
+            if next.state == status.state && next.push == status.push {
+                return Ok(Marked::Pending);
+            }
             if write_rev(&self.jobs, key, &next, revision).await? {
                 return Ok(Marked::Pending);
             }
@@ -1435,19 +1470,21 @@ impl Nats {
                 device
             })
             .collect();
-        self.publish_replacements(recall_id, recall.at_ms, message_key, made)
+        self.publish_replacements(recall_id, recall.at_ms, message_key, made, false)
             .await
     }
 
     /// Adds `made` to the recall job `recall_id` and publishes each as a
     /// device message (`Nats-Msg-Id` = recall job/device: a repeat is
-    /// stored once).
+    /// stored once). `again` (an unfinished recall made again): one
+    /// already handled (a state recorded) is not published again.
     async fn publish_replacements(
         &self,
         recall_id: &str,
         at_ms: u64,
         message_key: &str,
         made: Vec<DeviceRecord>,
+        again: bool,
     ) -> Result<(), String> {
         if made.is_empty() {
             return Ok(());
@@ -1457,6 +1494,16 @@ impl Nats {
             .await?;
         let mut acks = Vec::with_capacity(placed.len());
         for (index, device) in placed {
+            let handled = again
+                && self
+                    .jobs
+                    .get(format!("{recall_id}.{index}"))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_some();
+            if handled {
+                continue;
+            }
             let payload = serde_json::to_vec(&DeviceEnvelope {
                 job: recall_id.to_owned(),
                 index,
