@@ -819,3 +819,64 @@ async fn on_nats_a_recall_through_one_gateway_reaches_a_message_another_accepted
     gateway_b.shutdown().await;
     bed.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_a_recall_left_unfinished_is_made_whole_by_its_repeat() {
+    let bed = bed_on(Kind::Nats, |b| b, "").await;
+    bed.push(&message(
+        json!({ "MsgKey": "half-1" }),
+        None,
+        json!([device("apns", "aa01")]),
+    ))
+    .await;
+    // What a gateway that died right after writing its recall's record
+    // leaves in S_MSGS: the record, unfinished, and nothing else.
+    let nats = bed._nats.as_ref().unwrap();
+    let client = async_nats::ConnectOptions::with_user_and_password(
+        "tidings".into(),
+        nats_server::PASSWORD.into(),
+    )
+    .connect(nats.address())
+    .await
+    .unwrap();
+    let msgs = async_nats::jetstream::new(client)
+        .get_key_value("TIDINGS_MSGS")
+        .await
+        .unwrap();
+    let slot = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(b"c2c:half-1"))
+    };
+    let mut entry: Value =
+        serde_json::from_slice(&msgs.get(&slot).await.unwrap().unwrap()).unwrap();
+    let job = uuid::Uuid::now_v7().to_string();
+    entry["recall"] = json!({ "edit": null, "at_ms": 1, "jobs": [job], "unfinished": true });
+    msgs.put(&slot, serde_json::to_vec(&entry).unwrap().into())
+        .await
+        .unwrap();
+
+    // Made again: a repeat of that recall, which it finishes.
+    let (status, again) = bed
+        .post("/v1/recall", &json!({ "MessageKey": "half-1" }))
+        .await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["Repeated"], true);
+    assert_eq!(again["JobId"], job.as_str());
+    let replacements = bed.settled(&job).await;
+    assert_eq!(states(&replacements), ["delivered"]);
+    let to_aa01 = bed.apns_to("aa01");
+    assert_eq!(to_aa01.len(), 2);
+    assert_eq!(to_aa01[0].0, to_aa01[1].0);
+    assert_silent(&to_aa01[1].1);
+    // Whole now: a repeat does nothing more.
+    let (status, again) = bed
+        .post("/v1/recall", &json!({ "MessageKey": "half-1" }))
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(again["Repeated"], true);
+    assert_eq!(again["JobId"], job.as_str());
+    let (_, replacements) = bed.get(&format!("/v1/jobs/{job}")).await;
+    assert_eq!(states(&replacements), ["delivered"]);
+    assert_eq!(bed.apns_to("aa01").len(), 2);
+    bed.stop().await;
+}
