@@ -1265,9 +1265,27 @@ impl Nats {
         // (each step is made once however often it is made).
         let (jobs, mut outdated, recall_id, at_ms, repeat) = loop {
             let (entry, revision) = read_rev::<MessageEntry>(&self.msgs, &slot).await?;
-            let Some(mut entry) = entry.filter(|e| !e.jobs.is_empty()) else {
+            let Some(mut entry) = entry else {
                 return Ok(Err(RecallError::Unknown(message_key.to_owned())));
             };
+            // Its jobs past `queue.job_ttl_secs` (the index outlives them
+            // by its last write): as the local queue, unknown.
+            let mut held = false;
+            for id in &entry.jobs {
+                if self
+                    .jobs
+                    .get(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_some()
+                {
+                    held = true;
+                    break;
+                }
+            }
+            if !held {
+                return Ok(Err(RecallError::Unknown(message_key.to_owned())));
+            }
             let mut outdated = Vec::new();
             if let Some(previous) = &entry.recall {
                 if previous.edit.as_deref() == edit {
