@@ -249,7 +249,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const MSG_ID_HEADER_ROOM: usize = 128;
 /// Job records kept per gateway at most (then the cache starts again).
 const JOB_CACHE: usize = 1024;
-/// Device states read at once for `GET /v1/jobs/{id}`.
+/// Device states read at once for `GET /v1/jobs/{id}`, or marked at once
+/// by a recall.
 const STATE_READS: usize = 64;
 /// How often the queue depth (for `/metrics` and `server.high_water`) is read.
 const DEPTH_REFRESH: Duration = Duration::from_secs(1);
@@ -1371,25 +1372,30 @@ impl Nats {
                     .collect(),
                 None => std::collections::HashMap::new(),
             };
-            let mut sent = Vec::new();
-            for index in pending {
+            // A few dozen devices at a time, each on its own revision.
+            let marks = pending.into_iter().map(|index| {
                 let key = format!("{id}.{index}");
                 let swap = swaps.get(&index).cloned();
-                if edit.is_some() && swap.is_none() {
-                    // Its edit cannot be rendered: it keeps its first push.
-                    outcome.untouched += 1;
-                    continue;
+                async move {
+                    if edit.is_some() && swap.is_none() {
+                        // Its edit cannot be rendered: it keeps its first push.
+                        return Ok::<_, String>((index, Marked::Other));
+                    }
+                    let to = |state: &DeviceState| match edit {
+                        None => DeviceState::Recalled,
+                        Some(_) => state.clone(),
+                    };
+                    Ok((index, self.mark(&key, to, swap).await?))
                 }
-                let marked = self
-                    .mark(
-                        &key,
-                        |state| match edit {
-                            None => DeviceState::Recalled,
-                            Some(_) => state.clone(),
-                        },
-                        swap,
-                    )
-                    .await?;
+            });
+            let marked: Vec<(u32, Marked)> = futures_util::stream::iter(marks)
+                .buffer_unordered(STATE_READS)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<_, _>>()?;
+            let mut sent = Vec::new();
+            for (index, marked) in marked {
                 match marked {
                     Marked::Pending if edit.is_some() => outcome.edited += 1,
                     Marked::Pending => outcome.recalled += 1,
