@@ -1556,7 +1556,8 @@ impl Nats {
 
     /// Adds devices to a recall job's record in `S_JOBS` (made where
     /// absent), on the revision read; a device already there (same path:
-    /// `<job>:<path>`) keeps its place. Answers each device's index.
+    /// `<job>:<path>`) keeps its place. Answers each device's index, and
+    /// the device with its push (the record keeps none).
     async fn append_replacements(
         &self,
         recall_id: &str,
@@ -1589,12 +1590,18 @@ impl Nats {
                 let at = match list.iter().position(|d| d.path == device.path) {
                     Some(at) => at,
                     None => {
-                        list.push(device.clone());
+                        // Without its push: its device message carries it,
+                        // and the record stays small (one KV value within
+                        // the server's max_payload for all of them).
+                        list.push(DeviceRecord {
+                            push: None,
+                            ..device.clone()
+                        });
                         changed = true;
                         list.len() - 1
                     }
                 };
-                placed.push((count(at), list[at].clone()));
+                placed.push((count(at), device.clone()));
             }
             envelope.record.devices = count(list.len());
             if !changed || write_rev(&self.jobs, recall_id, &envelope, revision).await? {
