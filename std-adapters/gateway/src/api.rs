@@ -804,14 +804,13 @@ async fn job(
 
 /// `POST /v1/recall`: recalls or edits a message the gateway pushed
 /// ([`crate::recall`]); 202 with what it did per device, 404 when no job
-/// of the message is held, 409 for an edit after a recall. Local queue
-/// only: on NATS a 501.
+/// of the message is held, 409 for an edit after a recall; the same on
+/// either queue.
 async fn recall(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    local_queue(&state)?;
     body_form(&headers, false)?;
     let body = body?;
     let ask = crate::recall::RecallRequest::parse(&body)
@@ -851,57 +850,57 @@ fn recall_answer(o: &crate::store::RecallOutcome) -> Value {
     })
 }
 
-/// The local queue's store, wake and leases; on NATS a 501.
-fn local_queue(
-    state: &AppState,
-) -> Result<
-    (
-        &Store,
-        &tokio::sync::Notify,
-        &Arc<std::sync::Mutex<crate::store::Leases>>,
-    ),
-    ApiError,
-> {
-    match &state.queue {
-        Queue::Local {
-            store,
-            wake,
-            leases,
-            ..
-        } => Ok((store, wake, leases)),
-        Queue::Nats(_) => Err(ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "recall and edit work on the local queue only (queue.kind = \"local\"): the NATS queue keeps no index of sent devices by message",
-        )),
-    }
-}
-
-/// One recall on the local queue; `None` when no job of the key is held.
+/// One recall on either queue; `None` when no job of the key is held.
 async fn recall_one(
     state: &AppState,
     message_key: &str,
     edit: Option<&str>,
 ) -> Result<Option<crate::store::RecallOutcome>, ApiError> {
     use crate::store::RecallError;
-    let (store, wake, leases) = local_queue(state)?;
-    let (store, leases) = (store.clone(), Arc::clone(leases));
-    let (key, edit) = (message_key.to_owned(), edit.map(str::to_owned));
     let now_ms = now_ms(&state.clock);
-    let done = tokio::task::spawn_blocking(move || {
-        let ask = crate::store::Recall {
-            message_key: &key,
-            edit: edit.as_deref(),
-            now_ms,
-        };
-        store.recall(&ask, &leases)
-    })
-    .await
-    .map_err(internal)?;
-    match done {
-        Ok(outcome) => {
-            wake.notify_one();
-            Ok(Some(outcome))
+    let done = match &state.queue {
+        Queue::Local {
+            store,
+            wake,
+            leases,
+            ..
+        } => {
+            let (store, leases) = (store.clone(), Arc::clone(leases));
+            let (key, edit) = (message_key.to_owned(), edit.map(str::to_owned));
+            let done = tokio::task::spawn_blocking(move || {
+                let ask = crate::store::Recall {
+                    message_key: &key,
+                    edit: edit.as_deref(),
+                    now_ms,
+                };
+                store.recall(&ask, &leases)
+            })
+            .await
+            .map_err(internal)?;
+            if done.is_ok() {
+                wake.notify_one();
+            }
+            done
         }
+        Queue::Nats(nats) => {
+            // Its own task: a caller that gives up does not stop a recall
+            // half made.
+            let (nats, key, edit) = (
+                Arc::clone(nats),
+                message_key.to_owned(),
+                edit.map(str::to_owned),
+            );
+            tokio::spawn(async move { nats.recall(&key, edit.as_deref(), now_ms).await })
+                .await
+                .map_err(internal)?
+                .map_err(|why| {
+                tracing::warn!(%why, "a recall was not made (whole): NATS cannot be read or written");
+                    unavailable("the recall cannot be made now: the queue (NATS) cannot be read or written")
+                })?
+        }
+    };
+    match done {
+        Ok(outcome) => Ok(Some(outcome)),
         Err(RecallError::Unknown(_)) => Ok(None),
         Err(e @ RecallError::AfterRecall(_)) => {
             Err(ApiError::new(StatusCode::CONFLICT, e.to_string()))
@@ -931,7 +930,6 @@ async fn tencent_callback(
     if let Err(why) = crate::recall::authenticate(&state.recall, &state.tokens, &query, now_secs) {
         return Ok(refuse_auth(&state, peer, &why.to_string()));
     }
-    local_queue(&state)?;
     let body = Bytes::from_request(request, &state).await?;
     let keys = crate::recall::callback_keys(&query, &body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, refusal_text(&e)))?;

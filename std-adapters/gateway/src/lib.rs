@@ -397,16 +397,18 @@ impl Gateway {
             app: settings.app.clone(),
         };
         let mut sweeper = None;
+        // Recalls and edits, rendered alike on either queue.
+        let renderer: Arc<dyn store::Renderer> = Arc::new(recall::RecallRenderer {
+            app: settings.app.clone(),
+            remove_on: settings.recall.remove_on.clone(),
+        });
         let (queue, workers, feed) = match settings.queue.clone() {
             QueueSettings::Local => {
                 let dir = settings.data_dir.clone();
                 let store = tokio::task::spawn_blocking(move || store::Store::open(&dir))
                     .await
                     .map_err(|e| store::StoreError::from_join(&e))??
-                    .with_renderer(Arc::new(recall::RecallRenderer {
-                        app: settings.app.clone(),
-                        remove_on: settings.recall.remove_on.clone(),
-                    }));
+                    .with_renderer(renderer);
                 let workers = worker::Workers::start(
                     store.clone(),
                     config,
@@ -438,9 +440,13 @@ impl Gateway {
                 )
             }
             QueueSettings::Nats(nats_settings) => {
-                let nats =
-                    nats::Nats::connect(*nats_settings, settings.app.clone(), settings.max_devices)
-                        .await?;
+                let nats = nats::Nats::connect(
+                    *nats_settings,
+                    settings.app.clone(),
+                    settings.max_devices,
+                    renderer,
+                )
+                .await?;
                 // A request is published whole: one larger than the
                 // server's max_payload (less room for the job's record)
                 // could never be.

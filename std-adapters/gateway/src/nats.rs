@@ -43,6 +43,12 @@
 //!   attempts and its time held on a paused channel;
 //! - KV bucket `S_KEYS` (24 h): idempotency key (SHA-256) → job id, its
 //!   accepted time and its request's SHA-256;
+//! - KV bucket `S_MSGS` (`queue.job_ttl_secs`): a keyed message's key
+//!   (hex SHA-256 of `MessageKey`'s `Display`: KV keys take few
+//!   characters) → its jobs, and its recall or newest edit (the text, and
+//!   the recall jobs, oldest first). Written on the revision read
+//!   (compare-and-set), so gateways accepting jobs of one message, or
+//!   recalling it, at once each add theirs;
 //! - stream `S_FEEDBACK`, subject `P.feedback`: invalid tokens; a record's
 //!   `Seq` is its stream sequence; the webhook shares the durable consumer
 //!   `<consumer>_webhook`;
@@ -125,6 +131,47 @@
 //!   `S_JOBS` before a send; a job fanned out again marks its device
 //!   messages to be checked too. Messages published later cost no read.
 //!
+//! Recall and edit (`POST /v1/recall`, Tencent's callbacks; the same
+//! answers as the local queue's, from any gateway): a keyed job is named
+//! in `S_MSGS` before it is published. A recall writes its record there
+//! first (on the revision read: of two at once, one makes it and the
+//! other is a repeat or a 409), makes its job in `S_JOBS`, then, per
+//! device of the message's jobs, reads its state with its revision and
+//! writes on it: pending (absent, queued, retrying, paused) → `recalled`,
+//! or after an edit the edit's push beside its state; delivered → its
+//! replacement rendered from the job's kept request
+//! ([`crate::recall::RecallRenderer`], as the local queue) and published
+//! as a device message of the recall's job (`Nats-Msg-Id` = recall
+//! job/device); a write that lost to another is read again. The race
+//! rule: the sender of a keyed device (a job whose message has a key, or
+//! a recall's job) reads its state and revision before every send —
+//! `recalled` is acked unsent, an edit's push is sent instead of the
+//! original — and writes its result on that revision. If that write
+//! fails because a recall or an edit marked the device meanwhile, the
+//! send landed after the recall: delivered → the sender writes
+//! `delivered` marked `replacing` (on the revision it read again), publishes
+//! the one replacement itself (in the newest recall's job; the recall saw
+//! the device pending, so made none), then writes `delivered` — a gateway
+//! dying in between leaves `replacing` to the message's next delivery,
+//! which publishes it (same `Nats-Msg-Id`: stored once); to be sent
+//! again → left `recalled`, or sent again with the edit's push; any
+//! other end is written as it is. Either the recall's write or the
+//! sender's comes first, so a device gets nothing or exactly one
+//! replacement. What the local queue answers `InFlight` is counted
+//! `Recalled` here (a send in flight on another gateway cannot be seen).
+//! An unkeyed device costs nothing more. A replacement outdated by a
+//! newer edit before it was sent is marked `recalled` (the newer edit
+//! replaces what was shown). A recall's record says `unfinished` until
+//! every device is marked and every replacement published: the same
+//! recall made again (a retry after a 503, or at once from another
+//! gateway) makes it again under the same job and answers as a repeat —
+//! marks already made are left, a replacement already handled is not
+//! published again, one published and not yet handled is published again
+//! with its `Nats-Msg-Id` (stored once within
+//! `queue.duplicate_window_secs`). Not covered: a sender's gateway dying during the provider's send itself
+//! (before any state is written) leaves the device pending, so the
+//! recall marks it `recalled` though the provider may have shown it.
+//!
 //! Durability: "nothing acknowledged by JetStream is lost" — the promise
 //! every publish-then-ack step above rests on — holds only when the server
 //! syncs each write to disk before acknowledging it (nats-server's
@@ -148,7 +195,8 @@ use tokio::sync::Semaphore;
 
 use crate::job::{prepare, prepare_wire};
 use crate::store::{
-    Accepted, DeviceRecord, DeviceState, Feedback, JobForm, JobRecord, IDEMPOTENCY_WINDOW_MS,
+    count, Accepted, DeviceRecord, DeviceState, Feedback, JobForm, JobRecord, Kept, RecallError,
+    RecallOutcome, Renderer, StoredPush, IDEMPOTENCY_WINDOW_MS,
 };
 use crate::time::{millis, now_ms};
 use crate::worker::{attempt, Attempt, Context};
@@ -201,7 +249,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const MSG_ID_HEADER_ROOM: usize = 128;
 /// Job records kept per gateway at most (then the cache starts again).
 const JOB_CACHE: usize = 1024;
-/// Device states read at once for `GET /v1/jobs/{id}`.
+/// Device states read at once for `GET /v1/jobs/{id}`, or marked at once
+/// by a recall.
 const STATE_READS: usize = 64;
 /// How often the queue depth (for `/metrics` and `server.high_water`) is read.
 const DEPTH_REFRESH: Duration = Duration::from_secs(1);
@@ -410,6 +459,14 @@ struct JobEnvelope {
     /// the job's record already (the first copy was stored).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     republished: bool,
+    /// The message's key (`MessageKey`'s `Display`) when it has one: its
+    /// devices follow the recall rule (module doc) and `S_MSGS` names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message_key: Option<String>,
+    /// A recall's or an edit's job: its devices are replacements, each
+    /// skipped when a newer edit outdated it before it was sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    replacements: bool,
 }
 
 /// One device to send.
@@ -442,7 +499,7 @@ struct ParkedEnvelope {
 }
 
 /// A device's latest state in `S_JOBS`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct DeviceStatus {
     state: DeviceState,
     /// Real send attempts.
@@ -450,6 +507,44 @@ struct DeviceStatus {
     /// Time held on a paused channel (ms), as [`DeviceRecord::held_ms`].
     #[serde(default)]
     held_ms: u64,
+    /// An edit's push, swapped in by the edit while the device was
+    /// pending: sent instead of the one its message carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    push: Option<StoredPush>,
+    /// Delivered after its message's recall or edit, its replacement not
+    /// yet known to be published: the next delivery of its message
+    /// publishes it (stored once) if its gateway died first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    replacing: bool,
+}
+
+/// A keyed message in `S_MSGS`: its jobs, and its recall or newest edit.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct MessageEntry {
+    jobs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recall: Option<MessageRecall>,
+}
+
+/// A message's recall (final) or newest edit.
+#[derive(Debug, Serialize, Deserialize)]
+struct MessageRecall {
+    /// `None`: recalled; else the newest edit's text.
+    edit: Option<String>,
+    at_ms: u64,
+    /// The recall's and edits' jobs, oldest first: the last takes the
+    /// replacement of a device whose send lands after it.
+    jobs: Vec<String>,
+    /// Written, not yet made whole (in progress, or its gateway lost
+    /// NATS or died halfway): the same recall again finishes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    unfinished: bool,
+}
+
+/// The `S_MSGS` key of a message key: its SHA-256 (hex), as KV keys take
+/// few characters.
+fn message_slot(message_key: &str) -> String {
+    hex::encode(sha2::Sha256::digest(message_key.as_bytes()))
 }
 
 /// A device in the dead letters.
@@ -504,6 +599,10 @@ pub struct Nats {
     js: jetstream::Context,
     jobs: kv::Store,
     keys: kv::Store,
+    /// `S_MSGS`: message key → its jobs and recall.
+    msgs: kv::Store,
+    /// Renders recalls and edits ([`crate::recall::RecallRenderer`]).
+    renderer: Arc<dyn Renderer>,
     depth: AtomicU64,
     /// Connections lost so far: messages pulled before a loss are not
     /// handled after it (the server delivers them again).
@@ -529,6 +628,7 @@ impl Nats {
         settings: NatsSettings,
         app: AppDoc,
         max_devices: usize,
+        renderer: Arc<dyn Renderer>,
     ) -> Result<Arc<Self>, NatsError> {
         let servers = redact(&settings.url);
         let fail = |reason: String| NatsError {
@@ -673,6 +773,10 @@ impl Nats {
         )
         .await
         .map_err(|e| fail(format!("bucket {keys_bucket}: {e}")))?;
+        let msgs_bucket = format!("{}_MSGS", settings.stream);
+        let msgs = open_bucket(&js, &msgs_bucket, settings.job_ttl, replicas)
+            .await
+            .map_err(|e| fail(format!("bucket {msgs_bucket}: {e}")))?;
         tracing::info!(servers = %servers, stream = %settings.stream, "NATS JetStream queue ready");
         Ok(Arc::new(Self {
             settings,
@@ -680,6 +784,8 @@ impl Nats {
             js,
             jobs,
             keys,
+            msgs,
+            renderer,
             depth: AtomicU64::new(0),
             disconnects,
             recheck: Mutex::new(recheck),
@@ -785,11 +891,14 @@ impl Nats {
             .map(serde_json::from_slice)
             .transpose()
             .map_err(|e| internal(&e))?;
+        let record_key = record.kept.as_ref().map(|k| k.message_key.clone());
         let mut envelope = JobEnvelope {
             record,
             request,
             devices: Some(devices.to_vec()),
             republished: false,
+            message_key: record_key.clone(),
+            replacements: false,
         };
         // Checked before anything is reserved: it could never be published.
         let mut payload = match self.job_payload(&envelope) {
@@ -799,6 +908,13 @@ impl Nats {
             }
             other => other?,
         };
+        // Indexed before it is published: a recall finds every job of its
+        // message that may be sent (one whose publish fails is skipped).
+        if let Some(message_key) = &envelope.message_key {
+            self.index_job(message_key, &envelope.record.id)
+                .await
+                .map_err(AcceptError::Unavailable)?;
+        }
         let Some(key) = envelope.record.idempotency_key.clone() else {
             let keep = async {
                 self.jobs
@@ -1113,6 +1229,432 @@ impl Nats {
         let lag = info.num_pending + u64::try_from(info.num_ack_pending).unwrap_or(0);
         Ok((out, lag))
     }
+}
+
+/// Recall and edit (module doc: the recall rule).
+impl Nats {
+    /// Names `job` among its message's jobs in `S_MSGS` (again: nothing).
+    async fn index_job(&self, message_key: &str, job: &str) -> Result<(), String> {
+        let slot = message_slot(message_key);
+        loop {
+            let (entry, revision) = read_rev::<MessageEntry>(&self.msgs, &slot).await?;
+            let mut entry = entry.unwrap_or_default();
+            if entry.jobs.iter().any(|j| j == job) {
+                return Ok(());
+            }
+            entry.jobs.push(job.to_owned());
+            if write_rev(&self.msgs, &slot, &entry, revision).await? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Recalls or edits a message across every gateway, as the local
+    /// queue's [`crate::store::Store::recall`] does. `Err`: NATS could not
+    /// be read or written (the recall may be partly made: made again, it is
+    /// a repeat).
+    pub async fn recall(
+        &self,
+        message_key: &str,
+        edit: Option<&str>,
+        now_ms: u64,
+    ) -> Result<Result<RecallOutcome, RecallError>, String> {
+        let slot = message_slot(message_key);
+        // The recall record first, on the revision read: of two recalls
+        // at once one writes it, the other finds it (a repeat, or a 409).
+        // A repeat of one unfinished makes it again, whole, under its job
+        // (each step is made once however often it is made).
+        let (jobs, mut outdated, recall_id, at_ms, repeat) = loop {
+            let (entry, revision) = read_rev::<MessageEntry>(&self.msgs, &slot).await?;
+            let Some(mut entry) = entry else {
+                return Ok(Err(RecallError::Unknown(message_key.to_owned())));
+            };
+            // Its jobs past `queue.job_ttl_secs` (the index outlives them
+            // by its last write): as the local queue, unknown.
+            let mut held = false;
+            for id in &entry.jobs {
+                if self
+                    .jobs
+                    .get(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_some()
+                {
+                    held = true;
+                    break;
+                }
+            }
+            if !held {
+                return Ok(Err(RecallError::Unknown(message_key.to_owned())));
+            }
+            let mut outdated = Vec::new();
+            if let Some(previous) = &entry.recall {
+                if previous.edit.as_deref() == edit {
+                    let mut untouched = 0;
+                    for id in &entry.jobs {
+                        untouched += self.job_envelope(id).await?.map_or(0, |e| e.record.devices);
+                    }
+                    let job_id = previous.jobs.last().cloned().unwrap_or_default();
+                    let repeat = RecallOutcome {
+                        job_id: job_id.clone(),
+                        untouched,
+                        repeated: true,
+                        ..RecallOutcome::default()
+                    };
+                    if !previous.unfinished {
+                        return Ok(Ok(repeat));
+                    }
+                    outdated.clone_from(&previous.jobs);
+                    break (entry.jobs, outdated, job_id, previous.at_ms, Some(repeat));
+                }
+                if previous.edit.is_none() {
+                    return Ok(Err(RecallError::AfterRecall(message_key.to_owned())));
+                }
+                outdated.clone_from(&previous.jobs);
+            }
+            let recall_id = uuid::Uuid::now_v7().to_string();
+            let mut recall_jobs = entry.recall.take().map(|r| r.jobs).unwrap_or_default();
+            recall_jobs.push(recall_id.clone());
+            entry.recall = Some(MessageRecall {
+                edit: edit.map(str::to_owned),
+                at_ms: now_ms,
+                jobs: recall_jobs,
+                unfinished: true,
+            });
+            if write_rev(&self.msgs, &slot, &entry, revision).await? {
+                break (entry.jobs, outdated, recall_id, now_ms, None);
+            }
+        };
+        outdated.retain(|id| *id != recall_id);
+        // The job exists even with no device: the answer names it, and a
+        // send landing after the recall adds its replacement to it.
+        self.append_replacements(&recall_id, at_ms, message_key, Vec::new())
+            .await?;
+        // An older edit's replacements not sent yet are outdated: this
+        // one's replace them.
+        for id in &outdated {
+            let Some(mut envelope) = self.job_envelope(id).await? else {
+                continue;
+            };
+            let count = envelope.devices.take().map_or(0, |d| d.len());
+            for index in 0..count {
+                let key = format!("{id}.{index}");
+                self.mark(&key, |_| DeviceState::Recalled, None).await?;
+            }
+        }
+        let mut outcome = RecallOutcome {
+            job_id: recall_id.clone(),
+            ..RecallOutcome::default()
+        };
+        let mut made = Vec::new();
+        for id in &jobs {
+            let Some(mut envelope) = self.job_envelope(id).await? else {
+                continue;
+            };
+            let kept = Kept {
+                message_key: message_key.to_owned(),
+                request: envelope.request.as_ref().map(|r| r.get().to_owned()),
+            };
+            let devices = devices_of(&mut envelope, &self.app, self.max_devices)?;
+            let pending: Vec<u32> = (0..devices.len())
+                .filter(|&i| devices[i].state.is_pending())
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect();
+            outcome.untouched += count(devices.len() - pending.len());
+            // An edit's pushes for the devices that may still be pending,
+            // rendered at once (the request is walked once).
+            let swaps: std::collections::HashMap<u32, StoredPush> = match edit {
+                Some(_) => self
+                    .renderer
+                    .render(&envelope.record, &kept, edit, &pending)
+                    .into_iter()
+                    .filter_map(|(i, _, d)| d.push.map(|p| (i, p)))
+                    .collect(),
+                None => std::collections::HashMap::new(),
+            };
+            // A few dozen devices at a time, each on its own revision.
+            let marks = pending.into_iter().map(|index| {
+                let key = format!("{id}.{index}");
+                let swap = swaps.get(&index).cloned();
+                async move {
+                    if edit.is_some() && swap.is_none() {
+                        // Its edit cannot be rendered: it keeps its first push.
+                        return Ok::<_, String>((index, Marked::Other));
+                    }
+                    let to = |state: &DeviceState| match edit {
+                        None => DeviceState::Recalled,
+                        Some(_) => state.clone(),
+                    };
+                    Ok((index, self.mark(&key, to, swap).await?))
+                }
+            });
+            let marked: Vec<(u32, Marked)> = futures_util::stream::iter(marks)
+                .buffer_unordered(STATE_READS)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<_, _>>()?;
+            let mut sent = Vec::new();
+            for (index, marked) in marked {
+                match marked {
+                    Marked::Pending if edit.is_some() => outcome.edited += 1,
+                    Marked::Pending => outcome.recalled += 1,
+                    Marked::Delivered => sent.push(index),
+                    Marked::Other => outcome.untouched += 1,
+                }
+            }
+            let rendered = self.renderer.render(&envelope.record, &kept, edit, &sent);
+            made.extend(outcome.follow_ups(id, sent.len(), rendered));
+        }
+        self.publish_replacements(&recall_id, at_ms, message_key, made, repeat.is_some())
+            .await?;
+        // Whole: a repeat from now on does nothing.
+        loop {
+            let (entry, revision) = read_rev::<MessageEntry>(&self.msgs, &slot).await?;
+            let Some(mut entry) = entry else { break };
+            match &mut entry.recall {
+                Some(r) if r.unfinished && r.jobs.last() == Some(&recall_id) => {
+                    r.unfinished = false
+                }
+                // A newer recall or edit, or this one finished by a repeat.
+                _ => break,
+            }
+            if write_rev(&self.msgs, &slot, &entry, revision).await? {
+                break;
+            }
+        }
+        Ok(Ok(repeat.unwrap_or(outcome)))
+    }
+
+    /// Marks a device still pending (its state absent: queued) with
+    /// `state(its state)` and `push`, on the revision read; says what it
+    /// found.
+    async fn mark(
+        &self,
+        key: &str,
+        state: impl Fn(&DeviceState) -> DeviceState,
+        push: Option<StoredPush>,
+    ) -> Result<Marked, String> {
+        loop {
+            let (status, revision) = read_rev::<DeviceStatus>(&self.jobs, key).await?;
+            let status = status.unwrap_or(DeviceStatus {
+                state: DeviceState::Queued,
+                attempts: 0,
+                held_ms: 0,
+                push: None,
+                replacing: false,
+            });
+            if let DeviceState::Delivered { .. } = status.state {
+                return Ok(Marked::Delivered);
+            }
+            if !status.state.is_pending() {
+                return Ok(Marked::Other);
+            }
+            let next = DeviceStatus {
+                state: state(&status.state),
+                push: push.clone(),
+                ..status.clone()
+            };
+            // Made already (the same edit made again): no write, so a
+            // sender's revision stays good.
+            if next.state == status.state && next.push == status.push {
+                return Ok(Marked::Pending);
+            }
+            if write_rev(&self.jobs, key, &next, revision).await? {
+                return Ok(Marked::Pending);
+            }
+        }
+    }
+
+    /// The one replacement of a device of `job` whose send landed after
+    /// its message's recall or edit (module doc), in that recall's job.
+    async fn replace_sent(&self, job: &SendJob, index: u32) -> Result<(), String> {
+        let Some(message_key) = &job.message_key else {
+            return Ok(());
+        };
+        let (entry, _) = read_rev::<MessageEntry>(&self.msgs, &message_slot(message_key)).await?;
+        let Some(recall) = entry.and_then(|e| e.recall) else {
+            return Ok(());
+        };
+        let (Some(recall_id), Some(envelope)) =
+            (recall.jobs.last(), self.job_envelope(&job.record.id).await?)
+        else {
+            return Ok(());
+        };
+        let kept = Kept {
+            message_key: message_key.clone(),
+            request: envelope.request.as_ref().map(|r| r.get().to_owned()),
+        };
+        let made = self
+            .renderer
+            .render(&envelope.record, &kept, recall.edit.as_deref(), &[index])
+            .into_iter()
+            .map(|(_, _, mut device)| {
+                device.path = format!("{}:{}", job.record.id, device.path);
+                device
+            })
+            .collect();
+        self.publish_replacements(recall_id, recall.at_ms, message_key, made, false)
+            .await
+    }
+
+    /// Adds `made` to the recall job `recall_id` and publishes each as a
+    /// device message (`Nats-Msg-Id` = recall job/device: a repeat is
+    /// stored once). `again` (an unfinished recall made again): one
+    /// already handled (a state recorded) is not published again.
+    async fn publish_replacements(
+        &self,
+        recall_id: &str,
+        at_ms: u64,
+        message_key: &str,
+        made: Vec<DeviceRecord>,
+        again: bool,
+    ) -> Result<(), String> {
+        if made.is_empty() {
+            return Ok(());
+        }
+        let placed = self
+            .append_replacements(recall_id, at_ms, message_key, made)
+            .await?;
+        let mut acks = Vec::with_capacity(placed.len());
+        for (index, device) in placed {
+            let handled = again
+                && self
+                    .jobs
+                    .get(format!("{recall_id}.{index}"))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .is_some();
+            if handled {
+                continue;
+            }
+            let payload = serde_json::to_vec(&DeviceEnvelope {
+                job: recall_id.to_owned(),
+                index,
+                device,
+                attempts: 0,
+                recheck: false,
+            })
+            .map_err(|e| e.to_string())?;
+            let ack = self
+                .js
+                .send_publish(
+                    self.settings.device_subject(),
+                    jetstream::message::PublishMessage::build()
+                        .payload(payload.into())
+                        .message_id(format!("{recall_id}/{index}")),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            acks.push(ack);
+        }
+        for ack in acks {
+            ack.await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Adds devices to a recall job's record in `S_JOBS` (made where
+    /// absent), on the revision read; a device already there (same path:
+    /// `<job>:<path>`) keeps its place. Answers each device's index, and
+    /// the device with its push (the record keeps none).
+    async fn append_replacements(
+        &self,
+        recall_id: &str,
+        at_ms: u64,
+        message_key: &str,
+        made: Vec<DeviceRecord>,
+    ) -> Result<Vec<(u32, DeviceRecord)>, String> {
+        loop {
+            let (envelope, revision) = read_rev::<JobEnvelope>(&self.jobs, recall_id).await?;
+            let mut envelope = envelope.unwrap_or_else(|| JobEnvelope {
+                record: JobRecord {
+                    id: recall_id.to_owned(),
+                    accepted_ms: at_ms,
+                    devices: 0,
+                    idempotency_key: None,
+                    body_sha256: String::new(),
+                    form: JobForm::Json,
+                    kept: None,
+                },
+                request: None,
+                devices: Some(Vec::new()),
+                republished: false,
+                message_key: Some(message_key.to_owned()),
+                replacements: true,
+            });
+            let list = envelope.devices.get_or_insert_with(Vec::new);
+            let mut changed = revision == 0;
+            let mut placed = Vec::with_capacity(made.len());
+            for device in &made {
+                let at = match list.iter().position(|d| d.path == device.path) {
+                    Some(at) => at,
+                    None => {
+                        // Without its push: its device message carries it,
+                        // and the record stays small (one KV value within
+                        // the server's max_payload for all of them).
+                        list.push(DeviceRecord {
+                            push: None,
+                            ..device.clone()
+                        });
+                        changed = true;
+                        list.len() - 1
+                    }
+                };
+                placed.push((count(at), device.clone()));
+            }
+            envelope.record.devices = count(list.len());
+            if !changed || write_rev(&self.jobs, recall_id, &envelope, revision).await? {
+                return Ok(placed);
+            }
+        }
+    }
+}
+
+/// What [`Nats::mark`] found of a device.
+enum Marked {
+    /// Pending: marked.
+    Pending,
+    Delivered,
+    /// Neither (never sent, recalled already): left as it is.
+    Other,
+}
+
+/// A JSON value of a bucket and its revision (0: absent or deleted).
+async fn read_rev<T: serde::de::DeserializeOwned>(
+    bucket: &kv::Store,
+    key: &str,
+) -> Result<(Option<T>, u64), String> {
+    match bucket.entry(key).await.map_err(|e| e.to_string())? {
+        Some(entry) if entry.operation == kv::Operation::Put => {
+            let value = serde_json::from_slice(&entry.value).map_err(|e| e.to_string())?;
+            Ok((Some(value), entry.revision))
+        }
+        _ => Ok((None, 0)),
+    }
+}
+
+/// Writes `value` at `key` if it is still at `revision` (0: absent);
+/// `Ok(false)` when another write came first.
+async fn write_rev<T: Serialize>(
+    bucket: &kv::Store,
+    key: &str,
+    value: &T,
+    revision: u64,
+) -> Result<bool, String> {
+    let bytes: bytes::Bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?.into();
+    let written = if revision == 0 {
+        match bucket.create(key, bytes).await {
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => return Ok(false),
+            other => other.map(drop).map_err(|e| e.to_string()),
+        }
+    } else {
+        match bucket.update(key, bytes, revision).await {
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => return Ok(false),
+            other => other.map(drop).map_err(|e| e.to_string()),
+        }
+    };
+    written.map(|()| true)
 }
 
 /// Up to `want` messages from a pull consumer, in pages. Stops at `want`
@@ -1510,7 +2052,8 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
         info.delivered > 1 || envelope.republished || nats.may_be_back(info.stream_sequence);
     let devices = devices_of(&mut envelope, &nats.app, usize::MAX)?;
     // Its devices, sent here, need the record: no read of it back.
-    let _ = job_cell(worker, &envelope.record.id).set(Arc::new(envelope.record.clone()));
+    let send_job = Arc::new(SendJob::of(&envelope));
+    let _ = job_cell(worker, &envelope.record.id).set(Arc::clone(&send_job));
     let subject = nats.settings.device_subject();
     let mut pending: Vec<(u32, DeviceRecord)> = devices
         .into_iter()
@@ -1529,7 +2072,7 @@ async fn fan_out(worker: &Worker, message: &Message) -> Result<(), String> {
                 attempts: 0,
                 recheck: repeat,
             };
-            return send_one(worker, message, &device, Some(Arc::new(envelope.record))).await;
+            return send_one(worker, message, &device, Some(send_job)).await;
         }
     }
     for chunk in pending.chunks(FAN_OUT_CHUNK) {
@@ -1581,12 +2124,21 @@ async fn send_one(
     worker: &Worker,
     message: &Message,
     envelope: &DeviceEnvelope,
-    known_job: Option<Arc<JobRecord>>,
+    known_job: Option<Arc<SendJob>>,
 ) -> Result<(), String> {
     let nats = &worker.nats;
     let info = message.info().map_err(|e| e.to_string())?;
     let deliveries = u64::try_from(info.delivered).unwrap_or(1).max(1);
     let status_key = format!("{}.{}", envelope.job, envelope.index);
+    let job = match known_job {
+        Some(job) => Some(job),
+        None => job(worker, &envelope.job).await?,
+    };
+    let Some(job) = job else {
+        tracing::error!(job = %envelope.job, "a device of an unknown job is dropped");
+        let _ = message.ack_with(AckKind::Term).await;
+        return Ok(());
+    };
     // Real attempts so far: the envelope's (carried through parking), or
     // the device's recorded state's when it is further on (a short retry
     // keeps its message, so only the state has counted it).
@@ -1594,17 +2146,38 @@ async fn send_one(
     let mut held_ms = envelope.device.held_ms;
     let mut last_reason = None;
     let mut due_ms = None;
-    if deliveries > 1 || envelope.recheck || nats.may_be_back(info.stream_sequence) {
-        if let Some(status) = read_status(nats, &status_key).await? {
+    // A keyed device's state is read before every send, and its result
+    // written on that revision: a recall or an edit may have marked it
+    // (the recall rule, module doc). An unkeyed device costs no read.
+    let mut written = Written {
+        revision: None,
+        push: None,
+    };
+    if job.keyed() || deliveries > 1 || envelope.recheck || nats.may_be_back(info.stream_sequence) {
+        let (status, revision) = read_rev::<DeviceStatus>(&nats.jobs, &status_key).await?;
+        if job.keyed() {
+            written.revision = Some(revision);
+        }
+        if let Some(status) = status {
             if let Some((reason, next_attempt_ms)) = status.state.waiting() {
                 last_reason = Some(reason.to_owned());
                 due_ms = Some(next_attempt_ms);
+            } else if status.replacing {
+                // Its gateway died before the replacement was published.
+                nats.replace_sent(&job, envelope.index).await?;
+                let done = DeviceStatus {
+                    replacing: false,
+                    ..status
+                };
+                put_status(nats, &status_key, &done).await?;
+                return message.ack().await.map_err(|e| e.to_string());
             } else if status.state != DeviceState::Queued {
-                // Final.
+                // Final, or recalled.
                 return message.ack().await.map_err(|e| e.to_string());
             }
             before = before.max(status.attempts);
             held_ms = held_ms.max(status.held_ms);
+            written.push = status.push;
         }
     }
     let limit = nats.settings.max_deliver;
@@ -1635,29 +2208,32 @@ async fn send_one(
     if let Some(due_ms) = due_ms.filter(|&t| t > now_ms(&worker.context.clock)) {
         return wait(worker, message, envelope, before, held_ms, due_ms).await;
     }
-    let job = match known_job {
-        Some(job) => Some(job),
-        None => job(worker, &envelope.job).await?,
-    };
-    let Some(job) = job else {
-        tracing::error!(job = %envelope.job, "a device of an unknown job is dropped");
-        let _ = message.ack_with(AckKind::Term).await;
-        return Ok(());
-    };
     // A send whose state could not be recorded would be sent again: while
     // NATS is away, the messages already pulled wait for their redelivery.
     if !nats.connected() {
         return Err("NATS is not connected".into());
     }
-    let device = if held_ms == envelope.device.held_ms {
+    let device = if held_ms == envelope.device.held_ms && written.push.is_none() {
         std::borrow::Cow::Borrowed(&envelope.device)
     } else {
         std::borrow::Cow::Owned(DeviceRecord {
             held_ms,
+            // An edit swapped in while it was pending.
+            push: written
+                .push
+                .clone()
+                .or_else(|| envelope.device.push.clone()),
             ..envelope.device.clone()
         })
     };
-    let outcome = attempt(&worker.context, &job, envelope.index, &device, before).await;
+    let outcome = attempt(
+        &worker.context,
+        &job.record,
+        envelope.index,
+        &device,
+        before,
+    )
+    .await;
     // Abandoned (the gateway is stopping): back without an attempt.
     let Some(Attempt {
         state,
@@ -1672,6 +2248,18 @@ async fn send_one(
             .map_err(|e| e.to_string());
     };
     let attempts = before + u32::from(tried);
+    // Its result written (the recall rule); `false`: recalled meanwhile,
+    // never sent again.
+    let keep = |state: &DeviceState| {
+        let status = DeviceStatus {
+            state: state.clone(),
+            attempts,
+            held_ms,
+            push: written.push.clone(),
+            replacing: false,
+        };
+        record(nats, &job, envelope.index, &status_key, status, &written)
+    };
     if let Some((reason, next_attempt_ms)) = state.waiting() {
         if tried && u64::from(attempts) >= limit {
             return dead_letter(
@@ -1684,7 +2272,9 @@ async fn send_one(
             )
             .await;
         }
-        put_status(nats, &status_key, &state, attempts, held_ms).await?;
+        if !keep(&state).await? {
+            return message.ack().await.map_err(|e| e.to_string());
+        }
         return wait(
             worker,
             message,
@@ -1706,15 +2296,93 @@ async fn send_one(
                 reason: "FeedbackNotRecorded".into(),
                 next_attempt_ms: now_ms(&worker.context.clock) + millis(RECONNECT_PAUSE),
             };
-            put_status(nats, &status_key, &again, attempts, held_ms).await?;
+            if !keep(&again).await? {
+                return message.ack().await.map_err(|e| e.to_string());
+            }
             return message
                 .ack_with(AckKind::Nak(Some(RECONNECT_PAUSE)))
                 .await
                 .map_err(|e| e.to_string());
         }
     }
-    put_status(nats, &status_key, &state, attempts, held_ms).await?;
+    keep(&state).await?;
     message.ack().await.map_err(|e| e.to_string())
+}
+
+/// What a keyed device's state read before its send was: the revision its
+/// result is written on, and the edit's push swapped in.
+struct Written {
+    /// `None`: an unkeyed device (its result is put).
+    revision: Option<u64>,
+    push: Option<StoredPush>,
+}
+
+/// Writes a device's state after a send (the recall rule, module doc): an
+/// unkeyed device's is put; a keyed one's is written on the revision read
+/// before the send. When a recall or an edit wrote first: delivered → its
+/// one replacement is published (in the recall's job), then the state;
+/// to be sent again → left recalled (`false`: not sent again), or after an
+/// edit sent again with the edit's push; any other end is written as it
+/// is. A replacement outdated by a newer edit is not replaced again (the
+/// newer edit replaces the original).
+async fn record(
+    nats: &Nats,
+    job: &SendJob,
+    index: u32,
+    key: &str,
+    status: DeviceStatus,
+    written: &Written,
+) -> Result<bool, String> {
+    let Some(revision) = written.revision else {
+        put_status(nats, key, &status).await?;
+        return Ok(true);
+    };
+    if write_rev(&nats.jobs, key, &status, revision).await? {
+        return Ok(true);
+    }
+    loop {
+        let (now, now_revision) = read_rev::<DeviceStatus>(&nats.jobs, key).await?;
+        let recalled = now
+            .as_ref()
+            .is_some_and(|s| s.state == DeviceState::Recalled);
+        let edited = now
+            .and_then(|s| s.push)
+            .filter(|p| Some(p) != written.push.as_ref());
+        if !recalled && edited.is_none() {
+            // Another copy of the message wrote (a redelivery): this result
+            // is as current.
+            put_status(nats, key, &status).await?;
+            return Ok(true);
+        }
+        if status.state.is_pending() {
+            if recalled {
+                return Ok(false);
+            }
+            let again = DeviceStatus {
+                push: edited,
+                ..status
+            };
+            put_status(nats, key, &again).await?;
+            return Ok(true);
+        }
+        if job.replacements || !matches!(status.state, DeviceState::Delivered { .. }) {
+            put_status(nats, key, &status).await?;
+            return Ok(true);
+        }
+        // Delivered after the recall: said so first (`replacing`), so a
+        // gateway dying before the replacement is published leaves it to
+        // the message's next delivery. Another recall or edit written
+        // meanwhile: read again.
+        let replacing = DeviceStatus {
+            replacing: true,
+            ..status.clone()
+        };
+        if write_rev(&nats.jobs, key, &replacing, now_revision).await? {
+            nats.replace_sent(job, index).await?;
+            put_status(nats, key, &status).await?;
+            return Ok(true);
+        }
+    }
 }
 
 /// Publishes an invalid token's record (`Nats-Msg-Id` = job/device: one
@@ -1800,24 +2468,8 @@ async fn wait(
     message.ack().await.map_err(|e| e.to_string())
 }
 
-async fn read_status(nats: &Nats, key: &str) -> Result<Option<DeviceStatus>, String> {
-    let bytes = nats.jobs.get(key).await.map_err(|e| e.to_string())?;
-    Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
-}
-
-async fn put_status(
-    nats: &Nats,
-    key: &str,
-    state: &DeviceState,
-    attempts: u32,
-    held_ms: u64,
-) -> Result<(), String> {
-    let bytes = serde_json::to_vec(&DeviceStatus {
-        state: state.clone(),
-        attempts,
-        held_ms,
-    })
-    .map_err(|e| e.to_string())?;
+async fn put_status(nats: &Nats, key: &str, status: &DeviceStatus) -> Result<(), String> {
+    let bytes = serde_json::to_vec(status).map_err(|e| e.to_string())?;
     nats.jobs
         .put(key, bytes.into())
         .await
@@ -1852,9 +2504,13 @@ async fn dead_letter(
     put_status(
         nats,
         &format!("{}.{}", envelope.job, envelope.index),
-        &DeviceState::DeadLettered { reason },
-        attempts,
-        envelope.device.held_ms,
+        &DeviceStatus {
+            state: DeviceState::DeadLettered { reason },
+            attempts,
+            held_ms: envelope.device.held_ms,
+            push: None,
+            replacing: false,
+        },
     )
     .await?;
     message.ack().await.map_err(|e| e.to_string())
@@ -1891,7 +2547,33 @@ async fn unpark(worker: &Worker, message: &Message) -> Result<(), String> {
     message.ack().await.map_err(|e| e.to_string())
 }
 
-type JobCell = Arc<tokio::sync::OnceCell<Arc<JobRecord>>>;
+/// A job as its devices are sent: the record, and whether they follow
+/// the recall rule (module doc).
+struct SendJob {
+    record: JobRecord,
+    /// A keyed message's key, or a recall job's.
+    message_key: Option<String>,
+    /// A recall's or an edit's job.
+    replacements: bool,
+}
+
+impl SendJob {
+    fn of(envelope: &JobEnvelope) -> Self {
+        Self {
+            record: envelope.record.clone(),
+            message_key: envelope.message_key.clone(),
+            replacements: envelope.replacements,
+        }
+    }
+
+    /// Whether its devices' states are read before each send and written
+    /// on the revision read.
+    fn keyed(&self) -> bool {
+        self.message_key.is_some()
+    }
+}
+
+type JobCell = Arc<tokio::sync::OnceCell<Arc<SendJob>>>;
 
 /// The cell of a job's record, made if absent.
 fn job_cell(worker: &Worker, id: &str) -> JobCell {
@@ -1909,12 +2591,12 @@ fn job_cell(worker: &Worker, id: &str) -> JobCell {
 
 /// A job's record: from the cache, or read once (concurrent callers wait
 /// for the one read).
-async fn job(worker: &Worker, id: &str) -> Result<Option<Arc<JobRecord>>, String> {
+async fn job(worker: &Worker, id: &str) -> Result<Option<Arc<SendJob>>, String> {
     let cell = job_cell(worker, id);
     let read = cell
         .get_or_try_init(|| async {
             match worker.nats.job_envelope(id).await {
-                Ok(Some(envelope)) => Ok(Arc::new(envelope.record)),
+                Ok(Some(envelope)) => Ok(Arc::new(SendJob::of(&envelope))),
                 Ok(None) => Err(None),
                 Err(e) => Err(Some(e)),
             }

@@ -2,7 +2,9 @@
 //! /v1/recall`, Tencent IM's recall callbacks), how a callback is
 //! authenticated, and `[recall]`.
 //!
-//! The store does the work ([`crate::store::Store::recall`]): a message's
+//! The queue does the work — the local store ([`crate::store::Store::recall`])
+//! or JetStream ([`crate::nats::Nats::recall`], its race rule in
+//! [`crate::nats`]), with the same answers and one [`RecallRenderer`]: a message's
 //! devices still queued are not sent, those sent get a silent replacement
 //! with the same replace key (or the provider's revoke, or, for apps that
 //! opted in, a removal push), those being sent settle with their result —

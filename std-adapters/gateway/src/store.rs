@@ -197,6 +197,30 @@ pub struct RecallOutcome {
     pub repeated: bool,
 }
 
+impl RecallOutcome {
+    /// Counts what `rendered` sends the `sent` devices of job `id` (those
+    /// not rendered: untouched) and names each device `<job>:<path>`: the
+    /// devices of the recall's job.
+    pub fn follow_ups(
+        &mut self,
+        id: &str,
+        sent: usize,
+        rendered: Vec<(u32, Follow, DeviceRecord)>,
+    ) -> impl Iterator<Item = DeviceRecord> + '_ {
+        self.untouched += count(sent.saturating_sub(rendered.len()));
+        let id = id.to_owned();
+        rendered.into_iter().map(move |(_, follow, mut device)| {
+            match follow {
+                Follow::Replaced => self.replaced += 1,
+                Follow::Revoked => self.revoked += 1,
+                Follow::Removed => self.removed += 1,
+            }
+            device.path = format!("{id}:{}", device.path);
+            device
+        })
+    }
+}
+
 /// Why a recall did nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum RecallError {
@@ -1664,16 +1688,7 @@ fn recall_in(
             }
         }
         let rendered = renderer.render(&job, &kept, ask.edit, &sent);
-        outcome.untouched += count(sent.len().saturating_sub(rendered.len()));
-        for (_, follow, mut device) in rendered {
-            match follow {
-                Follow::Replaced => outcome.replaced += 1,
-                Follow::Revoked => outcome.revoked += 1,
-                Follow::Removed => outcome.removed += 1,
-            }
-            device.path = format!("{id}:{}", device.path);
-            made.push(device);
-        }
+        made.extend(outcome.follow_ups(id, sent.len(), rendered));
     }
     // The job is written even with no device: a device in flight may add
     // its replacement later, and the answer names it.
@@ -1701,7 +1716,8 @@ fn recall_in(
     Ok(outcome)
 }
 
-fn count(n: usize) -> u32 {
+/// A count as the answers give it (saturating).
+pub(crate) fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 

@@ -257,23 +257,27 @@ async fn three_gateways_share_the_work_the_states_and_the_feedback() {
     assert_eq!(status, 404);
     let (status, _) = bed.get(&gateways[0], "/v1/jobs/not.a-job").await;
     assert_eq!(status, 404);
-    // Recall is local-queue only: a 501 that says so, on both routes.
-    for path in [
-        "/v1/recall",
-        "/v1/tencent/callback?CallbackCommand=C2C.CallbackAfterMsgWithDraw",
-    ] {
-        let refused = send(
-            bed.http
-                .post(format!("http://{}{path}", gateways[0].addr()))
-                .json(&json!({ "MessageKey": "k1", "MsgKey": "k1" })),
-        )
-        .await;
-        assert_eq!(refused.status, 501, "{path}");
-        assert!(refused.json()["Error"]
-            .as_str()
-            .unwrap()
-            .contains("local queue only"));
-    }
+    // Recall works on NATS too: a message no gateway pushed is a 404, and
+    // Tencent's callback for it is answered OK.
+    let unknown = send(
+        bed.http
+            .post(format!("http://{}/v1/recall", gateways[0].addr()))
+            .json(&json!({ "MessageKey": "k1" })),
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.json()["Error"].as_str().unwrap().contains("c2c:k1"));
+    let callback = send(
+        bed.http
+            .post(format!(
+                "http://{}/v1/tencent/callback?CallbackCommand=C2C.CallbackAfterMsgWithDraw",
+                gateways[1].addr()
+            ))
+            .json(&json!({ "MsgKey": "k1" })),
+    )
+    .await;
+    assert_eq!(callback.status, 200);
+    assert_eq!(callback.json()["ActionStatus"], "OK");
     for gateway in gateways {
         gateway.shutdown().await;
     }

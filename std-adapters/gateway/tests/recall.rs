@@ -2,18 +2,23 @@
 //! Xiaomi, Meizu and HarmonyOS stand-ins really started: a recall racing
 //! the queue (a device still queued is never sent; one sent gets exactly
 //! one silent replacement, or Xiaomi's or HarmonyOS's revoke), edits with the newest text, repeats
-//! that do nothing, Tencent IM's callbacks as its docs give them.
+//! that do nothing, Tencent IM's callbacks as its docs give them — on the
+//! local queue and on the NATS queue (a real `nats-server`), where a
+//! recall through one gateway reaches a message another accepted.
 
 #[path = "support/apns.rs"]
 mod apns;
 #[path = "support/bodies.rs"]
 mod bodies;
+#[path = "support/nats_server.rs"]
+mod nats_server;
 #[path = "support/openapi.rs"]
 mod openapi;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use nats_server::NatsServer;
 use openapi::send;
 use serde_json::{json, Value};
 use tidings_gateway::Gateway;
@@ -30,8 +35,19 @@ const CALLBACK_TOKEN: &str = "tencent-callback-token";
 const SDK_APP_ID: &str = "1400000001";
 const HARMONY_TOKEN: &str = "MAAALgE4G98BAAAAst_harmony_token_0001";
 
+/// The queue a bed's gateways share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Local,
+    Nats,
+}
+
 struct Bed {
     gateway: Option<Gateway>,
+    /// The NATS queue's server (its gateways share it): stopped when the
+    /// bed is dropped.
+    _nats: Option<NatsServer>,
+    config: String,
     apns: ApnsStandin,
     xiaomi: XiaomiStandin,
     meizu: MeizuStandin,
@@ -42,9 +58,20 @@ struct Bed {
     _dir: tempfile::TempDir,
 }
 
-/// A gateway sending to the three stand-ins; `recall`: the `[recall]`
-/// table's lines.
-async fn bed(apns: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder, recall: &str) -> Bed {
+/// A gateway on `kind`'s queue sending to the stand-ins; `recall`: the
+/// `[recall]` table's lines.
+async fn bed_on(
+    kind: Kind,
+    apns: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder,
+    recall: &str,
+) -> Bed {
+    let nats = (kind == Kind::Nats).then(NatsServer::start);
+    let queue = nats.as_ref().map_or(String::new(), |n| {
+        format!(
+            "[queue]\nkind = \"nats\"\nurl = {:?}\nack_wait_secs = 5\n",
+            n.url()
+        )
+    });
     let dir = tempfile::tempdir().unwrap();
     let apns = apns::standin(apns, TOPIC, dir.path()).await;
     let xiaomi = XiaomiStandin::builder()
@@ -67,12 +94,12 @@ async fn bed(apns: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder, recall
     let key_file = dir.path().join("agconnect-services.json");
     std::fs::write(&key_file, harmony.account().key_file_json()).unwrap();
     let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\napi_tokens = [{API_TOKEN:?}]\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\ndrain_secs = 2\napi_tokens = [{API_TOKEN:?}]\n\
          {apns}\
          [xiaomi]\nendpoint = {xm:?}\nca_file = {xm_ca:?}\napp_secret = \"xiaomi-secret\"\n\
          [meizu]\nendpoint = {mz:?}\nca_file = {mz_ca:?}\napp_id = \"100999\"\napp_secret = \"meizu-secret\"\n\
          [harmony]\nendpoint = {hm:?}\nca_file = {hm_ca:?}\nservice_account_file = {key_file:?}\nclient_id = {client_id:?}\n\
-         [recall]\n{recall}\n",
+         [recall]\n{recall}\n{queue}",
         data = dir.path().join("data"),
         apns = apns::table(&apns.url(), dir.path()),
         xm = xiaomi.url(),
@@ -91,6 +118,8 @@ async fn bed(apns: impl FnOnce(ApnsStandinBuilder) -> ApnsStandinBuilder, recall
     let base = format!("http://{}", gateway.addr());
     Bed {
         gateway: Some(gateway),
+        _nats: nats,
+        config: toml,
         apns,
         xiaomi,
         meizu,
@@ -133,7 +162,12 @@ fn message(key: Value, group: Option<&str>, devices: Value) -> Value {
 
 impl Bed {
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        openapi::post_json(&self.http, format!("{}{path}", self.base), API_TOKEN, body).await
+        self.post_at(&self.base, path, body).await
+    }
+
+    /// A POST to the gateway at `base`.
+    async fn post_at(&self, base: &str, path: &str, body: &Value) -> (u16, Value) {
+        openapi::post_json(&self.http, format!("{base}{path}"), API_TOKEN, body).await
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
@@ -197,6 +231,19 @@ impl Bed {
             .collect()
     }
 
+    /// Another gateway on the same NATS server, stand-ins and clock (its
+    /// own data folder): the base URL of its API, and it.
+    async fn second_gateway(&self) -> (String, Gateway) {
+        let toml = self.config.replace(
+            &format!("data_dir = {:?}", self._dir.path().join("data")),
+            &format!("data_dir = {:?}", self._dir.path().join("data-b")),
+        );
+        let gateway = Gateway::start(Config::parse(&toml).unwrap(), Arc::new(self.clock.clone()))
+            .await
+            .unwrap();
+        (format!("http://{}", gateway.addr()), gateway)
+    }
+
     async fn stop(mut self) {
         if let Some(g) = self.gateway.take() {
             g.shutdown().await;
@@ -238,8 +285,31 @@ fn assert_silent(payload: &Value) {
 
 #[tokio::test]
 async fn a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_sent_device() {
+    a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_sent_device_on(
+        Kind::Local,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_sent_device(
+) {
+    a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_sent_device_on(
+        Kind::Nats,
+    )
+    .await;
+}
+
+async fn a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_sent_device_on(
+    kind: Kind,
+) {
     // aa02's first attempt is refused: it waits, queued, for the clock.
-    let bed = bed(|b| b.reply_next("aa02", 1, Reply::ServiceUnavailable), "").await;
+    let bed = bed_on(
+        kind,
+        |b| b.reply_next("aa02", 1, Reply::ServiceUnavailable),
+        "",
+    )
+    .await;
     let body = message(
         json!({ "MsgKey": "48374_2837546_1557481126" }),
         None,
@@ -356,7 +426,16 @@ async fn a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_
 
 #[tokio::test]
 async fn an_edit_replaces_with_the_newest_text() {
-    let bed = bed(|b| b, "").await;
+    an_edit_replaces_with_the_newest_text_on(Kind::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_an_edit_replaces_with_the_newest_text() {
+    an_edit_replaces_with_the_newest_text_on(Kind::Nats).await;
+}
+
+async fn an_edit_replaces_with_the_newest_text_on(kind: Kind) {
+    let bed = bed_on(kind, |b| b, "").await;
     let body = message(
         json!({ "MsgSeq": 130 }),
         Some("@TGS#2J4SZEAEL"),
@@ -388,7 +467,17 @@ async fn an_edit_replaces_with_the_newest_text() {
 
 #[tokio::test]
 async fn tencent_callbacks_as_the_docs_give_them_recall_with_a_signature() {
-    let bed = bed(
+    tencent_callbacks_as_the_docs_give_them_recall_with_a_signature_on(Kind::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_tencent_callbacks_as_the_docs_give_them_recall_with_a_signature() {
+    tencent_callbacks_as_the_docs_give_them_recall_with_a_signature_on(Kind::Nats).await;
+}
+
+async fn tencent_callbacks_as_the_docs_give_them_recall_with_a_signature_on(kind: Kind) {
+    let bed = bed_on(
+        kind,
         |b| b,
         &format!("callback_token = {CALLBACK_TOKEN:?}\nsdk_app_id = {SDK_APP_ID:?}"),
     )
@@ -471,8 +560,26 @@ async fn tencent_callbacks_as_the_docs_give_them_recall_with_a_signature() {
 
 #[tokio::test]
 async fn without_a_callback_token_the_callback_takes_an_api_token_and_recall_needs_the_bearer() {
+    without_a_callback_token_the_callback_takes_an_api_token_and_recall_needs_the_bearer_on(
+        Kind::Local,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_without_a_callback_token_the_callback_takes_an_api_token_and_recall_needs_the_bearer(
+) {
+    without_a_callback_token_the_callback_takes_an_api_token_and_recall_needs_the_bearer_on(
+        Kind::Nats,
+    )
+    .await;
+}
+
+async fn without_a_callback_token_the_callback_takes_an_api_token_and_recall_needs_the_bearer_on(
+    kind: Kind,
+) {
     // This app removes its notifications itself on APNs.
-    let bed = bed(|b| b, "remove_on = [\"apns\"]").await;
+    let bed = bed_on(kind, |b| b, "remove_on = [\"apns\"]").await;
     bed.push(&message(
         json!({ "MsgKey": "k-7" }),
         None,
@@ -557,9 +664,18 @@ async fn without_a_callback_token_the_callback_takes_an_api_token_and_recall_nee
 
 #[tokio::test]
 async fn a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement() {
+    a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement_on(Kind::Local).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement() {
+    a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement_on(Kind::Nats).await;
+}
+
+async fn a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement_on(kind: Kind) {
     // Every answer waits 2 s: the push is held in flight (its lease kept)
     // while the recall, a loopback round trip, lands.
-    let bed = bed(|b| b.delay(Duration::from_secs(2)), "").await;
+    let bed = bed_on(kind, |b| b.delay(Duration::from_secs(2)), "").await;
     let body = message(
         json!({ "MsgKey": "in-flight-1" }),
         None,
@@ -579,7 +695,13 @@ async fn a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement() 
         .post("/v1/recall", &json!({ "MessageKey": "in-flight-1" }))
         .await;
     assert_eq!(status, 202, "{recalled}");
-    assert_eq!(recalled["Devices"]["InFlight"], 1, "{recalled}");
+    // The NATS queue cannot see a send in flight on another gateway: it
+    // counts the device recalled, and its sender replaces it all the same.
+    let counted = match kind {
+        Kind::Local => "InFlight",
+        Kind::Nats => "Recalled",
+    };
+    assert_eq!(recalled["Devices"][counted], 1, "{recalled}");
     assert_eq!(recalled["Devices"]["Replaced"], 0);
     // The send lands: its one replacement joins the recall's job.
     let job = recalled["JobId"].as_str().unwrap();
@@ -599,5 +721,162 @@ async fn a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement() 
     assert_eq!(to_aa01.len(), 2);
     assert_eq!(to_aa01[0].0, to_aa01[1].0);
     assert_silent(&to_aa01[1].1);
+    bed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_a_recall_through_one_gateway_reaches_a_message_another_accepted() {
+    // aa02's first attempt is refused: it waits, retrying.
+    let bed = bed_on(
+        Kind::Nats,
+        |b| b.reply_next("aa02", 1, Reply::ServiceUnavailable),
+        "",
+    )
+    .await;
+    let (base_b, gateway_b) = bed.second_gateway().await;
+    let body = message(
+        json!({ "MsgKey": "across-1" }),
+        None,
+        json!([
+            device("apns", "aa01"),
+            device("apns", "aa02"),
+            device("xiaomi", "xm-reg-1")
+        ]),
+    );
+    let job = bed.push(&body).await;
+    assert_eq!(states(&job), ["delivered", "retrying", "delivered"]);
+    // An edit through gateway B: the sent devices get the new text, the
+    // retrying one is sent once, with it, when due.
+    let (status, edited) = bed
+        .post_at(
+            &base_b,
+            "/v1/recall",
+            &json!({ "MessageKey": "across-1", "Edit": "Lunch at 1?" }),
+        )
+        .await;
+    assert_eq!(status, 202, "{edited}");
+    assert_eq!(
+        edited["Devices"],
+        json!({ "Recalled": 0, "Edited": 1, "InFlight": 0, "Replaced": 2, "Revoked": 0, "Removed": 0, "Untouched": 0 })
+    );
+    bed.settled(edited["JobId"].as_str().unwrap()).await;
+    let to_aa01 = bed.apns_to("aa01");
+    assert_eq!(to_aa01.len(), 2);
+    assert_eq!(to_aa01[0].0, to_aa01[1].0);
+    assert!(to_aa01[1].1.to_string().contains("Lunch at 1?"));
+    assert_silent(&to_aa01[1].1);
+    assert_eq!(bed.xiaomi.accepted().len(), 2);
+    bed.clock.advance(Duration::from_secs(60));
+    let job_id = job["JobId"].as_str().unwrap();
+    let mut to_aa02 = Vec::new();
+    for _ in 0..1000 {
+        to_aa02 = bed.apns_to("aa02");
+        if !to_aa02.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(to_aa02.len(), 1, "sent once, with the edit");
+    assert!(to_aa02[0].1.to_string().contains("Lunch at 1?"));
+    // The same edit again through A: a repeat, nothing more.
+    let (status, again) = bed
+        .post(
+            "/v1/recall",
+            &json!({ "MessageKey": "across-1", "Edit": "Lunch at 1?" }),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(again["Repeated"], true);
+    assert_eq!(again["JobId"], edited["JobId"]);
+    // A recall through B: Xiaomi's revoke, APNs' silent replacements.
+    let (status, recalled) = bed
+        .post_at(&base_b, "/v1/recall", &json!({ "MessageKey": "across-1" }))
+        .await;
+    assert_eq!(status, 202, "{recalled}");
+    assert_eq!(recalled["Devices"]["Revoked"], 1, "{recalled}");
+    assert_eq!(recalled["Devices"]["Replaced"], 2, "{recalled}");
+    bed.settled(recalled["JobId"].as_str().unwrap()).await;
+    assert_eq!(bed.xiaomi.revokes().len(), 1);
+    for token in ["aa01", "aa02"] {
+        let pushes = bed.apns_to(token);
+        let last = &pushes.last().unwrap().1;
+        assert!(
+            last.to_string().contains("This message was recalled"),
+            "{last}"
+        );
+        assert_silent(last);
+    }
+    let (status, _) = bed
+        .post_at(
+            &base_b,
+            "/v1/recall",
+            &json!({ "MessageKey": "across-1", "Edit": "x" }),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (_, job) = bed.get(&format!("/v1/jobs/{job_id}")).await;
+    assert_eq!(states(&job), ["delivered"; 3]);
+    gateway_b.shutdown().await;
+    bed.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_nats_a_recall_left_unfinished_is_made_whole_by_its_repeat() {
+    let bed = bed_on(Kind::Nats, |b| b, "").await;
+    bed.push(&message(
+        json!({ "MsgKey": "half-1" }),
+        None,
+        json!([device("apns", "aa01")]),
+    ))
+    .await;
+    // What a gateway that died right after writing its recall's record
+    // leaves in S_MSGS: the record, unfinished, and nothing else.
+    let nats = bed._nats.as_ref().unwrap();
+    let client = async_nats::ConnectOptions::with_user_and_password(
+        "tidings".into(),
+        nats_server::PASSWORD.into(),
+    )
+    .connect(nats.address())
+    .await
+    .unwrap();
+    let msgs = async_nats::jetstream::new(client)
+        .get_key_value("TIDINGS_MSGS")
+        .await
+        .unwrap();
+    let slot = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(b"c2c:half-1"))
+    };
+    let mut entry: Value =
+        serde_json::from_slice(&msgs.get(&slot).await.unwrap().unwrap()).unwrap();
+    let job = uuid::Uuid::now_v7().to_string();
+    entry["recall"] = json!({ "edit": null, "at_ms": 1, "jobs": [job], "unfinished": true });
+    msgs.put(&slot, serde_json::to_vec(&entry).unwrap().into())
+        .await
+        .unwrap();
+
+    // Made again: a repeat of that recall, which it finishes.
+    let (status, again) = bed
+        .post("/v1/recall", &json!({ "MessageKey": "half-1" }))
+        .await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!(again["Repeated"], true);
+    assert_eq!(again["JobId"], job.as_str());
+    let replacements = bed.settled(&job).await;
+    assert_eq!(states(&replacements), ["delivered"]);
+    let to_aa01 = bed.apns_to("aa01");
+    assert_eq!(to_aa01.len(), 2);
+    assert_eq!(to_aa01[0].0, to_aa01[1].0);
+    assert_silent(&to_aa01[1].1);
+    // Whole now: a repeat does nothing more.
+    let (status, again) = bed
+        .post("/v1/recall", &json!({ "MessageKey": "half-1" }))
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(again["Repeated"], true);
+    assert_eq!(again["JobId"], job.as_str());
+    let (_, replacements) = bed.get(&format!("/v1/jobs/{job}")).await;
+    assert_eq!(states(&replacements), ["delivered"]);
+    assert_eq!(bed.apns_to("aa01").len(), 2);
     bed.stop().await;
 }
