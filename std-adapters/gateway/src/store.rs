@@ -225,7 +225,7 @@ impl RecallOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum RecallError {
     #[error(
-        "no job of message {0} is held (never sent with that key, or past server.job_ttl_secs)"
+        "no job of message {0} is held (never sent with that key, or past the job TTL: server.job_ttl_secs, queue.job_ttl_secs on NATS)"
     )]
     Unknown(String),
     #[error("message {0} was recalled: an edit after a recall changes nothing")]
