@@ -205,14 +205,25 @@ impl Bed {
 
     /// Waits (bounded) until no device of the job is queued; answers it.
     async fn settled(&self, job: &str) -> Value {
-        for _ in 0..500 {
+        let state = || async {
             let (_, state) = self.get(&format!("/v1/jobs/{job}")).await;
-            if !states(&state).iter().any(|s| s == "queued") {
-                return state;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("job {job} did not settle");
+            (!states(&state).iter().any(|s| s == "queued")).then_some(state)
+        };
+        eventually(state)
+            .await
+            .unwrap_or_else(|| panic!("job {job} did not settle"))
+    }
+
+    /// Waits (bounded) until the APNs stand-in took `count` pushes to
+    /// `token`; answers what it took.
+    async fn apns_pushes(&self, token: &str, count: usize) -> Vec<(Option<String>, Value)> {
+        let taken = || async {
+            let pushes = self.apns_to(token);
+            (pushes.len() >= count).then_some(pushes)
+        };
+        eventually(taken)
+            .await
+            .unwrap_or_else(|| self.apns_to(token))
     }
 
     async fn push(&self, body: &Value) -> Value {
@@ -522,13 +533,7 @@ async fn tencent_callbacks_as_the_docs_give_them_recall_with_a_signature_on(kind
         .await;
     assert_eq!((status, &answer), (200, &ok));
     for token in ["aa01", "aa02"] {
-        for _ in 0..500 {
-            if bed.apns_to(token).len() == 2 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let pushes = bed.apns_to(token);
+        let pushes = bed.apns_pushes(token, 2).await;
         assert_eq!(pushes.len(), 2, "{token}");
         assert_eq!(pushes[0].0, pushes[1].0);
         assert_silent(&pushes[1].1);
@@ -615,12 +620,7 @@ async fn without_a_callback_token_the_callback_takes_an_api_token_and_recall_nee
         )
         .await;
     assert_eq!(status, 200, "{answer}");
-    for _ in 0..500 {
-        if bed.apns_to("aa01").len() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    bed.apns_pushes("aa01", 2).await;
     // A relay's postcard job with a key is recalled like a JSON one.
     let wired = send(
         bed.http
@@ -684,12 +684,7 @@ async fn a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement_on
     let (status, accepted) = bed.post("/v1/push", &body).await;
     assert_eq!(status, 202);
     // The stand-in has the request (its answer not given yet).
-    for _ in 0..500 {
-        if bed.apns.stats().streams >= 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(|| async { (bed.apns.stats().streams >= 1).then_some(()) }).await;
     assert_eq!(bed.apns.stats().streams, 1);
     let (status, recalled) = bed
         .post("/v1/recall", &json!({ "MessageKey": "in-flight-1" }))
@@ -705,15 +700,12 @@ async fn a_device_being_sent_as_the_recall_lands_gets_exactly_one_replacement_on
     assert_eq!(recalled["Devices"]["Replaced"], 0);
     // The send lands: its one replacement joins the recall's job.
     let job = recalled["JobId"].as_str().unwrap();
-    let mut replacements = Value::Null;
-    for _ in 0..500 {
+    let replacements = eventually(|| async {
         let (_, state) = bed.get(&format!("/v1/jobs/{job}")).await;
-        if states(&state) == ["delivered"] {
-            replacements = state;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        (states(&state) == ["delivered"]).then_some(state)
+    })
+    .await
+    .unwrap_or_default();
     assert_eq!(states(&replacements), ["delivered"], "{replacements}");
     let original = bed.settled(accepted["JobId"].as_str().unwrap()).await;
     assert_eq!(states(&original), ["delivered"]);
@@ -768,14 +760,7 @@ async fn on_nats_a_recall_through_one_gateway_reaches_a_message_another_accepted
     assert_eq!(bed.xiaomi.accepted().len(), 2);
     bed.clock.advance(Duration::from_secs(60));
     let job_id = job["JobId"].as_str().unwrap();
-    let mut to_aa02 = Vec::new();
-    for _ in 0..1000 {
-        to_aa02 = bed.apns_to("aa02");
-        if !to_aa02.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let to_aa02 = bed.apns_pushes("aa02", 1).await;
     assert_eq!(to_aa02.len(), 1, "sent once, with the edit");
     assert!(to_aa02[0].1.to_string().contains("Lunch at 1?"));
     // The same edit again through A: a repeat, nothing more.
@@ -879,4 +864,20 @@ async fn on_nats_a_recall_left_unfinished_is_made_whole_by_its_repeat() {
     assert_eq!(states(&replacements), ["delivered"]);
     assert_eq!(bed.apns_to("aa01").len(), 2);
     bed.stop().await;
+}
+
+/// Asks `probe` every 10 ms, at most 1,000 times (10 s: the gateway's work
+/// runs on its own tasks), until it answers `Some`.
+async fn eventually<T, F, Fut>(mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..1000 {
+        if let Some(value) = probe().await {
+            return Some(value);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
 }
