@@ -900,7 +900,20 @@ async fn recall_one(
         }
     };
     match done {
-        Ok(outcome) => Ok(Some(outcome)),
+        Ok(outcome) => {
+            if !outcome.repeated {
+                state.metrics.recall(&[
+                    ("recalled", u64::from(outcome.recalled)),
+                    ("edited", u64::from(outcome.edited)),
+                    ("in_flight", u64::from(outcome.in_flight)),
+                    ("replaced", u64::from(outcome.replaced)),
+                    ("revoked", u64::from(outcome.revoked)),
+                    ("removed", u64::from(outcome.removed)),
+                    ("untouched", u64::from(outcome.untouched)),
+                ]);
+            }
+            Ok(Some(outcome))
+        }
         Err(RecallError::Unknown(_)) => Ok(None),
         Err(e @ RecallError::AfterRecall(_)) => {
             Err(ApiError::new(StatusCode::CONFLICT, e.to_string()))

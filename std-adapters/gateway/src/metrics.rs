@@ -59,6 +59,10 @@ pub struct Metrics {
     /// Requests with a wrong or missing token, by outcome (unauthorized:
     /// 401; limited: 429, the address over its failure rate).
     pub auth_failures: Family<Labels, Counter>,
+    /// Devices a recall or an edit reached, by what it did to each
+    /// (recalled, edited, in_flight, replaced, revoked, removed,
+    /// untouched); a repeat counts nothing.
+    pub recall_devices: Family<Labels, Counter>,
 }
 
 /// The registry, remembering each family's name.
@@ -108,6 +112,12 @@ impl Default for Metrics {
         let timeouts = Family::default();
         let rate_limited = Family::default();
         let auth_failures = Family::default();
+        let recall_devices = Family::default();
+        named.add(
+            "recall_devices",
+            "Devices a recall or an edit reached, by what it did to each",
+            recall_devices.clone(),
+        );
         named.add(
             "connections_open",
             "API connections open",
@@ -215,6 +225,7 @@ impl Default for Metrics {
             timeouts,
             rate_limited,
             auth_failures,
+            recall_devices,
         }
     }
 }
@@ -303,6 +314,15 @@ impl Metrics {
         self.rate_limited
             .get_or_create(&vec![("token", token.to_string())])
             .inc();
+    }
+
+    /// What a recall (not a repeat) did: `(action, devices)` pairs.
+    pub fn recall(&self, done: &[(&'static str, u64)]) {
+        for (action, devices) in done {
+            self.recall_devices
+                .get_or_create(&vec![("action", (*action).to_owned())])
+                .inc_by(*devices);
+        }
     }
 
     /// A wrong or missing token, answered 401 or (`limited`) 429.

@@ -432,6 +432,14 @@ async fn a_recall_racing_the_queue_sends_nothing_unsent_and_one_replacement_per_
         )
         .await;
     assert_eq!(status, 409);
+    // The metrics count the recall's devices once (the repeat adds none).
+    let metrics = send(bed.http.get(format!("{}/metrics", bed.base)))
+        .await
+        .text();
+    for (action, devices) in [("recalled", 1), ("replaced", 2), ("revoked", 2)] {
+        let line = format!("tidings_recall_devices_total{{action=\"{action}\"}} {devices}");
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
     bed.stop().await;
 }
 
