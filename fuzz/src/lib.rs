@@ -40,12 +40,10 @@ use serde_json::Value;
 use tidings_core::grapheme;
 use tidings_core::json::{is_json_object, MAX_DEPTH};
 use tidings_core::model::{Case, Channel, Device, Elem};
-use tidings_core::render::{
-    apns, fcm, harmony, honor, huawei, meizu, oppo, tpns, vivo, xiaomi,
-};
+use tidings_core::recall::Replacement;
+use tidings_core::render::{apns, fcm, harmony, honor, huawei, meizu, oppo, tpns, vivo, xiaomi};
 use tidings_core::text::{self, Body};
 use tidings_core::write::{CharLimit, ELLIPSIS};
-use tidings_core::recall::Replacement;
 use tidings_core::{decide, render, Decision, Error, Field, Notification, Reason};
 use tidings_std::conform::decoded_payload;
 use tidings_std::report::is_form_channel;
