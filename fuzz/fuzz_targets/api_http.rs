@@ -57,6 +57,7 @@ fn world() -> &'static World {
                 store,
                 writer,
                 wake: Arc::new(tokio::sync::Notify::new()),
+                leases: Arc::default(),
             },
             metrics: Arc::clone(&metrics),
             clock: Arc::new(tidings_std::clock::ManualClock::at(
@@ -64,6 +65,7 @@ fn world() -> &'static World {
             )),
             tokens: vec!["fuzz-token-a".into(), "fuzz-token-b".into()],
             app: tidings_std::ingest::AppDoc::default(),
+            recall: Default::default(),
             max_devices: 64,
             high_water: 1_000_000,
             limits: ApiLimits::new(
