@@ -1236,7 +1236,9 @@ impl Nats {
     /// Names `job` among its message's jobs in `S_MSGS` (again: nothing).
     async fn index_job(&self, message_key: &str, job: &str) -> Result<(), String> {
         let slot = message_slot(message_key);
+        let mut tries = Contention::new("the message's index");
         loop {
+            tries.next()?;
             let (entry, revision) = read_rev::<MessageEntry>(&self.msgs, &slot).await?;
             let mut entry = entry.unwrap_or_default();
             if entry.jobs.iter().any(|j| j == job) {
@@ -1264,7 +1266,9 @@ impl Nats {
         // at once one writes it, the other finds it (a repeat, or a 409).
         // A repeat of one unfinished makes it again, whole, under its job
         // (each step is made once however often it is made).
+        let mut tries = Contention::new("the message's recall record");
         let (jobs, mut outdated, recall_id, at_ms, repeat) = loop {
+            tries.next()?;
             let (entry, revision) = read_rev::<MessageEntry>(&self.msgs, &slot).await?;
             let Some(mut entry) = entry else {
                 return Ok(Err(RecallError::Unknown(message_key.to_owned())));
@@ -1409,7 +1413,9 @@ impl Nats {
         self.publish_replacements(&recall_id, at_ms, message_key, made, repeat.is_some())
             .await?;
         // Whole: a repeat from now on does nothing.
+        let mut tries = Contention::new("the message's recall record");
         loop {
+            tries.next()?;
             let (entry, revision) = read_rev::<MessageEntry>(&self.msgs, &slot).await?;
             let Some(mut entry) = entry else { break };
             match &mut entry.recall {
@@ -1435,7 +1441,9 @@ impl Nats {
         state: impl Fn(&DeviceState) -> DeviceState,
         push: Option<StoredPush>,
     ) -> Result<Marked, String> {
+        let mut tries = Contention::new("a device's state");
         loop {
+            tries.next()?;
             let (status, revision) = read_rev::<DeviceStatus>(&self.jobs, key).await?;
             let status = status.unwrap_or(DeviceStatus {
                 state: DeviceState::Queued,
@@ -1565,7 +1573,9 @@ impl Nats {
         message_key: &str,
         made: Vec<DeviceRecord>,
     ) -> Result<Vec<(u32, DeviceRecord)>, String> {
+        let mut tries = Contention::new("the recall job's record");
         loop {
+            tries.next()?;
             let (envelope, revision) = read_rev::<JobEnvelope>(&self.jobs, recall_id).await?;
             let mut envelope = envelope.unwrap_or_else(|| JobEnvelope {
                 record: JobRecord {
@@ -2340,7 +2350,9 @@ async fn record(
     if write_rev(&nats.jobs, key, &status, revision).await? {
         return Ok(true);
     }
+    let mut tries = Contention::new("a device's state");
     loop {
+        tries.next()?;
         let (now, now_revision) = read_rev::<DeviceStatus>(&nats.jobs, key).await?;
         let recalled = now
             .as_ref()
@@ -2382,6 +2394,36 @@ async fn record(
             put_status(nats, key, &status).await?;
             return Ok(true);
         }
+    }
+}
+
+/// Writes lost to other gateways a compare-and-set loop takes before it
+/// gives up: each loss means another writer made progress, so this many
+/// in a row is a storm to report (the caller answers 503 or naks the
+/// message for a later try), not a reason to spin on.
+const CAS_ATTEMPTS: u32 = 64;
+
+/// Counts a compare-and-set loop's rounds against [`CAS_ATTEMPTS`].
+struct Contention {
+    what: &'static str,
+    rounds: u32,
+}
+
+impl Contention {
+    fn new(what: &'static str) -> Self {
+        Contention { what, rounds: 0 }
+    }
+
+    /// `Err` once the loop has read and lost [`CAS_ATTEMPTS`] times.
+    fn next(&mut self) -> Result<(), String> {
+        self.rounds += 1;
+        if self.rounds > CAS_ATTEMPTS {
+            return Err(format!(
+                "{} changed under {CAS_ATTEMPTS} writes in a row: given up for now",
+                self.what
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -2612,6 +2654,19 @@ async fn job(worker: &Worker, id: &str) -> Result<Option<Arc<SendJob>>, String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_compare_and_set_loop_gives_up_after_its_bound() {
+        let mut tries = Contention::new("a device's state");
+        for _ in 0..CAS_ATTEMPTS {
+            tries.next().unwrap();
+        }
+        let e = tries.next().unwrap_err();
+        assert!(
+            e.starts_with("a device's state changed under 64 writes"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn credentials_in_the_url_are_never_shown() {
