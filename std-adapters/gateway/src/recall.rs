@@ -267,7 +267,7 @@ pub fn authenticate(
         let Ok(at) = time.parse::<i64>() else {
             return no("RequestTime is not Unix seconds");
         };
-        if (now_secs - at).abs() > CALLBACK_WINDOW_SECS {
+        if now_secs.abs_diff(at) > CALLBACK_WINDOW_SECS.unsigned_abs() {
             return no("RequestTime is too far from the gateway's clock");
         }
         let expected = callback_sign(token, time);
@@ -328,6 +328,9 @@ struct SeqEntry {
     msg_seq: u64,
 }
 
+/// Most messages one group recall callback may name.
+pub const MAX_MESSAGES_PER_CALLBACK: usize = 100;
+
 /// The message keys a callback recalls (none for another command). The
 /// command is the query's `CallbackCommand`, else the body's.
 pub fn callback_keys(query: &CallbackQuery, body: &[u8]) -> Result<Vec<String>, Refused> {
@@ -353,6 +356,15 @@ pub fn callback_keys(query: &CallbackQuery, body: &[u8]) -> Result<Vec<String>, 
         GROUP_RECALL => {
             let body: GroupRecall = serde_json::from_slice(body).map_err(read)?;
             let group_id = non_empty(body.group_id, "GroupId")?;
+            // Each message is a recall of its own (a store transaction,
+            // or NATS reads and writes): a callback names a few, never a
+            // body's worth.
+            if body.msg_seq_list.len() > MAX_MESSAGES_PER_CALLBACK {
+                return Err(refused(
+                    "MsgSeqList",
+                    format!("at most {MAX_MESSAGES_PER_CALLBACK} messages in one callback"),
+                ));
+            }
             Ok(body
                 .msg_seq_list
                 .iter()
@@ -570,6 +582,13 @@ mod tests {
             .unwrap()
             .is_empty());
         assert!(callback_keys(&query(C2C_WITHDRAW), b"{\"From_Account\":\"a\"}").is_err());
+        // A callback naming more messages than a recall should carry.
+        let seqs: Vec<String> = (0..=MAX_MESSAGES_PER_CALLBACK)
+            .map(|seq| format!("{{\"MsgSeq\":{seq}}}"))
+            .collect();
+        let many = format!("{{\"GroupId\":\"g\",\"MsgSeqList\":[{}]}}", seqs.join(","));
+        let e = callback_keys(&query(GROUP_RECALL), many.as_bytes()).unwrap_err();
+        assert_eq!(e.key, "MsgSeqList");
     }
 
     #[test]
@@ -595,6 +614,12 @@ mod tests {
         };
         assert!(authenticate(&signed, &[], &wrong, now).is_err());
         assert!(authenticate(&signed, &[], &query, now + CALLBACK_WINDOW_SECS + 1).is_err());
+        // A hostile RequestTime far from any clock is refused, not an overflow.
+        let far = CallbackQuery {
+            request_time: Some(i64::MIN.to_string()),
+            ..query.clone()
+        };
+        assert!(authenticate(&signed, &[], &far, now).is_err());
         let other_app = CallbackQuery {
             sdk_app_id: Some("1400000001".into()),
             ..query.clone()
