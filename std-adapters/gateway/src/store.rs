@@ -30,14 +30,15 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+mod disk;
+use disk::{BodyCache, Rows, BODIES, DEVICES, STATES};
+
 /// Job id → [`JobRecord`] (postcard).
 const JOBS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("jobs");
 /// (accepted ms, job id): the jobs by age, for retention.
 const JOBS_BY_AGE: TableDefinition<'_, (u64, &str), ()> = TableDefinition::new("jobs_by_age");
 /// Job id → devices still pending (absent: none).
 const JOB_PENDING: TableDefinition<'_, &str, u32> = TableDefinition::new("job_pending");
-/// (job id, device index) → [`DeviceRecord`] (postcard).
-const DEVICES: TableDefinition<'_, (&str, u32), &[u8]> = TableDefinition::new("devices");
 /// (channel, due time ms, job id, device index) → held: what is to be
 /// sent, per channel by due time — so taking a channel's due devices
 /// reads only them, however many another channel has waiting. `held`
@@ -70,8 +71,10 @@ const WEBHOOK_CURSOR: &str = "webhook_cursor";
 const SCHEMA: &str = "schema";
 const WRITE_CHECK: &str = "write_check";
 /// The record format this code writes. 1 was JSON with a copy of the
-/// recipient per device, decided again at send time.
-const SCHEMA_VERSION: u64 = 3;
+/// recipient per device, decided again at send time; 3 rewrote a
+/// device's whole record (its push included) with every result; 4 keeps
+/// the state apart and a fan-out's shared body once ([`disk`]).
+const SCHEMA_VERSION: u64 = 4;
 
 /// Rows one retention transaction deletes at most: a short write lock,
 /// so accepts and results are not held up behind a large sweep.
@@ -613,6 +616,8 @@ impl Store {
             txn.open_table(JOBS_BY_AGE).map_err(err)?;
             txn.open_table(JOB_PENDING).map_err(err)?;
             txn.open_table(DEVICES).map_err(err)?;
+            txn.open_table(STATES).map_err(err)?;
+            txn.open_table(BODIES).map_err(err)?;
             txn.open_table(IDEMPOTENCY).map_err(err)?;
             txn.open_table(KEYS_BY_AGE).map_err(err)?;
             txn.open_table(FEEDBACK).map_err(err)?;
@@ -785,7 +790,17 @@ impl Store {
             .clear();
         let txn = self.db.begin_read().map_err(err)?;
         let queue = txn.open_table(QUEUE).map_err(err)?;
-        let devices = txn.open_table(DEVICES).map_err(err)?;
+        let (devices, states, bodies) = (
+            txn.open_table(DEVICES).map_err(err)?,
+            txn.open_table(STATES).map_err(err)?,
+            txn.open_table(BODIES).map_err(err)?,
+        );
+        let rows = Rows {
+            devices: &devices,
+            states: &states,
+            bodies: &bodies,
+        };
+        let mut cache = BodyCache::default();
         let mut leases = leases
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -812,11 +827,7 @@ impl Store {
                 if leases.held.contains(&key) || leases.settled.contains(&key) {
                     continue;
                 }
-                let record = devices
-                    .get((job_id, device))
-                    .map_err(err)?
-                    .map(|v| decode::<DeviceRecord>(v.value()))
-                    .transpose()?;
+                let record = rows.read(job_id, device, &mut cache)?;
                 // A queue entry always has its device (they commit together).
                 let Some(record) = record else { continue };
                 leases.take(key.clone());
@@ -859,22 +870,42 @@ impl Store {
 
     pub fn device(&self, job_id: &str, index: u32) -> Result<Option<DeviceRecord>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
-        let table = txn.open_table(DEVICES).map_err(err)?;
-        let value = table.get((job_id, index)).map_err(err)?;
-        value.map(|v| decode(v.value())).transpose()
+        let (devices, states, bodies) = (
+            txn.open_table(DEVICES).map_err(err)?,
+            txn.open_table(STATES).map_err(err)?,
+            txn.open_table(BODIES).map_err(err)?,
+        );
+        let rows = Rows {
+            devices: &devices,
+            states: &states,
+            bodies: &bodies,
+        };
+        rows.read(job_id, index, &mut BodyCache::default())
     }
 
     /// Every device of a job, in request order.
     pub fn devices(&self, job_id: &str) -> Result<Vec<DeviceRecord>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
-        let table = txn.open_table(DEVICES).map_err(err)?;
+        let (devices, states, bodies) = (
+            txn.open_table(DEVICES).map_err(err)?,
+            txn.open_table(STATES).map_err(err)?,
+            txn.open_table(BODIES).map_err(err)?,
+        );
+        let rows = Rows {
+            devices: &devices,
+            states: &states,
+            bodies: &bodies,
+        };
+        let mut cache = BodyCache::default();
         let mut out = Vec::new();
-        for entry in table
+        for entry in devices
             .range((job_id, 0u32)..=(job_id, u32::MAX))
             .map_err(err)?
         {
-            let (_, value) = entry.map_err(err)?;
-            out.push(decode(value.value())?);
+            let (key, _) = entry.map_err(err)?;
+            if let Some(device) = rows.read(job_id, key.value().1, &mut cache)? {
+                out.push(device);
+            }
         }
         Ok(out)
     }
@@ -1038,6 +1069,8 @@ impl Store {
             let mut jobs = txn.open_table(JOBS).map_err(err)?;
             let pending_of = txn.open_table(JOB_PENDING).map_err(err)?;
             let mut devices = txn.open_table(DEVICES).map_err(err)?;
+            let mut states = txn.open_table(STATES).map_err(err)?;
+            let mut bodies = txn.open_table(BODIES).map_err(err)?;
             let mut kept = txn.open_table(KEPT).map_err(err)?;
             let mut by_key = txn.open_table(BY_KEY).map_err(err)?;
             let mut recalls = txn.open_table(RECALLS).map_err(err)?;
@@ -1072,7 +1105,11 @@ impl Store {
                     .unwrap_or(0);
                 for index in 0..count {
                     devices.remove((id.as_str(), index)).map_err(err)?;
+                    states.remove((id.as_str(), index)).map_err(err)?;
                 }
+                bodies
+                    .retain_in((id.as_str(), 0)..=(id.as_str(), u32::MAX), |_, _| false)
+                    .map_err(err)?;
                 by_age.remove((at, id.as_str())).map_err(err)?;
                 let gone = kept
                     .remove(id.as_str())
@@ -1185,6 +1222,7 @@ fn write_jobs(
         let mut keys = txn.open_table(IDEMPOTENCY).map_err(err)?;
         let mut keys_by_age = txn.open_table(KEYS_BY_AGE).map_err(err)?;
         let mut table = txn.open_table(DEVICES).map_err(err)?;
+        let mut bodies = txn.open_table(BODIES).map_err(err)?;
         let mut queue = txn.open_table(QUEUE).map_err(err)?;
         let mut kept = txn.open_table(KEPT).map_err(err)?;
         let mut by_key = txn.open_table(BY_KEY).map_err(err)?;
@@ -1236,10 +1274,15 @@ fn write_jobs(
                 .insert((job.accepted_ms, job.id.as_str()), ())
                 .map_err(err)?;
             let mut pending = 0u32;
+            let shared = disk::shared_bodies(devices);
+            disk::put_bodies(&mut bodies, &job.id, &shared)?;
             for (i, device) in devices.iter().enumerate() {
                 let index = u32::try_from(i).map_err(err)?;
                 table
-                    .insert((job.id.as_str(), index), encode(device)?.as_slice())
+                    .insert(
+                        (job.id.as_str(), index),
+                        disk::device_row(device, &shared)?.as_slice(),
+                    )
                     .map_err(err)?;
                 if device.state.is_pending() {
                     queue
@@ -1273,6 +1316,8 @@ struct Tables<'t> {
     by_age: redb::Table<'t, (u64, &'static str), ()>,
     queue: redb::Table<'t, (&'static str, u64, &'static str, u32), bool>,
     devices: redb::Table<'t, (&'static str, u32), &'static [u8]>,
+    states: redb::Table<'t, (&'static str, u32), &'static [u8]>,
+    bodies: redb::Table<'t, (&'static str, u32), &'static str>,
     pending_of: redb::Table<'t, &'static str, u32>,
     kept: redb::Table<'t, &'static str, &'static [u8]>,
     recalls: redb::Table<'t, &'static str, &'static [u8]>,
@@ -1290,6 +1335,8 @@ impl<'t> Tables<'t> {
             by_age: txn.open_table(JOBS_BY_AGE).map_err(err)?,
             queue: txn.open_table(QUEUE).map_err(err)?,
             devices: txn.open_table(DEVICES).map_err(err)?,
+            states: txn.open_table(STATES).map_err(err)?,
+            bodies: txn.open_table(BODIES).map_err(err)?,
             pending_of: txn.open_table(JOB_PENDING).map_err(err)?,
             kept: txn.open_table(KEPT).map_err(err)?,
             recalls: txn.open_table(RECALLS).map_err(err)?,
@@ -1310,18 +1357,46 @@ impl<'t> Tables<'t> {
     }
 
     fn device(&self, job_id: &str, index: u32) -> Result<Option<DeviceRecord>, StoreError> {
-        let value = self.devices.get((job_id, index)).map_err(err)?;
-        value.map(|v| decode(v.value())).transpose()
+        let rows = Rows {
+            devices: &self.devices,
+            states: &self.states,
+            bodies: &self.bodies,
+        };
+        rows.read(job_id, index, &mut BodyCache::default())
     }
 
+    /// Writes a device whole: its push (new, or an edit's) and its state.
     fn put_device(
         &mut self,
         job_id: &str,
         index: u32,
         device: &DeviceRecord,
     ) -> Result<(), StoreError> {
+        let row = disk::device_row(device, &HashMap::new())?;
         self.devices
-            .insert((job_id, index), encode(device)?.as_slice())
+            .insert((job_id, index), row.as_slice())
+            .map_err(err)?;
+        self.put_status(
+            job_id,
+            index,
+            &device.state,
+            device.attempts,
+            device.held_ms,
+        )
+    }
+
+    /// Writes a device's state only (its push stays as accepted).
+    fn put_status(
+        &mut self,
+        job_id: &str,
+        index: u32,
+        state: &DeviceState,
+        attempts: u32,
+        held_ms: u64,
+    ) -> Result<(), StoreError> {
+        let row = disk::status_row(state, attempts, held_ms)?;
+        self.states
+            .insert((job_id, index), row.as_slice())
             .map_err(err)?;
         Ok(())
     }
@@ -1491,18 +1566,16 @@ fn write_results(
                 continue;
             }
             t.depth = t.depth.saturating_sub(1);
-            let Some(mut device) = t.device(job_id, r.key.device)? else {
-                continue;
-            };
-            device.state = r.state.clone();
-            device.attempts = r.attempts;
-            device.held_ms = r.held_ms;
             let recalled = t.in_flight_at_recall(job_id, r.key.device)?;
+            let mut state = std::borrow::Cow::Borrowed(&r.state);
             let mut follow = None;
+            let mut edited = None;
             if let Some((kept, record)) = &recalled {
-                match (&device.state, &record.edit) {
-                    (state, None) if state.is_pending() => device.state = DeviceState::Recalled,
-                    (state, Some(text)) if state.is_pending() => {
+                match (&r.state, &record.edit) {
+                    (s, None) if s.is_pending() => {
+                        state = std::borrow::Cow::Owned(DeviceState::Recalled);
+                    }
+                    (s, Some(text)) if s.is_pending() => {
                         // Retried with the edit's text, not the original.
                         let job = t.job(job_id)?;
                         let swapped = job.zip(renderer).and_then(|(job, renderer)| {
@@ -1510,9 +1583,7 @@ fn write_results(
                                 .render(&job, kept, Some(text), &[r.key.device])
                                 .pop()
                         });
-                        if let Some((_, _, with)) = swapped {
-                            device.push = with.push;
-                        }
+                        edited = swapped.map(|(_, _, with)| with.push);
                     }
                     (DeviceState::Delivered { .. }, edit) => {
                         follow = Some((kept.clone(), edit.clone(), record.jobs.last().cloned()));
@@ -1520,9 +1591,22 @@ fn write_results(
                     _ => {}
                 }
             }
-            t.put_device(job_id, r.key.device, &device)?;
-            if let Some((_, next)) = device.state.waiting() {
-                let held = matches!(device.state, DeviceState::Paused { .. });
+            let waiting = state.waiting().map(|(_, next)| next);
+            let held = matches!(*state, DeviceState::Paused { .. });
+            match edited {
+                // Its push changes: the device is written whole.
+                Some(push) => {
+                    if let Some(mut device) = t.device(job_id, r.key.device)? {
+                        device.state = state.into_owned();
+                        device.attempts = r.attempts;
+                        device.held_ms = r.held_ms;
+                        device.push = push;
+                        t.put_device(job_id, r.key.device, &device)?;
+                    }
+                }
+                None => t.put_status(job_id, r.key.device, &state, r.attempts, r.held_ms)?,
+            }
+            if let Some(next) = waiting {
                 t.queue
                     .insert((channel, next, job_id, r.key.device), held)
                     .map_err(err)?;
@@ -1597,7 +1681,7 @@ fn recall_in(
         for id in &previous.jobs {
             let Some(job) = t.job(id)? else { continue };
             for index in 0..job.devices {
-                let Some(mut device) = t.device(id, index)? else {
+                let Some(device) = t.device(id, index)? else {
                     continue;
                 };
                 if !device.state.is_pending() {
@@ -1611,8 +1695,13 @@ fn recall_in(
                 }
                 t.unqueue(&entry)?;
                 removed.push(entry);
-                device.state = DeviceState::Recalled;
-                t.put_device(id, index, &device)?;
+                t.put_status(
+                    id,
+                    index,
+                    &DeviceState::Recalled,
+                    device.attempts,
+                    device.held_ms,
+                )?;
             }
         }
     }
@@ -1641,7 +1730,7 @@ fn recall_in(
         let mut sent = Vec::new();
         let mut swap = Vec::new();
         for index in 0..job.devices {
-            let Some(mut device) = t.device(id, index)? else {
+            let Some(device) = t.device(id, index)? else {
                 continue;
             };
             if let DeviceState::Delivered { .. } = device.state {
@@ -1666,8 +1755,13 @@ fn recall_in(
                 Some(entry) => {
                     t.unqueue(&entry)?;
                     removed.push(entry);
-                    device.state = DeviceState::Recalled;
-                    t.put_device(id, index, &device)?;
+                    t.put_status(
+                        id,
+                        index,
+                        &DeviceState::Recalled,
+                        device.attempts,
+                        device.held_ms,
+                    )?;
                     outcome.recalled += 1;
                 }
                 None => outcome.untouched += 1,
@@ -2083,12 +2177,26 @@ mod tests {
                 ..Swept::default()
             }
         );
+        // Each job's two devices share their body (one row); j1's result
+        // is a state row of its own.
+        let rows_of = |id: &str| {
+            let txn = store.db.begin_read().unwrap();
+            let states = txn.open_table(STATES).unwrap();
+            let bodies = txn.open_table(BODIES).unwrap();
+            let all = (id, 0u32)..=(id, u32::MAX);
+            (
+                states.range(all.clone()).unwrap().count(),
+                bodies.range(all).unwrap().count(),
+            )
+        };
+        assert_eq!((rows_of("j1"), rows_of("j2")), ((1, 1), (0, 1)));
         // At 60 h: j1 (finished) goes, j2 (pending) stays; the feedback
         // record stays until the webhook posted it.
         let swept = store.sweep(60 * hour, &retention).unwrap();
         assert_eq!((swept.jobs, swept.devices, swept.feedback), (1, 2, 0));
         assert!(store.job("j1").unwrap().is_none());
         assert!(store.devices("j1").unwrap().is_empty());
+        assert_eq!((rows_of("j1"), rows_of("j2")), ((0, 0), (0, 1)));
         assert!(store.job("j2").unwrap().is_some());
         assert!(store.job("j3").unwrap().is_some());
         store.set_webhook_cursor(1).unwrap();
