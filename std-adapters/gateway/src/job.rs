@@ -88,7 +88,8 @@ pub fn prepare(
     let mut devices = Vec::new();
     let mut reports = Vec::new();
     let mut message_key = None;
-    let idempotency_key = walk(body, now, app, max_devices, |case, path, count| {
+    let all = |_| true;
+    let idempotency_key = walk(body, now, app, max_devices, all, |case, path, _, count| {
         if devices.is_empty() {
             message_key = MessageKey::of(&case.message).map(|k| k.to_string());
             devices.reserve_exact(count);
@@ -111,25 +112,21 @@ pub fn prepare(
     })
 }
 
-/// Reads a push request and lends every device's case to `each`, in
-/// request order, with its path (`Recipients[i]` or
-/// `Recipients[i].Devices[j]`) and the request's device count; an error
-/// `each` returns is named at that path. Returns the request's
-/// idempotency key.
+/// Reads a push request and lends the case of every device `wanted` names
+/// (by its index in the request) to `each`, in request order, with its
+/// path (`Recipients[i]` or `Recipients[i].Devices[j]`), its index and the
+/// request's device count; an error `each` returns is named at that path.
+/// Devices not wanted are not read (their errors are not found). Returns
+/// the request's idempotency key.
 pub fn walk(
     body: &[u8],
     now: i64,
     app: &AppDoc,
     max_devices: usize,
-    mut each: impl FnMut(&Case<'_>, &str, usize) -> Result<(), IngestError>,
+    wanted: impl Fn(usize) -> bool,
+    mut each: impl FnMut(&Case<'_>, &str, usize, usize) -> Result<(), IngestError>,
 ) -> Result<Option<String>, BadRequest> {
-    let whole: &RawValue =
-        serde_json::from_slice(body).map_err(|e| bad("", format!("not JSON: {e}")))?;
-    if !whole.get().starts_with('{') {
-        return Err(bad("", "a push request is a JSON object"));
-    }
-    let request: RequestDoc<'_> =
-        serde_json::from_str(whole.get()).map_err(|e| bad("", e.to_string()))?;
+    let request = request_doc(body)?;
     if request.message.is_none() {
         return Err(bad("Message", "missing"));
     }
@@ -175,7 +172,7 @@ pub fn walk(
             return Err(bad(path(), "give Device or Devices, not both"));
         }
         count = count.saturating_add(listed.as_ref().map_or(1, Vec::len));
-        shapes.push(listed);
+        shapes.push((listed, shape.devices));
     }
     if count > max_devices {
         return Err(bad(
@@ -199,7 +196,13 @@ pub fn walk(
         }
     }
 
-    for (i, (recipient, listed)) in recipients.into_iter().zip(shapes).enumerate() {
+    let mut next = 0usize;
+    for (i, (recipient, (listed, devices))) in recipients.into_iter().zip(shapes).enumerate() {
+        let start = next;
+        next += listed.as_ref().map_or(1, Vec::len);
+        if !(start..next).any(&wanted) {
+            continue;
+        }
         let (path, first) = match &listed {
             None => (format!("Recipients[{i}]"), None),
             Some(list) => (format!("Recipients[{i}].Devices[0]"), list.first().copied()),
@@ -207,20 +210,41 @@ pub fn walk(
         // The recipient is read and lent to the core once, with its first
         // listed device; each further device takes that device's place in
         // a copy of the case.
-        let doc =
-            case_doc(&common, recipient.get(), first, now).map_err(|e| in_request(e, &path))?;
+        let doc = case_doc(&common, recipient.get(), first, devices, now)
+            .map_err(|e| in_request(e, &path))?;
         let lent = doc.lend().map_err(|e| in_request(e, &path))?;
         let case = lent.case(now, app).map_err(|e| in_request(e, &path))?;
-        each(&case, &path, count).map_err(|e| in_request(e, &path))?;
+        if wanted(start) {
+            each(&case, &path, start, count).map_err(|e| in_request(e, &path))?;
+        }
         for (j, raw) in listed.iter().flatten().enumerate().skip(1) {
+            if !wanted(start + j) {
+                continue;
+            }
             let path = format!("Recipients[{i}].Devices[{j}]");
-            let next = device_doc(raw).map_err(|e| in_request(e, &path))?;
+            let device = device_doc(raw).map_err(|e| in_request(e, &path))?;
             let mut this = case;
-            this.recipient.device = next.device();
-            each(&this, &path, count).map_err(|e| in_request(e, &path))?;
+            this.recipient.device = device.device();
+            each(&this, &path, start + j, count).map_err(|e| in_request(e, &path))?;
         }
     }
     Ok(idempotency_key)
+}
+
+/// The request's members, read in one pass (an object only: serde would
+/// take an array as a struct's fields in order); a request that fails is
+/// read again to say how.
+fn request_doc(body: &[u8]) -> Result<RequestDoc<'_>, BadRequest> {
+    let object = body.trim_ascii_start().first() == Some(&b'{');
+    if let (true, Ok(request)) = (object, serde_json::from_slice(body)) {
+        return Ok(request);
+    }
+    let whole: &RawValue =
+        serde_json::from_slice(body).map_err(|e| bad("", format!("not JSON: {e}")))?;
+    if !whole.get().starts_with('{') {
+        return Err(bad("", "a push request is a JSON object"));
+    }
+    serde_json::from_str(whole.get()).map_err(|e| bad("", e.to_string()))
 }
 
 /// A push request's members, each kept as its text in the body (read
@@ -283,26 +307,51 @@ fn case_doc(
     common: &str,
     recipient: &str,
     device: Option<&RawValue>,
+    devices: Option<&RawValue>,
     now: i64,
 ) -> Result<CaseDoc, IngestError> {
-    let mut case = String::with_capacity(common.len() + recipient.len() + 64);
+    // The recipient's `Devices` list (most of a fan-out's bytes) is not
+    // copied and read again: its value becomes `null`.
+    let (before, after) = devices
+        .and_then(|list| around(recipient, list.get()))
+        .unwrap_or((recipient, None));
+    let mut case = String::with_capacity(
+        common.len()
+            + before.len()
+            + after.map_or(0, str::len)
+            + device.map_or(0, |d| d.get().len())
+            + 64,
+    );
     case.push('{');
     case.push_str(common);
     case.push_str("\"Recipient\":");
-    match device {
+    if let Some(device) = device {
         // The recipient is an object (checked): `{` then its members.
-        Some(device) => {
-            case.push_str("{\"Device\":");
-            case.push_str(device.get());
-            case.push(',');
-            case.push_str(recipient.get(1..).unwrap_or("}"));
-        }
-        None => case.push_str(recipient),
+        case.push_str("{\"Device\":");
+        case.push_str(device.get());
+        case.push(',');
+        case.push_str(before.get(1..).unwrap_or("}"));
+    } else {
+        case.push_str(before);
+    }
+    if let Some(after) = after {
+        case.push_str("null");
+        case.push_str(after);
     }
     case.push_str(",\"Now\":");
     case.push_str(&now.to_string());
     case.push('}');
     parse_case(case.as_bytes())
+}
+
+/// `text` without `part`, a slice of it: what comes before and after it
+/// (`None` if `part` does not lie in `text`).
+fn around<'t>(text: &'t str, part: &str) -> Option<(&'t str, Option<&'t str>)> {
+    let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    let inside = text.get(start..end)?;
+    std::ptr::eq(inside.as_ptr(), part.as_ptr()).then_some(())?;
+    Some((text.get(..start)?, Some(text.get(end..)?)))
 }
 
 /// A listed device read alone; errors name the key as a case's would
@@ -491,6 +540,80 @@ mod tests {
         assert_eq!(p.reports[0]["Body"], "Ann:hi");
         assert_eq!(p.reports[1]["Reason"], "Foreground");
         assert_eq!(p.reports[2]["Channel"], "fcm");
+    }
+
+    #[test]
+    fn around_splits_a_text_at_a_slice_of_it_only() {
+        let text = r#"{"A":1,"Devices":[1,2],"B":2}"#;
+        let list = &text[17..22];
+        assert_eq!(list, "[1,2]");
+        assert_eq!(
+            around(text, list),
+            Some((r#"{"A":1,"Devices":"#, Some(r#","B":2}"#)))
+        );
+        let elsewhere = String::from("[1,2]");
+        assert_eq!(around(text, &elsewhere), None);
+    }
+
+    #[test]
+    fn a_walk_reads_only_the_devices_it_wants() {
+        // Device 2 is broken, but not wanted: a recall re-reading devices 1
+        // and 3 of a request does not read the others.
+        let body = request(serde_json::json!([
+            { "Account": "bob", "Device": { "Channel": "apns", "Token": "ab00", "State": "background" } },
+            { "Account": "bob", "Devices": [
+                { "Channel": "apns", "Token": "ab01", "State": "background" },
+                { "Channel": "pigeon", "Token": "ab02", "State": "background" },
+                { "Channel": "fcm", "Token": "ab03", "State": "background" }
+            ] }
+        ]));
+        let mut seen = Vec::new();
+        let wanted = |i: usize| i == 1 || i == 3;
+        walk(
+            &body,
+            1_800_000_000,
+            &AppDoc::default(),
+            100,
+            wanted,
+            |case, path, i, n| {
+                seen.push((
+                    i,
+                    n,
+                    path.to_owned(),
+                    case.recipient.device.token.to_owned(),
+                ));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (
+                    1,
+                    4,
+                    "Recipients[1].Devices[0]".to_owned(),
+                    "ab01".to_owned()
+                ),
+                (
+                    3,
+                    4,
+                    "Recipients[1].Devices[2]".to_owned(),
+                    "ab03".to_owned()
+                ),
+            ]
+        );
+        let Err(e) = walk(
+            &body,
+            1_800_000_000,
+            &AppDoc::default(),
+            100,
+            |_| true,
+            |_, _, _, _| Ok(()),
+        ) else {
+            panic!("the broken device was not read");
+        };
+        assert_eq!(e.key, "Recipients[1].Devices[1].Channel");
     }
 
     #[test]

@@ -412,45 +412,49 @@ impl Renderer for RecallRenderer {
         let mut wanted = indices.to_vec();
         wanted.sort_unstable();
         let now = i64::try_from(job.accepted_ms / 1000).unwrap_or(i64::MAX);
-        let mut index = 0u32;
-        let mut each = |case: &Case<'_>, path: &str, _: usize| -> Result<(), IngestError> {
-            let this = index;
-            index += 1;
-            if wanted.binary_search(&this).is_err() {
-                return Ok(());
-            }
-            if let Decision::Push(n) = decide(case)? {
-                if let Some((follow, push)) = self.follow(&n, edit)? {
-                    let device = case.recipient.device;
-                    out.push((
-                        this,
-                        follow,
-                        DeviceRecord {
-                            channel: device.channel.name().to_owned(),
-                            token: device.token.to_owned(),
-                            path: path.to_owned(),
-                            state: DeviceState::Queued,
-                            attempts: 0,
-                            held_ms: 0,
-                            push: Some(push),
-                        },
-                    ));
+        let mut each =
+            |case: &Case<'_>, path: &str, this: usize, _: usize| -> Result<(), IngestError> {
+                let this = u32::try_from(this).unwrap_or(u32::MAX);
+                if wanted.binary_search(&this).is_err() {
+                    return Ok(());
                 }
-            }
-            Ok(())
-        };
+                if let Decision::Push(n) = decide(case)? {
+                    if let Some((follow, push)) = self.follow(&n, edit)? {
+                        let device = case.recipient.device;
+                        out.push((
+                            this,
+                            follow,
+                            DeviceRecord {
+                                channel: device.channel.name().to_owned(),
+                                token: device.token.to_owned(),
+                                path: path.to_owned(),
+                                state: DeviceState::Queued,
+                                attempts: 0,
+                                held_ms: 0,
+                                push: Some(push),
+                            },
+                        ));
+                    }
+                }
+                Ok(())
+            };
         let walked = match (&job.form, &kept.request) {
             (JobForm::Wire { bytes }, _) => match wire::decode(bytes) {
                 Ok(wired) => {
                     let mut case = wired.case();
                     case.now = now;
-                    each(&case, "job", 1).map_err(|e| e.to_string())
+                    each(&case, "job", 0, 1).map_err(|e| e.to_string())
                 }
                 Err(e) => Err(e.to_string()),
             },
-            (JobForm::Json, Some(body)) => walk(body.as_bytes(), now, &self.app, usize::MAX, each)
-                .map(drop)
-                .map_err(|e| e.to_string()),
+            (JobForm::Json, Some(body)) => {
+                // Only the devices asked for are read again.
+                let asked =
+                    |i: usize| u32::try_from(i).is_ok_and(|i| wanted.binary_search(&i).is_ok());
+                walk(body.as_bytes(), now, &self.app, usize::MAX, asked, each)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
             (JobForm::Json, None) => Err("the job kept no request".to_owned()),
         };
         if let Err(why) = walked {

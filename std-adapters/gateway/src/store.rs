@@ -1274,8 +1274,8 @@ fn write_jobs(
                 .insert((job.accepted_ms, job.id.as_str()), ())
                 .map_err(err)?;
             let mut pending = 0u32;
-            let shared = disk::shared_bodies(devices);
-            disk::put_bodies(&mut bodies, &job.id, &shared)?;
+            let shared = disk::SharedBodies::of(devices);
+            shared.put(&mut bodies, &job.id)?;
             for (i, device) in devices.iter().enumerate() {
                 let index = u32::try_from(i).map_err(err)?;
                 table
@@ -1372,7 +1372,7 @@ impl<'t> Tables<'t> {
         index: u32,
         device: &DeviceRecord,
     ) -> Result<(), StoreError> {
-        let row = disk::device_row(device, &HashMap::new())?;
+        let row = disk::device_row(device, &disk::SharedBodies::default())?;
         self.devices
             .insert((job_id, index), row.as_slice())
             .map_err(err)?;

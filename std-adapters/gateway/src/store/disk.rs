@@ -138,47 +138,81 @@ struct StatusIn {
     held_ms: u64,
 }
 
-/// The bodies two or more of `devices` share, numbered in order of first
-/// use: each gets a [`BODIES`] row and its devices refer to it. (A body
-/// only one device has stays in that device's row: a single push, or an
-/// FCM fan-out whose bodies carry their tokens, writes nothing more.)
-pub(super) fn shared_bodies(devices: &[DeviceRecord]) -> HashMap<&str, u32> {
-    let mut shared = HashMap::new();
-    if devices.len() < 2 {
-        return shared;
-    }
-    let mut seen: HashMap<&str, bool> = HashMap::with_capacity(devices.len().min(1024));
-    for body in devices.iter().filter_map(|d| d.push.as_ref()) {
-        let again = seen.entry(body.body.as_str()).or_insert(false);
-        if *again {
-            let next = u32::try_from(shared.len()).unwrap_or(u32::MAX);
-            shared.entry(body.body.as_str()).or_insert(next);
-        }
-        *again = true;
-    }
-    shared
+/// The bodies two or more of a job's devices share, numbered in order of
+/// first use: each gets a [`BODIES`] row and its devices refer to it. (A
+/// body only one device has stays in that device's row: a single push, or
+/// an FCM fan-out whose bodies carry their tokens, writes nothing more.)
+#[derive(Default)]
+pub(super) struct SharedBodies<'a> {
+    numbers: HashMap<&'a str, u32>,
+    /// The one shared body, when there is one (a fan-out of one payload):
+    /// compared, not hashed, per device.
+    only: Option<&'a str>,
 }
 
-/// Writes `shared` ([`shared_bodies`]) as the rows of `job_id`.
-pub(super) fn put_bodies(
-    bodies: &mut redb::Table<'_, (&'static str, u32), &'static str>,
-    job_id: &str,
-    shared: &HashMap<&str, u32>,
-) -> Result<(), StoreError> {
-    for (body, n) in shared {
-        bodies.insert((job_id, *n), *body).map_err(err)?;
+impl<'a> SharedBodies<'a> {
+    pub fn of(devices: &'a [DeviceRecord]) -> Self {
+        let mut shared = Self::default();
+        if devices.len() < 2 {
+            return shared;
+        }
+        let mut seen: HashMap<&str, bool> = HashMap::new();
+        // A run of one body (the usual fan-out) is recognised by
+        // comparing with the last body found shared.
+        let mut last_shared: Option<&str> = None;
+        for body in devices.iter().filter_map(|d| d.push.as_ref()) {
+            let body = body.body.as_str();
+            if last_shared == Some(body) {
+                continue;
+            }
+            let again = seen.entry(body).or_insert(false);
+            if *again {
+                let next = u32::try_from(shared.numbers.len()).unwrap_or(u32::MAX);
+                shared.numbers.entry(body).or_insert(next);
+                last_shared = Some(body);
+            }
+            *again = true;
+        }
+        if shared.numbers.len() == 1 {
+            shared.only = shared.numbers.keys().next().copied();
+        }
+        shared
     }
-    Ok(())
+
+    fn number(&self, body: &str) -> Option<u32> {
+        match self.only {
+            Some(only) => (only == body).then_some(0),
+            None if self.numbers.is_empty() => None,
+            None => self.numbers.get(body).copied(),
+        }
+    }
+
+    /// Writes the rows of `job_id`.
+    pub fn put(
+        &self,
+        bodies: &mut redb::Table<'_, (&'static str, u32), &'static str>,
+        job_id: &str,
+    ) -> Result<(), StoreError> {
+        for (body, n) in &self.numbers {
+            bodies.insert((job_id, *n), *body).map_err(err)?;
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.numbers.len()
+    }
 }
 
 /// A device's [`DEVICES`] row; its body by number if `shared` has it.
 pub(super) fn device_row(
     device: &DeviceRecord,
-    shared: &HashMap<&str, u32>,
+    shared: &SharedBodies<'_>,
 ) -> Result<Vec<u8>, StoreError> {
     let push = device.push.as_ref().map(|p| PushOut {
-        body: match shared.get(p.body.as_str()) {
-            Some(n) => BodyOut::Shared(*n),
+        body: match shared.number(p.body.as_str()) {
+            Some(n) => BodyOut::Shared(n),
             None => BodyOut::Own(&p.body),
         },
         headers: HeadersOut::of(&p.headers, &device.token),
@@ -373,14 +407,14 @@ mod tests {
                 ..apns("ee", "")
             },
         ];
-        let shared = shared_bodies(&devices);
+        let shared = SharedBodies::of(&devices);
         assert_eq!(shared.len(), 1, "only the body three devices share");
         let txn = db.begin_write().unwrap();
         {
             let mut rows = txn.open_table(DEVICES).unwrap();
             let mut bodies = txn.open_table(BODIES).unwrap();
             let mut states = txn.open_table(STATES).unwrap();
-            put_bodies(&mut bodies, "j", &shared).unwrap();
+            shared.put(&mut bodies, "j").unwrap();
             for (i, d) in (0u32..).zip(&devices) {
                 rows.insert(("j", i), device_row(d, &shared).unwrap().as_slice())
                     .unwrap();
@@ -423,8 +457,18 @@ mod tests {
     }
 
     #[test]
-    fn one_device_or_distinct_bodies_share_nothing() {
-        assert!(shared_bodies(&[apns("aa", "x")]).is_empty());
-        assert!(shared_bodies(&[apns("aa", "x"), apns("bb", "y")]).is_empty());
+    fn bodies_are_shared_by_two_devices_or_more() {
+        let numbers = |bodies: &[&str]| {
+            let devices: Vec<_> = bodies.iter().map(|b| apns("aa", b)).collect();
+            let shared = SharedBodies::of(&devices);
+            bodies.iter().map(|b| shared.number(b)).collect::<Vec<_>>()
+        };
+        assert_eq!(numbers(&["x"]), [None]);
+        assert_eq!(numbers(&["x", "y"]), [None, None]);
+        assert_eq!(numbers(&["x", "x", "x"]), [Some(0); 3]);
+        assert_eq!(
+            numbers(&["x", "y", "x", "z", "y", "y"]),
+            [Some(0), Some(1), Some(0), None, Some(1), Some(1)]
+        );
     }
 }
