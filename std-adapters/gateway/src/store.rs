@@ -551,6 +551,17 @@ impl Leases {
         self.held.len()
     }
 
+    /// Leases an entry the writer has just committed (so no result of it
+    /// can have committed yet), unless a queue read took it first or its
+    /// channel has `cap` leases: whether it was leased.
+    pub fn lease_new(&mut self, key: &QueueKey, cap: usize) -> bool {
+        if self.held.contains(key) || self.room(&key.channel, cap) == 0 {
+            return false;
+        }
+        self.take(key.clone());
+        true
+    }
+
     /// Leases `channel` may still take under `cap`.
     fn room(&self, channel: &str, cap: usize) -> usize {
         cap.saturating_sub(self.per_channel.get(channel).copied().unwrap_or(0))

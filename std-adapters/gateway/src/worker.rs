@@ -251,6 +251,9 @@ struct Shared {
     /// A lease was settled or given back: a channel at its cap may take more.
     settled: Notify,
     jobs: Mutex<JobCache>,
+    /// Devices the writer has just accepted, leased for the dispatcher:
+    /// sent without reading them back from the queue.
+    fresh: Mutex<Vec<(QueueKey, DeviceRecord)>>,
 }
 
 /// What one attempt at a device came to.
@@ -278,6 +281,7 @@ impl Workers {
             leased: Arc::new(Mutex::new(Leases::default())),
             settled: Notify::new(),
             jobs: Mutex::new(JobCache::default()),
+            fresh: Mutex::new(Vec::new()),
         });
         let wake = Arc::new(Notify::new());
         let leases = Arc::clone(&shared.leased);
@@ -315,7 +319,7 @@ async fn dispatch(
     results: mpsc::Sender<Write>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
-    let per_channel = shared.context.settings.concurrency.max(1) * 2;
+    let per_channel = lease_cap(&shared);
     let mut sends = tokio::task::JoinSet::new();
     loop {
         if *stopped.borrow() {
@@ -334,6 +338,11 @@ async fn dispatch(
                 continue;
             }
             tracing::info!("the store commits again: sending resumes");
+        }
+        let fresh =
+            std::mem::take(&mut *shared.fresh.lock().unwrap_or_else(PoisonError::into_inner));
+        for (key, device) in fresh {
+            send(&mut sends, &shared, &results, key, device);
         }
         let now = now_ms(&shared.context.clock);
         let settled = shared.settled.notified();
@@ -372,22 +381,7 @@ async fn dispatch(
             continue;
         }
         for (key, device) in due {
-            let (shared, results) = (Arc::clone(&shared), results.clone());
-            sends.spawn(async move {
-                match process(&shared, key.clone(), device).await {
-                    Some(result) => {
-                        let _ = results.send(Write::Result(result)).await;
-                    }
-                    None => {
-                        shared
-                            .leased
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .release(&key);
-                        shared.settled.notify_one();
-                    }
-                }
-            });
+            send(&mut sends, &shared, &results, key, device);
         }
     }
     // Drain: the sends in flight finish and their results commit.
@@ -396,6 +390,39 @@ async fn dispatch(
     if results.send(Write::Flush(flushed)).await.is_ok() {
         let _ = committed.await;
     }
+}
+
+/// Leases one channel may hold: twice its sends in flight, so a stuck
+/// provider's devices never take the others' places.
+fn lease_cap(shared: &Shared) -> usize {
+    shared.context.settings.concurrency.max(1) * 2
+}
+
+/// Sends a leased device on a task of its own; its result goes to the
+/// writer (or, if the send was abandoned, its lease is given back).
+fn send(
+    sends: &mut tokio::task::JoinSet<()>,
+    shared: &Arc<Shared>,
+    results: &mpsc::Sender<Write>,
+    key: QueueKey,
+    device: DeviceRecord,
+) {
+    let (shared, results) = (Arc::clone(shared), results.clone());
+    sends.spawn(async move {
+        match process(&shared, key.clone(), device).await {
+            Some(result) => {
+                let _ = results.send(Write::Result(result)).await;
+            }
+            None => {
+                shared
+                    .leased
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .release(&key);
+                shared.settled.notify_one();
+            }
+        }
+    });
 }
 
 /// One device (its record read with its queue entry): what to commit
@@ -652,6 +679,47 @@ fn job(shared: &Shared, id: &str) -> Option<Arc<JobRecord>> {
     Some(job)
 }
 
+/// Jobs the writer has just committed: into the job cache, and as many of
+/// their devices as their channels have room for leased and handed to the
+/// dispatcher as they are (the rest it reads from the queue). No result of
+/// them can have committed yet (this writer commits results), so a device
+/// not leased by a queue read is one nobody has sent.
+fn hand_over(shared: &Shared, new: Vec<(JobRecord, Vec<DeviceRecord>)>) {
+    let cap = lease_cap(shared);
+    let mut fresh = Vec::new();
+    let mut jobs = Vec::with_capacity(new.len());
+    {
+        let mut leases = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
+        for (job, devices) in new {
+            for (index, device) in (0u32..).zip(devices) {
+                if !device.state.is_pending() {
+                    continue;
+                }
+                let key = QueueKey {
+                    channel: device.channel.clone(),
+                    due_ms: job.accepted_ms,
+                    job_id: job.id.clone(),
+                    device: index,
+                };
+                if leases.lease_new(&key, cap) {
+                    fresh.push((key, device));
+                }
+            }
+            jobs.push(Arc::new(job));
+        }
+    }
+    let mut cache = shared.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+    for job in jobs {
+        cache.insert(job);
+    }
+    drop(cache);
+    shared
+        .fresh
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .extend(fresh);
+}
+
 /// The store's one writer: takes every write waiting, commits them in one
 /// transaction, then answers the accepts and settles the leases. A failed
 /// commit answers its accepts with the error (a 503: nothing of theirs is
@@ -698,16 +766,12 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
                         jobs.into_iter()
                             .zip(&mine)
                             .filter(|(_, a)| matches!(a, Accepted::New))
-                            .map(|((job, _), _)| Arc::new(job)),
+                            .map(|(job, _)| job),
                     );
                     let _ = reply.send(Ok(mine));
                 }
                 if !new.is_empty() {
-                    let mut cache = shared.jobs.lock().unwrap_or_else(PoisonError::into_inner);
-                    for job in new {
-                        cache.insert(job);
-                    }
-                    drop(cache);
+                    hand_over(&shared, new);
                     wake.notify_one();
                 }
             }
