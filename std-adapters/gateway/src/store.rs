@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 mod disk;
-use disk::{BodyCache, Rows, BODIES, DEVICES, STATES};
+use disk::{ReadCache, Rows, BODIES, DEVICES, STATES};
 
 /// Job id → [`JobRecord`] (postcard).
 const JOBS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("jobs");
@@ -811,7 +811,7 @@ impl Store {
             states: &states,
             bodies: &bodies,
         };
-        let mut cache = BodyCache::default();
+        let mut cache = ReadCache::default();
         let mut leases = leases
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -891,7 +891,7 @@ impl Store {
             states: &states,
             bodies: &bodies,
         };
-        rows.read(job_id, index, &mut BodyCache::default())
+        rows.read(job_id, index, &mut ReadCache::default())
     }
 
     /// Every device of a job, in request order.
@@ -907,18 +907,7 @@ impl Store {
             states: &states,
             bodies: &bodies,
         };
-        let mut cache = BodyCache::default();
-        let mut out = Vec::new();
-        for entry in devices
-            .range((job_id, 0u32)..=(job_id, u32::MAX))
-            .map_err(err)?
-        {
-            let (key, _) = entry.map_err(err)?;
-            if let Some(device) = rows.read(job_id, key.value().1, &mut cache)? {
-                out.push(device);
-            }
-        }
-        Ok(out)
+        rows.all(job_id)
     }
 
     /// Commits results in one transaction: each removes its queue entry
@@ -1114,8 +1103,10 @@ impl Store {
                     .map(|v| decode::<JobRecord>(v.value()).map(|j| j.devices))
                     .transpose()?
                     .unwrap_or(0);
+                for n in 0..disk::chunks(count) {
+                    devices.remove((id.as_str(), n)).map_err(err)?;
+                }
                 for index in 0..count {
-                    devices.remove((id.as_str(), index)).map_err(err)?;
                     states.remove((id.as_str(), index)).map_err(err)?;
                 }
                 bodies
@@ -1287,14 +1278,9 @@ fn write_jobs(
             let mut pending = 0u32;
             let shared = disk::SharedBodies::of(devices);
             shared.put(&mut bodies, &job.id)?;
+            disk::put_new(&mut table, &job.id, devices, &shared)?;
             for (i, device) in devices.iter().enumerate() {
                 let index = u32::try_from(i).map_err(err)?;
-                table
-                    .insert(
-                        (job.id.as_str(), index),
-                        disk::device_row(device, &shared)?.as_slice(),
-                    )
-                    .map_err(err)?;
                 if device.state.is_pending() {
                     queue
                         .insert(
@@ -1373,7 +1359,7 @@ impl<'t> Tables<'t> {
             states: &self.states,
             bodies: &self.bodies,
         };
-        rows.read(job_id, index, &mut BodyCache::default())
+        rows.read(job_id, index, &mut ReadCache::default())
     }
 
     /// Writes a device whole: its push (new, or an edit's) and its state.
@@ -1383,10 +1369,7 @@ impl<'t> Tables<'t> {
         index: u32,
         device: &DeviceRecord,
     ) -> Result<(), StoreError> {
-        let row = disk::device_row(device, &disk::SharedBodies::default())?;
-        self.devices
-            .insert((job_id, index), row.as_slice())
-            .map_err(err)?;
+        disk::put_one(&mut self.devices, job_id, index, device)?;
         self.put_status(
             job_id,
             index,

@@ -1,14 +1,16 @@
 //! How the local store lays a device out (record format 4): what its send
-//! needs, written once at acceptance ([`DEVICES`]); its state apart
-//! ([`STATES`]), the only row a result writes (~40 bytes, where rewriting
-//! the whole record was ~350); and a body that several devices of one job
-//! share, once per job ([`BODIES`]) — a fan-out to 10,000 APNs devices
-//! stores its payload once, not 10,000 times. An APNs device's
-//! `device_token` header, the device's own token, is not stored twice.
+//! needs, written once at acceptance, [`CHUNK`] devices of a job to a row
+//! ([`DEVICES`]: a 10,000-device fan-out is 157 rows, not 10,000 B-tree
+//! inserts); its state apart ([`STATES`]), the only row a result writes
+//! (~40 bytes, where rewriting the whole record was ~350); and a body that
+//! several devices of one job share, once per job ([`BODIES`]) — a fan-out
+//! to 10,000 APNs devices stores its payload once, not 10,000 times. An
+//! APNs device's `device_token` header, the device's own token, is not
+//! stored twice.
 //!
-//! The `…Out` types borrow what they write and the `…In` types own what
-//! they read; each pair has one shape (postcard is positional), pinned by
-//! the round-trip test below.
+//! [`DeviceOut`] borrows what a new job writes; [`Row`] owns what is read
+//! (and rewritten, for the rare edit of one device); both have one shape
+//! (postcard is positional), pinned by the round-trip test below.
 
 use std::collections::HashMap;
 
@@ -19,8 +21,12 @@ use super::{
     decode, encode, err, DeviceRecord, DeviceState, StoreError, StoredHeaders, StoredPush,
 };
 
-/// (job id, device index) → the device as accepted ([`DeviceOut`]).
-pub(super) const DEVICES: TableDefinition<'_, (&str, u32), &[u8]> = TableDefinition::new("devices");
+/// (job id, chunk number) → devices `CHUNK × n …` of the job as accepted
+/// (a sequence of [`Row`]s).
+pub(super) const DEVICES: TableDefinition<'_, (&str, u32), &[u8]> =
+    TableDefinition::new("device_chunks");
+/// Devices per [`DEVICES`] row.
+pub(super) const CHUNK: u32 = 64;
 /// (job id, device index) → its state since acceptance ([`StatusOut`]);
 /// absent: the state it was accepted in.
 pub(super) const STATES: TableDefinition<'_, (&str, u32), &[u8]> =
@@ -39,13 +45,14 @@ struct DeviceOut<'a> {
     push: Option<PushOut<'a>>,
 }
 
-#[derive(Deserialize)]
-struct DeviceIn {
+/// A device as stored, owned.
+#[derive(Serialize, Deserialize)]
+struct Row {
     channel: String,
     token: String,
     path: String,
     state: DeviceState,
-    push: Option<PushIn>,
+    push: Option<RowPush>,
 }
 
 #[derive(Serialize)]
@@ -56,9 +63,9 @@ struct PushOut<'a> {
     life_time: Option<u32>,
 }
 
-#[derive(Deserialize)]
-struct PushIn {
-    body: BodyIn,
+#[derive(Serialize, Deserialize)]
+struct RowPush {
+    body: RowBody,
     headers: StoredHeaders,
     expires_at: Option<i64>,
     life_time: Option<u32>,
@@ -71,8 +78,8 @@ enum BodyOut<'a> {
     Shared(u32),
 }
 
-#[derive(Deserialize)]
-enum BodyIn {
+#[derive(Serialize, Deserialize)]
+enum RowBody {
     Own(String),
     Shared(u32),
 }
@@ -205,11 +212,7 @@ impl<'a> SharedBodies<'a> {
     }
 }
 
-/// A device's [`DEVICES`] row; its body by number if `shared` has it.
-pub(super) fn device_row(
-    device: &DeviceRecord,
-    shared: &SharedBodies<'_>,
-) -> Result<Vec<u8>, StoreError> {
+fn device_out<'a>(device: &'a DeviceRecord, shared: &SharedBodies<'_>) -> DeviceOut<'a> {
     let push = device.push.as_ref().map(|p| PushOut {
         body: match shared.number(p.body.as_str()) {
             Some(n) => BodyOut::Shared(n),
@@ -219,13 +222,71 @@ pub(super) fn device_row(
         expires_at: p.expires_at,
         life_time: p.life_time,
     });
-    encode(&DeviceOut {
+    DeviceOut {
         channel: &device.channel,
         token: &device.token,
         path: &device.path,
         state: &device.state,
         push,
-    })
+    }
+}
+
+/// The [`DEVICES`] rows a job of `devices` devices has.
+pub(super) fn chunks(devices: u32) -> u32 {
+    devices.div_ceil(CHUNK)
+}
+
+type DeviceTable<'t> = redb::Table<'t, (&'static str, u32), &'static [u8]>;
+
+/// Writes a new job's devices, [`CHUNK`] to a row, each body by number
+/// if `shared` has it.
+pub(super) fn put_new(
+    table: &mut DeviceTable<'_>,
+    job_id: &str,
+    devices: &[DeviceRecord],
+    shared: &SharedBodies<'_>,
+) -> Result<(), StoreError> {
+    let per_row = usize::try_from(CHUNK).unwrap_or(usize::MAX);
+    for (n, chunk) in (0u32..).zip(devices.chunks(per_row)) {
+        let rows: Vec<DeviceOut<'_>> = chunk.iter().map(|d| device_out(d, shared)).collect();
+        table
+            .insert((job_id, n), encode(&rows)?.as_slice())
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Writes device `index` of `job_id` whole (an edit's push, or a device
+/// appended to the job: `index` is then its device count): its chunk is
+/// read, changed and written back.
+pub(super) fn put_one(
+    table: &mut DeviceTable<'_>,
+    job_id: &str,
+    index: u32,
+    device: &DeviceRecord,
+) -> Result<(), StoreError> {
+    let key = (job_id, index / CHUNK);
+    let mut rows: Vec<Row> = match table.get(key).map_err(err)? {
+        Some(v) => decode(v.value())?,
+        None => Vec::new(),
+    };
+    let row: Row = decode(&encode(&device_out(device, &SharedBodies::default()))?)?;
+    let at = usize::try_from(index % CHUNK).map_err(err)?;
+    match at.cmp(&rows.len()) {
+        std::cmp::Ordering::Less => {
+            if let Some(slot) = rows.get_mut(at) {
+                *slot = row;
+            }
+        }
+        std::cmp::Ordering::Equal => rows.push(row),
+        std::cmp::Ordering::Greater => {
+            return Err(err(format!(
+                "job {job_id}: device {index} written past the job's end"
+            )))
+        }
+    }
+    table.insert(key, encode(&rows)?.as_slice()).map_err(err)?;
+    Ok(())
 }
 
 /// A device's [`STATES`] row.
@@ -241,11 +302,13 @@ pub(super) fn status_row(
     })
 }
 
-/// The last shared body read, so the devices of one fan-out read its row
-/// once in a run of reads.
+/// What a run of reads has read: the last chunk (its devices taken as
+/// they are read) and the last shared body, so the devices of one job read
+/// each row once.
 #[derive(Default)]
-pub(super) struct BodyCache {
-    last: Option<(String, u32, String)>,
+pub(super) struct ReadCache {
+    chunk: Option<(String, u32, Vec<Option<Row>>)>,
+    body: Option<(String, u32, String)>,
 }
 
 /// The three tables a device is read from.
@@ -267,26 +330,74 @@ where
         &self,
         job_id: &str,
         index: u32,
-        cache: &mut BodyCache,
+        cache: &mut ReadCache,
     ) -> Result<Option<DeviceRecord>, StoreError> {
-        let Some(row) = self.devices.get((job_id, index)).map_err(err)? else {
+        let Some(row) = self.row(job_id, index, cache)? else {
             return Ok(None);
         };
-        let accepted: DeviceIn = decode(row.value())?;
-        drop(row);
+        self.record(job_id, index, row, cache).map(Some)
+    }
+
+    /// Every device of a job, in order (its rows hold devices 0…n, no
+    /// gap).
+    pub fn all(&self, job_id: &str) -> Result<Vec<DeviceRecord>, StoreError> {
+        let mut cache = ReadCache::default();
+        let mut out = Vec::new();
+        for index in 0u32.. {
+            match self.read(job_id, index, &mut cache)? {
+                Some(device) => out.push(device),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored row of a device, from the cached chunk when it is there.
+    fn row(
+        &self,
+        job_id: &str,
+        index: u32,
+        cache: &mut ReadCache,
+    ) -> Result<Option<Row>, StoreError> {
+        let (n, at) = (index / CHUNK, usize::try_from(index % CHUNK).map_err(err)?);
+        if let Some((job, m, rows)) = &mut cache.chunk {
+            if job == job_id && *m == n {
+                if let Some(row) = rows.get_mut(at).and_then(Option::take) {
+                    return Ok(Some(row));
+                }
+            }
+        }
+        let Some(value) = self.devices.get((job_id, n)).map_err(err)? else {
+            return Ok(None);
+        };
+        let rows: Vec<Row> = decode(value.value())?;
+        drop(value);
+        let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+        let row = rows.get_mut(at).and_then(Option::take);
+        cache.chunk = Some((job_id.to_owned(), n, rows));
+        Ok(row)
+    }
+
+    fn record(
+        &self,
+        job_id: &str,
+        index: u32,
+        row: Row,
+        cache: &mut ReadCache,
+    ) -> Result<DeviceRecord, StoreError> {
         let (state, attempts, held_ms) = match self.states.get((job_id, index)).map_err(err)? {
             Some(s) => {
                 let s: StatusIn = decode(s.value())?;
                 (s.state, s.attempts, s.held_ms)
             }
-            None => (accepted.state, 0, 0),
+            None => (row.state, 0, 0),
         };
-        let push = match accepted.push {
+        let push = match row.push {
             None => None,
             Some(p) => Some(StoredPush {
                 body: match p.body {
-                    BodyIn::Own(body) => body,
-                    BodyIn::Shared(n) => self.shared(job_id, n, cache)?,
+                    RowBody::Own(body) => body,
+                    RowBody::Shared(n) => self.shared(job_id, n, cache)?,
                 },
                 headers: match p.headers {
                     StoredHeaders::Apns {
@@ -305,7 +416,7 @@ where
                         expiration,
                         collapse_id,
                         device_token: if device_token.is_empty() {
-                            accepted.token.clone()
+                            row.token.clone()
                         } else {
                             device_token
                         },
@@ -316,19 +427,19 @@ where
                 life_time: p.life_time,
             }),
         };
-        Ok(Some(DeviceRecord {
-            channel: accepted.channel,
-            token: accepted.token,
-            path: accepted.path,
+        Ok(DeviceRecord {
+            channel: row.channel,
+            token: row.token,
+            path: row.path,
             state,
             attempts,
             held_ms,
             push,
-        }))
+        })
     }
 
-    fn shared(&self, job_id: &str, n: u32, cache: &mut BodyCache) -> Result<String, StoreError> {
-        if let Some((job, m, body)) = &cache.last {
+    fn shared(&self, job_id: &str, n: u32, cache: &mut ReadCache) -> Result<String, StoreError> {
+        if let Some((job, m, body)) = &cache.body {
             if job == job_id && *m == n {
                 return Ok(body.clone());
             }
@@ -339,14 +450,14 @@ where
             .map_err(err)?
             .map(|v| v.value().to_owned())
             .ok_or_else(|| err(format!("job {job_id}: shared body {n} is missing")))?;
-        cache.last = Some((job_id.to_owned(), n, body.clone()));
+        cache.body = Some((job_id.to_owned(), n, body.clone()));
         Ok(body)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use redb::ReadableDatabase;
+    use redb::{ReadableDatabase, ReadableTableMetadata};
 
     use super::*;
 
@@ -376,7 +487,7 @@ mod tests {
     }
 
     #[test]
-    fn a_device_reads_back_as_written_with_shared_bodies_and_its_state_apart() {
+    fn devices_read_back_as_written_with_shared_bodies_and_their_states_apart() {
         let dir = tempfile::tempdir().unwrap();
         let db = redb::Database::create(dir.path().join("t.redb")).unwrap();
         let mut other_token = apns("bb", "{\"own\":1}");
@@ -394,7 +505,7 @@ mod tests {
             push: None,
             ..apns("cc", "")
         };
-        let devices = vec![
+        let mut devices = vec![
             apns("aa", "{\"same\":1}"),
             other_token,
             apns("dd", "{\"same\":1}"),
@@ -407,27 +518,37 @@ mod tests {
                 ..apns("ee", "")
             },
         ];
+        // Past two chunk boundaries.
+        devices.extend((0..150).map(|i| apns(&format!("t{i}"), "{\"same\":1}")));
         let shared = SharedBodies::of(&devices);
-        assert_eq!(shared.len(), 1, "only the body three devices share");
+        assert_eq!(shared.len(), 1, "only the body most devices share");
+        let delivered = DeviceState::Delivered {
+            id: "x".into(),
+            at_ms: 5,
+        };
+        let edited = apns("t65", "{\"edited\":1}");
+        let appended = apns("new", "{\"same\":1}");
         let txn = db.begin_write().unwrap();
         {
             let mut rows = txn.open_table(DEVICES).unwrap();
             let mut bodies = txn.open_table(BODIES).unwrap();
             let mut states = txn.open_table(STATES).unwrap();
             shared.put(&mut bodies, "j").unwrap();
-            for (i, d) in (0u32..).zip(&devices) {
-                rows.insert(("j", i), device_row(d, &shared).unwrap().as_slice())
-                    .unwrap();
-            }
-            let delivered = DeviceState::Delivered {
-                id: "x".into(),
-                at_ms: 5,
-            };
+            put_new(&mut rows, "j", &devices, &shared).unwrap();
+            assert_eq!(rows.len().unwrap(), u64::from(chunks(155)));
             states
                 .insert(("j", 2), status_row(&delivered, 1, 7).unwrap().as_slice())
                 .unwrap();
+            put_one(&mut rows, "j", 70, &edited).unwrap();
+            put_one(&mut rows, "j", 155, &appended).unwrap();
+            assert!(put_one(&mut rows, "j", 157, &appended).is_err(), "a gap");
         }
         txn.commit().unwrap();
+        devices[2].state = delivered;
+        devices[2].attempts = 1;
+        devices[2].held_ms = 7;
+        devices[70] = edited;
+        devices.push(appended);
         let txn = db.begin_read().unwrap();
         let (d, s, b) = (
             txn.open_table(DEVICES).unwrap(),
@@ -439,21 +560,20 @@ mod tests {
             states: &s,
             bodies: &b,
         };
-        let mut cache = BodyCache::default();
-        for (i, want) in (0u32..).zip(&devices) {
-            let got = rows.read("j", i, &mut cache).unwrap().unwrap();
-            let mut want = want.clone();
-            if i == 2 {
-                want.state = DeviceState::Delivered {
-                    id: "x".into(),
-                    at_ms: 5,
-                };
-                want.attempts = 1;
-                want.held_ms = 7;
-            }
+        let all = rows.all("j").unwrap();
+        assert_eq!(all.len(), devices.len());
+        for (i, (got, want)) in all.iter().zip(&devices).enumerate() {
             assert_eq!(format!("{got:?}"), format!("{want:?}"), "device {i}");
         }
-        assert!(rows.read("j", 9, &mut cache).unwrap().is_none());
+        // Out of order and twice: each read is the device's.
+        let mut cache = ReadCache::default();
+        for i in [100u32, 3, 100, 64, 63, 155] {
+            let got = rows.read("j", i, &mut cache).unwrap().unwrap();
+            let want = &devices[usize::try_from(i).unwrap()];
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "device {i}");
+        }
+        assert!(rows.read("j", 156, &mut cache).unwrap().is_none());
+        assert!(rows.read("other", 0, &mut cache).unwrap().is_none());
     }
 
     #[test]
