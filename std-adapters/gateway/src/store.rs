@@ -9,6 +9,9 @@
 //! Records are postcard, not JSON: a device record is what a send needs
 //! (channel, token, the push rendered at accept time) and nothing of the
 //! request it came from, so a request's size bounds what the store keeps.
+//! It is written once, 64 devices of a job to a row, with a body the
+//! job's devices share kept once; a result writes the device's state
+//! alone ([`disk`]).
 //! A job whose message has a key (`Message.MsgKey`, or `MsgSeq` in a
 //! group) also keeps its request once ([`Kept`]) and is indexed by the key,
 //! so a recall or an edit ([`Store::recall`]) renders each sent device's
