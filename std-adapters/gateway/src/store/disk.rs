@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use redb::{ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-use super::{
+use super::record::{
     decode, encode, err, DeviceRecord, DeviceState, StoreError, StoredHeaders, StoredPush,
 };
 
