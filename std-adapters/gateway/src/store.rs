@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 mod disk;
 mod record;
-use disk::{ReadCache, Rows, BODIES, DEVICES, STATES};
+use disk::{ReadCache, ReadTables, Rows, BODIES, DEVICES, STATES};
 use record::{decode, encode, err};
 pub use record::{DeviceRecord, DeviceState, StoreError, StoredHeaders, StoredPush};
 
@@ -571,16 +571,8 @@ impl Store {
             .clear();
         let txn = self.db.begin_read().map_err(err)?;
         let queue = txn.open_table(QUEUE).map_err(err)?;
-        let (devices, states, bodies) = (
-            txn.open_table(DEVICES).map_err(err)?,
-            txn.open_table(STATES).map_err(err)?,
-            txn.open_table(BODIES).map_err(err)?,
-        );
-        let rows = Rows {
-            devices: &devices,
-            states: &states,
-            bodies: &bodies,
-        };
+        let tables = ReadTables::open(&txn)?;
+        let rows = tables.rows();
         let mut cache = ReadCache::default();
         let mut leases = leases
             .lock()
@@ -651,32 +643,16 @@ impl Store {
 
     pub fn device(&self, job_id: &str, index: u32) -> Result<Option<DeviceRecord>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
-        let (devices, states, bodies) = (
-            txn.open_table(DEVICES).map_err(err)?,
-            txn.open_table(STATES).map_err(err)?,
-            txn.open_table(BODIES).map_err(err)?,
-        );
-        let rows = Rows {
-            devices: &devices,
-            states: &states,
-            bodies: &bodies,
-        };
+        let tables = ReadTables::open(&txn)?;
+        let rows = tables.rows();
         rows.read(job_id, index, &mut ReadCache::default())
     }
 
     /// Every device of a job, in request order.
     pub fn devices(&self, job_id: &str) -> Result<Vec<DeviceRecord>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
-        let (devices, states, bodies) = (
-            txn.open_table(DEVICES).map_err(err)?,
-            txn.open_table(STATES).map_err(err)?,
-            txn.open_table(BODIES).map_err(err)?,
-        );
-        let rows = Rows {
-            devices: &devices,
-            states: &states,
-            bodies: &bodies,
-        };
+        let tables = ReadTables::open(&txn)?;
+        let rows = tables.rows();
         rows.all(job_id)
     }
 
@@ -1284,6 +1260,27 @@ impl<'t> Tables<'t> {
         Ok(None)
     }
 
+    /// A queued device of a recalled message: out of the queue (`entry`
+    /// joins `removed`), never to be sent.
+    fn recall_queued(
+        &mut self,
+        entry: QueueKey,
+        device: &DeviceRecord,
+        removed: &mut Vec<QueueKey>,
+    ) -> Result<(), StoreError> {
+        self.unqueue(&entry)?;
+        let (job_id, index) = (entry.job_id.as_str(), entry.device);
+        self.put_status(
+            job_id,
+            index,
+            &DeviceState::Recalled,
+            device.attempts,
+            device.held_ms,
+        )?;
+        removed.push(entry);
+        Ok(())
+    }
+
     /// Takes a pending device out of the queue.
     fn unqueue(&mut self, key: &QueueKey) -> Result<(), StoreError> {
         let entry = (
@@ -1457,15 +1454,7 @@ fn recall_in(
                 if leases.held.contains(&entry) {
                     continue;
                 }
-                t.unqueue(&entry)?;
-                removed.push(entry);
-                t.put_status(
-                    id,
-                    index,
-                    &DeviceState::Recalled,
-                    device.attempts,
-                    device.held_ms,
-                )?;
+                t.recall_queued(entry, &device, removed)?;
             }
         }
     }
@@ -1517,15 +1506,7 @@ fn recall_in(
                     removed.push(entry);
                 }
                 Some(entry) => {
-                    t.unqueue(&entry)?;
-                    removed.push(entry);
-                    t.put_status(
-                        id,
-                        index,
-                        &DeviceState::Recalled,
-                        device.attempts,
-                        device.held_ms,
-                    )?;
+                    t.recall_queued(entry, &device, removed)?;
                     outcome.recalled += 1;
                 }
                 None => outcome.untouched += 1,

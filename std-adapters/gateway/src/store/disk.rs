@@ -311,6 +311,35 @@ pub(super) struct ReadCache {
     body: Option<(String, u32, String)>,
 }
 
+type ReadTable<V> = redb::ReadOnlyTable<(&'static str, u32), V>;
+
+/// The three tables a device is read from, open in a read transaction.
+pub(super) struct ReadTables {
+    devices: ReadTable<&'static [u8]>,
+    states: ReadTable<&'static [u8]>,
+    bodies: ReadTable<&'static str>,
+}
+
+impl ReadTables {
+    pub fn open(txn: &redb::ReadTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            devices: txn.open_table(DEVICES).map_err(err)?,
+            states: txn.open_table(STATES).map_err(err)?,
+            bodies: txn.open_table(BODIES).map_err(err)?,
+        })
+    }
+
+    pub fn rows(
+        &self,
+    ) -> Rows<'_, ReadTable<&'static [u8]>, ReadTable<&'static [u8]>, ReadTable<&'static str>> {
+        Rows {
+            devices: &self.devices,
+            states: &self.states,
+            bodies: &self.bodies,
+        }
+    }
+}
+
 /// The three tables a device is read from.
 pub(super) struct Rows<'t, D, S, B> {
     pub devices: &'t D,
@@ -399,29 +428,14 @@ where
                     RowBody::Own(body) => body,
                     RowBody::Shared(n) => self.shared(job_id, n, cache)?,
                 },
-                headers: match p.headers {
-                    StoredHeaders::Apns {
-                        push_type,
-                        priority,
-                        topic,
-                        topic_suffix,
-                        expiration,
-                        collapse_id,
-                        device_token,
-                    } => StoredHeaders::Apns {
-                        push_type,
-                        priority,
-                        topic,
-                        topic_suffix,
-                        expiration,
-                        collapse_id,
-                        device_token: if device_token.is_empty() {
-                            row.token.clone()
-                        } else {
-                            device_token
-                        },
-                    },
-                    other => other,
+                headers: {
+                    let mut headers = p.headers;
+                    if let StoredHeaders::Apns { device_token, .. } = &mut headers {
+                        if device_token.is_empty() {
+                            device_token.clone_from(&row.token);
+                        }
+                    }
+                    headers
                 },
                 expires_at: p.expires_at,
                 life_time: p.life_time,
