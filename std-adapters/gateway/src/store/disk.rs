@@ -4,13 +4,12 @@
 //! inserts); its state apart ([`STATES`]), the only row a result writes
 //! (~40 bytes, where rewriting the whole record was ~350); and a body that
 //! several devices of one job share, once per job ([`BODIES`]) — a fan-out
-//! to 10,000 APNs devices stores its payload once, not 10,000 times. An
-//! APNs device's `device_token` header, the device's own token, is not
-//! stored twice.
+//! to 10,000 APNs devices stores its payload once, not 10,000 times.
 //!
-//! [`DeviceOut`] borrows what a new job writes; [`Row`] owns what is read
-//! (and rewritten, for the rare edit of one device); both have one shape
-//! (postcard is positional), pinned by the round-trip test below.
+//! [`DeviceOut`] borrows what a new job writes (no copy of its devices);
+//! [`Row`] owns what is read (and rewritten, for the rare edit of one
+//! device); both have one shape (postcard is positional), pinned by the
+//! round-trip test below.
 
 use std::collections::HashMap;
 
@@ -58,7 +57,7 @@ struct Row {
 #[derive(Serialize)]
 struct PushOut<'a> {
     body: BodyOut<'a>,
-    headers: HeadersOut<'a>,
+    headers: &'a StoredHeaders,
     expires_at: Option<i64>,
     life_time: Option<u32>,
 }
@@ -82,53 +81,6 @@ enum BodyOut<'a> {
 enum RowBody {
     Own(String),
     Shared(u32),
-}
-
-/// [`StoredHeaders`] borrowed, variant for variant; an APNs
-/// `device_token` equal to the device's token is written empty.
-#[derive(Serialize)]
-enum HeadersOut<'a> {
-    None,
-    Apns {
-        push_type: &'a str,
-        priority: &'a str,
-        topic: &'a str,
-        topic_suffix: &'a str,
-        expiration: Option<i64>,
-        collapse_id: Option<&'a str>,
-        device_token: &'a str,
-    },
-    Revoke,
-}
-
-impl<'a> HeadersOut<'a> {
-    fn of(headers: &'a StoredHeaders, token: &str) -> Self {
-        match headers {
-            StoredHeaders::None => HeadersOut::None,
-            StoredHeaders::Revoke => HeadersOut::Revoke,
-            StoredHeaders::Apns {
-                push_type,
-                priority,
-                topic,
-                topic_suffix,
-                expiration,
-                collapse_id,
-                device_token,
-            } => HeadersOut::Apns {
-                push_type,
-                priority,
-                topic,
-                topic_suffix,
-                expiration: *expiration,
-                collapse_id: collapse_id.as_deref(),
-                device_token: if device_token == token {
-                    ""
-                } else {
-                    device_token
-                },
-            },
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -218,7 +170,7 @@ fn device_out<'a>(device: &'a DeviceRecord, shared: &SharedBodies<'_>) -> Device
             Some(n) => BodyOut::Shared(n),
             None => BodyOut::Own(&p.body),
         },
-        headers: HeadersOut::of(&p.headers, &device.token),
+        headers: &p.headers,
         expires_at: p.expires_at,
         life_time: p.life_time,
     });
@@ -270,7 +222,18 @@ pub(super) fn put_one(
         Some(v) => decode(v.value())?,
         None => Vec::new(),
     };
-    let row: Row = decode(&encode(&device_out(device, &SharedBodies::default()))?)?;
+    let row = Row {
+        channel: device.channel.clone(),
+        token: device.token.clone(),
+        path: device.path.clone(),
+        state: device.state.clone(),
+        push: device.push.as_ref().map(|p| RowPush {
+            body: RowBody::Own(p.body.clone()),
+            headers: p.headers.clone(),
+            expires_at: p.expires_at,
+            life_time: p.life_time,
+        }),
+    };
     let at = usize::try_from(index % CHUNK).map_err(err)?;
     match at.cmp(&rows.len()) {
         std::cmp::Ordering::Less => {
@@ -428,15 +391,7 @@ where
                     RowBody::Own(body) => body,
                     RowBody::Shared(n) => self.shared(job_id, n, cache)?,
                 },
-                headers: {
-                    let mut headers = p.headers;
-                    if let StoredHeaders::Apns { device_token, .. } = &mut headers {
-                        if device_token.is_empty() {
-                            device_token.clone_from(&row.token);
-                        }
-                    }
-                    headers
-                },
+                headers: p.headers,
                 expires_at: p.expires_at,
                 life_time: p.life_time,
             }),
@@ -504,14 +459,6 @@ mod tests {
     fn devices_read_back_as_written_with_shared_bodies_and_their_states_apart() {
         let dir = tempfile::tempdir().unwrap();
         let db = redb::Database::create(dir.path().join("t.redb")).unwrap();
-        let mut other_token = apns("bb", "{\"own\":1}");
-        if let Some(StoredPush {
-            headers: StoredHeaders::Apns { device_token, .. },
-            ..
-        }) = &mut other_token.push
-        {
-            *device_token = "not-the-token".into();
-        }
         let suppressed = DeviceRecord {
             state: DeviceState::Suppressed {
                 reason: "Dnd".into(),
@@ -521,7 +468,7 @@ mod tests {
         };
         let mut devices = vec![
             apns("aa", "{\"same\":1}"),
-            other_token,
+            apns("bb", "{\"own\":1}"),
             apns("dd", "{\"same\":1}"),
             suppressed,
             DeviceRecord {
@@ -574,17 +521,13 @@ mod tests {
             states: &s,
             bodies: &b,
         };
-        let all = rows.all("j").unwrap();
-        assert_eq!(all.len(), devices.len());
-        for (i, (got, want)) in all.iter().zip(&devices).enumerate() {
-            assert_eq!(format!("{got:?}"), format!("{want:?}"), "device {i}");
-        }
+        assert_eq!(rows.all("j").unwrap(), devices);
         // Out of order and twice: each read is the device's.
         let mut cache = ReadCache::default();
         for i in [100u32, 3, 100, 64, 63, 155] {
             let got = rows.read("j", i, &mut cache).unwrap().unwrap();
             let want = &devices[usize::try_from(i).unwrap()];
-            assert_eq!(format!("{got:?}"), format!("{want:?}"), "device {i}");
+            assert_eq!(got, *want, "device {i}");
         }
         assert!(rows.read("j", 156, &mut cache).unwrap().is_none());
         assert!(rows.read("other", 0, &mut cache).unwrap().is_none());

@@ -137,7 +137,7 @@ impl DeviceState {
 }
 
 /// One device of a job: what its send needs, and how it went.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceRecord {
     pub channel: String,
     pub token: String,
