@@ -321,9 +321,9 @@ impl Leases {
         self.held.len()
     }
 
-    /// Leases an entry the writer has just committed (so no result of it
-    /// can have committed yet), unless a queue read took it first or its
-    /// channel has `cap` leases: whether it was leased.
+    /// Leases an entry the writer is about to commit (nothing else can
+    /// know it yet) unless its channel has `cap` leases: whether it was
+    /// leased.
     pub fn lease_new(&mut self, key: &QueueKey, cap: usize) -> bool {
         if self.held.contains(key) || self.room(&key.channel, cap) == 0 {
             return false;
@@ -1624,6 +1624,43 @@ mod tests {
 
     fn no_leases() -> std::sync::Mutex<Leases> {
         std::sync::Mutex::new(Leases::default())
+    }
+
+    #[test]
+    fn a_new_device_is_leased_within_its_channels_cap_and_then_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let leases = no_leases();
+        let key = |device| QueueKey {
+            channel: "apns".into(),
+            due_ms: 0,
+            job_id: "j".into(),
+            device,
+        };
+        {
+            let mut l = leases.lock().unwrap();
+            assert!(l.lease_new(&key(0), 2));
+            assert!(l.lease_new(&key(1), 2));
+            assert!(!l.lease_new(&key(2), 2), "the channel is at its cap");
+        }
+        store
+            .accept(
+                &job("j", None, 0, 3),
+                &[
+                    device(DeviceState::Queued),
+                    device(DeviceState::Queued),
+                    device(DeviceState::Queued),
+                ],
+            )
+            .unwrap();
+        // The two leased are the dispatcher's already; a queue read with
+        // room takes only the third.
+        let due = store.take_due(0, 10, 10, &leases).unwrap();
+        let taken: Vec<u32> = due.iter().map(|(k, _)| k.device).collect();
+        assert_eq!(taken, [2]);
+        leases.lock().unwrap().release(&key(0));
+        let due = store.take_due(0, 10, 10, &leases).unwrap();
+        assert_eq!(due.iter().map(|(k, _)| k.device).collect::<Vec<_>>(), [0]);
     }
 
     #[test]

@@ -679,35 +679,81 @@ fn job(shared: &Shared, id: &str) -> Option<Arc<JobRecord>> {
     Some(job)
 }
 
-/// Jobs the writer has just committed: into the job cache, and as many of
-/// their devices as their channels have room for leased and handed to the
-/// dispatcher as they are (the rest it reads from the queue). No result of
-/// them can have committed yet (this writer commits results), so a device
-/// not leased by a queue read is one nobody has sent.
-fn hand_over(shared: &Shared, new: Vec<(JobRecord, Vec<DeviceRecord>)>) {
+/// Leases, before the commit that writes them, the pending devices of
+/// `accepts` that their channels have room for, so that once committed
+/// they are the dispatcher's as they are ([`hand_over`]) and nothing else
+/// takes them: not a queue read, and not a recall, which waits for the
+/// commit and then finds them being sent (a replacement follows if the
+/// send lands) rather than queued (marked recalled, with a send already
+/// on its way). The keys, in the order of `accepts`.
+fn lease_accepted(shared: &Shared, accepts: &[AcceptJobs]) -> Vec<QueueKey> {
     let cap = lease_cap(shared);
-    let mut fresh = Vec::new();
-    let mut jobs = Vec::with_capacity(new.len());
-    {
-        let mut leases = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
-        for (job, devices) in new {
-            for (index, device) in (0u32..).zip(devices) {
-                if !device.state.is_pending() {
-                    continue;
-                }
-                let key = QueueKey {
-                    channel: device.channel.clone(),
-                    due_ms: job.accepted_ms,
-                    job_id: job.id.clone(),
-                    device: index,
-                };
-                if leases.lease_new(&key, cap) {
-                    fresh.push((key, device));
-                }
+    let mut leased = Vec::new();
+    let mut leases = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
+    for (job, devices) in accepts.iter().flat_map(|a| &a.jobs) {
+        for (index, device) in (0u32..).zip(devices) {
+            if !device.state.is_pending() {
+                continue;
             }
+            let key = QueueKey {
+                channel: device.channel.clone(),
+                due_ms: job.accepted_ms,
+                job_id: job.id.clone(),
+                device: index,
+            };
+            if leases.lease_new(&key, cap) {
+                leased.push(key);
+            }
+        }
+    }
+    leased
+}
+
+/// Gives back leases taken for devices that were not written (their
+/// commit failed, or their job was a repeat of an earlier one).
+fn release(shared: &Shared, keys: &[QueueKey]) {
+    if keys.is_empty() {
+        return;
+    }
+    let mut leases = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
+    for key in keys {
+        leases.release(key);
+    }
+    drop(leases);
+    shared.settled.notify_one();
+}
+
+/// The jobs of a commit, each with whether it was written (`false`: a
+/// repeat answered with the earlier job): the written ones into the job
+/// cache, their devices leased by [`lease_accepted`] to the dispatcher as
+/// they are (the rest it reads from the queue); the leases of the others
+/// given back.
+fn hand_over(
+    shared: &Shared,
+    committed: Vec<(JobRecord, Vec<DeviceRecord>, bool)>,
+    leased: Vec<QueueKey>,
+) {
+    let mut leased = leased.into_iter().peekable();
+    let (mut fresh, mut unwritten, mut jobs) = (Vec::new(), Vec::new(), Vec::new());
+    for (job, devices, written) in committed {
+        for (index, device) in (0u32..).zip(devices) {
+            let ours = leased
+                .peek()
+                .is_some_and(|k| k.device == index && k.job_id == job.id);
+            let Some(key) = leased.next_if(|_| ours) else {
+                continue;
+            };
+            if written {
+                fresh.push((key, device));
+            } else {
+                unwritten.push(key);
+            }
+        }
+        if written {
             jobs.push(Arc::new(job));
         }
     }
+    release(shared, &unwritten);
     let mut cache = shared.jobs.lock().unwrap_or_else(PoisonError::into_inner);
     for job in jobs {
         cache.insert(job);
@@ -737,6 +783,7 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
                 Write::Flush(f) => flushes.push(f),
             }
         }
+        let leased = lease_accepted(&shared, &accepts);
         let store = shared.store.clone();
         let committed = tokio::task::spawn_blocking(move || {
             let jobs: Vec<(&JobRecord, &[DeviceRecord])> = accepts
@@ -753,25 +800,26 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
         .await;
         let Ok((accepts, results, answers)) = committed else {
             tracing::error!("the store's writer task failed");
+            release(&shared, &leased);
             continue;
         };
         let ok = answers.is_ok();
         match answers {
             Ok(answers) => {
                 let mut answers = answers.into_iter();
-                let mut new = Vec::new();
+                let mut committed = Vec::new();
                 for AcceptJobs { jobs, reply } in accepts {
                     let mine: Vec<Accepted> = answers.by_ref().take(jobs.len()).collect();
-                    new.extend(
+                    committed.extend(
                         jobs.into_iter()
                             .zip(&mine)
-                            .filter(|(_, a)| matches!(a, Accepted::New))
-                            .map(|(job, _)| job),
+                            .map(|((job, devices), a)| (job, devices, *a == Accepted::New)),
                     );
                     let _ = reply.send(Ok(mine));
                 }
-                if !new.is_empty() {
-                    hand_over(&shared, new);
+                let written = committed.iter().any(|(_, _, written)| *written);
+                hand_over(&shared, committed, leased);
+                if written {
                     wake.notify_one();
                 }
             }
@@ -781,6 +829,7 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
                     // dispatcher waits for that), never lost.
                     tracing::error!(error = %e, devices = results.len(), "committing results failed: the devices go back to the queue");
                 }
+                release(&shared, &leased);
                 for accept in accepts {
                     let _ = accept.reply.send(Err(e.to_string()));
                 }
