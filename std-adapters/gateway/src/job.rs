@@ -312,9 +312,10 @@ fn case_doc(
 ) -> Result<CaseDoc, IngestError> {
     // The recipient's `Devices` list (most of a fan-out's bytes) is not
     // copied and read again: its value becomes `null`.
-    let (before, after) = devices
-        .and_then(|list| around(recipient, list.get()))
-        .unwrap_or((recipient, None));
+    let (before, after) = match devices.and_then(|list| around(recipient, list.get())) {
+        Some((before, after)) => (before, Some(after)),
+        None => (recipient, None),
+    };
     let mut case = String::with_capacity(
         common.len()
             + before.len()
@@ -346,12 +347,12 @@ fn case_doc(
 
 /// `text` without `part`, a slice of it: what comes before and after it
 /// (`None` if `part` does not lie in `text`).
-fn around<'t>(text: &'t str, part: &str) -> Option<(&'t str, Option<&'t str>)> {
+fn around<'t>(text: &'t str, part: &str) -> Option<(&'t str, &'t str)> {
     let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
     let end = start.checked_add(part.len())?;
     let inside = text.get(start..end)?;
     std::ptr::eq(inside.as_ptr(), part.as_ptr()).then_some(())?;
-    Some((text.get(..start)?, Some(text.get(end..)?)))
+    Some((text.get(..start)?, text.get(end..)?))
 }
 
 /// A listed device read alone; errors name the key as a case's would
@@ -549,7 +550,7 @@ mod tests {
         assert_eq!(list, "[1,2]");
         assert_eq!(
             around(text, list),
-            Some((r#"{"A":1,"Devices":"#, Some(r#","B":2}"#)))
+            Some((r#"{"A":1,"Devices":"#, r#","B":2}"#))
         );
         let elsewhere = String::from("[1,2]");
         assert_eq!(around(text, &elsewhere), None);
