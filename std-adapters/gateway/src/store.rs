@@ -1067,6 +1067,9 @@ struct Tables<'t> {
     /// Devices queued: written back by [`Tables::close`].
     depth: u64,
     meta: redb::Table<'t, &'static str, u64>,
+    /// A recall walks a job's devices in order: each chunk is read once.
+    /// Emptied when a chunk is written.
+    cache: ReadCache,
 }
 
 impl<'t> Tables<'t> {
@@ -1085,6 +1088,7 @@ impl<'t> Tables<'t> {
             recalls: txn.open_table(RECALLS).map_err(err)?,
             depth,
             meta,
+            cache: ReadCache::default(),
         })
     }
 
@@ -1099,13 +1103,13 @@ impl<'t> Tables<'t> {
         value.map(|v| decode(v.value())).transpose()
     }
 
-    fn device(&self, job_id: &str, index: u32) -> Result<Option<DeviceRecord>, StoreError> {
+    fn device(&mut self, job_id: &str, index: u32) -> Result<Option<DeviceRecord>, StoreError> {
         let rows = Rows {
             devices: &self.devices,
             states: &self.states,
             bodies: &self.bodies,
         };
-        rows.read(job_id, index, &mut ReadCache::default())
+        rows.read(job_id, index, &mut self.cache)
     }
 
     /// Writes a device whole: its push (new, or an edit's) and its state.
@@ -1115,6 +1119,7 @@ impl<'t> Tables<'t> {
         index: u32,
         device: &DeviceRecord,
     ) -> Result<(), StoreError> {
+        self.cache = ReadCache::default();
         disk::put_one(&mut self.devices, job_id, index, device)?;
         self.put_status(
             job_id,
@@ -1354,16 +1359,19 @@ fn write_results(
             }
             let waiting = state.waiting().map(|(_, next)| next);
             let held = matches!(*state, DeviceState::Paused { .. });
-            match edited {
+            let whole = match edited {
+                Some(push) => t
+                    .device(job_id, r.key.device)?
+                    .map(|device| DeviceRecord { push, ..device }),
+                None => None,
+            };
+            match whole {
                 // Its push changes: the device is written whole.
-                Some(push) => {
-                    if let Some(mut device) = t.device(job_id, r.key.device)? {
-                        device.state = state.into_owned();
-                        device.attempts = r.attempts;
-                        device.held_ms = r.held_ms;
-                        device.push = push;
-                        t.put_device(job_id, r.key.device, &device)?;
-                    }
+                Some(mut device) => {
+                    device.state = state.into_owned();
+                    device.attempts = r.attempts;
+                    device.held_ms = r.held_ms;
+                    t.put_device(job_id, r.key.device, &device)?;
                 }
                 None => t.put_status(job_id, r.key.device, &state, r.attempts, r.held_ms)?,
             }
@@ -1519,13 +1527,13 @@ fn recall_in(
         let swapped = renderer.render(&job, &kept, ask.edit, &swap);
         // A device whose edit cannot be rendered keeps its first push.
         outcome.untouched += count(swap.len().saturating_sub(swapped.len()));
-        for (index, _, with) in swapped {
-            if let Some(mut device) = t.device(id, index)? {
-                device.push = with.push;
-                t.put_device(id, index, &device)?;
-                outcome.edited += 1;
-            }
-        }
+        let mut pushes: Vec<(u32, Option<StoredPush>)> = swapped
+            .into_iter()
+            .map(|(i, _, with)| (i, with.push))
+            .collect();
+        pushes.sort_unstable_by_key(|(i, _)| *i);
+        t.cache = ReadCache::default();
+        outcome.edited += disk::put_pushes(&mut t.devices, id, &pushes)?;
         let rendered = renderer.render(&job, &kept, ask.edit, &sent);
         made.extend(outcome.follow_ups(id, sent.len(), rendered));
     }

@@ -70,6 +70,18 @@ struct RowPush {
     life_time: Option<u32>,
 }
 
+impl RowPush {
+    /// A push with its body in its own row.
+    fn own(p: &StoredPush) -> Self {
+        RowPush {
+            body: RowBody::Own(p.body.clone()),
+            headers: p.headers.clone(),
+            expires_at: p.expires_at,
+            life_time: p.life_time,
+        }
+    }
+}
+
 #[derive(Serialize)]
 enum BodyOut<'a> {
     Own(&'a str),
@@ -227,12 +239,7 @@ pub(super) fn put_one(
         token: device.token.clone(),
         path: device.path.clone(),
         state: device.state.clone(),
-        push: device.push.as_ref().map(|p| RowPush {
-            body: RowBody::Own(p.body.clone()),
-            headers: p.headers.clone(),
-            expires_at: p.expires_at,
-            life_time: p.life_time,
-        }),
+        push: device.push.as_ref().map(RowPush::own),
     };
     let at = usize::try_from(index % CHUNK).map_err(err)?;
     match at.cmp(&rows.len()) {
@@ -250,6 +257,43 @@ pub(super) fn put_one(
     }
     table.insert(key, encode(&rows)?.as_slice()).map_err(err)?;
     Ok(())
+}
+
+/// Swaps the pushes of devices of `job_id` (an edit of queued devices),
+/// each chunk read and written once however many of its devices change:
+/// how many were swapped. `pushes` in device order.
+pub(super) fn put_pushes(
+    table: &mut DeviceTable<'_>,
+    job_id: &str,
+    pushes: &[(u32, Option<StoredPush>)],
+) -> Result<u32, StoreError> {
+    let mut swapped = 0u32;
+    let mut rest = pushes;
+    while let Some(&(first, _)) = rest.first() {
+        let n = first / CHUNK;
+        let end = rest
+            .iter()
+            .position(|(i, _)| i / CHUNK != n)
+            .unwrap_or(rest.len());
+        let (these, after) = rest.split_at(end);
+        rest = after;
+        let Some(value) = table.get((job_id, n)).map_err(err)? else {
+            continue;
+        };
+        let mut rows: Vec<Row> = decode(value.value())?;
+        drop(value);
+        for (index, push) in these {
+            let at = usize::try_from(index % CHUNK).map_err(err)?;
+            if let Some(row) = rows.get_mut(at) {
+                row.push = push.as_ref().map(RowPush::own);
+                swapped += 1;
+            }
+        }
+        table
+            .insert((job_id, n), encode(&rows)?.as_slice())
+            .map_err(err)?;
+    }
+    Ok(swapped)
 }
 
 /// A device's [`STATES`] row.
@@ -531,6 +575,38 @@ mod tests {
         }
         assert!(rows.read("j", 156, &mut cache).unwrap().is_none());
         assert!(rows.read("other", 0, &mut cache).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_edit_swaps_the_pushes_of_its_devices_chunk_by_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = redb::Database::create(dir.path().join("t.redb")).unwrap();
+        let mut devices: Vec<_> = (0..150)
+            .map(|i| apns(&format!("t{i}"), "{\"v\":1}"))
+            .collect();
+        let edited = |i: u32| apns("x", &format!("{{\"edit\":{i}}}")).push;
+        let swaps: Vec<_> = [1u32, 2, 63, 64, 149]
+            .into_iter()
+            .map(|i| (i, edited(i)))
+            .collect();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut rows = txn.open_table(DEVICES).unwrap();
+            let mut bodies = txn.open_table(BODIES).unwrap();
+            let shared = SharedBodies::of(&devices);
+            shared.put(&mut bodies, "j").unwrap();
+            put_new(&mut rows, "j", &devices, &shared).unwrap();
+            assert_eq!(put_pushes(&mut rows, "j", &swaps).unwrap(), 5);
+            assert_eq!(put_pushes(&mut rows, "gone", &swaps).unwrap(), 0);
+            txn.open_table(STATES).unwrap();
+        }
+        txn.commit().unwrap();
+        for (i, push) in swaps {
+            devices[usize::try_from(i).unwrap()].push = push;
+        }
+        let txn = db.begin_read().unwrap();
+        let tables = ReadTables::open(&txn).unwrap();
+        assert_eq!(tables.rows().all("j").unwrap(), devices);
     }
 
     #[test]
