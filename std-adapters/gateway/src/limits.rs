@@ -202,9 +202,12 @@ pub struct BodyTimedOut;
 
 /// A request body that fails once its deadline passes, and says so in
 /// `expired` (the handler sees a body error; the middleware answers 408).
+/// The timer is set only once the body has to wait: a body that arrived
+/// with its headers (most requests) costs no timer.
 pub struct DeadlineBody {
     body: Body,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
     expired: Arc<AtomicBool>,
 }
 
@@ -212,7 +215,8 @@ impl DeadlineBody {
     pub fn new(body: Body, within: Duration, expired: Arc<AtomicBool>) -> Self {
         Self {
             body,
-            deadline: Box::pin(tokio::time::sleep(within)),
+            deadline: tokio::time::Instant::now() + within,
+            timer: None,
             expired,
         }
     }
@@ -229,11 +233,22 @@ impl http_body::Body for DeadlineBody {
         let this = self.get_mut();
         // The deadline first: a body trickling a byte at a time is always
         // about to have more.
-        if this.deadline.as_mut().poll(cx).is_ready() {
-            this.expired.store(true, Ordering::Relaxed);
-            return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+        if let Some(timer) = this.timer.as_mut() {
+            if timer.as_mut().poll(cx).is_ready() {
+                this.expired.store(true, Ordering::Relaxed);
+                return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+            }
         }
-        Pin::new(&mut this.body).poll_frame(cx)
+        let frame = Pin::new(&mut this.body).poll_frame(cx);
+        if frame.is_pending() && this.timer.is_none() {
+            let mut timer = Box::pin(tokio::time::sleep_until(this.deadline));
+            if timer.as_mut().poll(cx).is_ready() {
+                this.expired.store(true, Ordering::Relaxed);
+                return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+            }
+            this.timer = Some(timer);
+        }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {
