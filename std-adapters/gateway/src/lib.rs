@@ -415,7 +415,7 @@ impl Gateway {
                     Arc::clone(&clock),
                     Arc::clone(&metrics),
                     worker_settings,
-                );
+                )?;
                 let retention = store::Retention {
                     job_ttl_ms: millis(settings.job_ttl),
                     feedback_ttl_ms: millis(settings.feedback_ttl),

@@ -282,14 +282,56 @@ pub struct DeviceResult {
 /// last [`Store::take_due`] began: a read that began before a commit still
 /// sees its entries, which must not be taken (and sent) again. Counted
 /// per channel, so one slow provider's leases cannot take every slot.
-#[derive(Debug, Default)]
+///
+/// Also what the dispatcher knows of the queue between reads: a new job's
+/// devices are leased before their commit and handed to the senders, so
+/// the queue needs reading only when something else put an entry there
+/// (see [`Leases::must_read`]).
+#[derive(Debug)]
 pub struct Leases {
     held: HashSet<QueueKey>,
     settled: HashSet<QueueKey>,
     per_channel: HashMap<String, usize>,
+    /// The queue may hold due entries no lease holds: set by whatever
+    /// adds one after the last read began (a retry, a lease given back, a
+    /// new device over its channel's cap, a recall's replacements), and by
+    /// a read that stopped short of the end of what is due.
+    stale: bool,
+    /// The earliest entry the last read found not yet due.
+    next_due: Option<u64>,
+}
+
+impl Default for Leases {
+    /// Nothing known of the queue yet: the first pass reads it.
+    fn default() -> Self {
+        Self {
+            held: HashSet::new(),
+            settled: HashSet::new(),
+            per_channel: HashMap::new(),
+            stale: true,
+            next_due: None,
+        }
+    }
 }
 
 impl Leases {
+    /// Whether a pass at `now_ms` must read the queue: something may wait
+    /// there that no sender holds, or the earliest waiting entry is due.
+    pub fn must_read(&self, now_ms: u64) -> bool {
+        self.stale || self.next_due.is_some_and(|t| t <= now_ms)
+    }
+
+    /// When the earliest entry the last read left waiting is due.
+    pub fn next_due(&self) -> Option<u64> {
+        self.next_due
+    }
+
+    /// An entry no lease holds was added (or may have been): the next pass
+    /// reads the queue.
+    pub fn queue_changed(&mut self) {
+        self.stale = true;
+    }
+
     fn take(&mut self, key: QueueKey) {
         *self.per_channel.entry(key.channel.clone()).or_default() += 1;
         self.held.insert(key);
@@ -308,6 +350,7 @@ impl Leases {
     /// A lease given back without a result: the entry may be taken again.
     pub fn release(&mut self, key: &QueueKey) {
         self.drop_lease(key);
+        self.stale = true;
     }
 
     /// The entry's result is committed.
@@ -500,6 +543,8 @@ impl Store {
         // A queue read that began before this commit still sees them (or
         // their pushes as they were).
         leases.settled.extend(removed);
+        // Its replacements are queued for the dispatcher to read.
+        leases.queue_changed();
         Ok(outcome)
     }
 
@@ -523,21 +568,23 @@ impl Store {
         &self,
         jobs_in: &[(&JobRecord, &[DeviceRecord])],
     ) -> Result<Vec<Accepted>, StoreError> {
-        self.write(jobs_in, &[])
+        self.write(jobs_in, &[]).map(|(answers, _)| answers)
     }
 
     /// Accepts `jobs_in` ([`Store::accept_all`]) and commits `results`
     /// ([`Store::commit`]) in one durable transaction: one disk sync for
     /// all the writer has waiting. Nothing is written unless everything is.
+    /// With the answers: whether a result queued its device again (a retry
+    /// or a hold) or queued a recall's replacement.
     pub fn write(
         &self,
         jobs_in: &[(&JobRecord, &[DeviceRecord])],
         results: &[DeviceResult],
-    ) -> Result<Vec<Accepted>, StoreError> {
+    ) -> Result<(Vec<Accepted>, bool), StoreError> {
         self.noted((|| {
             let txn = self.db.begin_write().map_err(err)?;
             let answers = write_jobs(&txn, jobs_in)?;
-            write_results(&txn, results, self.renderer.as_deref())?;
+            let queued = write_results(&txn, results, self.renderer.as_deref())?;
             let depth = {
                 let meta = txn.open_table(META).map_err(err)?;
                 let depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
@@ -545,7 +592,7 @@ impl Store {
             };
             txn.commit().map_err(err)?;
             self.depth.store(depth, Ordering::Relaxed);
-            Ok(answers)
+            Ok((answers, queued))
         })())
     }
 
@@ -564,11 +611,35 @@ impl Store {
         // Entries settled before this read began are gone from what it
         // sees; those settled while it reads are still in its snapshot and
         // stay skipped (see [`Leases::settle`]).
-        leases
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .settled
-            .clear();
+        {
+            let mut leases = leases
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            leases.settled.clear();
+            // This read sees every entry committed before it begins; what
+            // is added after sets `stale` again.
+            leases.stale = true;
+            leases.stale = false;
+        }
+        let taken = self.read_due(now_ms, limit, per_channel, leases);
+        if taken.is_err() {
+            leases
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .stale = true;
+        }
+        taken
+    }
+
+    /// [`Store::take_due`]'s read; notes in `leases` whether it read all
+    /// that is due, and when the earliest entry not yet due is.
+    fn read_due(
+        &self,
+        now_ms: u64,
+        limit: usize,
+        per_channel: usize,
+        leases: &std::sync::Mutex<Leases>,
+    ) -> Result<Vec<(QueueKey, DeviceRecord)>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
         let queue = txn.open_table(QUEUE).map_err(err)?;
         let tables = ReadTables::open(&txn)?;
@@ -578,15 +649,31 @@ impl Store {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = Vec::new();
+        let (mut whole, mut next_due) = (true, None::<u64>);
         for channel in channels(&queue)? {
+            let later = queue
+                .range(
+                    (channel.as_str(), now_ms.saturating_add(1), "", 0u32)
+                        ..=(channel.as_str(), u64::MAX, "\u{10ffff}", u32::MAX),
+                )
+                .map_err(err)?
+                .next()
+                .transpose()
+                .map_err(err)?
+                .map(|(key, _)| key.value().1);
+            if let Some(at) = later {
+                next_due = Some(next_due.map_or(at, |n| n.min(at)));
+            }
             let mut room = leases.room(&channel, per_channel);
             if room == 0 {
+                whole = false;
                 continue;
             }
             let due = (channel.as_str(), 0u64, "", 0u32)
                 ..=(channel.as_str(), now_ms, "\u{10ffff}", u32::MAX);
             for entry in queue.range(due).map_err(err)? {
                 if room == 0 || out.len() >= limit {
+                    whole = false;
                     break;
                 }
                 let (key, _) = entry.map_err(err)?;
@@ -608,9 +695,14 @@ impl Store {
                 out.push((key, record));
             }
             if out.len() >= limit {
+                whole = false;
                 break;
             }
         }
+        // Stopped short (a channel at its cap, or `limit`): what is left is
+        // read on the next pass, once a lease settles.
+        leases.stale |= !whole;
+        leases.next_due = next_due;
         Ok(out)
     }
 
@@ -838,17 +930,31 @@ impl Store {
                     break;
                 }
             }
+            let mut cache = ReadCache::default();
             for (at, id) in old {
                 last = Some((at, id.clone()));
                 if pending_of.get(id.as_str()).map_err(err)?.is_some() {
                     continue;
                 }
                 let count = jobs
-                    .remove(id.as_str())
+                    .get(id.as_str())
                     .map_err(err)?
                     .map(|v| decode::<JobRecord>(v.value()).map(|j| j.devices))
                     .transpose()?
                     .unwrap_or(0);
+                if count == 1 {
+                    // A single device keeps no pending count: its state says.
+                    let rows = Rows {
+                        devices: &devices,
+                        states: &states,
+                        bodies: &bodies,
+                    };
+                    let device = rows.read(id.as_str(), 0, &mut cache)?;
+                    if device.is_some_and(|d| d.state.is_pending()) {
+                        continue;
+                    }
+                }
+                jobs.remove(id.as_str()).map_err(err)?;
                 for n in 0..disk::chunks(count) {
                     devices.remove((id.as_str(), n)).map_err(err)?;
                 }
@@ -1043,7 +1149,9 @@ fn write_jobs(
                     pending += 1;
                 }
             }
-            if pending > 0 {
+            // A single device's own state says whether its job is done:
+            // the common single push writes (and later removes) no count.
+            if pending > 0 && devices.len() > 1 {
                 pending_of.insert(job.id.as_str(), pending).map_err(err)?;
             }
             answers.push(Accepted::New);
@@ -1187,12 +1295,12 @@ impl<'t> Tables<'t> {
 
     /// One fewer device of `job_id` pending.
     fn settle_one(&mut self, job_id: &str) -> Result<(), StoreError> {
-        let left = self
-            .pending_of
-            .get(job_id)
-            .map_err(err)?
-            .map_or(0, |v| v.value())
-            .saturating_sub(1);
+        let pending = self.pending_of.get(job_id).map_err(err)?.map(|v| v.value());
+        // No count: a single-device job (see `write_jobs`).
+        let Some(pending) = pending else {
+            return Ok(());
+        };
+        let left = pending.saturating_sub(1);
         if left == 0 {
             self.pending_of.remove(job_id).map_err(err)?;
         } else {
@@ -1209,11 +1317,20 @@ impl<'t> Tables<'t> {
         due_ms: u64,
         added: &[DeviceRecord],
     ) -> Result<(), StoreError> {
-        let mut pending = self
+        let counted = self
             .pending_of
             .get(job.id.as_str())
             .map_err(err)?
-            .map_or(0, |v| v.value());
+            .map(|v| v.value());
+        let mut pending = match counted {
+            Some(n) => n,
+            // A single device keeps no count: its own state says.
+            None if job.devices == 1 => u32::from(
+                self.device(&job.id, 0)?
+                    .is_some_and(|d| d.state.is_pending()),
+            ),
+            None => 0,
+        };
         for device in added {
             let index = job.devices;
             self.put_device(&job.id, index, device)?;
@@ -1307,13 +1424,16 @@ impl<'t> Tables<'t> {
 /// queue) is where the race is settled: sent → its replacement joins the
 /// recall's last job in the same transaction (exactly one); to be retried
 /// → recalled (never sent), or, after an edit, retried with the edit.
+/// Whether it queued anything (a retry, a hold, a recall's replacement):
+/// entries no lease holds.
 fn write_results(
     txn: &redb::WriteTransaction,
     results: &[DeviceResult],
     renderer: Option<&dyn Renderer>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
+    let mut queued = false;
     if results.is_empty() {
-        return Ok(());
+        return Ok(queued);
     }
     {
         let mut t = Tables::open(txn)?;
@@ -1380,6 +1500,7 @@ fn write_results(
                     .insert((channel, next, job_id, r.key.device), held)
                     .map_err(err)?;
                 t.depth += 1;
+                queued = true;
             } else {
                 t.settle_one(job_id)?;
             }
@@ -1391,6 +1512,7 @@ fn write_results(
                 if let Some(mut into) = t.job(&recall_job)? {
                     let added: Vec<DeviceRecord> = made.into_iter().map(|(_, _, d)| d).collect();
                     t.append(&mut into, 0, &added)?;
+                    queued = true;
                 }
             }
             if let Some(f) = &r.feedback {
@@ -1402,7 +1524,7 @@ fn write_results(
         t.meta.insert(FEEDBACK_SEQ, seq).map_err(err)?;
         t.close()?;
     }
-    Ok(())
+    Ok(queued)
 }
 
 /// [`Store::recall`] inside its transaction; `removed`: the queue entries
@@ -1672,6 +1794,64 @@ mod tests {
     }
 
     #[test]
+    fn the_queue_is_read_again_only_when_something_may_wait_there_unheld() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let leases = no_leases();
+        let must_read = |now| leases.lock().unwrap().must_read(now);
+        assert!(must_read(0), "nothing known at the start");
+        store
+            .accept(
+                &job("j", None, 0, 3),
+                &[
+                    device(DeviceState::Queued),
+                    device(DeviceState::Queued),
+                    device(DeviceState::Queued),
+                ],
+            )
+            .unwrap();
+        // A read stopped by its limit leaves the rest for the next pass.
+        assert_eq!(store.take_due(0, 2, 10, &leases).unwrap().len(), 2);
+        assert!(must_read(0));
+        let due = store.take_due(0, 10, 10, &leases).unwrap();
+        assert_eq!(due.len(), 1);
+        assert!(!must_read(0), "every due entry is held");
+        // A retry queues its device again (the writer says so), due later.
+        let (_, queued) = store
+            .write(
+                &[],
+                &[result(
+                    &due[0].0,
+                    DeviceState::Retrying {
+                        reason: "ServiceUnavailable".into(),
+                        next_attempt_ms: 5_000,
+                    },
+                )],
+            )
+            .unwrap();
+        assert!(queued);
+        leases.lock().unwrap().settle(&due[0].0);
+        leases.lock().unwrap().queue_changed();
+        assert!(store.take_due(1_000, 10, 10, &leases).unwrap().is_empty());
+        assert!(!must_read(4_999));
+        assert_eq!(leases.lock().unwrap().next_due(), Some(5_000));
+        assert!(must_read(5_000), "its time has come");
+        // A delivery queues nothing; a lease given back (a send abandoned)
+        // is read again.
+        assert_eq!(store.take_due(5_000, 10, 10, &leases).unwrap().len(), 1);
+        let of = |device| QueueKey {
+            device,
+            ..due[0].0.clone()
+        };
+        let (_, queued) = store.write(&[], &[result(&of(0), delivered())]).unwrap();
+        assert!(!queued);
+        leases.lock().unwrap().settle(&of(0));
+        assert!(!must_read(0));
+        leases.lock().unwrap().release(&of(1));
+        assert!(must_read(0));
+    }
+
+    #[test]
     fn a_channel_at_its_lease_cap_does_not_hide_another_channels_devices() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -1919,6 +2099,49 @@ mod tests {
         assert_eq!(rest[0].1.token, "t2");
         store.set_webhook_cursor(2).unwrap();
         assert_eq!(store.webhook_cursor().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_single_device_job_keeps_no_pending_count_and_is_swept_once_its_device_is_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let hour = 3_600_000;
+        for id in ["s1", "s2", "s3"] {
+            store
+                .accept(&job(id, None, 0, 1), &[device(DeviceState::Queued)])
+                .unwrap();
+        }
+        let pending_rows = || {
+            let txn = store.db.begin_read().unwrap();
+            let table = txn.open_table(JOB_PENDING).unwrap();
+            table.len().unwrap()
+        };
+        assert_eq!(pending_rows(), 0);
+        let due = store.take_due(0, 10, 100, &no_leases()).unwrap();
+        let of = |id: &str| &due.iter().find(|(k, _)| k.job_id == id).unwrap().0;
+        // s1 delivered; s2 to be retried; s3 never attempted.
+        let retry = DeviceState::Retrying {
+            reason: "ServiceUnavailable".into(),
+            next_attempt_ms: 70 * hour,
+        };
+        store
+            .commit(&[result(of("s1"), delivered()), result(of("s2"), retry)])
+            .unwrap();
+        assert_eq!(pending_rows(), 0);
+        let retention = Retention {
+            job_ttl_ms: 48 * hour,
+            feedback_ttl_ms: 48 * hour,
+            webhook: false,
+        };
+        let swept = store.sweep(60 * hour, &retention).unwrap();
+        assert_eq!((swept.jobs, swept.devices), (1, 1));
+        assert!(store.job("s1").unwrap().is_none());
+        // Still queued: kept, with its device.
+        for id in ["s2", "s3"] {
+            assert!(store.job(id).unwrap().is_some(), "{id}");
+            assert_eq!(store.devices(id).unwrap().len(), 1, "{id}");
+        }
+        assert_eq!(store.queued(), 2);
     }
 
     #[test]

@@ -274,7 +274,7 @@ impl Workers {
         clock: SharedClock,
         metrics: Arc<Metrics>,
         settings: Settings,
-    ) -> Self {
+    ) -> Result<Self, crate::store::StoreError> {
         let shared = Arc::new(Shared {
             store,
             context: Context::new(config, clock, metrics, settings),
@@ -286,16 +286,20 @@ impl Workers {
         let wake = Arc::new(Notify::new());
         let leases = Arc::clone(&shared.leased);
         let (writer, writes) = mpsc::channel(WRITE_QUEUE);
-        tokio::spawn(commit_loop(Arc::clone(&shared), Arc::clone(&wake), writes));
+        let (committer, waker) = (Arc::clone(&shared), Arc::clone(&wake));
+        std::thread::Builder::new()
+            .name("tidings-writer".into())
+            .spawn(move || commit_loop(&committer, &waker, writes))
+            .map_err(|e| crate::store::StoreError::no_writer(&e))?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let dispatcher = tokio::spawn(dispatch(shared, Arc::clone(&wake), writer.clone(), stopped));
-        Self {
+        Ok(Self {
             wake,
             writer,
             leases,
             stop,
             dispatcher,
-        }
+        })
     }
 
     /// New work was queued.
@@ -348,13 +352,21 @@ async fn dispatch(
         let settled = shared.settled.notified();
         tokio::pin!(settled);
         settled.as_mut().enable();
-        let due = {
+        // New jobs' devices come leased through `fresh`; the queue is read
+        // only when something else may wait there, or a wait is over.
+        let (read, next) = {
+            let leases = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
+            (leases.must_read(now), leases.next_due())
+        };
+        let due = if read {
             let taker = Arc::clone(&shared);
             tokio::task::spawn_blocking(move || {
                 taker.store.take_due(now, BATCH, per_channel, &taker.leased)
             })
             .await
             .unwrap_or_else(|e| Err(crate::store::StoreError::from_join(&e)))
+        } else {
+            Ok(Vec::new())
         };
         let due = match due {
             Ok(due) => due,
@@ -367,7 +379,15 @@ async fn dispatch(
             // Nothing to take: wait for new work, a settled lease (what is
             // due may all be leased, or its channel at its cap) or the
             // next due time.
-            let next = shared.store.next_due().ok().flatten();
+            let next = if read {
+                shared
+                    .leased
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .next_due()
+            } else {
+                next
+            };
             let wait = match next {
                 Some(t) if t > now => Duration::from_millis(t - now).min(IDLE_POLL),
                 _ => IDLE_POLL,
@@ -685,10 +705,12 @@ fn job(shared: &Shared, id: &str) -> Option<Arc<JobRecord>> {
 /// takes them: not a queue read, and not a recall, which waits for the
 /// commit and then finds them being sent (a replacement follows if the
 /// send lands) rather than queued (marked recalled, with a send already
-/// on its way). The keys, in the order of `accepts`.
-fn lease_accepted(shared: &Shared, accepts: &[AcceptJobs]) -> Vec<QueueKey> {
+/// on its way). The keys, in the order of `accepts`, and whether every
+/// pending device got one (the rest the dispatcher reads from the queue).
+fn lease_accepted(shared: &Shared, accepts: &[AcceptJobs]) -> (Vec<QueueKey>, bool) {
     let cap = lease_cap(shared);
     let mut leased = Vec::new();
+    let mut all = true;
     let mut leases = shared.leased.lock().unwrap_or_else(PoisonError::into_inner);
     for (job, devices) in accepts.iter().flat_map(|a| &a.jobs) {
         for (index, device) in (0u32..).zip(devices) {
@@ -703,10 +725,12 @@ fn lease_accepted(shared: &Shared, accepts: &[AcceptJobs]) -> Vec<QueueKey> {
             };
             if leases.lease_new(&key, cap) {
                 leased.push(key);
+            } else {
+                all = false;
             }
         }
     }
-    leased
+    (leased, all)
 }
 
 /// Gives back leases taken for devices that were not written (their
@@ -766,13 +790,16 @@ fn hand_over(
         .extend(fresh);
 }
 
-/// The store's one writer: takes every write waiting, commits them in one
-/// transaction, then answers the accepts and settles the leases. A failed
-/// commit answers its accepts with the error (a 503: nothing of theirs is
-/// kept) and gives its devices back to the queue.
-async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::Receiver<Write>) {
+/// The store's one writer, on a thread of its own (a commit blocks on its
+/// disk sync; a thread that only commits spares every commit a hand-off
+/// to the blocking pool and back): takes every write waiting, commits
+/// them in one transaction, then answers the accepts and settles the
+/// leases. A failed commit answers its accepts with the error (a 503:
+/// nothing of theirs is kept) and gives its devices back to the queue.
+/// Ends when every sender of writes is gone.
+fn commit_loop(shared: &Shared, wake: &Notify, mut writes: mpsc::Receiver<Write>) {
     let mut waiting = Vec::with_capacity(COMMIT_BATCH);
-    while writes.recv_many(&mut waiting, COMMIT_BATCH).await > 0 {
+    while writes.blocking_recv_many(&mut waiting, COMMIT_BATCH) > 0 {
         let mut accepts = Vec::new();
         let mut results = Vec::new();
         let mut flushes = Vec::new();
@@ -783,29 +810,25 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
                 Write::Flush(f) => flushes.push(f),
             }
         }
-        let leased = lease_accepted(&shared, &accepts);
-        let store = shared.store.clone();
-        let committed = tokio::task::spawn_blocking(move || {
-            let jobs: Vec<(&JobRecord, &[DeviceRecord])> = accepts
-                .iter()
-                .flat_map(|a| {
-                    a.jobs
-                        .iter()
-                        .map(|(job, devices)| (job, devices.as_slice()))
-                })
-                .collect();
-            let answers = store.write(&jobs, &results);
-            (accepts, results, answers)
-        })
-        .await;
-        let Ok((accepts, results, answers)) = committed else {
-            tracing::error!("the store's writer task failed");
-            release(&shared, &leased);
-            continue;
-        };
+        let (leased, all_leased) = lease_accepted(shared, &accepts);
+        let jobs: Vec<(&JobRecord, &[DeviceRecord])> = accepts
+            .iter()
+            .flat_map(|a| {
+                a.jobs
+                    .iter()
+                    .map(|(job, devices)| (job, devices.as_slice()))
+            })
+            .collect();
+        // A panic in the store fails this commit like an error would; the
+        // writer goes on.
+        let answers = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            shared.store.write(&jobs, &results)
+        }))
+        .unwrap_or_else(|_| Err(crate::store::StoreError::panicked()));
+        drop(jobs);
         let ok = answers.is_ok();
         match answers {
-            Ok(answers) => {
+            Ok((answers, queued)) => {
                 let mut answers = answers.into_iter();
                 let mut committed = Vec::new();
                 for AcceptJobs { jobs, reply } in accepts {
@@ -818,8 +841,15 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
                     let _ = reply.send(Ok(mine));
                 }
                 let written = committed.iter().any(|(_, _, written)| *written);
-                hand_over(&shared, committed, leased);
-                if written {
+                if queued || (written && !all_leased) {
+                    shared
+                        .leased
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .queue_changed();
+                }
+                hand_over(shared, committed, leased);
+                if written || queued {
                     wake.notify_one();
                 }
             }
@@ -829,7 +859,7 @@ async fn commit_loop(shared: Arc<Shared>, wake: Arc<Notify>, mut writes: mpsc::R
                     // dispatcher waits for that), never lost.
                     tracing::error!(error = %e, devices = results.len(), "committing results failed: the devices go back to the queue");
                 }
-                release(&shared, &leased);
+                release(shared, &leased);
                 for accept in accepts {
                     let _ = accept.reply.send(Err(e.to_string()));
                 }

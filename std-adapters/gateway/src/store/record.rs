@@ -16,6 +16,16 @@ impl StoreError {
     pub fn from_join(e: &tokio::task::JoinError) -> Self {
         StoreError(e.to_string())
     }
+
+    /// A commit panicked (it is answered as failed).
+    pub fn panicked() -> Self {
+        StoreError("the store's commit panicked".into())
+    }
+
+    /// The thread that commits could not be started.
+    pub fn no_writer(e: &std::io::Error) -> Self {
+        StoreError(format!("the store's writer thread could not start: {e}"))
+    }
 }
 
 pub(super) fn err(e: impl std::fmt::Display) -> StoreError {
