@@ -375,6 +375,11 @@ impl Leases {
         true
     }
 
+    /// Whether `channel` may take another lease under `cap`.
+    pub fn has_room(&self, channel: &str, cap: usize) -> bool {
+        self.room(channel, cap) > 0
+    }
+
     /// Leases `channel` may still take under `cap`.
     fn room(&self, channel: &str, cap: usize) -> usize {
         cap.saturating_sub(self.per_channel.get(channel).copied().unwrap_or(0))

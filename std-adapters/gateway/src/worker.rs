@@ -717,6 +717,11 @@ fn lease_accepted(shared: &Shared, accepts: &[AcceptJobs]) -> (Vec<QueueKey>, bo
             if !device.state.is_pending() {
                 continue;
             }
+            if !leases.has_room(&device.channel, cap) {
+                // A fan-out past its channel's cap: no key built per device.
+                all = false;
+                continue;
+            }
             let key = QueueKey {
                 channel: device.channel.clone(),
                 due_ms: job.accepted_ms,
