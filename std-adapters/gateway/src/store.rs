@@ -1183,6 +1183,10 @@ struct Tables<'t> {
     /// A recall walks a job's devices in order: each chunk is read once.
     /// Emptied when a chunk is written.
     cache: ReadCache,
+    /// Pending counts read in this transaction (`None`: no row), and
+    /// whether changed: written back by [`Tables::close`], so a fan-out's
+    /// results write its count once, not once per device.
+    pending: HashMap<String, (Option<u32>, bool)>,
 }
 
 impl<'t> Tables<'t> {
@@ -1202,13 +1206,43 @@ impl<'t> Tables<'t> {
             depth,
             meta,
             cache: ReadCache::default(),
+            pending: HashMap::new(),
         })
     }
 
-    /// Writes the queue depth back; returns it.
+    /// Writes the pending counts and the queue depth back; returns the
+    /// depth.
     fn close(mut self) -> Result<u64, StoreError> {
+        for (job_id, (count, changed)) in std::mem::take(&mut self.pending) {
+            if !changed {
+                continue;
+            }
+            match count {
+                Some(n) if n > 0 => {
+                    self.pending_of.insert(job_id.as_str(), n).map_err(err)?;
+                }
+                _ => {
+                    self.pending_of.remove(job_id.as_str()).map_err(err)?;
+                }
+            }
+        }
         self.meta.insert(QUEUED, self.depth).map_err(err)?;
         Ok(self.depth)
+    }
+
+    /// `job_id`'s pending count as this transaction has it (`None`: no
+    /// row).
+    fn pending_count(&mut self, job_id: &str) -> Result<Option<u32>, StoreError> {
+        if let Some((count, _)) = self.pending.get(job_id) {
+            return Ok(*count);
+        }
+        let count = self.pending_of.get(job_id).map_err(err)?.map(|v| v.value());
+        self.pending.insert(job_id.to_owned(), (count, false));
+        Ok(count)
+    }
+
+    fn set_pending(&mut self, job_id: &str, count: u32) {
+        self.pending.insert(job_id.to_owned(), (Some(count), true));
     }
 
     fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
@@ -1300,17 +1334,11 @@ impl<'t> Tables<'t> {
 
     /// One fewer device of `job_id` pending.
     fn settle_one(&mut self, job_id: &str) -> Result<(), StoreError> {
-        let pending = self.pending_of.get(job_id).map_err(err)?.map(|v| v.value());
         // No count: a single-device job (see `write_jobs`).
-        let Some(pending) = pending else {
+        let Some(pending) = self.pending_count(job_id)? else {
             return Ok(());
         };
-        let left = pending.saturating_sub(1);
-        if left == 0 {
-            self.pending_of.remove(job_id).map_err(err)?;
-        } else {
-            self.pending_of.insert(job_id, left).map_err(err)?;
-        }
+        self.set_pending(job_id, pending.saturating_sub(1));
         Ok(())
     }
 
@@ -1322,11 +1350,7 @@ impl<'t> Tables<'t> {
         due_ms: u64,
         added: &[DeviceRecord],
     ) -> Result<(), StoreError> {
-        let counted = self
-            .pending_of
-            .get(job.id.as_str())
-            .map_err(err)?
-            .map(|v| v.value());
+        let counted = self.pending_count(&job.id)?;
         let mut pending = match counted {
             Some(n) => n,
             // A single device keeps no count: its own state says.
@@ -1350,9 +1374,7 @@ impl<'t> Tables<'t> {
             job.devices += 1;
         }
         if pending > 0 {
-            self.pending_of
-                .insert(job.id.as_str(), pending)
-                .map_err(err)?;
+            self.set_pending(&job.id, pending);
         }
         self.jobs
             .insert(job.id.as_str(), encode(&*job)?.as_slice())
@@ -2104,6 +2126,40 @@ mod tests {
         assert_eq!(rest[0].1.token, "t2");
         store.set_webhook_cursor(2).unwrap();
         assert_eq!(store.webhook_cursor().unwrap(), 2);
+    }
+
+    #[test]
+    fn a_fan_outs_results_in_one_commit_count_down_its_pending_count_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let hour = 3_600_000;
+        let queued = || device(DeviceState::Queued);
+        store
+            .accept(&job("f", None, 0, 3), &[queued(), queued(), queued()])
+            .unwrap();
+        let count = || {
+            let txn = store.db.begin_read().unwrap();
+            let table = txn.open_table(JOB_PENDING).unwrap();
+            table.get("f").unwrap().map(|v| v.value())
+        };
+        assert_eq!(count(), Some(3));
+        let due = store.take_due(0, 10, 100, &no_leases()).unwrap();
+        store
+            .commit(&[
+                result(&due[0].0, delivered()),
+                result(&due[1].0, delivered()),
+            ])
+            .unwrap();
+        assert_eq!(count(), Some(1));
+        let retention = Retention {
+            job_ttl_ms: hour,
+            feedback_ttl_ms: hour,
+            webhook: false,
+        };
+        assert_eq!(store.sweep(2 * hour, &retention).unwrap().jobs, 0);
+        store.commit(&[result(&due[2].0, delivered())]).unwrap();
+        assert_eq!(count(), None);
+        assert_eq!(store.sweep(2 * hour, &retention).unwrap().jobs, 1);
     }
 
     #[test]
