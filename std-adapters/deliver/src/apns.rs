@@ -329,7 +329,8 @@ fn age(m: &Minted, now: SystemTime) -> Duration {
 #[derive(Debug)]
 pub struct ApnsClient {
     pool: Http2Pool,
-    authority: String,
+    /// Parsed once: each request's URI is built from it and the path.
+    authority: http::uri::Authority,
     token: Option<ProviderToken>,
     clock: SharedClock,
     request_timeout: Duration,
@@ -356,7 +357,10 @@ impl ApnsClient {
             ApnsAuth::Certificate(identity) => (Some(identity), None),
         };
         let tls = client_config(config.ca_file.as_deref(), identity)?;
-        let authority = endpoint.authority();
+        let authority = endpoint
+            .authority()
+            .parse()
+            .map_err(|e| InitError::Endpoint(format!("{}: {e}", endpoint.authority())))?;
         let pool = Http2Pool::new(endpoint, tls, config.pool).map_err(InitError::Endpoint)?;
         Ok(Self {
             pool,
@@ -490,30 +494,41 @@ impl ApnsClient {
         push: &Push<'_>,
         authorization: Option<&HeaderValue>,
     ) -> Result<Request<()>, &'static str> {
-        let uri = format!("https://{}{DEVICE_PATH}{}", self.authority, h.device_token);
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .body(())
+        let mut path = String::with_capacity(DEVICE_PATH.len() + h.device_token.len());
+        path.push_str(DEVICE_PATH);
+        path.push_str(h.device_token);
+        let uri = http::Uri::builder()
+            .scheme(http::uri::Scheme::HTTPS)
+            .authority(self.authority.clone())
+            .path_and_query(path)
+            .build()
             .map_err(|_| "BadDeviceToken")?;
+        let mut request = Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
         let headers = request.headers_mut();
+        headers.reserve(8);
         if let Some(value) = authorization {
             headers.insert(AUTHORIZATION, value.clone());
         }
         let value = |text: &str, why: &'static str| HeaderValue::from_str(text).map_err(|_| why);
-        headers.insert(
-            APNS_ID.clone(),
-            value(&push.id.to_string(), "BadMessageId")?,
-        );
+        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let mut id = value(push.id.hyphenated().encode_lower(&mut id), "BadMessageId")?;
+        // Unique to the push: kept out of HPACK's table, where it would
+        // only push out the entries that repeat (topic, push type).
+        id.set_sensitive(true);
+        headers.insert(APNS_ID.clone(), id);
         headers.insert(
             APNS_PUSH_TYPE.clone(),
             HeaderValue::from_static(h.push_type),
         );
         headers.insert(APNS_PRIORITY.clone(), HeaderValue::from_static(h.priority));
-        headers.insert(
-            APNS_TOPIC.clone(),
-            value(&format!("{}{}", h.topic, h.topic_suffix), "BadTopic")?,
-        );
+        let topic = if h.topic_suffix.is_empty() {
+            value(h.topic, "BadTopic")?
+        } else {
+            value(&format!("{}{}", h.topic, h.topic_suffix), "BadTopic")?
+        };
+        headers.insert(APNS_TOPIC.clone(), topic);
         if let Some(expiration) = h.expiration {
             headers.insert(APNS_EXPIRATION.clone(), HeaderValue::from(expiration));
         }
