@@ -218,39 +218,45 @@ pub fn routes() -> Vec<Route> {
 
 /// The router; `max_body` bytes per request (413 above).
 pub fn router(state: Arc<AppState>, max_body: usize) -> Router {
-    let (mut api, mut open) = (Router::new(), Router::new());
+    let mut router = Router::new();
+    let mut tokened = Vec::new();
     for route in routes() {
-        match route.access {
-            Access::Token => api = api.route(route.path, route.handler),
-            Access::Open | Access::Callback => open = open.route(route.path, route.handler),
+        if route.access == Access::Token {
+            tokened.push(route.path);
         }
+        router = router.route(route.path, route.handler);
     }
-    let api = api.route_layer(middleware::from_fn_with_state(
-        Arc::clone(&state),
-        authorize,
-    ));
-    Router::new()
-        .merge(api)
-        .merge(open)
+    let front = Front {
+        state: Arc::clone(&state),
+        tokened: tokened.into(),
+    };
+    router
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(
-            Arc::clone(&state),
-            body_deadline,
-        ))
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), count))
+        .layer(middleware::from_fn_with_state(front, front_door))
         .with_state(state)
+}
+
+/// What every request passes through once, before its handler.
+#[derive(Clone)]
+struct Front {
+    state: Arc<AppState>,
+    /// The paths behind an API token (whatever the method: a wrong one
+    /// is refused 401 before it is told 405).
+    tokened: Arc<[&'static str]>,
 }
 
 /// Every request gets an id (the caller's `x-request-id` when it is a
 /// short visible-ASCII token, else a new UUID) in its log span and its
 /// answer, and is counted by matched route (never the raw path: ids would
-/// make the label set unbounded) and status.
-async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+/// make the label set unbounded) and status; a route behind a token is
+/// authorized ([`auth_refusal`]); a body is read under [`body_deadline`]. One layer for
+/// all three: each layer is a boxed future and a service clone per
+/// request.
+async fn front_door(State(front): State<Front>, request: Request, next: Next) -> Response {
     use tracing::Instrument as _;
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let state = &front.state;
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let id = request
         .headers()
         .get(&REQUEST_ID)
@@ -259,7 +265,17 @@ async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next)
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), route = %route);
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let tokened = matched.is_some() && front.tokened.contains(&route);
+    let mut response = async {
+        if tokened {
+            if let Some(refused) = auth_refusal(state, &request) {
+                return refused;
+            }
+        }
+        body_deadline(state, request, next).await
+    }
+    .instrument(span.clone())
+    .await;
     let status = response.status().as_u16();
     span.in_scope(|| {
         tracing::debug!(
@@ -271,7 +287,7 @@ async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next)
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID.clone(), value);
     }
-    state.metrics.http(&route, status);
+    state.metrics.http(route, status);
     response
 }
 
@@ -279,11 +295,11 @@ async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next)
 /// constant time per token. No tokens configured: the API is open. A
 /// valid token over its rate (`server.rate_limit_per_second`) is answered
 /// 429; a wrong or missing one 401, or 429 once its client address is over
-/// `server.auth_failures_per_minute`.
-async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+/// `server.auth_failures_per_minute`. The refusal, if refused.
+fn auth_refusal(state: &AppState, request: &Request) -> Option<Response> {
     use subtle::ConditionallySelectable as _;
     if state.tokens.is_empty() {
-        return next.run(request).await;
+        return None;
     }
     let given = request
         .headers()
@@ -302,14 +318,14 @@ async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: N
             let over = state.limits.tokens.as_ref().map(|t| t.check(&index));
             if let Some(Err(retry_after)) = over {
                 state.metrics.rate_limit(index);
-                return too_many(
+                return Some(too_many(
                     format!("API token {index} is over its rate (server.rate_limit_per_second)"),
                     retry_after,
-                );
+                ));
             }
-            next.run(request).await
+            None
         }
-        _ => unauthorized(&state, &request),
+        _ => Some(unauthorized(state, request)),
     }
 }
 
@@ -362,11 +378,7 @@ fn too_many(message: impl Into<String>, retry_after: u64) -> Response {
 /// A request's body must arrive within `server.body_timeout_secs` of its
 /// headers: past it the body fails, and the answer is a 408 (closing an
 /// HTTP/1.1 connection: the rest of the body would be read as a request).
-async fn body_deadline(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn body_deadline(state: &AppState, request: Request, next: Next) -> Response {
     use http_body::Body as _;
     if request.body().is_end_stream() {
         return next.run(request).await;

@@ -261,6 +261,29 @@ async fn bad_input_is_refused_whole_with_the_key_named() {
         assert_eq!(answer.status, 401);
         assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
     }
+    // A route behind a token wants it whatever the method (HEAD is GET's);
+    // with it, a wrong method is 405. An unknown path is 404 for anyone.
+    // Each answer has its request id. (Sent around the contract's
+    // checker: these operations are, rightly, not in the document.)
+    for (method, path, token, expected) in [
+        (reqwest::Method::GET, "/v1/push", None, 401),
+        (reqwest::Method::HEAD, "/v1/jobs/x", None, 401),
+        (reqwest::Method::GET, "/v1/push", Some(API_TOKEN), 405),
+        (reqwest::Method::GET, "/v1/nothing", None, 404),
+    ] {
+        let mut request = bed
+            .http
+            .request(method.clone(), format!("{}{path}", bed.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), expected, "{method} {path}");
+        assert!(
+            answer.headers().contains_key("x-request-id"),
+            "{method} {path}"
+        );
+    }
     // Nothing of it was queued or sent.
     assert!(bed.metrics().await.contains("tidings_queue_depth 0"));
     assert!(bed.standin.accepted().is_empty());
