@@ -292,11 +292,13 @@ pub struct Leases {
     held: HashSet<QueueKey>,
     settled: HashSet<QueueKey>,
     per_channel: HashMap<String, usize>,
-    /// The queue may hold due entries no lease holds: set by whatever
-    /// adds one after the last read began (a retry, a lease given back, a
-    /// new device over its channel's cap, a recall's replacements), and by
-    /// a read that stopped short of the end of what is due.
-    stale: bool,
+    /// Counts what may have put a due entry no lease holds in the queue (a
+    /// retry, a lease given back, a new device over its channel's cap, a
+    /// recall's replacements, a read that stopped short).
+    changes: u64,
+    /// `changes` as of the start of the last whole read: equal, nothing
+    /// is waiting unheld (a read that failed leaves it behind).
+    read_at: u64,
     /// The earliest entry the last read found not yet due.
     next_due: Option<u64>,
 }
@@ -308,7 +310,8 @@ impl Default for Leases {
             held: HashSet::new(),
             settled: HashSet::new(),
             per_channel: HashMap::new(),
-            stale: true,
+            changes: 1,
+            read_at: 0,
             next_due: None,
         }
     }
@@ -318,7 +321,7 @@ impl Leases {
     /// Whether a pass at `now_ms` must read the queue: something may wait
     /// there that no sender holds, or the earliest waiting entry is due.
     pub fn must_read(&self, now_ms: u64) -> bool {
-        self.stale || self.next_due.is_some_and(|t| t <= now_ms)
+        self.changes != self.read_at || self.next_due.is_some_and(|t| t <= now_ms)
     }
 
     /// When the earliest entry the last read left waiting is due.
@@ -329,7 +332,7 @@ impl Leases {
     /// An entry no lease holds was added (or may have been): the next pass
     /// reads the queue.
     pub fn queue_changed(&mut self) {
-        self.stale = true;
+        self.changes = self.changes.wrapping_add(1);
     }
 
     fn take(&mut self, key: QueueKey) {
@@ -350,7 +353,7 @@ impl Leases {
     /// A lease given back without a result: the entry may be taken again.
     pub fn release(&mut self, key: &QueueKey) {
         self.drop_lease(key);
-        self.stale = true;
+        self.queue_changed();
     }
 
     /// The entry's result is committed.
@@ -605,7 +608,9 @@ impl Store {
     /// with their device records, read in one transaction; each one
     /// returned is leased (so no two workers take it). A channel with
     /// `per_channel` leases already is passed over (its entries wait; the
-    /// others go on). One caller at a time.
+    /// others go on). One caller at a time. Notes in `leases` whether it
+    /// read all that is due, and when the earliest entry not yet due is
+    /// ([`Leases::must_read`]).
     pub fn take_due(
         &self,
         now_ms: u64,
@@ -615,36 +620,15 @@ impl Store {
     ) -> Result<Vec<(QueueKey, DeviceRecord)>, StoreError> {
         // Entries settled before this read began are gone from what it
         // sees; those settled while it reads are still in its snapshot and
-        // stay skipped (see [`Leases::settle`]).
-        {
+        // stay skipped (see [`Leases::settle`]). It sees every change
+        // counted before it begins.
+        let seen = {
             let mut leases = leases
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             leases.settled.clear();
-            // This read sees every entry committed before it begins; what
-            // is added after sets `stale` again.
-            leases.stale = true;
-            leases.stale = false;
-        }
-        let taken = self.read_due(now_ms, limit, per_channel, leases);
-        if taken.is_err() {
-            leases
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .stale = true;
-        }
-        taken
-    }
-
-    /// [`Store::take_due`]'s read; notes in `leases` whether it read all
-    /// that is due, and when the earliest entry not yet due is.
-    fn read_due(
-        &self,
-        now_ms: u64,
-        limit: usize,
-        per_channel: usize,
-        leases: &std::sync::Mutex<Leases>,
-    ) -> Result<Vec<(QueueKey, DeviceRecord)>, StoreError> {
+            leases.changes
+        };
         let txn = self.db.begin_read().map_err(err)?;
         let queue = txn.open_table(QUEUE).map_err(err)?;
         let tables = ReadTables::open(&txn)?;
@@ -704,9 +688,12 @@ impl Store {
                 break;
             }
         }
-        // Stopped short (a channel at its cap, or `limit`): what is left is
-        // read on the next pass, once a lease settles.
-        leases.stale |= !whole;
+        leases.read_at = seen;
+        if !whole {
+            // Stopped short (a channel at its cap, or `limit`): what is
+            // left is read on the next pass, once a lease settles.
+            leases.queue_changed();
+        }
         leases.next_due = next_due;
         Ok(out)
     }
@@ -1743,6 +1730,12 @@ mod tests {
         }
     }
 
+    /// Job `id` of `devices` queued devices, accepted at 0.
+    fn accept_queued(store: &Store, id: &str, devices: u32) {
+        let queued: Vec<DeviceRecord> = (0..devices).map(|_| device(DeviceState::Queued)).collect();
+        store.accept(&job(id, None, 0, devices), &queued).unwrap();
+    }
+
     fn device(state: DeviceState) -> DeviceRecord {
         DeviceRecord {
             channel: "apns".into(),
@@ -1800,16 +1793,7 @@ mod tests {
             assert!(l.lease_new(&key(1), 2));
             assert!(!l.lease_new(&key(2), 2), "the channel is at its cap");
         }
-        store
-            .accept(
-                &job("j", None, 0, 3),
-                &[
-                    device(DeviceState::Queued),
-                    device(DeviceState::Queued),
-                    device(DeviceState::Queued),
-                ],
-            )
-            .unwrap();
+        accept_queued(&store, "j", 3);
         // The two leased are the dispatcher's already; a queue read with
         // room takes only the third.
         let due = store.take_due(0, 10, 10, &leases).unwrap();
@@ -1827,16 +1811,7 @@ mod tests {
         let leases = no_leases();
         let must_read = |now| leases.lock().unwrap().must_read(now);
         assert!(must_read(0), "nothing known at the start");
-        store
-            .accept(
-                &job("j", None, 0, 3),
-                &[
-                    device(DeviceState::Queued),
-                    device(DeviceState::Queued),
-                    device(DeviceState::Queued),
-                ],
-            )
-            .unwrap();
+        accept_queued(&store, "j", 3);
         // A read stopped by its limit leaves the rest for the next pass.
         assert_eq!(store.take_due(0, 2, 10, &leases).unwrap().len(), 2);
         assert!(must_read(0));
@@ -2133,10 +2108,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let hour = 3_600_000;
-        let queued = || device(DeviceState::Queued);
-        store
-            .accept(&job("f", None, 0, 3), &[queued(), queued(), queued()])
-            .unwrap();
+        accept_queued(&store, "f", 3);
         let count = || {
             let txn = store.db.begin_read().unwrap();
             let table = txn.open_table(JOB_PENDING).unwrap();
@@ -2168,9 +2140,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let hour = 3_600_000;
         for id in ["s1", "s2", "s3"] {
-            store
-                .accept(&job(id, None, 0, 1), &[device(DeviceState::Queued)])
-                .unwrap();
+            accept_queued(&store, id, 1);
         }
         let pending_rows = || {
             let txn = store.db.begin_read().unwrap();
