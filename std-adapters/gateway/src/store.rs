@@ -278,10 +278,12 @@ pub struct DeviceResult {
     pub feedback: Option<Feedback>,
 }
 
-/// Queue entries being sent, and those whose results committed since the
-/// last [`Store::take_due`] began: a read that began before a commit still
-/// sees its entries, which must not be taken (and sent) again. Counted
-/// per channel, so one slow provider's leases cannot take every slot.
+/// Queue entries being sent, counted per channel, so one slow provider's
+/// leases cannot take every slot. A queue read ([`Store::take_due`]) holds
+/// them from before its snapshot to the end of its scan, so a result or a
+/// recall committed meanwhile changes them only after: an entry whose
+/// result committed before the snapshot is not in it, one committed
+/// after is still leased when the scan meets it.
 ///
 /// Also what the dispatcher knows of the queue between reads: a new job's
 /// devices are leased before their commit and handed to the senders, so
@@ -290,7 +292,6 @@ pub struct DeviceResult {
 #[derive(Debug)]
 pub struct Leases {
     held: HashSet<QueueKey>,
-    settled: HashSet<QueueKey>,
     per_channel: HashMap<String, usize>,
     /// Counts what may have put a due entry no lease holds in the queue (a
     /// retry, a lease given back, a new device over its channel's cap, a
@@ -308,7 +309,6 @@ impl Default for Leases {
     fn default() -> Self {
         Self {
             held: HashSet::new(),
-            settled: HashSet::new(),
             per_channel: HashMap::new(),
             changes: 1,
             read_at: 0,
@@ -358,9 +358,7 @@ impl Leases {
 
     /// The entry's result is committed.
     pub fn settle(&mut self, key: &QueueKey) {
-        if self.drop_lease(key) {
-            self.settled.insert(key.clone());
-        }
+        self.drop_lease(key);
     }
 
     pub fn held(&self) -> usize {
@@ -528,19 +526,11 @@ impl Store {
         let mut leases = leases
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut removed = Vec::new();
         let txn = self.db.begin_write().map_err(err)?;
         let (outcome, depth) = {
             let mut t = Tables::open(&txn)?;
             let by_key = txn.open_table(BY_KEY).map_err(err)?;
-            let outcome = recall_in(
-                &mut t,
-                &by_key,
-                ask,
-                &leases,
-                self.renderer.as_deref(),
-                &mut removed,
-            )?;
+            let outcome = recall_in(&mut t, &by_key, ask, &leases, self.renderer.as_deref())?;
             (outcome, t.close()?)
         };
         if outcome.repeated {
@@ -548,9 +538,6 @@ impl Store {
         }
         self.noted(txn.commit().map_err(err))?;
         self.depth.store(depth, Ordering::Relaxed);
-        // A queue read that began before this commit still sees them (or
-        // their pushes as they were).
-        leases.settled.extend(removed);
         // Its replacements are queued for the dispatcher to read.
         leases.queue_changed();
         Ok(outcome)
@@ -618,25 +605,18 @@ impl Store {
         per_channel: usize,
         leases: &std::sync::Mutex<Leases>,
     ) -> Result<Vec<(QueueKey, DeviceRecord)>, StoreError> {
-        // Entries settled before this read began are gone from what it
-        // sees; those settled while it reads are still in its snapshot and
-        // stay skipped (see [`Leases::settle`]). It sees every change
-        // counted before it begins.
-        let seen = {
-            let mut leases = leases
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            leases.settled.clear();
-            leases.changes
-        };
+        // The leases are held from before the snapshot to the end of the
+        // scan (see [`Leases`]); the read sees every change counted
+        // before it begins.
+        let mut leases = leases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let seen = leases.changes;
         let txn = self.db.begin_read().map_err(err)?;
         let queue = txn.open_table(QUEUE).map_err(err)?;
         let tables = ReadTables::open(&txn)?;
         let rows = tables.rows();
         let mut cache = ReadCache::default();
-        let mut leases = leases
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = Vec::new();
         let (mut whole, mut next_due) = (true, None::<u64>);
         for channel in channels(&queue)? {
@@ -673,7 +653,7 @@ impl Store {
                     job_id: job_id.to_owned(),
                     device,
                 };
-                if leases.held.contains(&key) || leases.settled.contains(&key) {
+                if leases.held.contains(&key) {
                     continue;
                 }
                 let record = rows.read(job_id, device, &mut cache)?;
@@ -1396,25 +1376,17 @@ impl<'t> Tables<'t> {
         Ok(None)
     }
 
-    /// A queued device of a recalled message: out of the queue (`entry`
-    /// joins `removed`), never to be sent.
-    fn recall_queued(
-        &mut self,
-        entry: QueueKey,
-        device: &DeviceRecord,
-        removed: &mut Vec<QueueKey>,
-    ) -> Result<(), StoreError> {
-        self.unqueue(&entry)?;
-        let (job_id, index) = (entry.job_id.as_str(), entry.device);
+    /// A queued device of a recalled message: out of the queue, never to
+    /// be sent.
+    fn recall_queued(&mut self, entry: &QueueKey, device: &DeviceRecord) -> Result<(), StoreError> {
+        self.unqueue(entry)?;
         self.put_status(
-            job_id,
-            index,
+            &entry.job_id,
+            entry.device,
             &DeviceState::Recalled,
             device.attempts,
             device.held_ms,
-        )?;
-        removed.push(entry);
-        Ok(())
+        )
     }
 
     /// Takes a pending device out of the queue.
@@ -1541,17 +1513,13 @@ fn write_results(
     Ok(queued)
 }
 
-/// [`Store::recall`] inside its transaction; `removed`: the queue entries
-/// it took out or whose push it swapped — a queue read that began before
-/// the commit must not take them (with the record it read), so they join
-/// the leases' settled set.
+/// [`Store::recall`] inside its transaction (the leases held throughout).
 fn recall_in(
     t: &mut Tables<'_>,
     by_key: &redb::Table<'_, (&'static str, &'static str), ()>,
     ask: &Recall<'_>,
     leases: &Leases,
     renderer: Option<&dyn Renderer>,
-    removed: &mut Vec<QueueKey>,
 ) -> Result<RecallOutcome, RecallError> {
     let key = ask.message_key;
     let mut job_ids = Vec::new();
@@ -1598,7 +1566,7 @@ fn recall_in(
                 if leases.held.contains(&entry) {
                     continue;
                 }
-                t.recall_queued(entry, &device, removed)?;
+                t.recall_queued(&entry, &device)?;
             }
         }
     }
@@ -1645,12 +1613,11 @@ fn recall_in(
                     in_flight.push((id.clone(), index));
                 }
                 // Still queued: sent once, with the edit's text.
-                Some(entry) if ask.edit.is_some() => {
+                Some(_) if ask.edit.is_some() => {
                     swap.push(index);
-                    removed.push(entry);
                 }
                 Some(entry) => {
-                    t.recall_queued(entry, &device, removed)?;
+                    t.recall_queued(&entry, &device)?;
                     outcome.recalled += 1;
                 }
                 None => outcome.untouched += 1,
@@ -2347,16 +2314,8 @@ mod tests {
             (outcome.recalled, outcome.in_flight, outcome.replaced),
             (2, 1, 1)
         );
-        // The queued ones are never taken again; a queue read that began
-        // before the recall committed skips them (settled).
-        let queued = |device| QueueKey {
-            channel: "apns".into(),
-            due_ms: 1_000,
-            job_id: "j".into(),
-            device,
-        };
-        let settled = leases.lock().unwrap().settled.clone();
-        assert!(settled.contains(&queued(2)) && settled.contains(&queued(3)));
+        // The queued ones are never taken again (a queue read holds the
+        // leases, so none can have begun before the recall and end after).
         assert!(store
             .take_due(9_000, 10, 100, &leases)
             .unwrap()
@@ -2411,15 +2370,17 @@ mod tests {
         assert_eq!((first.replaced, first.in_flight, first.edited), (1, 1, 1));
         // The queued device now carries the edit.
         assert_eq!(bodies(&store, "j")[2], "j/2:one");
-        // A queue read that began before the edit does not send the
-        // original it read.
-        let swapped = QueueKey {
-            channel: "apns".into(),
-            due_ms: 1_000,
-            job_id: "j".into(),
-            device: 2,
-        };
-        assert!(leases.lock().unwrap().settled.contains(&swapped));
+        // The next queue read sends it with the edit, not the original.
+        let taken = store.take_due(9_000, 10, 100, &leases).unwrap();
+        let pushes: Vec<(u32, &str)> = taken
+            .iter()
+            .filter(|(k, _)| k.job_id == "j")
+            .map(|(k, d)| (k.device, d.push.as_ref().unwrap().body.as_str()))
+            .collect();
+        assert_eq!(pushes, [(2, "j/2:one")]);
+        for (key, _) in &taken {
+            leases.lock().unwrap().release(key);
+        }
         // The one in flight is retried: with the edit too.
         store
             .commit(&[result(
