@@ -249,9 +249,9 @@ struct Front {
 /// short visible-ASCII token, else a new UUID) in its log span and its
 /// answer, and is counted by matched route (never the raw path: ids would
 /// make the label set unbounded) and status; a route behind a token is
-/// authorized ([`auth_refusal`]); a body is read under [`body_deadline`]. One layer for
-/// all three: each layer is a boxed future and a service clone per
-/// request.
+/// authorized ([`auth_refusal`]); a body is read under
+/// [`body_deadline`]. One layer for all three: each layer is a boxed
+/// future and a service clone per request.
 async fn front_door(State(front): State<Front>, request: Request, next: Next) -> Response {
     use tracing::Instrument as _;
     let state = &front.state;

@@ -220,6 +220,12 @@ impl DeadlineBody {
             expired,
         }
     }
+
+    /// Says the deadline passed, and fails the body.
+    fn expire(&self) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        self.expired.store(true, Ordering::Relaxed);
+        Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))))
+    }
 }
 
 impl http_body::Body for DeadlineBody {
@@ -233,20 +239,22 @@ impl http_body::Body for DeadlineBody {
         let this = self.get_mut();
         // The deadline first: a body trickling a byte at a time is always
         // about to have more.
-        if let Some(timer) = this.timer.as_mut() {
-            if timer.as_mut().poll(cx).is_ready() {
-                this.expired.store(true, Ordering::Relaxed);
-                return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
-            }
+        if this
+            .timer
+            .as_mut()
+            .is_some_and(|t| t.as_mut().poll(cx).is_ready())
+        {
+            return this.expire();
         }
         let frame = Pin::new(&mut this.body).poll_frame(cx);
         if frame.is_pending() && this.timer.is_none() {
-            let mut timer = Box::pin(tokio::time::sleep_until(this.deadline));
+            // Set (and polled, so it wakes this task) on the first wait.
+            let timer = this
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(this.deadline)));
             if timer.as_mut().poll(cx).is_ready() {
-                this.expired.store(true, Ordering::Relaxed);
-                return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+                return this.expire();
             }
-            this.timer = Some(timer);
         }
         frame
     }

@@ -412,12 +412,11 @@ impl Renderer for RecallRenderer {
         let mut wanted = indices.to_vec();
         wanted.sort_unstable();
         let now = i64::try_from(job.accepted_ms / 1000).unwrap_or(i64::MAX);
+        // Only the devices asked for are read again.
+        let asked = |i: usize| u32::try_from(i).is_ok_and(|i| wanted.binary_search(&i).is_ok());
         let mut each =
             |case: &Case<'_>, path: &str, this: usize, _: usize| -> Result<(), IngestError> {
                 let this = u32::try_from(this).unwrap_or(u32::MAX);
-                if wanted.binary_search(&this).is_err() {
-                    return Ok(());
-                }
                 if let Decision::Push(n) = decide(case)? {
                     if let Some((follow, push)) = self.follow(&n, edit)? {
                         let device = case.recipient.device;
@@ -440,6 +439,7 @@ impl Renderer for RecallRenderer {
             };
         let walked = match (&job.form, &kept.request) {
             (JobForm::Wire { bytes }, _) => match wire::decode(bytes) {
+                Ok(_) if !asked(0) => Ok(()),
                 Ok(wired) => {
                     let mut case = wired.case();
                     case.now = now;
@@ -448,9 +448,6 @@ impl Renderer for RecallRenderer {
                 Err(e) => Err(e.to_string()),
             },
             (JobForm::Json, Some(body)) => {
-                // Only the devices asked for are read again.
-                let asked =
-                    |i: usize| u32::try_from(i).is_ok_and(|i| wanted.binary_search(&i).is_ok());
                 walk(body.as_bytes(), now, &self.app, usize::MAX, asked, each)
                     .map(drop)
                     .map_err(|e| e.to_string())
