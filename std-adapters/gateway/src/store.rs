@@ -640,6 +640,15 @@ impl Store {
             }
             let due = (channel.as_str(), 0u64, "", 0u32)
                 ..=(channel.as_str(), now_ms, "\u{10ffff}", u32::MAX);
+            // Most entries a busy channel has due are held already: each is
+            // looked up with this one key, refilled in place, and copied
+            // only when it is taken.
+            let mut probe = QueueKey {
+                channel: channel.clone(),
+                due_ms: 0,
+                job_id: String::new(),
+                device: 0,
+            };
             for entry in queue.range(due).map_err(err)? {
                 if room == 0 || out.len() >= limit {
                     whole = false;
@@ -647,21 +656,19 @@ impl Store {
                 }
                 let (key, _) = entry.map_err(err)?;
                 let (_, due_ms, job_id, device) = key.value();
-                let key = QueueKey {
-                    channel: channel.clone(),
-                    due_ms,
-                    job_id: job_id.to_owned(),
-                    device,
-                };
-                if leases.held.contains(&key) {
+                probe.due_ms = due_ms;
+                probe.job_id.clear();
+                probe.job_id.push_str(job_id);
+                probe.device = device;
+                if leases.held.contains(&probe) {
                     continue;
                 }
                 let record = rows.read(job_id, device, &mut cache)?;
                 // A queue entry always has its device (they commit together).
                 let Some(record) = record else { continue };
-                leases.take(key.clone());
+                leases.take(probe.clone());
                 room -= 1;
-                out.push((key, record));
+                out.push((probe.clone(), record));
             }
             if out.len() >= limit {
                 whole = false;

@@ -585,7 +585,17 @@ fn jitter(delay_ms: u64) -> u64 {
 /// A device's push id (APNs `apns-id`): the same on every attempt, after a
 /// restart and on whichever gateway sends it.
 pub(crate) fn push_id(job_id: &str, index: u32) -> uuid::Uuid {
-    uuid::Uuid::new_v5(&PUSH_ID_NAMESPACE, format!("{job_id}/{index}").as_bytes())
+    use std::io::Write as _;
+    // `job_id/index` written on the stack: one is hashed per send.
+    const ROOM: usize = 96;
+    let mut name = [0u8; ROOM];
+    let mut rest = &mut name[..];
+    if write!(rest, "{job_id}/{index}").is_err() {
+        // Not one of our job ids (they are 36 characters): the heap takes it.
+        return uuid::Uuid::new_v5(&PUSH_ID_NAMESPACE, format!("{job_id}/{index}").as_bytes());
+    }
+    let len = ROOM - rest.len();
+    uuid::Uuid::new_v5(&PUSH_ID_NAMESPACE, &name[..len])
 }
 
 fn result_of(
@@ -891,5 +901,27 @@ fn commit_loop(shared: &Shared, wake: &Notify, mut writes: mpsc::Receiver<Write>
             .metrics
             .queue_depth
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_id_is_the_v5_uuid_of_its_job_and_index_whatever_the_id_length() {
+        let ours = uuid::Uuid::now_v7().to_string();
+        let long = "j".repeat(200);
+        for job in [ours.as_str(), long.as_str(), ""] {
+            for index in [0, 7, u32::MAX] {
+                let name = format!("{job}/{index}");
+                assert_eq!(
+                    push_id(job, index),
+                    uuid::Uuid::new_v5(&PUSH_ID_NAMESPACE, name.as_bytes()),
+                    "{name}"
+                );
+            }
+        }
+        assert_ne!(push_id(&ours, 1), push_id(&ours, 2));
     }
 }
