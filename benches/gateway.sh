@@ -71,4 +71,8 @@ print("ratio: pushes/s over node-apn's (targets: A >= 1.0x, goal 1.5x; B >= 2.0x
 for label, r in (("A", single), ("B", fanout), ("C", batched)):
     print(f"{label}: POST answered in p50 {r['post_p50_ms']:.1f} ms, p99 {r['post_p99_ms']:.1f} ms; "
           f"the driver used {1000 * r['driver_cpu_seconds'] / r['pushes']:.3f} CPU s / 1,000 devices.")
+for label, r in (("A", single), ("B", fanout), ("C", batched)):
+    threads = ", ".join(f"{name} {1000 * s / r['pushes']:.3f}"
+                        for name, s in sorted(r["cpu_by_thread"].items(), key=lambda t: -t[1]) if s > 0)
+    print(f"{label}: the gateway's CPU s / 1,000 pushes by thread: {threads}.")
 PY

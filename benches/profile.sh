@@ -54,6 +54,9 @@ print(f"{r['scenario']}: {r['pushes']} pushes, {r['delivered'] / r['seconds']:.0
       f"{1000 * r['cpu_seconds'] / r['pushes']:.3f} gateway CPU s / 1,000 pushes")
 PY
 if [ -n "${KEEP:-}" ]; then cp "$work/perf.data" "$KEEP"; fi
+# `head` closes each report's pipe early; under pipefail that would end
+# the script after the first table.
+set +o pipefail
 echo
 echo "self time, by function (top $top):"
 perf report -i "$work/perf.data" --no-children --sort symbol --stdio 2>/dev/null |

@@ -32,8 +32,10 @@
 //! job, read with `GET /v1/jobs/{id}` once the queue is empty (not timed).
 //! Prints one JSON line: `{"scenario", "requests", "pushes", "delivered",
 //! "seconds", "p50_ms", "p99_ms", "cpu_seconds", "post_p50_ms",
-//! "post_p99_ms", "driver_cpu_seconds", "cpu_by_process"}` — `cpu_seconds`
-//! is the PIDs' sum during the timed part, `cpu_by_process` each one's.
+//! "post_p99_ms", "driver_cpu_seconds", "cpu_by_process", "cpu_by_thread"}`
+//! — `cpu_seconds` is the PIDs' sum during the timed part,
+//! `cpu_by_process` each one's, `cpu_by_thread` the first one's by thread
+//! name (the store's writer apart from the runtime's threads).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -374,6 +376,44 @@ impl Gateway {
             })
             .collect()
     }
+
+    /// The first process's threads' CPU nanoseconds by thread name
+    /// (`/proc/PID/task/*/comm` and `schedstat`), keyed by thread id, so a
+    /// run's share of each kind of thread can be told apart: the store's
+    /// writer (`tidings-writer`) and the runtime's threads (workers and
+    /// blocking pool share `tokio-rt-worker`).
+    fn thread_nanos(&self) -> std::collections::HashMap<u32, (String, u64)> {
+        let Some(pid) = self.pids.first() else {
+            return Default::default();
+        };
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return Default::default();
+        };
+        tasks
+            .filter_map(Result::ok)
+            .filter_map(|task| {
+                let tid = task.file_name().to_str()?.parse().ok()?;
+                let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+                let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+                let nanos = stat.split_whitespace().next()?.parse().ok()?;
+                Some((tid, (name.trim().to_owned(), nanos)))
+            })
+            .collect()
+    }
+}
+
+/// CPU seconds by thread name between two [`Gateway::thread_nanos`]
+/// readings; a thread that ended in between is not counted.
+fn cpu_by_thread(
+    start: &std::collections::HashMap<u32, (String, u64)>,
+    end: &std::collections::HashMap<u32, (String, u64)>,
+) -> std::collections::BTreeMap<String, f64> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for (tid, (name, nanos)) in end {
+        let before = start.get(tid).map_or(0, |(_, n)| *n);
+        *by_name.entry(name.clone()).or_insert(0.0) += nanos.saturating_sub(before) as f64 / 1e9;
+    }
+    by_name
 }
 
 /// The request pieces taken from the case.
@@ -577,6 +617,7 @@ async fn run(
     gateway.drained().await?;
 
     let cpu_start = gateway.cpu_seconds()?;
+    let threads_start = gateway.thread_nanos();
     let own_start = tidings_benches::own_cpu_seconds();
     let started_ms = unix_ms();
     let (jobs, mut post_ms) = match mode {
@@ -638,6 +679,7 @@ async fn run(
         .zip(&cpu_start)
         .map(|(end, start)| end - start)
         .collect();
+    let threads = cpu_by_thread(&threads_start, &gateway.thread_nanos());
     let own_cpu = tidings_benches::own_cpu_seconds() - own_start;
     // For benches/profile.sh: what follows is not timed (and not profiled).
     eprintln!("gateway-bench: timed part done");
@@ -708,6 +750,7 @@ async fn run(
         "p99_ms": percentile(&latencies, 0.99),
         "cpu_seconds": cpu.iter().sum::<f64>(),
         "cpu_by_process": cpu,
+        "cpu_by_thread": threads,
         "post_p50_ms": percentile(&post_ms, 0.5),
         "post_p99_ms": percentile(&post_ms, 0.99),
         "driver_cpu_seconds": own_cpu,
