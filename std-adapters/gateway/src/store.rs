@@ -66,11 +66,13 @@ const BY_KEY: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("jobs
 /// Message key → [`RecallRecord`] (postcard): the message's recall or
 /// newest edit, kept while any job of the key is.
 const RECALLS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("recalls");
-/// Counters: queue depth, feedback sequence, the webhook's cursor, the
-/// record format.
+/// Counters: feedback sequence, the webhook's cursor, the record format.
+/// (The queue's depth is [`QUEUE`]'s length, which redb keeps in the
+/// table's header: a commit need not write a counter beside it.)
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 
-const QUEUED: &str = "queued";
+/// The queue depth earlier gateways counted in [`META`]; removed on open.
+const OLD_QUEUED: &str = "queued";
 const FEEDBACK_SEQ: &str = "feedback_seq";
 const WEBHOOK_CURSOR: &str = "webhook_cursor";
 const SCHEMA: &str = "schema";
@@ -455,6 +457,9 @@ impl Store {
             txn.open_table(BY_KEY).map_err(err)?;
             txn.open_table(RECALLS).map_err(err)?;
             let mut meta = txn.open_table(META).map_err(err)?;
+            // The queue's depth is its table's length (redb keeps it); the
+            // counter earlier gateways kept beside it goes.
+            meta.remove(OLD_QUEUED).map_err(err)?;
             let jobs = txn.open_table(JOBS).map_err(err)?.len().map_err(err)?;
             let schema = meta.get(SCHEMA).map_err(err)?.map(|v| v.value());
             match schema {
@@ -490,12 +495,13 @@ impl Store {
             }
         }
         txn.commit().map_err(err)?;
-        let depth = {
-            let txn = db.begin_read().map_err(err)?;
-            let meta = txn.open_table(META).map_err(err)?;
-            let depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
-            depth
-        };
+        let depth = db
+            .begin_read()
+            .map_err(err)?
+            .open_table(QUEUE)
+            .map_err(err)?
+            .len()
+            .map_err(err)?;
         Ok(Self {
             db: Arc::new(db),
             path,
@@ -580,11 +586,7 @@ impl Store {
             let txn = self.db.begin_write().map_err(err)?;
             let answers = write_jobs(&txn, jobs_in)?;
             let queued = write_results(&txn, results, self.renderer.as_deref())?;
-            let depth = {
-                let meta = txn.open_table(META).map_err(err)?;
-                let depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
-                depth
-            };
+            let depth = txn.open_table(QUEUE).map_err(err)?.len().map_err(err)?;
             txn.commit().map_err(err)?;
             self.depth.store(depth, Ordering::Relaxed);
             Ok((answers, queued))
@@ -1059,8 +1061,6 @@ fn write_jobs(
         let mut queue = txn.open_table(QUEUE).map_err(err)?;
         let mut kept = txn.open_table(KEPT).map_err(err)?;
         let mut by_key = txn.open_table(BY_KEY).map_err(err)?;
-        let mut meta = txn.open_table(META).map_err(err)?;
-        let mut depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
         'jobs: for &(job, devices) in jobs_in {
             if let Some(key) = &job.idempotency_key {
                 let earlier = keys
@@ -1124,7 +1124,6 @@ fn write_jobs(
                             false,
                         )
                         .map_err(err)?;
-                    depth += 1;
                     pending += 1;
                 }
             }
@@ -1135,7 +1134,6 @@ fn write_jobs(
             }
             answers.push(Accepted::New);
         }
-        meta.insert(QUEUED, depth).map_err(err)?;
     }
     Ok(answers)
 }
@@ -1151,9 +1149,6 @@ struct Tables<'t> {
     pending_of: redb::Table<'t, &'static str, u32>,
     kept: redb::Table<'t, &'static str, &'static [u8]>,
     recalls: redb::Table<'t, &'static str, &'static [u8]>,
-    /// Devices queued: written back by [`Tables::close`].
-    depth: u64,
-    meta: redb::Table<'t, &'static str, u64>,
     /// A recall walks a job's devices in order: each chunk is read once.
     /// Emptied when a chunk is written.
     cache: ReadCache,
@@ -1165,8 +1160,6 @@ struct Tables<'t> {
 
 impl<'t> Tables<'t> {
     fn open(txn: &'t redb::WriteTransaction) -> Result<Self, StoreError> {
-        let meta = txn.open_table(META).map_err(err)?;
-        let depth = meta.get(QUEUED).map_err(err)?.map_or(0, |v| v.value());
         Ok(Self {
             jobs: txn.open_table(JOBS).map_err(err)?,
             by_age: txn.open_table(JOBS_BY_AGE).map_err(err)?,
@@ -1177,15 +1170,12 @@ impl<'t> Tables<'t> {
             pending_of: txn.open_table(JOB_PENDING).map_err(err)?,
             kept: txn.open_table(KEPT).map_err(err)?,
             recalls: txn.open_table(RECALLS).map_err(err)?,
-            depth,
-            meta,
             cache: ReadCache::default(),
             pending: HashMap::new(),
         })
     }
 
-    /// Writes the pending counts and the queue depth back; returns the
-    /// depth.
+    /// Writes the pending counts back; returns the queue's depth.
     fn close(mut self) -> Result<u64, StoreError> {
         for (job_id, (count, changed)) in std::mem::take(&mut self.pending) {
             if !changed {
@@ -1200,8 +1190,7 @@ impl<'t> Tables<'t> {
                 }
             }
         }
-        self.meta.insert(QUEUED, self.depth).map_err(err)?;
-        Ok(self.depth)
+        self.queue.len().map_err(err)
     }
 
     /// `job_id`'s pending count as this transaction has it (`None`: no
@@ -1343,7 +1332,6 @@ impl<'t> Tables<'t> {
                     false,
                 )
                 .map_err(err)?;
-            self.depth += 1;
             pending += 1;
             job.devices += 1;
         }
@@ -1405,7 +1393,6 @@ impl<'t> Tables<'t> {
             key.device,
         );
         if self.queue.remove(entry).map_err(err)?.is_some() {
-            self.depth = self.depth.saturating_sub(1);
             self.settle_one(&key.job_id)?;
         }
         Ok(())
@@ -1431,11 +1418,12 @@ fn write_results(
     {
         let mut t = Tables::open(txn)?;
         let mut feedback = txn.open_table(FEEDBACK).map_err(err)?;
-        let mut seq = t
-            .meta
+        let mut meta = txn.open_table(META).map_err(err)?;
+        let first_seq = meta
             .get(FEEDBACK_SEQ)
             .map_err(err)?
             .map_or(0, |v| v.value());
+        let mut seq = first_seq;
         for r in results {
             let channel = r.key.channel.as_str();
             let job_id = r.key.job_id.as_str();
@@ -1444,7 +1432,6 @@ fn write_results(
                 // Committed before (a duplicate lease): keep the first.
                 continue;
             }
-            t.depth = t.depth.saturating_sub(1);
             let recalled = t.in_flight_at_recall(job_id, r.key.device)?;
             let mut state = std::borrow::Cow::Borrowed(&r.state);
             let mut follow = None;
@@ -1492,7 +1479,6 @@ fn write_results(
                 t.queue
                     .insert((channel, next, job_id, r.key.device), held)
                     .map_err(err)?;
-                t.depth += 1;
                 queued = true;
             } else {
                 t.settle_one(job_id)?;
@@ -1514,7 +1500,11 @@ fn write_results(
                 feedback.insert(seq, bytes.as_slice()).map_err(err)?;
             }
         }
-        t.meta.insert(FEEDBACK_SEQ, seq).map_err(err)?;
+        // Written only when it moved: most commits of results have no
+        // feedback and then leave the table's page clean.
+        if seq != first_seq {
+            meta.insert(FEEDBACK_SEQ, seq).map_err(err)?;
+        }
         t.close()?;
     }
     Ok(queued)
@@ -2018,6 +2008,41 @@ mod tests {
         assert_eq!(due[0].1.held_ms, 60_000);
         assert_eq!(due[0].1.attempts, 0);
         assert_eq!(store.queued(), 2);
+    }
+
+    #[test]
+    fn the_queue_depth_is_the_queues_length_and_an_earlier_counter_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .accept(
+                &job("j", None, 1_000, 3),
+                &[
+                    device(DeviceState::Queued),
+                    device(DeviceState::Queued),
+                    device(DeviceState::Queued),
+                ],
+            )
+            .unwrap();
+        let due = store.take_due(1_000, 10, 100, &no_leases()).unwrap();
+        store.commit(&[result(&due[0].0, delivered())]).unwrap();
+        assert_eq!(store.queued(), 2);
+        drop(store);
+        // A data dir an earlier gateway counted in, its counter astray.
+        {
+            let db = Database::create(dir.path().join("queue.redb")).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(OLD_QUEUED, 99)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.queued(), 2);
+        let txn = store.db.begin_read().unwrap();
+        let meta = txn.open_table(META).unwrap();
+        assert!(meta.get(OLD_QUEUED).unwrap().is_none());
     }
 
     #[test]
