@@ -442,8 +442,12 @@ impl Ready {
             id: uuid::Uuid::now_v7().to_string(),
             accepted_ms,
             devices: u32::try_from(prepared.devices.len()).unwrap_or(u32::MAX),
+            body_sha256: if prepared.idempotency_key.is_some() {
+                hex::encode(sha2::Sha256::digest(&body))
+            } else {
+                String::new()
+            },
             idempotency_key: prepared.idempotency_key,
-            body_sha256: hex::encode(sha2::Sha256::digest(&body)),
             form: if wire {
                 JobForm::Wire {
                     bytes: body.to_vec(),

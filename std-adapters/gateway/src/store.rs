@@ -96,7 +96,8 @@ pub struct JobRecord {
     pub devices: u32,
     pub idempotency_key: Option<String>,
     /// SHA-256 of the request body (hex): a key reused with another body
-    /// is a conflict, not a repeat.
+    /// is a conflict, not a repeat. Empty for a job without an idempotency
+    /// key: no later request is ever compared with it.
     #[serde(default)]
     pub body_sha256: String,
     /// What the request was.
