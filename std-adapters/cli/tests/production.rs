@@ -277,7 +277,11 @@ fn folder_bytes(dir: &Path) -> u64 {
 
 #[test]
 fn a_store_under_steady_load_forgets_finished_jobs_and_stops_growing() {
-    const ROUNDS: usize = 5;
+    // Ten rounds: redb grows its file by doubling and trims it again, so
+    // one round's size says little (a store that keeps every round stayed
+    // at 3.3 MB from the third round of five to the fifth); ten rounds
+    // without retention reach twice that.
+    const ROUNDS: usize = 10;
     const PER_REQUEST: usize = 1000;
     let (_standin, dir, gateway) = standin_and_gateway("max_devices = 1000\njob_ttl_secs = 3");
     let data = dir.path().join("data");
@@ -311,10 +315,13 @@ fn a_store_under_steady_load_forgets_finished_jobs_and_stops_growing() {
         previous = jobs;
     }
     eprintln!("retention: store folder after each round of 2,000 devices: {sizes:?} bytes");
-    let (second, last) = (sizes[1], sizes[ROUNDS - 1]);
+    // Once two rounds are held (the sweep keeps the round before), the
+    // folder may double once more as redb regrows it, never keep growing.
+    let held = sizes[..2].iter().copied().max().unwrap_or(0);
+    let later = sizes[ROUNDS / 2..].iter().copied().max().unwrap_or(0);
     assert!(
-        last as f64 <= 1.6 * second as f64 + 1024.0 * 1024.0,
-        "the store grew from {second} to {last} bytes"
+        later <= 2 * held + 1024 * 1024,
+        "the store grew from {held} to {later} bytes: {sizes:?}"
     );
     let metrics = metrics(&gateway);
     assert!(metrics.contains("tidings_store_bytes"), "{metrics}");
