@@ -2015,17 +2015,8 @@ mod tests {
     fn the_queue_depth_is_the_queues_length_and_an_earlier_counter_goes() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store
-            .accept(
-                &job("j", None, 1_000, 3),
-                &[
-                    device(DeviceState::Queued),
-                    device(DeviceState::Queued),
-                    device(DeviceState::Queued),
-                ],
-            )
-            .unwrap();
-        let due = store.take_due(1_000, 10, 100, &no_leases()).unwrap();
+        accept_queued(&store, "j", 3);
+        let due = store.take_due(0, 10, 100, &no_leases()).unwrap();
         store.commit(&[result(&due[0].0, delivered())]).unwrap();
         assert_eq!(store.queued(), 2);
         drop(store);
