@@ -49,6 +49,9 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_millis(10);
 /// Job reads in flight after a run.
 const READERS: usize = 32;
+/// The most of an answer to a POST the driver reads (a batch of 100
+/// job ids is a few KiB): more is a broken gateway, not an answer.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -198,6 +201,9 @@ impl Conn {
                         .map_err(|_| format!("POST {path}: {header}"))?;
                 }
             }
+        }
+        if length > MAX_ANSWER_BYTES {
+            return Err(format!("POST {path}: a {length}-byte answer"));
         }
         let mut answer = vec![0; length];
         self.stream.read_exact(&mut answer).await.map_err(failed)?;
