@@ -615,76 +615,87 @@ impl Store {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let seen = leases.changes;
-        let txn = self.db.begin_read().map_err(err)?;
-        let queue = txn.open_table(QUEUE).map_err(err)?;
-        let tables = ReadTables::open(&txn)?;
-        let rows = tables.rows();
-        let mut cache = ReadCache::default();
         let mut out = Vec::new();
-        let (mut whole, mut next_due) = (true, None::<u64>);
-        for channel in channels(&queue)? {
-            let later = queue
-                .range(
-                    (channel.as_str(), now_ms.saturating_add(1), "", 0u32)
-                        ..=(channel.as_str(), u64::MAX, "\u{10ffff}", u32::MAX),
-                )
-                .map_err(err)?
-                .next()
-                .transpose()
-                .map_err(err)?
-                .map(|(key, _)| key.value().1);
-            if let Some(at) = later {
-                next_due = Some(next_due.map_or(at, |n| n.min(at)));
-            }
-            let mut room = leases.room(&channel, per_channel);
-            if room == 0 {
-                whole = false;
-                continue;
-            }
-            let due = (channel.as_str(), 0u64, "", 0u32)
-                ..=(channel.as_str(), now_ms, "\u{10ffff}", u32::MAX);
-            // Most entries a busy channel has due are held already: each is
-            // looked up with this one key, refilled in place, and copied
-            // only when it is taken.
-            let mut probe = QueueKey {
-                channel: channel.clone(),
-                due_ms: 0,
-                job_id: String::new(),
-                device: 0,
-            };
-            for entry in queue.range(due).map_err(err)? {
-                if room == 0 || out.len() >= limit {
+        let read = |leases: &mut Leases, out: &mut Vec<(QueueKey, DeviceRecord)>| {
+            let txn = self.db.begin_read().map_err(err)?;
+            let queue = txn.open_table(QUEUE).map_err(err)?;
+            let tables = ReadTables::open(&txn)?;
+            let rows = tables.rows();
+            let mut cache = ReadCache::default();
+            let (mut whole, mut next_due) = (true, None::<u64>);
+            for channel in channels(&queue)? {
+                let later = queue
+                    .range(
+                        (channel.as_str(), now_ms.saturating_add(1), "", 0u32)
+                            ..=(channel.as_str(), u64::MAX, "\u{10ffff}", u32::MAX),
+                    )
+                    .map_err(err)?
+                    .next()
+                    .transpose()
+                    .map_err(err)?
+                    .map(|(key, _)| key.value().1);
+                if let Some(at) = later {
+                    next_due = Some(next_due.map_or(at, |n| n.min(at)));
+                }
+                let mut room = leases.room(&channel, per_channel);
+                if room == 0 {
+                    whole = false;
+                    continue;
+                }
+                let due = (channel.as_str(), 0u64, "", 0u32)
+                    ..=(channel.as_str(), now_ms, "\u{10ffff}", u32::MAX);
+                // Most entries a busy channel has due are held already: each is
+                // looked up with this one key, refilled in place, and copied
+                // only when it is taken.
+                let mut probe = QueueKey {
+                    channel: channel.clone(),
+                    due_ms: 0,
+                    job_id: String::new(),
+                    device: 0,
+                };
+                for entry in queue.range(due).map_err(err)? {
+                    if room == 0 || out.len() >= limit {
+                        whole = false;
+                        break;
+                    }
+                    let (key, _) = entry.map_err(err)?;
+                    let (_, due_ms, job_id, device) = key.value();
+                    probe.due_ms = due_ms;
+                    probe.job_id.clear();
+                    probe.job_id.push_str(job_id);
+                    probe.device = device;
+                    if leases.held.contains(&probe) {
+                        continue;
+                    }
+                    let record = rows.read(job_id, device, &mut cache)?;
+                    // A queue entry always has its device (they commit together).
+                    let Some(record) = record else { continue };
+                    leases.take(probe.clone());
+                    room -= 1;
+                    out.push((probe.clone(), record));
+                }
+                if out.len() >= limit {
                     whole = false;
                     break;
                 }
-                let (key, _) = entry.map_err(err)?;
-                let (_, due_ms, job_id, device) = key.value();
-                probe.due_ms = due_ms;
-                probe.job_id.clear();
-                probe.job_id.push_str(job_id);
-                probe.device = device;
-                if leases.held.contains(&probe) {
-                    continue;
-                }
-                let record = rows.read(job_id, device, &mut cache)?;
-                // A queue entry always has its device (they commit together).
-                let Some(record) = record else { continue };
-                leases.take(probe.clone());
-                room -= 1;
-                out.push((probe.clone(), record));
             }
-            if out.len() >= limit {
-                whole = false;
-                break;
+            leases.read_at = seen;
+            if !whole {
+                // Stopped short (a channel at its cap, or `limit`): what is
+                // left is read on the next pass, once a lease settles.
+                leases.queue_changed();
             }
+            leases.next_due = next_due;
+            Ok(())
+        };
+        if let Err(e) = read(&mut leases, &mut out) {
+            // What this read leased is given back (and read again next
+            // pass), not held by a sender that never got it.
+            for (key, _) in &out {
+                leases.release(key);
+            }
+            return Err(e);
         }
-        leases.read_at = seen;
-        if !whole {
-            // Stopped short (a channel at its cap, or `limit`): what is
-            // left is read on the next pass, once a lease settles.
-            leases.queue_changed();
-        }
-        leases.next_due = next_due;
         Ok(out)
     }
 
@@ -2009,6 +2020,29 @@ mod tests {
         assert_eq!(due[0].1.held_ms, 60_000);
         assert_eq!(due[0].1.attempts, 0);
         assert_eq!(store.queued(), 2);
+    }
+
+    #[test]
+    fn a_queue_read_that_fails_part_way_gives_back_what_it_leased() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        accept_queued(&store, "a", 1);
+        accept_queued(&store, "b", 1);
+        // Job b's device row unreadable: the read leases a's device first,
+        // then fails on b's.
+        {
+            let txn = store.db.begin_write().unwrap();
+            txn.open_table(DEVICES)
+                .unwrap()
+                .insert(("b", 0), &[0xff_u8; 3][..])
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let leases = no_leases();
+        assert!(store.take_due(0, 10, 100, &leases).is_err());
+        let leases = leases.lock().unwrap();
+        assert_eq!(leases.held(), 0, "a's device was leased to no sender");
+        assert!(leases.must_read(0), "the next pass reads again");
     }
 
     #[test]
